@@ -1,0 +1,88 @@
+"""REST API for outside clients: ``POST /api/v1/ask``."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from typing import Any
+
+from aiohttp import web
+
+from baibain.admin.orgs import OrgInfo, authenticate_api_key
+from baibain.bot.app_keys import SERVICES
+from baibain.bot.assistant import Asker
+from baibain.bot.http import bearer_token, json_ok, read_json_object
+from baibain.bot.turns import Answer, ConversationRef
+from baibain.knowledge.errors import BadInput, Unauthorized
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The REST (and ``ask --json``) shape of an answer."""
+    return {
+        "answer": answer.text,
+        "citations": [
+            {
+                "n": c.n,
+                "title": c.title,
+                "dataset": c.dataset,
+                "organization": c.organization,
+                "position": c.position,
+                "url": c.url,
+                "published": c.published,
+            }
+            for c in answer.citations
+        ],
+        "footer": answer.footer,
+        "outcome": answer.outcome,
+        "usage": {**asdict(answer.usage), "total_tokens": answer.usage.total_tokens},
+        "turn_id": answer.turn_id,
+    }
+
+
+def _request_host(request: web.Request) -> str:
+    host = request.host
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.rsplit(":", 1)[0]
+
+
+async def authenticate(request: web.Request) -> OrgInfo | None:
+    """The caller's organization from its API key.
+
+    Without a key, only the local demo is allowed: the server itself is bound to a loopback
+    address and the request names a loopback host (which also defeats DNS rebinding). The
+    client's address is never trusted, since a reverse proxy makes every client look local.
+    Returns ``None`` for the local demo (shared data only).
+    """
+    services = request.app[SERVICES]
+    token = bearer_token(request)
+    if token is None:
+        if services.settings.bound_to_loopback and _request_host(request) in _LOOPBACK_HOSTS:
+            return None
+        raise Unauthorized(
+            "APIキーが必要です。Authorization: Bearer <APIキー> を指定してください。"
+        )
+    return await asyncio.to_thread(authenticate_api_key, services.engine, token)
+
+
+async def ask(request: web.Request) -> web.Response:
+    """``POST /api/v1/ask``: ``{"question", "thread"?}`` → answer, citations, usage, turn id."""
+    org = await authenticate(request)
+    body = await read_json_object(request)
+    question = body.get("question")
+    thread = body.get("thread") or ""
+    if not isinstance(question, str):
+        raise BadInput("question（質問の文字列）を指定してください。")
+    if not isinstance(thread, str) or len(thread) > 200:
+        raise BadInput("thread は200文字以内の文字列で指定してください。")
+    asker = Asker(
+        org_id=org.id if org else None,
+        platform="api" if org else "web",
+        conversation=ConversationRef(
+            platform="api" if org else "web", workspace_id=org.id if org else "", thread_id=thread
+        ),
+    )
+    answer = await request.app[SERVICES].assistant.ask(question, asker)
+    return json_ok(answer_json(answer))

@@ -1,0 +1,311 @@
+"""The ``baibain`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from tqdm import tqdm
+
+from baibain.admin import orgs
+from baibain.admin.db import create_db_engine, init_db
+from baibain.bot.api import answer_json
+from baibain.bot.assistant import Asker
+from baibain.bot.services import Services, open_services
+from baibain.bot.settings import Settings
+from baibain.bot.turns import Answer
+from baibain.knowledge.corpus import CorpusDefaults
+from baibain.knowledge.documents import ORGANIZATION, SHARED
+from baibain.knowledge.errors import BadInput, BaibainError
+from baibain.knowledge.ingest import documents_from_file, iter_files
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="自治体版バイバイン")
+org_app = typer.Typer(no_args_is_help=True, help="組織の管理")
+apikey_app = typer.Typer(no_args_is_help=True, help="APIキーの管理")
+app.add_typer(org_app, name="org")
+app.add_typer(apikey_app, name="apikey")
+
+T = TypeVar("T")
+log = logging.getLogger("baibain")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _fail(exc: BaibainError) -> typer.Exit:
+    typer.echo(f"エラー: {exc.user_message}", err=True)
+    return typer.Exit(code=2 if exc.status < 500 else 1)
+
+
+def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return asyncio.run(coro_factory())  # type: ignore[arg-type]
+    except BaibainError as exc:
+        raise _fail(exc) from exc
+
+
+async def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
+    services = await open_services(settings, show_progress=sys.stderr.isatty())
+    try:
+        return await work(services)
+    finally:
+        await services.close()
+
+
+def _print_json(payload: Any) -> None:
+    typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+def _print_answer(answer: Answer) -> None:
+    typer.echo(answer.text)
+    if answer.citations:
+        typer.echo("\n出典:")
+        for c in answer.citations:
+            details = " / ".join(x for x in (c.dataset, c.organization, c.published or "") if x)
+            typer.echo(f"[{c.n}] {c.title}（{details}）{(' ' + c.url) if c.url else ''}")
+    typer.echo(f"\n{answer.footer}")
+
+
+def _org_id(settings: Settings, org: str | None) -> str | None:
+    if org is None:
+        return None
+    engine = create_db_engine(settings.sqlalchemy_url)
+    try:
+        init_db(engine)
+        return orgs.get_org(engine, org).id
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="待ち受けるアドレス")] = None,
+    port: Annotated[int | None, typer.Option(help="待ち受けるポート")] = None,
+) -> None:
+    """Web プロセス（チャット画面・REST・各チャット連携）を起動します。"""
+    from aiohttp import web
+
+    from baibain.bot.app import create_app
+
+    settings = _settings()
+    updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    settings = settings.model_copy(update=updates)
+    typer.echo(f"http://{settings.host}:{settings.port}/ で待ち受けます。", err=True)
+    try:
+        web.run_app(
+            create_app(settings, show_progress=True),
+            host=settings.host,
+            port=settings.port,
+            print=None,
+        )
+    except BaibainError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command()
+def worker() -> None:
+    """定期ジョブ（データ更新・クォータ更新・保存期間の削除・利用レポート）を実行します。"""
+    from baibain.bot.worker import run_worker
+
+    _run(lambda: run_worker(_settings()))
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="ファイル・フォルダ・zip")],
+    dataset: Annotated[str, typer.Option(help="データセット名")],
+    org: Annotated[str, typer.Option(help="所有する組織")],
+    category: Annotated[str, typer.Option(help="分類（法令、条例・規則・例規、会議録 など）")] = "",
+    license: Annotated[str, typer.Option("--license", help="ライセンス")] = "",
+    shareable: Annotated[
+        bool, typer.Option(help="全参加団体との共有が法的に可能であることを表明します")
+    ] = False,
+    source_url: Annotated[str, typer.Option(help="出典URL")] = "",
+) -> None:
+    """資料をまとめて取り込みます（進捗を表示します）。"""
+    settings = _settings()
+    if not dataset.strip():
+        raise _fail(BadInput("--dataset を指定してください。"))
+
+    async def work(services: Services) -> tuple[int, int]:
+        owner = orgs.get_org(services.engine, org)
+        defaults = CorpusDefaults(
+            dataset=dataset.strip(),
+            owner_org=owner.id,
+            visibility=SHARED if shareable else ORGANIZATION,
+            publisher=owner.name,
+            category=category,
+            license=license,
+            source_url=source_url,
+        )
+        files = list(iter_files(paths))
+        written = skipped = 0
+        with tqdm(total=len(files), desc="取り込み中", unit="ファイル", file=sys.stderr) as bar:
+            for path, name in files:
+                batch = []
+                for document in documents_from_file(path, name, defaults):
+                    if await services.index.content_hash(document.doc_id) == document.content_hash:
+                        skipped += 1
+                    else:
+                        batch.append(document)
+                if batch:
+                    await services.index.upsert_many(batch)
+                    written += len(batch)
+                bar.update(1)
+        return written, skipped
+
+    written, skipped = _run(lambda: _with_services(settings, work))
+    typer.echo(f"{written} 件の文書を取り込みました（変更なし {skipped} 件）。")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="質問")],
+    org: Annotated[str | None, typer.Option(help="組織名（その組織の資料も検索します）")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力します")] = False,
+) -> None:
+    """質問に回答します（チャットと同じ処理です）。"""
+    settings = _settings()
+
+    async def work(services: Services) -> Answer:
+        return await services.assistant.ask(
+            question, Asker(org_id=_org_id(settings, org), platform="cli")
+        )
+
+    answer = _run(lambda: _with_services(settings, work))
+    if as_json:
+        _print_json(answer_json(answer))
+    else:
+        _print_answer(answer)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="検索語")],
+    k: Annotated[int, typer.Option(min=1, max=100, help="件数")] = 10,
+    org: Annotated[str | None, typer.Option(help="組織名")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力します")] = False,
+) -> None:
+    """検索だけを行います。"""
+    settings = _settings()
+
+    async def work(services: Services) -> list[dict[str, Any]]:
+        hits = await services.assistant.search(
+            query, Asker(org_id=_org_id(settings, org), platform="cli"), k
+        )
+        return [
+            {
+                "rank": i,
+                "score": round(h.score, 4),
+                "doc_id": h.meta.doc_id,
+                "chunk_id": h.chunk.chunk_id,
+                "title": h.meta.title,
+                "position": h.chunk.position,
+                "dataset": h.meta.dataset,
+                "url": h.meta.source_url,
+                "text": h.chunk.text,
+            }
+            for i, h in enumerate(hits, start=1)
+        ]
+
+    results = _run(lambda: _with_services(settings, work))
+    if as_json:
+        _print_json(results)
+        return
+    if not results:
+        typer.echo("該当する資料が見つかりませんでした。")
+    for r in results:
+        snippet = r["text"][:80].replace("\n", " ")
+        typer.echo(f"{r['rank']:>2}. {r['title']} {r['position']}  ({r['score']})\n    {snippet}…")
+
+
+@org_app.command("create")
+def org_create(name: Annotated[str, typer.Argument(help="組織名")]) -> None:
+    """組織を作成します。"""
+    engine = create_db_engine(_settings().sqlalchemy_url)
+    try:
+        init_db(engine)
+        created = orgs.create_org(engine, name)
+    except BaibainError as exc:
+        raise _fail(exc) from exc
+    finally:
+        engine.dispose()
+    typer.echo(f"組織「{created.name}」を作成しました（id {created.id}）。")
+
+
+@apikey_app.command("create")
+def apikey_create(org: Annotated[str, typer.Option(help="組織名")]) -> None:
+    """APIキーを発行します。キーは最後の行に一度だけ表示されます。"""
+    engine = create_db_engine(_settings().sqlalchemy_url)
+    try:
+        init_db(engine)
+        key = orgs.create_api_key(engine, org)
+    except BaibainError as exc:
+        raise _fail(exc) from exc
+    finally:
+        engine.dispose()
+    typer.echo(f"組織「{key.org.name}」のAPIキーを発行しました（ID {key.prefix}）。", err=True)
+    typer.echo("このキーは再表示できません。安全な場所に保管してください。", err=True)
+    typer.echo(key.secret)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    key_id: Annotated[str, typer.Argument(help="APIキーのID（発行時に表示）")],
+) -> None:
+    """APIキーを無効にします。"""
+    engine = create_db_engine(_settings().sqlalchemy_url)
+    try:
+        init_db(engine)
+        orgs.revoke_api_key(engine, key_id)
+    except BaibainError as exc:
+        raise _fail(exc) from exc
+    finally:
+        engine.dispose()
+    typer.echo(f"APIキー {key_id} を無効にしました。")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    app()
+
+
+@app.command("eval")
+def eval_command(
+    corpus: Annotated[Path, typer.Option(help="コーパス JSONL")],
+    queries: Annotated[Path, typer.Option(help="質問 JSONL")],
+    k: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力します")] = False,
+) -> None:
+    """検索の評価を一時インデックスで実行し、指標を表示します。"""
+    from baibain.knowledge.evaluation import evaluate
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            label = "索引作成" if stage == "index" else "評価"
+            bar = bars[stage] = tqdm(total=total, desc=label, file=sys.stderr, leave=False)
+        bar.update(done - bar.n)
+
+    metrics = _run(lambda: evaluate(corpus, queries, k=k, progress=progress))
+    for bar in bars.values():
+        bar.close()
+    if as_json:
+        typer.echo(json.dumps(metrics, ensure_ascii=False))
+        return
+    for name, value in metrics.items():
+        typer.echo(f"{name:>16}: {value}")

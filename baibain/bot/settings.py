@@ -1,0 +1,63 @@
+"""The one ``Settings`` object, read from ``BAIBAIN_*`` environment variables by the entry point."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration (see the table in DESIGN.md). Built once and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="BAIBAIN_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str = ""
+    index: Literal["embedded", "weaviate"] = "embedded"
+    weaviate_url: str = ""
+    weaviate_api_key: SecretStr | None = None
+    llm_base_url: str = ""
+    llm_api_key: SecretStr | None = None
+    llm_model: str = ""
+    embedding_base_url: str = ""
+    embedding_model: str = ""
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = ""
+    teams_app_id: str = ""
+    teams_app_password: SecretStr | None = None
+    teams_tenant_id: str = ""
+    allow_insecure_local: bool = False
+    logo_signing_secret: SecretStr | None = None
+    logo_reply_token: SecretStr | None = None
+    audit_key: SecretStr | None = None
+    monthly_token_budget: int = Field(default=1_000_000, ge=0)
+    sample_data: bool = True
+    # Where `serve` binds; the web page only works without an API key on a loopback bind.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'baibain.sqlite3').resolve()}"
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "index" / "chunks.sqlite3"
+
+    @property
+    def bound_to_loopback(self) -> bool:
+        """True when the server listens only on a loopback address (the local demo)."""
+        if self.host in ("localhost", "localhost.localdomain"):
+            return True
+        try:
+            return ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:
+            return False

@@ -1,0 +1,92 @@
+"""The one error root of Baibain, with coded subclasses.
+
+Every error carries a short polite Japanese ``user_message`` that the edge (chat adapters, HTTP
+handlers, the CLI) shows to people, an HTTP ``status`` for API clients and a stable ``code``.
+``detail`` is for operators' logs and must never contain message text or secrets.
+"""
+
+from __future__ import annotations
+
+
+class BaibainError(Exception):
+    """Root of every error Baibain raises on purpose."""
+
+    code = "internal_error"
+    status = 500
+    default_message = (
+        "申し訳ありません。処理中に問題が発生しました。時間をおいてもう一度お試しください。"
+    )
+
+    def __init__(self, user_message: str | None = None, *, detail: str = "") -> None:
+        self.user_message = user_message or self.default_message
+        self.detail = detail
+        super().__init__(detail or self.user_message)
+
+
+class BadInput(BaibainError):
+    """The request itself is malformed or out of bounds."""
+
+    code = "bad_input"
+    status = 400
+    default_message = "入力内容に誤りがあります。内容を確認してもう一度お試しください。"
+
+
+class BadDocument(BaibainError):
+    """A file or document could not be read or is not allowed."""
+
+    code = "bad_document"
+    status = 400
+    default_message = "ファイルを読み込めませんでした。形式と内容を確認してください。"
+
+
+class NotFound(BaibainError):
+    """The thing asked for does not exist (or is not visible to the caller)."""
+
+    code = "not_found"
+    status = 404
+    default_message = "指定されたものが見つかりませんでした。"
+
+
+class Unauthorized(BaibainError):
+    """Missing or wrong credentials."""
+
+    code = "unauthorized"
+    status = 401
+    default_message = "認証に失敗しました。APIキーを確認してください。"
+
+
+class Forbidden(BaibainError):
+    """Authenticated but not allowed."""
+
+    code = "forbidden"
+    status = 403
+    default_message = "この操作を行う権限がありません。組織の管理者にお問い合わせください。"
+
+
+class QuotaExceeded(BaibainError):
+    """The organization's token budget is used up."""
+
+    code = "quota_exceeded"
+    status = 429
+    default_message = "今月の利用上限に達しました。管理者にお問い合わせください。"
+
+
+class UpstreamUnavailable(BaibainError):
+    """An external service (LLM, embeddings, chat platform) failed or timed out."""
+
+    code = "upstream_unavailable"
+    status = 503
+    default_message = (
+        "外部サービスに接続できませんでした。しばらく待ってからもう一度お試しください。"
+    )
+
+
+class IndexUnavailable(BaibainError):
+    """The search index cannot be reached or opened."""
+
+    code = "index_unavailable"
+    status = 503
+    default_message = (
+        "検索基盤に接続できませんでした。しばらく待ってからもう一度お試しください。"
+        "解決しない場合は管理者にお問い合わせください。"
+    )

@@ -1,0 +1,146 @@
+"""The ``baibain`` CLI, run in-process with its environment (real index, real database)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from baibain.admin.db import create_db_engine
+from baibain.admin.orgs import authenticate_api_key
+from baibain.bot.cli import app
+
+AUDIT_QUESTION = "住民監査請求をすることができるのは誰ですか"
+
+
+@pytest.fixture
+def run(data_dir: Path):
+    runner = CliRunner()
+
+    def invoke(*args: str, **env: str):
+        return runner.invoke(app, list(args), env={"BAIBAIN_DATA_DIR": str(data_dir), **env})
+
+    return invoke
+
+
+def test_ask_json_in_an_empty_data_dir_loads_the_sample_and_cites(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["ask", AUDIT_QUESTION, "--json"], env={"BAIBAIN_DATA_DIR": str(tmp_path / "new")}
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert "地方自治法 第二百四十二条" in [c["title"] for c in body["citations"]]
+    assert set(body) >= {"answer", "citations", "usage", "turn_id"}
+
+
+def test_sample_can_be_disabled(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["ask", AUDIT_QUESTION, "--json"],
+        env={"BAIBAIN_DATA_DIR": str(tmp_path / "new"), "BAIBAIN_SAMPLE_DATA": "0"},
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["outcome"] == "not_found"
+
+
+def test_plain_ask_prints_answer_sources_and_footer(run) -> None:
+    result = run("ask", AUDIT_QUESTION)
+    assert result.exit_code == 0, result.output
+    assert "出典:" in result.stdout and "[1] 地方自治法" in result.stdout
+    assert "原文を確認" in result.stdout
+
+
+def test_search_json_lists_ranked_hits(run) -> None:
+    result = run("search", "普通地方公共団体の議会の議員の任期", "--k", "3", "--json")
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    assert [h["rank"] for h in hits] == [1, 2, 3]
+    assert any(h["title"] == "地方自治法 第九十三条" for h in hits)
+
+
+def test_empty_question_is_refused_with_a_message(run) -> None:
+    result = run("ask", "   ")
+    assert result.exit_code == 2
+    assert "質問を入力してください" in result.output
+
+
+def test_org_and_api_key_lifecycle(run, data_dir: Path) -> None:
+    assert run("org", "create", "横浜市").exit_code == 0
+    duplicate = run("org", "create", "横浜市")
+    assert duplicate.exit_code == 2 and "すでに存在します" in duplicate.output
+    created = run("apikey", "create", "--org", "横浜市")
+    assert created.exit_code == 0, created.output
+    key = created.stdout.strip().splitlines()[-1]
+    engine = create_db_engine(f"sqlite:///{data_dir / 'baibain.sqlite3'}")
+    assert authenticate_api_key(engine, key).name == "横浜市"
+    key_id = key.split("_")[1]
+    assert run("apikey", "revoke", key_id).exit_code == 0
+    from baibain.knowledge.errors import Unauthorized
+
+    with pytest.raises(Unauthorized):
+        authenticate_api_key(engine, key)
+    engine.dispose()
+    assert run("apikey", "create", "--org", "存在しない市").exit_code == 2
+
+
+def test_ingest_keeps_organization_data_to_its_owner(run, tmp_path: Path) -> None:
+    corpus = tmp_path / "reiki.jsonl"
+    rows = [
+        {
+            "id": "r1",
+            "title": "テスト市 ごみ出し規則",
+            "text": "粗大ごみは毎月第二水曜日に収集する。",
+        }
+    ]
+    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    for name in ("テスト市", "よその市"):
+        assert run("org", "create", name).exit_code == 0
+    ingested = run("ingest", str(corpus), "--dataset", "例規", "--org", "テスト市")
+    assert ingested.exit_code == 0, ingested.output
+    again = run("ingest", str(corpus), "--dataset", "例規", "--org", "テスト市")
+    assert "変更なし 1 件" in again.stdout
+    question = "粗大ごみの収集日はいつですか"
+    mine = json.loads(run("ask", question, "--org", "テスト市", "--json").stdout)
+    assert [c["title"] for c in mine["citations"]][:1] == ["テスト市 ごみ出し規則"]
+    for other in (("--org", "よその市"), ()):
+        theirs = json.loads(run("ask", question, *other, "--json").stdout)
+        assert "テスト市 ごみ出し規則" not in [c["title"] for c in theirs["citations"]]
+
+
+def test_eval_prints_metrics_and_names_bad_lines(run, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    queries = tmp_path / "queries.jsonl"
+    docs = [
+        {
+            "id": "d1",
+            "title": "火災",
+            "text": "火災を発見した者は、遅滞なく消防署に通報しなければならない。",
+        },
+        {"id": "d2", "title": "避難", "text": "市町村長は、指定避難所を指定しなければならない。"},
+    ]
+    corpus.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in docs), "utf-8")
+    rows = [
+        {
+            "id": "q1",
+            "question": "火災を見つけたら誰に知らせる",
+            "answers": ["消防署"],
+            "gold_ids": ["d1"],
+        },
+        {"id": "q2", "question": "避難所は誰が指定する", "answers": [], "gold_ids": ["d2"]},
+    ]
+    queries.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    result = run("eval", "--corpus", str(corpus), "--queries", str(queries), "--json")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout.strip().splitlines()[-1])
+    assert metrics["n_queries"] == 2 and metrics["recall@1"] == 1.0 and metrics["mrr@10"] == 1.0
+    assert metrics["answer_hit_rate"] == 1.0
+    assert {"recall@5", "recall@10", "ndcg@10", "p50_ms", "p95_ms"} <= set(metrics)
+
+    queries.write_text(queries.read_text("utf-8") + "\n{broken", "utf-8")
+    broken = run("eval", "--corpus", str(corpus), "--queries", str(queries))
+    assert broken.exit_code == 2 and "3 行目" in broken.output
+    queries.write_text(json.dumps({"id": "q", "question": "x", "gold_ids": ["nope"]}), "utf-8")
+    unknown = run("eval", "--corpus", str(corpus), "--queries", str(queries))
+    assert unknown.exit_code == 2 and "nope" in unknown.output

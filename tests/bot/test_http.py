@@ -1,0 +1,142 @@
+"""HTTP routes through aiohttp's test client, with the real core and the sample dataset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from baibain.admin.db import create_db_engine
+from baibain.admin.orgs import create_api_key, create_org
+from baibain.bot.app import create_app
+from baibain.bot.settings import Settings
+
+AUDIT_QUESTION = "住民監査請求をすることができるのは誰ですか"
+AiohttpClient = Callable[..., Any]
+
+
+def api_key(settings: Settings, org: str = "テスト市") -> str:
+    engine = create_db_engine(settings.sqlalchemy_url)
+    try:
+        from baibain.admin.db import init_db
+
+        init_db(engine)
+        create_org(engine, org)
+        return create_api_key(engine, org).secret
+    finally:
+        engine.dispose()
+
+
+async def client_for(aiohttp_client: AiohttpClient, settings: Settings) -> TestClient:
+    return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
+
+
+async def test_ask_with_api_key_cites_the_statute(aiohttp_client, make_settings) -> None:
+    settings = make_settings(host="0.0.0.0")
+    key = api_key(settings)
+    client = await client_for(aiohttp_client, settings)
+    response = await client.post(
+        "/api/v1/ask",
+        json={"question": AUDIT_QUESTION},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status == 200
+    body = await response.json()
+    titles = [c["title"] for c in body["citations"]]
+    assert "地方自治法 第二百四十二条" in titles
+    assert [c["n"] for c in body["citations"]] == list(range(1, len(titles) + 1))
+    assert body["citations"][0]["url"].startswith("https://laws.e-gov.go.jp/law/")
+    assert "[1]" in body["answer"]
+    assert "確認" in body["footer"]
+    assert body["usage"]["total_tokens"] == 0
+    assert len(body["turn_id"]) == 32
+
+
+async def test_unrelated_question_says_nothing_was_found(aiohttp_client, make_settings) -> None:
+    client = await client_for(aiohttp_client, make_settings())
+    response = await client.post("/api/v1/ask", json={"question": "今日のランチのおすすめは"})
+    body = await response.json()
+    assert response.status == 200
+    assert body["answer"].startswith("該当する資料が見つかりませんでした")
+    assert body["citations"] == []
+
+
+async def test_key_required_unless_bound_to_loopback(aiohttp_client, make_settings) -> None:
+    public = await client_for(aiohttp_client, make_settings(host="0.0.0.0"))
+    response = await public.post("/api/v1/ask", json={"question": AUDIT_QUESTION})
+    assert response.status == 401
+    assert "APIキー" in (await response.json())["error"]["message"]
+    page = await (await public.get("/")).text()
+    assert "const REQUIRES_KEY = true;" in page
+
+
+async def test_local_demo_needs_no_key_but_checks_the_host(aiohttp_client, make_settings) -> None:
+    local = await client_for(aiohttp_client, make_settings(host="127.0.0.1"))
+    page = await (await local.get("/")).text()
+    assert "const REQUIRES_KEY = false;" in page and "自治体版バイバイン" in page
+    ok = await local.post("/api/v1/ask", json={"question": AUDIT_QUESTION})
+    assert ok.status == 200
+    # A page on another site that resolves its own name to 127.0.0.1 (DNS rebinding).
+    rebound = await local.post(
+        "/api/v1/ask", json={"question": AUDIT_QUESTION}, headers={"Host": "evil.example:8080"}
+    )
+    assert rebound.status == 401
+
+
+async def test_wrong_and_revoked_keys_are_refused(aiohttp_client, make_settings) -> None:
+    settings = make_settings(host="0.0.0.0")
+    key = api_key(settings)
+    client = await client_for(aiohttp_client, settings)
+    for bad in (key + "x", "bb_nothing_here", "not-a-key"):
+        response = await client.post(
+            "/api/v1/ask", json={"question": "x"}, headers={"Authorization": f"Bearer {bad}"}
+        )
+        assert response.status == 401, bad
+        assert (await response.json())["error"]["code"] == "unauthorized"
+
+
+async def test_bad_bodies_get_json_errors(aiohttp_client, make_settings) -> None:
+    client = await client_for(aiohttp_client, make_settings())
+    cases = [
+        ({"data": "not json", "headers": {"Content-Type": "application/json"}}, "JSON"),
+        ({"data": "question=x", "headers": {"Content-Type": "text/plain"}}, "application/json"),
+        ({"json": ["a list"]}, "オブジェクト"),
+        ({"json": {"question": 3}}, "question"),
+        ({"json": {"question": "   "}}, "質問を入力"),
+        ({"json": {"question": "あ" * 2001}}, "長すぎます"),
+    ]
+    for kwargs, fragment in cases:
+        response = await client.post("/api/v1/ask", **kwargs)
+        assert response.status == 400, kwargs
+        assert fragment in (await response.json())["error"]["message"]
+
+
+async def test_unknown_route_and_method(aiohttp_client, make_settings) -> None:
+    client = await client_for(aiohttp_client, make_settings())
+    missing = await client.get("/no/such/page")
+    assert missing.status == 404
+    assert (await missing.json())["error"]["code"] == "not_found"
+    wrong = await client.get("/api/v1/ask")
+    assert wrong.status == 405
+
+
+async def test_health_and_readiness(aiohttp_client, make_settings) -> None:
+    client = await client_for(aiohttp_client, make_settings())
+    assert (await client.get("/healthz")).status == 200
+    ready = await client.get("/readyz")
+    assert ready.status == 200 and (await ready.json())["status"] == "ready"
+
+
+async def test_readiness_reports_an_unreachable_database(aiohttp_client, make_settings) -> None:
+    settings = make_settings()
+    client = await client_for(aiohttp_client, settings)
+    # The database goes away after start (a closed port stands for a stopped server).
+    from baibain.bot.app_keys import SERVICES
+
+    services = client.app[SERVICES]
+    services.engine.dispose()
+    services.engine = create_db_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    response = await client.get("/readyz")
+    assert response.status == 503
+    assert "データベース" in (await response.json())["error"]["message"]

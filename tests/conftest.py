@@ -1,0 +1,75 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when configured) and shared data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine, make_url
+
+from baibain.admin.db import create_db_engine, init_db
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def shared_data_dir() -> Path | None:
+    """``../shared/data`` of this checkout, ``BAIBAIN_SHARED_DATA``, or the workplace copy."""
+    candidates = [os.environ.get("BAIBAIN_SHARED_DATA", "")]
+    candidates += [str(p / "shared" / "data") for p in REPO.parents]
+    candidates.append("/work/shared/data")
+    for candidate in candidates:
+        if candidate and Path(candidate, "lawqa_egov").is_dir():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    found = shared_data_dir()
+    if found is None:
+        pytest.skip("../shared/data is not available on this machine")
+    return found
+
+
+def _postgres_database(base_url: str) -> Iterator[str]:
+    """Create a throw-away database on the configured server; drop it afterwards."""
+    import psycopg
+
+    url = make_url(base_url)
+    name = f"baibain_test_{uuid.uuid4().hex[:10]}"
+    admin_dsn = url.set(drivername="postgresql", database="postgres").render_as_string(
+        hide_password=False
+    )
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _backends() -> list[str]:
+    return ["sqlite", "postgresql"] if os.environ.get("BAIBAIN_TEST_DATABASE_URL") else ["sqlite"]
+
+
+@pytest.fixture(params=_backends())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL: SQLite always; PostgreSQL too when
+    ``BAIBAIN_TEST_DATABASE_URL`` is set (``.ci/run`` sets it when a server answers)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    else:
+        yield from _postgres_database(os.environ["BAIBAIN_TEST_DATABASE_URL"])
+
+
+@pytest.fixture
+def db_engine(database_url: str) -> Iterator[Engine]:
+    """An engine on a fresh database with every table created."""
+    engine = create_db_engine(database_url)
+    init_db(engine)
+    yield engine
+    engine.dispose()

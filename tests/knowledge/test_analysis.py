@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from baibain.knowledge.analysis import Analyzer, char_bigrams, normalize, split_sentences
+
+
+def test_normalize_folds_width_and_case() -> None:
+    assert normalize("ＡＢＣ１２３　ｶﾀｶﾅ") == "abc123 カタカナ"
+
+
+def test_spelling_variants_share_one_term() -> None:
+    analyzer = Analyzer()
+    assert analyzer.words("附属機関") == analyzer.words("付属機関")
+
+
+def test_kanji_numerals_become_digits() -> None:
+    assert "242" in Analyzer().words("第二百四十二条")
+
+
+def test_particles_dropped_and_question_boilerplate_only_for_queries() -> None:
+    analyzer = Analyzer()
+    doc_terms = analyzer.words("住民監査請求をすることができるのは誰ですか")
+    query_terms = analyzer.words("住民監査請求をすることができるのは誰ですか", drop_stop_words=True)
+    assert "を" not in doc_terms and "か" not in doc_terms
+    assert query_terms == ["住民", "監査", "請求"]
+    assert set(query_terms) < set(doc_terms)
+
+
+def test_compounds_also_yield_their_parts() -> None:
+    terms = Analyzer().words("副市長")
+    assert "副市長" in terms and "市長" in terms
+
+
+def test_long_text_is_accepted() -> None:
+    text = "地方公共団体の事務を処理する。" * 2000
+    assert len(Analyzer().words(text)) > 1000
+
+
+def test_bigrams_do_not_cross_punctuation() -> None:
+    assert char_bigrams("住民、監査") == ["住民", "監査"]
+
+
+def test_sentences_split_on_japanese_full_stops_and_lines() -> None:
+    assert split_sentences("第一文。第二文！\n第三文") == ["第一文。", "第二文！", "第三文"]

@@ -1,0 +1,173 @@
+"""The ``IndexStore`` contract, run against every implementation."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from baibain.knowledge.analysis import Analyzer, char_bigrams
+from baibain.knowledge.chunking import chunk_sections
+from baibain.knowledge.documents import Document, DocumentMeta, Section, content_hash
+from baibain.knowledge.embedded import EmbeddedIndexStore
+from baibain.knowledge.errors import BadDocument
+from baibain.knowledge.index import IndexQuery, IndexStore, SearchFilter, Signal
+
+ANALYZER = Analyzer()
+StoreFactory = Callable[[], IndexStore]
+
+
+def doc(
+    doc_id: str,
+    *texts: str,
+    owner: str | None = None,
+    visibility: str = "shared",
+    category: str = "法令",
+    published: date | None = None,
+) -> Document:
+    meta = DocumentMeta(
+        doc_id=doc_id,
+        title=f"文書{doc_id}",
+        dataset="テスト",
+        owner_org=owner,
+        visibility=visibility,  # type: ignore[arg-type]
+        category=category,
+        published=published,
+    )
+    sections = [Section(text=t, position=f"第{i + 1}条") for i, t in enumerate(texts)]
+    return Document(meta, chunk_sections(doc_id, sections), content_hash("".join(texts)))
+
+
+def query(text: str, flt: SearchFilter | None = None, k: int = 10) -> IndexQuery:
+    words = {t: 1.0 for t in ANALYZER.words(text, drop_stop_words=True)}
+    grams = {g: 1.0 for g in char_bigrams(text)}
+    return IndexQuery(
+        signals=(
+            Signal(words, {"words": 1.0, "title": 0.5}),
+            Signal(grams, {"grams": 1.0}, 0.5),
+        ),
+        filter=flt or SearchFilter(),
+        k=k,
+    )
+
+
+def embedded_factory(tmp_path: Path) -> StoreFactory:
+    return lambda: EmbeddedIndexStore(tmp_path / "index.sqlite3", ANALYZER)
+
+
+@pytest.fixture(params=["embedded"])
+def factory(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
+    return {"embedded": embedded_factory}[request.param](tmp_path)
+
+
+@pytest.fixture
+async def store(factory: StoreFactory) -> AsyncIterator[IndexStore]:
+    opened = factory()
+    yield opened
+    await opened.close()
+
+
+async def ids(store: IndexStore, q: IndexQuery) -> list[str]:
+    return [h.meta.doc_id for h in await store.search(q)]
+
+
+async def test_best_match_first_and_no_zero_scores(store: IndexStore) -> None:
+    await store.upsert_many(
+        [
+            doc("a", "避難所の開設は市長が行う。"),
+            doc("b", "火災を発見した者は消防署に通報しなければならない。"),
+            doc("c", "図書館の開館時間は条例で定める。"),
+        ]
+    )
+    assert await ids(store, query("火災を見つけたら通報")) == ["b"]
+
+
+async def test_upsert_is_idempotent_and_replaces_shrunk_documents(store: IndexStore) -> None:
+    await store.upsert(doc("a", "古い避難所の規定。", "古い火災の規定。"))
+    await store.upsert(doc("a", "新しい避難所の規定。"))
+    await store.upsert(doc("a", "新しい避難所の規定。"))
+    stored = await store.get_document("a")
+    assert stored is not None and [c.text for c in stored.chunks] == ["新しい避難所の規定。"]
+    assert await store.count_chunks() == 1
+    assert await ids(store, query("火災")) == []
+    assert await store.content_hash("a") == content_hash("新しい避難所の規定。")
+
+
+async def test_delete_removes_every_chunk(store: IndexStore) -> None:
+    await store.upsert(doc("a", "避難所の規定。", "避難所の運営。"))
+    assert await store.delete("a") is True
+    assert await store.delete("a") is False
+    assert await ids(store, query("避難所")) == []
+    assert await store.get_document("a") is None
+
+
+async def test_visibility_organization_documents_stay_with_their_owner(store: IndexStore) -> None:
+    await store.upsert_many(
+        [
+            doc("shared", "公共施設の予約方法。"),
+            doc("mine", "公共施設の予約は窓口で受け付ける。", owner="1", visibility="organization"),
+        ]
+    )
+    assert set(await ids(store, query("公共施設の予約", SearchFilter(viewer_org="1")))) == {
+        "shared",
+        "mine",
+    }
+    assert await ids(store, query("公共施設の予約", SearchFilter(viewer_org="2"))) == ["shared"]
+    assert await ids(store, query("公共施設の予約", SearchFilter())) == ["shared"]
+
+
+async def test_filters_on_metadata(store: IndexStore) -> None:
+    await store.upsert_many(
+        [
+            doc("law", "補助金の交付。", category="法令", published=date(2020, 4, 1)),
+            doc("plan", "補助金の計画。", category="計画", published=date(2024, 4, 1)),
+        ]
+    )
+    assert await ids(store, query("補助金", SearchFilter(categories=("計画",)))) == ["plan"]
+    since_2023 = SearchFilter(published_from=date(2023, 1, 1))
+    assert await ids(store, query("補助金", since_2023)) == ["plan"]
+    assert await ids(store, query("補助金", SearchFilter(doc_ids=("law",)))) == ["law"]
+
+
+async def test_k_limits_results(store: IndexStore) -> None:
+    await store.upsert_many([doc(str(i), f"住民票の写しの交付{i}。") for i in range(20)])
+    assert len(await store.search(query("住民票", k=5))) == 5
+
+
+async def test_writes_of_another_instance_become_visible(factory: StoreFactory) -> None:
+    reader, writer = factory(), factory()
+    try:
+        assert await ids(reader, query("避難所")) == []
+        await writer.upsert(doc("a", "指定避難所の指定。"))
+        assert await ids(reader, query("避難所")) == ["a"]
+        await writer.delete("a")
+        assert await ids(reader, query("避難所")) == []
+    finally:
+        await reader.close()
+        await writer.close()
+
+
+async def test_reopened_store_keeps_its_documents(factory: StoreFactory) -> None:
+    first = factory()
+    await first.upsert(doc("a", "指定避難所の指定。"))
+    await first.close()
+    second = factory()
+    try:
+        assert await ids(second, query("避難所")) == ["a"]
+    finally:
+        await second.close()
+
+
+async def test_failed_batch_leaves_previous_version(store: IndexStore) -> None:
+    await store.upsert(doc("a", "旧版の避難所規定。"))
+    good = doc("a", "新版の避難所規定。")
+    # Two documents claiming the same chunk id make the batch fail inside the transaction.
+    clash = Document(good.meta.__class__(**{**good.meta.__dict__, "doc_id": "b"}), good.chunks)
+    with pytest.raises(BadDocument):
+        await store.upsert_many([good, clash])
+    stored = await store.get_document("a")
+    assert stored is not None and stored.chunks[0].text == "旧版の避難所規定。"
+    assert await ids(store, query("旧版")) == ["a"]
+    assert await store.get_document("b") is None
