@@ -1,0 +1,263 @@
+"""parse_file: choosing the format, refusals, and the text formats (txt, md, html, json)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from baibain.knowledge.errors import BadDocument
+from baibain.knowledge.parsing import SUPPORTED_SUFFIXES, ParseLimits, parse_file
+
+
+def refusal(name: str, data: bytes, **kwargs: ParseLimits) -> str:
+    with pytest.raises(BadDocument) as caught:
+        parse_file(name, data, **kwargs)
+    return caught.value.user_message
+
+
+def test_supported_suffixes() -> None:
+    for suffix in (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".xlsx"):
+        assert suffix in SUPPORTED_SUFFIXES
+    for suffix in (".csv", ".json", ".jsonl", ".xml", ".zip"):
+        assert suffix in SUPPORTED_SUFFIXES
+
+
+def test_unsupported_suffix_lists_supported_types_in_japanese() -> None:
+    message = refusal("setup.exe", b"MZ\x90\x00")
+    assert "「setup.exe」" in message
+    assert "対応していない形式" in message
+    assert "PDF（.pdf）" in message and "Word（.docx）" in message and "ZIP（.zip）" in message
+
+
+def test_legacy_office_suffix_gets_a_hint() -> None:
+    message = refusal("予算書.xls", b"\xd0\xcf\x11\xe0 old excel")
+    assert ".xlsx 形式で保存し直す" in message
+
+
+def test_empty_and_oversized_files_are_refused() -> None:
+    assert "空のファイル" in refusal("空.txt", b"")
+    message = refusal("大きい.txt", b"a" * 2048, limits=ParseLimits(max_file_bytes=1024))
+    assert "「大きい.txt」はファイルサイズが大きすぎます（上限 1KB）" in message
+    assert "上限 50MB" in refusal("巨大.txt", b"a" * (50 * 1024 * 1024 + 1))
+
+
+def test_suffix_is_case_insensitive() -> None:
+    [parsed] = parse_file("README.TXT", "本文です。".encode())
+    assert parsed.kind == "txt"
+    assert parsed.title == "README"
+
+
+def test_html_saved_as_pdf_is_explained() -> None:
+    message = refusal("通知.pdf", b"<!DOCTYPE html><html><body>Not Found</body></html>")
+    assert "Web ページ（HTML）" in message
+
+
+# --- plain text ---------------------------------------------------------------------------
+
+
+def test_txt_groups_paragraphs_with_line_ranges() -> None:
+    text = "第1段落の1行目\n第1段落の2行目\n\n第2段落です。\n\n\n第3段落です。\n"
+    [parsed] = parse_file("お知らせ.txt", text.encode())
+    [section] = parsed.sections  # short paragraphs are grouped, not one section per line
+    assert section.position == "1〜7行"
+    assert section.text == "第1段落の1行目\n第1段落の2行目\n\n第2段落です。\n\n第3段落です。"
+
+
+def test_long_txt_is_split_into_several_sections_on_paragraphs() -> None:
+    paragraphs = [f"段落{i}。" + "住民票の写しの交付について説明します。" * 10 for i in range(12)]
+    [parsed] = parse_file("長文.txt", "\n\n".join(paragraphs).encode())
+    assert 3 <= len(parsed.sections) < 12
+    assert all(len(s.text) <= 1000 for s in parsed.sections)
+    joined = "\n\n".join(s.text for s in parsed.sections)
+    assert joined == "\n\n".join(paragraphs)
+    assert parsed.sections[0].position.startswith("1〜")
+    assert parsed.sections[-1].position.endswith("23行")
+
+
+def test_txt_with_bom_and_crlf() -> None:
+    data = "\ufeff住民税の申告\r\n期限は3月15日です。\r\n".encode()
+    [parsed] = parse_file("a.txt", data)
+    assert parsed.sections[0].text == "住民税の申告\n期限は3月15日です。"
+
+
+def test_txt_in_shift_jis_is_read() -> None:
+    data = "マイナンバーカードの交付申請について\n\n窓口は市民課です。".encode("cp932")
+    [parsed] = parse_file("sjis.txt", data)
+    assert "市民課" in parsed.sections[0].text
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x81\x20\x82\x7f broken shift_jis",
+        b"caf\xe9 cr\xe8me br\xfbl\xe9e",  # Latin-1
+        "UTF-16 without BOM".encode("utf-16-le"),
+    ],
+)
+def test_txt_in_other_encodings_is_refused_naming_the_file(data: bytes) -> None:
+    message = refusal("legacy.txt", data)
+    assert "「legacy.txt」は UTF-8 または Shift_JIS のテキストではありません" in message
+
+
+# --- Markdown -------------------------------------------------------------------------------
+
+
+MARKDOWN = """# 窓口案内
+
+市役所の窓口の案内です。
+
+## 第1章 住民票
+
+### 1.1 交付
+
+住民票の写しは**1通300円**です。
+
+- 本人確認書類が必要です
+- 代理人は委任状が必要です
+
+| 証明書 | 手数料 |
+|---|---|
+| 住民票 | 300円 |
+
+### 1.2 郵送
+
+```
+〒100-0001 市民課 郵送係
+```
+
+## 第2章 印鑑登録
+
+印鑑登録は本人が申請します。
+"""
+
+
+def test_markdown_sections_by_heading_path() -> None:
+    [parsed] = parse_file("guide.md", MARKDOWN.encode())
+    assert parsed.kind == "markdown"
+    assert parsed.title == "窓口案内"
+    by_heading = {s.heading: s for s in parsed.sections}
+    assert list(by_heading) == [
+        "窓口案内",
+        "窓口案内 > 第1章 住民票 > 1.1 交付",
+        "窓口案内 > 第1章 住民票 > 1.2 郵送",
+        "窓口案内 > 第2章 印鑑登録",
+    ]
+    issue = by_heading["窓口案内 > 第1章 住民票 > 1.1 交付"]
+    assert issue.position == issue.heading
+    assert "住民票の写しは1通300円です。" in issue.text  # emphasis markers dropped
+    assert "・本人確認書類が必要です" in issue.text
+    assert "証明書 | 手数料\n住民票 | 300円" in issue.text
+    assert "郵送係" in by_heading["窓口案内 > 第1章 住民票 > 1.2 郵送"].text
+
+
+def test_markdown_without_heading_uses_file_name() -> None:
+    [parsed] = parse_file("memo.markdown", "ただの本文です。".encode())
+    assert parsed.title == "memo"
+    assert parsed.sections[0].text == "ただの本文です。"
+
+
+# --- HTML -----------------------------------------------------------------------------------
+
+
+HTML = """<!DOCTYPE html>
+<html><head><meta charset="shift_jis"><title>ごみの出し方｜テスト市</title>
+<style>body { color: red }</style><script>alert("x")</script></head>
+<body>
+<header>テスト市ホーム</header><nav><a href="/">トップ</a> メニュー</nav>
+<h1>ごみの出し方</h1>
+<p>収集日は地区ごとに異なります。</p>
+<h2>燃やすごみ</h2>
+<p>週2回、<b>朝8時まで</b>に出してください。</p>
+<table><tr><th>地区</th><th>曜日</th></tr><tr><td>東地区</td><td>月・木</td></tr></table>
+<h3>出せないもの</h3><ul><li>電池</li><li>スプレー缶</li></ul>
+<h2>資源ごみ</h2><div>月1回です。<p>詳しくは</p>清掃課へ。</div>
+<footer>Copyright テスト市</footer>
+</body></html>
+"""
+
+
+def test_html_main_text_by_heading() -> None:
+    [parsed] = parse_file("gomi.HTM", HTML.encode("cp932"))
+    assert parsed.kind == "html"
+    assert parsed.title == "ごみの出し方｜テスト市"
+    everything = "\n".join(s.text for s in parsed.sections)
+    for furniture in ("alert", "color: red", "テスト市ホーム", "メニュー", "Copyright"):
+        assert furniture not in everything
+    by_heading = {s.heading: s.text for s in parsed.sections}
+    assert by_heading["ごみの出し方"] == "収集日は地区ごとに異なります。"
+    burnable = by_heading["ごみの出し方 > 燃やすごみ"]
+    assert "週2回、朝8時までに出してください。" in burnable
+    assert "地区 | 曜日\n東地区 | 月・木" in burnable
+    assert by_heading["ごみの出し方 > 燃やすごみ > 出せないもの"] == "・電池\n・スプレー缶"
+    assert by_heading["ごみの出し方 > 資源ごみ"] == "月1回です。\n詳しくは\n清掃課へ。"
+
+
+def test_html_title_falls_back_to_first_h1() -> None:
+    [parsed] = parse_file("a.html", "<h1>防災情報</h1><p>避難所一覧</p>".encode())
+    assert parsed.title == "防災情報"
+
+
+# --- JSON / JSON Lines ----------------------------------------------------------------------
+
+
+def test_jsonl_rows_become_sections() -> None:
+    rows = [
+        {"id": "a1", "title": "児童手当", "text": "児童手当は中学生まで支給されます。"},
+        {"text": "タイトルのない行"},
+    ]
+    data = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows).encode()
+    [parsed] = parse_file("faq.jsonl", data + b"\n\n")
+    assert [(s.heading, s.position, s.text) for s in parsed.sections] == [
+        ("児童手当", "1行目", "児童手当は中学生まで支給されます。"),
+        ("", "2行目", "タイトルのない行"),
+    ]
+    assert parsed.sections[0].extra == {"id": "a1"}
+
+
+def test_jsonl_malformed_line_is_named() -> None:
+    data = b'{"text": "ok"}\n{"text": broken}\n'
+    message = refusal("faq.jsonl", data)
+    assert "「faq.jsonl」の2行目が JSON として正しくありません" in message
+
+
+def test_jsonl_row_without_text_is_named() -> None:
+    message = refusal("faq.jsonl", b'{"text": "ok"}\n{"title": "x"}\n')
+    assert "2行目" in message and '"text"' in message
+
+
+def test_json_array() -> None:
+    data = json.dumps([{"title": "Q1", "text": "回答1"}, {"text": "回答2"}]).encode()
+    [parsed] = parse_file("faq.json", data)
+    assert [s.text for s in parsed.sections] == ["回答1", "回答2"]
+    assert parsed.sections[1].position == "2件目"
+
+
+def test_json_syntax_error_names_the_line() -> None:
+    message = refusal("faq.json", b'[\n  {"text": "a"},\n  {"text": }\n]')
+    assert "「faq.json」の3行目" in message
+
+
+def test_html_article_header_keeps_its_heading() -> None:
+    page = (
+        "<body><header>テスト市公式サイト</header><main><article>"
+        "<header><h1>国民健康保険税の減免</h1></header><p>災害の場合は減免できます。</p>"
+        "</article></main><footer>テスト市役所</footer></body>"
+    )
+    [parsed] = parse_file("kokuho.html", page.encode())
+    assert parsed.title == "国民健康保険税の減免"
+    assert [(s.heading, s.text) for s in parsed.sections] == [
+        ("国民健康保険税の減免", "災害の場合は減免できます。")
+    ]
+
+
+def test_txt_without_blank_lines_is_cut_between_lines() -> None:
+    lines = [
+        f"{n}行目の文章です。" + "窓口の受付時間は午前8時30分から午後5時15分までです。" * 2
+        for n in range(60)
+    ]
+    [parsed] = parse_file("no-blank.txt", "\n".join(lines).encode())
+    assert len(parsed.sections) > 3
+    assert parsed.sections[0].position.startswith("1〜")
+    assert parsed.sections[-1].position.endswith("〜60行")
+    assert "\n".join(s.text for s in parsed.sections).replace("\n\n", "\n") == "\n".join(lines)

@@ -1,0 +1,193 @@
+"""Word, Excel and CSV files written with python-docx, openpyxl and the csv module."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import date, datetime
+from io import BytesIO
+
+import pytest
+from docx import Document
+from docx.enum.style import WD_STYLE_TYPE
+from openpyxl import Workbook
+
+from baibain.knowledge.errors import BadDocument
+from baibain.knowledge.parsing import ParseLimits, parse_file
+
+
+def refusal(name: str, data: bytes, limits: ParseLimits | None = None) -> str:
+    with pytest.raises(BadDocument) as caught:
+        parse_file(name, data, limits=limits or ParseLimits())
+    return caught.value.user_message
+
+
+# --- Word -----------------------------------------------------------------------------------
+
+
+def word_file() -> bytes:
+    document = Document()
+    document.add_heading("児童手当の手引き", level=0)  # the 「Title」 style
+    document.add_paragraph("この手引きは児童手当の制度を説明します。")
+    document.add_heading("第1章 支給対象", level=1)
+    document.add_paragraph("高校生年代までの児童を養育している方が対象です。")
+    document.add_heading("1.1 所得制限", level=2)
+    document.add_paragraph("令和6年10月分から所得制限はありません。")
+    table = document.add_table(rows=3, cols=2)
+    for row, (age, amount) in zip(
+        table.rows,
+        [("年齢", "月額"), ("3歳未満", "15,000円"), ("3歳以上", "10,000円")],
+        strict=True,
+    ):
+        row.cells[0].text, row.cells[1].text = age, amount
+    # Documents written with a Japanese UI may carry styles named 「見出し」.
+    japanese_heading = document.styles.add_style("見出し 1", WD_STYLE_TYPE.PARAGRAPH)
+    document.add_paragraph("第2章 申請", style=japanese_heading)
+    document.add_paragraph("出生日の翌日から15日以内に申請してください。")
+    out = BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_docx_sections_by_heading_with_tables() -> None:
+    [parsed] = parse_file("児童手当.docx", word_file())
+    assert parsed.kind == "docx"
+    assert parsed.title == "児童手当の手引き"
+    assert [s.heading for s in parsed.sections] == [
+        "",
+        "第1章 支給対象",
+        "第1章 支給対象 > 1.1 所得制限",
+        "第2章 申請",
+    ]
+    assert parsed.sections[0].text == "この手引きは児童手当の制度を説明します。"
+    limits = parsed.sections[2]
+    assert limits.position == "第1章 支給対象 > 1.1 所得制限"
+    assert limits.text.split("\n") == [
+        "令和6年10月分から所得制限はありません。",
+        "年齢 | 月額",
+        "3歳未満 | 15,000円",
+        "3歳以上 | 10,000円",
+    ]
+    assert parsed.sections[3].text == "出生日の翌日から15日以内に申請してください。"
+
+
+def test_docx_merged_cells_are_not_repeated() -> None:
+    document = Document()
+    table = document.add_table(rows=2, cols=3)
+    merged = table.cell(0, 0).merge(table.cell(0, 2))
+    merged.text = "申請書類一覧"
+    for cell, text in zip(table.rows[1].cells, ["申請書", "住民票", "保険証"], strict=True):
+        cell.text = text
+    out = BytesIO()
+    document.save(out)
+    [parsed] = parse_file("表.docx", out.getvalue())
+    assert parsed.sections[0].text == "申請書類一覧\n申請書 | 住民票 | 保険証"
+
+
+def test_damaged_docx_is_refused() -> None:
+    message = refusal("壊れた.docx", word_file()[:2000])
+    assert "「壊れた.docx」は Word（.docx）ファイルとして読み込めませんでした" in message
+
+
+def test_password_protected_or_legacy_office_file_is_explained() -> None:
+    ole2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512
+    message = refusal("保護.docx", ole2)
+    assert "パスワードで保護されているか、古い形式" in message
+
+
+def test_office_file_expanding_too_far_is_refused() -> None:
+    message = refusal("大きい.docx", word_file(), ParseLimits(max_expanded_bytes=1000))
+    assert "展開後のサイズが大きすぎます" in message
+
+
+# --- Excel ----------------------------------------------------------------------------------
+
+
+def excel_file() -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "避難所"
+    sheet.append(["名称", "住所", "収容人数", "開設日"])
+    for number in range(1, 46):
+        sheet.append([f"第{number}避難所", f"中央町{number}丁目", 100.0 + number, None])
+    sheet["D2"] = datetime(2026, 4, 1)
+    sheet["D3"] = date(2026, 4, 2)
+    other = workbook.create_sheet("連絡先")
+    other.append([None])  # leading empty row is skipped
+    other.append(["課", "電話"])
+    other.append(["防災課", "03-0000-0000"])
+    out = BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def test_xlsx_rows_grouped_with_the_header_repeated() -> None:
+    [parsed] = parse_file("避難所一覧.xlsx", excel_file())
+    assert parsed.kind == "xlsx"
+    assert parsed.title == "避難所一覧"
+    assert [s.position for s in parsed.sections] == [
+        "避難所 2〜21行",
+        "避難所 22〜41行",
+        "避難所 42〜46行",
+        "連絡先 3行",
+    ]
+    first, second, third, contacts = parsed.sections
+    assert first.heading == "避難所"
+    lines = first.text.split("\n")
+    assert lines[0] == "名称 | 住所 | 収容人数 | 開設日"
+    assert lines[1] == "第1避難所 | 中央町1丁目 | 101 | 2026-04-01"
+    assert lines[2] == "第2避難所 | 中央町2丁目 | 102 | 2026-04-02"
+    assert len(lines) == 21
+    for section in (second, third):
+        assert section.text.startswith("名称 | 住所 | 収容人数 | 開設日\n")
+    assert "第45避難所 | 中央町45丁目 | 145" in third.text
+    assert contacts.text == "課 | 電話\n防災課 | 03-0000-0000"
+
+
+def test_wide_rows_close_a_group_before_it_outgrows_a_chunk() -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["番号", "内容"])
+    for number in range(1, 21):
+        sheet.append([number, "長い説明文です。" * 20])
+    out = BytesIO()
+    workbook.save(out)
+    [parsed] = parse_file("wide.xlsx", out.getvalue())
+    assert len(parsed.sections) > 1
+    assert all(len(s.text) <= 1000 for s in parsed.sections)
+    assert all(s.text.startswith("番号 | 内容\n") for s in parsed.sections)
+
+
+def test_damaged_xlsx_is_refused() -> None:
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hello.txt", "not a workbook")
+    message = refusal("壊れた.xlsx", buffer.getvalue())
+    assert "「壊れた.xlsx」は Excel（.xlsx）ファイルとして読み込めませんでした" in message
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+
+def test_csv_in_shift_jis_grouped_like_a_sheet() -> None:
+    rows = ["施設名,所在地,電話"] + [f"公民館{i},本町{i}番地,03-1111-{i:04d}" for i in range(1, 26)]
+    data = "\r\n".join(rows).encode("cp932")
+    [parsed] = parse_file("公民館.CSV", data)
+    assert parsed.kind == "csv"
+    assert [s.position for s in parsed.sections] == ["2〜21行", "22〜26行"]
+    assert parsed.sections[1].text.split("\n")[:2] == [
+        "施設名 | 所在地 | 電話",
+        "公民館21 | 本町21番地 | 03-1111-0021",
+    ]
+
+
+def test_tab_separated_csv_with_bom_and_quoted_newlines() -> None:
+    data = '\ufeff項目\t説明\n手数料\t"1通\n300円"\n'.encode()
+    [parsed] = parse_file("tsv.csv", data)
+    assert parsed.sections[0].text == "項目 | 説明\n手数料 | 1通 300円"
+
+
+def test_csv_in_an_unknown_encoding_is_refused() -> None:
+    message = refusal("data.csv", "a,b\ncafé,crème\n".encode("latin-1"))
+    assert "「data.csv」は UTF-8 または Shift_JIS のテキストではありません" in message

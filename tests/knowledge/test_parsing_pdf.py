@@ -1,0 +1,107 @@
+"""PDF: real Japanese PDFs generated with reportlab, encrypted with pypdf."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import pytest
+from pypdf import PdfReader, PdfWriter
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
+
+from baibain.knowledge.errors import BadDocument
+from baibain.knowledge.parsing import parse_file
+
+FONT = "HeiseiMin-W3"
+
+
+def japanese_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
+    """A PDF with one page per entry, each line drawn in a built-in Japanese CID font."""
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    buffer = BytesIO()
+    pdf = canvas.Canvas(buffer)
+    if title:
+        pdf.setTitle(title)
+    for lines in pages:
+        pdf.setFont(FONT, 12)
+        for number, line in enumerate(lines):
+            pdf.drawString(72, 760 - 20 * number, line)
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+PAGES = [
+    ["令和8年度 住民税のお知らせ", "申告の期限は3月15日です。"],
+    ["第二百四十二条（住民監査請求）について", "監査委員に対して請求できます。"],
+    ["問い合わせ先：市民税課"],
+]
+
+
+def encrypted(data: bytes, *, user_password: str, owner_password: str) -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(BytesIO(data)))
+    writer.encrypt(user_password=user_password, owner_password=owner_password)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def refusal(name: str, data: bytes) -> str:
+    with pytest.raises(BadDocument) as caught:
+        parse_file(name, data)
+    return caught.value.user_message
+
+
+def test_one_section_per_page_with_page_position() -> None:
+    [parsed] = parse_file("住民税.pdf", japanese_pdf(PAGES))
+    assert parsed.kind == "pdf"
+    assert parsed.title == "住民税"  # no document title set: the file name
+    assert [s.position for s in parsed.sections] == ["1ページ", "2ページ", "3ページ"]
+    assert "申告の期限は3月15日です。" in parsed.sections[0].text
+    second = parsed.sections[1]
+    assert "第二百四十二条（住民監査請求）について" in second.text
+    assert "監査委員に対して請求できます。" in second.text
+    assert "市民税課" not in second.text
+
+
+def test_title_from_document_properties() -> None:
+    data = japanese_pdf(PAGES[:1], title="Microsoft Word - 住民税のお知らせ.docx")
+    [parsed] = parse_file("notice.pdf", data)
+    assert parsed.title == "住民税のお知らせ"
+
+
+def test_blank_pages_are_skipped_but_keep_numbering() -> None:
+    [parsed] = parse_file("a.pdf", japanese_pdf([["一ページ目"], [], ["三ページ目"]]))
+    assert [s.position for s in parsed.sections] == ["1ページ", "3ページ"]
+
+
+def test_password_protected_pdf_is_refused() -> None:
+    data = encrypted(japanese_pdf(PAGES), user_password="secret", owner_password="owner")
+    message = refusal("秘密.pdf", data)
+    assert "「秘密.pdf」はパスワードで保護されている" in message
+
+
+def test_pdf_with_only_an_owner_password_is_read() -> None:
+    data = encrypted(japanese_pdf(PAGES), user_password="", owner_password="owner")
+    [parsed] = parse_file("制限付き.pdf", data)
+    assert "監査委員" in parsed.sections[1].text
+
+
+def test_pdf_without_text_is_refused_as_a_possible_scan() -> None:
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    out = BytesIO()
+    writer.write(out)
+    message = refusal("スキャン.pdf", out.getvalue())
+    assert "「スキャン.pdf」" in message
+    assert "スキャンした画像" in message and "OCR" in message
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage", b"not a pdf at all", b"%PDF-1.4\n%%EOF"],
+)
+def test_damaged_pdf_is_refused(data: bytes) -> None:
+    message = refusal("壊れた.pdf", data)
+    assert "「壊れた.pdf」は PDF として読み込めませんでした" in message
