@@ -64,7 +64,17 @@ async def authenticate(request: web.Request) -> OrgInfo | None:
         raise Unauthorized(
             "APIキーが必要です。Authorization: Bearer <APIキー> を指定してください。"
         )
-    return await asyncio.to_thread(authenticate_api_key, services.engine, token)
+    try:
+        return await asyncio.to_thread(authenticate_api_key, services.engine, token)
+    except Unauthorized:
+        await services.auditor.security(
+            org_id=None,
+            platform="api",
+            user_id="",
+            reason="bad_api_key",
+            details={"path": request.path, "key_id": token.split("_")[1][:16] if "_" in token else ""},
+        )
+        raise
 
 
 async def ask(request: web.Request) -> web.Response:

@@ -7,6 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from baibain.bot.auditing import Auditor
 from baibain.bot.turns import Answer, Citation, ConversationRef, Platform
 from baibain.knowledge.analysis import Analyzer
 from baibain.knowledge.answer import compose_extractive_answer
@@ -66,9 +67,10 @@ def citation_for(n: int, hit: Hit) -> Citation:
 class Assistant:
     """Retrieval plus answer generation, shared by chat, REST and the CLI."""
 
-    def __init__(self, retriever: Retriever, analyzer: Analyzer) -> None:
+    def __init__(self, retriever: Retriever, analyzer: Analyzer, auditor: Auditor) -> None:
         self.retriever = retriever
         self.analyzer = analyzer
+        self.auditor = auditor
 
     async def search(self, query: str, asker: Asker, k: int = SEARCH_K) -> list[Hit]:
         """Retrieval only, filtered by what the asker may see."""
@@ -87,13 +89,23 @@ class Assistant:
             answer = Answer(text=NOT_FOUND_TEXT, turn_id=turn_id, outcome="not_found")
         else:
             answer = self._extractive(retrieved.query, retrieved.hits, turn_id)
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        await self.auditor.turn(
+            org_id=asker.org_id,
+            platform=asker.platform,
+            user_id=asker.user_id,
+            conversation=asker.conversation,
+            question=question,
+            answer=answer,
+            latency_ms=latency_ms,
+        )
         log.info(
-            "turn turn_id=%s platform=%s org=%s outcome=%s latency_ms=%.0f tokens=%d",
+            "turn turn_id=%s platform=%s org=%s outcome=%s latency_ms=%d tokens=%d",
             turn_id,
             asker.platform,
             asker.org_id or "-",
             answer.outcome,
-            (time.perf_counter() - started) * 1000,
+            latency_ms,
             answer.usage.total_tokens,
         )
         return answer

@@ -17,6 +17,7 @@ from baibain.admin import orgs
 from baibain.admin.db import create_db_engine, init_db
 from baibain.bot.api import answer_json
 from baibain.bot.assistant import Asker
+from baibain.bot.cli_audit import audit_app
 from baibain.bot.services import Services, open_services
 from baibain.bot.settings import Settings
 from baibain.bot.turns import Answer
@@ -30,6 +31,7 @@ org_app = typer.Typer(no_args_is_help=True, help="組織の管理")
 apikey_app = typer.Typer(no_args_is_help=True, help="APIキーの管理")
 app.add_typer(org_app, name="org")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(audit_app, name="audit")
 
 T = TypeVar("T")
 log = logging.getLogger("baibain")

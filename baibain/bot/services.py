@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from baibain.admin.audit import AuditKeyring, AuditLog
 from baibain.admin.db import create_db_engine, init_db
 from baibain.bot.assistant import Assistant
+from baibain.bot.auditing import Auditor
 from baibain.bot.sample import load_sample_if_empty
 from baibain.bot.settings import Settings
 from baibain.knowledge.analysis import Analyzer
@@ -28,11 +30,18 @@ class Services:
     engine: Engine
     analyzer: Analyzer
     index: IndexStore
+    auditor: Auditor
     assistant: Assistant
 
     async def close(self) -> None:
         await self.index.close()
         self.engine.dispose()
+
+
+def open_audit_log(settings: Settings, engine: Engine) -> AuditLog:
+    """The audit log with keys from ``BAIBAIN_AUDIT_KEY`` (or the generated key file)."""
+    configured = settings.audit_key.get_secret_value() if settings.audit_key else None
+    return AuditLog(engine, AuditKeyring.load(configured, settings.data_dir))
 
 
 def open_index(settings: Settings, analyzer: Analyzer) -> IndexStore:
@@ -55,5 +64,6 @@ async def open_services(
     index = open_index(settings, analyzer)
     if load_sample and settings.sample_data:
         await load_sample_if_empty(index, show_progress=show_progress)
-    assistant = Assistant(Retriever(index, analyzer), analyzer)
-    return Services(settings, engine, analyzer, index, assistant)
+    auditor = Auditor(open_audit_log(settings, engine))
+    assistant = Assistant(Retriever(index, analyzer), analyzer, auditor)
+    return Services(settings, engine, analyzer, index, auditor, assistant)

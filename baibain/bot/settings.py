@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     logo_signing_secret: SecretStr | None = None
     logo_reply_token: SecretStr | None = None
     audit_key: SecretStr | None = None
+    audit_retention_days: int = Field(default=0, ge=0)  # 0 keeps records forever
     monthly_token_budget: int = Field(default=1_000_000, ge=0)
     sample_data: bool = True
     # Where `serve` binds; the web page only works without an API key on a loopback bind.

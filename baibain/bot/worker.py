@@ -5,13 +5,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from baibain.bot.services import open_services
+from baibain.bot.services import Services, open_services
 from baibain.bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+async def purge_audit_log(services: Services) -> int:
+    """Delete audit records older than the retention period (verification stays intact)."""
+    days = services.settings.audit_retention_days
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    purged = await asyncio.to_thread(services.auditor.log.purge, cutoff)
+    log.info("audit retention purged=%d older_than_days=%d", purged, days)
+    return purged
 
 
 async def run_worker(settings: Settings) -> None:
@@ -22,6 +32,15 @@ async def run_worker(settings: Settings) -> None:
     """
     services = await open_services(settings, load_sample=False)
     scheduler = AsyncIOScheduler(timezone="Asia/Tokyo")
+    if settings.audit_retention_days:
+        scheduler.add_job(
+            purge_audit_log,
+            "cron",
+            hour=3,
+            args=[services],
+            id="audit-retention",
+            replace_existing=True,
+        )
     scheduler.start()
     log.info("worker started jobs=%d", len(scheduler.get_jobs()))
     stop = asyncio.Event()

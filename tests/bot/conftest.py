@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +21,9 @@ def sample_data_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("sample-data")
 
     async def build() -> None:
-        services = await open_services(Settings(data_dir=data_dir))
+        # An explicit audit key keeps the template free of a generated key file.
+        key = base64.b64encode(os.urandom(32)).decode()
+        services = await open_services(Settings(data_dir=data_dir, audit_key=key))
         await services.close()
 
     asyncio.run(build())

@@ -1,0 +1,106 @@
+"""Every turn is audited: encrypted at rest, verifiable, exportable, readable after rotation."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from baibain.admin.db import create_db_engine, init_db
+from baibain.admin.orgs import create_api_key, create_org
+from baibain.bot.app import create_app
+from baibain.bot.cli import app as cli
+
+QUESTION = "住民監査請求をすることができるのは誰ですか（ＱＸＪ）"
+MARKER = QUESTION
+
+
+def _key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+async def invoke(runner: CliRunner, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """Run the CLI off the event loop (it starts its own)."""
+    return await asyncio.to_thread(runner.invoke, *args, **kwargs)
+
+
+def _files_containing(root: Path, needle: str) -> list[Path]:
+    raw = needle.encode("utf-8")
+    return [p for p in root.rglob("*") if p.is_file() and raw in p.read_bytes()]
+
+
+@pytest.fixture
+def org_key(data_dir: Path) -> str:
+    engine = create_db_engine(f"sqlite:///{data_dir / 'baibain.sqlite3'}")
+    init_db(engine)
+    create_org(engine, "監査市")
+    secret = create_api_key(engine, "監査市").secret
+    engine.dispose()
+    return secret
+
+
+async def test_turns_are_encrypted_verifiable_and_exportable(
+    aiohttp_client, make_settings, data_dir: Path, org_key: str, caplog
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    old_key, new_key = _key(), _key()
+    settings = make_settings(host="0.0.0.0", audit_key=old_key)
+    client = await aiohttp_client(create_app(settings))
+    response = await client.post(
+        "/api/v1/ask", json={"question": QUESTION}, headers={"Authorization": f"Bearer {org_key}"}
+    )
+    assert response.status == 200
+    bad = await client.post(
+        "/api/v1/ask", json={"question": QUESTION}, headers={"Authorization": "Bearer bb_x_y"}
+    )
+    assert bad.status == 401
+    await client.close()
+
+    env = {"BAIBAIN_DATA_DIR": str(data_dir), "BAIBAIN_AUDIT_KEY": old_key}
+    runner = CliRunner()
+    assert (await invoke(runner, cli, ["ask", QUESTION, "--org", "監査市"], env=env)).exit_code == 0
+
+    # Nothing in the data dir (database, WAL, index) nor in the logs holds the question.
+    assert _files_containing(data_dir, MARKER) == []
+    assert MARKER not in caplog.text
+
+    verified = await invoke(runner, cli, ["audit", "verify"], env=env)
+    assert verified.exit_code == 0, verified.output
+
+    # Rotation: the new key first, the old one still listed; old records stay readable.
+    rotated = {**env, "BAIBAIN_AUDIT_KEY": f"{new_key},{old_key}"}
+    assert (
+        await invoke(runner, cli, ["ask", QUESTION, "--org", "監査市"], env=rotated)
+    ).exit_code == 0
+    assert (await invoke(runner, cli, ["audit", "verify"], env=rotated)).exit_code == 0
+    exported = await invoke(runner, cli, ["audit", "export", "--org", "監査市"], env=rotated)
+    assert exported.exit_code == 0, exported.output
+    rows = [json.loads(line) for line in exported.stdout.splitlines()]
+    turns = [r for r in rows if r["kind"] == "turn"]
+    assert [r["platform"] for r in turns] == ["api", "cli", "cli"]
+    assert all(r["payload"]["question"] == QUESTION for r in turns)
+    assert turns[0]["payload"]["citations"]
+    # The export itself is audited.
+    again = await invoke(runner, cli, ["audit", "export", "--org", "監査市"], env=rotated)
+    actions = [json.loads(x)["payload"].get("action") for x in again.stdout.splitlines()]
+    assert "audit.export" in actions
+
+
+def test_verify_names_a_tampered_record(data_dir: Path, org_key: str) -> None:
+    env = {"BAIBAIN_DATA_DIR": str(data_dir), "BAIBAIN_AUDIT_KEY": _key()}
+    runner = CliRunner()
+    for _ in range(3):
+        assert runner.invoke(cli, ["ask", QUESTION, "--org", "監査市"], env=env).exit_code == 0
+    engine = create_db_engine(f"sqlite:///{data_dir / 'baibain.sqlite3'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE audit_record SET output_tokens = 7 WHERE seq = 2")
+    engine.dispose()
+    result = runner.invoke(cli, ["audit", "verify"], env=env)
+    assert result.exit_code == 1
+    assert "#2" in result.output
