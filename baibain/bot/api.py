@@ -41,6 +41,12 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     }
 
 
+def _key_id(token: str) -> str:
+    """The public id part of a presented key (never the secret), for the audit record."""
+    parts = token.split("_")
+    return parts[1][:16] if len(parts) > 2 else ""
+
+
 def _request_host(request: web.Request) -> str:
     host = request.host
     if host.startswith("["):
@@ -72,7 +78,7 @@ async def authenticate(request: web.Request) -> OrgInfo | None:
             platform="api",
             user_id="",
             reason="bad_api_key",
-            details={"path": request.path, "key_id": token.split("_")[1][:16] if "_" in token else ""},
+            details={"path": request.path, "key_id": _key_id(token)},
         )
         raise
 
