@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fakes.openai_server import openai_fake
 from sqlalchemy.engine import Engine, make_url
 
 from baibain.admin.db import create_db_engine, init_db
+
+__all__ = ["openai_fake"]
 
 REPO = Path(__file__).resolve().parent.parent
 

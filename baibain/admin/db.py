@@ -31,7 +31,7 @@ def create_db_engine(url: str) -> Engine:
 
 def init_db(engine: Engine) -> None:
     """Create every table that does not exist yet (all ``admin`` models are registered)."""
-    from baibain.admin import audit, models  # noqa: F401  (registers the tables)
+    from baibain.admin import audit, conversations, models  # noqa: F401  (registers tables)
 
     SQLModel.metadata.create_all(engine)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 from dataclasses import asdict
 from typing import Any
 
@@ -12,6 +14,7 @@ from baibain.admin.orgs import OrgInfo, authenticate_api_key
 from baibain.bot.app_keys import SERVICES
 from baibain.bot.assistant import Asker
 from baibain.bot.http import bearer_token, json_ok, read_json_object
+from baibain.bot.summarizer import SummaryRequest
 from baibain.bot.turns import Answer, ConversationRef
 from baibain.knowledge.errors import BadInput, Unauthorized
 
@@ -34,6 +37,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
             }
             for c in answer.citations
         ],
+        "citations_heading": answer.related_heading or "出典",
         "footer": answer.footer,
         "outcome": answer.outcome,
         "usage": {**asdict(answer.usage), "total_tokens": answer.usage.total_tokens},
@@ -101,4 +105,37 @@ async def ask(request: web.Request) -> web.Response:
         ),
     )
     answer = await request.app[SERVICES].assistant.ask(question, asker)
+    return json_ok(answer_json(answer))
+
+
+def decode_file(filename: object, content: object) -> tuple[str, bytes]:
+    """A base64 file from a JSON body; ``BadInput`` naming the problem otherwise."""
+    if not isinstance(filename, str) or not filename.strip():
+        raise BadInput("ファイル名（filename）を指定してください。")
+    if not isinstance(content, str):
+        raise BadInput(f"{filename} の内容（content）を base64 の文字列で指定してください。")
+    try:
+        return filename.strip(), base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadInput(f"{filename} の内容が base64 として読めません。") from exc
+
+
+async def summarize(request: web.Request) -> web.Response:
+    """``POST /api/v1/summarize``: ``{"doc_id"}`` | ``{"url"}`` | ``{"file": {"filename",
+    "content"(base64)}}`` → summary, citation, usage, turn id."""
+    org = await authenticate(request)
+    body = await read_json_object(request)
+    doc_id, url, file = body.get("doc_id") or "", body.get("url") or "", body.get("file")
+    if not isinstance(doc_id, str) or not isinstance(url, str):
+        raise BadInput("doc_id と url は文字列で指定してください。")
+    summary_request = SummaryRequest(doc_id=doc_id.strip(), url=url.strip())
+    if file is not None:
+        if not isinstance(file, dict):
+            raise BadInput('file は {"filename", "content"} の形で指定してください。')
+        name, data = decode_file(file.get("filename"), file.get("content"))
+        summary_request = SummaryRequest(
+            doc_id=summary_request.doc_id, url=summary_request.url, filename=name, content=data
+        )
+    asker = Asker(org_id=org.id if org else None, platform="api" if org else "web")
+    answer = await request.app[SERVICES].summarizer.summarize(summary_request, asker)
     return json_ok(answer_json(answer))

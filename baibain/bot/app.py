@@ -9,7 +9,7 @@ from importlib import resources
 from aiohttp import web
 
 from baibain.admin.db import ping_db
-from baibain.bot import api
+from baibain.bot import api, invoke
 from baibain.bot.app_keys import SERVICES
 from baibain.bot.http import error_middleware, json_error, json_ok
 from baibain.bot.services import open_services
@@ -18,7 +18,8 @@ from baibain.knowledge.errors import BaibainError
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1024 * 1024
+# Large enough for base64 attachments to /invoke and /api/v1/summarize (about 15 MB of file).
+MAX_BODY_BYTES = 20 * 1024 * 1024
 
 
 def _page(requires_key: bool) -> str:
@@ -77,4 +78,6 @@ def create_app(settings: Settings, *, show_progress: bool = False) -> web.Applic
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_post("/api/v1/ask", api.ask)
+    app.router.add_post("/api/v1/summarize", api.summarize)
+    app.router.add_post("/invoke", invoke.invoke)
     return app

@@ -1,30 +1,57 @@
-"""The answer core: a question in, a cited Japanese ``Answer`` out (same for every route)."""
+"""The answer core: a question in, a cited Japanese ``Answer`` out (same for every route).
+
+With an LLM configured the model writes the answer from numbered sources and its citations are
+checked; without one, or when the model is unavailable, the answer quotes the sources
+(extractive) and says so. Every turn is audited, and threads keep an encrypted history so that
+follow-up questions are understood.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 
+from baibain.admin.conversations import ConversationStore
 from baibain.bot.auditing import Auditor
-from baibain.bot.turns import Answer, Citation, ConversationRef, Platform
+from baibain.bot.turns import Answer, Citation, ConversationRef, Platform, Usage
 from baibain.knowledge.analysis import Analyzer
 from baibain.knowledge.answer import compose_extractive_answer
 from baibain.knowledge.documents import Hit
-from baibain.knowledge.errors import BadInput
+from baibain.knowledge.errors import BadInput, BaibainError, UpstreamUnavailable
+from baibain.knowledge.generation import (
+    GeneratedAnswer,
+    SourceText,
+    carry_over_terms,
+    generate_answer,
+    remap_citations,
+    rewrite_followup,
+    stream_answer,
+)
 from baibain.knowledge.index import SearchFilter
-from baibain.knowledge.retrieval import AnalyzedQuery, Retriever
+from baibain.knowledge.llm import LLMClient, LLMUsage, TextDelta
+from baibain.knowledge.retrieval import Retrieved, Retriever
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 SEARCH_K = 10
+LLM_SOURCES = 5
+RELATED_SOURCES = 3
+PROGRESS_INTERVAL_S = 1.0
 
 NOT_FOUND_TEXT = (
     "該当する資料が見つかりませんでした。"
     "言葉を言い換えるか、法令名・資料名・条番号などを含めてもう一度お試しください。"
 )
+RELATED_HEADING = "関連する可能性のある資料"
+OFFLINE_NOTICE = "※AIモデルに接続できなかったため、資料の該当箇所を抜粋して表示しています。"
+UNCITED_NOTICE = "※この回答は出典を示していません。下記の資料で内容を確認してください。"
+
+Progress = Callable[[str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -64,31 +91,80 @@ def citation_for(n: int, hit: Hit) -> Citation:
     )
 
 
-class Assistant:
-    """Retrieval plus answer generation, shared by chat, REST and the CLI."""
+def usage_of(usage: LLMUsage) -> Usage:
+    """The neutral usage value of an LLM usage."""
+    return Usage(
+        model=usage.model,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        requests=usage.requests,
+    )
 
-    def __init__(self, retriever: Retriever, analyzer: Analyzer, auditor: Auditor) -> None:
+
+def _conversation_key(asker: Asker) -> str | None:
+    ref = asker.conversation
+    if ref is None or not (ref.thread_id or ref.platform in ("slack", "teams", "logo")):
+        return None
+    return f"{asker.org_id or '-'}|{ref.key}"
+
+
+class Assistant:
+    """Retrieval plus answer generation, shared by chat, REST, ``/invoke`` and the CLI."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        analyzer: Analyzer,
+        auditor: Auditor,
+        conversations: ConversationStore,
+        llm: LLMClient | None = None,
+    ) -> None:
         self.retriever = retriever
         self.analyzer = analyzer
         self.auditor = auditor
+        self.conversations = conversations
+        self.llm = llm
+
+    def with_retriever(self, retriever: Retriever) -> Assistant:
+        """The same assistant searching another index (attached files, for example)."""
+        return Assistant(retriever, self.analyzer, self.auditor, self.conversations, self.llm)
 
     async def search(self, query: str, asker: Asker, k: int = SEARCH_K) -> list[Hit]:
         """Retrieval only, filtered by what the asker may see."""
         query = validate_question(query)
         return (await self.retriever.retrieve(query, SearchFilter(viewer_org=asker.org_id), k)).hits
 
-    async def ask(self, question: str, asker: Asker) -> Answer:
-        """Answer a question from the documents the asker may see."""
+    async def ask(
+        self,
+        question: str,
+        asker: Asker,
+        *,
+        flt: SearchFilter | None = None,
+        on_progress: Progress | None = None,
+    ) -> Answer:
+        """Answer a question from the documents the asker may see.
+
+        ``flt`` narrows the search further (its ``viewer_org`` is always the asker's).
+        ``on_progress`` receives the growing answer text while an LLM streams it.
+        """
         question = validate_question(question)
         turn_id = uuid.uuid4().hex
         started = time.perf_counter()
-        retrieved = await self.retriever.retrieve(
-            question, SearchFilter(viewer_org=asker.org_id), SEARCH_K
-        )
-        if not retrieved.relevant:
-            answer = Answer(text=NOT_FOUND_TEXT, turn_id=turn_id, outcome="not_found")
-        else:
-            answer = self._extractive(retrieved.query, retrieved.hits, turn_id)
+        search_filter = replace(flt or SearchFilter(), viewer_org=asker.org_id)
+        try:
+            answer = await self._answer(question, asker, search_filter, on_progress)
+        except BaibainError as exc:
+            failed = Answer(text=exc.user_message, turn_id=turn_id, outcome="error")
+            await self._record(question, asker, failed, started)
+            raise
+        answer = replace(answer, turn_id=turn_id)
+        key = _conversation_key(asker)
+        if key is not None:
+            await asyncio.to_thread(self.conversations.append, key, question, answer.text)
+        await self._record(question, asker, answer, started)
+        return answer
+
+    async def _record(self, question: str, asker: Asker, answer: Answer, started: float) -> None:
         latency_ms = int((time.perf_counter() - started) * 1000)
         await self.auditor.turn(
             org_id=asker.org_id,
@@ -101,19 +177,121 @@ class Assistant:
         )
         log.info(
             "turn turn_id=%s platform=%s org=%s outcome=%s latency_ms=%d tokens=%d",
-            turn_id,
+            answer.turn_id or "-",
             asker.platform,
             asker.org_id or "-",
             answer.outcome,
             latency_ms,
             answer.usage.total_tokens,
         )
-        return answer
 
-    def _extractive(self, query: AnalyzedQuery, hits: list[Hit], turn_id: str) -> Answer:
-        composed = compose_extractive_answer(query, hits, self.analyzer)
-        return Answer(
-            text=composed.text,
-            citations=tuple(citation_for(n, hit) for n, hit in enumerate(composed.sources, 1)),
-            turn_id=turn_id,
+    async def _answer(
+        self, question: str, asker: Asker, flt: SearchFilter, on_progress: Progress | None
+    ) -> Answer:
+        key = _conversation_key(asker)
+        history = await asyncio.to_thread(self.conversations.recent, key) if key else []
+        query, rewrite_usage = await self._standalone(question, history)
+        retrieved = await self.retriever.retrieve(query, flt, SEARCH_K)
+        if self.llm is not None and retrieved.hits:
+            try:
+                answer = await self._generate(question, retrieved, history, on_progress)
+            except UpstreamUnavailable as exc:
+                log.warning("llm unavailable, answering offline: %s", exc.detail)
+                return self._offline(retrieved, notice=OFFLINE_NOTICE)
+            return replace(answer, usage=_add(answer.usage, rewrite_usage))
+        return self._offline(retrieved)
+
+    async def _standalone(
+        self, question: str, history: list[tuple[str, str]]
+    ) -> tuple[str, LLMUsage | None]:
+        """The question made self-contained using the thread's earlier turns."""
+        if not history:
+            return question, None
+        if self.llm is not None:
+            try:
+                return await rewrite_followup(self.llm, history, question)
+            except UpstreamUnavailable as exc:
+                log.warning("llm unavailable for follow-up rewrite: %s", exc.detail)
+        terms = carry_over_terms(
+            [q for q, _ in history],
+            question,
+            lambda text: self.analyzer.words(text, drop_stop_words=True),
         )
+        return terms, None
+
+    def _offline(self, retrieved: Retrieved, notice: str = "") -> Answer:
+        if not retrieved.relevant:
+            return Answer(text=NOT_FOUND_TEXT, outcome="not_found")
+        composed = compose_extractive_answer(retrieved.query, retrieved.hits, self.analyzer)
+        text = f"{notice}\n\n{composed.text}" if notice else composed.text
+        return Answer(
+            text=text,
+            citations=tuple(citation_for(n, hit) for n, hit in enumerate(composed.sources, 1)),
+        )
+
+    async def _generate(
+        self,
+        question: str,
+        retrieved: Retrieved,
+        history: list[tuple[str, str]],
+        on_progress: Progress | None,
+    ) -> Answer:
+        assert self.llm is not None
+        hits = retrieved.hits[:LLM_SOURCES]
+        sources = [
+            SourceText(n=n, title=h.meta.title, position=h.chunk.position, text=h.chunk.text)
+            for n, h in enumerate(hits, 1)
+        ]
+        if on_progress is None:
+            generated = await generate_answer(self.llm, question, sources, history)
+        else:
+            generated = await self._stream(question, sources, history, on_progress)
+        usage = usage_of(generated.usage)
+        if generated.uncited or generated.not_found:
+            related = tuple(citation_for(n, h) for n, h in enumerate(hits[:RELATED_SOURCES], 1))
+            text = (
+                generated.text if generated.not_found else f"{generated.text}\n\n{UNCITED_NOTICE}"
+            )
+            return Answer(
+                text=text,
+                citations=related,
+                usage=usage,
+                outcome="not_found" if generated.not_found else "answered",
+                related_heading=RELATED_HEADING,
+            )
+        mapping = {old: new for new, old in enumerate(generated.cited, 1)}
+        citations = tuple(citation_for(mapping[n], hits[n - 1]) for n in generated.cited)
+        return Answer(
+            text=remap_citations(generated.text, mapping), citations=citations, usage=usage
+        )
+
+    async def _stream(
+        self,
+        question: str,
+        sources: list[SourceText],
+        history: list[tuple[str, str]],
+        on_progress: Progress,
+    ) -> GeneratedAnswer:
+        assert self.llm is not None
+        shown = ""
+        last = time.monotonic()
+        async for event in stream_answer(self.llm, question, sources, history):
+            if isinstance(event, TextDelta):
+                shown += event.text
+                if time.monotonic() - last >= PROGRESS_INTERVAL_S:
+                    last = time.monotonic()
+                    await on_progress(shown)
+            else:
+                return event
+        raise UpstreamUnavailable(detail="llm stream ended without an answer")
+
+
+def _add(usage: Usage, extra: LLMUsage | None) -> Usage:
+    if extra is None:
+        return usage
+    return Usage(
+        model=usage.model,
+        input_tokens=usage.input_tokens + extra.input_tokens,
+        output_tokens=usage.output_tokens + extra.output_tokens,
+        requests=usage.requests + extra.requests,
+    )

@@ -68,7 +68,7 @@ def _print_json(payload: Any) -> None:
 def _print_answer(answer: Answer) -> None:
     typer.echo(answer.text)
     if answer.citations:
-        typer.echo("\n出典:")
+        typer.echo(f"\n{answer.related_heading or '出典'}:")
         for c in answer.citations:
             details = " / ".join(x for x in (c.dataset, c.organization, c.published or "") if x)
             typer.echo(f"[{c.n}] {c.title}（{details}）{(' ' + c.url) if c.url else ''}")
@@ -180,6 +180,34 @@ def ask(
         return await services.assistant.ask(
             question, Asker(org_id=_org_id(settings, org), platform="cli")
         )
+
+    answer = _run(lambda: _with_services(settings, work))
+    if as_json:
+        _print_json(answer_json(answer))
+    else:
+        _print_answer(answer)
+
+
+@app.command()
+def summarize(
+    target: Annotated[str, typer.Argument(help="文書ID、ファイルのパス、または URL")],
+    org: Annotated[str | None, typer.Option(help="組織名（その組織の文書も対象にします）")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力します")] = False,
+) -> None:
+    """1つの文書を要約します。"""
+    from baibain.bot.summarizer import SummaryRequest
+
+    settings = _settings()
+    if target.startswith(("http://", "https://")):
+        request = SummaryRequest(url=target)
+    elif Path(target).is_file():
+        request = SummaryRequest(filename=Path(target).name, content=Path(target).read_bytes())
+    else:
+        request = SummaryRequest(doc_id=target)
+
+    async def work(services: Services) -> Answer:
+        asker = Asker(org_id=_org_id(settings, org), platform="cli")
+        return await services.summarizer.summarize(request, asker)
 
     answer = _run(lambda: _with_services(settings, work))
     if as_json:

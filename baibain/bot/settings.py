@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     llm_base_url: str = ""
     llm_api_key: SecretStr | None = None
     llm_model: str = ""
+    llm_api_version: str = ""  # set for Azure OpenAI (AsyncAzureOpenAI with this api-version)
+    llm_timeout_s: float = Field(default=30.0, gt=0)
+    llm_deadline_s: float = Field(default=60.0, gt=0)
+    summary_token_budget: int = Field(default=24_000, ge=1000)
+    fetch_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     embedding_base_url: str = ""
     embedding_model: str = ""
     slack_bot_token: SecretStr | None = None

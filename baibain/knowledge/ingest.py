@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from baibain.knowledge.chunking import chunk_sections
 from baibain.knowledge.corpus import CorpusDefaults, read_corpus
 from baibain.knowledge.documents import Document, DocumentMeta, content_hash
 from baibain.knowledge.errors import BadDocument
+from baibain.knowledge.parsing import parse_file
 
 
 def iter_files(paths: list[Path]) -> Iterator[tuple[Path, str]]:
@@ -34,22 +35,24 @@ def documents_from_file(path: Path, name: str, defaults: CorpusDefaults) -> Iter
     if path.suffix.lower() == ".jsonl" and _is_corpus(path):
         yield from read_corpus(path, defaults)
         return
-    from baibain.knowledge.parsing import parse_file
-
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise BadDocument(f"{name} を読み込めませんでした。", detail=str(exc)) from exc
+    yield from documents_from_bytes(name, data, defaults)
+
+
+def documents_from_bytes(name: str, data: bytes, defaults: CorpusDefaults) -> Iterator[Document]:
+    """Documents of one uploaded file (a zip yields one per supported member)."""
     for parsed in parse_file(name, data):
-        doc_id = (
-            f"{defaults.dataset}/{name}"
-            if parsed.name == path.name
-            else (f"{defaults.dataset}/{name}!{parsed.name}")
-        )
+        member = PurePosixPath(name).name
+        doc_id = f"{defaults.dataset}/{name}"
+        if parsed.name not in (name, member):
+            doc_id = f"{doc_id}!{parsed.name}"
         text = "\n".join(s.text for s in parsed.sections)
         meta = DocumentMeta(
             doc_id=doc_id,
-            title=parsed.title or Path(parsed.name).stem,
+            title=parsed.title or PurePosixPath(parsed.name).stem,
             dataset=defaults.dataset,
             owner_org=defaults.owner_org,
             visibility=defaults.visibility,
