@@ -11,15 +11,12 @@ from aiohttp import web
 from baibain.admin.db import ping_db
 from baibain.bot import api, invoke
 from baibain.bot.app_keys import SERVICES
-from baibain.bot.http import error_middleware, json_error, json_ok
+from baibain.bot.http import MAX_BODY_BYTES, error_middleware, json_error, json_ok
 from baibain.bot.services import open_services
 from baibain.bot.settings import Settings
 from baibain.knowledge.errors import BaibainError
 
 log = logging.getLogger(__name__)
-
-# Large enough for base64 attachments to /invoke and /api/v1/summarize (about 15 MB of file).
-MAX_BODY_BYTES = 20 * 1024 * 1024
 
 
 def _page(requires_key: bool) -> str:

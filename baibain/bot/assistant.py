@@ -274,7 +274,7 @@ class Assistant:
     ) -> GeneratedAnswer:
         assert self.llm is not None
         shown = ""
-        last = time.monotonic()
+        last = float("-inf")  # the first piece is shown at once, then at most once a second
         async for event in stream_answer(self.llm, question, sources, history):
             if isinstance(event, TextDelta):
                 shown += event.text

@@ -11,9 +11,20 @@ from aiohttp import web
 
 from baibain.knowledge.errors import BadInput, BaibainError
 
+
+class PayloadTooLarge(BadInput):
+    """The request body is over the server's limit."""
+
+    code = "payload_too_large"
+    status = 413
+
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Large enough for base64 attachments to /invoke and /api/v1/summarize (about 15 MB of file).
+MAX_BODY_BYTES = 20 * 1024 * 1024
 
 _STATUS_MESSAGES = {
     404: ("not_found", "指定されたURLは存在しません。"),
@@ -70,6 +81,12 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BadInput("リクエスト本文が JSON として読めません。") from exc
+    except web.HTTPRequestEntityTooLarge as exc:
+        limit_mb = MAX_BODY_BYTES // (1024 * 1024)
+        raise PayloadTooLarge(
+            f"リクエストが大きすぎます（上限 {limit_mb}MB）。"
+            "ファイルを分割するか小さくしてください。"
+        ) from exc
     if not isinstance(body, dict):
         raise BadInput("リクエスト本文は JSON オブジェクトにしてください。")
     return body

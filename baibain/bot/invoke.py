@@ -152,7 +152,8 @@ async def invoke(request: web.Request) -> web.Response:
     try:
         return json_ok(_reply(await _handle(request)))
     except BaibainError as exc:
-        status = exc.status if exc.status in (400, 401, 429) else 500
+        # 源内 expects 400/401/429/500 only: other client errors are reported as 400.
+        status = exc.status if exc.status in (401, 429) else 400 if exc.status < 500 else 500
         if status == 500:
             log.warning("invoke failed code=%s detail=%s", exc.code, exc.detail)
         return json_ok({"error": exc.user_message}, status=status)

@@ -263,3 +263,42 @@ async def test_summarize_refuses_bad_files_naming_the_problem(
     assert "壊れた.pdf" in (await response.json())["error"]["message"]
     both = await client.post("/api/v1/summarize", json={"doc_id": "a", "url": "https://x"})
     assert both.status == 400 and "いずれか1つ" in (await both.json())["error"]["message"]
+
+
+async def test_oversized_upload_names_the_limit(aiohttp_client, make_settings, data_dir) -> None:
+    key = new_key(data_dir)
+    client = await aiohttp_client(create_app(make_settings()))
+    huge = base64.b64encode(b"a" * (16 * 1024 * 1024)).decode()
+    file = {"filename": "大きな資料.txt", "content": huge}
+    response = await client.post(
+        "/invoke",
+        json={"inputs": {"files": [{"key": "f", "files": [file]}]}},
+        headers={"x-api-key": key},
+    )
+    assert response.status == 400
+    assert "上限 20MB" in (await response.json())["error"]
+    api = await client.post("/api/v1/summarize", json={"file": file})
+    assert api.status == 413 and "上限 20MB" in (await api.json())["error"]["message"]
+
+
+async def test_streamed_answer_reports_progress(
+    openai_fake: FakeOpenAIServer, make_settings
+) -> None:
+    from baibain.bot.assistant import Asker
+    from baibain.bot.services import open_services
+
+    services = await open_services(make_settings(**llm(openai_fake)))
+    try:
+        openai_fake.script(Reply("普通地方公共団体の住民が請求できます[1]。", chunk_chars=3))
+        shown: list[str] = []
+
+        async def progress(text: str) -> None:
+            shown.append(text)
+
+        answer = await services.assistant.ask(QUESTION, Asker(None, "cli"), on_progress=progress)
+    finally:
+        await services.close()
+    assert openai_fake.chat_requests[0].streaming
+    assert shown and answer.text.startswith(shown[0])
+    assert answer.text == "普通地方公共団体の住民が請求できます[1]。"
+    assert answer.usage.output_tokens > 0
