@@ -147,6 +147,16 @@ class Analyzer:
             self._local.tokenizer = tokenizer
         return tokenizer
 
+    def morphemes(self, text: str) -> list[tuple[str, str]]:
+        """Every morpheme of the normalized text as ``(surface, dictionary form)``, particles
+        included (「入ら」 → ``("入ら", "入る")``)."""
+        tokenizer = self._tokenizer()
+        return [
+            (m.surface(), m.dictionary_form())
+            for piece in _pieces(normalize(text))
+            for m in tokenizer.tokenize(piece)
+        ]
+
     def words(self, text: str, *, drop_stop_words: bool = False) -> list[str]:
         """Content words as Sudachi normalized forms; compounds also yield their short units.
 

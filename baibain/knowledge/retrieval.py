@@ -11,6 +11,7 @@ from baibain.knowledge.documents import Hit
 from baibain.knowledge.index import Boost, IndexQuery, IndexStore, SearchFilter, Signal
 from baibain.knowledge.lawquery import analyze_law_references
 from baibain.knowledge.numerals import find_article_refs, normalize_article_ref
+from baibain.knowledge.thesaurus import expansions_for
 
 # Share of the question's (idf-weighted) content words that the best passage must contain
 # before we call it relevant; below this the bot says it found nothing.
@@ -20,6 +21,8 @@ GRAM_FIELDS = {"grams": 1.0}
 GRAM_WEIGHT = 0.6
 # Chunks fetched per wanted result, so that k distinct documents survive collapsing.
 CHUNKS_PER_RESULT = 4
+# Weight of a word added by the thesaurus, relative to a word the user typed.
+EXPANSION_WEIGHT = 0.5
 # Added to the fused score (each signal scaled to at most its weight): an article cited by
 # law and number in the question is looked up directly; a named law is preferred.
 ARTICLE_BOOST = 1.0
@@ -98,13 +101,16 @@ class Retriever:
         self.analyzer = analyzer
 
     def analyze(self, question: str) -> AnalyzedQuery:
-        """Weighted query terms: word counts and bigram counts of the question."""
-        words = Counter(self.analyzer.words(question, drop_stop_words=True))
+        """Weighted query terms: word and bigram counts of the question, plus the statutory
+        words the thesaurus adds (at ``EXPANSION_WEIGHT``)."""
+        counts = Counter(self.analyzer.words(question, drop_stop_words=True))
+        words = {t: float(c) for t, c in counts.items()}
+        for phrase in expansions_for(self.analyzer.morphemes(question)):
+            for term in self.analyzer.words(phrase, drop_stop_words=True):
+                words.setdefault(term, EXPANSION_WEIGHT)
         grams = Counter(char_bigrams(question))
         return AnalyzedQuery(
-            text=question,
-            words={t: float(c) for t, c in words.items()},
-            grams={t: float(c) for t, c in grams.items()},
+            text=question, words=words, grams={t: float(c) for t, c in grams.items()}
         )
 
     async def retrieve(self, question: str, flt: SearchFilter, k: int = 10) -> Retrieved:
