@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,3 +79,29 @@ def db_engine(database_url: str) -> Iterator[Engine]:
     init_db(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sample_data_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir whose index holds the bundled sample (built once per test session)."""
+    from baibain.bot.services import open_services
+    from baibain.bot.settings import Settings
+
+    data_dir = tmp_path_factory.mktemp("sample-data")
+
+    async def build() -> None:
+        # An explicit audit key keeps the template free of a generated key file.
+        key = base64.b64encode(os.urandom(32)).decode()
+        services = await open_services(Settings(data_dir=data_dir, audit_key=key))
+        await services.close()
+
+    asyncio.run(build())
+    return data_dir
+
+
+@pytest.fixture
+def data_dir(sample_data_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the sample data dir."""
+    target = tmp_path / "var"
+    shutil.copytree(sample_data_template, target)
+    return target

@@ -126,6 +126,11 @@ class AuditLog:
         self._digest_every = digest_every
         self._clock = clock
 
+    @property
+    def keyring(self) -> AuditKeyring:
+        """The keys this log encrypts with (also used for pseudonymous user hashes)."""
+        return self._keyring
+
     # --- writing ---------------------------------------------------------------------------------
 
     def append(self, event: AuditEvent) -> int:

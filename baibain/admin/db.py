@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel, create_engine, text
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import create_engine, text
 
 
 def create_db_engine(url: str) -> Engine:
@@ -29,11 +31,41 @@ def create_db_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def init_db(engine: Engine) -> None:
-    """Create every table that does not exist yet (all ``admin`` models are registered)."""
-    from baibain.admin import audit, conversations, models  # noqa: F401  (registers tables)
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Any constant: processes starting together take turns at upgrading the schema.
+_PG_MIGRATION_LOCK = 0x6261_6962_6169_6E00 >> 8
 
-    SQLModel.metadata.create_all(engine)
+
+def register_tables() -> None:
+    """Import every module that defines tables, so ``SQLModel.metadata`` knows them all."""
+    from baibain.admin import (  # noqa: F401
+        audit,
+        conversations,
+        datasets,
+        joblocks,
+        models,
+        quotas,
+        usage,
+    )
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic configuration for the bundled migrations (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def init_db(engine: Engine) -> None:
+    """Bring the schema to the newest migration (creating it in an empty database)."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
+            )
+        command.upgrade(alembic_config(connection), "head")
 
 
 def ping_db(engine: Engine) -> None:

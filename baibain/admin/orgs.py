@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from baibain.admin.models import ApiKey, Organization, utcnow
 from baibain.knowledge.errors import BadInput, NotFound, Unauthorized
@@ -69,6 +69,12 @@ def get_org(engine: Engine, name: str) -> OrgInfo:
                 f"組織「{name}」が見つかりません。`baibain org create {name}` で作成してください。"
             )
         return _info(org)
+
+
+def list_orgs(engine: Engine) -> list[OrgInfo]:
+    """Every organization, oldest first."""
+    with Session(engine) as session:
+        return [_info(o) for o in session.exec(select(Organization).order_by(col(Organization.id)))]
 
 
 def ensure_org(engine: Engine, name: str) -> OrgInfo:

@@ -5,18 +5,23 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import re
 from dataclasses import asdict
+from datetime import UTC, date, datetime
 from typing import Any
 
 from aiohttp import web
 
 from baibain.admin.orgs import OrgInfo, authenticate_api_key
+from baibain.admin.usage import report_csv
 from baibain.bot.app_keys import SERVICES
 from baibain.bot.assistant import Asker
 from baibain.bot.http import bearer_token, json_ok, read_json_object
 from baibain.bot.summarizer import SummaryRequest
 from baibain.bot.turns import Answer, ConversationRef
+from baibain.knowledge.dates import parse_date
 from baibain.knowledge.errors import BadInput, Unauthorized
+from baibain.knowledge.index import IndexStore, SearchFilter
 
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
@@ -104,8 +109,46 @@ async def ask(request: web.Request) -> web.Response:
             platform="api" if org else "web", workspace_id=org.id if org else "", thread_id=thread
         ),
     )
-    answer = await request.app[SERVICES].assistant.ask(question, asker)
+    services = request.app[SERVICES]
+    flt = await parse_filters(body.get("filters"), services.index)
+    answer = await services.assistant.ask(question, asker, flt=flt)
     return json_ok(answer_json(answer))
+
+
+def _names(filters: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = filters.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadInput(f"filters.{key} は文字列の配列で指定してください。")
+    return tuple(v.strip() for v in value if v.strip())
+
+
+async def parse_filters(raw: object, index: IndexStore) -> SearchFilter:
+    """``{"categories", "datasets", "laws" (titles or law ids), "published_from",
+    "published_to" (和暦 accepted)}`` as a search filter."""
+    if raw is None:
+        return SearchFilter()
+    if not isinstance(raw, dict):
+        raise BadInput("filters はオブジェクトで指定してください。")
+    laws = _names(raw, "laws")
+    titles = await index.law_titles() if laws else {}
+    return SearchFilter(
+        categories=_names(raw, "categories"),
+        datasets=_names(raw, "datasets"),
+        law_ids=tuple(titles.get(law, law) for law in laws),
+        published_from=_date(raw, "published_from"),
+        published_to=_date(raw, "published_to"),
+    )
+
+
+def _date(filters: dict[str, Any], key: str) -> date | None:
+    value = filters.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadInput(f"filters.{key} は日付の文字列で指定してください。")
+    return parse_date(value)
 
 
 def decode_file(filename: object, content: object) -> tuple[str, bytes]:
@@ -139,3 +182,51 @@ async def summarize(request: web.Request) -> web.Response:
     asker = Asker(org_id=org.id if org else None, platform="api" if org else "web")
     answer = await request.app[SERVICES].summarizer.summarize(summary_request, asker)
     return json_ok(answer_json(answer))
+
+
+async def quota(request: web.Request) -> web.Response:
+    """``GET /api/v1/quota``: the caller's organization's budget, used, reserved, reset date."""
+    org = await authenticate(request)
+    if org is None:
+        raise Unauthorized(
+            "APIキーが必要です。Authorization: Bearer <APIキー> を指定してください。"
+        )
+    status = await asyncio.to_thread(request.app[SERVICES].quotas.status, org.id)
+    return json_ok(
+        {
+            "organization": org.name,
+            "period": status.period,
+            "budget": status.budget,
+            "used": status.used,
+            "reserved": status.reserved,
+            "remaining": status.remaining,
+            "reset_on": status.reset_on.isoformat(),
+            "offline_when_exhausted": status.offline_when_exhausted,
+        }
+    )
+
+
+async def usage(request: web.Request) -> web.Response:
+    """``GET /api/v1/usage[?period=YYYY-MM][&format=csv]``: the organization's usage figures."""
+    org = await authenticate(request)
+    if org is None:
+        raise Unauthorized(
+            "APIキーが必要です。Authorization: Bearer <APIキー> を指定してください。"
+        )
+    period = request.query.get("period") or None
+    if period is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        raise BadInput("period は 2026-04 のような年-月の形で指定してください。")
+    services = request.app[SERVICES]
+    report = await asyncio.to_thread(services.usage.report, org.id, period)
+    if request.query.get("format") == "csv" or "text/csv" in request.headers.get("Accept", ""):
+        return web.Response(
+            text=report_csv(report),
+            content_type="text/csv",
+            charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="usage-{report.period}.csv"'},
+        )
+    month_start = datetime.strptime(report.period, "%Y-%m").replace(tzinfo=UTC)
+    signals = await asyncio.to_thread(services.auditor.log.misuse_signals, org.id, month_start)
+    return json_ok(
+        {"organization": org.name, **asdict(report), "misuse_signals": [asdict(s) for s in signals]}
+    )

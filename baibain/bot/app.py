@@ -9,8 +9,9 @@ from importlib import resources
 from aiohttp import web
 
 from baibain.admin.db import ping_db
-from baibain.bot import api, invoke
+from baibain.bot import api, api_datasets, invoke
 from baibain.bot.app_keys import SERVICES
+from baibain.bot.chat import mount_chat
 from baibain.bot.http import MAX_BODY_BYTES, error_middleware, json_error, json_ok
 from baibain.bot.services import open_services
 from baibain.bot.settings import Settings
@@ -76,5 +77,9 @@ def create_app(settings: Settings, *, show_progress: bool = False) -> web.Applic
     app.router.add_get("/readyz", readyz)
     app.router.add_post("/api/v1/ask", api.ask)
     app.router.add_post("/api/v1/summarize", api.summarize)
+    app.router.add_get("/api/v1/quota", api.quota)
+    app.router.add_get("/api/v1/usage", api.usage)
+    api_datasets.add_routes(app)
     app.router.add_post("/invoke", invoke.invoke)
+    mount_chat(app, settings)
     return app

@@ -17,15 +17,17 @@ from dataclasses import dataclass, replace
 
 from baibain.admin.conversations import ConversationStore
 from baibain.bot.auditing import Auditor
+from baibain.bot.metering import LLMAccess
 from baibain.bot.turns import Answer, Citation, ConversationRef, Platform, Usage
 from baibain.knowledge.analysis import Analyzer
 from baibain.knowledge.answer import compose_extractive_answer
 from baibain.knowledge.documents import Hit
-from baibain.knowledge.errors import BadInput, BaibainError, UpstreamUnavailable
+from baibain.knowledge.errors import BadInput, BaibainError, QuotaExceeded, UpstreamUnavailable
 from baibain.knowledge.generation import (
     GeneratedAnswer,
     SourceText,
     carry_over_terms,
+    expand_queries,
     generate_answer,
     remap_citations,
     rewrite_followup,
@@ -33,7 +35,7 @@ from baibain.knowledge.generation import (
 )
 from baibain.knowledge.index import SearchFilter
 from baibain.knowledge.llm import LLMClient, LLMUsage, TextDelta
-from baibain.knowledge.retrieval import Retrieved, Retriever
+from baibain.knowledge.retrieval import Retrieved, Retriever, fuse_retrievals
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,7 @@ def citation_for(n: int, hit: Hit) -> Citation:
         url=meta.source_url,
         published=meta.published.isoformat() if meta.published else None,
         doc_id=meta.doc_id,
+        category=meta.category,
     )
 
 
@@ -117,17 +120,30 @@ class Assistant:
         analyzer: Analyzer,
         auditor: Auditor,
         conversations: ConversationStore,
-        llm: LLMClient | None = None,
+        llm: LLMAccess,
+        *,
+        answer_max_tokens: int = 1024,
+        query_variants: int = 2,
     ) -> None:
         self.retriever = retriever
         self.analyzer = analyzer
         self.auditor = auditor
         self.conversations = conversations
         self.llm = llm
+        self.answer_max_tokens = answer_max_tokens
+        self.query_variants = query_variants
 
     def with_retriever(self, retriever: Retriever) -> Assistant:
         """The same assistant searching another index (attached files, for example)."""
-        return Assistant(retriever, self.analyzer, self.auditor, self.conversations, self.llm)
+        return Assistant(
+            retriever,
+            self.analyzer,
+            self.auditor,
+            self.conversations,
+            self.llm,
+            answer_max_tokens=self.answer_max_tokens,
+            query_variants=self.query_variants,
+        )
 
     async def search(self, query: str, asker: Asker, k: int = SEARCH_K) -> list[Hit]:
         """Retrieval only, filtered by what the asker may see."""
@@ -190,26 +206,40 @@ class Assistant:
     ) -> Answer:
         key = _conversation_key(asker)
         history = await asyncio.to_thread(self.conversations.recent, key) if key else []
-        query, rewrite_usage = await self._standalone(question, history)
-        retrieved = await self.retriever.retrieve(query, flt, SEARCH_K)
-        if self.llm is not None and retrieved.hits:
-            try:
-                answer = await self._generate(question, retrieved, history, on_progress)
-            except UpstreamUnavailable as exc:
-                log.warning("llm unavailable, answering offline: %s", exc.detail)
-                return self._offline(retrieved, notice=OFFLINE_NOTICE)
-            return replace(answer, usage=_add(answer.usage, rewrite_usage))
-        return self._offline(retrieved)
+        llm = self.llm.for_org(asker.org_id)
+        retrieved: Retrieved | None = None
+        try:
+            query, rewrite_usage = await self._standalone(llm, question, history)
+            retrieved = await self.retriever.retrieve(query, flt, SEARCH_K)
+            if llm is not None and self.query_variants:
+                retrieved, expand_usage = await self._expanded(llm, query, retrieved, flt)
+                rewrite_usage = _sum(rewrite_usage, expand_usage)
+            if llm is None or not retrieved.hits:
+                return self._offline(retrieved)
+            answer = await self._generate(llm, question, retrieved, history, on_progress)
+        except UpstreamUnavailable as exc:
+            log.warning("llm unavailable, answering offline: %s", exc.detail)
+            retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
+            return self._offline(retrieved, notice=OFFLINE_NOTICE)
+        except QuotaExceeded as exc:
+            assert asker.org_id is not None
+            status = await asyncio.to_thread(self.llm.quotas.status, asker.org_id)
+            if not status.offline_when_exhausted:
+                raise
+            retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
+            notice = f"※{exc.user_message}資料の該当箇所を抜粋して表示します。"
+            return replace(self._offline(retrieved, notice=notice), outcome="quota")
+        return replace(answer, usage=_add(answer.usage, rewrite_usage))
 
     async def _standalone(
-        self, question: str, history: list[tuple[str, str]]
+        self, llm: LLMClient | None, question: str, history: list[tuple[str, str]]
     ) -> tuple[str, LLMUsage | None]:
         """The question made self-contained using the thread's earlier turns."""
         if not history:
             return question, None
-        if self.llm is not None:
+        if llm is not None:
             try:
-                return await rewrite_followup(self.llm, history, question)
+                return await rewrite_followup(llm, history, question)
             except UpstreamUnavailable as exc:
                 log.warning("llm unavailable for follow-up rewrite: %s", exc.detail)
         terms = carry_over_terms(
@@ -218,6 +248,21 @@ class Assistant:
             lambda text: self.analyzer.words(text, drop_stop_words=True),
         )
         return terms, None
+
+    async def _expanded(
+        self, llm: LLMClient, query: str, first: Retrieved, flt: SearchFilter
+    ) -> tuple[Retrieved, LLMUsage | None]:
+        """Add retrievals for model-written variants of the question (administrative wording)
+        and fuse them; an unavailable model keeps the first retrieval."""
+        try:
+            variants, usage = await expand_queries(llm, query, self.query_variants)
+        except UpstreamUnavailable as exc:
+            log.warning("llm unavailable for query expansion: %s", exc.detail)
+            return first, None
+        results = [first]
+        for variant in variants:
+            results.append(await self.retriever.retrieve(variant, flt, SEARCH_K))
+        return fuse_retrievals(results, SEARCH_K), usage
 
     def _offline(self, retrieved: Retrieved, notice: str = "") -> Answer:
         if not retrieved.relevant:
@@ -231,21 +276,23 @@ class Assistant:
 
     async def _generate(
         self,
+        llm: LLMClient,
         question: str,
         retrieved: Retrieved,
         history: list[tuple[str, str]],
         on_progress: Progress | None,
     ) -> Answer:
-        assert self.llm is not None
         hits = retrieved.hits[:LLM_SOURCES]
         sources = [
             SourceText(n=n, title=h.meta.title, position=h.chunk.position, text=h.chunk.text)
             for n, h in enumerate(hits, 1)
         ]
         if on_progress is None:
-            generated = await generate_answer(self.llm, question, sources, history)
+            generated = await generate_answer(
+                llm, question, sources, history, max_tokens=self.answer_max_tokens
+            )
         else:
-            generated = await self._stream(question, sources, history, on_progress)
+            generated = await self._stream(llm, question, sources, history, on_progress)
         usage = usage_of(generated.usage)
         if generated.uncited or generated.not_found:
             related = tuple(citation_for(n, h) for n, h in enumerate(hits[:RELATED_SOURCES], 1))
@@ -267,15 +314,16 @@ class Assistant:
 
     async def _stream(
         self,
+        llm: LLMClient,
         question: str,
         sources: list[SourceText],
         history: list[tuple[str, str]],
         on_progress: Progress,
     ) -> GeneratedAnswer:
-        assert self.llm is not None
         shown = ""
         last = float("-inf")  # the first piece is shown at once, then at most once a second
-        async for event in stream_answer(self.llm, question, sources, history):
+        stream = stream_answer(llm, question, sources, history, max_tokens=self.answer_max_tokens)
+        async for event in stream:
             if isinstance(event, TextDelta):
                 shown += event.text
                 if time.monotonic() - last >= PROGRESS_INTERVAL_S:
@@ -284,6 +332,12 @@ class Assistant:
             else:
                 return event
         raise UpstreamUnavailable(detail="llm stream ended without an answer")
+
+
+def _sum(first: LLMUsage | None, second: LLMUsage | None) -> LLMUsage | None:
+    if first is None or second is None:
+        return first or second
+    return first + second
 
 
 def _add(usage: Usage, extra: LLMUsage | None) -> Usage:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 
 from baibain.admin.audit import AuditEvent, AuditLog
+from baibain.admin.usage import UsageService
 from baibain.bot.turns import Answer, ConversationRef
 
 
@@ -21,8 +22,9 @@ def _conversation(ref: ConversationRef | None) -> dict[str, str] | None:
 class Auditor:
     """The bot's view of the audit log."""
 
-    def __init__(self, log: AuditLog) -> None:
+    def __init__(self, log: AuditLog, usage: UsageService | None = None) -> None:
         self.log = log
+        self.usage = usage
 
     async def _append(self, event: AuditEvent) -> int:
         return await asyncio.to_thread(self.log.append, event)
@@ -38,8 +40,8 @@ class Auditor:
         answer: Answer,
         latency_ms: int,
     ) -> int:
-        """Record one answered (or refused, or failed) question."""
-        return await self._append(
+        """Record one answered (or refused, or failed) question, and its usage figures."""
+        seq = await self._append(
             AuditEvent(
                 kind="turn",
                 org_id=org_id,
@@ -59,6 +61,20 @@ class Auditor:
                 },
             )
         )
+        if self.usage is not None:
+            await asyncio.to_thread(
+                self.usage.record,
+                turn_id=answer.turn_id,
+                org_id=org_id,
+                platform=platform,
+                category=answer.citations[0].category if answer.citations else "",
+                outcome=answer.outcome,
+                model=answer.usage.model,
+                input_tokens=answer.usage.input_tokens,
+                output_tokens=answer.usage.output_tokens,
+                user_hash=self.log.keyring.user_hash(platform, user_id) if user_id else "",
+            )
+        return seq
 
     async def admin(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import logging
 import sys
@@ -13,16 +14,18 @@ from typing import Annotated, Any, TypeVar
 import typer
 from tqdm import tqdm
 
-from baibain.admin import orgs
+from baibain.admin import links, orgs
+from baibain.admin.datasets import CATEGORIES
 from baibain.admin.db import create_db_engine, init_db
 from baibain.bot.api import answer_json
 from baibain.bot.assistant import Asker
 from baibain.bot.cli_audit import audit_app
+from baibain.bot.cli_index import index_app
+from baibain.bot.cli_quota import quota_app
 from baibain.bot.services import Services, open_services
 from baibain.bot.settings import Settings
 from baibain.bot.turns import Answer
-from baibain.knowledge.corpus import CorpusDefaults
-from baibain.knowledge.documents import ORGANIZATION, SHARED
+from baibain.bot.uploads import defaults_for, id_prefix
 from baibain.knowledge.errors import BadInput, BaibainError
 from baibain.knowledge.ingest import documents_from_file, iter_files
 
@@ -32,6 +35,8 @@ apikey_app = typer.Typer(no_args_is_help=True, help="APIキーの管理")
 app.add_typer(org_app, name="org")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(audit_app, name="audit")
+app.add_typer(quota_app, name="quota")
+app.add_typer(index_app, name="index")
 
 T = TypeVar("T")
 log = logging.getLogger("baibain")
@@ -138,28 +143,43 @@ def ingest(
 
     async def work(services: Services) -> tuple[int, int]:
         owner = orgs.get_org(services.engine, org)
-        defaults = CorpusDefaults(
-            dataset=dataset.strip(),
-            owner_org=owner.id,
-            visibility=SHARED if shareable else ORGANIZATION,
-            publisher=owner.name,
-            category=category,
-            license=license,
-            source_url=source_url,
-        )
+        existing = services.datasets.by_name(owner.id, dataset)
+        if existing is None:
+            if not category:
+                raise BadInput(
+                    "新しいデータセットには --category で分類を指定してください"
+                    f"（{'、'.join(CATEGORIES)}）。"
+                )
+            existing = services.datasets.create(
+                owner.id,
+                dataset,
+                category,
+                license=license,
+                publisher=owner.name,
+                source_url=source_url,
+                attested_by=f"cli:{getpass.getuser()}" if shareable else "",
+            )
+        elif shareable and existing.visibility != "shared":
+            existing = await services.uploads.attest(
+                existing, who=f"cli:{getpass.getuser()}", platform="cli"
+            )
+        defaults = defaults_for(existing, owner.name)
         files = list(iter_files(paths))
         written = skipped = 0
         with tqdm(total=len(files), desc="取り込み中", unit="ファイル", file=sys.stderr) as bar:
             for path, name in files:
-                batch = []
-                for document in documents_from_file(path, name, defaults):
-                    if await services.index.content_hash(document.doc_id) == document.content_hash:
-                        skipped += 1
-                    else:
-                        batch.append(document)
-                if batch:
-                    await services.index.upsert_many(batch)
-                    written += len(batch)
+                documents = list(
+                    documents_from_file(path, name, defaults, id_prefix=id_prefix(existing))
+                )
+                report = await services.uploads.write(
+                    existing,
+                    documents,
+                    uploader=f"cli:{getpass.getuser()}",
+                    platform="cli",
+                    sources=[name],
+                )
+                written += report.written
+                skipped += report.unchanged
                 bar.update(1)
         return written, skipped
 
@@ -257,17 +277,90 @@ def search(
 
 
 @org_app.command("create")
-def org_create(name: Annotated[str, typer.Argument(help="組織名")]) -> None:
+def org_create(
+    name: Annotated[str, typer.Argument(help="組織名")],
+    operator: Annotated[
+        bool,
+        typer.Option(
+            "--operator",
+            help="運用組織にします（その管理者はチャットで quota set などを実行できます）。"
+            "既存の組織に付けると運用組織に設定します",
+        ),
+    ] = False,
+) -> None:
     """組織を作成します。"""
     engine = create_db_engine(_settings().sqlalchemy_url)
+    existed = False
     try:
         init_db(engine)
-        created = orgs.create_org(engine, name)
+        try:
+            created = orgs.create_org(engine, name)
+        except BadInput:
+            if not operator:
+                raise
+            created, existed = orgs.get_org(engine, name.strip()), True
+        if operator:
+            links.set_operator(engine, created.name)
     except BaibainError as exc:
         raise _fail(exc) from exc
     finally:
         engine.dispose()
-    typer.echo(f"組織「{created.name}」を作成しました（id {created.id}）。")
+    role = "運用組織として" if operator else ""
+    if existed:
+        typer.echo(f"組織「{created.name}」を運用組織に設定しました（id {created.id}）。")
+    else:
+        typer.echo(f"組織「{created.name}」を{role}作成しました（id {created.id}）。")
+
+
+def _on_admin_db(work: Callable[[Any], T]) -> T:
+    engine = create_db_engine(_settings().sqlalchemy_url)
+    try:
+        init_db(engine)
+        return work(engine)
+    except BaibainError as exc:
+        raise _fail(exc) from exc
+    finally:
+        engine.dispose()
+
+
+PlatformArg = Annotated[str, typer.Argument(help="slack | teams | logo", metavar="PLATFORM")]
+
+
+@org_app.command("link")
+def org_link(
+    name: Annotated[str, typer.Argument(help="組織名")],
+    platform: PlatformArg,
+    workspace_id: Annotated[
+        str,
+        typer.Argument(
+            help="Slack のチームID（T…）、Teams のテナントID、LoGo チャットの組織ID",
+            metavar="ID",
+        ),
+    ],
+) -> None:
+    """チャットのワークスペースを組織に関連付けます（未登録のワークスペースには回答しません）。"""
+    org = _on_admin_db(lambda e: links.link_workspace(e, name, platform, workspace_id))
+    typer.echo(
+        f"{platform} のワークスペース {workspace_id.strip()} を組織「{org.name}」に関連付けました。"
+    )
+
+
+@org_app.command("add-admin")
+def org_add_admin(
+    name: Annotated[str, typer.Argument(help="組織名")],
+    platform: PlatformArg,
+    user_id: Annotated[
+        str,
+        typer.Argument(
+            help="Slack のメンバーID（U…）、Teams の Entra ID オブジェクトID、"
+            "LoGo チャットのユーザーID",
+            metavar="USER_ID",
+        ),
+    ],
+) -> None:
+    """チャットのユーザーを組織の管理者にします（管理者コマンドを実行できます）。"""
+    org = _on_admin_db(lambda e: links.add_admin(e, name, platform, user_id))
+    typer.echo(f"{platform} のユーザー {user_id.strip()} を組織「{org.name}」の管理者にしました。")
 
 
 @apikey_app.command("create")

@@ -9,18 +9,24 @@ from sqlalchemy.engine import Engine
 
 from baibain.admin.audit import AuditKeyring, AuditLog
 from baibain.admin.conversations import ConversationStore
+from baibain.admin.datasets import DatasetService
 from baibain.admin.db import create_db_engine, init_db
+from baibain.admin.quotas import QuotaService
+from baibain.admin.usage import UsageService
 from baibain.bot.assistant import Assistant
 from baibain.bot.auditing import Auditor
+from baibain.bot.metering import LLMAccess
 from baibain.bot.sample import load_sample_if_empty
 from baibain.bot.settings import Settings
 from baibain.bot.summarizer import Summarizer
+from baibain.bot.uploads import Uploads
 from baibain.knowledge.analysis import Analyzer
 from baibain.knowledge.embedded import EmbeddedIndexStore
-from baibain.knowledge.errors import BadInput
+from baibain.knowledge.errors import BadInput, IndexUnavailable
 from baibain.knowledge.index import IndexStore
 from baibain.knowledge.llm import LLMClient, LLMConfig, OpenAIChatClient
 from baibain.knowledge.retrieval import Retriever
+from baibain.knowledge.weaviate_store import WeaviateConfig, WeaviateIndexStore
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,10 @@ class Services:
     auditor: Auditor
     assistant: Assistant
     summarizer: Summarizer
+    quotas: QuotaService
+    datasets: DatasetService
+    uploads: Uploads
+    usage: UsageService
     llm: LLMClient | None = None
 
     async def close(self) -> None:
@@ -72,12 +82,31 @@ def open_llm(settings: Settings) -> LLMClient | None:
     )
 
 
+def open_weaviate_index(settings: Settings, analyzer: Analyzer) -> WeaviateIndexStore:
+    """The Weaviate store of ``BAIBAIN_WEAVIATE_*``; it connects on first use."""
+    if not settings.weaviate_url:
+        raise BadInput(
+            "BAIBAIN_WEAVIATE_URL が設定されていません。Weaviate の URL を指定してください。"
+        )
+    config = WeaviateConfig(
+        url=settings.weaviate_url,
+        api_key=settings.weaviate_api_key.get_secret_value() if settings.weaviate_api_key else None,
+        grpc_port=settings.weaviate_grpc_port,
+        grpc_host=settings.weaviate_grpc_host,
+        collection=settings.weaviate_collection,
+        replication_factor=settings.weaviate_replication_factor,
+        shards=settings.weaviate_shards,
+        connect_timeout=settings.weaviate_connect_timeout_s,
+        query_timeout=settings.weaviate_timeout_s,
+        insert_timeout=settings.weaviate_insert_timeout_s,
+    )
+    return WeaviateIndexStore(config, analyzer)
+
+
 def open_index(settings: Settings, analyzer: Analyzer) -> IndexStore:
     """The configured ``IndexStore``."""
     if settings.index == "weaviate":
-        raise BadInput(
-            "Weaviate インデックスはまだ利用できません。BAIBAIN_INDEX=embedded を指定してください。"
-        )
+        return open_weaviate_index(settings, analyzer)
     return EmbeddedIndexStore(settings.index_path, analyzer)
 
 
@@ -91,18 +120,45 @@ async def open_services(
     analyzer = Analyzer()
     index = open_index(settings, analyzer)
     if load_sample and settings.sample_data:
-        await load_sample_if_empty(index, show_progress=show_progress)
+        try:
+            await load_sample_if_empty(index, show_progress=show_progress)
+        except IndexUnavailable as exc:
+            # Start anyway: /readyz reports the index, users get a polite message per question.
+            log.warning("index unavailable, sample not loaded: %s", exc.detail)
     keyring = open_keyring(settings)
-    auditor = Auditor(AuditLog(engine, keyring))
+    usage = UsageService(engine, settings.model_prices)
+    auditor = Auditor(AuditLog(engine, keyring), usage)
     llm = open_llm(settings)
+    quotas = QuotaService(engine, settings.monthly_token_budget)
+    access = LLMAccess(llm, quotas, auditor)
     assistant = Assistant(
-        Retriever(index, analyzer), analyzer, auditor, ConversationStore(engine, keyring), llm
+        Retriever(index, analyzer),
+        analyzer,
+        auditor,
+        ConversationStore(engine, keyring),
+        access,
+        answer_max_tokens=settings.llm_answer_max_tokens,
+        query_variants=settings.llm_query_variants,
     )
     summarizer = Summarizer(
         index,
         auditor,
-        llm,
+        access,
         token_budget=settings.summary_token_budget,
         fetch_max_bytes=settings.fetch_max_bytes,
     )
-    return Services(settings, engine, analyzer, index, auditor, assistant, summarizer, llm)
+    datasets = DatasetService(engine)
+    return Services(
+        settings=settings,
+        engine=engine,
+        analyzer=analyzer,
+        index=index,
+        auditor=auditor,
+        assistant=assistant,
+        summarizer=summarizer,
+        quotas=quotas,
+        datasets=datasets,
+        uploads=Uploads(index, datasets, auditor),
+        usage=usage,
+        llm=llm,
+    )

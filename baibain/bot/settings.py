@@ -20,12 +20,23 @@ class Settings(BaseSettings):
     index: Literal["embedded", "weaviate"] = "embedded"
     weaviate_url: str = ""
     weaviate_api_key: SecretStr | None = None
+    weaviate_grpc_port: int = Field(default=50051, ge=1, le=65535)
+    weaviate_grpc_host: str = ""  # the host of BAIBAIN_WEAVIATE_URL when empty
+    weaviate_collection: str = "BaibainChunk"
+    weaviate_replication_factor: int = Field(default=1, ge=1)
+    weaviate_shards: int = Field(default=1, ge=1)
+    weaviate_connect_timeout_s: float = Field(default=3.0, gt=0)
+    weaviate_timeout_s: float = Field(default=10.0, gt=0)
+    weaviate_insert_timeout_s: float = Field(default=60.0, gt=0)
     llm_base_url: str = ""
     llm_api_key: SecretStr | None = None
     llm_model: str = ""
     llm_api_version: str = ""  # set for Azure OpenAI (AsyncAzureOpenAI with this api-version)
     llm_timeout_s: float = Field(default=30.0, gt=0)
     llm_deadline_s: float = Field(default=60.0, gt=0)
+    llm_answer_max_tokens: int = Field(default=1024, ge=64)
+    # Model-written variants of each question searched too (0 = off), like 源内's n_queries.
+    llm_query_variants: int = Field(default=2, ge=0, le=5)
     summary_token_budget: int = Field(default=24_000, ge=1000)
     fetch_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     embedding_base_url: str = ""
@@ -36,12 +47,20 @@ class Settings(BaseSettings):
     teams_app_id: str = ""
     teams_app_password: SecretStr | None = None
     teams_tenant_id: str = ""
+    # Bot Framework endpoints; empty = Microsoft's public cloud (override for gateways, tests).
+    teams_openid_metadata_url: str = ""
+    teams_token_url: str = ""
     allow_insecure_local: bool = False
     logo_signing_secret: SecretStr | None = None
     logo_reply_token: SecretStr | None = None
+    # Seconds between two bot messages to one chat conversation (platform rate limits).
+    chat_send_interval: float = Field(default=1.0, ge=0, le=60)
     audit_key: SecretStr | None = None
     audit_retention_days: int = Field(default=0, ge=0)  # 0 keeps records forever
     monthly_token_budget: int = Field(default=1_000_000, ge=0)
+    # Yen per 1,000 tokens (input, output) by model, for usage reports, e.g.
+    # BAIBAIN_MODEL_PRICES='{"gpt-4o-mini": [0.023, 0.09]}'
+    model_prices: dict[str, tuple[float, float]] = Field(default_factory=dict)
     sample_data: bool = True
     # Where `serve` binds; the web page only works without an API key on a loopback bind.
     host: str = "127.0.0.1"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from baibain.bot.assistant import OFFLINE_NOTICE, Asker, usage_of
 from baibain.bot.auditing import Auditor
 from baibain.bot.fetch import fetch_document
+from baibain.bot.metering import LLMAccess
 from baibain.bot.turns import Answer, Citation
 from baibain.knowledge.chunking import chunk_sections
 from baibain.knowledge.errors import BadInput, BaibainError, NotFound, UpstreamUnavailable
@@ -53,7 +54,7 @@ class Summarizer:
         self,
         index: IndexStore,
         auditor: Auditor,
-        llm: LLMClient | None,
+        llm: LLMAccess,
         *,
         token_budget: int,
         fetch_max_bytes: int,
@@ -70,7 +71,7 @@ class Summarizer:
         turn_id = uuid.uuid4().hex
         try:
             source = await self._source(request, asker)
-            answer = await self._summarize(source)
+            answer = await self._summarize(source, self.llm.for_org(asker.org_id))
         except BaibainError as exc:
             await self._record(
                 request, asker, Answer(text=exc.user_message, outcome="error"), started
@@ -114,6 +115,7 @@ class Summarizer:
                 url=meta.source_url,
                 published=meta.published.isoformat() if meta.published else None,
                 doc_id=meta.doc_id,
+                category=meta.category,
             )
             return _Source(meta.title, [c.text for c in document.chunks], citation)
         if request.url:
@@ -135,15 +137,15 @@ class Summarizer:
         )
         return _Source(first.title or name, chunks, citation)
 
-    async def _summarize(self, source: _Source) -> Answer:
+    async def _summarize(self, source: _Source, llm: LLMClient | None) -> Answer:
         header = f"「{source.title}」の要約です。"
         details = " / ".join(x for x in (source.citation.published or "", source.citation.url) if x)
         if details:
             header += f"（{details}）"
-        if self.llm is not None:
+        if llm is not None:
             try:
                 text, usage = await summarize_document(
-                    self.llm,
+                    llm,
                     source.title,
                     source.chunks,
                     token_budget=self.token_budget,

@@ -6,11 +6,13 @@ plain frozen dataclasses with no platform objects or callbacks inside.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 Platform = Literal["slack", "teams", "logo", "api", "invoke", "web", "cli"]
 Outcome = Literal["answered", "not_found", "quota", "error", "refused", "command"]
+Rating = Literal["up", "down"]
 
 AI_FOOTER = "※この回答はAIが資料をもとに作成したものです。必ず出典の原文を確認してください。"
 
@@ -66,6 +68,7 @@ class Citation:
     url: str = ""
     published: str | None = None
     doc_id: str = ""
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,3 +97,42 @@ class Answer:
     outcome: Outcome = "answered"
     related_heading: str = ""
     feedback: bool = True
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A 👍/👎 click on an answer (``turn_id`` names the answer)."""
+
+    turn_id: str
+    rating: Rating
+    platform: Platform
+    workspace_id: str = ""
+    user_id: str = ""
+
+
+class ChatBot(Protocol):
+    """The bot as platform adapters see it (implemented by ``baibain.bot.router.ChatRouter``).
+
+    Adapters verify and translate; everything that needs the database, the answer core or the
+    audit log goes through these four calls. None of them raises for bad user input: a turn
+    always yields an ``Answer`` to show (refusals, hints and errors included).
+    """
+
+    async def claim_event(self, platform: Platform, event_id: str) -> bool:
+        """Claim a platform event id before processing it; ``False`` when it was already
+        claimed (a retry or a duplicate delivery, possibly to another process)."""
+        ...
+
+    async def handle(self, turn: Turn) -> Answer:
+        """Answer one turn: a question, a command, or a polite refusal or hint."""
+        ...
+
+    async def record_feedback(self, feedback: Feedback) -> None:
+        """Store a 👍/👎 click (a later click by the same user replaces the earlier one)."""
+        ...
+
+    async def record_security_event(
+        self, platform: Platform, reason: str, details: Mapping[str, str] | None = None
+    ) -> None:
+        """Record a rejected request (bad signature, invalid token) in the audit log."""
+        ...

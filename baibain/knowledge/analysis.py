@@ -15,6 +15,9 @@ from typing import Any
 
 from sudachipy import Dictionary, SplitMode
 
+from baibain.knowledge.dates import wareki_year_to_western
+from baibain.knowledge.numerals import kanji_to_int
+
 # Parts of speech that carry no topic (particles, auxiliaries, symbols, blanks).
 _SKIP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号", "感動詞", "接続詞", "連体詞"})
 # Very common content words that only add noise to questions.
@@ -64,12 +67,29 @@ _STOP_WORDS = frozenset(
     }
 )
 _MAX_SUDACHI_CHARS = 4000
+# Terms remembered per (dictionary word, surface); a corpus has tens of thousands.
+_KNOWN_MORPHEMES = 500_000
 _WORD_RUN = re.compile(r"[\w々〆ヵヶー]+")
 
 
+_ERA_YEAR = re.compile(r"(明治|大正|昭和|平成|令和)(元|[0-9〇一二三四五六七八九十百]{1,4})年")
+
+
+def _with_western_year(match: re.Match[str]) -> str:
+    year = 1 if match[2] == "元" else kanji_to_int(match[2])
+    try:
+        western = wareki_year_to_western(match[1], year)
+    except ValueError:
+        return match[0]
+    return f"{match[0]} {western}年"
+
+
 def normalize(text: str) -> str:
-    """NFKC (full-width ASCII and half-width kana folded), lowercased, whitespace collapsed."""
+    """NFKC (full-width ASCII and half-width kana folded), lowercased, whitespace collapsed;
+    a Japanese-era year also gets its Western year (「令和8年」 → 「令和8年 2026年」), so
+    令和8年 and 2026年 match each other. Used for analysis only, never for display."""
     text = unicodedata.normalize("NFKC", text)
+    text = _ERA_YEAR.sub(_with_western_year, text)
     return re.sub(r"[ \t\u3000]+", " ", text).lower().strip()
 
 
@@ -136,6 +156,7 @@ class Analyzer:
         self._lock = threading.Lock()
         self._dictionary: Dictionary | None = None
         self._local = threading.local()
+        self._known: dict[tuple[int, str], tuple[str, ...]] = {}
 
     def _tokenizer(self) -> Any:
         tokenizer = getattr(self._local, "tokenizer", None)
@@ -164,20 +185,37 @@ class Analyzer:
         for queries; documents keep every content word so their lengths stay comparable.
         """
         tokenizer = self._tokenizer()
+        known = self._known
         terms: list[str] = []
         for piece in _pieces(normalize(text)):
             for morpheme in tokenizer.tokenize(piece):
-                if morpheme.part_of_speech()[0] in _SKIP_POS:
+                # A dictionary word with a given surface always yields the same terms, and
+                # asking Sudachi for its part of speech and split costs more than the lookup.
+                key = (morpheme.word_id(), morpheme.surface())
+                found = known.get(key)
+                if found is None:
+                    found = _terms_of(morpheme)
+                    if len(known) >= _KNOWN_MORPHEMES:
+                        known.clear()
+                    known[key] = found
+                if not found or (drop_stop_words and found[0] in _STOP_WORDS):
                     continue
-                form = morpheme.normalized_form()
-                if drop_stop_words and form in _STOP_WORDS:
-                    continue
-                terms.append(form)
-                parts = morpheme.split(SplitMode.A)
-                if len(parts) > 1:
-                    terms.extend(
-                        p.normalized_form()
-                        for p in parts
-                        if p.part_of_speech()[0] not in _SKIP_POS and len(p.surface()) > 1
-                    )
+                terms.extend(found)
         return terms
+
+
+def _terms_of(morpheme: Any) -> tuple[str, ...]:
+    """``()`` for a skipped part of speech, else the normalized form and its short units."""
+    if morpheme.part_of_speech()[0] in _SKIP_POS:
+        return ()
+    parts = morpheme.split(SplitMode.A)
+    if len(parts) <= 1:
+        return (morpheme.normalized_form(),)
+    return (
+        morpheme.normalized_form(),
+        *(
+            p.normalized_form()
+            for p in parts
+            if p.part_of_speech()[0] not in _SKIP_POS and len(p.surface()) > 1
+        ),
+    )

@@ -1,8 +1,9 @@
 """``EmbeddedIndexStore``: the default index, one SQLite file plus an in-memory BM25 index.
 
 SQLite (WAL mode) is the source of truth: every upsert or delete is one transaction that also
-appends the document id to a change log. Each process keeps an in-memory ``LexicalIndex`` and
-replays the change log before every search, so writes by another process (the worker, a CLI
+appends the document id to a change log. Chunks are stored with their terms already encoded as
+arrays of term ids (see ``embedded_schema``). Each process keeps an in-memory ``LexicalIndex``
+and replays the change log before every search, so writes by another process (the worker, a CLI
 ingest) become visible without restarts, and a process killed mid-ingest leaves the previous
 committed state intact.
 """
@@ -10,75 +11,100 @@ committed state intact.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import functools
 import json
 import logging
 import sqlite3
+import sys
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from baibain.knowledge.analysis import Analyzer, char_bigrams
+from baibain.knowledge.analysis import Analyzer
 from baibain.knowledge.documents import Chunk, Document, DocumentMeta, Hit
+from baibain.knowledge.embedded_schema import CHUNK_COLUMNS, chunk_rows, insert_terms, prepare
 from baibain.knowledge.errors import BadDocument, IndexUnavailable
 from baibain.knowledge.index import FIELDS, Boost, IndexQuery, SearchFilter, TermStats
-from baibain.knowledge.lexical import GrowableArray, LexicalIndex
-from baibain.knowledge.numerals import normalize_article_ref
+from baibain.knowledge.lexical import Encoded, GrowableArray, LexicalIndex, Scores
+from baibain.knowledge.term_workers import TermAnalysis
+from baibain.knowledge.terms import ChunkTerms
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    doc_id TEXT PRIMARY KEY,
-    meta TEXT NOT NULL,
-    content_hash TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    rowid INTEGER PRIMARY KEY AUTOINCREMENT,
-    chunk_id TEXT NOT NULL UNIQUE,
-    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
-    ordinal INTEGER NOT NULL,
-    heading TEXT NOT NULL,
-    position TEXT NOT NULL,
-    text TEXT NOT NULL,
-    words TEXT NOT NULL,
-    title_words TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ordinal);
-CREATE TABLE IF NOT EXISTS changes (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    doc_id TEXT NOT NULL
-);
-"""
-_LOAD_BATCH = 20_000
+_LOAD_BATCH = 50_000
+_FUSED_KEPT = 4
+_M_MMAP_THRESHOLD = -3  # mallopt parameter, from glibc's <malloc.h>
+# SQLite limits the number of ``?`` in one statement.
+_IDS_PER_QUERY = 500
+_TERM_COLUMNS = "words, words_tf, title, title_tf, grams, grams_tf"
+# rowid, doc_id, article key, then (term ids, counts) blobs per field in ``FIELDS`` order.
+_TermRow = tuple[int, str, str, bytes, bytes, bytes, bytes, bytes, bytes]
+
+
+@functools.cache
+def _release_freed_arrays() -> None:
+    """Make glibc return large freed blocks to the system instead of keeping them in the heap.
+
+    glibc raises its mmap threshold each time a large block is freed, after which arrays of
+    up to 32 MiB come from the heap; the index frees many of those (segments replaced by a
+    merge), and the fragmented heap then kept the resident size near double the live data
+    and made every query's fresh score arrays slow to allocate. A fixed 1 MiB threshold
+    keeps large arrays in their own mappings. Other C libraries are left alone.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+    except (OSError, AttributeError):
+        log.debug("mallopt is unavailable; keeping the allocator's defaults")
 
 
 def _meta_to_json(meta: DocumentMeta) -> str:
-    data = asdict(meta)
+    data = dict(vars(meta))
     data["published"] = meta.published.isoformat() if meta.published else None
     return json.dumps(data, ensure_ascii=False)
 
 
+@functools.lru_cache(maxsize=4096)
 def _meta_from_json(raw: str) -> DocumentMeta:
     data = json.loads(raw)
     published = data.pop("published", None)
     return DocumentMeta(**data, published=date.fromisoformat(published) if published else None)
 
 
+# What the in-memory table keeps of a document: its filter columns (read by SQLite from the
+# stored JSON, so opening a large index parses no JSON in Python) and its law title.
+_DOC_FIELDS = ("visibility", "published", "owner_org", "category", "dataset", "law_id")
+_DOC_ROWS = (
+    "SELECT doc_id, "
+    + ", ".join(f"json_extract(meta, '$.{f}')" for f in (*_DOC_FIELDS, "law_title"))
+    + " FROM documents"
+)
+_DocRow = tuple[str, str, str | None, str | None, str | None, str | None, str | None, str | None]
+
+
 class _DocTable:
-    """Per-document filter columns, vectorized so a filter costs microseconds per thousand."""
+    """Per-document filter columns, vectorized so a filter costs microseconds per thousand.
+
+    A document's chunks have consecutive docnos (they are written, and read back, together);
+    ``first`` and ``count`` record them, with a fallback for any that are not.
+    """
 
     def __init__(self) -> None:
         self.keys: dict[str, int] = {}
-        self.metas: list[DocumentMeta] = []
-        self.docnos: list[list[int]] = []
         self.law_titles: dict[str, str] = {}
+        self._law_title: list[str] = []
         self._law_docs: Counter[str] = Counter()
+        self._first = GrowableArray(np.int64, fill=-1)
+        self._count = GrowableArray(np.int64)
+        self._scattered: dict[int, list[int]] = {}
         self.alive = GrowableArray(np.bool_, fill=False)
         self.shared = GrowableArray(np.bool_, fill=False)
         self.published = GrowableArray(np.int32)
@@ -93,34 +119,55 @@ class _DocTable:
     def code(self, attribute: str, value: str | None) -> int:
         return self._codes[attribute].get(value or "", -2)
 
-    def add(self, meta: DocumentMeta) -> int:
-        key = len(self.metas)
-        self.keys[meta.doc_id] = key
-        self.metas.append(meta)
-        self.docnos.append([])
-        if meta.law_title and meta.law_id:
-            self.law_titles[meta.law_title] = meta.law_id
-            self._law_docs[meta.law_title] += 1
-        self.alive.extend([True])
-        self.shared.extend([meta.visibility == "shared"])
-        self.published.extend([meta.published.toordinal() if meta.published else 0])
-        for attribute, codes in self._codes.items():
-            value = getattr(meta, attribute) or ""
-            self._columns[attribute].extend([codes.setdefault(value, len(codes))])
-        return key
+    def add(self, rows: Sequence[_DocRow]) -> None:
+        """Documents as ``(doc_id, visibility, published, owner_org, category, dataset,
+        law_id, law_title)``."""
+        for row in rows:
+            law_title = sys.intern(row[7] or "")
+            self.keys[row[0]] = len(self._law_title)
+            self._law_title.append(law_title)
+            if law_title and row[6]:
+                self.law_titles[law_title] = row[6]
+                self._law_docs[law_title] += 1
+        self._first.extend(np.full(len(rows), -1))
+        self._count.extend(np.zeros(len(rows)))
+        self.alive.extend(np.ones(len(rows), dtype=np.bool_))
+        self.shared.extend([r[1] == "shared" for r in rows])
+        self.published.extend([date.fromisoformat(r[2]).toordinal() if r[2] else 0 for r in rows])
+        for i, (attribute, codes) in enumerate(self._codes.items(), start=3):
+            column = [codes.setdefault(r[i] or "", len(codes)) for r in rows]
+            self._columns[attribute].extend(column)
+
+    def add_chunks(self, keys: Sequence[int], docnos: range) -> None:
+        """Record the docnos of chunks (in docno order) of the documents ``keys``."""
+        first, count = self._first.view, self._count.view
+        run_start = 0
+        for i in range(1, len(keys) + 1):
+            if i < len(keys) and keys[i] == keys[run_start]:
+                continue
+            key, start, n = keys[run_start], docnos[run_start], i - run_start
+            if count[key] == 0:
+                first[key], count[key] = start, n
+            elif first[key] + count[key] == start and key not in self._scattered:
+                count[key] += n
+            else:
+                self._scattered.setdefault(key, []).extend(range(start, start + n))
+            run_start = i
 
     def remove(self, doc_id: str) -> list[int]:
+        """Forget a document; returns the docnos of its chunks."""
         key = self.keys.pop(doc_id, None)
         if key is None:
             return []
         self.alive.view[key] = False
-        title = self.metas[key].law_title
+        title = self._law_title[key]
         if title and self._law_docs[title]:
             self._law_docs[title] -= 1
             if not self._law_docs[title]:
                 self.law_titles.pop(title, None)
-        docnos, self.docnos[key] = self.docnos[key], []
-        return docnos
+        first, count = int(self._first.view[key]), int(self._count.view[key])
+        self._count.view[key] = 0
+        return [*range(first, first + count), *self._scattered.pop(key, [])]
 
     def allowed(self, flt: SearchFilter) -> npt.NDArray[np.bool_]:
         owner = self._columns["owner_org"].view
@@ -148,12 +195,25 @@ class _DocTable:
         return mask
 
 
+def _top_k(total: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
+    """Docnos of the ``k`` best positive scores, best first, ties in docno order."""
+    candidates = np.flatnonzero(total > 0)
+    if k <= 0 or not len(candidates):
+        return candidates[:0]
+    if len(candidates) > k:
+        kth = np.partition(total[candidates], len(candidates) - k)[len(candidates) - k]
+        candidates = candidates[total[candidates] >= kth]
+    return candidates[np.lexsort((candidates, -total[candidates]))][:k]
+
+
 class EmbeddedIndexStore:
     """The default ``IndexStore`` (see ``baibain.knowledge.index`` for the contract)."""
 
     def __init__(self, path: Path, analyzer: Analyzer) -> None:
         self.path = path
         self._analyzer = analyzer
+        self._terms = TermAnalysis(analyzer)
+        _release_freed_arrays()
         self._lock = threading.RLock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,61 +222,83 @@ class EmbeddedIndexStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA busy_timeout=10000")
-            self._db.executescript(_SCHEMA)
+            prepare(self._db, path)
         except (sqlite3.Error, OSError) as exc:
             raise IndexUnavailable(detail=f"cannot open index at {path}: {exc}") from exc
         self._lexical = LexicalIndex(FIELDS)
         self._docs = _DocTable()
-        self._chunk_doc = GrowableArray(np.int64)
+        self._chunk_doc = GrowableArray(np.int32)
         self._chunk_rowid = GrowableArray(np.int64)
         self._chunk_article = GrowableArray(np.int32, fill=-1)
         self._article_codes: dict[str, int] = {}
+        self._allowed_cache: tuple[object, npt.NDArray[np.bool_] | None] | None = None
+        self._law_cache: tuple[int, dict[str, npt.NDArray[np.intp]]] = (-1, {})
+        self._fused_cache: dict[object, Scores] = {}
         self._seq = 0
         self._data_version = -1
 
     # -- writing -------------------------------------------------------------------------
 
-    def _analyze(self, document: Document) -> list[tuple[Chunk, str, str]]:
-        title = document.meta.title
-        rows = []
-        for chunk in document.chunks:
-            words = " ".join(self._analyzer.words(chunk.text))
-            title_words = " ".join(self._analyzer.words(f"{title} {chunk.heading}"))
-            rows.append((chunk, words, title_words))
-        return rows
-
     def _write(self, documents: Sequence[Document]) -> None:
-        analyzed = [(d, self._analyze(d)) for d in documents]
+        # Upserting one id twice in a batch means the last version wins, as with two upserts.
+        latest = list({d.doc_id: d for d in documents}.values())
+        analyzed = self._terms.analyze(latest)
         with self._lock:
+            marks = {f: len(self._lexical.vocab(f)) for f in FIELDS}
+            self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                for document, rows in analyzed:
-                    self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (document.doc_id,))
-                    self._db.execute(
-                        "INSERT INTO documents(doc_id, meta, content_hash) VALUES (?, ?, ?) "
-                        "ON CONFLICT(doc_id) DO UPDATE SET meta=excluded.meta, "
-                        "content_hash=excluded.content_hash",
-                        (document.doc_id, _meta_to_json(document.meta), document.content_hash),
-                    )
-                    self._db.executemany(
-                        "INSERT INTO chunks(chunk_id, doc_id, ordinal, heading, position, text,"
-                        " words, title_words) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [
-                            (c.chunk_id, c.doc_id, c.ordinal, c.heading, c.position, c.text, w, t)
-                            for c, w, t in rows
-                        ],
-                    )
-                    self._db.execute("INSERT INTO changes(doc_id) VALUES (?)", (document.doc_id,))
+                self._read_new_terms()
+                marks = {f: len(self._lexical.vocab(f)) for f in FIELDS}
+                encoded = {
+                    "words": self._lexical.vocab("words").encode(
+                        [t.words.split() for t in analyzed]
+                    ),
+                    "title": self._lexical.vocab("title").encode(
+                        [t.title_words.split() for t in analyzed]
+                    ),
+                    "grams": self._lexical.vocab("grams").encode(
+                        [t.grams.split() for t in analyzed]
+                    ),
+                }
+                for field, first in marks.items():
+                    insert_terms(self._db, field, self._lexical.vocab(field), first)
+                self._store(latest, analyzed, encoded)
                 self._db.execute("COMMIT")
-            except sqlite3.IntegrityError as exc:
+            except BaseException as exc:
                 self._db.execute("ROLLBACK")
-                raise BadDocument(
-                    "文書を登録できませんでした（識別子が重複しています）。", detail=str(exc)
-                ) from exc
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                for field, size in marks.items():
+                    self._lexical.vocab(field).truncate(size)
+                if isinstance(exc, sqlite3.IntegrityError):
+                    raise BadDocument(
+                        "文書を登録できませんでした（識別子が重複しています）。", detail=str(exc)
+                    ) from exc
                 raise
             self._sync(force=True)
+
+    def _store(
+        self,
+        documents: Sequence[Document],
+        analyzed: Sequence[ChunkTerms],
+        encoded: dict[str, Encoded],
+    ) -> None:
+        ids = [(d.doc_id,) for d in documents]
+        self._db.executemany("DELETE FROM chunks WHERE doc_id = ?", ids)
+        self._db.executemany(
+            "INSERT INTO documents(doc_id, meta, content_hash) VALUES (?, ?, ?) "
+            "ON CONFLICT(doc_id) DO UPDATE SET meta=excluded.meta, "
+            "content_hash=excluded.content_hash",
+            [(d.doc_id, _meta_to_json(d.meta), d.content_hash) for d in documents],
+        )
+        heads = [
+            (c.chunk_id, c.doc_id, c.ordinal, c.heading, c.position, t.article or "")
+            for t in analyzed
+            for c in (t.chunk,)
+        ]
+        self._db.executemany(
+            f"INSERT INTO chunks({CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            chunk_rows(heads, encoded, [t.chunk.text for t in analyzed]),
+        )
+        self._db.executemany("INSERT INTO changes(doc_id) VALUES (?)", ids)
 
     def _delete(self, doc_id: str) -> bool:
         with self._lock:
@@ -246,112 +328,163 @@ class EmbeddedIndexStore:
             return
         self._db.execute("BEGIN")
         try:
-            changed = self._db.execute(
-                "SELECT seq, doc_id FROM changes WHERE seq > ? ORDER BY seq", (self._seq,)
-            ).fetchall()
-            if not changed:
-                self._data_version = version
-                return
-            doc_ids = list(dict.fromkeys(d for _, d in changed))
             if self._seq == 0:
-                self._load_all()
+                last = self._db.execute("SELECT max(seq) FROM changes").fetchone()[0]
+                if last:
+                    self._read_new_terms()
+                    self._load_all()
+                    self._seq = last
             else:
-                self._reload(doc_ids)
-            self._seq = changed[-1][0]
+                changed = self._db.execute(
+                    "SELECT seq, doc_id FROM changes WHERE seq > ? ORDER BY seq", (self._seq,)
+                ).fetchall()
+                if changed:
+                    self._read_new_terms()
+                    self._reload(list(dict.fromkeys(d for _, d in changed)))
+                    self._seq = changed[-1][0]
             self._data_version = version
         finally:
             self._db.execute("COMMIT")
 
+    def _read_new_terms(self) -> None:
+        """Extend each field's vocabulary with the terms other processes have numbered."""
+        for field in FIELDS:
+            vocab = self._lexical.vocab(field)
+            vocab.extend(
+                r[0]
+                for r in self._db.execute(
+                    "SELECT term FROM terms WHERE field = ? AND id >= ? ORDER BY id",
+                    (field, len(vocab)),
+                )
+            )
+
     def _load_all(self) -> None:
-        for doc_id, meta in self._db.execute("SELECT doc_id, meta FROM documents"):
-            self._docs.add(_meta_from_json(meta))
-            del doc_id
+        cursor = self._db.execute(_DOC_ROWS)
+        while documents := cursor.fetchmany(_LOAD_BATCH):
+            self._docs.add(documents)
         cursor = self._db.execute(
-            "SELECT rowid, doc_id, text, words, title_words, position FROM chunks "
-            "ORDER BY doc_id, ordinal"
+            f"SELECT rowid, doc_id, article, {_TERM_COLUMNS} FROM chunks ORDER BY rowid"
         )
         while rows := cursor.fetchmany(_LOAD_BATCH):
-            self._add_rows(rows)
+            self._add_rows(rows, merge=False)
+        self._lexical.merge_all()
 
     def _reload(self, doc_ids: Sequence[str]) -> None:
         for doc_id in doc_ids:
             self._lexical.remove(self._docs.remove(doc_id))
-        marks = ",".join("?" * len(doc_ids))
-        for doc_id, meta in self._db.execute(
-            f"SELECT doc_id, meta FROM documents WHERE doc_id IN ({marks})", doc_ids
-        ):
-            del doc_id
-            self._docs.add(_meta_from_json(meta))
-        rows = self._db.execute(
-            "SELECT rowid, doc_id, text, words, title_words, position FROM chunks "
-            f"WHERE doc_id IN ({marks}) ORDER BY doc_id, ordinal",
-            doc_ids,
-        ).fetchall()
-        self._add_rows(rows)
+        documents: list[_DocRow] = []
+        rows: list[_TermRow] = []
+        for start in range(0, len(doc_ids), _IDS_PER_QUERY):
+            group = doc_ids[start : start + _IDS_PER_QUERY]
+            marks = ",".join("?" * len(group))
+            documents += self._db.execute(f"{_DOC_ROWS} WHERE doc_id IN ({marks})", group)
+            rows += self._db.execute(
+                f"SELECT rowid, doc_id, article, {_TERM_COLUMNS} FROM chunks "
+                f"WHERE doc_id IN ({marks})",
+                group,
+            ).fetchall()
+        self._docs.add(documents)
+        if rows:
+            self._add_rows(sorted(rows))
 
-    def _article_code(self, position: str) -> int:
-        if not position or "附則" in position:
-            return -1
-        key = normalize_article_ref(position)
-        if key is None:
+    def _article_code(self, key: str) -> int:
+        if not key:
             return -1
         return self._article_codes.setdefault(key, len(self._article_codes))
 
-    def _add_rows(self, rows: Iterable[tuple[int, str, str, str, str, str]]) -> None:
-        rows = list(rows)
-        docnos = self._lexical.add(
-            [
-                {"words": w.split(), "title": t.split(), "grams": char_bigrams(text)}
-                for _, _, text, w, t, _ in rows
-            ]
-        )
-        self._chunk_article.extend([self._article_code(r[5]) for r in rows])
-        keys = [self._docs.keys[r[1]] for r in rows]
-        for docno, key in zip(docnos, keys, strict=True):
-            self._docs.docnos[key].append(docno)
+    def _add_rows(self, rows: Sequence[_TermRow], *, merge: bool = True) -> None:
+        """Index chunk rows ``(rowid, doc_id, article, ids/tfs blobs per field)``."""
+        columns = list(zip(*rows, strict=True))
+        encoded = {
+            field: Encoded.from_blobs(columns[3 + 2 * i], columns[4 + 2 * i])
+            for i, field in enumerate(FIELDS)
+        }
+        docnos = self._lexical.add(encoded, merge=merge)
+        self._chunk_article.extend([self._article_code(a) for a in columns[2]])
+        keys = [self._docs.keys[d] for d in columns[1]]
+        self._docs.add_chunks(keys, docnos)
         self._chunk_doc.extend(keys)
-        self._chunk_rowid.extend([r[0] for r in rows])
+        self._chunk_rowid.extend(columns[0])
 
     # -- reading -------------------------------------------------------------------------
+
+    def _allowed(self, flt: SearchFilter) -> npt.NDArray[np.bool_] | None:
+        """Chunks the filter allows, ``None`` for all of them; kept while the index is
+        unchanged (a question searches more than once with the same filter)."""
+        key = (flt, self._lexical.version)
+        if self._allowed_cache is None or self._allowed_cache[0] != key:
+            mask = self._docs.allowed(flt)[self._chunk_doc.view] & self._lexical.alive
+            self._allowed_cache = (key, None if mask.all() else mask)
+        return self._allowed_cache[1]
+
+    def _law_chunks(self, law_id: str) -> npt.NDArray[np.intp]:
+        """Docnos of the chunks of one law (kept while the index is unchanged)."""
+        if self._law_cache[0] != self._lexical.version:
+            self._law_cache = (self._lexical.version, {})
+        found = self._law_cache[1].get(law_id)
+        if found is None:
+            code = self._docs.code("law_id", law_id)
+            found = np.flatnonzero(self._docs.column("law_id")[self._chunk_doc.view] == code)
+            self._law_cache[1][law_id] = found
+        return found
 
     def _search(self, query: IndexQuery) -> list[Hit]:
         with self._lock:
             self._sync()
             if self._lexical.size == 0:
                 return []
-            allowed = self._docs.allowed(query.filter)[self._chunk_doc.view] & self._lexical.alive
+            allowed = self._allowed(query.filter)
+            total = self._fused(query, allowed).copy()
+            for boost in query.boosts:
+                self._apply_boost(boost, total, allowed)
+            top = _top_k(total, query.k)
+            if not len(top):
+                return []
+            rowids = [int(r) for r in self._chunk_rowid.view[top]]
+            scores_top = [float(total[t]) for t in top]
+            found = self._chunks_by_rowid(rowids)
+        # A chunk that another process deleted since the last sync is left out.
+        return [
+            Hit(chunk=found[r][0], meta=found[r][1], score=s)
+            for r, s in zip(rowids, scores_top, strict=True)
+            if r in found
+        ]
+
+    def _fused(self, query: IndexQuery, allowed: npt.NDArray[np.bool_] | None) -> Scores:
+        """The signals' relative-score fusion; kept for a few queries because a question is
+        often searched again with the same signals and other boosts."""
+        key = (
+            tuple(
+                (tuple(s.terms.items()), tuple(s.fields.items()), s.weight) for s in query.signals
+            ),
+            query.filter,
+            self._lexical.version,
+        )
+        total = self._fused_cache.get(key)
+        if total is None:
             total = np.zeros(self._lexical.size, dtype=np.float32)
             for signal in query.signals:
                 scores = self._lexical.score(signal.terms, signal.fields, allowed)
                 best = float(scores.max()) if len(scores) else 0.0
                 if best > 0:
-                    total += np.float32(signal.weight / best) * scores
-            for boost in query.boosts:
-                self._apply_boost(boost, total, allowed)
-            k = min(query.k, int((total > 0).sum()))
-            if k <= 0:
-                return []
-            top = np.argpartition(-total, k - 1)[:k]
-            top = top[np.lexsort((top, -total[top]))]
-            rowids = [int(r) for r in self._chunk_rowid.view[top]]
-            metas = [self._docs.metas[int(d)] for d in self._chunk_doc.view[top]]
-            scores_top = [float(total[t]) for t in top]
-            chunks = self._chunks_by_rowid(rowids)
-        return [
-            Hit(chunk=chunks[r], meta=m, score=s)
-            for r, m, s in zip(rowids, metas, scores_top, strict=True)
-        ]
+                    scores *= np.float32(signal.weight / best)
+                    total += scores
+            if len(self._fused_cache) >= _FUSED_KEPT:
+                self._fused_cache.pop(next(iter(self._fused_cache)))
+            self._fused_cache[key] = total
+        return total
 
     def _apply_boost(
-        self, boost: Boost, total: npt.NDArray[np.float32], allowed: npt.NDArray[np.bool_]
+        self, boost: Boost, total: npt.NDArray[np.float32], allowed: npt.NDArray[np.bool_] | None
     ) -> None:
-        law_code = self._docs.code("law_id", boost.law_id)
-        target = allowed & (self._docs.column("law_id")[self._chunk_doc.view] == law_code)
+        target = self._law_chunks(boost.law_id)
         if boost.articles:
             codes = [self._article_codes.get(a, -2) for a in boost.articles]
-            target &= np.isin(self._chunk_article.view, codes)
+            target = target[np.isin(self._chunk_article.view[target], codes)]
         else:
-            target &= total > 0
+            target = target[total[target] > 0]
+        if allowed is not None:
+            target = target[allowed[target]]
         total[target] += np.float32(boost.add)
 
     def _law_titles(self) -> dict[str, str]:
@@ -359,22 +492,20 @@ class EmbeddedIndexStore:
             self._sync()
             return dict(self._docs.law_titles)
 
-    def _chunks_by_rowid(self, rowids: Sequence[int]) -> dict[int, Chunk]:
+    def _chunks_by_rowid(self, rowids: Sequence[int]) -> dict[int, tuple[Chunk, DocumentMeta]]:
         marks = ",".join("?" * len(rowids))
         rows = self._db.execute(
-            "SELECT rowid, chunk_id, doc_id, ordinal, text, heading, position FROM chunks "
-            f"WHERE rowid IN ({marks})",
+            "SELECT c.rowid, c.chunk_id, c.doc_id, c.ordinal, c.text, c.heading, c.position, "
+            f"d.meta FROM chunks c JOIN documents d USING (doc_id) WHERE c.rowid IN ({marks})",
             list(rowids),
         )
-        return {r[0]: Chunk(*r[1:]) for r in rows}
+        return {r[0]: (Chunk(*r[1:7]), _meta_from_json(r[7])) for r in rows}
 
     def _term_stats(self, field_name: str, terms: Sequence[str]) -> TermStats:
         with self._lock:
             self._sync()
-            return TermStats(
-                n_docs=self._lexical.n_alive,
-                df={t: self._lexical.df(field_name, t) for t in terms},
-            )
+            counts = self._lexical.df(field_name, terms)
+            return TermStats(n_docs=self._lexical.n_alive, df=dict(zip(terms, counts, strict=True)))
 
     def _get_document(self, doc_id: str) -> Document | None:
         with self._lock:
@@ -437,9 +568,20 @@ class EmbeddedIndexStore:
         value = await asyncio.to_thread(self._scalar, "SELECT count(*) FROM chunks")
         return int(value or 0)  # type: ignore[call-overload]
 
+    async def doc_ids(self) -> list[str]:
+        """Ids of every stored document, sorted (used to copy this index to another store)."""
+
+        def read() -> list[str]:
+            with self._lock:
+                rows = self._db.execute("SELECT doc_id FROM documents ORDER BY doc_id")
+                return [str(r[0]) for r in rows]
+
+        return await asyncio.to_thread(read)
+
     async def ping(self) -> None:
         await asyncio.to_thread(self._ping)
 
     async def close(self) -> None:
+        await asyncio.to_thread(self._terms.close)
         with self._lock:
             self._db.close()

@@ -229,6 +229,8 @@ async def generate_answer(
     question: str,
     sources: Sequence[SourceText],
     history: Sequence[tuple[str, str]] = (),
+    *,
+    max_tokens: int = ANSWER_MAX_TOKENS,
 ) -> GeneratedAnswer:
     """Ask the model for a grounded, cited answer and check its citations.
 
@@ -237,7 +239,7 @@ async def generate_answer(
     if not sources:
         return _no_sources()
     messages = build_grounded_messages(question, sources, history)
-    completion = await client.complete(messages, max_tokens=ANSWER_MAX_TOKENS)
+    completion = await client.complete(messages, max_tokens=max_tokens)
     return _checked(completion, len(sources))
 
 
@@ -246,6 +248,8 @@ async def stream_answer(
     question: str,
     sources: Sequence[SourceText],
     history: Sequence[tuple[str, str]] = (),
+    *,
+    max_tokens: int = ANSWER_MAX_TOKENS,
 ) -> AsyncIterator[TextDelta | GeneratedAnswer]:
     """Like :func:`generate_answer`, streamed: raw :class:`TextDelta` pieces for progressive
     display, then the checked :class:`GeneratedAnswer`, whose text replaces what was shown."""
@@ -253,7 +257,7 @@ async def stream_answer(
         yield _no_sources()
         return
     messages = build_grounded_messages(question, sources, history)
-    async for event in client.stream(messages, max_tokens=ANSWER_MAX_TOKENS):
+    async for event in client.stream(messages, max_tokens=max_tokens):
         if isinstance(event, StreamEnd):
             yield _checked(event.completion, len(sources))
         else:

@@ -30,7 +30,9 @@ def iter_files(paths: list[Path]) -> Iterator[tuple[Path, str]]:
             raise BadDocument(f"{path} が見つかりません。パスを確認してください。")
 
 
-def documents_from_file(path: Path, name: str, defaults: CorpusDefaults) -> Iterator[Document]:
+def documents_from_file(
+    path: Path, name: str, defaults: CorpusDefaults, *, id_prefix: str = ""
+) -> Iterator[Document]:
     """Documents of one file: a JSONL corpus yields one per row, other files one per member."""
     if path.suffix.lower() == ".jsonl" and _is_corpus(path):
         yield from read_corpus(path, defaults)
@@ -39,14 +41,20 @@ def documents_from_file(path: Path, name: str, defaults: CorpusDefaults) -> Iter
         data = path.read_bytes()
     except OSError as exc:
         raise BadDocument(f"{name} を読み込めませんでした。", detail=str(exc)) from exc
-    yield from documents_from_bytes(name, data, defaults)
+    yield from documents_from_bytes(name, data, defaults, id_prefix=id_prefix)
 
 
-def documents_from_bytes(name: str, data: bytes, defaults: CorpusDefaults) -> Iterator[Document]:
-    """Documents of one uploaded file (a zip yields one per supported member)."""
+def documents_from_bytes(
+    name: str, data: bytes, defaults: CorpusDefaults, *, id_prefix: str = ""
+) -> Iterator[Document]:
+    """Documents of one uploaded file (a zip yields one per supported member).
+
+    Document ids are ``<id_prefix or dataset>/<file name>`` (``!<member>`` for archive members),
+    so re-uploading a file of the same name replaces its previous version.
+    """
     for parsed in parse_file(name, data):
         member = PurePosixPath(name).name
-        doc_id = f"{defaults.dataset}/{name}"
+        doc_id = f"{id_prefix or defaults.dataset}/{name}"
         if parsed.name not in (name, member):
             doc_id = f"{doc_id}!{parsed.name}"
         text = "\n".join(s.text for s in parsed.sections)

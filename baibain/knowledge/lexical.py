@@ -1,16 +1,21 @@
 """An in-memory, segmented inverted index with BM25 scoring (numpy).
 
-Documents are numbered densely (``docno``) in insertion order. Each batch of added documents
-becomes an immutable segment (term-sorted postings in CSR form); small segments are merged
-into larger ones, which also drops postings of removed documents, so lookups stay logarithmic
-in the number of segments and removal is a bit flip. Scores are computed densely over all
-docnos with vectorized numpy, which keeps a query over a million chunks in tens of
-milliseconds.
+Terms are numbered by a ``Vocabulary`` per field (the embedded store persists the numbering, so
+a document's terms are stored as compact id arrays). Documents are numbered densely (``docno``)
+in insertion order. Each batch of added documents becomes an immutable segment: term-sorted
+postings in CSR form, ``int32`` docnos and ``uint16`` term frequencies (6 bytes a posting).
+Segments cover ascending docno ranges; trailing segments of similar size are merged (tiered
+merging, a linear pass without a global sort), which also drops postings of removed documents,
+so a field has a handful of segments and removal is a bit flip. Scores are computed densely over
+all docnos with vectorized numpy: every posting list of a query is gathered with one index
+expression per segment and added with ``np.add.at``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +24,28 @@ import numpy.typing as npt
 
 K1 = 1.2
 B = 0.75
-_MAX_SEGMENTS = 12
+# A term counted more often in one chunk saturates here (BM25 has long saturated by then).
+MAX_TF = np.iinfo(np.uint16).max
+# Tiered merging: trailing segments are merged once together they reach 1/_MERGE_FACTOR of the
+# segment before them; past _MAX_SEGMENTS the smallest trailing ones are merged regardless.
+_MERGE_FACTOR = 4
+_MAX_SEGMENTS = 8
+# Postings moved per step of a merge; bounds the temporary memory of merging huge segments.
+_MERGE_BLOCK = 4_000_000
+# Query cost bound (see ``LexicalIndex.score``): postings scored exhaustively per field, as a
+# multiple of the number of documents but never fewer than EXACT_POSTINGS, and the number of
+# best documents that the remaining terms are added to.
+POSTINGS_BUDGET = 0.5
+EXACT_POSTINGS = 250_000
+CANDIDATES = 500
+# Posting lists at least this long are scored in place rather than gathered into a batch.
+_LONG_POSTINGS = 2048
+# Scanning this many postings costs about as much as looking one document up in a term's
+# postings by binary search.
+_SCAN_PER_SEARCH = 8
+
+IntArray = npt.NDArray[np.int64]
+Scores = npt.NDArray[np.float32]
 
 
 class GrowableArray:
@@ -47,125 +73,331 @@ class GrowableArray:
 
 
 @dataclass(frozen=True)
-class Segment:
-    """Immutable postings: for ``terms[i]``, docs ``docs[indptr[i]:indptr[i+1]]``."""
+class Encoded:
+    """Several documents' terms of one field: per document its distinct term ids and counts.
 
-    terms: npt.NDArray[np.int64]
-    indptr: npt.NDArray[np.int64]
-    docs: npt.NDArray[np.int64]
-    tfs: npt.NDArray[np.float32]
+    ``ids[offsets[i]:offsets[i+1]]`` are the distinct term ids of document ``i``, ``tfs`` their
+    counts (saturated at ``MAX_TF``).
+    """
+
+    ids: npt.NDArray[np.int32]
+    tfs: npt.NDArray[np.uint16]
+    offsets: IntArray
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.offsets) - 1
+
+    def lengths(self) -> npt.NDArray[np.float32]:
+        """Document lengths in tokens (the BM25 ``dl``)."""
+        summed = np.concatenate(([0], np.cumsum(self.tfs, dtype=np.int64)))
+        return (summed[self.offsets[1:]] - summed[self.offsets[:-1]]).astype(np.float32)
+
+    @classmethod
+    def from_blobs(cls, ids: Sequence[bytes], tfs: Sequence[bytes]) -> Encoded:
+        """Decode the per-document blobs written by ``to_blobs``."""
+        counts = np.array(list(map(len, tfs)), dtype=np.int64) // 2
+        return cls(
+            ids=np.frombuffer(b"".join(ids), dtype="<i4").astype(np.int32, copy=False),
+            tfs=np.frombuffer(b"".join(tfs), dtype="<u2").astype(np.uint16, copy=False),
+            offsets=np.concatenate(([0], np.cumsum(counts))),
+        )
+
+    def to_blobs(self) -> list[tuple[bytes, bytes]]:
+        """Per document ``(ids, tfs)`` as little-endian bytes, for storage."""
+        ids = self.ids.astype("<i4", copy=False).tobytes()
+        tfs = self.tfs.astype("<u2", copy=False).tobytes()
+        bounds = self.offsets.tolist()
+        return [(ids[4 * a : 4 * b], tfs[2 * a : 2 * b]) for a, b in itertools.pairwise(bounds)]
+
+
+class Vocabulary:
+    """Term ↔ id of one field; ids are dense from 0 in order of first use."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.terms: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def get(self, term: str) -> int | None:
+        return self.ids.get(term)
+
+    def extend(self, terms: Iterable[str]) -> None:
+        """Append terms that are known to be new (replaying the persisted numbering)."""
+        for term in terms:
+            self.ids[term] = len(self.terms)
+            self.terms.append(term)
+
+    def truncate(self, size: int) -> None:
+        """Forget the terms numbered ``size`` and above (a write that was rolled back)."""
+        for term in self.terms[size:]:
+            del self.ids[term]
+        del self.terms[size:]
+
+    def encode(self, token_lists: Sequence[Sequence[str]]) -> Encoded:
+        """Term ids and counts of each token list; unseen terms get new ids."""
+        flat = [t for tokens in token_lists for t in tokens]
+        ids = self.ids
+        self.extend(t for t in dict.fromkeys(flat) if t not in ids)
+        n_docs = len(token_lists)
+        term_ids = np.fromiter(map(ids.__getitem__, flat), dtype=np.int64, count=len(flat))
+        owners = np.repeat(
+            np.arange(n_docs, dtype=np.int64),
+            np.fromiter(map(len, token_lists), dtype=np.int64, count=n_docs),
+        )
+        keys, counts = np.unique(owners * max(len(self), 1) + term_ids, return_counts=True)
+        per_doc = np.bincount(keys // max(len(self), 1), minlength=n_docs)
+        return Encoded(
+            ids=(keys % max(len(self), 1)).astype(np.int32),
+            tfs=np.minimum(counts, MAX_TF).astype(np.uint16),
+            offsets=np.concatenate(([0], np.cumsum(per_doc))),
+        )
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Immutable postings: for ``terms[i]``, docs ``docs[indptr[i]:indptr[i+1]]`` (ascending)."""
+
+    terms: npt.NDArray[np.int32]
+    indptr: IntArray
+    docs: npt.NDArray[np.int32]
+    tfs: npt.NDArray[np.uint16]
 
     @property
     def n_postings(self) -> int:
         return len(self.docs)
 
-    @classmethod
-    def build(
-        cls, term_ids: npt.NDArray[np.int64], docnos: npt.NDArray[np.int64], counts: npt.NDArray
-    ) -> Segment:
-        """Build from (term, doc, count) triplets in any order; duplicate pairs are summed."""
-        if len(term_ids) == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return cls(empty, np.zeros(1, dtype=np.int64), empty, np.zeros(0, dtype=np.float32))
-        span = int(docnos.max()) + 1
-        keys = term_ids.astype(np.int64) * span + docnos.astype(np.int64)
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-        weights = np.asarray(counts, dtype=np.float32)[order]
-        unique_keys, starts = np.unique(keys, return_index=True)
-        tfs = np.add.reduceat(weights, starts).astype(np.float32)
-        terms_per_posting = unique_keys // span
-        docs = unique_keys % span
-        terms, term_starts = np.unique(terms_per_posting, return_index=True)
-        indptr = np.append(term_starts, len(docs)).astype(np.int64)
-        return cls(terms.astype(np.int64), indptr, docs.astype(np.int64), tfs)
-
-    def postings(
-        self, term_id: int
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]] | None:
-        i = int(np.searchsorted(self.terms, term_id))
-        if i == len(self.terms) or self.terms[i] != term_id:
-            return None
-        start, end = self.indptr[i], self.indptr[i + 1]
-        return self.docs[start:end], self.tfs[start:end]
+    @functools.cached_property
+    def docno_range(self) -> tuple[int, int]:
+        """Smallest and largest docno with postings here (``(0, -1)`` when empty)."""
+        if not len(self.docs):
+            return 0, -1
+        return int(self.docs[self.indptr[:-1]].min()), int(self.docs[self.indptr[1:] - 1].max())
 
     @classmethod
-    def merge(cls, segments: Sequence[Segment], alive: npt.NDArray[np.bool_]) -> Segment:
-        """One segment holding the live postings of ``segments``."""
-        terms = np.concatenate([np.repeat(s.terms, np.diff(s.indptr)) for s in segments])
-        docs = np.concatenate([s.docs for s in segments])
-        tfs = np.concatenate([s.tfs for s in segments])
-        keep = alive[docs]
-        return cls.build(terms[keep], docs[keep], tfs[keep])
+    def build(cls, first_docno: int, encoded: Encoded) -> Segment:
+        """Postings of consecutive documents numbered from ``first_docno``."""
+        owners = np.repeat(
+            np.arange(first_docno, first_docno + encoded.n_docs, dtype=np.int32),
+            np.diff(encoded.offsets),
+        )
+        order = _stable_order(encoded.ids)  # keeps docnos ascending per term
+        counts = np.bincount(encoded.ids) if len(encoded.ids) else np.zeros(0, np.int64)
+        terms = np.flatnonzero(counts)
+        indptr = np.concatenate(([0], np.cumsum(counts[terms])))
+        return cls(terms.astype(np.int32), indptr, owners[order], encoded.tfs[order])
+
+    def lookup(self, term_ids: npt.NDArray[np.int32]) -> tuple[IntArray, IntArray]:
+        """Start and end of each term's postings (equal when the segment lacks the term)."""
+        if not len(self.terms):
+            empty = np.zeros(len(term_ids), dtype=np.int64)
+            return empty, empty
+        pos = np.minimum(np.searchsorted(self.terms, term_ids), len(self.terms) - 1)
+        found = self.terms[pos] == term_ids
+        return np.where(found, self.indptr[pos], 0), np.where(found, self.indptr[pos + 1], 0)
+
+    @classmethod
+    def merge(cls, segments: Sequence[Segment], alive: npt.NDArray[np.bool_] | None) -> Segment:
+        """One segment with the live postings of adjacent ``segments`` (ascending docnos).
+
+        A linear pass without sorting: a term's postings are those of each segment in turn,
+        so every posting's place follows from the per-term counts. Segments are moved block
+        by block of terms, which bounds the temporary memory.
+        """
+        terms = np.unique(np.concatenate([s.terms for s in segments]))
+        kept = [_kept_per_term(s, alive) for s in segments]
+        where = [np.searchsorted(terms, s.terms) for s in segments]
+        counts = np.zeros(len(terms), dtype=np.int64)
+        for seg, at, k in zip(segments, where, kept, strict=True):
+            counts[at] += np.diff(seg.indptr) if k is None else k
+        indptr = np.concatenate(([0], np.cumsum(counts)))
+        cursor = indptr[:-1].copy()
+        docs = np.empty(int(indptr[-1]), dtype=np.int32)
+        tfs = np.empty(int(indptr[-1]), dtype=np.uint16)
+        for seg, at, k in zip(segments, where, kept, strict=True):
+            bounds = np.searchsorted(seg.indptr, np.arange(0, seg.n_postings, _MERGE_BLOCK))
+            for lo, hi in itertools.pairwise([*np.unique(bounds).tolist(), len(seg.terms)]):
+                p, q = seg.indptr[lo], seg.indptr[hi]
+                part_docs, part_tfs = seg.docs[p:q], seg.tfs[p:q]
+                if k is not None and alive is not None:
+                    live = alive[part_docs]
+                    part_docs, part_tfs = part_docs[live], part_tfs[live]
+                lengths = k[lo:hi] if k is not None else np.diff(seg.indptr[lo : hi + 1])
+                first = cursor[at[lo:hi]] - np.cumsum(lengths) + lengths
+                dest = np.repeat(first, lengths) + np.arange(len(part_docs))
+                docs[dest] = part_docs
+                tfs[dest] = part_tfs
+                cursor[at[lo:hi]] += lengths
+        nonempty = counts > 0
+        return cls(terms[nonempty], np.append(indptr[:-1][nonempty], indptr[-1]), docs, tfs)
+
+
+def _kept_per_term(seg: Segment, alive: npt.NDArray[np.bool_] | None) -> IntArray | None:
+    """Live postings per term, ``None`` when every posting is live."""
+    if alive is None or not len(seg.terms) or alive[seg.docs].all():
+        return None
+    return np.add.reduceat(alive[seg.docs], seg.indptr[:-1], dtype=np.int64)
+
+
+def _stable_order(ids: npt.NDArray[np.int32]) -> IntArray:
+    """``np.argsort(ids, kind="stable")`` for non-negative ids, as 16-bit radix passes."""
+    order = np.argsort((ids & 0xFFFF).astype(np.uint16), kind="stable")
+    high = (ids[order] >> 16).astype(np.uint16)
+    return order[np.argsort(high, kind="stable")] if high.any() else order
 
 
 class FieldIndex:
-    """Postings and document lengths of one field."""
+    """Vocabulary, postings and document lengths of one field."""
 
     def __init__(self) -> None:
-        self.vocab: dict[str, int] = {}
+        self.vocab = Vocabulary()
         self.segments: list[Segment] = []
         self.lengths = GrowableArray(np.float32)
 
-    def add(self, first_docno: int, token_lists: Sequence[Sequence[str]]) -> None:
-        vocab = self.vocab
-        ids: list[int] = []
-        owners: list[int] = []
-        for offset, tokens in enumerate(token_lists):
-            ids.extend(vocab.setdefault(t, len(vocab)) for t in tokens)
-            owners.extend([first_docno + offset] * len(tokens))
-        self.lengths.extend([len(t) for t in token_lists])
-        if ids:
-            term_ids = np.asarray(ids, dtype=np.int64)
-            docnos = np.asarray(owners, dtype=np.int64)
-            self.segments.append(Segment.build(term_ids, docnos, np.ones(len(ids), np.float32)))
+    def add(self, first_docno: int, encoded: Encoded) -> None:
+        self.lengths.extend(encoded.lengths())
+        if len(encoded.ids):
+            self.segments.append(Segment.build(first_docno, encoded))
 
-    def compact(self, alive: npt.NDArray[np.bool_]) -> None:
-        """Merge trailing small segments (logarithmic merging); all of them past a cap."""
+    def compact(self, alive: npt.NDArray[np.bool_] | None, *, everything: bool = False) -> None:
+        """Merge the trailing segments that together reach 1/_MERGE_FACTOR of the one before
+        (all of them with ``everything``); ``alive`` is ``None`` when no document was removed.
+        """
         segs = self.segments
-        while len(segs) > 1 and (
-            len(segs) > _MAX_SEGMENTS or segs[-1].n_postings * 4 >= segs[-2].n_postings
-        ):
-            merged = Segment.merge(segs[-2:], alive)
-            segs[-2:] = [merged]
+        first, total = len(segs) - 1, segs[-1].n_postings if segs else 0
+        while first > 0 and total * _MERGE_FACTOR >= segs[first - 1].n_postings:
+            first -= 1
+            total += segs[first].n_postings
+        if len(segs) > _MAX_SEGMENTS:
+            first = min(first, _MAX_SEGMENTS - 1)
+        if everything:
+            first = 0
+        if len(segs) - first > 1:
+            segs[first:] = [Segment.merge(segs[first:], alive)]
 
-    def df(self, term: str) -> int:
-        term_id = self.vocab.get(term)
-        if term_id is None:
-            return 0
-        total = 0
-        for seg in self.segments:
-            found = seg.postings(term_id)
-            if found is not None:
-                total += len(found[0])
-        return total
+    def lookup(self, term_ids: npt.NDArray[np.int32]) -> list[tuple[IntArray, IntArray]]:
+        """Per segment, the postings range of each term."""
+        return [seg.lookup(term_ids) for seg in self.segments]
 
-    def bm25(
+    def df(self, terms: Sequence[str]) -> list[int]:
+        """Postings per term (removed documents count until their segment is merged)."""
+        known = [(i, self.vocab.get(t)) for i, t in enumerate(terms)]
+        ids = np.array([t for _, t in known if t is not None], dtype=np.int32)
+        found = np.zeros(len(ids), dtype=np.int64)
+        for start, end in self.lookup(ids):
+            found += end - start
+        result = [0] * len(terms)
+        for (i, _), n in zip((k for k in known if k[1] is not None), found.tolist(), strict=True):
+            result[i] = n
+        return result
+
+    def plan(self, terms: Mapping[str, float], n_docs: int, boost: float) -> TermPlan:
+        """The query terms known to this field with their BM25 factor and postings ranges."""
+        wanted = [(self.vocab.get(t), w) for t, w in terms.items() if w > 0]
+        known = [(i, w) for i, w in wanted if i is not None]
+        ids = np.array([i for i, _ in known], dtype=np.int32)
+        weights = np.array([w for _, w in known], dtype=np.float64)
+        ranges = self.lookup(ids)
+        df = np.minimum(
+            sum((end - start for start, end in ranges), np.zeros(len(ids), int)), n_docs
+        )
+        idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+        factors = (boost * weights * idf).astype(np.float32)
+        return TermPlan(factors, df, ranges)
+
+    def add_scores(
         self,
-        terms: Mapping[str, float],
-        n_docs: int,
-        alive: npt.NDArray[np.bool_],
-        scores: npt.NDArray[np.float32],
-        boost: float,
+        plan: TermPlan,
+        norm: Scores,
+        scores: Scores,
+        candidates: npt.NDArray[np.bool_] | None = None,
     ) -> None:
-        """Add ``boost`` × BM25 of the weighted terms into ``scores`` (in place)."""
-        lengths = self.lengths.view
-        live_lengths = lengths[alive[: len(lengths)]]
-        avgdl = float(live_lengths.mean()) if len(live_lengths) else 1.0
-        avgdl = max(avgdl, 1.0)
-        for term, weight in terms.items():
-            term_id = self.vocab.get(term)
-            if term_id is None or weight <= 0:
+        """Add the plan's BM25 into ``scores`` for every document that has its terms, or
+        only for those marked in ``candidates``.
+
+        Long posting lists are read in place; short ones are gathered into one batch, so the
+        Python overhead per term does not dominate. Each document's contributions are added
+        in the order of the plan's terms.
+        """
+        for seg, (start, end) in zip(self.segments, plan.ranges, strict=True):
+            lengths = end - start
+            batched = (lengths > 0) & (lengths < _LONG_POSTINGS)
+            if candidates is None:
+                for factor, p, q in zip(
+                    plan.factors[~batched], start[~batched], end[~batched], strict=True
+                ):
+                    if p < q:
+                        _add_bm25(scores, seg.docs[p:q], seg.tfs[p:q], factor, norm)
+            else:
+                batched = lengths > 0
+            if not batched.any():
                 continue
-            found = [p for p in (s.postings(term_id) for s in self.segments) if p is not None]
-            df = min(sum(len(d) for d, _ in found), n_docs)
-            if df == 0:
+            lengths = lengths[batched]
+            first = start[batched] - np.cumsum(lengths) + lengths
+            index = np.repeat(first, lengths) + np.arange(int(lengths.sum()))
+            factors = np.repeat(plan.factors[batched], lengths)
+            docs = seg.docs[index]
+            if candidates is not None:
+                wanted = candidates[docs]
+                index, factors, docs = index[wanted], factors[wanted], docs[wanted]
+            _add_bm25(scores, docs, seg.tfs[index], factors, norm)
+
+    def add_scores_for(
+        self, plan: TermPlan, norm: Scores, scores: Scores, docnos: IntArray
+    ) -> None:
+        """Add the plan's BM25 into ``scores`` for the (sorted) ``docnos`` only.
+
+        Per segment, whichever is cheaper: scan the terms' postings against a bitmap of the
+        documents, or binary-search each document in each term's postings.
+        """
+        marked = np.zeros(len(norm), dtype=np.bool_)
+        marked[docnos] = True
+        for number, (seg, (start, end)) in enumerate(zip(self.segments, plan.ranges, strict=True)):
+            first, last = seg.docno_range
+            inside = docnos[(docnos >= first) & (docnos <= last)]
+            terms = np.flatnonzero(end > start)
+            if not len(inside) or not len(terms):
                 continue
-            idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
-            factor = np.float32(boost * weight * idf)
-            for docs, tfs in found:
-                norm = K1 * (1.0 - B + B * lengths[docs] / avgdl)
-                scores[docs] += factor * tfs * (K1 + 1.0) / (tfs + norm)
+            if int((end - start).sum()) < _SCAN_PER_SEARCH * len(terms) * len(inside):
+                ranges = [(np.zeros_like(start), np.zeros_like(end))] * len(self.segments)
+                ranges[number] = (start, end)
+                self.add_scores(TermPlan(plan.factors, plan.df, ranges), norm, scores, marked)
+                continue
+            for factor, p, q in zip(plan.factors[terms], start[terms], end[terms], strict=True):
+                postings = seg.docs[p:q]
+                at = np.minimum(np.searchsorted(postings, inside), q - p - 1)
+                found = postings[at] == inside
+                _add_bm25(scores, inside[found], seg.tfs[p + at[found]], factor, norm)
+
+
+@dataclass(frozen=True)
+class TermPlan:
+    """Query terms of one field resolved to BM25 factors and per-segment postings ranges."""
+
+    factors: npt.NDArray[np.float32]
+    df: IntArray
+    ranges: list[tuple[IntArray, IntArray]]
+
+    def split(self, budget: int) -> tuple[TermPlan, TermPlan]:
+        """Rarest terms whose postings fit in ``budget`` (at least one), and the others."""
+        order = np.argsort(self.df, kind="stable")
+        rare = np.zeros(len(self.df), dtype=bool)
+        rare[order[np.cumsum(self.df[order]) <= budget]] = True
+        rare[order[:1]] = True
+        return self._subset(rare), self._subset(~rare)
+
+    def _subset(self, keep: npt.NDArray[np.bool_]) -> TermPlan:
+        return TermPlan(
+            self.factors[keep],
+            self.df[keep],
+            [(start[keep], end[keep]) for start, end in self.ranges],
+        )
+
+    @property
+    def empty(self) -> bool:
+        return not len(self.factors)
 
 
 class LexicalIndex:
@@ -174,6 +406,8 @@ class LexicalIndex:
     def __init__(self, fields: Sequence[str]) -> None:
         self.fields = {name: FieldIndex() for name in fields}
         self._alive = GrowableArray(np.bool_, fill=False)
+        self._version = 0
+        self._cache: dict[tuple[str, int], Any] = {}
 
     @property
     def size(self) -> int:
@@ -184,32 +418,128 @@ class LexicalIndex:
         return self._alive.view
 
     @property
+    def version(self) -> int:
+        """Changes whenever documents are added or removed."""
+        return self._version
+
+    @property
     def n_alive(self) -> int:
-        return int(self._alive.view.sum())
+        return int(self._cached("n_alive", lambda: int(self.alive.sum())))
 
-    def add(self, docs: Sequence[Mapping[str, Sequence[str]]]) -> range:
-        """Index a batch of documents given as {field: tokens}; returns their docnos."""
-        first = self.size
-        self._alive.extend(np.ones(len(docs), dtype=np.bool_))
+    def vocab(self, field_name: str) -> Vocabulary:
+        return self.fields[field_name].vocab
+
+    def add(self, fields: Mapping[str, Encoded], *, merge: bool = True) -> range:
+        """Index a batch of documents given per field; returns their docnos.
+
+        ``merge=False`` leaves the new segments unmerged (loading a whole index: call
+        ``merge_all`` once at the end instead of merging as it grows)."""
+        n_docs = {e.n_docs for e in fields.values()}
+        if len(n_docs) != 1 or set(fields) != set(self.fields):
+            raise ValueError("every field needs the same documents")
+        first, count = self.size, n_docs.pop()
+        everyone_live = self.n_alive == self.size
+        self._alive.extend(np.ones(count, dtype=np.bool_))
+        live = None if everyone_live else self.alive
         for name, field_index in self.fields.items():
-            field_index.add(first, [d.get(name, ()) for d in docs])
-            field_index.compact(self.alive)
-        return range(first, first + len(docs))
+            field_index.add(first, fields[name])
+            if merge:
+                field_index.compact(live)
+        self._changed()
+        return range(first, first + count)
 
-    def remove(self, docnos: Sequence[int]) -> None:
+    def merge_all(self) -> None:
+        """Merge each field's segments into one."""
+        live = None if self.n_alive == self.size else self.alive
+        for field_index in self.fields.values():
+            field_index.compact(live, everything=True)
+        self._changed()
+
+    def remove(self, docnos: Sequence[int] | range) -> None:
         if len(docnos):
             self._alive.view[np.asarray(docnos, dtype=np.int64)] = False
+            self._changed()
 
-    def df(self, field_name: str, term: str) -> int:
-        return self.fields[field_name].df(term)
+    def df(self, field_name: str, terms: Sequence[str]) -> list[int]:
+        return self.fields[field_name].df(terms)
 
     def score(
-        self, field_terms: Mapping[str, float], fields: Mapping[str, float], allowed: npt.NDArray
-    ) -> npt.NDArray[np.float32]:
-        """Sum over ``fields`` of boost × BM25 for the weighted terms, zero outside ``allowed``."""
+        self,
+        field_terms: Mapping[str, float],
+        fields: Mapping[str, float],
+        allowed: npt.NDArray[np.bool_] | None = None,
+    ) -> Scores:
+        """Sum over ``fields`` of boost × BM25 for the weighted terms, zero outside ``allowed``
+        (``None``: every document).
+
+        Long questions over a large index touch a large share of all postings through their
+        most common terms, which contribute little (their idf is low). Per field, the rarest
+        terms are scored over every document until their postings reach ``POSTINGS_BUDGET``
+        times the number of documents (at least ``EXACT_POSTINGS``); the remaining common
+        terms are then added only for the ``CANDIDATES`` best documents so far (the idea of
+        Lucene's common-terms query), which bounds the cost of a question by the size of the
+        index rather than by its length. Short questions and small indexes are scored exactly.
+        """
         scores = np.zeros(self.size, dtype=np.float32)
         n_docs = max(self.n_alive, 1)
+        budget = max(int(POSTINGS_BUDGET * n_docs), EXACT_POSTINGS)
+        later: list[tuple[FieldIndex, TermPlan, Scores]] = []
         for name, boost in fields.items():
-            self.fields[name].bm25(field_terms, n_docs, self.alive, scores, boost)
-        scores[~allowed] = 0.0
+            field, norm = self.fields[name], self._field_norm(name)
+            rare, common = field.plan(field_terms, n_docs, boost).split(budget)
+            field.add_scores(rare, norm, scores)
+            if not common.empty:
+                later.append((field, common, norm))
+        if allowed is not None:
+            scores[~allowed] = 0.0
+        if later:
+            candidates = _best(scores, CANDIDATES)
+            for field, plan, norm in later:
+                field.add_scores_for(plan, norm, scores, candidates)
         return scores
+
+    def _field_norm(self, name: str) -> Scores:
+        norm: Scores = self._cached(f"norm:{name}", lambda: self._norm(name))
+        return norm
+
+    def _norm(self, name: str) -> npt.NDArray[np.float32]:
+        lengths = self.fields[name].lengths.view
+        live_lengths = lengths[self.alive[: len(lengths)]]
+        avgdl = max(float(live_lengths.mean()) if len(live_lengths) else 1.0, 1.0)
+        return np.asarray(K1 * (1.0 - B + B * lengths / avgdl), dtype=np.float32)
+
+    def _cached(self, key: str, compute: Any) -> Any:
+        found = self._cache.get((key, self._version))
+        if found is None:
+            found = self._cache[(key, self._version)] = compute()
+        return found
+
+    def _changed(self) -> None:
+        self._version += 1
+        self._cache.clear()
+
+
+def _add_bm25(
+    scores: Scores,
+    docs: npt.NDArray[np.int32] | IntArray,
+    tfs: npt.NDArray[np.uint16],
+    factors: npt.NDArray[np.float32] | np.float32,
+    norm: Scores,
+) -> None:
+    """``scores[docs] += factors * tf * (K1 + 1) / (tf + norm[docs])``, in that order of
+    operations, with fewer temporaries."""
+    tf = tfs.astype(np.float32)
+    added = tf * factors
+    added *= np.float32(K1 + 1.0)
+    denominator = norm[docs]
+    denominator += tf
+    added /= denominator
+    np.add.at(scores, docs, added)
+
+
+def _best(scores: Scores, n: int) -> npt.NDArray[np.intp]:
+    """Sorted docnos of the ``n`` highest positive scores."""
+    positive = np.flatnonzero(scores > 0)
+    if len(positive) > n:
+        positive = np.sort(positive[np.argpartition(scores[positive], len(positive) - n)[-n:]])
+    return positive

@@ -154,3 +154,27 @@ class Retriever:
             if term in present:
                 matched += idf
         return matched / total if total else 0.0
+
+
+RRF_K = 60
+
+
+def fuse_retrievals(results: list[Retrieved], k: int) -> Retrieved:
+    """Reciprocal-rank fusion of several retrievals of one question (multi-query expansion).
+
+    Documents ranked well by several query variants rise; the first variant's analysis is kept
+    (it is the user's own wording), and the fused result is relevant when any variant was.
+    """
+    scores: dict[str, float] = {}
+    best: dict[str, Hit] = {}
+    for result in results:
+        for rank, hit in enumerate(result.hits):
+            doc_id = hit.meta.doc_id
+            scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            best.setdefault(doc_id, hit)
+    ranked = sorted(scores, key=lambda d: -scores[d])[:k]
+    return Retrieved(
+        query=results[0].query,
+        hits=[best[d] for d in ranked],
+        relevant=any(r.relevant for r in results),
+    )

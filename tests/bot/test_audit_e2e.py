@@ -10,10 +10,10 @@ import os
 from pathlib import Path
 
 import pytest
+from support import org_with_key
 from typer.testing import CliRunner
 
-from baibain.admin.db import create_db_engine, init_db
-from baibain.admin.orgs import create_api_key, create_org
+from baibain.admin.db import create_db_engine
 from baibain.bot.app import create_app
 from baibain.bot.cli import app as cli
 
@@ -37,12 +37,7 @@ def _files_containing(root: Path, needle: str) -> list[Path]:
 
 @pytest.fixture
 def org_key(data_dir: Path) -> str:
-    engine = create_db_engine(f"sqlite:///{data_dir / 'baibain.sqlite3'}")
-    init_db(engine)
-    create_org(engine, "監査市")
-    secret = create_api_key(engine, "監査市").secret
-    engine.dispose()
-    return secret
+    return org_with_key(data_dir, "監査市")
 
 
 async def test_turns_are_encrypted_verifiable_and_exportable(

@@ -97,7 +97,16 @@ def test_ingest_keeps_organization_data_to_its_owner(run, tmp_path: Path) -> Non
     corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
     for name in ("テスト市", "よその市"):
         assert run("org", "create", name).exit_code == 0
-    ingested = run("ingest", str(corpus), "--dataset", "例規", "--org", "テスト市")
+    ingested = run(
+        "ingest",
+        str(corpus),
+        "--dataset",
+        "例規",
+        "--org",
+        "テスト市",
+        "--category",
+        "条例・規則・例規",
+    )
     assert ingested.exit_code == 0, ingested.output
     again = run("ingest", str(corpus), "--dataset", "例規", "--org", "テスト市")
     assert "変更なし 1 件" in again.stdout

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from support import org_with_key
 
 from baibain.admin.db import create_db_engine
-from baibain.admin.orgs import create_api_key, create_org
 from baibain.bot.app import create_app
 from baibain.bot.settings import Settings
 
@@ -17,15 +17,7 @@ AiohttpClient = Callable[..., Any]
 
 
 def api_key(settings: Settings, org: str = "テスト市") -> str:
-    engine = create_db_engine(settings.sqlalchemy_url)
-    try:
-        from baibain.admin.db import init_db
-
-        init_db(engine)
-        create_org(engine, org)
-        return create_api_key(engine, org).secret
-    finally:
-        engine.dispose()
+    return org_with_key(settings.data_dir, org)
 
 
 async def client_for(aiohttp_client: AiohttpClient, settings: Settings) -> TestClient:
@@ -140,3 +132,26 @@ async def test_readiness_reports_an_unreachable_database(aiohttp_client, make_se
     response = await client.get("/readyz")
     assert response.status == 503
     assert "データベース" in (await response.json())["error"]["message"]
+
+
+async def test_filters_narrow_the_search(aiohttp_client, make_settings) -> None:
+    client = await aiohttp_client(create_app(make_settings()))
+    question = "職員の懲戒処分について"
+    by_title = await client.post(
+        "/api/v1/ask", json={"question": question, "filters": {"laws": ["地方公務員法"]}}
+    )
+    titles = [c["title"] for c in (await by_title.json())["citations"]]
+    assert titles and all(t.startswith("地方公務員法") for t in titles)
+    nothing = await client.post(
+        "/api/v1/ask", json={"question": question, "filters": {"categories": ["統計"]}}
+    )
+    assert (await nothing.json())["outcome"] == "not_found"
+    undated = await client.post(
+        "/api/v1/ask",
+        json={"question": question, "filters": {"published_from": "令和元年5月1日"}},
+    )
+    assert (await undated.json())["outcome"] == "not_found"  # the sample carries no dates
+    bad = await client.post(
+        "/api/v1/ask", json={"question": question, "filters": {"published_to": "平成31年5月1日"}}
+    )
+    assert bad.status == 400 and "令和元年5月1日" in (await bad.json())["error"]["message"]

@@ -12,27 +12,26 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from fakes.openai_server import FakeOpenAIServer, Reply, server_error
+from support import org_with_key
 from typer.testing import CliRunner
 
-from baibain.admin.db import create_db_engine, init_db
-from baibain.admin.orgs import create_api_key, create_org
 from baibain.bot.app import create_app
 from baibain.bot.cli import app as cli
 
 QUESTION = "住民監査請求をすることができるのは誰ですか"
 
 
-def llm(fake: FakeOpenAIServer) -> dict[str, Any]:
-    return {"llm_base_url": fake.url, "llm_api_key": "sk-test", "llm_model": "gpt-test"}
+def llm(fake: FakeOpenAIServer, variants: int = 0) -> dict[str, Any]:
+    return {
+        "llm_base_url": fake.url,
+        "llm_api_key": "sk-test",
+        "llm_model": "gpt-test",
+        "llm_query_variants": variants,
+    }
 
 
 def new_key(data_dir: Path, org: str = "テスト市") -> str:
-    engine = create_db_engine(f"sqlite:///{data_dir / 'baibain.sqlite3'}")
-    init_db(engine)
-    create_org(engine, org)
-    secret = create_api_key(engine, org).secret
-    engine.dispose()
-    return secret
+    return org_with_key(data_dir, org)
 
 
 def sources_in(request_body: dict[str, Any]) -> str:
@@ -50,6 +49,7 @@ async def test_cli_ask_returns_the_models_answer_cited_sources_and_usage(
         "BAIBAIN_LLM_BASE_URL": openai_fake.url,
         "BAIBAIN_LLM_API_KEY": "sk-test",
         "BAIBAIN_LLM_MODEL": "gpt-test",
+        "BAIBAIN_LLM_QUERY_VARIANTS": "0",
     }
     result = await asyncio.to_thread(CliRunner().invoke, cli, ["ask", QUESTION, "--json"], env=env)
     assert result.exit_code == 0, result.output
@@ -109,6 +109,7 @@ async def test_instructions_inside_documents_are_passed_as_data(
     runner = CliRunner()
     await asyncio.to_thread(runner.invoke, cli, ["org", "create", "テスト市"], env=env)
     ingest = ["ingest", str(poisoned), "--dataset", "要綱", "--org", "テスト市", "--shareable"]
+    ingest += ["--category", "通達・事務連絡"]
     assert (await asyncio.to_thread(runner.invoke, cli, ingest, env=env)).exit_code == 0
     openai_fake.script("粗大ごみは月1回収集します[1]。")
     client = await aiohttp_client(create_app(settings))
@@ -302,3 +303,45 @@ async def test_streamed_answer_reports_progress(
     assert shown and answer.text.startswith(shown[0])
     assert answer.text == "普通地方公共団体の住民が請求できます[1]。"
     assert answer.usage.output_tokens > 0
+
+
+async def test_exhausted_budget_answers_offline_or_refuses(
+    aiohttp_client, openai_fake: FakeOpenAIServer, make_settings, data_dir: Path
+) -> None:
+    key = new_key(data_dir)
+    env = {"BAIBAIN_DATA_DIR": str(data_dir)}
+    runner = CliRunner()
+    shown = await asyncio.to_thread(runner.invoke, cli, ["quota", "set", "テスト市", "0"], env=env)
+    assert shown.exit_code == 0 and "上限: 0 トークン" in shown.stdout
+    client = await aiohttp_client(create_app(make_settings(host="0.0.0.0", **llm(openai_fake))))
+    auth = {"Authorization": f"Bearer {key}"}
+    body = await (
+        await client.post("/api/v1/ask", json={"question": QUESTION}, headers=auth)
+    ).json()
+    assert body["outcome"] == "quota"
+    assert "今月のAI利用上限（0トークン）に達しました" in body["answer"]
+    assert "地方自治法 第二百四十二条" in [c["title"] for c in body["citations"]]
+    assert openai_fake.chat_requests == []
+
+    off = ["quota", "set", "テスト市", "0", "--no-offline"]
+    assert (await asyncio.to_thread(runner.invoke, cli, off, env=env)).exit_code == 0
+    refused = await client.post("/api/v1/ask", json={"question": QUESTION}, headers=auth)
+    assert refused.status == 429
+    assert "リセット" in (await refused.json())["error"]["message"]
+    quota = await (await client.get("/api/v1/quota", headers=auth)).json()
+    assert quota["budget"] == 0 and quota["remaining"] == 0 and quota["reset_on"]
+
+
+async def test_query_variants_written_by_the_model_are_searched_too(
+    aiohttp_client, openai_fake: FakeOpenAIServer, make_settings
+) -> None:
+    openai_fake.script(
+        "1. 普通地方公共団体の住民が監査委員に監査を求める請求\n2. 住民監査請求の請求権者",
+        Reply("普通地方公共団体の住民です[1]。", prompt_tokens=800, completion_tokens=10),
+    )
+    client = await aiohttp_client(create_app(make_settings(**llm(openai_fake, variants=2))))
+    body = await (await client.post("/api/v1/ask", json={"question": QUESTION})).json()
+    expand, answer = openai_fake.chat_requests
+    assert QUESTION in sources_in(expand.body)
+    assert body["usage"]["requests"] == 2 and body["usage"]["input_tokens"] > 800
+    assert body["citations"][0]["title"] in sources_in(answer.body)

@@ -41,3 +41,13 @@ def test_bigrams_do_not_cross_punctuation() -> None:
 
 def test_sentences_split_on_japanese_full_stops_and_lines() -> None:
     assert split_sentences("第一文。第二文！\n第三文") == ["第一文。", "第二文！", "第三文"]
+
+
+def test_japanese_era_years_also_read_as_western_years() -> None:
+    assert normalize("令和8年度予算") == "令和8年 2026年度予算"
+    assert normalize("令和元年5月") == "令和元年 2019年5月"
+    assert normalize("平成三十一年") == "平成三十一年 2019年"
+    assert normalize("平成32年") == "平成32年"  # no such year: left alone
+    analyzer = Analyzer()
+    assert {"2026", "年度"} <= set(analyzer.words("令和8年度の予算"))
+    assert set(analyzer.words("2026年度の予算")) <= set(analyzer.words("令和8年度の予算"))

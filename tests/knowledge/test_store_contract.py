@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
+from fakes.weaviate_memory import FakeWeaviate
 
 from baibain.knowledge.analysis import Analyzer, char_bigrams
 from baibain.knowledge.chunking import chunk_sections
@@ -14,6 +17,7 @@ from baibain.knowledge.documents import Document, DocumentMeta, Section, content
 from baibain.knowledge.embedded import EmbeddedIndexStore
 from baibain.knowledge.errors import BadDocument
 from baibain.knowledge.index import IndexQuery, IndexStore, SearchFilter, Signal
+from baibain.knowledge.weaviate_store import WeaviateConfig, WeaviateIndexStore
 
 ANALYZER = Analyzer()
 StoreFactory = Callable[[], IndexStore]
@@ -57,9 +61,37 @@ def embedded_factory(tmp_path: Path) -> StoreFactory:
     return lambda: EmbeddedIndexStore(tmp_path / "index.sqlite3", ANALYZER)
 
 
-@pytest.fixture(params=["embedded"])
-def factory(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
-    return {"embedded": embedded_factory}[request.param](tmp_path)
+async def weaviate_factory() -> AsyncIterator[StoreFactory]:
+    """Stores on a fresh collection of the server at ``BAIBAIN_TEST_WEAVIATE_URL``."""
+    url = os.environ.get("BAIBAIN_TEST_WEAVIATE_URL", "")
+    if not url:
+        pytest.skip("Weaviate contract tests need BAIBAIN_TEST_WEAVIATE_URL (no server here)")
+    config = WeaviateConfig(
+        url=url,
+        api_key=os.environ.get("BAIBAIN_TEST_WEAVIATE_API_KEY") or None,
+        grpc_port=int(os.environ.get("BAIBAIN_TEST_WEAVIATE_GRPC_PORT", "50051")),
+        collection=f"BaibainTest{uuid.uuid4().hex[:12]}",
+    )
+    yield lambda: WeaviateIndexStore(config, ANALYZER)
+    cleanup = WeaviateIndexStore(config, ANALYZER)
+    await cleanup.drop_collection()
+
+
+async def weaviate_memory_factory() -> AsyncIterator[StoreFactory]:
+    """Stores on the in-memory stand-in for weaviate-client (orchestration, not the server)."""
+    server = FakeWeaviate()
+    config = WeaviateConfig(url="http://weaviate.invalid:8080")
+    yield lambda: WeaviateIndexStore(config, ANALYZER, client_factory=server.client)
+
+
+@pytest.fixture(params=["embedded", "weaviate", "weaviate-memory"])
+async def factory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
+    if request.param == "embedded":
+        yield embedded_factory(tmp_path)
+        return
+    stores = weaviate_factory if request.param == "weaviate" else weaviate_memory_factory
+    async for made in stores():
+        yield made
 
 
 @pytest.fixture

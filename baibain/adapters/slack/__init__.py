@@ -1,0 +1,1 @@
+"""Slack (Events API, slash command ``/baibain``, interactivity) through slack-bolt."""

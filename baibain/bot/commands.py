@@ -1,0 +1,137 @@
+"""Chat commands: their definitions, parsing, and the Japanese help generated from them.
+
+A command is typed after the mention as ``/name args`` (Slack: ``/baibain name args``; LoGo
+Chat: a ``command`` event). Commands whose back end is not built yet are marked
+``ready=False``: help lists them as 準備中 and running them says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Access = Literal["everyone", "admin", "operator"]
+
+NOT_READY_TEXT = "この機能は準備中です。公開までしばらくお待ちください。"
+USAGE_HINT = (
+    "ご質問をメンションに続けて入力してください"
+    "（例: @バイバイン 住民監査請求をすることができるのは誰ですか）。"
+    "ダイレクトメッセージではそのまま質問を書けます。コマンドの一覧は /help で表示します。"
+)
+ACCESS_LABELS: dict[Access, str] = {
+    "everyone": "",
+    "admin": "組織の管理者のみ",
+    "operator": "運用組織の管理者のみ",
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    """One chat command."""
+
+    name: str
+    args: str
+    summary: str
+    access: Access = "everyone"
+    ready: bool = True
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.name.split())
+
+    @property
+    def usage(self) -> str:
+        """``/name args`` as users type it."""
+        return f"/{self.name} {self.args}".rstrip()
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("help", "", "使い方とコマンドの一覧を表示します", aliases=("ヘルプ", "使い方")),
+    Command(
+        "ask", "質問", "資料をもとに質問に回答します（メンションに続けて質問を書いても同じです）"
+    ),
+    Command("summarize", "<文書ID|URL|添付>", "文書を要約します"),
+    Command(
+        "upload",
+        "<添付またはURL> 分類=… ライセンス=… 共有=可",
+        "組織のデータセットに資料を取り込みます",
+        access="admin",
+    ),
+    Command("datasets", "", "利用できるデータセットを一覧表示します"),
+    Command(
+        "dataset delete",
+        "<データセットID>",
+        "組織のデータセットを削除します",
+        access="admin",
+    ),
+    Command("quota", "", "組織の今月のトークン上限と使用量を表示します", access="admin"),
+    Command(
+        "quota set",
+        "<組織> <トークン数>",
+        "組織の月間トークン上限を設定します",
+        access="operator",
+    ),
+    Command("usage", "", "組織の利用状況を表示します", access="admin"),
+)
+
+
+def find(name: str) -> Command:
+    """The command called ``name`` (``KeyError`` if there is none)."""
+    for command in COMMANDS:
+        if command.name == name:
+            return command
+    raise KeyError(name)
+
+
+def parse(line: str) -> tuple[Command | None, str]:
+    """The command a line starts with (longest name first) and the rest of the line."""
+    words = line.split()
+    lowered = tuple(w.lower() for w in words)
+    for command in sorted(COMMANDS, key=lambda c: -len(c.words)):
+        for names in (command.words, *((alias,) for alias in command.aliases)):
+            size = len(names)
+            if lowered[:size] == names:
+                parts = line.strip().split(maxsplit=size)
+                return command, parts[size] if len(parts) > size else ""
+    return None, ""
+
+
+def looks_like_question(line: str) -> bool:
+    """Whether a line that names no command reads as a question (it is not one ASCII word):
+    ``/baibain 住民監査請求は誰ができますか`` asks, ``/baibain foo`` is an unknown command."""
+    first = line.split(maxsplit=1)[0] if line.split() else ""
+    return not first.isascii() or len(line.split()) > 3
+
+
+def unknown_command_text(line: str) -> str:
+    """The reply to ``/foo``."""
+    name = line.split(maxsplit=1)[0] if line.split() else ""
+    return f"「{name[:40]}」というコマンドはありません。/help でコマンドの一覧を表示します。"
+
+
+def refusal_text(command: Command) -> str:
+    """The reply to a command the user may not run."""
+    who = ACCESS_LABELS[command.access]
+    return f"「/{command.name}」は{who}が実行できます。必要な場合は組織の管理者にご相談ください。"
+
+
+def help_text() -> str:
+    """The help message, generated from ``COMMANDS``."""
+    lines = [
+        "自治体版バイバインの使い方です。",
+        "質問はメンションに続けて書いてください（ダイレクトメッセージではそのまま書けます）。"
+        "スレッドで続けて質問すると、前のやり取りをふまえて回答します。",
+        "コマンドは「/help」のように / に続けて送ってください"
+        "（Slack では「/baibain help」と入力します）。",
+        "",
+        "コマンド一覧:",
+    ]
+    for command in COMMANDS:
+        notes = [n for n in (ACCESS_LABELS[command.access],) if n]
+        if not command.ready:
+            notes.append("準備中")
+        suffix = f"（{'・'.join(notes)}）" if notes else ""
+        lines.append(f"・{command.usage} — {command.summary}{suffix}")
+    lines += ["", "回答はAIが作成します。必ず出典の原文を確認してください。"]
+    return "\n".join(lines)

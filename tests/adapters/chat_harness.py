@@ -1,0 +1,60 @@
+"""The harness of the chat tests: the application under test and what it recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from baibain.admin import links
+from baibain.admin.audit_models import RECORD
+from baibain.admin.orgs import create_org
+from baibain.bot.chat import CHAT
+
+AUDIT_QUESTION = "住民監査請求をすることができるのは誰ですか"
+
+
+@dataclass
+class Chat:
+    """The application under test and what it recorded."""
+
+    client: TestClient
+    engine: Engine
+
+    async def drain(self) -> None:
+        """Wait until every answer scheduled after an acknowledgement has been delivered."""
+        await self.client.app[CHAT].tasks.join()
+
+    def security_events(self) -> list[tuple[str, str | None]]:
+        """``(platform, org_id)`` of the security records in the audit log."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(RECORD.c.platform, RECORD.c.org_id)
+                .where(RECORD.c.kind == "security")
+                .order_by(RECORD.c.seq)
+            ).all()
+        return [(r[0], r[1]) for r in rows]
+
+    def link(
+        self,
+        org: str,
+        platform: str,
+        workspace_id: str,
+        *,
+        admins: tuple[str, ...] = (),
+        operator: bool = False,
+    ) -> str:
+        """Create an organization linked to a workspace; returns its id."""
+        info = create_org(self.engine, org)
+        links.link_workspace(self.engine, org, platform, workspace_id)
+        for admin in admins:
+            links.add_admin(self.engine, org, platform, admin)
+        if operator:
+            links.set_operator(self.engine, org)
+        return info.id
+
+
+MakeChat = Callable[..., Awaitable[Chat]]

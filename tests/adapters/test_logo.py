@@ -1,0 +1,271 @@
+"""LoGo Chat end to end: signed webhooks into ``create_app(...)``, replies at the fake."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from chat_harness import AUDIT_QUESTION, Chat, MakeChat
+from fakes.logo import Failure, FakeLogo
+
+from baibain.bot.chat import CHAT
+from baibain.bot.turns import AI_FOOTER, Answer, Citation
+
+
+async def logo_chat(make_chat: MakeChat, fake: FakeLogo, **settings: Any) -> Chat:
+    return await make_chat(
+        logo_signing_secret=fake.signing_secret, logo_reply_token=fake.reply_token, **settings
+    )
+
+
+async def deliver(chat: Chat, fake: FakeLogo, body: dict[str, Any], **sign: Any) -> Any:
+    raw = fake.encode(body)
+    return await chat.client.post(
+        "/logo/events", data=raw, headers=fake.signed_headers(raw, **sign)
+    )
+
+
+async def test_mention_in_a_thread_gets_one_threaded_cited_answer(make_chat, logo_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    body = logo_fake.event(AUDIT_QUESTION, thread_id="thread-9", event_id="ev-a")
+    response = await deliver(chat, logo_fake, body)
+    assert response.status == 200
+    await chat.drain()
+    [reply] = logo_fake.replies
+    assert reply.authorized
+    assert reply.body["talk_id"] == "talk-1" and reply.body["thread_id"] == "thread-9"
+    assert "地方自治法 第二百四十二条" in reply.text and "出典:" in reply.text
+    assert "https://laws.e-gov.go.jp/law/" in reply.text
+    assert "[1]" in reply.text and "原文を確認" in reply.text
+
+    retry = await deliver(chat, logo_fake, body)  # the platform retries the same event
+    assert retry.status == 200 and (await retry.json())["duplicate"] is True
+    await chat.drain()
+    assert len(logo_fake.replies) == 1
+
+
+async def test_a_top_level_mention_is_answered_in_its_thread(make_chat, logo_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    await deliver(chat, logo_fake, logo_fake.event(AUDIT_QUESTION, message_id="m-77"))
+    await chat.drain()
+    assert logo_fake.replies[0].body["thread_id"] == "m-77"
+
+
+async def test_direct_message_is_answered(make_chat, logo_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    await deliver(chat, logo_fake, logo_fake.event(AUDIT_QUESTION, type="message"))
+    await chat.drain()
+    [reply] = logo_fake.replies
+    assert reply.body["thread_id"] is None and "地方自治法" in reply.text
+
+
+async def test_bad_missing_and_expired_signatures_get_401(make_chat, logo_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    body = logo_fake.event(AUDIT_QUESTION)
+    raw = logo_fake.encode(body)
+    cases = [
+        logo_fake.signed_headers(raw, secret="wrong-secret"),
+        logo_fake.signed_headers(raw, timestamp=int(time.time()) - 301),
+        logo_fake.signed_headers(raw, timestamp=int(time.time()) + 400),
+        {"Content-Type": "application/json"},
+        {**logo_fake.signed_headers(raw), "X-LoGo-Request-Timestamp": "soon"},
+    ]
+    for headers in cases:
+        response = await chat.client.post("/logo/events", data=raw, headers=headers)
+        assert response.status == 401, headers
+        assert (await response.json())["error"]["code"] == "unauthorized"
+    tampered = raw.replace(b"talk-1", b"talk-2")
+    response = await chat.client.post(
+        "/logo/events", data=tampered, headers=logo_fake.signed_headers(raw)
+    )
+    assert response.status == 401
+    await chat.drain()
+    assert logo_fake.received == []
+    # Recorded once: a flood of bad requests does not flood the audit log.
+    assert chat.security_events() == [("logo", None)]
+
+
+async def test_malformed_payloads_get_400(make_chat, logo_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    valid = logo_fake.event(AUDIT_QUESTION)
+    bodies: list[bytes] = [
+        b"not json",
+        b"[]",
+        logo_fake.encode({k: v for k, v in valid.items() if k != "user"}),
+        logo_fake.encode({**valid, "type": "reaction"}),
+        logo_fake.encode({**valid, "type": "command"}),
+        logo_fake.encode({**valid, "reply_url": "ftp://example/x"}),
+    ]
+    for raw in bodies:
+        response = await chat.client.post(
+            "/logo/events", data=raw, headers=logo_fake.signed_headers(raw)
+        )
+        assert response.status == 400, raw
+        assert "形式" in (await response.json())["error"]["message"]
+    await chat.drain()
+    assert logo_fake.received == []
+
+
+async def test_unknown_organization_is_refused_politely(make_chat, logo_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    await deliver(chat, logo_fake, logo_fake.event(AUDIT_QUESTION, org_id="stranger"))
+    await chat.drain()
+    [reply] = logo_fake.replies
+    assert "利用登録がされていません" in reply.text and "出典" not in reply.text
+    assert chat.security_events() == [("logo", None)]
+
+
+async def test_mention_only_gets_a_usage_hint(make_chat, logo_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    await deliver(chat, logo_fake, logo_fake.event(""))
+    await chat.drain()
+    [reply] = logo_fake.replies
+    assert "メンションに続けて" in reply.text and "/help" in reply.text
+
+
+async def test_quota_set_is_for_operator_admins_only(make_chat, logo_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    org_id = chat.link("横浜市", "logo", logo_fake.org_id, admins=("admin-1",))
+    chat.link("運用", "logo", "operator-org", admins=("op-1",), operator=True)
+    command = {"name": "baibain", "text": "quota set 横浜市 500000"}
+    senders = (
+        ("user-1", logo_fake.org_id),
+        ("admin-1", logo_fake.org_id),
+        ("op-1", "operator-org"),
+    )
+    for user, org in senders:
+        body = logo_fake.event(type="command", command=command, user_id=user, org_id=org)
+        await deliver(chat, logo_fake, body)
+        await chat.drain()
+    refused_user, refused_admin, operator = (r.text for r in logo_fake.replies)
+    assert "運用組織の管理者のみ" in refused_user and "運用組織の管理者のみ" in refused_admin
+    assert "上限: 500,000 トークン" in operator
+    assert chat.security_events() == [("logo", org_id), ("logo", org_id)]
+
+
+async def test_help_lists_commands_and_what_is_not_ready(make_chat, logo_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    await deliver(chat, logo_fake, logo_fake.event("/help"))
+    await chat.drain()
+    [reply] = logo_fake.replies
+    assert "/summarize <文書ID|URL|添付> — 文書を要約します" in reply.text
+    assert "/quota set <組織> <トークン数>" in reply.text and "運用組織の管理者のみ" in reply.text
+    assert "/ask 質問" in reply.text and AI_FOOTER not in reply.text
+
+
+class LongAssistant:
+    """An answer core that writes a long answer (about 9,000 characters)."""
+
+    async def ask(self, question: str, asker: Any) -> Answer:
+        paragraph = "住民監査請求は、普通地方公共団体の住民が行うことができます。" * 30
+        text = "\n\n".join(f"{i}. {paragraph}" for i in range(1, 10))
+        source = Citation(n=1, title="地方自治法 第二百四十二条", url="https://laws.e-gov.go.jp/x")
+        return Answer(text=text, citations=(source,), turn_id="a" * 32)
+
+
+async def test_long_answers_are_split_in_order(make_chat, logo_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    chat.client.app[CHAT].router.assistant = LongAssistant()  # type: ignore[assignment]
+    await deliver(chat, logo_fake, logo_fake.event(AUDIT_QUESTION))
+    await chat.drain()
+    texts = [r.text for r in logo_fake.replies]
+    assert len(texts) >= 3 and all(len(t) <= 4000 for t in texts)
+    assert texts[0].startswith("1. ") and "9. " in texts[-1]
+    assert "出典:" in texts[-1] and "原文を確認" in texts[-1]
+    assert all("出典:" not in t for t in texts[:-1])
+
+
+async def test_429_and_5xx_are_retried_honoring_retry_after(make_chat, logo_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    logo_fake.script(Failure(429, {"Retry-After": "0"}), Failure(503, {"Retry-After": "0"}))
+    await deliver(chat, logo_fake, logo_fake.event(AUDIT_QUESTION))
+    await chat.drain()
+    assert [r.status for r in logo_fake.received] == [429, 503, 200]
+    assert logo_fake.received[0].body == logo_fake.received[2].body
+
+
+class GatedAssistant:
+    """An answer core that answers only when the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.started = asyncio.Event()
+
+    async def ask(self, question: str, asker: Any) -> Answer:
+        self.started.set()
+        await self.gate.wait()
+        return Answer(text="ゲートの回答です。", turn_id="b" * 32)
+
+
+async def test_the_webhook_is_acknowledged_before_the_answer(make_chat, logo_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    gated = GatedAssistant()
+    chat.client.app[CHAT].router.assistant = gated  # type: ignore[assignment]
+    response = await deliver(chat, logo_fake, logo_fake.event(AUDIT_QUESTION))
+    assert response.status == 200  # while the answer is still being written
+    await gated.started.wait()
+    assert logo_fake.received == []
+    gated.gate.set()
+    await chat.drain()
+    assert [r.text.split("\n")[0] for r in logo_fake.replies] == ["ゲートの回答です。"]
+
+
+async def test_disabled_when_not_configured(make_chat, logo_fake) -> None:
+    chat = await make_chat()
+    response = await chat.client.post("/logo/events", json={})
+    assert response.status == 503
+    body = await response.json()
+    assert body["error"]["code"] == "platform_disabled"
+    assert "BAIBAIN_LOGO_SIGNING_SECRET" in body["error"]["message"]
+
+
+async def test_admins_manage_data_from_the_chat(make_chat, logo_fake) -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    async def rule(_request: web.Request) -> web.Response:
+        return web.Response(
+            text="テスト市手数料条例\n住民票の写しの交付手数料は一通三百円とする。",
+            content_type="text/plain",
+        )
+
+    site = web.Application()
+    site.router.add_get("/tesuryo.txt", rule)
+    server = TestServer(site, host="127.0.0.1")
+    await server.start_server()
+    try:
+        chat = await logo_chat(make_chat, logo_fake)
+        chat.link("横浜市", "logo", logo_fake.org_id, admins=("admin-1",))
+        url = server.make_url("/tesuryo.txt")
+        commands = (
+            f"/upload {url} データセット=手数料条例 分類=条例・規則・例規",
+            "/datasets",
+            "/quota",
+            "/usage",
+            "/summarize 322AC0000000067#242",
+        )
+        for text in commands:
+            await deliver(chat, logo_fake, logo_fake.event(text, user_id="admin-1"))
+            await chat.drain()
+        uploaded, listed, quota, usage, summary = (r.text for r in logo_fake.replies)
+    finally:
+        await server.close()
+    assert "「手数料条例」に 1 件の文書を登録しました" in uploaded and "組織内のみ" in uploaded
+    assert "手数料条例（条例・規則・例規・組織内のみ・1件）" in listed
+    assert "上限: 1,000,000 トークン" in quota and "リセット日" in quota
+    assert "質問数:" in usage
+    assert "「地方自治法 第二百四十二条」の要約です" in summary and "原文を確認" in summary
+
+    await deliver(chat, logo_fake, logo_fake.event("住民票の写しの手数料はいくらですか"))
+    await chat.drain()
+    assert "三百円" in logo_fake.replies[-1].text

@@ -1,0 +1,165 @@
+"""The bot behind the adapters: organizations, roles, commands and thread follow-ups.
+
+Runs on SQLite and, when configured, PostgreSQL (``db_engine``); the answer core and the audit
+log are recording stand-ins so that the routing decisions are visible."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from baibain.admin import links
+from baibain.admin.orgs import create_org
+from baibain.bot import commands
+from baibain.bot.router import ChatRouter
+from baibain.bot.turns import Answer, ConversationRef, Feedback, Turn
+from baibain.knowledge.errors import QuotaExceeded
+
+SLACK_THREAD = ConversationRef("slack", "T1", "C1", "1700.0001")
+
+
+class RecordingAssistant:
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, Any]] = []
+        self.fail_with: Exception | None = None
+
+    async def ask(self, question: str, asker: Any) -> Answer:
+        self.asked.append((question, asker))
+        if self.fail_with:
+            raise self.fail_with
+        return Answer(text=f"回答: {question}", turn_id="a" * 32)
+
+
+class RecordingAuditor:
+    def __init__(self) -> None:
+        self.security_events: list[dict[str, Any]] = []
+
+    async def security(self, **event: Any) -> int:
+        self.security_events.append(event)
+        return len(self.security_events)
+
+
+class Clock:
+    now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def setup(db_engine: Engine) -> tuple[ChatRouter, RecordingAssistant, RecordingAuditor, Clock]:
+    create_org(db_engine, "横浜市")
+    links.link_workspace(db_engine, "横浜市", "slack", "T1")
+    links.add_admin(db_engine, "横浜市", "slack", "UADMIN")
+    assistant, auditor, clock = RecordingAssistant(), RecordingAuditor(), Clock()
+    router = ChatRouter(db_engine, assistant, auditor, clock=clock)  # type: ignore[arg-type]
+    return router, assistant, auditor, clock
+
+
+def turn(
+    text: str, *, user: str = "U1", command: bool = False, ref: ConversationRef = SLACK_THREAD
+) -> Turn:
+    return Turn(conversation=ref, user_id=user, text=text, is_command=command)
+
+
+async def test_questions_carry_the_thread_so_follow_ups_have_context(setup) -> None:
+    router, assistant, _auditor, _clock = setup
+    await router.handle(turn("住民監査請求は誰ができますか"))
+    await router.handle(turn("期限はありますか"))
+    (q1, first), (q2, second) = assistant.asked
+    assert (q1, q2) == ("住民監査請求は誰ができますか", "期限はありますか")
+    assert first.conversation == second.conversation == SLACK_THREAD
+    assert first.org_id == second.org_id and first.platform == "slack" and first.user_id == "U1"
+
+
+async def test_commands_questions_and_unknown_names(setup) -> None:
+    router, assistant, _auditor, _clock = setup
+    assert "コマンド一覧" in (await router.handle(turn("", command=True))).text
+    assert "コマンド一覧" in (await router.handle(turn("ヘルプ", command=True))).text
+    unknown = await router.handle(turn("foo bar", command=True))
+    assert "「foo」というコマンドはありません" in unknown.text and unknown.footer == ""
+    asked = await router.handle(turn("住民監査請求は誰ができますか", command=True))
+    assert asked.text == "回答: 住民監査請求は誰ができますか"
+    assert (await router.handle(turn("ask", command=True))).text.startswith("「/ask」に続けて")
+    assert (await router.handle(turn("ask 期限は", command=True))).text == "回答: 期限は"
+    assert (
+        "この機能は準備中です" in (await router.handle(turn("summarize doc-1", command=True))).text
+    )
+    assert [q for q, _ in assistant.asked] == ["住民監査請求は誰ができますか", "期限は"]
+
+
+async def test_admin_and_operator_commands(setup, db_engine: Engine) -> None:
+    router, _assistant, auditor, _clock = setup
+    refused = await router.handle(turn("dataset delete 12", command=True))
+    assert refused.outcome == "refused" and "組織の管理者のみ" in refused.text
+    allowed = await router.handle(turn("dataset delete 12", user="UADMIN", command=True))
+    assert "この機能は準備中です" in allowed.text
+    not_operator = await router.handle(turn("quota set 横浜市 10", user="UADMIN", command=True))
+    assert not_operator.outcome == "refused"
+    links.set_operator(db_engine, "横浜市")
+    operator = await router.handle(turn("quota set 横浜市 10", user="UADMIN", command=True))
+    assert "この機能は準備中です" in operator.text
+    assert [e["details"]["command"] for e in auditor.security_events] == [
+        "dataset delete",
+        "quota set",
+    ]
+    assert all(e["reason"] == "command_refused" for e in auditor.security_events)
+
+
+async def test_unknown_workspace_hint_and_errors(setup) -> None:
+    router, assistant, auditor, _clock = setup
+    stranger = await router.handle(turn("質問", ref=ConversationRef("slack", "T9", "C", "")))
+    assert stranger.outcome == "refused" and "利用登録" in stranger.text
+    assert auditor.security_events[0]["reason"] == "unknown_workspace"
+    assert assistant.asked == []
+    hint = await router.handle(turn("   "))
+    assert hint.text == commands.USAGE_HINT and not hint.feedback
+    assistant.fail_with = QuotaExceeded()
+    quota = await router.handle(turn("質問"))
+    assert quota.outcome == "quota" and "利用上限" in quota.text
+
+
+async def test_rejected_requests_are_audited_once_a_minute(setup) -> None:
+    router, _assistant, auditor, clock = setup
+    for _ in range(5):
+        await router.record_security_event("logo", "bad_signature")
+    clock.now = 61.0
+    await router.record_security_event("logo", "bad_signature")
+    await router.record_security_event("slack", "bad_signature")
+    details = [(e["platform"], e["details"]) for e in auditor.security_events]
+    assert details == [
+        ("logo", {}),
+        ("logo", {"suppressed_since_last_record": "4"}),
+        ("slack", {}),
+    ]
+
+
+async def test_feedback_needs_a_turn_id_and_a_linked_workspace(setup, db_engine: Engine) -> None:
+    router, _assistant, _auditor, _clock = setup
+    good = Feedback(
+        turn_id="b" * 32, rating="up", platform="slack", workspace_id="T1", user_id="U1"
+    )
+    await router.record_feedback(good)
+    await router.record_feedback(Feedback(**{**good.__dict__, "turn_id": "../etc"}))
+    await router.record_feedback(Feedback(**{**good.__dict__, "workspace_id": "T9"}))
+    [stored] = links.feedback_for(db_engine, "b" * 32)
+    assert stored.rating == "up"
+
+
+def test_parse_finds_the_longest_command_name() -> None:
+    assert commands.parse("dataset delete 12") == (commands.find("dataset delete"), "12")
+    assert commands.parse("QUOTA  SET 横浜市　1000") == (commands.find("quota set"), "横浜市　1000")
+    assert commands.parse("quota") == (commands.find("quota"), "")
+    assert commands.parse("datasets") == (commands.find("datasets"), "")
+    assert commands.parse("foo") == (None, "")
+
+
+def test_help_is_generated_from_the_definitions() -> None:
+    text = commands.help_text()
+    for command in commands.COMMANDS:
+        line = next(li for li in text.splitlines() if li.startswith(f"・{command.usage} — "))
+        assert ("準備中" in line) is (not command.ready)
+    assert "・/help — 使い方とコマンドの一覧を表示します" in text
+    assert "・/usage — 組織の利用状況を表示します（組織の管理者のみ）" in text

@@ -1,0 +1,307 @@
+"""Slack end to end: signed Events API, slash command and interactivity requests into
+``create_app(...)`` (slack-bolt inside), answers at the fake Slack Web API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from chat_harness import AUDIT_QUESTION, Chat, MakeChat
+from fakes.slack_api import Failure, FakeSlack
+
+from baibain.adapters.slack.translate import ACTION_DOWN, ACTION_UP
+from baibain.admin.links import feedback_for, hash_user
+from baibain.bot.chat import CHAT
+from baibain.bot.turns import Answer, Attachment
+
+JSON = {"Content-Type": "application/json"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+async def slack_chat(make_chat: MakeChat, fake: FakeSlack) -> Chat:
+    chat = await make_chat(
+        slack_bot_token=fake.bot_token,
+        slack_signing_secret=fake.signing_secret,
+        slack_api_url=fake.api_url,
+    )
+    return chat
+
+
+async def send(chat: Chat, fake: FakeSlack, body: str, content: dict[str, str], **sign: Any):  # type: ignore[no-untyped-def]
+    headers = {**content, **fake.signed_headers(body, **sign)}
+    return await chat.client.post("/slack/events", data=body.encode(), headers=headers)
+
+
+async def send_event(chat: Chat, fake: FakeSlack, payload: dict[str, Any], **sign: Any):  # type: ignore[no-untyped-def]
+    return await send(chat, fake, json.dumps(payload, ensure_ascii=False), JSON, **sign)
+
+
+async def test_mention_in_a_thread_gets_one_threaded_cited_answer(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    event = slack_fake.mention(
+        AUDIT_QUESTION, ts="1700000100.000300", thread_ts="1700000000.000100"
+    )
+    response = await send_event(chat, slack_fake, event)
+    assert response.status == 200
+    await chat.drain()
+    [placeholder] = slack_fake.of("chat.postMessage")
+    [update] = slack_fake.of("chat.update")
+    assert placeholder.authorized and update.authorized
+    assert placeholder.body["thread_ts"] == "1700000000.000100"  # the parent's thread
+    assert placeholder.body["text"] == "回答を作成しています…"
+    assert update.body["ts"] == "1700000000.000001" and update.body["channel"] == "C0CHAN"
+    text = update.block_text
+    assert "<https://laws.e-gov.go.jp/law/" in text and "|地方自治法 第二百四十二条>" in text
+    assert "[1]" in text and "原文を確認" in text
+    buttons = next(b for b in update.blocks if b["type"] == "actions")["elements"]
+    assert [b["action_id"] for b in buttons] == [ACTION_UP, ACTION_DOWN]
+    assert len(buttons[0]["value"]) == 32
+
+    retry = await send(
+        chat,
+        slack_fake,
+        json.dumps(event, ensure_ascii=False),
+        {**JSON, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
+    assert retry.status == 200
+    await chat.drain()
+    assert len(slack_fake.of("chat.postMessage")) == 1 and len(slack_fake.of("chat.update")) == 1
+
+
+async def test_a_top_level_mention_is_answered_in_its_own_thread(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    await send_event(chat, slack_fake, slack_fake.mention(AUDIT_QUESTION, ts="1700000555.000001"))
+    await chat.drain()
+    assert slack_fake.of("chat.postMessage")[0].body["thread_ts"] == "1700000555.000001"
+
+
+async def test_direct_message_is_answered(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    await send_event(chat, slack_fake, slack_fake.direct_message(AUDIT_QUESTION))
+    await chat.drain()
+    [placeholder] = slack_fake.of("chat.postMessage")
+    assert placeholder.body["channel"] == "D0DM" and "thread_ts" not in placeholder.body
+    assert "地方自治法" in slack_fake.of("chat.update")[0].block_text
+
+
+async def test_own_messages_edits_and_channel_chatter_are_ignored(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    own = slack_fake.direct_message("私はボットです", user=slack_fake.bot_user_id, event_id="E1")
+    edited = slack_fake.direct_message(AUDIT_QUESTION, event_id="E2")
+    edited["event"] |= {"subtype": "message_changed"}
+    bot = slack_fake.direct_message(AUDIT_QUESTION, event_id="E3")
+    bot["event"]["bot_id"] = "B0OTHER"
+    channel = slack_fake.direct_message(AUDIT_QUESTION, event_id="E4")
+    channel["event"]["channel_type"] = "channel"
+    for payload in (own, edited, bot, channel):
+        response = await send_event(chat, slack_fake, payload)
+        assert response.status == 200
+    await chat.drain()
+    assert slack_fake.of("chat.postMessage") == []
+
+
+async def test_bad_and_expired_signatures_get_401(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    event = slack_fake.mention(AUDIT_QUESTION)
+    for sign in ({"secret": "wrong"}, {"timestamp": int(time.time()) - 301}):
+        response = await send_event(chat, slack_fake, event, **sign)
+        assert response.status == 401, sign
+    unsigned = await chat.client.post("/slack/events", json=event)
+    assert unsigned.status == 401
+    garbage = await chat.client.post("/slack/events", data=b"{not json", headers=JSON)
+    assert garbage.status == 401
+    await chat.drain()
+    assert [c.method for c in slack_fake.calls if c.method != "auth.test"] == []
+    assert chat.security_events() == [("slack", None)]
+
+
+async def test_signed_but_malformed_body_gets_400(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    response = await send(chat, slack_fake, "{not json", JSON)
+    assert response.status == 400
+    assert (await response.json())["error"]["code"] == "bad_input"
+
+
+async def test_url_verification_is_answered(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    payload = {"token": "t", "challenge": "chal-123", "type": "url_verification"}
+    response = await send_event(chat, slack_fake, payload)
+    assert response.status == 200
+    assert "chal-123" in await response.text()
+
+
+async def test_slash_command_help_is_acknowledged_then_answered(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    response = await send(chat, slack_fake, slack_fake.slash_command("help"), FORM)
+    assert response.status == 200
+    assert (await response.json())["text"] == "回答を作成しています…"
+    await chat.drain()
+    [answer] = slack_fake.of("response")
+    assert answer.body["response_type"] == "ephemeral"
+    assert "/summarize &lt;文書ID|URL|添付&gt; — 文書を要約します" in answer.block_text
+
+
+async def test_slash_command_question_is_answered(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    await send(chat, slack_fake, slack_fake.slash_command(AUDIT_QUESTION), FORM)
+    await chat.drain()
+    [answer] = slack_fake.of("response")
+    assert "地方自治法 第二百四十二条" in answer.block_text
+
+
+async def test_non_admin_quota_set_is_refused_and_recorded(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    org_id = chat.link("横浜市", "slack", slack_fake.team_id, admins=("U0ADMIN",))
+    await send(chat, slack_fake, slack_fake.slash_command("quota set 横浜市 100"), FORM)
+    await chat.drain()
+    await send(chat, slack_fake, slack_fake.slash_command("usage", user="U0ADMIN"), FORM)
+    await chat.drain()
+    refused, allowed = (c.block_text for c in slack_fake.of("response"))
+    assert "運用組織の管理者のみが実行できます" in refused
+    assert "横浜市 の" in allowed and "の利用状況" in allowed
+    assert chat.security_events() == [("slack", org_id)]
+
+
+async def test_feedback_click_is_stored_and_thanked(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    org_id = chat.link("横浜市", "slack", slack_fake.team_id)
+    await send_event(chat, slack_fake, slack_fake.mention(AUDIT_QUESTION))
+    await chat.drain()
+    update = slack_fake.of("chat.update")[0]
+    turn_id = next(b for b in update.blocks if b["type"] == "actions")["elements"][0]["value"]
+    for action in (ACTION_UP, ACTION_DOWN):  # the second click replaces the first
+        response = await send(chat, slack_fake, slack_fake.button_click(action, turn_id), FORM)
+        assert response.status == 200
+    await chat.drain()
+    [stored] = feedback_for(chat.engine, turn_id)
+    assert stored.rating == "down" and stored.org_id == org_id
+    assert stored.user_hash == hash_user("slack", "U0USER")
+    assert "ご評価ありがとうございました" in slack_fake.of("response")[0].body["text"]
+
+
+async def test_unknown_workspace_is_refused_politely(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    await send_event(chat, slack_fake, slack_fake.mention(AUDIT_QUESTION, team_id="T0OTHER"))
+    await chat.drain()
+    text = slack_fake.of("chat.update")[0].block_text
+    assert "利用登録がされていません" in text and "原文を確認" not in text
+    assert chat.security_events() == [("slack", None)]
+
+
+async def test_mention_only_gets_a_usage_hint(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    await send_event(chat, slack_fake, slack_fake.mention(""))
+    await chat.drain()
+    update = slack_fake.of("chat.update")[0]
+    assert "メンションに続けて" in update.block_text
+    assert not [b for b in update.blocks if b["type"] == "actions"]
+
+
+async def test_rate_limited_update_is_retried(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    slack_fake.script(
+        "chat.update", Failure(429, {"Retry-After": "0"}), Failure(500, {"Retry-After": "0"})
+    )
+    await send_event(chat, slack_fake, slack_fake.mention(AUDIT_QUESTION))
+    await chat.drain()
+    statuses = [c.status for c in slack_fake.calls if c.method == "chat.update"]
+    assert statuses == [429, 500, 200]
+
+
+async def test_shared_files_download_with_the_bot_token_only_from_slack(
+    make_chat, slack_fake
+) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    from baibain.adapters.slack.handler import DownloadRefused
+
+    adapter = chat.client.app[CHAT].slack
+    assert adapter is not None
+    url = slack_fake.add_file("reiki.pdf", b"%PDF-1.4 test")
+    assert await adapter.download(Attachment(name="reiki.pdf", url=url)) == b"%PDF-1.4 test"
+    assert [c.authorized for c in slack_fake.calls if c.method == "file"] == [True]
+    for bad in ("https://evil.example/files/reiki.pdf", url.replace("reiki", "missing")):
+        try:
+            await adapter.download(Attachment(name="x", url=bad))
+        except DownloadRefused:
+            continue
+        raise AssertionError(f"downloaded {bad}")
+
+
+async def test_upload_asks_for_the_dataset_name(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id, admins=("U0USER",))
+    event = slack_fake.direct_message("/upload 分類=例規 共有=可")
+    event["event"] |= {
+        "subtype": "file_share",
+        "files": [{"id": "F1", "name": "reiki.pdf", "mimetype": "application/pdf", "size": 9}],
+    }
+    await send_event(chat, slack_fake, event)
+    await chat.drain()
+    assert "データセット=名前" in slack_fake.of("chat.update")[0].block_text
+
+
+async def test_disabled_when_not_configured(make_chat) -> None:
+    chat = await make_chat()
+    response = await chat.client.post("/slack/events", data=b"{}", headers=JSON)
+    assert response.status == 503
+    assert (await response.json())["error"]["code"] == "platform_disabled"
+
+
+async def test_ack_comes_first_and_the_placeholder_is_replaced_later(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    gate, started = asyncio.Event(), asyncio.Event()
+
+    class SlowAssistant:
+        async def ask(self, question: str, asker: Any) -> Answer:
+            started.set()
+            await gate.wait()  # an LLM taking 30 s
+            return Answer(text="お待たせしました。", turn_id="f" * 32)
+
+    chat.client.app[CHAT].router.assistant = SlowAssistant()  # type: ignore[assignment]
+    response = await send_event(chat, slack_fake, slack_fake.mention(AUDIT_QUESTION))
+    assert response.status == 200
+    await started.wait()
+    assert [c.method for c in slack_fake.calls] == ["auth.test", "chat.postMessage"]
+    gate.set()
+    await chat.drain()
+    assert slack_fake.of("chat.update")[0].block_text.startswith("お待たせしました。")
+
+
+async def test_an_admin_uploads_a_shared_file_into_a_dataset(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id, admins=("U0USER",))
+    rule = "横浜市手数料条例\n住民票の写しの交付手数料は一通三百円とする。".encode()
+    url = slack_fake.add_file("tesuryo.txt", rule)
+    event = slack_fake.direct_message("/upload データセット=手数料 分類=条例・規則・例規")
+    event["event"] |= {
+        "subtype": "file_share",
+        "files": [
+            {
+                "id": "F2",
+                "name": "tesuryo.txt",
+                "mimetype": "text/plain",
+                "size": len(rule),
+                "url_private_download": url,
+            }
+        ],
+    }
+    await send_event(chat, slack_fake, event)
+    await chat.drain()
+    reply = slack_fake.of("chat.update")[0].block_text
+    assert "「手数料」に 1 件の文書を登録しました" in reply
+    question = slack_fake.direct_message("住民票の写しの手数料はいくらですか", event_id="Ev0002")
+    await send_event(chat, slack_fake, question)
+    await chat.drain()
+    assert "三百円" in slack_fake.of("chat.update")[-1].block_text

@@ -1,0 +1,177 @@
+"""Microsoft Teams end to end: activities signed like the Bot Framework signs them, validated by
+botframework-connector against the fake's OpenID metadata, answered at the fake connector."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import unquote
+
+from chat_harness import AUDIT_QUESTION, Chat, MakeChat
+from fakes.botframework import Failure, FakeBotFramework
+
+from baibain.admin.links import feedback_for, hash_user
+
+TENANT = "tenant-test"
+THREAD = "19:general@thread.tacv2;messageid=1700000000000"
+
+
+async def teams_chat(make_chat: MakeChat, fake: FakeBotFramework, **settings: Any) -> Chat:
+    return await make_chat(
+        teams_app_id=fake.app_id,
+        teams_app_password=fake.app_password,
+        teams_openid_metadata_url=fake.metadata_url,
+        teams_token_url=fake.token_url,
+        **settings,
+    )
+
+
+async def post(chat: Chat, activity: dict[str, Any], token: str | None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return await chat.client.post("/api/messages", json=activity, headers=headers)
+
+
+async def test_channel_thread_mention_gets_one_threaded_cited_card(
+    make_chat, botframework_fake
+) -> None:
+    fake = botframework_fake
+    chat = await teams_chat(make_chat, fake)
+    chat.link("横浜市", "teams", TENANT)
+    activity = fake.activity(AUDIT_QUESTION, activity_id="1700000000555")
+    response = await post(chat, activity, fake.token())
+    assert response.status == 200
+    await chat.drain()
+    [placeholder] = fake.of("POST")
+    [update] = fake.of("PUT")
+    assert placeholder.authorized and update.authorized
+    assert unquote(placeholder.conversation_id) == THREAD  # the reply stays in the thread
+    assert placeholder.activity_id == "1700000000555"
+    assert placeholder.body["text"] == "回答を作成しています…"
+    assert update.activity_id == "bot-activity-1"
+    assert re.search(r"［\d］ \[地方自治法 第二百四十二条\]\(https://laws\.e-gov", update.card_text)
+    assert "［1］" in update.card_text and "サンプル法令データ" in update.card_text
+    assert "原文を確認" in update.card_text
+    actions = update.card["actions"]
+    assert [a["data"]["rating"] for a in actions] == ["up", "down"]
+    assert all(a["type"] == "Action.Submit" for a in actions)
+    assert [r["client_id"] for r in fake.token_requests] == [fake.app_id]
+
+    retry = await post(chat, activity, fake.token())
+    assert retry.status == 200
+    await chat.drain()
+    assert len(fake.calls) == 2
+
+
+async def test_personal_chat_is_answered(make_chat, botframework_fake) -> None:
+    fake = botframework_fake
+    chat = await teams_chat(make_chat, fake)
+    chat.link("横浜市", "teams", TENANT)
+    activity = fake.activity(
+        AUDIT_QUESTION, conversation_id="a:1personal", conversation_type="personal", mention=False
+    )
+    await post(chat, activity, fake.token())
+    await chat.drain()
+    assert unquote(fake.of("PUT")[0].conversation_id) == "a:1personal"
+    assert "地方自治法" in fake.of("PUT")[0].card_text
+
+
+async def test_invalid_expired_and_missing_tokens_get_401(make_chat, botframework_fake) -> None:
+    fake = botframework_fake
+    chat = await teams_chat(make_chat, fake)
+    chat.link("横浜市", "teams", TENANT)
+    activity = fake.activity(AUDIT_QUESTION)
+    bad_tokens = [
+        fake.token(rogue=True),  # signed with a key the metadata does not publish
+        fake.token(expires_in=-600),  # expired beyond the 5 minutes of clock skew
+        fake.token(audience="another-bot"),
+        fake.token(service_url="https://attacker.example/"),
+        fake.token(issuer="https://sts.windows.net/someone/"),
+        "not-a-jwt",
+        None,
+    ]
+    for token in bad_tokens:
+        response = await post(chat, activity, token)
+        assert response.status == 401, token
+        assert (await response.json())["error"]["code"] == "unauthorized"
+    await chat.drain()
+    assert fake.calls == [] and fake.token_requests == []
+    assert ("teams", None) in chat.security_events()
+
+
+async def test_malformed_activity_gets_400(make_chat, botframework_fake) -> None:
+    chat = await teams_chat(make_chat, botframework_fake)
+    bodies = (b"not json", b"[]", b'{"text": "no type"}', b'{"type": "message", "from": "x"}')
+    for body in bodies:
+        response = await chat.client.post(
+            "/api/messages", data=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status == 400, body
+
+
+async def test_feedback_submit_is_stored(make_chat, botframework_fake) -> None:
+    fake = botframework_fake
+    chat = await teams_chat(make_chat, fake)
+    org_id = chat.link("横浜市", "teams", TENANT)
+    await post(chat, fake.activity(AUDIT_QUESTION), fake.token())
+    await chat.drain()
+    data = fake.of("PUT")[0].card["actions"][0]["data"]
+    submit = fake.activity("", activity_id="1700000000999", value=data, mention=False)
+    response = await post(chat, submit, fake.token())
+    assert response.status == 200
+    await chat.drain()
+    [stored] = feedback_for(chat.engine, data["turn_id"])
+    assert (stored.rating, stored.org_id) == ("up", org_id)
+    assert stored.user_hash == hash_user("teams", "aad-user-1")
+    assert len(fake.calls) == 2  # a click is not answered with a message
+
+
+async def test_non_admin_quota_set_is_refused(make_chat, botframework_fake) -> None:
+    fake = botframework_fake
+    chat = await teams_chat(make_chat, fake)
+    org_id = chat.link("横浜市", "teams", TENANT, admins=("aad-admin",))
+    await post(chat, fake.activity("/quota set 横浜市 100"), fake.token())
+    await chat.drain()
+    assert "運用組織の管理者のみが実行できます" in fake.of("PUT")[0].card_text
+    assert chat.security_events() == [("teams", org_id)]
+
+
+async def test_unknown_tenant_and_mention_only(make_chat, botframework_fake) -> None:
+    fake = botframework_fake
+    chat = await teams_chat(make_chat, fake)
+    chat.link("横浜市", "teams", TENANT)
+    await post(chat, fake.activity(AUDIT_QUESTION, tenant_id="other"), fake.token())
+    await chat.drain()
+    await post(chat, fake.activity("", activity_id="1700000000777"), fake.token())
+    await chat.drain()
+    refusal, hint = (c.card_text for c in fake.of("PUT"))
+    assert "利用登録がされていません" in refusal
+    assert "メンションに続けて" in hint
+
+
+async def test_rate_limited_connector_is_retried(make_chat, botframework_fake) -> None:
+    fake = botframework_fake
+    chat = await teams_chat(make_chat, fake)
+    chat.link("横浜市", "teams", TENANT)
+    fake.script(Failure(429, {"Retry-After": "0"}))
+    await post(chat, fake.activity(AUDIT_QUESTION), fake.token())
+    await chat.drain()
+    assert [c.status for c in fake.calls] == [429, 200, 200]
+    assert len(fake.token_requests) == 1  # the token is reused
+
+
+async def test_local_mode_needs_an_empty_app_id_and_the_opt_in(
+    make_chat, botframework_fake
+) -> None:
+    fake = botframework_fake
+    disabled = await make_chat(teams_openid_metadata_url=fake.metadata_url)
+    response = await post(disabled, fake.activity(AUDIT_QUESTION), None)
+    assert response.status == 503
+    assert (await response.json())["error"]["code"] == "platform_disabled"
+
+    fake.accept_anonymous = True  # like the Bot Framework Emulator
+    local = await make_chat(allow_insecure_local=True)
+    local.link("横浜市", "teams", TENANT)
+    response = await post(local, fake.activity(AUDIT_QUESTION), None)
+    assert response.status == 200
+    await local.drain()
+    assert [c.authorized for c in fake.calls] == [False, False]  # no token is sent

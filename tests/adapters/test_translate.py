@@ -1,0 +1,175 @@
+"""The pure halves of the adapters: platform payload → ``Turn``, ``Answer`` → platform JSON."""
+
+from __future__ import annotations
+
+import json
+
+from fakes.botframework import FakeBotFramework
+from fakes.logo import FakeLogo
+from fakes.slack_api import FakeSlack
+
+from baibain.adapters.logo.models import LogoEvent
+from baibain.adapters.logo.translate import render as render_logo
+from baibain.adapters.logo.translate import to_turn as logo_turn
+from baibain.adapters.slack.translate import clean_text
+from baibain.adapters.slack.translate import render as render_slack
+from baibain.adapters.slack.translate import to_feedback as slack_feedback
+from baibain.adapters.slack.translate import to_turn as slack_turn
+from baibain.adapters.teams.translate import render as render_teams
+from baibain.adapters.teams.translate import to_feedback as teams_feedback
+from baibain.adapters.teams.translate import to_turn as teams_turn
+from baibain.bot.turns import AI_FOOTER, Answer, Citation, ConversationRef
+
+ANSWER = Answer(
+    text="住民は監査を請求できます。[1] <注意> & 確認",
+    citations=(
+        Citation(
+            n=1,
+            title="地方自治法 第二百四十二条",
+            dataset="e-Gov法令",
+            organization="デジタル庁",
+            position="第1項",
+            url="https://laws.e-gov.go.jp/law/322AC0000000067",
+            published="2024-04-01",
+        ),
+        Citation(n=2, title="内部資料 [案]", dataset="例規集"),
+    ),
+    turn_id="d" * 32,
+)
+
+
+async def test_slack_mention_dm_slash_and_ignored_events(slack_fake: FakeSlack) -> None:
+    slack = slack_fake
+    mention = slack_turn(slack.mention("  住民監査請求は？ <@U0OTHER> ", thread_ts="1.1", ts="1.2"))
+    assert mention is not None
+    assert mention.text == "住民監査請求は？ @U0OTHER" and not mention.is_command
+    assert mention.conversation == ConversationRef("slack", "T0TEST", "C0CHAN", "1.1")
+    assert mention.event_id == "Ev0001" and mention.user_id == "U0USER"
+    top = slack_turn(slack.mention("質問", ts="2.5"))
+    assert top is not None and top.conversation.thread_id == "2.5"
+    command = slack_turn(slack.mention("/quota set 横浜市 100"))
+    assert command is not None and command.is_command and command.text == "quota set 横浜市 100"
+    dm = slack_turn(slack.direct_message("こんにちは"))
+    assert dm is not None and dm.conversation.thread_id == "" and dm.text == "こんにちは"
+    assert slack_turn(slack.direct_message("x", user=slack.bot_user_id)) is None
+    assert slack_turn({"type": "url_verification", "challenge": "c"}) is None
+    assert slack_turn(slack.event({"type": "reaction_added", "user": "U1"})) is None
+    from urllib.parse import parse_qsl
+
+    slash = slack_turn(dict(parse_qsl(slack.slash_command("help"))))
+    assert slash is not None and slash.is_command and slash.text == "help"
+
+
+def test_slack_markup_is_cleaned() -> None:
+    text = "<@UBOT> <https://example.jp/a|資料> と <#C1|general> &lt;b&gt; &amp; <!here>"
+    assert clean_text(text, "UBOT") == "資料 と #general <b> & @here"
+
+
+async def test_slack_feedback_from_a_button_click(slack_fake: FakeSlack) -> None:
+    slack = slack_fake
+    from urllib.parse import parse_qsl
+
+    payload = json.loads(
+        dict(parse_qsl(slack.button_click("baibain_feedback_up", "e" * 32)))["payload"]
+    )
+    feedback = slack_feedback(payload)
+    assert feedback is not None
+    assert (feedback.rating, feedback.turn_id, feedback.workspace_id) == ("up", "e" * 32, "T0TEST")
+    payload["actions"][0]["action_id"] = "other"
+    assert slack_feedback(payload) is None
+
+
+def test_slack_render_links_citations_and_escapes() -> None:
+    message = render_slack(ANSWER)
+    blocks = message["blocks"]
+    assert blocks[0]["text"]["text"] == "住民は監査を請求できます。[1] &lt;注意&gt; &amp; 確認"
+    sources = blocks[1]["text"]["text"]
+    assert sources.startswith("*出典*\n[1] <https://laws.e-gov.go.jp/law/322AC0000000067|")
+    assert "（第1項・e-Gov法令・デジタル庁・2024-04-01）" in sources
+    assert "[2] 内部資料 [案]（例規集）" in sources
+    assert blocks[2]["elements"][0]["text"] == AI_FOOTER
+    assert [e["value"] for e in blocks[3]["elements"]] == ["d" * 32] * 2
+    long = render_slack(Answer(text="あ。" * 4000, footer="", feedback=False))
+    assert all(len(b["text"]["text"]) <= 3000 for b in long["blocks"])
+    assert len(long["blocks"]) == 4 and len(long["text"]) <= 1000
+
+
+async def test_teams_mentions_threads_personal_and_feedback(
+    botframework_fake: FakeBotFramework,
+) -> None:
+    bf = botframework_fake
+    turn = teams_turn(bf.activity("住民監査請求は？ &amp; 条例"))
+    assert turn is not None and turn.text == "住民監査請求は？ & 条例"
+    assert turn.conversation == ConversationRef(
+        "teams", "tenant-test", "19:general@thread.tacv2", "1700000000000"
+    )
+    assert turn.user_id == "aad-user-1" and turn.event_id.endswith("|1700000000100")
+    root = teams_turn(bf.activity("質問", conversation_id="19:x@thread.tacv2", activity_id="42"))
+    assert root is not None and root.conversation.thread_id == "42"
+    personal = teams_turn(
+        bf.activity("/help", conversation_id="a:1", conversation_type="personal", mention=False)
+    )
+    assert personal is not None and personal.is_command and personal.text == "help"
+    assert personal.conversation.thread_id == ""
+    own = bf.activity("x")
+    own["from"] = own["recipient"]
+    assert teams_turn(own) is None
+    assert teams_turn({**bf.activity("x"), "type": "conversationUpdate"}) is None
+    click = bf.activity(
+        "", value={"kind": "baibain.feedback", "turn_id": "f" * 32, "rating": "down"}
+    )
+    assert teams_turn(click) is None
+    feedback = teams_feedback(click)
+    assert feedback is not None and feedback.rating == "down" and feedback.user_id == "aad-user-1"
+
+
+async def test_teams_file_attachments_in_personal_chat(
+    botframework_fake: FakeBotFramework,
+) -> None:
+    bf = botframework_fake
+    activity = bf.activity("/upload", conversation_type="personal", mention=False)
+    activity["attachments"] = [
+        {"contentType": "text/html", "content": "<p>/upload</p>"},
+        {
+            "contentType": "application/vnd.microsoft.teams.file.download.info",
+            "name": "例規.docx",
+            "content": {"downloadUrl": "https://tenant.sharepoint.com/x", "fileType": "docx"},
+        },
+    ]
+    turn = teams_turn(activity)
+    assert turn is not None
+    [attachment] = turn.attachments
+    assert attachment.name == "例規.docx" and attachment.url.startswith("https://tenant")
+
+
+def test_teams_render_is_an_adaptive_card() -> None:
+    activity = render_teams(ANSWER)
+    [attachment] = activity["attachments"]
+    card = attachment["content"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    texts = [b["text"] for b in card["body"]]
+    assert texts[1] == "出典"
+    assert texts[2].startswith("［1］ [地方自治法 第二百四十二条](https://laws.e-gov.go.jp/")
+    assert texts[3] == "［2］ 内部資料 ［案］（例規集）" and texts[-1] == AI_FOOTER
+    assert [a["data"]["rating"] for a in card["actions"]] == ["up", "down"]
+    plain = render_teams(Answer(text="ヘルプ", footer="", feedback=False))
+    assert "actions" not in plain["attachments"][0]["content"]
+
+
+async def test_logo_turns_commands_and_render(logo_fake: FakeLogo) -> None:
+    logo = logo_fake
+    event = LogoEvent.model_validate(logo.event("<@bot-1> 住民監査請求は？", thread_id=None))
+    turn = logo_turn(event)
+    assert turn.text == "住民監査請求は？"
+    assert turn.conversation == ConversationRef("logo", "logo-org-1", "talk-1", "msg-1")
+    command = logo_turn(
+        LogoEvent.model_validate(
+            logo.event(type="command", command={"name": "/quota", "text": "set 横浜市 100"})
+        )
+    )
+    assert command.is_command and command.text == "quota set 横浜市 100"
+    text = render_logo(ANSWER)["text"]
+    assert text.startswith("住民は監査を請求できます。[1] <注意> & 確認\n\n出典:\n")
+    assert "[1] 地方自治法 第二百四十二条（第1項・e-Gov法令・デジタル庁・2024-04-01）" in text
+    assert "    https://laws.e-gov.go.jp/law/322AC0000000067" in text
+    assert text.endswith(AI_FOOTER)

@@ -1,0 +1,100 @@
+"""Token budgets that cannot be overspent, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from fakes.openai_server import FakeOpenAIServer, Reply
+from sqlalchemy.engine import Engine
+
+from baibain.admin.audit import AuditKeyring, AuditLog
+from baibain.admin.quotas import QuotaService, period_of, reset_date
+from baibain.bot.auditing import Auditor
+from baibain.bot.metering import LLMAccess
+from baibain.knowledge.errors import QuotaExceeded, UpstreamUnavailable
+from baibain.knowledge.llm import LLMConfig, OpenAIChatClient
+
+
+def auditor(engine: Engine, tmp_path: Path) -> Auditor:
+    key = base64.b64encode(os.urandom(32)).decode()
+    return Auditor(AuditLog(engine, AuditKeyring.load(key, tmp_path)))
+
+
+async def test_concurrent_calls_never_commit_more_than_the_budget(
+    db_engine: Engine, openai_fake: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    quotas = QuotaService(db_engine, default_budget=1_000_000)
+    quotas.set_budget("7", 1000)
+    # Every answer costs 300 tokens: 4 prompt tokens (one per character) + 296 completion.
+    openai_fake.default = lambda _request: Reply("回答", completion_tokens=296)
+    client = OpenAIChatClient(LLMConfig(base_url=openai_fake.url, api_key="k", model="m"))
+    llm = LLMAccess(client, quotas, auditor(db_engine, tmp_path)).for_org("7")
+    assert llm is not None
+
+    async def ask() -> str:
+        try:
+            await llm.complete([{"role": "user", "content": "短い質問"}], max_tokens=300)
+        except QuotaExceeded as exc:
+            return exc.user_message
+        return "answered"
+
+    try:
+        results = await asyncio.gather(*(ask() for _ in range(20)))
+    finally:
+        await client.close()
+    status = quotas.status("7")
+    answered = results.count("answered")
+    assert status.used == 300 * answered <= 1000
+    assert answered == 3 and status.reserved == 0
+    refusals = [r for r in results if r != "answered"]
+    assert len(refusals) == 17
+    reset = status.reset_on
+    assert all(
+        "上限（1,000トークン）" in r and f"{reset.month}月{reset.day}日" in r for r in refusals
+    )
+    # Calls that were refused never reached the endpoint.
+    assert len(openai_fake.chat_requests) == 3
+
+
+async def test_failed_calls_release_their_reservation(
+    db_engine: Engine, openai_fake: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    from fakes.openai_server import server_error
+
+    quotas = QuotaService(db_engine, default_budget=1000)
+    openai_fake.script(server_error(400))
+    client = OpenAIChatClient(LLMConfig(base_url=openai_fake.url, api_key="k", model="m"))
+    llm = LLMAccess(client, quotas, auditor(db_engine, tmp_path)).for_org("8")
+    assert llm is not None
+    with pytest.raises(UpstreamUnavailable):
+        await llm.complete([{"role": "user", "content": "質問"}], max_tokens=500)
+    await client.close()
+    status = quotas.status("8")
+    assert (status.used, status.reserved, status.remaining) == (0, 0, 1000)
+
+
+def test_thresholds_are_reported_once(db_engine: Engine) -> None:
+    quotas = QuotaService(db_engine, default_budget=100)
+    crossings = []
+    for _ in range(5):
+        reservation = quotas.reserve("9", 20)
+        crossings.append(quotas.commit(reservation, 20))
+    assert crossings == [None, None, None, 80, 100]
+    with pytest.raises(QuotaExceeded):
+        quotas.reserve("9", 1)
+
+
+def test_months_start_fresh_and_reset_on_the_first(db_engine: Engine) -> None:
+    now = [datetime(2026, 11, 30, 14, 59, tzinfo=UTC)]  # 23:59 in Japan
+    quotas = QuotaService(db_engine, default_budget=50, clock=lambda: now[0])
+    quotas.commit(quotas.reserve("1", 50), 50)
+    assert quotas.status("1").remaining == 0
+    assert quotas.status("1").reset_on == date(2026, 12, 1)
+    now[0] = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # 00:00 on 12/1 in Japan
+    assert quotas.status("1").remaining == 50
+    assert period_of(now[0]) == "2026-12" and reset_date("2026-12") == date(2027, 1, 1)

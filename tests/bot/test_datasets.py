@@ -1,0 +1,170 @@
+"""Datasets over REST: organization-only data stays with its owner on every route; uploads
+replace atomically; a failed upload leaves the previous version searchable."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient
+from support import org_with_key
+
+from baibain.bot.app import create_app
+
+RULE_V1 = "テスト市粗大ごみ収集規則\n粗大ごみは毎月第二水曜日に収集する。"
+RULE_V2 = "テスト市粗大ごみ収集規則\n粗大ごみは毎月第四金曜日に収集する。"
+QUESTION = "粗大ごみの収集日はいつですか"
+RULE_FILE = "テスト市粗大ごみ収集規則.txt"
+
+
+def keys(data_dir: Path) -> dict[str, str]:
+    return {name: org_with_key(data_dir, name) for name in ("テスト市", "よその市")}
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def form(*files: tuple[str, bytes]) -> aiohttp.FormData:
+    data = aiohttp.FormData()
+    for name, content in files:
+        data.add_field("file", content, filename=name, content_type="application/octet-stream")
+    return data
+
+
+@pytest.fixture
+async def setup(aiohttp_client, make_settings, data_dir: Path) -> tuple[TestClient, dict[str, str]]:
+    api_keys = keys(data_dir)
+    client = await aiohttp_client(create_app(make_settings(host="0.0.0.0")))
+    return client, api_keys
+
+
+async def create(client: TestClient, key: str, **body: object) -> int:
+    response = await client.post("/api/v1/datasets", json=body, headers=auth(key))
+    assert response.status == 201, await response.text()
+    return int((await response.json())["id"])
+
+
+async def titles_seen(client: TestClient, key: str) -> dict[str, object]:
+    """What one organization sees of the rule through every route."""
+    headers = auth(key)
+    asked = await (
+        await client.post("/api/v1/ask", json={"question": QUESTION}, headers=headers)
+    ).json()
+    invoked = await (
+        await client.post(
+            "/invoke", json={"inputs": {"question": QUESTION}}, headers={"x-api-key": key}
+        )
+    ).json()
+    listed = await (await client.get("/api/v1/datasets", headers=headers)).json()
+    summary = await client.post(
+        "/api/v1/summarize", json={"doc_id": f"ds1/{RULE_FILE}"}, headers=headers
+    )
+    return {
+        "ask": "テスト市粗大ごみ収集規則" in [c["title"] for c in asked["citations"]],
+        "answer_text": asked["answer"],
+        "invoke": "第二水曜日" in invoked["outputs"] or "第四金曜日" in invoked["outputs"],
+        "listing": "ごみ規則" in [d["name"] for d in listed["datasets"]],
+        "summary": summary.status,
+    }
+
+
+async def test_organization_data_never_reaches_other_organizations(setup) -> None:
+    client, api_keys = setup
+    owner, other = api_keys["テスト市"], api_keys["よその市"]
+    dataset = await create(client, owner, name="ごみ規則", category="条例・規則・例規")
+    upload = await client.post(
+        f"/api/v1/datasets/{dataset}/documents",
+        data=form((RULE_FILE, RULE_V1.encode())),
+        headers=auth(owner),
+    )
+    assert upload.status == 200 and (await upload.json())["written"] == 1
+
+    mine = await titles_seen(client, owner)
+    assert mine["ask"] and mine["invoke"] and mine["listing"] and mine["summary"] == 200
+    theirs = await titles_seen(client, other)
+    assert theirs == {
+        "ask": False,
+        "answer_text": theirs["answer_text"],
+        "invoke": False,
+        "listing": False,
+        "summary": 404,
+    }
+    assert "第二水曜日" not in str(theirs["answer_text"])
+    local = await client.get(f"/api/v1/datasets/{dataset}", headers=auth(other))
+    assert local.status == 404
+    denied = await client.delete(f"/api/v1/datasets/{dataset}", headers=auth(other))
+    assert denied.status == 404
+
+    shared = await client.post(
+        f"/api/v1/datasets/{dataset}/attest",
+        json={"attested_by": "法務担当 山田"},
+        headers=auth(owner),
+    )
+    assert (await shared.json())["visibility"] == "shared"
+    after = await titles_seen(client, other)
+    assert after["ask"] and after["listing"] and after["summary"] == 200
+
+
+async def test_reupload_replaces_and_a_failed_upload_changes_nothing(setup) -> None:
+    client, api_keys = setup
+    owner = api_keys["テスト市"]
+    dataset = await create(client, owner, name="ごみ規則", category="条例・規則・例規")
+    url = f"/api/v1/datasets/{dataset}/documents"
+    await client.post(url, data=form((RULE_FILE, RULE_V1.encode())), headers=auth(owner))
+    same = await client.post(url, data=form((RULE_FILE, RULE_V1.encode())), headers=auth(owner))
+    assert (await same.json())["written"] == 0
+
+    broken = await client.post(
+        url,
+        data=form((RULE_FILE, RULE_V2.encode()), ("壊れた.docx", b"PK\x03\x04 not really")),
+        headers=auth(owner),
+    )
+    assert broken.status == 400
+    assert "壊れた.docx" in (await broken.json())["error"]["message"]
+    search = await client.post("/api/v1/ask", json={"question": QUESTION}, headers=auth(owner))
+    assert "第二水曜日" in (await search.json())["answer"]
+
+    swapped = await client.post(url, data=form((RULE_FILE, RULE_V2.encode())), headers=auth(owner))
+    assert (await swapped.json())["written"] == 1
+    answer = (
+        await (
+            await client.post("/api/v1/ask", json={"question": QUESTION}, headers=auth(owner))
+        ).json()
+    )["answer"]
+    assert "第四金曜日" in answer and "第二水曜日" not in answer
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("../evil.txt", "x")
+    evil = await client.post(
+        url, data=form(("bundle.zip", archive.getvalue())), headers=auth(owner)
+    )
+    assert evil.status == 400 and "../evil.txt" in (await evil.json())["error"]["message"]
+
+    gone = await client.delete(f"/api/v1/datasets/{dataset}", headers=auth(owner))
+    assert (await gone.json())["documents"] == 1
+    final = await client.post("/api/v1/ask", json={"question": QUESTION}, headers=auth(owner))
+    assert "第四金曜日" not in (await final.json())["answer"]
+
+
+async def test_dataset_input_is_validated(setup) -> None:
+    client, api_keys = setup
+    owner = api_keys["テスト市"]
+    bad = await client.post(
+        "/api/v1/datasets", json={"name": "x", "category": "雑記"}, headers=auth(owner)
+    )
+    assert bad.status == 400 and "条例・規則・例規" in (await bad.json())["error"]["message"]
+    await create(client, owner, name="例規", category="条例・規則・例規")
+    again = await client.post(
+        "/api/v1/datasets",
+        json={"name": "例規", "category": "条例・規則・例規"},
+        headers=auth(owner),
+    )
+    assert again.status == 400 and "すでに" in (await again.json())["error"]["message"]
+    empty = await client.post("/api/v1/datasets/1/documents", data=form(), headers=auth(owner))
+    assert empty.status == 400
+    assert (await client.get("/api/v1/datasets")).status == 401

@@ -1,0 +1,45 @@
+"""Usage figures per organization and month (JSON and CSV), never mixing organizations."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from support import org_with_key
+
+from baibain.bot.app import create_app
+
+
+def keys(data_dir: Path) -> dict[str, str]:
+    return {name: org_with_key(data_dir, name) for name in ("テスト市", "よその市")}
+
+
+async def test_usage_counts_questions_users_outcomes_and_categories(
+    aiohttp_client, make_settings, data_dir: Path
+) -> None:
+    api_keys = keys(data_dir)
+    client = await aiohttp_client(create_app(make_settings(host="0.0.0.0")))
+    mine = {"Authorization": f"Bearer {api_keys['テスト市']}"}
+    for question in ("住民監査請求をすることができるのは誰ですか", "今日のランチのおすすめは"):
+        assert (
+            await client.post("/api/v1/ask", json={"question": question}, headers=mine)
+        ).status == 200
+    report = await (await client.get("/api/v1/usage", headers=mine)).json()
+    assert report["organization"] == "テスト市" and report["questions"] == 2
+    assert report["by_platform"] == {"api": 2}
+    assert report["by_outcome"] == {"answered": 1, "not_found": 1}
+    assert report["not_found_share"] == 0.5
+    assert report["by_category"]["法令"] == 1
+    assert report["input_tokens"] == 0 and report["misuse_signals"] == []
+
+    as_csv = await client.get("/api/v1/usage?format=csv", headers=mine)
+    assert as_csv.content_type == "text/csv"
+    rows = list(csv.reader(io.StringIO(await as_csv.text())))
+    assert rows[1][1:] == ["questions", "", "2"]
+
+    theirs = {"Authorization": f"Bearer {api_keys['よその市']}"}
+    other = await (await client.get("/api/v1/usage", headers=theirs)).json()
+    assert other["questions"] == 0 and other["by_category"] == {}
+    bad = await client.get("/api/v1/usage?period=2026-13", headers=mine)
+    assert bad.status == 400

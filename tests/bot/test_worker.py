@@ -1,0 +1,94 @@
+"""The worker: a changed source is re-ingested, an unchanged one skipped, each run claimed once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from baibain.admin.orgs import create_org
+from baibain.bot.assistant import Asker
+from baibain.bot.refresh import refresh_dataset
+from baibain.bot.services import Services, open_services
+from baibain.bot.worker import run_job, use_services
+
+V1 = "施設名,休館日\n市民体育館,毎週月曜日\n中央図書館,毎週火曜日\n"
+V2 = "施設名,休館日\n市民体育館,毎週水曜日\n中央図書館,毎週火曜日\n"
+
+
+class Source:
+    """A municipal open-data server that honours If-None-Match."""
+
+    def __init__(self) -> None:
+        self.body, self.etag = V1, '"v1"'
+        self.seen: list[str] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.seen.append(request.headers.get("If-None-Match", ""))
+        if self.etag and request.headers.get("If-None-Match") == self.etag:
+            return web.Response(status=304)
+        headers = {"ETag": self.etag} if self.etag else {}
+        return web.Response(text=self.body, content_type="text/csv", headers=headers)
+
+
+@pytest.fixture
+async def source() -> AsyncIterator[tuple[Source, str]]:
+    state = Source()
+    app = web.Application()
+    app.router.add_get("/shisetsu.csv", state.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield state, str(server.make_url("/shisetsu.csv"))
+    await server.close()
+
+
+@pytest.fixture
+async def services(make_settings) -> AsyncIterator[Services]:
+    opened = await open_services(make_settings())
+    use_services(opened)
+    yield opened
+    use_services(None)
+    await opened.close()
+
+
+async def closed_on(services: Services, org_id: str) -> str:
+    answer = await services.assistant.ask("市民体育館の休館日はいつですか", Asker(org_id, "cli"))
+    return answer.text
+
+
+async def test_refresh_reingests_changed_sources_and_skips_unchanged(services, source) -> None:
+    state, url = source
+    org = create_org(services.engine, "テスト市")
+    dataset = services.datasets.create(org.id, "施設一覧", "統計", source_url=url, refresh_hours=24)
+    due = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+    assert await run_job("dataset-refresh", due) is True
+    assert await run_job("dataset-refresh", due) is False  # a second worker, same run
+    assert "毎週月曜日" in await closed_on(services, org.id)
+
+    unchanged = await refresh_dataset(services, dataset)
+    assert unchanged.not_modified and state.seen[-1] == '"v1"'
+
+    state.body, state.etag = V2, '"v2"'
+    changed = await refresh_dataset(services, dataset)
+    assert (changed.written, changed.not_modified) == (1, False)
+    text = await closed_on(services, org.id)
+    assert "毎週水曜日" in text and "毎週月曜日" not in text
+
+    state.etag = ""  # a server without validators: same bytes are recognised by their hash
+    same = await refresh_dataset(services, dataset)
+    assert (same.written, same.unchanged) == (0, 1)
+    assert services.datasets.get(dataset.id, org.id).documents == 1
+
+
+async def test_a_broken_source_keeps_the_previous_version(services, source) -> None:
+    state, url = source
+    org = create_org(services.engine, "テスト市")
+    dataset = services.datasets.create(org.id, "施設一覧", "統計", source_url=url)
+    await refresh_dataset(services, dataset)
+    state.body, state.etag = "\x00\x01 not a csv", '"broken"'
+    failed = await refresh_dataset(services, dataset)
+    assert failed.error
+    assert "毎週月曜日" in await closed_on(services, org.id)

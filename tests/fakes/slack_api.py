@@ -1,0 +1,339 @@
+"""An in-process fake of the Slack platform for tests: the Web API the bot calls, the
+``response_url`` of slash commands and button clicks, private file downloads, and helpers that
+build correctly signed Events API, slash command and interactivity requests.
+
+It listens on 127.0.0.1 on a random port and speaks Slack's wire format, so the real
+``slack_sdk`` ``AsyncWebClient`` (``base_url`` = :attr:`FakeSlack.api_url`) talks to it:
+
+* ``POST /api/auth.test`` — the bot's identity (``user_id``, ``bot_id``, ``team_id``);
+* ``POST /api/chat.postMessage`` and ``/api/chat.update`` — JSON or form bodies, ``ts`` values
+  that increase; ``{"ok": false, "error": "invalid_auth"}`` for a wrong bot token;
+* ``POST /response/{id}`` — a response URL (:meth:`FakeSlack.response_url`);
+* ``GET /files/{name}`` — a private file (:meth:`FakeSlack.add_file`), bot token required.
+
+:meth:`FakeSlack.script` queues HTTP errors (``Retry-After`` included) for a method. Every call
+is recorded with the token redacted (``authorized`` says whether it was the bot token).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest_asyncio
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An HTTP error answer (``429`` with ``Retry-After``, a 5xx)."""
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SlackCall:
+    """One request the fake received."""
+
+    method: str
+    body: dict[str, Any]
+    authorized: bool
+    at: float
+    status: int = 200
+
+    @property
+    def blocks(self) -> list[dict[str, Any]]:
+        blocks = self.body.get("blocks") or []
+        return json.loads(blocks) if isinstance(blocks, str) else list(blocks)
+
+    @property
+    def block_text(self) -> str:
+        """All text of the blocks, joined (what a user reads)."""
+        texts: list[str] = []
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                if isinstance(node.get("text"), str):
+                    texts.append(node["text"])
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for item in node:
+                    walk(item)
+
+        walk(self.blocks)
+        return "\n".join(texts)
+
+
+class FakeSlack:
+    """See the module docstring. Start with :meth:`start`, stop with :meth:`close`."""
+
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-test-token",
+        signing_secret: str = "slack-signing-secret",
+        team_id: str = "T0TEST",
+        bot_user_id: str = "UBAIBAIN",
+        bot_id: str = "BBAIBAIN",
+    ) -> None:
+        self.bot_token = bot_token
+        self.signing_secret = signing_secret
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.calls: list[SlackCall] = []
+        self.files: dict[str, bytes] = {}
+        self._failures: dict[str, deque[Failure]] = defaultdict(deque)
+        self._ts = 0
+        self._server: TestServer | None = None
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_post("/response/{key}", self._response)
+        app.router.add_get("/files/{name}", self._file)
+        self.app = app
+
+    async def start(self) -> None:
+        self._server = TestServer(self.app, host="127.0.0.1")
+        await self._server.start_server()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            await self._server.close()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        return str(self._server.make_url("")).rstrip("/")
+
+    @property
+    def api_url(self) -> str:
+        """What ``BAIBAIN_SLACK_API_URL`` is set to."""
+        return f"{self.url}/api/"
+
+    def response_url(self, key: str = "r1") -> str:
+        return f"{self.url}/response/{key}"
+
+    def add_file(self, name: str, content: bytes) -> str:
+        """Serve a private file; returns its ``url_private_download``."""
+        self.files[name] = content
+        return f"{self.url}/files/{name}"
+
+    def script(self, method: str, *failures: Failure) -> None:
+        """The next calls of ``method`` (``chat.update``, ``response``…) fail like this."""
+        self._failures[method].extend(failures)
+
+    def of(self, method: str) -> list[SlackCall]:
+        """Successful calls of one method, in order."""
+        return [c for c in self.calls if c.method == method and c.status == 200]
+
+    # -- handlers -------------------------------------------------------------------------
+
+    async def _body(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            return dict(await request.json())
+        return dict(await request.post())
+
+    def _authorized(self, request: web.Request, body: Mapping[str, Any]) -> bool:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ").strip() or str(body.get("token") or "")
+        return hmac.compare_digest(token, self.bot_token)
+
+    def _next_failure(self, method: str) -> Failure | None:
+        queue = self._failures.get(method)
+        return queue.popleft() if queue else None
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        body = await self._body(request)
+        authorized = self._authorized(request, body)
+        failure = self._next_failure(method)
+        status = failure.status if failure else 200
+        self.calls.append(SlackCall(method, body, authorized, time.monotonic(), status))
+        if failure is not None:
+            error = "ratelimited" if failure.status == 429 else "internal_error"
+            return web.json_response(
+                {"ok": False, "error": error}, status=failure.status, headers=failure.headers
+            )
+        if not authorized:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        if method == "auth.test":
+            return web.json_response(
+                {
+                    "ok": True,
+                    "url": "https://test.slack.com/",
+                    "team": "テスト",
+                    "user": "baibain",
+                    "team_id": self.team_id,
+                    "user_id": self.bot_user_id,
+                    "bot_id": self.bot_id,
+                    "is_enterprise_install": False,
+                }
+            )
+        if method == "chat.postMessage":
+            self._ts += 1
+            ts = f"1700000000.{self._ts:06d}"
+            return web.json_response({"ok": True, "channel": body.get("channel"), "ts": ts})
+        if method == "chat.update":
+            return web.json_response(
+                {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}
+            )
+        return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
+
+    async def _response(self, request: web.Request) -> web.Response:
+        body = dict(await request.json())
+        failure = self._next_failure("response")
+        status = failure.status if failure else 200
+        self.calls.append(SlackCall("response", body, True, time.monotonic(), status))
+        if failure is not None:
+            return web.Response(status=failure.status, headers=failure.headers, text="error")
+        return web.Response(text="ok")
+
+    async def _file(self, request: web.Request) -> web.Response:
+        header = request.headers.get("Authorization", "")
+        authorized = hmac.compare_digest(header.removeprefix("Bearer ").strip(), self.bot_token)
+        self.calls.append(SlackCall("file", {"name": request.match_info["name"]}, authorized, 0))
+        content = self.files.get(request.match_info["name"])
+        if not authorized or content is None:
+            return web.Response(status=404 if authorized else 403)
+        return web.Response(body=content, content_type="application/octet-stream")
+
+    # -- requests to the bot ------------------------------------------------------------------
+
+    def signed_headers(
+        self, body: str, *, timestamp: int | None = None, secret: str | None = None
+    ) -> dict[str, str]:
+        """``X-Slack-Request-Timestamp`` and ``X-Slack-Signature`` (v0 HMAC-SHA256)."""
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        key = (secret or self.signing_secret).encode()
+        digest = hmac.new(key, f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+        return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+    def event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str = "Ev0001",
+        team_id: str | None = None,
+    ) -> dict[str, Any]:
+        """An Events API ``event_callback`` envelope."""
+        return {
+            "token": "legacy-verification-token",
+            "team_id": team_id or self.team_id,
+            "api_app_id": "A0TEST",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "team_id": team_id or self.team_id,
+                    "user_id": self.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+        }
+
+    def mention(
+        self,
+        text: str,
+        *,
+        user: str = "U0USER",
+        channel: str = "C0CHAN",
+        ts: str = "1700000100.000200",
+        thread_ts: str | None = None,
+        **envelope: Any,
+    ) -> dict[str, Any]:
+        """An ``app_mention`` (the text gets the bot mention in front)."""
+        event: dict[str, Any] = {
+            "type": "app_mention",
+            "user": user,
+            "text": f"<@{self.bot_user_id}> {text}".rstrip(),
+            "ts": ts,
+            "channel": channel,
+            "event_ts": ts,
+        }
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        return self.event(event, **envelope)
+
+    def direct_message(
+        self, text: str, *, user: str = "U0USER", channel: str = "D0DM", **envelope: Any
+    ) -> dict[str, Any]:
+        """A ``message`` in the bot's DM."""
+        event = {
+            "type": "message",
+            "channel_type": "im",
+            "user": user,
+            "text": text,
+            "ts": "1700000200.000100",
+            "channel": channel,
+        }
+        return self.event(event, **envelope)
+
+    def slash_command(
+        self, text: str, *, user: str = "U0USER", team_id: str | None = None, key: str = "r1"
+    ) -> str:
+        """A form-encoded ``/baibain`` slash command."""
+        return urlencode(
+            {
+                "token": "legacy-verification-token",
+                "team_id": team_id or self.team_id,
+                "team_domain": "test",
+                "channel_id": "C0CHAN",
+                "channel_name": "general",
+                "user_id": user,
+                "user_name": "yamada",
+                "command": "/baibain",
+                "text": text,
+                "api_app_id": "A0TEST",
+                "response_url": self.response_url(key),
+                "trigger_id": "1.2.3",
+            }
+        )
+
+    def button_click(
+        self, action_id: str, value: str, *, user: str = "U0USER", key: str = "click"
+    ) -> str:
+        """A form-encoded ``block_actions`` interactivity payload."""
+        payload = {
+            "type": "block_actions",
+            "team": {"id": self.team_id, "domain": "test"},
+            "user": {"id": user, "team_id": self.team_id},
+            "api_app_id": "A0TEST",
+            "container": {"type": "message", "channel_id": "C0CHAN"},
+            "channel": {"id": "C0CHAN"},
+            "trigger_id": "1.2.4",
+            "response_url": self.response_url(key),
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "baibain_feedback",
+                    "value": value,
+                    "action_ts": "1700000300.000100",
+                }
+            ],
+        }
+        return urlencode({"payload": json.dumps(payload, ensure_ascii=False)})
+
+
+@pytest_asyncio.fixture
+async def slack_fake() -> AsyncIterator[FakeSlack]:
+    """A started :class:`FakeSlack`."""
+    fake = FakeSlack()
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.close()

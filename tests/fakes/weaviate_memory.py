@@ -1,0 +1,463 @@
+"""An in-memory stand-in for the parts of weaviate-client's async API that the store uses.
+
+No Weaviate server can run on the build machines, so this fake lets the tests drive
+``WeaviateIndexStore`` end to end: ``connect``/``close``, ``collections.exists/create/use/
+delete``, ``query.bm25/fetch_objects``, ``aggregate.over_all`` (count, group-by with text top
+occurrences) and ``data.insert_many/delete_many``. It takes the client's own argument objects
+(``Filter``, ``Sort``, ``DataObject``, ``GroupByAggregate``, the ``_CollectionConfigCreate``
+built from ``collections.create`` arguments) and returns the client's own result classes.
+
+Semantics follow Weaviate's documented behaviour and its BM25 source
+(``adapters/repos/db/inverted/bm25_searcher.go``): per property, idf = ln(1 + (N − n + 0.5) /
+(n + 0.5)) × (occurrences of the term in the query), tf = f / (f + k1 (1 − b + b · len / avglen)),
+N the objects in the collection and n the objects containing the term, ignoring filters.
+Whitespace tokenization splits on whitespace and keeps case; field tokenization keeps the
+trimmed value whole. Scores are float32, as the server returns them.
+
+It is no proof of the server's behaviour — the contract suite runs against a real Weaviate when
+``BAIBAIN_TEST_WEAVIATE_URL`` is set — but it pins the store's orchestration: fusion, boosts,
+version replacement, failure handling and timeouts. Failures are injected with
+``FakeWeaviate.down``, ``reject`` (per-object insert errors), ``hang`` (calls never answer) and
+``delete_cap`` (the server's per-call deletion cap). Every call is recorded in ``calls``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid as uuid_package
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from weaviate.collections.classes.aggregate import (
+    AggregateGroup,
+    AggregateGroupByReturn,
+    AggregateReturn,
+    AggregateText,
+    GroupedBy,
+    TopOccurrence,
+)
+from weaviate.collections.classes.batch import (
+    BatchObject,
+    BatchObjectReturn,
+    DeleteManyReturn,
+    ErrorObject,
+)
+from weaviate.collections.classes.config import _CollectionConfigCreate
+from weaviate.collections.classes.filters import _FilterAnd, _FilterNot, _FilterOr, _FilterValue
+from weaviate.exceptions import (
+    UnexpectedStatusCodeError,
+    WeaviateClosedClientError,
+    WeaviateInsertManyAllFailedError,
+    WeaviateStartUpError,
+)
+
+
+@dataclass
+class Call:
+    """One recorded client call."""
+
+    collection: str
+    method: str
+    kwargs: dict[str, Any]
+
+
+@dataclass
+class _Schema:
+    tokenization: dict[str, str]
+    data_types: dict[str, str]
+    k1: float
+    b: float
+
+
+@dataclass
+class _Collection:
+    schema: _Schema
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # insertion order
+    version: int = 0  # bumped on every write; keys the token cache
+    _tokens: dict[str, tuple[int, dict[str, Counter[str]]]] = field(default_factory=dict)
+
+    def token_counts(self, prop: str) -> dict[str, Counter[str]]:
+        cached = self._tokens.get(prop)
+        if cached is None or cached[0] != self.version:
+            counts = {
+                u: Counter(_tokens(p.get(prop), "whitespace")) for u, p in self.objects.items()
+            }
+            cached = self._tokens[prop] = (self.version, counts)
+        return cached[1]
+
+
+@dataclass
+class FakeWeaviate:
+    """The server state shared by every client of one test."""
+
+    collections: dict[str, _Collection] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    down: bool = False
+    hang: bool = False
+    reject: Callable[[Mapping[str, Any]], str | None] | None = None
+    delete_cap: int = 10_000
+    connects: int = 0
+
+    def client(self, _config: object = None) -> FakeClient:
+        """A client factory for ``WeaviateIndexStore(client_factory=...)``."""
+        return FakeClient(self)
+
+    async def answer(self) -> None:
+        if self.hang:
+            await asyncio.Event().wait()
+        if self.down:
+            raise UnexpectedStatusCodeError("server gone", _Response(503))
+
+
+class _Response:
+    def __init__(self, status: int) -> None:
+        self.status_code = status
+        self.text = "unavailable"
+
+    def json(self) -> dict[str, Any]:
+        return {"error": [{"message": "unavailable"}]}
+
+
+class FakeClient:
+    """``WeaviateAsyncClient`` subset."""
+
+    def __init__(self, server: FakeWeaviate) -> None:
+        self.server = server
+        self.connected = False
+        self.collections = _Collections(self)
+
+    async def connect(self) -> None:
+        self.server.connects += 1
+        if self.server.hang:
+            await asyncio.Event().wait()
+        if self.server.down:
+            raise WeaviateStartUpError("Could not connect to Weaviate: connection refused.")
+        self.connected = True
+
+    def is_connected(self) -> bool:
+        return self.connected
+
+    async def close(self) -> None:
+        self.connected = False
+
+    def _check(self) -> None:
+        if not self.connected:
+            raise WeaviateClosedClientError()
+
+
+class _Collections:
+    def __init__(self, client: FakeClient) -> None:
+        self._client = client
+        self._server = client.server
+
+    async def exists(self, name: str) -> bool:
+        self._client._check()
+        await self._server.answer()
+        return name in self._server.collections
+
+    async def create(self, **kwargs: Any) -> FakeCollection:
+        self._client._check()
+        await self._server.answer()
+        config = _CollectionConfigCreate(**kwargs)._to_dict()
+        self._server.calls.append(Call(config["class"], "create", kwargs))
+        if config["class"] in self._server.collections:
+            raise UnexpectedStatusCodeError("already exists", _Response(422))
+        props = config["properties"]
+        bm25 = config["invertedIndexConfig"]["bm25"]
+        self._server.collections[config["class"]] = _Collection(
+            _Schema(
+                tokenization={p["name"]: p.get("tokenization", "") for p in props},
+                data_types={p["name"]: p["dataType"][0] for p in props},
+                k1=bm25["k1"],
+                b=bm25["b"],
+            )
+        )
+        return self.use(config["class"])
+
+    def use(self, name: str) -> FakeCollection:
+        return FakeCollection(self._client, name)
+
+    async def delete(self, name: str) -> None:
+        self._client._check()
+        await self._server.answer()
+        self._server.collections.pop(name, None)
+
+
+@dataclass
+class _Metadata:
+    score: float | None = None
+
+
+@dataclass
+class _Object:
+    uuid: uuid_package.UUID
+    properties: dict[str, Any]
+    metadata: _Metadata
+
+
+@dataclass
+class _QueryReturn:
+    objects: list[_Object]
+
+
+def _tokens(value: Any, tokenization: str) -> list[str]:
+    if value is None:
+        return []
+    if tokenization == "whitespace":
+        return str(value).split()
+    if tokenization == "field":
+        return [str(value).strip()] if str(value).strip() else []
+    raise NotImplementedError(tokenization)
+
+
+class FakeCollection:
+    """``CollectionAsync`` subset: ``query``, ``aggregate`` and ``data``."""
+
+    def __init__(self, client: FakeClient, name: str) -> None:
+        self._client = client
+        self._server = client.server
+        self.name = name
+        self.query = _Query(self)
+        self.aggregate = _Aggregate(self)
+        self.data = _Data(self)
+
+    async def _enter(self, method: str, kwargs: dict[str, Any]) -> _Collection:
+        self._client._check()
+        self._server.calls.append(Call(self.name, method, kwargs))
+        await self._server.answer()
+        return self._server.collections[self.name]
+
+    # -- filters ---------------------------------------------------------------------------
+
+    def matches(self, where: Any, uuid: str, props: Mapping[str, Any]) -> bool:
+        """Whether an object passes a ``Filter`` (Weaviate's semantics for our property types)."""
+        if where is None:
+            return True
+        if isinstance(where, _FilterAnd):
+            return all(self.matches(f, uuid, props) for f in where.filters)
+        if isinstance(where, _FilterOr):
+            return any(self.matches(f, uuid, props) for f in where.filters)
+        if isinstance(where, _FilterNot):
+            return not self.matches(where.filters[0], uuid, props)
+        assert isinstance(where, _FilterValue)
+        op = where.operator.value
+        if where.target == "_id":
+            wanted = where.value if isinstance(where.value, list) else [where.value]
+            found = uuid in {str(w) for w in wanted}
+            return found if op in ("Equal", "ContainsAny") else not found
+        prop = str(where.target)
+        schema = self._server.collections[self.name].schema
+        value = props.get(prop)
+        if schema.data_types[prop] == "text":
+            have = set(_tokens(value, schema.tokenization[prop]))
+            tok = schema.tokenization[prop]
+            if op == "Equal":
+                want = _tokens(where.value, tok)
+                return bool(want) and all(t in have for t in want)
+            if op == "NotEqual":
+                want = _tokens(where.value, tok)
+                return not (bool(want) and all(t in have for t in want))
+            if op == "ContainsAny":
+                return any(t in have for v in where.value for t in _tokens(v, tok))
+            raise NotImplementedError(op)
+        if value is None:
+            return op == "NotEqual"
+        target = where.value
+        if isinstance(target, datetime):
+            value = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+        comparisons = {
+            "Equal": lambda a, b: a == b,
+            "NotEqual": lambda a, b: a != b,
+            "GreaterThan": lambda a, b: a > b,
+            "GreaterThanEqual": lambda a, b: a >= b,
+            "LessThan": lambda a, b: a < b,
+            "LessThanEqual": lambda a, b: a <= b,
+        }
+        return bool(comparisons[op](value, target))
+
+    def _select(self, where: Any) -> list[tuple[str, dict[str, Any]]]:
+        data = self._server.collections[self.name]
+        return [(u, p) for u, p in data.objects.items() if self.matches(where, u, p)]
+
+    @staticmethod
+    def _shape(props: dict[str, Any], wanted: list[str] | None) -> dict[str, Any]:
+        if wanted is None:
+            return dict(props)
+        return {k: props[k] for k in wanted if k in props}
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def bm25_scores(self, query: str, prop: str) -> dict[str, float]:
+        """Weaviate's BM25 of ``query`` over one whitespace-tokenized property, per object."""
+        data = self._server.collections[self.name]
+        schema = data.schema
+        assert schema.tokenization[prop] == "whitespace", prop
+        docs = data.token_counts(prop)
+        lengths = {u: sum(c.values()) for u, c in docs.items()}
+        n_all = len(docs)
+        avg = sum(lengths.values()) / n_all if n_all else 1.0
+        scores: dict[str, float] = {}
+        for term, dup in Counter(query.split()).items():
+            having = [u for u, c in docs.items() if term in c]
+            if not having:
+                continue
+            idf = math.log(1 + (n_all - len(having) + 0.5) / (len(having) + 0.5)) * dup
+            for u in having:
+                f = docs[u][term]
+                norm = schema.k1 * (1 - schema.b + schema.b * lengths[u] / avg)
+                scores[u] = scores.get(u, 0.0) + idf * f / (f + norm)
+        return {u: float(np.float32(s)) for u, s in scores.items()}
+
+
+class _Query:
+    def __init__(self, collection: FakeCollection) -> None:
+        self._c = collection
+
+    async def bm25(
+        self,
+        query: str,
+        *,
+        query_properties: list[str],
+        filters: Any = None,
+        limit: int | None = None,
+        return_metadata: Any = None,
+        return_properties: list[str] | None = None,
+    ) -> _QueryReturn:
+        kwargs = {
+            "query": query,
+            "query_properties": query_properties,
+            "filters": filters,
+            "limit": limit,
+            "return_metadata": return_metadata,
+            "return_properties": return_properties,
+        }
+        data = await self._c._enter("bm25", kwargs)
+        assert len(query_properties) == 1, "the store queries one property at a time"
+        scores = self._c.bm25_scores(query, query_properties[0])
+        order = {u: i for i, u in enumerate(data.objects)}
+        hits = [(u, s) for u, s in scores.items() if self._c.matches(filters, u, data.objects[u])]
+        hits.sort(key=lambda us: (-us[1], order[us[0]]))
+        return _QueryReturn(
+            [
+                _Object(
+                    uuid_package.UUID(u),
+                    self._c._shape(data.objects[u], return_properties),
+                    _Metadata(score=s),
+                )
+                for u, s in hits[: limit or None]
+            ]
+        )
+
+    async def fetch_objects(
+        self,
+        *,
+        filters: Any = None,
+        limit: int | None = None,
+        sort: Any = None,
+        return_properties: list[str] | None = None,
+    ) -> _QueryReturn:
+        kwargs = {
+            "filters": filters,
+            "limit": limit,
+            "sort": sort,
+            "return_properties": return_properties,
+        }
+        await self._c._enter("fetch_objects", kwargs)
+        rows = self._c._select(filters)
+        for rule in reversed(sort.sorts if sort is not None else []):
+            rows.sort(key=lambda up, p=rule.prop: up[1].get(p), reverse=not rule.ascending)
+        return _QueryReturn(
+            [
+                _Object(uuid_package.UUID(u), self._c._shape(p, return_properties), _Metadata())
+                for u, p in rows[: limit or None]
+            ]
+        )
+
+
+class _Aggregate:
+    def __init__(self, collection: FakeCollection) -> None:
+        self._c = collection
+
+    async def over_all(
+        self,
+        *,
+        filters: Any = None,
+        group_by: Any = None,
+        total_count: bool = True,
+        return_metrics: Any = None,
+    ) -> AggregateReturn | AggregateGroupByReturn:
+        kwargs = {
+            "filters": filters,
+            "group_by": group_by,
+            "total_count": total_count,
+            "return_metrics": return_metrics,
+        }
+        await self._c._enter("aggregate", kwargs)
+        rows = self._c._select(filters)
+        if group_by is None:
+            return AggregateReturn(properties={}, total_count=len(rows) if total_count else None)
+        groups: dict[Any, list[dict[str, Any]]] = {}
+        for _, props in rows:
+            if props.get(group_by.prop) is not None:
+                groups.setdefault(props[group_by.prop], []).append(props)
+        result = []
+        for value, members in list(groups.items())[: group_by.limit]:
+            metric = return_metrics.property_name
+            counts = Counter(m[metric] for m in members if m.get(metric) is not None)
+            top = [
+                TopOccurrence(count=c, value=v) for v, c in counts.most_common(return_metrics.limit)
+            ]
+            result.append(
+                AggregateGroup(
+                    grouped_by=GroupedBy(prop=group_by.prop, value=value),
+                    properties={
+                        metric: AggregateText(count=sum(counts.values()), top_occurrences=top)
+                    },
+                    total_count=len(members) if total_count else None,
+                )
+            )
+        return AggregateGroupByReturn(groups=result)
+
+
+class _Data:
+    def __init__(self, collection: FakeCollection) -> None:
+        self._c = collection
+
+    async def insert_many(self, objects: list[Any]) -> BatchObjectReturn:
+        data = await self._c._enter("insert_many", {"objects": objects})
+        schema = data.schema
+        errors: dict[int, ErrorObject] = {}
+        uuids: dict[int, uuid_package.UUID] = {}
+        for index, obj in enumerate(objects):
+            props = dict(obj.properties)
+            unknown = set(props) - set(schema.data_types)
+            message = f"unknown properties {sorted(unknown)}" if unknown else None
+            if message is None and self._c._server.reject is not None:
+                message = self._c._server.reject(props)
+            if message is not None:
+                batch_object = BatchObject(
+                    collection=self._c.name, properties=props, uuid=obj.uuid, index=index
+                )
+                errors[index] = ErrorObject(message=message, object_=batch_object)
+                continue
+            key = str(obj.uuid)
+            data.objects.pop(key, None)  # an update gets a new internal id, like the server's
+            data.objects[key] = props
+            data.version += 1
+            uuids[index] = uuid_package.UUID(key)
+        if objects and len(errors) == len(objects):
+            raise WeaviateInsertManyAllFailedError("Here is the set of all errors: rejected")
+        return BatchObjectReturn(errors=errors, uuids=uuids)
+
+    async def delete_many(self, where: Any) -> DeleteManyReturn[None]:
+        data = await self._c._enter("delete_many", {"where": where})
+        rows = self._c._select(where)[: self._c._server.delete_cap]
+        for u, _ in rows:
+            del data.objects[u]
+        data.version += 1
+        return DeleteManyReturn(failed=0, matches=len(rows), objects=None, successful=len(rows))

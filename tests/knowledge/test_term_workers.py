@@ -1,0 +1,66 @@
+"""Large batches are analyzed partly in a helper process, with the same terms as in-process."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from baibain.knowledge import term_workers
+from baibain.knowledge.analysis import Analyzer
+from baibain.knowledge.chunking import chunk_sections
+from baibain.knowledge.documents import Document, DocumentMeta, Section
+from baibain.knowledge.term_workers import TermAnalysis
+from baibain.knowledge.terms import chunk_terms
+
+ANALYZER = Analyzer()
+TEXTS = [
+    "普通地方公共団体の長は、当該普通地方公共団体を統轄し、これを代表する。",
+    "市町村長は、想定される災害の状況等を勘案し、指定避難所を指定しなければならない。",
+    "火災を発見した者は、遅滞なくこれを消防署に通報しなければならない。",
+    "副市長は、市長の命を受け政策及び企画をつかさどる。",
+]
+
+
+def documents(n: int) -> list[Document]:
+    made = []
+    for i in range(n):
+        meta = DocumentMeta(doc_id=f"d{i}", title=f"第{i}号規則", dataset="テスト")
+        sections = [Section(text=TEXTS[(i + j) % 4], heading=f"第{j}条") for j in range(3)]
+        made.append(Document(meta, chunk_sections(meta.doc_id, sections)))
+    return made
+
+
+def expected(batch: list[Document]) -> list[tuple[str, str, str, str]]:
+    return [
+        (t.chunk.chunk_id, t.words, t.title_words, t.grams)
+        for d in batch
+        for t in chunk_terms(d, ANALYZER)
+    ]
+
+
+def test_a_large_batch_gets_the_same_terms_as_in_process() -> None:
+    batch = documents(term_workers.MIN_SHARED_CHUNKS)  # three chunks each
+    analysis = TermAnalysis(ANALYZER)
+    try:
+        for _ in range(2):  # the helper is started once and reused
+            got = analysis.analyze(batch)
+            assert [(t.chunk.chunk_id, t.words, t.title_words, t.grams) for t in got] == expected(
+                batch
+            )
+    finally:
+        analysis.close()
+
+
+def test_analysis_falls_back_in_process_when_the_helper_cannot_start(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    batch = documents(term_workers.MIN_SHARED_CHUNKS)
+    analysis = TermAnalysis(ANALYZER)
+    try:
+        got = analysis.analyze(batch)
+    finally:
+        analysis.close()
+    assert [(t.chunk.chunk_id, t.words, t.title_words, t.grams) for t in got] == expected(batch)
+    assert "analyzing in-process" in caplog.text

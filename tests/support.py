@@ -1,0 +1,20 @@
+"""Small helpers shared by tests (importable as ``support``: ``tests/`` is on the path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from baibain.admin.db import create_db_engine, init_db
+
+
+def org_with_key(data_dir: Path, name: str) -> str:
+    """Create an organization in the data dir's database; returns a new API key of it."""
+    from baibain.admin.orgs import create_api_key, create_org
+
+    engine = create_db_engine(f"sqlite:///{data_dir / 'baibain.sqlite3'}")
+    try:
+        init_db(engine)
+        create_org(engine, name)
+        return create_api_key(engine, name).secret
+    finally:
+        engine.dispose()
