@@ -16,7 +16,7 @@ from baibain.knowledge.numerals import normalize_article_ref
 
 # Bump when the analysis changes (dictionary, parts of speech, bigrams): stores that keep copies
 # of the terms (Weaviate) then see every document as changed and rewrite it.
-TERMS_VERSION = "1"
+TERMS_VERSION = "2"  # 2: era years also read as Western years
 
 
 @dataclass(frozen=True)
