@@ -7,11 +7,12 @@ from pathlib import Path
 from baibain.admin.db import create_db_engine, init_db
 
 
-def org_with_key(data_dir: Path, name: str) -> str:
-    """Create an organization in the data dir's database; returns a new API key of it."""
+def org_with_key(data_dir: Path, name: str, database_url: str = "") -> str:
+    """Create an organization in the app's database (default: the data dir's SQLite file);
+    returns a new API key of it."""
     from baibain.admin.orgs import create_api_key, create_org
 
-    engine = create_db_engine(f"sqlite:///{data_dir / 'baibain.sqlite3'}")
+    engine = create_db_engine(database_url or f"sqlite:///{data_dir / 'baibain.sqlite3'}")
     try:
         init_db(engine)
         create_org(engine, name)

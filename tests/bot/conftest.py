@@ -18,3 +18,24 @@ def make_settings(data_dir: Path) -> Callable[..., Settings]:
         return Settings(data_dir=data_dir, **overrides)  # type: ignore[arg-type]
 
     return make
+
+
+@pytest.fixture
+def app_database_url(database_url: str, data_dir: Path) -> str:
+    """The app's database for tests that must hold on SQLite and PostgreSQL alike: the data
+    dir's SQLite file, or a fresh PostgreSQL database (``BAIBAIN_TEST_DATABASE_URL``)."""
+    if database_url.startswith("sqlite"):
+        return f"sqlite:///{data_dir / 'baibain.sqlite3'}"
+    return database_url
+
+
+@pytest.fixture
+def make_db_settings(
+    make_settings: Callable[..., Settings], app_database_url: str
+) -> Callable[..., Settings]:
+    """Like ``make_settings``, on the parametrized app database."""
+
+    def make(**overrides: object) -> Settings:
+        return make_settings(database_url=app_database_url, **overrides)
+
+    return make

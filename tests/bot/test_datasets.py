@@ -20,8 +20,8 @@ QUESTION = "粗大ごみの収集日はいつですか"
 RULE_FILE = "テスト市粗大ごみ収集規則.txt"
 
 
-def keys(data_dir: Path) -> dict[str, str]:
-    return {name: org_with_key(data_dir, name) for name in ("テスト市", "よその市")}
+def keys(data_dir: Path, database_url: str) -> dict[str, str]:
+    return {name: org_with_key(data_dir, name, database_url) for name in ("テスト市", "よその市")}
 
 
 def auth(key: str) -> dict[str, str]:
@@ -36,9 +36,12 @@ def form(*files: tuple[str, bytes]) -> aiohttp.FormData:
 
 
 @pytest.fixture
-async def setup(aiohttp_client, make_settings, data_dir: Path) -> tuple[TestClient, dict[str, str]]:
-    api_keys = keys(data_dir)
-    client = await aiohttp_client(create_app(make_settings(host="0.0.0.0")))
+async def setup(
+    aiohttp_client, make_db_settings, data_dir: Path, app_database_url: str
+) -> tuple[TestClient, dict[str, str]]:
+    """The app on SQLite and on PostgreSQL (when configured), with two organizations."""
+    client = await aiohttp_client(create_app(make_db_settings(host="0.0.0.0")))
+    api_keys = keys(data_dir, app_database_url)
     return client, api_keys
 
 

@@ -46,8 +46,8 @@ async def source() -> AsyncIterator[tuple[Source, str]]:
 
 
 @pytest.fixture
-async def services(make_settings) -> AsyncIterator[Services]:
-    opened = await open_services(make_settings())
+async def services(make_db_settings) -> AsyncIterator[Services]:
+    opened = await open_services(make_db_settings())
     use_services(opened)
     yield opened
     use_services(None)
