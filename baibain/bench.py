@@ -10,7 +10,8 @@ For each set (``law`` = the law corpus as ``baibain eval`` indexes it; ``10k``, 
   reading the index included, the Sudachi dictionary already open), then runs the query set
   ``--rounds`` times; p50/p95 are taken over each query's median latency, so a moment of noise
   from other processes does not count as a slow query;
-* peak RSS is ``ru_maxrss`` of each process; the table shows the larger of the two.
+* peak RSS is ``ru_maxrss`` of each process; the table shows the larger of the two (the JSON
+  also has the analysis helper process that ingestion starts, see ``term_workers``).
 
 Run ``python -m baibain.bench --sizes 10k,100k --json``. Timings are printed, never asserted.
 """
@@ -49,9 +50,9 @@ _INDEX_FILE = "index.sqlite3"
 _QUERIES_FILE = "queries.json"
 
 
-def _peak_rss_mb() -> float:
+def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     # ru_maxrss is in KiB on Linux (bytes on macOS).
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = resource.getrusage(who).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
@@ -106,6 +107,8 @@ async def _ingest(size: str, workdir: Path) -> dict[str, Any]:
         "ingest_s": elapsed,
         "ingest_mb_s": n_bytes / 1e6 / elapsed if elapsed else 0.0,
         "ingest_rss_mb": _peak_rss_mb(),
+        # The analysis helper process (see ``term_workers``), measured once it has exited.
+        "helper_rss_mb": _peak_rss_mb(resource.RUSAGE_CHILDREN),
         "index_file_mb": sum(p.stat().st_size for p in workdir.glob(_INDEX_FILE + "*")) / 1e6,
     }
 

@@ -11,16 +11,10 @@ committed state intact.
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import functools
-import json
 import logging
 import sqlite3
-import sys
 import threading
-from collections import Counter
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +22,21 @@ import numpy.typing as npt
 
 from baibain.knowledge.analysis import Analyzer
 from baibain.knowledge.documents import Chunk, Document, DocumentMeta, Hit
-from baibain.knowledge.embedded_schema import CHUNK_COLUMNS, chunk_rows, insert_terms, prepare
+from baibain.knowledge.embedded_docs import DOC_ROWS, DocRow, DocTable, meta_from_json, meta_to_json
+from baibain.knowledge.embedded_schema import (
+    CHUNK_COLUMNS,
+    chunk_rows,
+    encode_terms,
+    insert_terms,
+    prepare,
+    reanalyze,
+    terms_current,
+    terms_generation,
+)
 from baibain.knowledge.errors import BadDocument, IndexUnavailable
 from baibain.knowledge.index import FIELDS, Boost, IndexQuery, SearchFilter, TermStats
-from baibain.knowledge.lexical import Encoded, GrowableArray, LexicalIndex, Scores
+from baibain.knowledge.lexical import LexicalIndex, Scores, top_k
+from baibain.knowledge.postings import Encoded, GrowableArray, release_freed_arrays
 from baibain.knowledge.term_workers import TermAnalysis
 from baibain.knowledge.terms import ChunkTerms
 
@@ -39,171 +44,11 @@ log = logging.getLogger(__name__)
 
 _LOAD_BATCH = 50_000
 _FUSED_KEPT = 4
-_M_MMAP_THRESHOLD = -3  # mallopt parameter, from glibc's <malloc.h>
 # SQLite limits the number of ``?`` in one statement.
 _IDS_PER_QUERY = 500
 _TERM_COLUMNS = "words, words_tf, title, title_tf, grams, grams_tf"
 # rowid, doc_id, article key, then (term ids, counts) blobs per field in ``FIELDS`` order.
 _TermRow = tuple[int, str, str, bytes, bytes, bytes, bytes, bytes, bytes]
-
-
-@functools.cache
-def _release_freed_arrays() -> None:
-    """Make glibc return large freed blocks to the system instead of keeping them in the heap.
-
-    glibc raises its mmap threshold each time a large block is freed, after which arrays of
-    up to 32 MiB come from the heap; the index frees many of those (segments replaced by a
-    merge), and the fragmented heap then kept the resident size near double the live data
-    and made every query's fresh score arrays slow to allocate. A fixed 1 MiB threshold
-    keeps large arrays in their own mappings. Other C libraries are left alone.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
-    except (OSError, AttributeError):
-        log.debug("mallopt is unavailable; keeping the allocator's defaults")
-
-
-def _meta_to_json(meta: DocumentMeta) -> str:
-    data = dict(vars(meta))
-    data["published"] = meta.published.isoformat() if meta.published else None
-    return json.dumps(data, ensure_ascii=False)
-
-
-@functools.lru_cache(maxsize=4096)
-def _meta_from_json(raw: str) -> DocumentMeta:
-    data = json.loads(raw)
-    published = data.pop("published", None)
-    return DocumentMeta(**data, published=date.fromisoformat(published) if published else None)
-
-
-# What the in-memory table keeps of a document: its filter columns (read by SQLite from the
-# stored JSON, so opening a large index parses no JSON in Python) and its law title.
-_DOC_FIELDS = ("visibility", "published", "owner_org", "category", "dataset", "law_id")
-_DOC_ROWS = (
-    "SELECT doc_id, "
-    + ", ".join(f"json_extract(meta, '$.{f}')" for f in (*_DOC_FIELDS, "law_title"))
-    + " FROM documents"
-)
-_DocRow = tuple[str, str, str | None, str | None, str | None, str | None, str | None, str | None]
-
-
-class _DocTable:
-    """Per-document filter columns, vectorized so a filter costs microseconds per thousand.
-
-    A document's chunks have consecutive docnos (they are written, and read back, together);
-    ``first`` and ``count`` record them, with a fallback for any that are not.
-    """
-
-    def __init__(self) -> None:
-        self.keys: dict[str, int] = {}
-        self.law_titles: dict[str, str] = {}
-        self._law_title: list[str] = []
-        self._law_docs: Counter[str] = Counter()
-        self._first = GrowableArray(np.int64, fill=-1)
-        self._count = GrowableArray(np.int64)
-        self._scattered: dict[int, list[int]] = {}
-        self.alive = GrowableArray(np.bool_, fill=False)
-        self.shared = GrowableArray(np.bool_, fill=False)
-        self.published = GrowableArray(np.int32)
-        self._codes: dict[str, dict[str, int]] = {
-            a: {} for a in ("owner_org", "category", "dataset", "law_id")
-        }
-        self._columns = {a: GrowableArray(np.int32, fill=-1) for a in self._codes}
-
-    def column(self, attribute: str) -> npt.NDArray[np.int32]:
-        return self._columns[attribute].view
-
-    def code(self, attribute: str, value: str | None) -> int:
-        return self._codes[attribute].get(value or "", -2)
-
-    def add(self, rows: Sequence[_DocRow]) -> None:
-        """Documents as ``(doc_id, visibility, published, owner_org, category, dataset,
-        law_id, law_title)``."""
-        for row in rows:
-            law_title = sys.intern(row[7] or "")
-            self.keys[row[0]] = len(self._law_title)
-            self._law_title.append(law_title)
-            if law_title and row[6]:
-                self.law_titles[law_title] = row[6]
-                self._law_docs[law_title] += 1
-        self._first.extend(np.full(len(rows), -1))
-        self._count.extend(np.zeros(len(rows)))
-        self.alive.extend(np.ones(len(rows), dtype=np.bool_))
-        self.shared.extend([r[1] == "shared" for r in rows])
-        self.published.extend([date.fromisoformat(r[2]).toordinal() if r[2] else 0 for r in rows])
-        for i, (attribute, codes) in enumerate(self._codes.items(), start=3):
-            column = [codes.setdefault(r[i] or "", len(codes)) for r in rows]
-            self._columns[attribute].extend(column)
-
-    def add_chunks(self, keys: Sequence[int], docnos: range) -> None:
-        """Record the docnos of chunks (in docno order) of the documents ``keys``."""
-        first, count = self._first.view, self._count.view
-        run_start = 0
-        for i in range(1, len(keys) + 1):
-            if i < len(keys) and keys[i] == keys[run_start]:
-                continue
-            key, start, n = keys[run_start], docnos[run_start], i - run_start
-            if count[key] == 0:
-                first[key], count[key] = start, n
-            elif first[key] + count[key] == start and key not in self._scattered:
-                count[key] += n
-            else:
-                self._scattered.setdefault(key, []).extend(range(start, start + n))
-            run_start = i
-
-    def remove(self, doc_id: str) -> list[int]:
-        """Forget a document; returns the docnos of its chunks."""
-        key = self.keys.pop(doc_id, None)
-        if key is None:
-            return []
-        self.alive.view[key] = False
-        title = self._law_title[key]
-        if title and self._law_docs[title]:
-            self._law_docs[title] -= 1
-            if not self._law_docs[title]:
-                self.law_titles.pop(title, None)
-        first, count = int(self._first.view[key]), int(self._count.view[key])
-        self._count.view[key] = 0
-        return [*range(first, first + count), *self._scattered.pop(key, [])]
-
-    def allowed(self, flt: SearchFilter) -> npt.NDArray[np.bool_]:
-        owner = self._columns["owner_org"].view
-        mask = self.alive.view & (
-            self.shared.view | (owner == self.code("owner_org", flt.viewer_org))
-        )
-        for attribute, wanted in (
-            ("category", flt.categories),
-            ("dataset", flt.datasets),
-            ("owner_org", flt.owner_orgs),
-            ("law_id", flt.law_ids),
-        ):
-            if wanted:
-                codes = [self.code(attribute, w) for w in wanted]
-                mask &= np.isin(self._columns[attribute].view, codes)
-        if flt.doc_ids:
-            only = np.zeros_like(mask)
-            only[[self.keys[d] for d in flt.doc_ids if d in self.keys]] = True
-            mask &= only
-        published = self.published.view
-        if flt.published_from:
-            mask &= published >= flt.published_from.toordinal()
-        if flt.published_to:
-            mask &= (published > 0) & (published <= flt.published_to.toordinal())
-        return mask
-
-
-def _top_k(total: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
-    """Docnos of the ``k`` best positive scores, best first, ties in docno order."""
-    candidates = np.flatnonzero(total > 0)
-    if k <= 0 or not len(candidates):
-        return candidates[:0]
-    if len(candidates) > k:
-        kth = np.partition(total[candidates], len(candidates) - k)[len(candidates) - k]
-        candidates = candidates[total[candidates] >= kth]
-    return candidates[np.lexsort((candidates, -total[candidates]))][:k]
 
 
 class EmbeddedIndexStore:
@@ -213,7 +58,7 @@ class EmbeddedIndexStore:
         self.path = path
         self._analyzer = analyzer
         self._terms = TermAnalysis(analyzer)
-        _release_freed_arrays()
+        release_freed_arrays()
         self._lock = threading.RLock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -223,10 +68,17 @@ class EmbeddedIndexStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA busy_timeout=10000")
             prepare(self._db, path)
+            if not terms_current(self._db):
+                reanalyze(self._db, self._terms.analyze)
         except (sqlite3.Error, OSError) as exc:
             raise IndexUnavailable(detail=f"cannot open index at {path}: {exc}") from exc
+        self._data_version = -1
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop the in-memory index; the next sync loads everything."""
         self._lexical = LexicalIndex(FIELDS)
-        self._docs = _DocTable()
+        self._docs = DocTable()
         self._chunk_doc = GrowableArray(np.int32)
         self._chunk_rowid = GrowableArray(np.int64)
         self._chunk_article = GrowableArray(np.int32, fill=-1)
@@ -235,7 +87,7 @@ class EmbeddedIndexStore:
         self._law_cache: tuple[int, dict[str, npt.NDArray[np.intp]]] = (-1, {})
         self._fused_cache: dict[object, Scores] = {}
         self._seq = 0
-        self._data_version = -1
+        self._generation = -1
 
     # -- writing -------------------------------------------------------------------------
 
@@ -244,29 +96,24 @@ class EmbeddedIndexStore:
         latest = list({d.doc_id: d for d in documents}.values())
         analyzed = self._terms.analyze(latest)
         with self._lock:
-            marks = {f: len(self._lexical.vocab(f)) for f in FIELDS}
+            marks: dict[str, int] | None = None
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                if terms_generation(self._db) != self._generation:
+                    self._load_everything()  # the numbering changed (or was never read)
                 self._read_new_terms()
-                marks = {f: len(self._lexical.vocab(f)) for f in FIELDS}
-                encoded = {
-                    "words": self._lexical.vocab("words").encode(
-                        [t.words.split() for t in analyzed]
-                    ),
-                    "title": self._lexical.vocab("title").encode(
-                        [t.title_words.split() for t in analyzed]
-                    ),
-                    "grams": self._lexical.vocab("grams").encode(
-                        [t.grams.split() for t in analyzed]
-                    ),
-                }
+                vocabs = {f: self._lexical.vocab(f) for f in FIELDS}
+                marks = {f: len(v) for f, v in vocabs.items()}
+                encoded = encode_terms(vocabs, analyzed)
                 for field, first in marks.items():
-                    insert_terms(self._db, field, self._lexical.vocab(field), first)
+                    insert_terms(self._db, field, vocabs[field], first)
                 self._store(latest, analyzed, encoded)
                 self._db.execute("COMMIT")
             except BaseException as exc:
                 self._db.execute("ROLLBACK")
-                for field, size in marks.items():
+                if marks is None:
+                    self._forget()  # failed while reading: start afresh at the next sync
+                for field, size in (marks or {}).items():
                     self._lexical.vocab(field).truncate(size)
                 if isinstance(exc, sqlite3.IntegrityError):
                     raise BadDocument(
@@ -287,7 +134,7 @@ class EmbeddedIndexStore:
             "INSERT INTO documents(doc_id, meta, content_hash) VALUES (?, ?, ?) "
             "ON CONFLICT(doc_id) DO UPDATE SET meta=excluded.meta, "
             "content_hash=excluded.content_hash",
-            [(d.doc_id, _meta_to_json(d.meta), d.content_hash) for d in documents],
+            [(d.doc_id, meta_to_json(d.meta), d.content_hash) for d in documents],
         )
         heads = [
             (c.chunk_id, c.doc_id, c.ordinal, c.heading, c.position, t.article or "")
@@ -328,12 +175,8 @@ class EmbeddedIndexStore:
             return
         self._db.execute("BEGIN")
         try:
-            if self._seq == 0:
-                last = self._db.execute("SELECT max(seq) FROM changes").fetchone()[0]
-                if last:
-                    self._read_new_terms()
-                    self._load_all()
-                    self._seq = last
+            if terms_generation(self._db) != self._generation:
+                self._load_everything()
             else:
                 changed = self._db.execute(
                     "SELECT seq, doc_id FROM changes WHERE seq > ? ORDER BY seq", (self._seq,)
@@ -345,6 +188,14 @@ class EmbeddedIndexStore:
             self._data_version = version
         finally:
             self._db.execute("COMMIT")
+
+    def _load_everything(self) -> None:
+        """Replace the in-memory index by the committed state (inside a transaction)."""
+        self._forget()
+        self._generation = terms_generation(self._db)
+        self._seq = self._db.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+        self._read_new_terms()
+        self._load_all()
 
     def _read_new_terms(self) -> None:
         """Extend each field's vocabulary with the terms other processes have numbered."""
@@ -359,7 +210,7 @@ class EmbeddedIndexStore:
             )
 
     def _load_all(self) -> None:
-        cursor = self._db.execute(_DOC_ROWS)
+        cursor = self._db.execute(DOC_ROWS)
         while documents := cursor.fetchmany(_LOAD_BATCH):
             self._docs.add(documents)
         cursor = self._db.execute(
@@ -372,12 +223,12 @@ class EmbeddedIndexStore:
     def _reload(self, doc_ids: Sequence[str]) -> None:
         for doc_id in doc_ids:
             self._lexical.remove(self._docs.remove(doc_id))
-        documents: list[_DocRow] = []
+        documents: list[DocRow] = []
         rows: list[_TermRow] = []
         for start in range(0, len(doc_ids), _IDS_PER_QUERY):
             group = doc_ids[start : start + _IDS_PER_QUERY]
             marks = ",".join("?" * len(group))
-            documents += self._db.execute(f"{_DOC_ROWS} WHERE doc_id IN ({marks})", group)
+            documents += self._db.execute(f"{DOC_ROWS} WHERE doc_id IN ({marks})", group)
             rows += self._db.execute(
                 f"SELECT rowid, doc_id, article, {_TERM_COLUMNS} FROM chunks "
                 f"WHERE doc_id IN ({marks})",
@@ -437,7 +288,7 @@ class EmbeddedIndexStore:
             total = self._fused(query, allowed).copy()
             for boost in query.boosts:
                 self._apply_boost(boost, total, allowed)
-            top = _top_k(total, query.k)
+            top = top_k(total, query.k)
             if not len(top):
                 return []
             rowids = [int(r) for r in self._chunk_rowid.view[top]]
@@ -499,7 +350,7 @@ class EmbeddedIndexStore:
             f"d.meta FROM chunks c JOIN documents d USING (doc_id) WHERE c.rowid IN ({marks})",
             list(rowids),
         )
-        return {r[0]: (Chunk(*r[1:7]), _meta_from_json(r[7])) for r in rows}
+        return {r[0]: (Chunk(*r[1:7]), meta_from_json(r[7])) for r in rows}
 
     def _term_stats(self, field_name: str, terms: Sequence[str]) -> TermStats:
         with self._lock:
@@ -522,7 +373,7 @@ class EmbeddedIndexStore:
                     (doc_id,),
                 )
             )
-        return Document(meta=_meta_from_json(row[0]), chunks=chunks, content_hash=row[1])
+        return Document(meta=meta_from_json(row[0]), chunks=chunks, content_hash=row[1])
 
     def _scalar(self, sql: str, params: Sequence[object] = ()) -> object:
         with self._lock:

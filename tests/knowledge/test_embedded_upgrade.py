@@ -10,7 +10,8 @@ import pytest
 from baibain.knowledge.analysis import Analyzer, char_bigrams
 from baibain.knowledge.chunking import chunk_sections
 from baibain.knowledge.documents import Document, DocumentMeta, Section, content_hash
-from baibain.knowledge.embedded import EmbeddedIndexStore, _meta_to_json
+from baibain.knowledge.embedded import EmbeddedIndexStore
+from baibain.knowledge.embedded_docs import meta_to_json
 from baibain.knowledge.errors import BadDocument, IndexUnavailable
 from baibain.knowledge.index import IndexQuery, SearchFilter, Signal
 
@@ -64,7 +65,7 @@ def write_v1_index(path: Path, documents: list[Document]) -> None:
     for document in documents:
         db.execute(
             "INSERT INTO documents VALUES (?, ?, ?)",
-            (document.doc_id, _meta_to_json(document.meta), document.content_hash),
+            (document.doc_id, meta_to_json(document.meta), document.content_hash),
         )
         for c in document.chunks:
             words = " ".join(ANALYZER.words(c.text))
@@ -156,3 +157,43 @@ async def test_new_words_after_a_failed_batch_are_found_by_every_process(tmp_pat
     finally:
         await writer.close()
         await reader.close()
+
+
+async def test_terms_of_an_older_analysis_are_rebuilt_and_every_process_sees_them(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "index.sqlite3"
+    documents = [law(d, *t) for d, t in TEXTS.items()]
+    fresh = EmbeddedIndexStore(tmp_path / "fresh.sqlite3", ANALYZER)
+    await fresh.upsert_many(documents)
+    first = EmbeddedIndexStore(path, ANALYZER)
+    await first.upsert_many(documents)
+    await first.close()
+    # What an index analyzed by an older release looks like: other terms, another version.
+    db = sqlite3.connect(path)
+    db.execute("UPDATE chunks SET words = x'', words_tf = x'', grams = x'', grams_tf = x''")
+    db.execute("UPDATE meta SET value = 'older' WHERE key = 'terms_version'")
+    db.commit()
+    db.close()
+    reader = EmbeddedIndexStore(path, ANALYZER)  # rebuilds at open
+    try:
+        for text in ("避難所を開設するのは誰か", "火事を見つけたら", "長は団体を代表する"):
+            assert await ranking(reader, text) == await ranking(fresh, text)
+        other = EmbeddedIndexStore(path, ANALYZER)
+        await other.delete("jichi")  # so that the next rebuild numbers the terms differently
+        await other.close()
+        db = sqlite3.connect(path)
+        db.execute("UPDATE meta SET value = 'older' WHERE key = 'terms_version'")
+        db.commit()
+        db.close()
+        writer = EmbeddedIndexStore(path, ANALYZER)  # another process rebuilds again
+        new = law("shinki", "図書館の開館時間は条例で定める。")
+        await writer.upsert(new)  # written with the new numbering
+        await writer.close()
+        await fresh.delete("jichi")
+        await fresh.upsert(new)
+        for text in ("図書館の開館時間", "指定避難所", "火災の通報"):
+            assert await ranking(reader, text) == await ranking(fresh, text)
+    finally:
+        await reader.close()
+        await fresh.close()
