@@ -164,7 +164,7 @@ class Analyzer:
             with self._lock:
                 if self._dictionary is None:
                     self._dictionary = Dictionary(dict="core")
-                tokenizer = self._dictionary.create(mode=SplitMode.C)
+                tokenizer = self._dictionary.tokenizer(mode=SplitMode.C)
             self._local.tokenizer = tokenizer
         return tokenizer
 
