@@ -19,6 +19,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from baibain.admin.joblocks import claim_run
+from baibain.admin.links import purge_processed_events
 from baibain.admin.usage import report_csv
 from baibain.bot.refresh import refresh_dataset
 from baibain.bot.services import Services, open_services
@@ -60,7 +61,9 @@ async def release_stale_reservations(services: Services) -> int:
 
 
 async def purge_retained(services: Services) -> int:
-    """Delete audit records and thread history older than the retention period."""
+    """Forget old chat event claims; delete audit records and thread history older than the
+    retention period."""
+    await asyncio.to_thread(purge_processed_events, services.engine)
     days = services.settings.audit_retention_days
     if not days:
         return 0

@@ -92,3 +92,21 @@ async def test_a_broken_source_keeps_the_previous_version(services, source) -> N
     failed = await refresh_dataset(services, dataset)
     assert failed.error
     assert "毎週月曜日" in await closed_on(services, org.id)
+
+
+async def test_retention_job_forgets_old_event_claims(services) -> None:
+    from datetime import timedelta
+
+    from sqlmodel import Session, select
+
+    from baibain.admin import links
+    from baibain.admin.models import ProcessedEvent
+
+    assert links.claim_event(services.engine, "slack", "Ev-old")
+    with Session(services.engine) as session:
+        row = session.exec(select(ProcessedEvent)).one()
+        row.claimed_at = datetime.now(UTC) - timedelta(days=3)
+        session.add(row)
+        session.commit()
+    assert await run_job("retention", datetime(2026, 11, 26, 18, 0, tzinfo=UTC))
+    assert links.claim_event(services.engine, "slack", "Ev-old")  # claimable again
