@@ -24,8 +24,8 @@ run: $(VENV)/.installed
 	$(BIN)/baibain serve --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check baibain tests
-	$(BIN)/ruff format --check baibain tests
+	$(BIN)/ruff check adapters admin baibain bot knowledge tests
+	$(BIN)/ruff format --check adapters admin baibain bot knowledge tests
 	$(BIN)/mypy
 
 test: lint

@@ -70,8 +70,8 @@ def _log(message: str) -> None:
 
 
 async def _ingest(size: str, workdir: Path) -> dict[str, Any]:
-    from baibain.knowledge.analysis import Analyzer
-    from baibain.knowledge.embedded import EmbeddedIndexStore
+    from knowledge.analysis import Analyzer
+    from knowledge.embedded import EmbeddedIndexStore
 
     documents = read_documents(shared_data_dir(REPO))
     if size == "law":
@@ -114,10 +114,10 @@ async def _ingest(size: str, workdir: Path) -> dict[str, Any]:
 
 
 async def _serve(workdir: Path, rounds: int) -> dict[str, Any]:
-    from baibain.knowledge.analysis import Analyzer
-    from baibain.knowledge.embedded import EmbeddedIndexStore
-    from baibain.knowledge.index import SearchFilter
-    from baibain.knowledge.retrieval import Retriever
+    from knowledge.analysis import Analyzer
+    from knowledge.embedded import EmbeddedIndexStore
+    from knowledge.index import SearchFilter
+    from knowledge.retrieval import Retriever
 
     queries: list[str] = json.loads((workdir / _QUERIES_FILE).read_text("utf-8"))
     analyzer = Analyzer()

@@ -26,10 +26,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from baibain.knowledge.chunking import chunk_sections, split_long
-from baibain.knowledge.corpus import CorpusDefaults, read_corpus
-from baibain.knowledge.documents import Document, Section
-from baibain.knowledge.evaluation import read_queries
+from knowledge.chunking import chunk_sections, split_long
+from knowledge.corpus import CorpusDefaults, read_corpus
+from knowledge.documents import Document, Section
+from knowledge.evaluation import read_queries
 
 GROUP_CHARS = 200
 CORPORA = ("lawqa_egov", "jsquad")

@@ -14,7 +14,7 @@ import pytest
 from fakes.openai_server import openai_fake
 from sqlalchemy.engine import Engine, make_url
 
-from baibain.admin.db import create_db_engine, init_db
+from admin.db import create_db_engine, init_db
 
 __all__ = ["openai_fake"]
 
@@ -84,8 +84,8 @@ def db_engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def sample_data_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir whose index holds the bundled sample (built once per test session)."""
-    from baibain.bot.services import open_services
-    from baibain.bot.settings import Settings
+    from bot.services import open_services
+    from bot.settings import Settings
 
     data_dir = tmp_path_factory.mktemp("sample-data")
 

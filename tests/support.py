@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from baibain.admin.db import create_db_engine, init_db
+from admin.db import create_db_engine, init_db
 
 
 def org_with_key(data_dir: Path, name: str, database_url: str = "") -> str:
     """Create an organization in the app's database (default: the data dir's SQLite file);
     returns a new API key of it."""
-    from baibain.admin.orgs import create_api_key, create_org
+    from admin.orgs import create_api_key, create_org
 
     engine = create_db_engine(database_url or f"sqlite:///{data_dir / 'baibain.sqlite3'}")
     try:

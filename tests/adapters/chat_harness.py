@@ -9,10 +9,10 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from baibain.admin import links
-from baibain.admin.audit_models import RECORD
-from baibain.admin.orgs import create_org
-from baibain.bot.chat import CHAT
+from admin import links
+from admin.audit_models import RECORD
+from admin.orgs import create_org
+from bot.chat import CHAT
 
 AUDIT_QUESTION = "住民監査請求をすることができるのは誰ですか"
 

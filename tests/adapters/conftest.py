@@ -15,9 +15,9 @@ from fakes.logo import logo_fake
 from fakes.slack_api import slack_fake
 from sqlalchemy.engine import Engine
 
-from baibain.admin.db import create_db_engine, init_db
-from baibain.bot.app import create_app
-from baibain.bot.settings import Settings
+from admin.db import create_db_engine, init_db
+from bot.app import create_app
+from bot.settings import Settings
 
 __all__ = ["botframework_fake", "logo_fake", "slack_fake"]
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from baibain.admin import links
-from baibain.admin.db import create_db_engine
-from baibain.bot.cli import app
+from admin import links
+from admin.db import create_db_engine
+from bot.cli import app
 
 
 def test_org_link_add_admin_and_operator(tmp_path: Path) -> None:

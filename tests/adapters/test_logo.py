@@ -9,8 +9,8 @@ from typing import Any
 from chat_harness import AUDIT_QUESTION, Chat, MakeChat
 from fakes.logo import Failure, FakeLogo
 
-from baibain.bot.chat import CHAT
-from baibain.bot.turns import AI_FOOTER, Answer, Citation
+from bot.chat import CHAT
+from bot.turns import AI_FOOTER, Answer, Citation
 
 
 async def logo_chat(make_chat: MakeChat, fake: FakeLogo, **settings: Any) -> Chat:

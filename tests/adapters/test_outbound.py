@@ -8,8 +8,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from baibain.adapters.background import BackgroundTasks
-from baibain.adapters.outbound import (
+from adapters.background import BackgroundTasks
+from adapters.outbound import (
     Outbox,
     RetryableSend,
     SendFailed,
@@ -17,7 +17,7 @@ from baibain.adapters.outbound import (
     split_answer,
     split_text,
 )
-from baibain.bot.turns import Answer, Citation
+from bot.turns import Answer, Citation
 
 
 class FakeClock:

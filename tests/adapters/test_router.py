@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from baibain.admin import links
-from baibain.admin.orgs import create_org
-from baibain.bot import commands
-from baibain.bot.router import ChatRouter
-from baibain.bot.turns import Answer, ConversationRef, Feedback, Turn
-from baibain.knowledge.errors import QuotaExceeded
+from admin import links
+from admin.orgs import create_org
+from bot import commands
+from bot.router import ChatRouter
+from bot.turns import Answer, ConversationRef, Feedback, Turn
+from knowledge.errors import QuotaExceeded
 
 SLACK_THREAD = ConversationRef("slack", "T1", "C1", "1700.0001")
 

@@ -11,10 +11,10 @@ from typing import Any
 from chat_harness import AUDIT_QUESTION, Chat, MakeChat
 from fakes.slack_api import Failure, FakeSlack
 
-from baibain.adapters.slack.translate import ACTION_DOWN, ACTION_UP
-from baibain.admin.links import feedback_for, hash_user
-from baibain.bot.chat import CHAT
-from baibain.bot.turns import Answer, Attachment
+from adapters.slack.translate import ACTION_DOWN, ACTION_UP
+from admin.links import feedback_for, hash_user
+from bot.chat import CHAT
+from bot.turns import Answer, Attachment
 
 JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -223,7 +223,7 @@ async def test_shared_files_download_with_the_bot_token_only_from_slack(
     make_chat, slack_fake
 ) -> None:
     chat = await slack_chat(make_chat, slack_fake)
-    from baibain.adapters.slack.handler import DownloadRefused
+    from adapters.slack.handler import DownloadRefused
 
     adapter = chat.client.app[CHAT].slack
     assert adapter is not None

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 from chat_harness import AUDIT_QUESTION, Chat, MakeChat
 from fakes.botframework import Failure, FakeBotFramework
 
-from baibain.admin.links import feedback_for, hash_user
+from admin.links import feedback_for, hash_user
 
 TENANT = "tenant-test"
 THREAD = "19:general@thread.tacv2;messageid=1700000000000"

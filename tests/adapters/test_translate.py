@@ -8,17 +8,17 @@ from fakes.botframework import FakeBotFramework
 from fakes.logo import FakeLogo
 from fakes.slack_api import FakeSlack
 
-from baibain.adapters.logo.models import LogoEvent
-from baibain.adapters.logo.translate import render as render_logo
-from baibain.adapters.logo.translate import to_turn as logo_turn
-from baibain.adapters.slack.translate import clean_text
-from baibain.adapters.slack.translate import render as render_slack
-from baibain.adapters.slack.translate import to_feedback as slack_feedback
-from baibain.adapters.slack.translate import to_turn as slack_turn
-from baibain.adapters.teams.translate import render as render_teams
-from baibain.adapters.teams.translate import to_feedback as teams_feedback
-from baibain.adapters.teams.translate import to_turn as teams_turn
-from baibain.bot.turns import AI_FOOTER, Answer, Citation, ConversationRef
+from adapters.logo.models import LogoEvent
+from adapters.logo.translate import render as render_logo
+from adapters.logo.translate import to_turn as logo_turn
+from adapters.slack.translate import clean_text
+from adapters.slack.translate import render as render_slack
+from adapters.slack.translate import to_feedback as slack_feedback
+from adapters.slack.translate import to_turn as slack_turn
+from adapters.teams.translate import render as render_teams
+from adapters.teams.translate import to_feedback as teams_feedback
+from adapters.teams.translate import to_turn as teams_turn
+from bot.turns import AI_FOOTER, Answer, Citation, ConversationRef
 
 ANSWER = Answer(
     text="住民は監査を請求できます。[1] <注意> & 確認",

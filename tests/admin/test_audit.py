@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-from baibain.admin.audit import (
+from admin.audit import (
     AuditEvent,
     AuditIntegrityError,
     AuditKeyError,
@@ -30,8 +30,8 @@ from baibain.admin.audit import (
     AuditWriteFailed,
     looks_like_instruction_override,
 )
-from baibain.admin.audit_crypto import new_audit_key
-from baibain.knowledge.errors import BadInput, BaibainError
+from admin.audit_crypto import new_audit_key
+from knowledge.errors import BadInput, BaibainError
 
 QUESTION = "児童手当の所得制限はいつ撤廃されましたか？監査テスト用の質問です"
 ANSWER = "令和6年10月分から所得制限が撤廃されました。"
@@ -51,7 +51,7 @@ class FakeClock:
 
 @pytest.fixture
 def engine(db_engine: Engine) -> Engine:
-    """The test database with the audit tables (registered by importing baibain.admin.audit)."""
+    """The test database with the audit tables (registered by importing admin.audit)."""
     SQLModel.metadata.create_all(db_engine)
     return db_engine
 

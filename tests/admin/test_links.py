@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
-from baibain.admin import links
-from baibain.admin.db import create_db_engine
-from baibain.admin.orgs import create_org
-from baibain.knowledge.errors import BadInput, NotFound
+from admin import links
+from admin.db import create_db_engine
+from admin.orgs import create_org
+from knowledge.errors import BadInput, NotFound
 
 
 def test_a_workspace_belongs_to_one_organization(db_engine: Engine) -> None:

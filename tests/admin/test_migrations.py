@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-from baibain.admin.db import init_db, register_tables
+from admin.db import init_db, register_tables
 
 
 def test_migrations_create_every_table_and_match_the_models(db_engine: Engine) -> None:

@@ -12,12 +12,12 @@ import pytest
 from fakes.openai_server import FakeOpenAIServer, Reply
 from sqlalchemy.engine import Engine
 
-from baibain.admin.audit import AuditKeyring, AuditLog
-from baibain.admin.quotas import QuotaService, period_of, reset_date
-from baibain.bot.auditing import Auditor
-from baibain.bot.metering import LLMAccess
-from baibain.knowledge.errors import QuotaExceeded, UpstreamUnavailable
-from baibain.knowledge.llm import LLMConfig, OpenAIChatClient
+from admin.audit import AuditKeyring, AuditLog
+from admin.quotas import QuotaService, period_of, reset_date
+from bot.auditing import Auditor
+from bot.metering import LLMAccess
+from knowledge.errors import QuotaExceeded, UpstreamUnavailable
+from knowledge.llm import LLMConfig, OpenAIChatClient
 
 
 def auditor(engine: Engine, tmp_path: Path) -> Auditor:

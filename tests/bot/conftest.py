@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from baibain.bot.settings import Settings
+from bot.settings import Settings
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ import pytest
 from support import org_with_key
 from typer.testing import CliRunner
 
-from baibain.admin.db import create_db_engine
-from baibain.bot.app import create_app
-from baibain.bot.cli import app as cli
+from admin.db import create_db_engine
+from bot.app import create_app
+from bot.cli import app as cli
 
 QUESTION = "住民監査請求をすることができるのは誰ですか（ＱＸＪ）"
 MARKER = QUESTION

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from baibain.admin.db import create_db_engine
-from baibain.admin.orgs import authenticate_api_key
-from baibain.bot.cli import app
+from admin.db import create_db_engine
+from admin.orgs import authenticate_api_key
+from bot.cli import app
 
 AUDIT_QUESTION = "住民監査請求をすることができるのは誰ですか"
 
@@ -77,7 +77,7 @@ def test_org_and_api_key_lifecycle(run, data_dir: Path) -> None:
     assert authenticate_api_key(engine, key).name == "横浜市"
     key_id = key.split("_")[1]
     assert run("apikey", "revoke", key_id).exit_code == 0
-    from baibain.knowledge.errors import Unauthorized
+    from knowledge.errors import Unauthorized
 
     with pytest.raises(Unauthorized):
         authenticate_api_key(engine, key)

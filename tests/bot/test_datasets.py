@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from support import org_with_key
 
-from baibain.bot.app import create_app
+from bot.app import create_app
 
 RULE_V1 = "テスト市粗大ごみ収集規則\n粗大ごみは毎月第二水曜日に収集する。"
 RULE_V2 = "テスト市粗大ごみ収集規則\n粗大ごみは毎月第四金曜日に収集する。"

@@ -8,9 +8,9 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from support import org_with_key
 
-from baibain.admin.db import create_db_engine
-from baibain.bot.app import create_app
-from baibain.bot.settings import Settings
+from admin.db import create_db_engine
+from bot.app import create_app
+from bot.settings import Settings
 
 AUDIT_QUESTION = "住民監査請求をすることができるのは誰ですか"
 AiohttpClient = Callable[..., Any]
@@ -124,7 +124,7 @@ async def test_readiness_reports_an_unreachable_database(aiohttp_client, make_se
     settings = make_settings()
     client = await client_for(aiohttp_client, settings)
     # The database goes away after start (a closed port stands for a stopped server).
-    from baibain.bot.app_keys import SERVICES
+    from bot.app_keys import SERVICES
 
     services = client.app[SERVICES]
     services.engine.dispose()

@@ -15,8 +15,8 @@ from fakes.openai_server import FakeOpenAIServer, Reply, server_error
 from support import org_with_key
 from typer.testing import CliRunner
 
-from baibain.bot.app import create_app
-from baibain.bot.cli import app as cli
+from bot.app import create_app
+from bot.cli import app as cli
 
 QUESTION = "住民監査請求をすることができるのは誰ですか"
 
@@ -285,8 +285,8 @@ async def test_oversized_upload_names_the_limit(aiohttp_client, make_settings, d
 async def test_streamed_answer_reports_progress(
     openai_fake: FakeOpenAIServer, make_settings
 ) -> None:
-    from baibain.bot.assistant import Asker
-    from baibain.bot.services import open_services
+    from bot.assistant import Asker
+    from bot.services import open_services
 
     services = await open_services(make_settings(**llm(openai_fake)))
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from support import org_with_key
 
-from baibain.bot.app import create_app
+from bot.app import create_app
 
 
 def keys(data_dir: Path) -> dict[str, str]:

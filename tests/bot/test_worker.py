@@ -9,11 +9,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from baibain.admin.orgs import create_org
-from baibain.bot.assistant import Asker
-from baibain.bot.refresh import refresh_dataset
-from baibain.bot.services import Services, open_services
-from baibain.bot.worker import run_job, use_services
+from admin.orgs import create_org
+from bot.assistant import Asker
+from bot.refresh import refresh_dataset
+from bot.services import Services, open_services
+from bot.worker import run_job, use_services
 
 V1 = "施設名,休館日\n市民体育館,毎週月曜日\n中央図書館,毎週火曜日\n"
 V2 = "施設名,休館日\n市民体育館,毎週水曜日\n中央図書館,毎週火曜日\n"
@@ -99,8 +99,8 @@ async def test_retention_job_forgets_old_event_claims(services) -> None:
 
     from sqlmodel import Session, select
 
-    from baibain.admin import links
-    from baibain.admin.models import ProcessedEvent
+    from admin import links
+    from admin.models import ProcessedEvent
 
     assert links.claim_event(services.engine, "slack", "Ev-old")
     with Session(services.engine) as session:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from baibain.knowledge.analysis import Analyzer, char_bigrams, normalize, split_sentences
+from knowledge.analysis import Analyzer, char_bigrams, normalize, split_sentences
 
 
 def test_normalize_folds_width_and_case() -> None:

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from baibain.knowledge.dates import (
+from knowledge.dates import (
     InvalidDate,
     era_date,
     fiscal_year_of,
@@ -16,7 +16,7 @@ from baibain.knowledge.dates import (
     parse_fiscal_year,
     wareki_year_to_western,
 )
-from baibain.knowledge.errors import BadInput
+from knowledge.errors import BadInput
 
 
 @pytest.mark.parametrize(

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from baibain.knowledge.analysis import Analyzer, char_bigrams
-from baibain.knowledge.chunking import chunk_sections
-from baibain.knowledge.documents import Document, DocumentMeta, Section, content_hash
-from baibain.knowledge.embedded import EmbeddedIndexStore
-from baibain.knowledge.embedded_docs import meta_to_json
-from baibain.knowledge.errors import BadDocument, IndexUnavailable
-from baibain.knowledge.index import IndexQuery, SearchFilter, Signal
+from knowledge.analysis import Analyzer, char_bigrams
+from knowledge.chunking import chunk_sections
+from knowledge.documents import Document, DocumentMeta, Section, content_hash
+from knowledge.embedded import EmbeddedIndexStore
+from knowledge.embedded_docs import meta_to_json
+from knowledge.errors import BadDocument, IndexUnavailable
+from knowledge.index import IndexQuery, SearchFilter, Signal
 
 ANALYZER = Analyzer()
 

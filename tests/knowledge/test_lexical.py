@@ -9,8 +9,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from baibain.knowledge import lexical
-from baibain.knowledge.lexical import K1, B, LexicalIndex
+from knowledge import lexical
+from knowledge.lexical import K1, B, LexicalIndex
 
 VOCABULARY = [f"t{i}" for i in range(60)]
 

@@ -23,8 +23,8 @@ from fakes.openai_server import (
     server_error,
 )
 
-from baibain.knowledge.errors import UpstreamUnavailable
-from baibain.knowledge.llm import (
+from knowledge.errors import UpstreamUnavailable
+from knowledge.llm import (
     CircuitBreaker,
     Completion,
     LLMConfig,

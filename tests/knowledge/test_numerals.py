@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from baibain.knowledge.numerals import (
+from knowledge.numerals import (
     ArticleRef,
     article_label,
     find_article_refs,
@@ -14,7 +14,7 @@ from baibain.knowledge.numerals import (
     kanji_to_int,
     normalize_article_ref,
 )
-from baibain.knowledge.parsing import parse_file
+from knowledge.parsing import parse_file
 
 EGOV = Path(__file__).resolve().parent.parent / "fixtures" / "egov"
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from baibain.knowledge.errors import BadDocument
-from baibain.knowledge.parsing import SUPPORTED_SUFFIXES, ParseLimits, parse_file
+from knowledge.errors import BadDocument
+from knowledge.parsing import SUPPORTED_SUFFIXES, ParseLimits, parse_file
 
 
 def refusal(name: str, data: bytes, **kwargs: ParseLimits) -> str:

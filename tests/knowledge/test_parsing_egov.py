@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from baibain.knowledge.documents import Section
-from baibain.knowledge.errors import BadDocument
-from baibain.knowledge.parsing import ParsedFile, parse_file
+from knowledge.documents import Section
+from knowledge.errors import BadDocument
+from knowledge.parsing import ParsedFile, parse_file
 
 EGOV = Path(__file__).resolve().parent.parent / "fixtures" / "egov"
 RULE = "419M60400000005_20201228_502M60400000013.xml"

@@ -11,8 +11,8 @@ from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
 from openpyxl import Workbook
 
-from baibain.knowledge.errors import BadDocument
-from baibain.knowledge.parsing import ParseLimits, parse_file
+from knowledge.errors import BadDocument
+from knowledge.parsing import ParseLimits, parse_file
 
 
 def refusal(name: str, data: bytes, limits: ParseLimits | None = None) -> str:

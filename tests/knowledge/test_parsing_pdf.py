@@ -10,8 +10,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-from baibain.knowledge.errors import BadDocument
-from baibain.knowledge.parsing import parse_file
+from knowledge.errors import BadDocument
+from knowledge.parsing import parse_file
 
 FONT = "HeiseiMin-W3"
 

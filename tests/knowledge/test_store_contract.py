@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from fakes.weaviate_memory import FakeWeaviate
 
-from baibain.knowledge.analysis import Analyzer, char_bigrams
-from baibain.knowledge.chunking import chunk_sections
-from baibain.knowledge.documents import Document, DocumentMeta, Section, content_hash
-from baibain.knowledge.embedded import EmbeddedIndexStore
-from baibain.knowledge.errors import BadDocument
-from baibain.knowledge.index import IndexQuery, IndexStore, SearchFilter, Signal
-from baibain.knowledge.weaviate_store import WeaviateConfig, WeaviateIndexStore
+from knowledge.analysis import Analyzer, char_bigrams
+from knowledge.chunking import chunk_sections
+from knowledge.documents import Document, DocumentMeta, Section, content_hash
+from knowledge.embedded import EmbeddedIndexStore
+from knowledge.errors import BadDocument
+from knowledge.index import IndexQuery, IndexStore, SearchFilter, Signal
+from knowledge.weaviate_store import WeaviateConfig, WeaviateIndexStore
 
 ANALYZER = Analyzer()
 StoreFactory = Callable[[], IndexStore]

@@ -6,12 +6,12 @@ import sys
 
 import pytest
 
-from baibain.knowledge import term_workers
-from baibain.knowledge.analysis import Analyzer
-from baibain.knowledge.chunking import chunk_sections
-from baibain.knowledge.documents import Document, DocumentMeta, Section
-from baibain.knowledge.term_workers import TermAnalysis
-from baibain.knowledge.terms import chunk_terms
+from knowledge import term_workers
+from knowledge.analysis import Analyzer
+from knowledge.chunking import chunk_sections
+from knowledge.documents import Document, DocumentMeta, Section
+from knowledge.term_workers import TermAnalysis
+from knowledge.terms import chunk_terms
 
 ANALYZER = Analyzer()
 TEXTS = [

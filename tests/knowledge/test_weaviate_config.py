@@ -17,21 +17,21 @@ from weaviate.classes.query import Filter, HybridFusion, MetadataQuery
 from weaviate.collections.classes.config import _CollectionConfigCreate
 from weaviate.collections.filters import _FilterToGRPC
 
-from baibain.bot.services import open_index
-from baibain.bot.settings import Settings
-from baibain.knowledge.analysis import Analyzer
-from baibain.knowledge.chunking import chunk_sections
-from baibain.knowledge.documents import Document, DocumentMeta, Section, content_hash
-from baibain.knowledge.index import Boost, IndexQuery, SearchFilter, Signal
-from baibain.knowledge.terms import chunk_terms
-from baibain.knowledge.weaviate_client import WeaviateConfig, make_client
-from baibain.knowledge.weaviate_objects import (
+from bot.services import open_index
+from bot.settings import Settings
+from knowledge.analysis import Analyzer
+from knowledge.chunking import chunk_sections
+from knowledge.documents import Document, DocumentMeta, Section, content_hash
+from knowledge.index import Boost, IndexQuery, SearchFilter, Signal
+from knowledge.terms import chunk_terms
+from knowledge.weaviate_client import WeaviateConfig, make_client
+from knowledge.weaviate_objects import (
     chunk_properties,
     document_generation,
     meta_from_properties,
     object_uuid,
 )
-from baibain.knowledge.weaviate_schema import (
+from knowledge.weaviate_schema import (
     collection_config,
     field_query,
     law_titles_args,
@@ -40,7 +40,7 @@ from baibain.knowledge.weaviate_schema import (
     term_count_filter,
     visibility_filter,
 )
-from baibain.knowledge.weaviate_store import WeaviateIndexStore
+from knowledge.weaviate_store import WeaviateIndexStore
 
 ANALYZER = Analyzer()
 

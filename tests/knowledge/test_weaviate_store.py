@@ -17,17 +17,17 @@ from pathlib import Path
 import pytest
 from fakes.weaviate_memory import FakeWeaviate
 
-from baibain.bot.sample import SAMPLE_DEFAULTS, sample_path
-from baibain.knowledge.analysis import Analyzer, char_bigrams
-from baibain.knowledge.chunking import chunk_sections
-from baibain.knowledge.corpus import read_corpus
-from baibain.knowledge.documents import Document, DocumentMeta, Section, content_hash
-from baibain.knowledge.embedded import EmbeddedIndexStore
-from baibain.knowledge.errors import IndexUnavailable
-from baibain.knowledge.index import Boost, IndexQuery, SearchFilter, Signal
-from baibain.knowledge.migration import MigrationReport, copy_index
-from baibain.knowledge.retrieval import GRAM_FIELDS, WORD_FIELDS, Retriever
-from baibain.knowledge.weaviate_store import WeaviateConfig, WeaviateIndexStore
+from bot.sample import SAMPLE_DEFAULTS, sample_path
+from knowledge.analysis import Analyzer, char_bigrams
+from knowledge.chunking import chunk_sections
+from knowledge.corpus import read_corpus
+from knowledge.documents import Document, DocumentMeta, Section, content_hash
+from knowledge.embedded import EmbeddedIndexStore
+from knowledge.errors import IndexUnavailable
+from knowledge.index import Boost, IndexQuery, SearchFilter, Signal
+from knowledge.migration import MigrationReport, copy_index
+from knowledge.retrieval import GRAM_FIELDS, WORD_FIELDS, Retriever
+from knowledge.weaviate_store import WeaviateConfig, WeaviateIndexStore
 
 ANALYZER = Analyzer()
 CONFIG = WeaviateConfig(url="http://weaviate.invalid:8080", connect_timeout=0.5, query_timeout=0.5)
@@ -231,7 +231,7 @@ async def test_interrupted_replacement_serves_the_complete_version() -> None:
 async def test_long_documents_are_read_in_pages_and_deleted_past_the_server_cap(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("baibain.knowledge.weaviate_store.PAGE", 4)
+    monkeypatch.setattr("knowledge.weaviate_store.PAGE", 4)
     server = FakeWeaviate(delete_cap=3)
     store = WeaviateIndexStore(CONFIG, ANALYZER, client_factory=server.client)
     texts = [f"第{i}の規定。" for i in range(11)]

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from baibain.bot.app import create_app
-from baibain.bot.cli import app as cli
-from baibain.bot.settings import Settings
-from baibain.knowledge.analysis import Analyzer
-from baibain.knowledge.embedded import EmbeddedIndexStore
-from baibain.knowledge.errors import IndexUnavailable
+from bot.app import create_app
+from bot.cli import app as cli
+from bot.settings import Settings
+from knowledge.analysis import Analyzer
+from knowledge.embedded import EmbeddedIndexStore
+from knowledge.errors import IndexUnavailable
 
 POLITE = IndexUnavailable.default_message
 QUESTION = "住民監査請求をすることができるのは誰ですか"

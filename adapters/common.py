@@ -1,0 +1,111 @@
+"""What every platform adapter shares: the runtime handed in by the bot, JSON errors, bounded
+body reading, command detection and the turn-to-answer step with its last-resort message."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+
+from adapters.background import BackgroundTasks
+from adapters.outbound import Outbox
+from bot.turns import Answer, ChatBot, Citation, Platform, Turn
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER_TEXT = "回答を作成しています…"
+FAILURE_TEXT = (
+    "申し訳ありません。回答の作成中に問題が発生しました。時間をおいてもう一度お試しください。"
+)
+# Chat webhooks carry small JSON or form bodies; anything bigger is not from the platform.
+MAX_WEBHOOK_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ChatRuntime:
+    """What adapters get from the application: the bot port, background work, the paced
+    outbox and one HTTP client session for outbound calls."""
+
+    bot: ChatBot
+    tasks: BackgroundTasks
+    outbox: Outbox
+    session: aiohttp.ClientSession
+
+
+class BodyTooLarge(Exception):
+    """The request body exceeds ``MAX_WEBHOOK_BYTES``."""
+
+
+def citation_details(citation: Citation) -> str:
+    """Position, dataset, publishing organization and date of a citation, joined by ・."""
+    parts = (
+        citation.position,
+        citation.dataset,
+        citation.organization,
+        citation.published or "",
+    )
+    return "・".join(p.strip() for p in parts if p and p.strip())
+
+
+def is_web_link(url: str) -> bool:
+    """Whether ``url`` may be shown as a link (http or https only)."""
+    return url.startswith(("https://", "http://"))
+
+
+def json_error(status: int, code: str, message: str) -> web.Response:
+    """The JSON error shape of every route: ``{"error": {"code", "message"}}``."""
+    return web.json_response(
+        {"error": {"code": code, "message": message}},
+        status=status,
+        dumps=lambda o: json.dumps(o, ensure_ascii=False),
+    )
+
+
+def unauthorized() -> web.Response:
+    """401 for a missing, invalid or expired signature or token."""
+    return json_error(401, "unauthorized", "リクエストの署名または認証情報を確認できませんでした。")
+
+
+def too_large() -> web.Response:
+    """413 for an oversized webhook body."""
+    return json_error(413, "payload_too_large", "リクエストが大きすぎます。")
+
+
+async def read_body(request: web.Request, limit: int = MAX_WEBHOOK_BYTES) -> bytes:
+    """The raw body, at most ``limit`` bytes (``BodyTooLarge`` otherwise)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise BodyTooLarge()
+    raw = await request.read()
+    if len(raw) > limit:
+        raise BodyTooLarge()
+    return raw
+
+
+def as_command(text: str) -> tuple[bool, str]:
+    """``(True, rest)`` for a message starting with ``/`` (or the full-width ／), else
+    ``(False, text)``: after the mention, ``/help`` is a command, anything else a question."""
+    stripped = text.strip()
+    if stripped[:1] in ("/", "／"):
+        return True, stripped[1:].strip()
+    return False, stripped
+
+
+async def claim(runtime: ChatRuntime, platform: Platform, event_id: str) -> bool:
+    """Claim an event before processing it; events without an id are always processed."""
+    if not event_id:
+        return True
+    return await runtime.bot.claim_event(platform, event_id)
+
+
+async def answer_turn(bot: ChatBot, turn: Turn) -> Answer:
+    """The bot's answer; if the bot itself fails, a short apology instead of silence."""
+    try:
+        return await bot.handle(turn)
+    except Exception as exc:  # the user must get a message; the type goes to the log
+        log.error(
+            "turn failed platform=%s error=%s", turn.conversation.platform, type(exc).__name__
+        )
+        return Answer(text=FAILURE_TEXT, outcome="error", footer="", feedback=False)

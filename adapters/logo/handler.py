@@ -1,0 +1,150 @@
+"""``POST /logo/events``: verify the signature, validate, acknowledge, answer in the background.
+
+Contract (DESIGN.md): headers ``X-LoGo-Request-Timestamp`` (unix seconds) and
+``X-LoGo-Signature: v0=<hex HMAC-SHA256(secret, "v0:{ts}:{raw body}")>``, at most 300 s old;
+replies are ``POST reply_url`` with ``Authorization: Bearer <reply token>`` and
+``{"talk_id", "thread_id", "text"}``, split at ``TEXT_LIMIT`` characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from pydantic import ValidationError
+
+from adapters.common import (
+    BodyTooLarge,
+    ChatRuntime,
+    answer_turn,
+    claim,
+    json_error,
+    read_body,
+    too_large,
+    unauthorized,
+)
+from adapters.logo.models import LogoEvent
+from adapters.logo.translate import render, reply_thread, to_turn
+from adapters.outbound import RetryableSend, SendFailed, retry_after_seconds, split_text
+from bot.turns import Turn
+
+log = logging.getLogger(__name__)
+
+TIMESTAMP_HEADER = "X-LoGo-Request-Timestamp"
+SIGNATURE_HEADER = "X-LoGo-Signature"
+MAX_SKEW_S = 300
+TEXT_LIMIT = 4000
+
+
+@dataclass(frozen=True)
+class LogoConfig:
+    """Secrets of the LoGo Chat connection."""
+
+    signing_secret: str
+    reply_token: str
+
+
+class ReplyRejected(Exception):
+    """The reply endpoint refused a reply with a status not worth retrying (4xx but 429)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"reply rejected status={status}")
+        self.status = status
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """``v0=<hex HMAC-SHA256(secret, "v0:{ts}:{body}")>``."""
+    message = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def verify(
+    secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float
+) -> bool:
+    """Whether the request is signed with ``secret`` and at most ``MAX_SKEW_S`` seconds old."""
+    if not timestamp or not signature or not timestamp.isascii() or not timestamp.isdigit():
+        return False
+    if abs(now - int(timestamp)) > MAX_SKEW_S:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), signature.strip())
+
+
+def _fields(exc: ValidationError) -> str:
+    names = sorted({".".join(str(p) for p in e["loc"]) or "本文" for e in exc.errors()})
+    return ", ".join(names[:8])
+
+
+class LogoAdapter:
+    """The LoGo Chat webhook handler and its reply client."""
+
+    def __init__(
+        self, config: LogoConfig, runtime: ChatRuntime, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.config = config
+        self.runtime = runtime
+        self._clock = clock
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Verify, validate, claim the event id, schedule the answer and return 200 at once."""
+        try:
+            raw = await read_body(request)
+        except BodyTooLarge:
+            return too_large()
+        ok = verify(
+            self.config.signing_secret,
+            request.headers.get(TIMESTAMP_HEADER),
+            request.headers.get(SIGNATURE_HEADER),
+            raw,
+            self._clock(),
+        )
+        if not ok:
+            await self.runtime.bot.record_security_event("logo", "bad_signature")
+            return unauthorized()
+        try:
+            event = LogoEvent.model_validate_json(raw)
+        except ValidationError as exc:
+            return json_error(
+                400, "bad_input", f"リクエストの形式が正しくありません（{_fields(exc)}）。"
+            )
+        turn = to_turn(event)
+        if not await claim(self.runtime, "logo", event.event_id):
+            log.info("logo duplicate event ignored")
+            return web.json_response({"ok": True, "duplicate": True})
+        self.runtime.tasks.spawn(self._answer(event, turn), name="logo-answer")
+        return web.json_response({"ok": True})
+
+    async def _answer(self, event: LogoEvent, turn: Turn) -> None:
+        answer = await answer_turn(self.runtime.bot, turn)
+        thread = reply_thread(event)
+        for part in split_text(render(answer)["text"], TEXT_LIMIT):
+            payload = {"talk_id": event.talk_id, "thread_id": thread, "text": part}
+            try:
+                await self._reply(str(event.reply_url), turn.conversation.key, payload)
+            except (SendFailed, ReplyRejected) as exc:
+                log.warning("logo reply not delivered: %s", exc)
+                return
+
+    async def _reply(self, url: str, lane: str, payload: dict[str, str | None]) -> None:
+        headers = {"Authorization": f"Bearer {self.config.reply_token}"}
+
+        async def call() -> None:
+            try:
+                async with self.runtime.session.post(url, json=payload, headers=headers) as resp:
+                    await resp.read()
+                    if 200 <= resp.status < 300:
+                        return
+                    if resp.status == 429 or resp.status >= 500:
+                        wait = retry_after_seconds(resp.headers.get("Retry-After"))
+                        raise RetryableSend(resp.status, wait)
+                    raise ReplyRejected(resp.status)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                log.info("logo reply connection failed: %s", type(exc).__name__)
+                raise RetryableSend(0) from exc
+
+        await self.runtime.outbox.send(lane, call)

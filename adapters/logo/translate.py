@@ -1,0 +1,87 @@
+"""LoGo Chat payload ↔ neutral values (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+import re
+
+from adapters.common import as_command, citation_details
+from adapters.logo.models import LogoEvent
+from bot.turns import Answer, Attachment, ConversationRef, Turn
+
+_LEADING_AT_NAME = re.compile(r"^\s*[@＠]\S+\s*")
+
+
+def _strip_mentions(event: LogoEvent, text: str) -> str:
+    assert event.message is not None
+    for mention in event.message.mentions:
+        text = text.replace(f"<@{mention.user_id}>", " ")
+    if event.type == "mention":
+        text = _LEADING_AT_NAME.sub("", text, count=1)
+    return text.strip()
+
+
+def reply_thread(event: LogoEvent) -> str | None:
+    """The thread to answer in: a mention is answered in the thread of its message."""
+    if event.thread_id:
+        return event.thread_id
+    if event.type == "mention" and event.message is not None:
+        return event.message.id
+    return None
+
+
+def to_turn(event: LogoEvent) -> Turn:
+    """The turn of a validated webhook event."""
+    conversation = ConversationRef(
+        platform="logo",
+        workspace_id=event.org_id,
+        channel_id=event.talk_id,
+        thread_id=reply_thread(event) or "",
+    )
+    if event.command is not None and event.type == "command":
+        name = event.command.name.strip().lstrip("/／")
+        text = event.command.text.strip()
+        line = text if name.lower() == "baibain" else f"{name} {text}".strip()
+        return Turn(
+            conversation=conversation,
+            user_id=event.user.id,
+            user_name=event.user.display_name,
+            text=line,
+            event_id=event.event_id,
+            is_command=True,
+        )
+    assert event.message is not None
+    is_command, text = as_command(_strip_mentions(event, event.message.text))
+    attachments = tuple(
+        Attachment(
+            name=f.name,
+            mime_type=f.mime_type,
+            size=f.size,
+            url=str(f.download_url) if f.download_url else "",
+        )
+        for f in event.message.files
+    )
+    return Turn(
+        conversation=conversation,
+        user_id=event.user.id,
+        user_name=event.user.display_name,
+        text=text,
+        event_id=event.event_id,
+        is_command=is_command,
+        attachments=attachments,
+    )
+
+
+def render(answer: Answer) -> dict[str, str]:
+    """The reply text: the answer, numbered sources with links, then the footer."""
+    blocks = [answer.text.strip()]
+    if answer.citations:
+        lines = ["出典:"]
+        for c in answer.citations:
+            details = citation_details(c)
+            lines.append(f"[{c.n}] {c.title}" + (f"（{details}）" if details else ""))
+            if c.url:
+                lines.append(f"    {c.url}")
+        blocks.append("\n".join(lines))
+    if answer.footer:
+        blocks.append(answer.footer)
+    return {"text": "\n\n".join(b for b in blocks if b)}

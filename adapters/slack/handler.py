@@ -1,0 +1,299 @@
+"""``POST /slack/events``: slack-bolt's ``AsyncApp`` mounted in our aiohttp application.
+
+Bolt verifies ``X-Slack-Signature`` (v0 HMAC-SHA256 over ``v0:{ts}:{body}``, 300 s window),
+answers ``url_verification``, ignores the bot's own events and parses events, slash commands
+and button clicks. Our listeners run before the response is sent
+(``process_before_response=True``) but only acknowledge, translate, claim the event id and
+schedule the answer, so the 3 s deadline holds however long the answer takes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.common import (
+    PLACEHOLDER_TEXT,
+    BodyTooLarge,
+    ChatRuntime,
+    answer_turn,
+    claim,
+    json_error,
+    read_body,
+    too_large,
+    unauthorized,
+)
+from adapters.outbound import RetryableSend, SendFailed, retry_after_seconds, split_answer
+from adapters.slack.translate import (
+    ACTION_DOWN,
+    ACTION_UP,
+    render,
+    to_feedback,
+    to_turn,
+)
+from bot.turns import Attachment, Turn
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/baibain"
+DEFAULT_API_URL = "https://slack.com/api/"
+# Answer text per message; each message is split into sections of at most 3000 characters.
+MESSAGE_LIMIT = 12_000
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+THANKS_TEXT = "ご評価ありがとうございました。今後の改善に役立てます。"
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """Secrets and endpoint of the Slack app."""
+
+    bot_token: str
+    signing_secret: str
+    api_url: str = ""
+
+
+@dataclass(frozen=True)
+class SlackTarget:
+    """Where an answer goes: a channel (and thread), or a slash command's ``response_url``."""
+
+    channel: str
+    thread_ts: str | None = None
+    response_url: str | None = None
+
+
+class DownloadRefused(Exception):
+    """A file URL outside Slack's file hosts, a failed download, or a file too large."""
+
+
+def _quiet_logger(name: str) -> logging.Logger:
+    # slack_sdk logs request bodies (message text) at DEBUG; never let them through.
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.INFO)
+    return logger
+
+
+def _retryable(exc: SlackApiError) -> RetryableSend | None:
+    response = exc.response
+    status = int(getattr(response, "status_code", 0) or 0)
+    if status != 429 and status < 500:
+        return None
+    headers = {
+        str(k).lower(): str(v) for k, v in (getattr(response, "headers", None) or {}).items()
+    }
+    return RetryableSend(status, retry_after_seconds(headers.get("retry-after")))
+
+
+class SlackAdapter:
+    """The bolt app, its listeners and the Web API client used for answers."""
+
+    def __init__(self, config: SlackConfig, runtime: ChatRuntime) -> None:
+        self.config = config
+        self.runtime = runtime
+        self.api_url = config.api_url or DEFAULT_API_URL
+        self.client = AsyncWebClient(
+            token=config.bot_token,
+            base_url=self.api_url,
+            session=runtime.session,
+            logger=_quiet_logger("adapters.slack.sdk"),
+        )
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=config.signing_secret,
+            process_before_response=True,
+            request_verification_enabled=True,
+            logger=_quiet_logger("adapters.slack.bolt"),
+        )
+        self.app.event("app_mention")(self._on_event)
+        self.app.event("message")(self._on_event)
+        self.app.event("file_shared")(self._on_ignored)
+        self.app.command(COMMAND)(self._on_command)
+        self.app.action(ACTION_UP)(self._on_feedback)
+        self.app.action(ACTION_DOWN)(self._on_feedback)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Hand the request to bolt; 401 (recorded) for a bad signature, 400 for a body that
+        is signed but not a Slack payload."""
+        try:
+            raw = await read_body(request)
+        except BodyTooLarge:
+            return too_large()
+        try:
+            bolt_request: AsyncBoltRequest | None = await to_bolt_request(request)
+        except (ValueError, UnicodeDecodeError):
+            bolt_request = None
+        if bolt_request is None or not isinstance(bolt_request.body, dict):
+            verifier = SignatureVerifier(self.config.signing_secret)
+            if not verifier.is_valid_request(raw, dict(request.headers)):
+                await self.runtime.bot.record_security_event("slack", "bad_signature")
+                return unauthorized()
+            return json_error(400, "bad_input", "リクエストの形式が正しくありません。")
+        response = await self.app.async_dispatch(bolt_request)
+        if response.status == 401:
+            await self.runtime.bot.record_security_event("slack", "bad_signature")
+            return unauthorized()
+        return await to_aiohttp_response(response)
+
+    # -- listeners (bolt injects arguments by name) ----------------------------------------
+
+    async def _on_ignored(self, ack: AsyncAck) -> None:
+        await ack()
+
+    async def _on_event(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        turn = to_turn(body)
+        if turn is None:
+            return
+        if not await claim(self.runtime, "slack", turn.event_id):
+            log.info("slack duplicate event ignored")
+            return
+        target = SlackTarget(turn.conversation.channel_id, turn.conversation.thread_id or None)
+        self.runtime.tasks.spawn(self._answer(turn, target), name="slack-answer")
+
+    async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        turn = to_turn(body)
+        response_url = str(body.get("response_url") or "")
+        if turn is None or not response_url:
+            await ack()
+            return
+        await ack(response_type="ephemeral", text=PLACEHOLDER_TEXT)
+        target = SlackTarget(turn.conversation.channel_id, response_url=response_url)
+        self.runtime.tasks.spawn(self._answer(turn, target), name="slack-command")
+
+    async def _on_feedback(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        feedback = to_feedback(body)
+        if feedback is None:
+            return
+        await self.runtime.bot.record_feedback(feedback)
+        response_url = str(body.get("response_url") or "")
+        if response_url:
+            thanks = {"response_type": "ephemeral", "replace_original": False, "text": THANKS_TEXT}
+            self.runtime.tasks.spawn(
+                self._deliver_quietly(response_url, thanks), name="slack-feedback-thanks"
+            )
+
+    # -- answering ----------------------------------------------------------------------------
+
+    async def _answer(self, turn: Turn, target: SlackTarget) -> None:
+        lane = turn.conversation.key
+        placeholder: str | None = None
+        try:
+            if target.response_url is None:
+                placeholder = await self._post(lane, target, {"text": PLACEHOLDER_TEXT})
+            answer = await answer_turn(self.runtime.bot, await self._with_files(turn))
+            for i, part in enumerate(split_answer(answer, MESSAGE_LIMIT)):
+                message = render(part)
+                if target.response_url is not None:
+                    await self._respond(lane, target.response_url, message)
+                elif i == 0 and placeholder:
+                    await self._update(lane, target, placeholder, message)
+                else:
+                    await self._post(lane, target, message)
+        except (SendFailed, SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack answer not delivered: %s", type(exc).__name__)
+
+    async def _with_files(self, turn: Turn) -> Turn:
+        """A command's shared files downloaded (``upload``, ``summarize``); a file that cannot
+        be fetched stays without content and the command says so."""
+        if not turn.is_command or not turn.attachments:
+            return turn
+        files = []
+        for attachment in turn.attachments:
+            try:
+                files.append(replace(attachment, content=await self.download(attachment)))
+            except DownloadRefused as exc:
+                log.warning("slack file not downloaded: %s", exc)
+                files.append(attachment)
+        return replace(turn, attachments=tuple(files))
+
+    async def _api(self, lane: str, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        async def call() -> dict[str, Any]:
+            try:
+                response = await self.client.api_call(method, json=payload)
+            except SlackApiError as exc:
+                retry = _retryable(exc)
+                if retry is not None:
+                    raise retry from exc
+                log.warning("slack %s failed: %s", method, exc.response.get("error", "?"))
+                raise
+            return dict(response.data) if isinstance(response.data, dict) else {}
+
+        return await self.runtime.outbox.send(lane, call)
+
+    async def _post(self, lane: str, target: SlackTarget, message: dict[str, Any]) -> str:
+        payload = {"channel": target.channel, **message}
+        if target.thread_ts:
+            payload["thread_ts"] = target.thread_ts
+        data = await self._api(lane, "chat.postMessage", payload)
+        return str(data.get("ts") or "")
+
+    async def _update(
+        self, lane: str, target: SlackTarget, ts: str, message: dict[str, Any]
+    ) -> None:
+        await self._api(lane, "chat.update", {"channel": target.channel, "ts": ts, **message})
+
+    async def _respond(self, lane: str, url: str, message: dict[str, Any]) -> None:
+        payload = {"response_type": "ephemeral", "replace_original": False, **message}
+
+        async def call() -> None:
+            try:
+                async with self.runtime.session.post(url, json=payload) as resp:
+                    await resp.read()
+                    if resp.status == 429 or resp.status >= 500:
+                        wait = retry_after_seconds(resp.headers.get("Retry-After"))
+                        raise RetryableSend(resp.status, wait)
+                    if resp.status >= 400:
+                        log.warning("slack response_url refused status=%d", resp.status)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise RetryableSend(0) from exc
+
+        await self.runtime.outbox.send(lane, call)
+
+    async def _deliver_quietly(self, url: str, message: dict[str, Any]) -> None:
+        try:
+            await self._respond(f"response:{url}", url, message)
+        except SendFailed as exc:
+            log.warning("slack response not delivered: %s", exc)
+
+    # -- files --------------------------------------------------------------------------------
+
+    def _file_hosts(self) -> set[str]:
+        hosts = {"files.slack.com"}
+        api_host = urlsplit(self.api_url).netloc
+        if api_host and api_host != "slack.com":
+            hosts.add(api_host)  # a proxy or LGWAN gateway serves files too
+        return hosts
+
+    async def download(self, attachment: Attachment, limit: int = MAX_DOWNLOAD_BYTES) -> bytes:
+        """The content of a shared file, fetched with the bot token.
+
+        Only Slack's file host (or the configured API gateway) gets the token; anything else,
+        a failed download or a file over ``limit`` bytes raises ``DownloadRefused``.
+        """
+        parts = urlsplit(attachment.url)
+        if parts.scheme not in ("https", "http") or parts.netloc not in self._file_hosts():
+            raise DownloadRefused("file URL outside Slack")
+        if attachment.size > limit:
+            raise DownloadRefused("file too large")
+        headers = {"Authorization": f"Bearer {self.config.bot_token}"}
+        try:
+            async with self.runtime.session.get(attachment.url, headers=headers) as resp:
+                if resp.status != 200:
+                    raise DownloadRefused(f"download status {resp.status}")
+                content = await resp.content.read(limit + 1)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DownloadRefused(type(exc).__name__) from exc
+        if len(content) > limit:
+            raise DownloadRefused("file too large")
+        return content

@@ -1,0 +1,233 @@
+"""Slack payloads ↔ neutral values (pure functions, no I/O).
+
+``to_turn`` takes what bolt parsed from the request body: an Events API envelope
+(``event_callback`` with ``app_mention`` or a direct ``message``) or a slash command form.
+``render`` builds Block Kit: the answer in sections, numbered sources as links, the footer and
+👍/👎 buttons whose ``value`` is the answer's turn id.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from adapters.common import as_command, citation_details, is_web_link
+from adapters.outbound import split_text
+from bot.turns import Answer, Attachment, ConversationRef, Feedback, Rating, Turn
+
+ACTION_UP = "baibain_feedback_up"
+ACTION_DOWN = "baibain_feedback_down"
+SECTION_LIMIT = 3000  # Slack's limit for the text of a section block
+_SECTION_RAW = 2000  # raw characters per section before escaping (escaping only grows text)
+FALLBACK_LIMIT = 1000
+# Subtypes that are still a person writing to the bot; every other subtype (edits, deletions,
+# joins, bot messages) is ignored.
+_USER_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+
+_USER_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+_LEADING_MENTIONS = re.compile(r"^(?:\s*<@[A-Z0-9]+(?:\|[^>]*)?>)+")
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
+_CHANNEL = re.compile(r"<#[A-Z0-9]+(?:\|([^>]*))?>")
+_SPECIAL = re.compile(r"<!([a-z]+)(?:\^[^|>]*)?(?:\|[^>]*)?>")
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _bot_user_id(payload: Mapping[str, Any]) -> str:
+    for authorization in payload.get("authorizations") or ():
+        if isinstance(authorization, Mapping) and authorization.get("is_bot"):
+            return str(authorization.get("user_id") or "")
+    return ""
+
+
+def clean_text(text: str, bot_user_id: str = "") -> str:
+    """Slack markup to plain text: mentions of the bot (and leading mentions) removed, other
+    mentions as ``@ID``, links as their label, entities unescaped."""
+    text = _LEADING_MENTIONS.sub("", text)
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
+    text = _USER_MENTION.sub(lambda m: f"@{m.group(1)}", text)
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    text = _CHANNEL.sub(lambda m: f"#{m.group(1) or ''}", text)
+    text = _SPECIAL.sub(lambda m: f"@{m.group(1)}", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return text.strip()
+
+
+def _attachments(event: Mapping[str, Any]) -> tuple[Attachment, ...]:
+    files = event.get("files") or ()
+    return tuple(
+        Attachment(
+            name=str(f.get("name") or f.get("title") or ""),
+            mime_type=str(f.get("mimetype") or ""),
+            size=int(f.get("size") or 0),
+            url=str(f.get("url_private_download") or f.get("url_private") or ""),
+        )
+        for f in files
+        if isinstance(f, Mapping)
+    )
+
+
+def _slash_turn(payload: Mapping[str, Any]) -> Turn | None:
+    user = str(payload.get("user_id") or "")
+    if not user:
+        return None
+    conversation = ConversationRef(
+        platform="slack",
+        workspace_id=str(payload.get("team_id") or ""),
+        channel_id=str(payload.get("channel_id") or ""),
+    )
+    return Turn(
+        conversation=conversation,
+        user_id=user,
+        user_name=str(payload.get("user_name") or ""),
+        text=str(payload.get("text") or "").strip(),
+        is_command=True,
+    )
+
+
+def to_turn(payload: Mapping[str, Any]) -> Turn | None:
+    """The turn of an ``app_mention``, a direct message or a slash command; ``None`` for
+    anything else (the bot's own messages, edits, other channels' messages, other events)."""
+    if payload.get("command"):
+        return _slash_turn(payload)
+    if payload.get("type") != "event_callback":
+        return None
+    event = payload.get("event")
+    if not isinstance(event, Mapping):
+        return None
+    bot_user = _bot_user_id(payload)
+    user = str(event.get("user") or "")
+    if (
+        not user
+        or user == bot_user
+        or event.get("bot_id")
+        or event.get("subtype") not in _USER_SUBTYPES
+        or "edited" in event
+    ):
+        return None
+    if event.get("type") == "app_mention":
+        thread = str(event.get("thread_ts") or event.get("ts") or "")
+    elif event.get("type") == "message" and event.get("channel_type") == "im":
+        thread = str(event.get("thread_ts") or "")
+    else:
+        return None
+    is_command, text = as_command(clean_text(str(event.get("text") or ""), bot_user))
+    return Turn(
+        conversation=ConversationRef(
+            platform="slack",
+            workspace_id=str(payload.get("team_id") or event.get("team") or ""),
+            channel_id=str(event.get("channel") or ""),
+            thread_id=thread,
+        ),
+        user_id=user,
+        text=text,
+        event_id=str(payload.get("event_id") or ""),
+        is_command=is_command,
+        attachments=_attachments(event),
+    )
+
+
+def to_feedback(payload: Mapping[str, Any]) -> Feedback | None:
+    """The 👍/👎 of a ``block_actions`` payload from one of our buttons, if it is one."""
+    if payload.get("type") != "block_actions":
+        return None
+    user = _map(payload.get("user"))
+    team = _map(payload.get("team"))
+    ratings: dict[str, Rating] = {ACTION_UP: "up", ACTION_DOWN: "down"}
+    for action in payload.get("actions") or ():
+        action = _map(action)
+        rating = ratings.get(str(action.get("action_id")))
+        turn_id = str(action.get("value") or "")
+        if rating and turn_id and user.get("id"):
+            return Feedback(
+                turn_id=turn_id,
+                rating=rating,
+                platform="slack",
+                workspace_id=str(team.get("id") or user.get("team_id") or ""),
+                user_id=str(user["id"]),
+            )
+    return None
+
+
+def escape(text: str) -> str:
+    """Text safe inside mrkdwn (``&``, ``<``, ``>`` escaped)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _link_label(text: str) -> str:
+    return escape(text).replace("|", "｜")
+
+
+def _sections(text: str) -> list[dict[str, Any]]:
+    blocks = []
+    for part in split_text(text, _SECTION_RAW):
+        escaped = escape(part)
+        while len(escaped) > SECTION_LIMIT:  # only with text made of & < > (never in practice)
+            blocks.append(_section(escaped[:SECTION_LIMIT]))
+            escaped = escaped[SECTION_LIMIT:]
+        blocks.append(_section(escaped))
+    return blocks
+
+
+def _section(mrkdwn: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}
+
+
+def citation_line(n: int, title: str, url: str, details: str) -> str:
+    """``[n] <url|title>（details）`` in mrkdwn."""
+    label = f"<{url}|{_link_label(title)}>" if is_web_link(url) else escape(title)
+    return f"[{n}] {label}" + (f"（{escape(details)}）" if details else "")
+
+
+def _citation_blocks(answer: Answer) -> list[dict[str, Any]]:
+    lines = ["*出典*"] + [
+        citation_line(c.n, c.title, c.url, citation_details(c)) for c in answer.citations
+    ]
+    blocks, current = [], ""
+    for line in lines:
+        if current and len(current) + 1 + len(line) > SECTION_LIMIT:
+            blocks.append(_section(current))
+            current = ""
+        current = f"{current}\n{line}" if current else line[:SECTION_LIMIT]
+    blocks.append(_section(current))
+    return blocks
+
+
+def _fallback(text: str) -> str:
+    return text if len(text) <= FALLBACK_LIMIT else text[: FALLBACK_LIMIT - 1] + "…"
+
+
+def render(answer: Answer) -> dict[str, Any]:
+    """One Slack message (``text`` for notifications, ``blocks`` for display)."""
+    blocks = _sections(answer.text)
+    if answer.citations:
+        blocks += _citation_blocks(answer)
+    if answer.footer:
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(answer.footer)}]}
+        )
+    if answer.feedback and answer.turn_id:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "baibain_feedback",
+                "elements": [
+                    _button("👍 役に立った", ACTION_UP, answer.turn_id),
+                    _button("👎 役に立たなかった", ACTION_DOWN, answer.turn_id),
+                ],
+            }
+        )
+    return {"text": _fallback(answer.text), "blocks": blocks}
+
+
+def _button(label: str, action_id: str, turn_id: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label, "emoji": True},
+        "action_id": action_id,
+        "value": turn_id,
+    }

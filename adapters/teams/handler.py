@@ -1,0 +1,208 @@
+"""``POST /api/messages``: Bot Framework activities from Microsoft Teams through ``CloudAdapter``.
+
+The inbound JWT is validated by botframework-connector against the Bot Framework OpenID
+metadata (issuer, signature, audience = our app id, ``serviceurl`` claim = the activity's
+``serviceUrl``, endorsements). We call the authentication ourselves instead of
+``CloudAdapter.process``, which turns only ``PermissionError`` into 401 (an expired or garbled
+token would surface as a 500), and we run it in a worker thread with a deadline because the
+library fetches the metadata with blocking ``requests`` calls that have no timeout.
+The authenticated activity then goes through ``CloudAdapter.process_activity``, whose turn
+only claims the activity id and schedules the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from aiohttp import web
+from botbuilder.core import TurnContext, serializer_helper
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity, CallerIdConstants
+from botframework.connector.auth import (
+    AuthenticateRequestResult,
+    AuthenticationConfiguration,
+    AuthenticationConstants,
+    BotFrameworkAuthentication,
+    BotFrameworkAuthenticationFactory,
+    PasswordServiceClientCredentialFactory,
+)
+
+from adapters.common import (
+    PLACEHOLDER_TEXT,
+    BodyTooLarge,
+    ChatRuntime,
+    answer_turn,
+    claim,
+    json_error,
+    read_body,
+    too_large,
+    unauthorized,
+)
+from adapters.outbound import SendFailed, split_answer
+from adapters.teams.connector import (
+    BotTokenSource,
+    ConnectorRejected,
+    TeamsConnector,
+    TeamsTarget,
+    default_token_url,
+)
+from adapters.teams.translate import render, to_feedback, to_turn
+from bot.turns import Turn
+
+log = logging.getLogger(__name__)
+
+AUTH_TIMEOUT_S = 15.0
+# Answer text per card; Teams accepts about 28 KB per message (Japanese is 3 bytes a character).
+TEXT_LIMIT = 5000
+
+
+@dataclass(frozen=True)
+class TeamsConfig:
+    """The bot registration and the endpoints it trusts.
+
+    ``openid_metadata_url`` and ``token_url`` default to Microsoft's (sovereign clouds,
+    gateways and tests set them). ``insecure_local`` accepts unsigned activities, as the Bot
+    Framework Emulator sends them; only with an empty app id.
+    """
+
+    app_id: str
+    app_password: str = ""
+    tenant_id: str = ""
+    openid_metadata_url: str = ""
+    token_url: str = ""
+    insecure_local: bool = False
+
+
+def build_authentication(config: TeamsConfig) -> BotFrameworkAuthentication:
+    """Bot Framework authentication for the public cloud, with overridable endpoints."""
+    credentials = PasswordServiceClientCredentialFactory(
+        config.app_id or None, config.app_password or None, config.tenant_id or None
+    )
+    return BotFrameworkAuthenticationFactory.create(
+        channel_service="",
+        validate_authority=True,
+        to_channel_from_bot_login_url=AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX
+        + (config.tenant_id or "botframework.com"),
+        to_channel_from_bot_oauth_scope=AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE,
+        to_bot_from_channel_token_issuer=AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER,
+        oauth_url=AuthenticationConstants.OAUTH_URL,
+        to_bot_from_channel_open_id_metadata_url=config.openid_metadata_url
+        or AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL,
+        to_bot_from_emulator_open_id_metadata_url=(
+            AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
+        ),
+        caller_id=CallerIdConstants.public_azure_channel,
+        credential_factory=credentials,
+        auth_configuration=AuthenticationConfiguration(),
+    )
+
+
+def _authenticate_blocking(
+    auth: BotFrameworkAuthentication, activity: Activity, header: str | None
+) -> AuthenticateRequestResult:
+    return asyncio.run(auth.authenticate_request(activity, header))
+
+
+class TeamsAdapter:
+    """The CloudAdapter, our authentication step and the connector used for answers."""
+
+    def __init__(self, config: TeamsConfig, runtime: ChatRuntime) -> None:
+        self.config = config
+        self.runtime = runtime
+        self.auth = build_authentication(config)
+        self.adapter = CloudAdapter(self.auth)
+        tokens = None
+        if not config.insecure_local:
+            tokens = BotTokenSource(
+                runtime.session,
+                config.token_url or default_token_url(config.tenant_id),
+                config.app_id,
+                config.app_password,
+            )
+        self.connector = TeamsConnector(runtime.session, tokens)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Authenticate, then let the adapter run a turn that only schedules the answer."""
+        try:
+            raw = await read_body(request)
+            body = json.loads(raw)
+            activity = Activity().deserialize(body) if isinstance(body, dict) else None
+        except BodyTooLarge:
+            return too_large()
+        except (ValueError, UnicodeDecodeError):
+            activity = None
+        if activity is None or not activity.type:
+            return json_error(400, "bad_input", "Bot Framework のアクティビティとして読めません。")
+        header = None if self.config.insecure_local else request.headers.get("Authorization")
+        if not self.config.insecure_local and not header:
+            await self.runtime.bot.record_security_event("teams", "missing_token")
+            return unauthorized()
+        try:
+            result = await asyncio.wait_for(
+                asyncio.to_thread(_authenticate_blocking, self.auth, activity, header),
+                AUTH_TIMEOUT_S,
+            )
+        except (requests.RequestException, TimeoutError) as exc:
+            log.warning("teams metadata unavailable: %s", type(exc).__name__)
+            return json_error(
+                503, "upstream_unavailable", "認証情報を確認できませんでした。再送してください。"
+            )
+        except Exception as exc:  # any failure to validate the token means "not authenticated"
+            await self.runtime.bot.record_security_event(
+                "teams", "invalid_token", {"error": type(exc).__name__}
+            )
+            return unauthorized()
+        invoke = await self.adapter.process_activity(
+            result, activity, functools.partial(self._on_turn, body)
+        )
+        if invoke is not None:  # an invoke we do not handle: the adapter's 501
+            body = serializer_helper(invoke.body) if invoke.body is not None else {}
+            return web.json_response(body, status=invoke.status)
+        return web.json_response({})
+
+    async def _on_turn(self, body: dict[str, Any], _context: TurnContext) -> None:
+        # The raw body is translated (not the deserialized Activity), so that fields the
+        # schema classes do not model (mention entities, channelData) are kept.
+        feedback = to_feedback(body)
+        if feedback is not None:
+            await self.runtime.bot.record_feedback(feedback)
+            return
+        turn = to_turn(body)
+        service_url = str(body.get("serviceUrl") or "")
+        if turn is None or not service_url:
+            return
+        if not await claim(self.runtime, "teams", turn.event_id):
+            log.info("teams duplicate activity ignored")
+            return
+        conversation = body.get("conversation") or {}
+        target = TeamsTarget(service_url, str(conversation.get("id")), str(body.get("id") or ""))
+        self.runtime.tasks.spawn(self._answer(turn, target), name="teams-answer")
+
+    async def _answer(self, turn: Turn, target: TeamsTarget) -> None:
+        lane = turn.conversation.key
+        send = self.runtime.outbox.send
+        try:
+            placeholder = await send(
+                lane,
+                functools.partial(
+                    self.connector.reply, target, {"type": "message", "text": PLACEHOLDER_TEXT}
+                ),
+            )
+            answer = await answer_turn(self.runtime.bot, turn)
+            for i, part in enumerate(split_answer(answer, TEXT_LIMIT)):
+                activity = render(part)
+                if i == 0 and placeholder:
+                    await send(
+                        lane,
+                        functools.partial(self.connector.update, target, placeholder, activity),
+                    )
+                else:
+                    await send(lane, functools.partial(self.connector.reply, target, activity))
+        except (SendFailed, ConnectorRejected) as exc:
+            log.warning("teams answer not delivered: %s", exc)

@@ -1,0 +1,175 @@
+"""Bot Framework activities (Microsoft Teams) ↔ neutral values (pure functions, no I/O).
+
+The workspace of a turn is the tenant; the user is the Entra ID object id (``aadObjectId``,
+what ``baibain org add-admin ORG teams USER_ID`` expects), or the channel account id when
+Teams does not send one. In a channel the thread is the root message id carried in the
+conversation id (``19:…@thread.tacv2;messageid=…``); replies to that conversation stay in it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from adapters.common import as_command, citation_details, is_web_link
+from bot.turns import Answer, Attachment, ConversationRef, Feedback, Turn
+
+FEEDBACK_KIND = "baibain.feedback"
+FILE_DOWNLOAD_INFO = "application/vnd.microsoft.teams.file.download.info"
+ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+_LEADING_AT = re.compile(r"^\s*<at>[^<]*</at>")
+_AT_TAGS = re.compile(r"</?at>")
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def tenant_of(activity: Mapping[str, Any]) -> str:
+    """The tenant id (``channelData.tenant.id``, else ``conversation.tenantId``)."""
+    tenant = _map(_map(activity.get("channelData")).get("tenant")).get("id")
+    return str(tenant or _map(activity.get("conversation")).get("tenantId") or "")
+
+
+def user_of(activity: Mapping[str, Any]) -> str:
+    """The sender's Entra ID object id, else the channel account id."""
+    sender = _map(activity.get("from"))
+    return str(sender.get("aadObjectId") or sender.get("id") or "")
+
+
+def split_conversation_id(conversation_id: str) -> tuple[str, str]:
+    """``(channel, root message id)`` of a conversation id (the id is empty outside threads)."""
+    base, _, message_id = conversation_id.partition(";messageid=")
+    return base, message_id
+
+
+def _strip_mentions(activity: Mapping[str, Any], text: str) -> str:
+    bot_id = _map(activity.get("recipient")).get("id")
+    for entity in activity.get("entities") or ():
+        entity = _map(entity)
+        if entity.get("type") == "mention" and _map(entity.get("mentioned")).get("id") == bot_id:
+            text = text.replace(str(entity.get("text") or ""), " ")
+    text = _LEADING_AT.sub("", text)
+    return html.unescape(_AT_TAGS.sub("", text)).strip()
+
+
+def _attachments(activity: Mapping[str, Any]) -> tuple[Attachment, ...]:
+    found = []
+    for item in activity.get("attachments") or ():
+        item = _map(item)
+        if item.get("contentType") != FILE_DOWNLOAD_INFO:
+            continue  # Teams also attaches an HTML copy of the message
+        content = _map(item.get("content"))
+        found.append(
+            Attachment(
+                name=str(item.get("name") or ""),
+                mime_type=str(content.get("fileType") or ""),
+                url=str(content.get("downloadUrl") or ""),
+            )
+        )
+    return tuple(found)
+
+
+def _is_feedback(activity: Mapping[str, Any]) -> bool:
+    return _map(activity.get("value")).get("kind") == FEEDBACK_KIND
+
+
+def to_turn(activity: Mapping[str, Any]) -> Turn | None:
+    """The turn of a message activity; ``None`` for other activities, card submits and the
+    bot's own messages."""
+    if activity.get("type") != "message" or _is_feedback(activity):
+        return None
+    sender = _map(activity.get("from"))
+    if not sender.get("id") or sender.get("id") == _map(activity.get("recipient")).get("id"):
+        return None
+    conversation = _map(activity.get("conversation"))
+    conversation_id = str(conversation.get("id") or "")
+    if not conversation_id:
+        return None
+    channel, thread = split_conversation_id(conversation_id)
+    if not thread and conversation.get("conversationType") == "channel":
+        thread = str(activity.get("replyToId") or activity.get("id") or "")
+    is_command, text = as_command(_strip_mentions(activity, str(activity.get("text") or "")))
+    return Turn(
+        conversation=ConversationRef(
+            platform="teams", workspace_id=tenant_of(activity), channel_id=channel, thread_id=thread
+        ),
+        user_id=user_of(activity),
+        user_name=str(sender.get("name") or ""),
+        text=text,
+        event_id=f"{conversation_id}|{activity.get('id') or ''}" if activity.get("id") else "",
+        is_command=is_command,
+        attachments=_attachments(activity),
+    )
+
+
+def to_feedback(activity: Mapping[str, Any]) -> Feedback | None:
+    """The 👍/👎 of an ``Action.Submit`` from one of our cards, if it is one."""
+    if activity.get("type") != "message" or not _is_feedback(activity):
+        return None
+    value = _map(activity.get("value"))
+    rating = value.get("rating")
+    turn_id = str(value.get("turn_id") or "")
+    user = user_of(activity)
+    if rating not in ("up", "down") or not turn_id or not user:
+        return None
+    return Feedback(
+        turn_id=turn_id,
+        rating="up" if rating == "up" else "down",
+        platform="teams",
+        workspace_id=tenant_of(activity),
+        user_id=user,
+    )
+
+
+def _md(text: str) -> str:
+    # Adaptive Card text is a small markdown dialect; keep brackets from forming links.
+    return text.replace("[", "［").replace("]", "］")
+
+
+def _citation_text(n: int, title: str, url: str, details: str) -> str:
+    label = f"[{_md(title)}]({url})" if is_web_link(url) and ")" not in url else _md(title)
+    return f"［{n}］ {label}" + (f"（{details}）" if details else "")
+
+
+def _text_block(text: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": text, "wrap": True, **extra}
+
+
+def render(answer: Answer) -> dict[str, Any]:
+    """A message activity with one Adaptive Card: answer, numbered sources, footer, 👍/👎."""
+    body: list[dict[str, Any]] = [_text_block(answer.text)]
+    if answer.citations:
+        body.append(_text_block("出典", weight="Bolder", spacing="Medium"))
+        body += [
+            _text_block(_citation_text(c.n, c.title, c.url, citation_details(c)), spacing="Small")
+            for c in answer.citations
+        ]
+    if answer.footer:
+        body.append(_text_block(answer.footer, size="Small", isSubtle=True, spacing="Medium"))
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.4",
+        "body": body,
+    }
+    if answer.feedback and answer.turn_id:
+        card["actions"] = [
+            _submit("👍 役に立った", answer.turn_id, "up"),
+            _submit("👎 役に立たなかった", answer.turn_id, "down"),
+        ]
+    return {
+        "type": "message",
+        "summary": answer.text[:100],
+        "attachments": [{"contentType": ADAPTIVE_CARD, "content": card}],
+    }
+
+
+def _submit(title: str, turn_id: str, rating: str) -> dict[str, Any]:
+    return {
+        "type": "Action.Submit",
+        "title": title,
+        "data": {"kind": FEEDBACK_KIND, "turn_id": turn_id, "rating": rating},
+    }

@@ -1,0 +1,453 @@
+"""The encrypted, tamper-evident audit log of every turn, admin action and security event.
+
+Integrity follows CloudTrail's log file validation: every record carries the SHA-256 of the
+previous one, and an HMAC-signed digest over the chain head is written every N records and at each
+key rotation. Everything said in a conversation (question, answer, citations, the platform user id,
+conversation reference, action details) is encrypted with AES-256-GCM under the newest audit key,
+with the record's clear metadata as associated data. Clear columns (time, kind, organization,
+platform, outcome, user pseudonym, model, tokens, latency) serve usage analysis without decryption.
+
+Appends are serialized across processes by updating the single chain-head row first: a row lock on
+PostgreSQL, the write lock on SQLite. A failed write raises ``AuditWriteFailed``; the caller reports
+the turn as an error instead of losing its record. Importing this module registers the tables.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import statistics
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, fields, is_dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.sql import Select
+
+from admin import audit_crypto as crypto
+from admin.audit_crypto import GENESIS_HASH, AuditKeyError, AuditKeyring, as_utc
+from admin.audit_models import (
+    CHECKPOINT,
+    DIGEST,
+    HEAD,
+    HEAD_ID,
+    RECORD,
+    AuditEvent,
+    AuditIntegrityError,
+    AuditUnavailable,
+    AuditWriteFailed,
+    MisuseSignal,
+    VerifyResult,
+    select_rows,
+)
+
+logger = logging.getLogger(__name__)
+
+_APPEND_ATTEMPTS = 3
+_STREAM = {"yield_per": 500}  # read long chains in batches, server-side on PostgreSQL
+# Event fields stored in clear columns; user_id and payload are encrypted.
+_CLEAR_EVENT_FIELDS = [f.name for f in fields(AuditEvent) if f.name not in ("user_id", "payload")]
+VOLUME_FACTOR = 3
+VOLUME_MIN_TURNS = 50
+REFUSED_MIN = 3
+_OVERRIDE_JA = re.compile(
+    r"(以上|上記|これまで|今まで|前|先ほど|最初)の(すべての|全ての|全部の)?"
+    r"(指示|命令|ルール|設定|プロンプト)を(無視|忘れ)"
+    r"|システムプロンプト(を|の内容を)?(表示|教え|見せ|出力|開示)"
+)
+_OVERRIDE_EN = re.compile(
+    r"\b(ignore|disregard|forget) (all )?(the |your |any )?(previous|prior|above|earlier) "
+    r"(instructions|prompts|rules)"
+    r"|\b(reveal|show|print|display|tell me) (me )?(your|the) system prompt"
+)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json_default(value: object) -> object:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    raise TypeError(f"{type(value).__name__} is not JSON-serializable")
+
+
+@contextmanager
+def _snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection whose queries all see one consistent state of the database."""
+    if engine.dialect.name == "postgresql":
+        conn = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+        with conn, conn.begin():
+            yield conn
+    else:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN")  # pysqlite would not open a read transaction itself
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+
+
+def _lock_head(conn: Connection) -> bool:
+    # The UPDATE comes first: it takes the head row lock (PostgreSQL) or the database write lock
+    # (SQLite) before anything is read, so writers from every process queue here.
+    statement = update(HEAD).where(HEAD.c.id == HEAD_ID).values(seq=HEAD.c.seq)
+    return bool(conn.execute(statement).rowcount)
+
+
+class AuditLog:
+    """The audit log service on ``engine`` (SQLite or PostgreSQL). ``digest_every`` records get a
+    signed digest; ``clock`` gives the time of new records (tests pass a fixed one)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        keyring: AuditKeyring,
+        digest_every: int = 100,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        if digest_every < 1:
+            raise ValueError("digest_every must be at least 1")
+        self._engine = engine
+        self._keyring = keyring
+        self._digest_every = digest_every
+        self._clock = clock
+
+    @property
+    def keyring(self) -> AuditKeyring:
+        """The keys this log encrypts with (also used for pseudonymous user hashes)."""
+        return self._keyring
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    def append(self, event: AuditEvent) -> int:
+        """Record ``event`` and return its sequence number; ``AuditWriteFailed`` if it could not
+        be stored (the caller must then report the turn as an error)."""
+        try:
+            secret = {"user_id": event.user_id, "payload": dict(event.payload)}
+            plaintext = json.dumps(secret, ensure_ascii=False, default=_json_default).encode()
+        except (TypeError, ValueError) as exc:
+            raise AuditWriteFailed(detail=f"audit payload is not JSON-serializable: {exc}") from exc
+        user_hash = self._keyring.user_hash(event.platform, event.user_id)
+        for attempt in range(1, _APPEND_ATTEMPTS + 1):
+            try:
+                with self._engine.begin() as conn:
+                    return self._append_locked(conn, event, user_hash, plaintext)
+            except IntegrityError as exc:
+                # Two first-ever appends both created the head row; the loser tries again.
+                if attempt == _APPEND_ATTEMPTS:
+                    logger.error("audit write failed: %s", type(exc).__name__)
+                    raise AuditWriteFailed(detail="audit record conflicts with the chain") from exc
+            except SQLAlchemyError as exc:
+                logger.error("audit write failed: %s", type(exc).__name__)
+                raise AuditWriteFailed(detail=f"audit write failed: {type(exc).__name__}") from exc
+        raise AssertionError("unreachable")
+
+    def _append_locked(
+        self, conn: Connection, event: AuditEvent, user_hash: str, plaintext: bytes
+    ) -> int:
+        if not _lock_head(conn):
+            self._write_head(conn, 0, GENESIS_HASH, "", 0, GENESIS_HASH, insert_row=True)
+        head = conn.execute(select(HEAD).where(HEAD.c.id == HEAD_ID)).mappings().one()
+        now = as_utc(self._clock())
+        key_id = self._keyring.current_key_id
+        digest_seq, digest_mac = head["digest_seq"], head["digest_mac"]
+        if head["seq"] > 0 and head["last_key_id"] != key_id:  # first record under a new key
+            digest_mac = self._write_digest(
+                conn, head["seq"], head["head_hash"], digest_seq, digest_mac, "rotation", now
+            )
+            digest_seq = head["seq"]
+        seq = head["seq"] + 1
+        clear = {name: getattr(event, name) for name in _CLEAR_EVENT_FIELDS}
+        clear |= {"seq": seq, "created_at": now, "user_hash": user_hash, "key_id": key_id}
+        clear["prev_hash"] = head["head_hash"]
+        record = crypto.seal_record(self._keyring, clear, plaintext)
+        conn.execute(insert(RECORD).values(**record))
+        if seq % self._digest_every == 0:
+            digest_mac = self._write_digest(
+                conn, seq, record["record_hash"], digest_seq, digest_mac, "interval", now
+            )
+            digest_seq = seq
+        self._write_head(conn, seq, record["record_hash"], key_id, digest_seq, digest_mac)
+        logger.debug("audit record %d appended (%s)", seq, event.kind)
+        return seq
+
+    def _write_digest(
+        self,
+        conn: Connection,
+        seq: int,
+        head_hash: str,
+        prev_seq: int,
+        prev_mac: str,
+        reason: str,
+        now: datetime,
+    ) -> str:
+        row = {"seq": seq, "head_hash": head_hash, "records": seq - prev_seq, "reason": reason}
+        row |= {"created_at": now, "prev_mac": prev_mac}
+        row["key_id"], row["mac"] = self._keyring.sign(crypto.digest_message(row))
+        conn.execute(insert(DIGEST).values(**row))
+        return str(row["mac"])
+
+    def _write_head(
+        self,
+        conn: Connection,
+        seq: int,
+        head_hash: str,
+        last_key_id: str,
+        digest_seq: int,
+        digest_mac: str,
+        *,
+        insert_row: bool = False,
+    ) -> None:
+        row: dict[str, Any] = {"seq": seq, "head_hash": head_hash, "last_key_id": last_key_id}
+        row |= {"digest_seq": digest_seq, "digest_mac": digest_mac}
+        row["mac_key_id"], row["mac"] = self._keyring.sign(crypto.head_message(row))
+        row["updated_at"] = as_utc(_utcnow())
+        if insert_row:
+            conn.execute(insert(HEAD).values(id=HEAD_ID, **row))
+        else:
+            conn.execute(update(HEAD).where(HEAD.c.id == HEAD_ID).values(**row))
+
+    # --- verification ----------------------------------------------------------------------------
+
+    def verify(self) -> VerifyResult:
+        """Check the whole retained chain: seq continuity, links, hashes, decryption (GCM tags)
+        of every record from the retention checkpoint (or the start), every digest and checkpoint
+        HMAC, and the signed chain head. Any modification, deletion, insertion or reordering
+        gives ``ok=False`` and the first bad record's seq."""
+        try:
+            with _snapshot(self._engine) as conn:
+                return self._verify(conn)
+        except SQLAlchemyError as exc:
+            raise AuditUnavailable(detail=f"audit verify failed: {type(exc).__name__}") from exc
+
+    def _verify(self, conn: Connection) -> VerifyResult:
+        problems: list[crypto.Problem] = []
+        head = conn.execute(select_rows(HEAD).where(HEAD.c.id == HEAD_ID)).mappings().first()
+        start_seq, start_hash = 0, GENESIS_HASH
+        order = (CHECKPOINT.c.seq, CHECKPOINT.c.id)
+        for cp in conn.execute(select_rows(CHECKPOINT).order_by(*order)).mappings():
+            if not crypto.signature_valid(self._keyring, cp, "checkpoint"):
+                problems.append(
+                    (cp["seq"], f"retention checkpoint at record {cp['seq']} is forged")
+                )
+                break
+            start_seq, start_hash = cp["seq"], cp["record_hash"]
+
+        digests = conn.execute(select_rows(DIGEST).order_by(DIGEST.c.seq, DIGEST.c.id)).mappings()
+        digest_problem, last_digest, signed = crypto.check_digests(self._keyring, digests)
+        if digest_problem:
+            problems.append(digest_problem)
+        checked, last_hash, problem = self._walk(conn, start_seq, start_hash, signed, None)
+        last_seq = start_seq + checked
+        if problem:
+            problems.append(problem)
+        elif head is None:
+            if last_seq or signed:
+                problems.append((start_seq + 1, "the chain head row is missing"))
+        elif head["seq"] > last_seq:
+            missing = f"record {last_seq + 1} is missing (the chain head is at {head['seq']})"
+            problems.append((last_seq + 1, missing))
+        elif head["seq"] < last_seq:
+            problems.append((head["seq"] + 1, f"record {head['seq'] + 1} is beyond the chain head"))
+        elif head["head_hash"] != last_hash:
+            problems.append((head["seq"], f"record {head['seq']} differs from the chain head"))
+        elif max(signed, default=0) > last_seq:
+            problems.append((last_seq + 1, "a digest covers records that do not exist"))
+        if head is not None:
+            if not crypto.signature_valid(self._keyring, head, "head"):
+                problems.append((head["seq"], "the chain head signature is invalid"))
+            elif not digest_problem and last_digest != (head["digest_seq"], head["digest_mac"]):
+                missing = f"the digest at record {head['digest_seq']} is missing"
+                problems.append((head["digest_seq"], missing))
+
+        if not problems:
+            origin = f"the checkpoint at record {start_seq}" if start_seq else "the start"
+            summary = f"intact: {checked} records from {origin}, {len(signed)} digests"
+            return VerifyResult(True, checked, None, summary)
+        problems.sort(key=lambda item: item[0])
+        reason = problems[0][1]
+        if len(problems) > 1:
+            reason += "; also: " + "; ".join(text for _, text in problems[1:4])
+        return VerifyResult(False, checked, problems[0][0], reason)
+
+    def _walk(
+        self,
+        conn: Connection,
+        start_seq: int,
+        start_hash: str,
+        signed: Mapping[int, str],
+        upto: int | None,
+    ) -> tuple[int, str, crypto.Problem | None]:
+        """``walk_chain`` over the stored records: every one, or those after ``start_seq`` up to
+        ``upto`` (verification must also see records that should not be there)."""
+        statement = select_rows(RECORD).order_by(RECORD.c.seq)
+        if upto is not None:
+            statement = statement.where(RECORD.c.seq > start_seq, RECORD.c.seq <= upto)
+        result = conn.execute(statement, execution_options=_STREAM).mappings()
+        try:
+            return crypto.walk_chain(self._keyring, result, start_seq, start_hash, signed)
+        finally:
+            result.close()
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def _open(self, row: RowMapping) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(crypto.open_record(self._keyring, row))
+        except (InvalidTag, TypeError, ValueError) as exc:
+            detail = f"audit record {row['seq']} fails authentication; run `baibain audit verify`"
+            raise AuditIntegrityError(detail=detail) from exc
+        return data
+
+    def export(
+        self,
+        org_id: str,
+        since: datetime | None,
+        until: datetime | None,
+        actor: str,
+        *,
+        platform: str = "cli",
+    ) -> Iterator[dict[str, object]]:
+        """The decrypted records of one organization with ``since <= time < until``, oldest first,
+        as JSON-ready dicts. The export is recorded first (an ``admin`` event naming ``actor``,
+        the organization and the range) and covers the records written before it."""
+        details = {"actor": actor, "org_id": org_id, "since": since, "until": until}
+        event = AuditEvent(
+            kind="admin",
+            org_id=org_id,
+            platform=platform,
+            outcome="exported",
+            user_id=actor,
+            payload={"action": "audit.export", "details": details},
+        )
+        seq = self.append(event)
+        statement = select_rows(RECORD).where(RECORD.c.org_id == org_id, RECORD.c.seq < seq)
+        if since is not None:
+            statement = statement.where(RECORD.c.created_at >= as_utc(since))
+        if until is not None:
+            statement = statement.where(RECORD.c.created_at < as_utc(until))
+        return self._export_rows(statement.order_by(RECORD.c.seq))
+
+    def _export_rows(self, statement: Select[Any]) -> Iterator[dict[str, object]]:
+        with self._engine.connect() as conn:
+            for row in conn.execute(statement, execution_options=_STREAM).mappings():
+                data = self._open(row)
+                item: dict[str, object] = {
+                    name: row[name] for name in row if name not in ("nonce", "ciphertext")
+                }
+                created_at = as_utc(crypto.as_datetime(row["created_at"]))
+                item["created_at"] = created_at.isoformat()
+                item["user_id"] = data.get("user_id")
+                item["payload"] = data.get("payload", {})
+                yield item
+
+    # --- retention -------------------------------------------------------------------------------
+
+    def purge(self, older_than: datetime) -> int:
+        """Delete the oldest records (the longest run of records all older than ``older_than``)
+        and sign a checkpoint naming the last one, so ``verify`` still passes from there. The run
+        is verified first: a tampered record is never purged. Returns how many were deleted."""
+        cutoff = as_utc(older_than)
+        try:
+            with self._engine.begin() as conn:
+                if not _lock_head(conn):
+                    return 0
+                last_cp = (
+                    select(CHECKPOINT.c.seq, CHECKPOINT.c.record_hash)
+                    .order_by(CHECKPOINT.c.seq.desc(), CHECKPOINT.c.id.desc())
+                    .limit(1)
+                )
+                cp = conn.execute(last_cp).first()
+                start_seq, start_hash = (cp[0], cp[1]) if cp else (0, GENESIS_HASH)
+                kept = select(func.min(RECORD.c.seq)).where(RECORD.c.created_at >= cutoff)
+                first_kept = conn.scalar(kept)
+                upto = conn.scalar(select(func.max(RECORD.c.seq)))
+                if first_kept is not None:
+                    upto = first_kept - 1
+                if upto is None or upto <= start_seq:
+                    return 0
+                checked, last_hash, problem = self._walk(conn, start_seq, start_hash, {}, upto)
+                if problem or checked != upto - start_seq:
+                    why = problem[1] if problem else "records are missing"
+                    raise AuditIntegrityError(detail=f"refusing to purge: {why}")
+                purged = conn.execute(delete(RECORD).where(RECORD.c.seq <= upto)).rowcount
+                row = {"seq": upto, "record_hash": last_hash, "purged": purged}
+                row["created_at"] = as_utc(self._clock())
+                row["key_id"], row["mac"] = self._keyring.sign(crypto.checkpoint_message(row))
+                conn.execute(insert(CHECKPOINT).values(**row))
+        except SQLAlchemyError as exc:
+            raise AuditUnavailable(detail=f"audit purge failed: {type(exc).__name__}") from exc
+        logger.info("audit retention purged %d records up to record %d", purged, upto)
+        return int(purged)
+
+    # --- misuse ----------------------------------------------------------------------------------
+
+    def misuse_signals(self, org_id: str | None, since: datetime) -> list[MisuseSignal]:
+        """Signals since ``since`` for one organization (or all with ``None``): users with unusual
+        volume (over 3× the median and over 50 turns), users with 3 or more refused commands,
+        and users whose questions try to override the bot's instructions (decrypted here)."""
+        scope = [RECORD.c.created_at >= as_utc(since)]
+        if org_id is not None:
+            scope.append(RECORD.c.org_id == org_id)
+        per_user = select(RECORD.c.user_hash, func.count()).group_by(RECORD.c.user_hash)
+        signals: list[MisuseSignal] = []
+        try:
+            with self._engine.connect() as conn:
+                turns_by_user = per_user.where(*scope, RECORD.c.kind == "turn")
+                turns: dict[str, int] = dict(conn.execute(turns_by_user).tuples().all())
+                refused_by_user = per_user.where(*scope, RECORD.c.outcome == "refused")
+                for user, count in conn.execute(refused_by_user).tuples():
+                    if count >= REFUSED_MIN:
+                        detail = f"{count} refused commands"
+                        signals.append(MisuseSignal("refused_commands", user, count, detail))
+                overrides = self._override_attempts(conn, scope)
+        except SQLAlchemyError as exc:
+            raise AuditUnavailable(
+                detail=f"audit misuse scan failed: {type(exc).__name__}"
+            ) from exc
+        median = statistics.median(turns.values()) if turns else 0
+        for user, count in turns.items():
+            if count > VOLUME_FACTOR * median and count > VOLUME_MIN_TURNS:
+                detail = f"{count} turns; the median per user is {median:g}"
+                signals.append(MisuseSignal("unusual_volume", user, count, detail))
+        for user, seqs in overrides.items():
+            shown = ", ".join(str(seq) for seq in seqs[:10]) + (" …" if len(seqs) > 10 else "")
+            detail = f"questions trying to override instructions in records {shown}"
+            signals.append(MisuseSignal("instruction_override", user, len(seqs), detail))
+        return sorted(signals, key=lambda s: (s.kind, -s.count, s.user_hash))
+
+    def _override_attempts(self, conn: Connection, scope: list[Any]) -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {}
+        statement = select_rows(RECORD).where(*scope, RECORD.c.kind == "turn")
+        rows = conn.execute(statement.order_by(RECORD.c.seq), execution_options=_STREAM)
+        for row in rows.mappings():
+            try:
+                question = self._open(row).get("payload", {}).get("question")
+            except (AuditIntegrityError, AuditKeyError):
+                logger.warning("audit record %d unreadable in misuse scan", row["seq"])
+                continue
+            if isinstance(question, str) and looks_like_instruction_override(question):
+                found.setdefault(row["user_hash"], []).append(row["seq"])
+        return found
+
+
+def looks_like_instruction_override(question: str) -> bool:
+    """Whether ``question`` tries to make the bot ignore or reveal its instructions."""
+    text = unicodedata.normalize("NFKC", question).lower()
+    if _OVERRIDE_JA.search(re.sub(r"\s+", "", text)):
+        return True
+    return bool(_OVERRIDE_EN.search(re.sub(r"\s+", " ", text)))

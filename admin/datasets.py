@@ -1,0 +1,331 @@
+"""Datasets and document versions: what each organization uploaded, and who may see it.
+
+A dataset belongs to one organization. It is ``organization``-only until someone attests that
+sharing it with every participating organization is legally allowed; the attestation (who and
+when) makes it ``shared``. Document rows keep the version and content hash of each document,
+so re-uploading unchanged content is a no-op and changed content becomes a new version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, col, or_, select
+
+from knowledge.errors import BadInput, Forbidden, NotFound
+
+CATEGORIES = (
+    "法令",
+    "官報",
+    "白書",
+    "通達・事務連絡",
+    "条例・規則・例規",
+    "会議録",
+    "計画",
+    "予算・決算",
+    "審議会資料",
+    "統計",
+)
+MAX_NAME = 100
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Dataset(SQLModel, table=True):
+    """A named collection of documents owned by an organization."""
+
+    __tablename__ = "dataset"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64, index=True)
+    name: str = Field(max_length=MAX_NAME)
+    category: str = Field(max_length=32)
+    license: str = Field(default="", max_length=200)
+    publisher: str = Field(default="", max_length=200)
+    source_url: str = Field(default="", max_length=2000)
+    visibility: str = Field(default="organization", max_length=16)
+    attested_by: str = Field(default="", max_length=255)
+    attested_at: datetime | None = None
+    refresh_hours: int | None = None
+    etag: str = Field(default="", max_length=255)
+    last_modified: str = Field(default="", max_length=64)
+    refreshed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=_now)
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class DocumentVersion(SQLModel, table=True):
+    """The current version of one document of a dataset."""
+
+    __tablename__ = "document_version"
+    __table_args__ = (UniqueConstraint("dataset_id", "source_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_id: int = Field(foreign_key="dataset.id", index=True)
+    doc_id: str = Field(max_length=500, unique=True)
+    source_name: str = Field(max_length=500)
+    title: str = Field(max_length=500)
+    published: date | None = None
+    version: int = 1
+    content_hash: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A dataset as services hand it out."""
+
+    id: int
+    org_id: str
+    name: str
+    category: str
+    license: str
+    publisher: str
+    source_url: str
+    visibility: str
+    attested_by: str
+    attested_at: datetime | None
+    refresh_hours: int | None
+    documents: int = 0
+
+
+@dataclass(frozen=True)
+class VersionChange:
+    """What recording a document did: ``version`` is the document's version afterwards."""
+
+    doc_id: str
+    version: int
+    changed: bool
+
+
+def _info(row: Dataset, documents: int = 0) -> DatasetInfo:
+    assert row.id is not None
+    return DatasetInfo(
+        id=row.id,
+        org_id=row.org_id,
+        name=row.name,
+        category=row.category,
+        license=row.license,
+        publisher=row.publisher,
+        source_url=row.source_url,
+        visibility=row.visibility,
+        attested_by=row.attested_by,
+        attested_at=row.attested_at,
+        refresh_hours=row.refresh_hours,
+        documents=documents,
+    )
+
+
+def check_category(category: str) -> str:
+    """The category if it is one of the seed categories; ``BadInput`` listing them otherwise."""
+    category = category.strip()
+    if category not in CATEGORIES:
+        allowed = "、".join(CATEGORIES)
+        raise BadInput(f"分類「{category}」は使えません。次のいずれかを指定してください: {allowed}")
+    return category
+
+
+class DatasetService:
+    """Datasets and their document versions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create(
+        self,
+        org_id: str,
+        name: str,
+        category: str,
+        *,
+        license: str = "",
+        publisher: str = "",
+        source_url: str = "",
+        attested_by: str = "",
+        refresh_hours: int | None = None,
+    ) -> DatasetInfo:
+        """A new dataset; shared at once when ``attested_by`` names who attests it."""
+        name = name.strip()
+        if not name or len(name) > MAX_NAME or "/" in name:
+            raise BadInput(f"データセット名は「/」を含まない1〜{MAX_NAME}文字で指定してください。")
+        if refresh_hours is not None and refresh_hours < 1:
+            raise BadInput("更新間隔は1時間以上で指定してください。")
+        row = Dataset(
+            org_id=org_id,
+            name=name,
+            category=check_category(category),
+            license=license.strip(),
+            publisher=publisher.strip(),
+            source_url=source_url.strip(),
+            refresh_hours=refresh_hours,
+        )
+        if attested_by:
+            row.visibility, row.attested_by, row.attested_at = "shared", attested_by, _now()
+        with Session(self._engine) as session:
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError as exc:
+                raise BadInput(f"データセット「{name}」はすでにあります。") from exc
+            session.refresh(row)
+            return _info(row)
+
+    def visible(self, viewer_org: str | None) -> list[DatasetInfo]:
+        """Datasets the viewer may see (shared ones and its own), with document counts."""
+        with Session(self._engine) as session:
+            query = select(Dataset).where(
+                or_(col(Dataset.visibility) == "shared", col(Dataset.org_id) == (viewer_org or ""))
+            )
+            rows = session.exec(query.order_by(col(Dataset.id))).all()
+            return [_info(r, self._count(session, r.id)) for r in rows]
+
+    def _count(self, session: Session, dataset_id: int | None) -> int:
+        return len(
+            session.exec(
+                select(DocumentVersion.id).where(DocumentVersion.dataset_id == dataset_id)
+            ).all()
+        )
+
+    def get(self, dataset_id: int, viewer_org: str | None) -> DatasetInfo:
+        """One dataset the viewer may see; ``NotFound`` otherwise (no hint that it exists)."""
+        with Session(self._engine) as session:
+            row = session.get(Dataset, dataset_id)
+            if row is None or (row.visibility != "shared" and row.org_id != viewer_org):
+                raise NotFound(f"データセット {dataset_id} が見つかりません。")
+            return _info(row, self._count(session, row.id))
+
+    def by_name(self, org_id: str, name: str) -> DatasetInfo | None:
+        """The organization's dataset called ``name``, if any."""
+        with Session(self._engine) as session:
+            row = session.exec(
+                select(Dataset).where(Dataset.org_id == org_id, Dataset.name == name.strip())
+            ).first()
+            return _info(row, self._count(session, row.id)) if row else None
+
+    def owned(self, dataset_id: int, org_id: str) -> DatasetInfo:
+        """A dataset the organization owns (for changes); ``Forbidden`` for others' datasets."""
+        info = self.get(dataset_id, org_id)
+        if info.org_id != org_id:
+            raise Forbidden("他の組織のデータセットは変更できません。")
+        return info
+
+    def attest(self, dataset_id: int, org_id: str, who: str) -> DatasetInfo:
+        """Record that sharing is legally allowed: the dataset becomes ``shared``."""
+        self.owned(dataset_id, org_id)
+        with Session(self._engine) as session:
+            row = session.get(Dataset, dataset_id)
+            assert row is not None
+            row.visibility, row.attested_by, row.attested_at = "shared", who, _now()
+            row.updated_at = _now()
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return _info(row, self._count(session, row.id))
+
+    def delete(self, dataset_id: int, org_id: str) -> list[str]:
+        """Delete a dataset of the organization; returns the index doc ids to remove."""
+        self.owned(dataset_id, org_id)
+        with Session(self._engine) as session:
+            versions = session.exec(
+                select(DocumentVersion).where(DocumentVersion.dataset_id == dataset_id)
+            ).all()
+            doc_ids = [v.doc_id for v in versions]
+            for version in versions:
+                session.delete(version)
+            row = session.get(Dataset, dataset_id)
+            session.delete(row)
+            session.commit()
+        return doc_ids
+
+    def version_of(self, doc_id: str) -> tuple[int, str] | None:
+        """``(version, content hash)`` of a recorded document."""
+        with Session(self._engine) as session:
+            row = session.exec(
+                select(DocumentVersion).where(DocumentVersion.doc_id == doc_id)
+            ).first()
+            return (row.version, row.content_hash) if row else None
+
+    def record(
+        self,
+        dataset_id: int,
+        *,
+        doc_id: str,
+        source_name: str,
+        title: str,
+        content_hash: str,
+        published: date | None = None,
+    ) -> VersionChange:
+        """Record a document after it is in the index; a changed hash is a new version."""
+        with Session(self._engine) as session:
+            row = session.exec(
+                select(DocumentVersion).where(
+                    DocumentVersion.dataset_id == dataset_id,
+                    DocumentVersion.source_name == source_name,
+                )
+            ).first()
+            if row is not None and row.content_hash == content_hash:
+                return VersionChange(doc_id, row.version, changed=False)
+            if row is None:
+                row = DocumentVersion(
+                    dataset_id=dataset_id,
+                    doc_id=doc_id,
+                    source_name=source_name,
+                    title=title,
+                    published=published,
+                    content_hash=content_hash,
+                )
+            else:
+                row.version += 1
+                row.title, row.published, row.content_hash = title, published, content_hash
+                row.updated_at = _now()
+            session.add(row)
+            session.commit()
+            return VersionChange(doc_id, row.version, changed=True)
+
+    def documents(self, dataset_id: int) -> list[str]:
+        """Index doc ids of a dataset."""
+        with Session(self._engine) as session:
+            return list(
+                session.exec(
+                    select(DocumentVersion.doc_id).where(DocumentVersion.dataset_id == dataset_id)
+                ).all()
+            )
+
+    def remember_source(self, dataset_id: int, *, etag: str, last_modified: str) -> None:
+        """Keep the validators of the last fetch of the dataset's source URL."""
+        with Session(self._engine) as session:
+            row = session.get(Dataset, dataset_id)
+            if row is not None:
+                row.etag, row.last_modified, row.refreshed_at = etag, last_modified, _now()
+                session.add(row)
+                session.commit()
+
+    def validators(self, dataset_id: int) -> tuple[str, str]:
+        """``(ETag, Last-Modified)`` of the last fetch of the dataset's source."""
+        with Session(self._engine) as session:
+            row = session.get(Dataset, dataset_id)
+            return (row.etag, row.last_modified) if row else ("", "")
+
+    def due_for_refresh(self, now: datetime | None = None) -> list[DatasetInfo]:
+        """Datasets with a source URL whose refresh interval has passed since the last one."""
+        now = now or _now()
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(Dataset).where(
+                    col(Dataset.refresh_hours).is_not(None), col(Dataset.source_url) != ""
+                )
+            ).all()
+            due = []
+            for row in rows:
+                last = row.refreshed_at
+                if last is not None and last.tzinfo is None:
+                    last = last.replace(tzinfo=UTC)
+                if last is None or now - last >= timedelta(hours=row.refresh_hours or 0):
+                    due.append(_info(row))
+            return due

@@ -1,0 +1,258 @@
+"""Chat platforms and organizations: workspace links, chat admins, operators, event claims and
+answer feedback.
+
+A workspace (Slack team id, Teams tenant id, LoGo Chat organization id) belongs to at most one
+organization. Admins are platform user ids of one organization. Event claims deduplicate
+platform retries across every web process: the first ``claim_event`` for a (platform, event id)
+wins, in the database, so two processes receiving the same retry answer it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from admin.models import (
+    AnswerFeedback,
+    ChatAdmin,
+    OperatorOrganization,
+    Organization,
+    ProcessedEvent,
+    WorkspaceLink,
+    utcnow,
+)
+from admin.orgs import OrgInfo, get_org
+from knowledge.errors import BadInput
+
+CHAT_PLATFORMS = ("slack", "teams", "logo")
+RATINGS = ("up", "down")
+MAX_ID_CHARS = 255
+# Event ids longer than this are stored as their SHA-256 (Teams ids include the conversation).
+MAX_STORED_EVENT_ID = 200
+
+
+@dataclass(frozen=True)
+class FeedbackInfo:
+    """One stored 👍/👎."""
+
+    turn_id: str
+    platform: str
+    user_hash: str
+    rating: str
+    org_id: str | None
+
+
+def check_platform(platform: str) -> str:
+    """The platform name, or ``BadInput`` naming the accepted ones."""
+    if platform not in CHAT_PLATFORMS:
+        raise BadInput(
+            f"プラットフォームは {' / '.join(CHAT_PLATFORMS)} のいずれかを指定してください。"
+        )
+    return platform
+
+
+def _check_id(value: str, label: str) -> str:
+    value = value.strip()
+    if not value or len(value) > MAX_ID_CHARS:
+        raise BadInput(f"{label}は1〜{MAX_ID_CHARS}文字で指定してください。")
+    return value
+
+
+def hash_user(platform: str, user_id: str) -> str:
+    """The pseudonym stored instead of a platform user id (SHA-256, hex)."""
+    return hashlib.sha256(f"{platform}\x1f{user_id}".encode()).hexdigest()
+
+
+def _info(org: Organization) -> OrgInfo:
+    return OrgInfo(id=str(org.id), name=org.name)
+
+
+def link_workspace(engine: Engine, org_name: str, platform: str, workspace_id: str) -> OrgInfo:
+    """Link a workspace to an organization (idempotent; a workspace has one organization)."""
+    check_platform(platform)
+    workspace_id = _check_id(workspace_id, "ワークスペースID")
+    org = get_org(engine, org_name)
+    with Session(engine) as session:
+        existing = session.exec(
+            select(WorkspaceLink, Organization)
+            .join(Organization)
+            .where(WorkspaceLink.platform == platform, WorkspaceLink.workspace_id == workspace_id)
+        ).first()
+        if existing is not None:
+            if str(existing[1].id) == org.id:
+                return org
+            raise BadInput(
+                f"この {platform} ワークスペースはすでに組織「{existing[1].name}」に"
+                "関連付けられています。"
+            )
+        session.add(WorkspaceLink(platform=platform, workspace_id=workspace_id, org_id=int(org.id)))
+        try:
+            session.commit()
+        except IntegrityError as exc:  # linked concurrently
+            raise BadInput(
+                "このワークスペースは関連付けの処理中です。再度お試しください。"
+            ) from exc
+    return org
+
+
+def org_for_workspace(engine: Engine, platform: str, workspace_id: str) -> OrgInfo | None:
+    """The organization a workspace is linked to, if any."""
+    if not workspace_id:
+        return None
+    with Session(engine) as session:
+        row = session.exec(
+            select(Organization)
+            .join(WorkspaceLink)
+            .where(WorkspaceLink.platform == platform, WorkspaceLink.workspace_id == workspace_id)
+        ).first()
+        return _info(row) if row else None
+
+
+def add_admin(engine: Engine, org_name: str, platform: str, user_id: str) -> OrgInfo:
+    """Make a platform user an admin of an organization (idempotent)."""
+    check_platform(platform)
+    user_id = _check_id(user_id, "ユーザーID")
+    org = get_org(engine, org_name)
+    with Session(engine) as session:
+        found = session.exec(
+            select(ChatAdmin).where(
+                ChatAdmin.org_id == int(org.id),
+                ChatAdmin.platform == platform,
+                ChatAdmin.user_id == user_id,
+            )
+        ).first()
+        if found is None:
+            session.add(ChatAdmin(org_id=int(org.id), platform=platform, user_id=user_id))
+            try:
+                session.commit()
+            except IntegrityError:  # added concurrently: the same outcome
+                session.rollback()
+    return org
+
+
+def is_admin(engine: Engine, org_id: str, platform: str, user_id: str) -> bool:
+    """Whether the platform user is an admin of the organization."""
+    if not user_id:
+        return False
+    with Session(engine) as session:
+        return (
+            session.exec(
+                select(ChatAdmin.id).where(
+                    ChatAdmin.org_id == int(org_id),
+                    ChatAdmin.platform == platform,
+                    ChatAdmin.user_id == user_id,
+                )
+            ).first()
+            is not None
+        )
+
+
+def set_operator(engine: Engine, org_name: str) -> OrgInfo:
+    """Mark an organization as an operator of the service (idempotent)."""
+    org = get_org(engine, org_name)
+    with Session(engine) as session:
+        if session.get(OperatorOrganization, int(org.id)) is None:
+            session.add(OperatorOrganization(org_id=int(org.id)))
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+    return org
+
+
+def is_operator(engine: Engine, org_id: str) -> bool:
+    """Whether the organization operates the service."""
+    with Session(engine) as session:
+        return session.get(OperatorOrganization, int(org_id)) is not None
+
+
+def _stored_event_id(event_id: str) -> str:
+    if len(event_id) <= MAX_STORED_EVENT_ID:
+        return event_id
+    return "sha256:" + hashlib.sha256(event_id.encode()).hexdigest()
+
+
+def claim_event(engine: Engine, platform: str, event_id: str) -> bool:
+    """Claim an event id; ``True`` for the first claim only, in any process.
+
+    The unique constraint on (platform, event id) decides: a second insert fails, so two
+    processes racing on one retried event cannot both win.
+    """
+    if not event_id:
+        raise ValueError("event_id is required")
+    with Session(engine) as session:
+        session.add(ProcessedEvent(platform=platform, event_id=_stored_event_id(event_id)))
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            return False
+    return True
+
+
+def purge_processed_events(engine: Engine, older_than: timedelta = timedelta(days=2)) -> int:
+    """Forget event claims older than ``older_than`` (platforms retry for minutes, not days)."""
+    cutoff = utcnow() - older_than
+    with Session(engine) as session:
+        result = session.exec(delete(ProcessedEvent).where(col(ProcessedEvent.claimed_at) < cutoff))
+        session.commit()
+        return int(result.rowcount or 0)
+
+
+def record_feedback(
+    engine: Engine, *, turn_id: str, platform: str, user_id: str, rating: str, org_id: str | None
+) -> None:
+    """Store a 👍/👎; a later click by the same user on the same answer replaces it."""
+    check_platform(platform)
+    if rating not in RATINGS:
+        raise BadInput("評価は up か down で指定してください。")
+    user_hash = hash_user(platform, user_id)
+    for _attempt in range(2):  # a concurrent first click turns the insert into an update
+        with Session(engine) as session:
+            row = session.exec(
+                select(AnswerFeedback).where(
+                    AnswerFeedback.turn_id == turn_id,
+                    AnswerFeedback.platform == platform,
+                    AnswerFeedback.user_hash == user_hash,
+                )
+            ).first()
+            if row is None:
+                row = AnswerFeedback(
+                    turn_id=turn_id,
+                    platform=platform,
+                    user_hash=user_hash,
+                    rating=rating,
+                    org_id=int(org_id) if org_id else None,
+                )
+            else:
+                row.rating = rating
+                row.created_at = utcnow()
+            session.add(row)
+            try:
+                session.commit()
+                return
+            except IntegrityError:
+                session.rollback()
+    raise BadInput("評価を保存できませんでした。もう一度お試しください。")
+
+
+def feedback_for(engine: Engine, turn_id: str) -> list[FeedbackInfo]:
+    """The stored feedback on one answer."""
+    with Session(engine) as session:
+        rows = session.exec(select(AnswerFeedback).where(AnswerFeedback.turn_id == turn_id)).all()
+        return [
+            FeedbackInfo(
+                turn_id=r.turn_id,
+                platform=r.platform,
+                user_hash=r.user_hash,
+                rating=r.rating,
+                org_id=str(r.org_id) if r.org_id is not None else None,
+            )
+            for r in rows
+        ]

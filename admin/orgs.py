@@ -1,0 +1,126 @@
+"""Organizations and API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from admin.models import ApiKey, Organization, utcnow
+from knowledge.errors import BadInput, NotFound, Unauthorized
+
+KEY_PREFIX = "bb"
+MAX_ORG_NAME = 200
+
+
+@dataclass(frozen=True)
+class OrgInfo:
+    """An organization as services hand it out."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    """A freshly created key; ``secret`` is shown once and never stored."""
+
+    prefix: str
+    secret: str
+    org: OrgInfo
+
+
+def _digest(secret: str) -> str:
+    # Keys are 256-bit random tokens, so a plain SHA-256 is enough (no password stretching).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _info(org: Organization) -> OrgInfo:
+    return OrgInfo(id=str(org.id), name=org.name)
+
+
+def create_org(engine: Engine, name: str) -> OrgInfo:
+    """Create an organization; the name must be new."""
+    name = name.strip()
+    if not name or len(name) > MAX_ORG_NAME:
+        raise BadInput(f"組織名は1〜{MAX_ORG_NAME}文字で指定してください。")
+    with Session(engine) as session:
+        org = Organization(name=name)
+        session.add(org)
+        try:
+            session.commit()
+        except IntegrityError as exc:
+            raise BadInput(f"組織「{name}」はすでに存在します。") from exc
+        session.refresh(org)
+        return _info(org)
+
+
+def get_org(engine: Engine, name: str) -> OrgInfo:
+    """The organization called ``name``."""
+    with Session(engine) as session:
+        org = session.exec(select(Organization).where(Organization.name == name)).first()
+        if org is None:
+            raise NotFound(
+                f"組織「{name}」が見つかりません。`baibain org create {name}` で作成してください。"
+            )
+        return _info(org)
+
+
+def list_orgs(engine: Engine) -> list[OrgInfo]:
+    """Every organization, oldest first."""
+    with Session(engine) as session:
+        return [_info(o) for o in session.exec(select(Organization).order_by(col(Organization.id)))]
+
+
+def ensure_org(engine: Engine, name: str) -> OrgInfo:
+    """The organization called ``name``, created when missing."""
+    try:
+        return get_org(engine, name)
+    except NotFound:
+        try:
+            return create_org(engine, name)
+        except BadInput:  # created concurrently by another process
+            return get_org(engine, name)
+
+
+def create_api_key(engine: Engine, org_name: str) -> NewApiKey:
+    """A new API key for the organization; the secret is returned once."""
+    org = get_org(engine, org_name)
+    prefix = secrets.token_hex(6)
+    secret = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    with Session(engine) as session:
+        session.add(ApiKey(org_id=int(org.id), prefix=prefix, digest=_digest(secret)))
+        session.commit()
+    return NewApiKey(prefix=prefix, secret=secret, org=org)
+
+
+def revoke_api_key(engine: Engine, prefix: str) -> None:
+    """Revoke a key by its prefix (the part after ``bb_``)."""
+    with Session(engine) as session:
+        key = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+        if key is None or key.revoked_at is not None:
+            raise NotFound(f"有効なAPIキー {prefix} が見つかりません。")
+        key.revoked_at = utcnow()
+        session.add(key)
+        session.commit()
+
+
+def authenticate_api_key(engine: Engine, secret: str) -> OrgInfo:
+    """The organization owning a valid, unrevoked key; ``Unauthorized`` otherwise."""
+    parts = secret.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        raise Unauthorized()
+    with Session(engine) as session:
+        row = session.exec(
+            select(ApiKey, Organization)
+            .join(Organization)
+            .where(ApiKey.prefix == parts[1], ApiKey.revoked_at == None)  # noqa: E711
+        ).first()
+        if row is None or not hmac.compare_digest(row[0].digest, _digest(secret)):
+            raise Unauthorized()
+        return _info(row[1])

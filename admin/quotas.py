@@ -1,0 +1,290 @@
+"""Monthly LLM token budgets per organization that cannot be overspent.
+
+Before every LLM call an upper bound (estimated prompt tokens + the call's ``max_tokens``) is
+reserved with one conditional UPDATE (``used + reserved + amount <= budget``), which is atomic on
+SQLite (write lock) and PostgreSQL (row lock) alike, so concurrent turns in several web
+processes can never together commit more than the budget. After the call the actual usage is
+committed and the rest of the reservation released; a failed call releases all of it.
+Periods are calendar months in Japan time; a new month starts a fresh account.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from knowledge.errors import BadInput, QuotaExceeded
+
+log = logging.getLogger(__name__)
+
+JST = timezone(timedelta(hours=9))
+THRESHOLDS = (80, 100)
+
+
+class QuotaSetting(SQLModel, table=True):
+    """An organization's own monthly budget and what happens when it is used up."""
+
+    __tablename__ = "quota_setting"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    monthly_budget: int | None = None
+    offline_when_exhausted: bool = True
+
+
+class QuotaAccount(SQLModel, table=True):
+    """Tokens of one organization in one month."""
+
+    __tablename__ = "quota_account"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    period: str = Field(primary_key=True, max_length=7)  # "2026-11" (Japan time)
+    budget: int
+    used: int = 0
+    reserved: int = 0
+    notified_percent: int = 0
+
+
+class QuotaReservation(SQLModel, table=True):
+    """An open reservation; rows left by a crashed process are released by the worker."""
+
+    __tablename__ = "quota_reservation"
+
+    id: str = Field(primary_key=True, max_length=32)
+    org_id: str = Field(max_length=64, index=True)
+    period: str = Field(max_length=7)
+    amount: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class QuotaStatus:
+    """What ``quota`` shows."""
+
+    org_id: str
+    period: str
+    budget: int
+    used: int
+    reserved: int
+    reset_on: date
+    offline_when_exhausted: bool
+
+    @property
+    def remaining(self) -> int:
+        return max(self.budget - self.used - self.reserved, 0)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A granted reservation, to be committed or released exactly once."""
+
+    id: str
+    org_id: str
+    period: str
+    amount: int
+
+
+def period_of(moment: datetime) -> str:
+    """The month (Japan time) that ``moment`` falls in, as ``YYYY-MM``."""
+    return moment.astimezone(JST).strftime("%Y-%m")
+
+
+def reset_date(period: str) -> date:
+    """The first day of the month after ``period``."""
+    year, month = map(int, period.split("-"))
+    return date(year + month // 12, month % 12 + 1, 1)
+
+
+def exhausted_message(status: QuotaStatus) -> str:
+    """The Japanese message for an exhausted budget."""
+    reset = f"{status.reset_on.month}月{status.reset_on.day}日"
+    return (
+        f"今月のAI利用上限（{status.budget:,}トークン）に達しました。"
+        f"{reset}にリセットされます。急ぎの場合は組織の管理者にご相談ください。"
+    )
+
+
+class QuotaService:
+    """Budgets, reservations and commits for every organization."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        default_budget: int,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._default = default_budget
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    # -- settings ----------------------------------------------------------------------------
+
+    def _setting(self, session: Session, org_id: str) -> QuotaSetting:
+        return session.get(QuotaSetting, org_id) or QuotaSetting(org_id=org_id)
+
+    def set_budget(
+        self, org_id: str, tokens: int, *, offline_when_exhausted: bool | None = None
+    ) -> None:
+        """Set an organization's monthly budget (from now on, this month included)."""
+        if tokens < 0:
+            raise BadInput("トークン数は0以上の整数で指定してください。")
+        period = period_of(self._clock())
+        with Session(self._engine) as session:
+            setting = self._setting(session, org_id)
+            setting.monthly_budget = tokens
+            if offline_when_exhausted is not None:
+                setting.offline_when_exhausted = offline_when_exhausted
+            session.add(setting)
+            session.commit()
+        self._ensure_account(org_id, period)
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(QuotaAccount)
+                .where(col(QuotaAccount.org_id) == org_id, col(QuotaAccount.period) == period)
+                .values(budget=tokens)
+            )
+
+    def status(self, org_id: str) -> QuotaStatus:
+        """Budget, used, reserved and the reset date of the current month."""
+        period = period_of(self._clock())
+        self._ensure_account(org_id, period)
+        with Session(self._engine) as session:
+            account = session.get(QuotaAccount, (org_id, period))
+            setting = self._setting(session, org_id)
+            assert account is not None
+            return QuotaStatus(
+                org_id=org_id,
+                period=period,
+                budget=account.budget,
+                used=account.used,
+                reserved=account.reserved,
+                reset_on=reset_date(period),
+                offline_when_exhausted=setting.offline_when_exhausted,
+            )
+
+    def _ensure_account(self, org_id: str, period: str) -> None:
+        with Session(self._engine) as session:
+            if session.get(QuotaAccount, (org_id, period)) is not None:
+                return
+            setting = self._setting(session, org_id)
+            budget = setting.monthly_budget if setting.monthly_budget is not None else self._default
+            session.add(QuotaAccount(org_id=org_id, period=period, budget=budget))
+            try:
+                session.commit()
+            except IntegrityError:  # another process opened the month first
+                session.rollback()
+
+    # -- reservations ------------------------------------------------------------------------
+
+    def reserve(self, org_id: str, amount: int) -> Reservation:
+        """Reserve ``amount`` tokens or raise ``QuotaExceeded`` (with the reset date)."""
+        period = period_of(self._clock())
+        self._ensure_account(org_id, period)
+        reservation = Reservation(uuid.uuid4().hex, org_id, period, max(amount, 0))
+        with self._engine.begin() as conn:
+            granted = conn.execute(
+                update(QuotaAccount)
+                .where(
+                    col(QuotaAccount.org_id) == org_id,
+                    col(QuotaAccount.period) == period,
+                    col(QuotaAccount.used) + col(QuotaAccount.reserved) + reservation.amount
+                    <= col(QuotaAccount.budget),
+                )
+                .values(reserved=col(QuotaAccount.reserved) + reservation.amount)
+            ).rowcount
+            if granted:
+                conn.execute(
+                    QuotaReservation.__table__.insert().values(  # type: ignore[attr-defined]
+                        id=reservation.id,
+                        org_id=org_id,
+                        period=period,
+                        amount=reservation.amount,
+                        created_at=self._clock(),
+                    )
+                )
+        if not granted:
+            raise QuotaExceeded(exhausted_message(self.status(org_id)))
+        return reservation
+
+    def commit(self, reservation: Reservation, used: int) -> int | None:
+        """Record the actual usage of a call and free the rest of its reservation.
+
+        Returns the percentage threshold (80 or 100) crossed by this commit, if any, so the
+        caller can tell the organization's admins once.
+        """
+        if used > reservation.amount:
+            log.warning(
+                "llm usage above its reservation org=%s used=%d reserved=%d",
+                reservation.org_id,
+                used,
+                reservation.amount,
+            )
+        return self._settle(reservation, max(used, 0))
+
+    def release(self, reservation: Reservation) -> None:
+        """Give back a reservation whose call failed."""
+        self._settle(reservation, 0)
+
+    def _settle(self, reservation: Reservation, used: int) -> int | None:
+        table = QuotaReservation.__table__  # type: ignore[attr-defined]
+        with self._engine.begin() as conn:
+            removed = conn.execute(table.delete().where(table.c.id == reservation.id)).rowcount
+            if not removed:
+                return None  # already settled (or expired and released by the worker)
+            conn.execute(
+                update(QuotaAccount)
+                .where(
+                    col(QuotaAccount.org_id) == reservation.org_id,
+                    col(QuotaAccount.period) == reservation.period,
+                )
+                .values(
+                    reserved=col(QuotaAccount.reserved) - reservation.amount,
+                    used=col(QuotaAccount.used) + used,
+                )
+            )
+            account = conn.execute(
+                select(
+                    col(QuotaAccount.used),
+                    col(QuotaAccount.budget),
+                    col(QuotaAccount.notified_percent),
+                ).where(
+                    col(QuotaAccount.org_id) == reservation.org_id,
+                    col(QuotaAccount.period) == reservation.period,
+                )
+            ).one()
+            crossed = [
+                t
+                for t in THRESHOLDS
+                if account.used * 100 >= t * account.budget > 0 and t > account.notified_percent
+            ]
+            if not crossed:
+                return None
+            conn.execute(
+                update(QuotaAccount)
+                .where(
+                    col(QuotaAccount.org_id) == reservation.org_id,
+                    col(QuotaAccount.period) == reservation.period,
+                    col(QuotaAccount.notified_percent) < crossed[-1],
+                )
+                .values(notified_percent=crossed[-1])
+            )
+            return crossed[-1]
+
+    def release_expired(self, older_than: timedelta = timedelta(minutes=15)) -> int:
+        """Release reservations left open by crashed processes; returns how many."""
+        cutoff = self._clock() - older_than
+        with Session(self._engine) as session:
+            stale = session.exec(
+                select(QuotaReservation).where(QuotaReservation.created_at < cutoff)
+            ).all()
+        for row in stale:
+            self.release(Reservation(row.id, row.org_id, row.period, row.amount))
+        return len(stale)

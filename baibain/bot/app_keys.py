@@ -1,9 +1,0 @@
-"""Typed keys for what the aiohttp application stores."""
-
-from __future__ import annotations
-
-from aiohttp import web
-
-from baibain.bot.services import Services
-
-SERVICES: web.AppKey[Services] = web.AppKey("services", Services)

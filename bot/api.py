@@ -1,0 +1,232 @@
+"""REST API for outside clients: ``POST /api/v1/ask``."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import re
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from typing import Any
+
+from aiohttp import web
+
+from admin.orgs import OrgInfo, authenticate_api_key
+from admin.usage import report_csv
+from bot.app_keys import SERVICES
+from bot.assistant import Asker
+from bot.http import bearer_token, json_ok, read_json_object
+from bot.summarizer import SummaryRequest
+from bot.turns import Answer, ConversationRef
+from knowledge.dates import parse_date
+from knowledge.errors import BadInput, Unauthorized
+from knowledge.index import IndexStore, SearchFilter
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The REST (and ``ask --json``) shape of an answer."""
+    return {
+        "answer": answer.text,
+        "citations": [
+            {
+                "n": c.n,
+                "title": c.title,
+                "dataset": c.dataset,
+                "organization": c.organization,
+                "position": c.position,
+                "url": c.url,
+                "published": c.published,
+            }
+            for c in answer.citations
+        ],
+        "citations_heading": answer.related_heading or "出典",
+        "footer": answer.footer,
+        "outcome": answer.outcome,
+        "usage": {**asdict(answer.usage), "total_tokens": answer.usage.total_tokens},
+        "turn_id": answer.turn_id,
+    }
+
+
+def _key_id(token: str) -> str:
+    """The public id part of a presented key (never the secret), for the audit record."""
+    parts = token.split("_")
+    return parts[1][:16] if len(parts) > 2 else ""
+
+
+def _request_host(request: web.Request) -> str:
+    host = request.host
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.rsplit(":", 1)[0]
+
+
+async def authenticate(request: web.Request) -> OrgInfo | None:
+    """The caller's organization from its API key.
+
+    Without a key, only the local demo is allowed: the server itself is bound to a loopback
+    address and the request names a loopback host (which also defeats DNS rebinding). The
+    client's address is never trusted, since a reverse proxy makes every client look local.
+    Returns ``None`` for the local demo (shared data only).
+    """
+    services = request.app[SERVICES]
+    token = bearer_token(request)
+    if token is None:
+        if services.settings.bound_to_loopback and _request_host(request) in _LOOPBACK_HOSTS:
+            return None
+        raise Unauthorized(
+            "APIキーが必要です。Authorization: Bearer <APIキー> を指定してください。"
+        )
+    try:
+        return await asyncio.to_thread(authenticate_api_key, services.engine, token)
+    except Unauthorized:
+        await services.auditor.security(
+            org_id=None,
+            platform="api",
+            user_id="",
+            reason="bad_api_key",
+            details={"path": request.path, "key_id": _key_id(token)},
+        )
+        raise
+
+
+async def ask(request: web.Request) -> web.Response:
+    """``POST /api/v1/ask``: ``{"question", "thread"?}`` → answer, citations, usage, turn id."""
+    org = await authenticate(request)
+    body = await read_json_object(request)
+    question = body.get("question")
+    thread = body.get("thread") or ""
+    if not isinstance(question, str):
+        raise BadInput("question（質問の文字列）を指定してください。")
+    if not isinstance(thread, str) or len(thread) > 200:
+        raise BadInput("thread は200文字以内の文字列で指定してください。")
+    asker = Asker(
+        org_id=org.id if org else None,
+        platform="api" if org else "web",
+        conversation=ConversationRef(
+            platform="api" if org else "web", workspace_id=org.id if org else "", thread_id=thread
+        ),
+    )
+    services = request.app[SERVICES]
+    flt = await parse_filters(body.get("filters"), services.index)
+    answer = await services.assistant.ask(question, asker, flt=flt)
+    return json_ok(answer_json(answer))
+
+
+def _names(filters: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = filters.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadInput(f"filters.{key} は文字列の配列で指定してください。")
+    return tuple(v.strip() for v in value if v.strip())
+
+
+async def parse_filters(raw: object, index: IndexStore) -> SearchFilter:
+    """``{"categories", "datasets", "laws" (titles or law ids), "published_from",
+    "published_to" (和暦 accepted)}`` as a search filter."""
+    if raw is None:
+        return SearchFilter()
+    if not isinstance(raw, dict):
+        raise BadInput("filters はオブジェクトで指定してください。")
+    laws = _names(raw, "laws")
+    titles = await index.law_titles() if laws else {}
+    return SearchFilter(
+        categories=_names(raw, "categories"),
+        datasets=_names(raw, "datasets"),
+        law_ids=tuple(titles.get(law, law) for law in laws),
+        published_from=_date(raw, "published_from"),
+        published_to=_date(raw, "published_to"),
+    )
+
+
+def _date(filters: dict[str, Any], key: str) -> date | None:
+    value = filters.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadInput(f"filters.{key} は日付の文字列で指定してください。")
+    return parse_date(value)
+
+
+def decode_file(filename: object, content: object) -> tuple[str, bytes]:
+    """A base64 file from a JSON body; ``BadInput`` naming the problem otherwise."""
+    if not isinstance(filename, str) or not filename.strip():
+        raise BadInput("ファイル名（filename）を指定してください。")
+    if not isinstance(content, str):
+        raise BadInput(f"{filename} の内容（content）を base64 の文字列で指定してください。")
+    try:
+        return filename.strip(), base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadInput(f"{filename} の内容が base64 として読めません。") from exc
+
+
+async def summarize(request: web.Request) -> web.Response:
+    """``POST /api/v1/summarize``: ``{"doc_id"}`` | ``{"url"}`` | ``{"file": {"filename",
+    "content"(base64)}}`` → summary, citation, usage, turn id."""
+    org = await authenticate(request)
+    body = await read_json_object(request)
+    doc_id, url, file = body.get("doc_id") or "", body.get("url") or "", body.get("file")
+    if not isinstance(doc_id, str) or not isinstance(url, str):
+        raise BadInput("doc_id と url は文字列で指定してください。")
+    summary_request = SummaryRequest(doc_id=doc_id.strip(), url=url.strip())
+    if file is not None:
+        if not isinstance(file, dict):
+            raise BadInput('file は {"filename", "content"} の形で指定してください。')
+        name, data = decode_file(file.get("filename"), file.get("content"))
+        summary_request = SummaryRequest(
+            doc_id=summary_request.doc_id, url=summary_request.url, filename=name, content=data
+        )
+    asker = Asker(org_id=org.id if org else None, platform="api" if org else "web")
+    answer = await request.app[SERVICES].summarizer.summarize(summary_request, asker)
+    return json_ok(answer_json(answer))
+
+
+async def quota(request: web.Request) -> web.Response:
+    """``GET /api/v1/quota``: the caller's organization's budget, used, reserved, reset date."""
+    org = await authenticate(request)
+    if org is None:
+        raise Unauthorized(
+            "APIキーが必要です。Authorization: Bearer <APIキー> を指定してください。"
+        )
+    status = await asyncio.to_thread(request.app[SERVICES].quotas.status, org.id)
+    return json_ok(
+        {
+            "organization": org.name,
+            "period": status.period,
+            "budget": status.budget,
+            "used": status.used,
+            "reserved": status.reserved,
+            "remaining": status.remaining,
+            "reset_on": status.reset_on.isoformat(),
+            "offline_when_exhausted": status.offline_when_exhausted,
+        }
+    )
+
+
+async def usage(request: web.Request) -> web.Response:
+    """``GET /api/v1/usage[?period=YYYY-MM][&format=csv]``: the organization's usage figures."""
+    org = await authenticate(request)
+    if org is None:
+        raise Unauthorized(
+            "APIキーが必要です。Authorization: Bearer <APIキー> を指定してください。"
+        )
+    period = request.query.get("period") or None
+    if period is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        raise BadInput("period は 2026-04 のような年-月の形で指定してください。")
+    services = request.app[SERVICES]
+    report = await asyncio.to_thread(services.usage.report, org.id, period)
+    if request.query.get("format") == "csv" or "text/csv" in request.headers.get("Accept", ""):
+        return web.Response(
+            text=report_csv(report),
+            content_type="text/csv",
+            charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="usage-{report.period}.csv"'},
+        )
+    month_start = datetime.strptime(report.period, "%Y-%m").replace(tzinfo=UTC)
+    signals = await asyncio.to_thread(services.auditor.log.misuse_signals, org.id, month_start)
+    return json_ok(
+        {"organization": org.name, **asdict(report), "misuse_signals": [asdict(s) for s in signals]}
+    )

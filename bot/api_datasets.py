@@ -1,0 +1,154 @@
+"""``/api/v1/datasets…``: datasets of the caller's organization (API key = organization admin).
+
+* ``GET /api/v1/datasets`` — datasets the organization may see (shared ones and its own)
+* ``POST /api/v1/datasets`` — create: ``{"name", "category", "license"?, "source_url"?,
+  "publisher"?, "refresh_hours"?, "attested_by"?}`` (``attested_by`` shares it at once)
+* ``GET /api/v1/datasets/{id}`` — one dataset
+* ``POST /api/v1/datasets/{id}/documents`` — upload files (multipart); a file of the same name
+  replaces its previous version
+* ``POST /api/v1/datasets/{id}/attest`` — ``{"attested_by"}``: share with every organization
+* ``DELETE /api/v1/datasets/{id}`` — delete the dataset and its documents
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import BodyPartReader, web
+
+from admin.datasets import DatasetInfo
+from admin.orgs import OrgInfo
+from bot.api import authenticate
+from bot.app_keys import SERVICES
+from bot.http import json_ok, read_json_object
+from bot.uploads import UploadFile
+from knowledge.errors import BadInput, NotFound, Unauthorized
+
+
+def dataset_json(info: DatasetInfo) -> dict[str, Any]:
+    data = asdict(info)
+    data["attested_at"] = info.attested_at.isoformat() if info.attested_at else None
+    return data
+
+
+async def _org(request: web.Request) -> OrgInfo:
+    org = await authenticate(request)
+    if org is None:
+        raise Unauthorized(
+            "APIキーが必要です。Authorization: Bearer <APIキー> を指定してください。"
+        )
+    return org
+
+
+def _dataset_id(request: web.Request) -> int:
+    raw = request.match_info["dataset_id"]
+    if not raw.isdigit():
+        raise NotFound(f"データセット {raw} が見つかりません。")
+    return int(raw)
+
+
+async def list_datasets(request: web.Request) -> web.Response:
+    org = await _org(request)
+    rows = await asyncio.to_thread(request.app[SERVICES].datasets.visible, org.id)
+    return json_ok({"datasets": [dataset_json(r) for r in rows]})
+
+
+async def create_dataset(request: web.Request) -> web.Response:
+    org = await _org(request)
+    body = await read_json_object(request)
+    text = {
+        k: body.get(k) or ""
+        for k in ("name", "category", "license", "source_url", "publisher", "attested_by")
+    }
+    if not all(isinstance(v, str) for v in text.values()):
+        raise BadInput("name・category などの項目は文字列で指定してください。")
+    refresh = body.get("refresh_hours")
+    if refresh is not None and (not isinstance(refresh, int) or isinstance(refresh, bool)):
+        raise BadInput("refresh_hours は整数（時間）で指定してください。")
+    services = request.app[SERVICES]
+    info = await asyncio.to_thread(
+        services.datasets.create,
+        org.id,
+        text["name"],
+        text["category"],
+        license=text["license"],
+        publisher=text["publisher"] or org.name,
+        source_url=text["source_url"],
+        attested_by=text["attested_by"],
+        refresh_hours=refresh,
+    )
+    await services.auditor.admin(
+        org_id=org.id,
+        platform="api",
+        user_id="",
+        action="dataset.create",
+        details={"dataset_id": info.id, "name": info.name, "shared": info.visibility == "shared"},
+    )
+    return json_ok(dataset_json(info), status=201)
+
+
+async def get_dataset(request: web.Request) -> web.Response:
+    org = await _org(request)
+    info = await asyncio.to_thread(request.app[SERVICES].datasets.get, _dataset_id(request), org.id)
+    return json_ok(dataset_json(info))
+
+
+async def upload_documents(request: web.Request) -> web.Response:
+    org = await _org(request)
+    services = request.app[SERVICES]
+    dataset = await asyncio.to_thread(services.datasets.owned, _dataset_id(request), org.id)
+    if not request.content_type.startswith("multipart/"):
+        raise BadInput("ファイルは multipart/form-data で送信してください。")
+    files: list[UploadFile] = []
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if isinstance(part, BodyPartReader) and part.filename:
+            # Clients send non-ASCII names percent-encoded (RFC 5987 ``filename*``).
+            name = unquote(part.filename)
+            files.append(UploadFile(name, bytes(await part.read(decode=True))))
+    report = await services.uploads.upload(
+        dataset, files, publisher=org.name, uploader="", platform="api"
+    )
+    return json_ok(
+        {
+            "dataset": dataset_json(report.dataset),
+            "written": report.written,
+            "unchanged": report.unchanged,
+            "message": report.message(),
+        }
+    )
+
+
+async def attest_dataset(request: web.Request) -> web.Response:
+    org = await _org(request)
+    body = await read_json_object(request)
+    who = body.get("attested_by")
+    if not isinstance(who, str) or not who.strip():
+        raise BadInput(
+            "attested_by（共有が法的に可能であることを確認した担当者）を指定してください。"
+        )
+    services = request.app[SERVICES]
+    dataset = await asyncio.to_thread(services.datasets.owned, _dataset_id(request), org.id)
+    shared = await services.uploads.attest(dataset, who=who.strip(), platform="api")
+    return json_ok(dataset_json(shared))
+
+
+async def delete_dataset(request: web.Request) -> web.Response:
+    org = await _org(request)
+    services = request.app[SERVICES]
+    dataset = await asyncio.to_thread(services.datasets.owned, _dataset_id(request), org.id)
+    removed = await services.uploads.delete(dataset, who="", platform="api")
+    return json_ok({"deleted": dataset.id, "documents": removed})
+
+
+def add_routes(app: web.Application) -> None:
+    """Mount the dataset routes."""
+    app.router.add_get("/api/v1/datasets", list_datasets)
+    app.router.add_post("/api/v1/datasets", create_dataset)
+    app.router.add_get("/api/v1/datasets/{dataset_id}", get_dataset)
+    app.router.add_delete("/api/v1/datasets/{dataset_id}", delete_dataset)
+    app.router.add_post("/api/v1/datasets/{dataset_id}/documents", upload_documents)
+    app.router.add_post("/api/v1/datasets/{dataset_id}/attest", attest_dataset)

@@ -1,0 +1,85 @@
+"""``create_app(settings)``: the one aiohttp application serving every route."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from importlib import resources
+
+from aiohttp import web
+
+from admin.db import ping_db
+from bot import api, api_datasets, invoke
+from bot.app_keys import SERVICES
+from bot.chat import mount_chat
+from bot.http import MAX_BODY_BYTES, error_middleware, json_error, json_ok
+from bot.services import open_services
+from bot.settings import Settings
+from knowledge.errors import BaibainError
+
+log = logging.getLogger(__name__)
+
+
+def _page(requires_key: bool) -> str:
+    template = resources.files("bot.web").joinpath("index.html").read_text("utf-8")
+    return template.replace("__REQUIRES_KEY__", "true" if requires_key else "false")
+
+
+async def index_page(request: web.Request) -> web.Response:
+    """``GET /``: the small web chat page."""
+    requires_key = not request.app[SERVICES].settings.bound_to_loopback
+    return web.Response(
+        text=_page(requires_key),
+        content_type="text/html",
+        headers={
+            "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'; "
+            "script-src 'unsafe-inline'; frame-ancestors 'none'",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    """``GET /healthz``: the process is alive."""
+    return json_ok({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """``GET /readyz``: 200 when the database and the index answer, 503 with a reason if not."""
+    services = request.app[SERVICES]
+    try:
+        ping_db(services.engine)
+    except Exception as exc:  # any driver error means "not ready"; the reason is reported
+        log.warning("readiness: database unreachable: %s", type(exc).__name__)
+        return json_error(
+            503, "database_unavailable", f"データベースに接続できません ({type(exc).__name__})"
+        )
+    try:
+        await services.index.ping()
+    except BaibainError as exc:
+        return json_error(503, exc.code, f"検索インデックスに接続できません ({exc.detail})")
+    return json_ok({"status": "ready"})
+
+
+def create_app(settings: Settings, *, show_progress: bool = False) -> web.Application:
+    """The web application; services open on startup and close on shutdown (``cleanup_ctx``)."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
+
+    async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+        services = await open_services(settings, show_progress=show_progress)
+        app[SERVICES] = services
+        yield
+        await services.close()
+
+    app.cleanup_ctx.append(services_ctx)
+    app.router.add_get("/", index_page)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_post("/api/v1/ask", api.ask)
+    app.router.add_post("/api/v1/summarize", api.summarize)
+    app.router.add_get("/api/v1/quota", api.quota)
+    app.router.add_get("/api/v1/usage", api.usage)
+    api_datasets.add_routes(app)
+    app.router.add_post("/invoke", invoke.invoke)
+    mount_chat(app, settings)
+    return app

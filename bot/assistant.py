@@ -1,0 +1,351 @@
+"""The answer core: a question in, a cited Japanese ``Answer`` out (same for every route).
+
+With an LLM configured the model writes the answer from numbered sources and its citations are
+checked; without one, or when the model is unavailable, the answer quotes the sources
+(extractive) and says so. Every turn is audited, and threads keep an encrypted history so that
+follow-up questions are understood.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from admin.conversations import ConversationStore
+from bot.auditing import Auditor
+from bot.metering import LLMAccess
+from bot.turns import Answer, Citation, ConversationRef, Platform, Usage
+from knowledge.analysis import Analyzer
+from knowledge.answer import compose_extractive_answer
+from knowledge.documents import Hit
+from knowledge.errors import BadInput, BaibainError, QuotaExceeded, UpstreamUnavailable
+from knowledge.generation import (
+    GeneratedAnswer,
+    SourceText,
+    carry_over_terms,
+    expand_queries,
+    generate_answer,
+    remap_citations,
+    rewrite_followup,
+    stream_answer,
+)
+from knowledge.index import SearchFilter
+from knowledge.llm import LLMClient, LLMUsage, TextDelta
+from knowledge.retrieval import Retrieved, Retriever, fuse_retrievals
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+SEARCH_K = 10
+LLM_SOURCES = 5
+RELATED_SOURCES = 3
+PROGRESS_INTERVAL_S = 1.0
+
+NOT_FOUND_TEXT = (
+    "該当する資料が見つかりませんでした。"
+    "言葉を言い換えるか、法令名・資料名・条番号などを含めてもう一度お試しください。"
+)
+RELATED_HEADING = "関連する可能性のある資料"
+OFFLINE_NOTICE = "※AIモデルに接続できなかったため、資料の該当箇所を抜粋して表示しています。"
+UNCITED_NOTICE = "※この回答は出典を示していません。下記の資料で内容を確認してください。"
+
+Progress = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who asks: organization (``None`` = shared data only), platform and user."""
+
+    org_id: str | None
+    platform: Platform
+    user_id: str = ""
+    conversation: ConversationRef | None = None
+
+
+def validate_question(text: str) -> str:
+    """The question stripped; ``BadInput`` with a Japanese message when empty or too long."""
+    question = text.strip()
+    if not question:
+        raise BadInput("質問を入力してください。")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise BadInput(
+            f"質問が長すぎます（{len(question)}文字）。{MAX_QUESTION_CHARS}文字以内にしてください。"
+        )
+    return question
+
+
+def citation_for(n: int, hit: Hit) -> Citation:
+    """The numbered citation of a hit."""
+    meta = hit.meta
+    return Citation(
+        n=n,
+        title=meta.title,
+        dataset=meta.dataset,
+        organization=meta.publisher,
+        position=hit.chunk.position,
+        url=meta.source_url,
+        published=meta.published.isoformat() if meta.published else None,
+        doc_id=meta.doc_id,
+        category=meta.category,
+    )
+
+
+def usage_of(usage: LLMUsage) -> Usage:
+    """The neutral usage value of an LLM usage."""
+    return Usage(
+        model=usage.model,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        requests=usage.requests,
+    )
+
+
+def _conversation_key(asker: Asker) -> str | None:
+    ref = asker.conversation
+    if ref is None or not (ref.thread_id or ref.platform in ("slack", "teams", "logo")):
+        return None
+    return f"{asker.org_id or '-'}|{ref.key}"
+
+
+class Assistant:
+    """Retrieval plus answer generation, shared by chat, REST, ``/invoke`` and the CLI."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        analyzer: Analyzer,
+        auditor: Auditor,
+        conversations: ConversationStore,
+        llm: LLMAccess,
+        *,
+        answer_max_tokens: int = 1024,
+        query_variants: int = 2,
+    ) -> None:
+        self.retriever = retriever
+        self.analyzer = analyzer
+        self.auditor = auditor
+        self.conversations = conversations
+        self.llm = llm
+        self.answer_max_tokens = answer_max_tokens
+        self.query_variants = query_variants
+
+    def with_retriever(self, retriever: Retriever) -> Assistant:
+        """The same assistant searching another index (attached files, for example)."""
+        return Assistant(
+            retriever,
+            self.analyzer,
+            self.auditor,
+            self.conversations,
+            self.llm,
+            answer_max_tokens=self.answer_max_tokens,
+            query_variants=self.query_variants,
+        )
+
+    async def search(self, query: str, asker: Asker, k: int = SEARCH_K) -> list[Hit]:
+        """Retrieval only, filtered by what the asker may see."""
+        query = validate_question(query)
+        return (await self.retriever.retrieve(query, SearchFilter(viewer_org=asker.org_id), k)).hits
+
+    async def ask(
+        self,
+        question: str,
+        asker: Asker,
+        *,
+        flt: SearchFilter | None = None,
+        on_progress: Progress | None = None,
+    ) -> Answer:
+        """Answer a question from the documents the asker may see.
+
+        ``flt`` narrows the search further (its ``viewer_org`` is always the asker's).
+        ``on_progress`` receives the growing answer text while an LLM streams it.
+        """
+        question = validate_question(question)
+        turn_id = uuid.uuid4().hex
+        started = time.perf_counter()
+        search_filter = replace(flt or SearchFilter(), viewer_org=asker.org_id)
+        try:
+            answer = await self._answer(question, asker, search_filter, on_progress)
+        except BaibainError as exc:
+            failed = Answer(text=exc.user_message, turn_id=turn_id, outcome="error")
+            await self._record(question, asker, failed, started)
+            raise
+        answer = replace(answer, turn_id=turn_id)
+        key = _conversation_key(asker)
+        if key is not None:
+            await asyncio.to_thread(self.conversations.append, key, question, answer.text)
+        await self._record(question, asker, answer, started)
+        return answer
+
+    async def _record(self, question: str, asker: Asker, answer: Answer, started: float) -> None:
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        await self.auditor.turn(
+            org_id=asker.org_id,
+            platform=asker.platform,
+            user_id=asker.user_id,
+            conversation=asker.conversation,
+            question=question,
+            answer=answer,
+            latency_ms=latency_ms,
+        )
+        log.info(
+            "turn turn_id=%s platform=%s org=%s outcome=%s latency_ms=%d tokens=%d",
+            answer.turn_id or "-",
+            asker.platform,
+            asker.org_id or "-",
+            answer.outcome,
+            latency_ms,
+            answer.usage.total_tokens,
+        )
+
+    async def _answer(
+        self, question: str, asker: Asker, flt: SearchFilter, on_progress: Progress | None
+    ) -> Answer:
+        key = _conversation_key(asker)
+        history = await asyncio.to_thread(self.conversations.recent, key) if key else []
+        llm = self.llm.for_org(asker.org_id)
+        retrieved: Retrieved | None = None
+        try:
+            query, rewrite_usage = await self._standalone(llm, question, history)
+            retrieved = await self.retriever.retrieve(query, flt, SEARCH_K)
+            if llm is not None and self.query_variants:
+                retrieved, expand_usage = await self._expanded(llm, query, retrieved, flt)
+                rewrite_usage = _sum(rewrite_usage, expand_usage)
+            if llm is None or not retrieved.hits:
+                return self._offline(retrieved)
+            answer = await self._generate(llm, question, retrieved, history, on_progress)
+        except UpstreamUnavailable as exc:
+            log.warning("llm unavailable, answering offline: %s", exc.detail)
+            retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
+            return self._offline(retrieved, notice=OFFLINE_NOTICE)
+        except QuotaExceeded as exc:
+            assert asker.org_id is not None
+            status = await asyncio.to_thread(self.llm.quotas.status, asker.org_id)
+            if not status.offline_when_exhausted:
+                raise
+            retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
+            notice = f"※{exc.user_message}資料の該当箇所を抜粋して表示します。"
+            return replace(self._offline(retrieved, notice=notice), outcome="quota")
+        return replace(answer, usage=_add(answer.usage, rewrite_usage))
+
+    async def _standalone(
+        self, llm: LLMClient | None, question: str, history: list[tuple[str, str]]
+    ) -> tuple[str, LLMUsage | None]:
+        """The question made self-contained using the thread's earlier turns."""
+        if not history:
+            return question, None
+        if llm is not None:
+            try:
+                return await rewrite_followup(llm, history, question)
+            except UpstreamUnavailable as exc:
+                log.warning("llm unavailable for follow-up rewrite: %s", exc.detail)
+        terms = carry_over_terms(
+            [q for q, _ in history],
+            question,
+            lambda text: self.analyzer.words(text, drop_stop_words=True),
+        )
+        return terms, None
+
+    async def _expanded(
+        self, llm: LLMClient, query: str, first: Retrieved, flt: SearchFilter
+    ) -> tuple[Retrieved, LLMUsage | None]:
+        """Add retrievals for model-written variants of the question (administrative wording)
+        and fuse them; an unavailable model keeps the first retrieval."""
+        try:
+            variants, usage = await expand_queries(llm, query, self.query_variants)
+        except UpstreamUnavailable as exc:
+            log.warning("llm unavailable for query expansion: %s", exc.detail)
+            return first, None
+        results = [first]
+        for variant in variants:
+            results.append(await self.retriever.retrieve(variant, flt, SEARCH_K))
+        return fuse_retrievals(results, SEARCH_K), usage
+
+    def _offline(self, retrieved: Retrieved, notice: str = "") -> Answer:
+        if not retrieved.relevant:
+            return Answer(text=NOT_FOUND_TEXT, outcome="not_found")
+        composed = compose_extractive_answer(retrieved.query, retrieved.hits, self.analyzer)
+        text = f"{notice}\n\n{composed.text}" if notice else composed.text
+        return Answer(
+            text=text,
+            citations=tuple(citation_for(n, hit) for n, hit in enumerate(composed.sources, 1)),
+        )
+
+    async def _generate(
+        self,
+        llm: LLMClient,
+        question: str,
+        retrieved: Retrieved,
+        history: list[tuple[str, str]],
+        on_progress: Progress | None,
+    ) -> Answer:
+        hits = retrieved.hits[:LLM_SOURCES]
+        sources = [
+            SourceText(n=n, title=h.meta.title, position=h.chunk.position, text=h.chunk.text)
+            for n, h in enumerate(hits, 1)
+        ]
+        if on_progress is None:
+            generated = await generate_answer(
+                llm, question, sources, history, max_tokens=self.answer_max_tokens
+            )
+        else:
+            generated = await self._stream(llm, question, sources, history, on_progress)
+        usage = usage_of(generated.usage)
+        if generated.uncited or generated.not_found:
+            related = tuple(citation_for(n, h) for n, h in enumerate(hits[:RELATED_SOURCES], 1))
+            text = (
+                generated.text if generated.not_found else f"{generated.text}\n\n{UNCITED_NOTICE}"
+            )
+            return Answer(
+                text=text,
+                citations=related,
+                usage=usage,
+                outcome="not_found" if generated.not_found else "answered",
+                related_heading=RELATED_HEADING,
+            )
+        mapping = {old: new for new, old in enumerate(generated.cited, 1)}
+        citations = tuple(citation_for(mapping[n], hits[n - 1]) for n in generated.cited)
+        return Answer(
+            text=remap_citations(generated.text, mapping), citations=citations, usage=usage
+        )
+
+    async def _stream(
+        self,
+        llm: LLMClient,
+        question: str,
+        sources: list[SourceText],
+        history: list[tuple[str, str]],
+        on_progress: Progress,
+    ) -> GeneratedAnswer:
+        shown = ""
+        last = float("-inf")  # the first piece is shown at once, then at most once a second
+        stream = stream_answer(llm, question, sources, history, max_tokens=self.answer_max_tokens)
+        async for event in stream:
+            if isinstance(event, TextDelta):
+                shown += event.text
+                if time.monotonic() - last >= PROGRESS_INTERVAL_S:
+                    last = time.monotonic()
+                    await on_progress(shown)
+            else:
+                return event
+        raise UpstreamUnavailable(detail="llm stream ended without an answer")
+
+
+def _sum(first: LLMUsage | None, second: LLMUsage | None) -> LLMUsage | None:
+    if first is None or second is None:
+        return first or second
+    return first + second
+
+
+def _add(usage: Usage, extra: LLMUsage | None) -> Usage:
+    if extra is None:
+        return usage
+    return Usage(
+        model=usage.model,
+        input_tokens=usage.input_tokens + extra.input_tokens,
+        output_tokens=usage.output_tokens + extra.output_tokens,
+        requests=usage.requests + extra.requests,
+    )

@@ -1,0 +1,120 @@
+"""Recording turns, admin actions and security events in the encrypted audit log.
+
+Writing the record is part of the turn: when it fails, ``AuditWriteFailed`` propagates and the
+turn is reported as an error instead of being answered unrecorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import asdict
+
+from admin.audit import AuditEvent, AuditLog
+from admin.usage import UsageService
+from bot.turns import Answer, ConversationRef
+
+
+def _conversation(ref: ConversationRef | None) -> dict[str, str] | None:
+    return asdict(ref) if ref else None
+
+
+class Auditor:
+    """The bot's view of the audit log."""
+
+    def __init__(self, log: AuditLog, usage: UsageService | None = None) -> None:
+        self.log = log
+        self.usage = usage
+
+    async def _append(self, event: AuditEvent) -> int:
+        return await asyncio.to_thread(self.log.append, event)
+
+    async def turn(
+        self,
+        *,
+        org_id: str | None,
+        platform: str,
+        user_id: str,
+        conversation: ConversationRef | None,
+        question: str,
+        answer: Answer,
+        latency_ms: int,
+    ) -> int:
+        """Record one answered (or refused, or failed) question, and its usage figures."""
+        seq = await self._append(
+            AuditEvent(
+                kind="turn",
+                org_id=org_id,
+                platform=platform,
+                outcome=answer.outcome,
+                user_id=user_id,
+                model=answer.usage.model,
+                input_tokens=answer.usage.input_tokens,
+                output_tokens=answer.usage.output_tokens,
+                latency_ms=max(latency_ms, 0),
+                payload={
+                    "turn_id": answer.turn_id,
+                    "conversation": _conversation(conversation),
+                    "question": question,
+                    "answer": answer.text,
+                    "citations": [asdict(c) for c in answer.citations],
+                },
+            )
+        )
+        if self.usage is not None:
+            await asyncio.to_thread(
+                self.usage.record,
+                turn_id=answer.turn_id,
+                org_id=org_id,
+                platform=platform,
+                category=answer.citations[0].category if answer.citations else "",
+                outcome=answer.outcome,
+                model=answer.usage.model,
+                input_tokens=answer.usage.input_tokens,
+                output_tokens=answer.usage.output_tokens,
+                user_hash=self.log.keyring.user_hash(platform, user_id) if user_id else "",
+            )
+        return seq
+
+    async def admin(
+        self,
+        *,
+        org_id: str | None,
+        platform: str,
+        user_id: str,
+        action: str,
+        details: Mapping[str, object],
+        outcome: str = "done",
+    ) -> int:
+        """Record an administrative action (upload, delete, attestation, quota, key)."""
+        return await self._append(
+            AuditEvent(
+                kind="admin",
+                org_id=org_id,
+                platform=platform,
+                outcome=outcome,
+                user_id=user_id,
+                payload={"action": action, "details": dict(details)},
+            )
+        )
+
+    async def security(
+        self,
+        *,
+        org_id: str | None,
+        platform: str,
+        user_id: str,
+        reason: str,
+        details: Mapping[str, object] | None = None,
+    ) -> int:
+        """Record a security event (bad signature, refused admin command, unknown workspace)."""
+        return await self._append(
+            AuditEvent(
+                kind="security",
+                org_id=org_id,
+                platform=platform,
+                outcome="refused",
+                user_id=user_id,
+                payload={"reason": reason, "details": dict(details or {})},
+            )
+        )

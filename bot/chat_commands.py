@@ -1,0 +1,197 @@
+"""Back ends of the chat commands that manage data: summarize, upload, datasets, dataset
+delete, quota, quota set and usage. ``ChatRouter`` has already checked the user's role."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from admin import orgs
+from admin.datasets import CATEGORIES, DatasetInfo
+from admin.orgs import OrgInfo
+from bot.assistant import Asker
+from bot.cli_quota import describe
+from bot.fetch import fetch
+from bot.router import notice
+from bot.services import Services
+from bot.summarizer import SummaryRequest
+from bot.turns import Answer, Turn
+from bot.uploads import UploadFile
+from knowledge.errors import BadInput
+
+Handler = Callable[[Turn, OrgInfo, str], Awaitable[Answer]]
+ATTACHMENTS_NOT_READY = (
+    "この連携では添付ファイルをまだ受け取れません。文書の URL を指定してください。"
+)
+
+
+def _asker(turn: Turn, org: OrgInfo) -> Asker:
+    return Asker(org.id, turn.conversation.platform, turn.user_id, turn.conversation)
+
+
+def parse_options(args: str) -> tuple[dict[str, str], list[str]]:
+    """``分類=例規 共有=可 https://…`` → options and the remaining words."""
+    options: dict[str, str] = {}
+    rest: list[str] = []
+    for word in args.replace("＝", "=").split():
+        key, sep, value = word.partition("=")
+        if sep and key:
+            options[key.strip()] = value.strip()
+        else:
+            rest.append(word)
+    return options, rest
+
+
+def _dataset_line(d: DatasetInfo) -> str:
+    scope = "全団体で共有" if d.visibility == "shared" else "組織内のみ"
+    return f"[{d.id}] {d.name}（{d.category}・{scope}・{d.documents}件）"
+
+
+class DataCommands:
+    """The handlers, bound to the process's services."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "summarize": self.summarize,
+            "upload": self.upload,
+            "datasets": self.datasets,
+            "dataset delete": self.delete,
+            "quota": self.quota,
+            "quota set": self.quota_set,
+            "usage": self.usage,
+        }
+
+    async def summarize(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
+        target = args.strip()
+        attached = [a for a in turn.attachments if a.content is not None]
+        if attached:
+            request = SummaryRequest(filename=attached[0].name, content=attached[0].content)
+        elif target.startswith(("http://", "https://")):
+            request = SummaryRequest(url=target.split()[0])
+        elif target:
+            request = SummaryRequest(doc_id=target.split()[0])
+        elif turn.attachments:
+            return notice(ATTACHMENTS_NOT_READY)
+        else:
+            return notice("要約する文書の文書ID・URLを「/summarize」に続けて指定してください。")
+        return await self.services.summarizer.summarize(request, _asker(turn, org))
+
+    async def upload(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
+        options, rest = parse_options(args)
+        name = options.get("データセット") or options.get("名前") or ""
+        if not name:
+            return notice(
+                "取り込み先を「データセット=名前」で指定してください"
+                "（例: /upload https://… データセット=例規集 分類=条例・規則・例規 共有=可）。"
+            )
+        files = [UploadFile(a.name, a.content) for a in turn.attachments if a.content is not None]
+        urls = [w for w in rest if w.startswith(("http://", "https://"))]
+        for url in urls:
+            fetched = await fetch(url, self.services.settings.fetch_max_bytes)
+            files.append(UploadFile(fetched.name, fetched.data))
+        if not files:
+            return notice(
+                ATTACHMENTS_NOT_READY
+                if turn.attachments
+                else "取り込む文書の URL を指定してください。"
+            )
+        who = f"{turn.conversation.platform}:{turn.user_id}"
+        dataset = await asyncio.to_thread(self.services.datasets.by_name, org.id, name)
+        if dataset is None:
+            category = options.get("分類", "")
+            if not category:
+                raise BadInput(
+                    f"新しいデータセットには分類を指定してください（{'、'.join(CATEGORIES)}）。"
+                )
+            dataset = await asyncio.to_thread(
+                self.services.datasets.create,
+                org.id,
+                name,
+                category,
+                license=options.get("ライセンス", ""),
+                publisher=org.name,
+                source_url=urls[0] if len(urls) == 1 else "",
+            )
+        report = await self.services.uploads.upload(
+            dataset,
+            files,
+            publisher=org.name,
+            uploader=who,
+            platform=turn.conversation.platform,
+        )
+        text = report.message()
+        if options.get("共有") in ("可", "はい", "yes") and report.dataset.visibility != "shared":
+            await self.services.uploads.attest(
+                report.dataset, who=who, platform=turn.conversation.platform
+            )
+            text += "全参加団体との共有を有効にしました（共有可能であることの表明を記録しました）。"
+        elif report.dataset.visibility != "shared":
+            text += "このデータセットは組織内のみで利用されます。"
+        return notice(text)
+
+    async def datasets(self, _turn: Turn, org: OrgInfo, _args: str) -> Answer:
+        rows = await asyncio.to_thread(self.services.datasets.visible, org.id)
+        if not rows:
+            return notice("利用できるデータセットはまだありません。")
+        return notice("利用できるデータセット:\n" + "\n".join(_dataset_line(d) for d in rows))
+
+    async def delete(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
+        raw = args.strip()
+        if not raw.isdigit():
+            return notice(
+                "削除するデータセットの番号を指定してください（/datasets で確認できます）。"
+            )
+        dataset = await asyncio.to_thread(self.services.datasets.owned, int(raw), org.id)
+        removed = await self.services.uploads.delete(
+            dataset,
+            who=f"{turn.conversation.platform}:{turn.user_id}",
+            platform=turn.conversation.platform,
+        )
+        return notice(f"データセット「{dataset.name}」と文書 {removed} 件を削除しました。")
+
+    async def quota(self, _turn: Turn, org: OrgInfo, _args: str) -> Answer:
+        status = await asyncio.to_thread(self.services.quotas.status, org.id)
+        return notice(describe(org.name, status))
+
+    async def quota_set(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
+        words = args.split()
+        if len(words) != 2 or not words[1].replace(",", "").isdigit():
+            return notice("「/quota set 組織名 トークン数」の形で指定してください。")
+        target = await asyncio.to_thread(orgs.get_org, self.services.engine, words[0])
+        tokens = int(words[1].replace(",", ""))
+        await asyncio.to_thread(self.services.quotas.set_budget, target.id, tokens)
+        await self.services.auditor.admin(
+            org_id=target.id,
+            platform=turn.conversation.platform,
+            user_id=turn.user_id,
+            action="quota.set",
+            details={"tokens": tokens, "by_org": org.id},
+        )
+        status = await asyncio.to_thread(self.services.quotas.status, target.id)
+        return notice(describe(target.name, status))
+
+    async def usage(self, _turn: Turn, org: OrgInfo, _args: str) -> Answer:
+        report = await asyncio.to_thread(self.services.usage.report, org.id, None)
+        feedback = report.feedback
+        lines = [
+            f"{org.name} の {report.period} の利用状況",
+            f"  質問数: {report.questions} / 利用者数: {report.users}",
+            f"  トークン: 入力 {report.input_tokens:,} / 出力 {report.output_tokens:,}"
+            f"（概算 {report.cost_yen:,.0f} 円）",
+            f"  資料が見つからなかった割合: {report.not_found_share:.0%}",
+            f"  評価: 👍 {feedback.get('up', 0)} / 👎 {feedback.get('down', 0)}",
+        ]
+        if report.by_platform:
+            lines.append(
+                "  チャネル別: "
+                + "、".join(f"{k} {v}" for k, v in sorted(report.by_platform.items()))
+            )
+        return notice("\n".join(lines))
+
+
+def install(router_handlers: dict[str, Handler], services: Services) -> None:
+    """Register the data commands' handlers with a ``ChatRouter``."""
+    router_handlers.update(DataCommands(services).handlers())

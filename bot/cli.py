@@ -1,0 +1,434 @@
+"""The ``baibain`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from tqdm import tqdm
+
+from admin import links, orgs
+from admin.datasets import CATEGORIES
+from admin.db import create_db_engine, init_db
+from bot.api import answer_json
+from bot.assistant import Asker
+from bot.cli_audit import audit_app
+from bot.cli_index import index_app
+from bot.cli_quota import quota_app
+from bot.services import Services, open_services
+from bot.settings import Settings
+from bot.turns import Answer
+from bot.uploads import defaults_for, id_prefix
+from knowledge.errors import BadInput, BaibainError
+from knowledge.ingest import documents_from_file, iter_files
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="自治体版バイバイン")
+org_app = typer.Typer(no_args_is_help=True, help="組織の管理")
+apikey_app = typer.Typer(no_args_is_help=True, help="APIキーの管理")
+app.add_typer(org_app, name="org")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(audit_app, name="audit")
+app.add_typer(quota_app, name="quota")
+app.add_typer(index_app, name="index")
+
+T = TypeVar("T")
+log = logging.getLogger("baibain")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _fail(exc: BaibainError) -> typer.Exit:
+    typer.echo(f"エラー: {exc.user_message}", err=True)
+    return typer.Exit(code=2 if exc.status < 500 else 1)
+
+
+def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return asyncio.run(coro_factory())  # type: ignore[arg-type]
+    except BaibainError as exc:
+        raise _fail(exc) from exc
+
+
+async def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
+    services = await open_services(settings, show_progress=sys.stderr.isatty())
+    try:
+        return await work(services)
+    finally:
+        await services.close()
+
+
+def _print_json(payload: Any) -> None:
+    typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+def _print_answer(answer: Answer) -> None:
+    typer.echo(answer.text)
+    if answer.citations:
+        typer.echo(f"\n{answer.related_heading or '出典'}:")
+        for c in answer.citations:
+            details = " / ".join(x for x in (c.dataset, c.organization, c.published or "") if x)
+            typer.echo(f"[{c.n}] {c.title}（{details}）{(' ' + c.url) if c.url else ''}")
+    typer.echo(f"\n{answer.footer}")
+
+
+def _org_id(settings: Settings, org: str | None) -> str | None:
+    if org is None:
+        return None
+    engine = create_db_engine(settings.sqlalchemy_url)
+    try:
+        init_db(engine)
+        return orgs.get_org(engine, org).id
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="待ち受けるアドレス")] = None,
+    port: Annotated[int | None, typer.Option(help="待ち受けるポート")] = None,
+) -> None:
+    """Web プロセス（チャット画面・REST・各チャット連携）を起動します。"""
+    from aiohttp import web
+
+    from bot.app import create_app
+
+    settings = _settings()
+    updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    settings = settings.model_copy(update=updates)
+    typer.echo(f"http://{settings.host}:{settings.port}/ で待ち受けます。", err=True)
+    try:
+        web.run_app(
+            create_app(settings, show_progress=True),
+            host=settings.host,
+            port=settings.port,
+            print=None,
+        )
+    except BaibainError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command()
+def worker() -> None:
+    """定期ジョブ（データ更新・クォータ更新・保存期間の削除・利用レポート）を実行します。"""
+    from bot.worker import run_worker
+
+    _run(lambda: run_worker(_settings()))
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="ファイル・フォルダ・zip")],
+    dataset: Annotated[str, typer.Option(help="データセット名")],
+    org: Annotated[str, typer.Option(help="所有する組織")],
+    category: Annotated[str, typer.Option(help="分類（法令、条例・規則・例規、会議録 など）")] = "",
+    license: Annotated[str, typer.Option("--license", help="ライセンス")] = "",
+    shareable: Annotated[
+        bool, typer.Option(help="全参加団体との共有が法的に可能であることを表明します")
+    ] = False,
+    source_url: Annotated[str, typer.Option(help="出典URL")] = "",
+) -> None:
+    """資料をまとめて取り込みます（進捗を表示します）。"""
+    settings = _settings()
+    if not dataset.strip():
+        raise _fail(BadInput("--dataset を指定してください。"))
+
+    async def work(services: Services) -> tuple[int, int]:
+        owner = orgs.get_org(services.engine, org)
+        existing = services.datasets.by_name(owner.id, dataset)
+        if existing is None:
+            if not category:
+                raise BadInput(
+                    "新しいデータセットには --category で分類を指定してください"
+                    f"（{'、'.join(CATEGORIES)}）。"
+                )
+            existing = services.datasets.create(
+                owner.id,
+                dataset,
+                category,
+                license=license,
+                publisher=owner.name,
+                source_url=source_url,
+                attested_by=f"cli:{getpass.getuser()}" if shareable else "",
+            )
+        elif shareable and existing.visibility != "shared":
+            existing = await services.uploads.attest(
+                existing, who=f"cli:{getpass.getuser()}", platform="cli"
+            )
+        defaults = defaults_for(existing, owner.name)
+        files = list(iter_files(paths))
+        written = skipped = 0
+        with tqdm(total=len(files), desc="取り込み中", unit="ファイル", file=sys.stderr) as bar:
+            for path, name in files:
+                documents = list(
+                    documents_from_file(path, name, defaults, id_prefix=id_prefix(existing))
+                )
+                report = await services.uploads.write(
+                    existing,
+                    documents,
+                    uploader=f"cli:{getpass.getuser()}",
+                    platform="cli",
+                    sources=[name],
+                )
+                written += report.written
+                skipped += report.unchanged
+                bar.update(1)
+        return written, skipped
+
+    written, skipped = _run(lambda: _with_services(settings, work))
+    typer.echo(f"{written} 件の文書を取り込みました（変更なし {skipped} 件）。")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="質問")],
+    org: Annotated[str | None, typer.Option(help="組織名（その組織の資料も検索します）")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力します")] = False,
+) -> None:
+    """質問に回答します（チャットと同じ処理です）。"""
+    settings = _settings()
+
+    async def work(services: Services) -> Answer:
+        return await services.assistant.ask(
+            question, Asker(org_id=_org_id(settings, org), platform="cli")
+        )
+
+    answer = _run(lambda: _with_services(settings, work))
+    if as_json:
+        _print_json(answer_json(answer))
+    else:
+        _print_answer(answer)
+
+
+@app.command()
+def summarize(
+    target: Annotated[str, typer.Argument(help="文書ID、ファイルのパス、または URL")],
+    org: Annotated[str | None, typer.Option(help="組織名（その組織の文書も対象にします）")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力します")] = False,
+) -> None:
+    """1つの文書を要約します。"""
+    from bot.summarizer import SummaryRequest
+
+    settings = _settings()
+    if target.startswith(("http://", "https://")):
+        request = SummaryRequest(url=target)
+    elif Path(target).is_file():
+        request = SummaryRequest(filename=Path(target).name, content=Path(target).read_bytes())
+    else:
+        request = SummaryRequest(doc_id=target)
+
+    async def work(services: Services) -> Answer:
+        asker = Asker(org_id=_org_id(settings, org), platform="cli")
+        return await services.summarizer.summarize(request, asker)
+
+    answer = _run(lambda: _with_services(settings, work))
+    if as_json:
+        _print_json(answer_json(answer))
+    else:
+        _print_answer(answer)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="検索語")],
+    k: Annotated[int, typer.Option(min=1, max=100, help="件数")] = 10,
+    org: Annotated[str | None, typer.Option(help="組織名")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力します")] = False,
+) -> None:
+    """検索だけを行います。"""
+    settings = _settings()
+
+    async def work(services: Services) -> list[dict[str, Any]]:
+        hits = await services.assistant.search(
+            query, Asker(org_id=_org_id(settings, org), platform="cli"), k
+        )
+        return [
+            {
+                "rank": i,
+                "score": round(h.score, 4),
+                "doc_id": h.meta.doc_id,
+                "chunk_id": h.chunk.chunk_id,
+                "title": h.meta.title,
+                "position": h.chunk.position,
+                "dataset": h.meta.dataset,
+                "url": h.meta.source_url,
+                "text": h.chunk.text,
+            }
+            for i, h in enumerate(hits, start=1)
+        ]
+
+    results = _run(lambda: _with_services(settings, work))
+    if as_json:
+        _print_json(results)
+        return
+    if not results:
+        typer.echo("該当する資料が見つかりませんでした。")
+    for r in results:
+        snippet = r["text"][:80].replace("\n", " ")
+        typer.echo(f"{r['rank']:>2}. {r['title']} {r['position']}  ({r['score']})\n    {snippet}…")
+
+
+@org_app.command("create")
+def org_create(
+    name: Annotated[str, typer.Argument(help="組織名")],
+    operator: Annotated[
+        bool,
+        typer.Option(
+            "--operator",
+            help="運用組織にします（その管理者はチャットで quota set などを実行できます）。"
+            "既存の組織に付けると運用組織に設定します",
+        ),
+    ] = False,
+) -> None:
+    """組織を作成します。"""
+    engine = create_db_engine(_settings().sqlalchemy_url)
+    existed = False
+    try:
+        init_db(engine)
+        try:
+            created = orgs.create_org(engine, name)
+        except BadInput:
+            if not operator:
+                raise
+            created, existed = orgs.get_org(engine, name.strip()), True
+        if operator:
+            links.set_operator(engine, created.name)
+    except BaibainError as exc:
+        raise _fail(exc) from exc
+    finally:
+        engine.dispose()
+    role = "運用組織として" if operator else ""
+    if existed:
+        typer.echo(f"組織「{created.name}」を運用組織に設定しました（id {created.id}）。")
+    else:
+        typer.echo(f"組織「{created.name}」を{role}作成しました（id {created.id}）。")
+
+
+def _on_admin_db(work: Callable[[Any], T]) -> T:
+    engine = create_db_engine(_settings().sqlalchemy_url)
+    try:
+        init_db(engine)
+        return work(engine)
+    except BaibainError as exc:
+        raise _fail(exc) from exc
+    finally:
+        engine.dispose()
+
+
+PlatformArg = Annotated[str, typer.Argument(help="slack | teams | logo", metavar="PLATFORM")]
+
+
+@org_app.command("link")
+def org_link(
+    name: Annotated[str, typer.Argument(help="組織名")],
+    platform: PlatformArg,
+    workspace_id: Annotated[
+        str,
+        typer.Argument(
+            help="Slack のチームID（T…）、Teams のテナントID、LoGo チャットの組織ID",
+            metavar="ID",
+        ),
+    ],
+) -> None:
+    """チャットのワークスペースを組織に関連付けます（未登録のワークスペースには回答しません）。"""
+    org = _on_admin_db(lambda e: links.link_workspace(e, name, platform, workspace_id))
+    typer.echo(
+        f"{platform} のワークスペース {workspace_id.strip()} を組織「{org.name}」に関連付けました。"
+    )
+
+
+@org_app.command("add-admin")
+def org_add_admin(
+    name: Annotated[str, typer.Argument(help="組織名")],
+    platform: PlatformArg,
+    user_id: Annotated[
+        str,
+        typer.Argument(
+            help="Slack のメンバーID（U…）、Teams の Entra ID オブジェクトID、"
+            "LoGo チャットのユーザーID",
+            metavar="USER_ID",
+        ),
+    ],
+) -> None:
+    """チャットのユーザーを組織の管理者にします（管理者コマンドを実行できます）。"""
+    org = _on_admin_db(lambda e: links.add_admin(e, name, platform, user_id))
+    typer.echo(f"{platform} のユーザー {user_id.strip()} を組織「{org.name}」の管理者にしました。")
+
+
+@apikey_app.command("create")
+def apikey_create(org: Annotated[str, typer.Option(help="組織名")]) -> None:
+    """APIキーを発行します。キーは最後の行に一度だけ表示されます。"""
+    engine = create_db_engine(_settings().sqlalchemy_url)
+    try:
+        init_db(engine)
+        key = orgs.create_api_key(engine, org)
+    except BaibainError as exc:
+        raise _fail(exc) from exc
+    finally:
+        engine.dispose()
+    typer.echo(f"組織「{key.org.name}」のAPIキーを発行しました（ID {key.prefix}）。", err=True)
+    typer.echo("このキーは再表示できません。安全な場所に保管してください。", err=True)
+    typer.echo(key.secret)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    key_id: Annotated[str, typer.Argument(help="APIキーのID（発行時に表示）")],
+) -> None:
+    """APIキーを無効にします。"""
+    engine = create_db_engine(_settings().sqlalchemy_url)
+    try:
+        init_db(engine)
+        orgs.revoke_api_key(engine, key_id)
+    except BaibainError as exc:
+        raise _fail(exc) from exc
+    finally:
+        engine.dispose()
+    typer.echo(f"APIキー {key_id} を無効にしました。")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    app()
+
+
+@app.command("eval")
+def eval_command(
+    corpus: Annotated[Path, typer.Option(help="コーパス JSONL")],
+    queries: Annotated[Path, typer.Option(help="質問 JSONL")],
+    k: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力します")] = False,
+) -> None:
+    """検索の評価を一時インデックスで実行し、指標を表示します。"""
+    from knowledge.evaluation import evaluate
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            label = "索引作成" if stage == "index" else "評価"
+            bar = bars[stage] = tqdm(total=total, desc=label, file=sys.stderr, leave=False)
+        bar.update(done - bar.n)
+
+    metrics = _run(lambda: evaluate(corpus, queries, k=k, progress=progress))
+    for bar in bars.values():
+        bar.close()
+    if as_json:
+        typer.echo(json.dumps(metrics, ensure_ascii=False))
+        return
+    for name, value in metrics.items():
+        typer.echo(f"{name:>16}: {value}")

@@ -1,0 +1,66 @@
+"""``baibain quota set`` and ``baibain quota show``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from admin import orgs
+from admin.db import create_db_engine, init_db
+from admin.quotas import QuotaService, QuotaStatus
+from bot.settings import Settings
+from knowledge.errors import BaibainError
+
+quota_app = typer.Typer(no_args_is_help=True, help="月間トークン上限の管理")
+
+
+def describe(name: str, status: QuotaStatus) -> str:
+    """The quota as staff read it."""
+    reset = status.reset_on
+    lines = [
+        f"{name} の {status.period} の利用状況",
+        f"  上限: {status.budget:,} トークン",
+        f"  使用済み: {status.used:,} / 予約中: {status.reserved:,} / 残り: {status.remaining:,}",
+        f"  リセット日: {reset.year}年{reset.month}月{reset.day}日",
+        "  上限到達後: "
+        + ("資料の抜粋で回答します" if status.offline_when_exhausted else "回答を停止します"),
+    ]
+    return "\n".join(lines)
+
+
+def _run(name: str, tokens: int | None, offline: bool | None) -> str:
+    settings = Settings()
+    engine = create_db_engine(settings.sqlalchemy_url)
+    try:
+        init_db(engine)
+        org = orgs.get_org(engine, name)
+        quotas = QuotaService(engine, settings.monthly_token_budget)
+        if tokens is not None or offline is not None:
+            budget = tokens if tokens is not None else quotas.status(org.id).budget
+            quotas.set_budget(org.id, budget, offline_when_exhausted=offline)
+        return describe(org.name, quotas.status(org.id))
+    except BaibainError as exc:
+        typer.echo(f"エラー: {exc.user_message}", err=True)
+        raise typer.Exit(code=2) from exc
+    finally:
+        engine.dispose()
+
+
+@quota_app.command("set")
+def set_quota(
+    name: Annotated[str, typer.Argument(help="組織名")],
+    tokens: Annotated[int, typer.Argument(min=0, help="月間トークン上限")],
+    offline: Annotated[
+        bool | None,
+        typer.Option("--offline/--no-offline", help="上限到達後に資料の抜粋で回答するか"),
+    ] = None,
+) -> None:
+    """組織の月間トークン上限を設定します（今月分から適用）。"""
+    typer.echo(_run(name, tokens, offline))
+
+
+@quota_app.command("show")
+def show_quota(name: Annotated[str, typer.Argument(help="組織名")]) -> None:
+    """組織の今月の上限・使用量・残り・リセット日を表示します。"""
+    typer.echo(_run(name, None, None))

@@ -1,0 +1,101 @@
+"""HTTP plumbing shared by every route: JSON errors, body parsing, authentication."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from knowledge.errors import BadInput, BaibainError
+
+
+class PayloadTooLarge(BadInput):
+    """The request body is over the server's limit."""
+
+    code = "payload_too_large"
+    status = 413
+
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Large enough for base64 attachments to /invoke and /api/v1/summarize (about 15 MB of file).
+MAX_BODY_BYTES = 20 * 1024 * 1024
+
+_STATUS_MESSAGES = {
+    404: ("not_found", "指定されたURLは存在しません。"),
+    405: ("method_not_allowed", "このURLではそのメソッドは使えません。"),
+    413: ("payload_too_large", "リクエストが大きすぎます。"),
+}
+
+
+def json_error(status: int, code: str, message: str) -> web.Response:
+    """The one error shape of the JSON API."""
+    return web.json_response(
+        {"error": {"code": code, "message": message}},
+        status=status,
+        dumps=lambda o: json.dumps(o, ensure_ascii=False),
+    )
+
+
+def json_ok(payload: Any, status: int = 200) -> web.Response:
+    return web.json_response(
+        payload, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False)
+    )
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Users never see a stack trace: every failure becomes a short JSON error."""
+    try:
+        return await handler(request)
+    except BaibainError as exc:
+        if exc.status >= 500:
+            log.warning(
+                "request failed path=%s code=%s detail=%s", request.path, exc.code, exc.detail
+            )
+        return json_error(exc.status, exc.code, exc.user_message)
+    except web.HTTPException as exc:
+        if exc.status in _STATUS_MESSAGES:
+            code, message = _STATUS_MESSAGES[exc.status]
+            return json_error(exc.status, code, message)
+        raise
+    except Exception:
+        log.exception("unhandled error path=%s", request.path)
+        return json_error(500, "internal_error", BaibainError.default_message)
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object; ``BadInput`` (400) otherwise.
+
+    Requiring ``application/json`` also makes browsers send a CORS preflight for cross-site
+    requests, which this server never approves.
+    """
+    if request.content_type != "application/json":
+        raise BadInput("Content-Type: application/json で JSON を送信してください。")
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput("リクエスト本文が JSON として読めません。") from exc
+    except web.HTTPRequestEntityTooLarge as exc:
+        limit_mb = MAX_BODY_BYTES // (1024 * 1024)
+        raise PayloadTooLarge(
+            f"リクエストが大きすぎます（上限 {limit_mb}MB）。"
+            "ファイルを分割するか小さくしてください。"
+        ) from exc
+    if not isinstance(body, dict):
+        raise BadInput("リクエスト本文は JSON オブジェクトにしてください。")
+    return body
+
+
+def bearer_token(request: web.Request) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, if any."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()

@@ -1,0 +1,159 @@
+"""``POST /invoke``: the 源内 (GenAI) Web ExApp protocol.
+
+Request: header ``x-api-key``; body ``{"inputs": {"question": …, "files": [{"key": …, "files":
+[{"filename": …, "content": base64}]}], "tags": "a,b"}}``. A question alone is answered from the
+index (``tags`` narrow it to datasets or categories); a question with files is answered from the
+files; files without a question are summarized. Reply ``{"outputs": "<text>", "usageMetadata":
+[{"modelVersion", "requestCount", "tokens": {"inputTokens", "outputTokens", "totalTokens"}}]}``;
+errors ``{"error": "<message>"}`` with 400/401/429/500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from admin.orgs import authenticate_api_key
+from bot.api import decode_file
+from bot.app_keys import SERVICES
+from bot.assistant import Asker
+from bot.http import json_ok, read_json_object
+from bot.summarizer import SummaryRequest
+from bot.turns import Answer
+from knowledge.corpus import CorpusDefaults
+from knowledge.embedded import EmbeddedIndexStore
+from knowledge.errors import BadInput, BaibainError, Unauthorized
+from knowledge.index import SearchFilter
+from knowledge.ingest import documents_from_bytes
+from knowledge.retrieval import Retriever
+
+log = logging.getLogger(__name__)
+
+# The seed categories; a tag that names one filters by category, any other tag by dataset.
+CATEGORIES = frozenset(
+    {"法令", "官報", "白書", "通達・事務連絡", "条例・規則・例規", "会議録", "計画",
+     "予算・決算", "審議会資料", "統計"}
+)  # fmt: skip
+
+
+def render_text(answer: Answer) -> str:
+    """The answer as one plain text: body, numbered sources, footer."""
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+        lines.append(f"【{answer.related_heading or '出典'}】")
+        for c in answer.citations:
+            details = "、".join(
+                x for x in (c.position, c.dataset, c.organization, c.published) if x
+            )
+            lines.append(f"[{c.n}] {c.title}" + (f"（{details}）" if details else ""))
+            if c.url:
+                lines.append(f"    {c.url}")
+    lines += ["", answer.footer]
+    return "\n".join(lines)
+
+
+def _reply(answer: Answer) -> dict[str, Any]:
+    usage = answer.usage
+    return {
+        "outputs": render_text(answer),
+        "usageMetadata": [
+            {
+                "modelVersion": usage.model,
+                "requestCount": usage.requests,
+                "tokens": {
+                    "inputTokens": usage.input_tokens,
+                    "outputTokens": usage.output_tokens,
+                    "totalTokens": usage.total_tokens,
+                },
+            }
+        ],
+    }
+
+
+def _files(inputs: dict[str, Any]) -> list[tuple[str, bytes]]:
+    groups = inputs.get("files") or []
+    if not isinstance(groups, list):
+        raise BadInput("inputs.files は配列で指定してください。")
+    files: list[tuple[str, bytes]] = []
+    for group in groups:
+        if not isinstance(group, dict) or not isinstance(group.get("files", []), list):
+            raise BadInput('inputs.files の各要素は {"key", "files": [...]} の形にしてください。')
+        for item in group.get("files", []):
+            if not isinstance(item, dict):
+                raise BadInput('ファイルは {"filename", "content"} の形で指定してください。')
+            files.append(decode_file(item.get("filename"), item.get("content")))
+    return files
+
+
+def _tag_filter(tags: object) -> SearchFilter:
+    if tags in (None, ""):
+        return SearchFilter()
+    if not isinstance(tags, str):
+        raise BadInput("inputs.tags はカンマ区切りの文字列で指定してください。")
+    names = [t.strip() for t in tags.split(",") if t.strip()]
+    return SearchFilter(
+        categories=tuple(t for t in names if t in CATEGORIES),
+        datasets=tuple(t for t in names if t not in CATEGORIES),
+    )
+
+
+async def _ask_about_files(
+    request: web.Request, question: str, files: list[tuple[str, bytes]], asker: Asker
+) -> Answer:
+    """Answer from the attached files only, through a throw-away index."""
+    services = request.app[SERVICES]
+    defaults = CorpusDefaults(
+        dataset="添付ファイル", owner_org=asker.org_id, visibility="organization"
+    )
+    documents = [d for name, data in files for d in documents_from_bytes(name, data, defaults)]
+    with tempfile.TemporaryDirectory(prefix="baibain-invoke-") as tmp:
+        store = EmbeddedIndexStore(Path(tmp) / "files.sqlite3", services.analyzer)
+        try:
+            await store.upsert_many(documents)
+            assistant = services.assistant.with_retriever(Retriever(store, services.analyzer))
+            return await assistant.ask(question, asker)
+        finally:
+            await store.close()
+
+
+async def _handle(request: web.Request) -> Answer:
+    services = request.app[SERVICES]
+    key = request.headers.get("x-api-key", "").strip()
+    if not key:
+        raise Unauthorized("x-api-key ヘッダーに APIキーを指定してください。")
+    org = await asyncio.to_thread(authenticate_api_key, services.engine, key)
+    body = await read_json_object(request)
+    inputs = body.get("inputs")
+    if not isinstance(inputs, dict):
+        raise BadInput("inputs オブジェクトを指定してください。")
+    question = inputs.get("question") or ""
+    if not isinstance(question, str):
+        raise BadInput("inputs.question は文字列で指定してください。")
+    files = _files(inputs)
+    asker = Asker(org_id=org.id, platform="invoke")
+    if files and not question.strip():
+        name, data = files[0]
+        return await services.summarizer.summarize(
+            SummaryRequest(filename=name, content=data), asker
+        )
+    if files:
+        return await _ask_about_files(request, question, files, asker)
+    return await services.assistant.ask(question, asker, flt=_tag_filter(inputs.get("tags")))
+
+
+async def invoke(request: web.Request) -> web.Response:
+    """The ExApp endpoint; errors are ``{"error": message}`` as 源内 expects."""
+    try:
+        return json_ok(_reply(await _handle(request)))
+    except BaibainError as exc:
+        # 源内 expects 400/401/429/500 only: other client errors are reported as 400.
+        status = exc.status if exc.status in (401, 429) else 400 if exc.status < 500 else 500
+        if status == 500:
+            log.warning("invoke failed code=%s detail=%s", exc.code, exc.detail)
+        return json_ok({"error": exc.user_message}, status=status)

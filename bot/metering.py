@@ -1,0 +1,107 @@
+"""Every LLM call of an organization is paid from its monthly budget.
+
+``LLMAccess.for_org`` wraps the shared client so that each call reserves an upper bound
+(estimated prompt tokens + ``max_tokens``) first, commits the actual usage after, and releases
+the reservation when the call fails. Crossing 80 % and 100 % of the budget is recorded once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+
+from admin.quotas import QuotaService, Reservation
+from bot.auditing import Auditor
+from knowledge.llm import (
+    Completion,
+    LLMClient,
+    Message,
+    StreamEnd,
+    StreamEvent,
+    estimate_message_tokens,
+)
+
+log = logging.getLogger(__name__)
+
+
+class MeteredLLM:
+    """An ``LLMClient`` that charges an organization's quota for every call."""
+
+    def __init__(
+        self, inner: LLMClient, quotas: QuotaService, auditor: Auditor, org_id: str
+    ) -> None:
+        self._inner = inner
+        self._quotas = quotas
+        self._auditor = auditor
+        self._org_id = org_id
+
+    async def _reserve(self, messages: Sequence[Message], max_tokens: int) -> Reservation:
+        amount = estimate_message_tokens(messages) + max_tokens
+        return await asyncio.to_thread(self._quotas.reserve, self._org_id, amount)
+
+    async def _commit(self, reservation: Reservation, completion: Completion) -> None:
+        crossed = await asyncio.to_thread(
+            self._quotas.commit, reservation, completion.usage.total_tokens
+        )
+        if crossed is not None:
+            log.warning("quota threshold org=%s percent=%d", self._org_id, crossed)
+            await self._auditor.admin(
+                org_id=self._org_id,
+                platform="system",
+                user_id="",
+                action="quota.threshold",
+                details={"percent": crossed},
+            )
+
+    async def complete(
+        self, messages: Sequence[Message], *, max_tokens: int, temperature: float = 0.0
+    ) -> Completion:
+        reservation = await self._reserve(messages, max_tokens)
+        try:
+            completion = await self._inner.complete(
+                messages, max_tokens=max_tokens, temperature=temperature
+            )
+        except BaseException:
+            await asyncio.to_thread(self._quotas.release, reservation)
+            raise
+        await self._commit(reservation, completion)
+        return completion
+
+    async def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, temperature: float = 0.0
+    ) -> AsyncIterator[StreamEvent]:
+        reservation = await self._reserve(messages, max_tokens)
+        settled = False
+        try:
+            async for event in self._inner.stream(
+                messages, max_tokens=max_tokens, temperature=temperature
+            ):
+                if isinstance(event, StreamEnd):
+                    await self._commit(reservation, event.completion)
+                    settled = True
+                yield event
+        finally:
+            if not settled:
+                await asyncio.to_thread(self._quotas.release, reservation)
+
+    async def close(self) -> None:
+        """The shared client is closed by its owner, not per organization."""
+
+
+class LLMAccess:
+    """The configured LLM, metered per organization."""
+
+    def __init__(self, llm: LLMClient | None, quotas: QuotaService, auditor: Auditor) -> None:
+        self.llm = llm
+        self.quotas = quotas
+        self.auditor = auditor
+
+    def for_org(self, org_id: str | None) -> LLMClient | None:
+        """The client an organization's turn uses; ``None`` when no LLM is configured.
+
+        Turns without an organization (the local demo, operator CLI) are not metered.
+        """
+        if self.llm is None or org_id is None:
+            return self.llm
+        return MeteredLLM(self.llm, self.quotas, self.auditor, org_id)

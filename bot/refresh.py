@@ -1,0 +1,63 @@
+"""Re-fetching datasets that have a source URL; only changed documents are re-ingested."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from admin.datasets import DatasetInfo
+from bot.fetch import fetch
+from bot.services import Services
+from bot.uploads import defaults_for, id_prefix
+from knowledge.errors import BaibainError
+from knowledge.ingest import documents_from_bytes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """What a refresh did: ``not_modified`` (304), or how many documents were written."""
+
+    dataset_id: int
+    not_modified: bool = False
+    written: int = 0
+    unchanged: int = 0
+    error: str = ""
+
+
+async def refresh_dataset(services: Services, dataset: DatasetInfo) -> RefreshResult:
+    """Fetch the dataset's source (conditionally) and write what changed."""
+    stored = await asyncio.to_thread(services.datasets.validators, dataset.id)
+    try:
+        fetched = await fetch(
+            dataset.source_url,
+            services.settings.fetch_max_bytes,
+            etag=stored[0],
+            last_modified=stored[1],
+        )
+        if fetched.not_modified:
+            return RefreshResult(dataset.id, not_modified=True)
+        documents = list(
+            documents_from_bytes(
+                fetched.name,
+                fetched.data,
+                defaults_for(dataset, dataset.publisher),
+                id_prefix=id_prefix(dataset),
+            )
+        )
+        report = await services.uploads.write(
+            dataset, documents, uploader="worker", platform="worker", sources=[fetched.name]
+        )
+    except BaibainError as exc:
+        # One broken source must not stop the others; the previous version stays searchable.
+        log.warning("dataset refresh failed dataset=%d code=%s", dataset.id, exc.code)
+        return RefreshResult(dataset.id, error=exc.code)
+    await asyncio.to_thread(
+        services.datasets.remember_source,
+        dataset.id,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+    )
+    return RefreshResult(dataset.id, written=report.written, unchanged=report.unchanged)

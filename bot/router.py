@@ -1,0 +1,230 @@
+"""Chat turns to answers: organization, role checks, commands or the answer core.
+
+``ChatRouter`` is the ``ChatBot`` the platform adapters talk to. Every turn yields an
+``Answer`` to show: the workspace must be linked to an organization (``baibain org link``),
+otherwise the user gets a polite refusal and the attempt is recorded as a security event; a
+message that is only a mention gets a usage hint; commands are checked against the user's role
+(``baibain org add-admin``) and refusals are recorded; everything else is a question for the
+``Assistant``, with the conversation passed along so that thread follow-ups have context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from admin import links
+from admin.orgs import OrgInfo
+from bot import commands
+from bot.assistant import Asker, Assistant
+from bot.auditing import Auditor
+from bot.commands import Command
+from bot.turns import Answer, Feedback, Outcome, Platform, Turn
+from knowledge.errors import BaibainError, QuotaExceeded
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_WORKSPACE_TEXT = (
+    "申し訳ありません。このワークスペースはまだ自治体版バイバインの利用登録がされていません。"
+    "ご利用を希望される場合は、組織のご担当者から運用窓口へお問い合わせください。"
+)
+TURN_ID = re.compile(r"^[0-9a-f]{32}$")
+# Unauthenticated requests must not flood the audit log: one record per reason and minute.
+SECURITY_WINDOW_S = 60.0
+
+CommandHandler = Callable[[Turn, OrgInfo, str], Awaitable[Answer]]
+
+
+def notice(text: str, outcome: Outcome = "command") -> Answer:
+    """A reply that is not an AI answer: no footer, no sources, no feedback buttons."""
+    return Answer(text=text, outcome=outcome, footer="", feedback=False)
+
+
+@dataclass
+class _Window:
+    started: float
+    suppressed: int = 0
+
+
+class ChatRouter:
+    """The bot behind every chat platform (implements ``bot.turns.ChatBot``)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        assistant: Assistant,
+        auditor: Auditor,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.assistant = assistant
+        self.auditor = auditor
+        self._clock = clock
+        self._windows: dict[tuple[str, str], _Window] = {}
+        self.handlers: dict[str, CommandHandler] = {
+            "help": self._help,
+            "ask": self._ask_command,
+        }
+
+    # -- ChatBot --------------------------------------------------------------------------
+
+    async def claim_event(self, platform: Platform, event_id: str) -> bool:
+        """First claim of a platform event id wins, across processes (database)."""
+        return await asyncio.to_thread(links.claim_event, self.engine, platform, event_id)
+
+    async def handle(self, turn: Turn) -> Answer:
+        """The answer to a turn; errors become their short Japanese message."""
+        started = time.perf_counter()
+        platform = turn.conversation.platform
+        org = await asyncio.to_thread(
+            links.org_for_workspace, self.engine, platform, turn.conversation.workspace_id
+        )
+        kind = "command" if turn.is_command else "question"
+        try:
+            if org is None:
+                kind = "unknown_workspace"
+                await self.auditor.security(
+                    org_id=None,
+                    platform=platform,
+                    user_id=turn.user_id,
+                    reason="unknown_workspace",
+                    details={"workspace_id": turn.conversation.workspace_id},
+                )
+                answer = notice(UNKNOWN_WORKSPACE_TEXT, "refused")
+            elif turn.is_command:
+                answer = await self._command(turn, org)
+            elif not turn.text.strip():
+                kind = "hint"
+                answer = notice(commands.USAGE_HINT)
+            else:
+                return await self._ask(turn, org, turn.text)  # the Assistant logs the turn
+        except QuotaExceeded as exc:
+            answer = notice(exc.user_message, "quota")
+        except BaibainError as exc:
+            if exc.status >= 500:
+                log.warning("chat turn failed code=%s detail=%s", exc.code, exc.detail)
+            answer = notice(exc.user_message, "error")
+        log.info(
+            "chat turn platform=%s org=%s kind=%s outcome=%s latency_ms=%d",
+            platform,
+            org.id if org else "-",
+            kind,
+            answer.outcome,
+            int((time.perf_counter() - started) * 1000),
+        )
+        return answer
+
+    async def record_feedback(self, feedback: Feedback) -> None:
+        """Store a click on an answer of a linked workspace; anything else is dropped."""
+        if not TURN_ID.match(feedback.turn_id) or not feedback.user_id:
+            log.info("feedback ignored platform=%s: malformed", feedback.platform)
+            return
+        org = await asyncio.to_thread(
+            links.org_for_workspace, self.engine, feedback.platform, feedback.workspace_id
+        )
+        if org is None:
+            log.info("feedback ignored platform=%s: unknown workspace", feedback.platform)
+            return
+        await asyncio.to_thread(
+            links.record_feedback,
+            self.engine,
+            turn_id=feedback.turn_id,
+            platform=feedback.platform,
+            user_id=feedback.user_id,
+            rating=feedback.rating,
+            org_id=org.id,
+        )
+        log.info(
+            "feedback stored platform=%s org=%s rating=%s",
+            feedback.platform,
+            org.id,
+            feedback.rating,
+        )
+
+    async def record_security_event(
+        self, platform: Platform, reason: str, details: Mapping[str, str] | None = None
+    ) -> None:
+        """Audit a rejected request, at most once per platform, reason and minute."""
+        key = (platform, reason)
+        now = self._clock()
+        window = self._windows.get(key)
+        if window is not None and now - window.started < SECURITY_WINDOW_S:
+            window.suppressed += 1
+            return
+        suppressed = window.suppressed if window else 0
+        self._windows[key] = _Window(started=now)
+        log.warning("rejected request platform=%s reason=%s", platform, reason)
+        extra = {"suppressed_since_last_record": str(suppressed)} if suppressed else {}
+        await self.auditor.security(
+            org_id=None,
+            platform=platform,
+            user_id="",
+            reason=reason,
+            details={**(details or {}), **extra},
+        )
+
+    # -- turns -------------------------------------------------------------------------------
+
+    async def _ask(self, turn: Turn, org: OrgInfo, question: str) -> Answer:
+        try:
+            return await self.assistant.ask(
+                question,
+                Asker(
+                    org_id=org.id,
+                    platform=turn.conversation.platform,
+                    user_id=turn.user_id,
+                    conversation=turn.conversation,
+                ),
+            )
+        except QuotaExceeded as exc:
+            return notice(exc.user_message, "quota")
+        except BaibainError as exc:
+            if exc.status >= 500:
+                log.warning("answer failed code=%s detail=%s", exc.code, exc.detail)
+            return notice(exc.user_message, "error")
+
+    async def _command(self, turn: Turn, org: OrgInfo) -> Answer:
+        line = turn.text.strip()
+        if not line:
+            return notice(commands.help_text())
+        command, args = commands.parse(line)
+        if command is None:
+            if commands.looks_like_question(line):
+                return await self._ask(turn, org, line)
+            return notice(commands.unknown_command_text(line))
+        if not await self._allowed(command, turn, org):
+            await self.auditor.security(
+                org_id=org.id,
+                platform=turn.conversation.platform,
+                user_id=turn.user_id,
+                reason="command_refused",
+                details={"command": command.name, "required": command.access},
+            )
+            return notice(commands.refusal_text(command), "refused")
+        handler = self.handlers.get(command.name)
+        if handler is None or not command.ready:
+            return notice(commands.NOT_READY_TEXT)
+        return await handler(turn, org, args)
+
+    async def _allowed(self, command: Command, turn: Turn, org: OrgInfo) -> bool:
+        if command.access == "everyone":
+            return True
+        platform = turn.conversation.platform
+        admin = await asyncio.to_thread(links.is_admin, self.engine, org.id, platform, turn.user_id)
+        if command.access == "admin" or not admin:
+            return admin
+        return await asyncio.to_thread(links.is_operator, self.engine, org.id)
+
+    async def _help(self, _turn: Turn, _org: OrgInfo, _args: str) -> Answer:
+        return notice(commands.help_text())
+
+    async def _ask_command(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
+        if not args.strip():
+            return notice("「/ask」に続けて質問を入力してください。")
+        return await self._ask(turn, org, args)

@@ -1,0 +1,47 @@
+"""The bundled sample dataset (four statutes), loaded into an empty index on first start."""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+from pathlib import Path
+
+from tqdm import tqdm
+
+from knowledge.corpus import CorpusDefaults, read_corpus
+from knowledge.index import IndexStore
+
+log = logging.getLogger(__name__)
+
+SAMPLE_DATASET = "サンプル法令データ"
+SAMPLE_DEFAULTS = CorpusDefaults(
+    dataset=SAMPLE_DATASET,
+    publisher="e-Gov法令検索（デジタル庁）",
+    category="法令",
+    license="著作権法第13条により著作権の対象外",
+)
+_BATCH = 200
+
+
+def sample_path() -> Path:
+    """Path of the bundled sample corpus."""
+    return Path(str(resources.files("bot.sample_data").joinpath("laws.jsonl")))
+
+
+async def load_sample_if_empty(store: IndexStore, *, show_progress: bool) -> int:
+    """Load the sample into an empty index; returns the number of documents loaded."""
+    if await store.count_chunks() > 0:
+        return 0
+    documents = list(read_corpus(sample_path(), SAMPLE_DEFAULTS))
+    log.info("loading sample dataset: %d documents", len(documents))
+    with tqdm(
+        total=len(documents),
+        desc="サンプルデータを読み込んでいます",
+        unit="件",
+        disable=not show_progress,
+    ) as bar:
+        for start in range(0, len(documents), _BATCH):
+            batch = documents[start : start + _BATCH]
+            await store.upsert_many(batch)
+            bar.update(len(batch))
+    return len(documents)

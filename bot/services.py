@@ -1,0 +1,164 @@
+"""Building and closing everything a process needs, once, from ``Settings``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from admin.audit import AuditKeyring, AuditLog
+from admin.conversations import ConversationStore
+from admin.datasets import DatasetService
+from admin.db import create_db_engine, init_db
+from admin.quotas import QuotaService
+from admin.usage import UsageService
+from bot.assistant import Assistant
+from bot.auditing import Auditor
+from bot.metering import LLMAccess
+from bot.sample import load_sample_if_empty
+from bot.settings import Settings
+from bot.summarizer import Summarizer
+from bot.uploads import Uploads
+from knowledge.analysis import Analyzer
+from knowledge.embedded import EmbeddedIndexStore
+from knowledge.errors import BadInput, IndexUnavailable
+from knowledge.index import IndexStore
+from knowledge.llm import LLMClient, LLMConfig, OpenAIChatClient
+from knowledge.retrieval import Retriever
+from knowledge.weaviate_store import WeaviateConfig, WeaviateIndexStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """The long-lived parts of a process, shared by the web app, the CLI and the worker."""
+
+    settings: Settings
+    engine: Engine
+    analyzer: Analyzer
+    index: IndexStore
+    auditor: Auditor
+    assistant: Assistant
+    summarizer: Summarizer
+    quotas: QuotaService
+    datasets: DatasetService
+    uploads: Uploads
+    usage: UsageService
+    llm: LLMClient | None = None
+
+    async def close(self) -> None:
+        if self.llm is not None:
+            await self.llm.close()
+        await self.index.close()
+        self.engine.dispose()
+
+
+def open_keyring(settings: Settings) -> AuditKeyring:
+    """Keys from ``BAIBAIN_AUDIT_KEY`` (or the generated key file in the data dir)."""
+    configured = settings.audit_key.get_secret_value() if settings.audit_key else None
+    return AuditKeyring.load(configured, settings.data_dir)
+
+
+def open_audit_log(settings: Settings, engine: Engine) -> AuditLog:
+    """The audit log of the configured database and keys."""
+    return AuditLog(engine, open_keyring(settings))
+
+
+def open_llm(settings: Settings) -> LLMClient | None:
+    """The OpenAI-compatible chat client, or ``None`` for offline (extractive) answers."""
+    if not settings.llm_base_url:
+        return None
+    return OpenAIChatClient(
+        LLMConfig(
+            base_url=settings.llm_base_url,
+            api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else "",
+            model=settings.llm_model or "default",
+            api_version=settings.llm_api_version,
+            timeout_s=settings.llm_timeout_s,
+            deadline_s=settings.llm_deadline_s,
+        )
+    )
+
+
+def open_weaviate_index(settings: Settings, analyzer: Analyzer) -> WeaviateIndexStore:
+    """The Weaviate store of ``BAIBAIN_WEAVIATE_*``; it connects on first use."""
+    if not settings.weaviate_url:
+        raise BadInput(
+            "BAIBAIN_WEAVIATE_URL が設定されていません。Weaviate の URL を指定してください。"
+        )
+    config = WeaviateConfig(
+        url=settings.weaviate_url,
+        api_key=settings.weaviate_api_key.get_secret_value() if settings.weaviate_api_key else None,
+        grpc_port=settings.weaviate_grpc_port,
+        grpc_host=settings.weaviate_grpc_host,
+        collection=settings.weaviate_collection,
+        replication_factor=settings.weaviate_replication_factor,
+        shards=settings.weaviate_shards,
+        connect_timeout=settings.weaviate_connect_timeout_s,
+        query_timeout=settings.weaviate_timeout_s,
+        insert_timeout=settings.weaviate_insert_timeout_s,
+    )
+    return WeaviateIndexStore(config, analyzer)
+
+
+def open_index(settings: Settings, analyzer: Analyzer) -> IndexStore:
+    """The configured ``IndexStore``."""
+    if settings.index == "weaviate":
+        return open_weaviate_index(settings, analyzer)
+    return EmbeddedIndexStore(settings.index_path, analyzer)
+
+
+async def open_services(
+    settings: Settings, *, load_sample: bool = True, show_progress: bool = False
+) -> Services:
+    """Open the database and the index; load the sample into an empty index when enabled."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(settings.sqlalchemy_url)
+    init_db(engine)
+    analyzer = Analyzer()
+    index = open_index(settings, analyzer)
+    if load_sample and settings.sample_data:
+        try:
+            await load_sample_if_empty(index, show_progress=show_progress)
+        except IndexUnavailable as exc:
+            # Start anyway: /readyz reports the index, users get a polite message per question.
+            log.warning("index unavailable, sample not loaded: %s", exc.detail)
+    keyring = open_keyring(settings)
+    usage = UsageService(engine, settings.model_prices)
+    auditor = Auditor(AuditLog(engine, keyring), usage)
+    llm = open_llm(settings)
+    quotas = QuotaService(engine, settings.monthly_token_budget)
+    access = LLMAccess(llm, quotas, auditor)
+    assistant = Assistant(
+        Retriever(index, analyzer),
+        analyzer,
+        auditor,
+        ConversationStore(engine, keyring),
+        access,
+        answer_max_tokens=settings.llm_answer_max_tokens,
+        query_variants=settings.llm_query_variants,
+    )
+    summarizer = Summarizer(
+        index,
+        auditor,
+        access,
+        token_budget=settings.summary_token_budget,
+        fetch_max_bytes=settings.fetch_max_bytes,
+    )
+    datasets = DatasetService(engine)
+    return Services(
+        settings=settings,
+        engine=engine,
+        analyzer=analyzer,
+        index=index,
+        auditor=auditor,
+        assistant=assistant,
+        summarizer=summarizer,
+        quotas=quotas,
+        datasets=datasets,
+        uploads=Uploads(index, datasets, auditor),
+        usage=usage,
+        llm=llm,
+    )

@@ -1,0 +1,138 @@
+"""Neutral values that cross the boundary between platform adapters and the bot.
+
+Adapters build a ``Turn`` from a platform payload and render an ``Answer`` back; both are
+plain frozen dataclasses with no platform objects or callbacks inside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+Platform = Literal["slack", "teams", "logo", "api", "invoke", "web", "cli"]
+Outcome = Literal["answered", "not_found", "quota", "error", "refused", "command"]
+Rating = Literal["up", "down"]
+
+AI_FOOTER = "※この回答はAIが資料をもとに作成したものです。必ず出典の原文を確認してください。"
+
+
+@dataclass(frozen=True)
+class ConversationRef:
+    """Where a turn happened: enough to reply in the same place and to find the thread."""
+
+    platform: Platform
+    workspace_id: str = ""
+    channel_id: str = ""
+    thread_id: str = ""
+
+    @property
+    def key(self) -> str:
+        """A stable string naming the conversation (used for thread history)."""
+        return "/".join((self.platform, self.workspace_id, self.channel_id, self.thread_id))
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file that came with a turn; ``content`` is filled once downloaded."""
+
+    name: str
+    mime_type: str = ""
+    size: int = 0
+    url: str = ""
+    content: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One user message to the bot, platform-neutral."""
+
+    conversation: ConversationRef
+    user_id: str
+    text: str
+    event_id: str = ""
+    user_name: str = ""
+    is_command: bool = False
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source shown under an answer."""
+
+    n: int
+    title: str
+    dataset: str = ""
+    organization: str = ""
+    position: str = ""
+    url: str = ""
+    published: str | None = None
+    doc_id: str = ""
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class Usage:
+    """LLM tokens spent on a turn (zero for extractive answers)."""
+
+    model: str = "extractive"
+    input_tokens: int = 0
+    output_tokens: int = 0
+    requests: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the bot says back: Japanese text, citations, a footer and bookkeeping."""
+
+    text: str
+    citations: tuple[Citation, ...] = ()
+    footer: str = AI_FOOTER
+    usage: Usage = field(default_factory=Usage)
+    turn_id: str = ""
+    outcome: Outcome = "answered"
+    related_heading: str = ""
+    feedback: bool = True
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A 👍/👎 click on an answer (``turn_id`` names the answer)."""
+
+    turn_id: str
+    rating: Rating
+    platform: Platform
+    workspace_id: str = ""
+    user_id: str = ""
+
+
+class ChatBot(Protocol):
+    """The bot as platform adapters see it (implemented by ``bot.router.ChatRouter``).
+
+    Adapters verify and translate; everything that needs the database, the answer core or the
+    audit log goes through these four calls. None of them raises for bad user input: a turn
+    always yields an ``Answer`` to show (refusals, hints and errors included).
+    """
+
+    async def claim_event(self, platform: Platform, event_id: str) -> bool:
+        """Claim a platform event id before processing it; ``False`` when it was already
+        claimed (a retry or a duplicate delivery, possibly to another process)."""
+        ...
+
+    async def handle(self, turn: Turn) -> Answer:
+        """Answer one turn: a question, a command, or a polite refusal or hint."""
+        ...
+
+    async def record_feedback(self, feedback: Feedback) -> None:
+        """Store a 👍/👎 click (a later click by the same user replaces the earlier one)."""
+        ...
+
+    async def record_security_event(
+        self, platform: Platform, reason: str, details: Mapping[str, str] | None = None
+    ) -> None:
+        """Record a rejected request (bad signature, invalid token) in the audit log."""
+        ...

@@ -1,0 +1,152 @@
+"""The scheduler process (APScheduler 3): dataset refresh, quota clean-up, retention purge and
+the monthly usage report.
+
+Job definitions live in a database job store, so a restarted worker knows when each job last
+ran and catches up a missed run once (coalesced). Several workers may run for availability:
+each run is claimed in the database first (``claim_run``), so only one of them executes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from admin.joblocks import claim_run
+from admin.links import purge_processed_events
+from admin.usage import report_csv
+from bot.refresh import refresh_dataset
+from bot.services import Services, open_services
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# The services of this worker process; jobs are stored in the database by reference, so they
+# find their dependencies here rather than in pickled arguments.
+_services: Services | None = None
+Job = Callable[[Services], Awaitable[object]]
+
+
+def _current() -> Services:
+    if _services is None:
+        raise RuntimeError("worker services are not started")
+    return _services
+
+
+async def refresh_datasets(services: Services) -> int:
+    """Re-fetch every dataset whose refresh interval has passed; returns how many ran."""
+    due = await asyncio.to_thread(services.datasets.due_for_refresh)
+    for dataset in due:
+        result = await refresh_dataset(services, dataset)
+        log.info(
+            "dataset refresh dataset=%d not_modified=%s written=%d unchanged=%d error=%s",
+            result.dataset_id,
+            result.not_modified,
+            result.written,
+            result.unchanged,
+            result.error or "-",
+        )
+    return len(due)
+
+
+async def release_stale_reservations(services: Services) -> int:
+    """Give back token reservations left by crashed web processes."""
+    return await asyncio.to_thread(services.quotas.release_expired)
+
+
+async def purge_retained(services: Services) -> int:
+    """Forget old chat event claims; delete audit records and thread history older than the
+    retention period."""
+    await asyncio.to_thread(purge_processed_events, services.engine)
+    days = services.settings.audit_retention_days
+    if not days:
+        return 0
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    purged = await asyncio.to_thread(services.auditor.log.purge, cutoff)
+    await asyncio.to_thread(services.assistant.conversations.purge, cutoff)
+    log.info("retention purged=%d older_than_days=%d", purged, days)
+    return purged
+
+
+async def write_usage_reports(services: Services) -> int:
+    """Write last month's usage CSV of every organization into ``<data dir>/reports``."""
+    from admin.orgs import list_orgs
+
+    last_month = (datetime.now(UTC).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    folder = services.settings.data_dir / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    organizations = await asyncio.to_thread(list_orgs, services.engine)
+    for org in organizations:
+        report = await asyncio.to_thread(services.usage.report, org.id, last_month)
+        (folder / f"usage-{last_month}-org{org.id}.csv").write_text(report_csv(report), "utf-8")
+    return len(organizations)
+
+
+JOBS: dict[str, tuple[Job, dict[str, object]]] = {
+    "dataset-refresh": (refresh_datasets, {"trigger": "interval", "minutes": 30}),
+    "quota-reservations": (release_stale_reservations, {"trigger": "interval", "minutes": 15}),
+    "retention": (purge_retained, {"trigger": "cron", "hour": 3}),
+    "usage-report": (write_usage_reports, {"trigger": "cron", "day": 1, "hour": 4}),
+}
+
+
+async def run_job(job_id: str, due: datetime | None = None) -> bool:
+    """Run one job unless another worker already claimed this run; True when it ran."""
+    services = _current()
+    moment = (due or datetime.now(UTC)).astimezone(UTC).replace(second=0, microsecond=0)
+    worker = f"{socket.gethostname()}:{id(services)}"
+    claimed = await asyncio.to_thread(
+        claim_run, services.engine, job_id, moment.isoformat(), worker
+    )
+    if not claimed:
+        log.info("job skipped (claimed by another worker) job=%s", job_id)
+        return False
+    job, _trigger = JOBS[job_id]
+    try:
+        await job(services)
+    except Exception:
+        log.exception("job failed job=%s", job_id)
+    return True
+
+
+async def _scheduled(job_id: str) -> None:
+    """What the scheduler calls: the run key is the minute the run was due."""
+    await run_job(job_id, datetime.now(UTC))
+
+
+def use_services(services: Services | None) -> None:
+    """Make ``services`` the ones jobs run with (the worker sets it; tests may too)."""
+    global _services
+    _services = services
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run scheduled jobs until SIGINT/SIGTERM."""
+    services = await open_services(settings, load_sample=False)
+    use_services(services)
+    scheduler = AsyncIOScheduler(
+        timezone="Asia/Tokyo",
+        jobstores={"default": SQLAlchemyJobStore(engine=services.engine)},
+        job_defaults={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
+    )
+    for job_id, (_job, trigger) in JOBS.items():
+        scheduler.add_job(_scheduled, args=[job_id], id=job_id, replace_existing=True, **trigger)
+    scheduler.start()
+    log.info("worker started jobs=%d", len(scheduler.get_jobs()))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        use_services(None)
+        await services.close()
+        log.info("worker stopped")

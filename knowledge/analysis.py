@@ -1,0 +1,221 @@
+"""Japanese text analysis: normalization, morphological terms and character bigrams.
+
+The same functions analyze documents at index time and questions at query time, so both sides
+always see identical terms. Sudachi's normalized forms merge spelling variants (附属/付属) and
+turn kanji numerals into digits (二百四十二 → 242).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
+
+from sudachipy import Dictionary, SplitMode
+
+from knowledge.dates import wareki_year_to_western
+from knowledge.numerals import kanji_to_int
+
+# Parts of speech that carry no topic (particles, auxiliaries, symbols, blanks).
+_SKIP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号", "感動詞", "接続詞", "連体詞"})
+# Very common content words that only add noise to questions.
+_STOP_WORDS = frozenset(
+    {
+        "為る",
+        "有る",
+        "成る",
+        "居る",
+        "出来る",
+        "こと",
+        "もの",
+        "ため",
+        "よう",
+        "これ",
+        "それ",
+        "誰",
+        "何",
+        "どう",
+        "どの",
+        "どこ",
+        "いつ",
+        "何故",
+        "なぜ",
+        "教える",
+        "下さる",
+        "知る",
+        "所",
+        "場合",
+        "等",
+        "的",
+        "方",
+        "際",
+        "頂く",
+        "いただく",
+        "欲しい",
+        "思う",
+        "言う",
+        "御",
+        "お",
+        "ご",
+        "件",
+        "について",
+        "次",
+        "うち",
+        "正しい",
+    }
+)
+_MAX_SUDACHI_CHARS = 4000
+# Terms remembered per (dictionary word, surface); a corpus has tens of thousands.
+_KNOWN_MORPHEMES = 500_000
+_WORD_RUN = re.compile(r"[\w々〆ヵヶー]+")
+
+
+_ERA_YEAR = re.compile(r"(明治|大正|昭和|平成|令和)(元|[0-9〇一二三四五六七八九十百]{1,4})年")
+
+
+def _with_western_year(match: re.Match[str]) -> str:
+    year = 1 if match[2] == "元" else kanji_to_int(match[2])
+    try:
+        western = wareki_year_to_western(match[1], year)
+    except ValueError:
+        return match[0]
+    return f"{match[0]} {western}年"
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width ASCII and half-width kana folded), lowercased, whitespace collapsed;
+    a Japanese-era year also gets its Western year (「令和8年」 → 「令和8年 2026年」), so
+    令和8年 and 2026年 match each other. Used for analysis only, never for display."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _ERA_YEAR.sub(_with_western_year, text)
+    return re.sub(r"[ \t\u3000]+", " ", text).lower().strip()
+
+
+_OPENING = "（「『(［【"
+_CLOSING = "）」』)］】"
+_ENDINGS = "。！？!?"
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split Japanese text into sentences, keeping the closing punctuation.
+
+    A full stop inside brackets (「（以下「怠る事実」という。）」) does not end the sentence;
+    a line break always does.
+    """
+    sentences: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in text:
+        if char == "\n":
+            depth = 0
+            sentences.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+        if char in _OPENING:
+            depth += 1
+        elif char in _CLOSING:
+            depth = max(depth - 1, 0)
+        elif char in _ENDINGS and depth == 0:
+            sentences.append("".join(current))
+            current = []
+    sentences.append("".join(current))
+    return [s.strip() for s in sentences if s.strip()]
+
+
+def char_bigrams(text: str) -> list[str]:
+    """Character bigrams within runs of word characters of the normalized text."""
+    grams: list[str] = []
+    for run in _WORD_RUN.findall(normalize(text)):
+        if len(run) == 1:
+            grams.append(run)
+        else:
+            grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return grams
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """Sudachi refuses very long inputs; feed it line by line in bounded pieces."""
+    for line in text.split("\n"):
+        for start in range(0, len(line), _MAX_SUDACHI_CHARS):
+            piece = line[start : start + _MAX_SUDACHI_CHARS]
+            if piece.strip():
+                yield piece
+
+
+class Analyzer:
+    """Morphological analysis with SudachiPy (core dictionary).
+
+    The dictionary is opened on first use, not at import. Sudachi tokenizers are not safe to
+    share between threads, so each thread gets its own.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._dictionary: Dictionary | None = None
+        self._local = threading.local()
+        self._known: dict[tuple[int, str], tuple[str, ...]] = {}
+
+    def _tokenizer(self) -> Any:
+        tokenizer = getattr(self._local, "tokenizer", None)
+        if tokenizer is None:
+            with self._lock:
+                if self._dictionary is None:
+                    self._dictionary = Dictionary(dict="core")
+                tokenizer = self._dictionary.tokenizer(mode=SplitMode.C)
+            self._local.tokenizer = tokenizer
+        return tokenizer
+
+    def morphemes(self, text: str) -> list[tuple[str, str]]:
+        """Every morpheme of the normalized text as ``(surface, dictionary form)``, particles
+        included (「入ら」 → ``("入ら", "入る")``)."""
+        tokenizer = self._tokenizer()
+        return [
+            (m.surface(), m.dictionary_form())
+            for piece in _pieces(normalize(text))
+            for m in tokenizer.tokenize(piece)
+        ]
+
+    def words(self, text: str, *, drop_stop_words: bool = False) -> list[str]:
+        """Content words as Sudachi normalized forms; compounds also yield their short units.
+
+        ``drop_stop_words`` removes question boilerplate (「教えてください」, 「誰」) and is meant
+        for queries; documents keep every content word so their lengths stay comparable.
+        """
+        tokenizer = self._tokenizer()
+        known = self._known
+        terms: list[str] = []
+        for piece in _pieces(normalize(text)):
+            for morpheme in tokenizer.tokenize(piece):
+                # A dictionary word with a given surface always yields the same terms, and
+                # asking Sudachi for its part of speech and split costs more than the lookup.
+                key = (morpheme.word_id(), morpheme.surface())
+                found = known.get(key)
+                if found is None:
+                    found = _terms_of(morpheme)
+                    if len(known) >= _KNOWN_MORPHEMES:
+                        known.clear()
+                    known[key] = found
+                if not found or (drop_stop_words and found[0] in _STOP_WORDS):
+                    continue
+                terms.extend(found)
+        return terms
+
+
+def _terms_of(morpheme: Any) -> tuple[str, ...]:
+    """``()`` for a skipped part of speech, else the normalized form and its short units."""
+    if morpheme.part_of_speech()[0] in _SKIP_POS:
+        return ()
+    parts = morpheme.split(SplitMode.A)
+    if len(parts) <= 1:
+        return (morpheme.normalized_form(),)
+    return (
+        morpheme.normalized_form(),
+        *(
+            p.normalized_form()
+            for p in parts
+            if p.part_of_speech()[0] not in _SKIP_POS and len(p.surface()) > 1
+        ),
+    )

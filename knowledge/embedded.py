@@ -1,0 +1,438 @@
+"""``EmbeddedIndexStore``: the default index, one SQLite file plus an in-memory BM25 index.
+
+SQLite (WAL mode) is the source of truth: every upsert or delete is one transaction that also
+appends the document id to a change log. Chunks are stored with their terms already encoded as
+arrays of term ids (see ``embedded_schema``). Each process keeps an in-memory ``LexicalIndex``
+and replays the change log before every search, so writes by another process (the worker, a CLI
+ingest) become visible without restarts, and a process killed mid-ingest leaves the previous
+committed state intact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from knowledge.analysis import Analyzer
+from knowledge.documents import Chunk, Document, DocumentMeta, Hit
+from knowledge.embedded_docs import DOC_ROWS, DocRow, DocTable, meta_from_json, meta_to_json
+from knowledge.embedded_schema import (
+    CHUNK_COLUMNS,
+    chunk_rows,
+    encode_terms,
+    insert_terms,
+    prepare,
+    reanalyze,
+    terms_current,
+    terms_generation,
+)
+from knowledge.errors import BadDocument, IndexUnavailable
+from knowledge.index import FIELDS, Boost, IndexQuery, SearchFilter, TermStats
+from knowledge.lexical import LexicalIndex, Scores, top_k
+from knowledge.postings import Encoded, GrowableArray, release_freed_arrays
+from knowledge.term_workers import TermAnalysis
+from knowledge.terms import ChunkTerms
+
+log = logging.getLogger(__name__)
+
+_LOAD_BATCH = 50_000
+_FUSED_KEPT = 4
+# SQLite limits the number of ``?`` in one statement.
+_IDS_PER_QUERY = 500
+_TERM_COLUMNS = "words, words_tf, title, title_tf, grams, grams_tf"
+# rowid, doc_id, article key, then (term ids, counts) blobs per field in ``FIELDS`` order.
+_TermRow = tuple[int, str, str, bytes, bytes, bytes, bytes, bytes, bytes]
+
+
+class EmbeddedIndexStore:
+    """The default ``IndexStore`` (see ``knowledge.index`` for the contract)."""
+
+    def __init__(self, path: Path, analyzer: Analyzer) -> None:
+        self.path = path
+        self._analyzer = analyzer
+        self._terms = TermAnalysis(analyzer)
+        release_freed_arrays()
+        self._lock = threading.RLock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            prepare(self._db, path)
+            if not terms_current(self._db):
+                reanalyze(self._db, self._terms.analyze)
+        except (sqlite3.Error, OSError) as exc:
+            raise IndexUnavailable(detail=f"cannot open index at {path}: {exc}") from exc
+        self._data_version = -1
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop the in-memory index; the next sync loads everything."""
+        self._lexical = LexicalIndex(FIELDS)
+        self._docs = DocTable()
+        self._chunk_doc = GrowableArray(np.int32)
+        self._chunk_rowid = GrowableArray(np.int64)
+        self._chunk_article = GrowableArray(np.int32, fill=-1)
+        self._article_codes: dict[str, int] = {}
+        self._allowed_cache: tuple[object, npt.NDArray[np.bool_] | None] | None = None
+        self._law_cache: tuple[int, dict[str, npt.NDArray[np.intp]]] = (-1, {})
+        self._fused_cache: dict[object, Scores] = {}
+        self._seq = 0
+        self._generation = -1
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _write(self, documents: Sequence[Document]) -> None:
+        # Upserting one id twice in a batch means the last version wins, as with two upserts.
+        latest = list({d.doc_id: d for d in documents}.values())
+        analyzed = self._terms.analyze(latest)
+        with self._lock:
+            marks: dict[str, int] | None = None
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if terms_generation(self._db) != self._generation:
+                    self._load_everything()  # the numbering changed (or was never read)
+                self._read_new_terms()
+                vocabs = {f: self._lexical.vocab(f) for f in FIELDS}
+                marks = {f: len(v) for f, v in vocabs.items()}
+                encoded = encode_terms(vocabs, analyzed)
+                for field, first in marks.items():
+                    insert_terms(self._db, field, vocabs[field], first)
+                self._store(latest, analyzed, encoded)
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                self._db.execute("ROLLBACK")
+                if marks is None:
+                    self._forget()  # failed while reading: start afresh at the next sync
+                for field, size in (marks or {}).items():
+                    self._lexical.vocab(field).truncate(size)
+                if isinstance(exc, sqlite3.IntegrityError):
+                    raise BadDocument(
+                        "文書を登録できませんでした（識別子が重複しています）。", detail=str(exc)
+                    ) from exc
+                raise
+            self._sync(force=True)
+
+    def _store(
+        self,
+        documents: Sequence[Document],
+        analyzed: Sequence[ChunkTerms],
+        encoded: dict[str, Encoded],
+    ) -> None:
+        ids = [(d.doc_id,) for d in documents]
+        self._db.executemany("DELETE FROM chunks WHERE doc_id = ?", ids)
+        self._db.executemany(
+            "INSERT INTO documents(doc_id, meta, content_hash) VALUES (?, ?, ?) "
+            "ON CONFLICT(doc_id) DO UPDATE SET meta=excluded.meta, "
+            "content_hash=excluded.content_hash",
+            [(d.doc_id, meta_to_json(d.meta), d.content_hash) for d in documents],
+        )
+        heads = [
+            (c.chunk_id, c.doc_id, c.ordinal, c.heading, c.position, t.article or "")
+            for t in analyzed
+            for c in (t.chunk,)
+        ]
+        self._db.executemany(
+            f"INSERT INTO chunks({CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            chunk_rows(heads, encoded, [t.chunk.text for t in analyzed]),
+        )
+        self._db.executemany("INSERT INTO changes(doc_id) VALUES (?)", ids)
+
+    def _delete(self, doc_id: str) -> bool:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+                existed = cursor.rowcount > 0
+                if existed:
+                    self._db.execute("INSERT INTO changes(doc_id) VALUES (?)", (doc_id,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._sync(force=True)
+            return existed
+
+    # -- replaying committed changes into memory -----------------------------------------
+
+    def _sync(self, *, force: bool = False) -> None:
+        """Apply every change committed since the last sync (ours or another process's).
+
+        ``PRAGMA data_version`` changes only when another connection commits, so our own
+        writes pass ``force``.
+        """
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._data_version and not force:
+            return
+        self._db.execute("BEGIN")
+        try:
+            if terms_generation(self._db) != self._generation:
+                self._load_everything()
+            else:
+                changed = self._db.execute(
+                    "SELECT seq, doc_id FROM changes WHERE seq > ? ORDER BY seq", (self._seq,)
+                ).fetchall()
+                if changed:
+                    self._read_new_terms()
+                    self._reload(list(dict.fromkeys(d for _, d in changed)))
+                    self._seq = changed[-1][0]
+            self._data_version = version
+        finally:
+            self._db.execute("COMMIT")
+
+    def _load_everything(self) -> None:
+        """Replace the in-memory index by the committed state (inside a transaction)."""
+        self._forget()
+        self._generation = terms_generation(self._db)
+        self._seq = self._db.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+        self._read_new_terms()
+        self._load_all()
+
+    def _read_new_terms(self) -> None:
+        """Extend each field's vocabulary with the terms other processes have numbered."""
+        for field in FIELDS:
+            vocab = self._lexical.vocab(field)
+            vocab.extend(
+                r[0]
+                for r in self._db.execute(
+                    "SELECT term FROM terms WHERE field = ? AND id >= ? ORDER BY id",
+                    (field, len(vocab)),
+                )
+            )
+
+    def _load_all(self) -> None:
+        cursor = self._db.execute(DOC_ROWS)
+        while documents := cursor.fetchmany(_LOAD_BATCH):
+            self._docs.add(documents)
+        cursor = self._db.execute(
+            f"SELECT rowid, doc_id, article, {_TERM_COLUMNS} FROM chunks ORDER BY rowid"
+        )
+        while rows := cursor.fetchmany(_LOAD_BATCH):
+            self._add_rows(rows, merge=False)
+        self._lexical.merge_all()
+
+    def _reload(self, doc_ids: Sequence[str]) -> None:
+        for doc_id in doc_ids:
+            self._lexical.remove(self._docs.remove(doc_id))
+        documents: list[DocRow] = []
+        rows: list[_TermRow] = []
+        for start in range(0, len(doc_ids), _IDS_PER_QUERY):
+            group = doc_ids[start : start + _IDS_PER_QUERY]
+            marks = ",".join("?" * len(group))
+            documents += self._db.execute(f"{DOC_ROWS} WHERE doc_id IN ({marks})", group)
+            rows += self._db.execute(
+                f"SELECT rowid, doc_id, article, {_TERM_COLUMNS} FROM chunks "
+                f"WHERE doc_id IN ({marks})",
+                group,
+            ).fetchall()
+        self._docs.add(documents)
+        if rows:
+            self._add_rows(sorted(rows))
+
+    def _article_code(self, key: str) -> int:
+        if not key:
+            return -1
+        return self._article_codes.setdefault(key, len(self._article_codes))
+
+    def _add_rows(self, rows: Sequence[_TermRow], *, merge: bool = True) -> None:
+        """Index chunk rows ``(rowid, doc_id, article, ids/tfs blobs per field)``."""
+        columns = list(zip(*rows, strict=True))
+        encoded = {
+            field: Encoded.from_blobs(columns[3 + 2 * i], columns[4 + 2 * i])
+            for i, field in enumerate(FIELDS)
+        }
+        docnos = self._lexical.add(encoded, merge=merge)
+        self._chunk_article.extend([self._article_code(a) for a in columns[2]])
+        keys = [self._docs.keys[d] for d in columns[1]]
+        self._docs.add_chunks(keys, docnos)
+        self._chunk_doc.extend(keys)
+        self._chunk_rowid.extend(columns[0])
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _allowed(self, flt: SearchFilter) -> npt.NDArray[np.bool_] | None:
+        """Chunks the filter allows, ``None`` for all of them; kept while the index is
+        unchanged (a question searches more than once with the same filter)."""
+        key = (flt, self._lexical.version)
+        if self._allowed_cache is None or self._allowed_cache[0] != key:
+            mask = self._docs.allowed(flt)[self._chunk_doc.view] & self._lexical.alive
+            self._allowed_cache = (key, None if mask.all() else mask)
+        return self._allowed_cache[1]
+
+    def _law_chunks(self, law_id: str) -> npt.NDArray[np.intp]:
+        """Docnos of the chunks of one law (kept while the index is unchanged)."""
+        if self._law_cache[0] != self._lexical.version:
+            self._law_cache = (self._lexical.version, {})
+        found = self._law_cache[1].get(law_id)
+        if found is None:
+            code = self._docs.code("law_id", law_id)
+            found = np.flatnonzero(self._docs.column("law_id")[self._chunk_doc.view] == code)
+            self._law_cache[1][law_id] = found
+        return found
+
+    def _search(self, query: IndexQuery) -> list[Hit]:
+        with self._lock:
+            self._sync()
+            if self._lexical.size == 0:
+                return []
+            allowed = self._allowed(query.filter)
+            total = self._fused(query, allowed).copy()
+            for boost in query.boosts:
+                self._apply_boost(boost, total, allowed)
+            top = top_k(total, query.k)
+            if not len(top):
+                return []
+            rowids = [int(r) for r in self._chunk_rowid.view[top]]
+            scores_top = [float(total[t]) for t in top]
+            found = self._chunks_by_rowid(rowids)
+        # A chunk that another process deleted since the last sync is left out.
+        return [
+            Hit(chunk=found[r][0], meta=found[r][1], score=s)
+            for r, s in zip(rowids, scores_top, strict=True)
+            if r in found
+        ]
+
+    def _fused(self, query: IndexQuery, allowed: npt.NDArray[np.bool_] | None) -> Scores:
+        """The signals' relative-score fusion; kept for a few queries because a question is
+        often searched again with the same signals and other boosts."""
+        key = (
+            tuple(
+                (tuple(s.terms.items()), tuple(s.fields.items()), s.weight) for s in query.signals
+            ),
+            query.filter,
+            self._lexical.version,
+        )
+        total = self._fused_cache.get(key)
+        if total is None:
+            total = np.zeros(self._lexical.size, dtype=np.float32)
+            for signal in query.signals:
+                scores = self._lexical.score(signal.terms, signal.fields, allowed)
+                best = float(scores.max()) if len(scores) else 0.0
+                if best > 0:
+                    scores *= np.float32(signal.weight / best)
+                    total += scores
+            if len(self._fused_cache) >= _FUSED_KEPT:
+                self._fused_cache.pop(next(iter(self._fused_cache)))
+            self._fused_cache[key] = total
+        return total
+
+    def _apply_boost(
+        self, boost: Boost, total: npt.NDArray[np.float32], allowed: npt.NDArray[np.bool_] | None
+    ) -> None:
+        target = self._law_chunks(boost.law_id)
+        if boost.articles:
+            codes = [self._article_codes.get(a, -2) for a in boost.articles]
+            target = target[np.isin(self._chunk_article.view[target], codes)]
+        else:
+            target = target[total[target] > 0]
+        if allowed is not None:
+            target = target[allowed[target]]
+        total[target] += np.float32(boost.add)
+
+    def _law_titles(self) -> dict[str, str]:
+        with self._lock:
+            self._sync()
+            return dict(self._docs.law_titles)
+
+    def _chunks_by_rowid(self, rowids: Sequence[int]) -> dict[int, tuple[Chunk, DocumentMeta]]:
+        marks = ",".join("?" * len(rowids))
+        rows = self._db.execute(
+            "SELECT c.rowid, c.chunk_id, c.doc_id, c.ordinal, c.text, c.heading, c.position, "
+            f"d.meta FROM chunks c JOIN documents d USING (doc_id) WHERE c.rowid IN ({marks})",
+            list(rowids),
+        )
+        return {r[0]: (Chunk(*r[1:7]), meta_from_json(r[7])) for r in rows}
+
+    def _term_stats(self, field_name: str, terms: Sequence[str]) -> TermStats:
+        with self._lock:
+            self._sync()
+            counts = self._lexical.df(field_name, terms)
+            return TermStats(n_docs=self._lexical.n_alive, df=dict(zip(terms, counts, strict=True)))
+
+    def _get_document(self, doc_id: str) -> Document | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT meta, content_hash FROM documents WHERE doc_id = ?", (doc_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            chunks = tuple(
+                Chunk(*r)
+                for r in self._db.execute(
+                    "SELECT chunk_id, doc_id, ordinal, text, heading, position FROM chunks "
+                    "WHERE doc_id = ? ORDER BY ordinal",
+                    (doc_id,),
+                )
+            )
+        return Document(meta=meta_from_json(row[0]), chunks=chunks, content_hash=row[1])
+
+    def _scalar(self, sql: str, params: Sequence[object] = ()) -> object:
+        with self._lock:
+            row = self._db.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def _ping(self) -> None:
+        try:
+            self._scalar("SELECT count(*) FROM documents LIMIT 1")
+        except sqlite3.Error as exc:
+            raise IndexUnavailable(detail=f"embedded index unreadable: {exc}") from exc
+
+    # -- the async IndexStore protocol ---------------------------------------------------
+
+    async def upsert(self, document: Document) -> None:
+        await asyncio.to_thread(self._write, [document])
+
+    async def upsert_many(self, documents: Sequence[Document]) -> None:
+        await asyncio.to_thread(self._write, documents)
+
+    async def delete(self, doc_id: str) -> bool:
+        return await asyncio.to_thread(self._delete, doc_id)
+
+    async def search(self, query: IndexQuery) -> list[Hit]:
+        return await asyncio.to_thread(self._search, query)
+
+    async def term_stats(self, field_name: str, terms: Sequence[str]) -> TermStats:
+        return await asyncio.to_thread(self._term_stats, field_name, terms)
+
+    async def law_titles(self) -> dict[str, str]:
+        return await asyncio.to_thread(self._law_titles)
+
+    async def get_document(self, doc_id: str) -> Document | None:
+        return await asyncio.to_thread(self._get_document, doc_id)
+
+    async def content_hash(self, doc_id: str) -> str | None:
+        value = await asyncio.to_thread(
+            self._scalar, "SELECT content_hash FROM documents WHERE doc_id = ?", (doc_id,)
+        )
+        return str(value) if value is not None else None
+
+    async def count_chunks(self) -> int:
+        value = await asyncio.to_thread(self._scalar, "SELECT count(*) FROM chunks")
+        return int(value or 0)  # type: ignore[call-overload]
+
+    async def doc_ids(self) -> list[str]:
+        """Ids of every stored document, sorted (used to copy this index to another store)."""
+
+        def read() -> list[str]:
+            with self._lock:
+                rows = self._db.execute("SELECT doc_id FROM documents ORDER BY doc_id")
+                return [str(r[0]) for r in rows]
+
+        return await asyncio.to_thread(read)
+
+    async def ping(self) -> None:
+        await asyncio.to_thread(self._ping)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._terms.close)
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,243 @@
+"""The SQLite schema of ``EmbeddedIndexStore``, its versions and the upgrade of older files.
+
+Version 2 stores each chunk's terms as compact arrays of term ids and counts (one pair of blobs
+per field) next to its text, and the term numbering in ``terms``, so opening an index reads
+arrays instead of re-splitting token strings and re-deriving bigrams.
+
+Two versions are kept in ``meta``. ``schema_version`` is the table layout: version 1 (no
+``meta`` table) is upgraded in place, in one transaction, the first time a newer Baibain opens
+it; documents, chunks, chunk ids and insertion order are kept. ``terms_version`` is
+``terms.TERMS_VERSION`` of the analysis that produced the stored terms: when the analysis
+changes (and after the upgrade from version 1) every chunk is analyzed again from its stored
+text, also in one transaction, and ``terms_generation`` is increased so that processes holding
+the old numbering in memory reload.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from knowledge.documents import Chunk, Document
+from knowledge.embedded_docs import meta_from_json
+from knowledge.errors import IndexUnavailable
+from knowledge.index import FIELDS
+from knowledge.postings import Encoded, Vocabulary
+from knowledge.terms import TERMS_VERSION, ChunkTerms
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2
+
+_CHUNKS = """
+CREATE TABLE {name} (
+    rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+    chunk_id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    heading TEXT NOT NULL,
+    position TEXT NOT NULL,
+    article TEXT NOT NULL,
+    words BLOB NOT NULL,
+    words_tf BLOB NOT NULL,
+    title BLOB NOT NULL,
+    title_tf BLOB NOT NULL,
+    grams BLOB NOT NULL,
+    grams_tf BLOB NOT NULL,
+    text TEXT NOT NULL
+)"""
+_TABLES = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS documents (
+        doc_id TEXT PRIMARY KEY,
+        meta TEXT NOT NULL,
+        content_hash TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS terms (
+        field TEXT NOT NULL,
+        id INTEGER NOT NULL,
+        term TEXT NOT NULL,
+        PRIMARY KEY (field, id)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id TEXT NOT NULL
+    )""",
+)
+_CHUNKS_INDEX = "CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ordinal)"
+# Columns of a chunk row after ``chunk_id, doc_id, ordinal, heading, position``.
+CHUNK_COLUMNS = (
+    "chunk_id, doc_id, ordinal, heading, position, article, "
+    "words, words_tf, title, title_tf, grams, grams_tf, text"
+)
+_REANALYZE_BATCH = 5_000
+
+
+def _table_exists(db: sqlite3.Connection, name: str) -> bool:
+    found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return found.fetchone() is not None
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    """2 and up from ``meta``; 1 for a file written before versions existed; 0 when empty."""
+    if _table_exists(db, "meta"):
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is not None:
+            return int(row[0])
+    return 1 if _table_exists(db, "chunks") else 0
+
+
+def prepare(db: sqlite3.Connection, path: object) -> None:
+    """Create the tables of a new index or upgrade an older one; refuse a newer one."""
+    if schema_version(db) == SCHEMA_VERSION:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = schema_version(db)  # another process may have upgraded meanwhile
+        if version > SCHEMA_VERSION:
+            raise IndexUnavailable(
+                detail=f"index {path} has schema version {version}; this Baibain reads up to "
+                f"{SCHEMA_VERSION}. Upgrade Baibain or point BAIBAIN_DATA_DIR elsewhere."
+            )
+        for statement in _TABLES:
+            db.execute(statement)
+        if version == 0:
+            db.execute(_CHUNKS.format(name="chunks"))
+        elif version == 1:
+            _upgrade_from_v1(db)
+        if version == 0:
+            _set_meta(db, "terms_version", TERMS_VERSION)
+        if version < SCHEMA_VERSION:
+            db.execute(_CHUNKS_INDEX)
+            _set_meta(db, "schema_version", str(SCHEMA_VERSION))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def insert_terms(db: sqlite3.Connection, field: str, vocab: Vocabulary, first: int) -> None:
+    """Persist the terms of ``vocab`` numbered ``first`` and above."""
+    db.executemany(
+        "INSERT INTO terms(field, id, term) VALUES (?, ?, ?)",
+        ((field, first + i, term) for i, term in enumerate(vocab.terms[first:])),
+    )
+
+
+def chunk_rows(
+    meta_rows: Sequence[tuple[object, ...]], encoded: dict[str, Encoded], texts: Sequence[str]
+) -> list[tuple[object, ...]]:
+    """Rows for ``INSERT INTO chunks(... CHUNK_COLUMNS)``: leading columns, blobs, text.
+
+    ``meta_rows`` are ``(chunk_id, doc_id, ordinal, heading, position, article)`` or with a
+    leading rowid.
+    """
+    blobs = [encoded[f].to_blobs() for f in FIELDS]
+    return [
+        (*head, *words, *title, *grams, text)
+        for head, words, title, grams, text in zip(meta_rows, *blobs, texts, strict=True)
+    ]
+
+
+def _upgrade_from_v1(db: sqlite3.Connection) -> None:
+    """Version 1 kept words as space-joined text: move the content (same rowids, so the same
+    order) into the new table; its terms are then rebuilt by ``reanalyze``."""
+    db.execute(_CHUNKS.format(name="chunks_v2"))
+    db.execute(
+        f"INSERT INTO chunks_v2(rowid, {CHUNK_COLUMNS}) "
+        "SELECT rowid, chunk_id, doc_id, ordinal, heading, position, '', "
+        "x'', x'', x'', x'', x'', x'', text FROM chunks ORDER BY rowid"
+    )
+    db.execute("DROP TABLE chunks")
+    db.execute("ALTER TABLE chunks_v2 RENAME TO chunks")
+
+
+def _meta_value(db: sqlite3.Connection, key: str) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def terms_generation(db: sqlite3.Connection) -> int:
+    """Increases whenever every chunk's terms were rebuilt (the term numbering changed)."""
+    return int(_meta_value(db, "terms_generation") or 0)
+
+
+def terms_current(db: sqlite3.Connection) -> bool:
+    """Whether the stored terms come from this version of the analysis."""
+    return _meta_value(db, "terms_version") == TERMS_VERSION
+
+
+def encode_terms(
+    vocabs: Mapping[str, Vocabulary], analyzed: Sequence[ChunkTerms]
+) -> dict[str, Encoded]:
+    """Term ids and counts of each analyzed chunk, per field (new terms get new ids)."""
+    return {
+        "words": vocabs["words"].encode([t.words.split() for t in analyzed]),
+        "title": vocabs["title"].encode([t.title_words.split() for t in analyzed]),
+        "grams": vocabs["grams"].encode([t.grams.split() for t in analyzed]),
+    }
+
+
+def _documents(rows: Sequence[tuple[Any, ...]]) -> list[Document]:
+    """Rows ``(rowid, chunk_id, doc_id, ordinal, text, heading, position, meta)`` in rowid
+    order as documents (a document cut by the batch boundary comes as two parts)."""
+    documents = []
+    for _, group in itertools.groupby(rows, key=lambda r: r[2]):
+        chunks = list(group)
+        meta = meta_from_json(chunks[0][7])
+        documents.append(Document(meta, tuple(Chunk(*r[1:7]) for r in chunks)))
+    return documents
+
+
+def reanalyze(
+    db: sqlite3.Connection, analyze: Callable[[Sequence[Document]], list[ChunkTerms]]
+) -> None:
+    """Analyze every stored chunk again and renumber all terms, in one transaction."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if terms_current(db):  # another process did it meanwhile
+            db.execute("COMMIT")
+            return
+        total = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        log.info("re-analyzing %d chunks for terms version %s", total, TERMS_VERSION)
+        db.execute("DELETE FROM terms")
+        vocabs = {f: Vocabulary() for f in FIELDS}
+        last = done = 0
+        while rows := db.execute(
+            "SELECT c.rowid, c.chunk_id, c.doc_id, c.ordinal, c.text, c.heading, c.position, "
+            "d.meta FROM chunks c JOIN documents d USING (doc_id) WHERE c.rowid > ? "
+            "ORDER BY c.rowid LIMIT ?",
+            (last, _REANALYZE_BATCH),
+        ).fetchall():
+            analyzed = analyze(_documents(rows))
+            encoded = encode_terms(vocabs, analyzed)
+            blobs = [encoded[f].to_blobs() for f in FIELDS]
+            db.executemany(
+                "UPDATE chunks SET article = ?, words = ?, words_tf = ?, title = ?, "
+                "title_tf = ?, grams = ?, grams_tf = ? WHERE rowid = ?",
+                [
+                    (t.article or "", *words, *title, *grams, r[0])
+                    for t, words, title, grams, r in zip(analyzed, *blobs, rows, strict=True)
+                ],
+            )
+            last, done = rows[-1][0], done + len(rows)
+            log.info("re-analyzed %d of %d chunks", done, total)
+        for field, vocab in vocabs.items():
+            insert_terms(db, field, vocab, 0)
+        _set_meta(db, "terms_version", TERMS_VERSION)
+        _set_meta(db, "terms_generation", str(terms_generation(db) + 1))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise

@@ -1,0 +1,166 @@
+"""The ``IndexStore`` protocol: what every index (embedded, Weaviate) promises.
+
+Fields that queries can target:
+
+* ``words``  – morphological terms of the chunk text
+* ``title``  – morphological terms of the document title and the chunk heading
+* ``grams``  – character bigrams of the chunk text
+
+Chunks of statutes carry the law id of their document and an article key derived from their
+position (「第二百四十二条の二」 → ``"242-2"``; supplementary provisions have none), which
+``Boost`` uses.
+
+A query is a set of weighted lexical *signals*; a store scores each signal with BM25 over the
+named fields (field boosts summed), scales each signal by its best score in the visible set
+(relative-score fusion) and ranks by the weighted sum. Stores must apply the ``SearchFilter``
+before ranking, so a hit that the viewer may not see can never push out one that it may.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from knowledge.documents import Document, DocumentMeta, Hit
+
+FIELDS = ("words", "title", "grams")
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Which chunks a query may see.
+
+    ``viewer_org`` sees every ``shared`` document plus the ``organization`` documents it owns;
+    ``None`` sees shared documents only. Empty tuples mean "no restriction".
+    """
+
+    viewer_org: str | None = None
+    categories: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = ()
+    owner_orgs: tuple[str, ...] = ()
+    law_ids: tuple[str, ...] = ()
+    doc_ids: tuple[str, ...] = ()
+    published_from: date | None = None
+    published_to: date | None = None
+
+    def allows(self, meta: DocumentMeta) -> bool:
+        """Reference semantics of the filter for one document (stores may vectorize it)."""
+        if meta.visibility != "shared" and (
+            self.viewer_org is None or meta.owner_org != self.viewer_org
+        ):
+            return False
+        checks: list[tuple[tuple[str, ...], str | None]] = [
+            (self.categories, meta.category),
+            (self.datasets, meta.dataset),
+            (self.owner_orgs, meta.owner_org),
+            (self.law_ids, meta.law_id),
+            (self.doc_ids, meta.doc_id),
+        ]
+        if any(allowed and value not in allowed for allowed, value in checks):
+            return False
+        if self.published_from and (not meta.published or meta.published < self.published_from):
+            return False
+        return not (
+            self.published_to and (not meta.published or meta.published > self.published_to)
+        )
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One lexical signal: weighted terms, BM25 in each named field, times the field boost."""
+
+    terms: Mapping[str, float]
+    fields: Mapping[str, float]
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Boost:
+    """Add ``add`` to the fused score of chunks of law ``law_id`` (article keys ``articles``).
+
+    With ``articles`` the boost is a direct lookup: matching chunks are candidates even when
+    no term matches. Without, only chunks that some signal already matched are raised.
+    """
+
+    law_id: str
+    add: float
+    articles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IndexQuery:
+    """A fused lexical query with its filter and the number of hits wanted."""
+
+    signals: Sequence[Signal]
+    filter: SearchFilter = field(default_factory=SearchFilter)
+    k: int = 10
+    boosts: Sequence[Boost] = ()
+
+
+@dataclass(frozen=True)
+class TermStats:
+    """Document frequencies of terms in one field, for query weighting."""
+
+    n_docs: int
+    df: Mapping[str, int]
+
+
+class IndexStore(Protocol):
+    """A persistent chunk index.
+
+    Contract:
+
+    * ``upsert`` is idempotent and atomic per document: afterwards the document has exactly the
+      given chunks; chunks of an older version that the new one no longer has are gone; a failure
+      leaves the previous version searchable.
+    * ``delete`` removes a document and all its chunks; it returns whether anything was removed.
+    * ``search`` returns at most ``k`` hits allowed by the filter, best first; ties are broken by
+      chunk insertion order. Hits with a score of zero are never returned.
+    * Writes by another process become visible to later searches of this process.
+    """
+
+    async def upsert(self, document: Document) -> None:
+        """Insert or replace one document and its chunks."""
+        ...
+
+    async def upsert_many(self, documents: Sequence[Document]) -> None:
+        """Insert or replace several documents in one transaction (all or nothing)."""
+        ...
+
+    async def delete(self, doc_id: str) -> bool:
+        """Remove a document; ``True`` when it existed."""
+        ...
+
+    async def search(self, query: IndexQuery) -> list[Hit]:
+        """Best chunks for the query that the filter allows."""
+        ...
+
+    async def term_stats(self, field_name: str, terms: Sequence[str]) -> TermStats:
+        """Document frequencies of ``terms`` in ``field_name`` over all chunks."""
+        ...
+
+    async def law_titles(self) -> Mapping[str, str]:
+        """Title → law id of every law that has chunks in the index."""
+        ...
+
+    async def get_document(self, doc_id: str) -> Document | None:
+        """The stored document with its chunks in order, or ``None``."""
+        ...
+
+    async def content_hash(self, doc_id: str) -> str | None:
+        """The stored content hash of a document, or ``None`` when it is not indexed."""
+        ...
+
+    async def count_chunks(self) -> int:
+        """Number of chunks in the index."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise ``IndexUnavailable`` with a reason when the index cannot serve queries."""
+        ...
+
+    async def close(self) -> None:
+        """Release files and connections."""
+        ...

@@ -1,0 +1,128 @@
+"""Law-aware question analysis: law names (and their abbreviations) and article references.
+
+「金商法施行令第2条の12」 becomes the law 金融商品取引法施行令 and the article key ``2-12``, so
+retrieval can boost that law and look the article up directly. Abbreviations come from the data
+file ``data/law_abbreviations.tsv``; full titles come from the laws present in the index.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from knowledge.numerals import find_article_refs
+
+_SUFFIXES = ("施行令", "施行規則")
+# Characters allowed between a law name and its article reference (「地方自治法の第242条」).
+_MAX_GAP = 2
+
+
+@dataclass(frozen=True)
+class LawMention:
+    """A law named in the question; ``law_id`` is empty when the law is not indexed."""
+
+    title: str
+    law_id: str
+    span: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class LawQuery:
+    """The question with abbreviations spelled out, its law mentions and article lookups."""
+
+    text: str
+    mentions: tuple[LawMention, ...]
+    lookups: tuple[tuple[str, str], ...]
+
+    @property
+    def law_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.law_id for m in self.mentions if m.law_id))
+
+
+@lru_cache(maxsize=1)
+def load_abbreviations() -> dict[str, str]:
+    """Abbreviation → full title, from the bundled data file."""
+    raw = resources.files("knowledge.data").joinpath("law_abbreviations.tsv")
+    table: dict[str, str] = {}
+    for line in raw.read_text("utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            short, _, full = line.partition("\t")
+            if short.strip() and full.strip():
+                table[short.strip()] = full.strip()
+    return table
+
+
+def _surfaces(law_titles: Mapping[str, str]) -> dict[str, list[tuple[str, str]]]:
+    """First character → (surface, canonical title), longest surface first."""
+    pairs = {**load_abbreviations(), **{t: t for t in law_titles}}
+    by_first: dict[str, list[tuple[str, str]]] = {}
+    for surface, title in pairs.items():
+        by_first.setdefault(surface[0], []).append((surface, title))
+    for candidates in by_first.values():
+        candidates.sort(key=lambda c: -len(c[0]))
+    return by_first
+
+
+def analyze_law_references(question: str, law_titles: Mapping[str, str]) -> LawQuery:
+    """Find law names (longest match, left to right) and the articles they are cited with."""
+    source = unicodedata.normalize("NFKC", question)
+    by_first = _surfaces(law_titles)
+    out: list[str] = []
+    mentions: list[LawMention] = []
+    i = 0
+    while i < len(source):
+        match = _match_at(source, i, by_first, law_titles)
+        if match is None:
+            if source.startswith("同法", i) and mentions:
+                previous = mentions[-1]
+                start = len("".join(out))
+                out.append("同法")
+                mentions.append(LawMention(previous.title, previous.law_id, (start, start + 2)))
+                i += 2
+                continue
+            out.append(source[i])
+            i += 1
+            continue
+        length, title = match
+        start = len("".join(out))
+        out.append(title)
+        mentions.append(LawMention(title, law_titles.get(title, ""), (start, start + len(title))))
+        i += length
+    text = "".join(out)
+    return LawQuery(text=text, mentions=tuple(mentions), lookups=_lookups(text, mentions))
+
+
+def _match_at(
+    text: str,
+    i: int,
+    by_first: dict[str, list[tuple[str, str]]],
+    law_titles: Mapping[str, str],
+) -> tuple[int, str] | None:
+    for surface, title in by_first.get(text[i], ()):
+        if text.startswith(surface, i):
+            end = i + len(surface)
+            # 「金商法施行令」: an abbreviation followed by 施行令 names the order of that law.
+            for suffix in _SUFFIXES:
+                if text.startswith(suffix, end) and title + suffix in law_titles:
+                    return len(surface) + len(suffix), title + suffix
+            return len(surface), title
+    return None
+
+
+def _lookups(text: str, mentions: list[LawMention]) -> tuple[tuple[str, str], ...]:
+    indexed = [m for m in mentions if m.law_id]
+    only_law = {m.law_id for m in indexed}
+    found: list[tuple[str, str]] = []
+    for ref in find_article_refs(text):
+        start = ref.span[0]
+        law_id = next(
+            (m.law_id for m in reversed(indexed) if 0 <= start - m.span[1] <= _MAX_GAP), ""
+        )
+        if not law_id and len(only_law) == 1:
+            law_id = next(iter(only_law))
+        if law_id and (law_id, ref.article) not in found:
+            found.append((law_id, ref.article))
+    return tuple(found)

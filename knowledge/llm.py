@@ -1,0 +1,431 @@
+"""Chat completions from any OpenAI-compatible endpoint (OpenAI, Azure OpenAI, vLLM, …).
+
+Every call is bounded and fails in one way only, :class:`UpstreamUnavailable`:
+
+* **Retries.** The ``openai`` SDK retries 408/409/429/5xx responses, timeouts and connection
+  errors ``max_retries`` times. It waits what the server asks for (``retry-after-ms``, or
+  ``Retry-After`` in seconds or as an HTTP date, when between 0 and 120 s); otherwise it backs
+  off exponentially from 0.5 s up to 8 s with up to 25 % jitter. A ``Retry-After`` above 120 s
+  is not retried at all.
+* **Deadline.** ``timeout_s`` bounds each HTTP attempt; ``deadline_s`` bounds the whole call,
+  retries and waits included (``asyncio.timeout``), so a hanging or throttling endpoint can
+  never hold a turn longer than that. For a stream the deadline covers the whole stream.
+* **Circuit breaker.** After ``breaker_failures`` consecutive failed calls the client fails
+  fast, with no HTTP request, for ``breaker_reset_s``; then one trial call is let through
+  (half-open): success closes the breaker, failure opens it again.
+* **Malformed output** (not JSON, no choices, empty content) is an upstream failure too.
+
+Token usage comes from the response (``usage``; when streaming, the final usage chunk that
+``stream_options={"include_usage": True}`` asks for). When a server omits it, usage is estimated
+with :func:`estimate_tokens` and marked ``estimated``.
+
+Nothing here logs prompts, answers or the API key: log lines carry the model, the outcome,
+token counts, retries and latency only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+import openai
+
+from knowledge.breaker import CircuitBreaker
+from knowledge.errors import UpstreamUnavailable
+
+log = logging.getLogger(__name__)
+
+Message = Mapping[str, str]
+"""One chat message: ``{"role": "system" | "user" | "assistant", "content": "…"}``."""
+
+# Per-message framing the chat templates add (role markers, separators), and the reply primer.
+_TOKENS_PER_MESSAGE = 4
+_TOKENS_REPLY_PRIMER = 3
+# ASCII text costs about one token per 4 characters in English prose; markup and digits are
+# denser, so 3 keeps the estimate on the safe (high) side.
+_ASCII_CHARS_PER_TOKEN = 3
+# Placeholder key for self-hosted servers that need none (the SDK refuses an empty key).
+_NO_KEY = "no-key"
+
+
+def estimate_tokens(text: str) -> int:
+    """Upper-bound estimate of the tokens ``text`` costs, without a tokenizer.
+
+    Japanese costs about one token per 1 to 1.5 characters with current BPE vocabularies
+    (cl100k, o200k, Llama 3, Qwen). We count **one token per non-ASCII character**, the high end
+    of that range, and one per three ASCII characters, so that budgets computed from the
+    estimate are not overrun. ``estimate_tokens(t) <= len(t)`` always holds.
+    """
+    ascii_chars = sum(1 for ch in text if ch < "\x80")
+    return (len(text) - ascii_chars) + math.ceil(ascii_chars / _ASCII_CHARS_PER_TOKEN)
+
+
+def estimate_message_tokens(messages: Sequence[Message]) -> int:
+    """Estimated prompt tokens of a chat request: contents plus per-message framing."""
+    return _TOKENS_REPLY_PRIMER + sum(
+        _TOKENS_PER_MESSAGE + estimate_tokens(m.get("content", "")) for m in messages
+    )
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """How to reach one OpenAI-compatible chat endpoint.
+
+    ``api_version`` set means Azure OpenAI: ``base_url`` is then the resource endpoint
+    (``https://NAME.openai.azure.com``) and ``model`` the deployment name. ``timeout_s`` bounds
+    one HTTP attempt, ``deadline_s`` the whole call including retries and their waits.
+    """
+
+    base_url: str
+    api_key: str
+    model: str
+    api_version: str = ""
+    timeout_s: float = 30.0
+    max_retries: int = 2
+    breaker_failures: int = 5
+    breaker_reset_s: float = 30.0
+    deadline_s: float = 60.0
+
+    def __repr__(self) -> str:  # keeps the key out of logs and tracebacks
+        return (
+            f"LLMConfig(base_url={self.base_url!r}, model={self.model!r}, "
+            f"api_version={self.api_version!r}, api_key=<{'set' if self.api_key else 'unset'}>)"
+        )
+
+
+@dataclass(frozen=True)
+class LLMUsage:
+    """Tokens one or more model calls cost. ``estimated`` when the server did not report them."""
+
+    model: str
+    input_tokens: int
+    output_tokens: int
+    requests: int = 1
+    estimated: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: LLMUsage) -> LLMUsage:
+        return LLMUsage(
+            model=self.model or other.model,
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            requests=self.requests + other.requests,
+            estimated=self.estimated or other.estimated,
+        )
+
+
+NO_USAGE = LLMUsage(model="", input_tokens=0, output_tokens=0, requests=0)
+"""Usage of work that made no model call (the neutral element of ``+``)."""
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A finished model reply. ``finish_reason`` is the server's (``stop``, ``length``, …)."""
+
+    text: str
+    usage: LLMUsage
+    finish_reason: str
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of reply text, as it arrives."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """The last event of a stream: the whole reply and its usage."""
+
+    completion: Completion
+
+
+StreamEvent = TextDelta | StreamEnd
+
+
+class LLMClient(Protocol):
+    """A chat model.
+
+    Both methods either succeed or raise :class:`UpstreamUnavailable`, within the client's
+    deadline. ``stream`` yields :class:`TextDelta` events and then exactly one
+    :class:`StreamEnd`; if it fails midway, deltas already yielded are not retracted, so the
+    caller must discard them.
+    """
+
+    async def complete(
+        self, messages: Sequence[Message], *, max_tokens: int, temperature: float = 0.0
+    ) -> Completion:
+        """The model's reply to ``messages``."""
+        ...
+
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, temperature: float = 0.0
+    ) -> AsyncIterator[StreamEvent]:
+        """The model's reply to ``messages``, piece by piece."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class _Malformed(Exception):
+    """The server answered 2xx with something that is not a usable chat completion."""
+
+
+def _classify(err: BaseException) -> tuple[str, bool]:
+    """(detail for logs, whether it says the endpoint is unhealthy) for a failed call.
+
+    4xx answers other than 408/409/429 come from a reachable, healthy endpoint refusing this
+    request (bad key, unknown model, context too long), so they do not feed the breaker.
+    """
+    if isinstance(err, TimeoutError):
+        return "llm deadline exceeded", True
+    if isinstance(err, openai.APITimeoutError):
+        return "llm request timed out", True
+    if isinstance(err, openai.APIConnectionError):
+        return "llm connection failed", True
+    if isinstance(err, openai.APIStatusError):
+        status = err.status_code
+        code = err.code if isinstance(err.code, str) else ""
+        unhealthy = status >= 500 or status in (408, 409, 429)
+        return f"llm http {status}{' ' + code if code else ''}", unhealthy
+    if isinstance(err, _Malformed):
+        return f"malformed llm response: {err}", True
+    if isinstance(err, openai.APIResponseValidationError | ValueError):
+        return f"malformed llm response: {type(err).__name__}", True
+    return f"llm client error: {type(err).__name__}", True
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+class OpenAIChatClient:
+    """:class:`LLMClient` on ``openai.AsyncOpenAI`` (or ``AsyncAzureOpenAI`` for Azure).
+
+    ``clock`` drives the circuit breaker only (inject a fake one in tests).
+    """
+
+    def __init__(self, config: LLMConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
+        if not config.base_url or not config.model:
+            raise ValueError("LLMConfig needs base_url and model")
+        self.config = config
+        self.breaker = CircuitBreaker(config.breaker_failures, config.breaker_reset_s, clock)
+        self._sdk: openai.AsyncOpenAI
+        if config.api_version:
+            if not config.api_key:
+                raise ValueError("Azure OpenAI needs an API key")
+            self._sdk = openai.AsyncAzureOpenAI(
+                azure_endpoint=config.base_url,
+                api_version=config.api_version,
+                api_key=config.api_key,
+                timeout=config.timeout_s,
+                max_retries=config.max_retries,
+            )
+        else:
+            self._sdk = openai.AsyncOpenAI(
+                base_url=config.base_url,
+                api_key=config.api_key or _NO_KEY,
+                timeout=config.timeout_s,
+                max_retries=config.max_retries,
+            )
+
+    @property
+    def model(self) -> str:
+        return self.config.model
+
+    async def close(self) -> None:
+        """Close the SDK's HTTP connection pool."""
+        await self._sdk.close()
+
+    def _request(
+        self, messages: Sequence[Message], max_tokens: int, temperature: float, stream: bool
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "model": self.config.model,
+            "messages": [dict(m) for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+        if stream:
+            request["stream"] = True
+            request["stream_options"] = {"include_usage": True}
+        return request
+
+    def _usage(
+        self, reported: object, model: str, messages: Sequence[Message], text: str
+    ) -> LLMUsage:
+        if isinstance(reported, Mapping):
+            prompt = _int(reported.get("prompt_tokens"))
+            completion = _int(reported.get("completion_tokens"))
+            if prompt is not None and completion is not None:
+                return LLMUsage(model=model, input_tokens=prompt, output_tokens=completion)
+        return LLMUsage(
+            model=model,
+            input_tokens=estimate_message_tokens(messages),
+            output_tokens=estimate_tokens(text),
+            estimated=True,
+        )
+
+    def _failed(self, err: BaseException, started: float, stream: bool) -> UpstreamUnavailable:
+        detail, unhealthy = _classify(err)
+        if unhealthy:
+            self.breaker.record_failure()
+        else:
+            self.breaker.record_success()  # the endpoint answered; it is up
+        log.warning(
+            "llm call failed model=%s stream=%s reason=%r latency_ms=%d breaker=%s",
+            self.config.model,
+            stream,
+            detail,
+            (time.perf_counter() - started) * 1000,
+            self.breaker.state,
+        )
+        return UpstreamUnavailable(detail=detail)
+
+    def _succeeded(
+        self, completion: Completion, started: float, retries: int, stream: bool
+    ) -> None:
+        self.breaker.record_success()
+        usage = completion.usage
+        log.info(
+            "llm call ok model=%s stream=%s finish=%s in=%d out=%d estimated=%s retries=%d "
+            "latency_ms=%d",
+            usage.model,
+            stream,
+            completion.finish_reason,
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.estimated,
+            retries,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    async def complete(
+        self, messages: Sequence[Message], *, max_tokens: int, temperature: float = 0.0
+    ) -> Completion:
+        """One chat completion; see the module docstring for retries, deadline and breaker."""
+        trial = self.breaker.before_call()
+        started = time.perf_counter()
+        settled = False
+        try:
+            try:
+                async with asyncio.timeout(self.config.deadline_s):
+                    raw = await self._sdk.chat.completions.with_raw_response.create(
+                        **self._request(messages, max_tokens, temperature, stream=False)
+                    )
+                    body = raw.content
+                completion = self._parse_completion(body, messages)
+            except (openai.OpenAIError, TimeoutError, ValueError, _Malformed) as err:
+                settled = True
+                raise self._failed(err, started, stream=False) from err
+            settled = True
+            self._succeeded(completion, started, raw.retries_taken, stream=False)
+            return completion
+        finally:
+            if trial and not settled:
+                self.breaker.release_trial()
+
+    def _parse_completion(self, body: bytes, messages: Sequence[Message]) -> Completion:
+        data = json.loads(body)  # ValueError on a non-JSON body
+        if not isinstance(data, Mapping):
+            raise _Malformed("not an object")
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
+            raise _Malformed("no choices")
+        choice = choices[0]
+        finish_reason = str(choice.get("finish_reason") or "unknown")
+        message = choice.get("message")
+        content = message.get("content") if isinstance(message, Mapping) else None
+        if not isinstance(content, str) or not content.strip():
+            raise _Malformed(f"empty content (finish_reason={finish_reason})")
+        model = data.get("model")
+        model = model if isinstance(model, str) and model else self.config.model
+        return Completion(
+            text=content,
+            usage=self._usage(data.get("usage"), model, messages, content),
+            finish_reason=finish_reason,
+        )
+
+    async def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, temperature: float = 0.0
+    ) -> AsyncIterator[StreamEvent]:
+        """Stream a chat completion: :class:`TextDelta` events, then one :class:`StreamEnd`.
+
+        The deadline is absolute (``asyncio.timeout_at``) and checked around every read from
+        the server, so time the consumer spends between events counts too.
+        """
+        trial = self.breaker.before_call()
+        started = time.perf_counter()
+        deadline = asyncio.get_running_loop().time() + self.config.deadline_s
+        settled = False
+        sdk_stream: openai.AsyncStream[Any] | None = None
+        try:
+            parts: list[str] = []
+            finish_reason = "unknown"
+            reported: object = None
+            model = self.config.model
+            try:
+                async with asyncio.timeout_at(deadline):
+                    raw = await self._sdk.chat.completions.with_raw_response.create(
+                        **self._request(messages, max_tokens, temperature, stream=True)
+                    )
+                    parsed = raw.parse()
+                if not isinstance(parsed, openai.AsyncStream):
+                    raise _Malformed("not an event stream")
+                sdk_stream = cast("openai.AsyncStream[Any]", parsed)
+                events = sdk_stream.__aiter__()
+                while True:
+                    try:
+                        async with asyncio.timeout_at(deadline):
+                            chunk = await anext(events)
+                    except StopAsyncIteration:
+                        break
+                    chunk_model = getattr(chunk, "model", None)
+                    if isinstance(chunk_model, str) and chunk_model:
+                        model = chunk_model
+                    usage = getattr(chunk, "usage", None)
+                    if usage is not None:
+                        reported = {
+                            "prompt_tokens": getattr(usage, "prompt_tokens", None),
+                            "completion_tokens": getattr(usage, "completion_tokens", None),
+                        }
+                    for choice in getattr(chunk, "choices", None) or ():
+                        if getattr(choice, "index", 0) != 0:
+                            continue
+                        if getattr(choice, "finish_reason", None):
+                            finish_reason = str(choice.finish_reason)
+                        delta = getattr(getattr(choice, "delta", None), "content", None)
+                        if isinstance(delta, str) and delta:
+                            parts.append(delta)
+                            yield TextDelta(delta)
+                text = "".join(parts)
+                if not text.strip():
+                    raise _Malformed(f"empty content (finish_reason={finish_reason})")
+            except (openai.OpenAIError, TimeoutError, ValueError, _Malformed) as err:
+                settled = True
+                raise self._failed(err, started, stream=True) from err
+            completion = Completion(
+                text=text,
+                usage=self._usage(reported, model, messages, text),
+                finish_reason=finish_reason,
+            )
+            settled = True
+            self._succeeded(completion, started, raw.retries_taken, stream=True)
+            yield StreamEnd(completion)
+        finally:
+            if sdk_stream is not None:
+                await sdk_stream.close()
+            if trial and not settled:
+                self.breaker.release_trial()

@@ -1,0 +1,133 @@
+"""Turn uploaded files into sections: text, Markdown, HTML, PDF, Word, Excel, CSV, JSON,
+e-Gov statute XML and ZIP archives of those.
+
+``parse_file`` chooses the format by suffix (case-insensitive) and checks the content where a
+suffix is commonly wrong. Every refusal is a ``BadDocument`` whose polite Japanese message names
+the file and says what to do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import PurePosixPath
+
+from knowledge.errors import BadDocument
+from knowledge.parsing.archive import check_container, expand
+from knowledge.parsing.base import ParsedFile, ParseLimits, quoted, size_label
+from knowledge.parsing.egov import parse_egov_xml
+from knowledge.parsing.html import parse_html
+from knowledge.parsing.office import parse_docx
+from knowledge.parsing.pdf import parse_pdf
+from knowledge.parsing.tabular import parse_csv, parse_xlsx
+from knowledge.parsing.text import parse_json, parse_jsonl, parse_markdown, parse_txt
+
+__all__ = ["DEFAULT_LIMITS", "SUPPORTED_SUFFIXES", "ParseLimits", "ParsedFile", "parse_file"]
+
+_Parser = Callable[[str, bytes, str], ParsedFile]
+_PARSERS: dict[str, _Parser] = {
+    ".txt": parse_txt,
+    ".md": parse_markdown,
+    ".markdown": parse_markdown,
+    ".html": parse_html,
+    ".htm": parse_html,
+    ".pdf": parse_pdf,
+    ".docx": parse_docx,
+    ".xlsx": parse_xlsx,
+    ".csv": parse_csv,
+    ".json": parse_json,
+    ".jsonl": parse_jsonl,
+    ".xml": parse_egov_xml,
+}
+SUPPORTED_SUFFIXES: tuple[str, ...] = (*_PARSERS, ".zip")
+DEFAULT_LIMITS = ParseLimits()
+
+_SUPPORTED_JA = (
+    "テキスト（.txt）、Markdown（.md）、HTML（.html・.htm）、PDF（.pdf）、Word（.docx）、"
+    "Excel（.xlsx）、CSV（.csv）、JSON（.json・.jsonl）、e-Gov 法令XML（.xml）、ZIP（.zip）"
+)
+_LEGACY = {".doc": ".docx", ".xls": ".xlsx", ".ppt": ".pdf", ".pptx": ".pdf", ".rtf": ".docx"}
+_OFFICE = (".docx", ".xlsx")
+_BINARY = (".pdf", ".docx", ".xlsx", ".zip")
+_HTML_START = re.compile(rb"^\s*(<!doctype html|<html)", re.IGNORECASE)
+
+
+def suffix_of(name: str) -> str:
+    """The lower-case suffix of a file name or archive path (``".pdf"``)."""
+    return PurePosixPath(name.replace("\\", "/")).suffix.lower()
+
+
+def _unsupported(label: str, suffix: str) -> BadDocument:
+    hint = ""
+    if suffix in _LEGACY:
+        hint = f"{suffix} 形式は {_LEGACY[suffix]} 形式で保存し直すと読み込めます。"
+    return BadDocument(
+        f"{label}は対応していない形式のファイルです。{hint}対応している形式: {_SUPPORTED_JA}",
+        detail=f"unsupported suffix {suffix!r}",
+    )
+
+
+def _check_size(data: bytes, label: str, limits: ParseLimits) -> None:
+    if not data:
+        raise BadDocument(f"{label}は空のファイルです。内容を確認してください。", detail="empty")
+    if len(data) > limits.max_file_bytes:
+        raise BadDocument(
+            f"{label}はファイルサイズが大きすぎます（上限 {size_label(limits.max_file_bytes)}）。"
+            "分割してからアップロードしてください。",
+            detail=f"file of {len(data)} bytes",
+        )
+
+
+def _parse_one(name: str, data: bytes, label: str, limits: ParseLimits) -> ParsedFile:
+    suffix = suffix_of(name)
+    parser = _PARSERS.get(suffix)
+    if parser is None:
+        raise _unsupported(label, suffix)
+    if suffix in _BINARY and _HTML_START.match(data[:512]):
+        # Typically an error or login page saved under the document's name.
+        raise BadDocument(
+            f"{label}は拡張子が {suffix} ですが、中身は Web ページ（HTML）です。"
+            "元のファイルをダウンロードし直してからアップロードしてください。",
+            detail="html content under binary suffix",
+        )
+    if suffix in _OFFICE:
+        check_container(data, label, limits)
+    return parser(name, data, label)
+
+
+def _parse_zip(name: str, data: bytes, label: str, limits: ParseLimits) -> list[ParsedFile]:
+    parsed: list[ParsedFile] = []
+    wanted = {*_PARSERS, ".zip"}  # a nested zip is read only to refuse it by name
+    for member, content in expand(data, label, limits, lambda m: suffix_of(m) in wanted):
+        member_label = f"{label}の{quoted(member)}"
+        suffix = suffix_of(member)
+        if suffix == ".zip":
+            raise BadDocument(
+                f"{member_label}は ZIP ファイルです。ZIP の中の ZIP には対応していません。"
+                "中身を展開してから、まとめて1つの ZIP にしてアップロードしてください。",
+                detail="nested zip",
+            )
+        if not content:
+            continue
+        parsed.append(_parse_one(member, content, member_label, limits))
+    if not parsed:
+        raise BadDocument(
+            f"{label}には読み込める形式のファイルが含まれていません。"
+            f"対応している形式: {_SUPPORTED_JA}",
+            detail="zip without supported members",
+        )
+    return parsed
+
+
+def parse_file(name: str, data: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> list[ParsedFile]:
+    """Parse one uploaded file; a ZIP archive yields one ``ParsedFile`` per supported member.
+
+    ``name`` is the file name as uploaded (its suffix selects the format). Raises
+    ``BadDocument`` for empty, oversized, damaged, password-protected or unsupported files and
+    for unsafe archives; members of unsupported types inside an archive are skipped.
+    """
+    label = quoted(name)
+    _check_size(data, label, limits)
+    if suffix_of(name) == ".zip":
+        return _parse_zip(name, data, label, limits)
+    return [_parse_one(name, data, label, limits)]

@@ -1,0 +1,163 @@
+"""Values and helpers shared by the format parsers."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import PurePosixPath
+
+from knowledge.documents import Section
+from knowledge.errors import BadDocument
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    """Bounds that protect the parser from oversized files and zip bombs."""
+
+    max_file_bytes: int = 50 * 1024 * 1024
+    max_archive_members: int = 2000
+    max_expanded_bytes: int = 500 * 1024 * 1024
+    max_compression_ratio: float = 100.0
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """One parsed file: its sections in reading order and what is known about it.
+
+    ``name`` is the file name (or the member's path inside an archive); ``kind`` names the format
+    (``"pdf"``, ``"egov-xml"``, …). ``law_id``, ``law_title`` and ``version`` (the enforcement
+    date, ISO) are filled for e-Gov statutes; ``published`` when the file states it.
+    """
+
+    name: str
+    title: str
+    sections: tuple[Section, ...]
+    kind: str
+    published: date | None = None
+    law_id: str = ""
+    law_title: str = ""
+    version: str = ""
+
+
+def quoted(name: str) -> str:
+    """How messages name a file: 「name」."""
+    return f"「{name}」"
+
+
+def size_label(size: int) -> str:
+    """A byte count as people read it in messages: 「50MB」, 「500KB」."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g}MB"
+    return f"{max(size // 1024, 1)}KB"
+
+
+def stem(name: str) -> str:
+    """The file name without folders and suffix, used as a fallback title."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    return path.stem or path.name or name
+
+
+_NOT_SJIS = re.compile("[\x80-\x9f\uf8f0-\uf8f3]")
+
+
+def decode_text(data: bytes, label: str) -> str:
+    """Text of a plain-text file: UTF-8 (BOM allowed), UTF-16 with a BOM, or strict CP932.
+
+    CP932 (the Windows flavour of Shift_JIS) is accepted only when every byte decodes, so a
+    file in some other encoding is refused instead of turning into garbage.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    if b"\x00" not in data:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        try:
+            text = data.decode("cp932")
+        except UnicodeDecodeError:
+            text = ""
+        # Python's cp932 maps stray single bytes to C1 controls and private-use characters;
+        # real Shift_JIS text has neither, other encodings (Latin-1, EUC-JP) often do.
+        if text and not _NOT_SJIS.search(text):
+            return text
+    raise BadDocument(
+        f"{label}は UTF-8 または Shift_JIS のテキストではありません。"
+        "文字コードを UTF-8 にして保存し直してから、もう一度アップロードしてください。",
+        detail="undecodable text",
+    )
+
+
+_SPACES = re.compile(r"[ \t\u3000\xa0]+")
+
+
+def tidy_lines(text: str) -> str:
+    """Collapse runs of spaces inside lines, trim lines and drop empty ones."""
+    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+class HeadingPath:
+    """The chain of headings above the current position (「第1章 > 1.1」)."""
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, str]] = []
+
+    def enter(self, level: int, text: str) -> None:
+        """Record a heading of ``level`` (1 = top), closing deeper or equal headings."""
+        while self._stack and self._stack[-1][0] >= level:
+            self._stack.pop()
+        self._stack.append((level, text))
+
+    def __str__(self) -> str:
+        return " > ".join(text for _, text in self._stack)
+
+
+class SectionBuffer:
+    """Collects body lines under the current heading and emits one Section per heading."""
+
+    def __init__(self) -> None:
+        self.path = HeadingPath()
+        self.sections: list[Section] = []
+        self._lines: list[str] = []
+        self._heading = ""
+
+    def add(self, line: str) -> None:
+        """Append a body line to the current section."""
+        if line.strip():
+            self._lines.append(line)
+
+    def heading(self, level: int, text: str) -> None:
+        """Close the current section and start one under heading ``text``."""
+        self.flush()
+        self.path.enter(level, text)
+        self._heading = str(self.path)
+
+    def flush(self) -> None:
+        """Emit the pending lines as a Section (nothing when they are empty)."""
+        text = tidy_lines("\n".join(self._lines))
+        self._lines = []
+        if text:
+            self.sections.append(Section(text=text, heading=self._heading, position=self._heading))
+
+    def result(self) -> tuple[Section, ...]:
+        """All sections, the pending one included."""
+        self.flush()
+        return tuple(self.sections)
+
+
+def require_sections(sections: tuple[Section, ...], label: str) -> tuple[Section, ...]:
+    """Refuse a file in which no text was found."""
+    if not sections:
+        raise BadDocument(
+            f"{label}から本文を読み取れませんでした。内容が空でないか確認してください。",
+            detail="no text",
+        )
+    return sections

@@ -1,0 +1,75 @@
+"""HTML pages: the main text, one section per h1–h4 heading."""
+
+from __future__ import annotations
+
+from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
+from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
+
+from knowledge.parsing.base import ParsedFile, SectionBuffer, require_sections, stem
+
+# Page furniture that is not part of the document's text.
+_DROP = ("script", "style", "nav", "noscript", "template", "iframe", "svg")
+# Site banners and footers go too, but an article's own <header> holds its heading.
+_SITE_FURNITURE = ("header", "footer")
+_HEADINGS = ("h1", "h2", "h3", "h4")
+_BLOCKS = frozenset(
+    {
+        "p", "div", "section", "article", "main", "aside", "li", "ul", "ol", "dl", "dt", "dd",
+        "table", "tr", "br", "pre", "blockquote", "h5", "h6", "figure", "figcaption", "caption",
+        "form", "fieldset", "address", "hr",
+    }
+)  # fmt: skip
+_NOT_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction)
+
+
+def parse_html(name: str, data: bytes, label: str) -> ParsedFile:
+    """Text without scripts, styles and page navigation, sectioned by h1–h4.
+
+    The title is the page's ``<title>`` or else its first ``<h1>``. The character set comes from
+    the page itself (BOM, ``<meta charset>``) as detected by BeautifulSoup.
+    """
+    soup = BeautifulSoup(data, "lxml")
+    for tag in soup.find_all(_DROP):
+        tag.decompose()
+    for tag in soup.find_all(_SITE_FURNITURE):
+        if tag.find_parent(("article", "main")) is None:
+            tag.decompose()
+    title_tag = soup.find("title")
+    title = title_tag.get_text(" ", strip=True) if title_tag else ""
+    if title_tag:
+        title_tag.decompose()
+    buffer = SectionBuffer()
+    line: list[str] = []
+
+    def end_line() -> None:
+        buffer.add("".join(line))
+        line.clear()
+
+    # Iterative walk (pages can nest deeper than Python's recursion limit); ``None`` marks the
+    # end of a block element so that text after it starts a new line.
+    stack: list[PageElement | None] = list(reversed(list((soup.body or soup).children)))
+    while stack:
+        node = stack.pop()
+        if node is None:
+            end_line()
+        elif isinstance(node, Tag):
+            if node.name in _HEADINGS:
+                end_line()
+                text = node.get_text(" ", strip=True)
+                if text:
+                    buffer.heading(int(node.name[1]), text)
+                    title = title or (text if node.name == "h1" else "")
+                continue
+            if node.name in _BLOCKS:
+                end_line()
+                stack.append(None)
+                if node.name == "li":
+                    line.append("・")
+            elif node.name in ("td", "th") and node.find_previous_sibling(("td", "th")):
+                line.append(" | ")
+            stack.extend(reversed(list(node.children)))
+        elif isinstance(node, NavigableString) and not isinstance(node, _NOT_TEXT):
+            line.append(str(node))
+    end_line()
+    sections = require_sections(buffer.result(), label)
+    return ParsedFile(name=name, title=title or stem(name), sections=sections, kind="html")

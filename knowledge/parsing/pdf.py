@@ -1,0 +1,85 @@
+"""PDF files: one section per page."""
+
+from __future__ import annotations
+
+import logging
+import re
+from io import BytesIO
+
+from pypdf import PdfReader
+
+from knowledge.documents import Section
+from knowledge.errors import BadDocument
+from knowledge.parsing.base import ParsedFile, stem, tidy_lines
+
+logger = logging.getLogger(__name__)
+
+# Titles that authoring tools write when the author set none.
+_GENERIC_TITLE = re.compile(
+    r"^(untitled|無題|powerpoint\s*プレゼンテーション|スライド\s*\d*|document\d*)$", re.IGNORECASE
+)
+_TOOL_PREFIX = re.compile(r"^Microsoft (Word|PowerPoint|Excel) - ", re.IGNORECASE)
+
+
+def _corrupt(label: str, exc: BaseException) -> BadDocument:
+    return BadDocument(
+        f"{label}は PDF として読み込めませんでした。ファイルが壊れていないか確認してください。",
+        detail=f"pdf unreadable: {type(exc).__name__}",
+    )
+
+
+def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
+    """Text of every page; position 「3ページ」 is 1-based.
+
+    Refuses password-protected PDFs (those that open with an empty password are read),
+    damaged files, and PDFs without a text layer (scanned images; OCR is not supported).
+    """
+    if b"%PDF-" not in data[:1024]:
+        raise _corrupt(label, ValueError("no %PDF- header"))
+    try:
+        reader = PdfReader(BytesIO(data))
+        # Many published PDFs carry only an owner password (printing/copy restrictions);
+        # they open with the empty user password.
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise BadDocument(
+                f"{label}はパスワードで保護されているため読み込めません。"
+                "パスワードを解除した PDF をアップロードしてください。",
+                detail="pdf encrypted",
+            )
+        pages = list(reader.pages)
+    except BadDocument:
+        raise
+    except Exception as exc:  # pypdf raises many types on damaged input
+        raise _corrupt(label, exc) from exc
+    sections: list[Section] = []
+    for number, page in enumerate(pages, start=1):
+        try:
+            text = tidy_lines(page.extract_text() or "")
+        except Exception as exc:  # one damaged page should not lose the others
+            logger.warning("pdf page %d unreadable: %s", number, type(exc).__name__)
+            continue
+        if text:
+            sections.append(Section(text=text, position=f"{number}ページ"))
+    if not sections:
+        raise BadDocument(
+            f"{label}から文字を読み取れませんでした。スキャンした画像の PDF の可能性があります"
+            "（画像からの文字認識（OCR）には対応していません）。"
+            "文字情報を含む PDF か、テキストファイルをアップロードしてください。",
+            detail="pdf without text layer",
+        )
+    return ParsedFile(
+        name=name, title=_title(reader) or stem(name), sections=tuple(sections), kind="pdf"
+    )
+
+
+def _title(reader: PdfReader) -> str:
+    try:
+        metadata = reader.metadata
+        title = metadata.title if metadata is not None else None
+    except Exception:  # a damaged info dictionary only costs the title
+        return ""
+    if not isinstance(title, str):
+        return ""
+    title = _TOOL_PREFIX.sub("", title.strip())
+    title = re.sub(r"\.(docx?|pptx?|xlsx?)$", "", title, flags=re.IGNORECASE)
+    return "" if _GENERIC_TITLE.match(title) else title

@@ -1,0 +1,180 @@
+"""Retrieval: question analysis, fused lexical search and a relevance decision."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+from knowledge.analysis import Analyzer, char_bigrams
+from knowledge.documents import Hit
+from knowledge.index import Boost, IndexQuery, IndexStore, SearchFilter, Signal
+from knowledge.lawquery import analyze_law_references
+from knowledge.numerals import find_article_refs, normalize_article_ref
+from knowledge.thesaurus import expansions_for
+
+# Share of the question's (idf-weighted) content words that the best passage must contain
+# before we call it relevant; below this the bot says it found nothing.
+MIN_COVERAGE = 0.4
+WORD_FIELDS = {"words": 1.0, "title": 0.6}
+GRAM_FIELDS = {"grams": 1.0}
+GRAM_WEIGHT = 0.6
+# Chunks fetched per wanted result, so that k distinct documents survive collapsing.
+CHUNKS_PER_RESULT = 4
+# Weight of a word added by the thesaurus, relative to a word the user typed.
+EXPANSION_WEIGHT = 0.5
+# Added to the fused score (each signal scaled to at most its weight): an article cited by
+# law and number in the question is looked up directly; a named law is preferred.
+ARTICLE_BOOST = 1.0
+LAW_BOOST = 0.3
+# Citation propagation: how many top hits vote, how many cited articles get a boost, the
+# smallest summed vote that counts and the boost per unit of vote.
+PROPAGATION_DEPTH = 8
+PROPAGATED_ARTICLES = 3
+MIN_VOTES = 1.0
+PROPAGATION_BOOST = 0.3
+_OTHER_LAW_MARKS = frozenset("法令則律")
+
+
+@dataclass(frozen=True)
+class AnalyzedQuery:
+    """A question turned into weighted terms."""
+
+    text: str
+    words: dict[str, float]
+    grams: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """Hits for a question, and whether the best one is relevant enough to answer from."""
+
+    query: AnalyzedQuery
+    hits: list[Hit]
+    relevant: bool
+
+
+def cited_articles(hits: list[Hit]) -> list[tuple[tuple[str, str], float]]:
+    """Articles of the same law that the top statute hits cite, with score-weighted votes.
+
+    Statutes define a procedure in one article and refer to it from many others (「第二百四十二条
+    第一項の規定による請求」); when the best matches all cite one article, that article is
+    usually the provision the question is about, even if it shares few words with it.
+    """
+    if not hits or hits[0].score <= 0:
+        return []
+    top = hits[0].score
+    votes: dict[tuple[str, str], float] = {}
+    for hit in hits:
+        law_id = hit.meta.law_id
+        if not law_id:
+            continue
+        own = normalize_article_ref(hit.chunk.position) if hit.chunk.position else None
+        text = hit.chunk.text
+        for ref in find_article_refs(text):
+            start = ref.span[0]
+            if start and text[start - 1] in _OTHER_LAW_MARKS:
+                continue  # 「地方税法第三条」 cites another law
+            if ref.article != own:
+                key = (law_id, ref.article)
+                votes[key] = votes.get(key, 0.0) + hit.score / top
+    ranked = sorted(votes.items(), key=lambda kv: -kv[1])
+    return [(key, min(v, 1.0)) for key, v in ranked[:PROPAGATED_ARTICLES] if v >= MIN_VOTES]
+
+
+def best_chunk_per_document(hits: list[Hit]) -> list[Hit]:
+    """Keep each document's best chunk only, in rank order."""
+    seen: set[str] = set()
+    kept = []
+    for hit in hits:
+        if hit.meta.doc_id not in seen:
+            seen.add(hit.meta.doc_id)
+            kept.append(hit)
+    return kept
+
+
+class Retriever:
+    """Turns a question into an ``IndexQuery`` and judges the result."""
+
+    def __init__(self, store: IndexStore, analyzer: Analyzer) -> None:
+        self.store = store
+        self.analyzer = analyzer
+
+    def analyze(self, question: str) -> AnalyzedQuery:
+        """Weighted query terms: word and bigram counts of the question, plus the statutory
+        words the thesaurus adds (at ``EXPANSION_WEIGHT``)."""
+        counts = Counter(self.analyzer.words(question, drop_stop_words=True))
+        words = {t: float(c) for t, c in counts.items()}
+        for phrase in expansions_for(self.analyzer.morphemes(question)):
+            for term in self.analyzer.words(phrase, drop_stop_words=True):
+                words.setdefault(term, EXPANSION_WEIGHT)
+        grams = Counter(char_bigrams(question))
+        return AnalyzedQuery(
+            text=question, words=words, grams={t: float(c) for t, c in grams.items()}
+        )
+
+    async def retrieve(self, question: str, flt: SearchFilter, k: int = 10) -> Retrieved:
+        """Search the index and decide whether the best hit answers the question."""
+        law_query = analyze_law_references(question, await self.store.law_titles())
+        query = self.analyze(law_query.text)
+        if not query.words and not query.grams:
+            return Retrieved(query=query, hits=[], relevant=False)
+        boosts = [Boost(law, ARTICLE_BOOST, (article,)) for law, article in law_query.lookups]
+        boosts += [Boost(law, LAW_BOOST) for law in law_query.law_ids]
+        signals = (
+            Signal(terms=query.words, fields=WORD_FIELDS, weight=1.0),
+            Signal(terms=query.grams, fields=GRAM_FIELDS, weight=GRAM_WEIGHT),
+        )
+        hits = best_chunk_per_document(
+            await self.store.search(IndexQuery(signals, flt, k * CHUNKS_PER_RESULT, tuple(boosts)))
+        )
+        cited = cited_articles(hits[:PROPAGATION_DEPTH])
+        if cited:
+            boosts += [Boost(law, PROPAGATION_BOOST * v, (art,)) for (law, art), v in cited]
+            hits = best_chunk_per_document(
+                await self.store.search(
+                    IndexQuery(signals, flt, k * CHUNKS_PER_RESULT, tuple(boosts))
+                )
+            )
+        hits = hits[:k]
+        relevant = bool(hits) and await self._coverage(query, hits[0]) >= MIN_COVERAGE
+        return Retrieved(query=query, hits=hits, relevant=relevant)
+
+    async def _coverage(self, query: AnalyzedQuery, hit: Hit) -> float:
+        """Idf-weighted share of the question's words found in the hit (text and title)."""
+        if not query.words:
+            return 0.0
+        stats = await self.store.term_stats("words", list(query.words))
+        present = set(self.analyzer.words(f"{hit.meta.title} {hit.chunk.heading} {hit.chunk.text}"))
+        total = matched = 0.0
+        for term in query.words:
+            df = stats.df.get(term, 0)
+            idf = math.log1p((stats.n_docs - df + 0.5) / (df + 0.5)) if df else 0.0
+            total += idf
+            if term in present:
+                matched += idf
+        return matched / total if total else 0.0
+
+
+RRF_K = 60
+
+
+def fuse_retrievals(results: list[Retrieved], k: int) -> Retrieved:
+    """Reciprocal-rank fusion of several retrievals of one question (multi-query expansion).
+
+    Documents ranked well by several query variants rise; the first variant's analysis is kept
+    (it is the user's own wording), and the fused result is relevant when any variant was.
+    """
+    scores: dict[str, float] = {}
+    best: dict[str, Hit] = {}
+    for result in results:
+        for rank, hit in enumerate(result.hits):
+            doc_id = hit.meta.doc_id
+            scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            best.setdefault(doc_id, hit)
+    ranked = sorted(scores, key=lambda d: -scores[d])[:k]
+    return Retrieved(
+        query=results[0].query,
+        hits=[best[d] for d in ranked],
+        relevant=any(r.relevant for r in results),
+    )

@@ -1,0 +1,53 @@
+"""Everyday words → the vocabulary of statutes, from the data file ``data/thesaurus.tsv``.
+
+Staff type 副市長, 避難所, 火事, 引っ越し; statutes say 副市町村長, 指定避難所, 火災, 転入.
+The thesaurus adds the statutory words to the question with a lower weight than the words
+the user typed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import resources
+
+
+@lru_cache(maxsize=1)
+def load_thesaurus() -> dict[str, tuple[str, ...]]:
+    """Word → expansions, from the bundled data file."""
+    raw = resources.files("knowledge.data").joinpath("thesaurus.tsv")
+    table: dict[str, tuple[str, ...]] = {}
+    for line in raw.read_text("utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        word, _, expansions = line.partition("\t")
+        words = tuple(e.strip() for e in expansions.split(",") if e.strip())
+        if word.strip() and words:
+            key = unicodedata.normalize("NFKC", word.strip())
+            table[key] = tuple(dict.fromkeys(table.get(key, ()) + words))
+    return table
+
+
+def expansions_for(morphemes: Sequence[tuple[str, str]]) -> list[str]:
+    """The statutory expansions of every thesaurus word in a question.
+
+    ``morphemes`` are the question's ``(surface, dictionary form)`` pairs. A word matches a
+    run of whole morphemes, the last one also in its dictionary form (「書かれます」 matches
+    書かれる, 「入らなければ」 matches 入る); so 国 does not match inside 国民年金 and 市長
+    does not match inside 副市長.
+    """
+    table = load_thesaurus()
+    longest = max((len(w) for w in table), default=0)
+    found: list[str] = []
+    for start in range(len(morphemes)):
+        prefix = ""
+        for surface, lemma in morphemes[start:]:
+            if len(prefix) > longest:
+                break
+            for candidate in dict.fromkeys((prefix + surface, prefix + lemma)):
+                for expansion in table.get(candidate, ()):
+                    if expansion not in found:
+                        found.append(expansion)
+            prefix += surface
+    return found

@@ -1,0 +1,403 @@
+"""``WeaviateIndexStore``: the scale-out ``IndexStore`` on a Weaviate cluster (weaviate-client v4).
+
+The contract is the one in ``knowledge.index``. The collection, filters and query
+arguments are in ``weaviate_schema``, the objects in ``weaviate_objects``, the fusion of
+per-field BM25 lists in ``weaviate_search`` and the bounded, lazily connected client in
+``weaviate_client``.
+
+Replacing a document is safe against failures: the new version's chunks get object ids derived
+from the version's fingerprint, so they are written next to the previous version, which stays
+searchable; only when every chunk is stored are the older versions deleted. When the upload
+fails, the partial new version is removed again. If even that fails (the server went away),
+reads serve the newest complete version and the next upsert or delete of the document cleans up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from weaviate.classes.data import DataObject
+from weaviate.classes.query import Filter
+from weaviate.collections.classes.filters import _Filters
+from weaviate.exceptions import WeaviateInsertManyAllFailedError
+
+from knowledge.analysis import Analyzer
+from knowledge.documents import Chunk, Document, Hit
+from knowledge.errors import BadDocument, IndexUnavailable
+from knowledge.index import IndexQuery, TermStats
+from knowledge.terms import chunk_terms
+from knowledge.weaviate_client import (
+    ClientFactory,
+    WeaviateConfig,
+    WeaviateConnection,
+    make_client,
+)
+from knowledge.weaviate_objects import (
+    chunk_from_properties,
+    chunk_properties,
+    document_generation,
+    meta_from_properties,
+    object_uuid,
+)
+from knowledge.weaviate_schema import (
+    FIELD_PROPERTIES,
+    HEAD_PROPERTIES,
+    HIT_PROPERTIES,
+    FieldQuery,
+    chunk_page_args,
+    heads_filter,
+    law_titles_args,
+    only_ids,
+    search_filter,
+    superseded_filter,
+    term_count_filter,
+    version_filter,
+)
+from knowledge.weaviate_search import FIRST_WINDOW, MAX_WINDOW, FusedSearch, Scored
+
+log = logging.getLogger(__name__)
+
+INSERT_BATCH = 200
+INSERT_ATTEMPTS = 3
+PAGE = 500
+LAW_TITLES_LIMIT = 100_000
+LAW_TITLES_TTL = 30.0
+_TERM_STATS_CONCURRENCY = 8
+_MAX_DELETE_ROUNDS = 1000
+_DUPLICATE_IDS = "文書を登録できませんでした（識別子が重複しています）。"
+
+
+class WeaviateIndexStore:
+    """The Weaviate ``IndexStore`` (see ``knowledge.index`` for the contract)."""
+
+    def __init__(
+        self,
+        config: WeaviateConfig,
+        analyzer: Analyzer,
+        *,
+        client_factory: ClientFactory = make_client,
+        first_window: int = FIRST_WINDOW,
+        max_window: int = MAX_WINDOW,
+    ) -> None:
+        self.config = config
+        self._analyzer = analyzer
+        self._conn = WeaviateConnection(config, client_factory)
+        self._first_window = first_window
+        self._max_window = max_window
+        self._law_titles: tuple[float, dict[str, str]] | None = None
+        self._last_seq = 0
+
+    async def ping(self) -> None:
+        await self._conn.ping()
+
+    async def close(self) -> None:
+        await self._conn.disconnect()
+
+    async def drop_collection(self) -> None:
+        """Delete the whole collection (tests and re-migrations)."""
+        await self._conn.drop_collection()
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _next_seq(self, count: int) -> int:
+        # Insertion order for ties. Microseconds stay below 2**53, exact through any JSON path.
+        start = max(time.time_ns() // 1000, self._last_seq + 1)
+        self._last_seq = start + count
+        return start
+
+    async def upsert(self, document: Document) -> None:
+        await self.upsert_many([document])
+
+    async def upsert_many(self, documents: Sequence[Document]) -> None:
+        latest = list({d.doc_id: d for d in documents}.values())  # the last copy wins
+        if not latest:
+            return
+        _check_unique_chunk_ids(latest)
+        collection = await self._conn.collection()
+        await self._check_foreign_chunk_ids(collection, latest)
+        analyzed = await asyncio.to_thread(
+            lambda: [(d, chunk_terms(d, self._analyzer)) for d in latest]
+        )
+        before = await self._heads([d.doc_id for d in latest])
+        current = {d.doc_id: document_generation(d) for d in latest}
+        objects = []
+        seq = self._next_seq(sum(len(d.chunks) for d in latest))
+        for document, rows in analyzed:
+            generation = current[document.doc_id]
+            for i, terms in enumerate(rows):
+                props = chunk_properties(
+                    document, terms, generation=generation, seq=seq + i, head=i == 0
+                )
+                uuid = object_uuid(document.doc_id, terms.chunk.chunk_id, generation)
+                objects.append(DataObject(properties=props, uuid=uuid))
+            seq += len(rows)
+        try:
+            await self._insert(collection, objects)
+        except IndexUnavailable:
+            stored = {d: {h.get("generation") for h in hs} for d, hs in before.items()}
+            await self._discard(
+                collection, {d: g for d, g in current.items() if g not in stored.get(d, set())}
+            )
+            raise
+        await self._delete_where(collection, superseded_filter(current), "replace")
+        self._law_titles = None
+
+    async def _insert(self, collection: Any, objects: list[Any]) -> None:
+        """Insert in batches; rejected objects are retried, then the upload fails."""
+        pending, first_error = objects, ""
+        for attempt in range(INSERT_ATTEMPTS):
+            failed = []
+            for start in range(0, len(pending), INSERT_BATCH):
+                batch = pending[start : start + INSERT_BATCH]
+                try:
+                    result = await self._conn.write("insert", collection.data.insert_many(batch))
+                except WeaviateInsertManyAllFailedError as exc:
+                    failed.extend(batch)
+                    first_error = first_error or str(exc)
+                    continue
+                for index, error in sorted(result.errors.items()):
+                    failed.append(batch[index])
+                    first_error = first_error or str(error.message)
+            if not failed:
+                return
+            log.warning(
+                "Weaviate rejected %d of %d objects (attempt %d): %s",
+                len(failed),
+                len(pending),
+                attempt + 1,
+                first_error[:120],
+            )
+            pending = failed
+            if attempt + 1 < INSERT_ATTEMPTS:
+                await asyncio.sleep(0.2 * 2**attempt)
+        raise IndexUnavailable(
+            detail=f"Weaviate {self.config.where}: {len(pending)} chunks could not be stored "
+            f"({first_error[:120]})"
+        )
+
+    async def _discard(self, collection: Any, versions: dict[str, str]) -> None:
+        """Remove partly written new versions; the previous versions stay untouched."""
+        for doc_id, generation in versions.items():
+            try:
+                await self._delete_where(collection, version_filter(doc_id, generation), "discard")
+            except IndexUnavailable as exc:
+                log.warning("could not remove a partial upload of %s: %s", doc_id, exc.detail)
+
+    async def _delete_where(self, collection: Any, where: _Filters, what: str) -> int:
+        """Delete every matching object (the server caps one call); returns how many."""
+        removed = 0
+        for _ in range(_MAX_DELETE_ROUNDS):
+            result = await self._conn.write(
+                f"delete ({what})", collection.data.delete_many(where=where)
+            )
+            if result.failed:
+                raise IndexUnavailable(
+                    detail=f"Weaviate {self.config.where}: {result.failed} objects not deleted"
+                )
+            removed += result.successful
+            if result.matches == 0 or result.successful == 0:
+                break
+        return removed
+
+    async def delete(self, doc_id: str) -> bool:
+        collection = await self._conn.collection()
+        where = Filter.by_property("doc_id").equal(doc_id)
+        removed = await self._delete_where(collection, where, "delete")
+        self._law_titles = None
+        return removed > 0
+
+    async def _check_foreign_chunk_ids(self, collection: Any, documents: list[Document]) -> None:
+        """Chunk ids are unique across documents, as in the embedded store."""
+        owners = {c.chunk_id: d.doc_id for d in documents for c in d.chunks}
+        ids = list(owners)
+        for start in range(0, len(ids), PAGE):
+            group = ids[start : start + PAGE]
+            result = await self._conn.read(
+                "chunk id check",
+                collection.query.fetch_objects(
+                    filters=Filter.by_property("chunk_id").contains_any(group),
+                    limit=2 * len(group),
+                    return_properties=["chunk_id", "doc_id"],
+                ),
+            )
+            for obj in result.objects:
+                chunk_id = str(obj.properties.get("chunk_id"))
+                if obj.properties.get("doc_id") != owners.get(chunk_id):
+                    raise BadDocument(_DUPLICATE_IDS, detail=f"chunk id {chunk_id} is taken")
+
+    # -- document versions ---------------------------------------------------------------
+
+    async def _heads(self, doc_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """Head objects (first chunks) of every stored version of the documents."""
+        collection = await self._conn.collection()
+        heads: dict[str, list[dict[str, Any]]] = {}
+        for start in range(0, len(doc_ids), PAGE):
+            group = list(doc_ids[start : start + PAGE])
+            result = await self._conn.read(
+                "document lookup",
+                collection.query.fetch_objects(
+                    filters=heads_filter(group),
+                    limit=4 * len(group) + 16,
+                    return_properties=list(HEAD_PROPERTIES),
+                ),
+            )
+            for obj in result.objects:
+                heads.setdefault(str(obj.properties["doc_id"]), []).append(dict(obj.properties))
+        return heads
+
+    async def _current(self, doc_id: str) -> dict[str, Any] | None:
+        """The head of the version to serve: the only one, or (after an interrupted write)
+        the newest complete one."""
+        heads = (await self._heads([doc_id])).get(doc_id)
+        if not heads or len(heads) == 1:
+            return heads[0] if heads else None
+        log.warning("document %s has %d stored versions; upload it again", doc_id, len(heads))
+        collection = await self._conn.collection()
+        complete = []
+        for head in heads:
+            result = await self._conn.read(
+                "version count",
+                collection.aggregate.over_all(
+                    filters=version_filter(doc_id, str(head.get("generation"))), total_count=True
+                ),
+            )
+            if result.total_count == int(head.get("chunk_count") or 0):
+                complete.append(head)
+        return max(complete or heads, key=lambda h: int(h.get("seq") or 0))
+
+    async def stored_generations(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """``document_generation`` of each cleanly stored document (one version only)."""
+        heads = await self._heads(doc_ids)
+        return {d: str(hs[0].get("generation")) for d, hs in heads.items() if len(hs) == 1}
+
+    async def content_hash(self, doc_id: str) -> str | None:
+        head = await self._current(doc_id)
+        return None if head is None else str(head.get("content_hash") or "")
+
+    async def get_document(self, doc_id: str) -> Document | None:
+        head = await self._current(doc_id)
+        if head is None:
+            return None
+        collection = await self._conn.collection()
+        generation = str(head.get("generation"))
+        chunks: list[Chunk] = []
+        after = -1
+        while True:  # keyset pages by ordinal: no offset limit on long documents
+            result = await self._conn.read(
+                "document read",
+                collection.query.fetch_objects(**chunk_page_args(doc_id, generation, after, PAGE)),
+            )
+            chunks.extend(chunk_from_properties(o.properties) for o in result.objects)
+            if len(result.objects) < PAGE:
+                break
+            after = chunks[-1].ordinal
+        return Document(
+            meta=meta_from_properties(head),
+            chunks=tuple(chunks),
+            content_hash=str(head.get("content_hash") or ""),
+        )
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def search(self, query: IndexQuery) -> list[Hit]:
+        collection = await self._conn.collection()
+        base = search_filter(query.filter)
+
+        async def run(field_query: FieldQuery) -> list[Scored]:
+            method = getattr(collection.query, field_query.method)
+            result = await self._conn.read(field_query.method, method(**field_query.kwargs))
+            return [_scored(o, float(o.metadata.score or 0.0)) for o in result.objects]
+
+        async def fetch(filters: _Filters, limit: int) -> list[Scored]:
+            result = await self._conn.read(
+                "lookup",
+                collection.query.fetch_objects(
+                    filters=filters, limit=limit, return_properties=["seq", "law_id"]
+                ),
+            )
+            return [_scored(o, 0.0) for o in result.objects]
+
+        fused = FusedSearch(
+            query, base, run, fetch, first_window=self._first_window, max_window=self._max_window
+        )
+        ranked = await fused.run()
+        if not ranked:
+            return []
+        result = await self._conn.read(
+            "hit fetch",
+            collection.query.fetch_objects(
+                filters=only_ids(base, [u for u, _ in ranked]),
+                limit=len(ranked),
+                return_properties=list(HIT_PROPERTIES),
+            ),
+        )
+        by_id = {str(o.uuid): o.properties for o in result.objects}
+        return [
+            Hit(chunk=chunk_from_properties(p), meta=meta_from_properties(p), score=score)
+            for uuid, score in ranked
+            if (p := by_id.get(uuid)) is not None
+        ]
+
+    async def count_chunks(self) -> int:
+        collection = await self._conn.collection()
+        result = await self._conn.read("count", collection.aggregate.over_all(total_count=True))
+        return int(result.total_count or 0)
+
+    async def term_stats(self, field_name: str, terms: Sequence[str]) -> TermStats:
+        """Exact document frequencies: one filtered count per term, a few at a time."""
+        prop = FIELD_PROPERTIES[field_name]
+        collection = await self._conn.collection()
+        gate = asyncio.Semaphore(_TERM_STATS_CONCURRENCY)
+
+        async def count(where: _Filters | None) -> int:
+            async with gate:
+                result = await self._conn.read(
+                    "term statistics",
+                    collection.aggregate.over_all(filters=where, total_count=True),
+                )
+            return int(result.total_count or 0)
+
+        unique = [t for t in dict.fromkeys(terms) if t and not any(c.isspace() for c in t)]
+        n_docs, *dfs = await asyncio.gather(
+            count(None), *(count(term_count_filter(prop, t)) for t in unique)
+        )
+        df = dict(zip(unique, dfs, strict=True))
+        return TermStats(n_docs=n_docs, df={t: df.get(t, 0) for t in terms})
+
+    async def law_titles(self) -> dict[str, str]:
+        """Law title → law id, cached briefly (every question asks; own writes refresh it)."""
+        cached = self._law_titles
+        if cached is not None and time.monotonic() - cached[0] < LAW_TITLES_TTL:
+            return dict(cached[1])
+        collection = await self._conn.collection()
+        result = await self._conn.read(
+            "law titles", collection.aggregate.over_all(**law_titles_args(LAW_TITLES_LIMIT))
+        )
+        titles: dict[str, str] = {}
+        for group in result.groups:
+            title = group.grouped_by.value
+            top = getattr(group.properties.get("law_id"), "top_occurrences", None) or []
+            if isinstance(title, str) and title and top and top[0].value:
+                titles[title] = str(top[0].value)
+        self._law_titles = (time.monotonic(), titles)
+        return dict(titles)
+
+
+def _scored(obj: Any, score: float) -> Scored:
+    props = obj.properties
+    return Scored(str(obj.uuid), score, int(props.get("seq") or 0), str(props.get("law_id") or ""))
+
+
+def _check_unique_chunk_ids(documents: Sequence[Document]) -> None:
+    seen: set[str] = set()
+    for chunk in (c for d in documents for c in d.chunks):
+        if chunk.chunk_id in seen:
+            raise BadDocument(_DUPLICATE_IDS, detail=f"chunk id {chunk.chunk_id} appears twice")
+        seen.add(chunk.chunk_id)
+
+
+__all__ = ["WeaviateConfig", "WeaviateIndexStore"]
