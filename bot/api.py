@@ -23,6 +23,7 @@ from knowledge.dates import parse_date
 from knowledge.errors import BadInput, Unauthorized
 from knowledge.index import IndexStore, SearchFilter
 
+KEY_REQUIRED = "APIキーが必要です。Authorization: Bearer <APIキー> を指定してください。"
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
 
@@ -76,9 +77,7 @@ async def authenticate(request: web.Request) -> OrgInfo | None:
     if token is None:
         if services.settings.bound_to_loopback and _request_host(request) in _LOOPBACK_HOSTS:
             return None
-        raise Unauthorized(
-            "APIキーが必要です。Authorization: Bearer <APIキー> を指定してください。"
-        )
+        raise Unauthorized(KEY_REQUIRED)
     try:
         return await asyncio.to_thread(authenticate_api_key, services.engine, token)
     except Unauthorized:
@@ -90,6 +89,14 @@ async def authenticate(request: web.Request) -> OrgInfo | None:
             details={"path": request.path, "key_id": _key_id(token)},
         )
         raise
+
+
+async def require_org(request: web.Request) -> OrgInfo:
+    """The caller's organization; routes for organization admins need a key even locally."""
+    org = await authenticate(request)
+    if org is None:
+        raise Unauthorized(KEY_REQUIRED)
+    return org
 
 
 async def ask(request: web.Request) -> web.Response:
@@ -186,11 +193,7 @@ async def summarize(request: web.Request) -> web.Response:
 
 async def quota(request: web.Request) -> web.Response:
     """``GET /api/v1/quota``: the caller's organization's budget, used, reserved, reset date."""
-    org = await authenticate(request)
-    if org is None:
-        raise Unauthorized(
-            "APIキーが必要です。Authorization: Bearer <APIキー> を指定してください。"
-        )
+    org = await require_org(request)
     status = await asyncio.to_thread(request.app[SERVICES].quotas.status, org.id)
     return json_ok(
         {
@@ -208,11 +211,7 @@ async def quota(request: web.Request) -> web.Response:
 
 async def usage(request: web.Request) -> web.Response:
     """``GET /api/v1/usage[?period=YYYY-MM][&format=csv]``: the organization's usage figures."""
-    org = await authenticate(request)
-    if org is None:
-        raise Unauthorized(
-            "APIキーが必要です。Authorization: Bearer <APIキー> を指定してください。"
-        )
+    org = await require_org(request)
     period = request.query.get("period") or None
     if period is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
         raise BadInput("period は 2026-04 のような年-月の形で指定してください。")

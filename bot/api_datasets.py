@@ -20,27 +20,17 @@ from urllib.parse import unquote
 from aiohttp import BodyPartReader, web
 
 from admin.datasets import DatasetInfo
-from admin.orgs import OrgInfo
-from bot.api import authenticate
+from bot.api import require_org
 from bot.app_keys import SERVICES
 from bot.http import json_ok, read_json_object
 from bot.uploads import UploadFile
-from knowledge.errors import BadInput, NotFound, Unauthorized
+from knowledge.errors import BadInput, NotFound
 
 
 def dataset_json(info: DatasetInfo) -> dict[str, Any]:
     data = asdict(info)
     data["attested_at"] = info.attested_at.isoformat() if info.attested_at else None
     return data
-
-
-async def _org(request: web.Request) -> OrgInfo:
-    org = await authenticate(request)
-    if org is None:
-        raise Unauthorized(
-            "APIキーが必要です。Authorization: Bearer <APIキー> を指定してください。"
-        )
-    return org
 
 
 def _dataset_id(request: web.Request) -> int:
@@ -51,13 +41,13 @@ def _dataset_id(request: web.Request) -> int:
 
 
 async def list_datasets(request: web.Request) -> web.Response:
-    org = await _org(request)
+    org = await require_org(request)
     rows = await asyncio.to_thread(request.app[SERVICES].datasets.visible, org.id)
     return json_ok({"datasets": [dataset_json(r) for r in rows]})
 
 
 async def create_dataset(request: web.Request) -> web.Response:
-    org = await _org(request)
+    org = await require_org(request)
     body = await read_json_object(request)
     text = {
         k: body.get(k) or ""
@@ -91,13 +81,13 @@ async def create_dataset(request: web.Request) -> web.Response:
 
 
 async def get_dataset(request: web.Request) -> web.Response:
-    org = await _org(request)
+    org = await require_org(request)
     info = await asyncio.to_thread(request.app[SERVICES].datasets.get, _dataset_id(request), org.id)
     return json_ok(dataset_json(info))
 
 
 async def upload_documents(request: web.Request) -> web.Response:
-    org = await _org(request)
+    org = await require_org(request)
     services = request.app[SERVICES]
     dataset = await asyncio.to_thread(services.datasets.owned, _dataset_id(request), org.id)
     if not request.content_type.startswith("multipart/"):
@@ -123,7 +113,7 @@ async def upload_documents(request: web.Request) -> web.Response:
 
 
 async def attest_dataset(request: web.Request) -> web.Response:
-    org = await _org(request)
+    org = await require_org(request)
     body = await read_json_object(request)
     who = body.get("attested_by")
     if not isinstance(who, str) or not who.strip():
@@ -137,7 +127,7 @@ async def attest_dataset(request: web.Request) -> web.Response:
 
 
 async def delete_dataset(request: web.Request) -> web.Response:
-    org = await _org(request)
+    org = await require_org(request)
     services = request.app[SERVICES]
     dataset = await asyncio.to_thread(services.datasets.owned, _dataset_id(request), org.id)
     removed = await services.uploads.delete(dataset, who="", platform="api")

@@ -80,15 +80,9 @@ def _print_answer(answer: Answer) -> None:
     typer.echo(f"\n{answer.footer}")
 
 
-def _org_id(settings: Settings, org: str | None) -> str | None:
-    if org is None:
-        return None
-    engine = create_db_engine(settings.sqlalchemy_url)
-    try:
-        init_db(engine)
-        return orgs.get_org(engine, org).id
-    finally:
-        engine.dispose()
+def _org_id(services: Services, org: str | None) -> str | None:
+    """The id of the organization named on the command line (``None`` = shared data only)."""
+    return orgs.get_org(services.engine, org).id if org is not None else None
 
 
 @app.command()
@@ -198,7 +192,7 @@ def ask(
 
     async def work(services: Services) -> Answer:
         return await services.assistant.ask(
-            question, Asker(org_id=_org_id(settings, org), platform="cli")
+            question, Asker(org_id=_org_id(services, org), platform="cli")
         )
 
     answer = _run(lambda: _with_services(settings, work))
@@ -226,7 +220,7 @@ def summarize(
         request = SummaryRequest(doc_id=target)
 
     async def work(services: Services) -> Answer:
-        asker = Asker(org_id=_org_id(settings, org), platform="cli")
+        asker = Asker(org_id=_org_id(services, org), platform="cli")
         return await services.summarizer.summarize(request, asker)
 
     answer = _run(lambda: _with_services(settings, work))
@@ -248,7 +242,7 @@ def search(
 
     async def work(services: Services) -> list[dict[str, Any]]:
         hits = await services.assistant.search(
-            query, Asker(org_id=_org_id(settings, org), platform="cli"), k
+            query, Asker(org_id=_org_id(services, org), platform="cli"), k
         )
         return [
             {

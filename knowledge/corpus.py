@@ -32,6 +32,20 @@ class CorpusDefaults:
     license: str = ""
     source_url: str = ""
 
+    def meta(self, doc_id: str, title: str, **specific: Any) -> DocumentMeta:
+        """Metadata of one document: the dataset's defaults plus what is specific to it
+        (``source_url`` given there wins over the dataset's)."""
+        shared = {
+            "dataset": self.dataset,
+            "owner_org": self.owner_org,
+            "visibility": self.visibility,
+            "publisher": self.publisher,
+            "category": self.category,
+            "license": self.license,
+            "source_url": self.source_url,
+        }
+        return DocumentMeta(doc_id=doc_id, title=title, **{**shared, **specific})
+
 
 def read_jsonl(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, Any]]]:
     """Rows of a JSONL file with their line numbers; a clear error names file and line."""
@@ -77,19 +91,7 @@ def row_to_document(row: dict[str, Any], defaults: CorpusDefaults) -> Document:
     article = str(row.get("article") or "")
     law_id = str(row.get("law_id") or "")
     source_url = defaults.source_url or (f"https://laws.e-gov.go.jp/law/{law_id}" if law_id else "")
-    meta = DocumentMeta(
-        doc_id=doc_id,
-        title=title,
-        dataset=defaults.dataset,
-        owner_org=defaults.owner_org,
-        visibility=defaults.visibility,
-        publisher=defaults.publisher,
-        category=defaults.category,
-        license=defaults.license,
-        source_url=source_url,
-        law_id=law_id,
-        law_title=law_title,
-    )
+    meta = defaults.meta(doc_id, title, source_url=source_url, law_id=law_id, law_title=law_title)
     section = Section(text=text, heading=article, position=article)
     return Document(
         meta=meta, chunks=chunk_sections(doc_id, [section]), content_hash=content_hash(text)

@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 
 from knowledge.chunking import chunk_sections
 from knowledge.corpus import CorpusDefaults, read_corpus
-from knowledge.documents import Document, DocumentMeta, content_hash
+from knowledge.documents import Document, content_hash
 from knowledge.errors import BadDocument
 from knowledge.parsing import parse_file
 
@@ -58,16 +58,9 @@ def documents_from_bytes(
         if parsed.name not in (name, member):
             doc_id = f"{doc_id}!{parsed.name}"
         text = "\n".join(s.text for s in parsed.sections)
-        meta = DocumentMeta(
-            doc_id=doc_id,
-            title=parsed.title or PurePosixPath(parsed.name).stem,
-            dataset=defaults.dataset,
-            owner_org=defaults.owner_org,
-            visibility=defaults.visibility,
-            publisher=defaults.publisher,
-            category=defaults.category,
-            license=defaults.license,
-            source_url=defaults.source_url,
+        meta = defaults.meta(
+            doc_id,
+            parsed.title or PurePosixPath(parsed.name).stem,
             published=parsed.published,
             law_id=parsed.law_id,
             law_title=parsed.law_title,

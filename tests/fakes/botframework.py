@@ -30,9 +30,10 @@ from typing import Any
 import jwt
 import pytest_asyncio
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from fakes import FakeServer
 
 ISSUER = "https://api.botframework.com"
 
@@ -73,7 +74,7 @@ class ConnectorCall:
         return "\n".join(b.get("text", "") for b in self.card.get("body", []))
 
 
-class FakeBotFramework:
+class FakeBotFramework(FakeServer):
     """See the module docstring."""
 
     def __init__(
@@ -91,8 +92,8 @@ class FakeBotFramework:
         self.accept_anonymous = False
         self._failures: deque[Failure] = deque()
         self._next_id = 0
-        self._server: TestServer | None = None
-        app = web.Application()
+        super().__init__()
+        app = self.app
         base = f"/{self.prefix}"
         app.router.add_get(f"{base}/v1/.well-known/openidconfiguration", self._metadata)
         app.router.add_get(f"{base}/v1/.well-known/keys", self._keys)
@@ -101,20 +102,10 @@ class FakeBotFramework:
         app.router.add_post(connector, self._send)
         app.router.add_post(f"{connector}/{{activity}}", self._send)
         app.router.add_put(f"{connector}/{{activity}}", self._send)
-        self.app = app
-
-    async def start(self) -> None:
-        self._server = TestServer(self.app, host="127.0.0.1")
-        await self._server.start_server()
-
-    async def close(self) -> None:
-        if self._server is not None:
-            await self._server.close()
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return f"{str(self._server.make_url('')).rstrip('/')}/{self.prefix}"
+        return f"{self.root_url}/{self.prefix}"
 
     @property
     def metadata_url(self) -> str:

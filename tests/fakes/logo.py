@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest_asyncio
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from fakes import FakeServer
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Reply:
         return str(self.body.get("text", ""))
 
 
-class FakeLogo:
+class FakeLogo(FakeServer):
     """See the module docstring."""
 
     def __init__(
@@ -61,24 +62,14 @@ class FakeLogo:
         self.org_id = org_id
         self.received: list[Reply] = []
         self._failures: deque[Failure] = deque()
-        self._server: TestServer | None = None
         self._event = 0
-        app = web.Application()
+        super().__init__()
+        app = self.app
         app.router.add_post("/reply", self._reply)
-        self.app = app
-
-    async def start(self) -> None:
-        self._server = TestServer(self.app, host="127.0.0.1")
-        await self._server.start_server()
-
-    async def close(self) -> None:
-        if self._server is not None:
-            await self._server.close()
 
     @property
     def reply_url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return str(self._server.make_url("/reply"))
+        return f"{self.root_url}/reply"
 
     @property
     def replies(self) -> list[Reply]:

@@ -36,7 +36,8 @@ from typing import Any
 
 import pytest_asyncio
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from fakes import FakeServer
 
 _SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key"})
 _HANG_LIMIT_S = 60.0
@@ -170,7 +171,7 @@ def _default_reply(request: RecordedRequest) -> Reply:
     return Reply("ご質問の件は資料のとおりです。[1]")
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(FakeServer):
     """The fake; see the module docstring. Start with :meth:`start`, stop with :meth:`close`."""
 
     def __init__(
@@ -183,30 +184,18 @@ class FakeOpenAIServer:
         self.requests: list[RecordedRequest] = []
         self._steps: deque[Step] = deque()
         self._closing = asyncio.Event()
-        self._server: TestServer | None = None
-        app = web.Application()
+        super().__init__()
+        app = self.app
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)
         app.router.add_post("/openai/deployments/{deployment}/embeddings", self._embeddings)
-        self.app = app
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        self._server = TestServer(self.app, host="127.0.0.1")
-        await self._server.start_server()
-
     async def close(self) -> None:
         self._closing.set()  # release hanging handlers first so shutdown is quick
-        if self._server is not None:
-            await self._server.close()
-
-    @property
-    def root_url(self) -> str:
-        """``http://127.0.0.1:PORT`` (the Azure endpoint)."""
-        assert self._server is not None, "start() the fake first"
-        return str(self._server.make_url("")).rstrip("/")
+        await super().close()
 
     @property
     def url(self) -> str:

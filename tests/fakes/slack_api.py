@@ -29,7 +29,8 @@ from urllib.parse import urlencode
 
 import pytest_asyncio
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from fakes import FakeServer
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class SlackCall:
         return "\n".join(texts)
 
 
-class FakeSlack:
+class FakeSlack(FakeServer):
     """See the module docstring. Start with :meth:`start`, stop with :meth:`close`."""
 
     def __init__(
@@ -95,25 +96,15 @@ class FakeSlack:
         self.files: dict[str, bytes] = {}
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._ts = 0
-        self._server: TestServer | None = None
-        app = web.Application()
+        super().__init__()
+        app = self.app
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response)
         app.router.add_get("/files/{name}", self._file)
-        self.app = app
-
-    async def start(self) -> None:
-        self._server = TestServer(self.app, host="127.0.0.1")
-        await self._server.start_server()
-
-    async def close(self) -> None:
-        if self._server is not None:
-            await self._server.close()
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return str(self._server.make_url("")).rstrip("/")
+        return self.root_url
 
     @property
     def api_url(self) -> str:
