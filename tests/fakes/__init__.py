@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A scripted HTTP error answer (``429`` with ``Retry-After``, a 5xx)."""
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class FakeServer:

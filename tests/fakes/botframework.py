@@ -22,8 +22,8 @@ import json
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -33,7 +33,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from fakes import FakeServer
+from fakes import Failure, FakeServer
 
 ISSUER = "https://api.botframework.com"
 
@@ -41,14 +41,6 @@ ISSUER = "https://api.botframework.com"
 @cache
 def _private_key(name: str) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@dataclass(frozen=True)
-class Failure:
-    """An HTTP error answer of the connector (``429`` with ``Retry-After``, a 5xx)."""
-
-    status: int
-    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

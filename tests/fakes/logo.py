@@ -16,21 +16,13 @@ import json
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest_asyncio
 from aiohttp import web
 
-from fakes import FakeServer
-
-
-@dataclass(frozen=True)
-class Failure:
-    """An HTTP error answer (``429`` with ``Retry-After``, a 5xx)."""
-
-    status: int
-    headers: Mapping[str, str] = field(default_factory=dict)
+from fakes import Failure, FakeServer
 
 
 @dataclass(frozen=True)

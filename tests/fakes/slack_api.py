@@ -23,22 +23,14 @@ import json
 import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest_asyncio
 from aiohttp import web
 
-from fakes import FakeServer
-
-
-@dataclass(frozen=True)
-class Failure:
-    """An HTTP error answer (``429`` with ``Retry-After``, a 5xx)."""
-
-    status: int
-    headers: Mapping[str, str] = field(default_factory=dict)
+from fakes import Failure, FakeServer
 
 
 @dataclass(frozen=True)
