@@ -25,6 +25,7 @@ from knowledge.documents import Chunk, Document, DocumentMeta, Hit
 from knowledge.embedded_docs import DOC_ROWS, DocRow, DocTable, meta_from_json, meta_to_json
 from knowledge.embedded_schema import (
     CHUNK_COLUMNS,
+    TERM_COLUMNS,
     chunk_rows,
     encode_terms,
     insert_terms,
@@ -46,9 +47,9 @@ _LOAD_BATCH = 50_000
 _FUSED_KEPT = 4
 # SQLite limits the number of ``?`` in one statement.
 _IDS_PER_QUERY = 500
-_TERM_COLUMNS = "words, words_tf, title, title_tf, grams, grams_tf"
+_CHUNK_MARKS = ", ".join("?" * len(CHUNK_COLUMNS.split(",")))
 # rowid, doc_id, article key, then (term ids, counts) blobs per field in ``FIELDS`` order.
-_TermRow = tuple[int, str, str, bytes, bytes, bytes, bytes, bytes, bytes]
+_TermRow = tuple[int, str, str, bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes]
 
 
 class EmbeddedIndexStore:
@@ -142,7 +143,7 @@ class EmbeddedIndexStore:
             for c in (t.chunk,)
         ]
         self._db.executemany(
-            f"INSERT INTO chunks({CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO chunks({CHUNK_COLUMNS}) VALUES ({_CHUNK_MARKS})",
             chunk_rows(heads, encoded, [t.chunk.text for t in analyzed]),
         )
         self._db.executemany("INSERT INTO changes(doc_id) VALUES (?)", ids)
@@ -214,7 +215,7 @@ class EmbeddedIndexStore:
         while documents := cursor.fetchmany(_LOAD_BATCH):
             self._docs.add(documents)
         cursor = self._db.execute(
-            f"SELECT rowid, doc_id, article, {_TERM_COLUMNS} FROM chunks ORDER BY rowid"
+            f"SELECT rowid, doc_id, article, {TERM_COLUMNS} FROM chunks ORDER BY rowid"
         )
         while rows := cursor.fetchmany(_LOAD_BATCH):
             self._add_rows(rows, merge=False)
@@ -230,7 +231,7 @@ class EmbeddedIndexStore:
             marks = ",".join("?" * len(group))
             documents += self._db.execute(f"{DOC_ROWS} WHERE doc_id IN ({marks})", group)
             rows += self._db.execute(
-                f"SELECT rowid, doc_id, article, {_TERM_COLUMNS} FROM chunks "
+                f"SELECT rowid, doc_id, article, {TERM_COLUMNS} FROM chunks "
                 f"WHERE doc_id IN ({marks})",
                 group,
             ).fetchall()

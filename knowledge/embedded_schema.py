@@ -2,11 +2,13 @@
 
 Version 2 stores each chunk's terms as compact arrays of term ids and counts (one pair of blobs
 per field) next to its text, and the term numbering in ``terms``, so opening an index reads
-arrays instead of re-splitting token strings and re-deriving bigrams.
+arrays instead of re-splitting token strings and re-deriving bigrams. Version 3 adds the
+``refs`` field (citation keys); a version 2 file gets the two columns, and its terms are
+rebuilt because the terms version changed with it.
 
-Two versions are kept in ``meta``. ``schema_version`` is the table layout: version 1 (no
-``meta`` table) is upgraded in place, in one transaction, the first time a newer Baibain opens
-it; documents, chunks, chunk ids and insertion order are kept. ``terms_version`` is
+Two versions are kept in ``meta``. ``schema_version`` is the table layout: versions 1 (no
+``meta`` table) and 2 are upgraded in place, in one transaction, the first time a newer Baibain
+opens it; documents, chunks, chunk ids and insertion order are kept. ``terms_version`` is
 ``terms.TERMS_VERSION`` of the analysis that produced the stored terms: when the analysis
 changes (and after the upgrade from version 1) every chunk is analyzed again from its stored
 text, also in one transaction, and ``terms_generation`` is increased so that processes holding
@@ -30,7 +32,7 @@ from knowledge.terms import TERMS_VERSION, ChunkTerms
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _CHUNKS = """
 CREATE TABLE {name} (
@@ -47,7 +49,9 @@ CREATE TABLE {name} (
     title_tf BLOB NOT NULL,
     grams BLOB NOT NULL,
     grams_tf BLOB NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    refs BLOB NOT NULL DEFAULT x'',
+    refs_tf BLOB NOT NULL DEFAULT x''
 )"""
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -71,8 +75,11 @@ _CHUNKS_INDEX = "CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ordinal
 # Columns of a chunk row after ``chunk_id, doc_id, ordinal, heading, position``.
 CHUNK_COLUMNS = (
     "chunk_id, doc_id, ordinal, heading, position, article, "
-    "words, words_tf, title, title_tf, grams, grams_tf, text"
+    "words, words_tf, title, title_tf, grams, grams_tf, refs, refs_tf, text"
 )
+# The (term ids, counts) columns of every field, in ``FIELDS`` order.
+TERM_COLUMNS = ", ".join(f"{f}, {f}_tf" for f in FIELDS)
+_TERM_ASSIGNMENTS = ", ".join(f"{f} = ?, {f}_tf = ?" for f in FIELDS)
 _REANALYZE_BATCH = 5_000
 
 
@@ -108,6 +115,8 @@ def prepare(db: sqlite3.Connection, path: object) -> None:
             db.execute(_CHUNKS.format(name="chunks"))
         elif version == 1:
             _upgrade_from_v1(db)
+        elif version == 2:
+            _upgrade_from_v2(db)
         if version == 0:
             _set_meta(db, "terms_version", TERMS_VERSION)
         if version < SCHEMA_VERSION:
@@ -137,8 +146,8 @@ def chunk_rows(
     """
     blobs = [encoded[f].to_blobs() for f in FIELDS]
     return [
-        (*head, *words, *title, *grams, text)
-        for head, words, title, grams, text in zip(meta_rows, *blobs, texts, strict=True)
+        (*head, *(blob for pair in pairs for blob in pair), text)
+        for head, *pairs, text in zip(meta_rows, *blobs, texts, strict=True)
     ]
 
 
@@ -149,10 +158,17 @@ def _upgrade_from_v1(db: sqlite3.Connection) -> None:
     db.execute(
         f"INSERT INTO chunks_v2(rowid, {CHUNK_COLUMNS}) "
         "SELECT rowid, chunk_id, doc_id, ordinal, heading, position, '', "
-        "x'', x'', x'', x'', x'', x'', text FROM chunks ORDER BY rowid"
+        "x'', x'', x'', x'', x'', x'', x'', x'', text FROM chunks ORDER BY rowid"
     )
     db.execute("DROP TABLE chunks")
     db.execute("ALTER TABLE chunks_v2 RENAME TO chunks")
+
+
+def _upgrade_from_v2(db: sqlite3.Connection) -> None:
+    """Version 3 adds the ``refs`` field; its terms come with the re-analysis that the new
+    terms version asks for."""
+    for column in ("refs", "refs_tf"):
+        db.execute(f"ALTER TABLE chunks ADD COLUMN {column} BLOB NOT NULL DEFAULT x''")
 
 
 def _meta_value(db: sqlite3.Connection, key: str) -> str | None:
@@ -186,6 +202,7 @@ def encode_terms(
         "words": vocabs["words"].encode([t.words.split() for t in analyzed]),
         "title": vocabs["title"].encode([t.title_words.split() for t in analyzed]),
         "grams": vocabs["grams"].encode([t.grams.split() for t in analyzed]),
+        "refs": vocabs["refs"].encode([t.refs.split() for t in analyzed]),
     }
 
 
@@ -224,11 +241,10 @@ def reanalyze(
             encoded = encode_terms(vocabs, analyzed)
             blobs = [encoded[f].to_blobs() for f in FIELDS]
             db.executemany(
-                "UPDATE chunks SET article = ?, words = ?, words_tf = ?, title = ?, "
-                "title_tf = ?, grams = ?, grams_tf = ? WHERE rowid = ?",
+                f"UPDATE chunks SET article = ?, {_TERM_ASSIGNMENTS} WHERE rowid = ?",
                 [
-                    (t.article or "", *words, *title, *grams, r[0])
-                    for t, words, title, grams, r in zip(analyzed, *blobs, rows, strict=True)
+                    (t.article or "", *(blob for pair in pairs for blob in pair), r[0])
+                    for t, *pairs, r in zip(analyzed, *blobs, rows, strict=True)
                 ],
             )
             last, done = rows[-1][0], done + len(rows)

@@ -5,6 +5,8 @@ Fields that queries can target:
 * ``words``  – morphological terms of the chunk text
 * ``title``  – morphological terms of the document title and the chunk heading
 * ``grams``  – character bigrams of the chunk text
+* ``refs``   – citation keys of the articles the chunk cites (``knowledge.citations``):
+  「地方自治法第二百四十二条」 → ``地方自治法:242``, 「法第百六十二条」 → ``法:162``
 
 Chunks of statutes carry the law id of their document and an article key derived from their
 position (「第二百四十二条の二」 → ``"242-2"``; supplementary provisions have none), which
@@ -25,7 +27,7 @@ from typing import Protocol
 
 from knowledge.documents import Document, DocumentMeta, Hit
 
-FIELDS = ("words", "title", "grams")
+FIELDS = ("words", "title", "grams", "refs")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ import numpy.typing as npt
 
 from knowledge.postings import Encoded, GrowableArray, IntArray, Segment, Vocabulary
 
-K1 = 1.2
+# k1 = 0.9 (Anserini's default for passages): short passages saturate term frequency early.
+K1 = 0.9
 B = 0.75
 # Tiered merging: trailing segments are merged once together they reach 1/_MERGE_FACTOR of the
 # segment before them; past _MAX_SEGMENTS the smallest trailing ones are merged regardless.

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from knowledge.analysis import Analyzer, char_bigrams
+from knowledge.citations import PARENT_ACT, citation_key, find_citations
 from knowledge.documents import Hit
 from knowledge.index import Boost, IndexQuery, IndexStore, SearchFilter, Signal
-from knowledge.lawquery import analyze_law_references
-from knowledge.numerals import find_article_refs, normalize_article_ref
+from knowledge.lawquery import LawQuery, analyze_law_references
+from knowledge.numerals import normalize_article_ref
 from knowledge.thesaurus import expansions_for
 
 # Share of the question's (idf-weighted) content words that the best passage must contain
 # before we call it relevant; below this the bot says it found nothing.
 MIN_COVERAGE = 0.4
-WORD_FIELDS = {"words": 1.0, "title": 0.6}
+# The title line is part of ``words`` too; the title field adds a smaller extra weight.
+WORD_FIELDS = {"words": 1.0, "title": 0.3}
 GRAM_FIELDS = {"grams": 1.0}
 GRAM_WEIGHT = 0.6
 # Chunks fetched per wanted result, so that k distinct documents survive collapsing.
@@ -33,7 +36,12 @@ PROPAGATION_DEPTH = 8
 PROPAGATED_ARTICLES = 3
 MIN_VOTES = 1.0
 PROPAGATION_BOOST = 0.3
-_OTHER_LAW_MARKS = frozenset("法令則律")
+# Articles that cite an article the question names (the cabinet order's 「法第百六十二条第一項
+# …に規定する政令で定める場合」, the act's own 「第十三条の規定に反する特約」): weight of that
+# signal, and of citations through the bare abbreviation 「法」, whose parent act the chunk
+# alone does not tell.
+CITED_BY_WEIGHT = 0.5
+PARENT_ACT_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -70,16 +78,23 @@ def cited_articles(hits: list[Hit]) -> list[tuple[tuple[str, str], float]]:
         if not law_id:
             continue
         own = normalize_article_ref(hit.chunk.position) if hit.chunk.position else None
-        text = hit.chunk.text
-        for ref in find_article_refs(text):
-            start = ref.span[0]
-            if start and text[start - 1] in _OTHER_LAW_MARKS:
-                continue  # 「地方税法第三条」 cites another law
-            if ref.article != own:
-                key = (law_id, ref.article)
+        for citation in find_citations(hit.chunk.text):
+            if citation.law in ("", hit.meta.law_title) and citation.article != own:
+                key = (law_id, citation.article)
                 votes[key] = votes.get(key, 0.0) + hit.score / top
     ranked = sorted(votes.items(), key=lambda kv: -kv[1])
     return [(key, min(v, 1.0)) for key, v in ranked[:PROPAGATED_ARTICLES] if v >= MIN_VOTES]
+
+
+def citing_terms(law_query: LawQuery, law_titles: Mapping[str, str]) -> dict[str, float]:
+    """Citation keys that articles citing the question's article references carry."""
+    titles = {law_id: title for title, law_id in law_titles.items()}
+    terms: dict[str, float] = {}
+    for law_id, article in law_query.lookups:
+        if title := titles.get(law_id):
+            terms[citation_key(title, article)] = 1.0
+            terms.setdefault(citation_key(PARENT_ACT, article), PARENT_ACT_WEIGHT)
+    return terms
 
 
 def best_chunk_per_document(hits: list[Hit]) -> list[Hit]:
@@ -115,16 +130,19 @@ class Retriever:
 
     async def retrieve(self, question: str, flt: SearchFilter, k: int = 10) -> Retrieved:
         """Search the index and decide whether the best hit answers the question."""
-        law_query = analyze_law_references(question, await self.store.law_titles())
+        law_titles = await self.store.law_titles()
+        law_query = analyze_law_references(question, law_titles)
         query = self.analyze(law_query.text)
         if not query.words and not query.grams:
             return Retrieved(query=query, hits=[], relevant=False)
         boosts = [Boost(law, ARTICLE_BOOST, (article,)) for law, article in law_query.lookups]
         boosts += [Boost(law, LAW_BOOST) for law in law_query.law_ids]
-        signals = (
+        signals = [
             Signal(terms=query.words, fields=WORD_FIELDS, weight=1.0),
             Signal(terms=query.grams, fields=GRAM_FIELDS, weight=GRAM_WEIGHT),
-        )
+        ]
+        if citing := citing_terms(law_query, law_titles):
+            signals.append(Signal(terms=citing, fields={"refs": 1.0}, weight=CITED_BY_WEIGHT))
         hits = best_chunk_per_document(
             await self.store.search(IndexQuery(signals, flt, k * CHUNKS_PER_RESULT, tuple(boosts)))
         )

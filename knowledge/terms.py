@@ -1,9 +1,12 @@
 """Index-time terms of a chunk, shared by every ``IndexStore`` so all stores see the same tokens.
 
-Each chunk is indexed in three fields (see ``knowledge.index``): ``words`` (Sudachi terms
-of the chunk text), ``title`` (terms of the document title and the chunk heading) and ``grams``
-(character bigrams of the text). Statute chunks also carry an article key derived from their
-position, which article lookups match on.
+Each chunk is indexed in four fields (see ``knowledge.index``): ``words`` (Sudachi terms
+of the chunk text), ``title`` (terms of the document title and the chunk heading), ``grams``
+(character bigrams of the text) and ``refs`` (citation keys of the articles the chunk cites,
+``knowledge.citations``). The title line also counts as part of the passage in ``words`` and
+``grams`` (the simplest form of BM25F): a passage about 「ラオス」 rarely repeats the word, and a
+statute article rarely names its own law, yet questions name both. Statute chunks also carry
+an article key derived from their position, which article lookups match on.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from knowledge.analysis import Analyzer, char_bigrams
+from knowledge.citations import chunk_citation_keys
 from knowledge.documents import Chunk, Document
 from knowledge.numerals import normalize_article_ref
 
 # Bump when the analysis changes (dictionary, parts of speech, bigrams): stores that keep copies
 # of the terms (Weaviate) then see every document as changed and rewrite it.
-TERMS_VERSION = "2"  # 2: era years also read as Western years
+# 2: era years also read as Western years; 3: title line in words and grams, citation keys.
+TERMS_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class ChunkTerms:
     words: str
     title_words: str
     grams: str
+    refs: str
     article: str | None
 
 
@@ -43,18 +49,22 @@ def article_key(position: str) -> str | None:
 
 def chunk_terms(document: Document, analyzer: Analyzer) -> list[ChunkTerms]:
     """Terms of every chunk of ``document``, in chunk order."""
-    title = document.meta.title
+    title, law_title = document.meta.title, document.meta.law_title
+    articles = [(c, article_key(c.position)) for c in document.chunks]
     # Chunks of one document mostly share a heading: analyze each title line once.
     title_words: dict[str, str] = {}
+    title_grams: dict[str, list[str]] = {}
     for heading in dict.fromkeys(c.heading for c in document.chunks):
         title_words[heading] = " ".join(analyzer.words(f"{title} {heading}"))
+        title_grams[heading] = char_bigrams(f"{title} {heading}")
     return [
         ChunkTerms(
             chunk=chunk,
-            words=" ".join(analyzer.words(chunk.text)),
+            words=" ".join([*analyzer.words(chunk.text), title_words[chunk.heading]]),
             title_words=title_words[chunk.heading],
-            grams=" ".join(char_bigrams(chunk.text)),
-            article=article_key(chunk.position),
+            grams=" ".join([*char_bigrams(chunk.text), *title_grams[chunk.heading]]),
+            refs=" ".join(chunk_citation_keys(chunk.text, law_title, article)),
+            article=article,
         )
-        for chunk in document.chunks
+        for chunk, article in articles
     ]

@@ -22,7 +22,7 @@ from weaviate.classes.init import AdditionalConfig, Auth, Timeout
 from weaviate.exceptions import WeaviateBaseError, WeaviateInsertManyAllFailedError
 
 from knowledge.errors import IndexUnavailable
-from knowledge.weaviate_schema import DEFAULT_COLLECTION, collection_config
+from knowledge.weaviate_schema import DEFAULT_COLLECTION, PROPERTIES, collection_config
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -162,7 +162,9 @@ class WeaviateConnection:
             except WeaviateBaseError:
                 if not await client.collections.exists(name):  # lost a race with another process
                     raise
-        return client.collections.use(name)
+        collection = client.collections.use(name)
+        await _add_missing_properties(collection)
+        return collection
 
     async def ping(self) -> None:
         """A count over gRPC: proves REST (connect) and gRPC (queries) both answer."""
@@ -187,3 +189,14 @@ class WeaviateConnection:
                 await asyncio.wait_for(client.close(), self.config.connect_timeout)
             except (TimeoutError, WeaviateBaseError, httpx.HTTPError, OSError) as exc:
                 log.debug("closing the Weaviate client failed: %s", type(exc).__name__)
+
+
+async def _add_missing_properties(collection: Any) -> None:
+    """A collection created by an older Baibain lacks the properties added since (``refs``):
+    add them with their tokenization, so that rewritten documents index them correctly
+    instead of Weaviate's auto-schema guessing a type and tokenization."""
+    present = {p.name for p in (await collection.config.get()).properties}
+    for prop in PROPERTIES:
+        if prop.name not in present:
+            await collection.config.add_property(prop)
+            log.info("added property %s to Weaviate collection %s", prop.name, collection.name)

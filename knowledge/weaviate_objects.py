@@ -50,6 +50,7 @@ def chunk_properties(
         "words": terms.words,
         "title_words": terms.title_words,
         "grams": terms.grams,
+        "refs": terms.refs,
         "text": chunk.text,
         "heading": chunk.heading,
         "position": chunk.position,

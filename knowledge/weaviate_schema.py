@@ -37,7 +37,7 @@ from knowledge.lexical import K1, B
 
 DEFAULT_COLLECTION = "BaibainChunk"
 # Index field of the ``IndexStore`` protocol → searchable Weaviate property.
-FIELD_PROPERTIES = {"words": "words", "title": "title_words", "grams": "grams"}
+FIELD_PROPERTIES = {"words": "words", "title": "title_words", "grams": "grams", "refs": "refs"}
 # Weight of BM25 against the vector in hybrid queries (used once queries carry a vector).
 HYBRID_ALPHA = 0.5
 # Query terms are repeated to carry their weight (Weaviate multiplies a term's idf by its
@@ -106,6 +106,7 @@ PROPERTIES: tuple[Property, ...] = (
     _searchable("words", "Sudachi terms of the chunk text"),
     _searchable("title_words", "Sudachi terms of the document title and chunk heading"),
     _searchable("grams", "character bigrams of the chunk text"),
+    _searchable("refs", "citation keys of the articles the chunk cites"),
     _stored("text"),
     _stored("heading"),
     _stored("position"),

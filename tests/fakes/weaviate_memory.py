@@ -47,7 +47,7 @@ from weaviate.collections.classes.batch import (
     DeleteManyReturn,
     ErrorObject,
 )
-from weaviate.collections.classes.config import _CollectionConfigCreate
+from weaviate.collections.classes.config import Property, _CollectionConfigCreate
 from weaviate.collections.classes.filters import _FilterAnd, _FilterNot, _FilterOr, _FilterValue
 from weaviate.exceptions import (
     UnexpectedStatusCodeError,
@@ -215,6 +215,38 @@ def _tokens(value: Any, tokenization: str) -> list[str]:
     raise NotImplementedError(tokenization)
 
 
+@dataclass(frozen=True)
+class _PropertyConfig:
+    name: str
+    tokenization: str
+
+
+@dataclass(frozen=True)
+class _CollectionConfig:
+    properties: list[_PropertyConfig]
+
+
+class _Config:
+    """``collection.config`` subset: read the properties, add one (as the REST schema call
+    would receive it: the client's own ``Property`` serialization)."""
+
+    def __init__(self, collection: FakeCollection) -> None:
+        self._collection = collection
+
+    async def get(self) -> _CollectionConfig:
+        data = await self._collection._enter("config.get", {})
+        schema = data.schema
+        return _CollectionConfig([_PropertyConfig(n, t) for n, t in schema.tokenization.items()])
+
+    async def add_property(self, prop: Property) -> None:
+        data = await self._collection._enter("config.add_property", {"prop": prop})
+        raw = prop._to_dict()
+        if raw["name"] in data.schema.tokenization:
+            raise UnexpectedStatusCodeError("property exists", _Response(422))
+        data.schema.tokenization[raw["name"]] = raw.get("tokenization", "")
+        data.schema.data_types[raw["name"]] = raw["dataType"][0]
+
+
 class FakeCollection:
     """``CollectionAsync`` subset: ``query``, ``aggregate`` and ``data``."""
 
@@ -225,6 +257,7 @@ class FakeCollection:
         self.query = _Query(self)
         self.aggregate = _Aggregate(self)
         self.data = _Data(self)
+        self.config = _Config(self)
 
     async def _enter(self, method: str, kwargs: dict[str, Any]) -> _Collection:
         self._client._check()

@@ -125,6 +125,39 @@ async def test_index_of_the_first_release_keeps_its_documents_and_answers_alike(
         await reopened.close()
 
 
+async def test_index_of_schema_version_2_gains_citations_and_keeps_its_documents(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "index.sqlite3"
+    cited = law("seirei", "法第一条の政令で定める事項は、次のとおりとする。")
+    documents = [*(law(d, *t) for d, t in TEXTS.items()), cited]
+    first = EmbeddedIndexStore(path, ANALYZER)
+    await first.upsert_many(documents)
+    await first.close()
+    # What the previous release wrote: no citation columns, the previous analysis.
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE chunks DROP COLUMN refs")
+    db.execute("ALTER TABLE chunks DROP COLUMN refs_tf")
+    db.execute("DELETE FROM terms WHERE field = 'refs'")
+    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    db.execute("UPDATE meta SET value = '2' WHERE key = 'terms_version'")
+    db.commit()
+    db.close()
+    fresh = EmbeddedIndexStore(tmp_path / "fresh.sqlite3", ANALYZER)
+    upgraded = EmbeddedIndexStore(path, ANALYZER)
+    try:
+        await fresh.upsert_many(documents)
+        for document in documents:
+            assert await upgraded.get_document(document.doc_id) == document
+        for text in ("避難所を開設するのは誰か", "火事を見つけたら", "長は団体を代表する"):
+            assert await ranking(upgraded, text) == await ranking(fresh, text)
+        citing = IndexQuery([Signal({"法:1": 1.0}, {"refs": 1.0})], SearchFilter(), k=5)
+        assert [h.meta.doc_id for h in await upgraded.search(citing)] == ["seirei"]
+    finally:
+        await fresh.close()
+        await upgraded.close()
+
+
 async def test_index_of_a_newer_release_is_refused_with_a_reason(tmp_path: Path) -> None:
     path = tmp_path / "index.sqlite3"
     store = EmbeddedIndexStore(path, ANALYZER)

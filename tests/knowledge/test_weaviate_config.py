@@ -62,7 +62,7 @@ def test_collection_configuration_is_pinned() -> None:
         "class": "BaibainChunk",
         "description": "Baibain chunks: pre-tokenized text, citation fields and filter metadata",
         "invertedIndexConfig": {
-            "bm25": {"b": 0.75, "k1": 1.2},
+            "bm25": {"b": 0.75, "k1": 0.9},
             "stopwords": {"preset": "none"},
         },
         "replicationConfig": {"factor": 3},
@@ -98,6 +98,7 @@ def test_collection_configuration_is_pinned() -> None:
         "words": searchable,
         "title_words": searchable,
         "grams": searchable,
+        "refs": searchable,
         "text": stored,
         "heading": stored,
         "position": stored,
@@ -334,11 +335,18 @@ def test_term_statistics_and_law_title_queries_are_pinned() -> None:
 
 def _document(doc_id: str = "d1", **meta: Any) -> Document:
     sections = [
-        Section("住民監査請求の規定。", position="第二百四十二条"),
+        Section("第二百四十二条の二第一項の規定による住民監査請求。", position="第二百四十二条"),
         Section("附則の規定。", position="附則第一条"),
     ]
     return Document(
-        DocumentMeta(doc_id=doc_id, title="地方自治法", dataset="法令", law_id="L1", **meta),
+        DocumentMeta(
+            doc_id=doc_id,
+            title="地方自治法",
+            dataset="法令",
+            law_id="L1",
+            law_title="地方自治法",
+            **meta,
+        ),
         chunk_sections(doc_id, sections),
         content_hash("x"),
     )
@@ -349,9 +357,13 @@ def test_objects_carry_the_embedded_tokens_and_deterministic_ids() -> None:
     terms = chunk_terms(document, ANALYZER)
     generation = document_generation(document)
     props = chunk_properties(document, terms[0], generation=generation, seq=7, head=True)
-    assert props["words"] == terms[0].words == " ".join(ANALYZER.words("住民監査請求の規定。"))
-    assert props["title_words"] == " ".join(ANALYZER.words("地方自治法 "))
-    assert props["grams"] == "住民 民監 監査 査請 請求 求の の規 規定"
+    text_words = ANALYZER.words("第二百四十二条の二第一項の規定による住民監査請求。")
+    title_words = ANALYZER.words("地方自治法 ")
+    # The title line counts as part of the passage, and also has a field of its own.
+    assert props["words"] == terms[0].words == " ".join(text_words + title_words)
+    assert props["title_words"] == " ".join(title_words)
+    assert props["grams"].endswith("監査 査請 請求 地方 方自 自治 治法")
+    assert props["refs"] == "地方自治法:242-2"
     assert props["article"] == "242"
     assert "article" not in chunk_properties(
         document, terms[1], generation=generation, seq=8, head=False

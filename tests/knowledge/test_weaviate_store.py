@@ -27,6 +27,7 @@ from knowledge.errors import IndexUnavailable
 from knowledge.index import Boost, IndexQuery, SearchFilter, Signal
 from knowledge.migration import MigrationReport, copy_index
 from knowledge.retrieval import GRAM_FIELDS, WORD_FIELDS, Retriever
+from knowledge.weaviate_schema import collection_config
 from knowledge.weaviate_store import WeaviateConfig, WeaviateIndexStore
 
 ANALYZER = Analyzer()
@@ -302,3 +303,23 @@ async def test_migration_copies_everything_once_and_resumes(tmp_path: Path) -> N
     assert await target.count_chunks() == 13
     await source.close()
     await target.close()
+
+
+async def test_a_collection_of_an_older_release_gains_the_citation_property() -> None:
+    server = FakeWeaviate()
+    older = server.client()
+    await older.connect()
+    config = collection_config(CONFIG.collection, replication_factor=1, shards=1)
+    config["properties"] = [p for p in config["properties"] if p.name != "refs"]
+    await older.collections.create(**config)
+    await older.close()
+    store = WeaviateIndexStore(CONFIG, ANALYZER, client_factory=server.client)
+    try:
+        await store.upsert(doc("seirei", "法第一条の政令で定める事項は、次のとおりとする。"))
+        citing = IndexQuery([Signal({"法:1": 1.0}, {"refs": 1.0})], SearchFilter(), k=5)
+        assert [h.meta.doc_id for h in await store.search(citing)] == ["seirei"]
+    finally:
+        await store.close()
+    added = [c for c in server.calls if c.method == "config.add_property"]
+    assert [c.kwargs["prop"].name for c in added] == ["refs"]
+    assert server.collections[CONFIG.collection].schema.tokenization["refs"] == "whitespace"

@@ -1,0 +1,94 @@
+"""Citations between statute articles, resolved to the law they point into.
+
+Statutes refer to each other constantly: an article of 地方自治法施行令 cites 「地方自治法第二百
+四十二条第一項」, an article of 金融商品取引法施行令 cites 「法第百六十二条第一項第一号に規定する
+政令で定める場合」 (法 being the act it implements), an act cites its own 「第十三条」. Every
+reference becomes a *citation key* ``"<law>:<article key>"``:
+
+* a reference after a law name uses that name (「地方自治法第二百四十二条」 → ``地方自治法:242``);
+* the bare abbreviations that orders and ordinances define for their parent laws stay as written
+  (「法第百六十二条」 → ``法:162``, 「令第九条の四」 → ``令:9-4``);
+* a reference without a law is to the citing law itself (``<own title>:13``);
+* in a list (「法第二十七条の三第一項、第二十七条の六第二項及び第二十七条の十三第一項」) every
+  member belongs to the law of the first one.
+
+References into another law that is only named earlier (「同法第三条」) are left out.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from knowledge.numerals import find_article_refs
+
+# The abbreviation that subordinate legislation defines for its parent act (「以下「法」という。」).
+PARENT_ACT = "法"
+# A law name right before a reference: a run of kanji and katakana ending like a law title.
+_NAME_CHAR = re.compile(r"[\u4e00-\u9fff\u30a0-\u30ff々ヶ]")
+_LAW_ENDINGS = ("法律", "法", "令", "規則", "規程", "条例")
+# What may stand between two members of one list of references: punctuation, conjunctions
+# and a parenthetical (「（法第二十七条において準用する場合を含む。）」).
+_LIST_GAP = re.compile(r"(?:[（(][^（()）]{0,80}[）)])?(?:、|及び|又は|並びに|若しくは|から|まで)+")
+_LOOKBEHIND = 40
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One resolved reference: ``law`` is a law title, an abbreviation or ``""`` (own law)."""
+
+    law: str
+    article: str
+    span: tuple[int, int]
+
+
+def citation_key(law: str, article: str) -> str:
+    """The index term of a citation (no spaces: terms are space-joined)."""
+    return f"{''.join(law.split())}:{article}"
+
+
+def find_citations(text: str) -> list[Citation]:
+    """Every article reference of ``text`` with the law it points into."""
+    text = unicodedata.normalize("NFKC", text)
+    found: list[Citation] = []
+    previous: Citation | None = None
+    for ref in find_article_refs(text):
+        start = ref.span[0]
+        before = text[max(0, start - _LOOKBEHIND) : start]
+        law: str | None
+        if previous is not None and _LIST_GAP.fullmatch(text[previous.span[1] : start]):
+            law = previous.law
+        else:
+            law = _law_before(before)
+        if law is None:
+            previous = None
+            continue
+        previous = Citation(law, ref.article, ref.span)
+        found.append(previous)
+    return found
+
+
+def _law_before(before: str) -> str | None:
+    """The law a reference preceded by ``before`` points into; ``None`` when it cannot be told."""
+    start = len(before)
+    while start and _NAME_CHAR.match(before, start - 1):
+        start -= 1
+    name = before[start:]
+    if not name.endswith(_LAW_ENDINGS):
+        # 「附則第三条」 numbers the supplementary provisions anew: not an article of the law.
+        return None if name.endswith("附則") else ""
+    if name.startswith("同"):
+        return None  # 「同法」: the law named before, which this parser does not track
+    return name
+
+
+def chunk_citation_keys(text: str, own_law: str, own_article: str | None) -> list[str]:
+    """Citation keys of a statute chunk; a chunk citing itself is left out."""
+    keys: list[str] = []
+    for citation in find_citations(text):
+        law = citation.law or own_law
+        if not law or (law == own_law and citation.article == own_article):
+            continue
+        keys.append(citation_key(law, citation.article))
+    return keys

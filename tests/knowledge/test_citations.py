@@ -1,0 +1,85 @@
+"""Citations between statute articles: resolved to the law they point into, and searched."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from knowledge.analysis import Analyzer
+from knowledge.citations import chunk_citation_keys, find_citations
+from knowledge.corpus import CorpusDefaults, row_to_document
+from knowledge.embedded import EmbeddedIndexStore
+from knowledge.index import SearchFilter
+from knowledge.retrieval import Retriever
+
+ANALYZER = Analyzer()
+
+
+def laws_of(text: str) -> list[tuple[str, str]]:
+    return [(c.law, c.article) for c in find_citations(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("地方自治法第二百四十二条第一項の規定による請求", [("地方自治法", "242")]),
+        ("法第百六十二条第一項第一号に規定する政令で定める場合", [("法", "162")]),
+        ("令第九条の四の規定により公表を行う場合", [("令", "9-4")]),
+        ("第十条、第十三条及び第十四条の規定に反する特約", [("", "10"), ("", "13"), ("", "14")]),
+        # Members of a list belong to the law of the first one, parentheticals included.
+        (
+            "法第二十七条の三第一項、第二十七条の六第二項及び第二十七条の十三第一項の規定",
+            [("法", "27-3"), ("法", "27-6"), ("法", "27-13")],
+        ),
+        (
+            "法第五条第一項（法第二十七条において準用する場合を含む。）に規定する",
+            [("法", "5"), ("法", "27")],
+        ),
+        ("地方税法第三条並びに民法第九十条", [("地方税法", "3"), ("民法", "90")]),
+        ("金融商品取引法施行令第９条の３第１項", [("金融商品取引法施行令", "9-3")]),
+    ],
+)
+def test_references_resolve_to_the_law_they_point_into(
+    text: str, expected: list[tuple[str, str]]
+) -> None:
+    assert laws_of(text) == expected
+
+
+def test_references_whose_law_cannot_be_told_are_left_out() -> None:
+    assert laws_of("同法第三条の規定") == []
+    assert laws_of("附則第三条の規定") == []
+
+
+def test_chunk_keys_name_the_own_law_and_skip_self_citations() -> None:
+    text = "第十三条の規定は、第十六条の場合に準用する。地方自治法第二条の規定を適用する。"
+    assert chunk_citation_keys(text, "借地借家法", "16") == ["借地借家法:13", "地方自治法:2"]
+    # Without a law of its own (an ordinance parsed from a PDF), bare references are dropped.
+    assert chunk_citation_keys(text, "", None) == ["地方自治法:2"]
+
+
+async def test_delegated_provisions_of_a_real_act_are_found(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """金融商品取引法第百六十二条 and the cabinet order article that fills in its 「政令で定める
+    場合」, over every article of the act and the order: the question shares no word with the
+    order article, which is found only because it cites the article the question names."""
+    wanted = {"323AC0000000025", "340CO0000000321"}
+    defaults = CorpusDefaults(dataset="法令")
+    with (shared_data / "lawqa_egov" / "corpus.jsonl").open(encoding="utf-8") as lines:
+        rows = [json.loads(line) for line in lines]
+    documents = [row_to_document(r, defaults) for r in rows if r["law_id"] in wanted]
+    store = EmbeddedIndexStore(tmp_path / "index.sqlite3", ANALYZER)
+    try:
+        await store.upsert_many(documents)
+        retrieved = await Retriever(store, ANALYZER).retrieve(
+            "金融商品取引法第162条第1項について教えてください",
+            SearchFilter(),
+            k=5,
+        )
+    finally:
+        await store.close()
+    ranked = [h.meta.doc_id for h in retrieved.hits]
+    assert ranked[0] == "323AC0000000025#162"
+    assert "340CO0000000321#26-2" in ranked
