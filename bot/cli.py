@@ -22,7 +22,7 @@ from bot.assistant import Asker
 from bot.cli_audit import audit_app
 from bot.cli_index import index_app
 from bot.cli_quota import quota_app
-from bot.services import Services, open_services
+from bot.services import Services, open_embedder, open_services
 from bot.settings import Settings
 from bot.turns import Answer
 from bot.uploads import defaults_for, id_prefix
@@ -406,7 +406,10 @@ def eval_command(
     k: Annotated[int, typer.Option(min=1, max=100)] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="JSON で出力します")] = False,
 ) -> None:
-    """検索の評価を一時インデックスで実行し、指標を表示します。"""
+    """検索の評価を一時インデックスで実行し、指標を表示します。
+
+    BAIBAIN_EMBEDDING_* が設定されていれば、ベクトル検索も併用します。
+    """
     from knowledge.evaluation import evaluate
 
     bars: dict[str, tqdm] = {}
@@ -418,7 +421,15 @@ def eval_command(
             bar = bars[stage] = tqdm(total=total, desc=label, file=sys.stderr, leave=False)
         bar.update(done - bar.n)
 
-    metrics = _run(lambda: evaluate(corpus, queries, k=k, progress=progress))
+    async def run() -> dict[str, Any]:
+        embedder = open_embedder(Settings())
+        try:
+            return await evaluate(corpus, queries, k=k, progress=progress, embedder=embedder)
+        finally:
+            if embedder is not None:
+                await embedder.close()
+
+    metrics = _run(run)
     for bar in bars.values():
         bar.close()
     if as_json:

@@ -22,7 +22,8 @@ from bot.summarizer import Summarizer
 from bot.uploads import Uploads
 from knowledge.analysis import Analyzer
 from knowledge.embedded import EmbeddedIndexStore
-from knowledge.errors import BadInput, IndexUnavailable
+from knowledge.embeddings import Embedder, OpenAIEmbedder
+from knowledge.errors import BadInput, IndexUnavailable, UpstreamUnavailable
 from knowledge.index import IndexStore
 from knowledge.llm import LLMClient, LLMConfig, OpenAIChatClient
 from knowledge.retrieval import Retriever
@@ -47,10 +48,13 @@ class Services:
     uploads: Uploads
     usage: UsageService
     llm: LLMClient | None = None
+    embedder: Embedder | None = None
 
     async def close(self) -> None:
         if self.llm is not None:
             await self.llm.close()
+        if self.embedder is not None:
+            await self.embedder.close()
         await self.index.close()
         self.engine.dispose()
 
@@ -82,6 +86,27 @@ def open_llm(settings: Settings) -> LLMClient | None:
     )
 
 
+def open_embedder(settings: Settings) -> Embedder | None:
+    """The OpenAI-compatible embeddings client, or ``None`` for lexical retrieval only."""
+    if not settings.embedding_base_url:
+        return None
+    if not settings.embedding_model:
+        raise BadInput(
+            "BAIBAIN_EMBEDDING_MODEL が設定されていません。埋め込みモデル名を指定してください。"
+        )
+    key = settings.embedding_api_key or settings.llm_api_key
+    return OpenAIEmbedder(
+        LLMConfig(
+            base_url=settings.embedding_base_url,
+            api_key=key.get_secret_value() if key else "",
+            model=settings.embedding_model,
+            api_version=settings.embedding_api_version,
+            timeout_s=settings.llm_timeout_s,
+            deadline_s=settings.llm_deadline_s,
+        )
+    )
+
+
 def open_weaviate_index(settings: Settings, analyzer: Analyzer) -> WeaviateIndexStore:
     """The Weaviate store of ``BAIBAIN_WEAVIATE_*``; it connects on first use."""
     if not settings.weaviate_url:
@@ -103,11 +128,15 @@ def open_weaviate_index(settings: Settings, analyzer: Analyzer) -> WeaviateIndex
     return WeaviateIndexStore(config, analyzer)
 
 
-def open_index(settings: Settings, analyzer: Analyzer) -> IndexStore:
-    """The configured ``IndexStore``."""
+def open_index(
+    settings: Settings, analyzer: Analyzer, embedder: Embedder | None = None
+) -> IndexStore:
+    """The configured ``IndexStore``; the embedded one keeps chunk vectors of ``embedder``."""
     if settings.index == "weaviate":
+        if embedder is not None:
+            log.warning("the Weaviate store keeps no vectors yet: retrieval stays lexical")
         return open_weaviate_index(settings, analyzer)
-    return EmbeddedIndexStore(settings.index_path, analyzer)
+    return EmbeddedIndexStore(settings.index_path, analyzer, embedder)
 
 
 async def open_services(
@@ -118,13 +147,15 @@ async def open_services(
     engine = create_db_engine(settings.sqlalchemy_url)
     init_db(engine)
     analyzer = Analyzer()
-    index = open_index(settings, analyzer)
+    embedder = open_embedder(settings)
+    index = open_index(settings, analyzer, embedder)
     if load_sample and settings.sample_data:
         try:
             await load_sample_if_empty(index, show_progress=show_progress)
-        except IndexUnavailable as exc:
-            # Start anyway: /readyz reports the index, users get a polite message per question.
-            log.warning("index unavailable, sample not loaded: %s", exc.detail)
+        except (IndexUnavailable, UpstreamUnavailable) as exc:
+            # Start anyway: /readyz reports the index, users get a polite message per question;
+            # the sample is loaded at the next start.
+            log.warning("index or embeddings unavailable, sample not loaded: %s", exc.detail)
     keyring = open_keyring(settings)
     usage = UsageService(engine, settings.model_prices)
     auditor = Auditor(AuditLog(engine, keyring), usage)
@@ -132,7 +163,7 @@ async def open_services(
     quotas = QuotaService(engine, settings.monthly_token_budget)
     access = LLMAccess(llm, quotas, auditor)
     assistant = Assistant(
-        Retriever(index, analyzer),
+        Retriever(index, analyzer, embedder),
         analyzer,
         auditor,
         ConversationStore(engine, keyring),
@@ -161,4 +192,5 @@ async def open_services(
         uploads=Uploads(index, datasets, auditor),
         usage=usage,
         llm=llm,
+        embedder=embedder,
     )

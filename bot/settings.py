@@ -39,8 +39,12 @@ class Settings(BaseSettings):
     llm_query_variants: int = Field(default=2, ge=0, le=5)
     summary_token_budget: int = Field(default=24_000, ge=1000)
     fetch_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # OpenAI-compatible embeddings; unset = lexical retrieval only. The key falls back to
+    # BAIBAIN_LLM_API_KEY; an api version means Azure OpenAI (model = deployment).
     embedding_base_url: str = ""
     embedding_model: str = ""
+    embedding_api_key: SecretStr | None = None
+    embedding_api_version: str = ""
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = ""

@@ -14,13 +14,15 @@ import asyncio
 import logging
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from knowledge.analysis import Analyzer
+from knowledge.dense import DenseIndex, Vector, embedding_input, vector_to_blob
 from knowledge.documents import Chunk, Document, DocumentMeta, Hit
 from knowledge.embedded_docs import DOC_ROWS, DocRow, DocTable, meta_from_json, meta_to_json
 from knowledge.embedded_schema import (
@@ -41,6 +43,9 @@ from knowledge.postings import Encoded, GrowableArray, release_freed_arrays
 from knowledge.term_workers import TermAnalysis
 from knowledge.terms import ChunkTerms
 
+if TYPE_CHECKING:
+    from knowledge.embeddings import Embedder
+
 log = logging.getLogger(__name__)
 
 _LOAD_BATCH = 50_000
@@ -48,16 +53,26 @@ _FUSED_KEPT = 4
 # SQLite limits the number of ``?`` in one statement.
 _IDS_PER_QUERY = 500
 _CHUNK_MARKS = ", ".join("?" * len(CHUNK_COLUMNS.split(",")))
-# rowid, doc_id, article key, then (term ids, counts) blobs per field in ``FIELDS`` order.
-_TermRow = tuple[int, str, str, bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes]
+# rowid, doc_id, article key, (term ids, counts) blobs per field in ``FIELDS`` order, and the
+# chunk's vector by the configured model (or ``NULL``).
+_TermRow = tuple[
+    int, str, str, bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes | None
+]
+_TERM_ROWS = (
+    f"SELECT c.rowid, c.doc_id, c.article, {TERM_COLUMNS}, v.vector FROM chunks c "
+    "LEFT JOIN vectors v ON v.chunk_rowid = c.rowid AND v.model = ?"
+)
+_EMBED_BATCH = 256
 
 
 class EmbeddedIndexStore:
     """The default ``IndexStore`` (see ``knowledge.index`` for the contract)."""
 
-    def __init__(self, path: Path, analyzer: Analyzer) -> None:
+    def __init__(self, path: Path, analyzer: Analyzer, embedder: Embedder | None = None) -> None:
         self.path = path
         self._analyzer = analyzer
+        self._embedder = embedder
+        self._model = embedder.model if embedder else ""
         self._terms = TermAnalysis(analyzer)
         release_freed_arrays()
         self._lock = threading.RLock()
@@ -79,6 +94,7 @@ class EmbeddedIndexStore:
     def _forget(self) -> None:
         """Drop the in-memory index; the next sync loads everything."""
         self._lexical = LexicalIndex(FIELDS)
+        self._dense = DenseIndex()
         self._docs = DocTable()
         self._chunk_doc = GrowableArray(np.int32)
         self._chunk_rowid = GrowableArray(np.int64)
@@ -92,9 +108,7 @@ class EmbeddedIndexStore:
 
     # -- writing -------------------------------------------------------------------------
 
-    def _write(self, documents: Sequence[Document]) -> None:
-        # Upserting one id twice in a batch means the last version wins, as with two upserts.
-        latest = list({d.doc_id: d for d in documents}.values())
+    def _write(self, latest: Sequence[Document], vectors: Mapping[str, Vector]) -> None:
         analyzed = self._terms.analyze(latest)
         with self._lock:
             marks: dict[str, int] | None = None
@@ -108,7 +122,7 @@ class EmbeddedIndexStore:
                 encoded = encode_terms(vocabs, analyzed)
                 for field, first in marks.items():
                     insert_terms(self._db, field, vocabs[field], first)
-                self._store(latest, analyzed, encoded)
+                self._store(latest, analyzed, encoded, vectors)
                 self._db.execute("COMMIT")
             except BaseException as exc:
                 self._db.execute("ROLLBACK")
@@ -128,6 +142,7 @@ class EmbeddedIndexStore:
         documents: Sequence[Document],
         analyzed: Sequence[ChunkTerms],
         encoded: dict[str, Encoded],
+        vectors: Mapping[str, Vector],
     ) -> None:
         ids = [(d.doc_id,) for d in documents]
         self._db.executemany("DELETE FROM chunks WHERE doc_id = ?", ids)
@@ -146,7 +161,55 @@ class EmbeddedIndexStore:
             f"INSERT INTO chunks({CHUNK_COLUMNS}) VALUES ({_CHUNK_MARKS})",
             chunk_rows(heads, encoded, [t.chunk.text for t in analyzed]),
         )
+        self._db.executemany(
+            "INSERT INTO vectors(chunk_rowid, model, vector) "
+            "SELECT rowid, ?, ? FROM chunks WHERE chunk_id = ?",
+            [(self._model, vector_to_blob(v), c) for c, v in vectors.items()],
+        )
         self._db.executemany("INSERT INTO changes(doc_id) VALUES (?)", ids)
+
+    _MISSING = (
+        "FROM chunks c JOIN documents d USING (doc_id) LEFT JOIN vectors v "
+        "ON v.chunk_rowid = c.rowid AND v.model = ? WHERE v.chunk_rowid IS NULL"
+    )
+
+    def _missing_count(self) -> int:
+        with self._lock:
+            return int(
+                self._db.execute(f"SELECT count(*) {self._MISSING}", (self._model,)).fetchone()[0]
+            )
+
+    def _missing_rows(self, limit: int) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(
+                "SELECT c.rowid, d.meta, c.chunk_id, c.doc_id, c.ordinal, c.text, c.heading, "
+                f"c.position {self._MISSING} ORDER BY c.rowid LIMIT ?",
+                (self._model, limit),
+            ).fetchall()
+
+    def _store_vectors(self, rows: Sequence[tuple[Any, ...]], vectors: Vector) -> None:
+        """Vectors of chunks that may have been replaced or deleted meanwhile: only chunks
+        that still exist get one; their documents are reloaded by every process."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO vectors(chunk_rowid, model, vector) "
+                    "SELECT rowid, ?, ? FROM chunks WHERE rowid = ? AND chunk_id = ?",
+                    [
+                        (self._model, vector_to_blob(v), r[0], r[2])
+                        for r, v in zip(rows, vectors, strict=True)
+                    ],
+                )
+                doc_ids = dict.fromkeys(str(r[3]) for r in rows)
+                self._db.executemany(
+                    "INSERT INTO changes(doc_id) VALUES (?)", [(d,) for d in doc_ids]
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._sync(force=True)
 
     def _delete(self, doc_id: str) -> bool:
         with self._lock:
@@ -214,9 +277,7 @@ class EmbeddedIndexStore:
         cursor = self._db.execute(DOC_ROWS)
         while documents := cursor.fetchmany(_LOAD_BATCH):
             self._docs.add(documents)
-        cursor = self._db.execute(
-            f"SELECT rowid, doc_id, article, {TERM_COLUMNS} FROM chunks ORDER BY rowid"
-        )
+        cursor = self._db.execute(f"{_TERM_ROWS} ORDER BY c.rowid", (self._model,))
         while rows := cursor.fetchmany(_LOAD_BATCH):
             self._add_rows(rows, merge=False)
         self._lexical.merge_all()
@@ -231,9 +292,7 @@ class EmbeddedIndexStore:
             marks = ",".join("?" * len(group))
             documents += self._db.execute(f"{DOC_ROWS} WHERE doc_id IN ({marks})", group)
             rows += self._db.execute(
-                f"SELECT rowid, doc_id, article, {TERM_COLUMNS} FROM chunks "
-                f"WHERE doc_id IN ({marks})",
-                group,
+                f"{_TERM_ROWS} WHERE c.doc_id IN ({marks})", (self._model, *group)
             ).fetchall()
         self._docs.add(documents)
         if rows:
@@ -252,6 +311,7 @@ class EmbeddedIndexStore:
             for i, field in enumerate(FIELDS)
         }
         docnos = self._lexical.add(encoded, merge=merge)
+        self._dense.add(docnos.start, columns[3 + 2 * len(FIELDS)])
         self._chunk_article.extend([self._article_code(a) for a in columns[2]])
         keys = [self._docs.keys[d] for d in columns[1]]
         self._docs.add_chunks(keys, docnos)
@@ -309,6 +369,7 @@ class EmbeddedIndexStore:
             tuple(
                 (tuple(s.terms.items()), tuple(s.fields.items()), s.weight) for s in query.signals
             ),
+            query.dense,
             query.filter,
             self._lexical.version,
         )
@@ -321,6 +382,11 @@ class EmbeddedIndexStore:
                 if best > 0:
                     scores *= np.float32(signal.weight / best)
                     total += scores
+            dense = query.dense
+            if dense is not None and dense.model == self._model and not self._dense.empty:
+                visible = self._lexical.alive if allowed is None else allowed
+                vector = np.asarray(dense.vector, dtype=np.float32)
+                total += self._dense.fused(vector, self._lexical.size, visible, dense.weight)
             if len(self._fused_cache) >= _FUSED_KEPT:
                 self._fused_cache.pop(next(iter(self._fused_cache)))
             self._fused_cache[key] = total
@@ -390,10 +456,42 @@ class EmbeddedIndexStore:
     # -- the async IndexStore protocol ---------------------------------------------------
 
     async def upsert(self, document: Document) -> None:
-        await asyncio.to_thread(self._write, [document])
+        await self.upsert_many([document])
 
     async def upsert_many(self, documents: Sequence[Document]) -> None:
-        await asyncio.to_thread(self._write, documents)
+        """With an embedder, the chunks are embedded first: when that fails, nothing is
+        written (``UpstreamUnavailable``) and the previous versions stay as they were."""
+        # Upserting one id twice in a batch means the last version wins, as with two upserts.
+        latest = list({d.doc_id: d for d in documents}.values())
+        vectors: dict[str, Vector] = {}
+        if self._embedder is not None:
+            chunks = [(d.meta, c) for d in latest for c in d.chunks]
+            # One call per slice: each gets the embedder's whole deadline.
+            for start in range(0, len(chunks), _EMBED_BATCH):
+                part = chunks[start : start + _EMBED_BATCH]
+                embedded = await self._embedder.embed([embedding_input(m, c) for m, c in part])
+                vectors.update((c.chunk_id, v) for (_, c), v in zip(part, embedded, strict=True))
+        await asyncio.to_thread(self._write, latest, vectors)
+
+    async def embed_missing(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Embed every chunk that has no vector by the configured model (chunks indexed
+        before embeddings were configured, or by another model); returns how many.
+
+        Each batch is committed on its own, so an interrupted run keeps what it did and a
+        rerun continues where it stopped.
+        """
+        if self._embedder is None:
+            return 0
+        done = 0
+        total = await asyncio.to_thread(self._missing_count)
+        while rows := await asyncio.to_thread(self._missing_rows, _EMBED_BATCH):
+            texts = [embedding_input(meta_from_json(m), Chunk(*c)) for _, m, *c in rows]
+            embedded = await self._embedder.embed(texts)
+            await asyncio.to_thread(self._store_vectors, rows, embedded)
+            done += len(rows)
+            if progress:
+                progress(done, total)
+        return done
 
     async def delete(self, doc_id: str) -> bool:
         return await asyncio.to_thread(self._delete, doc_id)

@@ -3,8 +3,9 @@
 Version 2 stores each chunk's terms as compact arrays of term ids and counts (one pair of blobs
 per field) next to its text, and the term numbering in ``terms``, so opening an index reads
 arrays instead of re-splitting token strings and re-deriving bigrams. Version 3 adds the
-``refs`` field (citation keys); a version 2 file gets the two columns, and its terms are
-rebuilt because the terms version changed with it.
+``refs`` field (citation keys) and the ``vectors`` table (chunk embeddings, when an embeddings
+endpoint is configured); a version 2 file gets both, and its terms are rebuilt because the
+terms version changed with it.
 
 Two versions are kept in ``meta``. ``schema_version`` is the table layout: versions 1 (no
 ``meta`` table) and 2 are upgraded in place, in one transaction, the first time a newer Baibain
@@ -69,6 +70,12 @@ _TABLES = (
     """CREATE TABLE IF NOT EXISTS changes (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         doc_id TEXT NOT NULL
+    )""",
+    # Embeddings of chunks (little-endian float32), by the model that computed them.
+    """CREATE TABLE IF NOT EXISTS vectors (
+        chunk_rowid INTEGER PRIMARY KEY REFERENCES chunks(rowid) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL
     )""",
 )
 _CHUNKS_INDEX = "CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ordinal)"

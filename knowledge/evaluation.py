@@ -20,6 +20,7 @@ from knowledge.analysis import Analyzer, normalize
 from knowledge.answer import compose_extractive_answer
 from knowledge.corpus import CorpusDefaults, read_corpus, read_jsonl
 from knowledge.embedded import EmbeddedIndexStore
+from knowledge.embeddings import Embedder
 from knowledge.errors import BadDocument
 from knowledge.index import SearchFilter
 from knowledge.retrieval import Retriever
@@ -87,11 +88,13 @@ async def evaluate(
     *,
     k: int = 10,
     progress: Callable[[str, int, int], None] | None = None,
+    embedder: Embedder | None = None,
 ) -> dict[str, Any]:
-    """Run the evaluation in a fresh temporary index and return the metrics object."""
+    """Run the evaluation in a fresh temporary index and return the metrics object; with an
+    ``embedder`` the corpus and the questions are embedded too (hybrid retrieval)."""
     analyzer = Analyzer()
     with tempfile.TemporaryDirectory(prefix="baibain-eval-") as tmp:
-        store = EmbeddedIndexStore(Path(tmp) / "index.sqlite3", analyzer)
+        store = EmbeddedIndexStore(Path(tmp) / "index.sqlite3", analyzer, embedder)
         try:
             documents = list(read_corpus(corpus, CorpusDefaults(dataset="eval")))
             if not documents:
@@ -102,19 +105,18 @@ async def evaluate(
                 await store.upsert_many(documents[start : start + _INGEST_BATCH])
                 if progress:
                     progress("index", min(start + _INGEST_BATCH, len(documents)), len(documents))
-            return await _run_queries(store, analyzer, queries, k, progress)
+            return await _run_queries(Retriever(store, analyzer, embedder), queries, k, progress)
         finally:
             await store.close()
 
 
 async def _run_queries(
-    store: EmbeddedIndexStore,
-    analyzer: Analyzer,
+    retriever: Retriever,
     queries: list[EvalQuery],
     k: int,
     progress: Callable[[str, int, int], None] | None,
 ) -> dict[str, Any]:
-    retriever = Retriever(store, analyzer)
+    analyzer = retriever.analyzer
     totals: dict[str, float] = {}
     latencies: list[float] = []
     answered = hits_found = 0

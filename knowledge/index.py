@@ -14,8 +14,11 @@ position (「第二百四十二条の二」 → ``"242-2"``; supplementary provi
 
 A query is a set of weighted lexical *signals*; a store scores each signal with BM25 over the
 named fields (field boosts summed), scales each signal by its best score in the visible set
-(relative-score fusion) and ranks by the weighted sum. Stores must apply the ``SearchFilter``
-before ranking, so a hit that the viewer may not see can never push out one that it may.
+(relative-score fusion) and ranks by the weighted sum. A query may also carry the question's
+embedding (``Dense``): stores that hold chunk vectors of that model add the most similar
+chunks, scaled between the worst and the best of them (``knowledge.dense``). Stores must apply
+the ``SearchFilter`` before ranking, so a hit that the viewer may not see can never push out one
+that it may.
 """
 
 from __future__ import annotations
@@ -92,13 +95,23 @@ class Boost:
 
 
 @dataclass(frozen=True)
+class Dense:
+    """The question's embedding (unit length) by ``model``, and its weight in the fusion."""
+
+    vector: tuple[float, ...]
+    model: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class IndexQuery:
-    """A fused lexical query with its filter and the number of hits wanted."""
+    """A fused query with its filter and the number of hits wanted."""
 
     signals: Sequence[Signal]
     filter: SearchFilter = field(default_factory=SearchFilter)
     k: int = 10
     boosts: Sequence[Boost] = ()
+    dense: Dense | None = None
 
 
 @dataclass(frozen=True)

@@ -179,67 +179,74 @@ class LLMClient(Protocol):
         ...
 
 
-class _Malformed(Exception):
-    """The server answered 2xx with something that is not a usable chat completion."""
+class MalformedResponse(Exception):
+    """The server answered 2xx with something that is not a usable result."""
 
 
-def _classify(err: BaseException) -> tuple[str, bool]:
+def classify_error(err: BaseException, service: str = "llm") -> tuple[str, bool]:
     """(detail for logs, whether it says the endpoint is unhealthy) for a failed call.
 
+    ``service`` names the caller in the detail (``llm http 500``, ``embeddings http 500``).
     4xx answers other than 408/409/429 come from a reachable, healthy endpoint refusing this
     request (bad key, unknown model, context too long), so they do not feed the breaker.
     """
     if isinstance(err, TimeoutError):
-        return "llm deadline exceeded", True
+        return f"{service} deadline exceeded", True
     if isinstance(err, openai.APITimeoutError):
-        return "llm request timed out", True
+        return f"{service} request timed out", True
     if isinstance(err, openai.APIConnectionError):
-        return "llm connection failed", True
+        return f"{service} connection failed", True
     if isinstance(err, openai.APIStatusError):
         status = err.status_code
         code = err.code if isinstance(err.code, str) else ""
         unhealthy = status >= 500 or status in (408, 409, 429)
-        return f"llm http {status}{' ' + code if code else ''}", unhealthy
-    if isinstance(err, _Malformed):
-        return f"malformed llm response: {err}", True
+        return f"{service} http {status}{' ' + code if code else ''}", unhealthy
+    if isinstance(err, MalformedResponse):
+        return f"malformed {service} response: {err}", True
     if isinstance(err, openai.APIResponseValidationError | ValueError):
-        return f"malformed llm response: {type(err).__name__}", True
-    return f"llm client error: {type(err).__name__}", True
+        return f"malformed {service} response: {type(err).__name__}", True
+    return f"{service} client error: {type(err).__name__}", True
+
+
+def openai_sdk(config: LLMConfig) -> openai.AsyncOpenAI:
+    """The SDK client for ``config``: ``AsyncAzureOpenAI`` when ``api_version`` is set.
+
+    Raises ``ValueError`` when ``base_url`` or ``model`` is missing, or Azure has no key.
+    """
+    if not config.base_url or not config.model:
+        raise ValueError("LLMConfig needs base_url and model")
+    if config.api_version:
+        if not config.api_key:
+            raise ValueError("Azure OpenAI needs an API key")
+        return openai.AsyncAzureOpenAI(
+            azure_endpoint=config.base_url,
+            api_version=config.api_version,
+            api_key=config.api_key,
+            timeout=config.timeout_s,
+            max_retries=config.max_retries,
+        )
+    return openai.AsyncOpenAI(
+        base_url=config.base_url,
+        api_key=config.api_key or _NO_KEY,
+        timeout=config.timeout_s,
+        max_retries=config.max_retries,
+    )
 
 
 def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-class OpenAIChatClient:
-    """:class:`LLMClient` on ``openai.AsyncOpenAI`` (or ``AsyncAzureOpenAI`` for Azure).
+class OpenAIService:
+    """One endpoint of an OpenAI-compatible server: its SDK client and its circuit breaker.
 
     ``clock`` drives the circuit breaker only (inject a fake one in tests).
     """
 
     def __init__(self, config: LLMConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
-        if not config.base_url or not config.model:
-            raise ValueError("LLMConfig needs base_url and model")
+        self._sdk = openai_sdk(config)
         self.config = config
         self.breaker = CircuitBreaker(config.breaker_failures, config.breaker_reset_s, clock)
-        self._sdk: openai.AsyncOpenAI
-        if config.api_version:
-            if not config.api_key:
-                raise ValueError("Azure OpenAI needs an API key")
-            self._sdk = openai.AsyncAzureOpenAI(
-                azure_endpoint=config.base_url,
-                api_version=config.api_version,
-                api_key=config.api_key,
-                timeout=config.timeout_s,
-                max_retries=config.max_retries,
-            )
-        else:
-            self._sdk = openai.AsyncOpenAI(
-                base_url=config.base_url,
-                api_key=config.api_key or _NO_KEY,
-                timeout=config.timeout_s,
-                max_retries=config.max_retries,
-            )
 
     @property
     def model(self) -> str:
@@ -248,6 +255,10 @@ class OpenAIChatClient:
     async def close(self) -> None:
         """Close the SDK's HTTP connection pool."""
         await self._sdk.close()
+
+
+class OpenAIChatClient(OpenAIService):
+    """:class:`LLMClient` on ``openai.AsyncOpenAI`` (or ``AsyncAzureOpenAI`` for Azure)."""
 
     def _request(
         self, messages: Sequence[Message], max_tokens: int, temperature: float, stream: bool
@@ -279,7 +290,7 @@ class OpenAIChatClient:
         )
 
     def _failed(self, err: BaseException, started: float, stream: bool) -> UpstreamUnavailable:
-        detail, unhealthy = _classify(err)
+        detail, unhealthy = classify_error(err)
         if unhealthy:
             self.breaker.record_failure()
         else:
@@ -327,7 +338,7 @@ class OpenAIChatClient:
                     )
                     body = raw.content
                 completion = self._parse_completion(body, messages)
-            except (openai.OpenAIError, TimeoutError, ValueError, _Malformed) as err:
+            except (openai.OpenAIError, TimeoutError, ValueError, MalformedResponse) as err:
                 settled = True
                 raise self._failed(err, started, stream=False) from err
             settled = True
@@ -340,16 +351,16 @@ class OpenAIChatClient:
     def _parse_completion(self, body: bytes, messages: Sequence[Message]) -> Completion:
         data = json.loads(body)  # ValueError on a non-JSON body
         if not isinstance(data, Mapping):
-            raise _Malformed("not an object")
+            raise MalformedResponse("not an object")
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
-            raise _Malformed("no choices")
+            raise MalformedResponse("no choices")
         choice = choices[0]
         finish_reason = str(choice.get("finish_reason") or "unknown")
         message = choice.get("message")
         content = message.get("content") if isinstance(message, Mapping) else None
         if not isinstance(content, str) or not content.strip():
-            raise _Malformed(f"empty content (finish_reason={finish_reason})")
+            raise MalformedResponse(f"empty content (finish_reason={finish_reason})")
         model = data.get("model")
         model = model if isinstance(model, str) and model else self.config.model
         return Completion(
@@ -383,7 +394,7 @@ class OpenAIChatClient:
                     )
                     parsed = raw.parse()
                 if not isinstance(parsed, openai.AsyncStream):
-                    raise _Malformed("not an event stream")
+                    raise MalformedResponse("not an event stream")
                 sdk_stream = cast("openai.AsyncStream[Any]", parsed)
                 events = sdk_stream.__aiter__()
                 while True:
@@ -412,8 +423,8 @@ class OpenAIChatClient:
                             yield TextDelta(delta)
                 text = "".join(parts)
                 if not text.strip():
-                    raise _Malformed(f"empty content (finish_reason={finish_reason})")
-            except (openai.OpenAIError, TimeoutError, ValueError, _Malformed) as err:
+                    raise MalformedResponse(f"empty content (finish_reason={finish_reason})")
+            except (openai.OpenAIError, TimeoutError, ValueError, MalformedResponse) as err:
                 settled = True
                 raise self._failed(err, started, stream=True) from err
             completion = Completion(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 from collections.abc import Mapping
@@ -10,10 +11,14 @@ from dataclasses import dataclass
 from knowledge.analysis import Analyzer, char_bigrams
 from knowledge.citations import PARENT_ACT, citation_key, find_citations
 from knowledge.documents import Hit
-from knowledge.index import Boost, IndexQuery, IndexStore, SearchFilter, Signal
+from knowledge.embeddings import Embedder
+from knowledge.errors import UpstreamUnavailable
+from knowledge.index import Boost, Dense, IndexQuery, IndexStore, SearchFilter, Signal
 from knowledge.lawquery import LawQuery, analyze_law_references
 from knowledge.numerals import normalize_article_ref
 from knowledge.thesaurus import expansions_for
+
+log = logging.getLogger(__name__)
 
 # Share of the question's (idf-weighted) content words that the best passage must contain
 # before we call it relevant; below this the bot says it found nothing.
@@ -42,6 +47,9 @@ PROPAGATION_BOOST = 0.3
 # alone does not tell.
 CITED_BY_WEIGHT = 0.5
 PARENT_ACT_WEIGHT = 0.5
+# Weight of the dense side (the most similar chunks scaled to [0, 1], see ``knowledge.dense``)
+# next to the lexical signals (words 1.0, bigrams GRAM_WEIGHT): about an even hybrid.
+DENSE_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -109,11 +117,28 @@ def best_chunk_per_document(hits: list[Hit]) -> list[Hit]:
 
 
 class Retriever:
-    """Turns a question into an ``IndexQuery`` and judges the result."""
+    """Turns a question into an ``IndexQuery`` and judges the result.
 
-    def __init__(self, store: IndexStore, analyzer: Analyzer) -> None:
+    With an ``embedder`` (``BAIBAIN_EMBEDDING_*``) the question's embedding joins the lexical
+    signals; when the embeddings endpoint fails, the question is answered lexically.
+    """
+
+    def __init__(
+        self, store: IndexStore, analyzer: Analyzer, embedder: Embedder | None = None
+    ) -> None:
         self.store = store
         self.analyzer = analyzer
+        self.embedder = embedder
+
+    async def _dense(self, text: str) -> Dense | None:
+        if self.embedder is None:
+            return None
+        try:
+            vectors = await self.embedder.embed([text])
+        except UpstreamUnavailable as exc:
+            log.warning("question embedding failed, lexical only: %s", exc.detail)
+            return None
+        return Dense(tuple(vectors[0].tolist()), self.embedder.model, DENSE_WEIGHT)
 
     def analyze(self, question: str) -> AnalyzedQuery:
         """Weighted query terms: word and bigram counts of the question, plus the statutory
@@ -143,16 +168,16 @@ class Retriever:
         ]
         if citing := citing_terms(law_query, law_titles):
             signals.append(Signal(terms=citing, fields={"refs": 1.0}, weight=CITED_BY_WEIGHT))
+        dense = await self._dense(law_query.text)
+        wanted = k * CHUNKS_PER_RESULT
         hits = best_chunk_per_document(
-            await self.store.search(IndexQuery(signals, flt, k * CHUNKS_PER_RESULT, tuple(boosts)))
+            await self.store.search(IndexQuery(signals, flt, wanted, tuple(boosts), dense))
         )
         cited = cited_articles(hits[:PROPAGATION_DEPTH])
         if cited:
             boosts += [Boost(law, PROPAGATION_BOOST * v, (art,)) for (law, art), v in cited]
             hits = best_chunk_per_document(
-                await self.store.search(
-                    IndexQuery(signals, flt, k * CHUNKS_PER_RESULT, tuple(boosts))
-                )
+                await self.store.search(IndexQuery(signals, flt, wanted, tuple(boosts), dense))
             )
         hits = hits[:k]
         relevant = bool(hits) and await self._coverage(query, hits[0]) >= MIN_COVERAGE

@@ -19,3 +19,16 @@ def org_with_key(data_dir: Path, name: str, database_url: str = "") -> str:
         return create_api_key(engine, name).secret
     finally:
         engine.dispose()
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told (circuit breakers)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

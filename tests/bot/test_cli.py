@@ -153,3 +153,10 @@ def test_eval_prints_metrics_and_names_bad_lines(run, tmp_path: Path) -> None:
     queries.write_text(json.dumps({"id": "q", "question": "x", "gold_ids": ["nope"]}), "utf-8")
     unknown = run("eval", "--corpus", str(corpus), "--queries", str(queries))
     assert unknown.exit_code == 2 and "nope" in unknown.output
+
+
+def test_index_embed_without_an_embeddings_endpoint_says_what_to_set(run) -> None:
+    assert run("search", "住民監査請求").exit_code == 0  # the index exists
+    result = run("index", "embed")
+    assert result.exit_code == 2
+    assert "BAIBAIN_EMBEDDING_BASE_URL" in result.output

@@ -13,6 +13,9 @@ the real ``openai`` client over HTTP:
 Behaviour is scripted per test with :meth:`FakeOpenAIServer.script`: a queue of steps
 (:class:`Reply`, :class:`Status`, :class:`Hang`, :class:`Raw`) consumed one per chat request.
 When the queue is empty, :attr:`FakeOpenAIServer.default` computes the reply from the request.
+Embedding requests have their own queue, :meth:`FakeOpenAIServer.script_embeddings`
+(:class:`Status`, :class:`Hang`, :class:`Raw`); when it is empty they get the computed vectors
+(:meth:`FakeOpenAIServer.embedding`).
 Every request is recorded (:class:`RecordedRequest`) with credentials redacted.
 
 Token counts the fake reports are simple on purpose: one token per character of message
@@ -86,6 +89,7 @@ class Raw:
 
 
 Step = Reply | Status | Hang | Raw
+EmbeddingStep = Status | Hang | Raw
 
 
 def rate_limited(retry_after: str = "1") -> Status:
@@ -183,6 +187,7 @@ class FakeOpenAIServer(FakeServer):
         self.embedding_dimensions = embedding_dimensions
         self.requests: list[RecordedRequest] = []
         self._steps: deque[Step] = deque()
+        self._embedding_steps: deque[EmbeddingStep] = deque()
         self._closing = asyncio.Event()
         super().__init__()
         app = self.app
@@ -208,6 +213,10 @@ class FakeOpenAIServer(FakeServer):
         """Queue how the next chat requests are answered (a ``str`` is a :class:`Reply`)."""
         self._steps.extend(Reply(s) if isinstance(s, str) else s for s in steps)
 
+    def script_embeddings(self, *steps: EmbeddingStep) -> None:
+        """Queue failures for the next embedding requests (then computed vectors again)."""
+        self._embedding_steps.extend(steps)
+
     @property
     def pending(self) -> int:
         """Scripted steps not consumed yet."""
@@ -216,6 +225,16 @@ class FakeOpenAIServer(FakeServer):
     @property
     def chat_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    @property
+    def embedding_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.endswith("/embeddings")]
+
+    def embedding(self, text: str, dimensions: int | None = None) -> list[float]:
+        """The unit vector ``/embeddings`` answers for the input ``text``."""
+        return _vector(
+            json.dumps(text, ensure_ascii=False), dimensions or self.embedding_dimensions
+        )
 
     # -- handlers ---------------------------------------------------------------------------
 
@@ -258,14 +277,8 @@ class FakeOpenAIServer(FakeServer):
         else:
             produced = self.default(recorded)
             step = Reply(produced) if isinstance(produced, str) else produced
-        if isinstance(step, Hang):
-            await self._hang()
-            return _error(503, "fake server closing", "server_error")
-        if isinstance(step, Status):
-            kind = "rate_limit_error" if step.status == 429 else "server_error"
-            return _error(step.status, step.message, kind, step.headers)
-        if isinstance(step, Raw):
-            return web.Response(status=step.status, text=step.body, content_type=step.content_type)
+        if not isinstance(step, Reply):
+            return await self._scripted(step)
         usage = {
             "prompt_tokens": (
                 step.prompt_tokens
@@ -299,6 +312,15 @@ class FakeOpenAIServer(FakeServer):
         if step.usage:
             completion["usage"] = usage
         return web.json_response(completion)
+
+    async def _scripted(self, step: Status | Hang | Raw) -> web.Response:
+        if isinstance(step, Hang):
+            await self._hang()
+            return _error(503, "fake server closing", "server_error")
+        if isinstance(step, Status):
+            kind = "rate_limit_error" if step.status == 429 else "server_error"
+            return _error(step.status, step.message, kind, step.headers)
+        return web.Response(status=step.status, text=step.body, content_type=step.content_type)
 
     async def _stream(
         self,
@@ -350,6 +372,8 @@ class FakeOpenAIServer(FakeServer):
         body = recorded.body
         if not isinstance(body, dict) or "input" not in body:
             return _error(400, "input is required", "invalid_request_error")
+        if self._embedding_steps:
+            return await self._scripted(self._embedding_steps.popleft())
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
         dimensions = int(body.get("dimensions") or self.embedding_dimensions)
         data = []

@@ -22,6 +22,7 @@ from fakes.openai_server import (
     rate_limited,
     server_error,
 )
+from support import FakeClock
 
 from knowledge.errors import UpstreamUnavailable
 from knowledge.llm import (
@@ -41,17 +42,6 @@ PROMPT = [
     {"role": "user", "content": "住民票の写しの交付手数料はいくらですか？"},
 ]
 ClientFactory = Callable[..., OpenAIChatClient]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest_asyncio.fixture
