@@ -7,6 +7,7 @@ turn kanji numerals into digits (二百四十二 → 242).
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import unicodedata
@@ -134,6 +135,15 @@ def char_bigrams(text: str) -> list[str]:
         else:
             grams.extend(run[i : i + 2] for i in range(len(run) - 1))
     return grams
+
+
+_SENTENCE_END = re.compile(r"[。！？!?\n]")
+
+
+def sentence_char_pairs(text: str) -> list[set[tuple[str, str]]]:
+    """Each sentence of the normalized text (cut at every full stop, brackets ignored) as its
+    set of adjacent character pairs: a fast superset of its bigrams, for scoring."""
+    return [set(itertools.pairwise(s)) for s in _SENTENCE_END.split(normalize(text))]
 
 
 def _pieces(text: str) -> Iterator[str]:

@@ -6,9 +6,9 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from knowledge.analysis import Analyzer, char_bigrams
+from knowledge.analysis import Analyzer, char_bigrams, sentence_char_pairs
 from knowledge.citations import PARENT_ACT, citation_key, find_citations
 from knowledge.documents import Hit
 from knowledge.embeddings import Embedder
@@ -47,6 +47,13 @@ PROPAGATION_BOOST = 0.3
 # alone does not tell.
 CITED_BY_WEIGHT = 0.5
 PARENT_ACT_WEIGHT = 0.5
+# Proximity: the best hits are re-ranked by the share of the question that one of their
+# sentences covers (see ``Retriever._rerank_by_sentence``), added with this weight.
+# Only questions up to PROXIMITY_MAX_CHARS are re-ranked: a long question (several sentences,
+# a list of choices) is not written from one sentence.
+RERANKED = 10
+SENTENCE_WEIGHT = 0.4
+PROXIMITY_MAX_CHARS = 200
 # Weight of the dense side (the most similar chunks scaled to [0, 1], see ``knowledge.dense``)
 # next to the lexical signals (words 1.0, bigrams GRAM_WEIGHT): about an even hybrid.
 DENSE_WEIGHT = 1.0
@@ -179,9 +186,39 @@ class Retriever:
             hits = best_chunk_per_document(
                 await self.store.search(IndexQuery(signals, flt, wanted, tuple(boosts), dense))
             )
+        hits = await self._rerank_by_sentence(query, hits)
         hits = hits[:k]
         relevant = bool(hits) and await self._coverage(query, hits[0]) >= MIN_COVERAGE
         return Retrieved(query=query, hits=hits, relevant=relevant)
+
+    async def _rerank_by_sentence(self, query: AnalyzedQuery, hits: list[Hit]) -> list[Hit]:
+        """Raise the best hits by how much of the question one of their sentences covers.
+
+        A question is usually written from one sentence, and a passage that matches it in one
+        place beats one whose matching words are scattered (term proximity). Coverage is the
+        idf-weighted share of the question's bigrams in the best sentence plus the title line.
+        """
+        if len(hits) < 2 or not query.grams or len(query.text) > PROXIMITY_MAX_CHARS:
+            return hits
+        head, tail = hits[:RERANKED], hits[RERANKED:]
+        bigrams = [g for g in query.grams if len(g) == 2]
+        stats = await self.store.term_stats("grams", bigrams)
+        weights = {(g[0], g[1]): _idf(stats.n_docs, stats.df.get(g, 0)) for g in bigrams}
+        total = sum(weights.values())
+        if total <= 0:
+            return hits
+        asked = set(weights)
+        rescored = []
+        for hit in head:
+            title_line = f"{hit.meta.title} {hit.chunk.heading}"
+            title = asked.intersection(*sentence_char_pairs(title_line)[:1])
+            best = max(
+                sum(weights[g] for g in (asked & pairs) | title)
+                for pairs in sentence_char_pairs(hit.chunk.text)
+            )
+            rescored.append(replace(hit, score=hit.score + SENTENCE_WEIGHT * best / total))
+        rescored.sort(key=lambda h: -h.score)
+        return rescored + tail
 
     async def _coverage(self, query: AnalyzedQuery, hit: Hit) -> float:
         """Idf-weighted share of the question's words found in the hit (text and title)."""
@@ -191,12 +228,16 @@ class Retriever:
         present = set(self.analyzer.words(f"{hit.meta.title} {hit.chunk.heading} {hit.chunk.text}"))
         total = matched = 0.0
         for term in query.words:
-            df = stats.df.get(term, 0)
-            idf = math.log1p((stats.n_docs - df + 0.5) / (df + 0.5)) if df else 0.0
+            idf = _idf(stats.n_docs, stats.df.get(term, 0))
             total += idf
             if term in present:
                 matched += idf
         return matched / total if total else 0.0
+
+
+def _idf(n_docs: int, df: int) -> float:
+    """BM25's idf; 0 for a term no chunk has."""
+    return math.log1p((n_docs - df + 0.5) / (df + 0.5)) if df else 0.0
 
 
 RRF_K = 60

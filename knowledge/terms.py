@@ -22,6 +22,8 @@ from knowledge.numerals import normalize_article_ref
 # of the terms (Weaviate) then see every document as changed and rewrite it.
 # 2: era years also read as Western years; 3: title line in words and grams, citation keys.
 TERMS_VERSION = "3"
+# The title line counts this many times in ``words`` (its BM25F field weight).
+TITLE_WEIGHT = 2
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,12 @@ def chunk_terms(document: Document, analyzer: Analyzer) -> list[ChunkTerms]:
     return [
         ChunkTerms(
             chunk=chunk,
-            words=" ".join([*analyzer.words(chunk.text), title_words[chunk.heading]]),
+            words=" ".join([*analyzer.words(chunk.text), *[title_line] * TITLE_WEIGHT]),
             title_words=title_words[chunk.heading],
             grams=" ".join([*char_bigrams(chunk.text), *title_grams[chunk.heading]]),
             refs=" ".join(chunk_citation_keys(chunk.text, law_title, article)),
             article=article,
         )
         for chunk, article in articles
+        for title_line in (title_words[chunk.heading],)
     ]

@@ -1,0 +1,51 @@
+"""Ranking behaviour users notice: titles count, and one matching sentence beats scattered words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from knowledge.analysis import Analyzer
+from knowledge.chunking import chunk_sections
+from knowledge.documents import Document, DocumentMeta, Section, content_hash
+from knowledge.embedded import EmbeddedIndexStore
+from knowledge.index import SearchFilter
+from knowledge.retrieval import Retriever
+
+ANALYZER = Analyzer()
+
+
+def doc(doc_id: str, title: str, text: str) -> Document:
+    meta = DocumentMeta(doc_id=doc_id, title=title, dataset="テスト")
+    return Document(meta, chunk_sections(doc_id, [Section(text=text)]), content_hash(text))
+
+
+async def ranked(tmp_path: Path, documents: list[Document], question: str) -> list[str]:
+    store = EmbeddedIndexStore(tmp_path / "index.sqlite3", ANALYZER)
+    try:
+        await store.upsert_many(documents)
+        retrieved = await Retriever(store, ANALYZER).retrieve(question, SearchFilter(), k=5)
+    finally:
+        await store.close()
+    return [h.meta.doc_id for h in retrieved.hits]
+
+
+async def test_a_passage_that_only_its_title_names_is_found(tmp_path: Path) -> None:
+    documents = [
+        doc("thai", "タイ", "首都はバンコクで、人口が最も多い都市です。"),
+        doc("laos", "ラオス", "首都はヴィエンチャンで、メコン川に面しています。"),
+    ]
+    assert (await ranked(tmp_path, documents, "ラオスの首都はどこですか"))[0] == "laos"
+
+
+async def test_words_of_the_question_in_one_sentence_beat_the_same_words_scattered(
+    tmp_path: Path,
+) -> None:
+    # The same words in both passages; the first one indexed wins a tie.
+    documents = [
+        doc("scattered", "施設案内", "市役所は駅の北にあります。図書館は九時に開きます。"),
+        doc("together", "施設案内", "図書館は駅の北にあります。市役所は九時に開きます。"),
+    ]
+    assert await ranked(tmp_path, documents, "図書館は駅の北にありますか") == [
+        "together",
+        "scattered",
+    ]
