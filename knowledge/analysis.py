@@ -126,10 +126,11 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in sentences if s.strip()]
 
 
-def char_bigrams(text: str) -> list[str]:
-    """Character bigrams within runs of word characters of the normalized text."""
+def char_bigrams(text: str, *, normalized: bool = False) -> list[str]:
+    """Character bigrams within runs of word characters of the normalized text
+    (``normalized``: ``text`` already went through ``normalize``)."""
     grams: list[str] = []
-    for run in _WORD_RUN.findall(normalize(text)):
+    for run in _WORD_RUN.findall(text if normalized else normalize(text)):
         if len(run) == 1:
             grams.append(run)
         else:
@@ -188,16 +189,20 @@ class Analyzer:
             for m in tokenizer.tokenize(piece)
         ]
 
-    def words(self, text: str, *, drop_stop_words: bool = False) -> list[str]:
+    def words(
+        self, text: str, *, drop_stop_words: bool = False, normalized: bool = False
+    ) -> list[str]:
         """Content words as Sudachi normalized forms; compounds also yield their short units.
 
         ``drop_stop_words`` removes question boilerplate (「教えてください」, 「誰」) and is meant
         for queries; documents keep every content word so their lengths stay comparable.
+        ``normalized``: ``text`` already went through ``normalize`` (analyzing it once more would
+        add its era years twice).
         """
         tokenizer = self._tokenizer()
         known = self._known
         terms: list[str] = []
-        for piece in _pieces(normalize(text)):
+        for piece in _pieces(text if normalized else normalize(text)):
             for morpheme in tokenizer.tokenize(piece):
                 # A dictionary word with a given surface always yields the same terms, and
                 # asking Sudachi for its part of speech and split costs more than the lookup.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from knowledge.analysis import Analyzer, char_bigrams
+from knowledge.analysis import Analyzer, char_bigrams, normalize
 from knowledge.citations import chunk_citation_keys
 from knowledge.documents import Chunk, Document
 from knowledge.numerals import normalize_article_ref
@@ -59,15 +59,18 @@ def chunk_terms(document: Document, analyzer: Analyzer) -> list[ChunkTerms]:
     for heading in dict.fromkeys(c.heading for c in document.chunks):
         title_words[heading] = " ".join(analyzer.words(f"{title} {heading}"))
         title_grams[heading] = char_bigrams(f"{title} {heading}")
-    return [
-        ChunkTerms(
-            chunk=chunk,
-            words=" ".join([*analyzer.words(chunk.text), *[title_line] * TITLE_WEIGHT]),
-            title_words=title_words[chunk.heading],
-            grams=" ".join([*char_bigrams(chunk.text), *title_grams[chunk.heading]]),
-            refs=" ".join(chunk_citation_keys(chunk.text, law_title, article)),
-            article=article,
+    terms = []
+    for chunk, article in articles:
+        text = normalize(chunk.text)  # once for all three fields
+        words = analyzer.words(text, normalized=True)
+        terms.append(
+            ChunkTerms(
+                chunk=chunk,
+                words=" ".join([*words, *[title_words[chunk.heading]] * TITLE_WEIGHT]),
+                title_words=title_words[chunk.heading],
+                grams=" ".join([*char_bigrams(text, normalized=True), *title_grams[chunk.heading]]),
+                refs=" ".join(chunk_citation_keys(text, law_title, article)),
+                article=article,
+            )
         )
-        for chunk, article in articles
-        for title_line in (title_words[chunk.heading],)
-    ]
+    return terms
