@@ -123,7 +123,7 @@ class FieldIndex:
                     plan.factors[~batched], start[~batched], end[~batched], strict=True
                 ):
                     if p < q:
-                        _add_bm25(scores, seg.docs[p:q], seg.tfs[p:q], factor, norm)
+                        _add_bm25(scores, seg.docs[p:q], seg.tfs[p:q], factor, norm, unique=True)
             else:
                 batched = lengths > 0
             if not batched.any():
@@ -150,7 +150,9 @@ class FieldIndex:
         marked[docnos] = True
         for number, (seg, (start, end)) in enumerate(zip(self.segments, plan.ranges, strict=True)):
             first, last = seg.docno_range
-            inside = docnos[(docnos >= first) & (docnos <= last)]
+            # In the postings' own dtype: searchsorted would otherwise convert (copy) the
+            # whole posting list on every call.
+            inside = docnos[(docnos >= first) & (docnos <= last)].astype(seg.docs.dtype)
             terms = np.flatnonzero(end > start)
             if not len(inside) or not len(terms):
                 continue
@@ -163,7 +165,7 @@ class FieldIndex:
                 postings = seg.docs[p:q]
                 at = np.minimum(np.searchsorted(postings, inside), q - p - 1)
                 found = postings[at] == inside
-                _add_bm25(scores, inside[found], seg.tfs[p + at[found]], factor, norm)
+                _add_bm25(scores, inside[found], seg.tfs[p + at[found]], factor, norm, unique=True)
 
 
 @dataclass(frozen=True)
@@ -319,16 +321,22 @@ def _add_bm25(
     tfs: npt.NDArray[np.uint16],
     factors: npt.NDArray[np.float32] | np.float32,
     norm: Scores,
+    *,
+    unique: bool = False,
 ) -> None:
     """``scores[docs] += factors * tf * (K1 + 1) / (tf + norm[docs])``, in that order of
-    operations, with fewer temporaries."""
+    operations, with fewer temporaries. ``unique``: no document repeats in ``docs`` (one
+    term's postings), so a plain indexed add does what the slower ``np.add.at`` does."""
     tf = tfs.astype(np.float32)
     added = tf * factors
     added *= np.float32(K1 + 1.0)
     denominator = norm[docs]
     denominator += tf
     added /= denominator
-    np.add.at(scores, docs, added)
+    if unique:
+        scores[docs] += added
+    else:
+        np.add.at(scores, docs, added)
 
 
 def _best(scores: Scores, n: int) -> npt.NDArray[np.intp]:

@@ -153,6 +153,14 @@ def test_eval_prints_metrics_and_names_bad_lines(run, tmp_path: Path) -> None:
     queries.write_text(json.dumps({"id": "q", "question": "x", "gold_ids": ["nope"]}), "utf-8")
     unknown = run("eval", "--corpus", str(corpus), "--queries", str(queries))
     assert unknown.exit_code == 2 and "nope" in unknown.output
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", "utf-8")
+    nothing = run("eval", "--corpus", str(empty), "--queries", str(queries))
+    assert nothing.exit_code == 2 and "文書がありません" in nothing.output
+    legacy = tmp_path / "legacy.jsonl"
+    legacy.write_bytes(json.dumps(docs[0], ensure_ascii=False).encode("shift_jis"))
+    sjis = run("eval", "--corpus", str(legacy), "--queries", str(queries))
+    assert sjis.exit_code == 2 and "UTF-8" in sjis.output and "legacy.jsonl" in sjis.output
 
 
 def test_index_embed_without_an_embeddings_endpoint_says_what_to_set(run) -> None:
