@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from knowledge.numerals import find_article_refs
 
@@ -47,10 +48,12 @@ def citation_key(law: str, article: str) -> str:
     return f"{''.join(law.split())}:{article}"
 
 
-def find_citations(text: str) -> list[Citation]:
-    """Every article reference of ``text`` with the law it points into."""
+@lru_cache(maxsize=8192)
+def find_citations(text: str) -> tuple[Citation, ...]:
+    """Every article reference of ``text`` with the law it points into (cached: the same
+    articles come up for many questions)."""
     if "条" not in text and "條" not in text:
-        return []  # most text cites nothing, and looking costs a regular expression scan
+        return ()  # most text cites nothing, and looking costs a regular expression scan
     found: list[Citation] = []
     previous: Citation | None = None
     for ref in find_article_refs(text):
@@ -66,7 +69,7 @@ def find_citations(text: str) -> list[Citation]:
             continue
         previous = Citation(law, ref.article, ref.span)
         found.append(previous)
-    return found
+    return tuple(found)
 
 
 def _law_before(before: str) -> str | None:

@@ -38,16 +38,22 @@ def expansions_for(morphemes: Sequence[tuple[str, str]]) -> list[str]:
     does not match inside 副市長.
     """
     table = load_thesaurus()
-    longest = max((len(w) for w in table), default=0)
+    prefixes = _prefixes()
     found: list[str] = []
     for start in range(len(morphemes)):
         prefix = ""
         for surface, lemma in morphemes[start:]:
-            if len(prefix) > longest:
-                break
             for candidate in dict.fromkeys((prefix + surface, prefix + lemma)):
                 for expansion in table.get(candidate, ()):
                     if expansion not in found:
                         found.append(expansion)
             prefix += surface
+            if prefix not in prefixes:
+                break  # no word of the thesaurus starts like this
     return found
+
+
+@lru_cache(maxsize=1)
+def _prefixes() -> frozenset[str]:
+    """Every proper prefix of every thesaurus word."""
+    return frozenset(w[:i] for w in load_thesaurus() for i in range(1, len(w)))
