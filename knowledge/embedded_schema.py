@@ -80,12 +80,9 @@ _TABLES = (
 )
 _CHUNKS_INDEX = "CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ordinal)"
 # Columns of a chunk row after ``chunk_id, doc_id, ordinal, heading, position``.
-CHUNK_COLUMNS = (
-    "chunk_id, doc_id, ordinal, heading, position, article, "
-    "words, words_tf, title, title_tf, grams, grams_tf, refs, refs_tf, text"
-)
 # The (term ids, counts) columns of every field, in ``FIELDS`` order.
 TERM_COLUMNS = ", ".join(f"{f}, {f}_tf" for f in FIELDS)
+CHUNK_COLUMNS = f"chunk_id, doc_id, ordinal, heading, position, article, {TERM_COLUMNS}, text"
 _TERM_ASSIGNMENTS = ", ".join(f"{f} = ?, {f}_tf = ?" for f in FIELDS)
 _REANALYZE_BATCH = 5_000
 

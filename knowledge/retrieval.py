@@ -214,7 +214,7 @@ class Retriever:
         rescored = []
         for hit in head:
             title_line = f"{hit.meta.title} {hit.chunk.heading}"
-            title = asked.intersection(*sentence_char_pairs(title_line)[:1])
+            title = asked & set().union(*sentence_char_pairs(title_line))
             best = max(
                 sum(weights[g] for g in (asked & pairs) | title)
                 for pairs in sentence_char_pairs(hit.chunk.text)
