@@ -31,6 +31,10 @@ GRAM_WEIGHT = 0.6
 CHUNKS_PER_RESULT = 4
 # Weight of a word added by the thesaurus, relative to a word the user typed.
 EXPANSION_WEIGHT = 0.5
+# A question followed by more lines (the choices of a multiple-choice question, items pasted
+# under it): the first line says what is asked, the lines under it are candidates, mostly
+# wrong ones, so each term of the first line weighs this much more.
+FIRST_LINE_WEIGHT = 2.0
 # Added to the fused score (each signal scaled to at most its weight): an article cited by
 # law and number in the question is looked up directly; a named law is preferred.
 ARTICLE_BOOST = 1.0
@@ -151,17 +155,21 @@ class Retriever:
         return Dense(tuple(vectors[0].tolist()), self.embedder.model, DENSE_WEIGHT)
 
     def analyze(self, question: str) -> AnalyzedQuery:
-        """Weighted query terms: word and bigram counts of the question, plus the statutory
-        words the thesaurus adds (at ``EXPANSION_WEIGHT``)."""
-        counts = Counter(self.analyzer.words(question, drop_stop_words=True))
-        words = {t: float(c) for t, c in counts.items()}
+        """Weighted query terms: word and bigram counts of the question (its first line
+        weighing more when lines follow), plus the statutory words the thesaurus adds (at
+        ``EXPANSION_WEIGHT``)."""
+        first_line, more = question.strip().partition("\n")[::2]
+        words = _weights(self.analyzer.words(question, drop_stop_words=True))
+        grams = _weights(char_bigrams(question))
+        if more.strip():
+            for term in set(self.analyzer.words(first_line, drop_stop_words=True)):
+                words[term] += FIRST_LINE_WEIGHT
+            for gram in set(char_bigrams(first_line)):
+                grams[gram] += FIRST_LINE_WEIGHT
         for phrase in expansions_for(self.analyzer.morphemes(question)):
             for term in self.analyzer.words(phrase, drop_stop_words=True):
                 words.setdefault(term, EXPANSION_WEIGHT)
-        grams = Counter(char_bigrams(question))
-        return AnalyzedQuery(
-            text=question, words=words, grams={t: float(c) for t, c in grams.items()}
-        )
+        return AnalyzedQuery(text=question, words=words, grams=grams)
 
     async def retrieve(self, question: str, flt: SearchFilter, k: int = 10) -> Retrieved:
         """Search the index and decide whether the best hit answers the question."""
@@ -245,6 +253,11 @@ class Retriever:
             if term in present:
                 matched += idf
         return matched / total if total else 0.0
+
+
+def _weights(terms: list[str]) -> dict[str, float]:
+    """Query weight of each term: how often the question has it."""
+    return {t: float(c) for t, c in Counter(terms).items()}
 
 
 def _idf(n_docs: int, df: int) -> float:

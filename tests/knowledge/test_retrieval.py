@@ -49,3 +49,22 @@ async def test_words_of_the_question_in_one_sentence_beat_the_same_words_scatter
         "together",
         "scattered",
     ]
+
+
+async def test_the_first_line_of_a_multiple_choice_question_decides_the_topic(
+    tmp_path: Path,
+) -> None:
+    documents = [
+        doc("allowance", "児童手当", "児童手当は、毎年二月、六月及び十月に支給します。"),
+        doc("fees", "保育料", "保育料の減免を受けている世帯は、申請により保育料が免除されます。"),
+        doc("garbage", "ごみ", "燃えるごみは月曜日と木曜日に出してください。"),
+        doc("library", "図書館", "図書館は九時に開きます。"),
+    ]
+    # Two of the three choices are about the fees; the question is about the allowance.
+    question = (
+        "児童手当の支給月として、正しいものを教えてください。\n"
+        "保育料の減免を受けている世帯は四月\n"
+        "保育料の減免を受けている世帯は八月\n"
+        "六月と十月"
+    )
+    assert (await ranked(tmp_path, documents, question))[0] == "allowance"
