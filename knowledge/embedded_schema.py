@@ -29,7 +29,7 @@ from knowledge.embedded_docs import meta_from_json
 from knowledge.errors import IndexUnavailable
 from knowledge.index import FIELDS
 from knowledge.postings import Encoded, Vocabulary
-from knowledge.terms import TERMS_VERSION, ChunkTerms
+from knowledge.terms import TERMS_VERSION, BatchTerms
 
 log = logging.getLogger(__name__)
 
@@ -199,15 +199,15 @@ def terms_current(db: sqlite3.Connection) -> bool:
 
 
 def encode_terms(
-    vocabs: Mapping[str, Vocabulary], analyzed: Sequence[ChunkTerms]
+    vocabs: Mapping[str, Vocabulary], parts: Sequence[BatchTerms]
 ) -> dict[str, Encoded]:
     """Term ids and counts of each analyzed chunk, per field (new terms get new ids)."""
-    return {
-        "words": vocabs["words"].encode([t.words.split() for t in analyzed]),
-        "title": vocabs["title"].encode([t.title_words.split() for t in analyzed]),
-        "grams": vocabs["grams"].encode([t.grams.split() for t in analyzed]),
-        "refs": vocabs["refs"].encode([t.refs.split() for t in analyzed]),
-    }
+    return {f: Encoded.concat([vocabs[f].adopt(p.fields[f]) for p in parts]) for f in FIELDS}
+
+
+def articles_of(parts: Sequence[BatchTerms]) -> list[str | None]:
+    """The article key of each analyzed chunk."""
+    return [a for p in parts for a in p.articles]
 
 
 def _documents(rows: Sequence[tuple[Any, ...]]) -> list[Document]:
@@ -222,7 +222,7 @@ def _documents(rows: Sequence[tuple[Any, ...]]) -> list[Document]:
 
 
 def reanalyze(
-    db: sqlite3.Connection, analyze: Callable[[Sequence[Document]], list[ChunkTerms]]
+    db: sqlite3.Connection, analyze: Callable[[Sequence[Document]], list[BatchTerms]]
 ) -> None:
     """Analyze every stored chunk again and renumber all terms, in one transaction."""
     db.execute("BEGIN IMMEDIATE")
@@ -247,8 +247,8 @@ def reanalyze(
             db.executemany(
                 f"UPDATE chunks SET article = ?, {_TERM_ASSIGNMENTS} WHERE rowid = ?",
                 [
-                    (t.article or "", *(blob for pair in pairs for blob in pair), r[0])
-                    for t, *pairs, r in zip(analyzed, *blobs, rows, strict=True)
+                    (article or "", *(blob for pair in pairs for blob in pair), r[0])
+                    for article, *pairs, r in zip(articles_of(analyzed), *blobs, rows, strict=True)
                 ],
             )
             last, done = rows[-1][0], done + len(rows)

@@ -85,6 +85,20 @@ class Encoded:
             offsets=np.concatenate(([0], np.cumsum(counts))),
         )
 
+    @classmethod
+    def concat(cls, parts: Sequence[Encoded]) -> Encoded:
+        """The documents of ``parts`` one after the other."""
+        if len(parts) == 1:
+            return parts[0]
+        starts = np.cumsum([0, *(len(p.ids) for p in parts[:-1])])
+        return cls(
+            ids=np.concatenate([p.ids for p in parts]),
+            tfs=np.concatenate([p.tfs for p in parts]),
+            offsets=np.concatenate(
+                [[0], *(p.offsets[1:] + start for p, start in zip(parts, starts, strict=True))]
+            ),
+        )
+
     def to_blobs(self) -> list[tuple[bytes, bytes]]:
         """Per document ``(ids, tfs)`` as little-endian bytes, for storage."""
         ids = self.ids.astype("<i4", copy=False).tobytes()
@@ -120,22 +134,45 @@ class Vocabulary:
 
     def encode(self, token_lists: Sequence[Sequence[str]]) -> Encoded:
         """Term ids and counts of each token list; unseen terms get new ids."""
-        flat = [t for tokens in token_lists for t in tokens]
+        return self.adopt(LocalTerms.encode(token_lists))
+
+    def adopt(self, local: LocalTerms) -> Encoded:
+        """``local`` in this vocabulary's ids; its unseen terms get new ids, in the order
+        the batch first used them (so the numbering is the same as encoding it here)."""
         ids = self.ids
-        self.extend(t for t in dict.fromkeys(flat) if t not in ids)
-        n_docs = len(token_lists)
+        self.extend(t for t in local.terms if t not in ids)
+        mapping = np.fromiter(map(ids.__getitem__, local.terms), np.int32, len(local.terms))
+        encoded = local.encoded
+        return Encoded(mapping[encoded.ids], encoded.tfs, encoded.offsets)
+
+
+@dataclass(frozen=True)
+class LocalTerms:
+    """A batch's token lists encoded against the batch's own vocabulary: ``terms[i]`` is term
+    id ``i`` of ``encoded``. The costly per-token work runs wherever the batch is analyzed;
+    the index then only renumbers the batch's distinct terms (``Vocabulary.adopt``)."""
+
+    terms: list[str]
+    encoded: Encoded
+
+    @classmethod
+    def encode(cls, token_lists: Sequence[Sequence[str]]) -> LocalTerms:
+        flat = [t for tokens in token_lists for t in tokens]
+        ids: dict[str, int] = {t: i for i, t in enumerate(dict.fromkeys(flat))}
+        n_docs, n_terms = len(token_lists), max(len(ids), 1)
         term_ids = np.fromiter(map(ids.__getitem__, flat), dtype=np.int64, count=len(flat))
         owners = np.repeat(
             np.arange(n_docs, dtype=np.int64),
             np.fromiter(map(len, token_lists), dtype=np.int64, count=n_docs),
         )
-        keys, counts = np.unique(owners * max(len(self), 1) + term_ids, return_counts=True)
-        per_doc = np.bincount(keys // max(len(self), 1), minlength=n_docs)
-        return Encoded(
-            ids=(keys % max(len(self), 1)).astype(np.int32),
+        keys, counts = np.unique(owners * n_terms + term_ids, return_counts=True)
+        per_doc = np.bincount(keys // n_terms, minlength=n_docs)
+        encoded = Encoded(
+            ids=(keys % n_terms).astype(np.int32),
             tfs=np.minimum(counts, MAX_TF).astype(np.uint16),
             offsets=np.concatenate(([0], np.cumsum(per_doc))),
         )
+        return cls(list(ids), encoded)
 
 
 @dataclass(frozen=True)

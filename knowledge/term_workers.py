@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from knowledge.analysis import Analyzer
 from knowledge.documents import Document
-from knowledge.terms import ChunkTerms, chunk_terms
+from knowledge.terms import BatchTerms, batch_terms
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,8 @@ MIN_SHARED_CHUNKS = 256
 HELPER_TIMEOUT_S = 600.0
 
 
-def _analyze(documents: Sequence[Document], analyzer: Analyzer) -> list[ChunkTerms]:
-    return [t for d in documents for t in chunk_terms(d, analyzer)]
+def _analyze(documents: Sequence[Document], analyzer: Analyzer) -> BatchTerms:
+    return batch_terms(documents, analyzer)
 
 
 def _send(stream: IO[bytes], value: object) -> None:
@@ -62,7 +62,7 @@ def _receive(fd: int, timeout: float | None = None) -> Any:
 
 
 class TermAnalysis:
-    """``chunk_terms`` of many documents, in order, using a helper process when it pays."""
+    """``batch_terms`` of many documents, in order, using a helper process when it pays."""
 
     def __init__(self, analyzer: Analyzer) -> None:
         self._analyzer = analyzer
@@ -73,11 +73,11 @@ class TermAnalysis:
         self._helper: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
-    def analyze(self, documents: Sequence[Document]) -> list[ChunkTerms]:
-        """Terms of every chunk of ``documents``, in document and chunk order."""
+    def analyze(self, documents: Sequence[Document]) -> list[BatchTerms]:
+        """Terms of every chunk of ``documents``, as consecutive parts in document order."""
         sizes = [len(d.chunks) for d in documents]
         if not self._shared or sum(sizes) < MIN_SHARED_CHUNKS or len(documents) < 2:
-            return _analyze(documents, self._analyzer)
+            return [_analyze(documents, self._analyzer)]
         split, done = 0, 0
         while split < len(documents) - 1 and 2 * (done + sizes[split]) <= sum(sizes):
             done += sizes[split]
@@ -89,7 +89,7 @@ class TermAnalysis:
             first = self._answer(helper) if helper else None
         if first is None:
             first = _analyze(documents[:split], self._analyzer)
-        return first + rest
+        return [first, rest]
 
     def _request(self, documents: Sequence[Document]) -> subprocess.Popen[bytes] | None:
         try:
@@ -106,10 +106,10 @@ class TermAnalysis:
             self._give_up(exc)
             return None
 
-    def _answer(self, helper: subprocess.Popen[bytes]) -> list[ChunkTerms] | None:
+    def _answer(self, helper: subprocess.Popen[bytes]) -> BatchTerms | None:
         assert helper.stdout is not None
         try:
-            terms: list[ChunkTerms] = _receive(helper.stdout.fileno(), HELPER_TIMEOUT_S)
+            terms: BatchTerms = _receive(helper.stdout.fileno(), HELPER_TIMEOUT_S)
             return terms
         except (OSError, EOFError, TimeoutError, pickle.UnpicklingError) as exc:
             self._give_up(exc)

@@ -11,12 +11,14 @@ an article key derived from their position, which article lookups match on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from knowledge.analysis import Analyzer, char_bigrams, normalize
 from knowledge.citations import chunk_citation_keys
 from knowledge.documents import Chunk, Document
 from knowledge.numerals import normalize_article_ref
+from knowledge.postings import LocalTerms
 
 # Bump when the analysis changes (dictionary, parts of speech, bigrams): stores that keep copies
 # of the terms (Weaviate) then see every document as changed and rewrite it.
@@ -74,3 +76,28 @@ def chunk_terms(document: Document, analyzer: Analyzer) -> list[ChunkTerms]:
             )
         )
     return terms
+
+
+@dataclass(frozen=True)
+class BatchTerms:
+    """The terms of the chunks of some documents, in order, for the embedded index: per field
+    (``knowledge.index.FIELDS``) encoded against the batch's own vocabulary, so that the
+    per-token work is done where the batch is analyzed (possibly a helper process)."""
+
+    articles: list[str | None]
+    fields: dict[str, LocalTerms]
+
+
+def batch_terms(documents: Sequence[Document], analyzer: Analyzer) -> BatchTerms:
+    """``chunk_terms`` of every chunk of ``documents``, encoded per field."""
+    analyzed = [t for d in documents for t in chunk_terms(d, analyzer)]
+    columns = {
+        "words": [t.words for t in analyzed],
+        "title": [t.title_words for t in analyzed],
+        "grams": [t.grams for t in analyzed],
+        "refs": [t.refs for t in analyzed],
+    }
+    return BatchTerms(
+        articles=[t.article for t in analyzed],
+        fields={f: LocalTerms.encode([v.split() for v in values]) for f, values in columns.items()},
+    )
