@@ -24,8 +24,14 @@ class CircuitBreaker:
     """
 
     def __init__(
-        self, failures: int, reset_s: float, clock: Callable[[], float] = time.monotonic
+        self,
+        failures: int,
+        reset_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        service: str = "llm",
     ) -> None:
+        self.service = service  # named in log lines and errors
         self.failures = max(1, failures)
         self.reset_s = reset_s
         self._clock = clock
@@ -49,7 +55,7 @@ class CircuitBreaker:
         if state == "half_open" and not self._trial_in_flight:
             self._trial_in_flight = True
             return True
-        raise UpstreamUnavailable(detail="llm circuit breaker open")
+        raise UpstreamUnavailable(detail=f"{self.service} circuit breaker open")
 
     def record_success(self) -> None:
         self._consecutive = 0
@@ -60,7 +66,9 @@ class CircuitBreaker:
         self._consecutive += 1
         if self._trial_in_flight or self._consecutive >= self.failures:
             if self._opened_at is None or self._trial_in_flight:
-                log.warning("llm circuit breaker opened after %d failures", self._consecutive)
+                log.warning(
+                    "%s circuit breaker opened after %d failures", self.service, self._consecutive
+                )
             self._opened_at = self._clock()
         self._trial_in_flight = False
 

@@ -119,6 +119,8 @@ class OpenAIEmbedder(OpenAIService):
     ``config.model`` is the embedding model (Azure: its deployment).
     """
 
+    service = _SERVICE
+
     def __init__(
         self,
         config: LLMConfig,
@@ -142,9 +144,8 @@ class OpenAIEmbedder(OpenAIService):
         try:
             trial = self.breaker.before_call()
         except UpstreamUnavailable as err:
-            detail = f"{_SERVICE} circuit breaker open"
-            self._log_failure(detail, len(inputs), 0, started)
-            raise UpstreamUnavailable(detail=detail) from err
+            self._log_failure(err.detail, len(inputs), 0, started)
+            raise
         settled = False
         requests = retries = 0
         try:

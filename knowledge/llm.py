@@ -240,13 +240,18 @@ def _int(value: object) -> int | None:
 class OpenAIService:
     """One endpoint of an OpenAI-compatible server: its SDK client and its circuit breaker.
 
-    ``clock`` drives the circuit breaker only (inject a fake one in tests).
+    ``clock`` drives the circuit breaker only (inject a fake one in tests); ``service`` names
+    the endpoint in log lines.
     """
+
+    service = "llm"
 
     def __init__(self, config: LLMConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._sdk = openai_sdk(config)
         self.config = config
-        self.breaker = CircuitBreaker(config.breaker_failures, config.breaker_reset_s, clock)
+        self.breaker = CircuitBreaker(
+            config.breaker_failures, config.breaker_reset_s, clock, service=self.service
+        )
 
     @property
     def model(self) -> str:

@@ -158,13 +158,16 @@ class Retriever:
         """Weighted query terms: word and bigram counts of the question (its first line
         weighing more when lines follow), plus the statutory words the thesaurus adds (at
         ``EXPANSION_WEIGHT``)."""
-        first_line, more = question.strip().partition("\n")[::2]
-        words = _weights(self.analyzer.words(question, drop_stop_words=True))
-        grams = _weights(char_bigrams(question))
+        # Words and bigrams never span lines, so the first line is analyzed once.
+        first_line, _, more = question.strip().partition("\n")
+        first_words = self.analyzer.words(first_line, drop_stop_words=True)
+        first_grams = char_bigrams(first_line)
+        words = _weights([*first_words, *self.analyzer.words(more, drop_stop_words=True)])
+        grams = _weights([*first_grams, *char_bigrams(more)])
         if more.strip():
-            for term in set(self.analyzer.words(first_line, drop_stop_words=True)):
+            for term in set(first_words):
                 words[term] += FIRST_LINE_WEIGHT
-            for gram in set(char_bigrams(first_line)):
+            for gram in set(first_grams):
                 grams[gram] += FIRST_LINE_WEIGHT
         for phrase in expansions_for(self.analyzer.morphemes(question)):
             for term in self.analyzer.words(phrase, drop_stop_words=True):

@@ -204,7 +204,7 @@ async def test_hanging_endpoint_fails_with_the_deadline(
 
 
 async def test_breaker_opens_after_consecutive_failures_and_half_opens(
-    openai_fake: FakeOpenAIServer, make_embedder: EmbedderFactory
+    openai_fake: FakeOpenAIServer, make_embedder: EmbedderFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = FakeClock()
     embedder = make_embedder(clock=clock, breaker_failures=2, breaker_reset_s=30.0)
@@ -217,6 +217,7 @@ async def test_breaker_opens_after_consecutive_failures_and_half_opens(
         await embedder.embed(TEXTS)
     assert raised.value.detail == "embeddings circuit breaker open"
     assert len(openai_fake.embedding_requests) == 2  # failed fast: no HTTP request
+    assert "embeddings circuit breaker opened after 2 failures" in caplog.text
 
     clock.advance(30.0)
     vectors = await embedder.embed(TEXTS)  # the trial call, answered normally
