@@ -107,8 +107,11 @@ def open_embedder(settings: Settings) -> Embedder | None:
     )
 
 
-def open_weaviate_index(settings: Settings, analyzer: Analyzer) -> WeaviateIndexStore:
-    """The Weaviate store of ``BAIBAIN_WEAVIATE_*``; it connects on first use."""
+def open_weaviate_index(
+    settings: Settings, analyzer: Analyzer, embedder: Embedder | None = None
+) -> WeaviateIndexStore:
+    """The Weaviate store of ``BAIBAIN_WEAVIATE_*``; it connects on first use and keeps chunk
+    vectors of ``embedder``."""
     if not settings.weaviate_url:
         raise BadInput(
             "BAIBAIN_WEAVIATE_URL が設定されていません。Weaviate の URL を指定してください。"
@@ -125,17 +128,15 @@ def open_weaviate_index(settings: Settings, analyzer: Analyzer) -> WeaviateIndex
         query_timeout=settings.weaviate_timeout_s,
         insert_timeout=settings.weaviate_insert_timeout_s,
     )
-    return WeaviateIndexStore(config, analyzer)
+    return WeaviateIndexStore(config, analyzer, embedder=embedder)
 
 
 def open_index(
     settings: Settings, analyzer: Analyzer, embedder: Embedder | None = None
 ) -> IndexStore:
-    """The configured ``IndexStore``; the embedded one keeps chunk vectors of ``embedder``."""
+    """The configured ``IndexStore``; it keeps chunk vectors of ``embedder``."""
     if settings.index == "weaviate":
-        if embedder is not None:
-            log.warning("the Weaviate store keeps no vectors yet: retrieval stays lexical")
-        return open_weaviate_index(settings, analyzer)
+        return open_weaviate_index(settings, analyzer, embedder)
     return EmbeddedIndexStore(settings.index_path, analyzer, embedder)
 
 

@@ -14,13 +14,19 @@ zero, so scaling by the best score alone (as the lexical signals are) would lift
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from knowledge.documents import Chunk, DocumentMeta
+from knowledge.documents import Chunk, Document, DocumentMeta
+
+if TYPE_CHECKING:
+    from knowledge.embeddings import Embedder
 
 DENSE_CANDIDATES = 100
+# Texts per embedder call when indexing.
+EMBED_BATCH = 256
 # Merge the per-batch blocks into one when there are more than this many.
 _MAX_BLOCKS = 16
 
@@ -31,6 +37,28 @@ def embedding_input(meta: DocumentMeta, chunk: Chunk) -> str:
     """The text embedded for a chunk: its title line, then its text."""
     head = " ".join(f"{meta.title} {chunk.heading}".split())
     return f"{head}\n{chunk.text}" if head else chunk.text
+
+
+async def embed_chunks(embedder: Embedder, documents: Sequence[Document]) -> dict[str, Vector]:
+    """The vector of every chunk of ``documents`` by chunk id; ``UpstreamUnavailable`` when
+    the embedder fails (nothing is returned then)."""
+    chunks = [(d.meta, c) for d in documents for c in d.chunks]
+    vectors: dict[str, Vector] = {}
+    # One call per slice: each gets the embedder's whole deadline.
+    for start in range(0, len(chunks), EMBED_BATCH):
+        part = chunks[start : start + EMBED_BATCH]
+        embedded = await embedder.embed([embedding_input(m, c) for m, c in part])
+        vectors.update((c.chunk_id, v) for (_, c), v in zip(part, embedded, strict=True))
+    return vectors
+
+
+def relative_shares(similarities: npt.NDArray[np.float32], weight: float) -> Vector:
+    """The dense shares of the candidates' similarities: scaled to [0, 1] between the worst
+    and the best of them (all 1 when they are equal), times ``weight``."""
+    low, high = float(similarities.min()), float(similarities.max())
+    spread = high - low
+    scaled = (similarities - low) / spread if spread > 0 else np.ones_like(similarities)
+    return np.float32(weight) * scaled
 
 
 def vector_to_blob(vector: Vector) -> bytes:
@@ -107,8 +135,5 @@ class DenseIndex:
         if len(candidates) > DENSE_CANDIDATES:
             best = np.argpartition(similarities[candidates], -DENSE_CANDIDATES)
             candidates = candidates[best[-DENSE_CANDIDATES:]]
-        values = similarities[candidates]
-        low, high = float(values.min()), float(values.max())
-        scaled = (values - low) / (high - low) if high > low else np.ones_like(values)
-        shares[candidates] = np.float32(weight) * scaled
+        shares[candidates] = relative_shares(similarities[candidates], weight)
         return shares

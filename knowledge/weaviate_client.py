@@ -192,9 +192,9 @@ class WeaviateConnection:
 
 
 async def _add_missing_properties(collection: Any) -> None:
-    """A collection created by an older Baibain lacks the properties added since (``refs``):
-    add them with their tokenization, so that rewritten documents index them correctly
-    instead of Weaviate's auto-schema guessing a type and tokenization."""
+    """A collection created by an older Baibain lacks the properties added since (``refs``,
+    ``vector_model``): add them with their tokenization, so that rewritten documents index
+    them correctly instead of Weaviate's auto-schema guessing a type and tokenization."""
     present = {p.name for p in (await collection.config.get()).properties}
     for prop in PROPERTIES:
         if prop.name not in present:

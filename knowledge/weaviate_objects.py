@@ -9,11 +9,13 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any
 
+from weaviate.classes.data import DataObject
 from weaviate.util import generate_uuid5
 
+from knowledge.dense import Vector
 from knowledge.documents import Chunk, Document, DocumentMeta
 from knowledge.terms import TERMS_VERSION, ChunkTerms
-from knowledge.weaviate_schema import utc_day
+from knowledge.weaviate_schema import VECTOR_MODEL, utc_day
 
 _UUID_NAMESPACE = "baibain-chunk"
 
@@ -77,6 +79,28 @@ def chunk_properties(
         "chunk_count": len(document.chunks),
     }
     return {k: v for k, v in props.items() if v is not None}
+
+
+def chunk_object(
+    document: Document,
+    terms: ChunkTerms,
+    *,
+    generation: str,
+    seq: int,
+    head: bool,
+    vector: Vector | None = None,
+    model: str = "",
+) -> DataObject[dict[str, Any], None]:
+    """One chunk object to insert: its properties, its id and, given one, its vector, whose
+    ``model`` is recorded in ``vector_model``."""
+    props = chunk_properties(document, terms, generation=generation, seq=seq, head=head)
+    if vector is not None:
+        props[VECTOR_MODEL] = model
+    return DataObject(
+        properties=props,
+        uuid=object_uuid(document.doc_id, terms.chunk.chunk_id, generation),
+        vector=None if vector is None else vector.tolist(),
+    )
 
 
 def _text(props: Mapping[str, Any], name: str) -> str:

@@ -10,7 +10,9 @@ visibility filter that ``search_filter`` puts on every query.
 
 The searchable properties hold the tokens that ``knowledge.terms`` computes for the
 embedded store, space-joined and indexed with whitespace tokenization, so both stores run BM25
-over identical terms; stop words are disabled and k1/b match the embedded index.
+over identical terms; stop words are disabled and k1/b match the embedded index. Chunk vectors
+are self-provided (the embedder of ``knowledge.embeddings``) and each object with a vector names
+its model in ``vector_model``, so a question is compared only with vectors of its own model.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from weaviate.classes.config import (
     Tokenization,
     VectorDistances,
 )
-from weaviate.classes.query import Filter, HybridFusion, MetadataQuery, Metrics, Sort
+from weaviate.classes.query import Filter, MetadataQuery, Metrics, Sort
 from weaviate.collections.classes.filters import _Filters
 
 from knowledge.index import SearchFilter
@@ -38,8 +40,8 @@ from knowledge.lexical import K1, B
 DEFAULT_COLLECTION = "BaibainChunk"
 # Index field of the ``IndexStore`` protocol → searchable Weaviate property.
 FIELD_PROPERTIES = {"words": "words", "title": "title_words", "grams": "grams", "refs": "refs"}
-# Weight of BM25 against the vector in hybrid queries (used once queries carry a vector).
-HYBRID_ALPHA = 0.5
+# The embedding model of an object's vector (objects without a vector have none).
+VECTOR_MODEL = "vector_model"
 # Query terms are repeated to carry their weight (Weaviate multiplies a term's idf by its
 # number of occurrences in the query); the repetition is capped to keep queries small.
 MAX_TERM_REPEAT = 16
@@ -126,6 +128,7 @@ PROPERTIES: tuple[Property, ...] = (
     _keyword("article"),
     _keyword("version"),
     _keyword("generation"),
+    _keyword(VECTOR_MODEL),
     Property(
         name="published", data_type=DataType.DATE, index_filterable=True, index_range_filters=True
     ),
@@ -252,11 +255,18 @@ def superseded_filter(current: Mapping[str, str]) -> _Filters:
 
 
 @dataclass(frozen=True)
-class FieldQuery:
-    """One call of ``collection.query.<method>(**kwargs)``: one signal over one property."""
+class QueryCall:
+    """One call of ``collection.query.<method>(**kwargs)`` that ranks objects: BM25 of one
+    signal over one property, or the chunks nearest to the question's vector."""
 
-    method: Literal["bm25", "hybrid"]
+    method: Literal["bm25", "near_vector"]
     kwargs: dict[str, Any]
+
+    def score(self, metadata: Any) -> float:
+        """An object's score in this list: BM25, or the cosine similarity (1 − distance)."""
+        if self.method == "near_vector":
+            return 1.0 - float(metadata.distance)
+        return float(metadata.score or 0.0)
 
 
 def query_text(terms: Mapping[str, float]) -> str:
@@ -285,33 +295,38 @@ def field_query(
     filters: _Filters,
     limit: int,
     *,
-    vector: Sequence[float] | None = None,
-    alpha: float = HYBRID_ALPHA,
     return_properties: Sequence[str] = CANDIDATE_PROPERTIES,
-) -> FieldQuery:
-    """BM25 of ``text`` over one property (hybrid with relative-score fusion given a vector).
+) -> QueryCall:
+    """BM25 of ``text`` over one property.
 
     One property per query keeps BM25 per field, as the embedded store scores it: Weaviate's
     multi-property BM25 is BM25F (term frequencies and lengths pooled across properties),
     which would rank differently. Field boosts are applied client-side.
     """
-    common: dict[str, Any] = {
-        "query": text,
-        "query_properties": [prop],
-        "filters": filters,
-        "limit": limit,
-        "return_metadata": MetadataQuery(score=True),
-        "return_properties": list(return_properties),
-    }
-    if vector is None:
-        return FieldQuery("bm25", common)
-    return FieldQuery(
-        "hybrid",
+    return QueryCall(
+        "bm25",
         {
-            **common,
-            "vector": list(vector),
-            "alpha": alpha,
-            "fusion_type": HybridFusion.RELATIVE_SCORE,
+            "query": text,
+            "query_properties": [prop],
+            "filters": filters,
+            "limit": limit,
+            "return_metadata": MetadataQuery(score=True),
+            "return_properties": list(return_properties),
+        },
+    )
+
+
+def dense_query(vector: Sequence[float], model: str, filters: _Filters, limit: int) -> QueryCall:
+    """The ``limit`` chunks within ``filters`` nearest to ``vector``, among those embedded by
+    ``model`` (vectors of another model are not comparable)."""
+    return QueryCall(
+        "near_vector",
+        {
+            "near_vector": list(vector),
+            "filters": Filter.all_of([filters, Filter.by_property(VECTOR_MODEL).equal(model)]),
+            "limit": limit,
+            "return_metadata": MetadataQuery(distance=True),
+            "return_properties": list(CANDIDATE_PROPERTIES),
         },
     )
 

@@ -1,38 +1,47 @@
-"""Relative-score fusion of per-field BM25 lists from Weaviate, as the embedded store fuses.
+"""Relative-score fusion of per-field BM25 lists and the nearest chunks from Weaviate, as the
+embedded store fuses.
 
 The embedded store scores every visible chunk: per signal, the sum over its fields of
-boost × BM25, divided by the signal's best score, times the signal weight; boosts are added and
-the top ``k`` returned (ties by insertion order). Weaviate returns the top ``window`` chunks of
-one field at a time, so this module
+boost × BM25, divided by the signal's best score, times the signal weight; with a question
+vector of the store's model, the ``DENSE_CANDIDATES`` most similar visible chunks add their
+similarity scaled between the worst and the best of them, times the dense weight
+(``knowledge.dense``); boosts are added and the top ``k`` returned (ties by insertion order).
+Weaviate returns the top ``window`` chunks of one field at a time, so this module
 
 1. runs one BM25 query per (signal, field) with the visibility filter,
-2. completes the per-field scores of every candidate (a chunk in some list) with a query
-   restricted to the missing ids — a filter never changes BM25 statistics, so these are the
-   scores the chunk would have had anywhere,
-3. fetches article-lookup chunks directly, and
-4. checks a threshold bound: a chunk in no list scores at most the last score of each list,
-   so when the ``k``-th fused score beats that bound the result equals the embedded store's.
-   Otherwise the window grows (×4, up to ``max_window``); past that the result is the exact
-   fusion of every field's top ``max_window``.
-
-With a query ``vector`` the lists are Weaviate hybrid queries, whose scores are already fused
-within each result set; completions and the bound are then approximations. No caller passes a
-vector yet (``IndexQuery`` carries none); the path exists so embeddings can be added later.
+2. with a question vector of the store's model, runs one near-vector query for the
+   ``DENSE_CANDIDATES`` nearest visible chunks embedded by that model and scales their
+   similarities (1 − cosine distance) as the embedded store does; every other chunk gets
+   nothing from the dense side, so one call is enough (the server's HNSW index is
+   approximate, where the embedded store compares every vector),
+3. fetches article-lookup chunks directly,
+4. completes the per-field scores of every candidate (a chunk in some list, a dense
+   candidate or a looked-up article) with a query restricted to the missing ids — a filter
+   never changes BM25 statistics, so these are the scores the chunk would have had anywhere,
+   and
+5. checks a threshold bound: a chunk in no list scores at most the last score of each BM25
+   list (and nothing from the dense side), so when the ``k``-th fused score beats that bound
+   the result equals the embedded store's. Otherwise the windows grow (×4, up to
+   ``max_window``); past that the result is the exact fusion of every field's top
+   ``max_window``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 from weaviate.collections.classes.filters import _Filters
 
+from knowledge.dense import DENSE_CANDIDATES, relative_shares
 from knowledge.index import IndexQuery
 from knowledge.weaviate_schema import (
     FIELD_PROPERTIES,
-    FieldQuery,
+    QueryCall,
     article_filter,
+    dense_query,
     field_query,
     only_ids,
     query_text,
@@ -47,7 +56,8 @@ _ID_GROUP = 500
 
 @dataclass(frozen=True)
 class Scored:
-    """One object of a result list: its id, score and the fields fusion needs."""
+    """One object of a result list: its id, score (BM25 or cosine similarity) and the fields
+    fusion needs."""
 
     uuid: str
     score: float
@@ -55,7 +65,7 @@ class Scored:
     law_id: str
 
 
-RunQuery = Callable[[FieldQuery], Awaitable[list[Scored]]]
+RunQuery = Callable[[QueryCall], Awaitable[list[Scored]]]
 FetchIds = Callable[[_Filters, int], Awaitable[list[Scored]]]
 
 
@@ -84,7 +94,11 @@ def _plan(query: IndexQuery) -> list[_FieldList]:
 
 
 class FusedSearch:
-    """One ``IndexQuery`` against Weaviate, through two injected calls (see module doc)."""
+    """One ``IndexQuery`` against Weaviate, through two injected calls (see module doc).
+
+    ``model`` is the embedding model of the store's vectors (empty: none); the query's
+    ``dense`` counts only when it is of that model, as in the embedded store.
+    """
 
     def __init__(
         self,
@@ -93,7 +107,7 @@ class FusedSearch:
         run: RunQuery,
         fetch: FetchIds,
         *,
-        vector: Sequence[float] | None = None,
+        model: str = "",
         first_window: int = FIRST_WINDOW,
         max_window: int = MAX_WINDOW,
     ) -> None:
@@ -101,16 +115,18 @@ class FusedSearch:
         self.base = base
         self._run = run
         self._fetch = fetch
-        self._vector = vector
+        dense = query.dense
+        self._dense = dense if dense is not None and model and dense.model == model else None
         self._first_window = first_window
         self._max_window = max(max_window, first_window)
         self._lists = _plan(query)
         self._info: dict[str, Scored] = {}
         self._article_hits: dict[int, set[str]] = {}
+        self._dense_shares: dict[str, float] = {}
         self.rounds = 0
 
-    def _field_query(self, item: _FieldList, filters: _Filters, limit: int) -> FieldQuery:
-        return field_query(item.text, item.prop, filters, limit, vector=self._vector)
+    def _field_query(self, item: _FieldList, filters: _Filters, limit: int) -> QueryCall:
+        return field_query(item.text, item.prop, filters, limit)
 
     async def _fill_list(self, item: _FieldList, window: int) -> None:
         found = await self._run(self._field_query(item, self.base, window))
@@ -133,6 +149,20 @@ class FusedSearch:
             for s in hits:
                 self._info.setdefault(s.uuid, s)
 
+    async def _find_nearest(self) -> None:
+        """The dense shares of the chunks nearest to the question's vector."""
+        dense = self._dense
+        if dense is None:
+            return
+        found = await self._run(dense_query(dense.vector, dense.model, self.base, DENSE_CANDIDATES))
+        if not found:
+            return
+        similarities = np.array([s.score for s in found], dtype=np.float32)
+        shares = relative_shares(similarities, dense.weight)
+        self._dense_shares = {s.uuid: float(v) for s, v in zip(found, shares, strict=True)}
+        for s in found:
+            self._info.setdefault(s.uuid, s)
+
     async def _complete(self, item: _FieldList) -> None:
         """Exact scores in this list for candidates it did not return."""
         if item.floor <= 0:
@@ -152,8 +182,7 @@ class FusedSearch:
         if self.query.k <= 0:
             return []
         window = max(self._first_window, self.query.k)
-        if any(b.articles for b in self.query.boosts):
-            await self._lookup_articles()
+        await asyncio.gather(self._lookup_articles(), self._find_nearest())
         while True:
             self.rounds += 1
             growing = [item for item in self._lists if self.rounds == 1 or item.floor > 0]
@@ -184,6 +213,8 @@ class FusedSearch:
             for u, score in per_chunk.items():
                 totals[u] += scale * score
             bound += scale * ceiling
+        for u, share in self._dense_shares.items():
+            totals[u] += share
         # Boosts apply in order, as in the embedded store: a law boost raises chunks that
         # already score, an article lookup adds to its chunks whatever they score.
         for i, boost in enumerate(self.query.boosts):

@@ -2,8 +2,12 @@
 
 The contract is the one in ``knowledge.index``. The collection, filters and query
 arguments are in ``weaviate_schema``, the objects in ``weaviate_objects``, the fusion of
-per-field BM25 lists in ``weaviate_search`` and the bounded, lazily connected client in
-``weaviate_client``.
+per-field BM25 lists and the nearest chunks in ``weaviate_search`` and the bounded, lazily
+connected client in ``weaviate_client``.
+
+With an embedder, every chunk is stored with its vector and the model's name, as in the
+embedded store: an upload embeds all its chunks before it writes anything, so when the
+embeddings endpoint fails (``UpstreamUnavailable``) the previous version stays as it was.
 
 Replacing a document is safe against failures: the new version's chunks get object ids derived
 from the version's fingerprint, so they are written next to the previous version, which stays
@@ -18,14 +22,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from weaviate.classes.data import DataObject
 from weaviate.classes.query import Filter
 from weaviate.collections.classes.filters import _Filters
 from weaviate.exceptions import WeaviateInsertManyAllFailedError
 
 from knowledge.analysis import Analyzer
+from knowledge.dense import embed_chunks
 from knowledge.documents import Chunk, Document, Hit
 from knowledge.errors import BadDocument, IndexUnavailable
 from knowledge.index import IndexQuery, TermStats
@@ -38,16 +42,15 @@ from knowledge.weaviate_client import (
 )
 from knowledge.weaviate_objects import (
     chunk_from_properties,
-    chunk_properties,
+    chunk_object,
     document_generation,
     meta_from_properties,
-    object_uuid,
 )
 from knowledge.weaviate_schema import (
     FIELD_PROPERTIES,
     HEAD_PROPERTIES,
     HIT_PROPERTIES,
-    FieldQuery,
+    QueryCall,
     chunk_page_args,
     heads_filter,
     law_titles_args,
@@ -58,6 +61,9 @@ from knowledge.weaviate_schema import (
     version_filter,
 )
 from knowledge.weaviate_search import FIRST_WINDOW, MAX_WINDOW, FusedSearch, Scored
+
+if TYPE_CHECKING:
+    from knowledge.embeddings import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +85,15 @@ class WeaviateIndexStore:
         config: WeaviateConfig,
         analyzer: Analyzer,
         *,
+        embedder: Embedder | None = None,
         client_factory: ClientFactory = make_client,
         first_window: int = FIRST_WINDOW,
         max_window: int = MAX_WINDOW,
     ) -> None:
         self.config = config
         self._analyzer = analyzer
+        self._embedder = embedder
+        self._model = embedder.model if embedder is not None else ""
         self._conn = WeaviateConnection(config, client_factory)
         self._first_window = first_window
         self._max_window = max_window
@@ -113,27 +122,36 @@ class WeaviateIndexStore:
         await self.upsert_many([document])
 
     async def upsert_many(self, documents: Sequence[Document]) -> None:
+        """With an embedder, the chunks are embedded first: when that fails, nothing is
+        written (``UpstreamUnavailable``) and the previous versions stay as they were."""
         latest = list({d.doc_id: d for d in documents}.values())  # the last copy wins
         if not latest:
             return
         _check_unique_chunk_ids(latest)
         collection = await self._conn.collection()
         await self._check_foreign_chunk_ids(collection, latest)
+        vectors = await embed_chunks(self._embedder, latest) if self._embedder is not None else {}
         analyzed = await asyncio.to_thread(
             lambda: [(d, chunk_terms(d, self._analyzer)) for d in latest]
         )
         before = await self._heads([d.doc_id for d in latest])
         current = {d.doc_id: document_generation(d) for d in latest}
-        objects = []
+        objects: list[Any] = []
         seq = self._next_seq(sum(len(d.chunks) for d in latest))
         for document, rows in analyzed:
             generation = current[document.doc_id]
-            for i, terms in enumerate(rows):
-                props = chunk_properties(
-                    document, terms, generation=generation, seq=seq + i, head=i == 0
+            objects.extend(
+                chunk_object(
+                    document,
+                    terms,
+                    generation=generation,
+                    seq=seq + i,
+                    head=i == 0,
+                    vector=vectors.get(terms.chunk.chunk_id),
+                    model=self._model,
                 )
-                uuid = object_uuid(document.doc_id, terms.chunk.chunk_id, generation)
-                objects.append(DataObject(properties=props, uuid=uuid))
+                for i, terms in enumerate(rows)
+            )
             seq += len(rows)
         try:
             await self._insert(collection, objects)
@@ -307,10 +325,10 @@ class WeaviateIndexStore:
         collection = await self._conn.collection()
         base = search_filter(query.filter)
 
-        async def run(field_query: FieldQuery) -> list[Scored]:
-            method = getattr(collection.query, field_query.method)
-            result = await self._conn.read(field_query.method, method(**field_query.kwargs))
-            return [_scored(o, float(o.metadata.score or 0.0)) for o in result.objects]
+        async def run(call: QueryCall) -> list[Scored]:
+            method = getattr(collection.query, call.method)
+            result = await self._conn.read(call.method, method(**call.kwargs))
+            return [_scored(o, call.score(o.metadata)) for o in result.objects]
 
         async def fetch(filters: _Filters, limit: int) -> list[Scored]:
             result = await self._conn.read(
@@ -322,7 +340,13 @@ class WeaviateIndexStore:
             return [_scored(o, 0.0) for o in result.objects]
 
         fused = FusedSearch(
-            query, base, run, fetch, first_window=self._first_window, max_window=self._max_window
+            query,
+            base,
+            run,
+            fetch,
+            model=self._model,
+            first_window=self._first_window,
+            max_window=self._max_window,
         )
         ranked = await fused.run()
         if not ranked:

@@ -2,17 +2,22 @@
 
 No Weaviate server can run on the build machines, so this fake lets the tests drive
 ``WeaviateIndexStore`` end to end: ``connect``/``close``, ``collections.exists/create/use/
-delete``, ``query.bm25/fetch_objects``, ``aggregate.over_all`` (count, group-by with text top
-occurrences) and ``data.insert_many/delete_many``. It takes the client's own argument objects
-(``Filter``, ``Sort``, ``DataObject``, ``GroupByAggregate``, the ``_CollectionConfigCreate``
-built from ``collections.create`` arguments) and returns the client's own result classes.
+delete``, ``config.get/add_property``, ``query.bm25/near_vector/fetch_objects``,
+``aggregate.over_all`` (count, group-by with text top occurrences) and
+``data.insert_many/delete_many`` (objects with or without one unnamed vector). It takes the
+client's own argument objects (``Filter``, ``Sort``, ``DataObject``, ``GroupByAggregate``,
+``MetadataQuery``, the ``_CollectionConfigCreate`` built from ``collections.create``
+arguments) and returns the client's own result classes.
 
 Semantics follow Weaviate's documented behaviour and its BM25 source
 (``adapters/repos/db/inverted/bm25_searcher.go``): per property, idf = ln(1 + (N − n + 0.5) /
 (n + 0.5)) × (occurrences of the term in the query), tf = f / (f + k1 (1 − b + b · len / avglen)),
 N the objects in the collection and n the objects containing the term, ignoring filters.
 Whitespace tokenization splits on whitespace and keeps case; field tokenization keeps the
-trimmed value whole. Scores are float32, as the server returns them.
+trimmed value whole. ``near_vector`` ranks the objects that have a vector and pass the filter
+by cosine distance (1 − the dot product of the normalized vectors), exactly rather than
+through HNSW; as on the server, vectors must all have the same length. Scores and distances
+are float32, as the server returns them.
 
 It is no proof of the server's behaviour — the contract suite runs against a real Weaviate when
 ``BAIBAIN_TEST_WEAVIATE_URL`` is set — but it pins the store's orchestration: fusion, boosts,
@@ -30,7 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from weaviate.collections.classes.aggregate import (
@@ -49,12 +54,17 @@ from weaviate.collections.classes.batch import (
 )
 from weaviate.collections.classes.config import Property, _CollectionConfigCreate
 from weaviate.collections.classes.filters import _FilterAnd, _FilterNot, _FilterOr, _FilterValue
+from weaviate.collections.classes.internal import MetadataReturn, Object, QueryReturn
 from weaviate.exceptions import (
     UnexpectedStatusCodeError,
     WeaviateClosedClientError,
     WeaviateInsertManyAllFailedError,
+    WeaviateQueryError,
     WeaviateStartUpError,
 )
+
+Vector = np.ndarray[Any, np.dtype[np.float32]]
+_Best = Literal["highest", "lowest"]
 
 
 @dataclass
@@ -78,6 +88,7 @@ class _Schema:
 class _Collection:
     schema: _Schema
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # insertion order
+    vectors: dict[str, Vector] = field(default_factory=dict)  # normalized, as for cosine
     version: int = 0  # bumped on every write; keys the token cache
     _tokens: dict[str, tuple[int, dict[str, Counter[str]]]] = field(default_factory=dict)
 
@@ -186,23 +197,6 @@ class _Collections:
         self._client._check()
         await self._server.answer()
         self._server.collections.pop(name, None)
-
-
-@dataclass
-class _Metadata:
-    score: float | None = None
-
-
-@dataclass
-class _Object:
-    uuid: uuid_package.UUID
-    properties: dict[str, Any]
-    metadata: _Metadata
-
-
-@dataclass
-class _QueryReturn:
-    objects: list[_Object]
 
 
 def _tokens(value: Any, tokenization: str) -> list[str]:
@@ -317,11 +311,31 @@ class FakeCollection:
         data = self._server.collections[self.name]
         return [(u, p) for u, p in data.objects.items() if self.matches(where, u, p)]
 
-    @staticmethod
-    def _shape(props: dict[str, Any], wanted: list[str] | None) -> dict[str, Any]:
-        if wanted is None:
-            return dict(props)
-        return {k: props[k] for k in wanted if k in props}
+    def ranked(
+        self, values: Mapping[str, float], where: Any, limit: int | None, *, best: _Best
+    ) -> list[tuple[str, float]]:
+        """The objects that pass ``where``, ``best`` value first, ties in insertion order."""
+        data = self._server.collections[self.name]
+        order = {u: i for i, u in enumerate(data.objects)}
+        sign = -1.0 if best == "highest" else 1.0
+        hits = [(u, v) for u, v in values.items() if self.matches(where, u, data.objects[u])]
+        hits.sort(key=lambda uv: (sign * uv[1], order[uv[0]]))
+        return hits[: limit or None]
+
+    def returned(
+        self, uuid: str, wanted: list[str] | None, metadata: MetadataReturn | None = None
+    ) -> Object[dict[str, Any], None]:
+        """One object of a query result, with the properties asked for."""
+        props = self._server.collections[self.name].objects[uuid]
+        shaped = dict(props) if wanted is None else {k: props[k] for k in wanted if k in props}
+        return Object(
+            uuid=uuid_package.UUID(uuid),
+            metadata=metadata or MetadataReturn(),
+            properties=shaped,
+            references=None,
+            vector={},
+            collection=self.name,
+        )
 
     # -- scoring ---------------------------------------------------------------------------
 
@@ -360,7 +374,7 @@ class _Query:
         limit: int | None = None,
         return_metadata: Any = None,
         return_properties: list[str] | None = None,
-    ) -> _QueryReturn:
+    ) -> QueryReturn[dict[str, Any], None]:
         kwargs = {
             "query": query,
             "query_properties": query_properties,
@@ -369,21 +383,41 @@ class _Query:
             "return_metadata": return_metadata,
             "return_properties": return_properties,
         }
-        data = await self._c._enter("bm25", kwargs)
+        await self._c._enter("bm25", kwargs)
         assert len(query_properties) == 1, "the store queries one property at a time"
         scores = self._c.bm25_scores(query, query_properties[0])
-        order = {u: i for i, u in enumerate(data.objects)}
-        hits = [(u, s) for u, s in scores.items() if self._c.matches(filters, u, data.objects[u])]
-        hits.sort(key=lambda us: (-us[1], order[us[0]]))
-        return _QueryReturn(
-            [
-                _Object(
-                    uuid_package.UUID(u),
-                    self._c._shape(data.objects[u], return_properties),
-                    _Metadata(score=s),
-                )
-                for u, s in hits[: limit or None]
-            ]
+        hits = self._c.ranked(scores, filters, limit, best="highest")
+        return QueryReturn(
+            [self._c.returned(u, return_properties, MetadataReturn(score=s)) for u, s in hits]
+        )
+
+    async def near_vector(
+        self,
+        near_vector: list[float],
+        *,
+        filters: Any = None,
+        limit: int | None = None,
+        return_metadata: Any = None,
+        return_properties: list[str] | None = None,
+    ) -> QueryReturn[dict[str, Any], None]:
+        kwargs = {
+            "near_vector": near_vector,
+            "filters": filters,
+            "limit": limit,
+            "return_metadata": return_metadata,
+            "return_properties": return_properties,
+        }
+        data = await self._c._enter("near_vector", kwargs)
+        query = _normalized(near_vector)
+        lengths = {len(v) for v in data.vectors.values()}
+        if lengths and lengths != {len(query)}:
+            raise WeaviateQueryError(
+                f"vector search: vector lengths don't match: {len(query)} vs {lengths}", "GRPC"
+            )
+        distances = {u: float(np.float32(1.0) - np.dot(v, query)) for u, v in data.vectors.items()}
+        hits = self._c.ranked(distances, filters, limit, best="lowest")
+        return QueryReturn(
+            [self._c.returned(u, return_properties, MetadataReturn(distance=d)) for u, d in hits]
         )
 
     async def fetch_objects(
@@ -393,7 +427,7 @@ class _Query:
         limit: int | None = None,
         sort: Any = None,
         return_properties: list[str] | None = None,
-    ) -> _QueryReturn:
+    ) -> QueryReturn[dict[str, Any], None]:
         kwargs = {
             "filters": filters,
             "limit": limit,
@@ -404,11 +438,8 @@ class _Query:
         rows = self._c._select(filters)
         for rule in reversed(sort.sorts if sort is not None else []):
             rows.sort(key=lambda up, p=rule.prop: up[1].get(p), reverse=not rule.ascending)
-        return _QueryReturn(
-            [
-                _Object(uuid_package.UUID(u), self._c._shape(p, return_properties), _Metadata())
-                for u, p in rows[: limit or None]
-            ]
+        return QueryReturn(
+            [self._c.returned(u, return_properties) for u, _ in rows[: limit or None]]
         )
 
 
@@ -468,8 +499,11 @@ class _Data:
         uuids: dict[int, uuid_package.UUID] = {}
         for index, obj in enumerate(objects):
             props = dict(obj.properties)
+            vector = None if obj.vector is None else _normalized(obj.vector)
             unknown = set(props) - set(schema.data_types)
             message = f"unknown properties {sorted(unknown)}" if unknown else None
+            if message is None and vector is not None:
+                message = _length_mismatch(data, vector)
             if message is None and self._c._server.reject is not None:
                 message = self._c._server.reject(props)
             if message is not None:
@@ -480,7 +514,10 @@ class _Data:
                 continue
             key = str(obj.uuid)
             data.objects.pop(key, None)  # an update gets a new internal id, like the server's
+            data.vectors.pop(key, None)  # and keeps only the vector it was sent with
             data.objects[key] = props
+            if vector is not None:
+                data.vectors[key] = vector
             data.version += 1
             uuids[index] = uuid_package.UUID(key)
         if objects and len(errors) == len(objects):
@@ -492,5 +529,26 @@ class _Data:
         rows = self._c._select(where)[: self._c._server.delete_cap]
         for u, _ in rows:
             del data.objects[u]
+            data.vectors.pop(u, None)
         data.version += 1
         return DeleteManyReturn(failed=0, matches=len(rows), objects=None, successful=len(rows))
+
+
+def _normalized(vector: Any) -> Vector:
+    """A single unnamed vector, normalized as the server does for cosine distance."""
+    assert isinstance(vector, list) and all(isinstance(x, float) for x in vector), (
+        "the store sends one unnamed vector as a list of floats"
+    )
+    array = np.asarray(vector, dtype=np.float32)
+    norm = np.linalg.norm(array)
+    return array / norm if norm > 0 else array
+
+
+def _length_mismatch(data: _Collection, vector: Vector) -> str | None:
+    stored = next(iter(data.vectors.values()), None)
+    if stored is None or len(stored) == len(vector):
+        return None
+    return (
+        f"new node has a vector with length {len(vector)}. "
+        f"Existing nodes have vectors with length {len(stored)}"
+    )

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fakes.weaviate_memory import FakeWeaviate
-from weaviate.classes.query import Filter, HybridFusion, MetadataQuery
+from weaviate.classes.query import Filter, MetadataQuery
 from weaviate.collections.classes.config import _CollectionConfigCreate
 from weaviate.collections.filters import _FilterToGRPC
 
@@ -33,6 +33,7 @@ from knowledge.weaviate_objects import (
 )
 from knowledge.weaviate_schema import (
     collection_config,
+    dense_query,
     field_query,
     law_titles_args,
     query_text,
@@ -118,6 +119,7 @@ def test_collection_configuration_is_pinned() -> None:
         "article": keyword,
         "version": keyword,
         "generation": keyword,
+        "vector_model": keyword,
         "published": ("date", None, None, True, True),
         "ordinal": ("int", None, None, True, True),
         "head": ("boolean", None, None, True, None),
@@ -294,7 +296,7 @@ def test_query_text_repeats_terms_by_weight() -> None:
     assert query_text({}) == ""
 
 
-def test_bm25_and_hybrid_arguments_are_pinned() -> None:
+def test_bm25_and_near_vector_arguments_are_pinned() -> None:
     where = visibility_filter("42")
     bm25 = field_query("監査 請求", "title_words", where, 160)
     assert bm25.method == "bm25"
@@ -306,18 +308,17 @@ def test_bm25_and_hybrid_arguments_are_pinned() -> None:
         "return_metadata": MetadataQuery(score=True),
         "return_properties": ["seq", "law_id"],
     }
-    hybrid = field_query("監査", "words", where, 10, vector=[0.1, 0.2])
-    assert hybrid.method == "hybrid"
-    assert hybrid.kwargs == {
-        "query": "監査",
-        "query_properties": ["words"],
-        "filters": where,
-        "limit": 10,
-        "return_metadata": MetadataQuery(score=True),
+    nearest = dense_query((0.6, 0.8), "text-embedding-3-small", where, 100)
+    assert nearest.method == "near_vector"
+    sent = dict(nearest.kwargs)
+    assert grpc(sent.pop("filters")) == grpc(
+        Filter.all_of([where, Filter.by_property("vector_model").equal("text-embedding-3-small")])
+    )
+    assert sent == {
+        "near_vector": [0.6, 0.8],
+        "limit": 100,
+        "return_metadata": MetadataQuery(distance=True),
         "return_properties": ["seq", "law_id"],
-        "vector": [0.1, 0.2],
-        "alpha": 0.5,
-        "fusion_type": HybridFusion.RELATIVE_SCORE,
     }
 
 
