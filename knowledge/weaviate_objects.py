@@ -12,7 +12,7 @@ from typing import Any
 from weaviate.classes.data import DataObject
 from weaviate.util import generate_uuid5
 
-from knowledge.dense import Vector
+from knowledge.dense import Vector, embedding_input
 from knowledge.documents import Chunk, Document, DocumentMeta
 from knowledge.terms import TERMS_VERSION, ChunkTerms
 from knowledge.weaviate_schema import VECTOR_MODEL, utc_day
@@ -142,3 +142,8 @@ def chunk_from_properties(props: Mapping[str, Any]) -> Chunk:
         heading=_text(props, "heading"),
         position=_text(props, "position"),
     )
+
+
+def embedding_input_of(props: Mapping[str, Any]) -> str:
+    """The text embedded for the chunk stored on an object (see ``dense.embedding_input``)."""
+    return embedding_input(meta_from_properties(props), chunk_from_properties(props))

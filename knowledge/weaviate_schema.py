@@ -331,6 +331,16 @@ def dense_query(vector: Sequence[float], model: str, filters: _Filters, limit: i
     )
 
 
+def missing_vector_filter(model: str) -> _Filters:
+    """Objects without a vector of ``model``: another model's, or none (no ``vector_model``).
+
+    Since Weaviate 1.24 ``NotEqual`` is every object minus the ``Equal`` matches, so it takes in
+    the objects that lack the property. ``is_none`` would need ``indexNullState``, which the
+    collection does not set and cannot gain after creation.
+    """
+    return Filter.by_property(VECTOR_MODEL).not_equal(model)
+
+
 def chunk_page_args(doc_id: str, generation: str, after: int, limit: int) -> dict[str, Any]:
     """``fetch_objects`` arguments for the chunks of one version after ordinal ``after``."""
     return {

@@ -8,6 +8,7 @@ connected client in ``weaviate_client``.
 With an embedder, every chunk is stored with its vector and the model's name, as in the
 embedded store: an upload embeds all its chunks before it writes anything, so when the
 embeddings endpoint fails (``UpstreamUnavailable``) the previous version stays as it was.
+``embed_missing`` adds vectors later to the chunks written without one (or by another model).
 
 Replacing a document is safe against failures: the new version's chunks get object ids derived
 from the version's fingerprint, so they are written next to the previous version, which stays
@@ -21,15 +22,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from weaviate.classes.query import Filter
 from weaviate.collections.classes.filters import _Filters
 from weaviate.exceptions import WeaviateInsertManyAllFailedError
 
+from knowledge import weaviate_vectors
 from knowledge.analysis import Analyzer
-from knowledge.dense import embed_chunks
+from knowledge.dense import EMBED_BATCH, embed_chunks
 from knowledge.documents import Chunk, Document, Hit
 from knowledge.errors import BadDocument, IndexUnavailable
 from knowledge.index import IndexQuery, TermStats
@@ -73,6 +75,7 @@ PAGE = 500
 LAW_TITLES_LIMIT = 100_000
 LAW_TITLES_TTL = 30.0
 _TERM_STATS_CONCURRENCY = 8
+_UPDATE_CONCURRENCY = 8
 _MAX_DELETE_ROUNDS = 1000
 _DUPLICATE_IDS = "文書を登録できませんでした（識別子が重複しています）。"
 
@@ -89,6 +92,7 @@ class WeaviateIndexStore:
         client_factory: ClientFactory = make_client,
         first_window: int = FIRST_WINDOW,
         max_window: int = MAX_WINDOW,
+        embed_batch: int = EMBED_BATCH,
     ) -> None:
         self.config = config
         self._analyzer = analyzer
@@ -97,6 +101,7 @@ class WeaviateIndexStore:
         self._conn = WeaviateConnection(config, client_factory)
         self._first_window = first_window
         self._max_window = max_window
+        self._embed_batch = embed_batch
         self._law_titles: tuple[float, dict[str, str]] | None = None
         self._last_seq = 0
 
@@ -220,6 +225,15 @@ class WeaviateIndexStore:
             if result.matches == 0 or result.successful == 0:
                 break
         return removed
+
+    async def embed_missing(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Embed every chunk without a vector of the configured model; returns how many (see
+        ``weaviate_vectors.embed_missing``). Without an embedder: 0, as in the embedded store."""
+        if self._embedder is None:
+            return 0
+        return await weaviate_vectors.embed_missing(
+            self._conn, self._embedder, batch=self._embed_batch, progress=progress
+        )
 
     async def delete(self, doc_id: str) -> bool:
         collection = await self._conn.collection()

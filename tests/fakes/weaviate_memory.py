@@ -4,8 +4,8 @@ No Weaviate server can run on the build machines, so this fake lets the tests dr
 ``WeaviateIndexStore`` end to end: ``connect``/``close``, ``collections.exists/create/use/
 delete``, ``config.get/add_property``, ``query.bm25/near_vector/fetch_objects``,
 ``aggregate.over_all`` (count, group-by with text top occurrences) and
-``data.insert_many/delete_many`` (objects with or without one unnamed vector). It takes the
-client's own argument objects (``Filter``, ``Sort``, ``DataObject``, ``GroupByAggregate``,
+``data.insert_many/update/delete_many`` (objects with or without one unnamed vector). It takes
+the client's own argument objects (``Filter``, ``Sort``, ``DataObject``, ``GroupByAggregate``,
 ``MetadataQuery``, the ``_CollectionConfigCreate`` built from ``collections.create``
 arguments) and returns the client's own result classes.
 
@@ -14,10 +14,14 @@ Semantics follow Weaviate's documented behaviour and its BM25 source
 (n + 0.5)) × (occurrences of the term in the query), tf = f / (f + k1 (1 − b + b · len / avglen)),
 N the objects in the collection and n the objects containing the term, ignoring filters.
 Whitespace tokenization splits on whitespace and keeps case; field tokenization keeps the
-trimmed value whole. ``near_vector`` ranks the objects that have a vector and pass the filter
-by cosine distance (1 − the dot product of the normalized vectors), exactly rather than
-through HNSW; as on the server, vectors must all have the same length. Scores and distances
-are float32, as the server returns them.
+trimmed value whole. ``NotEqual`` is every object minus the ``Equal`` matches (Weaviate 1.24
+and later), so it takes in objects without the property. ``near_vector`` ranks the objects that
+have a vector and pass the filter by cosine distance (1 − the dot product of the normalized
+vectors), exactly rather than through HNSW; as on the server, vectors must all have the same
+length. Scores and distances are float32, as the server returns them. ``data.update`` is the
+REST ``PATCH``: it merges the given properties (``None`` removes one) and the vector onto an
+existing object, which gets a new internal id, and answers 404 for a missing one, creating
+nothing (a batch insert, by contrast, writes whatever it is sent).
 
 It is no proof of the server's behaviour — the contract suite runs against a real Weaviate when
 ``BAIBAIN_TEST_WEAVIATE_URL`` is set — but it pins the store's orchestration: fusion, boosts,
@@ -37,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+import httpx
 import numpy as np
 from weaviate.collections.classes.aggregate import (
     AggregateGroup,
@@ -122,16 +127,12 @@ class FakeWeaviate:
         if self.hang:
             await asyncio.Event().wait()
         if self.down:
-            raise UnexpectedStatusCodeError("server gone", _Response(503))
+            raise UnexpectedStatusCodeError("server gone", _response(503))
 
 
-class _Response:
-    def __init__(self, status: int) -> None:
-        self.status_code = status
-        self.text = "unavailable"
-
-    def json(self) -> dict[str, Any]:
-        return {"error": [{"message": "unavailable"}]}
+def _response(status: int, message: str = "unavailable") -> httpx.Response:
+    """An error answer as the client receives it (``UnexpectedStatusCodeError`` reads it)."""
+    return httpx.Response(status, json={"error": [{"message": message}]})
 
 
 class FakeClient:
@@ -177,7 +178,7 @@ class _Collections:
         config = _CollectionConfigCreate(**kwargs)._to_dict()
         self._server.calls.append(Call(config["class"], "create", kwargs))
         if config["class"] in self._server.collections:
-            raise UnexpectedStatusCodeError("already exists", _Response(422))
+            raise UnexpectedStatusCodeError("already exists", _response(422))
         props = config["properties"]
         bm25 = config["invertedIndexConfig"]["bm25"]
         self._server.collections[config["class"]] = _Collection(
@@ -236,7 +237,7 @@ class _Config:
         data = await self._collection._enter("config.add_property", {"prop": prop})
         raw = prop._to_dict()
         if raw["name"] in data.schema.tokenization:
-            raise UnexpectedStatusCodeError("property exists", _Response(422))
+            raise UnexpectedStatusCodeError("property exists", _response(422))
         data.schema.tokenization[raw["name"]] = raw.get("tokenization", "")
         data.schema.data_types[raw["name"]] = raw["dataType"][0]
 
@@ -523,6 +524,33 @@ class _Data:
         if objects and len(errors) == len(objects):
             raise WeaviateInsertManyAllFailedError("Here is the set of all errors: rejected")
         return BatchObjectReturn(errors=errors, uuids=uuids)
+
+    async def update(
+        self,
+        uuid: Any,
+        properties: Mapping[str, Any] | None = None,
+        references: Any = None,
+        vector: Any = None,
+    ) -> None:
+        kwargs = {"uuid": uuid, "properties": properties, "vector": vector}
+        data = await self._c._enter("update", kwargs)
+        assert references is None, "the store sets no references"
+        key = str(uuid)
+        if key not in data.objects:
+            raise UnexpectedStatusCodeError("Object was not updated.", _response(404, "not found"))
+        changes = dict(properties or {})
+        unknown = set(changes) - set(data.schema.data_types)
+        normalized = None if vector is None else _normalized(vector)
+        message = f"unknown properties {sorted(unknown)}" if unknown else None
+        if message is None and normalized is not None:
+            message = _length_mismatch(data, normalized)
+        if message is not None:
+            raise UnexpectedStatusCodeError("Object was not updated.", _response(422, message))
+        merged = {**data.objects.pop(key), **changes}
+        data.objects[key] = {k: v for k, v in merged.items() if v is not None}  # a new internal id
+        if normalized is not None:
+            data.vectors[key] = normalized
+        data.version += 1
 
     async def delete_many(self, where: Any) -> DeleteManyReturn[None]:
         data = await self._c._enter("delete_many", {"where": where})
