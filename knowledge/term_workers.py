@@ -33,10 +33,6 @@ MIN_SHARED_CHUNKS = 256
 HELPER_TIMEOUT_S = 600.0
 
 
-def _analyze(documents: Sequence[Document], analyzer: Analyzer) -> BatchTerms:
-    return batch_terms(documents, analyzer)
-
-
 def _send(stream: IO[bytes], value: object) -> None:
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(len(data).to_bytes(8, "little") + data)
@@ -77,7 +73,7 @@ class TermAnalysis:
         """Terms of every chunk of ``documents``, as consecutive parts in document order."""
         sizes = [len(d.chunks) for d in documents]
         if not self._shared or sum(sizes) < MIN_SHARED_CHUNKS or len(documents) < 2:
-            return [_analyze(documents, self._analyzer)]
+            return [batch_terms(documents, self._analyzer)]
         split, done = 0, 0
         while split < len(documents) - 1 and 2 * (done + sizes[split]) <= sum(sizes):
             done += sizes[split]
@@ -85,10 +81,10 @@ class TermAnalysis:
         split = max(split, 1)
         with self._lock:
             helper = self._request(documents[:split])
-            rest = _analyze(documents[split:], self._analyzer)
+            rest = batch_terms(documents[split:], self._analyzer)
             first = self._answer(helper) if helper else None
         if first is None:
-            first = _analyze(documents[:split], self._analyzer)
+            first = batch_terms(documents[:split], self._analyzer)
         return [first, rest]
 
     def _request(self, documents: Sequence[Document]) -> subprocess.Popen[bytes] | None:
@@ -149,7 +145,7 @@ def _serve() -> None:
             documents = _receive(sys.stdin.fileno())
         except EOFError:
             return
-        _send(output, _analyze(documents, analyzer))
+        _send(output, batch_terms(documents, analyzer))
 
 
 if __name__ == "__main__":
