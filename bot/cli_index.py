@@ -13,14 +13,14 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
-from bot.services import open_embedder, open_weaviate_index
+from bot.services import open_embedder, open_index, open_weaviate_index
 from bot.settings import Settings
 from knowledge.analysis import Analyzer
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.embeddings import Embedder
 from knowledge.errors import BadInput, BaibainError
+from knowledge.index import IndexStore
 from knowledge.migration import MigrationReport, copy_index
-from knowledge.weaviate_store import WeaviateIndexStore
 
 index_app = typer.Typer(no_args_is_help=True, help="検索インデックスの管理")
 
@@ -94,15 +94,11 @@ def migrate(
         typer.echo(f"{embedded} 件の断片をベクトル化しました。")
 
 
-def _embedding_index(
-    settings: Settings, embedder: Embedder
-) -> EmbeddedIndexStore | WeaviateIndexStore:
+def _embedding_index(settings: Settings, embedder: Embedder) -> IndexStore:
     """The configured index, keeping vectors of ``embedder``."""
-    if settings.index == "weaviate":
-        return open_weaviate_index(settings, Analyzer(), embedder)
-    if not settings.index_path.exists():
+    if settings.index != "weaviate" and not settings.index_path.exists():
         raise BadInput(f"組み込みインデックス {settings.index_path} が見つかりません。")
-    return EmbeddedIndexStore(settings.index_path, Analyzer(), embedder)
+    return open_index(settings, Analyzer(), embedder)
 
 
 async def _embed(settings: Settings) -> int:

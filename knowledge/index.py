@@ -23,7 +23,7 @@ that it may.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -170,6 +170,11 @@ class IndexStore(Protocol):
 
     async def count_chunks(self) -> int:
         """Number of chunks in the index."""
+        ...
+
+    async def embed_missing(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Embed, with the store's embedder, every chunk without a vector of its model; returns
+        how many (0 without an embedder). Resumable: finished batches stay written."""
         ...
 
     async def ping(self) -> None:
