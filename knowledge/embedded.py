@@ -46,7 +46,7 @@ from knowledge.embedded_schema import (
 )
 from knowledge.errors import BadDocument, IndexUnavailable
 from knowledge.index import FIELDS, Boost, IndexQuery, SearchFilter, TermStats
-from knowledge.lexical import LexicalIndex, Scores, top_k
+from knowledge.lexical import LexicalIndex, Scores, top_k_distinct
 from knowledge.postings import Encoded, GrowableArray, release_freed_arrays
 from knowledge.term_workers import TermAnalysis
 from knowledge.terms import BatchTerms
@@ -361,7 +361,7 @@ class EmbeddedIndexStore:
             total = self._fused(query, allowed).copy()
             for boost in query.boosts:
                 self._apply_boost(boost, total, allowed)
-            top = top_k(total, query.k)
+            top = top_k_distinct(total, self._chunk_doc.view, query.k)
             if not len(top):
                 return []
             rowids = [int(r) for r in self._chunk_rowid.view[top]]

@@ -14,7 +14,8 @@ position (「第二百四十二条の二」 → ``"242-2"``; supplementary provi
 
 A query is a set of weighted lexical *signals*; a store scores each signal with BM25 over the
 named fields (field boosts summed), scales each signal by its best score in the visible set
-(relative-score fusion) and ranks by the weighted sum. A query may also carry the question's
+(relative-score fusion) and ranks by the weighted sum; a document ranks by its best chunk and
+appears once. A query may also carry the question's
 embedding (``Dense``): stores that hold chunk vectors of that model add the most similar
 chunks, scaled between the worst and the best of them (``knowledge.dense``). Stores must apply
 the ``SearchFilter`` before ranking, so a hit that the viewer may not see can never push out one
@@ -105,7 +106,7 @@ class Dense:
 
 @dataclass(frozen=True)
 class IndexQuery:
-    """A fused query with its filter and the number of hits wanted."""
+    """A fused query with its filter and the number of documents wanted (``k``)."""
 
     signals: Sequence[Signal]
     filter: SearchFilter = field(default_factory=SearchFilter)
@@ -149,7 +150,8 @@ class IndexStore(Protocol):
         ...
 
     async def search(self, query: IndexQuery) -> list[Hit]:
-        """Best chunks for the query that the filter allows."""
+        """The best chunk of each of the ``k`` best documents that the filter allows, best
+        first (a document ranks by its best chunk)."""
         ...
 
     async def term_stats(self, field_name: str, terms: Sequence[str]) -> TermStats:

@@ -31,11 +31,16 @@ class LawMention:
 
 @dataclass(frozen=True)
 class LawQuery:
-    """The question with abbreviations spelled out, its law mentions and article lookups."""
+    """The question with abbreviations spelled out, its law mentions and article lookups, and
+    the regulations of the named laws: indexed laws whose title begins with a named law's
+    title (its 施行令 and 施行規則, an ordinance named after it such as
+    「金融商品取引法第二条に規定する定義に関する内閣府令」), where the details of a named
+    act usually are."""
 
     text: str
     mentions: tuple[LawMention, ...]
     lookups: tuple[tuple[str, str], ...]
+    regulation_ids: tuple[str, ...] = ()
 
     @property
     def law_ids(self) -> tuple[str, ...]:
@@ -92,7 +97,23 @@ def analyze_law_references(question: str, law_titles: Mapping[str, str]) -> LawQ
         mentions.append(LawMention(title, law_titles.get(title, ""), (start, start + len(title))))
         i += length
     text = "".join(out)
-    return LawQuery(text=text, mentions=tuple(mentions), lookups=_lookups(text, mentions))
+    return LawQuery(
+        text=text,
+        mentions=tuple(mentions),
+        lookups=_lookups(text, mentions),
+        regulation_ids=_regulations(mentions, law_titles),
+    )
+
+
+def _regulations(mentions: list[LawMention], law_titles: Mapping[str, str]) -> tuple[str, ...]:
+    named = {m.title for m in mentions if m.law_id}
+    return tuple(
+        dict.fromkeys(
+            law_id
+            for title, law_id in law_titles.items()
+            if title not in named and any(title.startswith(n) for n in named)
+        )
+    )
 
 
 def _match_at(

@@ -356,3 +356,19 @@ def top_k(total: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
         kth = np.partition(total[candidates], len(candidates) - k)[len(candidates) - k]
         candidates = candidates[total[candidates] >= kth]
     return candidates[np.lexsort((candidates, -total[candidates]))][:k]
+
+
+def top_k_distinct(
+    total: npt.NDArray[np.float32], groups: npt.NDArray[np.integer[Any]], k: int
+) -> npt.NDArray[np.intp]:
+    """Like ``top_k``, but only the best of each group (``groups[docno]``): the best chunk of
+    each of the ``k`` best documents. One document with many matching chunks (a long article
+    looked up directly) would otherwise fill the whole list."""
+    wanted = 4 * k
+    while True:
+        top = top_k(total, wanted)
+        _, first = np.unique(groups[top], return_index=True)
+        kept = top[np.sort(first)]
+        if len(kept) >= k or len(top) < wanted:
+            return kept[:k]
+        wanted *= 4

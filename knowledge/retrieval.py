@@ -27,8 +27,6 @@ MIN_COVERAGE = 0.4
 WORD_FIELDS = {"words": 1.0, "title": 0.3}
 GRAM_FIELDS = {"grams": 1.0}
 GRAM_WEIGHT = 0.6
-# Chunks fetched per wanted result, so that k distinct documents survive collapsing.
-CHUNKS_PER_RESULT = 4
 # Weight of a word added by the thesaurus, relative to a word the user typed.
 EXPANSION_WEIGHT = 0.5
 # A question followed by more lines (the choices of a multiple-choice question, items pasted
@@ -36,7 +34,8 @@ EXPANSION_WEIGHT = 0.5
 # wrong ones, so each term of the first line weighs this much more.
 FIRST_LINE_WEIGHT = 2.0
 # Added to the fused score (each signal scaled to at most its weight): an article cited by
-# law and number in the question is looked up directly; a named law is preferred.
+# law and number in the question is looked up directly; a named law and its regulations
+# (施行令, 施行規則, …) are preferred.
 ARTICLE_BOOST = 1.0
 LAW_BOOST = 0.3
 # Citation propagation: how many top hits vote, how many cited articles get a boost, the
@@ -118,17 +117,6 @@ def citing_terms(law_query: LawQuery, law_titles: Mapping[str, str]) -> dict[str
     return terms
 
 
-def best_chunk_per_document(hits: list[Hit]) -> list[Hit]:
-    """Keep each document's best chunk only, in rank order."""
-    seen: set[str] = set()
-    kept = []
-    for hit in hits:
-        if hit.meta.doc_id not in seen:
-            seen.add(hit.meta.doc_id)
-            kept.append(hit)
-    return kept
-
-
 class Retriever:
     """Turns a question into an ``IndexQuery`` and judges the result.
 
@@ -183,6 +171,7 @@ class Retriever:
             return Retrieved(query=query, hits=[], relevant=False)
         boosts = [Boost(law, ARTICLE_BOOST, (article,)) for law, article in law_query.lookups]
         boosts += [Boost(law, LAW_BOOST) for law in law_query.law_ids]
+        boosts += [Boost(law, LAW_BOOST) for law in law_query.regulation_ids]
         signals = [
             Signal(terms=query.words, fields=WORD_FIELDS, weight=1.0),
             Signal(terms=query.grams, fields=GRAM_FIELDS, weight=GRAM_WEIGHT),
@@ -190,16 +179,13 @@ class Retriever:
         if citing := citing_terms(law_query, law_titles):
             signals.append(Signal(terms=citing, fields={"refs": 1.0}, weight=CITED_BY_WEIGHT))
         dense = await self._dense(law_query.text)
-        wanted = k * CHUNKS_PER_RESULT
-        hits = best_chunk_per_document(
-            await self.store.search(IndexQuery(signals, flt, wanted, tuple(boosts), dense))
-        )
+        # Citation votes and the proximity re-rank look at more hits than a small k.
+        wanted = max(k, PROPAGATION_DEPTH, RERANKED)
+        hits = await self.store.search(IndexQuery(signals, flt, wanted, tuple(boosts), dense))
         cited = cited_articles(hits[:PROPAGATION_DEPTH])
         if cited:
             boosts += [Boost(law, PROPAGATION_BOOST * v, (art,)) for (law, art), v in cited]
-            hits = best_chunk_per_document(
-                await self.store.search(IndexQuery(signals, flt, wanted, tuple(boosts), dense))
-            )
+            hits = await self.store.search(IndexQuery(signals, flt, wanted, tuple(boosts), dense))
         hits = await self._rerank_by_sentence(query, hits)
         hits = hits[:k]
         relevant = bool(hits) and await self._coverage(query, hits[0]) >= MIN_COVERAGE

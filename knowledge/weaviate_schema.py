@@ -46,7 +46,7 @@ VECTOR_MODEL = "vector_model"
 # number of occurrences in the query); the repetition is capped to keep queries small.
 MAX_TERM_REPEAT = 16
 # Returned with every lexical candidate: enough to fuse, boost and break ties.
-CANDIDATE_PROPERTIES = ("seq", "law_id")
+CANDIDATE_PROPERTIES = ("seq", "law_id", "doc_id")
 # Returned for the document head (first chunk), which carries the document's metadata.
 META_PROPERTIES = (
     "doc_id",

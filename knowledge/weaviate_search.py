@@ -5,7 +5,8 @@ The embedded store scores every visible chunk: per signal, the sum over its fiel
 boost × BM25, divided by the signal's best score, times the signal weight; with a question
 vector of the store's model, the ``DENSE_CANDIDATES`` most similar visible chunks add their
 similarity scaled between the worst and the best of them, times the dense weight
-(``knowledge.dense``); boosts are added and the top ``k`` returned (ties by insertion order).
+(``knowledge.dense``); boosts are added and the best chunk of each of the ``k`` best documents
+returned (ties by insertion order).
 Weaviate returns the top ``window`` chunks of one field at a time, so this module
 
 1. runs one BM25 query per (signal, field) with the visibility filter,
@@ -63,6 +64,7 @@ class Scored:
     score: float
     seq: int
     law_id: str
+    doc_id: str
 
 
 RunQuery = Callable[[QueryCall], Awaitable[list[Scored]]]
@@ -227,10 +229,27 @@ class FusedSearch:
                     totals[u] = total + boost.add
             if bound > 0:
                 bound += max(boost.add, 0.0)
-        ranked = sorted(
-            ((u, t) for u, t in totals.items() if t > 0),
-            key=lambda ut: (-ut[1], self._info[ut[0]].seq, ut[0]),
+        ranked = _best_per_document(
+            sorted(
+                ((u, t) for u, t in totals.items() if t > 0),
+                key=lambda ut: (-ut[1], self._info[ut[0]].seq, ut[0]),
+            ),
+            self._info,
         )[: self.query.k]
         if bound > 0 and (len(ranked) < self.query.k or ranked[-1][1] <= bound):
             exact = False
         return ranked, exact
+
+
+def _best_per_document(
+    ranked: list[tuple[str, float]], info: dict[str, Scored]
+) -> list[tuple[str, float]]:
+    """The first (best) chunk of each document, in rank order."""
+    seen: set[str] = set()
+    kept = []
+    for u, total in ranked:
+        doc_id = info[u].doc_id
+        if doc_id not in seen:
+            seen.add(doc_id)
+            kept.append((u, total))
+    return kept

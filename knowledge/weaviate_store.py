@@ -49,6 +49,7 @@ from knowledge.weaviate_objects import (
     meta_from_properties,
 )
 from knowledge.weaviate_schema import (
+    CANDIDATE_PROPERTIES,
     FIELD_PROPERTIES,
     HEAD_PROPERTIES,
     HIT_PROPERTIES,
@@ -348,7 +349,7 @@ class WeaviateIndexStore:
             result = await self._conn.read(
                 "lookup",
                 collection.query.fetch_objects(
-                    filters=filters, limit=limit, return_properties=["seq", "law_id"]
+                    filters=filters, limit=limit, return_properties=list(CANDIDATE_PROPERTIES)
                 ),
             )
             return [_scored(o, 0.0) for o in result.objects]
@@ -427,7 +428,13 @@ class WeaviateIndexStore:
 
 def _scored(obj: Any, score: float) -> Scored:
     props = obj.properties
-    return Scored(str(obj.uuid), score, int(props.get("seq") or 0), str(props.get("law_id") or ""))
+    return Scored(
+        str(obj.uuid),
+        score,
+        int(props.get("seq") or 0),
+        str(props.get("law_id") or ""),
+        str(props.get("doc_id") or ""),
+    )
 
 
 def _check_unique_chunk_ids(documents: Sequence[Document]) -> None:

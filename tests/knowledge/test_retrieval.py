@@ -14,8 +14,10 @@ from knowledge.retrieval import Retriever
 ANALYZER = Analyzer()
 
 
-def doc(doc_id: str, title: str, text: str) -> Document:
-    meta = DocumentMeta(doc_id=doc_id, title=title, dataset="テスト")
+def doc(doc_id: str, title: str, text: str, law_id: str = "") -> Document:
+    meta = DocumentMeta(
+        doc_id=doc_id, title=title, dataset="テスト", law_id=law_id, law_title=law_id and title
+    )
     return Document(meta, chunk_sections(doc_id, [Section(text=text)]), content_hash(text))
 
 
@@ -68,3 +70,25 @@ async def test_the_first_line_of_a_multiple_choice_question_decides_the_topic(
         "六月と十月"
     )
     assert (await ranked(tmp_path, documents, question))[0] == "allowance"
+
+
+async def test_a_named_act_counts_for_its_cabinet_order_too(tmp_path: Path) -> None:
+    # The act delegates the details to its cabinet order, where the answer is; naming the act
+    # must not push the order below the act's own article.
+    documents = [
+        doc(
+            "act",
+            "金融商品取引法",
+            "外国会社が有価証券報告書を提出する期間の特例は、政令で定める。",
+            law_id="323AC0000000025",
+        ),
+        doc(
+            "order",
+            "金融商品取引法施行令",
+            "外国会社が有価証券報告書を提出する期間は、六月とする。",
+            law_id="340CO0000000321",
+        ),
+        doc("other", "保険業法", "保険会社は、事業報告書を提出しなければならない。", "331AC"),
+    ]
+    question = "金融商品取引法で、外国会社が有価証券報告書を提出する期間はいつまでですか"
+    assert (await ranked(tmp_path, documents, question))[0] == "order"

@@ -163,6 +163,12 @@ async def test_filters_on_metadata(store: IndexStore) -> None:
     assert await ids(store, query("補助金", SearchFilter(doc_ids=("law",)))) == ["law"]
 
 
+async def test_a_document_with_many_matching_chunks_is_one_result(store: IndexStore) -> None:
+    long_article = [f"住民票の写しの交付の請求は、第{i}号の様式による。" for i in range(1, 9)]
+    await store.upsert_many([doc("long", *long_article), doc("short", "住民票の交付は窓口で。")])
+    assert sorted(await ids(store, query("住民票の交付の請求", k=2))) == ["long", "short"]
+
+
 async def test_k_limits_results(store: IndexStore) -> None:
     await store.upsert_many([doc(str(i), f"住民票の写しの交付{i}。") for i in range(20)])
     assert len(await store.search(query("住民票", k=5))) == 5

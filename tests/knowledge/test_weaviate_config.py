@@ -306,7 +306,7 @@ def test_bm25_and_near_vector_arguments_are_pinned() -> None:
         "filters": where,
         "limit": 160,
         "return_metadata": MetadataQuery(score=True),
-        "return_properties": ["seq", "law_id"],
+        "return_properties": ["seq", "law_id", "doc_id"],
     }
     nearest = dense_query((0.6, 0.8), "text-embedding-3-small", where, 100)
     assert nearest.method == "near_vector"
@@ -318,7 +318,7 @@ def test_bm25_and_near_vector_arguments_are_pinned() -> None:
         "near_vector": [0.6, 0.8],
         "limit": 100,
         "return_metadata": MetadataQuery(distance=True),
-        "return_properties": ["seq", "law_id"],
+        "return_properties": ["seq", "law_id", "doc_id"],
     }
 
 
