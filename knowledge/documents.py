@@ -69,11 +69,13 @@ class Document:
 
 @dataclass(frozen=True)
 class Hit:
-    """A chunk returned by a search, with its document's metadata and fused score."""
+    """A chunk returned by a search, with its document's metadata and fused score, and the
+    words it is indexed under (``words`` field: its text, title and heading)."""
 
     chunk: Chunk
     meta: DocumentMeta
     score: float
+    words: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

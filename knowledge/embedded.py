@@ -369,7 +369,7 @@ class EmbeddedIndexStore:
             found = self._chunks_by_rowid(rowids)
         # A chunk that another process deleted since the last sync is left out.
         return [
-            Hit(chunk=found[r][0], meta=found[r][1], score=s)
+            Hit(chunk=found[r][0], meta=found[r][1], score=s, words=found[r][2])
             for r, s in zip(rowids, scores_top, strict=True)
             if r in found
         ]
@@ -422,14 +422,27 @@ class EmbeddedIndexStore:
             self._sync()
             return dict(self._docs.law_titles)
 
-    def _chunks_by_rowid(self, rowids: Sequence[int]) -> dict[int, tuple[Chunk, DocumentMeta]]:
+    def _chunks_by_rowid(
+        self, rowids: Sequence[int]
+    ) -> dict[int, tuple[Chunk, DocumentMeta, frozenset[str]]]:
+        """Chunks with their document's metadata and their indexed words (decoded from the
+        stored term ids, so a hit never has to be analyzed again)."""
         marks = ",".join("?" * len(rowids))
         rows = self._db.execute(
             "SELECT c.rowid, c.chunk_id, c.doc_id, c.ordinal, c.text, c.heading, c.position, "
-            f"d.meta FROM chunks c JOIN documents d USING (doc_id) WHERE c.rowid IN ({marks})",
+            "d.meta, c.words FROM chunks c JOIN documents d USING (doc_id) "
+            f"WHERE c.rowid IN ({marks})",
             list(rowids),
         )
-        return {r[0]: (Chunk(*r[1:7]), meta_from_json(r[7])) for r in rows}
+        terms = self._lexical.vocab("words").terms
+        return {
+            r[0]: (
+                Chunk(*r[1:7]),
+                meta_from_json(r[7]),
+                frozenset(terms[i] for i in np.frombuffer(r[8], dtype="<i4").tolist()),
+            )
+            for r in rows
+        }
 
     def _term_stats(self, field_name: str, terms: Sequence[str]) -> TermStats:
         with self._lock:

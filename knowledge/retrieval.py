@@ -57,8 +57,6 @@ PARENT_ACT_WEIGHT = 0.5
 RERANKED = 10
 SENTENCE_WEIGHT = 0.4
 PROXIMITY_MAX_CHARS = 200
-# Passages whose words the relevance check remembers (oldest forgotten first).
-_PASSAGES_KEPT = 4096
 # Weight of the dense side (the most similar chunks scaled to [0, 1], see ``knowledge.dense``)
 # next to the lexical signals (words 1.0, bigrams GRAM_WEIGHT): about an even hybrid.
 DENSE_WEIGHT = 1.0
@@ -130,7 +128,6 @@ class Retriever:
         self.store = store
         self.analyzer = analyzer
         self.embedder = embedder
-        self._passage_words: dict[str, frozenset[str]] = {}
 
     async def _dense(self, text: str) -> Dense | None:
         if self.embedder is None:
@@ -220,21 +217,12 @@ class Retriever:
         rescored.sort(key=lambda h: -h.score)
         return rescored + tail
 
-    def _words_of(self, text: str) -> frozenset[str]:
-        """The words of a hit (the same passages come up for many questions)."""
-        found = self._passage_words.get(text)
-        if found is None:
-            if len(self._passage_words) >= _PASSAGES_KEPT:
-                self._passage_words.pop(next(iter(self._passage_words)))
-            found = self._passage_words[text] = frozenset(self.analyzer.words(text))
-        return found
-
     async def _coverage(self, query: AnalyzedQuery, hit: Hit) -> float:
         """Idf-weighted share of the question's words found in the hit (text and title)."""
         if not query.words:
             return 0.0
         stats = await self.store.term_stats("words", list(query.words))
-        present = self._words_of(f"{hit.meta.title} {hit.chunk.heading} {hit.chunk.text}")
+        present = hit.words
         total = matched = 0.0
         for term in query.words:
             idf = _idf(stats.n_docs, stats.df.get(term, 0))

@@ -65,7 +65,9 @@ META_PROPERTIES = (
 )
 CHUNK_PROPERTIES = ("doc_id", "chunk_id", "ordinal", "text", "heading", "position")
 HEAD_PROPERTIES = (*META_PROPERTIES, "content_hash", "generation", "chunk_count", "seq")
-HIT_PROPERTIES = tuple(dict.fromkeys((*META_PROPERTIES, *CHUNK_PROPERTIES)))
+PASSAGE_PROPERTIES = tuple(dict.fromkeys((*META_PROPERTIES, *CHUNK_PROPERTIES)))
+# Search hits carry their indexed words too (the relevance check reads them).
+HIT_PROPERTIES = (*PASSAGE_PROPERTIES, "words")
 
 
 def _searchable(name: str, description: str) -> Property:

@@ -376,7 +376,12 @@ class WeaviateIndexStore:
         )
         by_id = {str(o.uuid): o.properties for o in result.objects}
         return [
-            Hit(chunk=chunk_from_properties(p), meta=meta_from_properties(p), score=score)
+            Hit(
+                chunk=chunk_from_properties(p),
+                meta=meta_from_properties(p),
+                score=score,
+                words=frozenset(str(p.get("words") or "").split()),
+            )
             for uuid, score in ranked
             if (p := by_id.get(uuid)) is not None
         ]

@@ -19,7 +19,7 @@ from weaviate.exceptions import UnexpectedStatusCodeError
 from knowledge.dense import Vector
 from knowledge.weaviate_client import WeaviateConnection
 from knowledge.weaviate_objects import embedding_input_of
-from knowledge.weaviate_schema import HIT_PROPERTIES, VECTOR_MODEL, missing_vector_filter
+from knowledge.weaviate_schema import PASSAGE_PROPERTIES, VECTOR_MODEL, missing_vector_filter
 
 if TYPE_CHECKING:
     from knowledge.embeddings import Embedder
@@ -47,7 +47,7 @@ async def embed_missing(
         page = await conn.read(
             "missing vector read",
             collection.query.fetch_objects(
-                filters=missing, limit=batch, return_properties=list(HIT_PROPERTIES)
+                filters=missing, limit=batch, return_properties=list(PASSAGE_PROPERTIES)
             ),
         )
         fresh = [o for o in page.objects if str(o.uuid) not in tried]

@@ -169,6 +169,13 @@ async def test_a_document_with_many_matching_chunks_is_one_result(store: IndexSt
     assert sorted(await ids(store, query("住民票の交付の請求", k=2))) == ["long", "short"]
 
 
+async def test_hits_carry_the_words_of_their_text_and_title(store: IndexStore) -> None:
+    await store.upsert(doc("a", "避難所の開設は市長が行う。"))
+    [hit] = await store.search(query("避難所"))
+    expected = ANALYZER.words("避難所の開設は市長が行う。") + ANALYZER.words("文書a")
+    assert {"開設", "市長", "文書"} <= set(expected) and hit.words == set(expected)
+
+
 async def test_k_limits_results(store: IndexStore) -> None:
     await store.upsert_many([doc(str(i), f"住民票の写しの交付{i}。") for i in range(20)])
     assert len(await store.search(query("住民票", k=5))) == 5
