@@ -9,6 +9,9 @@ reference becomes a *citation key* ``"<law>:<article key>"``:
 * the bare abbreviations that orders and ordinances define for their parent laws stay as written
   (「法第百六十二条」 → ``法:162``, 「令第九条の四」 → ``令:9-4``);
 * a reference without a law is to the citing law itself (``<own title>:13``);
+* a reference that names a paragraph (項) also gets the finer key ``"<law>:<article>/<項>"``
+  (「法第百七十三条第五項」 → ``法:173`` and ``法:173/5``), so a question citing that
+  paragraph prefers the articles citing the same paragraph;
 * in a list (「法第二十七条の三第一項、第二十七条の六第二項及び第二十七条の十三第一項」) every
   member belongs to the law of the first one.
 
@@ -41,11 +44,18 @@ class Citation:
     law: str
     article: str
     span: tuple[int, int]
+    paragraph: int | None = None
 
 
 def citation_key(law: str, article: str) -> str:
     """The index term of a citation (no spaces: terms are space-joined)."""
     return f"{''.join(law.split())}:{article}"
+
+
+def citation_keys(law: str, article: str, paragraph: int | None) -> list[str]:
+    """The article's key, then the paragraph's when a paragraph is named."""
+    key = citation_key(law, article)
+    return [key, f"{key}/{paragraph}"] if paragraph else [key]
 
 
 @lru_cache(maxsize=8192)
@@ -67,7 +77,7 @@ def find_citations(text: str) -> tuple[Citation, ...]:
         if law is None:
             previous = None
             continue
-        previous = Citation(law, ref.article, ref.span)
+        previous = Citation(law, ref.article, ref.span, ref.paragraph)
         found.append(previous)
     return tuple(found)
 
@@ -93,5 +103,5 @@ def chunk_citation_keys(text: str, own_law: str, own_article: str | None) -> lis
         law = citation.law or own_law
         if not law or (law == own_law and citation.article == own_article):
             continue
-        keys.append(citation_key(law, citation.article))
+        keys += citation_keys(law, citation.article, citation.paragraph)
     return keys

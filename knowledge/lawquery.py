@@ -41,6 +41,8 @@ class LawQuery:
     mentions: tuple[LawMention, ...]
     lookups: tuple[tuple[str, str], ...]
     regulation_ids: tuple[str, ...] = ()
+    # (law id, article key, 項) of the references that name a paragraph.
+    paragraphs: tuple[tuple[str, str, int], ...] = ()
 
     @property
     def law_ids(self) -> tuple[str, ...]:
@@ -97,11 +99,13 @@ def analyze_law_references(question: str, law_titles: Mapping[str, str]) -> LawQ
         mentions.append(LawMention(title, law_titles.get(title, ""), (start, start + len(title))))
         i += length
     text = "".join(out)
+    lookups, paragraphs = _lookups(text, mentions)
     return LawQuery(
         text=text,
         mentions=tuple(mentions),
-        lookups=_lookups(text, mentions),
+        lookups=lookups,
         regulation_ids=_regulations(mentions, law_titles),
+        paragraphs=paragraphs,
     )
 
 
@@ -133,10 +137,14 @@ def _match_at(
     return None
 
 
-def _lookups(text: str, mentions: list[LawMention]) -> tuple[tuple[str, str], ...]:
+def _lookups(
+    text: str, mentions: list[LawMention]
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, int], ...]]:
+    """The (law, article) references of the question, and those that name a paragraph."""
     indexed = [m for m in mentions if m.law_id]
     only_law = {m.law_id for m in indexed}
     found: list[tuple[str, str]] = []
+    paragraphs: list[tuple[str, str, int]] = []
     for ref in find_article_refs(text):
         start = ref.span[0]
         law_id = next(
@@ -144,6 +152,10 @@ def _lookups(text: str, mentions: list[LawMention]) -> tuple[tuple[str, str], ..
         )
         if not law_id and len(only_law) == 1:
             law_id = next(iter(only_law))
-        if law_id and (law_id, ref.article) not in found:
+        if not law_id:
+            continue
+        if (law_id, ref.article) not in found:
             found.append((law_id, ref.article))
-    return tuple(found)
+        if ref.paragraph and (law_id, ref.article, ref.paragraph) not in paragraphs:
+            paragraphs.append((law_id, ref.article, ref.paragraph))
+    return tuple(found), tuple(paragraphs)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from knowledge.analysis import Analyzer, char_bigrams, sentence_char_pairs
-from knowledge.citations import PARENT_ACT, citation_key, find_citations
+from knowledge.citations import PARENT_ACT, citation_keys, find_citations
 from knowledge.documents import Hit
 from knowledge.embeddings import Embedder
 from knowledge.errors import UpstreamUnavailable
@@ -105,13 +105,17 @@ def cited_articles(hits: list[Hit]) -> list[tuple[tuple[str, str], float]]:
 
 
 def citing_terms(law_query: LawQuery, law_titles: Mapping[str, str]) -> dict[str, float]:
-    """Citation keys that articles citing the question's article references carry."""
+    """Citation keys that articles citing the question's article references carry (of the
+    paragraph too, when the question names one)."""
     titles = {law_id: title for title, law_id in law_titles.items()}
+    references = [(law, article, None) for law, article in law_query.lookups]
     terms: dict[str, float] = {}
-    for law_id, article in law_query.lookups:
+    for law_id, article, paragraph in [*references, *law_query.paragraphs]:
         if title := titles.get(law_id):
-            terms[citation_key(title, article)] = 1.0
-            terms.setdefault(citation_key(PARENT_ACT, article), PARENT_ACT_WEIGHT)
+            for key in citation_keys(title, article, paragraph):
+                terms[key] = 1.0
+            for key in citation_keys(PARENT_ACT, article, paragraph):
+                terms.setdefault(key, PARENT_ACT_WEIGHT)
     return terms
 
 

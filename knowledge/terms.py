@@ -22,8 +22,9 @@ from knowledge.postings import LocalTerms
 
 # Bump when the analysis changes (dictionary, parts of speech, bigrams): stores that keep copies
 # of the terms (Weaviate) then see every document as changed and rewrite it.
-# 2: era years also read as Western years; 3: title line in words and grams, citation keys.
-TERMS_VERSION = "3"
+# 2: era years also read as Western years; 3: title line in words and grams, citation keys;
+# 4: citation keys of paragraphs (項).
+TERMS_VERSION = "4"
 # The title line counts this many times in ``words`` (its BM25F field weight).
 TITLE_WEIGHT = 2
 

@@ -83,3 +83,12 @@ async def test_delegated_provisions_of_a_real_act_are_found(
     ranked = [h.meta.doc_id for h in retrieved.hits]
     assert ranked[0] == "323AC0000000025#162"
     assert "340CO0000000321#26-2" in ranked
+
+
+def test_a_cited_paragraph_gets_its_own_key_besides_the_article() -> None:
+    text = "法第百七十三条第五項に規定する者は、第二条に掲げる者とする。"
+    assert chunk_citation_keys(text, "金融商品取引法施行令", None) == [
+        "法:173",
+        "法:173/5",
+        "金融商品取引法施行令:2",
+    ]

@@ -92,3 +92,22 @@ async def test_a_named_act_counts_for_its_cabinet_order_too(tmp_path: Path) -> N
     ]
     question = "金融商品取引法で、外国会社が有価証券報告書を提出する期間はいつまでですか"
     assert (await ranked(tmp_path, documents, question))[0] == "order"
+
+
+async def test_the_article_citing_the_asked_paragraph_comes_first(tmp_path: Path) -> None:
+    # Two ordinance articles cite the same act article, with the same numbers in other places.
+    documents = [
+        doc(
+            name,
+            "金融商品取引法施行令",
+            f"法第百七十三条{cited}に規定する政令で定める者は、親会社とする。",
+            law_id="340CO0000000321",
+        )
+        for name, cited in (
+            ("first-paragraph", "第一項第五号"),
+            ("fifth-paragraph", "第五項第一号"),
+        )
+    ]
+    documents.append(doc("act", "金融商品取引法", "違反者は、課徴金を納付する。", "323AC"))
+    question = "金融商品取引法第173条第5項に規定する政令で定める者は誰ですか"
+    assert (await ranked(tmp_path, documents, question))[0] == "fifth-paragraph"

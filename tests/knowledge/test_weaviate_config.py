@@ -364,7 +364,7 @@ def test_objects_carry_the_embedded_tokens_and_deterministic_ids() -> None:
     assert props["words"] == terms[0].words == " ".join(text_words + title_words * 2)
     assert props["title_words"] == " ".join(title_words)
     assert props["grams"].endswith("監査 査請 請求 地方 方自 自治 治法")
-    assert props["refs"] == "地方自治法:242-2"
+    assert props["refs"] == "地方自治法:242-2 地方自治法:242-2/1"
     assert props["article"] == "242"
     assert "article" not in chunk_properties(
         document, terms[1], generation=generation, seq=8, head=False
