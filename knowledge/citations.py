@@ -16,6 +16,13 @@ reference becomes a *citation key* ``"<law>:<article key>"``:
   member belongs to the law of the first one.
 
 References into another law that is only named earlier (「同法第三条」) are left out.
+
+Delegations are keyed apart: an act leaves details to its regulations (「政令で定める」), and a
+line of a regulation that opens with the provision it carries out (「法第二十四条第一項…に規定す
+る政令で定める期間は、六月とする。」) gets the *delegation key* ``"委任>金融商品取引法:24"`` —
+the act resolved from the regulation's own title (``parent_act``) — so retrieval can bring
+the implementing provisions of the act articles it found (the 三段表 of act, order and
+ordinance).
 """
 
 from __future__ import annotations
@@ -35,6 +42,12 @@ _LAW_ENDINGS = ("法律", "法", "令", "規則", "規程", "条例")
 # and a parenthetical (「（法第二十七条において準用する場合を含む。）」).
 _LIST_GAP = re.compile(r"(?:[（(][^（()）]{0,80}[）)])?(?:、|及び|又は|並びに|若しくは|から|まで)+")
 _LOOKBEHIND = 40
+# A line carrying out a delegation (「…に規定する政令で定める」, 「…に規定する…省令で定める」).
+_DELEGATION = re.compile(r"に規定する(?:政令|内閣府令|[^、。]{0,12}省令|規則)で定める")
+# The act a regulation belongs to, from its title: 「金融商品取引法施行令」, 「金融商品取引法第二
+# 条に規定する定義に関する内閣府令」 → 金融商品取引法.
+_PARENT_IN_TITLE = re.compile(r"(.+?(?:法律|法))(?:施行令|施行規則|第)")
+DELEGATION_PREFIX = "委任>"
 
 
 @dataclass(frozen=True)
@@ -105,3 +118,32 @@ def chunk_citation_keys(text: str, own_law: str, own_article: str | None) -> lis
             continue
         keys += citation_keys(law, citation.article, citation.paragraph)
     return keys
+
+
+def parent_act(law_title: str) -> str | None:
+    """The act a regulation implements, when its title tells (「地方自治法施行令」 → 地方自治法)."""
+    match = _PARENT_IN_TITLE.match(law_title)
+    return match[1] if match else None
+
+
+def delegation_key(act: str, article: str) -> str:
+    """The index term of a provision that carries out a delegation of ``act``'s ``article``."""
+    return DELEGATION_PREFIX + citation_key(act, article)
+
+
+def delegation_keys(text: str, own_law: str) -> list[str]:
+    """Delegation keys of a statute chunk: per line that opens with the provision it carries
+    out, the first article it cites, in the parent act (「法」) or in a named law."""
+    if "で定める" not in text:
+        return []
+    parent = parent_act(own_law)
+    keys: list[str] = []
+    for line in text.splitlines():
+        match = _DELEGATION.search(line)
+        cited = find_citations(line[: match.start()]) if match else ()
+        if not cited:
+            continue
+        law = parent if cited[0].law == PARENT_ACT else cited[0].law
+        if law and law != own_law:
+            keys.append(delegation_key(law, cited[0].article))
+    return list(dict.fromkeys(keys))

@@ -45,7 +45,7 @@ from knowledge.embedded_schema import (
     terms_generation,
 )
 from knowledge.errors import BadDocument, IndexUnavailable
-from knowledge.index import FIELDS, Boost, IndexQuery, SearchFilter, TermStats
+from knowledge.index import FIELDS, Boost, Dense, IndexQuery, SearchFilter, Signal, TermStats
 from knowledge.lexical import LexicalIndex, Scores, top_k_distinct
 from knowledge.postings import Encoded, GrowableArray, release_freed_arrays
 from knowledge.term_workers import TermAnalysis
@@ -57,7 +57,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _LOAD_BATCH = 50_000
-_FUSED_KEPT = 4
+# Scaled signal scores kept (a question has up to four signals, searched twice).
+_SCALED_KEPT = 8
 # SQLite limits the number of ``?`` in one statement.
 _IDS_PER_QUERY = 500
 _CHUNK_MARKS = ", ".join("?" * len(CHUNK_COLUMNS.split(",")))
@@ -114,7 +115,7 @@ class EmbeddedIndexStore:
         self._article_codes: dict[str, int] = {}
         self._allowed_cache: tuple[object, npt.NDArray[np.bool_] | None] | None = None
         self._law_cache: tuple[int, dict[str, npt.NDArray[np.intp]]] = (-1, {})
-        self._fused_cache: dict[object, Scores] = {}
+        self._scaled_cache: dict[object, Scores] = {}
         self._seq = 0
         self._generation = -1
 
@@ -358,7 +359,7 @@ class EmbeddedIndexStore:
             if self._lexical.size == 0:
                 return []
             allowed = self._allowed(query.filter)
-            total = self._fused(query, allowed).copy()
+            total = self._fused(query, allowed)
             for boost in query.boosts:
                 self._apply_boost(boost, total, allowed)
             top = top_k_distinct(total, self._chunk_doc.view, query.k)
@@ -375,34 +376,40 @@ class EmbeddedIndexStore:
         ]
 
     def _fused(self, query: IndexQuery, allowed: npt.NDArray[np.bool_] | None) -> Scores:
-        """The signals' relative-score fusion; kept for a few queries because a question is
-        often searched again with the same signals and other boosts."""
-        key = (
-            tuple(
-                (tuple(s.terms.items()), tuple(s.fields.items()), s.weight) for s in query.signals
-            ),
-            query.dense,
-            query.filter,
-            self._lexical.version,
-        )
-        total = self._fused_cache.get(key)
-        if total is None:
-            total = np.zeros(self._lexical.size, dtype=np.float32)
-            for signal in query.signals:
-                scores = self._lexical.score(signal.terms, signal.fields, allowed)
-                best = float(scores.max()) if len(scores) else 0.0
-                if best > 0:
-                    scores *= np.float32(signal.weight / best)
-                    total += scores
-            dense = query.dense
-            if dense is not None and dense.model == self._model and not self._dense.empty:
-                visible = self._lexical.alive if allowed is None else allowed
-                vector = np.asarray(dense.vector, dtype=np.float32)
-                total += self._dense.fused(vector, self._lexical.size, visible, dense.weight)
-            if len(self._fused_cache) >= _FUSED_KEPT:
-                self._fused_cache.pop(next(iter(self._fused_cache)))
-            self._fused_cache[key] = total
+        """The signals' relative-score fusion (a new array)."""
+        total = np.zeros(self._lexical.size, dtype=np.float32)
+        for signal in query.signals:
+            total += self._scaled(signal, query.filter, allowed)
+        dense = query.dense
+        if dense is not None and dense.model == self._model and not self._dense.empty:
+            total += self._scaled(dense, query.filter, allowed)
         return total
+
+    def _scaled(
+        self, signal: Signal | Dense, flt: SearchFilter, allowed: npt.NDArray[np.bool_] | None
+    ) -> Scores:
+        """One signal's scores scaled to at most its weight (the dense side as
+        ``knowledge.dense`` scales it); the last few are kept, because a question is searched
+        again with the same signals, one more signal or other boosts."""
+        key = (_cache_key(signal), flt, self._lexical.version)
+        scores = self._scaled_cache.get(key)
+        if scores is None:
+            scores = self._score(signal, allowed)
+            if len(self._scaled_cache) >= _SCALED_KEPT:
+                self._scaled_cache.pop(next(iter(self._scaled_cache)))
+            self._scaled_cache[key] = scores
+        return scores
+
+    def _score(self, signal: Signal | Dense, allowed: npt.NDArray[np.bool_] | None) -> Scores:
+        if isinstance(signal, Dense):
+            visible = self._lexical.alive if allowed is None else allowed
+            vector = np.asarray(signal.vector, dtype=np.float32)
+            return self._dense.fused(vector, self._lexical.size, visible, signal.weight)
+        scores = self._lexical.score(signal.terms, signal.fields, allowed)
+        best = float(scores.max()) if len(scores) else 0.0
+        if best > 0:
+            scores *= np.float32(signal.weight / best)
+        return scores
 
     def _apply_boost(
         self, boost: Boost, total: npt.NDArray[np.float32], allowed: npt.NDArray[np.bool_] | None
@@ -553,3 +560,9 @@ class EmbeddedIndexStore:
         await asyncio.to_thread(self._terms.close)
         with self._lock:
             self._db.close()
+
+
+def _cache_key(signal: Signal | Dense) -> object:
+    if isinstance(signal, Dense):
+        return signal
+    return (tuple(signal.terms.items()), tuple(signal.fields.items()), signal.weight)

@@ -9,13 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from knowledge.analysis import Analyzer, char_bigrams, sentence_char_pairs
-from knowledge.citations import PARENT_ACT, citation_keys, find_citations
+from knowledge.citations import PARENT_ACT, citation_keys, delegation_key, find_citations
 from knowledge.documents import Hit
 from knowledge.embeddings import Embedder
 from knowledge.errors import UpstreamUnavailable
 from knowledge.index import Boost, Dense, IndexQuery, IndexStore, SearchFilter, Signal
 from knowledge.lawquery import LawQuery, analyze_law_references
 from knowledge.numerals import normalize_article_ref
+from knowledge.terms import article_key
 from knowledge.thesaurus import expansions_for
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,12 @@ PROPAGATION_DEPTH = 8
 PROPAGATED_ARTICLES = 3
 MIN_VOTES = 1.0
 PROPAGATION_BOOST = 0.3
+# Implementing provisions: the regulation lines that carry out a delegation of one of the
+# DELEGATION_DEPTH best statute hits (「法第二十四条第一項に規定する政令で定める期間は…」 for
+# 金融商品取引法第二十四条) join the second pass as a signal of this weight: what the act
+# leaves to 「政令で定める」 is answered there.
+DELEGATION_DEPTH = 2
+DELEGATION_WEIGHT = 0.5
 # Articles that cite an article the question names (the cabinet order's 「法第百六十二条第一項
 # …に規定する政令で定める場合」, the act's own 「第十三条の規定に反する特約」): weight of that
 # signal, and of citations through the bare abbreviation 「法」, whose parent act the chunk
@@ -102,6 +109,16 @@ def cited_articles(hits: list[Hit]) -> list[tuple[tuple[str, str], float]]:
                 votes[key] = votes.get(key, 0.0) + hit.score / top
     ranked = sorted(votes.items(), key=lambda kv: -kv[1])
     return [(key, min(v, 1.0)) for key, v in ranked[:PROPAGATED_ARTICLES] if v >= MIN_VOTES]
+
+
+def delegated_terms(hits: list[Hit]) -> dict[str, float]:
+    """Delegation keys of the statute articles among ``hits`` (``knowledge.citations``)."""
+    terms: dict[str, float] = {}
+    for hit in hits:
+        article = article_key(hit.chunk.position) if hit.meta.law_title else None
+        if article:
+            terms.setdefault(delegation_key(hit.meta.law_title, article), 1.0)
+    return terms
 
 
 def citing_terms(law_query: LawQuery, law_titles: Mapping[str, str]) -> dict[str, float]:
@@ -184,8 +201,11 @@ class Retriever:
         wanted = max(k, PROPAGATION_DEPTH, RERANKED)
         hits = await self.store.search(IndexQuery(signals, flt, wanted, tuple(boosts), dense))
         cited = cited_articles(hits[:PROPAGATION_DEPTH])
-        if cited:
+        delegated = delegated_terms(hits[:DELEGATION_DEPTH])
+        if cited or delegated:
             boosts += [Boost(law, PROPAGATION_BOOST * v, (art,)) for (law, art), v in cited]
+            if delegated:
+                signals.append(Signal(delegated, {"refs": 1.0}, DELEGATION_WEIGHT))
             hits = await self.store.search(IndexQuery(signals, flt, wanted, tuple(boosts), dense))
         hits = await self._rerank_by_sentence(query, hits)
         hits = hits[:k]

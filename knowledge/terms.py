@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from knowledge.analysis import Analyzer, char_bigrams, normalize
-from knowledge.citations import chunk_citation_keys
+from knowledge.citations import chunk_citation_keys, delegation_keys
 from knowledge.documents import Chunk, Document
 from knowledge.numerals import normalize_article_ref
 from knowledge.postings import LocalTerms
@@ -23,7 +23,7 @@ from knowledge.postings import LocalTerms
 # Bump when the analysis changes (dictionary, parts of speech, bigrams): stores that keep copies
 # of the terms (Weaviate) then see every document as changed and rewrite it.
 # 2: era years also read as Western years; 3: title line in words and grams, citation keys;
-# 4: citation keys of paragraphs (項).
+# 4: citation keys of paragraphs (項), delegation keys.
 TERMS_VERSION = "4"
 # The title line counts this many times in ``words`` (its BM25F field weight).
 TITLE_WEIGHT = 2
@@ -72,7 +72,9 @@ def chunk_terms(document: Document, analyzer: Analyzer) -> list[ChunkTerms]:
                 words=" ".join([*words, *[title_words[chunk.heading]] * TITLE_WEIGHT]),
                 title_words=title_words[chunk.heading],
                 grams=" ".join([*char_bigrams(text, normalized=True), *title_grams[chunk.heading]]),
-                refs=" ".join(chunk_citation_keys(text, law_title, article)),
+                refs=" ".join(
+                    chunk_citation_keys(text, law_title, article) + delegation_keys(text, law_title)
+                ),
                 article=article,
             )
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.analysis import Analyzer
-from knowledge.citations import chunk_citation_keys, find_citations
+from knowledge.citations import chunk_citation_keys, delegation_keys, find_citations, parent_act
 from knowledge.corpus import CorpusDefaults, row_to_document
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.index import SearchFilter
@@ -92,3 +92,27 @@ def test_a_cited_paragraph_gets_its_own_key_besides_the_article() -> None:
         "法:173/5",
         "金融商品取引法施行令:2",
     ]
+
+
+def test_regulations_know_their_act_from_the_title() -> None:
+    assert parent_act("金融商品取引法施行令") == "金融商品取引法"
+    assert parent_act("金融商品取引法第二条に規定する定義に関する内閣府令") == "金融商品取引法"
+    assert parent_act("地方自治法施行規則") == "地方自治法"
+    assert parent_act("企業内容等の開示に関する内閣府令") is None
+    assert parent_act("地方自治法") is None
+
+
+def test_a_line_carrying_out_a_delegation_gets_the_delegation_key() -> None:
+    order = (
+        "法第二十四条第一項（法第二十七条において準用する場合を含む。）に規定する政令で定める"
+        "期間は、六月とする。\nただし、法第五条の規定による届出は、この限りでない。"
+    )
+    assert delegation_keys(order, "金融商品取引法施行令") == ["委任>金融商品取引法:24"]
+    named = "地方自治法第二百五十二条の十九第一項に規定する政令で定める市は、次のとおりとする。"
+    assert delegation_keys(named, "地方自治法施行令") == ["委任>地方自治法:252-19"]
+    # Citing is not carrying out; 「法」 of an ordinance whose act the title does not tell,
+    # and an act's own articles, give no key.
+    assert delegation_keys("法第五条の規定による届出をした者", "金融商品取引法施行令") == []
+    assert delegation_keys(order, "企業内容等の開示に関する内閣府令") == []
+    own = "第十条に規定する政令で定める者は、届け出なければならない。"
+    assert delegation_keys(own, "金融商品取引法") == []

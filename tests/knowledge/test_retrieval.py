@@ -14,11 +14,12 @@ from knowledge.retrieval import Retriever
 ANALYZER = Analyzer()
 
 
-def doc(doc_id: str, title: str, text: str, law_id: str = "") -> Document:
+def doc(doc_id: str, title: str, text: str, law_id: str = "", position: str = "") -> Document:
     meta = DocumentMeta(
         doc_id=doc_id, title=title, dataset="テスト", law_id=law_id, law_title=law_id and title
     )
-    return Document(meta, chunk_sections(doc_id, [Section(text=text)]), content_hash(text))
+    sections = [Section(text=text, position=position)]
+    return Document(meta, chunk_sections(doc_id, sections), content_hash(text))
 
 
 async def ranked(tmp_path: Path, documents: list[Document], question: str) -> list[str]:
@@ -111,3 +112,23 @@ async def test_the_article_citing_the_asked_paragraph_comes_first(tmp_path: Path
     documents.append(doc("act", "金融商品取引法", "違反者は、課徴金を納付する。", "323AC"))
     question = "金融商品取引法第173条第5項に規定する政令で定める者は誰ですか"
     assert (await ranked(tmp_path, documents, question))[0] == "fifth-paragraph"
+
+
+async def test_the_order_carrying_out_the_found_act_article_comes_next(tmp_path: Path) -> None:
+    # The act leaves the period to a cabinet order whose wording shares little with the
+    # question; other articles share more.
+    documents = [
+        doc("other-1", "金融商品取引法", "有価証券報告書の記載事項は、内閣府令で定める。", "323AC"),
+        doc("other-2", "金融商品取引法", "有価証券報告書の写しを公衆の縦覧に供する。", "323AC"),
+        doc("other-3", "金融商品取引法", "外国会社は、有価証券報告書を英語で記載できる。", "323AC"),
+        doc(
+            "order",
+            "金融商品取引法施行令",
+            "法第二十四条第一項に規定する政令で定める期間は、六月とする。",
+            law_id="340CO0000000321",
+        ),
+    ]
+    period = "事業年度経過後政令で定める期間内に、有価証券報告書を提出しなければならない。"
+    documents.insert(0, doc("act", "金融商品取引法", period, "323AC", position="第二十四条"))
+    question = "有価証券報告書は、事業年度経過後いつまでに提出しなければならないですか"
+    assert (await ranked(tmp_path, documents, question))[:2] == ["act", "order"]
