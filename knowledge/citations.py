@@ -42,8 +42,12 @@ _LAW_ENDINGS = ("法律", "法", "令", "規則", "規程", "条例")
 # and a parenthetical (「（法第二十七条において準用する場合を含む。）」).
 _LIST_GAP = re.compile(r"(?:[（(][^（()）]{0,80}[）)])?(?:、|及び|又は|並びに|若しくは|から|まで)+")
 _LOOKBEHIND = 40
-# A line carrying out a delegation (「…に規定する政令で定める」, 「…に規定する…省令で定める」).
-_DELEGATION = re.compile(r"に規定する(?:政令|内閣府令|[^、。]{0,12}省令|規則)で定める")
+# A parenthetical between a law name and its reference: 「地方自治法（昭和二十二年法律第六十七号）
+# 第二条」, 「…法律（以下「法」という。）第二条」.
+_TRAILING_PARENTHETICAL = re.compile(r"[（(][^（()）]*[）)]$")
+# A line carrying out a delegation: 「法第二条第一号の政令で定める施設は」, 「法第二十四条第一項
+# …に規定する政令で定める期間は」, 「…に規定する厚生労働省令で定める」.
+_DELEGATION = re.compile(r"(?:に規定する|の)(?:政令|内閣府令|[^、。]{0,12}省令|規則)で定める")
 # The act a regulation belongs to, from its title: 「金融商品取引法施行令」, 「金融商品取引法第二
 # 条に規定する定義に関する内閣府令」 → 金融商品取引法.
 _PARENT_IN_TITLE = re.compile(r"(.+?(?:法律|法))(?:施行令|施行規則|第)")
@@ -97,6 +101,7 @@ def find_citations(text: str) -> tuple[Citation, ...]:
 
 def _law_before(before: str) -> str | None:
     """The law a reference preceded by ``before`` points into; ``None`` when it cannot be told."""
+    before = _TRAILING_PARENTHETICAL.sub("", before)
     start = len(before)
     while start and _NAME_CHAR.match(before, start - 1):
         start -= 1
@@ -133,7 +138,9 @@ def delegation_key(act: str, article: str) -> str:
 
 def delegation_keys(text: str, own_law: str) -> list[str]:
     """Delegation keys of a statute chunk: per line that opens with the provision it carries
-    out, the first article it cites, in the parent act (「法」) or in a named law."""
+    out, the first article it cites, in the parent act (「法」, or the end of the act's name
+    that the citation parser kept: 「…に関する法律（以下「法」という。）第二条」 → 法律) or in a
+    named law."""
     if "で定める" not in text:
         return []
     parent = parent_act(own_law)
@@ -143,7 +150,9 @@ def delegation_keys(text: str, own_law: str) -> list[str]:
         cited = find_citations(line[: match.start()]) if match else ()
         if not cited:
             continue
-        law = parent if cited[0].law == PARENT_ACT else cited[0].law
+        named = cited[0].law
+        of_parent = named == PARENT_ACT or bool(parent and named and parent.endswith(named))
+        law = parent if of_parent else named
         if law and law != own_law:
             keys.append(delegation_key(law, cited[0].article))
     return list(dict.fromkeys(keys))

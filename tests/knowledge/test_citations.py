@@ -12,6 +12,7 @@ from knowledge.citations import chunk_citation_keys, delegation_keys, find_citat
 from knowledge.corpus import CorpusDefaults, row_to_document
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.index import SearchFilter
+from knowledge.parsing import parse_file
 from knowledge.retrieval import Retriever
 
 ANALYZER = Analyzer()
@@ -116,3 +117,15 @@ def test_a_line_carrying_out_a_delegation_gets_the_delegation_key() -> None:
     assert delegation_keys(order, "企業内容等の開示に関する内閣府令") == []
     own = "第十条に規定する政令で定める者は、届け出なければならない。"
     assert delegation_keys(own, "金融商品取引法") == []
+
+
+def test_the_articles_of_a_real_cabinet_order_carry_out_its_act() -> None:
+    name = "346CO0000000264_20230607_505CO0000000202.xml"
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "egov" / name
+    [order] = parse_file(name, fixture.read_bytes())
+    act = "特定工場における公害防止組織の整備に関する法律"
+    assert order.law_title == act + "施行令" and parent_act(order.law_title) == act
+    keys = {s.position: delegation_keys(s.text, order.law_title) for s in order.sections}
+    # 第一条 names the act (「…法律（以下「法」という。）第二条の政令で定める業種は」);
+    # 第四条 says 「法第二条第三号の政令で定める施設は」.
+    assert keys["第一条"] == keys["第四条"] == [f"委任>{act}:2"]
