@@ -205,7 +205,7 @@ class Retriever:
         if cited or delegated:
             boosts += [Boost(law, PROPAGATION_BOOST * v, (art,)) for (law, art), v in cited]
             if delegated:
-                signals.append(Signal(delegated, {"refs": 1.0}, DELEGATION_WEIGHT))
+                signals = [*signals, Signal(delegated, {"refs": 1.0}, DELEGATION_WEIGHT)]
             hits = await self.store.search(IndexQuery(signals, flt, wanted, tuple(boosts), dense))
         hits = await self._rerank_by_sentence(query, hits)
         hits = hits[:k]
