@@ -36,12 +36,37 @@ from knowledge.numerals import find_article_refs
 # The abbreviation that subordinate legislation defines for its parent act (「以下「法」という。」).
 PARENT_ACT = "法"
 # A law name right before a reference: a run of kanji and katakana ending like a law title.
-_NAME_CHAR = re.compile(r"[\u4e00-\u9fff\u30a0-\u30ff々ヶ]")
+_KANJI = "\u4e00-\u9fff\u30a0-\u30ff々ヶ"
+_NAME_CHAR = re.compile(f"[{_KANJI}]")
 _LAW_ENDINGS = ("法律", "法", "令", "規則", "規程", "条例")
+# The heads of titles that never stand alone (「…に関する法律」, 「…に関する内閣府令」): only
+# these are read back past kana; 「処分に係る行政手続法」 names 行政手続法.
+_TITLE_HEADS = ("法律", "措置法", "府令", "省令", "政令", "規則", "命令")
+# Most titles of acts and ordinances join their words with kana (「個人情報の保護に関する法律」,
+# 「行政手続における特定の個人を識別するための番号の利用等に関する法律」, 「障害者の日常生活及び
+# 社会生活を総合的に支援するための法律」, 「地方自治法の一部を改正する法律」), and a few list
+# short nouns, the last with 等 or 及び (「社債、株式等の振替に関する法律」, 「医薬品、医療機器等の
+# 品質、有効性及び安全性の確保等に関する法律」). A title is words and such joiners; a word
+# neither starts inside a run nor with a conjunction (「…第一項及び協同組合による金融事業に関する
+# 法律」) or 「当該」, and the words of the citing sentence (「において準用する」, 「改正前の」)
+# join nothing.
+_JOINERS = (
+    "に関する|における|のための|するための|ための|(?<!規定)による|に係る|に対する|した|な"
+    "|(?<!改正前)(?<!改正後)(?<!以外)の|を|(?<!準用)(?<!適用)(?<!規定)する"
+    "|(?<=及)び|(?<=的)に|(?<=育)て|(?<=子)ども(?:・|の|に関する)?"
+)
+_WORD = (
+    f"(?<![{_KANJI}])(?![及又並若]|当該|規定)"
+    f"(?:[{_KANJI}]{{1,4}}(?:、[{_KANJI}]{{1,5}})*、[{_KANJI}]{{0,5}}[等及]|[{_KANJI}]+)"
+)
+_TITLE_WITH_KANA = re.compile(f"(?:{_WORD}(?:{_JOINERS}))+[{_KANJI}]*(?:{'|'.join(_TITLE_HEADS)})$")
 # What may stand between two members of one list of references: punctuation, conjunctions
 # and a parenthetical (「（法第二十七条において準用する場合を含む。）」).
 _LIST_GAP = re.compile(r"(?:[（(][^（()）]{0,80}[）)])?(?:、|及び|又は|並びに|若しくは|から|まで)+")
-_LOOKBEHIND = 40
+# How a title citing an article goes on (「金融商品取引法第二条に規定する定義に関する内閣府令」).
+_CITED_IN_TITLE = "に規定する"
+# How far before a reference its law's name may start (the longest titles run to 60 letters).
+_LOOKBEHIND = 64
 # A parenthetical between a law name and its reference: 「地方自治法（昭和二十二年法律第六十七号）
 # 第二条」, 「…法律（以下「法」という。）第二条」.
 _TRAILING_PARENTHETICAL = re.compile(r"[（(][^（()）]*[）)]$")
@@ -83,14 +108,20 @@ def find_citations(text: str) -> tuple[Citation, ...]:
         return ()  # most text cites nothing, and looking costs a regular expression scan
     found: list[Citation] = []
     previous: Citation | None = None
+    end_of_last = 0  # a law's name never reaches back into the reference before it
     for ref in find_article_refs(text):
         start = ref.span[0]
-        before = text[max(0, start - _LOOKBEHIND) : start]
+        before = text[max(end_of_last, start - _LOOKBEHIND) : start]
+        end_of_last = ref.span[1]
         law: str | None
         if previous is not None and _LIST_GAP.fullmatch(text[previous.span[1] : start]):
             law = previous.law
         else:
             law = _law_before(before)
+            if previous is not None and law and before == _CITED_IN_TITLE + law:
+                # 「金融商品取引法第二条に規定する定義に関する内閣府令第三条」: a title that
+                # itself cites an article.
+                law = previous.law + text[previous.span[0] : start]
         if law is None:
             previous = None
             continue
@@ -111,6 +142,8 @@ def _law_before(before: str) -> str | None:
         return None if name.endswith("附則") else ""
     if name.startswith("同"):
         return None  # 「同法」: the law named before, which this parser does not track
+    if name.endswith(_TITLE_HEADS) and (title := _TITLE_WITH_KANA.search(before)):
+        return title[0]
     return name
 
 
@@ -138,9 +171,8 @@ def delegation_key(act: str, article: str) -> str:
 
 def delegation_keys(text: str, own_law: str) -> list[str]:
     """Delegation keys of a statute chunk: per line that opens with the provision it carries
-    out, the first article it cites, in the parent act (「法」, or the end of the act's name
-    that the citation parser kept: 「…に関する法律（以下「法」という。）第二条」 → 法律) or in a
-    named law."""
+    out, the first article it cites, in the parent act (「法」, or the act's name ending
+    like the title: 「…に関する法律（以下「法」という。）第二条」) or in a named law."""
     if "で定める" not in text:
         return []
     parent = parent_act(own_law)

@@ -23,8 +23,8 @@ from knowledge.postings import LocalTerms
 # Bump when the analysis changes (dictionary, parts of speech, bigrams): stores that keep copies
 # of the terms (Weaviate) then see every document as changed and rewrite it.
 # 2: era years also read as Western years; 3: title line in words and grams, citation keys;
-# 4: citation keys of paragraphs (項), delegation keys.
-TERMS_VERSION = "4"
+# 4: citation keys of paragraphs (項), delegation keys; 5: law titles joined by kana.
+TERMS_VERSION = "5"
 # The title line counts this many times in ``words`` (its BM25F field weight).
 TITLE_WEIGHT = 2
 

@@ -114,6 +114,27 @@ async def test_the_article_citing_the_asked_paragraph_comes_first(tmp_path: Path
     assert (await ranked(tmp_path, documents, question))[0] == "fifth-paragraph"
 
 
+async def test_articles_citing_the_asked_article_of_a_law_with_a_long_title_come_first(
+    tmp_path: Path,
+) -> None:
+    # Most titles join their words with kana.
+    cited = "個人情報の保護に関する法律"
+    documents = [
+        doc(
+            f"cites-{number}",
+            "行政手続における特定の個人を識別するための番号の利用等に関する法律",
+            f"この法律において「本人」とは、{cited}{reference}に規定する本人をいう。",
+            law_id="425AC0000000027",
+            position=f"第{number}条",
+        )
+        # The same words, numbers included: only the citation tells them apart.
+        for number, reference in (("1", "第一条第二項"), ("2", "第二条第一項"))
+    ]
+    documents.append(doc("act", cited, "個人情報取扱事業者は、利用目的を特定する。", "415AC"))
+    question = f"{cited}第2条第1項を引用している規定"
+    assert (await ranked(tmp_path, documents, question))[0] == "cites-2"
+
+
 async def test_the_order_carrying_out_the_found_act_article_comes_next(tmp_path: Path) -> None:
     # The act leaves the period to a cabinet order whose wording shares little with the
     # question; other articles share more.
