@@ -15,7 +15,10 @@ reference becomes a *citation key* ``"<law>:<article key>"``:
 * in a list (「法第二十七条の三第一項、第二十七条の六第二項及び第二十七条の十三第一項」) every
   member belongs to the law of the first one.
 
-References into another law that is only named earlier (「同法第三条」) are left out.
+A reference to 「同法」 or 「同令」 (the said law) is into the law the last named reference
+pointed into, unless another law may have been named in between (「恩給法による増加恩給、同法
+第七十五条」 after a reference into 国民年金法): then, like a 「同法」 with no named reference
+before it, it is left out.
 
 Delegations are keyed apart: an act leaves details to its regulations (「政令で定める」), and a
 line of a regulation that opens with the provision it carries out (「法第二十四条第一項…に規定す
@@ -39,6 +42,9 @@ PARENT_ACT = "法"
 _KANJI = "\u4e00-\u9fff\u30a0-\u30ff々ヶ"
 _NAME_CHAR = re.compile(f"[{_KANJI}]")
 _LAW_ENDINGS = ("法律", "法", "令", "規則", "規程", "条例")
+# Words written partly in kana that titles use like kanji words (「子ども・子育て支援法」).
+_KANA_IN_WORDS = ("子ども", "子育て", "こども", "取扱い", "手続き", "づくり")
+_WORD_RUN = f"(?:[{_KANJI}]|{'|'.join(_KANA_IN_WORDS)})+"
 # The heads of titles that never stand alone (「…に関する法律」, 「…に関する内閣府令」): only
 # these are read back past kana; 「処分に係る行政手続法」 names 行政手続法.
 _TITLE_HEADS = ("法律", "措置法", "府令", "省令", "政令", "規則", "命令")
@@ -53,16 +59,20 @@ _TITLE_HEADS = ("法律", "措置法", "府令", "省令", "政令", "規則", "
 _JOINERS = (
     "に関する|における|のための|するための|ための|(?<!規定)による|に係る|に対する|した|な"
     "|(?<!改正前)(?<!改正後)(?<!以外)の|を|(?<!準用)(?<!適用)(?<!規定)する"
-    "|(?<=及)び|(?<=的)に|(?<=育)て|(?<=子)ども(?:・|の|に関する)?"
+    "|(?<=及)び|(?<=的)に"
 )
 _WORD = (
     f"(?<![{_KANJI}])(?![及又並若]|当該|規定)"
-    f"(?:[{_KANJI}]{{1,4}}(?:、[{_KANJI}]{{1,5}})*、[{_KANJI}]{{0,5}}[等及]|[{_KANJI}]+)"
+    f"(?:[{_KANJI}]{{1,4}}(?:、[{_KANJI}]{{1,5}})*、[{_KANJI}]{{0,5}}[等及]|{_WORD_RUN})"
 )
-_TITLE_WITH_KANA = re.compile(f"(?:{_WORD}(?:{_JOINERS}))+[{_KANJI}]*(?:{'|'.join(_TITLE_HEADS)})$")
+_HEAD = f"(?:{_WORD_RUN})?(?:{'|'.join(_TITLE_HEADS)})"
+_TITLE_WITH_KANA = re.compile(f"(?:{_WORD}(?:{_JOINERS}))+{_HEAD}$")
 # What may stand between two members of one list of references: punctuation, conjunctions
 # and a parenthetical (「（法第二十七条において準用する場合を含む。）」).
 _LIST_GAP = re.compile(r"(?:[（(][^（()）]{0,80}[）)])?(?:、|及び|又は|並びに|若しくは|から|まで)+")
+# 「同法」, 「同令」: the law named before; a word that may name another law in between.
+_SAID = "同"
+_LAW_WORD = re.compile(f"(?:法|法律|令|規則)(?![{_KANJI}])")
 # How a title citing an article goes on (「金融商品取引法第二条に規定する定義に関する内閣府令」).
 _CITED_IN_TITLE = "に規定する"
 # How far before a reference its law's name may start (the longest titles run to 60 letters).
@@ -108,6 +118,7 @@ def find_citations(text: str) -> tuple[Citation, ...]:
         return ()  # most text cites nothing, and looking costs a regular expression scan
     found: list[Citation] = []
     previous: Citation | None = None
+    named: Citation | None = None  # the last reference that named its law
     end_of_last = 0  # a law's name never reaches back into the reference before it
     for ref in find_article_refs(text):
         start = ref.span[0]
@@ -122,26 +133,41 @@ def find_citations(text: str) -> tuple[Citation, ...]:
                 # 「金融商品取引法第二条に規定する定義に関する内閣府令第三条」: a title that
                 # itself cites an article.
                 law = previous.law + text[previous.span[0] : start]
+        if law is not None and law.startswith(_SAID):
+            law = named.law if named and _said_law(text[named.span[1] : start]) else None
         if law is None:
             previous = None
             continue
         previous = Citation(law, ref.article, ref.span, ref.paragraph)
         found.append(previous)
+        if law:
+            named = previous
     return tuple(found)
+
+
+def _said_law(gap: str) -> bool:
+    """Whether 「同法」 at the end of ``gap`` can only be the law named at its start: no other
+    word in between may be a law's name (「方法」 may be taken for one; then nothing is told)."""
+    return _LAW_WORD.search(gap.replace("同法", "").replace("同令", "")) is None
 
 
 def _law_before(before: str) -> str | None:
     """The law a reference preceded by ``before`` points into; ``None`` when it cannot be told."""
     before = _TRAILING_PARENTHETICAL.sub("", before)
     start = len(before)
-    while start and _NAME_CHAR.match(before, start - 1):
-        start -= 1
+    while start:
+        if _NAME_CHAR.match(before, start - 1):
+            start -= 1
+        elif kana := next((w for w in _KANA_IN_WORDS if before.endswith(w, 0, start)), None):
+            start -= len(kana)
+        else:
+            break
     name = before[start:]
     if not name.endswith(_LAW_ENDINGS):
         # 「附則第三条」 numbers the supplementary provisions anew: not an article of the law.
         return None if name.endswith("附則") else ""
-    if name.startswith("同"):
-        return None  # 「同法」: the law named before, which this parser does not track
+    if name.startswith(_SAID):
+        return name  # 「同法」: resolved by the caller
     if name.endswith(_TITLE_HEADS) and (title := _TITLE_WITH_KANA.search(before)):
         return title[0]
     return name

@@ -87,6 +87,19 @@ def test_references_resolve_to_the_law_they_point_into(
 def test_references_whose_law_cannot_be_told_are_left_out() -> None:
     assert laws_of("同法第三条の規定") == []
     assert laws_of("附則第三条の規定") == []
+    # 「恩給法」 may be the law 「同法」 means; the parser does not guess.
+    text = "国民年金法第三十条に規定する給付が、恩給法による増加恩給、同法第七十五条第一項の給付"
+    assert laws_of(text) == [("国民年金法", "30")]
+
+
+def test_the_said_law_is_the_law_named_before() -> None:
+    text = (
+        "地方自治法第二百九十一条の六第一項において準用する同法第八十条第四項前段において"
+        "準用する同法第七十四条の二第一項"
+    )
+    assert laws_of(text) == [("地方自治法", a) for a in ("291-6", "80", "74-2")]
+    text = "子ども・子育て支援法第二十九条第一項に規定する特定地域型保育（同法第三十条第一項"
+    assert laws_of(text) == [("子ども・子育て支援法", "29"), ("子ども・子育て支援法", "30")]
 
 
 def test_chunk_keys_name_the_own_law_and_skip_self_citations() -> None:
