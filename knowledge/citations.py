@@ -83,6 +83,11 @@ _TRAILING_PARENTHETICAL = re.compile(r"[（(][^（()）]*[）)]$")
 # A line carrying out a delegation: 「法第二条第一号の政令で定める施設は」, 「法第二十四条第一項
 # …に規定する政令で定める期間は」, 「…に規定する厚生労働省令で定める」.
 _DELEGATION = re.compile(r"(?:に規定する|の)(?:政令|内閣府令|[^、。]{0,12}省令|規則)で定める")
+# Or a line that opens with the provision and defines what it leaves open: 「地方自治法第二百
+# 三十四条第二項の規定により随意契約によることができる場合は、次に掲げる場合とする。」
+_DEFINED_FOR = re.compile(
+    r"[^、。]{0,60}?(?=の規定により[^。]*?(?:場合|もの|者|事項)は、[^。]*とする。)"
+)
 # The act a regulation belongs to, from its title: 「金融商品取引法施行令」, 「金融商品取引法第二
 # 条に規定する定義に関する内閣府令」 → 金融商品取引法.
 _PARENT_IN_TITLE = re.compile(r"(.+?(?:法律|法))(?:施行令|施行規則|第)")
@@ -197,15 +202,21 @@ def delegation_key(act: str, article: str) -> str:
 
 def delegation_keys(text: str, own_law: str) -> list[str]:
     """Delegation keys of a statute chunk: per line that opens with the provision it carries
-    out, the first article it cites, in the parent act (「法」, or the act's name ending
+    out (「…に規定する政令で定める期間は」, or in a regulation 「…の規定により…場合は、…とす
+    る。」), the first article it cites, in the parent act (「法」, or the act's name ending
     like the title: 「…に関する法律（以下「法」という。）第二条」) or in a named law."""
-    if "で定める" not in text:
+    if "で定める" not in text and "とする" not in text:
         return []
     parent = parent_act(own_law)
+    if not parent and "で定める" not in text:
+        return []
     keys: list[str] = []
     for line in text.splitlines():
-        match = _DELEGATION.search(line)
-        cited = find_citations(line[: match.start()]) if match else ()
+        delegation = _DELEGATION.search(line)
+        end = delegation.start() if delegation else None
+        if end is None and parent and (defined := _DEFINED_FOR.match(line)):
+            end = defined.end()
+        cited = find_citations(line[:end]) if end is not None else ()
         if not cited:
             continue
         named = cited[0].law

@@ -9,7 +9,7 @@ import pytest
 
 from knowledge.analysis import Analyzer
 from knowledge.citations import chunk_citation_keys, delegation_keys, find_citations, parent_act
-from knowledge.corpus import CorpusDefaults, row_to_document
+from knowledge.corpus import CorpusDefaults, read_corpus, row_to_document
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.index import SearchFilter
 from knowledge.parsing import parse_file
@@ -166,6 +166,10 @@ def test_a_line_carrying_out_a_delegation_gets_the_delegation_key() -> None:
     assert delegation_keys(order, "企業内容等の開示に関する内閣府令") == []
     own = "第十条に規定する政令で定める者は、届け出なければならない。"
     assert delegation_keys(own, "金融商品取引法") == []
+    # A regulation line defining what an act article leaves open carries it out too.
+    defined = "法第十九条第二項の規定により届出をしなければならない事項は、次のとおりとする。"
+    assert delegation_keys(defined, "薬機法施行規則") == ["委任>薬機法:19"]
+    assert delegation_keys("第十条の規定により届け出る場合は、書面とする。", "地方自治法") == []
 
 
 def test_the_articles_of_a_real_cabinet_order_carry_out_its_act() -> None:
@@ -178,3 +182,22 @@ def test_the_articles_of_a_real_cabinet_order_carry_out_its_act() -> None:
     # 第一条 names the act (「…法律（以下「法」という。）第二条の政令で定める業種は」);
     # 第四条 says 「法第二条第三号の政令で定める施設は」.
     assert keys["第一条"] == keys["第四条"] == [f"委任>{act}:2"]
+
+
+async def test_the_order_listing_when_the_act_allows_it_answers_when(tmp_path: Path) -> None:
+    """地方自治法第二百三十四条 allows 随意契約 「政令で定める場合に該当するときに限り」; the
+    bundled sample's 地方自治法施行令第百六十七条の二 lists those cases, opening with 「地方自治法
+    第二百三十四条第二項の規定により随意契約によることができる場合は、次に掲げる場合とする。」"""
+    sample = Path(__file__).resolve().parents[2] / "bot" / "sample_data" / "laws.jsonl"
+    documents = list(read_corpus(sample, CorpusDefaults(dataset="法令")))
+    store = EmbeddedIndexStore(tmp_path / "index.sqlite3", ANALYZER)
+    try:
+        await store.upsert_many(documents)
+        retrieved = await Retriever(store, ANALYZER).retrieve(
+            "随意契約によることができるのはどんな場合ですか", SearchFilter(), k=5
+        )
+    finally:
+        await store.close()
+    ranked = [h.meta.doc_id for h in retrieved.hits]
+    assert ranked[0] == "322CO0000000016#167-2"
+    assert "322AC0000000067#234" in ranked
