@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from knowledge.analysis import Analyzer, char_bigrams, sentence_char_pairs
 from knowledge.citations import PARENT_ACT, citation_keys, delegation_key, find_citations
+from knowledge.definitions import asked_terms
 from knowledge.documents import Hit
 from knowledge.embeddings import Embedder
 from knowledge.errors import UpstreamUnavailable
@@ -57,6 +58,9 @@ DELEGATION_WEIGHT = 0.5
 # alone does not tell.
 CITED_BY_WEIGHT = 0.5
 PARENT_ACT_WEIGHT = 0.5
+# A question asking what a term means (「要配慮個人情報とは」): weight of the passages that
+# define it (``knowledge.definitions``).
+DEFINITION_WEIGHT = 0.5
 # Proximity: the best hits are re-ranked by the share of the question that one of their
 # sentences covers (see ``Retriever._rerank_by_sentence``), added with this weight.
 # Only questions up to PROXIMITY_MAX_CHARS are re-ranked: a long question (several sentences,
@@ -196,6 +200,9 @@ class Retriever:
         ]
         if citing := citing_terms(law_query, law_titles):
             signals.append(Signal(terms=citing, fields={"refs": 1.0}, weight=CITED_BY_WEIGHT))
+        if asked := asked_terms(law_query.text):
+            defined = dict.fromkeys(asked, 1.0)
+            signals.append(Signal(terms=defined, fields={"refs": 1.0}, weight=DEFINITION_WEIGHT))
         dense = await self._dense(law_query.text)
         # Citation votes and the proximity re-rank look at more hits than a small k.
         wanted = max(k, PROPAGATION_DEPTH, RERANKED)

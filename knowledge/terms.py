@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from knowledge.analysis import Analyzer, char_bigrams, normalize
 from knowledge.citations import chunk_citation_keys, delegation_keys
+from knowledge.definitions import definition_keys
 from knowledge.documents import Chunk, Document
 from knowledge.numerals import normalize_article_ref
 from knowledge.postings import LocalTerms
@@ -23,8 +24,9 @@ from knowledge.postings import LocalTerms
 # Bump when the analysis changes (dictionary, parts of speech, bigrams): stores that keep copies
 # of the terms (Weaviate) then see every document as changed and rewrite it.
 # 2: era years also read as Western years; 3: title line in words and grams, citation keys;
-# 4: citation keys of paragraphs (項), delegation keys; 5: law titles joined by kana.
-TERMS_VERSION = "5"
+# 4: citation keys of paragraphs (項), delegation keys; 5: law titles joined by kana;
+# 6: definition keys.
+TERMS_VERSION = "6"
 # The title line counts this many times in ``words`` (its BM25F field weight).
 TITLE_WEIGHT = 2
 
@@ -63,7 +65,8 @@ def chunk_terms(document: Document, analyzer: Analyzer) -> list[ChunkTerms]:
         title_words[heading] = " ".join(analyzer.words(f"{title} {heading}"))
         title_grams[heading] = char_bigrams(f"{title} {heading}")
     terms = []
-    for chunk, article in articles:
+    normalized_title = normalize(title)
+    for index, (chunk, article) in enumerate(articles):
         text = normalize(chunk.text)  # once for all three fields
         words = analyzer.words(text, normalized=True)
         terms.append(
@@ -73,7 +76,9 @@ def chunk_terms(document: Document, analyzer: Analyzer) -> list[ChunkTerms]:
                 title_words=title_words[chunk.heading],
                 grams=" ".join([*char_bigrams(text, normalized=True), *title_grams[chunk.heading]]),
                 refs=" ".join(
-                    chunk_citation_keys(text, law_title, article) + delegation_keys(text, law_title)
+                    chunk_citation_keys(text, law_title, article)
+                    + delegation_keys(text, law_title)
+                    + definition_keys(text, normalized_title, first=index == 0)
                 ),
                 article=article,
             )
