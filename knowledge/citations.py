@@ -71,7 +71,7 @@ _TITLE_WITH_KANA = re.compile(f"(?:{_WORD}(?:{_JOINERS}))+{_HEAD}$")
 # and a parenthetical (「（法第二十七条において準用する場合を含む。）」).
 _LIST_GAP = re.compile(r"(?:[（(][^（()）]{0,80}[）)])?(?:、|及び|又は|並びに|若しくは|から|まで)+")
 # 「同法」, 「同令」: the law named before; a word that may name another law in between.
-_SAID = "同"
+_SAID = ("同法", "同法律", "同令", "同規則", "同府令", "同省令")
 _LAW_WORD = re.compile(f"(?:法|法律|令|規則)(?![{_KANJI}])")
 # How a title citing an article goes on (「金融商品取引法第二条に規定する定義に関する内閣府令」).
 _CITED_IN_TITLE = "に規定する"
@@ -138,7 +138,7 @@ def find_citations(text: str) -> tuple[Citation, ...]:
                 # 「金融商品取引法第二条に規定する定義に関する内閣府令第三条」: a title that
                 # itself cites an article.
                 law = previous.law + text[previous.span[0] : start]
-        if law is not None and law.startswith(_SAID):
+        if law in _SAID:
             law = named.law if named and _said_law(text[named.span[1] : start]) else None
         if law is None:
             previous = None
@@ -153,7 +153,7 @@ def find_citations(text: str) -> tuple[Citation, ...]:
 def _said_law(gap: str) -> bool:
     """Whether 「同法」 at the end of ``gap`` can only be the law named at its start: no other
     word in between may be a law's name (「方法」 may be taken for one; then nothing is told)."""
-    return _LAW_WORD.search(gap.replace("同法", "").replace("同令", "")) is None
+    return _LAW_WORD.search(re.sub("同(?:法律|法|令|規則|府令|省令)", "", gap)) is None
 
 
 def _law_before(before: str) -> str | None:
@@ -171,8 +171,9 @@ def _law_before(before: str) -> str | None:
     if not name.endswith(_LAW_ENDINGS):
         # 「附則第三条」 numbers the supplementary provisions anew: not an article of the law.
         return None if name.endswith("附則") else ""
-    if name.startswith(_SAID):
-        return name  # 「同法」: resolved by the caller
+    if name.startswith("同"):
+        # 「同法」 is resolved by the caller; 「同条」-like names of no law are left out.
+        return name if name in _SAID else None
     if name.endswith(_TITLE_HEADS) and (title := _TITLE_WITH_KANA.search(before)):
         return title[0]
     return name
