@@ -72,6 +72,7 @@ _TITLE_WITH_KANA = re.compile(f"(?:{_WORD}(?:{_JOINERS}))+{_HEAD}$")
 _LIST_GAP = re.compile(r"(?:[（(][^（()）]{0,80}[）)])?(?:、|及び|又は|並びに|若しくは|から|まで)+")
 # 「同法」, 「同令」: the law named before; a word that may name another law in between.
 _SAID = ("同法", "同法律", "同令", "同規則", "同府令", "同省令")
+_SAID_WORD = re.compile("|".join(sorted(_SAID, key=len, reverse=True)))
 _LAW_WORD = re.compile(f"(?:法|法律|令|規則)(?![{_KANJI}])")
 # How a title citing an article goes on (「金融商品取引法第二条に規定する定義に関する内閣府令」).
 _CITED_IN_TITLE = "に規定する"
@@ -153,7 +154,7 @@ def find_citations(text: str) -> tuple[Citation, ...]:
 def _said_law(gap: str) -> bool:
     """Whether 「同法」 at the end of ``gap`` can only be the law named at its start: no other
     word in between may be a law's name (「方法」 may be taken for one; then nothing is told)."""
-    return _LAW_WORD.search(re.sub("同(?:法律|法|令|規則|府令|省令)", "", gap)) is None
+    return _LAW_WORD.search(_SAID_WORD.sub("", gap)) is None
 
 
 def _law_before(before: str) -> str | None:
@@ -206,10 +207,8 @@ def delegation_keys(text: str, own_law: str) -> list[str]:
     out (「…に規定する政令で定める期間は」, or in a regulation 「…の規定により…場合は、…とす
     る。」), the first article it cites, in the parent act (「法」, or the act's name ending
     like the title: 「…に関する法律（以下「法」という。）第二条」) or in a named law."""
-    if "で定める" not in text and "とする" not in text:
-        return []
     parent = parent_act(own_law)
-    if not parent and "で定める" not in text:
+    if "で定める" not in text and not (parent and "とする" in text):
         return []
     keys: list[str] = []
     for line in text.splitlines():

@@ -46,8 +46,8 @@ def definition_keys(text: str, title: str, first: bool) -> list[str]:
 
 
 def _opens_with(text: str, title: str) -> bool:
-    rest = text.lstrip().removeprefix(title)
-    return rest != text.lstrip() and rest[:1] in ("（", "(")
+    opening = text.lstrip()
+    return opening.startswith(title) and opening[len(title) : len(title) + 1] in ("（", "(")
 
 
 def asked_terms(question: str) -> list[str]:

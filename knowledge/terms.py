@@ -66,7 +66,7 @@ def chunk_terms(document: Document, analyzer: Analyzer) -> list[ChunkTerms]:
         title_grams[heading] = char_bigrams(f"{title} {heading}")
     terms = []
     normalized_title = normalize(title)
-    for index, (chunk, article) in enumerate(articles):
+    for chunk, article in articles:
         text = normalize(chunk.text)  # once for all three fields
         words = analyzer.words(text, normalized=True)
         terms.append(
@@ -78,7 +78,7 @@ def chunk_terms(document: Document, analyzer: Analyzer) -> list[ChunkTerms]:
                 refs=" ".join(
                     chunk_citation_keys(text, law_title, article)
                     + delegation_keys(text, law_title)
-                    + definition_keys(text, normalized_title, first=index == 0)
+                    + definition_keys(text, normalized_title, first=chunk.ordinal == 0)
                 ),
                 article=article,
             )
