@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from knowledge.analysis import Analyzer, char_bigrams, split_sentences
@@ -16,6 +17,20 @@ LEADING_SOURCES = 3
 MAX_SENTENCE_CHARS = 320
 SOURCES_CONSIDERED = 5
 _DUPLICATE_OVERLAP = 0.8
+# A list item quoted alone (「指定都市の市長以外の…選任した者」, 「住民票の写し」) does not say
+# what it is an item of, so it is shown after the sentence that introduces the list,
+# shortened to this many characters at most.
+MAX_LEAD_CHARS = 120
+# A sentence that introduces a list: 「次に掲げる者」, 「次の各号」, 「次のいずれか」,
+# 「以下のとおり」, or one that ends in a colon.
+_INTRODUCES_LIST = re.compile(r"次に掲げる|次の各号|次のいずれか|次のとおり|以下のとおり|[：:]$")
+# A line that is an item: numbered (「一　」, 「イ　」, 「(1)」, 「①」, 「1.」), bulleted, or not
+# a whole sentence (no final full stop).
+_ITEM_MARK = re.compile(
+    r"^(?:(?:[一二三四五六七八九十百]+|[イロハニホヘトチリヌルヲワカヨタレソツネナラム])[ 　]"
+    r"|[(（]?[0-9０-９]+[)）.．]|[①-⑳]|[・\-*•])"
+)
+_SENTENCE_FINAL = ("。", "！", "？", "!", "?")
 
 
 @dataclass(frozen=True)
@@ -26,10 +41,71 @@ class Quote:
     hit_index: int
 
 
+@dataclass(frozen=True)
+class _Unit:
+    """A sentence of a passage. A list item remembers the sentence that introduces its list
+    (``lead``); that sentence remembers its items."""
+
+    text: str
+    lead: str = ""
+    items: tuple[str, ...] = ()
+
+    @property
+    def list_key(self) -> str:
+        """The sentence introducing the list this unit belongs to, or ``""``."""
+        return self.lead or (self.text if self.items else "")
+
+
 def _clip(sentence: str) -> str:
     if len(sentence) <= MAX_SENTENCE_CHARS:
         return sentence
     return sentence[: MAX_SENTENCE_CHARS - 1] + "…"
+
+
+def _is_item(line: str) -> bool:
+    return bool(_ITEM_MARK.match(line)) or not line.endswith(_SENTENCE_FINAL)
+
+
+def passage_units(text: str) -> list[_Unit]:
+    """The sentences of a passage in order. The lines of a list (after a sentence such as
+    「次に掲げる者を構成員として加えることができる。」) are one unit each, tied to that sentence."""
+    sentences: list[str] = []
+    leads: list[int | None] = []  # per sentence, the index of its list's introducing sentence
+    items: dict[int, list[str]] = {}
+    lead: int | None = None
+    for line in (line.strip() for line in text.split("\n")):
+        if not line:
+            continue
+        if lead is not None and _is_item(line):
+            sentences.append(line)
+            leads.append(lead)
+            items[lead].append(line)
+            continue
+        for sentence in split_sentences(line):
+            sentences.append(sentence)
+            leads.append(None)
+        lead = len(sentences) - 1 if _INTRODUCES_LIST.search(sentences[-1]) else None
+        if lead is not None:
+            items[lead] = []
+    return [
+        _Unit(sentence, sentences[at] if at is not None else "", tuple(items.get(i, ())))
+        for i, (sentence, at) in enumerate(zip(sentences, leads, strict=True))
+    ]
+
+
+def _shown(units: list[_Unit]) -> str:
+    """The text of one quote: a sentence, or a list as 「…加えることができる：A／B」 (all its
+    items when the introducing sentence was chosen, else the chosen items)."""
+    head = next((u for u in units if u.items), None)
+    if head is None and not units[0].lead:
+        return _clip(units[0].text)
+    lead = head.text if head else units[0].lead
+    items = head.items if head else tuple(u.text for u in units)
+    lead = lead.rstrip("。：: ")
+    if len(lead) > MAX_LEAD_CHARS:
+        half = MAX_LEAD_CHARS // 2
+        lead = lead[: half - 1] + "…" + lead[-half:]
+    return _clip(lead + "：" + "／".join(items))
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -48,39 +124,47 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
     """
     qwords = set(query.words)
     qgrams = set(query.grams)
-    scored: list[tuple[float, int, int, str, set[str]]] = []
+    scored: list[tuple[float, int, int, _Unit, set[str]]] = []
     for rank, hit in enumerate(hits[:SOURCES_CONSIDERED]):
-        for position, sentence in enumerate(split_sentences(hit.chunk.text)):
-            grams = set(char_bigrams(sentence))
-            words = set(analyzer.words(sentence))
+        for position, unit in enumerate(passage_units(hit.chunk.text)):
+            grams = set(char_bigrams(unit.text))
+            words = set(analyzer.words(unit.text))
             score = (
                 len(qwords & words) / max(len(qwords), 1)
                 + 0.5 * len(qgrams & grams) / max(len(qgrams), 1)
                 + 0.3 / (rank + 1)
                 + (0.05 if position == 0 else 0.0)
             )
-            scored.append((score, rank, position, sentence, grams))
+            scored.append((score, rank, position, unit, grams))
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
     leaders = [next(s for s in scored if s[1] == r) for r in sorted({s[1] for s in scored})]
     ordered = leaders[:LEADING_SOURCES] + scored
-    chosen: list[tuple[int, int, str, set[str]]] = []
+    chosen: list[tuple[int, int, _Unit, set[str]]] = []
     per_source: dict[int, int] = {}
     used = 0
-    for _score, rank, position, sentence, grams in ordered:
+    for _score, rank, position, unit, grams in ordered:
         if len(chosen) >= MAX_SENTENCES:
             break
-        text = _clip(sentence)
-        if chosen and used + len(text) > MAX_ANSWER_CHARS:
+        shown = len(_shown([unit]))
+        if chosen and used + shown > MAX_ANSWER_CHARS:
             continue
         if per_source.get(rank, 0) >= MAX_PER_SOURCE:
             continue
         if any(_jaccard(grams, g) >= _DUPLICATE_OVERLAP for _, _, _, g in chosen):
             continue
-        chosen.append((rank, position, text, grams))
+        chosen.append((rank, position, unit, grams))
         per_source[rank] = per_source.get(rank, 0) + 1
-        used += len(text)
+        used += shown
     chosen.sort(key=lambda c: (c[0], c[1]))
-    return [Quote(text=text, hit_index=rank) for rank, _, text, _ in chosen]
+    # What one passage's list contributes is shown as one quote.
+    groups: list[tuple[int, list[_Unit]]] = []
+    for rank, _, unit, _ in chosen:
+        key = unit.list_key
+        if groups and key and groups[-1][0] == rank and groups[-1][1][0].list_key == key:
+            groups[-1][1].append(unit)
+        else:
+            groups.append((rank, [unit]))
+    return [Quote(text=_shown(units), hit_index=rank) for rank, units in groups]
 
 
 EXTRACTIVE_INTRO = "資料の該当箇所を抜粋しました（AIによる文章生成は行っていません）。"
