@@ -65,6 +65,8 @@ _STOP_WORDS = frozenset(
         "次",
         "うち",
         "正しい",
+        "遣る",
+        "良い",
     }
 )
 _MAX_SUDACHI_CHARS = 4000

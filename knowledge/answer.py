@@ -24,13 +24,15 @@ MAX_LEAD_CHARS = 120
 # A sentence that introduces a list: 「次に掲げる者」, 「次の各号」, 「次のいずれか」,
 # 「以下のとおり」, or one that ends in a colon.
 _INTRODUCES_LIST = re.compile(r"次に掲げる|次の各号|次のいずれか|次のとおり|以下のとおり|[：:]$")
-# A line that is an item: numbered (「一　」, 「イ　」, 「(1)」, 「①」, 「1.」), bulleted, or not
-# a whole sentence (no final full stop).
+# A line that is an item: numbered (「一　」, 「イ　」, 「(1)」, 「①」, 「1.」), bulleted, not a
+# whole sentence (no final full stop), or ending as the items of a statute do when their
+# numbers were dropped (「…をするとき。」, 「…に関すること。」).
 _ITEM_MARK = re.compile(
     r"^(?:(?:[一二三四五六七八九十百]+|[イロハニホヘトチリヌルヲワカヨタレソツネナラム])[ 　]"
     r"|[(（]?[0-9０-９]+[)）.．]|[①-⑳]|[・\-*•])"
 )
 _SENTENCE_FINAL = ("。", "！", "？", "!", "?")
+_ITEM_ENDINGS = ("とき。", "場合。", "こと。", "もの。", "者。")
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,11 @@ def _clip(sentence: str) -> str:
 
 
 def _is_item(line: str) -> bool:
-    return bool(_ITEM_MARK.match(line)) or not line.endswith(_SENTENCE_FINAL)
+    return (
+        bool(_ITEM_MARK.match(line))
+        or not line.endswith(_SENTENCE_FINAL)
+        or line.endswith(_ITEM_ENDINGS)
+    )
 
 
 def passage_units(text: str) -> list[_Unit]:

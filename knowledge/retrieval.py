@@ -6,7 +6,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from knowledge.analysis import Analyzer, char_bigrams, sentence_char_pairs
 from knowledge.citations import PARENT_ACT, citation_keys, delegation_key, find_citations
@@ -75,11 +75,13 @@ DENSE_WEIGHT = 1.0
 
 @dataclass(frozen=True)
 class AnalyzedQuery:
-    """A question turned into weighted terms."""
+    """A question turned into weighted terms. ``synonyms``: for a word the user typed, the
+    statutory words the thesaurus added for it (副市長 → 副市町村長)."""
 
     text: str
     words: dict[str, float]
     grams: dict[str, float]
+    synonyms: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -179,10 +181,19 @@ class Retriever:
                 words[term] += FIRST_LINE_WEIGHT
             for gram in set(first_grams):
                 grams[gram] += FIRST_LINE_WEIGHT
-        for phrase in expansions_for(self.analyzer.morphemes(question)):
-            for term in self.analyzer.words(phrase, drop_stop_words=True):
+        synonyms: dict[str, set[str]] = {}
+        for word, phrase in expansions_for(self.analyzer.morphemes(question)):
+            added = self.analyzer.words(phrase, drop_stop_words=True)
+            for term in added:
                 words.setdefault(term, EXPANSION_WEIGHT)
-        return AnalyzedQuery(text=question, words=words, grams=grams)
+            for typed in self.analyzer.words(word, drop_stop_words=True):
+                synonyms.setdefault(typed, set()).update(t for t in added if t != typed)
+        return AnalyzedQuery(
+            text=question,
+            words=words,
+            grams=grams,
+            synonyms={typed: frozenset(added) for typed, added in synonyms.items()},
+        )
 
     async def retrieve(self, question: str, flt: SearchFilter, k: int = 10) -> Retrieved:
         """Search the index and decide whether the best hit answers the question."""
@@ -249,16 +260,27 @@ class Retriever:
         return rescored + tail
 
     async def _coverage(self, query: AnalyzedQuery, hit: Hit) -> float:
-        """Idf-weighted share of the question's words found in the hit (text and title)."""
-        if not query.words:
+        """Idf-weighted share of the words the user typed that the hit (text and title) has,
+        itself or as one of the statutory words the thesaurus added for it (a passage on
+        副市町村長 covers 副市長). An added word does not count on its own; a typed word that
+        no chunk has weighs as much as the most common of its added words (副市長 is in no
+        statute, 副市町村長 is)."""
+        typed = [t for t, weight in query.words.items() if weight > EXPANSION_WEIGHT]
+        if not typed:
             return 0.0
         stats = await self.store.term_stats("words", list(query.words))
         present = hit.words
         total = matched = 0.0
-        for term in query.words:
+        for term in typed:
+            synonyms = query.synonyms.get(term, frozenset())
             idf = _idf(stats.n_docs, stats.df.get(term, 0))
+            if not idf:
+                idf = min(
+                    (i for t in synonyms if (i := _idf(stats.n_docs, stats.df.get(t, 0)))),
+                    default=0.0,
+                )
             total += idf
-            if term in present:
+            if term in present or synonyms & present:
                 matched += idf
         return matched / total if total else 0.0
 

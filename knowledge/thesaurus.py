@@ -29,8 +29,9 @@ def load_thesaurus() -> dict[str, tuple[str, ...]]:
     return table
 
 
-def expansions_for(morphemes: Sequence[tuple[str, str]]) -> list[str]:
-    """The statutory expansions of every thesaurus word in a question.
+def expansions_for(morphemes: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The statutory expansions of every thesaurus word in a question, as ``(thesaurus word,
+    expansion)`` pairs.
 
     ``morphemes`` are the question's ``(surface, dictionary form)`` pairs. A word matches a
     run of whole morphemes, the last one also in its dictionary form (「書かれます」 matches
@@ -39,14 +40,14 @@ def expansions_for(morphemes: Sequence[tuple[str, str]]) -> list[str]:
     """
     table = load_thesaurus()
     prefixes = _prefixes()
-    found: list[str] = []
+    found: list[tuple[str, str]] = []
     for start in range(len(morphemes)):
         prefix = ""
         for surface, lemma in morphemes[start:]:
             for candidate in dict.fromkeys((prefix + surface, prefix + lemma)):
                 for expansion in table.get(candidate, ()):
-                    if expansion not in found:
-                        found.append(expansion)
+                    if (candidate, expansion) not in found:
+                        found.append((candidate, expansion))
             prefix += surface
             if prefix not in prefixes:
                 break  # no word of the thesaurus starts like this

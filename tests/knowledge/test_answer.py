@@ -66,3 +66,15 @@ async def test_sentences_outside_a_list_are_quoted_alone(tmp_path: Path) -> None
     text = await answer(tmp_path, MOVING, "転入届は何日以内に出しますか")
     line = next(li for li in text.splitlines() if "十四日以内" in li)
     assert line == "・届出は、引っ越した日から十四日以内に市民課窓口で行ってください。 [1]"
+
+
+async def test_statute_items_without_their_numbers_are_still_items(tmp_path: Path) -> None:
+    # As e-Gov text often arrives flattened: one item per line, no 「一　」.
+    text = (
+        "随意契約によることができる場合は、次に掲げる場合とする。\n"
+        "緊急の必要により競争入札に付することができないとき。\n"
+        "競争入札に付することが不利と認められるとき。\n"
+        "前項の規定により随意契約による場合は、契約保証金の全部又は一部を納めさせないことができる。"
+    )
+    found = await answer(tmp_path, text, "緊急の必要があるときは随意契約できますか")
+    assert "次に掲げる場合とする：緊急の必要により競争入札に付することができないとき。" in found

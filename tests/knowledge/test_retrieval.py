@@ -9,7 +9,7 @@ from knowledge.chunking import chunk_sections
 from knowledge.documents import Document, DocumentMeta, Section, content_hash
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.index import SearchFilter
-from knowledge.retrieval import Retriever
+from knowledge.retrieval import Retrieved, Retriever
 
 ANALYZER = Analyzer()
 
@@ -22,14 +22,17 @@ def doc(doc_id: str, title: str, text: str, law_id: str = "", position: str = ""
     return Document(meta, chunk_sections(doc_id, sections), content_hash(text))
 
 
-async def ranked(tmp_path: Path, documents: list[Document], question: str) -> list[str]:
+async def retrieve(tmp_path: Path, documents: list[Document], question: str) -> Retrieved:
     store = EmbeddedIndexStore(tmp_path / "index.sqlite3", ANALYZER)
     try:
         await store.upsert_many(documents)
-        retrieved = await Retriever(store, ANALYZER).retrieve(question, SearchFilter(), k=5)
+        return await Retriever(store, ANALYZER).retrieve(question, SearchFilter(), k=5)
     finally:
         await store.close()
-    return [h.meta.doc_id for h in retrieved.hits]
+
+
+async def ranked(tmp_path: Path, documents: list[Document], question: str) -> list[str]:
+    return [h.meta.doc_id for h in (await retrieve(tmp_path, documents, question)).hits]
 
 
 async def test_a_passage_that_only_its_title_names_is_found(tmp_path: Path) -> None:
@@ -153,3 +156,62 @@ async def test_the_order_carrying_out_the_found_act_article_comes_next(tmp_path:
     documents.insert(0, doc("act", "金融商品取引法", period, "323AC", position="第二十四条"))
     question = "有価証券報告書は、事業年度経過後いつまでに提出しなければならないですか"
     assert (await ranked(tmp_path, documents, question))[:2] == ["act", "order"]
+
+
+ORGANS = [
+    doc(
+        "162",
+        "地方自治法",
+        "副知事及び副市町村長は、普通地方公共団体の長が議会の同意を得てこれを選任する。",
+    ),
+    doc("195", "地方自治法", "普通地方公共団体に監査委員を置く。"),
+    doc("138", "地方自治法", "都道府県の議会に事務局を置く。"),
+    doc("149", "地方自治法", "市長は、予算を調製し、及びこれを執行する。"),
+    doc("182", "地方自治法", "選挙管理委員は、選挙権を有する者のうちから議会においてこれを選ぶ。"),
+    doc("241", "地方自治法", "市長は、財政の状況が良いときは、基金を設けることができる。"),
+]
+
+
+async def test_a_question_in_everyday_words_is_answered_from_the_statutory_words(
+    tmp_path: Path,
+) -> None:
+    # 副市長 and 選ぶ are in no passage; the thesaurus gives 副市町村長 and 選任.
+    retrieved = await retrieve(tmp_path, ORGANS, "副市長はどうやって選ばれますか")
+    assert retrieved.hits[0].meta.doc_id == "162"
+    assert retrieved.relevant
+
+
+STAFF = [
+    doc(
+        "17",
+        "地方公務員法",
+        "職員の採用は、競争試験によるものとする。ただし、選考によることを妨げない。",
+    ),
+    doc(
+        "15",
+        "地方公務員法",
+        "職員の任用は、この法律の定めるところにより、能力の実証に基づいて行わなければならない。",
+    ),
+    doc("24", "地方公務員法", "職員の給与は、条例で定める。"),
+    doc(
+        "35",
+        "地方公務員法",
+        "職員は、法律又は条例に特別の定がある場合を除く外、職務に専念しなければならない。",
+    ),
+    doc("8", "地方公務員法", "人事委員会は、人事委員会規則を制定する。"),
+]
+
+
+async def test_the_words_the_thesaurus_adds_do_not_make_a_match_look_partial(
+    tmp_path: Path,
+) -> None:
+    # 採用 adds 任用, 競争試験, 選考 and 決まり adds 定め, 規定, 規則, 条例: the passage on 採用
+    # answers the question though it has few of the added words.
+    retrieved = await retrieve(tmp_path, STAFF, "職員の採用の決まりはありますか")
+    assert retrieved.hits[0].meta.doc_id == "17"
+    assert retrieved.relevant
+
+
+async def test_a_question_the_passages_do_not_speak_to_finds_nothing(tmp_path: Path) -> None:
+    retrieved = await retrieve(tmp_path, ORGANS, "今日の天気はどうすればいいですか")
+    assert not retrieved.relevant
