@@ -7,11 +7,11 @@ turn kanji numerals into digits (二百四十二 → 242).
 
 from __future__ import annotations
 
-import itertools
+import bisect
 import re
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from sudachipy import Dictionary, SplitMode
@@ -143,10 +143,24 @@ def char_bigrams(text: str, *, normalized: bool = False) -> list[str]:
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
 
 
-def sentence_char_pairs(text: str) -> list[set[tuple[str, str]]]:
-    """Each sentence of the normalized text (cut at every full stop, brackets ignored) as its
-    set of adjacent character pairs: a fast superset of its bigrams, for scoring."""
-    return [set(itertools.pairwise(s)) for s in _SENTENCE_END.split(normalize(text))]
+def best_sentence_weight(
+    text: str, weights: Mapping[str, float], given: Iterable[str] = ()
+) -> float:
+    """The largest summed weight of the distinct ``weights`` bigrams that one sentence of the
+    text has (sentences cut at every full stop, brackets ignored), ``given`` bigrams counting
+    for every sentence. Each bigram is looked for with ``str.find``, so a long passage costs
+    little more than a short one."""
+    normalized = normalize(text)
+    ends = [m.start() for m in _SENTENCE_END.finditer(normalized)]
+    fixed = set(given)
+    found: dict[int, set[str]] = {}
+    for gram in weights.keys() - fixed:
+        at = normalized.find(gram)
+        while at != -1:
+            found.setdefault(bisect.bisect_right(ends, at), set()).add(gram)
+            at = normalized.find(gram, at + 1)
+    base = sum(weights[g] for g in fixed if g in weights)
+    return base + max((sum(weights[g] for g in grams) for grams in found.values()), default=0.0)
 
 
 def _pieces(text: str) -> Iterator[str]:

@@ -446,7 +446,7 @@ class EmbeddedIndexStore:
             r[0]: (
                 Chunk(*r[1:7]),
                 meta_from_json(r[7]),
-                frozenset(terms[i] for i in np.frombuffer(r[8], dtype="<i4").tolist()),
+                frozenset(map(terms.__getitem__, np.frombuffer(r[8], dtype="<i4").tolist())),
             )
             for r in rows
         }

@@ -38,6 +38,14 @@ _LONG_POSTINGS = 2048
 # Scanning this many postings costs about as much as looking one document up in a term's
 # postings by binary search.
 _SCAN_PER_SEARCH = 8
+# A term in at least 1/_DENSE_SHARE of the documents (「する」, 「規定」) is scored by adding a
+# dense row of its BM25 term-frequency parts, which is much faster than scattering its
+# postings; the rows are kept per field, for at most _DENSE_KEPT numbers (4 bytes each),
+# until the document lengths change, since such terms recur in almost every question. An
+# index too large for _DENSE_ROWS rows scatters as before.
+_DENSE_SHARE = 8
+_DENSE_KEPT = 8_000_000
+_DENSE_ROWS = 64
 
 Scores = npt.NDArray[np.float32]
 
@@ -49,6 +57,8 @@ class FieldIndex:
         self.vocab = Vocabulary()
         self.segments: list[Segment] = []
         self.lengths = GrowableArray(np.float32)
+        self._dense: dict[tuple[int, int], Scores] = {}
+        self._dense_norm: Scores | None = None
 
     def add(self, first_docno: int, encoded: Encoded) -> None:
         self.lengths.extend(encoded.lengths())
@@ -115,14 +125,19 @@ class FieldIndex:
         Python overhead per term does not dominate. Each document's contributions are added
         in the order of the plan's terms.
         """
-        for seg, (start, end) in zip(self.segments, plan.ranges, strict=True):
+        for number, (seg, (start, end)) in enumerate(zip(self.segments, plan.ranges, strict=True)):
             lengths = end - start
             batched = (lengths > 0) & (lengths < _LONG_POSTINGS)
             if candidates is None:
                 for factor, p, q in zip(
                     plan.factors[~batched], start[~batched], end[~batched], strict=True
                 ):
-                    if p < q:
+                    if p >= q:
+                        continue
+                    row = self._dense_row(number, int(p), int(q), norm)
+                    if row is not None:
+                        scores[: len(row)] += factor * row
+                    else:
                         _add_bm25(scores, seg.docs[p:q], seg.tfs[p:q], factor, norm, unique=True)
             else:
                 batched = lengths > 0
@@ -137,6 +152,28 @@ class FieldIndex:
                 wanted = candidates[docs]
                 index, factors, docs = index[wanted], factors[wanted], docs[wanted]
             _add_bm25(scores, docs, seg.tfs[index], factors, norm)
+
+    def _dense_row(self, number: int, start: int, end: int, norm: Scores) -> Scores | None:
+        """The BM25 term-frequency parts ``tf * (K1 + 1) / (tf + norm)`` of the postings
+        ``start:end`` of segment ``number`` as a row over every docno (zero elsewhere), when
+        they are dense enough (see ``_DENSE_SHARE``); kept until the norms change, as the
+        segments change only with them."""
+        n = len(norm)
+        if (end - start) * _DENSE_SHARE < n or n * _DENSE_ROWS > _DENSE_KEPT:
+            return None
+        if self._dense_norm is not norm:
+            self._dense, self._dense_norm = {}, norm
+        row = self._dense.get((number, start))
+        if row is None:
+            if (len(self._dense) + 1) * n > _DENSE_KEPT:
+                self._dense = {}
+            docs = self.segments[number].docs[start:end]
+            row = np.zeros(n, dtype=np.float32)
+            _add_bm25(
+                row, docs, self.segments[number].tfs[start:end], np.float32(1.0), norm, unique=True
+            )
+            self._dense[(number, start)] = row
+        return row
 
     def add_scores_for(
         self, plan: TermPlan, norm: Scores, scores: Scores, docnos: IntArray

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from knowledge.analysis import Analyzer, char_bigrams, sentence_char_pairs
+from knowledge.analysis import Analyzer, best_sentence_weight, char_bigrams, normalize
 from knowledge.citations import PARENT_ACT, citation_keys, delegation_key, find_citations
 from knowledge.definitions import asked_terms
 from knowledge.documents import Hit
@@ -242,19 +242,15 @@ class Retriever:
         head, tail = hits[:RERANKED], hits[RERANKED:]
         bigrams = [g for g in query.grams if len(g) == 2]
         stats = await self.store.term_stats("grams", bigrams)
-        weights = {(g[0], g[1]): _idf(stats.n_docs, stats.df.get(g, 0)) for g in bigrams}
+        weights = {g: _idf(stats.n_docs, stats.df.get(g, 0)) for g in bigrams}
         total = sum(weights.values())
         if total <= 0:
             return hits
-        asked = set(weights)
         rescored = []
         for hit in head:
-            title_line = f"{hit.meta.title} {hit.chunk.heading}"
-            title = asked & set().union(*sentence_char_pairs(title_line))
-            best = max(
-                sum(weights[g] for g in (asked & pairs) | title)
-                for pairs in sentence_char_pairs(hit.chunk.text)
-            )
+            title_line = normalize(f"{hit.meta.title} {hit.chunk.heading}")
+            title = [g for g in weights if g in title_line]
+            best = best_sentence_weight(hit.chunk.text, weights, title)
             rescored.append(replace(hit, score=hit.score + SENTENCE_WEIGHT * best / total))
         rescored.sort(key=lambda h: -h.score)
         return rescored + tail

@@ -77,6 +77,28 @@ def test_long_questions_over_large_indexes_keep_the_best_documents_and_scores(
     assert np.allclose(scores[best], expected[best], rtol=1e-5)
 
 
+def test_terms_in_most_documents_score_as_plain_bm25_before_and_after_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # t0 and t1 are in most of these documents: their scores come from kept dense rows,
+    # which must follow every change of the document lengths.
+    documents = random_documents(4000, seed=5)
+    query = {"t0": 1.0, "t1": 0.5, "t30": 1.0}
+    index = build(documents, 4000)
+    for _ in range(2):  # the second time from the kept rows
+        scores = index.score(query, {"words": 1.0})
+        assert np.allclose(scores, plain_bm25(documents, query), rtol=1e-5, atol=1e-6)
+    more = random_documents(500, seed=6)
+    index.add({"words": index.vocab("words").encode(more)})
+    scores = index.score(query, {"words": 1.0})
+    assert np.allclose(scores, plain_bm25(documents + more, query), rtol=1e-5, atol=1e-6)
+    index.remove(range(0, 4500, 2))
+    kept_rows = index.score(query, {"words": 1.0}, index.alive)
+    assert not kept_rows[::2].any()
+    monkeypatch.setattr(lexical, "_DENSE_SHARE", 10**9)  # every posting list scattered
+    assert np.allclose(kept_rows, index.score(query, {"words": 1.0}, index.alive), rtol=1e-5)
+
+
 def test_removed_documents_never_score_and_merging_drops_them() -> None:
     documents = random_documents(300, seed=2)
     index = build(documents, 10)
