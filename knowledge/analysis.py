@@ -98,7 +98,8 @@ def normalize(text: str) -> str:
 
 _OPENING = "（「『(［【"
 _CLOSING = "）」』)］】"
-_ENDINGS = "。！？!?"
+# Characters that end a sentence.
+SENTENCE_ENDINGS = "。！？!?"
 
 
 def split_sentences(text: str) -> list[str]:
@@ -121,7 +122,7 @@ def split_sentences(text: str) -> list[str]:
             depth += 1
         elif char in _CLOSING:
             depth = max(depth - 1, 0)
-        elif char in _ENDINGS and depth == 0:
+        elif char in SENTENCE_ENDINGS and depth == 0:
             sentences.append("".join(current))
             current = []
     sentences.append("".join(current))

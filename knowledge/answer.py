@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge.analysis import Analyzer, char_bigrams, split_sentences
+from knowledge.analysis import SENTENCE_ENDINGS, Analyzer, char_bigrams, split_sentences
 from knowledge.documents import Hit
 from knowledge.retrieval import AnalyzedQuery
 
@@ -31,7 +31,6 @@ _ITEM_MARK = re.compile(
     r"^(?:(?:[一二三四五六七八九十百]+|[イロハニホヘトチリヌルヲワカヨタレソツネナラム])[ 　]"
     r"|[(（]?[0-9０-９]+[)）.．]|[①-⑳]|[・\-*•])"
 )
-_SENTENCE_FINAL = ("。", "！", "？", "!", "?")
 _ITEM_ENDINGS = ("とき。", "場合。", "こと。", "もの。", "者。")
 
 
@@ -67,7 +66,7 @@ def _clip(sentence: str) -> str:
 def _is_item(line: str) -> bool:
     return (
         bool(_ITEM_MARK.match(line))
-        or not line.endswith(_SENTENCE_FINAL)
+        or not line.endswith(tuple(SENTENCE_ENDINGS))
         or line.endswith(_ITEM_ENDINGS)
     )
 

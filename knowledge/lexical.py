@@ -167,10 +167,10 @@ class FieldIndex:
         if row is None:
             if (len(self._dense) + 1) * n > _DENSE_KEPT:
                 self._dense = {}
-            docs = self.segments[number].docs[start:end]
+            seg = self.segments[number]
             row = np.zeros(n, dtype=np.float32)
             _add_bm25(
-                row, docs, self.segments[number].tfs[start:end], np.float32(1.0), norm, unique=True
+                row, seg.docs[start:end], seg.tfs[start:end], np.float32(1), norm, unique=True
             )
             self._dense[(number, start)] = row
         return row
