@@ -70,8 +70,12 @@ _STOP_WORDS = frozenset(
     }
 )
 _MAX_SUDACHI_CHARS = 4000
-# Terms remembered per (dictionary word, surface); a corpus has tens of thousands.
+# Terms remembered per dictionary word (and per surface outside it); a corpus has tens of
+# thousands.
 _KNOWN_MORPHEMES = 500_000
+# Sudachi numbers the words it made up for text outside the dictionary (OOV) from here on
+# (the dictionary id 0xF in the top bits).
+_FIRST_OOV_ID = 0xF000_0000
 _WORD_RUN = re.compile(r"[\w々〆ヵヶー]+")
 
 
@@ -184,7 +188,7 @@ class Analyzer:
         self._lock = threading.Lock()
         self._dictionary: Dictionary | None = None
         self._local = threading.local()
-        self._known: dict[tuple[int, str], tuple[str, ...]] = {}
+        self._known: dict[int | tuple[int, str], tuple[str, ...]] = {}
 
     def _tokenizer(self) -> Any:
         tokenizer = getattr(self._local, "tokenizer", None)
@@ -221,9 +225,11 @@ class Analyzer:
         terms: list[str] = []
         for piece in _pieces(text if normalized else normalize(text)):
             for morpheme in tokenizer.tokenize(piece):
-                # A dictionary word with a given surface always yields the same terms, and
-                # asking Sudachi for its part of speech and split costs more than the lookup.
-                key = (morpheme.word_id(), morpheme.surface())
+                # A dictionary word always yields the same terms, and asking Sudachi for its
+                # part of speech and split costs more than the lookup; a word outside the
+                # dictionary is told apart by its surface too.
+                word_id: int = morpheme.word_id()
+                key = word_id if word_id < _FIRST_OOV_ID else (word_id, morpheme.surface())
                 found = known.get(key)
                 if found is None:
                     found = _terms_of(morpheme)
@@ -237,17 +243,21 @@ class Analyzer:
 
 
 def _terms_of(morpheme: Any) -> tuple[str, ...]:
-    """``()`` for a skipped part of speech, else the normalized form and its short units."""
+    """``()`` for a skipped part of speech, else the normalized form and its short units.
+
+    A few dictionary words contain spaces (「World Wide Web」); a term never does, as the
+    stores keep terms space-joined, so those words yield one term per space-separated part.
+    """
     if morpheme.part_of_speech()[0] in _SKIP_POS:
         return ()
     parts = morpheme.split(SplitMode.A)
-    if len(parts) <= 1:
-        return (morpheme.normalized_form(),)
-    return (
-        morpheme.normalized_form(),
-        *(
+    terms: tuple[str, ...] = (morpheme.normalized_form(),)
+    if len(parts) > 1:
+        terms += tuple(
             p.normalized_form()
             for p in parts
             if p.part_of_speech()[0] not in _SKIP_POS and len(p.surface()) > 1
-        ),
-    )
+        )
+    if any(" " in t for t in terms):
+        return tuple(word for t in terms for word in t.split())
+    return terms

@@ -33,13 +33,13 @@ TITLE_WEIGHT = 2
 
 @dataclass(frozen=True)
 class ChunkTerms:
-    """The tokens of one chunk, space-joined, ready for an inverted index."""
+    """The tokens of one chunk per field, in order, ready for an inverted index."""
 
     chunk: Chunk
-    words: str
-    title_words: str
-    grams: str
-    refs: str
+    words: list[str]
+    title_words: list[str]
+    grams: list[str]
+    refs: list[str]
     article: str | None
 
 
@@ -59,10 +59,10 @@ def chunk_terms(document: Document, analyzer: Analyzer) -> list[ChunkTerms]:
     title, law_title = document.meta.title, document.meta.law_title
     articles = [(c, article_key(c.position)) for c in document.chunks]
     # Chunks of one document mostly share a heading: analyze each title line once.
-    title_words: dict[str, str] = {}
+    title_words: dict[str, list[str]] = {}
     title_grams: dict[str, list[str]] = {}
     for heading in dict.fromkeys(c.heading for c in document.chunks):
-        title_words[heading] = " ".join(analyzer.words(f"{title} {heading}"))
+        title_words[heading] = analyzer.words(f"{title} {heading}")
         title_grams[heading] = char_bigrams(f"{title} {heading}")
     terms = []
     normalized_title = normalize(title)
@@ -72,14 +72,12 @@ def chunk_terms(document: Document, analyzer: Analyzer) -> list[ChunkTerms]:
         terms.append(
             ChunkTerms(
                 chunk=chunk,
-                words=" ".join([*words, *[title_words[chunk.heading]] * TITLE_WEIGHT]),
+                words=words + title_words[chunk.heading] * TITLE_WEIGHT,
                 title_words=title_words[chunk.heading],
-                grams=" ".join([*char_bigrams(text, normalized=True), *title_grams[chunk.heading]]),
-                refs=" ".join(
-                    chunk_citation_keys(text, law_title, article)
-                    + delegation_keys(text, law_title)
-                    + definition_keys(text, normalized_title, first=chunk.ordinal == 0)
-                ),
+                grams=char_bigrams(text, normalized=True) + title_grams[chunk.heading],
+                refs=chunk_citation_keys(text, law_title, article)
+                + delegation_keys(text, law_title)
+                + definition_keys(text, normalized_title, first=chunk.ordinal == 0),
                 article=article,
             )
         )
@@ -107,5 +105,5 @@ def batch_terms(documents: Sequence[Document], analyzer: Analyzer) -> BatchTerms
     }
     return BatchTerms(
         articles=[t.article for t in analyzed],
-        fields={f: LocalTerms.encode([v.split() for v in values]) for f, values in columns.items()},
+        fields={f: LocalTerms.encode(token_lists) for f, token_lists in columns.items()},
     )

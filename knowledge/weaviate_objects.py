@@ -49,10 +49,11 @@ def chunk_properties(
     """Properties of one chunk object (``None`` values are left out: nothing to index)."""
     meta, chunk = document.meta, terms.chunk
     props: dict[str, Any] = {
-        "words": terms.words,
-        "title_words": terms.title_words,
-        "grams": terms.grams,
-        "refs": terms.refs,
+        # Space-joined: the collection's tokenization is ``whitespace``.
+        "words": " ".join(terms.words),
+        "title_words": " ".join(terms.title_words),
+        "grams": " ".join(terms.grams),
+        "refs": " ".join(terms.refs),
         "text": chunk.text,
         "heading": chunk.heading,
         "position": chunk.position,

@@ -30,6 +30,21 @@ def test_compounds_also_yield_their_parts() -> None:
     assert "副市長" in terms and "市長" in terms
 
 
+def test_words_outside_the_dictionary_keep_their_own_terms() -> None:
+    # Sudachi gives every unknown number (and every unknown word of one part of speech) the
+    # same word id: the terms must still be the words themselves, however often seen.
+    analyzer = Analyzer()
+    for _ in range(2):
+        terms = analyzer.words("予算は123円、決算は456円。xyz社とqwv社")
+        assert {"123", "456", "xyz", "qwv"} <= set(t.lower() for t in terms)
+
+
+def test_dictionary_words_with_spaces_become_one_term_per_part() -> None:
+    # Documents and questions must agree, and the stores keep terms space-joined.
+    terms = Analyzer().words("World Wide Webの歴史")
+    assert "Web" in terms and not any(" " in t for t in terms)
+
+
 def test_long_text_is_accepted() -> None:
     text = "地方公共団体の事務を処理する。" * 2000
     assert len(Analyzer().words(text)) > 1000

@@ -39,10 +39,10 @@ def expected(batch: list[Document]) -> list[Counts]:
     """Per chunk and field, each term's count, analyzed in-process one chunk at a time."""
     return [
         {
-            "words": dict(Counter(t.words.split())),
-            "title": dict(Counter(t.title_words.split())),
-            "grams": dict(Counter(t.grams.split())),
-            "refs": dict(Counter(t.refs.split())),
+            "words": dict(Counter(t.words)),
+            "title": dict(Counter(t.title_words)),
+            "grams": dict(Counter(t.grams)),
+            "refs": dict(Counter(t.refs)),
         }
         for d in batch
         for t in chunk_terms(d, ANALYZER)
