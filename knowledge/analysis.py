@@ -200,31 +200,29 @@ class Analyzer:
             self._local.tokenizer = tokenizer
         return tokenizer
 
-    def morphemes(self, text: str) -> list[tuple[str, str]]:
-        """Every morpheme of the normalized text as ``(surface, dictionary form)``, particles
-        included (「入ら」 → ``("入ら", "入る")``)."""
-        tokenizer = self._tokenizer()
-        return [
-            (m.surface(), m.dictionary_form())
-            for piece in _pieces(normalize(text))
-            for m in tokenizer.tokenize(piece)
-        ]
-
     def words(
-        self, text: str, *, drop_stop_words: bool = False, normalized: bool = False
+        self,
+        text: str,
+        *,
+        drop_stop_words: bool = False,
+        normalized: bool = False,
+        morphemes: list[tuple[str, str]] | None = None,
     ) -> list[str]:
         """Content words as Sudachi normalized forms; compounds also yield their short units.
 
         ``drop_stop_words`` removes question boilerplate (「教えてください」, 「誰」) and is meant
         for queries; documents keep every content word so their lengths stay comparable.
         ``normalized``: ``text`` already went through ``normalize`` (analyzing it once more would
-        add its era years twice).
+        add its era years twice). ``morphemes`` receives every morpheme of the same analysis as
+        ``(surface, dictionary form)``, particles included (「入ら」 → ``("入ら", "入る")``).
         """
         tokenizer = self._tokenizer()
         known = self._known
         terms: list[str] = []
         for piece in _pieces(text if normalized else normalize(text)):
             for morpheme in tokenizer.tokenize(piece):
+                if morphemes is not None:
+                    morphemes.append((morpheme.surface(), morpheme.dictionary_form()))
                 # A dictionary word always yields the same terms, and asking Sudachi for its
                 # part of speech and split costs more than the lookup; a word outside the
                 # dictionary is told apart by its surface too.

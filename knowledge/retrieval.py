@@ -172,9 +172,11 @@ class Retriever:
         ``EXPANSION_WEIGHT``)."""
         # Words and bigrams never span lines, so the first line is analyzed once.
         first_line, _, more = question.strip().partition("\n")
-        first_words = self.analyzer.words(first_line, drop_stop_words=True)
+        morphemes: list[tuple[str, str]] = []
+        first_words = self.analyzer.words(first_line, drop_stop_words=True, morphemes=morphemes)
+        more_words = self.analyzer.words(more, drop_stop_words=True, morphemes=morphemes)
         first_grams = char_bigrams(first_line)
-        words = _weights([*first_words, *self.analyzer.words(more, drop_stop_words=True)])
+        words = _weights([*first_words, *more_words])
         grams = _weights([*first_grams, *char_bigrams(more)])
         if more.strip():
             for term in set(first_words):
@@ -182,7 +184,7 @@ class Retriever:
             for gram in set(first_grams):
                 grams[gram] += FIRST_LINE_WEIGHT
         synonyms: dict[str, set[str]] = {}
-        for word, phrase in expansions_for(self.analyzer.morphemes(question)):
+        for word, phrase in expansions_for(morphemes):
             added = self.analyzer.words(phrase, drop_stop_words=True)
             for term in added:
                 words.setdefault(term, EXPANSION_WEIGHT)
