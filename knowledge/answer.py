@@ -32,6 +32,9 @@ _ITEM_MARK = re.compile(
     r"|[(（]?[0-9０-９]+[)）.．]|[①-⑳]|[・\-*•])"
 )
 _ITEM_ENDINGS = ("とき。", "場合。", "こと。", "もの。", "者。")
+# An innermost parenthetical, and what stands for one left out while outer ones are found.
+_PARENTHETICAL = re.compile(r"[（(][^（()）]*[）)]")
+_ELIDED = "\x00"
 
 
 @dataclass(frozen=True)
@@ -57,10 +60,20 @@ class _Unit:
         return self.lead or (self.text if self.items else "")
 
 
-def _clip(sentence: str) -> str:
-    if len(sentence) <= MAX_SENTENCE_CHARS:
+def _shorten(sentence: str, limit: int) -> str:
+    """``sentence`` within ``limit`` characters. A statute's long sentence is long mostly by its
+    parentheticals (definitions, cross-references: 「転入（新たに…をいう。以下同じ。）をした者は」),
+    so they are left out first, as 「（略）」, keeping the main clause whole; then the end is
+    cut."""
+    if len(sentence) <= limit:
         return sentence
-    return sentence[: MAX_SENTENCE_CHARS - 1] + "…"
+    elided = sentence
+    while (inner := _PARENTHETICAL.sub(_ELIDED, elided)) != elided:
+        elided = inner
+    elided = elided.replace(_ELIDED, "（略）")
+    if len(elided) <= limit:
+        return elided
+    return elided[: limit - 1] + "…"
 
 
 def _is_item(line: str) -> bool:
@@ -103,14 +116,11 @@ def _shown(units: list[_Unit]) -> str:
     items when the introducing sentence was chosen, else the chosen items)."""
     head = next((u for u in units if u.items), None)
     if head is None and not units[0].lead:
-        return _clip(units[0].text)
+        return _shorten(units[0].text, MAX_SENTENCE_CHARS)
     lead = head.text if head else units[0].lead
     items = head.items if head else tuple(u.text for u in units)
-    lead = lead.rstrip("。：: ")
-    if len(lead) > MAX_LEAD_CHARS:
-        half = MAX_LEAD_CHARS // 2
-        lead = lead[: half - 1] + "…" + lead[-half:]
-    return _clip(lead + "：" + "／".join(items))
+    lead = _shorten(lead.rstrip("。：: "), MAX_LEAD_CHARS)
+    return _shorten(lead + "：" + "／".join(items), MAX_SENTENCE_CHARS)
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -121,10 +131,10 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
     """Pick the sentences of the top hits that share most terms with the question.
 
     The best sentence of each of the first ``LEADING_SOURCES`` passages comes first, so the
-    answer shows more than one source; then the best remaining sentences, at most
-    ``MAX_PER_SOURCE`` per passage. Sentences are scored by word and bigram overlap with
-    the question plus a small prior for better-ranked passages; near-duplicates are skipped;
-    the result stays within ``MAX_ANSWER_CHARS`` and keeps reading order (by passage rank,
+    answer shows more than one source; then the best remaining sentences while the answer
+    stays within ``MAX_ANSWER_CHARS``, at most ``MAX_PER_SOURCE`` per passage. Sentences are
+    scored by word and bigram overlap with the question plus a small prior for better-ranked
+    passages; near-duplicates are skipped; the quotes keep reading order (by passage rank,
     then position).
     """
     qwords = set(query.words)
@@ -143,15 +153,16 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
             scored.append((score, rank, position, unit, grams))
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
     leaders = [next(s for s in scored if s[1] == r) for r in sorted({s[1] for s in scored})]
-    ordered = leaders[:LEADING_SOURCES] + scored
+    leaders = leaders[:LEADING_SOURCES]
     chosen: list[tuple[int, int, _Unit, set[str]]] = []
     per_source: dict[int, int] = {}
     used = 0
-    for _score, rank, position, unit, grams in ordered:
+    for number, (_score, rank, position, unit, grams) in enumerate(leaders + scored):
         if len(chosen) >= MAX_SENTENCES:
             break
         shown = len(_shown([unit]))
-        if chosen and used + shown > MAX_ANSWER_CHARS:
+        # The leaders are always shown (the best passages' sentences); the rest as room allows.
+        if number >= len(leaders) and used + shown > MAX_ANSWER_CHARS:
             continue
         if per_source.get(rank, 0) >= MAX_PER_SOURCE:
             continue

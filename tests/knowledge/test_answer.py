@@ -78,3 +78,42 @@ async def test_statute_items_without_their_numbers_are_still_items(tmp_path: Pat
     )
     found = await answer(tmp_path, text, "緊急の必要があるときは随意契約できますか")
     assert "次に掲げる場合とする：緊急の必要により競争入札に付することができないとき。" in found
+
+
+# 住民基本台帳法第二十二条第一項, as e-Gov has it: the deadline sits between two long
+# parentheticals.
+ARRIVAL = (
+    "転入（新たに市町村の区域内に住所を定めることをいい、出生による場合を除く。以下この条及び"
+    "第三十条の四十六において同じ。）をした者は、転入をした日から十四日以内に、次に掲げる事項"
+    "（いずれの市町村においても住民基本台帳に記録されたことがない者にあつては、第一号から第五号"
+    "まで及び第七号に掲げる事項）を市町村長に届け出なければならない。\n"
+    "氏名\n"
+    "住所\n"
+    "転入をした年月日"
+)
+
+
+async def test_a_long_statute_sentence_keeps_its_main_clause(tmp_path: Path) -> None:
+    text = await answer(tmp_path, ARRIVAL, "引っ越しの届出は何日以内にしなければなりませんか")
+    assert (
+        "転入（略）をした者は、転入をした日から十四日以内に、次に掲げる事項（略）を"
+        "市町村長に届け出なければならない：氏名／住所／転入をした年月日"
+    ) in text
+
+
+async def test_the_best_sentence_of_a_long_article_is_quoted_whole(tmp_path: Path) -> None:
+    # 地方自治法第二百四十二条第一項 is one sentence of about 400 characters (with its
+    # parentheticals left out): it is the answer, so it is shown, not cut.
+    main_clause = (
+        "普通地方公共団体の住民は、当該普通地方公共団体の長若しくは委員会若しくは委員又は当該普通地方公共団体の"
+        "職員について、違法若しくは不当な公金の支出、財産の取得、管理若しくは処分、契約の締結若しくは履行若しくは"
+        "債務その他の義務の負担がある（当該行為がなされることが相当の確実さをもつて予測される場合を含む。）と"
+        "認めるとき、又は違法若しくは不当に公金の賦課若しくは徴収若しくは財産の管理を怠る事実（以下「怠る事実」"
+        "という。）があると認めるときは、これらを証する書面を添え、監査委員に対し、監査を求め、当該行為を防止し、"
+        "若しくは是正し、若しくは当該怠る事実を改め、又は当該行為若しくは怠る事実によつて当該普通地方公共団体の"
+        "被つた損害を補塡するために必要な措置を講ずべきことを請求することができる。"
+    )
+    text = await answer(tmp_path, main_clause, "住民監査請求をすることができるのは誰ですか")
+    assert "、監査委員に対し、監査を求め、" in text
+    assert "怠る事実（略）があると認めるときは" in text
+    assert text.rstrip().endswith("請求することができる。 [1]")
