@@ -40,8 +40,10 @@ async def load_sample_if_empty(store: IndexStore, *, show_progress: bool) -> int
         unit="件",
         disable=not show_progress,
     ) as bar:
-        for start in range(0, len(documents), _BATCH):
-            batch = documents[start : start + _BATCH]
-            await store.upsert_many(batch)
-            bar.update(len(batch))
+
+        async def written(done: int) -> None:
+            bar.update(done - bar.n)
+
+        batches = [documents[i : i + _BATCH] for i in range(0, len(documents), _BATCH)]
+        await store.upsert_batches(batches, written)
     return len(documents)

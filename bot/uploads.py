@@ -130,11 +130,14 @@ class Uploads:
         ]
         # One transaction for the whole upload when it is small enough to hold; large bulk
         # loads commit per batch (each batch is still all-or-nothing).
-        batch = len(changed) if len(changed) <= WRITE_BATCH * 5 else WRITE_BATCH
-        for start in range(0, len(changed), max(batch, 1)):
-            await self.index.upsert_many(changed[start : start + batch])
+        batch = max(len(changed) if len(changed) <= WRITE_BATCH * 5 else WRITE_BATCH, 1)
+        batches = [changed[start : start + batch] for start in range(0, len(changed), batch)]
+
+        async def written(done: int) -> None:
             if progress is not None:
-                await progress(min(start + batch, len(changed)), len(changed))
+                await progress(done, len(changed))
+
+        await self.index.upsert_batches(batches, written)
         for document in changed:
             await asyncio.to_thread(
                 self.datasets.record,

@@ -14,7 +14,8 @@ import asyncio
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -48,7 +49,7 @@ from knowledge.errors import BadDocument, IndexUnavailable
 from knowledge.index import FIELDS, Boost, Dense, IndexQuery, SearchFilter, Signal, TermStats
 from knowledge.lexical import LexicalIndex, Scores, top_k_distinct
 from knowledge.postings import Encoded, GrowableArray, release_freed_arrays
-from knowledge.term_workers import TermAnalysis
+from knowledge.term_workers import Pending, TermAnalysis
 from knowledge.terms import BatchTerms
 
 if TYPE_CHECKING:
@@ -125,8 +126,26 @@ class EmbeddedIndexStore:
 
     # -- writing -------------------------------------------------------------------------
 
-    def _write(self, latest: Sequence[Document], vectors: Mapping[str, Vector]) -> None:
-        analyzed = self._terms.analyze(latest)
+    def _write_started(
+        self, pending: Pending, following: Sequence[Document] | None, vectors: Mapping[str, Vector]
+    ) -> Pending | None:
+        """Finish the analysis of one batch, start the next one's (``following``) in the helper,
+        write this one; returns the next batch's pending analysis."""
+        analyzed = self._terms.finish(pending)
+        after = self._terms.start(following, ahead=True) if following is not None else None
+        started = time.perf_counter()
+        self._write(pending.documents, analyzed, vectors)
+        if after is not None:
+            chunks = sum(len(d.chunks) for d in pending.documents)
+            self._terms.note_writing(time.perf_counter() - started, chunks)
+        return after
+
+    def _write(
+        self,
+        latest: Sequence[Document],
+        analyzed: Sequence[BatchTerms],
+        vectors: Mapping[str, Vector],
+    ) -> None:
         with self._lock:
             marks: dict[str, int] | None = None
             self._db.execute("BEGIN IMMEDIATE")
@@ -501,10 +520,31 @@ class EmbeddedIndexStore:
     async def upsert_many(self, documents: Sequence[Document]) -> None:
         """With an embedder, the chunks are embedded first: when that fails, nothing is
         written (``UpstreamUnavailable``) and the previous versions stay as they were."""
+        await self.upsert_batches([documents])
+
+    async def upsert_batches(
+        self,
+        batches: Iterable[Sequence[Document]],
+        written: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
+        """While one batch is written, the helper process analyzes the next (see
+        ``term_workers``): a bulk load keeps both cores busy."""
         # Upserting one id twice in a batch means the last version wins, as with two upserts.
-        latest = list({d.doc_id: d for d in documents}.values())
-        vectors = await embed_chunks(self._embedder, latest) if self._embedder is not None else {}
-        await asyncio.to_thread(self._write, latest, vectors)
+        todo = ((len(b), list({d.doc_id: d for d in b}.values())) for b in batches)
+        current = next(todo, None)
+        if current is None:
+            return
+        pending: Pending | None = await asyncio.to_thread(self._terms.start, current[1])
+        done = 0
+        while current is not None and pending is not None:
+            size, batch = current
+            vectors = await embed_chunks(self._embedder, batch) if self._embedder else {}
+            current = next(todo, None)
+            following = current[1] if current is not None else None
+            pending = await asyncio.to_thread(self._write_started, pending, following, vectors)
+            done += size
+            if written is not None:
+                await written(done)
 
     async def embed_missing(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Embed every chunk that has no vector by the configured model (chunks indexed

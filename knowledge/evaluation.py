@@ -101,10 +101,16 @@ async def evaluate(
                 raise BadDocument(f"{corpus} に文書がありません。")
             known = {d.doc_id for d in documents}
             queries = read_queries(queries_path, known)
-            for start in range(0, len(documents), _INGEST_BATCH):
-                await store.upsert_many(documents[start : start + _INGEST_BATCH])
+
+            async def written(done: int) -> None:
                 if progress:
-                    progress("index", min(start + _INGEST_BATCH, len(documents)), len(documents))
+                    progress("index", done, len(documents))
+
+            batches = [
+                documents[start : start + _INGEST_BATCH]
+                for start in range(0, len(documents), _INGEST_BATCH)
+            ]
+            await store.upsert_batches(batches, written)
             return await _run_queries(Retriever(store, analyzer, embedder), queries, k, progress)
         finally:
             await store.close()

@@ -24,7 +24,7 @@ that it may.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -143,6 +143,16 @@ class IndexStore(Protocol):
 
     async def upsert_many(self, documents: Sequence[Document]) -> None:
         """Insert or replace several documents in one transaction (all or nothing)."""
+        ...
+
+    async def upsert_batches(
+        self,
+        batches: Iterable[Sequence[Document]],
+        written: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
+        """``upsert_many`` of each batch in turn, each its own transaction: a failed batch
+        leaves the earlier ones written and nothing of itself. ``written`` is told how many
+        documents are written after each batch."""
         ...
 
     async def delete(self, doc_id: str) -> bool:

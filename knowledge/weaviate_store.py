@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from weaviate.classes.query import Filter
@@ -125,6 +125,18 @@ class WeaviateIndexStore:
 
     async def upsert(self, document: Document) -> None:
         await self.upsert_many([document])
+
+    async def upsert_batches(
+        self,
+        batches: Iterable[Sequence[Document]],
+        written: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
+        done = 0
+        for batch in batches:
+            await self.upsert_many(batch)
+            done += len(batch)
+            if written is not None:
+                await written(done)
 
     async def upsert_many(self, documents: Sequence[Document]) -> None:
         """With an embedder, the chunks are embedded first: when that fails, nothing is

@@ -216,3 +216,21 @@ async def test_failed_batch_leaves_previous_version(store: IndexStore) -> None:
     assert stored is not None and stored.chunks[0].text == "旧版の避難所規定。"
     assert await ids(store, query("旧版")) == ["a"]
     assert await store.get_document("b") is None
+
+
+async def test_a_failed_batch_of_several_keeps_the_batches_before_it(store: IndexStore) -> None:
+    good = doc("a", "新版の避難所規定。")
+    clash = Document(good.meta.__class__(**{**good.meta.__dict__, "doc_id": "b"}), good.chunks)
+    first = [doc(f"first{i}", f"第{i}号の避難所の指定。") for i in range(3)]
+    reported: list[int] = []
+
+    async def written(done: int) -> None:
+        reported.append(done)
+
+    with pytest.raises(BadDocument):
+        await store.upsert_batches([first, [good, clash], [doc("last", "避難所。")]], written)
+    assert reported == [3]
+    assert sorted(await ids(store, query("避難所"))) == ["first0", "first1", "first2"]
+    # The store is usable afterwards, and batches after a good one are written in order.
+    await store.upsert_batches([[doc("x", "指定避難所。")], [doc("y", "避難所の開設。")]])
+    assert {"x", "y"} <= set(await ids(store, query("避難所")))

@@ -76,6 +76,25 @@ def test_a_large_batch_gets_the_same_terms_as_in_process() -> None:
         analysis.close()
 
 
+def test_a_batch_started_ahead_gets_the_same_terms() -> None:
+    # A bulk load starts the next batch in the helper, then writes the current one.
+    first = documents(term_workers.MIN_SHARED_CHUNKS)
+    second = documents(term_workers.MIN_SHARED_CHUNKS + 30)[30:]
+    analysis = TermAnalysis(ANALYZER)
+    try:
+        pending = analysis.start(first, ahead=True)
+        analysis.note_writing(0.5, 256)
+        assert decoded(analysis.finish(pending)) == expected(first)
+        # Another caller analyzing meanwhile takes the helper first: the started batch is
+        # still analyzed whole (its helper part in-process), and the helper stays in step.
+        pending = analysis.start(first, ahead=True)
+        assert decoded(analysis.analyze(second)) == expected(second)
+        assert decoded(analysis.finish(pending)) == expected(first)
+        assert decoded(analysis.analyze(second)) == expected(second)
+    finally:
+        analysis.close()
+
+
 def test_analysis_falls_back_in_process_when_the_helper_cannot_start(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
