@@ -76,12 +76,13 @@ DENSE_WEIGHT = 1.0
 @dataclass(frozen=True)
 class AnalyzedQuery:
     """A question turned into weighted terms. ``synonyms``: for a word the user typed, the
-    statutory words the thesaurus added for it (副市長 → 副市町村長)."""
+    statutory phrases the thesaurus added for it, each as its words (副市長 → 副市町村長;
+    何日 → 標準処理期間 as 標準, 処理, 期間)."""
 
     text: str
     words: dict[str, float]
     grams: dict[str, float]
-    synonyms: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    synonyms: Mapping[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -183,18 +184,20 @@ class Retriever:
                 words[term] += FIRST_LINE_WEIGHT
             for gram in set(first_grams):
                 grams[gram] += FIRST_LINE_WEIGHT
-        synonyms: dict[str, set[str]] = {}
+        synonyms: dict[str, list[frozenset[str]]] = {}
         for word, phrase in expansions_for(morphemes):
             added = self.analyzer.words(phrase, drop_stop_words=True)
             for term in added:
                 words.setdefault(term, EXPANSION_WEIGHT)
             for typed in self.analyzer.words(word, drop_stop_words=True):
-                synonyms.setdefault(typed, set()).update(t for t in added if t != typed)
+                phrase_words = frozenset(added) - {typed}
+                if phrase_words:
+                    synonyms.setdefault(typed, []).append(phrase_words)
         return AnalyzedQuery(
             text=question,
             words=words,
             grams=grams,
-            synonyms={typed: frozenset(added) for typed, added in synonyms.items()},
+            synonyms={typed: tuple(phrases) for typed, phrases in synonyms.items()},
         )
 
     async def retrieve(self, question: str, flt: SearchFilter, k: int = 10) -> Retrieved:
@@ -259,27 +262,31 @@ class Retriever:
 
     async def _coverage(self, query: AnalyzedQuery, hit: Hit) -> float:
         """Idf-weighted share of the words the user typed that the hit (text and title) has,
-        itself or as one of the statutory words the thesaurus added for it (a passage on
-        副市町村長 covers 副市長). An added word does not count on its own; a typed word that
-        no chunk has weighs as much as the most common of its added words (副市長 is in no
-        statute, 副市町村長 is)."""
+        itself or as one of the statutory phrases the thesaurus added for it (a passage on
+        副市町村長 covers 副市長; every word of a phrase must be there). An added phrase does
+        not count on its own. A typed word that no chunk has weighs as much as the rarest
+        word of its phrases that chunks have (副市長 is in no statute, 副市町村長 is). A word
+        the thesaurus knows that neither it nor its phrases are in (引っ越し in an index without
+        転入, 転出, 転居) weighs as much as the question's rarest indexed word and is not
+        covered: the index does not hold the subject, and a passage sharing the question's
+        other words is no answer. Other unindexed words (a name, a typo) are left out."""
         typed = [t for t, weight in query.words.items() if weight > EXPANSION_WEIGHT]
         if not typed:
             return 0.0
         stats = await self.store.term_stats("words", list(query.words))
+        idf = {t: _idf(stats.n_docs, stats.df.get(t, 0)) for t in query.words}
         present = hit.words
-        total = matched = 0.0
+        weights: dict[str, float] = {}
+        matched = 0.0
         for term in typed:
-            synonyms = query.synonyms.get(term, frozenset())
-            idf = _idf(stats.n_docs, stats.df.get(term, 0))
-            if not idf:
-                idf = min(
-                    (i for t in synonyms if (i := _idf(stats.n_docs, stats.df.get(t, 0)))),
-                    default=0.0,
-                )
-            total += idf
-            if term in present or synonyms & present:
-                matched += idf
+            phrases = query.synonyms.get(term, ())
+            weights[term] = idf[term] or min(
+                (idf[w] for phrase in phrases for w in phrase if idf.get(w)), default=0.0
+            )
+            if term in present or any(phrase <= present for phrase in phrases):
+                matched += weights[term]
+        unknown = sum(1 for t in typed if not weights[t] and query.synonyms.get(t))
+        total = sum(weights.values()) + unknown * max(weights.values(), default=0.0)
         return matched / total if total else 0.0
 
 

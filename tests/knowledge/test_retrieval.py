@@ -215,3 +215,21 @@ async def test_the_words_the_thesaurus_adds_do_not_make_a_match_look_partial(
 async def test_a_question_the_passages_do_not_speak_to_finds_nothing(tmp_path: Path) -> None:
     retrieved = await retrieve(tmp_path, ORGANS, "今日の天気はどうすればいいですか")
     assert not retrieved.relevant
+
+
+DISCLOSURE = [
+    doc(
+        "83",
+        "個人情報の保護に関する法律",
+        "開示決定等は、開示請求があった日から三十日以内にしなければならない。",
+    ),
+    doc("84", "個人情報の保護に関する法律", "開示請求は、書面を提出してしなければならない。"),
+]
+
+
+async def test_a_question_on_a_subject_the_index_lacks_finds_nothing(tmp_path: Path) -> None:
+    # No passage speaks of 転入, 転出 or 転居 (what 引っ越し means in statutes): a passage
+    # sharing only 「何日以内にしなければならない」 is no answer.
+    retrieved = await retrieve(tmp_path, DISCLOSURE, "引っ越しは何日以内にしなければなりませんか")
+    assert retrieved.hits  # something matched the other words …
+    assert not retrieved.relevant  # … but the bot says it found nothing
