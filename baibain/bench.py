@@ -102,15 +102,17 @@ async def _ingest(size: str, workdir: Path) -> dict[str, Any]:
             n_docs += len(batch)
             n_chunks += sum(len(d.chunks) for d in batch)
             n_bytes += sum(len(c.text.encode()) for d in batch for c in d.chunks)
+            chunks_after[n_docs] = n_chunks  # the next batch is made before this one is written
             preparing += time.perf_counter() - started
             yield batch
 
-    async def written(_: int) -> None:
+    chunks_after: dict[int, int] = {}
+
+    async def written(docs: int) -> None:
         nonlocal next_report
-        if n_chunks >= next_report * wanted:
-            _log(
-                f"  {size}: {n_chunks:,} chunks in {time.perf_counter() - begun - preparing:.0f} s"
-            )
+        chunks = chunks_after.pop(docs)
+        if chunks >= next_report * wanted:
+            _log(f"  {size}: {chunks:,} chunks in {time.perf_counter() - begun - preparing:.0f} s")
             next_report += 0.1
 
     begun = time.perf_counter()

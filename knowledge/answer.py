@@ -31,6 +31,7 @@ _ITEM_MARK = re.compile(
     r"^(?:(?:[一二三四五六七八九十百]+|[イロハニホヘトチリヌルヲワカヨタレソツネナラム])[ 　]"
     r"|[(（]?[0-9０-９]+[)）.．]|[①-⑳]|[・\-*•])"
 )
+_SENTENCE_FINAL = tuple(SENTENCE_ENDINGS)
 _ITEM_ENDINGS = ("とき。", "場合。", "こと。", "もの。", "者。")
 # An innermost parenthetical, and what stands for one left out while outer ones are found.
 _PARENTHETICAL = re.compile(r"[（(][^（()）]*[）)]")
@@ -79,7 +80,7 @@ def _shorten(sentence: str, limit: int) -> str:
 def _is_item(line: str) -> bool:
     return (
         bool(_ITEM_MARK.match(line))
-        or not line.endswith(tuple(SENTENCE_ENDINGS))
+        or not line.endswith(_SENTENCE_FINAL)
         or line.endswith(_ITEM_ENDINGS)
     )
 

@@ -114,8 +114,8 @@ class TermAnalysis:
         split = max(split, 1)
         pending = Pending(documents, split)
         with self._lock:
-            self._drain()
-            if not self._request(documents[:split]):
+            self._drain()  # may give the helper up
+            if not self._shared or not self._request(documents[:split]):
                 return Pending(documents, 0)
             self._outstanding = pending
         return pending
