@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from knowledge.corpus import CorpusDefaults, read_corpus
-from knowledge.index import IndexStore
+from knowledge.index import IndexStore, batches
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,5 @@ async def load_sample_if_empty(store: IndexStore, *, show_progress: bool) -> int
         async def written(done: int) -> None:
             bar.update(done - bar.n)
 
-        batches = [documents[i : i + _BATCH] for i in range(0, len(documents), _BATCH)]
-        await store.upsert_batches(batches, written)
+        await store.upsert_batches(batches(documents, _BATCH), written)
     return len(documents)

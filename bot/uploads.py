@@ -17,7 +17,7 @@ from bot.auditing import Auditor
 from knowledge.corpus import CorpusDefaults
 from knowledge.documents import Document
 from knowledge.errors import BadDocument
-from knowledge.index import IndexStore
+from knowledge.index import IndexStore, batches
 from knowledge.ingest import documents_from_bytes
 
 log = logging.getLogger(__name__)
@@ -131,13 +131,12 @@ class Uploads:
         # One transaction for the whole upload when it is small enough to hold; large bulk
         # loads commit per batch (each batch is still all-or-nothing).
         batch = max(len(changed) if len(changed) <= WRITE_BATCH * 5 else WRITE_BATCH, 1)
-        batches = [changed[start : start + batch] for start in range(0, len(changed), batch)]
 
         async def written(done: int) -> None:
             if progress is not None:
                 await progress(done, len(changed))
 
-        await self.index.upsert_batches(batches, written)
+        await self.index.upsert_batches(batches(changed, batch), written)
         for document in changed:
             await asyncio.to_thread(
                 self.datasets.record,

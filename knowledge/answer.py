@@ -35,6 +35,12 @@ _SENTENCE_FINAL = tuple(SENTENCE_ENDINGS)
 _ITEM_ENDINGS = ("とき。", "場合。", "こと。", "もの。", "者。")
 # An innermost parenthetical, and what stands for one left out while outer ones are found.
 _PARENTHETICAL = re.compile(r"[（(][^（()）]*[）)]")
+# A sentence made mostly of quotations (a 読替え provision: 「…中「A」とあるのは「B」と読み替
+# える」) shares words with a question through the text it quotes, which says nothing on its
+# own: its overlap counts QUOTED_WEIGHT, and it never leads its passage.
+QUOTED_SHARE = 0.5
+QUOTED_WEIGHT = 0.5
+_QUOTATION = re.compile(r"「[^「」]*」")
 _ELIDED = "\x00"
 
 
@@ -124,6 +130,11 @@ def _shown(units: list[_Unit]) -> str:
     return _shorten(lead + "：" + "／".join(items), MAX_SENTENCE_CHARS)
 
 
+def _quoted_share(sentence: str) -> float:
+    """Share of the sentence's characters inside (innermost) 「」 quotations."""
+    return sum(len(m) for m in _QUOTATION.findall(sentence)) / max(len(sentence), 1)
+
+
 def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
@@ -133,27 +144,31 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
 
     The best sentence of each of the first ``LEADING_SOURCES`` passages comes first, so the
     answer shows more than one source; then the best remaining sentences while the answer
-    stays within ``MAX_ANSWER_CHARS``, at most ``MAX_PER_SOURCE`` per passage. Sentences are
-    scored by word and bigram overlap with the question plus a small prior for better-ranked
-    passages; near-duplicates are skipped; the quotes keep reading order (by passage rank,
-    then position).
+    stays within ``MAX_ANSWER_CHARS``, at most ``MAX_PER_SOURCE`` per passage (a sentence mostly
+    of quotations never leads: ``QUOTED_SHARE``). Sentences are scored by word and bigram
+    overlap with the question plus a small prior for better-ranked passages; near-duplicates
+    are skipped; the quotes keep reading order (by passage rank, then position).
     """
     qwords = set(query.words)
     qgrams = set(query.grams)
     scored: list[tuple[float, int, int, _Unit, set[str]]] = []
+    quoted: set[tuple[int, int]] = set()
     for rank, hit in enumerate(hits[:SOURCES_CONSIDERED]):
         for position, unit in enumerate(passage_units(hit.chunk.text)):
             grams = set(char_bigrams(unit.text))
             words = set(analyzer.words(unit.text))
-            score = (
-                len(qwords & words) / max(len(qwords), 1)
-                + 0.5 * len(qgrams & grams) / max(len(qgrams), 1)
-                + 0.3 / (rank + 1)
-                + (0.05 if position == 0 else 0.0)
+            overlap = len(qwords & words) / max(len(qwords), 1) + 0.5 * len(qgrams & grams) / max(
+                len(qgrams), 1
             )
+            if _quoted_share(unit.text) > QUOTED_SHARE:
+                overlap *= QUOTED_WEIGHT
+                quoted.add((rank, position))
+            score = overlap + 0.3 / (rank + 1) + (0.05 if position == 0 else 0.0)
             scored.append((score, rank, position, unit, grams))
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
-    leaders = [next(s for s in scored if s[1] == r) for r in sorted({s[1] for s in scored})]
+    # A passage leads with its best sentence that is not mostly quotation.
+    leading = [s for s in scored if (s[1], s[2]) not in quoted]
+    leaders = [next(s for s in leading if s[1] == r) for r in sorted({s[1] for s in leading})]
     leaders = leaders[:LEADING_SOURCES]
     chosen: list[tuple[int, int, _Unit, set[str]]] = []
     per_source: dict[int, int] = {}

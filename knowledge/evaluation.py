@@ -22,7 +22,7 @@ from knowledge.corpus import CorpusDefaults, read_corpus, read_jsonl
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.embeddings import Embedder
 from knowledge.errors import BadDocument
-from knowledge.index import SearchFilter
+from knowledge.index import SearchFilter, batches
 from knowledge.retrieval import Retriever
 
 _INGEST_BATCH = 500
@@ -106,11 +106,7 @@ async def evaluate(
                 if progress:
                     progress("index", done, len(documents))
 
-            batches = [
-                documents[start : start + _INGEST_BATCH]
-                for start in range(0, len(documents), _INGEST_BATCH)
-            ]
-            await store.upsert_batches(batches, written)
+            await store.upsert_batches(batches(documents, _INGEST_BATCH), written)
             return await _run_queries(Retriever(store, analyzer, embedder), queries, k, progress)
         finally:
             await store.close()

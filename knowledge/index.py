@@ -123,6 +123,11 @@ class TermStats:
     df: Mapping[str, int]
 
 
+def batches(documents: Sequence[Document], size: int) -> list[Sequence[Document]]:
+    """``documents`` cut into consecutive batches of at most ``size``, for ``upsert_batches``."""
+    return [documents[start : start + size] for start in range(0, len(documents), size)]
+
+
 class IndexStore(Protocol):
     """A persistent chunk index.
 

@@ -117,3 +117,40 @@ async def test_the_best_sentence_of_a_long_article_is_quoted_whole(tmp_path: Pat
     assert "、監査委員に対し、監査を求め、" in text
     assert "怠る事実（略）があると認めるときは" in text
     assert text.rstrip().endswith("請求することができる。 [1]")
+
+
+async def test_a_reading_substitution_is_not_quoted_as_an_article_s_answer(
+    tmp_path: Path,
+) -> None:
+    # 「…中「A」とあるのは「B」と…読み替える」 shares the question's words through the text it
+    # quotes; the article it sits in is quoted by its own sentence instead.
+    articles = {
+        "定数": "副知事及び副市町村長の定数は、条例で定める。\n"
+        "副市町村長は、普通地方公共団体の長が議会の同意を得てこれを選任する。",
+        "準用": "第百二十三条の規定は、総合区長について準用する。\n"
+        "この場合において、同条第一項中「副知事又は副市町村長の定数」とあるのは「総合区長の定数」と、"
+        "「条例で定める副市町村長」とあるのは「条例で定める総合区長」と読み替えるものとする。",
+        "任期": "副市町村長の任期は、四年とする。",
+    }
+    store = EmbeddedIndexStore(tmp_path / "index.sqlite3", ANALYZER)
+    try:
+        await store.upsert_many(
+            [
+                Document(
+                    DocumentMeta(doc_id=title, title=title, dataset="テスト"),
+                    chunk_sections(title, [Section(text=body)]),
+                    content_hash(body),
+                )
+                for title, body in articles.items()
+            ]
+        )
+        retrieved = await Retriever(store, ANALYZER).retrieve(
+            "副市町村長の定数は条例で定めますか", SearchFilter(), k=5
+        )
+    finally:
+        await store.close()
+    composed = compose_extractive_answer(retrieved.query, retrieved.hits, ANALYZER)
+    number = next(n for n, hit in enumerate(composed.sources, 1) if hit.meta.doc_id == "準用")
+    lines = [line for line in composed.text.splitlines() if line.endswith(f"[{number}]")]
+    assert lines == [f"・第百二十三条の規定は、総合区長について準用する。 [{number}]"]
+    assert "副知事及び副市町村長の定数は、条例で定める。" in composed.text
