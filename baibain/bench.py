@@ -90,6 +90,7 @@ async def _ingest(size: str, workdir: Path) -> dict[str, Any]:
     preparing = 0.0  # making the batches (copies of the base set) is not the store's time
     n_bytes = n_chunks = n_docs = 0
     next_report = 0.1
+    chunks_after: dict[int, int] = {}  # documents written → chunks written, for the log
 
     def batches() -> Iterator[list[Document]]:
         nonlocal preparing, n_bytes, n_chunks, n_docs
@@ -105,8 +106,6 @@ async def _ingest(size: str, workdir: Path) -> dict[str, Any]:
             chunks_after[n_docs] = n_chunks  # the next batch is made before this one is written
             preparing += time.perf_counter() - started
             yield batch
-
-    chunks_after: dict[int, int] = {}
 
     async def written(docs: int) -> None:
         nonlocal next_report

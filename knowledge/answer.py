@@ -151,15 +151,14 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
     """
     qwords = set(query.words)
     qgrams = set(query.grams)
+    n_words, n_grams = max(len(qwords), 1), max(len(qgrams), 1)
     scored: list[tuple[float, int, int, _Unit, set[str]]] = []
     quoted: set[tuple[int, int]] = set()
     for rank, hit in enumerate(hits[:SOURCES_CONSIDERED]):
         for position, unit in enumerate(passage_units(hit.chunk.text)):
             grams = set(char_bigrams(unit.text))
             words = set(analyzer.words(unit.text))
-            overlap = len(qwords & words) / max(len(qwords), 1) + 0.5 * len(qgrams & grams) / max(
-                len(qgrams), 1
-            )
+            overlap = len(qwords & words) / n_words + 0.5 * len(qgrams & grams) / n_grams
             if _quoted_share(unit.text) > QUOTED_SHARE:
                 overlap *= QUOTED_WEIGHT
                 quoted.add((rank, position))
