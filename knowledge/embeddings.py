@@ -12,11 +12,13 @@ bounded and fails in one way only, :class:`UpstreamUnavailable`:
   no meaning; callers that care should not embed blank texts.
 * **Retries, deadline, breaker** as for chat (:mod:`knowledge.llm`): the SDK retries
   408/409/429/5xx, timeouts and connection errors ``max_retries`` times per request;
-  ``timeout_s`` bounds each HTTP attempt and ``deadline_s`` the whole ``embed`` call, all
-  batches and waits included; after ``breaker_failures`` consecutive failed calls the embedder
-  fails fast, with no HTTP request, for ``breaker_reset_s``, then lets one trial call through.
-  4xx answers other than 408/409/429 do not feed the breaker. One call is one verdict, however
-  many batches it sends; a failed batch fails the whole call (no partial result).
+  ``timeout_s`` bounds each HTTP attempt and ``deadline_s`` each batch, its retries and waits
+  included (a question is one batch; an upload sends many, and on a CPU-only local server one
+  batch of statute articles alone takes tens of seconds). After ``breaker_failures``
+  consecutive failed calls the embedder fails fast, with no HTTP request, for
+  ``breaker_reset_s``, then lets one trial call through. 4xx answers other than 408/409/429 do
+  not feed the breaker. One call is one verdict, however many batches it sends; a failed batch
+  fails the whole call (no partial result).
 * **Malformed output** (not JSON, the wrong number of items, bad or repeated indexes, empty,
   non-numeric or non-finite vectors, rows of different dimensions) is an upstream failure too.
 
@@ -151,15 +153,15 @@ class OpenAIEmbedder(OpenAIService):
         try:
             try:
                 batches: list[np.ndarray] = []
-                async with asyncio.timeout(self.config.deadline_s):
-                    for start in range(0, len(inputs), self.batch_size):
-                        batch = inputs[start : start + self.batch_size]
-                        requests += 1
+                for start in range(0, len(inputs), self.batch_size):
+                    batch = inputs[start : start + self.batch_size]
+                    requests += 1
+                    async with asyncio.timeout(self.config.deadline_s):
                         raw = await self._sdk.embeddings.with_raw_response.create(
                             model=self.config.model, input=batch, encoding_format="float"
                         )
-                        retries += raw.retries_taken
-                        batches.append(_parse_batch(raw.content, len(batch)))
+                    retries += raw.retries_taken
+                    batches.append(_parse_batch(raw.content, len(batch)))
                 vectors = _normalized(batches)
             except (openai.OpenAIError, TimeoutError, ValueError, MalformedResponse) as err:
                 settled = True

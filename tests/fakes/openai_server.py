@@ -81,11 +81,12 @@ class Hang:
 
 @dataclass(frozen=True)
 class Raw:
-    """An arbitrary body (for malformed responses)."""
+    """An arbitrary body (for malformed responses), sent after ``delay_s`` seconds."""
 
     body: str
     content_type: str = "application/json"
     status: int = 200
+    delay_s: float = 0.0
 
 
 Step = Reply | Status | Hang | Raw
@@ -320,6 +321,7 @@ class FakeOpenAIServer(FakeServer):
         if isinstance(step, Status):
             kind = "rate_limit_error" if step.status == 429 else "server_error"
             return _error(step.status, step.message, kind, step.headers)
+        await asyncio.sleep(step.delay_s)
         return web.Response(status=step.status, text=step.body, content_type=step.content_type)
 
     async def _stream(

@@ -203,6 +203,17 @@ async def test_hanging_endpoint_fails_with_the_deadline(
     assert raised.value.detail == "embeddings deadline exceeded"
 
 
+async def test_the_deadline_bounds_each_batch_not_the_whole_upload(
+    openai_fake: FakeOpenAIServer, make_embedder: EmbedderFactory
+) -> None:
+    slow = [Raw(embeddings_body([1.0, 0.0]).body, delay_s=0.2) for _ in range(3)]
+    openai_fake.script_embeddings(*slow)
+    vectors = await make_embedder(batch_size=1, deadline_s=0.5).embed(["a", "b", "c"])
+
+    assert vectors.shape == (3, 2)
+    assert sent_inputs(openai_fake) == [["a"], ["b"], ["c"]]
+
+
 async def test_breaker_opens_after_consecutive_failures_and_half_opens(
     openai_fake: FakeOpenAIServer, make_embedder: EmbedderFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
