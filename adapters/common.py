@@ -12,7 +12,7 @@ from aiohttp import web
 
 from adapters.background import BackgroundTasks
 from adapters.outbound import Outbox
-from bot.turns import Answer, ChatBot, Citation, Platform, Turn
+from bot.turns import Answer, ChatBot, Citation, Platform, Turn, shown_position
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class BodyTooLarge(Exception):
 def citation_details(citation: Citation) -> str:
     """Position, dataset, publishing organization and date of a citation, joined by ・."""
     parts = (
-        citation.position,
+        shown_position(citation.title, citation.position),
         citation.dataset,
         citation.organization,
         citation.published or "",

@@ -24,7 +24,7 @@ from bot.cli_index import index_app
 from bot.cli_quota import quota_app
 from bot.services import Services, open_embedder, open_services
 from bot.settings import Settings
-from bot.turns import Answer
+from bot.turns import Answer, shown_position
 from bot.uploads import defaults_for, id_prefix
 from knowledge.errors import BadInput, BaibainError
 from knowledge.ingest import documents_from_file, iter_files
@@ -267,7 +267,8 @@ def search(
         typer.echo("該当する資料が見つかりませんでした。")
     for r in results:
         snippet = r["text"][:80].replace("\n", " ")
-        typer.echo(f"{r['rank']:>2}. {r['title']} {r['position']}  ({r['score']})\n    {snippet}…")
+        title = " ".join(x for x in (r["title"], shown_position(r["title"], r["position"])) if x)
+        typer.echo(f"{r['rank']:>2}. {title}  ({r['score']})\n    {snippet}…")
 
 
 @org_app.command("create")

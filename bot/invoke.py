@@ -24,7 +24,7 @@ from bot.app_keys import SERVICES
 from bot.assistant import Asker
 from bot.http import json_ok, read_json_object
 from bot.summarizer import SummaryRequest
-from bot.turns import Answer
+from bot.turns import Answer, shown_position
 from knowledge.corpus import CorpusDefaults
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.errors import BadInput, BaibainError, Unauthorized
@@ -49,7 +49,14 @@ def render_text(answer: Answer) -> str:
         lines.append(f"【{answer.related_heading or '出典'}】")
         for c in answer.citations:
             details = "、".join(
-                x for x in (c.position, c.dataset, c.organization, c.published) if x
+                x
+                for x in (
+                    shown_position(c.title, c.position),
+                    c.dataset,
+                    c.organization,
+                    c.published,
+                )
+                if x
             )
             lines.append(f"[{c.n}] {c.title}" + (f"（{details}）" if details else ""))
             if c.url:

@@ -1,4 +1,4 @@
-"""The bundled sample dataset (five statutes), loaded into an empty index on first start."""
+"""The bundled sample dataset (ten statutes), loaded into an empty index on first start."""
 
 from __future__ import annotations
 

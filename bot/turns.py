@@ -71,6 +71,12 @@ class Citation:
     category: str = ""
 
 
+def shown_position(title: str, position: str) -> str:
+    """The position as shown next to the title: ``""`` when the title already ends with it
+    (「地方自治法 第二百四十二条」 at 第二百四十二条)."""
+    return "" if title.endswith(position.strip()) else position
+
+
 @dataclass(frozen=True)
 class Usage:
     """LLM tokens spent on a turn (zero for extractive answers)."""

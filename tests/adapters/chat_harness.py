@@ -14,7 +14,7 @@ from admin.audit_models import RECORD
 from admin.orgs import create_org
 from bot.chat import CHAT
 
-AUDIT_QUESTION = "住民監査請求をすることができるのは誰ですか"
+SAMPLE_QUESTION = "引っ越したら何日以内に届け出ますか"
 
 
 @dataclass

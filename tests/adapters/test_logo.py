@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Any
 
-from chat_harness import AUDIT_QUESTION, Chat, MakeChat
+from chat_harness import SAMPLE_QUESTION, Chat, MakeChat
 from fakes.logo import Failure, FakeLogo
 
 from bot.chat import CHAT
@@ -29,14 +29,14 @@ async def deliver(chat: Chat, fake: FakeLogo, body: dict[str, Any], **sign: Any)
 async def test_mention_in_a_thread_gets_one_threaded_cited_answer(make_chat, logo_fake) -> None:
     chat = await logo_chat(make_chat, logo_fake)
     chat.link("横浜市", "logo", logo_fake.org_id)
-    body = logo_fake.event(AUDIT_QUESTION, thread_id="thread-9", event_id="ev-a")
+    body = logo_fake.event(SAMPLE_QUESTION, thread_id="thread-9", event_id="ev-a")
     response = await deliver(chat, logo_fake, body)
     assert response.status == 200
     await chat.drain()
     [reply] = logo_fake.replies
     assert reply.authorized
     assert reply.body["talk_id"] == "talk-1" and reply.body["thread_id"] == "thread-9"
-    assert "地方自治法 第二百四十二条" in reply.text and "出典:" in reply.text
+    assert "住民基本台帳法 第二十三条" in reply.text and "出典:" in reply.text
     assert "https://laws.e-gov.go.jp/law/" in reply.text
     assert "[1]" in reply.text and "原文を確認" in reply.text
 
@@ -49,7 +49,7 @@ async def test_mention_in_a_thread_gets_one_threaded_cited_answer(make_chat, log
 async def test_a_top_level_mention_is_answered_in_its_thread(make_chat, logo_fake) -> None:
     chat = await logo_chat(make_chat, logo_fake)
     chat.link("横浜市", "logo", logo_fake.org_id)
-    await deliver(chat, logo_fake, logo_fake.event(AUDIT_QUESTION, message_id="m-77"))
+    await deliver(chat, logo_fake, logo_fake.event(SAMPLE_QUESTION, message_id="m-77"))
     await chat.drain()
     assert logo_fake.replies[0].body["thread_id"] == "m-77"
 
@@ -57,16 +57,16 @@ async def test_a_top_level_mention_is_answered_in_its_thread(make_chat, logo_fak
 async def test_direct_message_is_answered(make_chat, logo_fake) -> None:
     chat = await logo_chat(make_chat, logo_fake)
     chat.link("横浜市", "logo", logo_fake.org_id)
-    await deliver(chat, logo_fake, logo_fake.event(AUDIT_QUESTION, type="message"))
+    await deliver(chat, logo_fake, logo_fake.event(SAMPLE_QUESTION, type="message"))
     await chat.drain()
     [reply] = logo_fake.replies
-    assert reply.body["thread_id"] is None and "地方自治法" in reply.text
+    assert reply.body["thread_id"] is None and "住民基本台帳法" in reply.text
 
 
 async def test_bad_missing_and_expired_signatures_get_401(make_chat, logo_fake) -> None:
     chat = await logo_chat(make_chat, logo_fake)
     chat.link("横浜市", "logo", logo_fake.org_id)
-    body = logo_fake.event(AUDIT_QUESTION)
+    body = logo_fake.event(SAMPLE_QUESTION)
     raw = logo_fake.encode(body)
     cases = [
         logo_fake.signed_headers(raw, secret="wrong-secret"),
@@ -92,7 +92,7 @@ async def test_bad_missing_and_expired_signatures_get_401(make_chat, logo_fake) 
 
 async def test_malformed_payloads_get_400(make_chat, logo_fake) -> None:
     chat = await logo_chat(make_chat, logo_fake)
-    valid = logo_fake.event(AUDIT_QUESTION)
+    valid = logo_fake.event(SAMPLE_QUESTION)
     bodies: list[bytes] = [
         b"not json",
         b"[]",
@@ -113,7 +113,7 @@ async def test_malformed_payloads_get_400(make_chat, logo_fake) -> None:
 
 async def test_unknown_organization_is_refused_politely(make_chat, logo_fake) -> None:
     chat = await logo_chat(make_chat, logo_fake)
-    await deliver(chat, logo_fake, logo_fake.event(AUDIT_QUESTION, org_id="stranger"))
+    await deliver(chat, logo_fake, logo_fake.event(SAMPLE_QUESTION, org_id="stranger"))
     await chat.drain()
     [reply] = logo_fake.replies
     assert "利用登録がされていません" in reply.text and "出典" not in reply.text
@@ -174,7 +174,7 @@ async def test_long_answers_are_split_in_order(make_chat, logo_fake) -> None:
     chat = await logo_chat(make_chat, logo_fake)
     chat.link("横浜市", "logo", logo_fake.org_id)
     chat.client.app[CHAT].router.assistant = LongAssistant()  # type: ignore[assignment]
-    await deliver(chat, logo_fake, logo_fake.event(AUDIT_QUESTION))
+    await deliver(chat, logo_fake, logo_fake.event(SAMPLE_QUESTION))
     await chat.drain()
     texts = [r.text for r in logo_fake.replies]
     assert len(texts) >= 3 and all(len(t) <= 4000 for t in texts)
@@ -187,7 +187,7 @@ async def test_429_and_5xx_are_retried_honoring_retry_after(make_chat, logo_fake
     chat = await logo_chat(make_chat, logo_fake)
     chat.link("横浜市", "logo", logo_fake.org_id)
     logo_fake.script(Failure(429, {"Retry-After": "0"}), Failure(503, {"Retry-After": "0"}))
-    await deliver(chat, logo_fake, logo_fake.event(AUDIT_QUESTION))
+    await deliver(chat, logo_fake, logo_fake.event(SAMPLE_QUESTION))
     await chat.drain()
     assert [r.status for r in logo_fake.received] == [429, 503, 200]
     assert logo_fake.received[0].body == logo_fake.received[2].body
@@ -211,7 +211,7 @@ async def test_the_webhook_is_acknowledged_before_the_answer(make_chat, logo_fak
     chat.link("横浜市", "logo", logo_fake.org_id)
     gated = GatedAssistant()
     chat.client.app[CHAT].router.assistant = gated  # type: ignore[assignment]
-    response = await deliver(chat, logo_fake, logo_fake.event(AUDIT_QUESTION))
+    response = await deliver(chat, logo_fake, logo_fake.event(SAMPLE_QUESTION))
     assert response.status == 200  # while the answer is still being written
     await gated.started.wait()
     assert logo_fake.received == []

@@ -8,7 +8,7 @@ import json
 import time
 from typing import Any
 
-from chat_harness import AUDIT_QUESTION, Chat, MakeChat
+from chat_harness import SAMPLE_QUESTION, Chat, MakeChat
 from fakes.slack_api import Failure, FakeSlack
 
 from adapters.slack.translate import ACTION_DOWN, ACTION_UP
@@ -42,7 +42,7 @@ async def test_mention_in_a_thread_gets_one_threaded_cited_answer(make_chat, sla
     chat = await slack_chat(make_chat, slack_fake)
     chat.link("横浜市", "slack", slack_fake.team_id)
     event = slack_fake.mention(
-        AUDIT_QUESTION, ts="1700000100.000300", thread_ts="1700000000.000100"
+        SAMPLE_QUESTION, ts="1700000100.000300", thread_ts="1700000000.000100"
     )
     response = await send_event(chat, slack_fake, event)
     assert response.status == 200
@@ -54,7 +54,8 @@ async def test_mention_in_a_thread_gets_one_threaded_cited_answer(make_chat, sla
     assert placeholder.body["text"] == "回答を作成しています…"
     assert update.body["ts"] == "1700000000.000001" and update.body["channel"] == "C0CHAN"
     text = update.block_text
-    assert "<https://laws.e-gov.go.jp/law/" in text and "|地方自治法 第二百四十二条>" in text
+    assert "<https://laws.e-gov.go.jp/law/" in text and "|住民基本台帳法 第二十三条>" in text
+    assert "第二十三条・" not in text  # the article is in the title, not repeated after it
     assert "[1]" in text and "原文を確認" in text
     buttons = next(b for b in update.blocks if b["type"] == "actions")["elements"]
     assert [b["action_id"] for b in buttons] == [ACTION_UP, ACTION_DOWN]
@@ -74,7 +75,7 @@ async def test_mention_in_a_thread_gets_one_threaded_cited_answer(make_chat, sla
 async def test_a_top_level_mention_is_answered_in_its_own_thread(make_chat, slack_fake) -> None:
     chat = await slack_chat(make_chat, slack_fake)
     chat.link("横浜市", "slack", slack_fake.team_id)
-    await send_event(chat, slack_fake, slack_fake.mention(AUDIT_QUESTION, ts="1700000555.000001"))
+    await send_event(chat, slack_fake, slack_fake.mention(SAMPLE_QUESTION, ts="1700000555.000001"))
     await chat.drain()
     assert slack_fake.of("chat.postMessage")[0].body["thread_ts"] == "1700000555.000001"
 
@@ -82,22 +83,22 @@ async def test_a_top_level_mention_is_answered_in_its_own_thread(make_chat, slac
 async def test_direct_message_is_answered(make_chat, slack_fake) -> None:
     chat = await slack_chat(make_chat, slack_fake)
     chat.link("横浜市", "slack", slack_fake.team_id)
-    await send_event(chat, slack_fake, slack_fake.direct_message(AUDIT_QUESTION))
+    await send_event(chat, slack_fake, slack_fake.direct_message(SAMPLE_QUESTION))
     await chat.drain()
     [placeholder] = slack_fake.of("chat.postMessage")
     assert placeholder.body["channel"] == "D0DM" and "thread_ts" not in placeholder.body
-    assert "地方自治法" in slack_fake.of("chat.update")[0].block_text
+    assert "住民基本台帳法" in slack_fake.of("chat.update")[0].block_text
 
 
 async def test_own_messages_edits_and_channel_chatter_are_ignored(make_chat, slack_fake) -> None:
     chat = await slack_chat(make_chat, slack_fake)
     chat.link("横浜市", "slack", slack_fake.team_id)
     own = slack_fake.direct_message("私はボットです", user=slack_fake.bot_user_id, event_id="E1")
-    edited = slack_fake.direct_message(AUDIT_QUESTION, event_id="E2")
+    edited = slack_fake.direct_message(SAMPLE_QUESTION, event_id="E2")
     edited["event"] |= {"subtype": "message_changed"}
-    bot = slack_fake.direct_message(AUDIT_QUESTION, event_id="E3")
+    bot = slack_fake.direct_message(SAMPLE_QUESTION, event_id="E3")
     bot["event"]["bot_id"] = "B0OTHER"
-    channel = slack_fake.direct_message(AUDIT_QUESTION, event_id="E4")
+    channel = slack_fake.direct_message(SAMPLE_QUESTION, event_id="E4")
     channel["event"]["channel_type"] = "channel"
     for payload in (own, edited, bot, channel):
         response = await send_event(chat, slack_fake, payload)
@@ -109,7 +110,7 @@ async def test_own_messages_edits_and_channel_chatter_are_ignored(make_chat, sla
 async def test_bad_and_expired_signatures_get_401(make_chat, slack_fake) -> None:
     chat = await slack_chat(make_chat, slack_fake)
     chat.link("横浜市", "slack", slack_fake.team_id)
-    event = slack_fake.mention(AUDIT_QUESTION)
+    event = slack_fake.mention(SAMPLE_QUESTION)
     for sign in ({"secret": "wrong"}, {"timestamp": int(time.time()) - 301}):
         response = await send_event(chat, slack_fake, event, **sign)
         assert response.status == 401, sign
@@ -152,10 +153,10 @@ async def test_slash_command_help_is_acknowledged_then_answered(make_chat, slack
 async def test_slash_command_question_is_answered(make_chat, slack_fake) -> None:
     chat = await slack_chat(make_chat, slack_fake)
     chat.link("横浜市", "slack", slack_fake.team_id)
-    await send(chat, slack_fake, slack_fake.slash_command(AUDIT_QUESTION), FORM)
+    await send(chat, slack_fake, slack_fake.slash_command(SAMPLE_QUESTION), FORM)
     await chat.drain()
     [answer] = slack_fake.of("response")
-    assert "地方自治法 第二百四十二条" in answer.block_text
+    assert "住民基本台帳法 第二十三条" in answer.block_text
 
 
 async def test_non_admin_quota_set_is_refused_and_recorded(make_chat, slack_fake) -> None:
@@ -174,7 +175,7 @@ async def test_non_admin_quota_set_is_refused_and_recorded(make_chat, slack_fake
 async def test_feedback_click_is_stored_and_thanked(make_chat, slack_fake) -> None:
     chat = await slack_chat(make_chat, slack_fake)
     org_id = chat.link("横浜市", "slack", slack_fake.team_id)
-    await send_event(chat, slack_fake, slack_fake.mention(AUDIT_QUESTION))
+    await send_event(chat, slack_fake, slack_fake.mention(SAMPLE_QUESTION))
     await chat.drain()
     update = slack_fake.of("chat.update")[0]
     turn_id = next(b for b in update.blocks if b["type"] == "actions")["elements"][0]["value"]
@@ -190,7 +191,7 @@ async def test_feedback_click_is_stored_and_thanked(make_chat, slack_fake) -> No
 
 async def test_unknown_workspace_is_refused_politely(make_chat, slack_fake) -> None:
     chat = await slack_chat(make_chat, slack_fake)
-    await send_event(chat, slack_fake, slack_fake.mention(AUDIT_QUESTION, team_id="T0OTHER"))
+    await send_event(chat, slack_fake, slack_fake.mention(SAMPLE_QUESTION, team_id="T0OTHER"))
     await chat.drain()
     text = slack_fake.of("chat.update")[0].block_text
     assert "利用登録がされていません" in text and "原文を確認" not in text
@@ -213,7 +214,7 @@ async def test_rate_limited_update_is_retried(make_chat, slack_fake) -> None:
     slack_fake.script(
         "chat.update", Failure(429, {"Retry-After": "0"}), Failure(500, {"Retry-After": "0"})
     )
-    await send_event(chat, slack_fake, slack_fake.mention(AUDIT_QUESTION))
+    await send_event(chat, slack_fake, slack_fake.mention(SAMPLE_QUESTION))
     await chat.drain()
     statuses = [c.status for c in slack_fake.calls if c.method == "chat.update"]
     assert statuses == [429, 500, 200]
@@ -270,7 +271,7 @@ async def test_ack_comes_first_and_the_placeholder_is_replaced_later(make_chat, 
             return Answer(text="お待たせしました。", turn_id="f" * 32)
 
     chat.client.app[CHAT].router.assistant = SlowAssistant()  # type: ignore[assignment]
-    response = await send_event(chat, slack_fake, slack_fake.mention(AUDIT_QUESTION))
+    response = await send_event(chat, slack_fake, slack_fake.mention(SAMPLE_QUESTION))
     assert response.status == 200
     await started.wait()
     assert [c.method for c in slack_fake.calls] == ["auth.test", "chat.postMessage"]

@@ -7,7 +7,7 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-from chat_harness import AUDIT_QUESTION, Chat, MakeChat
+from chat_harness import SAMPLE_QUESTION, Chat, MakeChat
 from fakes.botframework import Failure, FakeBotFramework
 
 from admin.links import feedback_for, hash_user
@@ -37,7 +37,7 @@ async def test_channel_thread_mention_gets_one_threaded_cited_card(
     fake = botframework_fake
     chat = await teams_chat(make_chat, fake)
     chat.link("横浜市", "teams", TENANT)
-    activity = fake.activity(AUDIT_QUESTION, activity_id="1700000000555")
+    activity = fake.activity(SAMPLE_QUESTION, activity_id="1700000000555")
     response = await post(chat, activity, fake.token())
     assert response.status == 200
     await chat.drain()
@@ -48,7 +48,7 @@ async def test_channel_thread_mention_gets_one_threaded_cited_card(
     assert placeholder.activity_id == "1700000000555"
     assert placeholder.body["text"] == "回答を作成しています…"
     assert update.activity_id == "bot-activity-1"
-    assert re.search(r"［\d］ \[地方自治法 第二百四十二条\]\(https://laws\.e-gov", update.card_text)
+    assert re.search(r"［\d］ \[住民基本台帳法 第二十三条\]\(https://laws\.e-gov", update.card_text)
     assert "［1］" in update.card_text and "サンプル法令データ" in update.card_text
     assert "原文を確認" in update.card_text
     actions = update.card["actions"]
@@ -67,19 +67,19 @@ async def test_personal_chat_is_answered(make_chat, botframework_fake) -> None:
     chat = await teams_chat(make_chat, fake)
     chat.link("横浜市", "teams", TENANT)
     activity = fake.activity(
-        AUDIT_QUESTION, conversation_id="a:1personal", conversation_type="personal", mention=False
+        SAMPLE_QUESTION, conversation_id="a:1personal", conversation_type="personal", mention=False
     )
     await post(chat, activity, fake.token())
     await chat.drain()
     assert unquote(fake.of("PUT")[0].conversation_id) == "a:1personal"
-    assert "地方自治法" in fake.of("PUT")[0].card_text
+    assert "住民基本台帳法" in fake.of("PUT")[0].card_text
 
 
 async def test_invalid_expired_and_missing_tokens_get_401(make_chat, botframework_fake) -> None:
     fake = botframework_fake
     chat = await teams_chat(make_chat, fake)
     chat.link("横浜市", "teams", TENANT)
-    activity = fake.activity(AUDIT_QUESTION)
+    activity = fake.activity(SAMPLE_QUESTION)
     bad_tokens = [
         fake.token(rogue=True),  # signed with a key the metadata does not publish
         fake.token(expires_in=-600),  # expired beyond the 5 minutes of clock skew
@@ -112,7 +112,7 @@ async def test_feedback_submit_is_stored(make_chat, botframework_fake) -> None:
     fake = botframework_fake
     chat = await teams_chat(make_chat, fake)
     org_id = chat.link("横浜市", "teams", TENANT)
-    await post(chat, fake.activity(AUDIT_QUESTION), fake.token())
+    await post(chat, fake.activity(SAMPLE_QUESTION), fake.token())
     await chat.drain()
     data = fake.of("PUT")[0].card["actions"][0]["data"]
     submit = fake.activity("", activity_id="1700000000999", value=data, mention=False)
@@ -139,7 +139,7 @@ async def test_unknown_tenant_and_mention_only(make_chat, botframework_fake) -> 
     fake = botframework_fake
     chat = await teams_chat(make_chat, fake)
     chat.link("横浜市", "teams", TENANT)
-    await post(chat, fake.activity(AUDIT_QUESTION, tenant_id="other"), fake.token())
+    await post(chat, fake.activity(SAMPLE_QUESTION, tenant_id="other"), fake.token())
     await chat.drain()
     await post(chat, fake.activity("", activity_id="1700000000777"), fake.token())
     await chat.drain()
@@ -153,7 +153,7 @@ async def test_rate_limited_connector_is_retried(make_chat, botframework_fake) -
     chat = await teams_chat(make_chat, fake)
     chat.link("横浜市", "teams", TENANT)
     fake.script(Failure(429, {"Retry-After": "0"}))
-    await post(chat, fake.activity(AUDIT_QUESTION), fake.token())
+    await post(chat, fake.activity(SAMPLE_QUESTION), fake.token())
     await chat.drain()
     assert [c.status for c in fake.calls] == [429, 200, 200]
     assert len(fake.token_requests) == 1  # the token is reused
@@ -164,14 +164,14 @@ async def test_local_mode_needs_an_empty_app_id_and_the_opt_in(
 ) -> None:
     fake = botframework_fake
     disabled = await make_chat(teams_openid_metadata_url=fake.metadata_url)
-    response = await post(disabled, fake.activity(AUDIT_QUESTION), None)
+    response = await post(disabled, fake.activity(SAMPLE_QUESTION), None)
     assert response.status == 503
     assert (await response.json())["error"]["code"] == "platform_disabled"
 
     fake.accept_anonymous = True  # like the Bot Framework Emulator
     local = await make_chat(allow_insecure_local=True)
     local.link("横浜市", "teams", TENANT)
-    response = await post(local, fake.activity(AUDIT_QUESTION), None)
+    response = await post(local, fake.activity(SAMPLE_QUESTION), None)
     assert response.status == 200
     await local.drain()
     assert [c.authorized for c in fake.calls] == [False, False]  # no token is sent

@@ -12,7 +12,7 @@ from admin.db import create_db_engine
 from admin.orgs import authenticate_api_key
 from bot.cli import app
 
-AUDIT_QUESTION = "住民監査請求をすることができるのは誰ですか"
+SAMPLE_QUESTION = "引っ越したら何日以内に届け出ますか"
 
 
 @pytest.fixture
@@ -27,18 +27,18 @@ def run(data_dir: Path):
 
 def test_ask_json_in_an_empty_data_dir_loads_the_sample_and_cites(tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        app, ["ask", AUDIT_QUESTION, "--json"], env={"BAIBAIN_DATA_DIR": str(tmp_path / "new")}
+        app, ["ask", SAMPLE_QUESTION, "--json"], env={"BAIBAIN_DATA_DIR": str(tmp_path / "new")}
     )
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
-    assert "地方自治法 第二百四十二条" in [c["title"] for c in body["citations"]]
+    assert "住民基本台帳法 第二十三条" in [c["title"] for c in body["citations"]]
     assert set(body) >= {"answer", "citations", "usage", "turn_id"}
 
 
 def test_sample_can_be_disabled(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
-        ["ask", AUDIT_QUESTION, "--json"],
+        ["ask", SAMPLE_QUESTION, "--json"],
         env={"BAIBAIN_DATA_DIR": str(tmp_path / "new"), "BAIBAIN_SAMPLE_DATA": "0"},
     )
     assert result.exit_code == 0, result.output
@@ -46,9 +46,9 @@ def test_sample_can_be_disabled(tmp_path: Path) -> None:
 
 
 def test_plain_ask_prints_answer_sources_and_footer(run) -> None:
-    result = run("ask", AUDIT_QUESTION)
+    result = run("ask", SAMPLE_QUESTION)
     assert result.exit_code == 0, result.output
-    assert "出典:" in result.stdout and "[1] 地方自治法" in result.stdout
+    assert "出典:" in result.stdout and "[1] 住民基本台帳法" in result.stdout
     assert "原文を確認" in result.stdout
 
 

@@ -12,7 +12,7 @@ from admin.db import create_db_engine
 from bot.app import create_app
 from bot.settings import Settings
 
-AUDIT_QUESTION = "住民監査請求をすることができるのは誰ですか"
+SAMPLE_QUESTION = "引っ越したら何日以内に届け出ますか"
 AiohttpClient = Callable[..., Any]
 
 
@@ -30,13 +30,13 @@ async def test_ask_with_api_key_cites_the_statute(aiohttp_client, make_settings)
     client = await client_for(aiohttp_client, settings)
     response = await client.post(
         "/api/v1/ask",
-        json={"question": AUDIT_QUESTION},
+        json={"question": SAMPLE_QUESTION},
         headers={"Authorization": f"Bearer {key}"},
     )
     assert response.status == 200
     body = await response.json()
     titles = [c["title"] for c in body["citations"]]
-    assert "地方自治法 第二百四十二条" in titles
+    assert "住民基本台帳法 第二十三条" in titles
     assert [c["n"] for c in body["citations"]] == list(range(1, len(titles) + 1))
     assert body["citations"][0]["url"].startswith("https://laws.e-gov.go.jp/law/")
     assert "[1]" in body["answer"]
@@ -56,7 +56,7 @@ async def test_unrelated_question_says_nothing_was_found(aiohttp_client, make_se
 
 async def test_key_required_unless_bound_to_loopback(aiohttp_client, make_settings) -> None:
     public = await client_for(aiohttp_client, make_settings(host="0.0.0.0"))
-    response = await public.post("/api/v1/ask", json={"question": AUDIT_QUESTION})
+    response = await public.post("/api/v1/ask", json={"question": SAMPLE_QUESTION})
     assert response.status == 401
     assert "APIキー" in (await response.json())["error"]["message"]
     page = await (await public.get("/")).text()
@@ -67,11 +67,11 @@ async def test_local_demo_needs_no_key_but_checks_the_host(aiohttp_client, make_
     local = await client_for(aiohttp_client, make_settings(host="127.0.0.1"))
     page = await (await local.get("/")).text()
     assert "const REQUIRES_KEY = false;" in page and "自治体版バイバイン" in page
-    ok = await local.post("/api/v1/ask", json={"question": AUDIT_QUESTION})
+    ok = await local.post("/api/v1/ask", json={"question": SAMPLE_QUESTION})
     assert ok.status == 200
     # A page on another site that resolves its own name to 127.0.0.1 (DNS rebinding).
     rebound = await local.post(
-        "/api/v1/ask", json={"question": AUDIT_QUESTION}, headers={"Host": "evil.example:8080"}
+        "/api/v1/ask", json={"question": SAMPLE_QUESTION}, headers={"Host": "evil.example:8080"}
     )
     assert rebound.status == 401
 

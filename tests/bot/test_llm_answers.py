@@ -19,6 +19,8 @@ from bot.app import create_app
 from bot.cli import app as cli
 
 QUESTION = "住民監査請求をすることができるのは誰ですか"
+# A question the bundled sample answers offline with one clear first source.
+SAMPLE_QUESTION = "引っ越したら何日以内に届け出ますか"
 
 
 def llm(fake: FakeOpenAIServer, variants: int = 0) -> dict[str, Any]:
@@ -85,11 +87,11 @@ async def test_endpoint_down_gives_the_offline_answer_marked(
 ) -> None:
     openai_fake.script(*[server_error(500)] * 3)
     client = await aiohttp_client(create_app(make_settings(**llm(openai_fake))))
-    response = await client.post("/api/v1/ask", json={"question": QUESTION})
+    response = await client.post("/api/v1/ask", json={"question": SAMPLE_QUESTION})
     body = await response.json()
     assert response.status == 200
     assert body["answer"].startswith("※AIモデルに接続できなかったため")
-    assert "地方自治法 第二百四十二条" in [c["title"] for c in body["citations"]]
+    assert "住民基本台帳法 第二十三条" in [c["title"] for c in body["citations"]]
     assert body["usage"]["total_tokens"] == 0
 
 
@@ -316,11 +318,11 @@ async def test_exhausted_budget_answers_offline_or_refuses(
     client = await aiohttp_client(create_app(make_settings(host="0.0.0.0", **llm(openai_fake))))
     auth = {"Authorization": f"Bearer {key}"}
     body = await (
-        await client.post("/api/v1/ask", json={"question": QUESTION}, headers=auth)
+        await client.post("/api/v1/ask", json={"question": SAMPLE_QUESTION}, headers=auth)
     ).json()
     assert body["outcome"] == "quota"
     assert "今月のAI利用上限（0トークン）に達しました" in body["answer"]
-    assert "地方自治法 第二百四十二条" in [c["title"] for c in body["citations"]]
+    assert "住民基本台帳法 第二十三条" in [c["title"] for c in body["citations"]]
     assert openai_fake.chat_requests == []
 
     off = ["quota", "set", "テスト市", "0", "--no-offline"]
