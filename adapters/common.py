@@ -12,7 +12,7 @@ from aiohttp import web
 
 from adapters.background import BackgroundTasks
 from adapters.outbound import Outbox
-from bot.turns import Answer, ChatBot, Citation, Platform, Turn, shown_position
+from bot.turns import Answer, ChatBot, Citation, Platform, Turn
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +41,7 @@ class BodyTooLarge(Exception):
 
 def citation_details(citation: Citation) -> str:
     """Position, dataset, publishing organization and date of a citation, joined by ・."""
-    parts = (
-        shown_position(citation.title, citation.position),
-        citation.dataset,
-        citation.organization,
-        citation.published or "",
-    )
-    return "・".join(p.strip() for p in parts if p and p.strip())
+    return "・".join(citation.details())
 
 
 def is_web_link(url: str) -> bool:

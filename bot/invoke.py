@@ -24,7 +24,7 @@ from bot.app_keys import SERVICES
 from bot.assistant import Asker
 from bot.http import json_ok, read_json_object
 from bot.summarizer import SummaryRequest
-from bot.turns import Answer, shown_position
+from bot.turns import Answer
 from knowledge.corpus import CorpusDefaults
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.errors import BadInput, BaibainError, Unauthorized
@@ -48,16 +48,7 @@ def render_text(answer: Answer) -> str:
         lines.append("")
         lines.append(f"【{answer.related_heading or '出典'}】")
         for c in answer.citations:
-            details = "、".join(
-                x
-                for x in (
-                    shown_position(c.title, c.position),
-                    c.dataset,
-                    c.organization,
-                    c.published,
-                )
-                if x
-            )
+            details = "、".join(c.details())
             lines.append(f"[{c.n}] {c.title}" + (f"（{details}）" if details else ""))
             if c.url:
                 lines.append(f"    {c.url}")

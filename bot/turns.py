@@ -70,6 +70,17 @@ class Citation:
     doc_id: str = ""
     category: str = ""
 
+    def details(self) -> list[str]:
+        """What is shown after the title: position (unless the title ends with it), dataset,
+        publishing organization and date, the empty ones left out."""
+        parts = (
+            shown_position(self.title, self.position),
+            self.dataset,
+            self.organization,
+            self.published or "",
+        )
+        return [p.strip() for p in parts if p and p.strip()]
+
 
 def shown_position(title: str, position: str) -> str:
     """The position as shown next to the title: ``""`` when the title already ends with it
