@@ -77,12 +77,14 @@ DENSE_WEIGHT = 1.0
 class AnalyzedQuery:
     """A question turned into weighted terms. ``synonyms``: for a word the user typed, the
     statutory phrases the thesaurus added for it, each as its words (副市長 → 副市町村長;
-    何日 → 標準処理期間 as 標準, 処理, 期間)."""
+    何日 → 標準処理期間 as 標準, 処理, 期間). ``typed``: the words the user typed (the rest of
+    ``words`` the thesaurus added)."""
 
     text: str
     words: dict[str, float]
     grams: dict[str, float]
     synonyms: Mapping[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
+    typed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -184,27 +186,29 @@ class Retriever:
                 words[term] += FIRST_LINE_WEIGHT
             for gram in set(first_grams):
                 grams[gram] += FIRST_LINE_WEIGHT
+        typed = frozenset(words)
         synonyms: dict[str, list[frozenset[str]]] = {}
         for word, phrase in expansions_for(morphemes):
             added = self.analyzer.words(phrase, drop_stop_words=True)
             for term in added:
                 words.setdefault(term, EXPANSION_WEIGHT)
-            for typed in self.analyzer.words(word, drop_stop_words=True):
-                phrase_words = frozenset(added) - {typed}
+            for term in self.analyzer.words(word, drop_stop_words=True):
+                phrase_words = frozenset(added) - {term}
                 if phrase_words:
-                    synonyms.setdefault(typed, []).append(phrase_words)
+                    synonyms.setdefault(term, []).append(phrase_words)
         return AnalyzedQuery(
             text=question,
             words=words,
             grams=grams,
-            synonyms={typed: tuple(phrases) for typed, phrases in synonyms.items()},
+            synonyms={word: tuple(phrases) for word, phrases in synonyms.items()},
+            typed=typed,
         )
 
     async def retrieve(self, question: str, flt: SearchFilter, k: int = 10) -> Retrieved:
         """Search the index and decide whether the best hit answers the question."""
         law_titles = await self.store.law_titles()
         law_query = analyze_law_references(question, law_titles)
-        query = self.analyze(law_query.text)
+        query = await self._unindexed_to_statutory(self.analyze(law_query.text))
         if not query.words and not query.grams:
             return Retrieved(query=query, hits=[], relevant=False)
         boosts = [Boost(law, ARTICLE_BOOST, (article,)) for law, article in law_query.lookups]
@@ -234,6 +238,23 @@ class Retriever:
         hits = hits[:k]
         relevant = bool(hits) and await self._coverage(query, hits[0]) >= MIN_COVERAGE
         return Retrieved(query=query, hits=hits, relevant=relevant)
+
+    async def _unindexed_to_statutory(self, query: AnalyzedQuery) -> AnalyzedQuery:
+        """A typed word that no chunk has (引っ越し, 母子手帳 in a statute index) can only be
+        found through the statutory words the thesaurus adds for it: they take the typed word's
+        full weight instead of ``EXPANSION_WEIGHT``."""
+        typed = [t for t in query.synonyms if t in query.typed]
+        if not typed:
+            return query
+        stats = await self.store.term_stats("words", typed)
+        words = dict(query.words)
+        for term in typed:
+            if stats.df.get(term):
+                continue
+            for phrase in query.synonyms[term]:
+                for word in phrase:
+                    words[word] = max(words[word], query.words[term])
+        return replace(query, words=words)
 
     async def _rerank_by_sentence(self, query: AnalyzedQuery, hits: list[Hit]) -> list[Hit]:
         """Raise the best hits by how much of the question one of their sentences covers.
@@ -270,7 +291,7 @@ class Retriever:
         転入, 転出, 転居) weighs as much as the question's rarest indexed word and is not
         covered: the index does not hold the subject, and a passage sharing the question's
         other words is no answer. Other unindexed words (a name, a typo) are left out."""
-        typed = [t for t, weight in query.words.items() if weight > EXPANSION_WEIGHT]
+        typed = [t for t in query.words if t in query.typed]
         if not typed:
             return 0.0
         stats = await self.store.term_stats("words", list(query.words))

@@ -60,6 +60,15 @@ def test_search_json_lists_ranked_hits(run) -> None:
     assert any(h["title"] == "地方自治法 第九十三条" for h in hits)
 
 
+def test_an_everyday_word_no_statute_has_is_searched_as_its_statutory_words(run) -> None:
+    # No article says 引っ越し; 転入, what the thesaurus gives for it, weighs as much as the
+    # words typed, so the article on moving in beats those that share 何日以内 and 届け出.
+    question = "よその市から引っ越してきたら、何日以内に届け出ればいいですか"
+    result = run("search", question, "--k", "3", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["title"] == "住民基本台帳法 第二十二条"
+
+
 def test_empty_question_is_refused_with_a_message(run) -> None:
     result = run("ask", "   ")
     assert result.exit_code == 2
