@@ -67,6 +67,13 @@ _STOP_WORDS = frozenset(
         "正しい",
         "遣る",
         "良い",
+        "行く",
+        "来る",
+        "貰う",
+        "そう",
+        "時",
+        "いる",
+        "必要",
     }
 )
 _MAX_SUDACHI_CHARS = 4000
@@ -206,7 +213,7 @@ class Analyzer:
         *,
         drop_stop_words: bool = False,
         normalized: bool = False,
-        morphemes: list[tuple[str, str]] | None = None,
+        morphemes: list[tuple[str, str, str]] | None = None,
     ) -> list[str]:
         """Content words as Sudachi normalized forms; compounds also yield their short units.
 
@@ -214,7 +221,8 @@ class Analyzer:
         for queries; documents keep every content word so their lengths stay comparable.
         ``normalized``: ``text`` already went through ``normalize`` (analyzing it once more would
         add its era years twice). ``morphemes`` receives every morpheme of the same analysis as
-        ``(surface, dictionary form)``, particles included (「入ら」 → ``("入ら", "入る")``).
+        ``(surface, dictionary form, normalized form)``, particles included (「入ら」 →
+        ``("入ら", "入る", "入る")``, 「たたい」 → ``("たたい", "たたく", "叩く")``).
         """
         tokenizer = self._tokenizer()
         known = self._known
@@ -222,7 +230,13 @@ class Analyzer:
         for piece in _pieces(text if normalized else normalize(text)):
             for morpheme in tokenizer.tokenize(piece):
                 if morphemes is not None:
-                    morphemes.append((morpheme.surface(), morpheme.dictionary_form()))
+                    morphemes.append(
+                        (
+                            morpheme.surface(),
+                            morpheme.dictionary_form(),
+                            morpheme.normalized_form(),
+                        )
+                    )
                 # A dictionary word always yields the same terms, and asking Sudachi for its
                 # part of speech and split costs more than the lookup; a word outside the
                 # dictionary is told apart by its surface too.

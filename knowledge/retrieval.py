@@ -175,7 +175,7 @@ class Retriever:
         ``EXPANSION_WEIGHT``)."""
         # Words and bigrams never span lines, so the first line is analyzed once.
         first_line, _, more = question.strip().partition("\n")
-        morphemes: list[tuple[str, str]] = []
+        morphemes: list[tuple[str, str, str]] = []
         first_words = self.analyzer.words(first_line, drop_stop_words=True, morphemes=morphemes)
         more_words = self.analyzer.words(more, drop_stop_words=True, morphemes=morphemes)
         first_grams = char_bigrams(first_line)

@@ -29,22 +29,23 @@ def load_thesaurus() -> dict[str, tuple[str, ...]]:
     return table
 
 
-def expansions_for(morphemes: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+def expansions_for(morphemes: Sequence[tuple[str, str, str]]) -> list[tuple[str, str]]:
     """The statutory expansions of every thesaurus word in a question, as ``(thesaurus word,
     expansion)`` pairs.
 
-    ``morphemes`` are the question's ``(surface, dictionary form)`` pairs. A word matches a
-    run of whole morphemes, the last one also in its dictionary form (「書かれます」 matches
-    書かれる, 「入らなければ」 matches 入る); so 国 does not match inside 国民年金 and 市長
-    does not match inside 副市長.
+    ``morphemes`` are the question's ``(surface, dictionary form, normalized form)`` triples. A
+    word matches a run of whole morphemes, the last one also in its dictionary or normalized
+    form (「書かれます」 matches 書かれる, 「入らなければ」 matches 入る, 「たたいて」 matches 叩く,
+    「こども」 matches 子供); so 国 does not match inside 国民年金 and 市長 does not match inside
+    副市長.
     """
     table = load_thesaurus()
     prefixes = _prefixes()
     found: list[tuple[str, str]] = []
     for start in range(len(morphemes)):
         prefix = ""
-        for surface, lemma in morphemes[start:]:
-            for candidate in dict.fromkeys((prefix + surface, prefix + lemma)):
+        for surface, lemma, normalized in morphemes[start:]:
+            for candidate in dict.fromkeys((prefix + surface, prefix + lemma, prefix + normalized)):
                 for expansion in table.get(candidate, ()):
                     if (candidate, expansion) not in found:
                         found.append((candidate, expansion))

@@ -233,3 +233,16 @@ async def test_a_question_on_a_subject_the_index_lacks_finds_nothing(tmp_path: P
     retrieved = await retrieve(tmp_path, DISCLOSURE, "引っ越しは何日以内にしなければなりませんか")
     assert retrieved.hits  # something matched the other words …
     assert not retrieved.relevant  # … but the bot says it found nothing
+
+
+SCHOOL = [
+    doc("12", "学校教育法", "生徒の健康診断は、毎年行わなければならない。"),
+    doc("11", "学校教育法", "教員は、生徒に懲戒を加えることができる。ただし、体罰を加えることはできない。"),
+]
+
+
+async def test_an_everyday_word_typed_in_kana_finds_the_statutory_word(tmp_path: Path) -> None:
+    # 「たたいて」 is 叩く in Sudachi's normalized form, the thesaurus word for 体罰.
+    retrieved = await retrieve(tmp_path, SCHOOL, "生徒をたたいてもいいですか")
+    assert retrieved.hits[0].meta.doc_id == "11"
+    assert retrieved.relevant
