@@ -250,3 +250,16 @@ async def test_an_everyday_word_typed_in_kana_finds_the_statutory_word(tmp_path:
     retrieved = await retrieve(tmp_path, SCHOOL, "生徒をたたいてもいいですか")
     assert retrieved.hits[0].meta.doc_id == "11"
     assert retrieved.relevant
+
+
+DEADLINES = [
+    doc("3", "住民基本台帳法", "転入の届出は、転入をした者が転入地の市町村長にしなければならない。"),
+    doc("22", "住民基本台帳法", "転入の届出は、転入の日から十四日以内にしなければならない。"),
+]
+
+
+async def test_a_question_asking_how_many_days_prefers_the_passage_stating_days(
+    tmp_path: Path,
+) -> None:
+    retrieved = await retrieve(tmp_path, DEADLINES, "転入の届出は何日ですか")
+    assert retrieved.hits[0].meta.doc_id == "22"
