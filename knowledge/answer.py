@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from knowledge.analysis import SENTENCE_ENDINGS, Analyzer, char_bigrams, split_sentences
 from knowledge.documents import Hit
-from knowledge.retrieval import AnalyzedQuery
+from knowledge.retrieval import AnalyzedQuery, asked_amount
 
 MAX_ANSWER_CHARS = 600
 MAX_SENTENCES = 4
@@ -41,6 +41,9 @@ _PARENTHETICAL = re.compile(r"[（(][^（()）]*[）)]")
 QUOTED_SHARE = 0.5
 QUOTED_WEIGHT = 0.5
 _QUOTATION = re.compile(r"「[^「」]*」")
+# A sentence stating the amount a question asks for (「十四日以内」 for 「何日以内」) is the
+# answer more often than one sharing more of its words.
+AMOUNT_BONUS = 0.3
 _ELIDED = "\x00"
 
 
@@ -152,6 +155,7 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
     qwords = set(query.words)
     qgrams = set(query.grams)
     n_words, n_grams = max(len(qwords), 1), max(len(qgrams), 1)
+    amount = asked_amount(query.text)
     scored: list[tuple[float, int, int, _Unit, set[str]]] = []
     quoted: set[tuple[int, int]] = set()
     for rank, hit in enumerate(hits[:SOURCES_CONSIDERED]):
@@ -159,6 +163,8 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
             grams = set(char_bigrams(unit.text))
             words = set(analyzer.words(unit.text))
             overlap = len(qwords & words) / n_words + 0.5 * len(qgrams & grams) / n_grams
+            if amount is not None and amount.search(unit.text):
+                overlap += AMOUNT_BONUS
             if _quoted_share(unit.text) > QUOTED_SHARE:
                 overlap *= QUOTED_WEIGHT
                 quoted.add((rank, position))

@@ -68,6 +68,18 @@ async def test_sentences_outside_a_list_are_quoted_alone(tmp_path: Path) -> None
     assert line == "・届出は、引っ越した日から十四日以内に市民課窓口で行ってください。 [1]"
 
 
+async def test_a_question_asking_how_many_days_quotes_the_sentence_stating_them(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "開示請求をした者は、開示の決定の通知を受けるまで、開示請求を取り下げることができる。"
+        "開示の決定は、開示請求をした者に書面で通知する。"
+        "開示決定等は、請求の日から三十日以内にしなければならない。"
+    )
+    found = await answer(tmp_path, text, "開示請求の決定は何日でされますか")
+    assert "・開示決定等は、請求の日から三十日以内にしなければならない。 [1]" in found
+
+
 async def test_statute_items_without_their_numbers_are_still_items(tmp_path: Path) -> None:
     # As e-Gov text often arrives flattened: one item per line, no 「一　」.
     text = (
