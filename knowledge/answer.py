@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from knowledge.analysis import SENTENCE_ENDINGS, Analyzer, char_bigrams, split_sentences
 from knowledge.documents import Hit
-from knowledge.retrieval import AnalyzedQuery, asked_amount
+from knowledge.retrieval import AnalyzedQuery
 
 MAX_ANSWER_CHARS = 600
 MAX_SENTENCES = 4
@@ -155,7 +155,6 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
     qwords = set(query.words)
     qgrams = set(query.grams)
     n_words, n_grams = max(len(qwords), 1), max(len(qgrams), 1)
-    amount = asked_amount(query.text)
     scored: list[tuple[float, int, int, _Unit, set[str]]] = []
     quoted: set[tuple[int, int]] = set()
     for rank, hit in enumerate(hits[:SOURCES_CONSIDERED]):
@@ -163,7 +162,7 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
             grams = set(char_bigrams(unit.text))
             words = set(analyzer.words(unit.text))
             overlap = len(qwords & words) / n_words + 0.5 * len(qgrams & grams) / n_grams
-            if amount is not None and amount.search(unit.text):
+            if query.amount is not None and query.amount.search(unit.text):
                 overlap += AMOUNT_BONUS
             if _quoted_share(unit.text) > QUOTED_SHARE:
                 overlap *= QUOTED_WEIGHT

@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from knowledge.analysis import Analyzer, best_sentence_weight, char_bigrams, normalize
 from knowledge.citations import PARENT_ACT, citation_keys, delegation_key, find_citations
@@ -83,13 +84,15 @@ class AnalyzedQuery:
     """A question turned into weighted terms. ``synonyms``: for a word the user typed, the
     statutory phrases the thesaurus added for it, each as its words (副市長 → 副市町村長;
     何日 → 標準処理期間 as 標準, 処理, 期間). ``typed``: the words the user typed (the rest of
-    ``words`` the thesaurus added)."""
+    ``words`` the thesaurus added). ``amount``: what a passage stating the amount the question
+    asks for has (``asked_amount``), or ``None``."""
 
     text: str
     words: dict[str, float]
     grams: dict[str, float]
     synonyms: Mapping[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
     typed: frozenset[str] = frozenset()
+    amount: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,7 @@ class Retriever:
             grams=grams,
             synonyms={word: tuple(phrases) for word, phrases in synonyms.items()},
             typed=typed,
+            amount=asked_amount(question),
         )
 
     async def retrieve(self, question: str, flt: SearchFilter, k: int = 10) -> Retrieved:
@@ -278,13 +282,12 @@ class Retriever:
         if total <= 0:
             return hits
         rescored = []
-        amount = asked_amount(query.text)
         for hit in head:
             title_line = normalize(f"{hit.meta.title} {hit.chunk.heading}")
             title = [g for g in weights if g in title_line]
             best = best_sentence_weight(hit.chunk.text, weights, title)
             score = hit.score + SENTENCE_WEIGHT * best / total
-            if amount is not None and amount.search(hit.chunk.text):
+            if query.amount is not None and query.amount.search(hit.chunk.text):
                 score += AMOUNT_WEIGHT
             rescored.append(replace(hit, score=score))
         rescored.sort(key=lambda h: -h.score)
@@ -321,8 +324,12 @@ class Retriever:
 
 
 _MONTHS = ("か月", "ヶ月", "カ月", "箇月", "月")
-_UNITS = ("週間", "時間", "メートル", "世帯", "日", "年", "人", "名", "割", "枚", "歳", "回", "円")
-_ASKED_AMOUNT = re.compile(f"何({'|'.join((*_MONTHS, *_UNITS, '件', '倍', '通'))})")
+_UNITS = (
+    *_MONTHS,
+    *("週間", "時間", "メートル", "世帯", "日", "年", "人", "名", "割", "枚", "歳", "回", "円"),
+    *("件", "倍", "通"),
+)
+_ASKED_AMOUNT = re.compile(f"何({'|'.join(_UNITS)})")
 _NUMERAL = "[〇一二三四五六七八九十百千万0-9０-９]+"
 
 
@@ -330,9 +337,11 @@ def asked_amount(question: str) -> re.Pattern[str] | None:
     """What a passage stating the amount the question asks for has (「何日以内」 → a numeral
     and 日; 「何か月」 → a numeral and 月, 箇月 or か月), or ``None``."""
     asked = _ASKED_AMOUNT.search(question)
-    if asked is None:
-        return None
-    unit = asked[1]
+    return _amount_in(asked[1]) if asked else None
+
+
+@lru_cache(maxsize=len(_UNITS))
+def _amount_in(unit: str) -> re.Pattern[str]:
     units = "|".join(_MONTHS) if unit in _MONTHS else re.escape(unit)
     return re.compile(f"{_NUMERAL}(?:{units})")
 

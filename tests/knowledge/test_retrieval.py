@@ -253,7 +253,11 @@ async def test_an_everyday_word_typed_in_kana_finds_the_statutory_word(tmp_path:
 
 
 DEADLINES = [
-    doc("3", "住民基本台帳法", "転入の届出は、転入をした者が転入地の市町村長にしなければならない"),
+    doc(
+        "3",
+        "住民基本台帳法",
+        "転入の届出は、転入をした者が転入地の市町村長にしなければならない。",
+    ),
     doc("22", "住民基本台帳法", "転入の届出は、転入の日から十四日以内にしなければならない。"),
 ]
 
