@@ -71,8 +71,9 @@ RERANKED = 10
 SENTENCE_WEIGHT = 0.4
 # A question asking for an amount (「何日以内」, 「何人まで」, 「何割」) is answered by a passage
 # stating one in the same unit (「十四日以内」, 「二人」, 「百分の三十」 is not one: 「三割」 is):
-# the re-rank adds this much to such a passage.
+# the re-rank adds this much to such a passage, and looks at more hits for it.
 AMOUNT_WEIGHT = 0.3
+AMOUNT_RERANKED = 20
 PROXIMITY_MAX_CHARS = 200
 # Weight of the dense side (the most similar chunks scaled to [0, 1], see ``knowledge.dense``)
 # next to the lexical signals (words 1.0, bigrams GRAM_WEIGHT): about an even hybrid.
@@ -234,7 +235,7 @@ class Retriever:
             signals.append(Signal(terms=defined, fields={"refs": 1.0}, weight=DEFINITION_WEIGHT))
         dense = await self._dense(law_query.text)
         # Citation votes and the proximity re-rank look at more hits than a small k.
-        wanted = max(k, PROPAGATION_DEPTH, RERANKED)
+        wanted = max(k, PROPAGATION_DEPTH, AMOUNT_RERANKED if query.amount else RERANKED)
         hits = await self.store.search(IndexQuery(signals, flt, wanted, tuple(boosts), dense))
         cited = cited_articles(hits[:PROPAGATION_DEPTH])
         delegated = delegated_terms(hits[:DELEGATION_DEPTH])
@@ -274,7 +275,8 @@ class Retriever:
         """
         if len(hits) < 2 or not query.grams or len(query.text) > PROXIMITY_MAX_CHARS:
             return hits
-        head, tail = hits[:RERANKED], hits[RERANKED:]
+        depth = AMOUNT_RERANKED if query.amount is not None else RERANKED
+        head, tail = hits[:depth], hits[depth:]
         bigrams = [g for g in query.grams if len(g) == 2]
         stats = await self.store.term_stats("grams", bigrams)
         weights = {g: _idf(stats.n_docs, stats.df.get(g, 0)) for g in bigrams}
@@ -331,13 +333,16 @@ _UNITS = (
 )
 _ASKED_AMOUNT = re.compile(f"何({'|'.join(_UNITS)})")
 _NUMERAL = "[〇一二三四五六七八九十百千万0-9０-９]+"
+_TIME_LIMIT = re.compile(f"{_NUMERAL}(?:日|週間|年|{'|'.join(_MONTHS)})(?:以内|を経過|まで)")
 
 
 def asked_amount(question: str) -> re.Pattern[str] | None:
     """What a passage stating the amount the question asks for has (「何日以内」 → a numeral
-    and 日; 「何か月」 → a numeral and 月, 箇月 or か月), or ``None``."""
-    asked = _ASKED_AMOUNT.search(question)
-    return _amount_in(asked[1]) if asked else None
+    and 日; 「何か月」 → a numeral and 月, 箇月 or か月; 「いつまで」 → a time limit,
+    「十四日以内」 or 「六箇月を経過」), or ``None``."""
+    if asked := _ASKED_AMOUNT.search(question):
+        return _amount_in(asked[1])
+    return _TIME_LIMIT if "いつまで" in question else None
 
 
 @lru_cache(maxsize=len(_UNITS))

@@ -267,3 +267,10 @@ async def test_a_question_asking_how_many_days_prefers_the_passage_stating_days(
 ) -> None:
     retrieved = await retrieve(tmp_path, DEADLINES, "転入の届出は何日ですか")
     assert retrieved.hits[0].meta.doc_id == "22"
+
+
+async def test_a_question_asking_until_when_prefers_the_passage_stating_a_time_limit(
+    tmp_path: Path,
+) -> None:
+    retrieved = await retrieve(tmp_path, DEADLINES, "転入の届出はいつまでにしますか")
+    assert retrieved.hits[0].meta.doc_id == "22"
