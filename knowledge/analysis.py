@@ -228,6 +228,7 @@ class Analyzer:
         known = self._known
         terms: list[str] = []
         for piece in _pieces(text if normalized else normalize(text)):
+            deputy = False  # the previous morpheme was the prefix 副
             for morpheme in tokenizer.tokenize(piece):
                 if morphemes is not None:
                     morphemes.append(
@@ -248,14 +249,32 @@ class Analyzer:
                     if len(known) >= _KNOWN_MORPHEMES:
                         known.clear()
                     known[key] = found
+                if deputy:
+                    deputy = False
+                    if found and morpheme.part_of_speech()[0] == "名詞":
+                        found = (_DEPUTY + found[0], *found[1:])
+                    else:
+                        terms.append(_DEPUTY)
+                if found == (_DEPUTY,) and morpheme.part_of_speech()[0] == "接頭辞":
+                    deputy = True
+                    continue
                 if not found or (drop_stop_words and found[0] in _STOP_WORDS):
                     continue
                 terms.extend(found)
+            if deputy:
+                terms.append(_DEPUTY)
         return terms
 
 
+# A deputy holds an office of its own, which statutes treat in articles of its own (副市町村長,
+# 副知事, 副議長): 副 and the title it precedes make one term, without the title alone, so a
+# question about the mayor (市長, 市町村長) does not land on the deputy mayor's articles.
+_DEPUTY = "副"
+
+
 def _terms_of(morpheme: Any) -> tuple[str, ...]:
-    """``()`` for a skipped part of speech, else the normalized form and its short units.
+    """``()`` for a skipped part of speech, else the normalized form and its short units
+    (none for a deputy's title, 副市長).
 
     A few dictionary words contain spaces (「World Wide Web」); a term never does, as the
     stores keep terms space-joined, so those words yield one term per space-separated part.
@@ -264,6 +283,8 @@ def _terms_of(morpheme: Any) -> tuple[str, ...]:
         return ()
     parts = morpheme.split(SplitMode.A)
     terms: tuple[str, ...] = (morpheme.normalized_form(),)
+    if len(parts) > 1 and parts[0].surface() == _DEPUTY:
+        return terms
     if len(parts) > 1:
         terms += tuple(
             p.normalized_form()

@@ -37,10 +37,12 @@ _ITEM_ENDINGS = ("とき。", "場合。", "こと。", "もの。", "者。")
 _PARENTHETICAL = re.compile(r"[（(][^（()）]*[）)]")
 # A sentence made mostly of quotations (a 読替え provision: 「…中「A」とあるのは「B」と読み替
 # える」) shares words with a question through the text it quotes, which says nothing on its
-# own: its overlap counts QUOTED_WEIGHT, and it never leads its passage.
+# own: its overlap counts QUOTED_WEIGHT, and it never leads its passage. A 読替え provision
+# itself is never quoted: it cannot be read without the article it rewrites.
 QUOTED_SHARE = 0.5
 QUOTED_WEIGHT = 0.5
 _QUOTATION = re.compile(r"「[^「」]*」")
+_READING_SUBSTITUTION = re.compile(r"」とあるのは「.*読み替え")
 # A sentence stating the amount a question asks for (「十四日以内」 for 「何日以内」) is the
 # answer more often than one sharing more of its words.
 AMOUNT_BONUS = 0.3
@@ -148,9 +150,10 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
     The best sentence of each of the first ``LEADING_SOURCES`` passages comes first, so the
     answer shows more than one source; then the best remaining sentences while the answer
     stays within ``MAX_ANSWER_CHARS``, at most ``MAX_PER_SOURCE`` per passage (a sentence mostly
-    of quotations never leads: ``QUOTED_SHARE``). Sentences are scored by word and bigram
-    overlap with the question plus a small prior for better-ranked passages; near-duplicates
-    are skipped; the quotes keep reading order (by passage rank, then position).
+    of quotations never leads: ``QUOTED_SHARE``; a 読替え provision is never quoted). Sentences
+    are scored by word and bigram overlap with the question plus a small prior for
+    better-ranked passages; near-duplicates are skipped; the quotes keep reading order (by
+    passage rank, then position).
     """
     qwords = set(query.words)
     qgrams = set(query.grams)
@@ -164,6 +167,8 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
             overlap = len(qwords & words) / n_words + 0.5 * len(qgrams & grams) / n_grams
             if query.amount is not None and query.amount.search(unit.text):
                 overlap += AMOUNT_BONUS
+            if _READING_SUBSTITUTION.search(unit.text):
+                continue
             if _quoted_share(unit.text) > QUOTED_SHARE:
                 overlap *= QUOTED_WEIGHT
                 quoted.add((rank, position))

@@ -274,3 +274,18 @@ async def test_a_question_asking_until_when_prefers_the_passage_stating_a_time_l
 ) -> None:
     retrieved = await retrieve(tmp_path, DEADLINES, "転入の届出はいつまでにしますか")
     assert retrieved.hits[0].meta.doc_id == "22"
+
+
+async def test_a_question_about_the_mayor_prefers_the_mayors_article_to_the_deputys(
+    tmp_path: Path,
+) -> None:
+    documents = [
+        doc("163", "地方自治法", "副市町村長の任期は、四年とする。"),
+        doc(
+            "140",
+            "地方自治法",
+            "市町村長の任期は、四年とする。前項の任期の起算については、公職選挙法の定めるところによる。",
+        ),
+    ]
+    assert (await ranked(tmp_path, documents, "市町村長の任期は何年ですか"))[0] == "140"
+    assert (await ranked(tmp_path, documents, "副市町村長の任期は何年ですか"))[0] == "163"
