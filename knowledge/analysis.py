@@ -175,6 +175,23 @@ def best_sentence_weight(
     return base + max((sum(weights[g] for g in grams) for grams in found.values()), default=0.0)
 
 
+# Statutes state a rule as 「主題は、述語」 (「市町村道の管理は、その路線の存する市町村が行う」):
+# the topic of a sentence is what comes before its first 「は、」, when that is short enough to be
+# a noun phrase and not a whole clause.
+TOPIC_MAX_CHARS = 60
+
+
+def sentence_topics(text: str) -> list[str]:
+    """The topic of each sentence of ``text`` that has one (「出生の届出は、十四日以内に…」 →
+    「出生の届出」)."""
+    topics = []
+    for sentence in split_sentences(text):
+        topic, marker, _ = sentence.partition("は、")
+        if marker and topic and len(topic) <= TOPIC_MAX_CHARS:
+            topics.append(topic)
+    return topics
+
+
 def _pieces(text: str) -> Iterator[str]:
     """Sudachi refuses very long inputs; feed it line by line in bounded pieces."""
     for line in text.split("\n"):

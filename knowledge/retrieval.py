@@ -10,7 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from knowledge.analysis import Analyzer, best_sentence_weight, char_bigrams, normalize
+from knowledge.analysis import (
+    Analyzer,
+    best_sentence_weight,
+    char_bigrams,
+    normalize,
+    sentence_topics,
+)
 from knowledge.citations import PARENT_ACT, citation_keys, delegation_key, find_citations
 from knowledge.definitions import asked_terms
 from knowledge.documents import Hit
@@ -74,6 +80,10 @@ SENTENCE_WEIGHT = 0.4
 # the re-rank adds this much to such a passage, and looks at more hits for it.
 AMOUNT_WEIGHT = 0.3
 AMOUNT_RERANKED = 20
+# A passage one of whose sentences has the question's subject as its topic (「出生の届出は、」 for
+# 「出生届はいつまでに出しますか」) states the rule about it: the re-rank adds up to this much, by
+# the share of the question's words (the thesaurus's at their weight) in the topic.
+TOPIC_WEIGHT = 0.1
 PROXIMITY_MAX_CHARS = 200
 # Weight of the dense side (the most similar chunks scaled to [0, 1], see ``knowledge.dense``)
 # next to the lexical signals (words 1.0, bigrams GRAM_WEIGHT): about an even hybrid.
@@ -272,6 +282,8 @@ class Retriever:
         A question is usually written from one sentence, and a passage that matches it in one
         place beats one whose matching words are scattered (term proximity). Coverage is the
         idf-weighted share of the question's bigrams in the best sentence plus the title line.
+        A passage also rises by how much of the question a sentence topic holds
+        (``TOPIC_WEIGHT``), and one stating the amount asked for by ``AMOUNT_WEIGHT``.
         """
         if len(hits) < 2 or not query.grams or len(query.text) > PROXIMITY_MAX_CHARS:
             return hits
@@ -283,12 +295,20 @@ class Retriever:
         total = sum(weights.values())
         if total <= 0:
             return hits
+        word_stats = await self.store.term_stats("words", list(query.words))
+        word_weights = {
+            t: w * _idf(word_stats.n_docs, word_stats.df.get(t, 0)) for t, w in query.words.items()
+        }
+        typed_total = sum(w for t, w in word_weights.items() if t in query.typed)
         rescored = []
         for hit in head:
             title_line = normalize(f"{hit.meta.title} {hit.chunk.heading}")
             title = [g for g in weights if g in title_line]
             best = best_sentence_weight(hit.chunk.text, weights, title)
             score = hit.score + SENTENCE_WEIGHT * best / total
+            if typed_total > 0:
+                topic = _topic_weight(hit.chunk.text, word_weights)
+                score += TOPIC_WEIGHT * min(topic / typed_total, 1.0)
             if query.amount is not None and query.amount.search(hit.chunk.text):
                 score += AMOUNT_WEIGHT
             rescored.append(replace(hit, score=score))
@@ -349,6 +369,17 @@ def asked_amount(question: str) -> re.Pattern[str] | None:
 def _amount_in(unit: str) -> re.Pattern[str]:
     units = "|".join(_MONTHS) if unit in _MONTHS else re.escape(unit)
     return re.compile(f"{_NUMERAL}(?:{units})")
+
+
+def _topic_weight(text: str, weights: Mapping[str, float]) -> float:
+    """The largest summed weight of the question's words that one sentence topic of ``text``
+    contains (as text: topics are short noun phrases, and Sudachi would cost more than the
+    re-rank is worth)."""
+    best = 0.0
+    for topic in sentence_topics(text):
+        normalized = normalize(topic)
+        best = max(best, sum(w for t, w in weights.items() if t in normalized))
+    return best
 
 
 def _weights(terms: list[str]) -> dict[str, float]:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from knowledge.analysis import Analyzer, char_bigrams, normalize, split_sentences
+from knowledge.analysis import Analyzer, char_bigrams, normalize, sentence_topics, split_sentences
 
 
 def test_normalize_folds_width_and_case() -> None:
@@ -74,3 +74,11 @@ def test_japanese_era_years_also_read_as_western_years() -> None:
     analyzer = Analyzer()
     assert {"2026", "年度"} <= set(analyzer.words("令和8年度の予算"))
     assert set(analyzer.words("2026年度の予算")) <= set(analyzer.words("令和8年度の予算"))
+
+
+def test_the_topic_of_a_sentence_is_what_comes_before_its_first_wa() -> None:
+    text = (
+        "出生の届出は、十四日以内にこれをしなければならない。\n"
+        "届書には、次の事項を記載する。\n前項の場合において、市町村長が定める。"
+    )
+    assert sentence_topics(text) == ["出生の届出", "届書に"]

@@ -289,3 +289,13 @@ async def test_a_question_about_the_mayor_prefers_the_mayors_article_to_the_depu
     ]
     assert (await ranked(tmp_path, documents, "市町村長の任期は何年ですか"))[0] == "140"
     assert (await ranked(tmp_path, documents, "副市町村長の任期は何年ですか"))[0] == "163"
+
+
+async def test_the_passage_whose_rule_is_about_the_questions_subject_comes_first(
+    tmp_path: Path,
+) -> None:
+    documents = [
+        doc("28", "道路法", "国土交通大臣は、市町村道の管理を市町村道の台帳に記載する。"),
+        doc("16", "道路法", "市町村道の管理は、その路線の存する市町村が行う。"),
+    ]
+    assert (await ranked(tmp_path, documents, "市町村道を管理するのは誰ですか"))[0] == "16"
