@@ -98,11 +98,29 @@ def _with_western_year(match: re.Match[str]) -> str:
     return f"{match[0]} {western}年"
 
 
+# Statutes written before 1988 spell the geminate っ as a full-size つ (「あつた」, 「よつて」,
+# 「知つた」), which Sudachi misreads (「知つた」 → 知 and 蔦); before た or て after a kana or a
+# kanji it is read as っ. 「かつて」 (formerly) stays unless a kanji or か precedes it
+# (「向かつて」, 「かかつて」 are verbs).
+_OLD_GEMINATE = re.compile(r"(?<=[\u3041-\u3096\u4e00-\u9fff々])つ(?=[たて])")
+_KANJI_OR_KA = re.compile(r"[\u4e00-\u9fff々か]")
+
+
+def _modern_geminate(match: re.Match[str]) -> str:
+    at, text = match.start(), match.string
+    formerly = text[at - 1] == "か" and text[at + 1] == "て"
+    if formerly and (at < 2 or not _KANJI_OR_KA.match(text[at - 2])):
+        return match[0]
+    return "っ"
+
+
 def normalize(text: str) -> str:
     """NFKC (full-width ASCII and half-width kana folded), lowercased, whitespace collapsed;
-    a Japanese-era year also gets its Western year (「令和8年」 → 「令和8年 2026年」), so
-    令和8年 and 2026年 match each other. Used for analysis only, never for display."""
+    the old spelling of っ read as っ (「知つた」 → 「知った」); a Japanese-era year also gets
+    its Western year (「令和8年」 → 「令和8年 2026年」), so 令和8年 and 2026年 match each other.
+    Used for analysis only, never for display."""
     text = unicodedata.normalize("NFKC", text)
+    text = _OLD_GEMINATE.sub(_modern_geminate, text)
     text = _ERA_YEAR.sub(_with_western_year, text)
     return re.sub(r"[ \t\u3000]+", " ", text).lower().strip()
 

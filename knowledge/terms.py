@@ -25,8 +25,9 @@ from knowledge.postings import LocalTerms
 # of the terms (Weaviate) then see every document as changed and rewrite it.
 # 2: era years also read as Western years; 3: title line in words and grams, citation keys;
 # 4: citation keys of paragraphs (項), delegation keys; 5: law titles joined by kana;
-# 6: definition keys; 7: a deputy's title is one term (副市町村長, not 副 and 市町村長).
-TERMS_VERSION = "7"
+# 6: definition keys; 7: a deputy's title is one term (副市町村長, not 副 and 市町村長);
+# 8: the old spelling of っ (「知つた」) read as っ.
+TERMS_VERSION = "8"
 # The title line counts this many times in ``words`` (its BM25F field weight).
 TITLE_WEIGHT = 2
 

@@ -82,3 +82,14 @@ def test_the_topic_of_a_sentence_is_what_comes_before_its_first_wa() -> None:
         "届書には、次の事項を記載する。\n前項の場合において、市町村長が定める。"
     )
     assert sentence_topics(text) == ["出生の届出", "届書に"]
+
+
+def test_the_old_spelling_of_the_small_tsu_reads_as_the_modern_one() -> None:
+    # Statutes before 1988 write 「知つた」 for 「知った」; Sudachi reads the old form as 知 and 蔦.
+    analyzer = Analyzer()
+    old, modern = "処分があつたことを知つた日から", "処分があったことを知った日から"
+    assert analyzer.words(old) == analyzer.words(modern)
+    assert "知る" in analyzer.words(old)
+    # 「かつて」 (formerly) is a word of its own; 「向かつて」 is a verb.
+    assert normalize("かつて採用された") == "かつて採用された"
+    assert normalize("将来に向かつて") == "将来に向かって"
