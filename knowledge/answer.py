@@ -162,13 +162,13 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
     quoted: set[tuple[int, int]] = set()
     for rank, hit in enumerate(hits[:SOURCES_CONSIDERED]):
         for position, unit in enumerate(passage_units(hit.chunk.text)):
+            if _READING_SUBSTITUTION.search(unit.text):
+                continue
             grams = set(char_bigrams(unit.text))
             words = set(analyzer.words(unit.text))
             overlap = len(qwords & words) / n_words + 0.5 * len(qgrams & grams) / n_grams
             if query.amount is not None and query.amount.search(unit.text):
                 overlap += AMOUNT_BONUS
-            if _READING_SUBSTITUTION.search(unit.text):
-                continue
             if _quoted_share(unit.text) > QUOTED_SHARE:
                 overlap *= QUOTED_WEIGHT
                 quoted.add((rank, position))

@@ -245,7 +245,7 @@ class Retriever:
             signals.append(Signal(terms=defined, fields={"refs": 1.0}, weight=DEFINITION_WEIGHT))
         dense = await self._dense(law_query.text)
         # Citation votes and the proximity re-rank look at more hits than a small k.
-        wanted = max(k, PROPAGATION_DEPTH, AMOUNT_RERANKED if query.amount else RERANKED)
+        wanted = max(k, PROPAGATION_DEPTH, _rerank_depth(query))
         hits = await self.store.search(IndexQuery(signals, flt, wanted, tuple(boosts), dense))
         cited = cited_articles(hits[:PROPAGATION_DEPTH])
         delegated = delegated_terms(hits[:DELEGATION_DEPTH])
@@ -287,7 +287,7 @@ class Retriever:
         """
         if len(hits) < 2 or not query.grams or len(query.text) > PROXIMITY_MAX_CHARS:
             return hits
-        depth = AMOUNT_RERANKED if query.amount is not None else RERANKED
+        depth = _rerank_depth(query)
         head, tail = hits[:depth], hits[depth:]
         bigrams = [g for g in query.grams if len(g) == 2]
         stats = await self.store.term_stats("grams", bigrams)
@@ -369,6 +369,12 @@ def asked_amount(question: str) -> re.Pattern[str] | None:
 def _amount_in(unit: str) -> re.Pattern[str]:
     units = "|".join(_MONTHS) if unit in _MONTHS else re.escape(unit)
     return re.compile(f"{_NUMERAL}(?:{units})")
+
+
+def _rerank_depth(query: AnalyzedQuery) -> int:
+    """How many of the best hits the re-rank looks at: more when the question asks for an
+    amount, whose passage a lexical ranking often puts lower."""
+    return AMOUNT_RERANKED if query.amount is not None else RERANKED
 
 
 def _topic_weight(text: str, weights: Mapping[str, float]) -> float:
