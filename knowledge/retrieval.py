@@ -22,7 +22,7 @@ from knowledge.definitions import asked_terms
 from knowledge.documents import Hit
 from knowledge.embeddings import Embedder
 from knowledge.errors import UpstreamUnavailable
-from knowledge.index import Boost, Dense, IndexQuery, IndexStore, SearchFilter, Signal
+from knowledge.index import Boost, Dense, IndexQuery, IndexStore, SearchFilter, Signal, TermStats
 from knowledge.lawquery import LawQuery, analyze_law_references
 from knowledge.numerals import normalize_article_ref
 from knowledge.terms import article_key
@@ -39,6 +39,10 @@ GRAM_FIELDS = {"grams": 1.0}
 GRAM_WEIGHT = 0.6
 # Weight of a word added by the thesaurus, relative to a word the user typed.
 EXPANSION_WEIGHT = 0.5
+# A thesaurus phrase is analyzed followed by a particle, as a noun phrase stands in a sentence:
+# alone, Sudachi reads its last 長 as the stem of 長い (「普通地方公共団体の長」 would never match
+# the statute's 「普通地方公共団体の長は」).
+PHRASE_CONTEXT = "の"
 # A question followed by more lines (the choices of a multiple-choice question, items pasted
 # under it): the first line says what is asked, the lines under it are candidates, mostly
 # wrong ones, so each term of the first line weighs this much more.
@@ -85,6 +89,11 @@ AMOUNT_RERANKED = 20
 # the share of the question's words (the thesaurus's at their weight) in the topic.
 TOPIC_WEIGHT = 0.1
 PROXIMITY_MAX_CHARS = 200
+# A passage holding every word the user typed (itself or as a statutory phrase the thesaurus
+# added for it) answers more of the question than one repeating a few of them: the re-rank
+# adds this much times its coverage (``Coverage``), for questions of one line (the words of
+# choices under a question are candidates, mostly wrong ones).
+COVERAGE_WEIGHT = 0.3
 # Weight of the dense side (the most similar chunks scaled to [0, 1], see ``knowledge.dense``)
 # next to the lexical signals (words 1.0, bigrams GRAM_WEIGHT): about an even hybrid.
 DENSE_WEIGHT = 1.0
@@ -104,6 +113,51 @@ class AnalyzedQuery:
     synonyms: Mapping[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
     typed: frozenset[str] = frozenset()
     amount: re.Pattern[str] | None = None
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the words the user typed a passage holds, weighted by idf.
+
+    A typed word counts as held when the passage has it or one of the statutory phrases the
+    thesaurus added for it (a passage on 副市町村長 holds 副市長; every word of a phrase must be
+    there); an added phrase does not count on its own. A typed word that no chunk has weighs as
+    much as the rarest word of its phrases that chunks have (副市長 is in no statute, 副市町村長
+    is). A word the thesaurus knows that neither it nor its phrases are in (引っ越し in an index
+    without 転入, 転出, 転居) weighs as much as the question's rarest indexed word and is never
+    held: the index does not hold the subject, and a passage sharing the question's other words
+    is no answer. Other unindexed words (a name, a typo) are left out.
+    """
+
+    query: AnalyzedQuery
+    weights: Mapping[str, float]
+    total: float
+
+    @classmethod
+    def of(cls, query: AnalyzedQuery, stats: TermStats) -> Coverage:
+        """The typed words' weights, from the document frequencies of ``query.words``."""
+        idf = {t: _idf(stats.n_docs, stats.df.get(t, 0)) for t in query.words}
+        weights: dict[str, float] = {}
+        for term in (t for t in query.words if t in query.typed):
+            phrases = query.synonyms.get(term, ())
+            weights[term] = idf[term] or min(
+                (idf[w] for phrase in phrases for w in phrase if idf.get(w)), default=0.0
+            )
+        unknown = sum(1 for t, w in weights.items() if not w and query.synonyms.get(t))
+        total = sum(weights.values()) + unknown * max(weights.values(), default=0.0)
+        return cls(query, weights, total)
+
+    def share(self, present: frozenset[str]) -> float:
+        """The weighted share of the typed words that a passage with words ``present`` holds."""
+        if not self.total:
+            return 0.0
+        synonyms = self.query.synonyms
+        held = sum(
+            weight
+            for term, weight in self.weights.items()
+            if term in present or any(phrase <= present for phrase in synonyms.get(term, ()))
+        )
+        return held / self.total
 
 
 @dataclass(frozen=True)
@@ -208,7 +262,7 @@ class Retriever:
         typed = frozenset(words)
         synonyms: dict[str, list[frozenset[str]]] = {}
         for word, phrase in expansions_for(morphemes):
-            added = self.analyzer.words(phrase, drop_stop_words=True)
+            added = self.analyzer.words(phrase + PHRASE_CONTEXT, drop_stop_words=True)
             for term in added:
                 words.setdefault(term, EXPANSION_WEIGHT)
             for term in self.analyzer.words(word, drop_stop_words=True):
@@ -254,9 +308,11 @@ class Retriever:
             if delegated:
                 signals = [*signals, Signal(delegated, {"refs": 1.0}, DELEGATION_WEIGHT)]
             hits = await self.store.search(IndexQuery(signals, flt, wanted, tuple(boosts), dense))
-        hits = await self._rerank_by_sentence(query, hits)
+        word_stats = await self.store.term_stats("words", list(query.words))
+        coverage = Coverage.of(query, word_stats)
+        hits = await self._rerank_by_sentence(query, hits, word_stats, coverage)
         hits = hits[:k]
-        relevant = bool(hits) and await self._coverage(query, hits[0]) >= MIN_COVERAGE
+        relevant = bool(hits) and coverage.share(hits[0].words) >= MIN_COVERAGE
         return Retrieved(query=query, hits=hits, relevant=relevant)
 
     async def _unindexed_to_statutory(self, query: AnalyzedQuery) -> AnalyzedQuery:
@@ -276,14 +332,17 @@ class Retriever:
                     words[word] = max(words[word], query.words[term])
         return replace(query, words=words)
 
-    async def _rerank_by_sentence(self, query: AnalyzedQuery, hits: list[Hit]) -> list[Hit]:
+    async def _rerank_by_sentence(
+        self, query: AnalyzedQuery, hits: list[Hit], word_stats: TermStats, coverage: Coverage
+    ) -> list[Hit]:
         """Raise the best hits by how much of the question one of their sentences covers.
 
         A question is usually written from one sentence, and a passage that matches it in one
         place beats one whose matching words are scattered (term proximity). Coverage is the
         idf-weighted share of the question's bigrams in the best sentence plus the title line.
         A passage also rises by how much of the question a sentence topic holds
-        (``TOPIC_WEIGHT``), and one stating the amount asked for by ``AMOUNT_WEIGHT``.
+        (``TOPIC_WEIGHT``), one stating the amount asked for by ``AMOUNT_WEIGHT``, and one
+        holding more of the words the user typed by ``COVERAGE_WEIGHT`` (one-line questions).
         """
         if len(hits) < 2 or not query.grams or len(query.text) > PROXIMITY_MAX_CHARS:
             return hits
@@ -295,11 +354,11 @@ class Retriever:
         total = sum(weights.values())
         if total <= 0:
             return hits
-        word_stats = await self.store.term_stats("words", list(query.words))
         word_weights = {
             t: w * _idf(word_stats.n_docs, word_stats.df.get(t, 0)) for t, w in query.words.items()
         }
         typed_total = sum(w for t, w in word_weights.items() if t in query.typed)
+        one_line = "\n" not in query.text.strip()
         rescored = []
         for hit in head:
             title_line = normalize(f"{hit.meta.title} {hit.chunk.heading}")
@@ -311,38 +370,11 @@ class Retriever:
                 score += TOPIC_WEIGHT * min(topic / typed_total, 1.0)
             if query.amount is not None and query.amount.search(hit.chunk.text):
                 score += AMOUNT_WEIGHT
+            if one_line:
+                score += COVERAGE_WEIGHT * coverage.share(hit.words)
             rescored.append(replace(hit, score=score))
         rescored.sort(key=lambda h: -h.score)
         return rescored + tail
-
-    async def _coverage(self, query: AnalyzedQuery, hit: Hit) -> float:
-        """Idf-weighted share of the words the user typed that the hit (text and title) has,
-        itself or as one of the statutory phrases the thesaurus added for it (a passage on
-        副市町村長 covers 副市長; every word of a phrase must be there). An added phrase does
-        not count on its own. A typed word that no chunk has weighs as much as the rarest
-        word of its phrases that chunks have (副市長 is in no statute, 副市町村長 is). A word
-        the thesaurus knows that neither it nor its phrases are in (引っ越し in an index without
-        転入, 転出, 転居) weighs as much as the question's rarest indexed word and is not
-        covered: the index does not hold the subject, and a passage sharing the question's
-        other words is no answer. Other unindexed words (a name, a typo) are left out."""
-        typed = [t for t in query.words if t in query.typed]
-        if not typed:
-            return 0.0
-        stats = await self.store.term_stats("words", list(query.words))
-        idf = {t: _idf(stats.n_docs, stats.df.get(t, 0)) for t in query.words}
-        present = hit.words
-        weights: dict[str, float] = {}
-        matched = 0.0
-        for term in typed:
-            phrases = query.synonyms.get(term, ())
-            weights[term] = idf[term] or min(
-                (idf[w] for phrase in phrases for w in phrase if idf.get(w)), default=0.0
-            )
-            if term in present or any(phrase <= present for phrase in phrases):
-                matched += weights[term]
-        unknown = sum(1 for t in typed if not weights[t] and query.synonyms.get(t))
-        total = sum(weights.values()) + unknown * max(weights.values(), default=0.0)
-        return matched / total if total else 0.0
 
 
 _MONTHS = ("か月", "ヶ月", "カ月", "箇月", "月")

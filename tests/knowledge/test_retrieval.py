@@ -299,3 +299,16 @@ async def test_the_passage_whose_rule_is_about_the_questions_subject_comes_first
         doc("16", "道路法", "市町村道の管理は、その路線の存する市町村が行う。"),
     ]
     assert (await ranked(tmp_path, documents, "市町村道を管理するのは誰ですか"))[0] == "16"
+
+
+async def test_a_question_about_the_mayor_is_not_taken_for_one_about_something_long(
+    tmp_path: Path,
+) -> None:
+    # 市長 adds the statutory phrases 普通地方公共団体の長 and 長; read alone, Sudachi takes
+    # their 長 for the stem of 長い, which would raise a passage on 「いずれか長い期間」.
+    documents = [
+        doc("long", "法", "役員の任期は、四年又は中期目標の期間のいずれか長い期間とする。"),
+        doc("term", "法", "委員の任期は、四年とする。"),
+        doc("head", "法", "普通地方公共団体の長は、条例で定める。"),
+    ]
+    assert (await ranked(tmp_path, documents, "市長の任期は何年ですか"))[0] == "term"
