@@ -86,7 +86,11 @@ _FIRST_OOV_ID = 0xF000_0000
 _WORD_RUN = re.compile(r"[\w々〆ヵヶー]+")
 
 
-_ERA_YEAR = re.compile(r"(明治|大正|昭和|平成|令和)(元|[0-9〇一二三四五六七八九十百]{1,4})年")
+# An era year: by the era's name, or by its initial as municipal documents abbreviate it
+# (「R6年度」, 「H31年」; not inside a word or a number: 「ISR6年」).
+_ERA_YEAR = re.compile(
+    r"(明治|大正|昭和|平成|令和|(?<![A-Za-z0-9])[MTSHRmtshr])(元|[0-9〇一二三四五六七八九十百]{1,4})年"
+)
 
 
 def _with_western_year(match: re.Match[str]) -> str:
@@ -116,8 +120,9 @@ def _modern_geminate(match: re.Match[str]) -> str:
 
 def normalize(text: str) -> str:
     """NFKC (full-width ASCII and half-width kana folded), lowercased, whitespace collapsed;
-    the old spelling of っ read as っ (「知つた」 → 「知った」); a Japanese-era year also gets
-    its Western year (「令和8年」 → 「令和8年 2026年」), so 令和8年 and 2026年 match each other.
+    the old spelling of っ read as っ (「知つた」 → 「知った」); a Japanese-era year, also by its
+    initial, gets its Western year (「令和8年」 → 「令和8年 2026年」, 「R8年度」 →
+    「r8年 2026年度」), so 令和8年, R8年 and 2026年 match each other.
     Used for analysis only, never for display."""
     text = unicodedata.normalize("NFKC", text)
     text = _OLD_GEMINATE.sub(_modern_geminate, text)

@@ -26,8 +26,8 @@ from knowledge.postings import LocalTerms
 # 2: era years also read as Western years; 3: title line in words and grams, citation keys;
 # 4: citation keys of paragraphs (項), delegation keys; 5: law titles joined by kana;
 # 6: definition keys; 7: a deputy's title is one term (副市町村長, not 副 and 市町村長);
-# 8: the old spelling of っ (「知つた」) read as っ.
-TERMS_VERSION = "8"
+# 8: the old spelling of っ (「知つた」) read as っ; 9: era initials (「R6年度」) read as years.
+TERMS_VERSION = "9"
 # The title line counts this many times in ``words`` (its BM25F field weight).
 TITLE_WEIGHT = 2
 

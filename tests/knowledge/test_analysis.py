@@ -71,9 +71,13 @@ def test_japanese_era_years_also_read_as_western_years() -> None:
     assert normalize("令和元年5月") == "令和元年 2019年5月"
     assert normalize("平成三十一年") == "平成三十一年 2019年"
     assert normalize("平成32年") == "平成32年"  # no such year: left alone
+    assert normalize("Ｒ６年度予算") == "r6年 2024年度予算"
+    assert normalize("H31年") == "h31年 2019年"
+    assert normalize("ISR6年") == "isr6年"  # not an era initial
     analyzer = Analyzer()
     assert {"2026", "年度"} <= set(analyzer.words("令和8年度の予算"))
     assert set(analyzer.words("2026年度の予算")) <= set(analyzer.words("令和8年度の予算"))
+    assert {"2026", "年度"} <= set(analyzer.words("R8年度の予算"))
 
 
 def test_the_topic_of_a_sentence_is_what_comes_before_its_first_wa() -> None:

@@ -312,3 +312,11 @@ async def test_a_question_about_the_mayor_is_not_taken_for_one_about_something_l
         doc("head", "法", "普通地方公共団体の長は、条例で定める。"),
     ]
     assert (await ranked(tmp_path, documents, "市長の任期は何年ですか"))[0] == "term"
+
+
+async def test_a_year_typed_as_an_era_initial_finds_the_year_spelled_out(tmp_path: Path) -> None:
+    documents = [
+        doc("2023", "予算の概要", "2023年度の一般会計予算の総額は、八百億円です。"),
+        doc("2024", "予算の概要", "2024年度の一般会計予算の総額は、九百億円です。"),
+    ]
+    assert (await ranked(tmp_path, documents, "R6年度の予算の総額は"))[0] == "2024"
