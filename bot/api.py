@@ -43,7 +43,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
             }
             for c in answer.citations
         ],
-        "citations_heading": answer.related_heading or "出典",
+        "citations_heading": answer.citations_heading,
         "footer": answer.footer,
         "outcome": answer.outcome,
         "usage": {**asdict(answer.usage), "total_tokens": answer.usage.total_tokens},

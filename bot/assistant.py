@@ -50,6 +50,10 @@ NOT_FOUND_TEXT = (
     "言葉を言い換えるか、法令名・資料名・条番号などを含めてもう一度お試しください。"
 )
 RELATED_HEADING = "関連する可能性のある資料"
+NOT_ANSWERED_TEXT = (
+    "質問に直接答える箇所は見つかりませんでした。関連する可能性のある資料を下に示します。"
+    "言葉を言い換えるか、法令名・資料名・条番号などを含めてもう一度お試しください。"
+)
 OFFLINE_NOTICE = "※AIモデルに接続できなかったため、資料の該当箇所を抜粋して表示しています。"
 UNCITED_NOTICE = "※この回答は出典を示していません。下記の資料で内容を確認してください。"
 
@@ -265,6 +269,14 @@ class Assistant:
         return fuse_retrievals(results, SEARCH_K), usage
 
     def _offline(self, retrieved: Retrieved, notice: str = "") -> Answer:
+        if retrieved.related:
+            hits = retrieved.hits[:RELATED_SOURCES]
+            return Answer(
+                text=NOT_ANSWERED_TEXT,
+                citations=tuple(citation_for(n, hit) for n, hit in enumerate(hits, 1)),
+                outcome="not_found",
+                related_heading=RELATED_HEADING,
+            )
         if not retrieved.relevant:
             return Answer(text=NOT_FOUND_TEXT, outcome="not_found")
         composed = compose_extractive_answer(retrieved.query, retrieved.hits, self.analyzer)

@@ -73,7 +73,7 @@ def _print_json(payload: Any) -> None:
 def _print_answer(answer: Answer) -> None:
     typer.echo(answer.text)
     if answer.citations:
-        typer.echo(f"\n{answer.related_heading or '出典'}:")
+        typer.echo(f"\n{answer.citations_heading}:")
         for c in answer.citations:
             details = " / ".join(x for x in (c.dataset, c.organization, c.published or "") if x)
             typer.echo(f"[{c.n}] {c.title}（{details}）{(' ' + c.url) if c.url else ''}")

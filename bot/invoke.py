@@ -46,7 +46,7 @@ def render_text(answer: Answer) -> str:
     lines = [answer.text]
     if answer.citations:
         lines.append("")
-        lines.append(f"【{answer.related_heading or '出典'}】")
+        lines.append(f"【{answer.citations_heading}】")
         for c in answer.citations:
             details = "、".join(c.details())
             lines.append(f"[{c.n}] {c.title}" + (f"（{details}）" if details else ""))

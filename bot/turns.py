@@ -115,6 +115,12 @@ class Answer:
     related_heading: str = ""
     feedback: bool = True
 
+    @property
+    def citations_heading(self) -> str:
+        """What the citations are listed under: 出典, or ``related_heading`` when they are not
+        the sources of an answer but possibly related documents."""
+        return self.related_heading or "出典"
+
 
 @dataclass(frozen=True)
 class Feedback:

@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 # Share of the question's (idf-weighted) content words that the best passage must contain
 # before we call it relevant; below this the bot says it found nothing.
 MIN_COVERAGE = 0.4
+# Below that, a best passage holding at least this share still shares much of the question:
+# the bot says it found no answer but lists the best passages as possibly related.
+MIN_RELATED_COVERAGE = 0.25
 # The title line is part of ``words`` too; the title field adds a smaller extra weight.
 WORD_FIELDS = {"words": 1.0, "title": 0.3}
 GRAM_FIELDS = {"grams": 1.0}
@@ -162,11 +165,22 @@ class Coverage:
 
 @dataclass(frozen=True)
 class Retrieved:
-    """Hits for a question, and whether the best one is relevant enough to answer from."""
+    """Hits for a question, and how much of the question the best one holds (``Coverage``)."""
 
     query: AnalyzedQuery
     hits: list[Hit]
-    relevant: bool
+    coverage: float = 0.0
+
+    @property
+    def relevant(self) -> bool:
+        """The best hit is relevant enough to answer from."""
+        return bool(self.hits) and self.coverage >= MIN_COVERAGE
+
+    @property
+    def related(self) -> bool:
+        """The best hits are not an answer but share enough of the question to be shown as
+        possibly related."""
+        return bool(self.hits) and MIN_RELATED_COVERAGE <= self.coverage < MIN_COVERAGE
 
 
 def cited_articles(hits: list[Hit]) -> list[tuple[tuple[str, str], float]]:
@@ -284,7 +298,7 @@ class Retriever:
         law_query = analyze_law_references(question, law_titles)
         query = await self._unindexed_to_statutory(self.analyze(law_query.text))
         if not query.words and not query.grams:
-            return Retrieved(query=query, hits=[], relevant=False)
+            return Retrieved(query=query, hits=[])
         boosts = [Boost(law, ARTICLE_BOOST, (article,)) for law, article in law_query.lookups]
         boosts += [Boost(law, LAW_BOOST) for law in law_query.law_ids]
         boosts += [Boost(law, LAW_BOOST) for law in law_query.regulation_ids]
@@ -312,8 +326,8 @@ class Retriever:
         coverage = Coverage.of(query, word_stats)
         hits = await self._rerank_by_sentence(query, hits, word_stats, coverage)
         hits = hits[:k]
-        relevant = bool(hits) and coverage.share(hits[0].words) >= MIN_COVERAGE
-        return Retrieved(query=query, hits=hits, relevant=relevant)
+        best = coverage.share(hits[0].words) if hits else 0.0
+        return Retrieved(query=query, hits=hits, coverage=best)
 
     async def _unindexed_to_statutory(self, query: AnalyzedQuery) -> AnalyzedQuery:
         """A typed word that no chunk has (引っ越し, 母子手帳 in a statute index) can only be
@@ -437,7 +451,8 @@ def fuse_retrievals(results: list[Retrieved], k: int) -> Retrieved:
     """Reciprocal-rank fusion of several retrievals of one question (multi-query expansion).
 
     Documents ranked well by several query variants rise; the first variant's analysis is kept
-    (it is the user's own wording), and the fused result is relevant when any variant was.
+    (it is the user's own wording), and the fused result holds as much of the question as the
+    best variant's best hit.
     """
     scores: dict[str, float] = {}
     best: dict[str, Hit] = {}
@@ -450,5 +465,5 @@ def fuse_retrievals(results: list[Retrieved], k: int) -> Retrieved:
     return Retrieved(
         query=results[0].query,
         hits=[best[d] for d in ranked],
-        relevant=any(r.relevant for r in results),
+        coverage=max(r.coverage for r in results),
     )

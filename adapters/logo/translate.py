@@ -75,7 +75,7 @@ def render(answer: Answer) -> dict[str, str]:
     """The reply text: the answer, numbered sources with links, then the footer."""
     blocks = [answer.text.strip()]
     if answer.citations:
-        lines = ["出典:"]
+        lines = [f"{answer.citations_heading}:"]
         for c in answer.citations:
             details = citation_details(c)
             lines.append(f"[{c.n}] {c.title}" + (f"（{details}）" if details else ""))

@@ -184,7 +184,7 @@ def citation_line(n: int, title: str, url: str, details: str) -> str:
 
 
 def _citation_blocks(answer: Answer) -> list[dict[str, Any]]:
-    lines = ["*出典*"] + [
+    lines = [f"*{answer.citations_heading}*"] + [
         citation_line(c.n, c.title, c.url, citation_details(c)) for c in answer.citations
     ]
     blocks, current = [], ""

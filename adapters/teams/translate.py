@@ -142,7 +142,7 @@ def render(answer: Answer) -> dict[str, Any]:
     """A message activity with one Adaptive Card: answer, numbered sources, footer, 👍/👎."""
     body: list[dict[str, Any]] = [_text_block(answer.text)]
     if answer.citations:
-        body.append(_text_block("出典", weight="Bolder", spacing="Medium"))
+        body.append(_text_block(answer.citations_heading, weight="Bolder", spacing="Medium"))
         body += [
             _text_block(_citation_text(c.n, c.title, c.url, citation_details(c)), spacing="Small")
             for c in answer.citations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from fakes.botframework import FakeBotFramework
 from fakes.logo import FakeLogo
@@ -173,3 +174,12 @@ async def test_logo_turns_commands_and_render(logo_fake: FakeLogo) -> None:
     assert "[1] 地方自治法 第二百四十二条（第1項・e-Gov法令・デジタル庁・2024-04-01）" in text
     assert "    https://laws.e-gov.go.jp/law/322AC0000000067" in text
     assert text.endswith(AI_FOOTER)
+
+
+def test_possibly_related_documents_are_not_headed_as_sources() -> None:
+    related = replace(ANSWER, related_heading="関連する可能性のある資料")
+    slack = render_slack(related)["blocks"][1]["text"]["text"]
+    assert slack.startswith("*関連する可能性のある資料*\n[1] ")
+    teams = [b["text"] for b in render_teams(related)["attachments"][0]["content"]["body"]]
+    assert teams[1] == "関連する可能性のある資料"
+    assert "\n\n関連する可能性のある資料:\n[1] " in render_logo(related)["text"]

@@ -177,3 +177,45 @@ def test_index_embed_without_an_embeddings_endpoint_says_what_to_set(run) -> Non
     result = run("index", "embed")
     assert result.exit_code == 2
     assert "BAIBAIN_EMBEDDING_BASE_URL" in result.output
+
+
+def test_a_question_answered_only_in_parts_lists_possibly_related_documents(
+    tmp_path: Path,
+) -> None:
+    # Each passage holds one part of the question (開示請求, 手数料, 郵便) and none the whole.
+    corpus = tmp_path / "rules.jsonl"
+    texts = [
+        "開示請求は、書面でしなければならない。",
+        "手数料は、条例で定める。",
+        "郵便物は、翌日に配達する。",
+        "避難所は、市町村長が指定する。",
+    ]
+    rows = [{"id": f"r{n}", "title": f"規則{n}", "text": t} for n, t in enumerate(texts)]
+    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    run = CliRunner().invoke
+    env = {"BAIBAIN_DATA_DIR": str(tmp_path / "var"), "BAIBAIN_SAMPLE_DATA": "0"}
+    assert run(app, ["org", "create", "テスト市"], env=env).exit_code == 0
+    ingest = [
+        "ingest",
+        str(corpus),
+        "--dataset",
+        "規則集",
+        "--org",
+        "テスト市",
+        "--category",
+        "条例・規則・例規",
+    ]
+    assert run(app, ingest, env=env).exit_code == 0
+
+    def ask(question: str, *more: str) -> str:
+        return run(app, ["ask", question, "--org", "テスト市", *more], env=env).stdout
+
+    partly = json.loads(ask("開示請求の手数料は郵便で払えますか", "--json"))
+    assert partly["outcome"] == "not_found"
+    assert partly["answer"].startswith("質問に直接答える箇所は見つかりませんでした")
+    assert partly["citations_heading"] == "関連する可能性のある資料"
+    assert {"規則0", "規則1"} <= {c["title"] for c in partly["citations"]}
+    assert "関連する可能性のある資料:" in ask("開示請求の手数料は郵便で払えますか")
+    unrelated = json.loads(ask("今日の天気はどうですか", "--json"))
+    assert unrelated["answer"].startswith("該当する資料が見つかりませんでした")
+    assert unrelated["citations"] == []
