@@ -98,6 +98,11 @@ def citation_for(n: int, hit: Hit) -> Citation:
     )
 
 
+def _related(hits: list[Hit]) -> tuple[Citation, ...]:
+    """The best hits as possibly related documents, when none of them is an answer."""
+    return tuple(citation_for(n, hit) for n, hit in enumerate(hits[:RELATED_SOURCES], 1))
+
+
 def usage_of(usage: LLMUsage) -> Usage:
     """The neutral usage value of an LLM usage."""
     return Usage(
@@ -270,10 +275,9 @@ class Assistant:
 
     def _offline(self, retrieved: Retrieved, notice: str = "") -> Answer:
         if retrieved.related:
-            hits = retrieved.hits[:RELATED_SOURCES]
             return Answer(
                 text=NOT_ANSWERED_TEXT,
-                citations=tuple(citation_for(n, hit) for n, hit in enumerate(hits, 1)),
+                citations=_related(retrieved.hits),
                 outcome="not_found",
                 related_heading=RELATED_HEADING,
             )
@@ -307,13 +311,12 @@ class Assistant:
             generated = await self._stream(llm, question, sources, history, on_progress)
         usage = usage_of(generated.usage)
         if generated.uncited or generated.not_found:
-            related = tuple(citation_for(n, h) for n, h in enumerate(hits[:RELATED_SOURCES], 1))
             text = (
                 generated.text if generated.not_found else f"{generated.text}\n\n{UNCITED_NOTICE}"
             )
             return Answer(
                 text=text,
-                citations=related,
+                citations=_related(hits),
                 usage=usage,
                 outcome="not_found" if generated.not_found else "answered",
                 related_heading=RELATED_HEADING,
