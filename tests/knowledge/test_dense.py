@@ -127,19 +127,34 @@ async def test_an_index_built_without_embeddings_is_embedded_later_and_resumes(
         await reader.close()
 
 
-async def test_questions_are_answered_lexically_when_the_embeddings_endpoint_fails(
-    tmp_path: Path, embedder: OpenAIEmbedder, openai_fake: FakeOpenAIServer
-) -> None:
+@pytest_asyncio.fixture
+async def retriever(tmp_path: Path, embedder: OpenAIEmbedder) -> AsyncIterator[Retriever]:
+    """A retriever with embeddings over ``DOCUMENTS``."""
     store = EmbeddedIndexStore(tmp_path / "index.sqlite3", ANALYZER, embedder)
-    try:
-        await store.upsert_many(DOCUMENTS)
-        retriever = Retriever(store, ANALYZER, embedder)
-        exact = embedding_input(DOCUMENTS[2].meta, DOCUMENTS[2].chunks[0])
-        assert (await retriever.retrieve(exact, SearchFilter())).hits[0].meta.doc_id == "hoiku"
-        asked = len(openai_fake.embedding_requests)
-        openai_fake.script_embeddings(Status(503))
-        retrieved = await retriever.retrieve("住民票の写しはどこで交付されますか", SearchFilter())
-        assert len(openai_fake.embedding_requests) == asked + 1
-        assert retrieved.hits[0].meta.doc_id == "juumin" and retrieved.relevant
-    finally:
-        await store.close()
+    await store.upsert_many(DOCUMENTS)
+    yield Retriever(store, ANALYZER, embedder)
+    await store.close()
+
+
+async def test_questions_are_answered_lexically_when_the_embeddings_endpoint_fails(
+    retriever: Retriever, openai_fake: FakeOpenAIServer
+) -> None:
+    exact = embedding_input(DOCUMENTS[2].meta, DOCUMENTS[2].chunks[0])
+    assert (await retriever.retrieve(exact, SearchFilter())).hits[0].meta.doc_id == "hoiku"
+    asked = len(openai_fake.embedding_requests)
+    openai_fake.script_embeddings(Status(503))
+    retrieved = await retriever.retrieve("住民票の写しはどこで交付されますか", SearchFilter())
+    assert len(openai_fake.embedding_requests) == asked + 1
+    assert retrieved.hits[0].meta.doc_id == "juumin" and retrieved.relevant
+
+
+async def test_a_question_with_lines_under_it_is_searched_by_its_words_only(
+    retriever: Retriever, openai_fake: FakeOpenAIServer
+) -> None:
+    asked = len(openai_fake.embedding_requests)
+    choices = "次のうち正しいものはどれですか\n粗大ごみは申込みが要る\n保育所は十月に受け付ける"
+    retrieved = await retriever.retrieve(choices, SearchFilter())
+    assert len(openai_fake.embedding_requests) == asked  # no embedding asked for
+    assert {h.meta.doc_id for h in retrieved.hits} == {"gomi", "hoiku"}
+    await retriever.retrieve("住民票の写しはどこで交付されますか", SearchFilter())
+    assert len(openai_fake.embedding_requests) == asked + 1
