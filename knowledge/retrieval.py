@@ -327,12 +327,13 @@ class Retriever:
             if delegated:
                 signals = [*signals, Signal(delegated, {"refs": 1.0}, DELEGATION_WEIGHT)]
             hits = await self.store.search(IndexQuery(signals, flt, wanted, tuple(boosts), dense))
+        if not hits:
+            return Retrieved(query=query, hits=[])
         word_stats = await self.store.term_stats("words", list(query.words))
         coverage = Coverage.of(query, word_stats)
         hits = await self._rerank_by_sentence(query, hits, word_stats, coverage)
         hits = hits[:k]
-        best = coverage.share(hits[0].words) if hits else 0.0
-        return Retrieved(query=query, hits=hits, coverage=best)
+        return Retrieved(query=query, hits=hits, coverage=coverage.share(hits[0].words))
 
     async def _unindexed_to_statutory(self, query: AnalyzedQuery) -> AnalyzedQuery:
         """A typed word that no chunk has (引っ越し, 母子手帳 in a statute index) can only be
