@@ -254,6 +254,7 @@ class Analyzer:
         drop_stop_words: bool = False,
         normalized: bool = False,
         morphemes: list[tuple[str, str, str]] | None = None,
+        nouns: set[str] | None = None,
     ) -> list[str]:
         """Content words as Sudachi normalized forms; compounds also yield their short units.
 
@@ -262,7 +263,8 @@ class Analyzer:
         ``normalized``: ``text`` already went through ``normalize`` (analyzing it once more would
         add its era years twice). ``morphemes`` receives every morpheme of the same analysis as
         ``(surface, dictionary form, normalized form)``, particles included (「入ら」 →
-        ``("入ら", "入る", "入る")``, 「たたい」 → ``("たたい", "たたく", "叩く")``).
+        ``("入ら", "入る", "入る")``, 「たたい」 → ``("たたい", "たたく", "叩く")``). ``nouns``
+        receives the terms of the nouns among them.
         """
         tokenizer = self._tokenizer()
         known = self._known
@@ -300,6 +302,8 @@ class Analyzer:
                     continue
                 if not found or (drop_stop_words and found[0] in _STOP_WORDS):
                     continue
+                if nouns is not None and morpheme.part_of_speech()[0] == "名詞":
+                    nouns.update(found)
                 terms.extend(found)
             if deputy:
                 terms.append(_DEPUTY)

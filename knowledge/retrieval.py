@@ -111,14 +111,15 @@ class AnalyzedQuery:
     """A question turned into weighted terms. ``synonyms``: for a word the user typed, the
     statutory phrases the thesaurus added for it, each as its words (副市長 → 副市町村長;
     何日 → 標準処理期間 as 標準, 処理, 期間). ``typed``: the words the user typed (the rest of
-    ``words`` the thesaurus added). ``amount``: what a passage stating the amount the question
-    asks for has (``asked_amount``), or ``None``."""
+    ``words`` the thesaurus added); ``nouns``: those of them that are nouns. ``amount``: what
+    a passage stating the amount the question asks for has (``asked_amount``), or ``None``."""
 
     text: str
     words: dict[str, float]
     grams: dict[str, float]
     synonyms: Mapping[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
     typed: frozenset[str] = frozenset()
+    nouns: frozenset[str] = frozenset()
     amount: re.Pattern[str] | None = None
 
 
@@ -133,7 +134,9 @@ class Coverage:
     is). A word the thesaurus knows that neither it nor its phrases are in (引っ越し in an index
     without 転入, 転出, 転居) weighs as much as the question's rarest indexed word and is never
     held: the index does not hold the subject, and a passage sharing the question's other words
-    is no answer. Other unindexed words (a name, a typo) are left out.
+    is no answer. Other unindexed words (a name, a typo) are left out. A passage that holds none
+    of the nouns the user typed holds nothing of the question (「パスワードを忘れました」 is not
+    about a passage on 怠る, which the thesaurus adds for 忘れる).
     """
 
     query: AnalyzedQuery
@@ -155,16 +158,19 @@ class Coverage:
         return cls(query, weights, total)
 
     def share(self, present: frozenset[str]) -> float:
-        """The weighted share of the typed words that a passage with words ``present`` holds."""
+        """The weighted share of the typed words that a passage with words ``present`` holds;
+        0 when the question has nouns and the passage holds none of them."""
         if not self.total:
             return 0.0
-        synonyms = self.query.synonyms
-        held = sum(
-            weight
-            for term, weight in self.weights.items()
-            if term in present or any(phrase <= present for phrase in synonyms.get(term, ()))
-        )
+        nouns = self.query.nouns & self.query.typed
+        if nouns and not any(self._holds(term, present) for term in nouns):
+            return 0.0
+        held = sum(weight for term, weight in self.weights.items() if self._holds(term, present))
         return held / self.total
+
+    def _holds(self, term: str, present: frozenset[str]) -> bool:
+        phrases = self.query.synonyms.get(term, ())
+        return term in present or any(phrase <= present for phrase in phrases)
 
 
 @dataclass(frozen=True)
@@ -268,8 +274,13 @@ class Retriever:
         # Words and bigrams never span lines, so the first line is analyzed once.
         first_line, _, more = question.strip().partition("\n")
         morphemes: list[tuple[str, str, str]] = []
-        first_words = self.analyzer.words(first_line, drop_stop_words=True, morphemes=morphemes)
-        more_words = self.analyzer.words(more, drop_stop_words=True, morphemes=morphemes)
+        nouns: set[str] = set()
+        first_words = self.analyzer.words(
+            first_line, drop_stop_words=True, morphemes=morphemes, nouns=nouns
+        )
+        more_words = self.analyzer.words(
+            more, drop_stop_words=True, morphemes=morphemes, nouns=nouns
+        )
         first_grams = char_bigrams(first_line)
         words = _weights([*first_words, *more_words])
         grams = _weights([*first_grams, *char_bigrams(more)])
@@ -294,6 +305,7 @@ class Retriever:
             grams=grams,
             synonyms={word: tuple(phrases) for word, phrases in synonyms.items()},
             typed=typed,
+            nouns=frozenset(nouns),
             amount=asked_amount(question),
         )
 

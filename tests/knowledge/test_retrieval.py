@@ -235,6 +235,25 @@ async def test_a_question_on_a_subject_the_index_lacks_finds_nothing(tmp_path: P
     assert not retrieved.relevant  # … but the bot says it found nothing
 
 
+NEGLECT = [
+    doc("91", "地方自治法", "職員が職務を怠つたときは、懲戒処分をすることができる。"),
+    doc("92", "地方自治法", "会計管理者は、現金の出納を行う。"),
+]
+
+
+async def test_a_passage_holding_none_of_the_questions_nouns_is_no_answer(
+    tmp_path: Path,
+) -> None:
+    # The thesaurus adds 怠る for 忘れる, so the passage on 怠る holds the question's verb; but
+    # it says nothing about a パスワード, which no passage has.
+    forgot = await retrieve(tmp_path, NEGLECT, "パスワードを忘れました")
+    assert forgot.hits and forgot.hits[0].meta.doc_id == "91"
+    assert not forgot.relevant and not forgot.related
+    # The same verb next to a noun the passage holds is an answer.
+    duty = await retrieve(tmp_path, NEGLECT, "職務を忘れたらどうなりますか")
+    assert duty.hits[0].meta.doc_id == "91" and duty.relevant
+
+
 SCHOOL = [
     doc("12", "学校教育法", "生徒の健康診断は、毎年行わなければならない。"),
     doc(
