@@ -24,7 +24,8 @@ def load_thesaurus() -> dict[str, tuple[str, ...]]:
         word, _, expansions = line.partition("\t")
         words = tuple(e.strip() for e in expansions.split(",") if e.strip())
         if word.strip() and words:
-            key = unicodedata.normalize("NFKC", word.strip())
+            # Questions are matched lowercased (``analysis.normalize``): 「NPO役員」 → npo役員.
+            key = unicodedata.normalize("NFKC", word.strip()).lower()
             table[key] = tuple(dict.fromkeys(table.get(key, ()) + words))
     return table
 
@@ -45,7 +46,8 @@ def expansions_for(morphemes: Sequence[tuple[str, str, str]]) -> list[tuple[str,
     for start in range(len(morphemes)):
         prefix = ""
         for surface, lemma, normalized in morphemes[start:]:
-            for candidate in dict.fromkeys((prefix + surface, prefix + lemma, prefix + normalized)):
+            forms = (surface, lemma.lower(), normalized.lower())
+            for candidate in dict.fromkeys(prefix + form for form in forms):
                 for expansion in table.get(candidate, ()):
                     if (candidate, expansion) not in found:
                         found.append((candidate, expansion))

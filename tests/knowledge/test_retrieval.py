@@ -339,3 +339,19 @@ async def test_a_year_typed_as_an_era_initial_finds_the_year_spelled_out(tmp_pat
         doc("2024", "予算の概要", "2024年度の一般会計予算の総額は、九百億円です。"),
     ]
     assert (await ranked(tmp_path, documents, "R6年度の予算の総額は"))[0] == "2024"
+
+
+NPO = [
+    doc(
+        "41", "特定非営利活動促進法", "特定非営利活動法人には、理事三人以上及び監事一人以上を置く。"
+    ),
+    doc("42", "特定非営利活動促進法", "特定非営利活動法人は、特定非営利活動法人の名称を用いる。"),
+]
+
+
+async def test_a_thesaurus_word_with_latin_letters_matches_as_typed(tmp_path: Path) -> None:
+    # The thesaurus word 「NPO役員」 (→ 役員名簿, 理事, 監事) is two morphemes; questions are
+    # matched lowercased, so it must match 「NPO役員」 typed in capitals.
+    retrieved = await retrieve(tmp_path, NPO, "NPO役員は何人必要ですか")
+    assert retrieved.hits[0].meta.doc_id == "41"
+    assert retrieved.relevant
