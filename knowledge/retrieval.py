@@ -162,7 +162,7 @@ class Coverage:
         0 when the question has nouns and the passage holds none of them."""
         if not self.total:
             return 0.0
-        nouns = self.query.nouns & self.query.typed
+        nouns = self.query.nouns
         if nouns and not any(self._holds(term, present) for term in nouns):
             return 0.0
         held = sum(weight for term, weight in self.weights.items() if self._holds(term, present))
