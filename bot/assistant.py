@@ -54,6 +54,17 @@ NOT_ANSWERED_TEXT = (
     "質問に直接答える箇所は見つかりませんでした。関連する可能性のある資料を下に示します。"
     "言葉を言い換えるか、法令名・資料名・条番号などを含めてもう一度お試しください。"
 )
+UNINDEXED_TEXT = (
+    "お尋ねの{laws}は、検索できる資料に含まれていません。"
+    "資料の登録については管理者にご相談ください。"
+)
+UNINDEXED_RELATED_TEXT = (
+    "お尋ねの{laws}は、検索できる資料に含まれていません。関連する可能性のある資料を下に示します。"
+)
+UNINDEXED_NOTICE = (
+    "※お尋ねの{laws}の本文は検索できる資料に含まれていないため、"
+    "ほかの資料をもとにお答えしています。"
+)
 OFFLINE_NOTICE = "※AIモデルに接続できなかったため、資料の該当箇所を抜粋して表示しています。"
 UNCITED_NOTICE = "※この回答は出典を示していません。下記の資料で内容を確認してください。"
 
@@ -96,6 +107,11 @@ def citation_for(n: int, hit: Hit) -> Citation:
         doc_id=meta.doc_id,
         category=meta.category,
     )
+
+
+def _quoted(titles: tuple[str, ...]) -> str:
+    """「公職選挙法」、「地方税法」"""
+    return "、".join(f"「{title}」" for title in titles)
 
 
 def _related(hits: list[Hit]) -> tuple[Citation, ...]:
@@ -226,6 +242,9 @@ class Assistant:
             if llm is None or not retrieved.hits:
                 return self._offline(retrieved)
             answer = await self._generate(llm, question, retrieved, history, on_progress)
+            if retrieved.unindexed_laws and answer.outcome == "answered":
+                notice = UNINDEXED_NOTICE.format(laws=_quoted(retrieved.unindexed_laws))
+                answer = replace(answer, text=f"{notice}\n\n{answer.text}")
         except UpstreamUnavailable as exc:
             log.warning("llm unavailable, answering offline: %s", exc.detail)
             retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
@@ -274,17 +293,20 @@ class Assistant:
         return fuse_retrievals(results, SEARCH_K), usage
 
     def _offline(self, retrieved: Retrieved, notice: str = "") -> Answer:
+        laws = _quoted(retrieved.unindexed_laws)
         if retrieved.related:
             return Answer(
-                text=NOT_ANSWERED_TEXT,
+                text=UNINDEXED_RELATED_TEXT.format(laws=laws) if laws else NOT_ANSWERED_TEXT,
                 citations=_related(retrieved.hits),
                 outcome="not_found",
                 related_heading=RELATED_HEADING,
             )
         if not retrieved.relevant:
-            return Answer(text=NOT_FOUND_TEXT, outcome="not_found")
+            text = UNINDEXED_TEXT.format(laws=laws) if laws else NOT_FOUND_TEXT
+            return Answer(text=text, outcome="not_found")
         composed = compose_extractive_answer(retrieved.query, retrieved.hits, self.analyzer)
-        text = f"{notice}\n\n{composed.text}" if notice else composed.text
+        notices = [n for n in (notice, laws and UNINDEXED_NOTICE.format(laws=laws)) if n]
+        text = "\n".join([*notices, "", composed.text]) if notices else composed.text
         return Answer(
             text=text,
             citations=tuple(citation_for(n, hit) for n, hit in enumerate(composed.sources, 1)),

@@ -2,7 +2,8 @@
 
 「金商法施行令第2条の12」 becomes the law 金融商品取引法施行令 and the article key ``2-12``, so
 retrieval can boost that law and look the article up directly. Abbreviations come from the data
-file ``data/law_abbreviations.tsv``; full titles come from the laws present in the index.
+file ``data/law_abbreviations.tsv``; full titles come from the laws present in the index and
+from that file.
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ class LawQuery:
     def law_ids(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(m.law_id for m in self.mentions if m.law_id))
 
+    @property
+    def unindexed_titles(self) -> tuple[str, ...]:
+        """Titles of the named laws that no indexed document is (「公選法」 in an index
+        without 公職選挙法)."""
+        return tuple(dict.fromkeys(m.title for m in self.mentions if not m.law_id))
+
 
 @lru_cache(maxsize=1)
 def load_abbreviations() -> dict[str, str]:
@@ -62,11 +69,27 @@ def load_abbreviations() -> dict[str, str]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _names_by_title() -> dict[str, tuple[str, ...]]:
+    names: dict[str, list[str]] = {}
+    for short, title in load_abbreviations().items():
+        names.setdefault(title, [title]).append(short)
+    return {title: tuple(n.lower() for n in found) for title, found in names.items()}
+
+
+def names_of(title: str) -> tuple[str, ...]:
+    """The lowercased names a text may call a law by: its title and its abbreviations."""
+    return _names_by_title().get(title, (title.lower(),))
+
+
 def _surfaces(law_titles: Mapping[str, str]) -> dict[str, list[tuple[str, str]]]:
-    """First character → (surface, canonical title), longest surface first."""
-    pairs = {**load_abbreviations(), **{t: t for t in law_titles}}
+    """First character → (lowercased surface, canonical title), longest surface first."""
+    abbreviations = load_abbreviations()
+    titles = {t: t for t in (*abbreviations.values(), *law_titles)}
+    pairs = {**abbreviations, **titles}
     by_first: dict[str, list[tuple[str, str]]] = {}
     for surface, title in pairs.items():
+        surface = surface.lower()
         by_first.setdefault(surface[0], []).append((surface, title))
     for candidates in by_first.values():
         candidates.sort(key=lambda c: -len(c[0]))
@@ -76,12 +99,14 @@ def _surfaces(law_titles: Mapping[str, str]) -> dict[str, list[tuple[str, str]]]
 def analyze_law_references(question: str, law_titles: Mapping[str, str]) -> LawQuery:
     """Find law names (longest match, left to right) and the articles they are cited with."""
     source = unicodedata.normalize("NFKC", question)
+    # Names match whatever the case (「dv防止法」); lowercasing keeps every offset here.
+    folded = source.lower() if len(source.lower()) == len(source) else source
     by_first = _surfaces(law_titles)
     out: list[str] = []
     mentions: list[LawMention] = []
     i = 0
     while i < len(source):
-        match = _match_at(source, i, by_first, law_titles)
+        match = _match_at(folded, i, by_first, law_titles)
         if match is None:
             if source.startswith("同法", i) and mentions:
                 previous = mentions[-1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -23,7 +24,7 @@ from knowledge.documents import Hit
 from knowledge.embeddings import Embedder
 from knowledge.errors import UpstreamUnavailable
 from knowledge.index import Boost, Dense, IndexQuery, IndexStore, SearchFilter, Signal, TermStats
-from knowledge.lawquery import LawQuery, analyze_law_references
+from knowledge.lawquery import LawQuery, analyze_law_references, names_of
 from knowledge.numerals import normalize_article_ref
 from knowledge.terms import article_key
 from knowledge.thesaurus import expansions_for
@@ -175,22 +176,29 @@ class Coverage:
 
 @dataclass(frozen=True)
 class Retrieved:
-    """Hits for a question, and how much of the question the best one holds (``Coverage``)."""
+    """Hits for a question, and how much of the question the best one holds (``Coverage``).
+    ``unindexed_laws``: the laws the question names that the index does not hold (when it
+    names none that it holds)."""
 
     query: AnalyzedQuery
     hits: list[Hit]
     coverage: float = 0.0
+    unindexed_laws: tuple[str, ...] = ()
 
     @property
     def relevant(self) -> bool:
-        """The best hit is relevant enough to answer from."""
+        """The best hit is relevant enough to answer from. A question about a law the index
+        lacks (「公選法の…」 without 公職選挙法) is not answered by a passage that does not even
+        mention it, however many of the question's other words it shares."""
+        if self.unindexed_laws and self.hits and not _mentions(self.hits[0], self.unindexed_laws):
+            return False
         return bool(self.hits) and self.coverage >= MIN_COVERAGE
 
     @property
     def related(self) -> bool:
         """The best hits are not an answer but share enough of the question to be shown as
         possibly related."""
-        return bool(self.hits) and MIN_RELATED_COVERAGE <= self.coverage < MIN_COVERAGE
+        return bool(self.hits) and self.coverage >= MIN_RELATED_COVERAGE and not self.relevant
 
 
 def cited_articles(hits: list[Hit]) -> list[tuple[tuple[str, str], float]]:
@@ -339,13 +347,19 @@ class Retriever:
             if delegated:
                 signals = [*signals, Signal(delegated, {"refs": 1.0}, DELEGATION_WEIGHT)]
             hits = await self.store.search(IndexQuery(signals, flt, wanted, tuple(boosts), dense))
+        unindexed = () if law_query.law_ids else law_query.unindexed_titles
         if not hits:
-            return Retrieved(query=query, hits=[])
+            return Retrieved(query=query, hits=[], unindexed_laws=unindexed)
         word_stats = await self.store.term_stats("words", list(query.words))
         coverage = Coverage.of(query, word_stats)
         hits = await self._rerank_by_sentence(query, hits, word_stats, coverage)
         hits = hits[:k]
-        return Retrieved(query=query, hits=hits, coverage=coverage.share(hits[0].words))
+        return Retrieved(
+            query=query,
+            hits=hits,
+            coverage=coverage.share(hits[0].words),
+            unindexed_laws=unindexed,
+        )
 
     async def _unindexed_to_statutory(self, query: AnalyzedQuery) -> AnalyzedQuery:
         """A typed word that no chunk has (引っ越し, 母子手帳 in a statute index) can only be
@@ -435,6 +449,12 @@ def _amount_in(unit: str) -> re.Pattern[str]:
     return re.compile(f"{_NUMERAL}(?:{units})")
 
 
+def _mentions(hit: Hit, titles: tuple[str, ...]) -> bool:
+    """The passage (or its title) calls one of the laws by its title or an abbreviation."""
+    text = unicodedata.normalize("NFKC", f"{hit.meta.title}\n{hit.chunk.text}").lower()
+    return any(name in text for title in titles for name in names_of(title))
+
+
 def _one_line(question: str) -> bool:
     """The question has no lines under it (choices, pasted text)."""
     return "\n" not in question.strip()
@@ -489,4 +509,5 @@ def fuse_retrievals(results: list[Retrieved], k: int) -> Retrieved:
         query=results[0].query,
         hits=[best[d] for d in ranked],
         coverage=max(r.coverage for r in results),
+        unindexed_laws=results[0].unindexed_laws,
     )

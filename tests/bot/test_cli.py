@@ -35,6 +35,27 @@ def test_ask_json_in_an_empty_data_dir_loads_the_sample_and_cites(tmp_path: Path
     assert set(body) >= {"answer", "citations", "usage", "turn_id"}
 
 
+def test_a_question_on_a_law_the_sample_lacks_says_so(tmp_path: Path) -> None:
+    env = {"BAIBAIN_DATA_DIR": str(tmp_path / "new")}
+
+    def ask(question: str) -> dict:
+        result = CliRunner().invoke(app, ["ask", question, "--json"], env=env)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    # The sample holds ten laws, not DV防止法: no other law's article is quoted as the answer.
+    absent = ask("DV防止法の保護命令とは何ですか")
+    assert absent["outcome"] == "not_found" and absent["citations"] == []
+    assert absent["answer"].startswith(
+        "お尋ねの「配偶者からの暴力の防止及び被害者の保護等に関する法律」は、"
+        "検索できる資料に含まれていません。"
+    )
+    # Articles of the sample that cite 公職選挙法 may answer, under a notice.
+    cited = ask("公選法の選挙権を有する者とは")
+    assert cited["answer"].startswith("※お尋ねの「公職選挙法」の本文は")
+    assert cited["citations"]
+
+
 def test_sample_can_be_disabled(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,

@@ -9,7 +9,7 @@ from knowledge.chunking import chunk_sections
 from knowledge.documents import Document, DocumentMeta, Section, content_hash
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.index import SearchFilter
-from knowledge.retrieval import Retrieved, Retriever
+from knowledge.retrieval import MIN_COVERAGE, Retrieved, Retriever
 
 ANALYZER = Analyzer()
 
@@ -252,6 +252,36 @@ async def test_a_passage_holding_none_of_the_questions_nouns_is_no_answer(
     # The same verb next to a noun the passage holds is an answer.
     duty = await retrieve(tmp_path, NEGLECT, "職務を忘れたらどうなりますか")
     assert duty.hits[0].meta.doc_id == "91" and duty.relevant
+
+
+ELECTION = [
+    doc(
+        "71",
+        "地方自治法",
+        "選挙管理委員会は、選挙に関する事務を管理する。",
+        law_id="322AC0000000067",
+        position="第百八十六条",
+    ),
+    doc("72", "選挙事務の手引", "ポスター掲示場は、公職選挙法の定めにより市が設置する。"),
+]
+
+
+async def test_a_question_on_a_law_the_index_lacks_is_not_answered_by_another_law(
+    tmp_path: Path,
+) -> None:
+    # 公選法 is 公職選挙法, which the index does not hold: 地方自治法's article shares the
+    # question's other words but does not speak of that law.
+    other_law = await retrieve(tmp_path / "a", ELECTION[:1], "公選法の選挙に関する事務は")
+    assert other_law.unindexed_laws == ("公職選挙法",)
+    assert other_law.coverage >= MIN_COVERAGE and other_law.hits[0].meta.doc_id == "71"
+    assert not other_law.relevant and other_law.related
+    # A manual that cites the law may answer; the name matches in any case (ＤＶ, dv).
+    manual = await retrieve(tmp_path / "b", ELECTION, "公選法のポスター掲示場は誰が設置しますか")
+    assert manual.hits[0].meta.doc_id == "72" and manual.relevant
+    support = [doc("73", "相談の手引", "DV防止法の保護命令の申立ては、相談センターが支援する。")]
+    typed = await retrieve(tmp_path / "c", support, "dv防止法の保護命令の申立て")
+    assert typed.unindexed_laws == ("配偶者からの暴力の防止及び被害者の保護等に関する法律",)
+    assert typed.relevant
 
 
 SCHOOL = [
