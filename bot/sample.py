@@ -1,4 +1,4 @@
-"""The bundled sample dataset (ten statutes), loaded into an empty index on first start."""
+"""The bundled sample dataset (42 statutes and orders), loaded into an empty index at start."""
 
 from __future__ import annotations
 

@@ -98,13 +98,13 @@ async def test_endpoint_down_gives_the_offline_answer_marked(
 async def test_an_answer_on_a_law_the_index_lacks_says_the_law_is_not_in_the_data(
     aiohttp_client, openai_fake: FakeOpenAIServer, make_settings
 ) -> None:
-    # The bundled sample cites 公職選挙法 but does not hold it.
-    openai_fake.script("選挙権を有する者は、公職選挙法の定めによります[1]。")
+    # The bundled sample cites 地方税法 but does not hold it.
+    openai_fake.script("特別区は、地方税法の定めにより税を課します[1]。")
     client = await aiohttp_client(create_app(make_settings(**llm(openai_fake))))
-    question = {"question": "公選法の選挙権を有する者とは"}
+    question = {"question": "地税法で特別区が課する税は"}
     body = await (await client.post("/api/v1/ask", json=question)).json()
-    assert body["answer"].startswith("※お尋ねの「公職選挙法」の本文は")
-    assert body["answer"].endswith("選挙権を有する者は、公職選挙法の定めによります[1]。")
+    assert body["answer"].startswith("※お尋ねの「地方税法」の本文は")
+    assert body["answer"].endswith("特別区は、地方税法の定めにより税を課します[1]。")
     assert len(body["citations"]) == 1
 
 
