@@ -254,6 +254,23 @@ async def test_a_passage_holding_none_of_the_questions_nouns_is_no_answer(
     assert duty.hits[0].meta.doc_id == "91" and duty.relevant
 
 
+async def test_a_question_on_penalties_finds_the_article_that_sets_them(tmp_path: Path) -> None:
+    # Statutes never say 罰則 in an article; they set 拘禁刑 and 罰金.
+    documents = [
+        doc(
+            "a",
+            "個人情報の保護に関する法律",
+            "委員が秘密を漏らしたときは、委員長は、その委員を罷免することができる。",
+        ),
+        doc(
+            "b",
+            "個人情報の保護に関する法律",
+            "秘密を漏らした者は、二年以下の拘禁刑又は百万円以下の罰金に処する。",
+        ),
+    ]
+    assert (await ranked(tmp_path, documents, "秘密を漏らしたときの罰則は"))[0] == "b"
+
+
 ELECTION = [
     doc(
         "71",
