@@ -271,6 +271,16 @@ async def test_a_question_on_penalties_finds_the_article_that_sets_them(tmp_path
     assert (await ranked(tmp_path, documents, "秘密を漏らしたときの罰則は"))[0] == "b"
 
 
+async def test_an_everyday_verb_finds_the_statutory_one(tmp_path: Path) -> None:
+    # 受け付ける is 受理 in statutes; the first passage indexed wins a tie.
+    documents = [
+        doc("a-kept", "戸籍法", "市町村長は、届書の保存をしなければならない。"),
+        doc("b-accepted", "戸籍法", "市町村長は、届書の受理をしなければならない。"),
+    ]
+    question = "市役所は届書を受け付けないといけませんか"
+    assert (await ranked(tmp_path, documents, question))[0] == "b-accepted"
+
+
 ELECTION = [
     doc(
         "71",
