@@ -17,6 +17,9 @@ from importlib import resources
 from knowledge.numerals import find_article_refs
 
 _SUFFIXES = ("施行令", "施行規則")
+# A name ending in 法 followed by one of these is part of another word (医療法人, 市民法律相談,
+# 会社法務), not a law's name.
+_NOT_AFTER_LAW = frozenset("人律務案曹廷典学的")
 # Characters allowed between a law name and its article reference (「地方自治法の第242条」).
 _MAX_GAP = 2
 
@@ -154,6 +157,8 @@ def _match_at(
     for surface, title in by_first.get(text[i], ()):
         if text.startswith(surface, i):
             end = i + len(surface)
+            if surface.endswith("法") and text[end : end + 1] in _NOT_AFTER_LAW:
+                continue
             # 「金商法施行令」: an abbreviation followed by 施行令 names the order of that law.
             for suffix in _SUFFIXES:
                 if text.startswith(suffix, end) and title + suffix in law_titles:

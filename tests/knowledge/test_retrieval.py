@@ -311,6 +311,14 @@ async def test_a_question_on_a_law_the_index_lacks_is_not_answered_by_another_la
     assert typed.relevant
 
 
+async def test_a_word_that_only_contains_a_laws_name_does_not_name_it(tmp_path: Path) -> None:
+    # 医療法人 is a kind of corporation, 市民法律相談 a consultation: neither names a law.
+    for n, question in enumerate(["医療法人の理事の任期は", "市民法律相談の日程"]):
+        assert (await retrieve(tmp_path / str(n), ELECTION, question)).unindexed_laws == ()
+    named = await retrieve(tmp_path / "named", ELECTION, "民法の時効は何年ですか")
+    assert named.unindexed_laws == ("民法",)
+
+
 SCHOOL = [
     doc("12", "学校教育法", "生徒の健康診断は、毎年行わなければならない。"),
     doc(
