@@ -302,6 +302,8 @@ class Analyzer:
                     continue
                 if not found or (drop_stop_words and found[0] in _STOP_WORDS):
                     continue
+                if drop_stop_words and len(found) > 1 and morpheme.part_of_speech()[0] == "動詞":
+                    found = found[:1]
                 if nouns is not None and morpheme.part_of_speech()[0] == "名詞":
                     nouns.update(found)
                 terms.extend(found)

@@ -281,6 +281,16 @@ async def test_an_everyday_verb_finds_the_statutory_one(tmp_path: Path) -> None:
     assert (await ranked(tmp_path, documents, question))[0] == "b-accepted"
 
 
+async def test_a_compound_verb_of_the_question_is_not_matched_by_its_parts(tmp_path: Path) -> None:
+    # 受け付ける (受理 in statutes) is not 受ける and 付ける, which statutes use everywhere.
+    documents = [
+        doc("a-parts", "補助金規則", "補助金を受ける者は、届書に領収書を付けなければならない。"),
+        doc("b-accepts", "戸籍法", "市町村長は、届書の受理をしなければならない。"),
+    ]
+    question = "届書は受け付けてもらえますか"
+    assert (await ranked(tmp_path, documents, question))[0] == "b-accepts"
+
+
 ELECTION = [
     doc(
         "71",
