@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from knowledge.analysis import Analyzer
 from knowledge.chunking import chunk_sections
 from knowledge.documents import Document, DocumentMeta, Section, content_hash
@@ -254,41 +256,35 @@ async def test_a_passage_holding_none_of_the_questions_nouns_is_no_answer(
     assert duty.hits[0].meta.doc_id == "91" and duty.relevant
 
 
-async def test_a_question_on_penalties_finds_the_article_that_sets_them(tmp_path: Path) -> None:
+# Everyday wording against statutory wording: (decoy, answer, question). The decoy is indexed
+# first, so it wins a tie.
+WORDING = {
     # Statutes never say 罰則 in an article; they set 拘禁刑 and 罰金.
-    documents = [
-        doc(
-            "a",
-            "個人情報の保護に関する法律",
-            "委員が秘密を漏らしたときは、委員長は、その委員を罷免することができる。",
-        ),
-        doc(
-            "b",
-            "個人情報の保護に関する法律",
-            "秘密を漏らした者は、二年以下の拘禁刑又は百万円以下の罰金に処する。",
-        ),
-    ]
-    assert (await ranked(tmp_path, documents, "秘密を漏らしたときの罰則は"))[0] == "b"
+    "penalties": (
+        "委員が秘密を漏らしたときは、委員長は、その委員を罷免することができる。",
+        "秘密を漏らした者は、二年以下の拘禁刑又は百万円以下の罰金に処する。",
+        "秘密を漏らしたときの罰則は",
+    ),
+    # 受け付ける is 受理 in statutes.
+    "everyday verb": (
+        "市町村長は、届書の保存をしなければならない。",
+        "市町村長は、届書の受理をしなければならない。",
+        "市役所は届書を受け付けないといけませんか",
+    ),
+    # 受け付ける is not 受ける and 付ける, which statutes use everywhere.
+    "compound verb": (
+        "補助金を受ける者は、届書に領収書を付けなければならない。",
+        "市町村長は、届書の受理をしなければならない。",
+        "届書は受け付けてもらえますか",
+    ),
+}
 
 
-async def test_an_everyday_verb_finds_the_statutory_one(tmp_path: Path) -> None:
-    # 受け付ける is 受理 in statutes; the first passage indexed wins a tie.
-    documents = [
-        doc("a-kept", "戸籍法", "市町村長は、届書の保存をしなければならない。"),
-        doc("b-accepted", "戸籍法", "市町村長は、届書の受理をしなければならない。"),
-    ]
-    question = "市役所は届書を受け付けないといけませんか"
-    assert (await ranked(tmp_path, documents, question))[0] == "b-accepted"
-
-
-async def test_a_compound_verb_of_the_question_is_not_matched_by_its_parts(tmp_path: Path) -> None:
-    # 受け付ける (受理 in statutes) is not 受ける and 付ける, which statutes use everywhere.
-    documents = [
-        doc("a-parts", "補助金規則", "補助金を受ける者は、届書に領収書を付けなければならない。"),
-        doc("b-accepts", "戸籍法", "市町村長は、届書の受理をしなければならない。"),
-    ]
-    question = "届書は受け付けてもらえますか"
-    assert (await ranked(tmp_path, documents, question))[0] == "b-accepts"
+@pytest.mark.parametrize("case", WORDING)
+async def test_everyday_wording_finds_the_statutory_passage(tmp_path: Path, case: str) -> None:
+    decoy, answer, question = WORDING[case]
+    documents = [doc("a-decoy", "法", decoy), doc("b-answer", "法", answer)]
+    assert (await ranked(tmp_path, documents, question))[0] == "b-answer"
 
 
 ELECTION = [
