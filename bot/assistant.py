@@ -59,7 +59,7 @@ UNINDEXED_TEXT = (
     "資料の登録については管理者にご相談ください。"
 )
 UNINDEXED_RELATED_TEXT = (
-    "お尋ねの{laws}は、検索できる資料に含まれていません。関連する可能性のある資料を下に示します。"
+    "お尋ねの{laws}は、検索できる資料に含まれていません。この法令に触れている資料を下に示します。"
 )
 UNINDEXED_NOTICE = (
     "※お尋ねの{laws}の本文は検索できる資料に含まれていないため、"
@@ -294,10 +294,10 @@ class Assistant:
 
     def _offline(self, retrieved: Retrieved, notice: str = "") -> Answer:
         laws = _quoted(retrieved.unindexed_laws)
-        if retrieved.related:
+        if related := retrieved.related:
             return Answer(
                 text=UNINDEXED_RELATED_TEXT.format(laws=laws) if laws else NOT_ANSWERED_TEXT,
-                citations=_related(retrieved.hits),
+                citations=_related(related),
                 outcome="not_found",
                 related_heading=RELATED_HEADING,
             )

@@ -137,33 +137,38 @@ class Coverage:
     held: the index does not hold the subject, and a passage sharing the question's other words
     is no answer. Other unindexed words (a name, a typo) are left out. A passage that holds none
     of the nouns the user typed holds nothing of the question (「パスワードを忘れました」 is not
-    about a passage on 怠る, which the thesaurus adds for 忘れる).
+    about a passage on 怠る, which the thesaurus adds for 忘れる). The words of the name of a
+    law the index lacks do not count: a passage mentioning it must hold the rest.
     """
 
     query: AnalyzedQuery
     weights: Mapping[str, float]
     total: float
+    ignored: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, query: AnalyzedQuery, stats: TermStats) -> Coverage:
-        """The typed words' weights, from the document frequencies of ``query.words``."""
+    def of(
+        cls, query: AnalyzedQuery, stats: TermStats, ignored: frozenset[str] = frozenset()
+    ) -> Coverage:
+        """The typed words' weights, from the document frequencies of ``query.words``;
+        ``ignored`` words (the name of a law the index lacks) do not count."""
         idf = {t: _idf(stats.n_docs, stats.df.get(t, 0)) for t in query.words}
         weights: dict[str, float] = {}
-        for term in (t for t in query.words if t in query.typed):
+        for term in (t for t in query.words if t in query.typed and t not in ignored):
             phrases = query.synonyms.get(term, ())
             weights[term] = idf[term] or min(
                 (idf[w] for phrase in phrases for w in phrase if idf.get(w)), default=0.0
             )
         unknown = sum(1 for t, w in weights.items() if not w and query.synonyms.get(t))
         total = sum(weights.values()) + unknown * max(weights.values(), default=0.0)
-        return cls(query, weights, total)
+        return cls(query, weights, total, ignored)
 
     def share(self, present: frozenset[str]) -> float:
         """The weighted share of the typed words that a passage with words ``present`` holds;
         0 when the question has nouns and the passage holds none of them."""
         if not self.total:
             return 0.0
-        nouns = self.query.nouns
+        nouns = self.query.nouns - self.ignored
         if nouns and not any(self._holds(term, present) for term in nouns):
             return 0.0
         held = sum(weight for term, weight in self.weights.items() if self._holds(term, present))
@@ -195,10 +200,15 @@ class Retrieved:
         return bool(self.hits) and self.coverage >= MIN_COVERAGE
 
     @property
-    def related(self) -> bool:
-        """The best hits are not an answer but share enough of the question to be shown as
-        possibly related."""
-        return bool(self.hits) and self.coverage >= MIN_RELATED_COVERAGE and not self.relevant
+    def related(self) -> list[Hit]:
+        """The hits to show as possibly related when none is an answer: the best ones, when
+        they share enough of the question; for a question about a law the index lacks, those
+        that mention it."""
+        if self.relevant:
+            return []
+        if self.unindexed_laws:
+            return [h for h in self.hits if _mentions(h, self.unindexed_laws)]
+        return self.hits if self.coverage >= MIN_RELATED_COVERAGE else []
 
 
 def cited_articles(hits: list[Hit]) -> list[tuple[tuple[str, str], float]]:
@@ -351,7 +361,8 @@ class Retriever:
         if not hits:
             return Retrieved(query=query, hits=[], unindexed_laws=unindexed)
         word_stats = await self.store.term_stats("words", list(query.words))
-        coverage = Coverage.of(query, word_stats)
+        law_words = {w for title in unindexed for w in self.analyzer.words(title)}
+        coverage = Coverage.of(query, word_stats, frozenset(law_words))
         hits = await self._rerank_by_sentence(query, hits, word_stats, coverage)
         hits = hits[:k]
         return Retrieved(

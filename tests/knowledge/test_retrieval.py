@@ -307,10 +307,14 @@ async def test_a_question_on_a_law_the_index_lacks_is_not_answered_by_another_la
     other_law = await retrieve(tmp_path / "a", ELECTION[:1], "公選法の選挙に関する事務は")
     assert other_law.unindexed_laws == ("公職選挙法",)
     assert other_law.coverage >= MIN_COVERAGE and other_law.hits[0].meta.doc_id == "71"
-    assert not other_law.relevant and other_law.related
+    assert not other_law.relevant and not other_law.related
     # A manual that cites the law may answer; the name matches in any case (ＤＶ, dv).
     manual = await retrieve(tmp_path / "b", ELECTION, "公選法のポスター掲示場は誰が設置しますか")
     assert manual.hits[0].meta.doc_id == "72" and manual.relevant
+    # When it does not answer, it is still shown as possibly related, and the other law is not.
+    leaflet = doc("74", "啓発の手引", "公職選挙法の周知に努める。")
+    partly = await retrieve(tmp_path / "b2", [ELECTION[0], leaflet], "公選法の選挙事務の管理者は")
+    assert not partly.relevant and [h.meta.doc_id for h in partly.related] == ["74"]
     support = [doc("73", "相談の手引", "DV防止法の保護命令の申立ては、相談センターが支援する。")]
     typed = await retrieve(tmp_path / "c", support, "dv防止法の保護命令の申立て")
     assert typed.unindexed_laws == ("配偶者からの暴力の防止及び被害者の保護等に関する法律",)
