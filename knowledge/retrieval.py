@@ -442,21 +442,27 @@ _UNITS = (
 )
 _ASKED_AMOUNT = re.compile(f"何({'|'.join(_UNITS)})")
 _NUMERAL = "[〇一二三四五六七八九十百千万0-9０-９]+"
+_STARTING_DAY = re.compile("(?:日|月)(?:の翌日)?から|から起算|至つた日|至った日")
 _TIME_LIMIT = re.compile(f"{_NUMERAL}(?:日|週間|年|{'|'.join(_MONTHS)})(?:以内|を経過|まで)")
 
 
 def asked_amount(question: str) -> re.Pattern[str] | None:
     """What a passage stating the amount the question asks for has (「何日以内」 → a numeral
-    and 日; 「何か月」 → a numeral and 月, 箇月 or か月; 「いつまで」 → a time limit,
-    「十四日以内」 or 「六箇月を経過」), or ``None``."""
+    and 日; 「何か月」 → a numeral and 月, 箇月 or か月; 「何歳」 → 「七十五歳」 or
+    「年齢満二十五年」; 「いつまで」 → a time limit, 「十四日以内」 or 「六箇月を経過」;
+    「いつから」 → a starting day, 「…に至つた日から」 or 「翌日から起算して」), or ``None``."""
     if asked := _ASKED_AMOUNT.search(question):
         return _amount_in(asked[1])
-    return _TIME_LIMIT if "いつまで" in question else None
+    if "いつまで" in question:
+        return _TIME_LIMIT
+    return _STARTING_DAY if "いつから" in question else None
 
 
 @lru_cache(maxsize=len(_UNITS))
 def _amount_in(unit: str) -> re.Pattern[str]:
     units = "|".join(_MONTHS) if unit in _MONTHS else re.escape(unit)
+    if unit == "歳":  # statutes also state an age as 「年齢満十八年」
+        return re.compile(f"{_NUMERAL}歳|満{_NUMERAL}年")
     return re.compile(f"{_NUMERAL}(?:{units})")
 
 

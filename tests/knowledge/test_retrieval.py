@@ -256,8 +256,8 @@ async def test_a_passage_holding_none_of_the_questions_nouns_is_no_answer(
     assert duty.hits[0].meta.doc_id == "91" and duty.relevant
 
 
-# Everyday wording against statutory wording: (decoy, answer, question). The decoy is indexed
-# first, so it wins a tie.
+# Everyday wording against statutory wording, and what a question asks for: (decoy, answer,
+# question). The decoy is indexed first, so it wins a tie.
 WORDING = {
     # Statutes never say 罰則 in an article; they set 拘禁刑 and 罰金.
     "penalties": (
@@ -276,6 +276,17 @@ WORDING = {
         "補助金を受ける者は、届書に領収書を付けなければならない。",
         "市町村長は、届書の受理をしなければならない。",
         "届書は受け付けてもらえますか",
+    ),
+    # いつから asks for a starting day, 何歳 for an age, which statutes also state in years.
+    "from when": (
+        "被保険者は、住所を有したときから、その資格を取得する。",
+        "被保険者は、住所を有するに至つた日から、その資格を取得する。",
+        "被保険者の資格はいつからですか",
+    ),
+    "how old": (
+        "市町村長の被選挙権は、年齢が二十五以上であることを要する。",
+        "市町村長の被選挙権は、年齢満二十五年以上であることを要する。",
+        "市町村長の被選挙権は何歳ですか",
     ),
 }
 
