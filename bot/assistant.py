@@ -114,6 +114,12 @@ def _quoted(titles: tuple[str, ...]) -> str:
     return "、".join(f"「{title}」" for title in titles)
 
 
+def _noted(text: str, *notices: str) -> str:
+    """``text`` under the notices that are not empty, one per line."""
+    present = [n for n in notices if n]
+    return "\n".join([*present, "", text]) if present else text
+
+
 def _related(hits: list[Hit]) -> tuple[Citation, ...]:
     """The best hits as possibly related documents, when none of them is an answer."""
     return tuple(citation_for(n, hit) for n, hit in enumerate(hits[:RELATED_SOURCES], 1))
@@ -244,7 +250,7 @@ class Assistant:
             answer = await self._generate(llm, question, retrieved, history, on_progress)
             if retrieved.unindexed_laws and answer.outcome == "answered":
                 notice = UNINDEXED_NOTICE.format(laws=_quoted(retrieved.unindexed_laws))
-                answer = replace(answer, text=f"{notice}\n\n{answer.text}")
+                answer = replace(answer, text=_noted(answer.text, notice))
         except UpstreamUnavailable as exc:
             log.warning("llm unavailable, answering offline: %s", exc.detail)
             retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
@@ -305,10 +311,9 @@ class Assistant:
             text = UNINDEXED_TEXT.format(laws=laws) if laws else NOT_FOUND_TEXT
             return Answer(text=text, outcome="not_found")
         composed = compose_extractive_answer(retrieved.query, retrieved.hits, self.analyzer)
-        notices = [n for n in (notice, laws and UNINDEXED_NOTICE.format(laws=laws)) if n]
-        text = "\n".join([*notices, "", composed.text]) if notices else composed.text
+        unindexed = UNINDEXED_NOTICE.format(laws=laws) if laws else ""
         return Answer(
-            text=text,
+            text=_noted(composed.text, notice, unindexed),
             citations=tuple(citation_for(n, hit) for n, hit in enumerate(composed.sources, 1)),
         )
 

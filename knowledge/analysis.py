@@ -258,8 +258,9 @@ class Analyzer:
     ) -> list[str]:
         """Content words as Sudachi normalized forms; compounds also yield their short units.
 
-        ``drop_stop_words`` removes question boilerplate (「教えてください」, 「誰」) and is meant
-        for queries; documents keep every content word so their lengths stay comparable.
+        ``drop_stop_words`` removes question boilerplate (「教えてください」, 「誰」) and keeps a
+        compound verb whole (受け付ける, not also 受ける and 付ける); it is meant for queries, and
+        documents keep every content word so their lengths stay comparable.
         ``normalized``: ``text`` already went through ``normalize`` (analyzing it once more would
         add its era years twice). ``morphemes`` receives every morpheme of the same analysis as
         ``(surface, dictionary form, normalized form)``, particles included (「入ら」 →
