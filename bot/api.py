@@ -117,7 +117,7 @@ async def ask(request: web.Request) -> web.Response:
         ),
     )
     services = request.app[SERVICES]
-    flt = await parse_filters(body.get("filters"), services.index)
+    flt = await parse_filters(body.get("filters"), services.index, asker.org_id)
     answer = await services.assistant.ask(question, asker, flt=flt)
     return json_ok(answer_json(answer))
 
@@ -131,15 +131,16 @@ def _names(filters: dict[str, Any], key: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value if v.strip())
 
 
-async def parse_filters(raw: object, index: IndexStore) -> SearchFilter:
+async def parse_filters(raw: object, index: IndexStore, viewer_org: str | None) -> SearchFilter:
     """``{"categories", "datasets", "laws" (titles or law ids), "published_from",
-    "published_to" (和暦 accepted)}`` as a search filter."""
+    "published_to" (和暦 accepted)}`` as a search filter (law titles as ``viewer_org`` sees
+    them)."""
     if raw is None:
         return SearchFilter()
     if not isinstance(raw, dict):
         raise BadInput("filters はオブジェクトで指定してください。")
     laws = _names(raw, "laws")
-    titles = await index.law_titles() if laws else {}
+    titles = await index.law_titles(viewer_org) if laws else {}
     return SearchFilter(
         categories=_names(raw, "categories"),
         datasets=_names(raw, "datasets"),

@@ -451,10 +451,10 @@ class EmbeddedIndexStore:
             target = target[allowed[target]]
         total[target] += np.float32(boost.add)
 
-    def _law_titles(self) -> dict[str, str]:
+    def _law_titles(self, viewer_org: str | None) -> dict[str, str]:
         with self._lock:
             self._sync()
-            return dict(self._docs.law_titles)
+            return self._docs.law_titles(viewer_org)
 
     def _chunks_by_rowid(
         self, rowids: Sequence[int]
@@ -575,8 +575,8 @@ class EmbeddedIndexStore:
     async def term_stats(self, field_name: str, terms: Sequence[str]) -> TermStats:
         return await self._read(self._term_stats, field_name, terms)
 
-    async def law_titles(self) -> dict[str, str]:
-        return await self._read(self._law_titles)
+    async def law_titles(self, viewer_org: str | None) -> dict[str, str]:
+        return await self._read(self._law_titles, viewer_org)
 
     async def _read(self, read: Callable[..., _T], *args: Any, quick: bool = True) -> _T:
         """Run a read of the in-memory index on the event loop when it takes milliseconds:

@@ -55,9 +55,10 @@ class DocTable:
 
     def __init__(self) -> None:
         self.keys: dict[str, int] = {}
-        self.law_titles: dict[str, str] = {}
-        self._law_title: list[str] = []
-        self._law_docs: Counter[str] = Counter()
+        # Law titles by who may see them: "" for shared documents, else the owner organization.
+        self._law_titles: dict[str, dict[str, str]] = {}
+        self._law_key: list[tuple[str, str] | None] = []
+        self._law_docs: Counter[tuple[str, str]] = Counter()
         self._first = GrowableArray(np.int64, fill=-1)
         self._count = GrowableArray(np.int64)
         self._scattered: dict[int, list[int]] = {}
@@ -79,12 +80,14 @@ class DocTable:
         """Documents as ``(doc_id, visibility, published, owner_org, category, dataset,
         law_id, law_title)``."""
         for row in rows:
-            law_title = sys.intern(row[7] or "")
-            self.keys[row[0]] = len(self._law_title)
-            self._law_title.append(law_title)
-            if law_title and row[6]:
-                self.law_titles[law_title] = row[6]
-                self._law_docs[law_title] += 1
+            self.keys[row[0]] = len(self._law_key)
+            law_key = None
+            if row[7] and row[6]:
+                scope = "" if row[1] == "shared" else sys.intern(row[3] or "")
+                law_key = (scope, sys.intern(row[7]))
+                self._law_titles.setdefault(scope, {})[law_key[1]] = row[6]
+                self._law_docs[law_key] += 1
+            self._law_key.append(law_key)
         self._first.extend(np.full(len(rows), -1))
         self._count.extend(np.zeros(len(rows)))
         self.alive.extend(np.ones(len(rows), dtype=np.bool_))
@@ -116,14 +119,22 @@ class DocTable:
         if key is None:
             return []
         self.alive.view[key] = False
-        title = self._law_title[key]
-        if title and self._law_docs[title]:
-            self._law_docs[title] -= 1
-            if not self._law_docs[title]:
-                self.law_titles.pop(title, None)
+        law_key = self._law_key[key]
+        if law_key and self._law_docs[law_key]:
+            self._law_docs[law_key] -= 1
+            if not self._law_docs[law_key]:
+                del self._law_docs[law_key]
+                self._law_titles[law_key[0]].pop(law_key[1], None)
         first, count = int(self._first.view[key]), int(self._count.view[key])
         self._count.view[key] = 0
         return [*range(first, first + count), *self._scattered.pop(key, [])]
+
+    def law_titles(self, viewer_org: str | None) -> dict[str, str]:
+        """Title → law id of the laws ``viewer_org`` may see (its own titles win a tie)."""
+        titles = dict(self._law_titles.get("", {}))
+        if viewer_org:
+            titles.update(self._law_titles.get(viewer_org, {}))
+        return titles
 
     def allowed(self, flt: SearchFilter) -> npt.NDArray[np.bool_]:
         owner = self._columns["owner_org"].view

@@ -173,8 +173,10 @@ class IndexStore(Protocol):
         """Document frequencies of ``terms`` in ``field_name`` over all chunks."""
         ...
 
-    async def law_titles(self) -> Mapping[str, str]:
-        """Title → law id of every law that has chunks in the index."""
+    async def law_titles(self, viewer_org: str | None) -> Mapping[str, str]:
+        """Title → law id of every law with chunks that ``viewer_org`` may see (shared ones
+        and its own, as ``SearchFilter.viewer_org``): another organization's private
+        datasets must not change how a question is read."""
         ...
 
     async def get_document(self, doc_id: str) -> Document | None:

@@ -329,7 +329,7 @@ class Retriever:
 
     async def retrieve(self, question: str, flt: SearchFilter, k: int = 10) -> Retrieved:
         """Search the index and decide whether the best hit answers the question."""
-        law_titles = await self.store.law_titles()
+        law_titles = await self.store.law_titles(flt.viewer_org)
         law_query = analyze_law_references(question, law_titles)
         query = await self._unindexed_to_statutory(self.analyze(law_query.text))
         if not query.words and not query.grams:

@@ -360,10 +360,13 @@ def term_count_filter(prop: str, term: str) -> _Filters:
     return Filter.by_property(prop).contains_any([term])
 
 
-def law_titles_args(limit: int) -> dict[str, Any]:
-    """``aggregate.over_all`` arguments grouping document heads by law title."""
+def law_titles_args(limit: int, viewer_org: str | None) -> dict[str, Any]:
+    """``aggregate.over_all`` arguments grouping by law title the document heads that
+    ``viewer_org`` may see."""
     return {
-        "filters": Filter.by_property("head").equal(True),
+        "filters": Filter.all_of(
+            [Filter.by_property("head").equal(True), visibility_filter(viewer_org)]
+        ),
         "group_by": GroupByAggregate(prop="law_title", limit=limit),
         "total_count": False,
         "return_metrics": Metrics("law_id").text(top_occurrences_value=True, limit=1),

@@ -102,7 +102,7 @@ class WeaviateIndexStore:
         self._first_window = first_window
         self._max_window = max_window
         self._embed_batch = embed_batch
-        self._law_titles: tuple[float, dict[str, str]] | None = None
+        self._law_titles: dict[str | None, tuple[float, dict[str, str]]] = {}
         self._last_seq = 0
 
     async def ping(self) -> None:
@@ -179,7 +179,7 @@ class WeaviateIndexStore:
             )
             raise
         await self._delete_where(collection, superseded_filter(current), "replace")
-        self._law_titles = None
+        self._law_titles = {}
 
     async def _insert(self, collection: Any, objects: list[Any]) -> None:
         """Insert in batches; rejected objects are retried, then the upload fails."""
@@ -251,7 +251,7 @@ class WeaviateIndexStore:
         collection = await self._conn.collection()
         where = Filter.by_property("doc_id").equal(doc_id)
         removed = await self._delete_where(collection, where, "delete")
-        self._law_titles = None
+        self._law_titles = {}
         return removed > 0
 
     async def _check_foreign_chunk_ids(self, collection: Any, documents: list[Document]) -> None:
@@ -423,14 +423,16 @@ class WeaviateIndexStore:
         df = dict(zip(unique, dfs, strict=True))
         return TermStats(n_docs=n_docs, df={t: df.get(t, 0) for t in terms})
 
-    async def law_titles(self) -> dict[str, str]:
-        """Law title → law id, cached briefly (every question asks; own writes refresh it)."""
-        cached = self._law_titles
+    async def law_titles(self, viewer_org: str | None) -> dict[str, str]:
+        """Law title → law id of what ``viewer_org`` sees, cached briefly per organization
+        (every question asks; own writes refresh it)."""
+        cached = self._law_titles.get(viewer_org)
         if cached is not None and time.monotonic() - cached[0] < LAW_TITLES_TTL:
             return dict(cached[1])
         collection = await self._conn.collection()
         result = await self._conn.read(
-            "law titles", collection.aggregate.over_all(**law_titles_args(LAW_TITLES_LIMIT))
+            "law titles",
+            collection.aggregate.over_all(**law_titles_args(LAW_TITLES_LIMIT, viewer_org)),
         )
         titles: dict[str, str] = {}
         for group in result.groups:
@@ -438,7 +440,7 @@ class WeaviateIndexStore:
             top = getattr(group.properties.get("law_id"), "top_occurrences", None) or []
             if isinstance(title, str) and title and top and top[0].value:
                 titles[title] = str(top[0].value)
-        self._law_titles = (time.monotonic(), titles)
+        self._law_titles[viewer_org] = (time.monotonic(), titles)
         return dict(titles)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -330,6 +331,29 @@ async def test_a_question_on_a_law_the_index_lacks_is_not_answered_by_another_la
     typed = await retrieve(tmp_path / "c", support, "dv防止法の保護命令の申立て")
     assert typed.unindexed_laws == ("配偶者からの暴力の防止及び被害者の保護等に関する法律",)
     assert typed.relevant
+
+
+async def test_another_organizations_private_law_does_not_count_as_indexed(
+    tmp_path: Path,
+) -> None:
+    private = doc(
+        "75",
+        "公職選挙法",
+        "選挙運動は、立候補の届出のあった日から行うことができる。",
+        law_id="325AC1000000100",
+    )
+    private = replace(private, meta=replace(private.meta, visibility="organization", owner_org="1"))
+    store = EmbeddedIndexStore(tmp_path / "index.sqlite3", ANALYZER)
+    try:
+        await store.upsert_many([ELECTION[0], private])
+        retriever = Retriever(store, ANALYZER)
+        question = "公選法の選挙運動はいつからできますか"
+        owner = await retriever.retrieve(question, SearchFilter(viewer_org="1"), k=5)
+        other = await retriever.retrieve(question, SearchFilter(viewer_org="2"), k=5)
+    finally:
+        await store.close()
+    assert owner.unindexed_laws == () and owner.hits[0].meta.doc_id == "75" and owner.relevant
+    assert other.unindexed_laws == ("公職選挙法",) and not other.relevant
 
 
 async def test_a_word_that_only_contains_a_laws_name_does_not_name_it(tmp_path: Path) -> None:

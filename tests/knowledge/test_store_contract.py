@@ -30,7 +30,9 @@ def doc(
     visibility: str = "shared",
     category: str = "法令",
     published: date | None = None,
+    law: tuple[str, str] | None = None,
 ) -> Document:
+    law_id, law_title = law or ("", "")
     meta = DocumentMeta(
         doc_id=doc_id,
         title=f"文書{doc_id}",
@@ -39,6 +41,8 @@ def doc(
         visibility=visibility,  # type: ignore[arg-type]
         category=category,
         published=published,
+        law_id=law_id,
+        law_title=law_title,
     )
     sections = [Section(text=t, position=f"第{i + 1}条") for i, t in enumerate(texts)]
     return Document(meta, chunk_sections(doc_id, sections), content_hash("".join(texts)))
@@ -148,6 +152,28 @@ async def test_visibility_organization_documents_stay_with_their_owner(store: In
     }
     assert await ids(store, query("公共施設の予約", SearchFilter(viewer_org="2"))) == ["shared"]
     assert await ids(store, query("公共施設の予約", SearchFilter())) == ["shared"]
+
+
+async def test_law_titles_of_organization_documents_stay_with_their_owner(
+    store: IndexStore,
+) -> None:
+    await store.upsert_many(
+        [
+            doc("act", "市町村に議会を置く。", law=("L1", "地方自治法")),
+            doc(
+                "rule",
+                "窓口の受付時間。",
+                owner="1",
+                visibility="organization",
+                law=("R1", "甲市規則"),
+            ),
+        ]
+    )
+    assert await store.law_titles("1") == {"地方自治法": "L1", "甲市規則": "R1"}
+    assert await store.law_titles("2") == {"地方自治法": "L1"}
+    assert await store.law_titles(None) == {"地方自治法": "L1"}
+    await store.delete("rule")
+    assert await store.law_titles("1") == {"地方自治法": "L1"}
 
 
 async def test_filters_on_metadata(store: IndexStore) -> None:

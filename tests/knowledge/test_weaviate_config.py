@@ -326,8 +326,10 @@ def test_term_statistics_and_law_title_queries_are_pinned() -> None:
     assert grpc(term_count_filter("words", "監査")) == grpc(
         Filter.by_property("words").contains_any(["監査"])
     )
-    args = law_titles_args(1000)
-    assert grpc(args.pop("filters")) == grpc(Filter.by_property("head").equal(True))
+    args = law_titles_args(1000, "org-1")
+    assert grpc(args.pop("filters")) == grpc(
+        Filter.all_of([Filter.by_property("head").equal(True), visibility_filter("org-1")])
+    )
     assert args["group_by"].prop == "law_title" and args["group_by"].limit == 1000
     assert args["return_metrics"].property_name == "law_id"
     assert args["return_metrics"].top_occurrences_value and args["return_metrics"].limit == 1

@@ -116,7 +116,7 @@ def scores(hits: list) -> dict[str, float]:
 async def test_retrieval_gives_the_embedded_answers(pair) -> None:
     embedded, weaviate, _ = pair
     assert await weaviate.count_chunks() == await embedded.count_chunks()
-    assert await weaviate.law_titles() == await embedded.law_titles()
+    assert await weaviate.law_titles(None) == await embedded.law_titles(None)
     for question in QUESTIONS:
         mine = await Retriever(weaviate, ANALYZER).retrieve(question, SearchFilter(), k=10)
         reference = await Retriever(embedded, ANALYZER).retrieve(question, SearchFilter(), k=10)
@@ -283,12 +283,12 @@ async def test_law_titles_are_cached_briefly_and_refreshed_by_own_writes() -> No
     server = FakeWeaviate()
     store = WeaviateIndexStore(CONFIG, ANALYZER, client_factory=server.client)
     await store.upsert(doc("law", "第一条の本文。", law_id="L1", law_title="テスト法"))
-    assert await store.law_titles() == {"テスト法": "L1"}
+    assert await store.law_titles(None) == {"テスト法": "L1"}
     calls = len(server.calls)
-    assert await store.law_titles() == {"テスト法": "L1"}
+    assert await store.law_titles(None) == {"テスト法": "L1"}
     assert len(server.calls) == calls  # served from the cache
     await store.delete("law")
-    assert await store.law_titles() == {}
+    assert await store.law_titles(None) == {}
     await store.close()
 
 
