@@ -288,14 +288,15 @@ class DatasetService:
             session.commit()
             return VersionChange(doc_id, row.version, changed=True)
 
-    def documents(self, dataset_id: int) -> list[str]:
-        """Index doc ids of a dataset."""
+    def documents(self, dataset_id: int) -> dict[str, str]:
+        """Index doc id → recorded content hash of each document of a dataset."""
         with Session(self._engine) as session:
-            return list(
-                session.exec(
-                    select(DocumentVersion.doc_id).where(DocumentVersion.dataset_id == dataset_id)
-                ).all()
-            )
+            rows = session.exec(
+                select(DocumentVersion.doc_id, DocumentVersion.content_hash).where(
+                    DocumentVersion.dataset_id == dataset_id
+                )
+            ).all()
+            return dict(rows)
 
     def remember_source(self, dataset_id: int, *, etag: str, last_modified: str) -> None:
         """Keep the validators of the last fetch of the dataset's source URL."""

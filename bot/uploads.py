@@ -124,10 +124,16 @@ class Uploads:
         progress: Progress | None = None,
         sources: Sequence[str] = (),
     ) -> UploadReport:
-        """Write already-built documents of the dataset; unchanged ones are skipped."""
+        """Write already-built documents of the dataset; unchanged ones are skipped.
+
+        The index is written first, then the dataset's records. A document the index holds
+        but the records do not (their write failed after the index's) is recorded when the
+        upload is repeated, so the dataset lists, and its deletion removes, all it holds."""
         changed = [
             d for d in documents if await self.index.content_hash(d.doc_id) != d.content_hash
         ]
+        recorded = await asyncio.to_thread(self.datasets.documents, dataset.id)
+        unrecorded = [d for d in documents if recorded.get(d.doc_id) != d.content_hash]
         # One transaction for the whole upload when it is small enough to hold; large bulk
         # loads commit per batch (each batch is still all-or-nothing).
         batch = max(len(changed) if len(changed) <= WRITE_BATCH * 5 else WRITE_BATCH, 1)
@@ -137,7 +143,7 @@ class Uploads:
                 await progress(done, len(changed))
 
         await self.index.upsert_batches(batches(changed, batch), written)
-        for document in changed:
+        for document in unrecorded:
             await asyncio.to_thread(
                 self.datasets.record,
                 dataset.id,
@@ -181,15 +187,25 @@ class Uploads:
         return shared
 
     async def delete(self, dataset: DatasetInfo, *, who: str, platform: str) -> int:
-        """Delete the dataset and every document of it from the index."""
-        doc_ids = await asyncio.to_thread(self.datasets.delete, dataset.id, dataset.org_id)
+        """Delete every document of the dataset from the index, then the dataset.
+
+        The index goes first: when it fails part-way, the dataset stays listed with what is
+        left of it, and deleting it again finishes the job. The other way round, the documents
+        not yet deleted would stay searchable with no dataset left to delete them by.
+        """
+        doc_ids = await asyncio.to_thread(self.datasets.documents, dataset.id)
         for doc_id in doc_ids:
             await self.index.delete(doc_id)
+        recorded = await asyncio.to_thread(self.datasets.delete, dataset.id, dataset.org_id)
+        late = set(recorded) - set(doc_ids)  # written by an upload meanwhile
+        for doc_id in late:
+            await self.index.delete(doc_id)
+        removed = len(doc_ids) + len(late)
         await self.auditor.admin(
             org_id=dataset.org_id,
             platform=platform,
             user_id=who,
             action="dataset.delete",
-            details={"dataset_id": dataset.id, "name": dataset.name, "documents": len(doc_ids)},
+            details={"dataset_id": dataset.id, "name": dataset.name, "documents": removed},
         )
-        return len(doc_ids)
+        return removed

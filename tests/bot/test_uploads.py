@@ -1,0 +1,104 @@
+"""A dataset's index and records stay together when one of them fails: nothing stays
+searchable that its owner could no longer see listed or delete."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+import pytest
+from fakes.weaviate_memory import FakeWeaviate
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+from admin.audit import AuditKeyring, AuditLog
+from admin.datasets import DatasetInfo, DatasetService
+from bot.auditing import Auditor
+from bot.uploads import UploadFile, Uploads
+from knowledge.analysis import Analyzer
+from knowledge.errors import IndexUnavailable, NotFound
+from knowledge.index import IndexStore
+from knowledge.weaviate_store import WeaviateConfig, WeaviateIndexStore
+
+RULES = [
+    UploadFile("粗大ごみ収集規則.txt", "粗大ごみは毎月第二水曜日に収集する。".encode()),
+    UploadFile("資源ごみ収集規則.txt", "資源ごみは毎週金曜日に収集する。".encode()),
+]
+
+
+# The database refuses new document records, as on a full disk: statements that start
+# refusing, and the one that stops it.
+REFUSE_RECORDS = {
+    "sqlite": (
+        [
+            "CREATE TRIGGER refuse BEFORE INSERT ON document_version"
+            " BEGIN SELECT RAISE(FAIL, 'disk full'); END"
+        ],
+        "DROP TRIGGER refuse",
+    ),
+    "postgresql": (
+        [
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$"
+            " BEGIN RAISE EXCEPTION 'disk full'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse BEFORE INSERT ON document_version"
+            " FOR EACH ROW EXECUTE FUNCTION refuse()",
+        ],
+        "DROP TRIGGER refuse ON document_version",
+    ),
+}
+
+
+def services(
+    db_engine: Engine, tmp_path: Path
+) -> tuple[FakeWeaviate, IndexStore, Uploads, DatasetInfo]:
+    """Uploads over a Weaviate stand-in, with one new dataset of organization 7."""
+    server = FakeWeaviate()
+    index = WeaviateIndexStore(
+        WeaviateConfig(url="http://weaviate.invalid:8080"), Analyzer(), client_factory=server.client
+    )
+    key = base64.b64encode(os.urandom(32)).decode()
+    auditor = Auditor(AuditLog(db_engine, AuditKeyring.load(key, tmp_path)))
+    datasets = DatasetService(db_engine)
+    dataset = datasets.create("7", "ごみ収集規則", "条例・規則・例規")
+    return server, index, Uploads(index, datasets, auditor), dataset
+
+
+async def test_a_failed_delete_keeps_the_dataset_and_can_be_finished(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    server, index, uploads, dataset = services(db_engine, tmp_path)
+    await uploads.upload(dataset, RULES, publisher="テスト市", uploader="u", platform="api")
+    assert await index.count_chunks() == 2
+
+    server.down = True
+    with pytest.raises(IndexUnavailable):
+        await uploads.delete(dataset, who="u", platform="api")
+    server.down = False
+    # The dataset is still there to be deleted again, with its documents.
+    assert uploads.datasets.owned(dataset.id, "7").documents == 2
+    assert await uploads.delete(dataset, who="u", platform="api") == 2
+    assert await index.count_chunks() == 0
+    with pytest.raises(NotFound):
+        uploads.datasets.owned(dataset.id, "7")
+    await index.close()
+
+
+async def test_an_upload_whose_records_failed_is_recorded_when_repeated(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    _, index, uploads, dataset = services(db_engine, tmp_path)
+    refuse, stop = REFUSE_RECORDS[db_engine.dialect.name]
+    with db_engine.begin() as connection:
+        for statement in refuse:
+            connection.exec_driver_sql(statement)
+    with pytest.raises(DBAPIError):
+        await uploads.upload(dataset, RULES, publisher="テスト市", uploader="u", platform="api")
+    with db_engine.begin() as connection:
+        connection.exec_driver_sql(stop)
+    assert await index.count_chunks() == 2  # the index took them before the records failed
+    again = await uploads.upload(dataset, RULES, publisher="テスト市", uploader="u", platform="api")
+    assert (again.written, again.unchanged, again.dataset.documents) == (0, 2, 2)
+    assert await uploads.delete(dataset, who="u", platform="api") == 2
+    assert await index.count_chunks() == 0
+    await index.close()
