@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -26,8 +27,8 @@ from bot.services import Services, open_embedder, open_services
 from bot.settings import Settings
 from bot.turns import Answer, shown_position
 from bot.uploads import defaults_for, id_prefix
-from knowledge.errors import BadInput, BaibainError
-from knowledge.ingest import documents_from_file, iter_files
+from knowledge.errors import BadDocument, BadInput, BaibainError
+from knowledge.ingest import iter_files, read_files
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="自治体版バイバイン")
 org_app = typer.Typer(no_args_is_help=True, help="組織の管理")
@@ -135,9 +136,18 @@ def ingest(
     if not dataset.strip():
         raise _fail(BadInput("--dataset を指定してください。"))
 
+    try:
+        files = list(iter_files(paths))
+    except BaibainError as exc:
+        raise _fail(exc) from exc
+    if not files:
+        raise _fail(BadInput("取り込めるファイルが見つかりませんでした。"))
+    who = f"cli:{getpass.getuser()}"
+
     async def work(services: Services) -> tuple[int, int]:
         owner = orgs.get_org(services.engine, org)
         existing = services.datasets.by_name(owner.id, dataset)
+        created = existing is None
         if existing is None:
             if not category:
                 raise BadInput(
@@ -151,34 +161,53 @@ def ingest(
                 license=license,
                 publisher=owner.name,
                 source_url=source_url,
-                attested_by=f"cli:{getpass.getuser()}" if shareable else "",
+                attested_by=who if shareable else "",
             )
-        elif shareable and existing.visibility != "shared":
-            existing = await services.uploads.attest(
-                existing, who=f"cli:{getpass.getuser()}", platform="cli"
-            )
-        defaults = defaults_for(existing, owner.name)
-        files = list(iter_files(paths))
+        sharing = shareable and existing.visibility != "shared"
+        # Every file is read before anything is written; documents carry the visibility the
+        # dataset will have then.
+        target = replace(existing, visibility="shared") if sharing else existing
+        reading = tqdm(total=len(files), desc="読み込み中", unit="ファイル", file=sys.stderr)
+        defaults = defaults_for(target, owner.name)
         written = skipped = 0
-        with tqdm(total=len(files), desc="取り込み中", unit="ファイル", file=sys.stderr) as bar:
-            for path, name in files:
-                documents = list(
-                    documents_from_file(path, name, defaults, id_prefix=id_prefix(existing))
-                )
-                report = await services.uploads.write(
-                    existing,
-                    documents,
-                    uploader=f"cli:{getpass.getuser()}",
-                    platform="cli",
-                    sources=[name],
-                )
-                written += report.written
-                skipped += report.unchanged
-                bar.update(1)
+        with read_files(
+            files, defaults, id_prefix=id_prefix(existing), progress=reading.update
+        ) as read:
+            reading.close()
+            if read.failures:
+                if created:
+                    services.datasets.delete(existing.id, owner.id)
+                raise BadDocument(_unread(read.failures))
+            if sharing:
+                existing = await services.uploads.attest(existing, who=who, platform="cli")
+            with tqdm(total=len(files), desc="取り込み中", unit="ファイル", file=sys.stderr) as bar:
+                for name, documents in read:
+                    report = await services.uploads.write(
+                        existing, documents, uploader=who, platform="cli", sources=[name]
+                    )
+                    written += report.written
+                    skipped += report.unchanged
+                    bar.update(1)
         return written, skipped
 
     written, skipped = _run(lambda: _with_services(settings, work))
     typer.echo(f"{written} 件の文書を取り込みました（変更なし {skipped} 件）。")
+
+
+# Files named in the message when some could not be read (the rest are counted).
+MAX_UNREAD_LISTED = 20
+
+
+def _unread(failures: list[str]) -> str:
+    """The message for files that could not be read, each named with why."""
+    listed = "\n".join(f"・{f}" for f in failures[:MAX_UNREAD_LISTED])
+    more = len(failures) - MAX_UNREAD_LISTED
+    return (
+        f"{len(failures)} 件のファイルを読み込めなかったため、何も取り込んでいません。"
+        "直すか除いてから、もう一度実行してください。\n"
+        + listed
+        + (f"\n…ほか {more} 件" if more > 0 else "")
+    )
 
 
 @app.command()

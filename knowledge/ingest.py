@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from dataclasses import replace
+import pickle
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from knowledge.chunking import chunk_sections
 from knowledge.corpus import CorpusDefaults, read_corpus
@@ -42,6 +46,54 @@ def documents_from_file(
     except OSError as exc:
         raise BadDocument(f"{name} を読み込めませんでした。", detail=str(exc)) from exc
     yield from documents_from_bytes(name, data, defaults, id_prefix=id_prefix)
+
+
+# Read documents stay in memory up to this size, then go to a temporary file.
+SPOOL_IN_MEMORY = 64 << 20
+
+
+@dataclass
+class ReadFiles:
+    """The documents of many files, read before any is written: pickled to a spool one file at
+    a time, so a large folder is parsed once and never held in memory whole. ``failures`` are
+    the files that could not be read, as messages naming them."""
+
+    spool: IO[bytes]
+    failures: list[str] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, name: str, documents: list[Document]) -> None:
+        pickle.dump((name, documents), self.spool, protocol=pickle.HIGHEST_PROTOCOL)
+        self.count += 1
+
+    def __iter__(self) -> Iterator[tuple[str, list[Document]]]:
+        """Each read file's name and documents, in reading order."""
+        self.spool.seek(0)
+        for _ in range(self.count):
+            yield pickle.load(self.spool)  # written by ``add`` in this process
+
+
+@contextmanager
+def read_files(
+    files: list[tuple[Path, str]],
+    defaults: CorpusDefaults,
+    *,
+    id_prefix: str = "",
+    progress: Callable[[], object] | None = None,
+) -> Iterator[ReadFiles]:
+    """Parse every file (``iter_files``) into documents, going on past files that fail."""
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        read = ReadFiles(spool)
+        for path, name in files:
+            try:
+                documents = list(documents_from_file(path, name, defaults, id_prefix=id_prefix))
+                read.add(name, documents)
+            except BadDocument as exc:
+                message = exc.user_message
+                read.failures.append(message if name in message else f"{name}: {message}")
+            if progress is not None:
+                progress()
+        yield read
 
 
 def documents_from_bytes(

@@ -148,6 +148,33 @@ def test_ingest_keeps_organization_data_to_its_owner(run, tmp_path: Path) -> Non
         assert "テスト市 ごみ出し規則" not in [c["title"] for c in theirs["citations"]]
 
 
+def test_ingest_reads_every_file_before_writing_any(run, tmp_path: Path) -> None:
+    folder = tmp_path / "reiki"
+    folder.mkdir()
+    rule = folder / "ごみ出し規則.txt"
+    rule.write_text("テスト市ごみ出し規則\n粗大ごみは毎月第二水曜日に収集する。", "utf-8")
+    (folder / "壊れた.pdf").write_bytes(b"%PDF-1.4 broken")
+    (folder / "壊れた.docx").write_bytes(b"not a zip")
+    assert run("org", "create", "テスト市").exit_code == 0
+    ingest = ("ingest", str(folder), "--dataset", "例規", "--org", "テスト市")
+    refused = run(*ingest, "--category", "条例・規則・例規")
+    assert refused.exit_code == 2
+    assert "2 件のファイルを読み込めなかったため、何も取り込んでいません" in refused.output
+    assert "壊れた.pdf" in refused.output and "壊れた.docx" in refused.output
+
+    def cited() -> list[str]:
+        asked = run("ask", "粗大ごみの収集日はいつですか", "--org", "テスト市", "--json")
+        return [c["title"] for c in json.loads(asked.stdout)["citations"]]
+
+    assert "ごみ出し規則" not in " ".join(cited())
+    # Nor is the dataset left behind: it is still new, and wants its category.
+    assert "--category" in run(*ingest).output
+    for broken in folder.glob("壊れた.*"):
+        broken.unlink()
+    assert run(*ingest, "--category", "条例・規則・例規").exit_code == 0
+    assert "ごみ出し規則" in cited()[0]
+
+
 def test_eval_prints_metrics_and_names_bad_lines(run, tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.jsonl"
     queries = tmp_path / "queries.jsonl"
