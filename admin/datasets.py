@@ -228,6 +228,18 @@ class DatasetService:
             session.refresh(row)
             return _info(row, self._count(session, row.id))
 
+    def restore_sharing(self, previous: DatasetInfo) -> None:
+        """Put back the sharing a dataset had (``previous``): an attestation whose documents
+        could not be shared is undone."""
+        with Session(self._engine) as session:
+            row = session.get(Dataset, previous.id)
+            if row is None:
+                return
+            row.visibility, row.attested_by = previous.visibility, previous.attested_by
+            row.attested_at = previous.attested_at
+            session.add(row)
+            session.commit()
+
     def delete(self, dataset_id: int, org_id: str) -> list[str]:
         """Delete a dataset of the organization; returns the index doc ids to remove."""
         self.owned(dataset_id, org_id)

@@ -169,14 +169,24 @@ class Uploads:
         return UploadReport(refreshed, len(changed), len(documents) - len(changed))
 
     async def attest(self, dataset: DatasetInfo, *, who: str, platform: str) -> DatasetInfo:
-        """Share the dataset with every organization (the attestation is recorded)."""
+        """Share the dataset with every organization (the attestation is recorded).
+
+        The record changes first, then the documents in one index transaction; when the index
+        fails, the record is put back: the dataset is shared whole or not at all, and never
+        are its documents shared without the attestation recorded.
+        """
         shared = await asyncio.to_thread(self.datasets.attest, dataset.id, dataset.org_id, who)
-        for doc_id in await asyncio.to_thread(self.datasets.documents, dataset.id):
-            document = await self.index.get_document(doc_id)
-            if document is not None and document.meta.visibility != "shared":
-                await self.index.upsert(
-                    replace(document, meta=replace(document.meta, visibility="shared"))
-                )
+        try:
+            documents = []
+            for doc_id in await asyncio.to_thread(self.datasets.documents, dataset.id):
+                document = await self.index.get_document(doc_id)
+                if document is not None and document.meta.visibility != "shared":
+                    meta = replace(document.meta, visibility="shared")
+                    documents.append(replace(document, meta=meta))
+            await self.index.upsert_many(documents)
+        except BaseException:
+            await asyncio.to_thread(self.datasets.restore_sharing, dataset)
+            raise
         await self.auditor.admin(
             org_id=dataset.org_id,
             platform=platform,

@@ -18,7 +18,8 @@ from bot.auditing import Auditor
 from bot.uploads import UploadFile, Uploads
 from knowledge.analysis import Analyzer
 from knowledge.errors import IndexUnavailable, NotFound
-from knowledge.index import IndexStore
+from knowledge.index import IndexStore, SearchFilter
+from knowledge.retrieval import Retriever
 from knowledge.weaviate_store import WeaviateConfig, WeaviateIndexStore
 
 RULES = [
@@ -101,4 +102,28 @@ async def test_an_upload_whose_records_failed_is_recorded_when_repeated(
     assert (again.written, again.unchanged, again.dataset.documents) == (0, 2, 2)
     assert await uploads.delete(dataset, who="u", platform="api") == 2
     assert await index.count_chunks() == 0
+    await index.close()
+
+
+async def test_an_attestation_the_index_fails_shares_nothing(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    server, index, uploads, dataset = services(db_engine, tmp_path)
+    await uploads.upload(dataset, RULES, publisher="テスト市", uploader="u", platform="api")
+    retriever = Retriever(index, Analyzer())
+
+    async def seen_by_another_org() -> list[str]:
+        found = await retriever.retrieve("ごみの収集日", SearchFilter(viewer_org="8"))
+        return [hit.meta.title for hit in found.hits]
+
+    # The index refuses the second document's shared version (a full disk, say).
+    server.reject = lambda props: "disk full" if "資源ごみ" in props["text"] else None
+    with pytest.raises(IndexUnavailable):
+        await uploads.attest(dataset, who="担当者", platform="api")
+    server.reject = None
+    assert uploads.datasets.owned(dataset.id, "7").visibility == "organization"
+    assert await seen_by_another_org() == []
+    shared = await uploads.attest(dataset, who="担当者", platform="api")
+    assert shared.visibility == "shared" and shared.attested_by == "担当者"
+    assert len(await seen_by_another_org()) == 2
     await index.close()
