@@ -8,6 +8,7 @@ so re-uploading unchanged content is a no-op and changed content becomes a new v
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -227,6 +228,21 @@ class DatasetService:
             session.commit()
             session.refresh(row)
             return _info(row, self._count(session, row.id))
+
+    def forget(self, dataset_id: int, doc_ids: Collection[str]) -> None:
+        """Drop the records of documents no longer in the dataset."""
+        if not doc_ids:
+            return
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(DocumentVersion).where(
+                    DocumentVersion.dataset_id == dataset_id,
+                    col(DocumentVersion.doc_id).in_(list(doc_ids)),
+                )
+            ).all()
+            for row in rows:
+                session.delete(row)
+            session.commit()
 
     def restore_sharing(self, previous: DatasetInfo) -> None:
         """Put back the sharing a dataset had (``previous``): an attestation whose documents

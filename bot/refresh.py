@@ -18,12 +18,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RefreshResult:
-    """What a refresh did: ``not_modified`` (304), or how many documents were written."""
+    """What a refresh did: ``not_modified`` (304), or how many documents were written, left
+    as they were, and removed (no longer in the source)."""
 
     dataset_id: int
     not_modified: bool = False
     written: int = 0
     unchanged: int = 0
+    removed: int = 0
     error: str = ""
 
 
@@ -50,6 +52,9 @@ async def refresh_dataset(services: Services, dataset: DatasetInfo) -> RefreshRe
         report = await services.uploads.write(
             dataset, documents, uploader="worker", platform="worker", sources=[fetched.name]
         )
+        removed = await services.uploads.prune(
+            dataset, fetched.name, documents, who="worker", platform="worker"
+        )
     except BaibainError as exc:
         # One broken source must not stop the others; the previous version stays searchable.
         log.warning("dataset refresh failed dataset=%d code=%s", dataset.id, exc.code)
@@ -60,4 +65,6 @@ async def refresh_dataset(services: Services, dataset: DatasetInfo) -> RefreshRe
         etag=fetched.etag,
         last_modified=fetched.last_modified,
     )
-    return RefreshResult(dataset.id, written=report.written, unchanged=report.unchanged)
+    return RefreshResult(
+        dataset.id, written=report.written, unchanged=report.unchanged, removed=removed
+    )

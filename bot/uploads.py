@@ -168,6 +168,40 @@ class Uploads:
         refreshed = await asyncio.to_thread(self.datasets.get, dataset.id, dataset.org_id)
         return UploadReport(refreshed, len(changed), len(documents) - len(changed))
 
+    async def prune(
+        self,
+        dataset: DatasetInfo,
+        source: str,
+        kept: Sequence[Document],
+        *,
+        who: str,
+        platform: str,
+    ) -> int:
+        """Delete the documents of the file ``source`` (an archive's members included) that
+        ``kept``, its latest contents, no longer holds: a refreshed 例規集 whose archive dropped
+        a repealed rule stops answering from it. Index first, then the records (see
+        ``delete``); returns how many were deleted."""
+        prefix = f"{id_prefix(dataset)}/{source}"
+        keep = {d.doc_id for d in kept}
+        recorded = await asyncio.to_thread(self.datasets.documents, dataset.id)
+        gone = [
+            doc_id
+            for doc_id in recorded
+            if doc_id not in keep and (doc_id == prefix or doc_id.startswith(prefix + "!"))
+        ]
+        for doc_id in gone:
+            await self.index.delete(doc_id)
+        await asyncio.to_thread(self.datasets.forget, dataset.id, gone)
+        if gone:
+            await self.auditor.admin(
+                org_id=dataset.org_id,
+                platform=platform,
+                user_id=who,
+                action="dataset.prune",
+                details={"dataset_id": dataset.id, "source": source, "documents": len(gone)},
+            )
+        return len(gone)
+
     async def attest(self, dataset: DatasetInfo, *, who: str, platform: str) -> DatasetInfo:
         """Share the dataset with every organization (the attestation is recorded).
 

@@ -45,11 +45,13 @@ async def refresh_datasets(services: Services) -> int:
     for dataset in due:
         result = await refresh_dataset(services, dataset)
         log.info(
-            "dataset refresh dataset=%d not_modified=%s written=%d unchanged=%d error=%s",
+            "dataset refresh dataset=%d not_modified=%s written=%d unchanged=%d removed=%d"
+            " error=%s",
             result.dataset_id,
             result.not_modified,
             result.written,
             result.unchanged,
+            result.removed,
             result.error or "-",
         )
     return len(due)

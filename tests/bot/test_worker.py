@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -92,6 +94,45 @@ async def test_a_broken_source_keeps_the_previous_version(services, source) -> N
     failed = await refresh_dataset(services, dataset)
     assert failed.error
     assert "毎週月曜日" in await closed_on(services, org.id)
+
+
+def archive(**members: str) -> bytes:
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as bundle:
+        for name, text in members.items():
+            bundle.writestr(name, text)
+    return data.getvalue()
+
+
+async def test_a_rule_dropped_from_the_source_archive_stops_answering(services) -> None:
+    rules = {
+        "gomi.txt": "テスト市ごみ出し規則\n粗大ごみは毎月第二水曜日に収集する。",
+        "shisetsu.txt": "テスト市体育館規則\n市民体育館の休館日は毎週月曜日とする。",
+    }
+    served = {"body": archive(**rules)}
+
+    async def handle(_request: web.Request) -> web.Response:
+        return web.Response(body=served["body"], content_type="application/zip")
+
+    app = web.Application()
+    app.router.add_get("/reiki.zip", handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        org = create_org(services.engine, "テスト市")
+        url = str(server.make_url("/reiki.zip"))
+        dataset = services.datasets.create(org.id, "例規集", "条例・規則・例規", source_url=url)
+        first = await refresh_dataset(services, dataset)
+        assert (first.written, first.removed) == (2, 0)
+        assert "毎週月曜日" in await closed_on(services, org.id)
+        # The gymnasium rule is repealed: the next archive no longer holds it.
+        served["body"] = archive(**{"gomi.txt": rules["gomi.txt"]})
+        second = await refresh_dataset(services, dataset)
+        assert (second.written, second.unchanged, second.removed) == (0, 1, 1)
+        assert "毎週月曜日" not in await closed_on(services, org.id)
+        assert services.datasets.get(dataset.id, org.id).documents == 1
+    finally:
+        await server.close()
 
 
 async def test_retention_job_forgets_old_event_claims(services) -> None:
