@@ -52,9 +52,6 @@ async def refresh_dataset(services: Services, dataset: DatasetInfo) -> RefreshRe
         report = await services.uploads.write(
             dataset, documents, uploader="worker", platform="worker", sources=[fetched.name]
         )
-        removed = await services.uploads.prune(
-            dataset, fetched.name, documents, who="worker", platform="worker"
-        )
     except BaibainError as exc:
         # One broken source must not stop the others; the previous version stays searchable.
         log.warning("dataset refresh failed dataset=%d code=%s", dataset.id, exc.code)
@@ -66,5 +63,5 @@ async def refresh_dataset(services: Services, dataset: DatasetInfo) -> RefreshRe
         last_modified=fetched.last_modified,
     )
     return RefreshResult(
-        dataset.id, written=report.written, unchanged=report.unchanged, removed=removed
+        dataset.id, written=report.written, unchanged=report.unchanged, removed=report.removed
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
 from admin.datasets import DatasetInfo, DatasetService
@@ -42,12 +42,14 @@ class UploadReport:
     dataset: DatasetInfo
     written: int
     unchanged: int
+    removed: int = 0
 
     def message(self) -> str:
         """A short Japanese summary for the uploader."""
+        removed = f"、新しい版にない {self.removed} 件を削除" if self.removed else ""
         return (
             f"データセット「{self.dataset.name}」に {self.written} 件の文書を登録しました"
-            f"（変更なし {self.unchanged} 件）。"
+            f"（変更なし {self.unchanged} 件{removed}）。"
         )
 
 
@@ -67,6 +69,25 @@ def defaults_for(dataset: DatasetInfo, publisher: str) -> CorpusDefaults:
 def id_prefix(dataset: DatasetInfo) -> str:
     """Dataset names are unique per organization only; ids carry the dataset id."""
     return f"ds{dataset.id}"
+
+
+def dropped(
+    dataset: DatasetInfo,
+    sources: Sequence[str],
+    documents: Sequence[Document],
+    recorded: Collection[str],
+) -> list[str]:
+    """Recorded documents of the files ``sources`` (an archive's members included) that their
+    new ``documents`` no longer hold: a 例規集 archive uploaded or refreshed without a repealed
+    rule stops answering from it."""
+    prefixes = tuple(f"{id_prefix(dataset)}/{source}" for source in sources)
+    kept = {d.doc_id for d in documents}
+    return [
+        doc_id
+        for doc_id in recorded
+        if doc_id not in kept
+        and any(doc_id == prefix or doc_id.startswith(prefix + "!") for prefix in prefixes)
+    ]
 
 
 class Uploads:
@@ -124,7 +145,8 @@ class Uploads:
         progress: Progress | None = None,
         sources: Sequence[str] = (),
     ) -> UploadReport:
-        """Write already-built documents of the dataset; unchanged ones are skipped.
+        """Write already-built documents of the dataset; unchanged ones are skipped, and those
+        of the same files that the new versions no longer hold are deleted (``dropped``).
 
         The index is written first, then the dataset's records. A document the index holds
         but the records do not (their write failed after the index's) is recorded when the
@@ -153,6 +175,10 @@ class Uploads:
                 content_hash=document.content_hash,
                 published=document.meta.published,
             )
+        gone = dropped(dataset, sources, documents, recorded)
+        for doc_id in gone:  # the index first, then the records (see ``delete``)
+            await self.index.delete(doc_id)
+        await asyncio.to_thread(self.datasets.forget, dataset.id, gone)
         await self.auditor.admin(
             org_id=dataset.org_id,
             platform=platform,
@@ -163,44 +189,11 @@ class Uploads:
                 "files": list(sources),
                 "written": len(changed),
                 "unchanged": len(documents) - len(changed),
+                "removed": len(gone),
             },
         )
         refreshed = await asyncio.to_thread(self.datasets.get, dataset.id, dataset.org_id)
-        return UploadReport(refreshed, len(changed), len(documents) - len(changed))
-
-    async def prune(
-        self,
-        dataset: DatasetInfo,
-        source: str,
-        kept: Sequence[Document],
-        *,
-        who: str,
-        platform: str,
-    ) -> int:
-        """Delete the documents of the file ``source`` (an archive's members included) that
-        ``kept``, its latest contents, no longer holds: a refreshed 例規集 whose archive dropped
-        a repealed rule stops answering from it. Index first, then the records (see
-        ``delete``); returns how many were deleted."""
-        prefix = f"{id_prefix(dataset)}/{source}"
-        keep = {d.doc_id for d in kept}
-        recorded = await asyncio.to_thread(self.datasets.documents, dataset.id)
-        gone = [
-            doc_id
-            for doc_id in recorded
-            if doc_id not in keep and (doc_id == prefix or doc_id.startswith(prefix + "!"))
-        ]
-        for doc_id in gone:
-            await self.index.delete(doc_id)
-        await asyncio.to_thread(self.datasets.forget, dataset.id, gone)
-        if gone:
-            await self.auditor.admin(
-                org_id=dataset.org_id,
-                platform=platform,
-                user_id=who,
-                action="dataset.prune",
-                details={"dataset_id": dataset.id, "source": source, "documents": len(gone)},
-            )
-        return len(gone)
+        return UploadReport(refreshed, len(changed), len(documents) - len(changed), len(gone))
 
     async def attest(self, dataset: DatasetInfo, *, who: str, platform: str) -> DatasetInfo:
         """Share the dataset with every organization (the attestation is recorded).

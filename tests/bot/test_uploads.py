@@ -4,7 +4,9 @@ searchable that its owner could no longer see listed or delete."""
 from __future__ import annotations
 
 import base64
+import io
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -126,4 +128,29 @@ async def test_an_attestation_the_index_fails_shares_nothing(
     shared = await uploads.attest(dataset, who="担当者", platform="api")
     assert shared.visibility == "shared" and shared.attested_by == "担当者"
     assert len(await seen_by_another_org()) == 2
+    await index.close()
+
+
+async def test_a_file_uploaded_again_without_a_member_loses_that_member(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    _, index, uploads, dataset = services(db_engine, tmp_path)
+
+    def reiki(*rules: UploadFile) -> list[UploadFile]:
+        data = io.BytesIO()
+        with zipfile.ZipFile(data, "w") as bundle:
+            for rule in rules:
+                bundle.writestr(rule.name, rule.data)
+        return [UploadFile("例規集.zip", data.getvalue())]
+
+    await uploads.upload(dataset, reiki(*RULES), publisher="テスト市", uploader="u", platform="api")
+    # 資源ごみ収集規則 is repealed; another file of the dataset is not touched.
+    await uploads.upload(dataset, RULES[1:], publisher="テスト市", uploader="u", platform="api")
+    again = await uploads.upload(
+        dataset, reiki(RULES[0]), publisher="テスト市", uploader="u", platform="api"
+    )
+    assert (again.written, again.unchanged, again.removed) == (0, 1, 1)
+    assert "新しい版にない 1 件を削除" in again.message()
+    assert again.dataset.documents == 2
+    assert await index.count_chunks() == 2
     await index.close()
