@@ -107,6 +107,7 @@ async def upload_documents(request: web.Request) -> web.Response:
             "dataset": dataset_json(report.dataset),
             "written": report.written,
             "unchanged": report.unchanged,
+            "removed": report.removed,
             "message": report.message(),
         }
     )
