@@ -132,7 +132,8 @@ async def test_reupload_replaces_and_a_failed_upload_changes_nothing(setup) -> N
     assert "第二水曜日" in (await search.json())["answer"]
 
     swapped = await client.post(url, data=form((RULE_FILE, RULE_V2.encode())), headers=auth(owner))
-    assert (await swapped.json())["written"] == 1
+    swap = await swapped.json()
+    assert (swap["written"], swap["unchanged"], swap["removed"]) == (1, 0, 0)
     answer = (
         await (
             await client.post("/api/v1/ask", json={"question": QUESTION}, headers=auth(owner))
