@@ -217,16 +217,18 @@ class DatasetService:
         return info
 
     def attest(self, dataset_id: int, org_id: str, who: str) -> DatasetInfo:
-        """Record that sharing is legally allowed: the dataset becomes ``shared``."""
+        """Record that sharing is legally allowed: the dataset becomes ``shared``. A dataset
+        already shared keeps its first attestation."""
         self.owned(dataset_id, org_id)
         with Session(self._engine) as session:
             row = session.get(Dataset, dataset_id)
             assert row is not None
-            row.visibility, row.attested_by, row.attested_at = "shared", who, _now()
-            row.updated_at = _now()
-            session.add(row)
-            session.commit()
-            session.refresh(row)
+            if row.visibility != "shared":
+                row.visibility, row.attested_by, row.attested_at = "shared", who, _now()
+                row.updated_at = _now()
+                session.add(row)
+                session.commit()
+                session.refresh(row)
             return _info(row, self._count(session, row.id))
 
     def forget(self, dataset_id: int, doc_ids: Collection[str]) -> None:
@@ -242,18 +244,6 @@ class DatasetService:
             ).all()
             for row in rows:
                 session.delete(row)
-            session.commit()
-
-    def restore_sharing(self, previous: DatasetInfo) -> None:
-        """Put back the sharing a dataset had (``previous``): an attestation whose documents
-        could not be shared is undone."""
-        with Session(self._engine) as session:
-            row = session.get(Dataset, previous.id)
-            if row is None:
-                return
-            row.visibility, row.attested_by = previous.visibility, previous.attested_by
-            row.attested_at = previous.attested_at
-            session.add(row)
             session.commit()
 
     def delete(self, dataset_id: int, org_id: str) -> list[str]:

@@ -123,7 +123,7 @@ class DataCommands:
             platform=turn.conversation.platform,
         )
         text = report.message()
-        if options.get("共有") in ("可", "はい", "yes") and report.dataset.visibility != "shared":
+        if options.get("共有") in ("可", "はい", "yes"):
             await self.services.uploads.attest(
                 report.dataset, who=who, platform=turn.conversation.platform
             )

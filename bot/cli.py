@@ -161,12 +161,10 @@ def ingest(
                 license=license,
                 publisher=owner.name,
                 source_url=source_url,
-                attested_by=who if shareable else "",
             )
-        sharing = shareable and existing.visibility != "shared"
         # Every file is read before anything is written; documents carry the visibility the
         # dataset will have then.
-        target = replace(existing, visibility="shared") if sharing else existing
+        target = replace(existing, visibility="shared") if shareable else existing
         reading = tqdm(total=len(files), desc="読み込み中", unit="ファイル", file=sys.stderr)
         defaults = defaults_for(target, owner.name)
         written = skipped = 0
@@ -178,7 +176,7 @@ def ingest(
                 if created:
                     services.datasets.delete(existing.id, owner.id)
                 raise BadDocument(_unread(read.failures))
-            if sharing:
+            if shareable:  # again when already shared: it completes an attestation cut short
                 existing = await services.uploads.attest(existing, who=who, platform="cli")
             with tqdm(total=len(files), desc="取り込み中", unit="ファイル", file=sys.stderr) as bar:
                 for name, documents in read:

@@ -198,22 +198,12 @@ class Uploads:
     async def attest(self, dataset: DatasetInfo, *, who: str, platform: str) -> DatasetInfo:
         """Share the dataset with every organization (the attestation is recorded).
 
-        The record changes first, then the documents in one index transaction; when the index
-        fails, the record is put back: the dataset is shared whole or not at all, and never
-        are its documents shared without the attestation recorded.
+        The attestation is recorded first, then the documents are shared in one index
+        transaction, so no document is ever shared without it. An index failure leaves the
+        dataset attested with documents not yet shared: attesting again (which keeps the first
+        attestation) shares them.
         """
         shared = await asyncio.to_thread(self.datasets.attest, dataset.id, dataset.org_id, who)
-        try:
-            documents = []
-            for doc_id in await asyncio.to_thread(self.datasets.documents, dataset.id):
-                document = await self.index.get_document(doc_id)
-                if document is not None and document.meta.visibility != "shared":
-                    meta = replace(document.meta, visibility="shared")
-                    documents.append(replace(document, meta=meta))
-            await self.index.upsert_many(documents)
-        except BaseException:
-            await asyncio.to_thread(self.datasets.restore_sharing, dataset)
-            raise
         await self.auditor.admin(
             org_id=dataset.org_id,
             platform=platform,
@@ -221,6 +211,13 @@ class Uploads:
             action="dataset.attest",
             details={"dataset_id": dataset.id, "attested_by": who},
         )
+        documents = []
+        for doc_id in await asyncio.to_thread(self.datasets.documents, dataset.id):
+            document = await self.index.get_document(doc_id)
+            if document is not None and document.meta.visibility != "shared":
+                meta = replace(document.meta, visibility="shared")
+                documents.append(replace(document, meta=meta))
+        await self.index.upsert_many(documents)
         return shared
 
     async def delete(self, dataset: DatasetInfo, *, who: str, platform: str) -> int:

@@ -178,8 +178,14 @@ class WeaviateIndexStore:
                 collection, {d: g for d, g in current.items() if g not in stored.get(d, set())}
             )
             raise
-        await self._delete_where(collection, superseded_filter(current), "replace")
         self._law_titles = {}
+        try:
+            await self._delete_where(collection, superseded_filter(current), "replace")
+        except IndexUnavailable as exc:
+            # The new versions are stored whole and served (``_current``); the old ones stay
+            # until a document is written again, which ``content_hash`` asks for. Failing here
+            # would tell the caller nothing was written when it was.
+            log.warning("could not remove replaced versions: %s", exc.detail)
 
     async def _insert(self, collection: Any, objects: list[Any]) -> None:
         """Insert in batches; rejected objects are retried, then the upload fails."""
@@ -319,8 +325,12 @@ class WeaviateIndexStore:
         return {d: str(hs[0].get("generation")) for d, hs in heads.items() if len(hs) == 1}
 
     async def content_hash(self, doc_id: str) -> str | None:
-        head = await self._current(doc_id)
-        return None if head is None else str(head.get("content_hash") or "")
+        """The served version's hash; ``None`` while older versions linger (their removal
+        failed), so writing the document again is not skipped and removes them."""
+        heads = (await self._heads([doc_id])).get(doc_id)
+        if not heads or len(heads) > 1:
+            return None
+        return str(heads[0].get("content_hash") or "")
 
     async def get_document(self, doc_id: str) -> Document | None:
         head = await self._current(doc_id)

@@ -107,7 +107,7 @@ async def test_an_upload_whose_records_failed_is_recorded_when_repeated(
     await index.close()
 
 
-async def test_an_attestation_the_index_fails_shares_nothing(
+async def test_an_attestation_cut_short_by_the_index_is_completed_by_attesting_again(
     db_engine: Engine, tmp_path: Path
 ) -> None:
     server, index, uploads, dataset = services(db_engine, tmp_path)
@@ -121,12 +121,14 @@ async def test_an_attestation_the_index_fails_shares_nothing(
     # The index refuses the second document's shared version (a full disk, say).
     server.reject = lambda props: "disk full" if "資源ごみ" in props["text"] else None
     with pytest.raises(IndexUnavailable):
-        await uploads.attest(dataset, who="担当者", platform="api")
+        await uploads.attest(dataset, who="法務担当 山田", platform="api")
     server.reject = None
-    assert uploads.datasets.owned(dataset.id, "7").visibility == "organization"
+    # The attestation is recorded; no document is shared yet.
+    attested = uploads.datasets.owned(dataset.id, "7")
+    assert (attested.visibility, attested.attested_by) == ("shared", "法務担当 山田")
     assert await seen_by_another_org() == []
-    shared = await uploads.attest(dataset, who="担当者", platform="api")
-    assert shared.visibility == "shared" and shared.attested_by == "担当者"
+    again = await uploads.attest(dataset, who="別の担当者", platform="api")
+    assert again.attested_by == "法務担当 山田"  # the first attestation stands
     assert len(await seen_by_another_org()) == 2
     await index.close()
 

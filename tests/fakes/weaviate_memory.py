@@ -26,8 +26,9 @@ nothing (a batch insert, by contrast, writes whatever it is sent).
 It is no proof of the server's behaviour — the contract suite runs against a real Weaviate when
 ``BAIBAIN_TEST_WEAVIATE_URL`` is set — but it pins the store's orchestration: fusion, boosts,
 version replacement, failure handling and timeouts. Failures are injected with
-``FakeWeaviate.down``, ``reject`` (per-object insert errors), ``hang`` (calls never answer) and
-``delete_cap`` (the server's per-call deletion cap). Every call is recorded in ``calls``.
+``FakeWeaviate.down``, ``reject`` (per-object insert errors), ``hang`` (calls never answer),
+``delete_cap`` (the server's per-call deletion cap) and ``refuse_deletes`` (every object of a
+deletion reported failed). Every call is recorded in ``calls``.
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ class FakeWeaviate:
     hang: bool = False
     reject: Callable[[Mapping[str, Any]], str | None] | None = None
     delete_cap: int = 10_000
+    refuse_deletes: bool = False
     connects: int = 0
 
     def client(self, _config: object = None) -> FakeClient:
@@ -555,6 +557,8 @@ class _Data:
     async def delete_many(self, where: Any) -> DeleteManyReturn[None]:
         data = await self._c._enter("delete_many", {"where": where})
         rows = self._c._select(where)[: self._c._server.delete_cap]
+        if self._c._server.refuse_deletes:
+            return DeleteManyReturn(failed=len(rows), matches=len(rows), objects=None, successful=0)
         for u, _ in rows:
             del data.objects[u]
             data.vectors.pop(u, None)

@@ -234,13 +234,32 @@ async def test_interrupted_replacement_serves_the_complete_version() -> None:
     with pytest.raises(IndexUnavailable):
         await store.upsert(new)
     server.reject, server.delete_cap = None, 10_000
-    assert await store.content_hash("a") == old.content_hash
-    assert await store.stored_generations(["a"]) == {}  # two versions: needs a re-upload
+    # Two versions are stored: the complete one is served, and no hash is reported, so
+    # writing the document again (even unchanged) is not skipped and cleans up.
+    assert await store.content_hash("a") is None
+    assert await store.stored_generations(["a"]) == {}
     stored = await store.get_document("a")
     assert stored is not None and [c.text for c in stored.chunks] == ["旧版一。", "旧版二。"]
     await store.upsert(new)
     assert await store.content_hash("a") == new.content_hash
     assert await store.count_chunks() == 3
+    await store.close()
+
+
+async def test_a_replacement_whose_clean_up_fails_is_still_written() -> None:
+    server = FakeWeaviate()
+    store = WeaviateIndexStore(CONFIG, ANALYZER, client_factory=server.client)
+    await store.upsert(doc("a", "旧版一。", "旧版二。"))
+    new = doc("a", "新版一。")
+    server.refuse_deletes = True  # removing the replaced version fails
+    await store.upsert(new)  # the new version is stored whole: no error to report
+    server.refuse_deletes = False
+    stored = await store.get_document("a")
+    assert stored is not None and [c.text for c in stored.chunks] == ["新版一。"]
+    assert await store.content_hash("a") is None  # the old version lingers
+    await store.upsert(new)
+    assert await store.content_hash("a") == new.content_hash
+    assert await store.count_chunks() == 1
     await store.close()
 
 
