@@ -151,6 +151,14 @@ class Uploads:
         The index is written first, then the dataset's records. A document the index holds
         but the records do not (their write failed after the index's) is recorded when the
         upload is repeated, so the dataset lists, and its deletion removes, all it holds."""
+        own = id_prefix(dataset) + "/"
+        if foreign := [d.doc_id for d in documents if not d.doc_id.startswith(own)]:
+            # Ids carry the dataset's prefix (``documents_from_bytes``, ``read_corpus``): any
+            # other id could name another dataset's document, of another organization.
+            raise BadDocument(
+                "データセットの文書として登録できない ID があります。",
+                detail=f"{len(foreign)} ids outside {own}",
+            )
         changed = [
             d for d in documents if await self.index.content_hash(d.doc_id) != d.content_hash
         ]

@@ -82,10 +82,11 @@ def read_jsonl(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dic
             ) from exc
 
 
-def row_to_document(row: dict[str, Any], defaults: CorpusDefaults) -> Document:
-    """One corpus row as a document; law corpora (``law_title``/``article``) get law metadata."""
-    doc_id = str(row["id"])
-    title = str(row.get("title") or doc_id)
+def row_to_document(row: dict[str, Any], defaults: CorpusDefaults, id_prefix: str = "") -> Document:
+    """One corpus row as a document; law corpora (``law_title``/``article``) get law metadata.
+    Its id is the row's, after ``id_prefix``."""
+    doc_id = id_prefix + str(row["id"])
+    title = str(row.get("title") or row["id"])
     text = str(row.get("text") or "")
     law_title = str(row.get("law_title") or "")
     article = str(row.get("article") or "")
@@ -98,12 +99,14 @@ def row_to_document(row: dict[str, Any], defaults: CorpusDefaults) -> Document:
     )
 
 
-def read_corpus(path: Path, defaults: CorpusDefaults) -> Iterator[Document]:
-    """Documents of a JSONL corpus, validated line by line."""
+def read_corpus(path: Path, defaults: CorpusDefaults, *, id_prefix: str = "") -> Iterator[Document]:
+    """Documents of a JSONL corpus, validated line by line; their ids are the rows' after
+    ``id_prefix`` (a dataset's, so that no row can take the id of another dataset's
+    document)."""
     seen: set[str] = set()
     for line_no, row in read_jsonl(path, ("id", "text")):
         doc_id = str(row["id"])
         if doc_id in seen:
             raise BadDocument(f"{path} の {line_no} 行目: id {doc_id} が重複しています。")
         seen.add(doc_id)
-        yield row_to_document(row, defaults)
+        yield row_to_document(row, defaults, id_prefix)

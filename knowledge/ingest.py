@@ -37,9 +37,11 @@ def iter_files(paths: list[Path]) -> Iterator[tuple[Path, str]]:
 def documents_from_file(
     path: Path, name: str, defaults: CorpusDefaults, *, id_prefix: str = ""
 ) -> Iterator[Document]:
-    """Documents of one file: a JSONL corpus yields one per row, other files one per member."""
+    """Documents of one file: a JSONL corpus yields one per row (ids ``<prefix>/<file
+    name>!<row id>``, as an archive's members), other files one per member."""
     if path.suffix.lower() == ".jsonl" and _is_corpus(path):
-        yield from read_corpus(path, defaults)
+        prefix = f"{id_prefix or defaults.dataset}/{name}!"
+        yield from read_corpus(path, defaults, id_prefix=prefix)
         return
     try:
         data = path.read_bytes()

@@ -148,6 +148,27 @@ def test_ingest_keeps_organization_data_to_its_owner(run, tmp_path: Path) -> Non
         assert "テスト市 ごみ出し規則" not in [c["title"] for c in theirs["citations"]]
 
 
+def test_corpora_of_two_organizations_may_use_the_same_row_ids(run, tmp_path: Path) -> None:
+    # A row id is the corpus's own: it can never name another dataset's document.
+    question = "粗大ごみの収集日はいつですか"
+    for org, day in (("テスト市", "第二水曜日"), ("よその市", "第四金曜日")):
+        corpus = tmp_path / f"{org}.jsonl"
+        row = {
+            "id": "r1",
+            "title": f"{org} ごみ出し規則",
+            "text": f"粗大ごみは毎月{day}に収集する。",
+        }
+        corpus.write_text(json.dumps(row, ensure_ascii=False), "utf-8")
+        assert run("org", "create", org).exit_code == 0
+        ingest = ("ingest", str(corpus), "--dataset", "例規", "--org", org)
+        ingested = run(*ingest, "--category", "条例・規則・例規")
+        assert ingested.exit_code == 0, ingested.output
+    for org, day in (("テスト市", "第二水曜日"), ("よその市", "第四金曜日")):
+        answer = json.loads(run("ask", question, "--org", org, "--json").stdout)
+        assert answer["citations"][0]["title"] == f"{org} ごみ出し規則"
+        assert day in answer["answer"]
+
+
 def test_ingest_reads_every_file_before_writing_any(run, tmp_path: Path) -> None:
     folder = tmp_path / "reiki"
     folder.mkdir()

@@ -17,10 +17,11 @@ from sqlalchemy.exc import DBAPIError
 from admin.audit import AuditKeyring, AuditLog
 from admin.datasets import DatasetInfo, DatasetService
 from bot.auditing import Auditor
-from bot.uploads import UploadFile, Uploads
+from bot.uploads import UploadFile, Uploads, defaults_for
 from knowledge.analysis import Analyzer
-from knowledge.errors import IndexUnavailable, NotFound
+from knowledge.errors import BadDocument, IndexUnavailable, NotFound
 from knowledge.index import IndexStore, SearchFilter
+from knowledge.ingest import documents_from_bytes
 from knowledge.retrieval import Retriever
 from knowledge.weaviate_store import WeaviateConfig, WeaviateIndexStore
 
@@ -155,4 +156,19 @@ async def test_a_file_uploaded_again_without_a_member_loses_that_member(
     assert "新しい版にない 1 件を削除" in again.message()
     assert again.dataset.documents == 2
     assert await index.count_chunks() == 2
+    await index.close()
+
+
+async def test_a_document_id_outside_the_dataset_is_refused(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    _, index, uploads, dataset = services(db_engine, tmp_path)
+    defaults = defaults_for(dataset, "テスト市")
+    # Another dataset's document id, as a corpus row or a script might try to reuse.
+    foreign = next(
+        documents_from_bytes("予算案.txt", "非公開の予算案。".encode(), defaults, id_prefix="ds99")
+    )
+    with pytest.raises(BadDocument):
+        await uploads.write(dataset, [foreign], uploader="u", platform="cli")
+    assert await index.count_chunks() == 0
     await index.close()
