@@ -76,6 +76,9 @@ def teams_config(settings: Settings) -> TeamsConfig | None:
     if app_id:
         log.error("Teams disabled: BAIBAIN_TEAMS_APP_PASSWORD is not set")
         return None
+    if settings.allow_insecure_local and not settings.bound_to_loopback:
+        log.error("Teams disabled: the unauthenticated local mode needs a loopback --host")
+        return None
     if settings.allow_insecure_local:
         log.warning("Teams in the unauthenticated local mode: activities are not verified")
         return replace(config, insecure_local=True)

@@ -57,6 +57,9 @@ from bot.turns import Turn
 
 log = logging.getLogger(__name__)
 
+# The only Bot Framework channel whose activities carry a tenant and user to trust.
+TEAMS_CHANNEL = "msteams"
+
 AUTH_TIMEOUT_S = 15.0
 # Answer text per card; Teams accepts about 28 KB per message (Japanese is 3 bytes a character).
 TEXT_LIMIT = 5000
@@ -167,6 +170,13 @@ class TeamsAdapter:
         return web.json_response({})
 
     async def _on_turn(self, body: dict[str, Any], _context: TurnContext) -> None:
+        # The tenant and the user come from the activity's body, which only the Teams channel
+        # vouches for: in Web Chat or Direct Line the client writes them itself.
+        if not self.config.insecure_local and body.get("channelId") != TEAMS_CHANNEL:
+            await self.runtime.bot.record_security_event(
+                "teams", "foreign_channel", {"channel": str(body.get("channelId") or "")[:40]}
+            )
+            return
         # The raw body is translated (not the deserialized Activity), so that fields the
         # schema classes do not model (mention entities, channelData) are kept.
         feedback = to_feedback(body)

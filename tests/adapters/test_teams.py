@@ -175,3 +175,23 @@ async def test_local_mode_needs_an_empty_app_id_and_the_opt_in(
     assert response.status == 200
     await local.drain()
     assert [c.authorized for c in fake.calls] == [False, False]  # no token is sent
+
+
+async def test_activities_from_other_channels_are_not_trusted(make_chat, botframework_fake) -> None:
+    # In Web Chat or Direct Line the client writes the tenant and the user itself.
+    fake = botframework_fake
+    chat = await teams_chat(make_chat, fake)
+    chat.link("横浜市", "teams", TENANT)
+    activity = {**fake.activity(SAMPLE_QUESTION), "channelId": "webchat"}
+    response = await post(chat, activity, fake.token())
+    assert response.status == 200
+    await chat.drain()
+    assert fake.calls == []
+
+
+async def test_local_mode_is_refused_on_a_public_bind(make_chat, botframework_fake) -> None:
+    fake = botframework_fake
+    public = await make_chat(allow_insecure_local=True, host="0.0.0.0")
+    response = await post(public, fake.activity(SAMPLE_QUESTION), None)
+    assert response.status == 503
+    assert (await response.json())["error"]["code"] == "platform_disabled"
