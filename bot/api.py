@@ -64,18 +64,32 @@ def _request_host(request: web.Request) -> str:
     return host.rsplit(":", 1)[0]
 
 
+# Headers a reverse proxy adds: a forwarded request is never the local demo, even when the
+# proxy connects over loopback and names a loopback host.
+_FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Via")
+
+
+def is_local_demo(request: web.Request) -> bool:
+    """The keyless local demo: the server is bound to a loopback address, the request names a
+    loopback host (which also defeats DNS rebinding) and no proxy forwarded it."""
+    return (
+        request.app[SERVICES].settings.bound_to_loopback
+        and _request_host(request) in _LOOPBACK_HOSTS
+        and not any(name in request.headers for name in _FORWARDING_HEADERS)
+    )
+
+
 async def authenticate(request: web.Request) -> OrgInfo | None:
     """The caller's organization from its API key.
 
-    Without a key, only the local demo is allowed: the server itself is bound to a loopback
-    address and the request names a loopback host (which also defeats DNS rebinding). The
-    client's address is never trusted, since a reverse proxy makes every client look local.
-    Returns ``None`` for the local demo (shared data only).
+    Without a key, only the local demo is allowed (``is_local_demo``). The client's address is
+    never trusted, since a reverse proxy makes every client look local. Returns ``None`` for the
+    local demo (shared data only).
     """
     services = request.app[SERVICES]
     token = bearer_token(request)
     if token is None:
-        if services.settings.bound_to_loopback and _request_host(request) in _LOOPBACK_HOSTS:
+        if is_local_demo(request):
             return None
         raise Unauthorized(KEY_REQUIRED)
     try:

@@ -27,7 +27,7 @@ def _page(requires_key: bool) -> str:
 
 async def index_page(request: web.Request) -> web.Response:
     """``GET /``: the small web chat page."""
-    requires_key = not request.app[SERVICES].settings.bound_to_loopback
+    requires_key = not api.is_local_demo(request)
     return web.Response(
         text=_page(requires_key),
         content_type="text/html",

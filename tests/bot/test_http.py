@@ -74,6 +74,15 @@ async def test_local_demo_needs_no_key_but_checks_the_host(aiohttp_client, make_
         "/api/v1/ask", json={"question": SAMPLE_QUESTION}, headers={"Host": "evil.example:8080"}
     )
     assert rebound.status == 401
+    # A reverse proxy on the same host (nginx sends Host: 127.0.0.1:8080 by default).
+    proxied = await local.post(
+        "/api/v1/ask",
+        json={"question": SAMPLE_QUESTION},
+        headers={"X-Forwarded-For": "203.0.113.7"},
+    )
+    assert proxied.status == 401
+    page = await (await local.get("/", headers={"X-Real-IP": "203.0.113.7"})).text()
+    assert "const REQUIRES_KEY = true;" in page
 
 
 async def test_wrong_and_revoked_keys_are_refused(aiohttp_client, make_settings) -> None:
