@@ -22,6 +22,7 @@ from aiohttp import BodyPartReader, web
 from admin.datasets import DatasetInfo
 from bot.api import require_org
 from bot.app_keys import SERVICES
+from bot.fetch import FetchPolicy, check_url
 from bot.http import json_ok, read_json_object
 from bot.uploads import UploadFile
 from knowledge.errors import BadInput, NotFound
@@ -59,6 +60,8 @@ async def create_dataset(request: web.Request) -> web.Response:
     if refresh is not None and (not isinstance(refresh, int) or isinstance(refresh, bool)):
         raise BadInput("refresh_hours は整数（時間）で指定してください。")
     services = request.app[SERVICES]
+    if text["source_url"]:
+        check_url(text["source_url"], FetchPolicy.of(services.settings))
     info = await asyncio.to_thread(
         services.datasets.create,
         org.id,

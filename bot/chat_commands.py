@@ -11,7 +11,7 @@ from admin.datasets import CATEGORIES, DatasetInfo
 from admin.orgs import OrgInfo
 from bot.assistant import Asker
 from bot.cli_quota import describe
-from bot.fetch import fetch
+from bot.fetch import FetchPolicy, fetch
 from bot.router import notice
 from bot.services import Services
 from bot.summarizer import SummaryRequest
@@ -90,7 +90,7 @@ class DataCommands:
         files = [UploadFile(a.name, a.content) for a in turn.attachments if a.content is not None]
         urls = [w for w in rest if w.startswith(("http://", "https://"))]
         for url in urls:
-            fetched = await fetch(url, self.services.settings.fetch_max_bytes)
+            fetched = await fetch(url, FetchPolicy.of(self.services.settings))
             files.append(UploadFile(fetched.name, fetched.data))
         if not files:
             return notice(

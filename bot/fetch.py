@@ -1,17 +1,32 @@
-"""Fetching a document by URL (``summarize``, dataset refresh) with size, type and time limits."""
+"""Fetching a document by URL (``summarize``, dataset refresh) with size, type and time limits,
+from public addresses only unless the operator allows a network (``fetch_allowed_networks``):
+a URL typed by a user must not reach the server's own network (cloud metadata endpoints,
+internal services)."""
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from aiohttp.abc import ResolveResult
+from aiohttp.resolver import ThreadedResolver
 
+from bot.settings import Settings
 from knowledge.errors import BadDocument, UpstreamUnavailable
 from knowledge.parsing import SUPPORTED_SUFFIXES
 
 FETCH_TIMEOUT_S = 20.0
+MAX_REDIRECTS = 5
+_REDIRECTS = (301, 302, 303, 307, 308)
+Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+_PRIVATE = (
+    "内部ネットワークのアドレスの URL は取得できません。公開されている URL を指定してください。"
+)
 _TYPES = {
     "text/html": ".html",
     "application/xhtml+xml": ".html",
@@ -53,47 +68,130 @@ def _file_name(url: str, content_type: str) -> str:
     return (path.stem or "document") + suffix
 
 
-async def fetch(url: str, max_bytes: int, *, etag: str = "", last_modified: str = "") -> Fetched:
-    """The document at ``url`` (http or https only), conditionally when validators are given."""
-    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+@dataclass(frozen=True)
+class FetchPolicy:
+    """How much may be fetched, and from which non-public networks besides public addresses."""
+
+    max_bytes: int
+    allowed: Networks = ()
+
+    @classmethod
+    def of(cls, settings: Settings) -> FetchPolicy:
+        return cls(settings.fetch_max_bytes, settings.fetch_networks)
+
+
+class _NotPublic(OSError):
+    """A host that resolves to no address a URL may be fetched from."""
+
+
+def _permitted(address: str, allowed: Networks) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global or any(ip in network for network in allowed)
+
+
+class _PublicResolver(ThreadedResolver):
+    """Name resolution that keeps only permitted addresses: the connection goes to what was
+    checked (no window for DNS rebinding between check and connect)."""
+
+    def __init__(self, allowed: Networks) -> None:
+        super().__init__()
+        self._allowed = allowed
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = [r for r in await super().resolve(host, port, family) if self._permitted(r)]
+        if not found:
+            raise _NotPublic(f"{host} has no permitted address")
+        return found
+
+    def _permitted(self, result: ResolveResult) -> bool:
+        return _permitted(result["host"], self._allowed)
+
+
+def check_url(url: str, policy: FetchPolicy) -> str:
+    """``url`` when its scheme is http(s) and a literal IP host is permitted (names are checked
+    when they are resolved); else ``BadDocument`` saying why."""
+    return _checked(url, policy.allowed)
+
+
+def _checked(url: str, allowed: Networks) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadDocument("URL は http:// または https:// で始まる形で指定してください。")
+    try:
+        literal = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return url
+    if not _permitted(str(literal), allowed):
+        raise BadDocument(_PRIVATE)
+    return url
+
+
+async def fetch(
+    url: str, policy: FetchPolicy, *, etag: str = "", last_modified: str = ""
+) -> Fetched:
+    """The document at ``url`` (http or https only, public addresses and the policy's
+    networks; every redirect checked again), conditionally when validators are given."""
+    allowed, max_bytes = policy.allowed, policy.max_bytes
+    url = _checked(url, allowed)
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     timeout = aiohttp.ClientTimeout(total=FETCH_TIMEOUT_S)
-    limit_mb = max_bytes // (1024 * 1024) or 1
+    connector = aiohttp.TCPConnector(resolver=_PublicResolver(allowed))
     try:
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.get(url, headers=headers, max_redirects=5) as response,
-        ):
-            etag_now = response.headers.get("ETag", "")
-            modified_now = response.headers.get("Last-Modified", "")
-            if response.status == 304:
-                return Fetched("", b"", etag_now, modified_now, not_modified=True)
-            if response.status >= 400:
-                raise BadDocument(
-                    f"URL の取得に失敗しました（HTTP {response.status}）。URL を確認してください。"
-                )
-            if (response.content_length or 0) > max_bytes:
-                raise BadDocument(f"URL の文書が大きすぎます（上限 {limit_mb}MB）。")
-            body = bytearray()
-            async for piece in response.content.iter_chunked(64 * 1024):
-                body += piece
-                if len(body) > max_bytes:
-                    raise BadDocument(f"URL の文書が大きすぎます（上限 {limit_mb}MB）。")
-            name = _file_name(url, response.content_type)
-            return Fetched(name, bytes(body), etag_now, modified_now)
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+            for _ in range(MAX_REDIRECTS + 1):
+                async with session.get(url, headers=headers, allow_redirects=False) as response:
+                    location = response.headers.get("Location")
+                    if response.status in _REDIRECTS and location:
+                        url = _checked(urljoin(url, location), allowed)
+                        continue
+                    return await _read(url, response, max_bytes)
+            raise BadDocument("URL の転送（リダイレクト）が多すぎます。URL を確認してください。")
+    except aiohttp.ClientConnectorError as exc:
+        if isinstance(exc.os_error, _NotPublic):
+            raise BadDocument(_PRIVATE) from exc
+        raise _unavailable(exc) from exc
     except (TimeoutError, aiohttp.ClientError) as exc:
-        raise UpstreamUnavailable(
-            "URL の文書を取得できませんでした。URL と相手先のサーバーの状態を確認してください。",
-            detail=f"fetch failed: {type(exc).__name__}",
-        ) from exc
+        raise _unavailable(exc) from exc
 
 
-async def fetch_document(url: str, max_bytes: int) -> tuple[str, bytes]:
+def _unavailable(exc: Exception) -> UpstreamUnavailable:
+    return UpstreamUnavailable(
+        "URL の文書を取得できませんでした。URL と相手先のサーバーの状態を確認してください。",
+        detail=f"fetch failed: {type(exc).__name__}",
+    )
+
+
+async def _read(url: str, response: aiohttp.ClientResponse, max_bytes: int) -> Fetched:
+    """The fetched document of a final (not redirecting) response."""
+    limit_mb = max_bytes // (1024 * 1024) or 1
+    etag_now = response.headers.get("ETag", "")
+    modified_now = response.headers.get("Last-Modified", "")
+    if response.status == 304:
+        return Fetched("", b"", etag_now, modified_now, not_modified=True)
+    if response.status >= 400:
+        raise BadDocument(
+            f"URL の取得に失敗しました（HTTP {response.status}）。URL を確認してください。"
+        )
+    if (response.content_length or 0) > max_bytes:
+        raise BadDocument(f"URL の文書が大きすぎます（上限 {limit_mb}MB）。")
+    body = bytearray()
+    async for piece in response.content.iter_chunked(64 * 1024):
+        body += piece
+        if len(body) > max_bytes:
+            raise BadDocument(f"URL の文書が大きすぎます（上限 {limit_mb}MB）。")
+    name = _file_name(url, response.content_type)
+    return Fetched(name, bytes(body), etag_now, modified_now)
+
+
+async def fetch_document(url: str, policy: FetchPolicy) -> tuple[str, bytes]:
     """``(file name, bytes)`` of the document at ``url``."""
-    fetched = await fetch(url, max_bytes)
+    fetched = await fetch(url, policy)
     return fetched.name, fetched.data

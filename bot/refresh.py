@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from admin.datasets import DatasetInfo
-from bot.fetch import fetch
+from bot.fetch import FetchPolicy, fetch
 from bot.services import Services
 from bot.uploads import defaults_for, id_prefix
 from knowledge.errors import BaibainError
@@ -35,7 +35,7 @@ async def refresh_dataset(services: Services, dataset: DatasetInfo) -> RefreshRe
     try:
         fetched = await fetch(
             dataset.source_url,
-            services.settings.fetch_max_bytes,
+            FetchPolicy.of(services.settings),
             etag=stored[0],
             last_modified=stored[1],
         )

@@ -15,6 +15,7 @@ from admin.quotas import QuotaService
 from admin.usage import UsageService
 from bot.assistant import Assistant
 from bot.auditing import Auditor
+from bot.fetch import FetchPolicy
 from bot.metering import LLMAccess
 from bot.sample import load_sample_if_empty
 from bot.settings import Settings
@@ -177,7 +178,7 @@ async def open_services(
         auditor,
         access,
         token_budget=settings.summary_token_budget,
-        fetch_max_bytes=settings.fetch_max_bytes,
+        fetch_policy=FetchPolicy.of(settings),
     )
     datasets = DatasetService(engine)
     return Services(

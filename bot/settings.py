@@ -6,7 +6,7 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     llm_query_variants: int = Field(default=2, ge=0, le=5)
     summary_token_budget: int = Field(default=24_000, ge=1000)
     fetch_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # Non-public networks that URLs may be fetched from (CIDR, comma-separated): by default
+    # only public addresses, so a URL cannot reach the server's own network (metadata
+    # endpoints, internal services). An LGWAN document server needs its range here.
+    fetch_allowed_networks: str = ""
     # OpenAI-compatible embeddings; unset = lexical retrieval only. The key falls back to
     # BAIBAIN_LLM_API_KEY; an api version means Azure OpenAI (model = deployment).
     embedding_base_url: str = ""
@@ -80,6 +84,20 @@ class Settings(BaseSettings):
     @property
     def index_path(self) -> Path:
         return self.data_dir / "index" / "chunks.sqlite3"
+
+    @field_validator("fetch_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in (p.strip() for p in value.split(",")):
+            if part:
+                ipaddress.ip_network(part, strict=False)  # ValueError names the bad entry
+        return value
+
+    @property
+    def fetch_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The non-public networks URLs may be fetched from."""
+        parts = (p.strip() for p in self.fetch_allowed_networks.split(","))
+        return tuple(ipaddress.ip_network(p, strict=False) for p in parts if p)
 
     @property
     def bound_to_loopback(self) -> bool:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bot.assistant import OFFLINE_NOTICE, Asker, usage_of
 from bot.auditing import Auditor
-from bot.fetch import fetch_document
+from bot.fetch import FetchPolicy, fetch_document
 from bot.metering import LLMAccess
 from bot.turns import Answer, Citation
 from knowledge.chunking import chunk_sections
@@ -57,13 +57,13 @@ class Summarizer:
         llm: LLMAccess,
         *,
         token_budget: int,
-        fetch_max_bytes: int,
+        fetch_policy: FetchPolicy,
     ) -> None:
         self.index = index
         self.auditor = auditor
         self.llm = llm
         self.token_budget = token_budget
-        self.fetch_max_bytes = fetch_max_bytes
+        self.fetch_policy = fetch_policy
 
     async def summarize(self, request: SummaryRequest, asker: Asker) -> Answer:
         """Summarize the requested document for the asker (who must be allowed to see it)."""
@@ -119,7 +119,7 @@ class Summarizer:
             )
             return _Source(meta.title, [c.text for c in document.chunks], citation)
         if request.url:
-            name, data = await fetch_document(request.url, self.fetch_max_bytes)
+            name, data = await fetch_document(request.url, self.fetch_policy)
             url = request.url
         else:
             name, data, url = request.filename or "添付ファイル", request.content or b"", ""

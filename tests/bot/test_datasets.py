@@ -162,6 +162,13 @@ async def test_dataset_input_is_validated(setup) -> None:
         "/api/v1/datasets", json={"name": "x", "category": "雑記"}, headers=auth(owner)
     )
     assert bad.status == 400 and "条例・規則・例規" in (await bad.json())["error"]["message"]
+    metadata = await client.post(
+        "/api/v1/datasets",
+        json={"name": "x", "category": "統計", "source_url": "http://169.254.169.254/latest"},
+        headers=auth(owner),
+    )
+    assert metadata.status == 400
+    assert "内部ネットワーク" in (await metadata.json())["error"]["message"]
     await create(client, owner, name="例規", category="条例・規則・例規")
     again = await client.post(
         "/api/v1/datasets",

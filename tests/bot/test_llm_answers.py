@@ -258,7 +258,9 @@ async def test_summarize_a_document_by_id_and_by_url(
         openai_fake.script(
             Reply("指定避難所を毎年点検する計画です。", prompt_tokens=300, completion_tokens=20)
         )
-        online = await aiohttp_client(create_app(make_settings(**llm(openai_fake))))
+        # The page is served on loopback, a network the operator has to allow.
+        settings = make_settings(**llm(openai_fake), fetch_allowed_networks="127.0.0.0/8")
+        online = await aiohttp_client(create_app(settings))
         url = str(server.make_url("/plan"))
         body = await (await online.post("/api/v1/summarize", json={"url": url})).json()
         assert body["answer"].startswith("「防災計画」の要約です")

@@ -49,7 +49,8 @@ async def source() -> AsyncIterator[tuple[Source, str]]:
 
 @pytest.fixture
 async def services(make_db_settings) -> AsyncIterator[Services]:
-    opened = await open_services(make_db_settings())
+    # The test sources listen on loopback, a network an operator has to allow.
+    opened = await open_services(make_db_settings(fetch_allowed_networks="127.0.0.0/8"))
     use_services(opened)
     yield opened
     use_services(None)

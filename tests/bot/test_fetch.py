@@ -1,0 +1,62 @@
+"""URLs typed by users are fetched from public addresses only: the server's own network (cloud
+metadata, internal services) stays out of reach unless the operator allows a network."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bot.fetch import FetchPolicy, fetch
+from knowledge.errors import BadDocument
+
+LIMIT = 1024 * 1024
+LOOPBACK = FetchPolicy(LIMIT, (ipaddress.ip_network("127.0.0.1/32"),))
+
+
+class Internal:
+    """A service on the server's own network, and what it was asked."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.port = 0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.seen.append(request.path)
+        if request.path == "/hop":  # a redirect to another internal address
+            raise web.HTTPFound(f"http://127.0.0.2:{self.port}/secret.txt")
+        return web.Response(text="AccessKeyId=AKIA-TEST", content_type="text/plain")
+
+
+@pytest.fixture
+async def internal() -> AsyncIterator[Internal]:
+    state = Internal()
+    app = web.Application()
+    app.router.add_get("/{name}", state.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    state.port = server.port or 0
+    yield state
+    await server.close()
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "localhost", "[::ffff:127.0.0.1]", "169.254.169.254", "10.0.0.5"]
+)
+async def test_internal_addresses_are_refused_before_any_request(internal, host) -> None:
+    with pytest.raises(BadDocument) as refused:
+        await fetch(f"http://{host}:{internal.port}/secret.txt", FetchPolicy(LIMIT))
+    assert "内部ネットワーク" in refused.value.user_message
+    assert internal.seen == []
+
+
+async def test_an_allowed_network_is_fetched_and_every_redirect_checked_again(internal) -> None:
+    fetched = await fetch(f"http://127.0.0.1:{internal.port}/rule.txt", LOOPBACK)
+    assert fetched.data == b"AccessKeyId=AKIA-TEST" and fetched.name == "rule.txt"
+    with pytest.raises(BadDocument) as refused:
+        await fetch(f"http://127.0.0.1:{internal.port}/hop", LOOPBACK)
+    assert "内部ネットワーク" in refused.value.user_message
+    assert internal.seen == ["/rule.txt", "/hop"]  # 127.0.0.2 was never asked
