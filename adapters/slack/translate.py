@@ -109,6 +109,11 @@ def to_turn(payload: Mapping[str, Any]) -> Turn | None:
         or "edited" in event
     ):
         return None
+    workspace = str(payload.get("team_id") or event.get("team") or "")
+    if event.get("user_team") and event.get("user_team") != workspace:
+        # A member of another workspace in a Slack Connect channel: they are not of the
+        # organization this workspace is linked to, and must not get its data.
+        return None
     if event.get("type") == "app_mention":
         thread = str(event.get("thread_ts") or event.get("ts") or "")
     elif event.get("type") == "message" and event.get("channel_type") == "im":
@@ -119,7 +124,7 @@ def to_turn(payload: Mapping[str, Any]) -> Turn | None:
     return Turn(
         conversation=ConversationRef(
             platform="slack",
-            workspace_id=str(payload.get("team_id") or event.get("team") or ""),
+            workspace_id=workspace,
             channel_id=str(event.get("channel") or ""),
             thread_id=thread,
         ),

@@ -107,6 +107,23 @@ async def test_own_messages_edits_and_channel_chatter_are_ignored(make_chat, sla
     assert slack_fake.of("chat.postMessage") == []
 
 
+async def test_members_of_another_workspace_in_a_shared_channel_are_not_answered(
+    make_chat, slack_fake
+) -> None:
+    # A Slack Connect channel: the sender belongs to another organization's workspace.
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    external = slack_fake.mention(SAMPLE_QUESTION, user="U0GUEST", event_id="E1")
+    external["event"] |= {"user_team": "T0OTHER", "source_team": "T0OTHER"}
+    internal = slack_fake.mention(SAMPLE_QUESTION, event_id="E2", ts="1700000100.000300")
+    internal["event"] |= {"user_team": slack_fake.team_id}
+    for payload in (external, internal):
+        assert (await send_event(chat, slack_fake, payload)).status == 200
+    await chat.drain()
+    [placeholder] = slack_fake.of("chat.postMessage")
+    assert placeholder.body["thread_ts"] == "1700000100.000300"  # the member's question only
+
+
 async def test_bad_and_expired_signatures_get_401(make_chat, slack_fake) -> None:
     chat = await slack_chat(make_chat, slack_fake)
     chat.link("横浜市", "slack", slack_fake.team_id)
