@@ -111,7 +111,12 @@ class UsageService:
             turn_ids = [e.turn_id for e in events]
             ratings = (
                 session.exec(
-                    select(AnswerFeedback.rating).where(col(AnswerFeedback.turn_id).in_(turn_ids))
+                    select(AnswerFeedback.rating).where(
+                        col(AnswerFeedback.turn_id).in_(turn_ids),
+                        # Clicks of the organization's own users: an answer seen by others
+                        # (a shared channel, a forwarded id) is not theirs to rate.
+                        AnswerFeedback.org_id == int(org_id),
+                    )
                 ).all()
                 if turn_ids
                 else []

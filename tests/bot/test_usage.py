@@ -8,6 +8,9 @@ from pathlib import Path
 
 from support import org_with_key
 
+from admin.db import create_db_engine
+from admin.links import record_feedback
+from admin.orgs import get_org
 from bot.app import create_app
 
 
@@ -21,11 +24,22 @@ async def test_usage_counts_questions_users_outcomes_and_categories(
     api_keys = keys(data_dir)
     client = await aiohttp_client(create_app(make_settings(host="0.0.0.0")))
     mine = {"Authorization": f"Bearer {api_keys['テスト市']}"}
+    turns = []
     for question in ("住民監査請求をすることができるのは誰ですか", "今日のランチのおすすめは"):
-        assert (
-            await client.post("/api/v1/ask", json={"question": question}, headers=mine)
-        ).status == 200
+        response = await client.post("/api/v1/ask", json={"question": question}, headers=mine)
+        assert response.status == 200
+        turns.append((await response.json())["turn_id"])
+    # A 👍 from the organization's user counts; a 👎 from another organization's does not.
+    engine = create_db_engine(f"sqlite:///{data_dir / 'baibain.sqlite3'}")
+    clicks = (("テスト市", "U1", "up"), ("よその市", "U2", "down"))
+    for org, user, rating in clicks:
+        org_id = get_org(engine, org).id
+        record_feedback(
+            engine, turn_id=turns[0], platform="slack", user_id=user, rating=rating, org_id=org_id
+        )
+    engine.dispose()
     report = await (await client.get("/api/v1/usage", headers=mine)).json()
+    assert report["feedback"] == {"up": 1}
     assert report["organization"] == "テスト市" and report["questions"] == 2
     assert report["by_platform"] == {"api": 2}
     assert report["by_outcome"] == {"answered": 1, "not_found": 1}
