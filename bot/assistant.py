@@ -205,10 +205,15 @@ class Assistant:
             await self._record(question, asker, failed, started)
             raise
         answer = replace(answer, turn_id=turn_id)
+        # The audit record first: a turn that cannot be recorded is not shown, so it must not
+        # shape the thread's follow-ups either.
+        await self._record(question, asker, answer, started)
         key = _conversation_key(asker)
         if key is not None:
-            await asyncio.to_thread(self.conversations.append, key, question, answer.text)
-        await self._record(question, asker, answer, started)
+            try:
+                await asyncio.to_thread(self.conversations.append, key, question, answer.text)
+            except Exception as exc:  # the history is a convenience; the answer stands
+                log.warning("thread history not saved: %s", type(exc).__name__)
         return answer
 
     async def _record(self, question: str, asker: Asker, answer: Answer, started: float) -> None:
@@ -239,14 +244,17 @@ class Assistant:
         history = await asyncio.to_thread(self.conversations.recent, key) if key else []
         llm = self.llm.for_org(asker.org_id)
         retrieved: Retrieved | None = None
+        # What the turn's other model calls cost (rewriting, expansion): charged to the
+        # budget when they ran, so reported with the answer whatever happens after them.
+        spent: LLMUsage | None = None
         try:
-            query, rewrite_usage = await self._standalone(llm, question, history)
+            query, spent = await self._standalone(llm, question, history)
             retrieved = await self.retriever.retrieve(query, flt, SEARCH_K)
             if llm is not None and self.query_variants:
                 retrieved, expand_usage = await self._expanded(llm, query, retrieved, flt)
-                rewrite_usage = _sum(rewrite_usage, expand_usage)
+                spent = _sum(spent, expand_usage)
             if llm is None or not retrieved.hits:
-                return self._offline(retrieved)
+                return _charged(self._offline(retrieved), spent)
             answer = await self._generate(llm, question, retrieved, history, on_progress)
             if retrieved.unindexed_laws and answer.outcome == "answered":
                 notice = UNINDEXED_NOTICE.format(laws=_quoted(retrieved.unindexed_laws))
@@ -254,7 +262,7 @@ class Assistant:
         except UpstreamUnavailable as exc:
             log.warning("llm unavailable, answering offline: %s", exc.detail)
             retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
-            return self._offline(retrieved, notice=OFFLINE_NOTICE)
+            return _charged(self._offline(retrieved, notice=OFFLINE_NOTICE), spent)
         except QuotaExceeded as exc:
             assert asker.org_id is not None
             status = await asyncio.to_thread(self.llm.quotas.status, asker.org_id)
@@ -262,8 +270,10 @@ class Assistant:
                 raise
             retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
             notice = f"※{exc.user_message}資料の該当箇所を抜粋して表示します。"
-            return replace(self._offline(retrieved, notice=notice), outcome="quota")
-        return replace(answer, usage=_add(answer.usage, rewrite_usage))
+            return _charged(
+                replace(self._offline(retrieved, notice=notice), outcome="quota"), spent
+            )
+        return _charged(answer, spent)
 
     async def _standalone(
         self, llm: LLMClient | None, question: str, history: list[tuple[str, str]]
@@ -382,12 +392,18 @@ def _sum(first: LLMUsage | None, second: LLMUsage | None) -> LLMUsage | None:
     return first + second
 
 
-def _add(usage: Usage, extra: LLMUsage | None) -> Usage:
+def _charged(answer: Answer, extra: LLMUsage | None) -> Answer:
+    """``answer`` with ``extra`` tokens added to its usage (an offline answer takes the model
+    of those calls, so that usage reports price them)."""
     if extra is None:
-        return usage
-    return Usage(
-        model=usage.model,
-        input_tokens=usage.input_tokens + extra.input_tokens,
-        output_tokens=usage.output_tokens + extra.output_tokens,
-        requests=usage.requests + extra.requests,
+        return answer
+    usage = answer.usage
+    return replace(
+        answer,
+        usage=Usage(
+            model=usage.model if usage.requests else extra.model,
+            input_tokens=usage.input_tokens + extra.input_tokens,
+            output_tokens=usage.output_tokens + extra.output_tokens,
+            requests=usage.requests + extra.requests,
+        ),
     )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from sqlalchemy.engine import Engine
 
 from admin.db import create_db_engine, init_db
 
@@ -32,3 +36,38 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+# Statements that make the database refuse new rows of a table, as on a full disk, and the one
+# that stops it (SQLite and PostgreSQL).
+_REFUSE = {
+    "sqlite": (
+        [
+            "CREATE TRIGGER refuse BEFORE INSERT ON {table}"
+            " BEGIN SELECT RAISE(FAIL, 'disk full'); END"
+        ],
+        "DROP TRIGGER refuse",
+    ),
+    "postgresql": (
+        [
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$"
+            " BEGIN RAISE EXCEPTION 'disk full'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse()",
+        ],
+        "DROP TRIGGER refuse ON {table}",
+    ),
+}
+
+
+@contextmanager
+def refusing_inserts(engine: Engine, table: str) -> Iterator[None]:
+    """While inside, the database refuses to insert into ``table``."""
+    refuse, stop = _REFUSE[engine.dialect.name]
+    with engine.begin() as connection:
+        for statement in refuse:
+            connection.exec_driver_sql(statement.format(table=table))
+    try:
+        yield
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(stop.format(table=table))

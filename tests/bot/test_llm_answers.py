@@ -12,9 +12,10 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from fakes.openai_server import FakeOpenAIServer, Reply, server_error
-from support import org_with_key
+from support import org_with_key, refusing_inserts
 from typer.testing import CliRunner
 
+from admin.db import create_db_engine
 from bot.app import create_app
 from bot.cli import app as cli
 
@@ -362,3 +363,36 @@ async def test_query_variants_written_by_the_model_are_searched_too(
     assert QUESTION in sources_in(expand.body)
     assert body["usage"]["requests"] == 2 and body["usage"]["input_tokens"] > 800
     assert body["citations"][0]["title"] in sources_in(answer.body)
+
+
+async def test_tokens_spent_before_the_model_failed_are_reported(
+    aiohttp_client, openai_fake: FakeOpenAIServer, make_settings
+) -> None:
+    # The question variants are written (and charged); then the model fails to answer.
+    openai_fake.script(
+        Reply("1. 住民監査請求の請求権者", prompt_tokens=300, completion_tokens=20),
+        *[server_error(500)] * 3,
+    )
+    client = await aiohttp_client(create_app(make_settings(**llm(openai_fake, variants=2))))
+    body = await (await client.post("/api/v1/ask", json={"question": QUESTION})).json()
+    assert body["answer"].startswith("※AIモデルに接続できなかったため")
+    assert body["usage"]["total_tokens"] == 320 and body["usage"]["requests"] == 1
+
+
+async def test_a_turn_that_could_not_be_recorded_does_not_shape_the_thread(
+    aiohttp_client, openai_fake: FakeOpenAIServer, make_settings, data_dir: Path
+) -> None:
+    client = await aiohttp_client(create_app(make_settings(**llm(openai_fake))))
+    engine = create_db_engine(f"sqlite:///{data_dir / 'baibain.sqlite3'}")
+    openai_fake.script("普通地方公共団体の住民です[1]。")
+    first = {"question": QUESTION, "thread": "t-1"}
+    with refusing_inserts(engine, "audit_record"):
+        failed = await client.post("/api/v1/ask", json=first)
+    assert failed.status == 503 and "記録" in (await failed.json())["error"]["message"]
+    openai_fake.script("一年を経過するとできません[1]。")
+    second = {"question": "その期限はありますか", "thread": "t-1"}
+    assert (await client.post("/api/v1/ask", json=second)).status == 200
+    # The user never saw the first answer: the follow-up is not rewritten from it.
+    assert len(openai_fake.chat_requests) == 2
+    assert QUESTION not in sources_in(openai_fake.chat_requests[1].body)
+    engine.dispose()

@@ -13,6 +13,7 @@ import pytest
 from fakes.weaviate_memory import FakeWeaviate
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from support import refusing_inserts
 
 from admin.audit import AuditKeyring, AuditLog
 from admin.datasets import DatasetInfo, DatasetService
@@ -29,28 +30,6 @@ RULES = [
     UploadFile("粗大ごみ収集規則.txt", "粗大ごみは毎月第二水曜日に収集する。".encode()),
     UploadFile("資源ごみ収集規則.txt", "資源ごみは毎週金曜日に収集する。".encode()),
 ]
-
-
-# The database refuses new document records, as on a full disk: statements that start
-# refusing, and the one that stops it.
-REFUSE_RECORDS = {
-    "sqlite": (
-        [
-            "CREATE TRIGGER refuse BEFORE INSERT ON document_version"
-            " BEGIN SELECT RAISE(FAIL, 'disk full'); END"
-        ],
-        "DROP TRIGGER refuse",
-    ),
-    "postgresql": (
-        [
-            "CREATE FUNCTION refuse() RETURNS trigger AS $$"
-            " BEGIN RAISE EXCEPTION 'disk full'; END $$ LANGUAGE plpgsql",
-            "CREATE TRIGGER refuse BEFORE INSERT ON document_version"
-            " FOR EACH ROW EXECUTE FUNCTION refuse()",
-        ],
-        "DROP TRIGGER refuse ON document_version",
-    ),
-}
 
 
 def services(
@@ -92,14 +71,8 @@ async def test_an_upload_whose_records_failed_is_recorded_when_repeated(
     db_engine: Engine, tmp_path: Path
 ) -> None:
     _, index, uploads, dataset = services(db_engine, tmp_path)
-    refuse, stop = REFUSE_RECORDS[db_engine.dialect.name]
-    with db_engine.begin() as connection:
-        for statement in refuse:
-            connection.exec_driver_sql(statement)
-    with pytest.raises(DBAPIError):
+    with refusing_inserts(db_engine, "document_version"), pytest.raises(DBAPIError):
         await uploads.upload(dataset, RULES, publisher="テスト市", uploader="u", platform="api")
-    with db_engine.begin() as connection:
-        connection.exec_driver_sql(stop)
     assert await index.count_chunks() == 2  # the index took them before the records failed
     again = await uploads.upload(dataset, RULES, publisher="テスト市", uploader="u", platform="api")
     assert (again.written, again.unchanged, again.dataset.documents) == (0, 2, 2)
