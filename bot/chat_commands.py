@@ -99,9 +99,11 @@ class DataCommands:
                 else "取り込む文書の URL を指定してください。"
             )
         who = f"{turn.conversation.platform}:{turn.user_id}"
+        platform = turn.conversation.platform
+        category = options.get("分類", "")
         dataset = await asyncio.to_thread(self.services.datasets.by_name, org.id, name)
+        created = dataset is None
         if dataset is None:
-            category = options.get("分類", "")
             if not category:
                 raise BadInput(
                     f"新しいデータセットには分類を指定してください（{'、'.join(CATEGORIES)}）。"
@@ -115,18 +117,27 @@ class DataCommands:
                 publisher=org.name,
                 source_url=urls[0] if len(urls) == 1 else "",
             )
-        report = await self.services.uploads.upload(
-            dataset,
-            files,
-            publisher=org.name,
-            uploader=who,
-            platform=turn.conversation.platform,
-        )
-        text = report.message()
-        if options.get("共有") in ("可", "はい", "yes"):
-            await self.services.uploads.attest(
-                report.dataset, who=who, platform=turn.conversation.platform
+        try:
+            report = await self.services.uploads.upload(
+                dataset, files, publisher=org.name, uploader=who, platform=platform
             )
+        except BaseException:
+            if created:  # a refused upload leaves no empty dataset behind
+                await asyncio.to_thread(self.services.datasets.delete, dataset.id, org.id)
+            raise
+        if created:
+            await self.services.auditor.admin(
+                org_id=org.id,
+                platform=platform,
+                user_id=who,
+                action="dataset.create",
+                details={"dataset_id": dataset.id, "name": dataset.name, "shared": False},
+            )
+        text = report.message()
+        if category and category != dataset.category:
+            text += f"（既存のデータセットの分類「{dataset.category}」のまま登録しました）"
+        if options.get("共有") in ("可", "はい", "yes"):
+            await self.services.uploads.attest(report.dataset, who=who, platform=platform)
             text += "全参加団体との共有を有効にしました（共有可能であることの表明を記録しました）。"
         elif report.dataset.visibility != "shared":
             text += "このデータセットは組織内のみで利用されます。"

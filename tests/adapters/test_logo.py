@@ -239,8 +239,12 @@ async def test_admins_manage_data_from_the_chat(make_chat, logo_fake) -> None:
             content_type="text/plain",
         )
 
+    async def broken(_request: web.Request) -> web.Response:
+        return web.Response(body=b"PK\x03\x04 not really", content_type="application/zip")
+
     site = web.Application()
     site.router.add_get("/tesuryo.txt", rule)
+    site.router.add_get("/kowareta.zip", broken)
     server = TestServer(site, host="127.0.0.1")
     await server.start_server()
     try:
@@ -249,6 +253,7 @@ async def test_admins_manage_data_from_the_chat(make_chat, logo_fake) -> None:
         chat.link("横浜市", "logo", logo_fake.org_id, admins=("admin-1",))
         url = server.make_url("/tesuryo.txt")
         commands = (
+            f"/upload {server.make_url('/kowareta.zip')} データセット=壊れた規則 分類=統計",
             f"/upload {url} データセット=手数料条例 分類=条例・規則・例規",
             "/datasets",
             "/quota",
@@ -258,11 +263,12 @@ async def test_admins_manage_data_from_the_chat(make_chat, logo_fake) -> None:
         for text in commands:
             await deliver(chat, logo_fake, logo_fake.event(text, user_id="admin-1"))
             await chat.drain()
-        uploaded, listed, quota, usage, summary = (r.text for r in logo_fake.replies)
+        refused, uploaded, listed, quota, usage, summary = (r.text for r in logo_fake.replies)
     finally:
         await server.close()
     assert "「手数料条例」に 1 件の文書を登録しました" in uploaded and "組織内のみ" in uploaded
     assert "手数料条例（条例・規則・例規・組織内のみ・1件）" in listed
+    assert "kowareta.zip" in refused and "壊れた規則" not in listed  # no empty dataset left
     assert "上限: 1,000,000 トークン" in quota and "リセット日" in quota
     assert "質問数:" in usage
     assert "「地方自治法 第二百四十二条」の要約です" in summary and "原文を確認" in summary
