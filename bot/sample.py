@@ -1,7 +1,9 @@
-"""The bundled sample dataset (42 statutes and orders), loaded into an empty index at start."""
+"""The bundled sample dataset (42 statutes and orders), loaded into an empty index at start
+(and finished at the next start when that load was cut short)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from importlib import resources
 from pathlib import Path
@@ -28,11 +30,25 @@ def sample_path() -> Path:
     return Path(str(resources.files("bot.sample_data").joinpath("laws.jsonl")))
 
 
+def _first_and_last_ids() -> tuple[str, str]:
+    """Ids of the sample's first and last documents (its load order), without parsing it."""
+    lines = [line for line in sample_path().read_text("utf-8").splitlines() if line.strip()]
+    return str(json.loads(lines[0])["id"]), str(json.loads(lines[-1])["id"])
+
+
 async def load_sample_if_empty(store: IndexStore, *, show_progress: bool) -> int:
-    """Load the sample into an empty index; returns the number of documents loaded."""
+    """Load the sample into an empty index, or finish a load that was cut short (the index
+    holds the sample's first document but not its last: batches are written in order);
+    returns the number of documents loaded."""
+    resume = False
     if await store.count_chunks() > 0:
-        return 0
+        first, last = _first_and_last_ids()
+        resume = await store.content_hash(first) is not None
+        if not resume or await store.content_hash(last) is not None:
+            return 0
     documents = list(read_corpus(sample_path(), SAMPLE_DEFAULTS))
+    if resume:
+        documents = [d for d in documents if await store.content_hash(d.doc_id) != d.content_hash]
     log.info("loading sample dataset: %d documents", len(documents))
     with tqdm(
         total=len(documents),
