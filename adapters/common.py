@@ -20,6 +20,10 @@ PLACEHOLDER_TEXT = "回答を作成しています…"
 FAILURE_TEXT = (
     "申し訳ありません。回答の作成中に問題が発生しました。時間をおいてもう一度お試しください。"
 )
+# What replaces a placeholder when its answer cannot be given (the bot failed, or shutdown
+# cancelled it), and how long that last message may take at shutdown.
+FAILURE_ANSWER = Answer(text=FAILURE_TEXT, outcome="error", footer="", feedback=False)
+WITHDRAW_TIMEOUT_S = 3.0
 # Chat webhooks carry small JSON or form bodies; anything bigger is not from the platform.
 MAX_WEBHOOK_BYTES = 1024 * 1024
 
@@ -102,4 +106,4 @@ async def answer_turn(bot: ChatBot, turn: Turn) -> Answer:
         log.error(
             "turn failed platform=%s error=%s", turn.conversation.platform, type(exc).__name__
         )
-        return Answer(text=FAILURE_TEXT, outcome="error", footer="", feedback=False)
+        return FAILURE_ANSWER

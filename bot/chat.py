@@ -29,7 +29,6 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE_S = 10.0
 OUTBOUND_TIMEOUT_S = 30.0
 
 
@@ -121,7 +120,7 @@ def _chat_context(
         try:
             yield
         finally:
-            await tasks.close(grace=SHUTDOWN_GRACE_S)
+            await tasks.close(grace=settings.chat_shutdown_grace_s)
             await session.close()
 
     return chat_ctx

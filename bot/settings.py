@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     logo_reply_token: SecretStr | None = None
     # Seconds between two bot messages to one chat conversation (platform rate limits).
     chat_send_interval: float = Field(default=1.0, ge=0, le=60)
+    # Seconds a shutdown waits for answers still being written before it cancels them (their
+    # placeholders then get an apology).
+    chat_shutdown_grace_s: float = Field(default=10.0, ge=0, le=300)
     audit_key: SecretStr | None = None
     audit_retention_days: int = Field(default=0, ge=0)  # 0 keeps records forever
     monthly_token_budget: int = Field(default=1_000_000, ge=0)

@@ -9,6 +9,7 @@ schedule the answer, so the 3 s deadline holds however long the answer takes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, replace
 from typing import Any
@@ -24,7 +25,9 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.common import (
+    FAILURE_ANSWER,
     PLACEHOLDER_TEXT,
+    WITHDRAW_TIMEOUT_S,
     BodyTooLarge,
     ChatRuntime,
     answer_turn,
@@ -202,6 +205,19 @@ class SlackAdapter:
                     await self._post(lane, target, message)
         except (SendFailed, SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("slack answer not delivered: %s", type(exc).__name__)
+        except asyncio.CancelledError:  # shutdown: no placeholder may stay 「作成しています」
+            if placeholder:
+                await self._withdraw(lane, target, placeholder)
+            raise
+
+    async def _withdraw(self, lane: str, target: SlackTarget, placeholder: str) -> None:
+        """Replace a placeholder whose answer was cancelled with an apology (best effort)."""
+        message = render(FAILURE_ANSWER)
+        try:
+            update = self._update(lane, target, placeholder, message)
+            await asyncio.wait_for(update, WITHDRAW_TIMEOUT_S)
+        except (SendFailed, SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack placeholder not withdrawn: %s", type(exc).__name__)
 
     async def _with_files(self, turn: Turn) -> Turn:
         """A command's shared files downloaded (``upload``, ``summarize``); a file that cannot

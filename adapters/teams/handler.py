@@ -34,7 +34,9 @@ from botframework.connector.auth import (
 )
 
 from adapters.common import (
+    FAILURE_ANSWER,
     PLACEHOLDER_TEXT,
+    WITHDRAW_TIMEOUT_S,
     BodyTooLarge,
     ChatRuntime,
     answer_turn,
@@ -197,6 +199,7 @@ class TeamsAdapter:
     async def _answer(self, turn: Turn, target: TeamsTarget) -> None:
         lane = turn.conversation.key
         send = self.runtime.outbox.send
+        placeholder: str | None = None
         try:
             placeholder = await send(
                 lane,
@@ -216,3 +219,17 @@ class TeamsAdapter:
                     await send(lane, functools.partial(self.connector.reply, target, activity))
         except (SendFailed, ConnectorRejected) as exc:
             log.warning("teams answer not delivered: %s", exc)
+        except asyncio.CancelledError:  # shutdown: no placeholder may stay 「作成しています」
+            if placeholder:
+                await self._withdraw(lane, target, placeholder)
+            raise
+
+    async def _withdraw(self, lane: str, target: TeamsTarget, placeholder: str) -> None:
+        """Replace a placeholder whose answer was cancelled with an apology (best effort)."""
+        update = functools.partial(
+            self.connector.update, target, placeholder, render(FAILURE_ANSWER)
+        )
+        try:
+            await asyncio.wait_for(self.runtime.outbox.send(lane, update), WITHDRAW_TIMEOUT_S)
+        except (SendFailed, ConnectorRejected, TimeoutError) as exc:
+            log.warning("teams placeholder not withdrawn: %s", type(exc).__name__)

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from chat_harness import SAMPLE_QUESTION, Chat, MakeChat
+from fakes.openai_server import Hang
 from fakes.slack_api import Failure, FakeSlack
 
 from adapters.slack.translate import ACTION_DOWN, ACTION_UP
@@ -20,11 +21,12 @@ JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-async def slack_chat(make_chat: MakeChat, fake: FakeSlack) -> Chat:
+async def slack_chat(make_chat: MakeChat, fake: FakeSlack, **settings: Any) -> Chat:
     chat = await make_chat(
         slack_bot_token=fake.bot_token,
         slack_signing_secret=fake.signing_secret,
         slack_api_url=fake.api_url,
+        **settings,
     )
     return chat
 
@@ -323,3 +325,24 @@ async def test_an_admin_uploads_a_shared_file_into_a_dataset(make_chat, slack_fa
     await send_event(chat, slack_fake, question)
     await chat.drain()
     assert "三百円" in slack_fake.of("chat.update")[-1].block_text
+
+
+async def test_a_shutdown_replaces_the_placeholder_of_an_unfinished_answer(
+    make_chat, slack_fake, openai_fake
+) -> None:
+    openai_fake.script(Hang())  # the model never answers
+    settings = {"llm_base_url": openai_fake.url, "llm_api_key": "sk-test", "llm_model": "m"}
+    chat = await slack_chat(
+        make_chat, slack_fake, **settings, llm_query_variants=0, chat_shutdown_grace_s=0.2
+    )
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    await send_event(chat, slack_fake, slack_fake.mention(SAMPLE_QUESTION))
+    for _ in range(100):
+        if slack_fake.of("chat.postMessage"):
+            break
+        await asyncio.sleep(0.05)
+    [placeholder] = slack_fake.of("chat.postMessage")
+    assert placeholder.body["text"] == "回答を作成しています…"
+    await chat.client.close()  # a deploy: the answer is cancelled after the grace period
+    [apology] = slack_fake.of("chat.update")
+    assert "問題が発生しました" in apology.body["text"]

@@ -3,12 +3,15 @@ botframework-connector against the fake's OpenID metadata, answered at the fake 
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from typing import Any
 from urllib.parse import unquote
 
 from chat_harness import SAMPLE_QUESTION, Chat, MakeChat
 from fakes.botframework import Failure, FakeBotFramework
+from fakes.openai_server import Hang
 
 from admin.links import feedback_for, hash_user
 
@@ -195,3 +198,24 @@ async def test_local_mode_is_refused_on_a_public_bind(make_chat, botframework_fa
     response = await post(public, fake.activity(SAMPLE_QUESTION), None)
     assert response.status == 503
     assert (await response.json())["error"]["code"] == "platform_disabled"
+
+
+async def test_a_shutdown_replaces_the_placeholder_of_an_unfinished_answer(
+    make_chat, botframework_fake, openai_fake
+) -> None:
+    fake = botframework_fake
+    openai_fake.script(Hang())  # the model never answers
+    settings = {"llm_base_url": openai_fake.url, "llm_api_key": "sk-test", "llm_model": "m"}
+    chat = await teams_chat(
+        make_chat, fake, **settings, llm_query_variants=0, chat_shutdown_grace_s=0.2
+    )
+    chat.link("横浜市", "teams", TENANT)
+    await post(chat, fake.activity(SAMPLE_QUESTION), fake.token())
+    for _ in range(100):
+        if fake.of("POST"):
+            break
+        await asyncio.sleep(0.05)
+    assert fake.of("POST")[0].body["text"] == "回答を作成しています…"
+    await chat.client.close()  # a deploy: the answer is cancelled after the grace period
+    [apology] = fake.of("PUT")
+    assert "問題が発生しました" in json.dumps(apology.body, ensure_ascii=False)
