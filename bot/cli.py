@@ -20,7 +20,7 @@ from admin.datasets import CATEGORIES
 from admin.db import create_db_engine, init_db
 from bot.api import answer_json
 from bot.assistant import Asker
-from bot.cli_audit import audit_app
+from bot.cli_audit import audit_app, record_admin
 from bot.cli_index import index_app
 from bot.cli_quota import quota_app
 from bot.services import Services, open_embedder, open_services
@@ -323,6 +323,8 @@ def org_create(
             created, existed = orgs.get_org(engine, name.strip()), True
         if operator:
             links.set_operator(engine, created.name)
+        details = {"name": created.name, "operator": operator}
+        record_admin(engine, created.id, "org.set_operator" if existed else "org.create", details)
     except BaibainError as exc:
         raise _fail(exc) from exc
     finally:
@@ -361,7 +363,14 @@ def org_link(
     ],
 ) -> None:
     """チャットのワークスペースを組織に関連付けます（未登録のワークスペースには回答しません）。"""
-    org = _on_admin_db(lambda e: links.link_workspace(e, name, platform, workspace_id))
+
+    def link(engine: Any) -> orgs.OrgInfo:
+        org = links.link_workspace(engine, name, platform, workspace_id)
+        details = {"platform": platform, "workspace_id": workspace_id.strip()}
+        record_admin(engine, org.id, "org.link", details)
+        return org
+
+    org = _on_admin_db(link)
     typer.echo(
         f"{platform} のワークスペース {workspace_id.strip()} を組織「{org.name}」に関連付けました。"
     )
@@ -381,7 +390,13 @@ def org_add_admin(
     ],
 ) -> None:
     """チャットのユーザーを組織の管理者にします（管理者コマンドを実行できます）。"""
-    org = _on_admin_db(lambda e: links.add_admin(e, name, platform, user_id))
+
+    def add(engine: Any) -> orgs.OrgInfo:
+        org = links.add_admin(engine, name, platform, user_id)
+        record_admin(engine, org.id, "org.add_admin", {"platform": platform})
+        return org
+
+    org = _on_admin_db(add)
     typer.echo(f"{platform} のユーザー {user_id.strip()} を組織「{org.name}」の管理者にしました。")
 
 
@@ -392,6 +407,7 @@ def apikey_create(org: Annotated[str, typer.Option(help="組織名")]) -> None:
     try:
         init_db(engine)
         key = orgs.create_api_key(engine, org)
+        record_admin(engine, key.org.id, "apikey.create", {"key_id": key.prefix})
     except BaibainError as exc:
         raise _fail(exc) from exc
     finally:
@@ -410,6 +426,7 @@ def apikey_revoke(
     try:
         init_db(engine)
         orgs.revoke_api_key(engine, key_id)
+        record_admin(engine, None, "apikey.revoke", {"key_id": key_id})
     except BaibainError as exc:
         raise _fail(exc) from exc
     finally:

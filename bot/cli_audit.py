@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import Engine
 
 from admin import orgs
+from admin.audit_models import AuditEvent
 from admin.db import create_db_engine, init_db
 from bot.services import open_audit_log
 from bot.settings import Settings
@@ -17,6 +20,22 @@ from knowledge.dates import parse_date
 from knowledge.errors import BaibainError
 
 audit_app = typer.Typer(no_args_is_help=True, help="監査ログの検証と書き出し")
+
+
+def record_admin(
+    engine: Engine, org_id: str | None, action: str, details: Mapping[str, object]
+) -> None:
+    """Record an administrative action taken on the command line (by the OS account)."""
+    open_audit_log(Settings(), engine).append(
+        AuditEvent(
+            kind="admin",
+            org_id=org_id,
+            platform="cli",
+            outcome="done",
+            user_id=f"cli:{getpass.getuser()}",
+            payload={"action": action, "details": dict(details)},
+        )
+    )
 
 
 def _moment(text: str | None, *, end_of_day: bool) -> datetime | None:

@@ -9,6 +9,7 @@ import typer
 from admin import orgs
 from admin.db import create_db_engine, init_db
 from admin.quotas import QuotaService, QuotaStatus
+from bot.cli_audit import record_admin
 from bot.settings import Settings
 from knowledge.errors import BaibainError
 
@@ -39,6 +40,8 @@ def _run(name: str, tokens: int | None, offline: bool | None) -> str:
         if tokens is not None or offline is not None:
             budget = tokens if tokens is not None else quotas.status(org.id).budget
             quotas.set_budget(org.id, budget, offline_when_exhausted=offline)
+            details = {"budget": budget, "offline_when_exhausted": offline}
+            record_admin(engine, org.id, "quota.set", details)
         return describe(org.name, quotas.status(org.id))
     except BaibainError as exc:
         typer.echo(f"エラー: {exc.user_message}", err=True)

@@ -113,6 +113,15 @@ def test_org_and_api_key_lifecycle(run, data_dir: Path) -> None:
         authenticate_api_key(engine, key)
     engine.dispose()
     assert run("apikey", "create", "--org", "存在しない市").exit_code == 2
+    # Every administrative command is in the audit log, never the key itself.
+    assert run("org", "link", "横浜市", "slack", "T0TEST").exit_code == 0
+    assert run("quota", "set", "横浜市", "500000").exit_code == 0
+    exported = run("audit", "export", "--org", "横浜市")
+    assert exported.exit_code == 0, exported.output
+    rows = [json.loads(line) for line in exported.stdout.splitlines()]
+    actions = [r["payload"]["action"] for r in rows if r["kind"] == "admin"]
+    assert actions[:4] == ["org.create", "apikey.create", "org.link", "quota.set"]
+    assert key not in exported.stdout
 
 
 def test_ingest_keeps_organization_data_to_its_owner(run, tmp_path: Path) -> None:
