@@ -27,8 +27,8 @@ from bot.services import Services, open_embedder, open_services
 from bot.settings import Settings
 from bot.turns import Answer, shown_position
 from bot.uploads import defaults_for, id_prefix
-from knowledge.errors import BadDocument, BadInput, BaibainError
-from knowledge.ingest import iter_files, read_files
+from knowledge.errors import BadInput, BaibainError
+from knowledge.ingest import iter_files, read_files, unreadable
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="自治体版バイバイン")
 org_app = typer.Typer(no_args_is_help=True, help="組織の管理")
@@ -175,7 +175,7 @@ def ingest(
             if read.failures:
                 if created:
                     services.datasets.delete(existing.id, owner.id)
-                raise BadDocument(_unread(read.failures))
+                raise unreadable(read.failures)
             if shareable:  # again when already shared: it completes an attestation cut short
                 existing = await services.uploads.attest(existing, who=who, platform="cli")
             with tqdm(total=len(files), desc="取り込み中", unit="ファイル", file=sys.stderr) as bar:
@@ -190,22 +190,6 @@ def ingest(
 
     written, skipped = _run(lambda: _with_services(settings, work))
     typer.echo(f"{written} 件の文書を取り込みました（変更なし {skipped} 件）。")
-
-
-# Files named in the message when some could not be read (the rest are counted).
-MAX_UNREAD_LISTED = 20
-
-
-def _unread(failures: list[str]) -> str:
-    """The message for files that could not be read, each named with why."""
-    listed = "\n".join(f"・{f}" for f in failures[:MAX_UNREAD_LISTED])
-    more = len(failures) - MAX_UNREAD_LISTED
-    return (
-        f"{len(failures)} 件のファイルを読み込めなかったため、何も取り込んでいません。"
-        "直すか除いてから、もう一度実行してください。\n"
-        + listed
-        + (f"\n…ほか {more} 件" if more > 0 else "")
-    )
 
 
 @app.command()

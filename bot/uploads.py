@@ -18,7 +18,7 @@ from knowledge.corpus import CorpusDefaults
 from knowledge.documents import Document
 from knowledge.errors import BadDocument
 from knowledge.index import IndexStore, batches
-from knowledge.ingest import documents_from_bytes
+from knowledge.ingest import documents_from_bytes, failure_of, unreadable
 
 log = logging.getLogger(__name__)
 
@@ -101,17 +101,23 @@ class Uploads:
     def parse(
         self, dataset: DatasetInfo, files: Sequence[UploadFile], publisher: str
     ) -> list[Document]:
-        """Every document of every file, or ``BadDocument`` naming the first bad file."""
+        """Every document of every file, or ``BadDocument`` naming every bad file."""
         if not files:
             raise BadDocument("アップロードするファイルがありません。ファイルを添付してください。")
         if len(files) > MAX_FILES:
             raise BadDocument(f"一度にアップロードできるのは {MAX_FILES} ファイルまでです。")
         defaults = defaults_for(dataset, publisher)
         documents: list[Document] = []
+        failures: list[str] = []
         for file in files:
-            documents += documents_from_bytes(
-                file.name, file.data, defaults, id_prefix=id_prefix(dataset)
-            )
+            try:
+                documents += documents_from_bytes(
+                    file.name, file.data, defaults, id_prefix=id_prefix(dataset)
+                )
+            except BadDocument as exc:
+                failures.append(failure_of(file.name, exc))
+        if failures:
+            raise unreadable(failures)
         return documents
 
     async def upload(

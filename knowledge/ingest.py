@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -75,6 +75,28 @@ class ReadFiles:
             yield pickle.load(self.spool)  # written by ``add`` in this process
 
 
+# Files named in the message when some could not be read (the rest are counted).
+MAX_UNREADABLE_LISTED = 20
+
+
+def failure_of(name: str, exc: BadDocument) -> str:
+    """Why the file ``name`` could not be read, naming it."""
+    message = exc.user_message
+    return message if name in message else f"{name}: {message}"
+
+
+def unreadable(failures: Sequence[str]) -> BadDocument:
+    """The error for files that could not be read (nothing was written), each named with why."""
+    listed = "\n".join(f"・{f}" for f in failures[:MAX_UNREADABLE_LISTED])
+    more = len(failures) - MAX_UNREADABLE_LISTED
+    return BadDocument(
+        f"{len(failures)} 件のファイルを読み込めなかったため、何も取り込んでいません。"
+        "直すか除いてから、もう一度お試しください。\n"
+        + listed
+        + (f"\n…ほか {more} 件" if more > 0 else "")
+    )
+
+
 @contextmanager
 def read_files(
     files: list[tuple[Path, str]],
@@ -91,8 +113,7 @@ def read_files(
                 documents = list(documents_from_file(path, name, defaults, id_prefix=id_prefix))
                 read.add(name, documents)
             except BadDocument as exc:
-                message = exc.user_message
-                read.failures.append(message if name in message else f"{name}: {message}")
+                read.failures.append(failure_of(name, exc))
             if progress is not None:
                 progress()
         yield read

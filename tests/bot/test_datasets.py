@@ -123,11 +123,17 @@ async def test_reupload_replaces_and_a_failed_upload_changes_nothing(setup) -> N
 
     broken = await client.post(
         url,
-        data=form((RULE_FILE, RULE_V2.encode()), ("壊れた.docx", b"PK\x03\x04 not really")),
+        data=form(
+            (RULE_FILE, RULE_V2.encode()),
+            ("壊れた.docx", b"PK\x03\x04 not really"),
+            ("空の.txt", b""),
+        ),
         headers=auth(owner),
     )
     assert broken.status == 400
-    assert "壊れた.docx" in (await broken.json())["error"]["message"]
+    message = (await broken.json())["error"]["message"]
+    assert "2 件のファイルを読み込めなかった" in message  # every bad file, at once
+    assert "壊れた.docx" in message and "空の.txt" in message
     search = await client.post("/api/v1/ask", json={"question": QUESTION}, headers=auth(owner))
     assert "第二水曜日" in (await search.json())["answer"]
 
