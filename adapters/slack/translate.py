@@ -43,18 +43,27 @@ def _bot_user_id(payload: Mapping[str, Any]) -> str:
     return ""
 
 
-def clean_text(text: str, bot_user_id: str = "") -> str:
+def clean_text(text: str, bot_user_id: str = "", *, urls: bool = False) -> str:
     """Slack markup to plain text: mentions of the bot (and leading mentions) removed, other
-    mentions as ``@ID``, links as their label, entities unescaped."""
+    mentions as ``@ID``, links as their label (``urls``: web links as their address, which a
+    command such as ``summarize`` needs; Slack shows a typed address without its scheme),
+    entities unescaped."""
     text = _LEADING_MENTIONS.sub("", text)
     if bot_user_id:
         text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
     text = _USER_MENTION.sub(lambda m: f"@{m.group(1)}", text)
-    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    text = _LINK.sub(lambda m: _link_text(m, urls), text)
     text = _CHANNEL.sub(lambda m: f"#{m.group(1) or ''}", text)
     text = _SPECIAL.sub(lambda m: f"@{m.group(1)}", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return text.strip()
+
+
+def _link_text(match: re.Match[str], urls: bool) -> str:
+    address, label = match.group(1), match.group(2)
+    if urls and address.startswith(("http://", "https://")):
+        return address
+    return label or address
 
 
 def _attachments(event: Mapping[str, Any]) -> tuple[Attachment, ...]:
@@ -120,7 +129,10 @@ def to_turn(payload: Mapping[str, Any]) -> Turn | None:
         thread = str(event.get("thread_ts") or "")
     else:
         return None
-    is_command, text = as_command(clean_text(str(event.get("text") or ""), bot_user))
+    raw = str(event.get("text") or "")
+    is_command, text = as_command(clean_text(raw, bot_user))
+    if is_command:
+        _, text = as_command(clean_text(raw, bot_user, urls=True))
     return Turn(
         conversation=ConversationRef(
             platform="slack",

@@ -66,6 +66,17 @@ def test_slack_markup_is_cleaned() -> None:
     assert clean_text(text, "UBOT") == "資料 と #general <b> & @here"
 
 
+async def test_a_command_keeps_the_address_of_a_link(slack_fake: FakeSlack) -> None:
+    slack = slack_fake
+    # Slack sends a typed address as <http://…|…> without its scheme in the label.
+    link = "<http://www.city.example.lg.jp/a.pdf|www.city.example.lg.jp/a.pdf>"
+    turn = slack_turn(slack.mention(f"/summarize {link}"))
+    assert turn is not None and turn.is_command
+    assert turn.text == "summarize http://www.city.example.lg.jp/a.pdf"
+    question = slack_turn(slack.mention(f"{link} の内容は"))
+    assert question is not None and question.text == "www.city.example.lg.jp/a.pdf の内容は"
+
+
 async def test_slack_feedback_from_a_button_click(slack_fake: FakeSlack) -> None:
     slack = slack_fake
     from urllib.parse import parse_qsl
