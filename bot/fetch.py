@@ -118,7 +118,13 @@ def check_url(url: str, policy: FetchPolicy) -> str:
 
 
 def _checked(url: str, allowed: Networks) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port out of range or not a number raises here
+    except ValueError as exc:  # 「／」「：」 typed in full width, an unclosed [ …
+        raise BadDocument(
+            "URL の形式が正しくありません。半角で、http:// または https:// から入力してください。"
+        ) from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadDocument("URL は http:// または https:// で始まる形で指定してください。")
     try:

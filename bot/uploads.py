@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
@@ -106,6 +107,12 @@ class Uploads:
             raise BadDocument("アップロードするファイルがありません。ファイルを添付してください。")
         if len(files) > MAX_FILES:
             raise BadDocument(f"一度にアップロードできるのは {MAX_FILES} ファイルまでです。")
+        names = Counter(file.name for file in files)
+        if twice := sorted(name for name, n in names.items() if n > 1):
+            raise BadDocument(
+                f"同じ名前のファイルが複数あります（{'、'.join(twice)}）。"
+                "文書は名前で区別されるため、名前を変えてからアップロードしてください。"
+            )
         defaults = defaults_for(dataset, publisher)
         documents: list[Document] = []
         failures: list[str] = []

@@ -60,3 +60,17 @@ async def test_an_allowed_network_is_fetched_and_every_redirect_checked_again(in
         await fetch(f"http://127.0.0.1:{internal.port}/hop", LOOPBACK)
     assert "内部ネットワーク" in refused.value.user_message
     assert internal.seen == ["/rule.txt", "/hop"]  # 127.0.0.2 was never asked
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.city.example.lg.jp／kurashi／a.pdf",
+        "https://example.jp:abc/a.pdf",
+        "http://[::1",
+    ],
+)
+async def test_a_malformed_url_is_refused_saying_so(url) -> None:
+    with pytest.raises(BadDocument) as refused:
+        await fetch(url, FetchPolicy(LIMIT))
+    assert "URL の形式が正しくありません" in refused.value.user_message

@@ -145,3 +145,19 @@ async def test_a_document_id_outside_the_dataset_is_refused(
         await uploads.write(dataset, [foreign], uploader="u", platform="cli")
     assert await index.count_chunks() == 0
     await index.close()
+
+
+async def test_two_files_of_one_name_are_refused_naming_it(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    # Browsers send base names only: 第1回/資料.txt and 第2回/資料.txt both arrive as 資料.txt.
+    _, index, uploads, dataset = services(db_engine, tmp_path)
+    twins = [
+        UploadFile("資料.txt", "第一回の資料。".encode()),
+        UploadFile("資料.txt", "第二回の資料。".encode()),
+    ]
+    with pytest.raises(BadDocument) as refused:
+        await uploads.upload(dataset, twins, publisher="テスト市", uploader="u", platform="api")
+    assert "資料.txt" in refused.value.user_message
+    assert await index.count_chunks() == 0
+    await index.close()
