@@ -50,7 +50,7 @@ class CorpusDefaults:
 def read_jsonl(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, Any]]]:
     """Rows of a JSONL file with their line numbers; a clear error names file and line."""
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open(encoding="utf-8-sig")  # Windows editors write a BOM
     except OSError as exc:
         raise BadDocument(f"ファイル {path} を開けませんでした。", detail=str(exc)) from exc
     with handle:
@@ -63,7 +63,9 @@ def read_jsonl(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dic
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise BadDocument(
-                        f"{path} の {line_no} 行目が JSON として読めません: {exc.msg}"
+                        f"{path} の {line_no} 行目の {exc.colno} 文字目付近が JSON として"
+                        "読めません。1 行に 1 つの JSON オブジェクトを書いてください。",
+                        detail=exc.msg,
                     ) from exc
                 if not isinstance(row, dict):
                     raise BadDocument(

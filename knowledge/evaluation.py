@@ -45,6 +45,7 @@ def read_queries(path: Path, known_ids: set[str]) -> list[EvalQuery]:
         gold = row["gold_ids"]
         if not isinstance(gold, list) or not gold:
             raise BadDocument(f"{path} の {line_no} 行目: gold_ids は空でない配列にしてください。")
+        gold = [str(g) for g in gold]  # corpus ids are read as strings too
         unknown = [g for g in gold if g not in known_ids]
         if unknown:
             raise BadDocument(
@@ -52,14 +53,23 @@ def read_queries(path: Path, known_ids: set[str]) -> list[EvalQuery]:
                 "コーパスにありません。"
             )
         text = str(row["question"])
-        choices = row.get("choices") or []
+        choices, answers = (_strings(row, key, path, line_no) for key in ("choices", "answers"))
         if choices:
-            text = text + "\n" + "\n".join(str(c) for c in choices)
-        answers = tuple(str(a) for a in row.get("answers") or [] if str(a).strip())
-        queries.append(EvalQuery(str(row["id"]), text, answers, tuple(map(str, gold))))
+            text = text + "\n" + "\n".join(choices)
+        queries.append(EvalQuery(str(row["id"]), text, answers, tuple(gold)))
     if not queries:
         raise BadDocument(f"{path} に質問がありません。")
     return queries
+
+
+def _strings(row: dict[str, Any], key: str, path: Path, line_no: int) -> tuple[str, ...]:
+    """A list field of strings (a single string counts as a list of one), empty ones left out."""
+    value = row.get(key) or []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise BadDocument(f"{path} の {line_no} 行目: {key} は文字列の配列にしてください。")
+    return tuple(str(v) for v in value if str(v).strip())
 
 
 def _percentile(values: Sequence[float], q: float) -> float:

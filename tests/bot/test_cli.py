@@ -248,6 +248,20 @@ def test_eval_prints_metrics_and_names_bad_lines(run, tmp_path: Path) -> None:
     legacy.write_bytes(json.dumps(docs[0], ensure_ascii=False).encode("shift_jis"))
     sjis = run("eval", "--corpus", str(legacy), "--queries", str(queries))
     assert sjis.exit_code == 2 and "UTF-8" in sjis.output and "legacy.jsonl" in sjis.output
+    # As Windows editors save them: a BOM, numeric ids, one answer as a plain string.
+    windows = tmp_path / "windows.jsonl"
+    numbered = [{**docs[0], "id": 1}, {**docs[1], "id": 2}]
+    lines = "\n".join(json.dumps(d, ensure_ascii=False) for d in numbered)
+    windows.write_bytes(lines.encode("utf-8-sig"))
+    one = {"id": "q1", "question": rows[0]["question"], "answers": "消防本部", "gold_ids": [1]}
+    queries.write_text(json.dumps(one, ensure_ascii=False), "utf-8")
+    read = run("eval", "--corpus", str(windows), "--queries", str(queries), "--json")
+    assert read.exit_code == 0, read.output
+    scored = json.loads(read.stdout.strip().splitlines()[-1])
+    assert scored["recall@1"] == 1.0 and scored["answer_hit_rate"] == 0.0  # not 消 of 消防署
+    queries.write_text(json.dumps({**one, "choices": 5}, ensure_ascii=False), "utf-8")
+    bad_choices = run("eval", "--corpus", str(windows), "--queries", str(queries))
+    assert bad_choices.exit_code == 2 and "choices" in bad_choices.output
 
 
 def test_index_embed_without_an_embeddings_endpoint_says_what_to_set(run) -> None:
