@@ -96,12 +96,17 @@ async def upload_documents(request: web.Request) -> web.Response:
     if not request.content_type.startswith("multipart/"):
         raise BadInput("ファイルは multipart/form-data で送信してください。")
     files: list[UploadFile] = []
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if isinstance(part, BodyPartReader) and part.filename:
-            # Clients send non-ASCII names percent-encoded (RFC 5987 ``filename*``).
-            name = unquote(part.filename)
-            files.append(UploadFile(name, bytes(await part.read(decode=True))))
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if isinstance(part, BodyPartReader) and part.filename:
+                # Clients send non-ASCII names percent-encoded (RFC 5987 ``filename*``).
+                name = unquote(part.filename)
+                files.append(UploadFile(name, bytes(await part.read(decode=True))))
+    except (ValueError, LookupError) as exc:  # no boundary, a truncated part, a bad encoding
+        raise BadInput(
+            "multipart/form-data として読めません。送信内容を確認してください。"
+        ) from exc
     report = await services.uploads.upload(
         dataset, files, publisher=org.name, uploader="", platform="api"
     )

@@ -82,10 +82,15 @@ class Asker:
 
 
 def validate_question(text: str) -> str:
-    """The question stripped; ``BadInput`` with a Japanese message when empty or too long."""
+    """The question stripped; ``BadInput`` with a Japanese message when empty, too long or
+    not text (lone surrogates: bytes of another encoding read as UTF-8)."""
     question = text.strip()
     if not question:
         raise BadInput("質問を入力してください。")
+    if any("\ud800" <= c <= "\udfff" for c in question):
+        raise BadInput(
+            "質問に読み取れない文字が含まれています。文字化けしていないか確認してください。"
+        )
     if len(question) > MAX_QUESTION_CHARS:
         raise BadInput(
             f"質問が長すぎます（{len(question)}文字）。{MAX_QUESTION_CHARS}文字以内にしてください。"

@@ -79,7 +79,8 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         raise BadInput("Content-Type: application/json で JSON を送信してください。")
     try:
         body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, LookupError, RecursionError) as exc:
+        # Malformed JSON or text, an unknown charset, nesting beyond what Python reads
         raise BadInput("リクエスト本文が JSON として読めません。") from exc
     except web.HTTPRequestEntityTooLarge as exc:
         limit_mb = MAX_BODY_BYTES // (1024 * 1024)

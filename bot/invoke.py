@@ -155,3 +155,6 @@ async def invoke(request: web.Request) -> web.Response:
         if status == 500:
             log.warning("invoke failed code=%s detail=%s", exc.code, exc.detail)
         return json_ok({"error": exc.user_message}, status=status)
+    except Exception:  # the contract's error shape even for the unforeseen
+        log.exception("invoke failed unexpectedly")
+        return json_ok({"error": BaibainError.default_message}, status=500)

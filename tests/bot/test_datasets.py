@@ -184,4 +184,12 @@ async def test_dataset_input_is_validated(setup) -> None:
     assert again.status == 400 and "すでに" in (await again.json())["error"]["message"]
     empty = await client.post("/api/v1/datasets/1/documents", data=form(), headers=auth(owner))
     assert empty.status == 400
+    no_boundary = await client.post(
+        "/api/v1/datasets/1/documents",
+        data=b"--x\r\n",
+        headers={**auth(owner), "Content-Type": "multipart/form-data"},
+    )
+    assert (
+        no_boundary.status == 400 and "multipart" in (await no_boundary.json())["error"]["message"]
+    )
     assert (await client.get("/api/v1/datasets")).status == 401

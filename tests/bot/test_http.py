@@ -106,6 +106,12 @@ async def test_bad_bodies_get_json_errors(aiohttp_client, make_settings) -> None
         ({"json": {"question": 3}}, "question"),
         ({"json": {"question": "   "}}, "質問を入力"),
         ({"json": {"question": "あ" * 2001}}, "長すぎます"),
+        (
+            {"data": '{"question": "\\ud800"}', "headers": {"Content-Type": "application/json"}},
+            "文字",
+        ),
+        ({"data": "{}", "headers": {"Content-Type": "application/json; charset=bogus"}}, "JSON"),
+        ({"data": "[" * 100_000, "headers": {"Content-Type": "application/json"}}, "JSON"),
     ]
     for kwargs, fragment in cases:
         response = await client.post("/api/v1/ask", **kwargs)
