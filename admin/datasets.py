@@ -38,6 +38,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# Ids and intervals the database columns hold (32-bit integers on PostgreSQL).
+MAX_ID = 2**31 - 1
+MAX_REFRESH_HOURS = 24 * 366
+
+
 class Dataset(SQLModel, table=True):
     """A named collection of documents owned by an organization."""
 
@@ -155,8 +160,8 @@ class DatasetService:
         name = name.strip()
         if not name or len(name) > MAX_NAME or "/" in name:
             raise BadInput(f"データセット名は「/」を含まない1〜{MAX_NAME}文字で指定してください。")
-        if refresh_hours is not None and refresh_hours < 1:
-            raise BadInput("更新間隔は1時間以上で指定してください。")
+        if refresh_hours is not None and not 1 <= refresh_hours <= MAX_REFRESH_HOURS:
+            raise BadInput(f"更新間隔は1〜{MAX_REFRESH_HOURS}時間で指定してください。")
         row = Dataset(
             org_id=org_id,
             name=name,
@@ -196,7 +201,8 @@ class DatasetService:
     def get(self, dataset_id: int, viewer_org: str | None) -> DatasetInfo:
         """One dataset the viewer may see; ``NotFound`` otherwise (no hint that it exists)."""
         with Session(self._engine) as session:
-            row = session.get(Dataset, dataset_id)
+            # An id past the column's range (a typo of many digits) names no dataset.
+            row = session.get(Dataset, dataset_id) if 0 < dataset_id <= MAX_ID else None
             if row is None or (row.visibility != "shared" and row.org_id != viewer_org):
                 raise NotFound(f"データセット {dataset_id} が見つかりません。")
             return _info(row, self._count(session, row.id))

@@ -29,6 +29,10 @@ JST = timezone(timedelta(hours=9))
 THRESHOLDS = (80, 100)
 
 
+# The largest monthly budget the database columns hold (32-bit integers on PostgreSQL).
+MAX_BUDGET = 2**31 - 1
+
+
 class QuotaSetting(SQLModel, table=True):
     """An organization's own monthly budget and what happens when it is used up."""
 
@@ -134,8 +138,8 @@ class QuotaService:
         self, org_id: str, tokens: int, *, offline_when_exhausted: bool | None = None
     ) -> None:
         """Set an organization's monthly budget (from now on, this month included)."""
-        if tokens < 0:
-            raise BadInput("トークン数は0以上の整数で指定してください。")
+        if not 0 <= tokens <= MAX_BUDGET:
+            raise BadInput(f"トークン数は0〜{MAX_BUDGET:,}の整数で指定してください。")
         period = period_of(self._clock())
         with Session(self._engine) as session:
             setting = self._setting(session, org_id)

@@ -228,7 +228,7 @@ async def usage(request: web.Request) -> web.Response:
     """``GET /api/v1/usage[?period=YYYY-MM][&format=csv]``: the organization's usage figures."""
     org = await require_org(request)
     period = request.query.get("period") or None
-    if period is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+    if period is not None and not re.fullmatch(r"20\d{2}-(0[1-9]|1[0-2])", period):
         raise BadInput("period は 2026-04 のような年-月の形で指定してください。")
     services = request.app[SERVICES]
     report = await asyncio.to_thread(services.usage.report, org.id, period)

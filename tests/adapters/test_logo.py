@@ -147,6 +147,11 @@ async def test_quota_set_is_for_operator_admins_only(make_chat, logo_fake) -> No
     assert "運用組織の管理者のみ" in refused_user and "運用組織の管理者のみ" in refused_admin
     assert "上限: 500,000 トークン" in operator
     assert chat.security_events() == [("logo", org_id), ("logo", org_id)]
+    huge = {"name": "baibain", "text": "quota set 横浜市 99999999999999999999"}
+    body = logo_fake.event(type="command", command=huge, user_id="op-1", org_id="operator-org")
+    await deliver(chat, logo_fake, body)
+    await chat.drain()
+    assert "トークン数は0〜2,147,483,647の整数" in logo_fake.replies[-1].text
 
 
 async def test_help_lists_commands_and_what_is_not_ready(make_chat, logo_fake) -> None:
