@@ -103,8 +103,29 @@ def check_container(data: bytes, label: str, limits: ParseLimits) -> None:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError):
         return  # damaged: the format parser reports it in terms of Word or Excel
     with archive:
-        if sum(info.file_size for info in archive.infolist()) > limits.max_expanded_bytes:
+        infos = archive.infolist()
+        if sum(info.file_size for info in infos) > limits.max_expanded_bytes:
             raise _too_large(label, limits, "office container expands too far")
+        # One part of a Word or Excel file is read whole, and its XML tree takes many times
+        # its size: a part beyond a file's limit, or compressed like a bomb, is refused.
+        for info in infos:
+            if info.file_size > limits.max_file_bytes:
+                raise _too_large(label, limits, f"office part of {info.file_size} bytes")
+        _check_ratios(label, [(member_name(info), info) for info in infos], limits)
+
+
+def _check_ratios(
+    label: str, named: list[tuple[str, zipfile.ZipInfo]], limits: ParseLimits
+) -> None:
+    """Refuse a member compressed far beyond what documents compress to (a zip bomb)."""
+    for name, info in named:
+        ratio = info.file_size / info.compress_size if info.compress_size else float("inf")
+        if info.file_size >= RATIO_CHECK_MIN_BYTES and ratio > limits.max_compression_ratio:
+            raise BadDocument(
+                f"{label}の「{name}」は圧縮率が異常に高いため（ZIP爆弾の疑い）、"
+                "受け付けられません。",
+                detail=f"zip member ratio {ratio:.0f}",
+            )
 
 
 def expand(
@@ -134,14 +155,7 @@ def expand(
                 )
         if sum(info.file_size for info in infos) > limits.max_expanded_bytes:
             raise _too_large(label, limits, "zip expands too far")
-        for name, info in named:
-            ratio = info.file_size / info.compress_size if info.compress_size else float("inf")
-            if info.file_size >= RATIO_CHECK_MIN_BYTES and ratio > limits.max_compression_ratio:
-                raise BadDocument(
-                    f"{label}の「{name}」は圧縮率が異常に高いため（ZIP爆弾の疑い）、"
-                    "受け付けられません。",
-                    detail=f"zip member ratio {ratio:.0f}",
-                )
+        _check_ratios(label, named, limits)
         for name, info in named:
             if info.is_dir() or skipped(name) or not wanted(name):
                 continue

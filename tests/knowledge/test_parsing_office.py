@@ -99,6 +99,23 @@ def test_office_file_expanding_too_far_is_refused() -> None:
     assert "展開後のサイズが大きすぎます" in message
 
 
+def test_a_word_file_built_like_a_zip_bomb_is_refused_before_it_is_read() -> None:
+    # A part of a few kilobytes that expands to megabytes: read whole, its XML tree would take
+    # many times that in memory.
+    source = zipfile.ZipFile(BytesIO(word_file()))
+    bomb = BytesIO()
+    with source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            body = source.read(item)
+            if item.filename == "word/document.xml":
+                body = body.replace(b"</w:body>", b"<w:p/>" * 400_000 + b"</w:body>")
+            out.writestr(item.filename, body)
+    assert "ZIP爆弾" in refusal("議事録.docx", bomb.getvalue())
+    # Whatever its ratio, a part larger than a file may be is refused too.
+    big_part = ParseLimits(max_file_bytes=len(bomb.getvalue()), max_compression_ratio=1e9)
+    assert "展開後のサイズが大きすぎます" in refusal("議事録.docx", bomb.getvalue(), big_part)
+
+
 # --- Excel ----------------------------------------------------------------------------------
 
 
