@@ -168,24 +168,31 @@ def ingest(
         reading = tqdm(total=len(files), desc="読み込み中", unit="ファイル", file=sys.stderr)
         defaults = defaults_for(target, owner.name)
         written = skipped = 0
-        with read_files(
-            files, defaults, id_prefix=id_prefix(existing), progress=reading.update
-        ) as read:
-            reading.close()
-            if read.failures:
-                if created:
-                    services.datasets.delete(existing.id, owner.id)
-                raise unreadable(read.failures)
-            if shareable:  # again when already shared: it completes an attestation cut short
-                existing = await services.uploads.attest(existing, who=who, platform="cli")
-            with tqdm(total=len(files), desc="取り込み中", unit="ファイル", file=sys.stderr) as bar:
-                for name, documents in read:
-                    report = await services.uploads.write(
-                        existing, documents, uploader=who, platform="cli", sources=[name]
-                    )
-                    written += report.written
-                    skipped += report.unchanged
-                    bar.update(1)
+        writing = False
+        try:
+            with read_files(
+                files, defaults, id_prefix=id_prefix(existing), progress=reading.update
+            ) as read:
+                reading.close()
+                if read.failures:
+                    raise unreadable(read.failures)
+                if shareable:  # again when already shared: completes an attestation cut short
+                    existing = await services.uploads.attest(existing, who=who, platform="cli")
+                writing = True
+                with tqdm(
+                    total=len(files), desc="取り込み中", unit="ファイル", file=sys.stderr
+                ) as bar:
+                    for name, documents in read:
+                        report = await services.uploads.write(
+                            existing, documents, uploader=who, platform="cli", sources=[name]
+                        )
+                        written += report.written
+                        skipped += report.unchanged
+                        bar.update(1)
+        except BaseException:
+            if created and not writing:  # nothing was written: no empty dataset is left behind
+                services.datasets.delete(existing.id, owner.id)
+            raise
         return written, skipped
 
     written, skipped = _run(lambda: _with_services(settings, work))

@@ -114,6 +114,11 @@ def read_files(
                 read.add(name, documents)
             except BadDocument as exc:
                 read.failures.append(failure_of(name, exc))
+            except UnicodeError:  # a name in another encoding (a zip from Windows, unpacked)
+                shown = name.encode("utf-8", "backslashreplace").decode("utf-8")
+                read.failures.append(
+                    f"{shown}: ファイル名に読み取れない文字があります。名前を付け直してください。"
+                )
             if progress is not None:
                 progress()
         yield read

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -203,6 +204,20 @@ def test_ingest_reads_every_file_before_writing_any(run, tmp_path: Path) -> None
         broken.unlink()
     assert run(*ingest, "--category", "条例・規則・例規").exit_code == 0
     assert "ごみ出し規則" in cited()[0]
+
+
+def test_a_file_name_of_another_encoding_is_named_and_nothing_is_written(
+    run, tmp_path: Path
+) -> None:
+    # A zip made on Windows and unpacked here: the name is Shift_JIS bytes, not UTF-8.
+    folder = tmp_path / "reiki"
+    folder.mkdir()
+    (Path(os.fsdecode(bytes(folder))) / os.fsdecode(b"\x82\xa0.txt")).write_text("規則。", "utf-8")
+    assert run("org", "create", "テスト市").exit_code == 0
+    ingest = ("ingest", str(folder), "--dataset", "例規", "--org", "テスト市")
+    refused = run(*ingest, "--category", "条例・規則・例規")
+    assert refused.exit_code == 2 and "ファイル名に読み取れない文字" in refused.output
+    assert "--category" in run(*ingest).output  # the new dataset was not left behind
 
 
 def test_eval_prints_metrics_and_names_bad_lines(run, tmp_path: Path) -> None:
