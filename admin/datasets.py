@@ -171,8 +171,9 @@ class DatasetService:
             source_url=source_url.strip(),
             refresh_hours=refresh_hours,
         )
-        if attested_by:
-            row.visibility, row.attested_by, row.attested_at = "shared", attested_by, _now()
+        if attested_by.strip():  # blanks attest nothing
+            row.visibility, row.attested_by = "shared", attested_by.strip()
+            row.attested_at = _now()
         with Session(self._engine) as session:
             session.add(row)
             try:
