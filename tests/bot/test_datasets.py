@@ -192,4 +192,12 @@ async def test_dataset_input_is_validated(setup) -> None:
     assert (
         no_boundary.status == 400 and "multipart" in (await no_boundary.json())["error"]["message"]
     )
+    many_digits = await client.get("/api/v1/datasets/99999999999999999999999", headers=auth(owner))
+    assert many_digits.status == 404
+    yearly = {"name": "y", "category": "統計", "refresh_hours": 10**30}
+    too_rare = await client.post("/api/v1/datasets", json=yearly, headers=auth(owner))
+    assert too_rare.status == 400 and "更新間隔" in (await too_rare.json())["error"]["message"]
+    blank = {"name": "b", "category": "統計", "attested_by": "   "}
+    private = await client.post("/api/v1/datasets", json=blank, headers=auth(owner))
+    assert (await private.json())["visibility"] == "organization"  # blanks attest nothing
     assert (await client.get("/api/v1/datasets")).status == 401
