@@ -54,7 +54,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("summarize", "<文書ID|URL|添付>", "文書を要約します"),
     Command(
         "upload",
-        "<添付またはURL> 分類=… ライセンス=… 共有=可",
+        "<添付またはURL> データセット=名前 分類=… ライセンス=… 共有=可",
         "組織のデータセットに資料を取り込みます",
         access="admin",
     ),
