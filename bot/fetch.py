@@ -102,22 +102,16 @@ class _PublicResolver(ThreadedResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        found = [r for r in await super().resolve(host, port, family) if self._permitted(r)]
+        resolved = await super().resolve(host, port, family)
+        found = [r for r in resolved if _permitted(r["host"], self._allowed)]
         if not found:
             raise _NotPublic(f"{host} has no permitted address")
         return found
-
-    def _permitted(self, result: ResolveResult) -> bool:
-        return _permitted(result["host"], self._allowed)
 
 
 def check_url(url: str, policy: FetchPolicy) -> str:
     """``url`` when its scheme is http(s) and a literal IP host is permitted (names are checked
     when they are resolved); else ``BadDocument`` saying why."""
-    return _checked(url, policy.allowed)
-
-
-def _checked(url: str, allowed: Networks) -> str:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - a port out of range or not a number raises here
@@ -131,7 +125,7 @@ def _checked(url: str, allowed: Networks) -> str:
         literal = ipaddress.ip_address(parts.hostname)
     except ValueError:
         return url
-    if not _permitted(str(literal), allowed):
+    if not _permitted(str(literal), policy.allowed):
         raise BadDocument(_PRIVATE)
     return url
 
@@ -141,24 +135,23 @@ async def fetch(
 ) -> Fetched:
     """The document at ``url`` (http or https only, public addresses and the policy's
     networks; every redirect checked again), conditionally when validators are given."""
-    allowed, max_bytes = policy.allowed, policy.max_bytes
-    url = _checked(url, allowed)
+    url = check_url(url, policy)
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     timeout = aiohttp.ClientTimeout(total=FETCH_TIMEOUT_S)
-    connector = aiohttp.TCPConnector(resolver=_PublicResolver(allowed))
+    connector = aiohttp.TCPConnector(resolver=_PublicResolver(policy.allowed))
     try:
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
             for _ in range(MAX_REDIRECTS + 1):
                 async with session.get(url, headers=headers, allow_redirects=False) as response:
                     location = response.headers.get("Location")
                     if response.status in _REDIRECTS and location:
-                        url = _checked(urljoin(url, location), allowed)
+                        url = check_url(urljoin(url, location), policy)
                         continue
-                    return await _read(url, response, max_bytes)
+                    return await _read(url, response, policy.max_bytes)
             raise BadDocument("URL の転送（リダイレクト）が多すぎます。URL を確認してください。")
     except aiohttp.ClientConnectorError as exc:
         if isinstance(exc.os_error, _NotPublic):

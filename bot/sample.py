@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -23,6 +24,8 @@ SAMPLE_DEFAULTS = CorpusDefaults(
     license="著作権法第13条により著作権の対象外",
 )
 _BATCH = 200
+# Enough of the sample's end to hold its last line (an article is a few kilobytes).
+_TAIL_BYTES = 256 * 1024
 
 
 def sample_path() -> Path:
@@ -31,9 +34,13 @@ def sample_path() -> Path:
 
 
 def _first_and_last_ids() -> tuple[str, str]:
-    """Ids of the sample's first and last documents (its load order), without parsing it."""
-    lines = [line for line in sample_path().read_text("utf-8").splitlines() if line.strip()]
-    return str(json.loads(lines[0])["id"]), str(json.loads(lines[-1])["id"])
+    """Ids of the sample's first and last documents (its load order), reading only its first
+    and last lines (every start asks)."""
+    with sample_path().open("rb") as handle:
+        first = handle.readline()
+        handle.seek(max(0, handle.seek(0, os.SEEK_END) - _TAIL_BYTES))
+        last = [line for line in handle.read().splitlines() if line.strip()][-1]
+    return str(json.loads(first)["id"]), str(json.loads(last)["id"])
 
 
 async def load_sample_if_empty(store: IndexStore, *, show_progress: bool) -> int:

@@ -18,7 +18,7 @@ from support import refusing_inserts
 from admin.audit import AuditKeyring, AuditLog
 from admin.datasets import DatasetInfo, DatasetService
 from bot.auditing import Auditor
-from bot.uploads import UploadFile, Uploads, defaults_for
+from bot.uploads import UploadFile, UploadReport, Uploads, defaults_for
 from knowledge.analysis import Analyzer
 from knowledge.errors import BadDocument, IndexUnavailable, NotFound
 from knowledge.index import IndexStore, SearchFilter
@@ -47,11 +47,15 @@ def services(
     return server, index, Uploads(index, datasets, auditor), dataset
 
 
+async def upload(uploads: Uploads, dataset: DatasetInfo, files: list[UploadFile]) -> UploadReport:
+    return await uploads.upload(dataset, files, publisher="テスト市", uploader="u", platform="api")
+
+
 async def test_a_failed_delete_keeps_the_dataset_and_can_be_finished(
     db_engine: Engine, tmp_path: Path
 ) -> None:
     server, index, uploads, dataset = services(db_engine, tmp_path)
-    await uploads.upload(dataset, RULES, publisher="テスト市", uploader="u", platform="api")
+    await upload(uploads, dataset, RULES)
     assert await index.count_chunks() == 2
 
     server.down = True
@@ -72,9 +76,9 @@ async def test_an_upload_whose_records_failed_is_recorded_when_repeated(
 ) -> None:
     _, index, uploads, dataset = services(db_engine, tmp_path)
     with refusing_inserts(db_engine, "document_version"), pytest.raises(DBAPIError):
-        await uploads.upload(dataset, RULES, publisher="テスト市", uploader="u", platform="api")
+        await upload(uploads, dataset, RULES)
     assert await index.count_chunks() == 2  # the index took them before the records failed
-    again = await uploads.upload(dataset, RULES, publisher="テスト市", uploader="u", platform="api")
+    again = await upload(uploads, dataset, RULES)
     assert (again.written, again.unchanged, again.dataset.documents) == (0, 2, 2)
     assert await uploads.delete(dataset, who="u", platform="api") == 2
     assert await index.count_chunks() == 0
@@ -85,7 +89,7 @@ async def test_an_attestation_cut_short_by_the_index_is_completed_by_attesting_a
     db_engine: Engine, tmp_path: Path
 ) -> None:
     server, index, uploads, dataset = services(db_engine, tmp_path)
-    await uploads.upload(dataset, RULES, publisher="テスト市", uploader="u", platform="api")
+    await upload(uploads, dataset, RULES)
     retriever = Retriever(index, Analyzer())
 
     async def seen_by_another_org() -> list[str]:
@@ -119,12 +123,10 @@ async def test_a_file_uploaded_again_without_a_member_loses_that_member(
                 bundle.writestr(rule.name, rule.data)
         return [UploadFile("例規集.zip", data.getvalue())]
 
-    await uploads.upload(dataset, reiki(*RULES), publisher="テスト市", uploader="u", platform="api")
+    await upload(uploads, dataset, reiki(*RULES))
     # 資源ごみ収集規則 is repealed; another file of the dataset is not touched.
-    await uploads.upload(dataset, RULES[1:], publisher="テスト市", uploader="u", platform="api")
-    again = await uploads.upload(
-        dataset, reiki(RULES[0]), publisher="テスト市", uploader="u", platform="api"
-    )
+    await upload(uploads, dataset, RULES[1:])
+    again = await upload(uploads, dataset, reiki(RULES[0]))
     assert (again.written, again.unchanged, again.removed) == (0, 1, 1)
     assert "新しい版にない 1 件を削除" in again.message()
     assert again.dataset.documents == 2
@@ -157,7 +159,7 @@ async def test_two_files_of_one_name_are_refused_naming_it(
         UploadFile("資料.txt", "第二回の資料。".encode()),
     ]
     with pytest.raises(BadDocument) as refused:
-        await uploads.upload(dataset, twins, publisher="テスト市", uploader="u", platform="api")
+        await upload(uploads, dataset, twins)
     assert "資料.txt" in refused.value.user_message
     assert await index.count_chunks() == 0
     await index.close()
