@@ -124,6 +124,14 @@ class AuditWriteFailed(BaibainError):
     )
 
 
+# What an administrator is told when the action itself was done but its audit record failed:
+# trying again would repeat (or refuse) an action that already happened.
+DONE_BUT_UNRECORDED = (
+    "操作は完了しましたが、監査ログへの記録に失敗しました。"
+    "記録されていない操作があることを、システムの運用担当者に連絡してください。"
+)
+
+
 class AuditUnavailable(BaibainError):
     """The audit log could not be read or maintained (database unreachable)."""
 

@@ -141,20 +141,20 @@ class QuotaService:
         if not 0 <= tokens <= MAX_BUDGET:
             raise BadInput(f"トークン数は0〜{MAX_BUDGET:,}の整数で指定してください。")
         period = period_of(self._clock())
+        self._ensure_account(org_id, period)
+        # The setting and this month's account change together or not at all.
         with Session(self._engine) as session:
             setting = self._setting(session, org_id)
             setting.monthly_budget = tokens
             if offline_when_exhausted is not None:
                 setting.offline_when_exhausted = offline_when_exhausted
             session.add(setting)
-            session.commit()
-        self._ensure_account(org_id, period)
-        with self._engine.begin() as conn:
-            conn.execute(
+            session.execute(
                 update(QuotaAccount)
                 .where(col(QuotaAccount.org_id) == org_id, col(QuotaAccount.period) == period)
                 .values(budget=tokens)
             )
+            session.commit()
 
     def status(self, org_id: str) -> QuotaStatus:
         """Budget, used, reserved and the reset date of the current month."""

@@ -40,6 +40,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
                 "position": c.position,
                 "url": c.url,
                 "published": c.published,
+                "doc_id": c.doc_id,
             }
             for c in answer.citations
         ],

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 
 from admin.audit import AuditEvent, AuditLog
+from admin.audit_models import DONE_BUT_UNRECORDED, AuditWriteFailed
 from admin.usage import UsageService
 from bot.turns import Answer, ConversationRef
 
@@ -85,18 +86,24 @@ class Auditor:
         action: str,
         details: Mapping[str, object],
         outcome: str = "done",
+        unrecorded: str = DONE_BUT_UNRECORDED,
     ) -> int:
-        """Record an administrative action (upload, delete, attestation, quota, key)."""
-        return await self._append(
-            AuditEvent(
-                kind="admin",
-                org_id=org_id,
-                platform=platform,
-                outcome=outcome,
-                user_id=user_id,
-                payload={"action": action, "details": dict(details)},
+        """Record an administrative action (upload, delete, attestation, quota, key) once it
+        is done; when the record fails, ``AuditWriteFailed`` tells the user ``unrecorded``
+        (by default: done, but not recorded) rather than that nothing happened."""
+        try:
+            return await self._append(
+                AuditEvent(
+                    kind="admin",
+                    org_id=org_id,
+                    platform=platform,
+                    outcome=outcome,
+                    user_id=user_id,
+                    payload={"action": action, "details": dict(details)},
+                )
             )
-        )
+        except AuditWriteFailed as exc:
+            raise AuditWriteFailed(unrecorded, detail=exc.detail) from exc
 
     async def security(
         self,

@@ -66,18 +66,22 @@ class DataCommands:
 
     async def summarize(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
         target = args.strip()
-        attached = [a for a in turn.attachments if a.content is not None]
+        summarizer = self.services.summarizer
+        attached = [(a.name, a.content) for a in turn.attachments if a.content is not None]
         if attached:
-            request = SummaryRequest(filename=attached[0].name, content=attached[0].content)
-        elif target.startswith(("http://", "https://")):
+            return await summarizer.summarize_attached(attached, _asker(turn, org))
+        if target.startswith(("http://", "https://")):
             request = SummaryRequest(url=target.split()[0])
         elif target:
-            request = SummaryRequest(doc_id=target.split()[0])
+            request = SummaryRequest(doc_id=target)
         elif turn.attachments:
             return notice(ATTACHMENTS_NOT_READY)
         else:
-            return notice("要約する文書の文書ID・URLを「/summarize」に続けて指定してください。")
-        return await self.services.summarizer.summarize(request, _asker(turn, org))
+            return notice(
+                "要約する文書の名前・文書ID・URL を「/summarize」に続けて指定してください"
+                "（例: /summarize 地方自治法第242条）。"
+            )
+        return await summarizer.summarize(request, _asker(turn, org))
 
     async def upload(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
         options, rest = parse_options(args)

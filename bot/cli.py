@@ -16,11 +16,12 @@ import typer
 from tqdm import tqdm
 
 from admin import links, orgs
+from admin.audit import AuditLog
 from admin.datasets import CATEGORIES
 from admin.db import create_db_engine, init_db
 from bot.api import answer_json
 from bot.assistant import Asker
-from bot.cli_audit import audit_app, record_admin
+from bot.cli_audit import admin_audit, audit_app, record_admin
 from bot.cli_index import index_app
 from bot.cli_quota import quota_app
 from bot.services import Services, open_embedder, open_services
@@ -222,7 +223,7 @@ def ask(
 
 @app.command()
 def summarize(
-    target: Annotated[str, typer.Argument(help="文書ID、ファイルのパス、または URL")],
+    target: Annotated[str, typer.Argument(help="文書名、文書ID、ファイルのパス、または URL")],
     org: Annotated[str | None, typer.Option(help="組織名（その組織の文書も対象にします）")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON で出力します")] = False,
 ) -> None:
@@ -306,6 +307,7 @@ def org_create(
     existed = False
     try:
         init_db(engine)
+        audit = admin_audit(engine)
         try:
             created = orgs.create_org(engine, name)
         except BadInput:
@@ -315,7 +317,7 @@ def org_create(
         if operator:
             links.set_operator(engine, created.name)
         details = {"name": created.name, "operator": operator}
-        record_admin(engine, created.id, "org.set_operator" if existed else "org.create", details)
+        record_admin(audit, created.id, "org.set_operator" if existed else "org.create", details)
     except BaibainError as exc:
         raise _fail(exc) from exc
     finally:
@@ -327,11 +329,11 @@ def org_create(
         typer.echo(f"組織「{created.name}」を{role}作成しました（id {created.id}）。")
 
 
-def _on_admin_db(work: Callable[[Any], T]) -> T:
+def _on_admin_db(work: Callable[[Any, AuditLog], T]) -> T:
     engine = create_db_engine(_settings().sqlalchemy_url)
     try:
         init_db(engine)
-        return work(engine)
+        return work(engine, admin_audit(engine))
     except BaibainError as exc:
         raise _fail(exc) from exc
     finally:
@@ -355,10 +357,10 @@ def org_link(
 ) -> None:
     """チャットのワークスペースを組織に関連付けます（未登録のワークスペースには回答しません）。"""
 
-    def link(engine: Any) -> orgs.OrgInfo:
+    def link(engine: Any, audit: AuditLog) -> orgs.OrgInfo:
         org = links.link_workspace(engine, name, platform, workspace_id)
         details = {"platform": platform, "workspace_id": workspace_id.strip()}
-        record_admin(engine, org.id, "org.link", details)
+        record_admin(audit, org.id, "org.link", details)
         return org
 
     org = _on_admin_db(link)
@@ -382,9 +384,9 @@ def org_add_admin(
 ) -> None:
     """チャットのユーザーを組織の管理者にします（管理者コマンドを実行できます）。"""
 
-    def add(engine: Any) -> orgs.OrgInfo:
+    def add(engine: Any, audit: AuditLog) -> orgs.OrgInfo:
         org = links.add_admin(engine, name, platform, user_id)
-        record_admin(engine, org.id, "org.add_admin", {"platform": platform})
+        record_admin(audit, org.id, "org.add_admin", {"platform": platform})
         return org
 
     org = _on_admin_db(add)
@@ -397,8 +399,9 @@ def apikey_create(org: Annotated[str, typer.Option(help="組織名")]) -> None:
     engine = create_db_engine(_settings().sqlalchemy_url)
     try:
         init_db(engine)
+        audit = admin_audit(engine)
         key = orgs.create_api_key(engine, org)
-        record_admin(engine, key.org.id, "apikey.create", {"key_id": key.prefix})
+        record_admin(audit, key.org.id, "apikey.create", {"key_id": key.prefix})
     except BaibainError as exc:
         raise _fail(exc) from exc
     finally:
@@ -416,8 +419,9 @@ def apikey_revoke(
     engine = create_db_engine(_settings().sqlalchemy_url)
     try:
         init_db(engine)
+        audit = admin_audit(engine)
         orgs.revoke_api_key(engine, key_id)
-        record_admin(engine, None, "apikey.revoke", {"key_id": key_id})
+        record_admin(audit, None, "apikey.revoke", {"key_id": key_id})
     except BaibainError as exc:
         raise _fail(exc) from exc
     finally:

@@ -12,7 +12,8 @@ import typer
 from sqlalchemy.engine import Engine
 
 from admin import orgs
-from admin.audit_models import AuditEvent
+from admin.audit import AuditLog
+from admin.audit_models import DONE_BUT_UNRECORDED, AuditEvent, AuditWriteFailed
 from admin.db import create_db_engine, init_db
 from bot.services import open_audit_log
 from bot.settings import Settings
@@ -22,20 +23,29 @@ from knowledge.errors import BaibainError
 audit_app = typer.Typer(no_args_is_help=True, help="監査ログの検証と書き出し")
 
 
+def admin_audit(engine: Engine) -> AuditLog:
+    """The audit log that administrative commands record into, opened before they act, so a
+    misconfigured audit key stops the command before it changes anything."""
+    return open_audit_log(Settings(), engine)
+
+
 def record_admin(
-    engine: Engine, org_id: str | None, action: str, details: Mapping[str, object]
+    audit: AuditLog, org_id: str | None, action: str, details: Mapping[str, object]
 ) -> None:
-    """Record an administrative action taken on the command line (by the OS account)."""
-    open_audit_log(Settings(), engine).append(
-        AuditEvent(
-            kind="admin",
-            org_id=org_id,
-            platform="cli",
-            outcome="done",
-            user_id=f"cli:{getpass.getuser()}",
-            payload={"action": action, "details": dict(details)},
-        )
+    """Record an administrative action taken on the command line (by the OS account) once it
+    is done; a failed record says so instead of claiming that nothing happened."""
+    event = AuditEvent(
+        kind="admin",
+        org_id=org_id,
+        platform="cli",
+        outcome="done",
+        user_id=f"cli:{getpass.getuser()}",
+        payload={"action": action, "details": dict(details)},
     )
+    try:
+        audit.append(event)
+    except AuditWriteFailed as exc:
+        raise AuditWriteFailed(DONE_BUT_UNRECORDED, detail=exc.detail) from exc
 
 
 def _moment(text: str | None, *, end_of_day: bool) -> datetime | None:

@@ -9,7 +9,7 @@ import typer
 from admin import orgs
 from admin.db import create_db_engine, init_db
 from admin.quotas import QuotaService, QuotaStatus
-from bot.cli_audit import record_admin
+from bot.cli_audit import admin_audit, record_admin
 from bot.settings import Settings
 from knowledge.errors import BaibainError
 
@@ -38,10 +38,11 @@ def _run(name: str, tokens: int | None, offline: bool | None) -> str:
         org = orgs.get_org(engine, name)
         quotas = QuotaService(engine, settings.monthly_token_budget)
         if tokens is not None or offline is not None:
+            audit = admin_audit(engine)
             budget = tokens if tokens is not None else quotas.status(org.id).budget
             quotas.set_budget(org.id, budget, offline_when_exhausted=offline)
             details = {"budget": budget, "offline_when_exhausted": offline}
-            record_admin(engine, org.id, "quota.set", details)
+            record_admin(audit, org.id, "quota.set", details)
         return describe(org.name, quotas.status(org.id))
     except BaibainError as exc:
         typer.echo(f"エラー: {exc.user_message}", err=True)

@@ -51,7 +51,12 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "ask", "質問", "資料をもとに質問に回答します（メンションに続けて質問を書いても同じです）"
     ),
-    Command("summarize", "<文書ID|URL|添付>", "文書を要約します"),
+    Command(
+        "summarize",
+        "<文書名|文書ID|URL|添付>",
+        "文書を要約します（例: 地方自治法第242条）",
+        aliases=("要約",),
+    ),
     Command(
         "upload",
         "<添付またはURL> データセット=名前 分類=… ライセンス=… 共有=可",

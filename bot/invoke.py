@@ -23,7 +23,6 @@ from bot.api import decode_file
 from bot.app_keys import SERVICES
 from bot.assistant import Asker
 from bot.http import json_ok, read_json_object
-from bot.summarizer import SummaryRequest
 from bot.turns import Answer
 from knowledge.corpus import CorpusDefaults
 from knowledge.embedded import EmbeddedIndexStore
@@ -136,10 +135,7 @@ async def _handle(request: web.Request) -> Answer:
     files = _files(inputs)
     asker = Asker(org_id=org.id, platform="invoke")
     if files and not question.strip():
-        name, data = files[0]
-        return await services.summarizer.summarize(
-            SummaryRequest(filename=name, content=data), asker
-        )
+        return await services.summarizer.summarize_attached(files, asker)
     if files:
         return await _ask_about_files(request, question, files, asker)
     return await services.assistant.ask(question, asker, flt=_tag_filter(inputs.get("tags")))

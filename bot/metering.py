@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 
+from admin.audit_models import AuditWriteFailed
 from admin.quotas import QuotaService, Reservation
 from bot.auditing import Auditor
 from knowledge.llm import (
@@ -52,6 +53,7 @@ class MeteredLLM:
                 user_id="",
                 action="quota.threshold",
                 details={"percent": crossed},
+                unrecorded=AuditWriteFailed.default_message,
             )
 
     async def complete(

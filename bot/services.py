@@ -175,6 +175,7 @@ async def open_services(
     )
     summarizer = Summarizer(
         index,
+        analyzer,
         auditor,
         access,
         token_budget=settings.summary_token_budget,

@@ -5,29 +5,36 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from bot.assistant import OFFLINE_NOTICE, Asker, usage_of
 from bot.auditing import Auditor
 from bot.fetch import FetchPolicy, fetch_document
 from bot.metering import LLMAccess
 from bot.turns import Answer, Citation
+from knowledge.analysis import Analyzer
 from knowledge.chunking import chunk_sections
+from knowledge.documents import Document, DocumentMeta
 from knowledge.errors import BadInput, BaibainError, NotFound, UpstreamUnavailable
 from knowledge.index import IndexStore, SearchFilter
 from knowledge.llm import LLMClient
 from knowledge.parsing import parse_file
 from knowledge.summaries import extractive_summary, summarize_document
+from knowledge.titles import documents_named
 
 log = logging.getLogger(__name__)
 
 OFFLINE_SUMMARY_CHARS = 400
 LLM_SUMMARY_CHARS = 600
+# How many documents a name that fits several lists for the user to choose from.
+LISTED_CANDIDATES = 5
 
 
 @dataclass(frozen=True)
 class SummaryRequest:
-    """Exactly one of: an indexed document id, a URL, or a file (name and bytes)."""
+    """Exactly one of: an indexed document (its id, title or file name), a URL, or a file
+    (name and bytes)."""
 
     doc_id: str = ""
     url: str = ""
@@ -53,6 +60,7 @@ class Summarizer:
     def __init__(
         self,
         index: IndexStore,
+        analyzer: Analyzer,
         auditor: Auditor,
         llm: LLMAccess,
         *,
@@ -60,6 +68,7 @@ class Summarizer:
         fetch_policy: FetchPolicy,
     ) -> None:
         self.index = index
+        self.analyzer = analyzer
         self.auditor = auditor
         self.llm = llm
         self.token_budget = token_budget
@@ -83,6 +92,20 @@ class Summarizer:
         await self._record(request, asker, answer, started)
         return answer
 
+    async def summarize_attached(self, files: Sequence[tuple[str, bytes]], asker: Asker) -> Answer:
+        """Summarize the first attached file (name, bytes); the answer names the files left
+        out, as one summary request is about one document."""
+        name, data = files[0]
+        answer = await self.summarize(SummaryRequest(filename=name, content=data), asker)
+        if len(files) == 1:
+            return answer
+        others = "、".join(f"「{other}」" for other, _ in files[1:])
+        note = (
+            f"添付ファイルが {len(files)} 件あったため、最初の「{name}」だけを要約しました"
+            f"（{others}は要約していません）。ほかのファイルは1件ずつ送ってください。"
+        )
+        return replace(answer, text=f"{note}\n\n{answer.text}")
+
     async def _record(
         self, request: SummaryRequest, asker: Asker, answer: Answer, started: float
     ) -> None:
@@ -103,9 +126,7 @@ class Summarizer:
                 "要約する文書を、文書ID・URL・添付ファイルのいずれか1つで指定してください。"
             )
         if request.doc_id:
-            document = await self.index.get_document(request.doc_id)
-            if document is None or not SearchFilter(viewer_org=asker.org_id).allows(document.meta):
-                raise NotFound(f"文書ID「{request.doc_id}」の文書が見つかりませんでした。")
+            document = await self._indexed(request.doc_id, SearchFilter(viewer_org=asker.org_id))
             meta = document.meta
             citation = Citation(
                 n=1,
@@ -137,6 +158,22 @@ class Summarizer:
         )
         return _Source(first.title or name, chunks, citation)
 
+    async def _indexed(self, name: str, flt: SearchFilter) -> Document:
+        """The document with id ``name``, else the one document that ``name`` names."""
+        document = await self.index.get_document(name)
+        if document is not None and flt.allows(document.meta):
+            return document
+        found = await documents_named(self.index, self.analyzer, name, flt)
+        if len(found) > 1:
+            raise BadInput(_choices(name, found))
+        document = await self.index.get_document(found[0].doc_id) if found else None
+        if document is None:
+            raise NotFound(
+                f"「{name}」という文書が見つかりませんでした。"
+                "文書名・文書ID・URL のいずれかで指定してください。"
+            )
+        return document
+
     async def _summarize(self, source: _Source, llm: LLMClient | None) -> Answer:
         header = f"「{source.title}」の要約です。"
         details = " / ".join(x for x in (source.citation.published or "", source.citation.url) if x)
@@ -165,3 +202,14 @@ class Summarizer:
         if not summary:
             raise BadInput(f"「{source.title}」には要約できる本文がありません。")
         return Answer(text=f"{header}\n\n{summary} [1]", citations=(source.citation,))
+
+
+def _choices(name: str, found: list[DocumentMeta]) -> str:
+    """Which documents ``name`` fits, for the user to name one of them by its id."""
+    lines = [f"「{name}」に当たる文書が複数あります。どれか一つを文書IDで指定してください。"]
+    for meta in found[:LISTED_CANDIDATES]:
+        details = "、".join(x for x in (meta.dataset, meta.version) if x)
+        lines.append(f"・{meta.title}（{details + '、' if details else ''}文書ID: {meta.doc_id}）")
+    if len(found) > LISTED_CANDIDATES:
+        lines.append("（ほかにもあります。文書名をもう少し詳しく指定すると絞り込めます）")
+    return "\n".join(lines)

@@ -24,6 +24,12 @@ from knowledge.ingest import documents_from_bytes, failure_of, unreadable
 log = logging.getLogger(__name__)
 
 MAX_FILES = 200
+# An attestation recorded whose audit record failed: its documents are not shared yet, and
+# attesting again (which keeps the first attestation) shares them.
+ATTESTED_NOT_SHARED = (
+    "共有可能であることの表明は記録しましたが、監査ログへの記録に失敗したため、共有はまだ"
+    "有効になっていません。時間をおいて、もう一度共有を有効にしてください。"
+)
 WRITE_BATCH = 200
 Progress = Callable[[int, int], Awaitable[None]]
 
@@ -231,6 +237,7 @@ class Uploads:
             user_id=who,
             action="dataset.attest",
             details={"dataset_id": dataset.id, "attested_by": who},
+            unrecorded=ATTESTED_NOT_SHARED,
         )
         documents = []
         for doc_id in await asyncio.to_thread(self.datasets.documents, dataset.id):

@@ -38,21 +38,22 @@ class FakeClock:
         self.now += seconds
 
 
-# Statements that make the database refuse new rows of a table, as on a full disk, and the one
-# that stops it (SQLite and PostgreSQL).
+# Statements that make the database refuse writes (INSERT or UPDATE) to a table, as on a full
+# disk, and the one that stops it (SQLite and PostgreSQL).
 _REFUSE = {
     "sqlite": (
         [
-            "CREATE TRIGGER refuse BEFORE INSERT ON {table}"
+            "CREATE TRIGGER refuse BEFORE {write} ON {table}"
             " BEGIN SELECT RAISE(FAIL, 'disk full'); END"
         ],
         "DROP TRIGGER refuse",
     ),
     "postgresql": (
         [
-            "CREATE FUNCTION refuse() RETURNS trigger AS $$"
+            "CREATE OR REPLACE FUNCTION refuse() RETURNS trigger AS $$"
             " BEGIN RAISE EXCEPTION 'disk full'; END $$ LANGUAGE plpgsql",
-            "CREATE TRIGGER refuse BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse()",
+            "CREATE TRIGGER refuse BEFORE {write} ON {table}"
+            " FOR EACH ROW EXECUTE FUNCTION refuse()",
         ],
         "DROP TRIGGER refuse ON {table}",
     ),
@@ -60,12 +61,13 @@ _REFUSE = {
 
 
 @contextmanager
-def refusing_inserts(engine: Engine, table: str) -> Iterator[None]:
-    """While inside, the database refuses to insert into ``table``."""
+def refusing_inserts(engine: Engine, table: str, write: str = "INSERT") -> Iterator[None]:
+    """While inside, the database refuses to insert into ``table`` (or to ``write`` it:
+    ``"UPDATE"``)."""
     refuse, stop = _REFUSE[engine.dialect.name]
     with engine.begin() as connection:
         for statement in refuse:
-            connection.exec_driver_sql(statement.format(table=table))
+            connection.exec_driver_sql(statement.format(table=table, write=write))
     try:
         yield
     finally:

@@ -160,7 +160,7 @@ async def test_help_lists_commands_and_what_is_not_ready(make_chat, logo_fake) -
     await deliver(chat, logo_fake, logo_fake.event("/help"))
     await chat.drain()
     [reply] = logo_fake.replies
-    assert "/summarize <文書ID|URL|添付> — 文書を要約します" in reply.text
+    assert "/summarize <文書名|文書ID|URL|添付> — 文書を要約します" in reply.text
     assert "/quota set <組織> <トークン数>" in reply.text and "運用組織の管理者のみ" in reply.text
     assert "/ask 質問" in reply.text and AI_FOOTER not in reply.text
 
@@ -263,7 +263,7 @@ async def test_admins_manage_data_from_the_chat(make_chat, logo_fake) -> None:
             "/datasets",
             "/quota",
             "/usage",
-            "/summarize 322AC0000000067#242",
+            "/要約 地方自治法第242条",
         )
         for text in commands:
             await deliver(chat, logo_fake, logo_fake.event(text, user_id="admin-1"))

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from fakes.openai_server import FakeOpenAIServer, Reply
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from support import refusing_inserts
 
 from admin.audit import AuditKeyring, AuditLog
 from admin.quotas import QuotaService, period_of, reset_date
@@ -98,3 +100,15 @@ def test_months_start_fresh_and_reset_on_the_first(db_engine: Engine) -> None:
     now[0] = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # 00:00 on 12/1 in Japan
     assert quotas.status("1").remaining == 50
     assert period_of(now[0]) == "2026-12" and reset_date("2026-12") == date(2027, 1, 1)
+
+
+def test_a_budget_change_that_fails_changes_nothing(db_engine: Engine) -> None:
+    now = [datetime(2026, 11, 10, tzinfo=UTC)]
+    quotas = QuotaService(db_engine, default_budget=50, clock=lambda: now[0])
+    quotas.set_budget("3", 1000, offline_when_exhausted=True)
+    with refusing_inserts(db_engine, "quota_account", "UPDATE"), pytest.raises(SQLAlchemyError):
+        quotas.set_budget("3", 5000, offline_when_exhausted=False)
+    status = quotas.status("3")
+    assert (status.budget, status.offline_when_exhausted) == (1000, True)
+    now[0] = datetime(2026, 12, 10, tzinfo=UTC)  # next month's budget is the setting's
+    assert quotas.status("3").budget == 1000

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from support import refusing_inserts
 from typer.testing import CliRunner
 
 from admin.db import create_db_engine
@@ -326,3 +327,19 @@ def test_a_question_answered_only_in_parts_lists_possibly_related_documents(
     unrelated = json.loads(ask("今日の天気はどうですか", "--json"))
     assert unrelated["answer"].startswith("該当する資料が見つかりませんでした")
     assert unrelated["citations"] == []
+
+
+def test_an_admin_command_says_when_it_was_done_but_not_recorded(run, data_dir: Path) -> None:
+    # A broken audit key stops the command before it changes anything.
+    broken = run("org", "create", "横浜市", BAIBAIN_AUDIT_KEY="not a key")
+    assert broken.exit_code != 0 and "エラー" in broken.output
+    assert run("quota", "show", "横浜市").exit_code == 2  # no such organization
+    # A record that cannot be written after the organization was created says just that.
+    engine = create_db_engine(f"sqlite:///{data_dir / 'baibain.sqlite3'}")
+    assert run("audit", "verify").exit_code == 0  # the audit tables exist
+    with refusing_inserts(engine, "audit_record"):
+        unrecorded = run("org", "create", "横浜市")
+    engine.dispose()
+    assert unrecorded.exit_code == 1
+    assert "操作は完了しましたが、監査ログへの記録に失敗しました" in unrecorded.output
+    assert run("quota", "show", "横浜市").exit_code == 0

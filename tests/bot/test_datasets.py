@@ -10,8 +10,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
-from support import org_with_key
+from support import org_with_key, refusing_inserts
 
+from admin.db import create_db_engine
 from bot.app import create_app
 
 RULE_V1 = "テスト市粗大ごみ収集規則\n粗大ごみは毎月第二水曜日に収集する。"
@@ -66,12 +67,16 @@ async def titles_seen(client: TestClient, key: str) -> dict[str, object]:
     summary = await client.post(
         "/api/v1/summarize", json={"doc_id": f"ds1/{RULE_FILE}"}, headers=headers
     )
+    by_name = await client.post(
+        "/api/v1/summarize", json={"doc_id": "テスト市 粗大ごみ収集規則"}, headers=headers
+    )
     return {
         "ask": "テスト市粗大ごみ収集規則" in [c["title"] for c in asked["citations"]],
         "answer_text": asked["answer"],
         "invoke": "第二水曜日" in invoked["outputs"] or "第四金曜日" in invoked["outputs"],
         "listing": "ごみ規則" in [d["name"] for d in listed["datasets"]],
         "summary": summary.status,
+        "summary_by_name": by_name.status,
     }
 
 
@@ -87,7 +92,8 @@ async def test_organization_data_never_reaches_other_organizations(setup) -> Non
     assert upload.status == 200 and (await upload.json())["written"] == 1
 
     mine = await titles_seen(client, owner)
-    assert mine["ask"] and mine["invoke"] and mine["listing"] and mine["summary"] == 200
+    assert mine["ask"] and mine["invoke"] and mine["listing"]
+    assert mine["summary"] == mine["summary_by_name"] == 200
     theirs = await titles_seen(client, other)
     assert theirs == {
         "ask": False,
@@ -95,6 +101,7 @@ async def test_organization_data_never_reaches_other_organizations(setup) -> Non
         "invoke": False,
         "listing": False,
         "summary": 404,
+        "summary_by_name": 404,
     }
     assert "第二水曜日" not in str(theirs["answer_text"])
     local = await client.get(f"/api/v1/datasets/{dataset}", headers=auth(other))
@@ -201,3 +208,50 @@ async def test_dataset_input_is_validated(setup) -> None:
     private = await client.post("/api/v1/datasets", json=blank, headers=auth(owner))
     assert (await private.json())["visibility"] == "organization"  # blanks attest nothing
     assert (await client.get("/api/v1/datasets")).status == 401
+
+
+async def test_a_dataset_created_but_not_recorded_says_it_was_created(
+    setup, app_database_url: str
+) -> None:
+    client, api_keys = setup
+    engine = create_db_engine(app_database_url)
+    try:
+        with refusing_inserts(engine, "audit_record"):
+            response = await client.post(
+                "/api/v1/datasets",
+                json={"name": "ごみ規則", "category": "条例・規則・例規"},
+                headers=auth(api_keys["テスト市"]),
+            )
+    finally:
+        engine.dispose()
+    message = (await response.json())["error"]["message"]
+    assert response.status == 503 and "操作は完了しましたが" in message
+    listed = await client.get("/api/v1/datasets", headers=auth(api_keys["テスト市"]))
+    assert "ごみ規則" in [d["name"] for d in (await listed.json())["datasets"]]
+
+
+async def test_an_attestation_not_recorded_shares_nothing_until_attested_again(
+    setup, app_database_url: str
+) -> None:
+    client, api_keys = setup
+    owner, other = api_keys["テスト市"], api_keys["よその市"]
+    dataset = await create(client, owner, name="ごみ規則", category="条例・規則・例規")
+    await client.post(
+        f"/api/v1/datasets/{dataset}/documents",
+        data=form((RULE_FILE, RULE_V1.encode())),
+        headers=auth(owner),
+    )
+    attest = f"/api/v1/datasets/{dataset}/attest"
+    body = {"attested_by": "法務担当 山田"}
+    engine = create_db_engine(app_database_url)
+    try:
+        with refusing_inserts(engine, "audit_record"):
+            failed = await client.post(attest, json=body, headers=auth(owner))
+    finally:
+        engine.dispose()
+    assert failed.status == 503
+    assert "共有はまだ有効になっていません" in (await failed.json())["error"]["message"]
+    assert not (await titles_seen(client, other))["ask"]
+    again = await client.post(attest, json=body, headers=auth(owner))
+    assert again.status == 200 and (await again.json())["visibility"] == "shared"
+    assert (await titles_seen(client, other))["ask"]

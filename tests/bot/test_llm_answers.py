@@ -210,6 +210,13 @@ async def test_invoke_answers_about_and_summarizes_attached_files(
         "/invoke", json={"inputs": {"files": files}}, headers={"x-api-key": key}
     )
     assert "「窓口案内」の要約です" in (await summarized.json())["outputs"]
+    other = {"filename": "休日案内.txt", "content": base64.b64encode(b"x" * 10).decode()}
+    two = [{"key": "doc", "files": [file, other]}]
+    both = await client.post("/invoke", json={"inputs": {"files": two}}, headers={"x-api-key": key})
+    outputs = (await both.json())["outputs"]
+    assert "「窓口案内」の要約です" in outputs
+    left_out = "最初の「窓口案内.txt」だけを要約しました（「休日案内.txt」は要約していません）"
+    assert left_out in outputs
 
 
 async def test_invoke_errors_use_its_error_shape(
@@ -241,7 +248,16 @@ async def test_summarize_a_document_by_id_and_by_url(
     assert body["answer"].startswith("「地方自治法 第二百四十二条」の要約です")
     assert body["citations"][0]["url"] == "https://laws.e-gov.go.jp/law/322AC0000000067"
     missing = await offline.post("/api/v1/summarize", json={"doc_id": "nope"})
-    assert missing.status == 404
+    assert missing.status == 404 and "見つかりませんでした" in await missing.text()
+    # By name, as staff write it: numbers in digits, the law abbreviated, the id cited.
+    for name in ("地方自治法第242条", "自治法 第二百四十二条", "「地方自治法第２４２条」"):
+        named = await (await offline.post("/api/v1/summarize", json={"doc_id": name})).json()
+        assert named["answer"].startswith("「地方自治法 第二百四十二条」の要約です"), name
+        assert named["citations"][0]["doc_id"] == "322AC0000000067#242"
+    several = await offline.post("/api/v1/summarize", json={"doc_id": "地方自治法"})
+    message = (await several.json())["error"]["message"]
+    assert several.status == 400 and "複数あります" in message
+    assert "文書ID: 322AC0000000067#" in message
 
     page = (
         "<html><head><title>防災計画</title></head>"

@@ -1,0 +1,61 @@
+"""Finding a document by the name a user gives it: its title or the name of its file.
+
+Staff ask for 「地方自治法第242条の要約」 or 「防災計画.pdf を要約」, not for a document id. A name
+matches a title when both read the same after width folding, with spaces and quotation marks
+dropped, law abbreviations spelled out (自治法 → 地方自治法) and article numbers compared by
+value (第二百四十二条 = 242条).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import PurePosixPath
+
+from knowledge.analysis import Analyzer
+from knowledge.documents import DocumentMeta
+from knowledge.index import IndexQuery, IndexStore, SearchFilter, Signal
+from knowledge.lawquery import analyze_law_references
+from knowledge.numerals import find_article_refs
+
+# How many documents whose titles share the name's words are compared with it.
+CANDIDATES = 30
+_IGNORED = re.compile(r"[\s「」『』\"'“”‘’・]")
+
+
+def title_key(text: str) -> str:
+    """``text`` as compared with a title: folded, without spaces and quotes, every article
+    reference as its key (「地方自治法 第二百四十二条」 and 「地方自治法第242条」 agree)."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    parts: list[str] = []
+    last = 0
+    for ref in find_article_refs(folded):
+        start, end = ref.span
+        parts += [folded[last:start], f"§{ref.article}"]
+        last = end
+    parts.append(folded[last:])
+    return _IGNORED.sub("", "".join(parts))
+
+
+def _file_keys(meta: DocumentMeta) -> set[str]:
+    """The names of the file an uploaded document came from (and of its archive member),
+    with and without their extensions."""
+    names = [PurePosixPath(part).name for part in meta.doc_id.split("/", 1)[-1].split("!")]
+    return {title_key(n) for name in names for n in (name, PurePosixPath(name).stem)} - {""}
+
+
+async def documents_named(
+    store: IndexStore, analyzer: Analyzer, name: str, flt: SearchFilter
+) -> list[DocumentMeta]:
+    """Documents the viewer may see that ``name`` names: those whose title or file name it
+    is, else those whose title contains it; best title match first."""
+    law_query = analyze_law_references(name, await store.law_titles(flt.viewer_org))
+    key = title_key(law_query.text)
+    terms = analyzer.words(law_query.text)
+    if not key or not terms:
+        return []
+    signal = Signal(terms=dict.fromkeys(terms, 1.0), fields={"title": 1.0, "words": 0.1})
+    hits = await store.search(IndexQuery([signal], filter=flt, k=CANDIDATES))
+    metas = [hit.meta for hit in hits]
+    exact = [m for m in metas if title_key(m.title) == key or key in _file_keys(m)]
+    return exact or [m for m in metas if key in title_key(m.title)]
