@@ -25,7 +25,7 @@ from bot.cli_audit import admin_audit, audit_app, record_admin
 from bot.cli_index import index_app
 from bot.cli_quota import quota_app
 from bot.services import Services, open_embedder, open_services
-from bot.settings import Settings
+from bot.settings import Settings, load_settings
 from bot.turns import Answer, shown_position
 from bot.uploads import defaults_for, id_prefix
 from knowledge.errors import BadInput, BaibainError
@@ -42,6 +42,16 @@ app.add_typer(index_app, name="index")
 
 T = TypeVar("T")
 log = logging.getLogger("baibain")
+
+
+@app.callback()
+def _check_settings() -> None:
+    """Before any command: a misconfigured environment variable is named, not a traceback."""
+    try:
+        load_settings()
+    except BaibainError as exc:
+        typer.echo(f"エラー: {exc.user_message}", err=True)
+        raise typer.Exit(code=2) from exc
 
 
 def _settings() -> Settings:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from knowledge.errors import BaibainError
+
+ENV_PREFIX = "BAIBAIN_"
 
 
 class Settings(BaseSettings):
     """Configuration (see the table in DESIGN.md). Built once and passed down."""
 
-    model_config = SettingsConfigDict(env_prefix="BAIBAIN_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     data_dir: Path = Path("./var")
     database_url: str = ""
@@ -91,9 +96,13 @@ class Settings(BaseSettings):
     @field_validator("fetch_allowed_networks")
     @classmethod
     def _networks(cls, value: str) -> str:
-        for part in (p.strip() for p in value.split(",")):
-            if part:
-                ipaddress.ip_network(part, strict=False)  # ValueError names the bad entry
+        for part in (p.strip() for p in value.split(",") if p.strip()):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"「{part}」はネットワークとして読めません（例: 10.20.0.0/16 をカンマ区切りで）"
+                ) from None
         return value
 
     @property
@@ -111,3 +120,52 @@ class Settings(BaseSettings):
             return ipaddress.ip_address(self.host.strip("[]")).is_loopback
         except ValueError:
             return False
+
+
+class SettingsInvalid(BaibainError):
+    """A ``BAIBAIN_*`` environment variable holds a value that cannot be used."""
+
+    code = "settings_invalid"
+    status = 500
+    default_message = "環境変数の設定に誤りがあります。"
+
+
+# What to write instead, by pydantic error type; the error's context fills the braces.
+_HINTS = {
+    "literal_error": "{expected} のいずれかを指定してください",
+    "greater_than": "{gt} より大きい値を指定してください",
+    "greater_than_equal": "{ge} 以上の値を指定してください",
+    "less_than": "{lt} 未満の値を指定してください",
+    "less_than_equal": "{le} 以下の値を指定してください",
+    "float_parsing": "数値を指定してください",
+    "int_parsing": "整数を指定してください",
+    "int_from_float": "整数を指定してください",
+    "bool_parsing": "true または false を指定してください",
+}
+_JSON_HINT = 'JSON で指定してください（例: {"gpt-4o-mini": [0.023, 0.09]}）'
+_FIELD_IN_ERROR = re.compile(r'field "(\w+)"')
+
+
+def _hint(error: Any) -> str:
+    context = error.get("ctx") or {}
+    if error["loc"][0] == "model_prices":
+        return _JSON_HINT
+    if error["type"] == "value_error":
+        return str(context.get("error", "値を確認してください"))
+    if error["type"] == "literal_error":
+        context = {"expected": str(context.get("expected", "")).replace(" or ", "・")}
+    return _HINTS.get(error["type"], "値を確認してください").format(**context)
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; ``SettingsInvalid`` names every variable that holds
+    an unusable value and what it should hold (never the value: it may be a secret)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [f"{ENV_PREFIX}{e['loc'][0]}".upper() + f": {_hint(e)}" for e in exc.errors()]
+    except SettingsError as exc:  # a value that should be JSON and is not
+        match = _FIELD_IN_ERROR.search(str(exc))
+        problems = [f"{ENV_PREFIX}{match[1] if match else ''}".upper() + f": {_JSON_HINT}"]
+    lines = "\n".join(f"  {p}" for p in dict.fromkeys(problems))
+    raise SettingsInvalid(f"環境変数の設定に誤りがあります。\n{lines}")

@@ -343,3 +343,16 @@ def test_an_admin_command_says_when_it_was_done_but_not_recorded(run, data_dir: 
     assert unrecorded.exit_code == 1
     assert "操作は完了しましたが、監査ログへの記録に失敗しました" in unrecorded.output
     assert run("quota", "show", "横浜市").exit_code == 0
+
+
+def test_a_misconfigured_variable_is_named_with_what_it_should_hold(run) -> None:
+    result = run("ask", SAMPLE_QUESTION, BAIBAIN_LLM_TIMEOUT_S="30秒", BAIBAIN_INDEX="elastic")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "BAIBAIN_LLM_TIMEOUT_S: 数値を指定してください" in result.output
+    assert "BAIBAIN_INDEX: 'embedded'・'weaviate' のいずれかを指定してください" in result.output
+    prices = run("quota", "show", "横浜市", BAIBAIN_MODEL_PRICES="{gpt: 1}")
+    assert (
+        prices.exit_code == 2 and "BAIBAIN_MODEL_PRICES: JSON で指定してください" in prices.output
+    )
+    networks = run("ask", SAMPLE_QUESTION, BAIBAIN_FETCH_ALLOWED_NETWORKS="10.0.0.0/33")
+    assert "「10.0.0.0/33」はネットワークとして読めません" in networks.output
