@@ -100,6 +100,13 @@ def period_of(moment: datetime) -> str:
     return moment.astimezone(JST).strftime("%Y-%m")
 
 
+def previous_period(moment: datetime) -> str:
+    """The month (Japan time) before the one ``moment`` falls in, as ``YYYY-MM``: at 04:00 on
+    1 December in Japan (still 30 November in UTC) it is ``2026-11``."""
+    first = moment.astimezone(JST).replace(day=1)
+    return period_of(first - timedelta(days=1))
+
+
 def reset_date(period: str) -> date:
     """The first day of the month after ``period``."""
     year, month = map(int, period.split("-"))

@@ -1,5 +1,5 @@
 """The scheduler process (APScheduler 3): dataset refresh, quota clean-up, retention purge and
-the monthly usage report.
+the monthly usage reports.
 
 Job definitions live in a database job store, so a restarted worker knows when each job last
 ran and catches up a missed run once (coalesced). Several workers may run for availability:
@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
+import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from admin.joblocks import claim_run
 from admin.links import purge_processed_events
+from admin.quotas import previous_period
 from admin.usage import report_csv
 from bot.refresh import refresh_dataset
 from bot.services import Services, open_services
@@ -77,24 +81,48 @@ async def purge_retained(services: Services) -> int:
 
 
 async def write_usage_reports(services: Services) -> int:
-    """Write last month's usage CSV of every organization into ``<data dir>/reports``."""
+    """Write last month's (Japan time) usage CSV of every organization that has none yet into
+    ``<data dir>/reports``; returns how many were written.
+
+    A report file appears whole or not at all, so its presence marks the report done: the job
+    runs daily and writes what a failed or missed run left out.
+    """
     from admin.orgs import list_orgs
 
-    last_month = (datetime.now(UTC).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    last_month = previous_period(datetime.now(UTC))
     folder = services.settings.data_dir / "reports"
     folder.mkdir(parents=True, exist_ok=True)
-    organizations = await asyncio.to_thread(list_orgs, services.engine)
-    for org in organizations:
+    written = 0
+    for org in await asyncio.to_thread(list_orgs, services.engine):
+        path = folder / f"usage-{last_month}-org{org.id}.csv"
+        if path.exists():
+            continue
         report = await asyncio.to_thread(services.usage.report, org.id, last_month)
-        (folder / f"usage-{last_month}-org{org.id}.csv").write_text(report_csv(report), "utf-8")
-    return len(organizations)
+        _write_whole(path, report_csv(report))
+        written += 1
+    log.info("usage reports written=%d period=%s", written, last_month)
+    return written
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file renamed over it."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 JOBS: dict[str, tuple[Job, dict[str, object]]] = {
     "dataset-refresh": (refresh_datasets, {"trigger": "interval", "minutes": 30}),
     "quota-reservations": (release_stale_reservations, {"trigger": "interval", "minutes": 15}),
     "retention": (purge_retained, {"trigger": "cron", "hour": 3}),
-    "usage-report": (write_usage_reports, {"trigger": "cron", "day": 1, "hour": 4}),
+    "usage-report": (write_usage_reports, {"trigger": "cron", "hour": 4}),
 }
 
 

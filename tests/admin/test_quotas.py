@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from support import refusing_inserts
 
 from admin.audit import AuditKeyring, AuditLog
-from admin.quotas import QuotaService, period_of, reset_date
+from admin.quotas import QuotaService, period_of, previous_period, reset_date
 from bot.auditing import Auditor
 from bot.metering import LLMAccess
 from knowledge.errors import QuotaExceeded, UpstreamUnavailable
@@ -100,6 +100,10 @@ def test_months_start_fresh_and_reset_on_the_first(db_engine: Engine) -> None:
     now[0] = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # 00:00 on 12/1 in Japan
     assert quotas.status("1").remaining == 50
     assert period_of(now[0]) == "2026-12" and reset_date("2026-12") == date(2027, 1, 1)
+    # The monthly report run at 04:00 on the 1st in Japan (the day before in UTC) reports on
+    # the month that just ended.
+    assert previous_period(datetime(2026, 11, 30, 19, 0, tzinfo=UTC)) == "2026-11"
+    assert previous_period(datetime(2026, 1, 1, 0, 0, tzinfo=UTC)) == "2025-12"
 
 
 def test_a_budget_change_that_fails_changes_nothing(db_engine: Engine) -> None:

@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from admin.orgs import create_org
+from admin.quotas import previous_period
 from bot.assistant import Asker
 from bot.refresh import refresh_dataset
 from bot.services import Services, open_services
@@ -152,3 +153,22 @@ async def test_retention_job_forgets_old_event_claims(services) -> None:
         session.commit()
     assert await run_job("retention", datetime(2026, 11, 26, 18, 0, tzinfo=UTC))
     assert links.claim_event(services.engine, "slack", "Ev-old")  # claimable again
+
+
+async def test_usage_reports_are_written_once_and_a_missing_one_later(services) -> None:
+    first = create_org(services.engine, "テスト市")
+    folder = services.settings.data_dir / "reports"
+    last_month = previous_period(datetime.now(UTC))
+    assert await run_job("usage-report", datetime(2026, 12, 1, 19, 0, tzinfo=UTC))
+    report = folder / f"usage-{last_month}-org{first.id}.csv"
+    assert report.read_text("utf-8").startswith("period,metric,key,value")
+    report.write_text("kept", "utf-8")
+    # An organization added since, or one a failed run left out, gets its report the next day;
+    # a report already written is not rewritten.
+    second = create_org(services.engine, "よその市")
+    assert await run_job("usage-report", datetime(2026, 12, 2, 19, 0, tzinfo=UTC))
+    assert report.read_text("utf-8") == "kept"
+    assert (folder / f"usage-{last_month}-org{second.id}.csv").is_file()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        f"usage-{last_month}-org{org.id}.csv" for org in (first, second)
+    )  # no temporary file left behind
