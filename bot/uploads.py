@@ -206,6 +206,12 @@ class Uploads:
         for doc_id in gone:  # the index first, then the records (see ``delete``)
             await self.index.delete(doc_id)
         await asyncio.to_thread(self.datasets.forget, dataset.id, gone)
+        refreshed = await asyncio.to_thread(self.datasets.get, dataset.id, dataset.org_id)
+        if refreshed.visibility == "shared":
+            # Attested while this upload ran (after its documents were built as private, and
+            # perhaps after the attestation shared what was recorded then): share them too.
+            private = [_shared(d) for d in changed if d.meta.visibility != "shared"]
+            await self.index.upsert_batches(batches(private, batch))
         await self.auditor.admin(
             org_id=dataset.org_id,
             platform=platform,
@@ -219,7 +225,6 @@ class Uploads:
                 "removed": len(gone),
             },
         )
-        refreshed = await asyncio.to_thread(self.datasets.get, dataset.id, dataset.org_id)
         return UploadReport(refreshed, len(changed), len(documents) - len(changed), len(gone))
 
     async def attest(self, dataset: DatasetInfo, *, who: str, platform: str) -> DatasetInfo:
@@ -243,8 +248,7 @@ class Uploads:
         for doc_id in await asyncio.to_thread(self.datasets.documents, dataset.id):
             document = await self.index.get_document(doc_id)
             if document is not None and document.meta.visibility != "shared":
-                meta = replace(document.meta, visibility="shared")
-                documents.append(replace(document, meta=meta))
+                documents.append(_shared(document))
         await self.index.upsert_many(documents)
         return shared
 
@@ -271,3 +275,8 @@ class Uploads:
             details={"dataset_id": dataset.id, "name": dataset.name, "documents": removed},
         )
         return removed
+
+
+def _shared(document: Document) -> Document:
+    """``document`` visible to every organization."""
+    return replace(document, meta=replace(document.meta, visibility="shared"))

@@ -163,3 +163,19 @@ async def test_two_files_of_one_name_are_refused_naming_it(
     assert "資料.txt" in refused.value.user_message
     assert await index.count_chunks() == 0
     await index.close()
+
+
+async def test_documents_of_an_upload_running_while_the_dataset_was_attested_are_shared(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    _, index, uploads, dataset = services(db_engine, tmp_path)
+    await upload(uploads, dataset, RULES[:1])
+    # The attestation lands while an upload that read the dataset as private is running.
+    await uploads.attest(dataset, who="法務担当 山田", platform="api")
+    report = await upload(uploads, dataset, RULES)
+    assert report.written == 1 and report.dataset.visibility == "shared"
+    found = await Retriever(index, Analyzer()).retrieve(
+        "資源ごみの収集日", SearchFilter(viewer_org="8")
+    )
+    assert "資源ごみ収集規則" in [hit.meta.title for hit in found.hits]
+    await index.close()
