@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from admin.conversations import ConversationStore
 from bot.auditing import Auditor
 from bot.metering import LLMAccess
-from bot.turns import Answer, Citation, ConversationRef, Platform, Usage
+from bot.turns import Answer, Citation, ConversationRef, Platform, Turn, Usage
 from knowledge.analysis import Analyzer
 from knowledge.answer import compose_extractive_answer
 from knowledge.documents import Hit
@@ -73,12 +73,34 @@ Progress = Callable[[str], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Asker:
-    """Who asks: organization (``None`` = shared data only), platform and user."""
+    """Who asks: organization (``None`` = shared data only), platform and user.
+
+    ``own_data`` is False where the answer is read outside the organization (``Turn.
+    external_audience``): it is still the organization's turn (its budget, its audit log), but
+    its own datasets are not searched.
+    """
 
     org_id: str | None
     platform: Platform
     user_id: str = ""
     conversation: ConversationRef | None = None
+    own_data: bool = True
+
+    @classmethod
+    def of(cls, turn: Turn, org_id: str) -> Asker:
+        """The asker of a chat turn in a conversation of organization ``org_id``."""
+        return cls(
+            org_id,
+            turn.conversation.platform,
+            turn.user_id,
+            turn.conversation,
+            own_data=not turn.external_audience,
+        )
+
+    @property
+    def viewer_org(self) -> str | None:
+        """The organization whose own datasets the answer may draw on, besides shared ones."""
+        return self.org_id if self.own_data else None
 
 
 def validate_question(text: str) -> str:
@@ -184,7 +206,8 @@ class Assistant:
     async def search(self, query: str, asker: Asker, k: int = SEARCH_K) -> list[Hit]:
         """Retrieval only, filtered by what the asker may see."""
         query = validate_question(query)
-        return (await self.retriever.retrieve(query, SearchFilter(viewer_org=asker.org_id), k)).hits
+        found = await self.retriever.retrieve(query, SearchFilter(viewer_org=asker.viewer_org), k)
+        return found.hits
 
     async def ask(
         self,
@@ -202,7 +225,7 @@ class Assistant:
         question = validate_question(question)
         turn_id = uuid.uuid4().hex
         started = time.perf_counter()
-        search_filter = replace(flt or SearchFilter(), viewer_org=asker.org_id)
+        search_filter = replace(flt or SearchFilter(), viewer_org=asker.viewer_org)
         try:
             answer = await self._answer(question, asker, search_filter, on_progress)
         except BaibainError as exc:

@@ -25,10 +25,6 @@ ATTACHMENTS_NOT_READY = (
 )
 
 
-def _asker(turn: Turn, org: OrgInfo) -> Asker:
-    return Asker(org.id, turn.conversation.platform, turn.user_id, turn.conversation)
-
-
 def parse_options(args: str) -> tuple[dict[str, str], list[str]]:
     """``分類=例規 共有=可 https://…`` → options and the remaining words."""
     options: dict[str, str] = {}
@@ -69,7 +65,7 @@ class DataCommands:
         summarizer = self.services.summarizer
         attached = [(a.name, a.content) for a in turn.attachments if a.content is not None]
         if attached:
-            return await summarizer.summarize_attached(attached, _asker(turn, org))
+            return await summarizer.summarize_attached(attached, Asker.of(turn, org.id))
         if target.startswith(("http://", "https://")):
             request = SummaryRequest(url=target.split()[0])
         elif target:
@@ -81,7 +77,7 @@ class DataCommands:
                 "要約する文書の名前・文書ID・URL を「/summarize」に続けて指定してください"
                 "（例: /summarize 地方自治法第242条）。"
             )
-        return await summarizer.summarize(request, _asker(turn, org))
+        return await summarizer.summarize(request, Asker.of(turn, org.id))
 
     async def upload(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
         options, rest = parse_options(args)

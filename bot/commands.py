@@ -115,6 +115,19 @@ def unknown_command_text(line: str) -> str:
     return f"「{name[:40]}」というコマンドはありません。/help でコマンドの一覧を表示します。"
 
 
+# Commands whose replies show nothing of the organization's own data, so they may be used
+# where members of other organizations read along (``Turn.external_audience``).
+FOR_EXTERNAL_AUDIENCE = frozenset({"help", "ask", "summarize"})
+
+
+def external_audience_text(command: Command) -> str:
+    """The reply to a command that would show the organization's data to other organizations."""
+    return (
+        f"このチャンネルには他の組織のメンバーも参加しているため、「/{command.name}」は使えません。"
+        "ダイレクトメッセージでお試しください。"
+    )
+
+
 def refusal_text(command: Command) -> str:
     """The reply to a command the user may not run."""
     who = ACCESS_LABELS[command.access]

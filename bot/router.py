@@ -173,15 +173,7 @@ class ChatRouter:
 
     async def _ask(self, turn: Turn, org: OrgInfo, question: str) -> Answer:
         try:
-            return await self.assistant.ask(
-                question,
-                Asker(
-                    org_id=org.id,
-                    platform=turn.conversation.platform,
-                    user_id=turn.user_id,
-                    conversation=turn.conversation,
-                ),
-            )
+            return await self.assistant.ask(question, Asker.of(turn, org.id))
         except QuotaExceeded as exc:
             return notice(exc.user_message, "quota")
         except BaibainError as exc:
@@ -198,6 +190,8 @@ class ChatRouter:
             if commands.looks_like_question(line):
                 return await self._ask(turn, org, line)
             return notice(commands.unknown_command_text(line))
+        if turn.external_audience and command.name not in commands.FOR_EXTERNAL_AUDIENCE:
+            return notice(commands.external_audience_text(command), "refused")
         if not await self._allowed(command, turn, org):
             await self.auditor.security(
                 org_id=org.id,

@@ -126,7 +126,8 @@ class Summarizer:
                 "要約する文書を、文書ID・URL・添付ファイルのいずれか1つで指定してください。"
             )
         if request.doc_id:
-            document = await self._indexed(request.doc_id, SearchFilter(viewer_org=asker.org_id))
+            visible = SearchFilter(viewer_org=asker.viewer_org)
+            document = await self._indexed(request.doc_id, visible)
             meta = document.meta
             citation = Citation(
                 n=1,

@@ -54,6 +54,9 @@ class Turn:
     user_name: str = ""
     is_command: bool = False
     attachments: tuple[Attachment, ...] = ()
+    # Members of other organizations read the reply (a Slack Connect channel): it may draw on
+    # shared datasets only, never on the organization's own.
+    external_audience: bool = False
 
 
 @dataclass(frozen=True)

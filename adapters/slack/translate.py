@@ -145,6 +145,8 @@ def to_turn(payload: Mapping[str, Any]) -> Turn | None:
         event_id=str(payload.get("event_id") or ""),
         is_command=is_command,
         attachments=_attachments(event),
+        # A Slack Connect channel: other organizations' members read the thread.
+        external_audience=payload.get("is_ext_shared_channel") is True,
     )
 
 

@@ -14,8 +14,10 @@ from fakes.slack_api import Failure, FakeSlack
 
 from adapters.slack.translate import ACTION_DOWN, ACTION_UP
 from admin.links import feedback_for, hash_user
+from bot.app_keys import SERVICES
 from bot.chat import CHAT
 from bot.turns import Answer, Attachment
+from bot.uploads import UploadFile
 
 JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -346,3 +348,33 @@ async def test_a_shutdown_replaces_the_placeholder_of_an_unfinished_answer(
     await chat.client.close()  # a deploy: the answer is cancelled after the grace period
     [apology] = slack_fake.of("chat.update")
     assert "問題が発生しました" in apology.body["text"]
+
+
+async def test_a_slack_connect_channel_gets_answers_from_shared_data_only(
+    make_chat, slack_fake
+) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    org_id = chat.link("横浜市", "slack", slack_fake.team_id, admins=("U0USER",))
+    services = chat.client.app[SERVICES]
+    dataset = services.datasets.create(org_id, "窓口規程", "条例・規則・例規")
+    rule = "横浜市窓口受付規程\n窓口の受付時間は午前8時30分から午後5時15分までとする。"
+    await services.uploads.upload(
+        dataset,
+        [UploadFile("窓口受付規程.txt", rule.encode())],
+        publisher="横浜市",
+        uploader="u",
+        platform="api",
+    )
+    question = "窓口の受付時間は何時からですか"
+    inside = slack_fake.mention(question, event_id="E1", ts="1700000100.000300")
+    shared = slack_fake.mention(question, event_id="E2", ts="1700000100.000400")
+    shared["is_ext_shared_channel"] = True
+    listing = slack_fake.mention("/datasets", event_id="E3", ts="1700000100.000500")
+    listing["is_ext_shared_channel"] = True
+    for payload in (inside, shared, listing):
+        assert (await send_event(chat, slack_fake, payload)).status == 200
+        await chat.drain()
+    own, connect, refused = (update.block_text for update in slack_fake.of("chat.update"))
+    assert "午前8時30分" in own
+    assert "午前8時30分" not in connect and "窓口受付規程" not in connect
+    assert "他の組織のメンバーも参加しているため" in refused and "窓口規程" not in refused
