@@ -255,6 +255,7 @@ class Analyzer:
         normalized: bool = False,
         morphemes: list[tuple[str, str, str]] | None = None,
         nouns: set[str] | None = None,
+        subjects: list[tuple[str, ...]] | None = None,
     ) -> list[str]:
         """Content words as Sudachi normalized forms; compounds also yield their short units.
 
@@ -265,7 +266,9 @@ class Analyzer:
         add its era years twice). ``morphemes`` receives every morpheme of the same analysis as
         ``(surface, dictionary form, normalized form)``, particles included (「入ら」 →
         ``("入ら", "入る", "入る")``, 「たたい」 → ``("たたい", "たたく", "叩く")``). ``nouns``
-        receives the terms of the nouns among them.
+        receives the terms of the nouns among them. ``subjects`` receives the terms of each
+        common noun that the dictionary knows (「野球」, 「パソコン」; not names, typos, time
+        words or counters): words that name what a question is about.
         """
         tokenizer = self._tokenizer()
         known = self._known
@@ -307,10 +310,27 @@ class Analyzer:
                     found = found[:1]
                 if nouns is not None and morpheme.part_of_speech()[0] == "名詞":
                     nouns.update(found)
+                if subjects is not None and _is_subject(morpheme):
+                    subjects.append(found)
                 terms.extend(found)
             if deputy:
                 terms.append(_DEPUTY)
         return terms
+
+
+# Common nouns that say when or how many rather than what (昨日, 毎年; 回, 件).
+_NOT_SUBJECTS = frozenset({"副詞可能", "助数詞可能"})
+
+
+def _is_subject(morpheme: Any) -> bool:
+    """Whether a morpheme is a common noun of the dictionary that names a thing or a matter."""
+    pos = morpheme.part_of_speech()
+    return (
+        pos[0] == "名詞"
+        and pos[1] == "普通名詞"
+        and pos[2] not in _NOT_SUBJECTS
+        and not morpheme.is_oov()
+    )
 
 
 # A deputy holds an office of its own, which statutes treat in articles of its own (副市町村長,

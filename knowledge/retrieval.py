@@ -122,6 +122,8 @@ class AnalyzedQuery:
     typed: frozenset[str] = frozenset()
     nouns: frozenset[str] = frozenset()
     amount: re.Pattern[str] | None = None
+    # The terms of each common noun of the question's first line (``Analyzer.words``).
+    subjects: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,9 @@ class Coverage:
     is). A word the thesaurus knows that neither it nor its phrases are in (引っ越し in an index
     without 転入, 転出, 転居) weighs as much as the question's rarest indexed word and is never
     held: the index does not hold the subject, and a passage sharing the question's other words
-    is no answer. Other unindexed words (a name, a typo) are left out. A passage that holds none
+    is no answer. So does a common noun of the dictionary that no chunk has (「野球」, 「パソコン」
+    in a statute corpus): 「プロ野球の試合結果は」 is not answered by a passage on 結果. Other
+    unindexed words (a name, a typo) are left out. A passage that holds none
     of the nouns the user typed holds nothing of the question (「パスワードを忘れました」 is not
     about a passage on 怠る, which the thesaurus adds for 忘れる). The words of the name of a
     law the index lacks do not count: a passage mentioning it must hold the rest.
@@ -160,7 +164,15 @@ class Coverage:
                 (idf[w] for phrase in phrases for w in phrase if idf.get(w)), default=0.0
             )
         unknown = sum(1 for t, w in weights.items() if not w and query.synonyms.get(t))
-        total = sum(weights.values()) + unknown * max(weights.values(), default=0.0)
+        absent = sum(
+            1
+            for terms in query.subjects
+            if not any(idf.get(t) or query.synonyms.get(t) or t in ignored for t in terms)
+        )
+        rarest = max(weights.values(), default=0.0)
+        total = sum(weights.values()) + unknown * rarest
+        if absent * 2 >= len(query.subjects):
+            total += absent * max(rarest, _idf(stats.n_docs, 1))
         return cls(query, weights, total, ignored)
 
     def share(self, present: frozenset[str]) -> float:
@@ -293,8 +305,9 @@ class Retriever:
         first_line, _, more = question.strip().partition("\n")
         morphemes: list[tuple[str, str, str]] = []
         nouns: set[str] = set()
+        subjects: list[tuple[str, ...]] = []
         first_words = self.analyzer.words(
-            first_line, drop_stop_words=True, morphemes=morphemes, nouns=nouns
+            first_line, drop_stop_words=True, morphemes=morphemes, nouns=nouns, subjects=subjects
         )
         more_words = self.analyzer.words(
             more, drop_stop_words=True, morphemes=morphemes, nouns=nouns
@@ -325,6 +338,7 @@ class Retriever:
             typed=typed,
             nouns=frozenset(nouns),
             amount=asked_amount(question),
+            subjects=tuple(subjects),
         )
 
     async def retrieve(self, question: str, flt: SearchFilter, k: int = 10) -> Retrieved:

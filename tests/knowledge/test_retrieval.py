@@ -238,6 +238,25 @@ async def test_a_question_on_a_subject_the_index_lacks_finds_nothing(tmp_path: P
     assert not retrieved.relevant  # … but the bot says it found nothing
 
 
+async def test_a_question_about_things_no_passage_names_finds_nothing(tmp_path: Path) -> None:
+    documents = [
+        doc("41", "建築基準法", "建築物の高さは、次の方法により算定する。"),
+        doc("42", "消防法", "検査の結果を市町村長に報告しなければならない。"),
+        doc("43", "地方自治法", "監査の方法及び結果は、公表しなければならない。"),
+        doc("44", "行政手続法", "審査の結果は、書面により通知する方法による。"),
+        doc("45", "住民基本台帳法", "届出の方法は、総務省令で定める。"),
+        doc("46", "統計法", "調査の結果は、速やかに公表する。"),
+    ]
+    # Passages share the question's most general noun (方法, 結果), not what it is about
+    # (リスト, 野球 and 試合 are words no passage has).
+    for question in ("リストを並べ替える方法は", "プロ野球の試合の結果は"):
+        off_topic = await retrieve(tmp_path, documents, question)
+        assert off_topic.hits and not off_topic.relevant, question
+    # One word the passages lack among several they hold does not make a question off-topic.
+    asked = await retrieve(tmp_path, documents, "木造の建築物の高さの算定方法は")
+    assert asked.hits[0].meta.doc_id == "41" and asked.relevant
+
+
 NEGLECT = [
     doc("91", "地方自治法", "職員が職務を怠つたときは、懲戒処分をすることができる。"),
     doc("92", "地方自治法", "会計管理者は、現金の出納を行う。"),
