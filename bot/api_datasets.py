@@ -73,13 +73,7 @@ async def create_dataset(request: web.Request) -> web.Response:
         attested_by=text["attested_by"],
         refresh_hours=refresh,
     )
-    await services.auditor.admin(
-        org_id=org.id,
-        platform="api",
-        user_id="",
-        action="dataset.create",
-        details={"dataset_id": info.id, "name": info.name, "shared": info.visibility == "shared"},
-    )
+    await services.uploads.record_created(info, who="", platform="api")
     return json_ok(dataset_json(info), status=201)
 
 

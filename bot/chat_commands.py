@@ -126,13 +126,7 @@ class DataCommands:
                 await asyncio.to_thread(self.services.datasets.delete, dataset.id, org.id)
             raise
         if created:
-            await self.services.auditor.admin(
-                org_id=org.id,
-                platform=platform,
-                user_id=who,
-                action="dataset.create",
-                details={"dataset_id": dataset.id, "name": dataset.name, "shared": False},
-            )
+            await self.services.uploads.record_created(dataset, who=who, platform=platform)
         text = report.message()
         if category and category != dataset.category:
             text += f"（既存のデータセットの分類「{dataset.category}」のまま登録しました）"

@@ -227,6 +227,20 @@ class Uploads:
         )
         return UploadReport(refreshed, len(changed), len(documents) - len(changed), len(gone))
 
+    async def record_created(self, dataset: DatasetInfo, *, who: str, platform: str) -> None:
+        """Audit the creation of ``dataset`` (over REST, or by a chat upload that named it)."""
+        await self.auditor.admin(
+            org_id=dataset.org_id,
+            platform=platform,
+            user_id=who,
+            action="dataset.create",
+            details={
+                "dataset_id": dataset.id,
+                "name": dataset.name,
+                "shared": dataset.visibility == "shared",
+            },
+        )
+
     async def attest(self, dataset: DatasetInfo, *, who: str, platform: str) -> DatasetInfo:
         """Share the dataset with every organization (the attestation is recorded).
 
