@@ -212,5 +212,8 @@ def _choices(name: str, found: list[DocumentMeta]) -> str:
         details = "、".join(x for x in (meta.dataset, meta.version) if x)
         lines.append(f"・{meta.title}（{details + '、' if details else ''}文書ID: {meta.doc_id}）")
     if len(found) > LISTED_CANDIDATES:
-        lines.append("（ほかにもあります。文書名をもう少し詳しく指定すると絞り込めます）")
+        lines.append(
+            "（ほかにもあります。文書名をもう少し詳しく指定すると絞り込めます。"
+            f"例:「{found[0].title}」）"
+        )
     return "\n".join(lines)
