@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
 from adapters.background import BackgroundTasks
 from adapters.outbound import Outbox
-from bot.turns import Answer, ChatBot, Citation, Platform, Turn
+from bot.turns import Answer, Attachment, ChatBot, Citation, Platform, Turn
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,8 @@ FAILURE_ANSWER = Answer(text=FAILURE_TEXT, outcome="error", footer="", feedback=
 WITHDRAW_TIMEOUT_S = 3.0
 # Chat webhooks carry small JSON or form bodies; anything bigger is not from the platform.
 MAX_WEBHOOK_BYTES = 1024 * 1024
+# The largest file a command (upload, summarize) takes from a chat platform.
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -107,3 +111,58 @@ async def answer_turn(bot: ChatBot, turn: Turn) -> Answer:
             "turn failed platform=%s error=%s", turn.conversation.platform, type(exc).__name__
         )
         return FAILURE_ANSWER
+
+
+class DownloadRefused(Exception):
+    """A file URL outside the platform's file hosts, a failed download, or a file too large."""
+
+
+def on_hosts(url: str, hosts: Collection[str], *, subdomains: bool = False) -> bool:
+    """Whether ``url`` is http(s) on one of ``hosts`` (with ``subdomains``, or under one:
+    ``sharepoint.com`` covers ``city.sharepoint.com``); a host may name its port."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        return False
+    netloc = parts.netloc.lower()
+    return any(
+        netloc == host or (subdomains and netloc.endswith("." + host))
+        for host in (h.lower() for h in hosts)
+        if host
+    )
+
+
+async def download(
+    session: aiohttp.ClientSession,
+    attachment: Attachment,
+    headers: Mapping[str, str] | None = None,
+    limit: int = MAX_DOWNLOAD_BYTES,
+) -> bytes:
+    """The content of an attached file (the caller has checked where its URL points);
+    ``DownloadRefused`` for a failed download or one over ``limit`` bytes."""
+    if attachment.size > limit:
+        raise DownloadRefused("file too large")
+    try:
+        async with session.get(attachment.url, headers=headers or {}) as response:
+            if response.status != 200:
+                raise DownloadRefused(f"download status {response.status}")
+            content = await response.content.read(limit + 1)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise DownloadRefused(type(exc).__name__) from exc
+    if len(content) > limit:
+        raise DownloadRefused("file too large")
+    return content
+
+
+async def with_files(turn: Turn, fetch: Callable[[Attachment], Awaitable[bytes]]) -> Turn:
+    """A command's attached files downloaded by ``fetch`` (``upload``, ``summarize``); a file
+    that cannot be fetched stays without content, and the command says so."""
+    if not turn.is_command or not turn.attachments:
+        return turn
+    files = []
+    for attachment in turn.attachments:
+        try:
+            files.append(replace(attachment, content=await fetch(attachment)))
+        except DownloadRefused as exc:
+            log.warning("%s file not downloaded: %s", turn.conversation.platform, exc)
+            files.append(attachment)
+    return replace(turn, attachments=tuple(files))

@@ -20,8 +20,9 @@ from bot.uploads import UploadFile
 from knowledge.errors import BadInput
 
 Handler = Callable[[Turn, OrgInfo, str], Awaitable[Answer]]
-ATTACHMENTS_NOT_READY = (
-    "この連携では添付ファイルをまだ受け取れません。文書の URL を指定してください。"
+ATTACHMENTS_NOT_RECEIVED = (
+    "添付ファイルを受け取れませんでした（20MB を超えるファイルや、チャットから取得できない"
+    "ファイルは受け取れません）。もう一度添付して送るか、文書の URL を指定してください。"
 )
 
 
@@ -71,7 +72,7 @@ class DataCommands:
         elif target:
             request = SummaryRequest(doc_id=target)
         elif turn.attachments:
-            return notice(ATTACHMENTS_NOT_READY)
+            return notice(ATTACHMENTS_NOT_RECEIVED)
         else:
             return notice(
                 "要約する文書の名前・文書ID・URL を「/summarize」に続けて指定してください"
@@ -94,7 +95,7 @@ class DataCommands:
             files.append(UploadFile(fetched.name, fetched.data))
         if not files:
             return notice(
-                ATTACHMENTS_NOT_READY
+                ATTACHMENTS_NOT_RECEIVED
                 if turn.attachments
                 else "取り込む文書の URL を指定してください。"
             )

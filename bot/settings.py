@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # Bot Framework endpoints; empty = Microsoft's public cloud (override for gateways, tests).
     teams_openid_metadata_url: str = ""
     teams_token_url: str = ""
+    # Hosts (and their subdomains) that files attached in Teams may be downloaded from: the
+    # pre-authenticated download URLs of personal-chat attachments point into SharePoint.
+    teams_file_hosts: str = "sharepoint.com"
     allow_insecure_local: bool = False
     logo_signing_secret: SecretStr | None = None
     logo_reply_token: SecretStr | None = None

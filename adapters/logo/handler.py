@@ -8,12 +8,14 @@ replies are ``POST reply_url`` with ``Authorization: Bearer <reply token>`` and
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -22,17 +24,21 @@ from pydantic import ValidationError
 from adapters.common import (
     BodyTooLarge,
     ChatRuntime,
+    DownloadRefused,
     answer_turn,
     claim,
+    download,
     json_error,
+    on_hosts,
     read_body,
     too_large,
     unauthorized,
+    with_files,
 )
 from adapters.logo.models import LogoEvent
 from adapters.logo.translate import render, reply_thread, to_turn
 from adapters.outbound import RetryableSend, SendFailed, retry_after_seconds, split_text
-from bot.turns import Turn
+from bot.turns import Attachment, Turn
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +126,8 @@ class LogoAdapter:
         return web.json_response({"ok": True})
 
     async def _answer(self, event: LogoEvent, turn: Turn) -> None:
-        answer = await answer_turn(self.runtime.bot, turn)
+        fetch = functools.partial(self.download, str(event.reply_url))
+        answer = await answer_turn(self.runtime.bot, await with_files(turn, fetch))
         thread = reply_thread(event)
         for part in split_text(render(answer)["text"], TEXT_LIMIT):
             payload = {"talk_id": event.talk_id, "thread_id": thread, "text": part}
@@ -129,6 +136,14 @@ class LogoAdapter:
             except (SendFailed, ReplyRejected) as exc:
                 log.warning("logo reply not delivered: %s", exc)
                 return
+
+    async def download(self, reply_url: str, attachment: Attachment) -> bytes:
+        """A file of the message, fetched with the reply token as Slack's files are with the
+        bot token; only from the host the replies go to, else ``DownloadRefused``."""
+        if not on_hosts(attachment.url, [urlsplit(reply_url).netloc]):
+            raise DownloadRefused("file URL outside the LoGo server")
+        headers = {"Authorization": f"Bearer {self.config.reply_token}"}
+        return await download(self.runtime.session, attachment, headers)
 
     async def _reply(self, url: str, lane: str, payload: dict[str, str | None]) -> None:
         headers = {"Authorization": f"Bearer {self.config.reply_token}"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,16 +26,21 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.common import (
     FAILURE_ANSWER,
+    MAX_DOWNLOAD_BYTES,
     PLACEHOLDER_TEXT,
     WITHDRAW_TIMEOUT_S,
     BodyTooLarge,
     ChatRuntime,
+    DownloadRefused,
     answer_turn,
     claim,
+    download,
     json_error,
+    on_hosts,
     read_body,
     too_large,
     unauthorized,
+    with_files,
 )
 from adapters.outbound import RetryableSend, SendFailed, retry_after_seconds, split_answer
 from adapters.slack.translate import (
@@ -53,7 +58,6 @@ COMMAND = "/baibain"
 DEFAULT_API_URL = "https://slack.com/api/"
 # Answer text per message; each message is split into sections of at most 3000 characters.
 MESSAGE_LIMIT = 12_000
-MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 THANKS_TEXT = "ご評価ありがとうございました。今後の改善に役立てます。"
 
 
@@ -73,10 +77,6 @@ class SlackTarget:
     channel: str
     thread_ts: str | None = None
     response_url: str | None = None
-
-
-class DownloadRefused(Exception):
-    """A file URL outside Slack's file hosts, a failed download, or a file too large."""
 
 
 def _quiet_logger(name: str) -> logging.Logger:
@@ -194,7 +194,7 @@ class SlackAdapter:
         try:
             if target.response_url is None:
                 placeholder = await self._post(lane, target, {"text": PLACEHOLDER_TEXT})
-            answer = await answer_turn(self.runtime.bot, await self._with_files(turn))
+            answer = await answer_turn(self.runtime.bot, await with_files(turn, self.download))
             for i, part in enumerate(split_answer(answer, MESSAGE_LIMIT)):
                 message = render(part)
                 if target.response_url is not None:
@@ -218,20 +218,6 @@ class SlackAdapter:
             await asyncio.wait_for(update, WITHDRAW_TIMEOUT_S)
         except (SendFailed, SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("slack placeholder not withdrawn: %s", type(exc).__name__)
-
-    async def _with_files(self, turn: Turn) -> Turn:
-        """A command's shared files downloaded (``upload``, ``summarize``); a file that cannot
-        be fetched stays without content and the command says so."""
-        if not turn.is_command or not turn.attachments:
-            return turn
-        files = []
-        for attachment in turn.attachments:
-            try:
-                files.append(replace(attachment, content=await self.download(attachment)))
-            except DownloadRefused as exc:
-                log.warning("slack file not downloaded: %s", exc)
-                files.append(attachment)
-        return replace(turn, attachments=tuple(files))
 
     async def _api(self, lane: str, method: str, payload: dict[str, Any]) -> dict[str, Any]:
         async def call() -> dict[str, Any]:
@@ -297,19 +283,7 @@ class SlackAdapter:
         Only Slack's file host (or the configured API gateway) gets the token; anything else,
         a failed download or a file over ``limit`` bytes raises ``DownloadRefused``.
         """
-        parts = urlsplit(attachment.url)
-        if parts.scheme not in ("https", "http") or parts.netloc not in self._file_hosts():
+        if not on_hosts(attachment.url, self._file_hosts()):
             raise DownloadRefused("file URL outside Slack")
-        if attachment.size > limit:
-            raise DownloadRefused("file too large")
         headers = {"Authorization": f"Bearer {self.config.bot_token}"}
-        try:
-            async with self.runtime.session.get(attachment.url, headers=headers) as resp:
-                if resp.status != 200:
-                    raise DownloadRefused(f"download status {resp.status}")
-                content = await resp.content.read(limit + 1)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DownloadRefused(type(exc).__name__) from exc
-        if len(content) > limit:
-            raise DownloadRefused("file too large")
-        return content
+        return await download(self.runtime.session, attachment, headers, limit)

@@ -39,12 +39,16 @@ from adapters.common import (
     WITHDRAW_TIMEOUT_S,
     BodyTooLarge,
     ChatRuntime,
+    DownloadRefused,
     answer_turn,
     claim,
+    download,
     json_error,
+    on_hosts,
     read_body,
     too_large,
     unauthorized,
+    with_files,
 )
 from adapters.outbound import SendFailed, split_answer
 from adapters.teams.connector import (
@@ -55,7 +59,7 @@ from adapters.teams.connector import (
     default_token_url,
 )
 from adapters.teams.translate import render, to_feedback, to_turn
-from bot.turns import Turn
+from bot.turns import Attachment, Turn
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +77,8 @@ class TeamsConfig:
 
     ``openid_metadata_url`` and ``token_url`` default to Microsoft's (sovereign clouds,
     gateways and tests set them). ``insecure_local`` accepts unsigned activities, as the Bot
-    Framework Emulator sends them; only with an empty app id.
+    Framework Emulator sends them; only with an empty app id. ``file_hosts``: where attached
+    files may be downloaded from (those hosts and their subdomains).
     """
 
     app_id: str
@@ -82,6 +87,7 @@ class TeamsConfig:
     openid_metadata_url: str = ""
     token_url: str = ""
     insecure_local: bool = False
+    file_hosts: tuple[str, ...] = ("sharepoint.com",)
 
 
 def build_authentication(config: TeamsConfig) -> BotFrameworkAuthentication:
@@ -207,7 +213,7 @@ class TeamsAdapter:
                     self.connector.reply, target, {"type": "message", "text": PLACEHOLDER_TEXT}
                 ),
             )
-            answer = await answer_turn(self.runtime.bot, turn)
+            answer = await answer_turn(self.runtime.bot, await with_files(turn, self.download))
             for i, part in enumerate(split_answer(answer, TEXT_LIMIT)):
                 activity = render(part)
                 if i == 0 and placeholder:
@@ -223,6 +229,13 @@ class TeamsAdapter:
             if placeholder:
                 await self._withdraw(lane, target, placeholder)
             raise
+
+    async def download(self, attachment: Attachment) -> bytes:
+        """A file attached in personal chat, from its pre-authenticated download URL (no token
+        is sent); only from the configured file hosts, else ``DownloadRefused``."""
+        if not on_hosts(attachment.url, self.config.file_hosts, subdomains=True):
+            raise DownloadRefused("file URL outside the Teams file hosts")
+        return await download(self.runtime.session, attachment)
 
     async def _withdraw(self, lane: str, target: TeamsTarget, placeholder: str) -> None:
         """Replace a placeholder whose answer was cancelled with an apology (best effort)."""

@@ -281,3 +281,22 @@ async def test_admins_manage_data_from_the_chat(make_chat, logo_fake) -> None:
     await deliver(chat, logo_fake, logo_fake.event("住民票の写しの手数料はいくらですか"))
     await chat.drain()
     assert "三百円" in logo_fake.replies[-1].text
+
+
+MEMO = "窓口案内\n令和8年度の窓口受付時間は午前8時30分から午後5時15分までとする。".encode()
+
+
+async def test_an_attached_file_is_fetched_with_the_reply_token_and_summarized(
+    make_chat, logo_fake
+) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    attached = logo_fake.add_file("f-1", "窓口案内.txt", MEMO)
+    elsewhere = {**attached, "download_url": "https://files.example.com/f-1"}
+    for files in ([attached], [elsewhere]):
+        await deliver(chat, logo_fake, logo_fake.event("/summarize", files=files))
+        await chat.drain()
+    summary, refused = (reply.text for reply in logo_fake.replies)
+    assert "「窓口案内」の要約です" in summary and "午前8時30分" in summary
+    assert logo_fake.downloads == [True]  # the other host got no request, and no token
+    assert "添付ファイルを受け取れませんでした" in refused

@@ -245,7 +245,7 @@ async def test_shared_files_download_with_the_bot_token_only_from_slack(
     make_chat, slack_fake
 ) -> None:
     chat = await slack_chat(make_chat, slack_fake)
-    from adapters.slack.handler import DownloadRefused
+    from adapters.common import DownloadRefused
 
     adapter = chat.client.app[CHAT].slack
     assert adapter is not None

@@ -7,7 +7,7 @@ import asyncio
 import json
 import re
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from chat_harness import SAMPLE_QUESTION, Chat, MakeChat
 from fakes.botframework import Failure, FakeBotFramework
@@ -219,3 +219,28 @@ async def test_a_shutdown_replaces_the_placeholder_of_an_unfinished_answer(
     await chat.client.close()  # a deploy: the answer is cancelled after the grace period
     [apology] = fake.of("PUT")
     assert "問題が発生しました" in json.dumps(apology.body, ensure_ascii=False)
+
+
+async def test_a_file_attached_in_personal_chat_is_summarized(make_chat, botframework_fake) -> None:
+    fake = botframework_fake
+    memo = "窓口案内\n令和8年度の窓口受付時間は午前8時30分から午後5時15分までとする。".encode()
+    attachment = fake.file_attachment("窓口案内.txt", memo)
+    # The fake serves the file where SharePoint would; by default only SharePoint is trusted.
+    for n, hosts in enumerate((urlsplit(fake.root_url).netloc, "sharepoint.com")):
+        chat = await teams_chat(make_chat, fake, teams_file_hosts=hosts)
+        if n == 0:
+            chat.link("横浜市", "teams", TENANT)
+        activity = fake.activity(
+            "/summarize",
+            activity_id=f"170000000020{n}",
+            conversation_id="a:1personal",
+            conversation_type="personal",
+            mention=False,
+        )
+        activity["attachments"] = [attachment]
+        await post(chat, activity, fake.token())
+        await chat.drain()
+    summary, refused = (call.card_text for call in fake.of("PUT"))
+    assert "「窓口案内」の要約です" in summary and "午前8時30分" in summary
+    assert fake.downloads == ["窓口案内.txt"]  # not fetched from outside the file hosts
+    assert "添付ファイルを受け取れませんでした" in refused

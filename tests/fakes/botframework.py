@@ -94,6 +94,10 @@ class FakeBotFramework(FakeServer):
         app.router.add_post(connector, self._send)
         app.router.add_post(f"{connector}/{{activity}}", self._send)
         app.router.add_put(f"{connector}/{{activity}}", self._send)
+        # SharePoint's side: pre-authenticated download URLs of files attached in personal chat.
+        self.files: dict[str, bytes] = {}
+        self.downloads: list[str] = []
+        app.router.add_get("/download/{name}", self._download)
 
     @property
     def url(self) -> str:
@@ -187,7 +191,28 @@ class FakeBotFramework(FakeServer):
             activity["text"] = ""
         return activity
 
+    def file_attachment(self, name: str, content: bytes) -> dict[str, Any]:
+        """A file attached in personal chat, as Teams sends it (content served by the fake)."""
+        self.files[name] = content
+        return {
+            "contentType": "application/vnd.microsoft.teams.file.download.info",
+            "name": name,
+            "content": {
+                "downloadUrl": f"{self.root_url}/download/{name}",
+                "uniqueId": uuid.uuid4().hex,
+                "fileType": name.rsplit(".", 1)[-1],
+            },
+        }
+
     # -- handlers -------------------------------------------------------------------------------
+
+    async def _download(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        self.downloads.append(name)
+        content = self.files.get(name)
+        if content is None:
+            return web.Response(status=404)
+        return web.Response(body=content, content_type="application/octet-stream")
 
     async def _metadata(self, _request: web.Request) -> web.Response:
         self.metadata_requests += 1

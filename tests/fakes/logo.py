@@ -6,6 +6,8 @@ The contract is the one in DESIGN.md: the webhook is signed with
 ``X-LoGo-Request-Timestamp``; replies are ``POST reply_url`` with
 ``Authorization: Bearer <reply token>`` and ``{"talk_id", "thread_id", "text"}``.
 :meth:`FakeLogo.script` queues HTTP errors (``Retry-After`` included) for the next replies.
+Files of messages (:meth:`FakeLogo.add_file`) are served at their ``download_url`` to the reply
+token only, as Slack serves ``url_private`` to the bot token.
 """
 
 from __future__ import annotations
@@ -53,11 +55,14 @@ class FakeLogo(FakeServer):
         self.reply_token = reply_token
         self.org_id = org_id
         self.received: list[Reply] = []
+        self.files: dict[str, bytes] = {}
+        self.downloads: list[bool] = []  # whether each download carried the reply token
         self._failures: deque[Failure] = deque()
         self._event = 0
         super().__init__()
         app = self.app
         app.router.add_post("/reply", self._reply)
+        app.router.add_get("/files/{file_id}", self._file)
 
     @property
     def reply_url(self) -> str:
@@ -70,6 +75,26 @@ class FakeLogo(FakeServer):
 
     def script(self, *failures: Failure) -> None:
         self._failures.extend(failures)
+
+    def add_file(self, file_id: str, name: str, content: bytes) -> dict[str, Any]:
+        """Serve a file; returns its entry for ``message.files``."""
+        self.files[file_id] = content
+        return {
+            "file_id": file_id,
+            "name": name,
+            "mime_type": "text/plain",
+            "size": len(content),
+            "download_url": f"{self.root_url}/files/{file_id}",
+        }
+
+    async def _file(self, request: web.Request) -> web.Response:
+        header = request.headers.get("Authorization", "")
+        authorized = hmac.compare_digest(header, f"Bearer {self.reply_token}")
+        self.downloads.append(authorized)
+        content = self.files.get(request.match_info["file_id"])
+        if not authorized or content is None:
+            return web.Response(status=404 if authorized else 401)
+        return web.Response(body=content, content_type="application/octet-stream")
 
     async def _reply(self, request: web.Request) -> web.Response:
         header = request.headers.get("Authorization", "")
