@@ -139,7 +139,9 @@ class Summarizer:
                 doc_id=meta.doc_id,
                 category=meta.category,
             )
-            return _Source(meta.title, [c.text for c in document.chunks], citation)
+            # Versions of one statute differ by their enforcement date: say which one this is.
+            title = f"{meta.title}（{meta.version} 施行）" if meta.version else meta.title
+            return _Source(title, [c.text for c in document.chunks], citation)
         if request.url:
             name, data = await fetch_document(request.url, self.fetch_policy)
             url = request.url

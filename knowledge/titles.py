@@ -1,15 +1,17 @@
 """Finding a document by the name a user gives it: its title or the name of its file.
 
-Staff ask for 「地方自治法第242条の要約」 or 「防災計画.pdf を要約」, not for a document id. A name
+Staff ask for a summary of 「地方自治法第242条」 or 「防災計画.pdf」, not of a document id. A name
 matches a title when both read the same after width folding, with spaces and quotation marks
 dropped, law abbreviations spelled out (自治法 → 地方自治法) and article numbers compared by
-value (第二百四十二条 = 242条).
+value (第二百四十二条 = 242条). When the name is the title of several versions of one statute
+(e-Gov XML by enforcement date), it names the version in force.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, date, datetime, timedelta
 from pathlib import PurePosixPath
 
 from knowledge.analysis import Analyzer
@@ -21,6 +23,7 @@ from knowledge.numerals import find_article_refs
 # How many documents whose titles share the name's words are compared with it.
 CANDIDATES = 30
 _IGNORED = re.compile(r"[\s「」『』\"'“”‘’・]")
+_JAPAN = timedelta(hours=9)
 
 
 def title_key(text: str) -> str:
@@ -44,11 +47,26 @@ def _file_keys(meta: DocumentMeta) -> set[str]:
     return {title_key(n) for name in names for n in (name, PurePosixPath(name).stem)} - {""}
 
 
+def _in_force(versions: list[DocumentMeta], today: date) -> list[DocumentMeta]:
+    """The version in force on ``today`` (the latest enforced) of versions of one document;
+    all of them when they are not versions of one document or none is in force yet."""
+    enforced = [m for m in versions if m.version and m.version <= today.isoformat()]
+    same = len({title_key(m.title) for m in versions}) == 1 and all(m.version for m in versions)
+    if not same or not enforced:
+        return versions
+    return [max(enforced, key=lambda m: m.version)]
+
+
 async def documents_named(
-    store: IndexStore, analyzer: Analyzer, name: str, flt: SearchFilter
+    store: IndexStore,
+    analyzer: Analyzer,
+    name: str,
+    flt: SearchFilter,
+    today: date | None = None,
 ) -> list[DocumentMeta]:
     """Documents the viewer may see that ``name`` names: those whose title or file name it
-    is, else those whose title contains it; best title match first."""
+    is (of versions of one statute, the one in force ``today``, in Japan by default), else
+    those whose title contains it; best title match first."""
     law_query = analyze_law_references(name, await store.law_titles(flt.viewer_org))
     key = title_key(law_query.text)
     terms = analyzer.words(law_query.text)
@@ -58,4 +76,6 @@ async def documents_named(
     hits = await store.search(IndexQuery([signal], filter=flt, k=CANDIDATES))
     metas = [hit.meta for hit in hits]
     exact = [m for m in metas if title_key(m.title) == key or key in _file_keys(m)]
+    if len(exact) > 1:
+        return _in_force(exact, today or (datetime.now(UTC) + _JAPAN).date())
     return exact or [m for m in metas if key in title_key(m.title)]
