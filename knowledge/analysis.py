@@ -118,15 +118,22 @@ def _modern_geminate(match: re.Match[str]) -> str:
     return "っ"
 
 
+# The honorific さん after a word of two or more kanji is read apart from it: Sudachi joins it
+# into a wrong word after some titles (「保健師さん」 → 保, 健師, さん).
+_HONORIFIC = re.compile(r"(?<=[\u4e00-\u9fff][\u4e00-\u9fff])さん")
+
+
 def normalize(text: str) -> str:
     """NFKC (full-width ASCII and half-width kana folded), lowercased, whitespace collapsed;
     the old spelling of っ read as っ (「知つた」 → 「知った」); a Japanese-era year, also by its
     initial, gets its Western year (「令和8年」 → 「令和8年 2026年」, 「R8年度」 →
-    「r8年 2026年度」), so 令和8年, R8年 and 2026年 match each other.
-    Used for analysis only, never for display."""
+    「r8年 2026年度」), so 令和8年, R8年 and 2026年 match each other; さん set apart from
+    the title it follows (「保健師さん」 → 「保健師 さん」). Used for analysis only, never for
+    display."""
     text = unicodedata.normalize("NFKC", text)
     text = _OLD_GEMINATE.sub(_modern_geminate, text)
     text = _ERA_YEAR.sub(_with_western_year, text)
+    text = _HONORIFIC.sub(" さん", text)
     return re.sub(r"[ \t\u3000]+", " ", text).lower().strip()
 
 

@@ -97,3 +97,9 @@ def test_the_old_spelling_of_the_small_tsu_reads_as_the_modern_one() -> None:
     # 「かつて」 (formerly) is a word of its own; 「向かつて」 is a verb.
     assert normalize("かつて採用された") == "かつて採用された"
     assert normalize("将来に向かつて") == "将来に向かって"
+
+
+def test_a_title_with_the_honorific_san_is_still_the_title() -> None:
+    analyzer = Analyzer()
+    assert "保健師" in analyzer.words("保健師さんは何人必要ですか", drop_stop_words=True)
+    assert "奥さん" in analyzer.words("奥さんの扶養")  # a word of its own, kept whole
