@@ -154,9 +154,10 @@ async def download(
 
 
 async def with_files(turn: Turn, fetch: Callable[[Attachment], Awaitable[bytes]]) -> Turn:
-    """A command's attached files downloaded by ``fetch`` (``upload``, ``summarize``); a file
-    that cannot be fetched stays without content, and the command says so."""
-    if not turn.is_command or not turn.attachments:
+    """The turn's attached files downloaded by ``fetch`` (for ``upload``, ``summarize`` or a
+    question about them); a file that cannot be fetched stays without content, and the reply
+    says so."""
+    if not turn.attachments:
         return turn
     files = []
     for attachment in turn.attachments:

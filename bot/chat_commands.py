@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from admin import orgs
 from admin.datasets import CATEGORIES, DatasetInfo
 from admin.orgs import OrgInfo
+from bot import commands
 from bot.assistant import Asker
 from bot.cli_quota import describe
 from bot.fetch import FetchPolicy, fetch
@@ -20,10 +21,6 @@ from bot.uploads import UploadFile
 from knowledge.errors import BadInput
 
 Handler = Callable[[Turn, OrgInfo, str], Awaitable[Answer]]
-ATTACHMENTS_NOT_RECEIVED = (
-    "添付ファイルを受け取れませんでした（20MB を超えるファイルや、チャットから取得できない"
-    "ファイルは受け取れません）。もう一度添付して送るか、文書の URL を指定してください。"
-)
 
 
 def parse_options(args: str) -> tuple[dict[str, str], list[str]]:
@@ -72,7 +69,7 @@ class DataCommands:
         elif target:
             request = SummaryRequest(doc_id=target)
         elif turn.attachments:
-            return notice(ATTACHMENTS_NOT_RECEIVED)
+            return notice(commands.ATTACHMENTS_NOT_RECEIVED)
         else:
             return notice(
                 "要約する文書の名前・文書ID・URL を「/summarize」に続けて指定してください"
@@ -95,7 +92,7 @@ class DataCommands:
             files.append(UploadFile(fetched.name, fetched.data))
         if not files:
             return notice(
-                ATTACHMENTS_NOT_RECEIVED
+                commands.ATTACHMENTS_NOT_RECEIVED
                 if turn.attachments
                 else "取り込む文書の URL を指定してください。"
             )

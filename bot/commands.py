@@ -81,6 +81,12 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
+ATTACHMENTS_NOT_RECEIVED = (
+    "添付ファイルを受け取れませんでした（20MB を超えるファイルや、チャットから取得できない"
+    "ファイルは受け取れません）。もう一度添付して送るか、文書の URL を指定してください。"
+)
+
+
 def find(name: str) -> Command:
     """The command called ``name`` (``KeyError`` if there is none)."""
     for command in COMMANDS:

@@ -3,17 +3,16 @@
 Request: header ``x-api-key``; body ``{"inputs": {"question": …, "files": [{"key": …, "files":
 [{"filename": …, "content": base64}]}], "tags": "a,b"}}``. A question alone is answered from the
 index (``tags`` narrow it to datasets or categories); a question with files is answered from the
-files; files without a question are summarized. Reply ``{"outputs": "<text>", "usageMetadata":
-[{"modelVersion", "requestCount", "tokens": {"inputTokens", "outputTokens", "totalTokens"}}]}``;
-errors ``{"error": "<message>"}`` with 400/401/429/500.
+files; files without a question, or with one asking for a summary (「要約して」), are
+summarized. Reply ``{"outputs": "<text>", "usageMetadata": [{"modelVersion", "requestCount",
+"tokens": {"inputTokens", "outputTokens", "totalTokens"}}]}``; errors ``{"error": "<message>"}``
+with 400/401/429/500.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -22,14 +21,11 @@ from admin.orgs import authenticate_api_key
 from bot.api import decode_file
 from bot.app_keys import SERVICES
 from bot.assistant import Asker
+from bot.attached import ask_about_files, wants_summary
 from bot.http import json_ok, read_json_object
 from bot.turns import Answer
-from knowledge.corpus import CorpusDefaults
-from knowledge.embedded import EmbeddedIndexStore
 from knowledge.errors import BadInput, BaibainError, Unauthorized
 from knowledge.index import SearchFilter
-from knowledge.ingest import documents_from_bytes
-from knowledge.retrieval import Retriever
 
 log = logging.getLogger(__name__)
 
@@ -100,25 +96,6 @@ def _tag_filter(tags: object) -> SearchFilter:
     )
 
 
-async def _ask_about_files(
-    request: web.Request, question: str, files: list[tuple[str, bytes]], asker: Asker
-) -> Answer:
-    """Answer from the attached files only, through a throw-away index."""
-    services = request.app[SERVICES]
-    defaults = CorpusDefaults(
-        dataset="添付ファイル", owner_org=asker.org_id, visibility="organization"
-    )
-    documents = [d for name, data in files for d in documents_from_bytes(name, data, defaults)]
-    with tempfile.TemporaryDirectory(prefix="baibain-invoke-") as tmp:
-        store = EmbeddedIndexStore(Path(tmp) / "files.sqlite3", services.analyzer)
-        try:
-            await store.upsert_many(documents)
-            assistant = services.assistant.with_retriever(Retriever(store, services.analyzer))
-            return await assistant.ask(question, asker)
-        finally:
-            await store.close()
-
-
 async def _handle(request: web.Request) -> Answer:
     services = request.app[SERVICES]
     key = request.headers.get("x-api-key", "").strip()
@@ -134,10 +111,10 @@ async def _handle(request: web.Request) -> Answer:
         raise BadInput("inputs.question は文字列で指定してください。")
     files = _files(inputs)
     asker = Asker(org_id=org.id, platform="invoke")
-    if files and not question.strip():
+    if files and wants_summary(question):
         return await services.summarizer.summarize_attached(files, asker)
     if files:
-        return await _ask_about_files(request, question, files, asker)
+        return await ask_about_files(services.assistant, question, files, asker)
     return await services.assistant.ask(question, asker, flt=_tag_filter(inputs.get("tags")))
 
 

@@ -23,6 +23,7 @@ from admin import links
 from admin.orgs import OrgInfo
 from bot import commands
 from bot.assistant import Asker, Assistant
+from bot.attached import ask_about_files, wants_summary
 from bot.auditing import Auditor
 from bot.commands import Command
 from bot.turns import Answer, Feedback, Outcome, Platform, Turn
@@ -99,6 +100,8 @@ class ChatRouter:
                 answer = notice(UNKNOWN_WORKSPACE_TEXT, "refused")
             elif turn.is_command:
                 answer = await self._command(turn, org)
+            elif turn.attachments:
+                answer = await self._about_files(turn, org)
             elif not turn.text.strip():
                 kind = "hint"
                 answer = notice(commands.USAGE_HINT)
@@ -180,6 +183,17 @@ class ChatRouter:
             if exc.status >= 500:
                 log.warning("answer failed code=%s detail=%s", exc.code, exc.detail)
             return notice(exc.user_message, "error")
+
+    async def _about_files(self, turn: Turn, org: OrgInfo) -> Answer:
+        """A message sent with files: their summary when it asks for one (or says nothing),
+        else the answer to it from those files."""
+        files = [(a.name, a.content) for a in turn.attachments if a.content is not None]
+        if not files:
+            return notice(commands.ATTACHMENTS_NOT_RECEIVED)
+        if wants_summary(turn.text):
+            summarize = self.handlers.get("summarize")
+            return await summarize(turn, org, "") if summarize else notice(commands.NOT_READY_TEXT)
+        return await ask_about_files(self.assistant, turn.text, files, Asker.of(turn, org.id))
 
     async def _command(self, turn: Turn, org: OrgInfo) -> Answer:
         line = turn.text.strip()

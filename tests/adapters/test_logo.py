@@ -300,3 +300,18 @@ async def test_an_attached_file_is_fetched_with_the_reply_token_and_summarized(
     assert "「窓口案内」の要約です" in summary and "午前8時30分" in summary
     assert logo_fake.downloads == [True]  # the other host got no request, and no token
     assert "添付ファイルを受け取れませんでした" in refused
+
+
+async def test_a_message_with_a_file_is_answered_from_it_or_summarized(
+    make_chat, logo_fake
+) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    memo = logo_fake.add_file("f-2", "窓口案内.txt", MEMO)
+    for text in ("窓口は何時から開いていますか", "これを要約してください"):
+        await deliver(chat, logo_fake, logo_fake.event(text, files=[memo]))
+        await chat.drain()
+    answered, summarized = (reply.text for reply in logo_fake.replies)
+    assert "午前8時30分" in answered and "窓口案内" in answered  # quoted and cited
+    assert "住民基本台帳法" not in answered  # from the file, not the index
+    assert "「窓口案内」の要約です" in summarized

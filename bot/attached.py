@@ -1,0 +1,46 @@
+"""Questions about files that came with the question (源内 ``/invoke``, chat attachments):
+answered from those files only, through a throw-away index."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.assistant import Asker, Assistant
+from bot.turns import Answer
+from knowledge.corpus import CorpusDefaults
+from knowledge.embedded import EmbeddedIndexStore
+from knowledge.ingest import documents_from_bytes
+from knowledge.retrieval import Retriever
+
+# What a message sent with files says when it wants them summarized (「これを要約して」,
+# 「要点をまとめてください」); longer text is a question about them.
+_SUMMARY_REQUEST = re.compile(r"要約|まとめ|要点|概要|サマリ")
+_SUMMARY_REQUEST_MAX_CHARS = 40
+
+
+def wants_summary(text: str) -> bool:
+    """Whether a message sent with files asks for their summary (or says nothing at all)."""
+    text = text.strip()
+    return not text or (
+        len(text) <= _SUMMARY_REQUEST_MAX_CHARS and _SUMMARY_REQUEST.search(text) is not None
+    )
+
+
+async def ask_about_files(
+    assistant: Assistant, question: str, files: Sequence[tuple[str, bytes]], asker: Asker
+) -> Answer:
+    """The answer to ``question`` from ``files`` (name, bytes) only. The files are the
+    asker's own and go into an index of their own that nobody else searches."""
+    defaults = CorpusDefaults(dataset="添付ファイル", owner_org=asker.org_id)
+    documents = [d for name, data in files for d in documents_from_bytes(name, data, defaults)]
+    with tempfile.TemporaryDirectory(prefix="baibain-files-") as tmp:
+        store = EmbeddedIndexStore(Path(tmp) / "files.sqlite3", assistant.analyzer)
+        try:
+            await store.upsert_many(documents)
+            retriever = Retriever(store, assistant.analyzer)
+            return await assistant.with_retriever(retriever).ask(question, asker)
+        finally:
+            await store.close()
