@@ -19,6 +19,7 @@ from bot.summarizer import SummaryRequest
 from bot.turns import Answer, Turn
 from bot.uploads import UploadFile
 from knowledge.errors import BadInput
+from knowledge.parsing import is_document
 
 Handler = Callable[[Turn, OrgInfo, str], Awaitable[Answer]]
 
@@ -62,6 +63,7 @@ class DataCommands:
         target = args.strip()
         summarizer = self.services.summarizer
         attached = [(a.name, a.content) for a in turn.attachments if a.content is not None]
+        attached.sort(key=lambda file: not is_document(file[0]))  # a document before a picture
         if attached:
             return await summarizer.summarize_attached(attached, Asker.of(turn, org.id))
         if target.startswith(("http://", "https://")):

@@ -26,8 +26,9 @@ from bot.assistant import Asker, Assistant
 from bot.attached import ask_about_files, wants_summary
 from bot.auditing import Auditor
 from bot.commands import Command
-from bot.turns import Answer, Feedback, Outcome, Platform, Turn
+from bot.turns import Answer, Attachment, Feedback, Outcome, Platform, Turn
 from knowledge.errors import BaibainError, QuotaExceeded
+from knowledge.parsing import is_document
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,8 @@ class ChatRouter:
                 answer = notice(UNKNOWN_WORKSPACE_TEXT, "refused")
             elif turn.is_command:
                 answer = await self._command(turn, org)
-            elif turn.attachments:
-                answer = await self._about_files(turn, org)
+            elif documents := [a for a in turn.attachments if is_document(a.name)]:
+                answer = await self._about_files(turn, org, documents)
             elif not turn.text.strip():
                 kind = "hint"
                 answer = notice(commands.USAGE_HINT)
@@ -184,10 +185,10 @@ class ChatRouter:
                 log.warning("answer failed code=%s detail=%s", exc.code, exc.detail)
             return notice(exc.user_message, "error")
 
-    async def _about_files(self, turn: Turn, org: OrgInfo) -> Answer:
-        """A message sent with files: their summary when it asks for one (or says nothing),
-        else the answer to it from those files."""
-        files = [(a.name, a.content) for a in turn.attachments if a.content is not None]
+    async def _about_files(self, turn: Turn, org: OrgInfo, documents: list[Attachment]) -> Answer:
+        """A message sent with documents (not only pictures, which are left aside): their
+        summary when it asks for one (or says nothing), else the answer to it from them."""
+        files = [(a.name, a.content) for a in documents if a.content is not None]
         if not files:
             return notice(commands.ATTACHMENTS_NOT_RECEIVED)
         if wants_summary(turn.text):

@@ -57,6 +57,11 @@ def suffix_of(name: str) -> str:
     return PurePosixPath(name.replace("\\", "/")).suffix.lower()
 
 
+def is_document(name: str) -> bool:
+    """Whether a file of this name is in a format Baibain reads (not a picture, say)."""
+    return suffix_of(name) in SUPPORTED_SUFFIXES
+
+
 def _unsupported(label: str, suffix: str) -> BadDocument:
     hint = ""
     if suffix in _LEGACY:

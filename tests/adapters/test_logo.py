@@ -308,10 +308,17 @@ async def test_a_message_with_a_file_is_answered_from_it_or_summarized(
     chat = await logo_chat(make_chat, logo_fake)
     chat.link("横浜市", "logo", logo_fake.org_id)
     memo = logo_fake.add_file("f-2", "窓口案内.txt", MEMO)
-    for text in ("窓口は何時から開いていますか", "これを要約してください"):
-        await deliver(chat, logo_fake, logo_fake.event(text, files=[memo]))
+    picture = logo_fake.add_file("f-3", "画面.png", b"\x89PNG\r\n\x1a\n")
+    sent = (
+        ("窓口は何時から開いていますか", [memo]),
+        ("これを要約してください", [picture, memo]),
+        (SAMPLE_QUESTION, [picture]),  # a screenshot beside a question is left aside
+    )
+    for text, files in sent:
+        await deliver(chat, logo_fake, logo_fake.event(text, files=files))
         await chat.drain()
-    answered, summarized = (reply.text for reply in logo_fake.replies)
+    answered, summarized, from_index = (reply.text for reply in logo_fake.replies)
     assert "午前8時30分" in answered and "窓口案内" in answered  # quoted and cited
     assert "住民基本台帳法" not in answered  # from the file, not the index
-    assert "「窓口案内」の要約です" in summarized
+    assert "「窓口案内」の要約です" in summarized and "「画面.png」は要約していません" in summarized
+    assert "住民基本台帳法" in from_index
