@@ -323,6 +323,16 @@ class DatasetService:
             ).all()
             return dict(rows)
 
+    def titles(self, dataset_id: int) -> list[tuple[str, str]]:
+        """``(title, index doc id)`` of each document of a dataset, by title."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(DocumentVersion.title, DocumentVersion.doc_id)
+                .where(DocumentVersion.dataset_id == dataset_id)
+                .order_by(col(DocumentVersion.title), col(DocumentVersion.doc_id))
+            ).all()
+            return [(title, doc_id) for title, doc_id in rows]
+
     def remember_source(self, dataset_id: int, *, etag: str, last_modified: str) -> None:
         """Keep the validators of the last fetch of the dataset's source URL."""
         with Session(self._engine) as session:

@@ -22,6 +22,8 @@ from knowledge.errors import BadInput
 from knowledge.parsing import is_document
 
 Handler = Callable[[Turn, OrgInfo, str], Awaitable[Answer]]
+# How many documents ``/datasets 番号`` lists.
+LISTED_DOCUMENTS = 30
 
 
 def parse_options(args: str) -> tuple[dict[str, str], list[str]]:
@@ -137,11 +139,34 @@ class DataCommands:
             text += "このデータセットは組織内のみで利用されます。"
         return notice(text)
 
-    async def datasets(self, _turn: Turn, org: OrgInfo, _args: str) -> Answer:
+    async def datasets(self, _turn: Turn, org: OrgInfo, args: str) -> Answer:
+        raw = args.strip()
+        if raw:
+            return await self._documents(org, raw)
         rows = await asyncio.to_thread(self.services.datasets.visible, org.id)
         if not rows:
             return notice("利用できるデータセットはまだありません。")
-        return notice("利用できるデータセット:\n" + "\n".join(_dataset_line(d) for d in rows))
+        lines = ["利用できるデータセット:", *(_dataset_line(d) for d in rows)]
+        lines.append("「/datasets 番号」で、そのデータセットの文書を一覧表示します。")
+        return notice("\n".join(lines))
+
+    async def _documents(self, org: OrgInfo, raw: str) -> Answer:
+        """The documents of one dataset the organization may see, to name one in /summarize."""
+        if not raw.isdigit():
+            return notice(
+                "データセットの番号を数字で指定してください（/datasets で確認できます）。"
+            )
+        datasets = self.services.datasets
+        dataset = await asyncio.to_thread(datasets.get, int(raw), org.id)
+        titles = await asyncio.to_thread(datasets.titles, dataset.id)
+        if not titles:
+            return notice(f"データセット「{dataset.name}」にはまだ文書がありません。")
+        lines = [f"データセット「{dataset.name}」の文書（{len(titles)}件）:"]
+        lines += [f"・{title}（文書ID: {doc_id}）" for title, doc_id in titles[:LISTED_DOCUMENTS]]
+        if len(titles) > LISTED_DOCUMENTS:
+            lines.append(f"…ほか {len(titles) - LISTED_DOCUMENTS} 件")
+        lines.append("「/summarize 文書名」で要約できます。")
+        return notice("\n".join(lines))
 
     async def delete(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
         raw = args.strip()

@@ -63,7 +63,11 @@ COMMANDS: tuple[Command, ...] = (
         "組織のデータセットに資料を取り込みます",
         access="admin",
     ),
-    Command("datasets", "", "利用できるデータセットを一覧表示します"),
+    Command(
+        "datasets",
+        "[番号]",
+        "利用できるデータセットを一覧表示します（番号を付けると、その文書の一覧）",
+    ),
     Command(
         "dataset delete",
         "<データセットID>",

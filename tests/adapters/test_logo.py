@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -281,6 +282,16 @@ async def test_admins_manage_data_from_the_chat(make_chat, logo_fake) -> None:
     await deliver(chat, logo_fake, logo_fake.event("住民票の写しの手数料はいくらですか"))
     await chat.drain()
     assert "三百円" in logo_fake.replies[-1].text
+
+    # Any member lists a dataset's documents and summarizes one by the name shown there.
+    dataset_id = re.search(r"\[(\d+)\] 手数料条例", listed)[1]  # type: ignore[index]
+    for text in (f"/datasets {dataset_id}", "/datasets 手数料", "/summarize tesuryo.txt"):
+        await deliver(chat, logo_fake, logo_fake.event(text))
+        await chat.drain()
+    documents, not_a_number, by_file_name = (r.text for r in logo_fake.replies[-3:])
+    assert f"文書ID: ds{dataset_id}/tesuryo.txt" in documents
+    assert "番号を数字で指定してください" in not_a_number
+    assert "の要約です" in by_file_name and "三百円" in by_file_name
 
 
 MEMO = "窓口案内\n令和8年度の窓口受付時間は午前8時30分から午後5時15分までとする。".encode()
