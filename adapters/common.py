@@ -28,7 +28,7 @@ FAILURE_ANSWER = Answer(text=FAILURE_TEXT, outcome="error", footer="", feedback=
 WITHDRAW_TIMEOUT_S = 3.0
 # Chat webhooks carry small JSON or form bodies; anything bigger is not from the platform.
 MAX_WEBHOOK_BYTES = 1024 * 1024
-# The largest file a command (upload, summarize) takes from a chat platform.
+# The largest file taken from a chat message (upload, summarize, a question about it).
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 
 
