@@ -279,6 +279,12 @@ async def test_a_passage_holding_none_of_the_questions_nouns_is_no_answer(
 # Everyday wording against statutory wording, and what a question asks for: (decoy, answer,
 # question). The decoy is indexed first, so it wins a tie.
 WORDING = {
+    # Residents say 住民税; statutes say 市町村民税 and 道府県民税.
+    "local tax": (
+        "住民から税の申告を受けた職員は、その旨を市町村長に報告しなければならない。",
+        "市町村民税の申告書は、三月十五日までに提出しなければならない。",
+        "住民税の申告は",
+    ),
     # Statutes never say 罰則 in an article; they set 拘禁刑 and 罰金.
     "penalties": (
         "委員が秘密を漏らしたときは、委員長は、その委員を罷免することができる。",
