@@ -78,9 +78,13 @@ async def create_dataset(request: web.Request) -> web.Response:
 
 
 async def get_dataset(request: web.Request) -> web.Response:
+    """One dataset, with the title and id of each of its documents (to summarize one)."""
     org = await require_org(request)
-    info = await asyncio.to_thread(request.app[SERVICES].datasets.get, _dataset_id(request), org.id)
-    return json_ok(dataset_json(info))
+    datasets = request.app[SERVICES].datasets
+    info = await asyncio.to_thread(datasets.get, _dataset_id(request), org.id)
+    titles = await asyncio.to_thread(datasets.titles, info.id)
+    documents = [{"doc_id": doc_id, "title": title} for title, doc_id in titles]
+    return json_ok({**dataset_json(info), "document_list": documents})
 
 
 async def upload_documents(request: web.Request) -> web.Response:

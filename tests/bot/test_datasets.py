@@ -104,6 +104,10 @@ async def test_organization_data_never_reaches_other_organizations(setup) -> Non
         "summary_by_name": 404,
     }
     assert "第二水曜日" not in str(theirs["answer_text"])
+    own = await (await client.get(f"/api/v1/datasets/{dataset}", headers=auth(owner))).json()
+    assert own["document_list"] == [
+        {"doc_id": f"ds{dataset}/{RULE_FILE}", "title": "テスト市粗大ごみ収集規則"}
+    ]
     local = await client.get(f"/api/v1/datasets/{dataset}", headers=auth(other))
     assert local.status == 404
     denied = await client.delete(f"/api/v1/datasets/{dataset}", headers=auth(other))
