@@ -62,6 +62,8 @@ class Dataset(SQLModel, table=True):
     refresh_hours: int | None = None
     etag: str = Field(default="", max_length=255)
     last_modified: str = Field(default="", max_length=64)
+    # The file name the source URL last gave (it may change, behind a redirect to a dated file).
+    source_name: str = Field(default="", max_length=500)
     refreshed_at: datetime | None = None
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
@@ -100,6 +102,16 @@ class DatasetInfo:
     attested_at: datetime | None
     refresh_hours: int | None
     documents: int = 0
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the last fetch of a dataset's source URL gave: its validators (ETag,
+    Last-Modified) and the file name it was read as."""
+
+    etag: str = ""
+    last_modified: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -333,20 +345,23 @@ class DatasetService:
             ).all()
             return [(title, doc_id) for title, doc_id in rows]
 
-    def remember_source(self, dataset_id: int, *, etag: str, last_modified: str) -> None:
-        """Keep the validators of the last fetch of the dataset's source URL."""
+    def remember_source(self, dataset_id: int, state: SourceState) -> None:
+        """Keep what the last fetch of the dataset's source URL gave."""
         with Session(self._engine) as session:
             row = session.get(Dataset, dataset_id)
             if row is not None:
-                row.etag, row.last_modified, row.refreshed_at = etag, last_modified, _now()
+                row.etag, row.last_modified = state.etag, state.last_modified
+                row.source_name, row.refreshed_at = state.name, _now()
                 session.add(row)
                 session.commit()
 
-    def validators(self, dataset_id: int) -> tuple[str, str]:
-        """``(ETag, Last-Modified)`` of the last fetch of the dataset's source."""
+    def source_state(self, dataset_id: int) -> SourceState:
+        """The validators and file name of the last fetch of the dataset's source."""
         with Session(self._engine) as session:
             row = session.get(Dataset, dataset_id)
-            return (row.etag, row.last_modified) if row else ("", "")
+            if row is None:
+                return SourceState()
+            return SourceState(row.etag, row.last_modified, row.source_name)
 
     def due_for_refresh(self, now: datetime | None = None) -> list[DatasetInfo]:
         """Datasets with a source URL whose refresh interval has passed since the last one."""

@@ -7,12 +7,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from admin import orgs
-from admin.datasets import CATEGORIES, DatasetInfo
+from admin.datasets import CATEGORIES, DatasetInfo, SourceState
 from admin.orgs import OrgInfo
 from bot import commands
 from bot.assistant import Asker
 from bot.cli_quota import describe
-from bot.fetch import FetchPolicy, fetch
+from bot.fetch import Fetched, FetchPolicy, fetch
 from bot.router import notice
 from bot.services import Services
 from bot.summarizer import SummaryRequest
@@ -91,8 +91,9 @@ class DataCommands:
             )
         files = [UploadFile(a.name, a.content) for a in turn.attachments if a.content is not None]
         urls = [w for w in rest if w.startswith(("http://", "https://"))]
+        fetched_from: dict[str, Fetched] = {}
         for url in urls:
-            fetched = await fetch(url, FetchPolicy.of(self.services.settings))
+            fetched = fetched_from[url] = await fetch(url, FetchPolicy.of(self.services.settings))
             files.append(UploadFile(fetched.name, fetched.data))
         if not files:
             return notice(
@@ -119,14 +120,26 @@ class DataCommands:
                 publisher=org.name,
                 source_url=urls[0] if len(urls) == 1 else "",
             )
+        # The dataset's own source, fetched now: what it was read as before is replaced, and
+        # the next refresh starts from this fetch.
+        source = fetched_from.get(dataset.source_url)
+        stored = await asyncio.to_thread(self.services.datasets.source_state, dataset.id)
         try:
             report = await self.services.uploads.upload(
-                dataset, files, publisher=org.name, uploader=who, platform=platform
+                dataset,
+                files,
+                publisher=org.name,
+                uploader=who,
+                platform=platform,
+                replaces=[stored.name] if source and stored.name else [],
             )
         except BaseException:
             if created:  # a refused upload leaves no empty dataset behind
                 await asyncio.to_thread(self.services.datasets.delete, dataset.id, org.id)
             raise
+        if source is not None:
+            state = SourceState(source.etag, source.last_modified, source.name)
+            await asyncio.to_thread(self.services.datasets.remember_source, dataset.id, state)
         if created:
             await self.services.uploads.record_created(dataset, who=who, platform=platform)
         text = report.message()

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from admin.datasets import DatasetInfo
+from admin.datasets import DatasetInfo, SourceState
 from bot.fetch import FetchPolicy, fetch
 from bot.services import Services
 from bot.uploads import defaults_for, id_prefix
@@ -31,13 +31,13 @@ class RefreshResult:
 
 async def refresh_dataset(services: Services, dataset: DatasetInfo) -> RefreshResult:
     """Fetch the dataset's source (conditionally) and write what changed."""
-    stored = await asyncio.to_thread(services.datasets.validators, dataset.id)
+    stored = await asyncio.to_thread(services.datasets.source_state, dataset.id)
     try:
         fetched = await fetch(
             dataset.source_url,
             FetchPolicy.of(services.settings),
-            etag=stored[0],
-            last_modified=stored[1],
+            etag=stored.etag,
+            last_modified=stored.last_modified,
         )
         if fetched.not_modified:
             return RefreshResult(dataset.id, not_modified=True)
@@ -49,19 +49,18 @@ async def refresh_dataset(services: Services, dataset: DatasetInfo) -> RefreshRe
                 id_prefix=id_prefix(dataset),
             )
         )
+        # The source may now be read under another name (a redirect to a dated file): what
+        # was read under the old one is gone from the source too.
+        sources = list(dict.fromkeys(n for n in (fetched.name, stored.name) if n))
         report = await services.uploads.write(
-            dataset, documents, uploader="worker", platform="worker", sources=[fetched.name]
+            dataset, documents, uploader="worker", platform="worker", sources=sources
         )
     except BaibainError as exc:
         # One broken source must not stop the others; the previous version stays searchable.
         log.warning("dataset refresh failed dataset=%d code=%s", dataset.id, exc.code)
         return RefreshResult(dataset.id, error=exc.code)
-    await asyncio.to_thread(
-        services.datasets.remember_source,
-        dataset.id,
-        etag=fetched.etag,
-        last_modified=fetched.last_modified,
-    )
+    state = SourceState(fetched.etag, fetched.last_modified, fetched.name)
+    await asyncio.to_thread(services.datasets.remember_source, dataset.id, state)
     return RefreshResult(
         dataset.id, written=report.written, unchanged=report.unchanged, removed=report.removed
     )

@@ -142,8 +142,10 @@ class Uploads:
         uploader: str,
         platform: str,
         progress: Progress | None = None,
+        replaces: Sequence[str] = (),
     ) -> UploadReport:
-        """Parse ``files`` and write what changed (see the module docstring)."""
+        """Parse ``files`` and write what changed (see the module docstring); what was read
+        from files named ``replaces`` goes too (a source now read under another name)."""
         documents = await asyncio.to_thread(self.parse, dataset, files, publisher)
         return await self.write(
             dataset,
@@ -151,7 +153,7 @@ class Uploads:
             uploader=uploader,
             platform=platform,
             progress=progress,
-            sources=[f.name for f in files],
+            sources=list(dict.fromkeys([*(f.name for f in files), *replaces])),
         )
 
     async def write(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from sqlalchemy.engine import Engine
 
 from admin.db import create_db_engine, init_db
@@ -23,6 +25,24 @@ def org_with_key(data_dir: Path, name: str, database_url: str = "") -> str:
         return create_api_key(engine, name).secret
     finally:
         engine.dispose()
+
+
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@asynccontextmanager
+async def serving(routes: dict[str, Route]) -> AsyncIterator[TestServer]:
+    """A web site on loopback answering GET ``path`` with its handler (a municipal document
+    server, say), closed on exit."""
+    site = web.Application()
+    for path, handler in routes.items():
+        site.router.add_get(path, handler)
+    server = TestServer(site, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield server
+    finally:
+        await server.close()
 
 
 class FakeClock:

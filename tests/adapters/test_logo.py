@@ -9,6 +9,7 @@ from typing import Any
 
 from chat_harness import SAMPLE_QUESTION, Chat, MakeChat
 from fakes.logo import Failure, FakeLogo
+from support import serving
 
 from bot.chat import CHAT
 from bot.turns import AI_FOOTER, Answer, Citation
@@ -237,7 +238,6 @@ async def test_disabled_when_not_configured(make_chat, logo_fake) -> None:
 
 async def test_admins_manage_data_from_the_chat(make_chat, logo_fake) -> None:
     from aiohttp import web
-    from aiohttp.test_utils import TestServer
 
     async def rule(_request: web.Request) -> web.Response:
         return web.Response(
@@ -248,12 +248,7 @@ async def test_admins_manage_data_from_the_chat(make_chat, logo_fake) -> None:
     async def broken(_request: web.Request) -> web.Response:
         return web.Response(body=b"PK\x03\x04 not really", content_type="application/zip")
 
-    site = web.Application()
-    site.router.add_get("/tesuryo.txt", rule)
-    site.router.add_get("/kowareta.zip", broken)
-    server = TestServer(site, host="127.0.0.1")
-    await server.start_server()
-    try:
+    async with serving({"/tesuryo.txt": rule, "/kowareta.zip": broken}) as server:
         # The rule is served on loopback, a network the operator has to allow.
         chat = await logo_chat(make_chat, logo_fake, fetch_allowed_networks="127.0.0.0/8")
         chat.link("横浜市", "logo", logo_fake.org_id, admins=("admin-1",))
@@ -270,8 +265,6 @@ async def test_admins_manage_data_from_the_chat(make_chat, logo_fake) -> None:
             await deliver(chat, logo_fake, logo_fake.event(text, user_id="admin-1"))
             await chat.drain()
         refused, uploaded, listed, quota, usage, summary = (r.text for r in logo_fake.replies)
-    finally:
-        await server.close()
     assert "「手数料条例」に 1 件の文書を登録しました" in uploaded and "組織内のみ" in uploaded
     assert "手数料条例（条例・規則・例規・組織内のみ・1件）" in listed
     assert "kowareta.zip" in refused and "壊れた規則" not in listed  # no empty dataset left
@@ -333,3 +326,35 @@ async def test_a_message_with_a_file_is_answered_from_it_or_summarized(
     assert "住民基本台帳法" not in answered  # from the file, not the index
     assert "「窓口案内」の要約です" in summarized and "「画面.png」は要約していません" in summarized
     assert "住民基本台帳法" in from_index
+
+
+async def test_uploading_a_source_again_under_a_new_file_name_replaces_it(
+    make_chat, logo_fake
+) -> None:
+    from aiohttp import web
+
+    served = {
+        "name": "tesuryo-r7.txt",
+        "text": "手数料条例\n住民票の写しの交付手数料は三百円とする。",
+    }
+
+    async def latest(_request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"/files/{served['name']}")
+
+    async def dated(_request: web.Request) -> web.Response:
+        return web.Response(text=served["text"], content_type="text/plain")
+
+    async with serving({"/latest": latest, "/files/{name}": dated}) as server:
+        chat = await logo_chat(make_chat, logo_fake, fetch_allowed_networks="127.0.0.0/8")
+        chat.link("横浜市", "logo", logo_fake.org_id, admins=("admin-1",))
+        upload = (
+            f"/upload {server.make_url('/latest')} データセット=手数料条例 分類=条例・規則・例規"
+        )
+        for name in ("tesuryo-r7.txt", "tesuryo-r8.txt"):
+            served["name"] = name
+            await deliver(chat, logo_fake, logo_fake.event(upload, user_id="admin-1"))
+            await chat.drain()
+        await deliver(chat, logo_fake, logo_fake.event("/datasets 1"))
+        await chat.drain()
+    listed = logo_fake.replies[-1].text
+    assert "ds1/tesuryo-r8.txt" in listed and "tesuryo-r7.txt" not in listed

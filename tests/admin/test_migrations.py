@@ -24,4 +24,4 @@ def test_upgrading_twice_is_harmless(db_engine: Engine) -> None:
     init_db(db_engine)
     init_db(db_engine)
     with db_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+        assert MigrationContext.configure(connection).get_current_revision() == "0002"

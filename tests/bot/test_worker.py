@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from support import serving
 
 from admin.orgs import create_org
 from admin.quotas import previous_period
@@ -116,11 +117,7 @@ async def test_a_rule_dropped_from_the_source_archive_stops_answering(services) 
     async def handle(_request: web.Request) -> web.Response:
         return web.Response(body=served["body"], content_type="application/zip")
 
-    app = web.Application()
-    app.router.add_get("/reiki.zip", handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
+    async with serving({"/reiki.zip": handle}) as server:
         org = create_org(services.engine, "テスト市")
         url = str(server.make_url("/reiki.zip"))
         dataset = services.datasets.create(org.id, "例規集", "条例・規則・例規", source_url=url)
@@ -133,8 +130,6 @@ async def test_a_rule_dropped_from_the_source_archive_stops_answering(services) 
         assert (second.written, second.unchanged, second.removed) == (0, 1, 1)
         assert "毎週月曜日" not in await closed_on(services, org.id)
         assert services.datasets.get(dataset.id, org.id).documents == 1
-    finally:
-        await server.close()
 
 
 async def test_retention_job_forgets_old_event_claims(services) -> None:
@@ -172,3 +167,29 @@ async def test_usage_reports_are_written_once_and_a_missing_one_later(services) 
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         f"usage-{last_month}-org{org.id}.csv" for org in (first, second)
     )  # no temporary file left behind
+
+
+async def test_a_source_read_under_a_new_file_name_replaces_the_old_one(services) -> None:
+    # The city's URL redirects to the current dated file, whose name changes with each edition.
+    served = {"name": "shisetsu-2026-04.csv", "body": V1}
+
+    async def latest(_request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"/files/{served['name']}")
+
+    async def dated(request: web.Request) -> web.Response:
+        if request.match_info["name"] != served["name"]:
+            return web.Response(status=404)
+        return web.Response(text=served["body"], content_type="text/csv")
+
+    async with serving({"/latest": latest, "/files/{name}": dated}) as server:
+        org = create_org(services.engine, "テスト市")
+        url = str(server.make_url("/latest"))
+        dataset = services.datasets.create(org.id, "施設一覧", "統計", source_url=url)
+        first = await refresh_dataset(services, dataset)
+        assert first.written == 1 and "毎週月曜日" in await closed_on(services, org.id)
+        served.update(name="shisetsu-2026-05.csv", body=V2)
+        second = await refresh_dataset(services, dataset)
+        assert (second.written, second.removed) == (1, 1)
+        assert "毎週月曜日" not in await closed_on(services, org.id)
+        assert "毎週水曜日" in await closed_on(services, org.id)
+        assert services.datasets.get(dataset.id, org.id).documents == 1
