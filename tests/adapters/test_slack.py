@@ -378,3 +378,22 @@ async def test_a_slack_connect_channel_gets_answers_from_shared_data_only(
     assert "午前8時30分" in own
     assert "午前8時30分" not in connect and "窓口受付規程" not in connect
     assert "他の組織のメンバーも参加しているため" in refused and "窓口規程" not in refused
+
+
+async def test_a_direct_message_with_a_file_is_answered_from_the_file(
+    make_chat, slack_fake
+) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    memo = "窓口案内\n令和8年度の窓口受付時間は午前8時30分から午後5時15分までとする。".encode()
+    url = slack_fake.add_file("madoguchi.txt", memo)
+    event = slack_fake.direct_message("窓口は何時から開いていますか")
+    event["event"] |= {
+        "subtype": "file_share",
+        "files": [{"id": "F1", "name": "madoguchi.txt", "size": len(memo), "url_private": url}],
+    }
+    await send_event(chat, slack_fake, event)
+    await chat.drain()
+    [answer] = slack_fake.of("chat.update")
+    assert "午前8時30分" in answer.block_text and "窓口案内" in answer.block_text
+    assert [c.authorized for c in slack_fake.calls if c.method == "file"] == [True]
