@@ -163,6 +163,7 @@ async def test_help_lists_commands_and_what_is_not_ready(make_chat, logo_fake) -
     await chat.drain()
     [reply] = logo_fake.replies
     assert "/summarize <文書名|文書ID|URL|添付> — 文書を要約します" in reply.text
+    assert "ファイルを添付して質問すると、その資料から回答します" in reply.text
     assert "/quota set <組織> <トークン数>" in reply.text and "運用組織の管理者のみ" in reply.text
     assert "/ask 質問" in reply.text and AI_FOOTER not in reply.text
 
