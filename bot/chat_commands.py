@@ -123,7 +123,10 @@ class DataCommands:
         # The dataset's own source, fetched now: what it was read as before is replaced, and
         # the next refresh starts from this fetch.
         source = fetched_from.get(dataset.source_url)
-        stored = await asyncio.to_thread(self.services.datasets.source_state, dataset.id)
+        replaced: list[str] = []
+        if source is not None:
+            stored = await asyncio.to_thread(self.services.datasets.source_state, dataset.id)
+            replaced = [stored.name] if stored.name else []
         try:
             report = await self.services.uploads.upload(
                 dataset,
@@ -131,7 +134,7 @@ class DataCommands:
                 publisher=org.name,
                 uploader=who,
                 platform=platform,
-                replaces=[stored.name] if source and stored.name else [],
+                replaces=replaced,
             )
         except BaseException:
             if created:  # a refused upload leaves no empty dataset behind
