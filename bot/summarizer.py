@@ -21,7 +21,7 @@ from knowledge.index import IndexStore, SearchFilter
 from knowledge.llm import LLMClient
 from knowledge.parsing import parse_file
 from knowledge.summaries import extractive_summary, summarize_document
-from knowledge.titles import documents_named
+from knowledge.titles import article_named, article_of, documents_named
 
 log = logging.getLogger(__name__)
 
@@ -170,12 +170,22 @@ class Summarizer:
         if len(found) > 1:
             raise BadInput(_choices(name, found))
         document = await self.index.get_document(found[0].doc_id) if found else None
+        if document is None and (named := article_named(name)) is not None:
+            document = await self._article(*named, flt)
         if document is None:
             raise NotFound(
                 f"「{name}」という文書が見つかりませんでした。"
                 "文書名・文書ID・URL のいずれかで指定してください。"
             )
         return document
+
+    async def _article(self, law: str, key: str, flt: SearchFilter) -> Document | None:
+        """Article ``key`` of the one statute stored whole that ``law`` names."""
+        found = await documents_named(self.index, self.analyzer, law, flt)
+        if len(found) != 1:
+            return None
+        whole = await self.index.get_document(found[0].doc_id)
+        return article_of(whole, key) if whole is not None else None
 
     async def _summarize(self, source: _Source, llm: LLMClient | None) -> Answer:
         header = f"「{source.title}」の要約です。"

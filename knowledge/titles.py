@@ -4,21 +4,24 @@ Staff ask for a summary of 「地方自治法第242条」 or 「防災計画.pdf
 matches a title when both read the same after width folding, with spaces and quotation marks
 dropped, law abbreviations spelled out (自治法 → 地方自治法) and article numbers compared by
 value (第二百四十二条 = 242条). When the name is the title of several versions of one statute
-(e-Gov XML by enforcement date), it names the version in force.
+(e-Gov XML by enforcement date), it names the version in force; a statute's title followed by
+an article (「原子力基本法第2条の2」) names that article of it.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import PurePosixPath
 
 from knowledge.analysis import Analyzer
-from knowledge.documents import DocumentMeta
+from knowledge.documents import Document, DocumentMeta
 from knowledge.index import IndexQuery, IndexStore, SearchFilter, Signal
 from knowledge.lawquery import analyze_law_references
-from knowledge.numerals import find_article_refs
+from knowledge.numerals import article_label, find_article_refs
+from knowledge.terms import article_key
 
 # How many documents whose titles share the name's words are compared with it.
 CANDIDATES = 30
@@ -79,3 +82,24 @@ async def documents_named(
     if len(exact) > 1:
         return _in_force(exact, today or (datetime.now(UTC) + _JAPAN).date())
     return exact or [m for m in metas if key in title_key(m.title)]
+
+
+def article_named(name: str) -> tuple[str, str] | None:
+    """``(statute name, article key)`` when ``name`` is a name followed by an article
+    reference (「地方自治法第242条」 → ``("地方自治法", "242")``), else ``None``."""
+    folded = unicodedata.normalize("NFKC", name).strip()
+    refs = find_article_refs(folded)
+    if len(refs) != 1 or refs[0].span[1] != len(folded):
+        return None
+    law = folded[: refs[0].span[0]].strip()
+    return (law, refs[0].article) if law else None
+
+
+def article_of(document: Document, key: str) -> Document | None:
+    """The chunks of article ``key`` of a statute stored whole, as a document titled with the
+    article (「原子力基本法 第二条の二」); ``None`` when it has no such article."""
+    chunks = tuple(c for c in document.chunks if article_key(c.position) == key)
+    if not chunks:
+        return None
+    meta = replace(document.meta, title=f"{document.meta.title} {article_label(key)}")
+    return replace(document, meta=meta, chunks=chunks)

@@ -259,3 +259,34 @@ async def test_an_attestation_not_recorded_shares_nothing_until_attested_again(
     again = await client.post(attest, json=body, headers=auth(owner))
     assert again.status == 200 and (await again.json())["visibility"] == "shared"
     assert (await titles_seen(client, other))["ask"]
+
+
+EGOV = Path(__file__).resolve().parent.parent / "fixtures" / "egov"
+
+
+async def test_a_statute_and_one_of_its_articles_are_summarized_by_name(setup) -> None:
+    client, api_keys = setup
+    owner = api_keys["テスト市"]
+    dataset = await create(client, owner, name="原子力法令", category="法令")
+    versions = [EGOV / name for name in sorted(p.name for p in EGOV.glob("330AC1000000186_*"))]
+    uploaded = await client.post(
+        f"/api/v1/datasets/{dataset}/documents",
+        data=form(*((path.name, path.read_bytes()) for path in versions)),
+        headers=auth(owner),
+    )
+    assert uploaded.status == 200 and (await uploaded.json())["written"] == 3
+
+    async def summary(name: str) -> str:
+        response = await client.post(
+            "/api/v1/summarize", json={"doc_id": name}, headers=auth(owner)
+        )
+        body = await response.json()
+        assert response.status == 200, body
+        return str(body["answer"])
+
+    # Three versions by enforcement date: the one in force is meant.
+    assert (await summary("原子力基本法")).startswith(
+        "「原子力基本法（2025-06-06 施行）」の要約です"
+    )
+    article = await summary("原子力基本法第2条の2")
+    assert article.startswith("「原子力基本法 第二条の二（2025-06-06 施行）」の要約です")
