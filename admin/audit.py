@@ -326,13 +326,13 @@ class AuditLog:
         as JSON-ready dicts. The export is recorded first (an ``admin`` event naming ``actor``,
         the organization and the range) and covers the records written before it."""
         details = {"actor": actor, "org_id": org_id, "since": since, "until": until}
-        event = AuditEvent(
-            kind="admin",
+        event = AuditEvent.admin(
             org_id=org_id,
             platform=platform,
-            outcome="exported",
             user_id=actor,
-            payload={"action": "audit.export", "details": details},
+            action="audit.export",
+            details=details,
+            outcome="exported",
         )
         seq = self.append(event)
         statement = select_rows(RECORD).where(RECORD.c.org_id == org_id, RECORD.c.seq < seq)

@@ -168,6 +168,21 @@ class AuditEvent:
     latency_ms: int = 0
     payload: Mapping[str, object] = field(default_factory=dict)
 
+    @classmethod
+    def admin(
+        cls,
+        *,
+        org_id: str | None,
+        platform: str,
+        user_id: str,
+        action: str,
+        details: Mapping[str, object],
+        outcome: str = "done",
+    ) -> AuditEvent:
+        """An administrative action: its name and details go into the encrypted payload."""
+        payload = {"action": action, "details": dict(details)}
+        return cls("admin", org_id, platform, outcome, user_id, payload=payload)
+
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise BadInput(detail=f"audit event kind must be one of {KINDS}")

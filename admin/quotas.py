@@ -14,18 +14,18 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from knowledge.dates import JST
 from knowledge.errors import BadInput, QuotaExceeded
 
 log = logging.getLogger(__name__)
 
-JST = timezone(timedelta(hours=9))
 THRESHOLDS = (80, 100)
 
 

@@ -91,17 +91,16 @@ class Auditor:
         """Record an administrative action (upload, delete, attestation, quota, key) once it
         is done; when the record fails, ``AuditWriteFailed`` tells the user ``unrecorded``
         (by default: done, but not recorded) rather than that nothing happened."""
+        event = AuditEvent.admin(
+            org_id=org_id,
+            platform=platform,
+            user_id=user_id,
+            action=action,
+            details=details,
+            outcome=outcome,
+        )
         try:
-            return await self._append(
-                AuditEvent(
-                    kind="admin",
-                    org_id=org_id,
-                    platform=platform,
-                    outcome=outcome,
-                    user_id=user_id,
-                    payload={"action": action, "details": dict(details)},
-                )
-            )
+            return await self._append(event)
         except AuditWriteFailed as exc:
             raise AuditWriteFailed(unrecorded, detail=exc.detail) from exc
 

@@ -34,13 +34,12 @@ def record_admin(
 ) -> None:
     """Record an administrative action taken on the command line (by the OS account) once it
     is done; a failed record says so instead of claiming that nothing happened."""
-    event = AuditEvent(
-        kind="admin",
+    event = AuditEvent.admin(
         org_id=org_id,
         platform="cli",
-        outcome="done",
         user_id=f"cli:{getpass.getuser()}",
-        payload={"action": action, "details": dict(details)},
+        action=action,
+        details=details,
     )
     try:
         audit.append(event)

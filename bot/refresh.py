@@ -51,7 +51,7 @@ async def refresh_dataset(services: Services, dataset: DatasetInfo) -> RefreshRe
         )
         # The source may now be read under another name (a redirect to a dated file): what
         # was read under the old one is gone from the source too.
-        sources = list(dict.fromkeys(n for n in (fetched.name, stored.name) if n))
+        sources = [fetched.name, stored.name] if stored.name else [fetched.name]
         report = await services.uploads.write(
             dataset, documents, uploader="worker", platform="worker", sources=sources
         )

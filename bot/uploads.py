@@ -153,7 +153,7 @@ class Uploads:
             uploader=uploader,
             platform=platform,
             progress=progress,
-            sources=list(dict.fromkeys([*(f.name for f in files), *replaces])),
+            sources=[*(f.name for f in files), *replaces],
         )
 
     async def write(
@@ -172,6 +172,7 @@ class Uploads:
         The index is written first, then the dataset's records. A document the index holds
         but the records do not (their write failed after the index's) is recorded when the
         upload is repeated, so the dataset lists, and its deletion removes, all it holds."""
+        sources = list(dict.fromkeys(sources))
         own = id_prefix(dataset) + "/"
         if foreign := [d.doc_id for d in documents if not d.doc_id.startswith(own)]:
             # Ids carry the dataset's prefix (``documents_from_bytes``, ``read_corpus``): any

@@ -11,7 +11,7 @@ import bisect
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sudachipy import Dictionary, SplitMode
@@ -315,10 +315,12 @@ class Analyzer:
                     continue
                 if drop_stop_words and len(found) > 1 and morpheme.part_of_speech()[0] == "動詞":
                     found = found[:1]
-                if nouns is not None and morpheme.part_of_speech()[0] == "名詞":
-                    nouns.update(found)
-                if subjects is not None and _is_subject(morpheme):
-                    subjects.append(found)
+                if nouns is not None or subjects is not None:
+                    pos = morpheme.part_of_speech()
+                    if nouns is not None and pos[0] == "名詞":
+                        nouns.update(found)
+                    if subjects is not None and _is_subject(pos, morpheme.is_oov()):
+                        subjects.append(found)
                 terms.extend(found)
             if deputy:
                 terms.append(_DEPUTY)
@@ -329,15 +331,10 @@ class Analyzer:
 _NOT_SUBJECTS = frozenset({"副詞可能", "助数詞可能"})
 
 
-def _is_subject(morpheme: Any) -> bool:
-    """Whether a morpheme is a common noun of the dictionary that names a thing or a matter."""
-    pos = morpheme.part_of_speech()
-    return (
-        pos[0] == "名詞"
-        and pos[1] == "普通名詞"
-        and pos[2] not in _NOT_SUBJECTS
-        and not morpheme.is_oov()
-    )
+def _is_subject(pos: Sequence[str], oov: bool) -> bool:
+    """Whether a morpheme (its part of speech, and whether the dictionary lacks it) is a common
+    noun of the dictionary that names a thing or a matter."""
+    return pos[0] == "名詞" and pos[1] == "普通名詞" and pos[2] not in _NOT_SUBJECTS and not oov
 
 
 # A deputy holds an office of its own, which statutes treat in articles of its own (副市町村長,

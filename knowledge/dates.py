@@ -14,10 +14,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from knowledge.errors import BadInput
 from knowledge.numerals import kanji_to_int
+
+# Japan Standard Time: months, days and the law in force are reckoned in it.
+JST = timezone(timedelta(hours=9))
+
+
+def today_in_japan() -> date:
+    """Today's date in Japan."""
+    return datetime.now(UTC).astimezone(JST).date()
 
 
 class InvalidDate(BadInput, ValueError):

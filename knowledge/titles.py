@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import PurePosixPath
 
 from knowledge.analysis import Analyzer
+from knowledge.dates import today_in_japan
 from knowledge.documents import Document, DocumentMeta
 from knowledge.index import IndexQuery, IndexStore, SearchFilter, Signal
 from knowledge.lawquery import analyze_law_references
@@ -26,7 +27,6 @@ from knowledge.terms import article_key
 # How many documents whose titles share the name's words are compared with it.
 CANDIDATES = 30
 _IGNORED = re.compile(r"[\s「」『』\"'“”‘’・]")
-_JAPAN = timedelta(hours=9)
 
 
 def title_key(text: str) -> str:
@@ -80,7 +80,7 @@ async def documents_named(
     metas = [hit.meta for hit in hits]
     exact = [m for m in metas if title_key(m.title) == key or key in _file_keys(m)]
     if len(exact) > 1:
-        return _in_force(exact, today or (datetime.now(UTC) + _JAPAN).date())
+        return _in_force(exact, today or today_in_japan())
     return exact or [m for m in metas if key in title_key(m.title)]
 
 
