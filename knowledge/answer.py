@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from knowledge.analysis import SENTENCE_ENDINGS, Analyzer, char_bigrams, split_sentences
 from knowledge.documents import Hit
-from knowledge.retrieval import AnalyzedQuery
+from knowledge.query import AnalyzedQuery
 
 MAX_ANSWER_CHARS = 600
 MAX_SENTENCES = 4

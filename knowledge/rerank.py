@@ -1,0 +1,99 @@
+"""Re-ranking the best hits of a short question by what one of their sentences holds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from knowledge.analysis import best_sentence_weight, normalize, sentence_topics
+from knowledge.documents import Hit
+from knowledge.index import IndexStore, TermStats
+from knowledge.query import AnalyzedQuery, Coverage, bm25_idf, one_line
+
+# Proximity: the best hits are re-ranked by the share of the question that one of their
+# sentences covers (see ``rerank_by_sentence``), added with this weight.
+# Only questions up to PROXIMITY_MAX_CHARS are re-ranked: a long question (several sentences,
+# a list of choices) is not written from one sentence.
+RERANKED = 10
+SENTENCE_WEIGHT = 0.4
+# A question asking for an amount (「何日以内」, 「何人まで」, 「何割」) is answered by a passage
+# stating one in the same unit (「十四日以内」, 「二人」, 「百分の三十」 is not one: 「三割」 is):
+# the re-rank adds this much to such a passage, and looks at more hits for it.
+AMOUNT_WEIGHT = 0.3
+AMOUNT_RERANKED = 20
+# A passage one of whose sentences has the question's subject as its topic (「出生の届出は、」 for
+# 「出生届はいつまでに出しますか」) states the rule about it: the re-rank adds up to this much, by
+# the share of the question's words (the thesaurus's at their weight) in the topic.
+TOPIC_WEIGHT = 0.1
+PROXIMITY_MAX_CHARS = 200
+# A passage holding every word the user typed (itself or as a statutory phrase the thesaurus
+# added for it) answers more of the question than one repeating a few of them: the re-rank
+# adds this much times its coverage (``Coverage``), for questions of one line (the words of
+# choices under a question are candidates, mostly wrong ones).
+COVERAGE_WEIGHT = 0.3
+
+
+def rerank_depth(query: AnalyzedQuery) -> int:
+    """How many of the best hits the re-rank looks at: more when the question asks for an
+    amount, whose passage a lexical ranking often puts lower."""
+    return AMOUNT_RERANKED if query.amount is not None else RERANKED
+
+
+async def rerank_by_sentence(
+    store: IndexStore,
+    query: AnalyzedQuery,
+    hits: list[Hit],
+    word_stats: TermStats,
+    coverage: Coverage,
+) -> list[Hit]:
+    """Raise the best hits by how much of the question one of their sentences covers.
+
+    A question is usually written from one sentence, and a passage that matches it in one
+    place beats one whose matching words are scattered (term proximity). Coverage is the
+    idf-weighted share of the question's bigrams in the best sentence plus the title line.
+    A passage also rises by how much of the question a sentence topic holds
+    (``TOPIC_WEIGHT``), one stating the amount asked for by ``AMOUNT_WEIGHT``, and one
+    holding more of the words the user typed by ``COVERAGE_WEIGHT`` (one-line questions).
+    """
+    if len(hits) < 2 or not query.grams or len(query.text) > PROXIMITY_MAX_CHARS:
+        return hits
+    depth = rerank_depth(query)
+    head, tail = hits[:depth], hits[depth:]
+    bigrams = [g for g in query.grams if len(g) == 2]
+    stats = await store.term_stats("grams", bigrams)
+    weights = {g: bm25_idf(stats.n_docs, stats.df.get(g, 0)) for g in bigrams}
+    total = sum(weights.values())
+    if total <= 0:
+        return hits
+    word_weights = {
+        t: w * bm25_idf(word_stats.n_docs, word_stats.df.get(t, 0)) for t, w in query.words.items()
+    }
+    typed_total = sum(w for t, w in word_weights.items() if t in query.typed)
+    single = one_line(query.text)
+    rescored = []
+    for hit in head:
+        title_line = normalize(f"{hit.meta.title} {hit.chunk.heading}")
+        title = [g for g in weights if g in title_line]
+        best = best_sentence_weight(hit.chunk.text, weights, title)
+        score = hit.score + SENTENCE_WEIGHT * best / total
+        if typed_total > 0:
+            topic = _topic_weight(hit.chunk.text, word_weights)
+            score += TOPIC_WEIGHT * min(topic / typed_total, 1.0)
+        if query.amount is not None and query.amount.search(hit.chunk.text):
+            score += AMOUNT_WEIGHT
+        if single:
+            score += COVERAGE_WEIGHT * coverage.share(hit.words)
+        rescored.append(replace(hit, score=score))
+    rescored.sort(key=lambda h: -h.score)
+    return rescored + tail
+
+
+def _topic_weight(text: str, weights: Mapping[str, float]) -> float:
+    """The largest summed weight of the question's words that one sentence topic of ``text``
+    contains (as text: topics are short noun phrases, and Sudachi would cost more than the
+    re-rank is worth)."""
+    best = 0.0
+    for topic in sentence_topics(text):
+        normalized = normalize(topic)
+        best = max(best, sum(w for t, w in weights.items() if t in normalized))
+    return best
