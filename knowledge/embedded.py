@@ -2,10 +2,10 @@
 
 SQLite (WAL mode) is the source of truth: every upsert or delete is one transaction that also
 appends the document id to a change log. Chunks are stored with their terms already encoded as
-arrays of term ids (see ``embedded_schema``). Each process keeps an in-memory ``LexicalIndex``
-and replays the change log before every search, so writes by another process (the worker, a CLI
-ingest) become visible without restarts, and a process killed mid-ingest leaves the previous
-committed state intact.
+arrays of term ids (see ``embedded_schema``). Each process keeps an in-memory index
+(``embedded_memory.MemoryIndex``) and replays the change log before every search, so writes by
+another process (the worker, a CLI ingest) become visible without restarts, and a process
+killed mid-ingest leaves the previous committed state intact.
 """
 
 from __future__ import annotations
@@ -19,20 +19,17 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import numpy as np
-import numpy.typing as npt
-
 from knowledge.analysis import Analyzer
 from knowledge.dense import (
     EMBED_BATCH,
-    DenseIndex,
     Vector,
     embed_chunks,
     embedding_input,
     vector_to_blob,
 )
 from knowledge.documents import Chunk, Document, DocumentMeta, Hit
-from knowledge.embedded_docs import DOC_ROWS, DocRow, DocTable, meta_from_json, meta_to_json
+from knowledge.embedded_docs import DOC_ROWS, DocRow, meta_from_json, meta_to_json
+from knowledge.embedded_memory import MemoryIndex, TermRow
 from knowledge.embedded_schema import (
     CHUNK_COLUMNS,
     TERM_COLUMNS,
@@ -46,9 +43,8 @@ from knowledge.embedded_schema import (
     terms_generation,
 )
 from knowledge.errors import BadDocument, IndexUnavailable
-from knowledge.index import FIELDS, Boost, Dense, IndexQuery, SearchFilter, Signal, TermStats
-from knowledge.lexical import LexicalIndex, Scores, top_k_distinct
-from knowledge.postings import Encoded, GrowableArray, release_freed_arrays
+from knowledge.index import FIELDS, IndexQuery, TermStats
+from knowledge.postings import Encoded, release_freed_arrays
 from knowledge.term_workers import Pending, TermAnalysis
 from knowledge.terms import BatchTerms
 
@@ -58,16 +54,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _LOAD_BATCH = 50_000
-# Scaled signal scores kept (a question has up to four signals, searched twice).
-_SCALED_KEPT = 8
 # SQLite limits the number of ``?`` in one statement.
 _IDS_PER_QUERY = 500
 _CHUNK_MARKS = ", ".join("?" * len(CHUNK_COLUMNS.split(",")))
-# rowid, doc_id, article key, (term ids, counts) blobs per field in ``FIELDS`` order, and the
-# chunk's vector by the configured model (or ``NULL``).
-_TermRow = tuple[
-    int, str, str, bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes | None
-]
 _TERM_ROWS = (
     f"SELECT c.rowid, c.doc_id, c.article, {TERM_COLUMNS}, v.vector FROM chunks c "
     "LEFT JOIN vectors v ON v.chunk_rowid = c.rowid AND v.model = ?"
@@ -111,16 +100,7 @@ class EmbeddedIndexStore:
 
     def _forget(self) -> None:
         """Drop the in-memory index; the next sync loads everything."""
-        self._lexical = LexicalIndex(FIELDS)
-        self._dense = DenseIndex()
-        self._docs = DocTable()
-        self._chunk_doc = GrowableArray(np.int32)
-        self._chunk_rowid = GrowableArray(np.int64)
-        self._chunk_article = GrowableArray(np.int32, fill=-1)
-        self._article_codes: dict[str, int] = {}
-        self._allowed_cache: tuple[object, npt.NDArray[np.bool_] | None] | None = None
-        self._law_cache: tuple[int, dict[str, npt.NDArray[np.intp]]] = (-1, {})
-        self._scaled_cache: dict[object, Scores] = {}
+        self._memory = MemoryIndex(self._model)
         self._seq = 0
         self._generation = -1
 
@@ -153,7 +133,7 @@ class EmbeddedIndexStore:
                 if terms_generation(self._db) != self._generation:
                     self._load_everything()  # the numbering changed (or was never read)
                 self._read_new_terms()
-                vocabs = {f: self._lexical.vocab(f) for f in FIELDS}
+                vocabs = {f: self._memory.vocab(f) for f in FIELDS}
                 marks = {f: len(v) for f, v in vocabs.items()}
                 encoded = encode_terms(vocabs, analyzed)
                 for field, first in marks.items():
@@ -165,7 +145,7 @@ class EmbeddedIndexStore:
                 if marks is None:
                     self._forget()  # failed while reading: start afresh at the next sync
                 for field, size in (marks or {}).items():
-                    self._lexical.vocab(field).truncate(size)
+                    self._memory.vocab(field).truncate(size)
                 if isinstance(exc, sqlite3.IntegrityError):
                     raise BadDocument(
                         "文書を登録できませんでした（識別子が重複しています）。", detail=str(exc)
@@ -304,7 +284,7 @@ class EmbeddedIndexStore:
     def _read_new_terms(self) -> None:
         """Extend each field's vocabulary with the terms other processes have numbered."""
         for field in FIELDS:
-            vocab = self._lexical.vocab(field)
+            vocab = self._memory.vocab(field)
             vocab.extend(
                 r[0]
                 for r in self._db.execute(
@@ -316,17 +296,17 @@ class EmbeddedIndexStore:
     def _load_all(self) -> None:
         cursor = self._db.execute(DOC_ROWS)
         while documents := cursor.fetchmany(_LOAD_BATCH):
-            self._docs.add(documents)
+            self._memory.add_documents(documents)
         cursor = self._db.execute(f"{_TERM_ROWS} ORDER BY c.rowid", (self._model,))
         while rows := cursor.fetchmany(_LOAD_BATCH):
-            self._add_rows(rows, merge=False)
-        self._lexical.merge_all()
+            self._memory.add_chunks(rows, merge=False)
+        self._memory.merge_all()
 
     def _reload(self, doc_ids: Sequence[str]) -> None:
         for doc_id in doc_ids:
-            self._lexical.remove(self._docs.remove(doc_id))
+            self._memory.remove_document(doc_id)
         documents: list[DocRow] = []
-        rows: list[_TermRow] = []
+        rows: list[TermRow] = []
         for start in range(0, len(doc_ids), _IDS_PER_QUERY):
             group = doc_ids[start : start + _IDS_PER_QUERY]
             marks = ",".join("?" * len(group))
@@ -334,127 +314,28 @@ class EmbeddedIndexStore:
             rows += self._db.execute(
                 f"{_TERM_ROWS} WHERE c.doc_id IN ({marks})", (self._model, *group)
             ).fetchall()
-        self._docs.add(documents)
+        self._memory.add_documents(documents)
         if rows:
-            self._add_rows(sorted(rows))
-
-    def _article_code(self, key: str) -> int:
-        if not key:
-            return -1
-        return self._article_codes.setdefault(key, len(self._article_codes))
-
-    def _add_rows(self, rows: Sequence[_TermRow], *, merge: bool = True) -> None:
-        """Index chunk rows ``(rowid, doc_id, article, ids/tfs blobs per field)``."""
-        columns = list(zip(*rows, strict=True))
-        encoded = {
-            field: Encoded.from_blobs(columns[3 + 2 * i], columns[4 + 2 * i])
-            for i, field in enumerate(FIELDS)
-        }
-        docnos = self._lexical.add(encoded, merge=merge)
-        self._dense.add(docnos.start, columns[3 + 2 * len(FIELDS)])
-        self._chunk_article.extend([self._article_code(a) for a in columns[2]])
-        keys = [self._docs.keys[d] for d in columns[1]]
-        self._docs.add_chunks(keys, docnos)
-        self._chunk_doc.extend(keys)
-        self._chunk_rowid.extend(columns[0])
+            self._memory.add_chunks(sorted(rows))
 
     # -- reading -------------------------------------------------------------------------
-
-    def _allowed(self, flt: SearchFilter) -> npt.NDArray[np.bool_] | None:
-        """Chunks the filter allows, ``None`` for all of them; kept while the index is
-        unchanged (a question searches more than once with the same filter)."""
-        key = (flt, self._lexical.version)
-        if self._allowed_cache is None or self._allowed_cache[0] != key:
-            mask = self._docs.allowed(flt)[self._chunk_doc.view] & self._lexical.alive
-            self._allowed_cache = (key, None if mask.all() else mask)
-        return self._allowed_cache[1]
-
-    def _law_chunks(self, law_id: str) -> npt.NDArray[np.intp]:
-        """Docnos of the chunks of one law (kept while the index is unchanged)."""
-        if self._law_cache[0] != self._lexical.version:
-            self._law_cache = (self._lexical.version, {})
-        found = self._law_cache[1].get(law_id)
-        if found is None:
-            code = self._docs.code("law_id", law_id)
-            found = np.flatnonzero(self._docs.column("law_id")[self._chunk_doc.view] == code)
-            self._law_cache[1][law_id] = found
-        return found
 
     def _search(self, query: IndexQuery) -> list[Hit]:
         with self._lock:
             self._sync()
-            if self._lexical.size == 0:
-                return []
-            allowed = self._allowed(query.filter)
-            total = self._fused(query, allowed)
-            for boost in query.boosts:
-                self._apply_boost(boost, total, allowed)
-            top = top_k_distinct(total, self._chunk_doc.view, query.k)
-            if not len(top):
-                return []
-            rowids = [int(r) for r in self._chunk_rowid.view[top]]
-            scores_top = [float(total[t]) for t in top]
-            found = self._chunks_by_rowid(rowids)
+            ranked = self._memory.rank(query)
+            found = self._chunks_by_rowid([r for r, _ in ranked]) if ranked else {}
         # A chunk that another process deleted since the last sync is left out.
         return [
-            Hit(chunk=found[r][0], meta=found[r][1], score=s, words=found[r][2])
-            for r, s in zip(rowids, scores_top, strict=True)
+            Hit(chunk=found[r][0], meta=found[r][1], score=score, words=found[r][2])
+            for r, score in ranked
             if r in found
         ]
-
-    def _fused(self, query: IndexQuery, allowed: npt.NDArray[np.bool_] | None) -> Scores:
-        """The signals' relative-score fusion (a new array)."""
-        total = np.zeros(self._lexical.size, dtype=np.float32)
-        for signal in query.signals:
-            total += self._scaled(signal, query.filter, allowed)
-        dense = query.dense
-        if dense is not None and dense.model == self._model and not self._dense.empty:
-            total += self._scaled(dense, query.filter, allowed)
-        return total
-
-    def _scaled(
-        self, signal: Signal | Dense, flt: SearchFilter, allowed: npt.NDArray[np.bool_] | None
-    ) -> Scores:
-        """One signal's scores scaled to at most its weight (the dense side as
-        ``knowledge.dense`` scales it); the last few are kept, because a question is searched
-        again with the same signals, one more signal or other boosts."""
-        key = (_cache_key(signal), flt, self._lexical.version)
-        scores = self._scaled_cache.get(key)
-        if scores is None:
-            scores = self._score(signal, allowed)
-            if len(self._scaled_cache) >= _SCALED_KEPT:
-                self._scaled_cache.pop(next(iter(self._scaled_cache)))
-            self._scaled_cache[key] = scores
-        return scores
-
-    def _score(self, signal: Signal | Dense, allowed: npt.NDArray[np.bool_] | None) -> Scores:
-        if isinstance(signal, Dense):
-            visible = self._lexical.alive if allowed is None else allowed
-            vector = np.asarray(signal.vector, dtype=np.float32)
-            return self._dense.fused(vector, self._lexical.size, visible, signal.weight)
-        scores = self._lexical.score(signal.terms, signal.fields, allowed)
-        best = float(scores.max()) if len(scores) else 0.0
-        if best > 0:
-            scores *= np.float32(signal.weight / best)
-        return scores
-
-    def _apply_boost(
-        self, boost: Boost, total: npt.NDArray[np.float32], allowed: npt.NDArray[np.bool_] | None
-    ) -> None:
-        target = self._law_chunks(boost.law_id)
-        if boost.articles:
-            codes = [self._article_codes.get(a, -2) for a in boost.articles]
-            target = target[np.isin(self._chunk_article.view[target], codes)]
-        else:
-            target = target[total[target] > 0]
-        if allowed is not None:
-            target = target[allowed[target]]
-        total[target] += np.float32(boost.add)
 
     def _law_titles(self, viewer_org: str | None) -> dict[str, str]:
         with self._lock:
             self._sync()
-            return self._docs.law_titles(viewer_org)
+            return self._memory.law_titles(viewer_org)
 
     def _chunks_by_rowid(
         self, rowids: Sequence[int]
@@ -468,21 +349,14 @@ class EmbeddedIndexStore:
             f"WHERE c.rowid IN ({marks})",
             list(rowids),
         )
-        terms = self._lexical.vocab("words").terms
         return {
-            r[0]: (
-                Chunk(*r[1:7]),
-                meta_from_json(r[7]),
-                frozenset(map(terms.__getitem__, np.frombuffer(r[8], dtype="<i4").tolist())),
-            )
-            for r in rows
+            r[0]: (Chunk(*r[1:7]), meta_from_json(r[7]), self._memory.words(r[8])) for r in rows
         }
 
     def _term_stats(self, field_name: str, terms: Sequence[str]) -> TermStats:
         with self._lock:
             self._sync()
-            counts = self._lexical.df(field_name, terms)
-            return TermStats(n_docs=self._lexical.n_alive, df=dict(zip(terms, counts, strict=True)))
+            return self._memory.term_stats(field_name, terms)
 
     def _get_document(self, doc_id: str) -> Document | None:
         with self._lock:
@@ -570,7 +444,7 @@ class EmbeddedIndexStore:
         return await asyncio.to_thread(self._delete, doc_id)
 
     async def search(self, query: IndexQuery) -> list[Hit]:
-        return await self._read(self._search, query, quick=self._lexical.size <= _INLINE_CHUNKS)
+        return await self._read(self._search, query, quick=self._memory.size <= _INLINE_CHUNKS)
 
     async def term_stats(self, field_name: str, terms: Sequence[str]) -> TermStats:
         return await self._read(self._term_stats, field_name, terms)
@@ -622,9 +496,3 @@ class EmbeddedIndexStore:
         await asyncio.to_thread(self._terms.close)
         with self._lock:
             self._db.close()
-
-
-def _cache_key(signal: Signal | Dense) -> object:
-    if isinstance(signal, Dense):
-        return signal
-    return (tuple(signal.terms.items()), tuple(signal.fields.items()), signal.weight)
