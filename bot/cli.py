@@ -15,14 +15,14 @@ from typing import Annotated, Any, TypeVar
 import typer
 from tqdm import tqdm
 
-from admin import links, orgs
-from admin.audit import AuditLog
+from admin import orgs
 from admin.datasets import CATEGORIES
-from admin.db import create_db_engine, init_db
 from bot.api import answer_json
 from bot.assistant import Asker
-from bot.cli_audit import admin_audit, audit_app, record_admin
+from bot.cli_audit import audit_app
+from bot.cli_common import fail, reported
 from bot.cli_index import index_app
+from bot.cli_org import apikey_app, org_app
 from bot.cli_quota import quota_app
 from bot.services import Services, open_embedder, open_services
 from bot.settings import Settings, load_settings
@@ -32,8 +32,6 @@ from knowledge.errors import BadInput, BaibainError
 from knowledge.ingest import iter_files, read_files, unreadable
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="自治体版バイバイン")
-org_app = typer.Typer(no_args_is_help=True, help="組織の管理")
-apikey_app = typer.Typer(no_args_is_help=True, help="APIキーの管理")
 app.add_typer(org_app, name="org")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(audit_app, name="audit")
@@ -49,8 +47,8 @@ def _check_settings() -> None:
     """Before any command: a misconfigured environment variable is named, not a traceback."""
     try:
         load_settings()
-    except BaibainError as exc:
-        typer.echo(f"エラー: {exc.user_message}", err=True)
+    except BaibainError as exc:  # a configuration error, however the server would report it
+        fail(exc)
         raise typer.Exit(code=2) from exc
 
 
@@ -58,16 +56,9 @@ def _settings() -> Settings:
     return Settings()
 
 
-def _fail(exc: BaibainError) -> typer.Exit:
-    typer.echo(f"エラー: {exc.user_message}", err=True)
-    return typer.Exit(code=2 if exc.status < 500 else 1)
-
-
 def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
-    try:
+    with reported():
         return asyncio.run(coro_factory())  # type: ignore[arg-type]
-    except BaibainError as exc:
-        raise _fail(exc) from exc
 
 
 async def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
@@ -111,15 +102,13 @@ def serve(
     updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = settings.model_copy(update=updates)
     typer.echo(f"http://{settings.host}:{settings.port}/ で待ち受けます。", err=True)
-    try:
+    with reported():
         web.run_app(
             create_app(settings, show_progress=True),
             host=settings.host,
             port=settings.port,
             print=None,
         )
-    except BaibainError as exc:
-        raise _fail(exc) from exc
 
 
 @app.command()
@@ -145,14 +134,12 @@ def ingest(
     """資料をまとめて取り込みます（進捗を表示します）。"""
     settings = _settings()
     if not dataset.strip():
-        raise _fail(BadInput("--dataset を指定してください。"))
+        raise fail(BadInput("--dataset を指定してください。"))
 
-    try:
+    with reported():
         files = list(iter_files(paths))
-    except BaibainError as exc:
-        raise _fail(exc) from exc
     if not files:
-        raise _fail(BadInput("取り込めるファイルが見つかりませんでした。"))
+        raise fail(BadInput("取り込めるファイルが見つかりませんでした。"))
     who = f"cli:{getpass.getuser()}"
 
     async def work(services: Services) -> tuple[int, int]:
@@ -298,145 +285,6 @@ def search(
         snippet = r["text"][:80].replace("\n", " ")
         title = " ".join(x for x in (r["title"], shown_position(r["title"], r["position"])) if x)
         typer.echo(f"{r['rank']:>2}. {title}  ({r['score']})\n    {snippet}…")
-
-
-@org_app.command("create")
-def org_create(
-    name: Annotated[str, typer.Argument(help="組織名")],
-    operator: Annotated[
-        bool,
-        typer.Option(
-            "--operator",
-            help="運用組織にします（その管理者はチャットで quota set などを実行できます）。"
-            "既存の組織に付けると運用組織に設定します",
-        ),
-    ] = False,
-) -> None:
-    """組織を作成します。"""
-    engine = create_db_engine(_settings().sqlalchemy_url)
-    existed = False
-    try:
-        init_db(engine)
-        audit = admin_audit(engine)
-        try:
-            created = orgs.create_org(engine, name)
-        except BadInput:
-            if not operator:
-                raise
-            created, existed = orgs.get_org(engine, name.strip()), True
-        if operator:
-            links.set_operator(engine, created.name)
-        details = {"name": created.name, "operator": operator}
-        record_admin(audit, created.id, "org.set_operator" if existed else "org.create", details)
-    except BaibainError as exc:
-        raise _fail(exc) from exc
-    finally:
-        engine.dispose()
-    role = "運用組織として" if operator else ""
-    if existed:
-        typer.echo(f"組織「{created.name}」を運用組織に設定しました（id {created.id}）。")
-    else:
-        typer.echo(f"組織「{created.name}」を{role}作成しました（id {created.id}）。")
-
-
-def _on_admin_db(work: Callable[[Any, AuditLog], T]) -> T:
-    engine = create_db_engine(_settings().sqlalchemy_url)
-    try:
-        init_db(engine)
-        return work(engine, admin_audit(engine))
-    except BaibainError as exc:
-        raise _fail(exc) from exc
-    finally:
-        engine.dispose()
-
-
-PlatformArg = Annotated[str, typer.Argument(help="slack | teams | logo", metavar="PLATFORM")]
-
-
-@org_app.command("link")
-def org_link(
-    name: Annotated[str, typer.Argument(help="組織名")],
-    platform: PlatformArg,
-    workspace_id: Annotated[
-        str,
-        typer.Argument(
-            help="Slack のチームID（T…）、Teams のテナントID、LoGo チャットの組織ID",
-            metavar="ID",
-        ),
-    ],
-) -> None:
-    """チャットのワークスペースを組織に関連付けます（未登録のワークスペースには回答しません）。"""
-
-    def link(engine: Any, audit: AuditLog) -> orgs.OrgInfo:
-        org = links.link_workspace(engine, name, platform, workspace_id)
-        details = {"platform": platform, "workspace_id": workspace_id.strip()}
-        record_admin(audit, org.id, "org.link", details)
-        return org
-
-    org = _on_admin_db(link)
-    typer.echo(
-        f"{platform} のワークスペース {workspace_id.strip()} を組織「{org.name}」に関連付けました。"
-    )
-
-
-@org_app.command("add-admin")
-def org_add_admin(
-    name: Annotated[str, typer.Argument(help="組織名")],
-    platform: PlatformArg,
-    user_id: Annotated[
-        str,
-        typer.Argument(
-            help="Slack のメンバーID（U…）、Teams の Entra ID オブジェクトID、"
-            "LoGo チャットのユーザーID",
-            metavar="USER_ID",
-        ),
-    ],
-) -> None:
-    """チャットのユーザーを組織の管理者にします（管理者コマンドを実行できます）。"""
-
-    def add(engine: Any, audit: AuditLog) -> orgs.OrgInfo:
-        org = links.add_admin(engine, name, platform, user_id)
-        record_admin(audit, org.id, "org.add_admin", {"platform": platform})
-        return org
-
-    org = _on_admin_db(add)
-    typer.echo(f"{platform} のユーザー {user_id.strip()} を組織「{org.name}」の管理者にしました。")
-
-
-@apikey_app.command("create")
-def apikey_create(org: Annotated[str, typer.Option(help="組織名")]) -> None:
-    """APIキーを発行します。キーは最後の行に一度だけ表示されます。"""
-    engine = create_db_engine(_settings().sqlalchemy_url)
-    try:
-        init_db(engine)
-        audit = admin_audit(engine)
-        key = orgs.create_api_key(engine, org)
-        record_admin(audit, key.org.id, "apikey.create", {"key_id": key.prefix})
-    except BaibainError as exc:
-        raise _fail(exc) from exc
-    finally:
-        engine.dispose()
-    typer.echo(f"組織「{key.org.name}」のAPIキーを発行しました（ID {key.prefix}）。", err=True)
-    typer.echo("このキーは再表示できません。安全な場所に保管してください。", err=True)
-    typer.echo(key.secret)
-
-
-@apikey_app.command("revoke")
-def apikey_revoke(
-    key_id: Annotated[str, typer.Argument(help="APIキーのID（発行時に表示）")],
-) -> None:
-    """APIキーを無効にします。"""
-    engine = create_db_engine(_settings().sqlalchemy_url)
-    try:
-        init_db(engine)
-        audit = admin_audit(engine)
-        orgs.revoke_api_key(engine, key_id)
-        record_admin(audit, None, "apikey.revoke", {"key_id": key_id})
-    except BaibainError as exc:
-        raise _fail(exc) from exc
-    finally:
-        engine.dispose()
-    typer.echo(f"APIキー {key_id} を無効にしました。")
 
 
 def main() -> None:

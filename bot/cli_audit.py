@@ -4,47 +4,18 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
 
 import typer
-from sqlalchemy.engine import Engine
 
 from admin import orgs
-from admin.audit import AuditLog
-from admin.audit_models import DONE_BUT_UNRECORDED, AuditEvent, AuditWriteFailed
-from admin.db import create_db_engine, init_db
+from bot.cli_common import admin_db
 from bot.services import open_audit_log
 from bot.settings import Settings
 from knowledge.dates import parse_date
-from knowledge.errors import BaibainError
 
 audit_app = typer.Typer(no_args_is_help=True, help="監査ログの検証と書き出し")
-
-
-def admin_audit(engine: Engine) -> AuditLog:
-    """The audit log that administrative commands record into, opened before they act, so a
-    misconfigured audit key stops the command before it changes anything."""
-    return open_audit_log(Settings(), engine)
-
-
-def record_admin(
-    audit: AuditLog, org_id: str | None, action: str, details: Mapping[str, object]
-) -> None:
-    """Record an administrative action taken on the command line (by the OS account) once it
-    is done; a failed record says so instead of claiming that nothing happened."""
-    event = AuditEvent.admin(
-        org_id=org_id,
-        platform="cli",
-        user_id=f"cli:{getpass.getuser()}",
-        action=action,
-        details=details,
-    )
-    try:
-        audit.append(event)
-    except AuditWriteFailed as exc:
-        raise AuditWriteFailed(DONE_BUT_UNRECORDED, detail=exc.detail) from exc
 
 
 def _moment(text: str | None, *, end_of_day: bool) -> datetime | None:
@@ -61,15 +32,8 @@ def _moment(text: str | None, *, end_of_day: bool) -> datetime | None:
 def verify() -> None:
     """ハッシュチェーンと署名付きダイジェストを検証します（改ざんがあれば終了コード1）。"""
     settings = Settings()
-    engine = create_db_engine(settings.sqlalchemy_url)
-    try:
-        init_db(engine)
+    with admin_db(settings) as engine:
         result = open_audit_log(settings, engine).verify()
-    except BaibainError as exc:
-        typer.echo(f"エラー: {exc.user_message}", err=True)
-        raise typer.Exit(code=2) from exc
-    finally:
-        engine.dispose()
     if result.ok:
         typer.echo(f"監査ログは改ざんされていません（{result.checked} 件を確認しました）。")
         return
@@ -89,9 +53,7 @@ def export(
 ) -> None:
     """組織の監査ログを復号して JSONL で書き出します（書き出し自体も記録されます）。"""
     settings = Settings()
-    engine = create_db_engine(settings.sqlalchemy_url)
-    try:
-        init_db(engine)
+    with admin_db(settings) as engine:
         org_id = orgs.get_org(engine, org).id
         rows = open_audit_log(settings, engine).export(
             org_id,
@@ -101,8 +63,3 @@ def export(
         )
         for row in rows:
             typer.echo(json.dumps(row, ensure_ascii=False, default=str))
-    except BaibainError as exc:
-        typer.echo(f"エラー: {exc.user_message}", err=True)
-        raise typer.Exit(code=2) from exc
-    finally:
-        engine.dispose()

@@ -13,12 +13,13 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
+from bot.cli_common import reported
 from bot.services import open_embedder, open_index, open_weaviate_index
 from bot.settings import Settings
 from knowledge.analysis import Analyzer
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.embeddings import Embedder
-from knowledge.errors import BadInput, BaibainError
+from knowledge.errors import BadInput
 from knowledge.index import IndexStore
 from knowledge.migration import MigrationReport, copy_index
 
@@ -77,15 +78,12 @@ def migrate(
     埋め込み（BAIBAIN_EMBEDDING_*）を設定している場合は、断片のベクトルも作成します。
     """
     settings = Settings()
-    try:
+    with reported():
         if to != "weaviate":
             raise BadInput("--to には weaviate を指定してください。")
         if not settings.index_path.exists():
             raise BadInput(f"組み込みインデックス {settings.index_path} が見つかりません。")
         report, embedded = asyncio.run(_migrate(settings, batch_size))
-    except BaibainError as exc:
-        typer.echo(f"エラー: {exc.user_message}", err=True)
-        raise typer.Exit(code=2 if exc.status < 500 else 1) from exc
     typer.echo(
         f"{report.copied} 件の文書をコピーしました"
         f"（移行済みのため省略 {report.skipped} 件、合計 {report.total} 件）。"
@@ -127,9 +125,6 @@ def embed() -> None:
     BAIBAIN_INDEX=weaviate のときは Weaviate の断片が対象です。
     """
     settings = Settings()
-    try:
+    with reported():
         count = asyncio.run(_embed(settings))
-    except BaibainError as exc:
-        typer.echo(f"エラー: {exc.user_message}", err=True)
-        raise typer.Exit(code=2 if exc.status < 500 else 1) from exc
     typer.echo(f"{count} 件の断片をベクトル化しました。")

@@ -7,11 +7,9 @@ from typing import Annotated
 import typer
 
 from admin import orgs
-from admin.db import create_db_engine, init_db
 from admin.quotas import QuotaService, QuotaStatus
-from bot.cli_audit import admin_audit, record_admin
+from bot.cli_common import admin_audit, admin_db, record_admin
 from bot.settings import Settings
-from knowledge.errors import BaibainError
 
 quota_app = typer.Typer(no_args_is_help=True, help="月間トークン上限の管理")
 
@@ -32,9 +30,7 @@ def describe(name: str, status: QuotaStatus) -> str:
 
 def _run(name: str, tokens: int | None, offline: bool | None) -> str:
     settings = Settings()
-    engine = create_db_engine(settings.sqlalchemy_url)
-    try:
-        init_db(engine)
+    with admin_db(settings) as engine:
         org = orgs.get_org(engine, name)
         quotas = QuotaService(engine, settings.monthly_token_budget)
         if tokens is not None or offline is not None:
@@ -44,11 +40,6 @@ def _run(name: str, tokens: int | None, offline: bool | None) -> str:
             details = {"budget": budget, "offline_when_exhausted": offline}
             record_admin(audit, org.id, "quota.set", details)
         return describe(org.name, quotas.status(org.id))
-    except BaibainError as exc:
-        typer.echo(f"エラー: {exc.user_message}", err=True)
-        raise typer.Exit(code=2) from exc
-    finally:
-        engine.dispose()
 
 
 @quota_app.command("set")

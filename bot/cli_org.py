@@ -1,0 +1,118 @@
+"""``baibain org …`` and ``baibain apikey …``: organizations, their chat workspaces and
+admins, and API keys. Each change is recorded in the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from admin import links, orgs
+from bot.cli_common import admin_audit, admin_db, record_admin
+from knowledge.errors import BadInput
+
+org_app = typer.Typer(no_args_is_help=True, help="組織の管理")
+apikey_app = typer.Typer(no_args_is_help=True, help="APIキーの管理")
+
+PlatformArg = Annotated[str, typer.Argument(help="slack | teams | logo", metavar="PLATFORM")]
+
+
+@org_app.command("create")
+def org_create(
+    name: Annotated[str, typer.Argument(help="組織名")],
+    operator: Annotated[
+        bool,
+        typer.Option(
+            "--operator",
+            help="運用組織にします（その管理者はチャットで quota set などを実行できます）。"
+            "既存の組織に付けると運用組織に設定します",
+        ),
+    ] = False,
+) -> None:
+    """組織を作成します。"""
+    existed = False
+    with admin_db() as engine:
+        audit = admin_audit(engine)
+        try:
+            created = orgs.create_org(engine, name)
+        except BadInput:
+            if not operator:
+                raise
+            created, existed = orgs.get_org(engine, name.strip()), True
+        if operator:
+            links.set_operator(engine, created.name)
+        details = {"name": created.name, "operator": operator}
+        record_admin(audit, created.id, "org.set_operator" if existed else "org.create", details)
+    role = "運用組織として" if operator else ""
+    if existed:
+        typer.echo(f"組織「{created.name}」を運用組織に設定しました（id {created.id}）。")
+    else:
+        typer.echo(f"組織「{created.name}」を{role}作成しました（id {created.id}）。")
+
+
+@org_app.command("link")
+def org_link(
+    name: Annotated[str, typer.Argument(help="組織名")],
+    platform: PlatformArg,
+    workspace_id: Annotated[
+        str,
+        typer.Argument(
+            help="Slack のチームID（T…）、Teams のテナントID、LoGo チャットの組織ID",
+            metavar="ID",
+        ),
+    ],
+) -> None:
+    """チャットのワークスペースを組織に関連付けます（未登録のワークスペースには回答しません）。"""
+    with admin_db() as engine:
+        audit = admin_audit(engine)
+        org = links.link_workspace(engine, name, platform, workspace_id)
+        details = {"platform": platform, "workspace_id": workspace_id.strip()}
+        record_admin(audit, org.id, "org.link", details)
+    typer.echo(
+        f"{platform} のワークスペース {workspace_id.strip()} を組織「{org.name}」に関連付けました。"
+    )
+
+
+@org_app.command("add-admin")
+def org_add_admin(
+    name: Annotated[str, typer.Argument(help="組織名")],
+    platform: PlatformArg,
+    user_id: Annotated[
+        str,
+        typer.Argument(
+            help="Slack のメンバーID（U…）、Teams の Entra ID オブジェクトID、"
+            "LoGo チャットのユーザーID",
+            metavar="USER_ID",
+        ),
+    ],
+) -> None:
+    """チャットのユーザーを組織の管理者にします（管理者コマンドを実行できます）。"""
+    with admin_db() as engine:
+        audit = admin_audit(engine)
+        org = links.add_admin(engine, name, platform, user_id)
+        record_admin(audit, org.id, "org.add_admin", {"platform": platform})
+    typer.echo(f"{platform} のユーザー {user_id.strip()} を組織「{org.name}」の管理者にしました。")
+
+
+@apikey_app.command("create")
+def apikey_create(org: Annotated[str, typer.Option(help="組織名")]) -> None:
+    """APIキーを発行します。キーは最後の行に一度だけ表示されます。"""
+    with admin_db() as engine:
+        audit = admin_audit(engine)
+        key = orgs.create_api_key(engine, org)
+        record_admin(audit, key.org.id, "apikey.create", {"key_id": key.prefix})
+    typer.echo(f"組織「{key.org.name}」のAPIキーを発行しました（ID {key.prefix}）。", err=True)
+    typer.echo("このキーは再表示できません。安全な場所に保管してください。", err=True)
+    typer.echo(key.secret)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    key_id: Annotated[str, typer.Argument(help="APIキーのID（発行時に表示）")],
+) -> None:
+    """APIキーを無効にします。"""
+    with admin_db() as engine:
+        audit = admin_audit(engine)
+        orgs.revoke_api_key(engine, key_id)
+        record_admin(audit, None, "apikey.revoke", {"key_id": key_id})
+    typer.echo(f"APIキー {key_id} を無効にしました。")
