@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from admin.conversations import ConversationStore
 from bot.auditing import Auditor
 from bot.metering import LLMAccess
-from bot.turns import Answer, Citation, ConversationRef, Platform, Turn, Usage
+from bot.turns import EXTRACT_FOOTER, Answer, Citation, ConversationRef, Platform, Turn, Usage
 from knowledge.analysis import Analyzer
 from knowledge.answer import compose_extractive_answer
 from knowledge.documents import Hit
@@ -353,6 +353,7 @@ class Assistant:
         return Answer(
             text=_noted(composed.text, notice, unindexed),
             citations=tuple(citation_for(n, hit) for n, hit in enumerate(composed.sources, 1)),
+            footer=EXTRACT_FOOTER,
         )
 
     async def _generate(

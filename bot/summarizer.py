@@ -12,7 +12,7 @@ from bot.assistant import OFFLINE_NOTICE, Asker, usage_of
 from bot.auditing import Auditor
 from bot.fetch import FetchPolicy, fetch_document
 from bot.metering import LLMAccess
-from bot.turns import Answer, Citation
+from bot.turns import EXTRACT_FOOTER, Answer, Citation
 from knowledge.analysis import Analyzer
 from knowledge.chunking import chunk_sections
 from knowledge.documents import Document, DocumentMeta
@@ -86,9 +86,7 @@ class Summarizer:
                 request, asker, Answer(text=exc.user_message, outcome="error"), started
             )
             raise
-        answer = Answer(
-            text=answer.text, citations=answer.citations, usage=answer.usage, turn_id=turn_id
-        )
+        answer = replace(answer, turn_id=turn_id)
         await self._record(request, asker, answer, started)
         return answer
 
@@ -214,7 +212,9 @@ class Summarizer:
         summary = extractive_summary(source.title, source.chunks, OFFLINE_SUMMARY_CHARS)
         if not summary:
             raise BadInput(f"「{source.title}」には要約できる本文がありません。")
-        return Answer(text=f"{header}\n\n{summary} [1]", citations=(source.citation,))
+        return Answer(
+            text=f"{header}\n\n{summary} [1]", citations=(source.citation,), footer=EXTRACT_FOOTER
+        )
 
 
 def _choices(name: str, found: list[DocumentMeta]) -> str:

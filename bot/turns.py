@@ -15,6 +15,9 @@ Outcome = Literal["answered", "not_found", "quota", "error", "refused", "command
 Rating = Literal["up", "down"]
 
 AI_FOOTER = "※この回答はAIが資料をもとに作成したものです。必ず出典の原文を確認してください。"
+# An offline answer or summary quotes the sources (the model wrote nothing): the footer says
+# so, and still asks to check the quotes in context.
+EXTRACT_FOOTER = "※この回答はAIが資料から抜粋したものです。必ず出典の原文を確認してください。"
 
 
 @dataclass(frozen=True)

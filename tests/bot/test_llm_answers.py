@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from admin.db import create_db_engine
 from bot.app import create_app
 from bot.cli import app as cli
+from bot.turns import AI_FOOTER, EXTRACT_FOOTER
 
 QUESTION = "住民監査請求をすることができるのは誰ですか"
 # A question the bundled sample answers offline with one clear first source.
@@ -58,6 +59,7 @@ async def test_cli_ask_returns_the_models_answer_cited_sources_and_usage(
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
     assert body["answer"] == "普通地方公共団体の住民が請求できます[1]。"
+    assert body["footer"] == AI_FOOTER  # the model wrote it
     assert len(body["citations"]) == 1 and body["citations"][0]["n"] == 1
     assert body["usage"] == {
         "model": "gpt-test",
@@ -92,6 +94,7 @@ async def test_endpoint_down_gives_the_offline_answer_marked(
     body = await response.json()
     assert response.status == 200
     assert body["answer"].startswith("※AIモデルに接続できなかったため")
+    assert body["footer"] == EXTRACT_FOOTER  # quotes, not the model's words
     assert "住民基本台帳法 第二十三条" in [c["title"] for c in body["citations"]]
     assert body["usage"]["total_tokens"] == 0
 
@@ -246,6 +249,7 @@ async def test_summarize_a_document_by_id_and_by_url(
     body = await response.json()
     assert response.status == 200, body
     assert body["answer"].startswith("「地方自治法 第二百四十二条」の要約です")
+    assert body["footer"] == EXTRACT_FOOTER
     assert body["citations"][0]["url"] == "https://laws.e-gov.go.jp/law/322AC0000000067"
     missing = await offline.post("/api/v1/summarize", json={"doc_id": "nope"})
     assert missing.status == 404 and "見つかりませんでした" in await missing.text()
@@ -281,7 +285,7 @@ async def test_summarize_a_document_by_id_and_by_url(
         url = str(server.make_url("/plan"))
         body = await (await online.post("/api/v1/summarize", json={"url": url})).json()
         assert body["answer"].startswith("「防災計画」の要約です")
-        assert "毎年点検する計画です" in body["answer"]
+        assert "毎年点検する計画です" in body["answer"] and body["footer"] == AI_FOOTER
         assert body["usage"]["total_tokens"] == 320
         assert "指定避難所を毎年点検する" in sources_in(openai_fake.chat_requests[-1].body)
     finally:
