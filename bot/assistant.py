@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from admin.conversations import ConversationStore
 from bot.auditing import Auditor
 from bot.metering import LLMAccess
+from bot.smalltalk import small_talk_reply
 from bot.turns import EXTRACT_FOOTER, Answer, Citation, ConversationRef, Platform, Turn, Usage
 from knowledge.analysis import Analyzer
 from knowledge.answer import compose_extractive_answer
@@ -219,12 +220,17 @@ class Assistant:
     ) -> Answer:
         """Answer a question from the documents the asker may see.
 
+        A message that is only thanks or a greeting gets a short reply (``bot.smalltalk``).
         ``flt`` narrows the search further (its ``viewer_org`` is always the asker's).
         ``on_progress`` receives the growing answer text while an LLM streams it.
         """
         question = validate_question(question)
         turn_id = uuid.uuid4().hex
         started = time.perf_counter()
+        if reply := small_talk_reply(question):  # recorded, but not a turn of the thread
+            chat = Answer(text=reply, turn_id=turn_id, outcome="command", footer="", feedback=False)
+            await self._record(question, asker, chat, started)
+            return chat
         search_filter = replace(flt or SearchFilter(), viewer_org=asker.viewer_org)
         try:
             answer = await self._answer(question, asker, search_filter, on_progress)
@@ -347,7 +353,7 @@ class Assistant:
             )
         if not retrieved.relevant:
             text = UNINDEXED_TEXT.format(laws=laws) if laws else NOT_FOUND_TEXT
-            return Answer(text=text, outcome="not_found")
+            return Answer(text=text, outcome="not_found", footer="")  # nothing to check
         composed = compose_extractive_answer(retrieved.query, retrieved.hits, self.analyzer)
         unindexed = UNINDEXED_NOTICE.format(laws=laws) if laws else ""
         return Answer(

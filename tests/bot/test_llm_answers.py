@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from fakes.openai_server import FakeOpenAIServer, Reply, server_error
+from sqlalchemy import text
 from support import org_with_key, refusing_inserts
 from typer.testing import CliRunner
 
@@ -161,6 +162,44 @@ async def test_thread_follow_up_is_rewritten_with_history(
     other = {"question": "その期限はありますか", "thread": "t-2"}
     await client.post("/api/v1/ask", json=other)
     assert QUESTION not in sources_in(openai_fake.chat_requests[3].body)
+
+
+async def test_thanks_and_greetings_get_a_short_reply_and_stay_out_of_the_thread(
+    aiohttp_client, openai_fake: FakeOpenAIServer, make_settings, data_dir: Path
+) -> None:
+    client = await aiohttp_client(create_app(make_settings(**llm(openai_fake))))
+    engine = create_db_engine(f"sqlite:///{data_dir / 'baibain.sqlite3'}")
+
+    def recorded() -> int:
+        with engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM audit_record")).scalar_one())
+
+    async def ask(question: str, thread: str = "t-1") -> dict[str, Any]:
+        response = await client.post("/api/v1/ask", json={"question": question, "thread": thread})
+        assert response.status == 200
+        return await response.json()  # type: ignore[no-any-return]
+
+    openai_fake.script("普通地方公共団体の住民です[1]。")
+    await ask(QUESTION)
+    before = recorded()
+    thanks = await ask("ありがとうございます！")
+    assert thanks["answer"].startswith("どういたしまして")
+    assert thanks["citations"] == [] and thanks["footer"] == ""
+    assert thanks["usage"]["total_tokens"] == 0
+    hello = await ask("お疲れ様です。", thread="t-2")
+    assert hello["answer"].startswith("お疲れさまです。") and "/help" in hello["answer"]
+    assert len(openai_fake.chat_requests) == 1  # neither reached the model
+    assert recorded() == before + 2  # both are in the audit log
+    # The thread goes on from the question, not from the thanks.
+    openai_fake.script("住民監査請求の期限は何日以内ですか", "一年を経過するとできません[1]。")
+    await ask("その期限はありますか")
+    rewrite = sources_in(openai_fake.chat_requests[1].body)
+    assert QUESTION in rewrite and "ありがとう" not in rewrite and "どういたしまして" not in rewrite
+    # Thanks followed by a question is a question.
+    openai_fake.script("一年を経過するとできません[1]。")
+    mixed = await ask("ありがとうございます。住民監査請求の期限はいつまでですか", thread="t-3")
+    assert mixed["citations"] and mixed["footer"] == AI_FOOTER
+    engine.dispose()
 
 
 async def test_invoke_round_trips_the_exapp_format(
