@@ -15,7 +15,7 @@ from aiohttp import web
 from admin.orgs import OrgInfo, authenticate_api_key
 from admin.usage import report_csv
 from bot.app_keys import SERVICES
-from bot.assistant import Asker
+from bot.asker import Asker
 from bot.http import bearer_token, json_ok, read_json_object
 from bot.summarizer import SummaryRequest
 from bot.turns import Answer, ConversationRef

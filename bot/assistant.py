@@ -13,17 +13,27 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from admin.conversations import ConversationStore
+from bot.asker import Asker, validate_question
 from bot.auditing import Auditor
 from bot.metering import LLMAccess
+from bot.offline import (
+    OFFLINE_NOTICE,
+    RELATED_HEADING,
+    UNINDEXED_NOTICE,
+    citation_for,
+    noted,
+    offline_answer,
+    quoted_titles,
+    related_citations,
+)
 from bot.smalltalk import small_talk_reply
-from bot.turns import EXTRACT_FOOTER, Answer, Citation, ConversationRef, Platform, Turn, Usage
+from bot.turns import Answer, Usage
 from knowledge.analysis import Analyzer
-from knowledge.answer import compose_extractive_answer
 from knowledge.documents import Hit
-from knowledge.errors import BadInput, BaibainError, QuotaExceeded, UpstreamUnavailable
+from knowledge.errors import BaibainError, QuotaExceeded, UpstreamUnavailable
 from knowledge.generation import (
     GeneratedAnswer,
     SourceText,
@@ -40,117 +50,13 @@ from knowledge.retrieval import Retrieved, Retriever, fuse_retrievals
 
 log = logging.getLogger(__name__)
 
-MAX_QUESTION_CHARS = 2000
 SEARCH_K = 10
 LLM_SOURCES = 5
-RELATED_SOURCES = 3
 PROGRESS_INTERVAL_S = 1.0
 
-NOT_FOUND_TEXT = (
-    "該当する資料が見つかりませんでした。"
-    "言葉を言い換えるか、法令名・資料名・条番号などを含めてもう一度お試しください。"
-)
-RELATED_HEADING = "関連する可能性のある資料"
-NOT_ANSWERED_TEXT = (
-    "質問に直接答える箇所は見つかりませんでした。関連する可能性のある資料を下に示します。"
-    "言葉を言い換えるか、法令名・資料名・条番号などを含めてもう一度お試しください。"
-)
-UNINDEXED_TEXT = (
-    "お尋ねの{laws}は、検索できる資料に含まれていません。"
-    "資料の登録については管理者にご相談ください。"
-)
-UNINDEXED_RELATED_TEXT = (
-    "お尋ねの{laws}は、検索できる資料に含まれていません。この法令に触れている資料を下に示します。"
-)
-UNINDEXED_NOTICE = (
-    "※お尋ねの{laws}の本文は検索できる資料に含まれていないため、"
-    "ほかの資料をもとにお答えしています。"
-)
-OFFLINE_NOTICE = "※AIモデルに接続できなかったため、資料の該当箇所を抜粋して表示しています。"
 UNCITED_NOTICE = "※この回答は出典を示していません。下記の資料で内容を確認してください。"
 
 Progress = Callable[[str], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Asker:
-    """Who asks: organization (``None`` = shared data only), platform and user.
-
-    ``own_data`` is False where the answer is read outside the organization (``Turn.
-    external_audience``): it is still the organization's turn (its budget, its audit log), but
-    its own datasets are not searched.
-    """
-
-    org_id: str | None
-    platform: Platform
-    user_id: str = ""
-    conversation: ConversationRef | None = None
-    own_data: bool = True
-
-    @classmethod
-    def of(cls, turn: Turn, org_id: str) -> Asker:
-        """The asker of a chat turn in a conversation of organization ``org_id``."""
-        return cls(
-            org_id,
-            turn.conversation.platform,
-            turn.user_id,
-            turn.conversation,
-            own_data=not turn.external_audience,
-        )
-
-    @property
-    def viewer_org(self) -> str | None:
-        """The organization whose own datasets the answer may draw on, besides shared ones."""
-        return self.org_id if self.own_data else None
-
-
-def validate_question(text: str) -> str:
-    """The question stripped; ``BadInput`` with a Japanese message when empty, too long or
-    not text (lone surrogates: bytes of another encoding read as UTF-8)."""
-    question = text.strip()
-    if not question:
-        raise BadInput("質問を入力してください。")
-    if any("\ud800" <= c <= "\udfff" for c in question):
-        raise BadInput(
-            "質問に読み取れない文字が含まれています。文字化けしていないか確認してください。"
-        )
-    if len(question) > MAX_QUESTION_CHARS:
-        raise BadInput(
-            f"質問が長すぎます（{len(question)}文字）。{MAX_QUESTION_CHARS}文字以内にしてください。"
-        )
-    return question
-
-
-def citation_for(n: int, hit: Hit) -> Citation:
-    """The numbered citation of a hit."""
-    meta = hit.meta
-    return Citation(
-        n=n,
-        title=meta.title,
-        dataset=meta.dataset,
-        organization=meta.publisher,
-        position=hit.chunk.position,
-        url=meta.source_url,
-        published=meta.published.isoformat() if meta.published else None,
-        doc_id=meta.doc_id,
-        category=meta.category,
-    )
-
-
-def _quoted(titles: tuple[str, ...]) -> str:
-    """「公職選挙法」、「地方税法」"""
-    return "、".join(f"「{title}」" for title in titles)
-
-
-def _noted(text: str, *notices: str) -> str:
-    """``text`` under the notices that are not empty, one per line."""
-    present = [n for n in notices if n]
-    return "\n".join([*present, "", text]) if present else text
-
-
-def _related(hits: list[Hit]) -> tuple[Citation, ...]:
-    """The best hits as possibly related documents, when none of them is an answer."""
-    return tuple(citation_for(n, hit) for n, hit in enumerate(hits[:RELATED_SOURCES], 1))
 
 
 def usage_of(usage: LLMUsage) -> Usage:
@@ -288,15 +194,15 @@ class Assistant:
                 retrieved, expand_usage = await self._expanded(llm, query, retrieved, flt)
                 spent = _sum(spent, expand_usage)
             if llm is None or not retrieved.hits:
-                return _charged(self._offline(retrieved), spent)
+                return _charged(offline_answer(retrieved, self.analyzer), spent)
             answer = await self._generate(llm, question, retrieved, history, on_progress)
             if retrieved.unindexed_laws and answer.outcome == "answered":
-                notice = UNINDEXED_NOTICE.format(laws=_quoted(retrieved.unindexed_laws))
-                answer = replace(answer, text=_noted(answer.text, notice))
+                notice = UNINDEXED_NOTICE.format(laws=quoted_titles(retrieved.unindexed_laws))
+                answer = replace(answer, text=noted(answer.text, notice))
         except UpstreamUnavailable as exc:
             log.warning("llm unavailable, answering offline: %s", exc.detail)
             retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
-            return _charged(self._offline(retrieved, notice=OFFLINE_NOTICE), spent)
+            return _charged(offline_answer(retrieved, self.analyzer, notice=OFFLINE_NOTICE), spent)
         except QuotaExceeded as exc:
             assert asker.org_id is not None
             status = await asyncio.to_thread(self.llm.quotas.status, asker.org_id)
@@ -304,9 +210,8 @@ class Assistant:
                 raise
             retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
             notice = f"※{exc.user_message}資料の該当箇所を抜粋して表示します。"
-            return _charged(
-                replace(self._offline(retrieved, notice=notice), outcome="quota"), spent
-            )
+            quoted = offline_answer(retrieved, self.analyzer, notice=notice)
+            return _charged(replace(quoted, outcome="quota"), spent)
         return _charged(answer, spent)
 
     async def _standalone(
@@ -342,26 +247,6 @@ class Assistant:
             results.append(await self.retriever.retrieve(variant, flt, SEARCH_K))
         return fuse_retrievals(results, SEARCH_K), usage
 
-    def _offline(self, retrieved: Retrieved, notice: str = "") -> Answer:
-        laws = _quoted(retrieved.unindexed_laws)
-        if related := retrieved.related:
-            return Answer(
-                text=UNINDEXED_RELATED_TEXT.format(laws=laws) if laws else NOT_ANSWERED_TEXT,
-                citations=_related(related),
-                outcome="not_found",
-                related_heading=RELATED_HEADING,
-            )
-        if not retrieved.relevant:
-            text = UNINDEXED_TEXT.format(laws=laws) if laws else NOT_FOUND_TEXT
-            return Answer(text=text, outcome="not_found", footer="")  # nothing to check
-        composed = compose_extractive_answer(retrieved.query, retrieved.hits, self.analyzer)
-        unindexed = UNINDEXED_NOTICE.format(laws=laws) if laws else ""
-        return Answer(
-            text=_noted(composed.text, notice, unindexed),
-            citations=tuple(citation_for(n, hit) for n, hit in enumerate(composed.sources, 1)),
-            footer=EXTRACT_FOOTER,
-        )
-
     async def _generate(
         self,
         llm: LLMClient,
@@ -388,7 +273,7 @@ class Assistant:
             )
             return Answer(
                 text=text,
-                citations=_related(hits),
+                citations=related_citations(hits),
                 usage=usage,
                 outcome="not_found" if generated.not_found else "answered",
                 related_heading=RELATED_HEADING,

@@ -8,7 +8,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.assistant import Asker, Assistant
+from bot.asker import Asker
+from bot.assistant import Assistant
 from bot.turns import Answer
 from knowledge.corpus import CorpusDefaults
 from knowledge.embedded import EmbeddedIndexStore

@@ -10,7 +10,7 @@ from admin import orgs
 from admin.datasets import CATEGORIES, DatasetInfo, SourceState
 from admin.orgs import OrgInfo
 from bot import commands
-from bot.assistant import Asker
+from bot.asker import Asker
 from bot.cli_quota import describe
 from bot.fetch import Fetched, FetchPolicy, fetch
 from bot.router import notice

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from admin import orgs
 from admin.datasets import CATEGORIES
 from bot.api import answer_json
-from bot.assistant import Asker
+from bot.asker import Asker
 from bot.cli_audit import audit_app
 from bot.cli_common import fail, reported
 from bot.cli_index import index_app

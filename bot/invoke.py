@@ -20,7 +20,7 @@ from aiohttp import web
 from admin.orgs import authenticate_api_key
 from bot.api import decode_file
 from bot.app_keys import SERVICES
-from bot.assistant import Asker
+from bot.asker import Asker
 from bot.attached import ask_about_files, wants_summary
 from bot.http import json_ok, read_json_object
 from bot.turns import Answer

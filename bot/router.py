@@ -22,7 +22,8 @@ from sqlalchemy.engine import Engine
 from admin import links
 from admin.orgs import OrgInfo
 from bot import commands
-from bot.assistant import Asker, Assistant
+from bot.asker import Asker
+from bot.assistant import Assistant
 from bot.attached import ask_about_files, wants_summary
 from bot.auditing import Auditor
 from bot.commands import Command

@@ -8,10 +8,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from bot.assistant import OFFLINE_NOTICE, Asker, usage_of
+from bot.asker import Asker
+from bot.assistant import usage_of
 from bot.auditing import Auditor
 from bot.fetch import FetchPolicy, fetch_document
 from bot.metering import LLMAccess
+from bot.offline import OFFLINE_NOTICE
 from bot.turns import EXTRACT_FOOTER, Answer, Citation
 from knowledge.analysis import Analyzer
 from knowledge.chunking import chunk_sections

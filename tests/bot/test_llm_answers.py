@@ -362,7 +362,7 @@ async def test_oversized_upload_names_the_limit(aiohttp_client, make_settings, d
 async def test_streamed_answer_reports_progress(
     openai_fake: FakeOpenAIServer, make_settings
 ) -> None:
-    from bot.assistant import Asker
+    from bot.asker import Asker
     from bot.services import open_services
 
     services = await open_services(make_settings(**llm(openai_fake)))

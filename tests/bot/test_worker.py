@@ -14,7 +14,7 @@ from support import serving
 
 from admin.orgs import create_org
 from admin.quotas import previous_period
-from bot.assistant import Asker
+from bot.asker import Asker
 from bot.refresh import refresh_dataset
 from bot.services import Services, open_services
 from bot.worker import run_job, use_services

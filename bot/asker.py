@@ -1,0 +1,59 @@
+"""Who asks a question, and what counts as one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.turns import ConversationRef, Platform, Turn
+from knowledge.errors import BadInput
+
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who asks: organization (``None`` = shared data only), platform and user.
+
+    ``own_data`` is False where the answer is read outside the organization (``Turn.
+    external_audience``): it is still the organization's turn (its budget, its audit log), but
+    its own datasets are not searched.
+    """
+
+    org_id: str | None
+    platform: Platform
+    user_id: str = ""
+    conversation: ConversationRef | None = None
+    own_data: bool = True
+
+    @classmethod
+    def of(cls, turn: Turn, org_id: str) -> Asker:
+        """The asker of a chat turn in a conversation of organization ``org_id``."""
+        return cls(
+            org_id,
+            turn.conversation.platform,
+            turn.user_id,
+            turn.conversation,
+            own_data=not turn.external_audience,
+        )
+
+    @property
+    def viewer_org(self) -> str | None:
+        """The organization whose own datasets the answer may draw on, besides shared ones."""
+        return self.org_id if self.own_data else None
+
+
+def validate_question(text: str) -> str:
+    """The question stripped; ``BadInput`` with a Japanese message when empty, too long or
+    not text (lone surrogates: bytes of another encoding read as UTF-8)."""
+    question = text.strip()
+    if not question:
+        raise BadInput("質問を入力してください。")
+    if any("\ud800" <= c <= "\udfff" for c in question):
+        raise BadInput(
+            "質問に読み取れない文字が含まれています。文字化けしていないか確認してください。"
+        )
+    if len(question) > MAX_QUESTION_CHARS:
+        raise BadInput(
+            f"質問が長すぎます（{len(question)}文字）。{MAX_QUESTION_CHARS}文字以内にしてください。"
+        )
+    return question

@@ -1,0 +1,89 @@
+"""Answers without the model: quotes of the best passages, the related documents when none
+answers, or a polite 「見つかりませんでした」; and the citations every answer lists."""
+
+from __future__ import annotations
+
+from bot.turns import EXTRACT_FOOTER, Answer, Citation
+from knowledge.analysis import Analyzer
+from knowledge.answer import compose_extractive_answer
+from knowledge.documents import Hit
+from knowledge.retrieval import Retrieved
+
+RELATED_SOURCES = 3
+
+NOT_FOUND_TEXT = (
+    "該当する資料が見つかりませんでした。"
+    "言葉を言い換えるか、法令名・資料名・条番号などを含めてもう一度お試しください。"
+)
+RELATED_HEADING = "関連する可能性のある資料"
+NOT_ANSWERED_TEXT = (
+    "質問に直接答える箇所は見つかりませんでした。関連する可能性のある資料を下に示します。"
+    "言葉を言い換えるか、法令名・資料名・条番号などを含めてもう一度お試しください。"
+)
+UNINDEXED_TEXT = (
+    "お尋ねの{laws}は、検索できる資料に含まれていません。"
+    "資料の登録については管理者にご相談ください。"
+)
+UNINDEXED_RELATED_TEXT = (
+    "お尋ねの{laws}は、検索できる資料に含まれていません。この法令に触れている資料を下に示します。"
+)
+UNINDEXED_NOTICE = (
+    "※お尋ねの{laws}の本文は検索できる資料に含まれていないため、"
+    "ほかの資料をもとにお答えしています。"
+)
+OFFLINE_NOTICE = "※AIモデルに接続できなかったため、資料の該当箇所を抜粋して表示しています。"
+
+
+def offline_answer(retrieved: Retrieved, analyzer: Analyzer, notice: str = "") -> Answer:
+    """The answer quoting the sources (``notice`` above it), the related documents when none of
+    them answers, or that nothing was found."""
+    laws = quoted_titles(retrieved.unindexed_laws)
+    if related := retrieved.related:
+        return Answer(
+            text=UNINDEXED_RELATED_TEXT.format(laws=laws) if laws else NOT_ANSWERED_TEXT,
+            citations=related_citations(related),
+            outcome="not_found",
+            related_heading=RELATED_HEADING,
+        )
+    if not retrieved.relevant:
+        text = UNINDEXED_TEXT.format(laws=laws) if laws else NOT_FOUND_TEXT
+        return Answer(text=text, outcome="not_found", footer="")  # nothing to check
+    composed = compose_extractive_answer(retrieved.query, retrieved.hits, analyzer)
+    unindexed = UNINDEXED_NOTICE.format(laws=laws) if laws else ""
+    return Answer(
+        text=noted(composed.text, notice, unindexed),
+        citations=tuple(citation_for(n, hit) for n, hit in enumerate(composed.sources, 1)),
+        footer=EXTRACT_FOOTER,
+    )
+
+
+def citation_for(n: int, hit: Hit) -> Citation:
+    """The numbered citation of a hit."""
+    meta = hit.meta
+    return Citation(
+        n=n,
+        title=meta.title,
+        dataset=meta.dataset,
+        organization=meta.publisher,
+        position=hit.chunk.position,
+        url=meta.source_url,
+        published=meta.published.isoformat() if meta.published else None,
+        doc_id=meta.doc_id,
+        category=meta.category,
+    )
+
+
+def quoted_titles(titles: tuple[str, ...]) -> str:
+    """「公職選挙法」、「地方税法」"""
+    return "、".join(f"「{title}」" for title in titles)
+
+
+def noted(text: str, *notices: str) -> str:
+    """``text`` under the notices that are not empty, one per line."""
+    present = [n for n in notices if n]
+    return "\n".join([*present, "", text]) if present else text
+
+
+def related_citations(hits: list[Hit]) -> tuple[Citation, ...]:
+    """The best hits as possibly related documents, when none of them is an answer."""
+    return tuple(citation_for(n, hit) for n, hit in enumerate(hits[:RELATED_SOURCES], 1))
