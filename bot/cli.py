@@ -20,7 +20,7 @@ from admin.datasets import CATEGORIES
 from bot.api import answer_json
 from bot.asker import Asker
 from bot.cli_audit import audit_app
-from bot.cli_common import fail, reported
+from bot.cli_common import JapaneseUsageGroup, fail, reported
 from bot.cli_index import index_app
 from bot.cli_org import apikey_app, org_app
 from bot.cli_quota import quota_app
@@ -31,7 +31,9 @@ from bot.uploads import defaults_for, id_prefix
 from knowledge.errors import BadInput, BaibainError
 from knowledge.ingest import iter_files, read_files, unreadable
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="自治体版バイバイン")
+app = typer.Typer(
+    cls=JapaneseUsageGroup, no_args_is_help=True, add_completion=False, help="自治体版バイバイン"
+)
 app.add_typer(org_app, name="org")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(audit_app, name="audit")

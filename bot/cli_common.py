@@ -1,14 +1,19 @@
-"""What the ``baibain`` commands share: a failure as one Japanese line and an exit code, and
-the administrative database with the audit log that records what is done on it."""
+"""What the ``baibain`` commands share: a failure as one Japanese line and an exit code (usage
+errors of the command line too), and the administrative database with the audit log that
+records what is done on it."""
 
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator, Mapping
+import re
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import typer
 from sqlalchemy.engine import Engine
+from typer.core import TyperGroup
 
 from admin.audit import AuditLog
 from admin.audit_models import DONE_BUT_UNRECORDED, AuditEvent, AuditWriteFailed
@@ -67,3 +72,84 @@ def record_admin(
         audit.append(event)
     except AuditWriteFailed as exc:
         raise AuditWriteFailed(DONE_BUT_UNRECORDED, detail=exc.detail) from exc
+
+
+class JapaneseUsageGroup(TyperGroup):
+    """The ``baibain`` command group: a usage error (an unknown command or option, a missing
+    or malformed value) is reported in Japanese like every other message, with where to find
+    the usage, and exits with code 2."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        def run() -> Any:
+            return super(JapaneseUsageGroup, self).main(
+                args=args,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
+
+        if not standalone_mode:
+            return run()
+        try:
+            result = run()
+        except typer.Abort:
+            typer.echo("中断しました。", err=True)
+            sys.exit(1)
+        except typer.TyperException as exc:  # the root of the parser's usage errors
+            if type(exc).__name__ != "NoArgsIsHelpError":  # that one has shown the help
+                typer.echo(f"エラー: {usage_error_text(exc)}", err=True)
+                ctx = getattr(exc, "ctx", None)
+                if ctx is not None:
+                    typer.echo(f"使い方は `{ctx.command_path} --help` で確認できます。", err=True)
+            sys.exit(exc.exit_code)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def usage_error_text(exc: typer.TyperException) -> str:
+    """What was wrong with the command line, in Japanese (by the kind of error the parser
+    raised; anything else keeps the parser's own words)."""
+    kind = type(exc).__name__
+    name = _parameter_name(getattr(exc, "param", None))
+    option = str(getattr(exc, "option_name", "") or "")
+    if kind == "MissingParameter":
+        return f"{name}を指定してください。"
+    if kind == "BadParameter":
+        return f"{name}の値が正しくありません。"
+    if kind == "NoSuchOption":
+        known = sorted(getattr(exc, "possibilities", None) or ())
+        hint = f"（似たオプション: {', '.join(known)}）" if known else ""
+        return f"{option} というオプションはありません{hint}。"
+    if kind == "BadOptionUsage" and "requires an argument" in exc.message:
+        return f"{option} に続けて値を指定してください。"
+    if found := re.match(r"No such command '([^']+)'\.(?: Did you mean (.+)\?)?", exc.message):
+        similar = (found[2] or "").replace("'", "")
+        hint = f"（もしかして: {similar}）" if similar else ""
+        return f"「{found[1]}」というコマンドはありません{hint}。"
+    if found := re.match(r"Got unexpected extra argument(?:s|\(s\))? \((.+)\)$", exc.message):
+        return (
+            f"余分な引数があります（{found[1]}）。"
+            '空白を含む質問や名前は引用符で囲んでください（例: "住民票 写し"）。'
+        )
+    return f"コマンドの指定が正しくありません（{exc.format_message()}）。"
+
+
+def _parameter_name(param: Any) -> str:
+    """「--corpus（コーパス JSONL）」 for an option, 「QUESTION（質問）」 for an argument."""
+    if param is None:
+        return "値"
+    if getattr(param, "param_type_name", "") == "option":
+        label = max(param.opts, key=len)
+    else:
+        label = (param.metavar or param.name or "").upper()
+    help_text = getattr(param, "help", None)
+    return f"{label}（{help_text}）" if help_text else str(label)

@@ -22,7 +22,8 @@ def run(data_dir: Path):
     runner = CliRunner()
 
     def invoke(*args: str, **env: str):
-        return runner.invoke(app, list(args), env={"BAIBAIN_DATA_DIR": str(data_dir), **env})
+        environment = {"BAIBAIN_DATA_DIR": str(data_dir), **env}
+        return runner.invoke(app, list(args), env=environment, prog_name="baibain")
 
     return invoke
 
@@ -356,3 +357,18 @@ def test_a_misconfigured_variable_is_named_with_what_it_should_hold(run) -> None
     )
     networks = run("ask", SAMPLE_QUESTION, BAIBAIN_FETCH_ALLOWED_NETWORKS="10.0.0.0/33")
     assert "「10.0.0.0/33」はネットワークとして読めません" in networks.output
+
+
+def test_usage_errors_are_explained_in_japanese(run) -> None:
+    cases = [
+        (("eval",), "--corpus（コーパス JSONL）を指定してください", "baibain eval"),
+        (("search", "副市長", "--kk", "3"), "--kk というオプションはありません", "baibain search"),
+        (("search", "副市長", "--k", "多"), "--k（件数）の値が正しくありません", "baibain search"),
+        (("ask", "住民票の", "写しは"), "余分な引数があります（写しは）", "baibain ask"),
+        (("qouta", "show"), "「qouta」というコマンドはありません（もしかして: quota）", "baibain"),
+    ]
+    for args, expected, command in cases:
+        result = run(*args)
+        assert result.exit_code == 2, args
+        assert expected in result.output and "Error" not in result.output, result.output
+        assert f"使い方は `{command} --help` で確認できます" in result.output
