@@ -75,6 +75,14 @@ def _print_json(payload: Any) -> None:
     typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
 
 
+def _show(answer: Answer, *, as_json: bool) -> None:
+    """An answer as the REST API's JSON object, or as text with its sources and footer."""
+    if as_json:
+        _print_json(answer_json(answer))
+    else:
+        _print_answer(answer)
+
+
 def _print_answer(answer: Answer) -> None:
     typer.echo(answer.text)
     if answer.citations:
@@ -82,7 +90,8 @@ def _print_answer(answer: Answer) -> None:
         for c in answer.citations:
             details = " / ".join(x for x in (c.dataset, c.organization, c.published or "") if x)
             typer.echo(f"[{c.n}] {c.title}（{details}）{(' ' + c.url) if c.url else ''}")
-    typer.echo(f"\n{answer.footer}")
+    if answer.footer:
+        typer.echo(f"\n{answer.footer}")
 
 
 def _org_id(services: Services, org: str | None) -> str | None:
@@ -213,11 +222,7 @@ def ask(
             question, Asker(org_id=_org_id(services, org), platform="cli")
         )
 
-    answer = _run(lambda: _with_services(settings, work))
-    if as_json:
-        _print_json(answer_json(answer))
-    else:
-        _print_answer(answer)
+    _show(_run(lambda: _with_services(settings, work)), as_json=as_json)
 
 
 @app.command()
@@ -241,11 +246,7 @@ def summarize(
         asker = Asker(org_id=_org_id(services, org), platform="cli")
         return await services.summarizer.summarize(request, asker)
 
-    answer = _run(lambda: _with_services(settings, work))
-    if as_json:
-        _print_json(answer_json(answer))
-    else:
-        _print_answer(answer)
+    _show(_run(lambda: _with_services(settings, work)), as_json=as_json)
 
 
 @app.command()
