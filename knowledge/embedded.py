@@ -43,7 +43,7 @@ from knowledge.embedded_schema import (
     terms_generation,
 )
 from knowledge.errors import BadDocument, IndexUnavailable
-from knowledge.index import FIELDS, IndexQuery, TermStats
+from knowledge.index import FIELDS, IndexQuery, SearchFilter, TermStats
 from knowledge.postings import Encoded, release_freed_arrays
 from knowledge.term_workers import Pending, TermAnalysis
 from knowledge.terms import BatchTerms
@@ -353,10 +353,12 @@ class EmbeddedIndexStore:
             r[0]: (Chunk(*r[1:7]), meta_from_json(r[7]), self._memory.words(r[8])) for r in rows
         }
 
-    def _term_stats(self, field_name: str, terms: Sequence[str]) -> TermStats:
+    def _term_stats(
+        self, field_name: str, terms: Sequence[str], flt: SearchFilter | None
+    ) -> TermStats:
         with self._lock:
             self._sync()
-            return self._memory.term_stats(field_name, terms)
+            return self._memory.term_stats(field_name, terms, flt)
 
     def _get_document(self, doc_id: str) -> Document | None:
         with self._lock:
@@ -446,8 +448,10 @@ class EmbeddedIndexStore:
     async def search(self, query: IndexQuery) -> list[Hit]:
         return await self._read(self._search, query, quick=self._memory.size <= _INLINE_CHUNKS)
 
-    async def term_stats(self, field_name: str, terms: Sequence[str]) -> TermStats:
-        return await self._read(self._term_stats, field_name, terms)
+    async def term_stats(
+        self, field_name: str, terms: Sequence[str], flt: SearchFilter | None = None
+    ) -> TermStats:
+        return await self._read(self._term_stats, field_name, terms, flt)
 
     async def law_titles(self, viewer_org: str | None) -> dict[str, str]:
         return await self._read(self._law_titles, viewer_org)

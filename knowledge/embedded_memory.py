@@ -107,9 +107,14 @@ class MemoryIndex:
         terms = self._lexical.vocab("words").terms
         return frozenset(map(terms.__getitem__, np.frombuffer(blob, dtype="<i4").tolist()))
 
-    def term_stats(self, field_name: str, terms: Sequence[str]) -> TermStats:
-        counts = self._lexical.df(field_name, terms)
-        return TermStats(n_docs=self._lexical.n_alive, df=dict(zip(terms, counts, strict=True)))
+    def term_stats(
+        self, field_name: str, terms: Sequence[str], flt: SearchFilter | None
+    ) -> TermStats:
+        """Document frequencies over the chunks ``flt`` allows (all without one)."""
+        allowed = self._allowed(flt) if flt is not None else None
+        counts = self._lexical.df(field_name, terms, allowed)
+        n_docs = self._lexical.n_alive if allowed is None else int(np.count_nonzero(allowed))
+        return TermStats(n_docs=n_docs, df=dict(zip(terms, counts, strict=True)))
 
     def law_titles(self, viewer_org: str | None) -> dict[str, str]:
         return self._docs.law_titles(viewer_org)

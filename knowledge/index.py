@@ -169,8 +169,14 @@ class IndexStore(Protocol):
         first (a document ranks by its best chunk)."""
         ...
 
-    async def term_stats(self, field_name: str, terms: Sequence[str]) -> TermStats:
-        """Document frequencies of ``terms`` in ``field_name`` over all chunks."""
+    async def term_stats(
+        self, field_name: str, terms: Sequence[str], flt: SearchFilter | None = None
+    ) -> TermStats:
+        """Document frequencies of ``terms`` in ``field_name`` over the chunks ``flt`` allows
+        (``n_docs``: how many it allows), or over all chunks without one (statistics that only
+        order results, as BM25's own are). What the asker cannot see, another organization's
+        private datasets above all, must not change whether a question is answered: the
+        relevance check asks with the asker's filter."""
         ...
 
     async def law_titles(self, viewer_org: str | None) -> Mapping[str, str]:

@@ -85,13 +85,19 @@ class FieldIndex:
         """Per segment, the postings range of each term."""
         return [seg.lookup(term_ids) for seg in self.segments]
 
-    def df(self, terms: Sequence[str]) -> list[int]:
-        """Postings per term (removed documents count until their segment is merged)."""
+    def df(self, terms: Sequence[str], allowed: npt.NDArray[np.bool_] | None = None) -> list[int]:
+        """Postings per term: of the ``allowed`` documents only, or of all (then removed
+        documents count until their segment is merged)."""
         known = [(i, self.vocab.get(t)) for i, t in enumerate(terms)]
         ids = np.array([t for _, t in known if t is not None], dtype=np.int32)
         found = np.zeros(len(ids), dtype=np.int64)
-        for start, end in self.lookup(ids):
-            found += end - start
+        for segment, (start, end) in zip(self.segments, self.lookup(ids), strict=True):
+            if allowed is None:
+                found += end - start
+                continue
+            for j, (first, last) in enumerate(zip(start.tolist(), end.tolist(), strict=True)):
+                if last > first:
+                    found[j] += np.count_nonzero(allowed[segment.docs[first:last]])
         result = [0] * len(terms)
         for (i, _), n in zip((k for k in known if k[1] is not None), found.tolist(), strict=True):
             result[i] = n
@@ -293,8 +299,13 @@ class LexicalIndex:
             self._alive.view[np.asarray(docnos, dtype=np.int64)] = False
             self._changed()
 
-    def df(self, field_name: str, terms: Sequence[str]) -> list[int]:
-        return self.fields[field_name].df(terms)
+    def df(
+        self,
+        field_name: str,
+        terms: Sequence[str],
+        allowed: npt.NDArray[np.bool_] | None = None,
+    ) -> list[int]:
+        return self.fields[field_name].df(terms, allowed)
 
     def score(
         self,

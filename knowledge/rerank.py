@@ -54,6 +54,7 @@ async def rerank_by_sentence(
     A passage also rises by how much of the question a sentence topic holds
     (``TOPIC_WEIGHT``), one stating the amount asked for by ``AMOUNT_WEIGHT``, and one
     holding more of the words the user typed by ``COVERAGE_WEIGHT`` (one-line questions).
+    The bigrams weigh by their statistics over all chunks, as BM25's do: they only order hits.
     """
     if len(hits) < 2 or not query.grams or len(query.text) > PROXIMITY_MAX_CHARS:
         return hits

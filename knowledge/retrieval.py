@@ -118,7 +118,7 @@ class Retriever:
         law_titles = await self.store.law_titles(flt.viewer_org)
         law_query = analyze_law_references(question, law_titles)
         query = analyze_question(self.analyzer, law_query.text)
-        query = await self._unindexed_to_statutory(query)
+        query = await self._unindexed_to_statutory(query, flt)
         if not query.words and not query.grams:
             return Retrieved(query=query, hits=[])
         boosts = [Boost(law, ARTICLE_BOOST, (article,)) for law, article in law_query.lookups]
@@ -147,7 +147,7 @@ class Retriever:
         unindexed = () if law_query.law_ids else law_query.unindexed_titles
         if not hits:
             return Retrieved(query=query, hits=[], unindexed_laws=unindexed)
-        word_stats = await self.store.term_stats("words", list(query.words))
+        word_stats = await self.store.term_stats("words", list(query.words), flt)
         law_words = {w for title in unindexed for w in self.analyzer.words(title)}
         coverage = Coverage.of(query, word_stats, frozenset(law_words))
         hits = await rerank_by_sentence(self.store, query, hits, word_stats, coverage)
@@ -159,14 +159,16 @@ class Retriever:
             unindexed_laws=unindexed,
         )
 
-    async def _unindexed_to_statutory(self, query: AnalyzedQuery) -> AnalyzedQuery:
+    async def _unindexed_to_statutory(
+        self, query: AnalyzedQuery, flt: SearchFilter
+    ) -> AnalyzedQuery:
         """A typed word that no chunk has (引っ越し, 母子手帳 in a statute index) can only be
         found through the statutory words the thesaurus adds for it: they take the typed word's
         full weight instead of ``knowledge.query.EXPANSION_WEIGHT``."""
         typed = [t for t in query.synonyms if t in query.typed]
         if not typed:
             return query
-        stats = await self.store.term_stats("words", typed)
+        stats = await self.store.term_stats("words", typed, flt)
         words = dict(query.words)
         for term in typed:
             if stats.df.get(term):

@@ -34,7 +34,7 @@ from knowledge.analysis import Analyzer
 from knowledge.dense import EMBED_BATCH, embed_chunks
 from knowledge.documents import Chunk, Document, Hit
 from knowledge.errors import BadDocument, IndexUnavailable
-from knowledge.index import IndexQuery, TermStats
+from knowledge.index import IndexQuery, SearchFilter, TermStats
 from knowledge.terms import chunk_terms
 from knowledge.weaviate_client import (
     ClientFactory,
@@ -412,11 +412,16 @@ class WeaviateIndexStore:
         result = await self._conn.read("count", collection.aggregate.over_all(total_count=True))
         return int(result.total_count or 0)
 
-    async def term_stats(self, field_name: str, terms: Sequence[str]) -> TermStats:
-        """Exact document frequencies: one filtered count per term, a few at a time."""
+    async def term_stats(
+        self, field_name: str, terms: Sequence[str], flt: SearchFilter | None = None
+    ) -> TermStats:
+        """Exact document frequencies over the chunks ``flt`` allows (all without one): one
+        filtered count per term, a few at a time."""
         prop = FIELD_PROPERTIES[field_name]
         collection = await self._conn.collection()
         gate = asyncio.Semaphore(_TERM_STATS_CONCURRENCY)
+
+        allowed = search_filter(flt) if flt is not None else None
 
         async def count(where: _Filters | None) -> int:
             async with gate:
@@ -428,7 +433,8 @@ class WeaviateIndexStore:
 
         unique = [t for t in dict.fromkeys(terms) if t and not any(c.isspace() for c in t)]
         n_docs, *dfs = await asyncio.gather(
-            count(None), *(count(term_count_filter(prop, t)) for t in unique)
+            count(allowed),
+            *(count(_both(allowed, term_count_filter(prop, t))) for t in unique),
         )
         df = dict(zip(unique, dfs, strict=True))
         return TermStats(n_docs=n_docs, df={t: df.get(t, 0) for t in terms})
@@ -474,3 +480,7 @@ def _check_unique_chunk_ids(documents: Sequence[Document]) -> None:
 
 
 __all__ = ["WeaviateConfig", "WeaviateIndexStore"]
+
+
+def _both(first: _Filters | None, second: _Filters) -> _Filters:
+    return second if first is None else first & second

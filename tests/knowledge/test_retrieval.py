@@ -496,3 +496,26 @@ async def test_a_thesaurus_word_with_latin_letters_matches_as_typed(tmp_path: Pa
     retrieved = await retrieve(tmp_path, NPO, "NPO役員は何人必要ですか")
     assert retrieved.hits[0].meta.doc_id == "41"
     assert retrieved.relevant
+
+
+async def test_another_organizations_private_documents_do_not_change_how_a_question_is_read(
+    tmp_path: Path,
+) -> None:
+    shared = doc("shared", "施設案内", "公共施設の予約は、利用日の三か月前から窓口で受け付ける。")
+    private = doc("private", "内部資料", "駅前再開発計画の地権者交渉は非公開とする。")
+    private = replace(private, meta=replace(private.meta, owner_org="1", visibility="organization"))
+    question = "駅前再開発計画の地権者交渉の公共施設の予約は"
+    results = []
+    for name, documents in (("with", [shared, private]), ("without", [shared])):
+        store = EmbeddedIndexStore(tmp_path / f"{name}.sqlite3", ANALYZER)
+        try:
+            await store.upsert_many(documents)
+            retriever = Retriever(store, ANALYZER)
+            results.append(await retriever.retrieve(question, SearchFilter(viewer_org="2"), k=5))
+        finally:
+            await store.close()
+    seen_with, seen_without = results
+    assert [h.meta.doc_id for h in seen_with.hits] == ["shared"]
+    # Organization 2 cannot tell whether organization 1 holds 再開発計画 or 地権者交渉.
+    assert seen_with.coverage == seen_without.coverage
+    assert seen_with.relevant == seen_without.relevant

@@ -16,7 +16,7 @@ from knowledge.chunking import chunk_sections
 from knowledge.documents import Document, DocumentMeta, Section, content_hash
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.errors import BadDocument
-from knowledge.index import IndexQuery, IndexStore, SearchFilter, Signal
+from knowledge.index import IndexQuery, IndexStore, SearchFilter, Signal, TermStats
 from knowledge.weaviate_store import WeaviateConfig, WeaviateIndexStore
 
 ANALYZER = Analyzer()
@@ -174,6 +174,24 @@ async def test_law_titles_of_organization_documents_stay_with_their_owner(
     assert await store.law_titles(None) == {"地方自治法": "L1"}
     await store.delete("rule")
     assert await store.law_titles("1") == {"地方自治法": "L1"}
+
+
+async def test_term_statistics_count_only_what_the_asker_may_see(store: IndexStore) -> None:
+    await store.upsert_many(
+        [
+            doc("shared", "公共施設の予約方法。"),
+            doc("theirs", "極秘の再開発計画と公共施設。", owner="1", visibility="organization"),
+        ]
+    )
+    terms = ["公共", "再開発"]
+    owner = await store.term_stats("words", terms, SearchFilter(viewer_org="1"))
+    other = await store.term_stats("words", terms, SearchFilter(viewer_org="2"))
+    assert (owner.n_docs, owner.df) == (2, {"公共": 2, "再開発": 1})
+    # Another organization's private chunks must not tell anyone that a word exists.
+    assert (other.n_docs, other.df) == (1, {"公共": 1, "再開発": 0})
+    assert await store.term_stats("words", terms, SearchFilter(categories=("条例",))) == (
+        TermStats(n_docs=0, df={"公共": 0, "再開発": 0})
+    )
 
 
 async def test_filters_on_metadata(store: IndexStore) -> None:

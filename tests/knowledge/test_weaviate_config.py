@@ -421,9 +421,12 @@ async def test_term_stats_count_per_field(field: str) -> None:
     )
     await store.upsert(_document())
     server.calls.clear()
-    stats = await store.term_stats(field, ["監査"])
+    stats = await store.term_stats(field, ["監査"], SearchFilter(viewer_org="7"))
     assert stats.n_docs == 2
     prop = {"words": "words", "title": "title_words", "grams": "grams"}[field]
     counted = [grpc(c.kwargs["filters"]) for c in server.calls if c.kwargs.get("filters")]
-    assert counted == [grpc(Filter.by_property(prop).contains_any(["監査"]))]
+    visible = search_filter(SearchFilter(viewer_org="7"))
+    term = Filter.by_property(prop).contains_any(["監査"])
+    # Only what the asker may see counts, the chunks and the term's document frequency alike.
+    assert counted == [grpc(visible), grpc(visible & term)]
     await store.close()

@@ -161,9 +161,12 @@ async def test_article_lookups_and_term_stats_match(pair) -> None:
         await embedded.search(lookup_only)
     )
     terms = ["住民", "監査", "請求", "存在しない語"]
-    assert await weaviate.term_stats("words", terms) == await embedded.term_stats("words", terms)
-    assert await weaviate.term_stats("grams", ["監査"]) == await embedded.term_stats(
-        "grams", ["監査"]
+    everyone = SearchFilter()
+    assert await weaviate.term_stats("words", terms, everyone) == await embedded.term_stats(
+        "words", terms, everyone
+    )
+    assert await weaviate.term_stats("grams", ["監査"], everyone) == await embedded.term_stats(
+        "grams", ["監査"], everyone
     )
 
 
