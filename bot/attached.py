@@ -17,8 +17,12 @@ from knowledge.ingest import documents_from_bytes
 from knowledge.retrieval import Retriever
 
 # What a message sent with files says when it wants them summarized (「これを要約して」,
-# 「要点をまとめてください」); longer text is a question about them.
-_SUMMARY_REQUEST = re.compile(r"要約|まとめ|要点|概要|サマリ")
+# 「要点をまとめてください」, 「どんな内容ですか」, 「この資料の内容を教えて」, not
+# 「第3条の内容は」); longer text is a question about them.
+_SUMMARY_REQUEST = re.compile(
+    r"要約|まとめ|要点|概要|概略|要旨|あらまし|サマリ|ざっくり|かいつまんで|どんな内容|何が書|なにが書"
+    r"|^(?:(?:これ|この(?:資料|ファイル|文書)|添付(?:ファイル|資料)?)の?)?内容"
+)
 _SUMMARY_REQUEST_MAX_CHARS = 40
 
 
