@@ -10,16 +10,18 @@ wins, in the database, so two processes receiving the same retry answer it once.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import Delete, delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from admin.models import (
     AnswerFeedback,
+    ApiKey,
     ChatAdmin,
     OperatorOrganization,
     Organization,
@@ -28,7 +30,7 @@ from admin.models import (
     utcnow,
 )
 from admin.orgs import OrgInfo, get_org
-from knowledge.errors import BadInput
+from knowledge.errors import BadInput, NotFound
 
 CHAT_PLATFORMS = ("slack", "teams", "logo")
 RATINGS = ("up", "down")
@@ -134,6 +136,85 @@ def add_admin(engine: Engine, org_name: str, platform: str, user_id: str) -> Org
             except IntegrityError:  # added concurrently: the same outcome
                 session.rollback()
     return org
+
+
+def unlink_workspace(engine: Engine, org_name: str, platform: str, workspace_id: str) -> OrgInfo:
+    """Undo ``link_workspace``: the workspace's messages are refused again (``NotFound``
+    when it is not linked to that organization)."""
+    check_platform(platform)
+    workspace_id = _check_id(workspace_id, "ワークスペースID")
+    org = get_org(engine, org_name)
+    link = delete(WorkspaceLink).where(
+        col(WorkspaceLink.org_id) == int(org.id),
+        col(WorkspaceLink.platform) == platform,
+        col(WorkspaceLink.workspace_id) == workspace_id,
+    )
+    if not _deleted(engine, link):
+        raise NotFound(
+            f"{platform} のワークスペース {workspace_id} は組織「{org.name}」に"
+            "関連付けられていません。"
+        )
+    return org
+
+
+def remove_admin(engine: Engine, org_name: str, platform: str, user_id: str) -> OrgInfo:
+    """Undo ``add_admin`` (``NotFound`` when the user is not an admin of that organization)."""
+    check_platform(platform)
+    user_id = _check_id(user_id, "ユーザーID")
+    org = get_org(engine, org_name)
+    admin = delete(ChatAdmin).where(
+        col(ChatAdmin.org_id) == int(org.id),
+        col(ChatAdmin.platform) == platform,
+        col(ChatAdmin.user_id) == user_id,
+    )
+    if not _deleted(engine, admin):
+        raise NotFound(
+            f"{platform} のユーザー {user_id} は組織「{org.name}」の管理者ではありません。"
+        )
+    return org
+
+
+def _deleted(engine: Engine, statement: Delete) -> int:
+    """How many rows a delete statement removed (committed)."""
+    with Session(engine) as session:
+        removed = session.exec(statement).rowcount
+        session.commit()
+    return int(removed or 0)
+
+
+@dataclass(frozen=True)
+class OrgOverview:
+    """What ``baibain org list`` shows of an organization."""
+
+    org: OrgInfo
+    operator: bool
+    workspaces: tuple[tuple[str, str], ...]  # (platform, workspace id)
+    admins: int
+    api_keys: int  # not revoked
+
+
+def org_overview(engine: Engine) -> list[OrgOverview]:
+    """Every organization with its workspaces, number of admins and of active API keys."""
+    with Session(engine) as session:
+        organizations = session.exec(select(Organization).order_by(col(Organization.id))).all()
+        operators = set(session.exec(select(OperatorOrganization.org_id)).all())
+        workspaces: dict[int, list[tuple[str, str]]] = {}
+        for link in session.exec(select(WorkspaceLink).order_by(col(WorkspaceLink.id))):
+            workspaces.setdefault(link.org_id, []).append((link.platform, link.workspace_id))
+        admins = Counter(session.exec(select(ChatAdmin.org_id)).all())
+        keys = Counter(
+            session.exec(select(ApiKey.org_id).where(col(ApiKey.revoked_at).is_(None))).all()
+        )
+    return [
+        OrgOverview(
+            org=_info(o),
+            operator=o.id in operators,
+            workspaces=tuple(workspaces.get(o.id or 0, ())),
+            admins=admins[o.id or 0],
+            api_keys=keys[o.id or 0],
+        )
+        for o in organizations
+    ]
 
 
 def is_admin(engine: Engine, org_id: str, platform: str, user_id: str) -> bool:

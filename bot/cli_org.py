@@ -1,5 +1,5 @@
 """``baibain org …`` and ``baibain apikey …``: organizations, their chat workspaces and
-admins, and API keys. Each change is recorded in the audit log."""
+admins (added and removed), and API keys. Each change is recorded in the audit log."""
 
 from __future__ import annotations
 
@@ -92,6 +92,56 @@ def org_add_admin(
         org = links.add_admin(engine, name, platform, user_id)
         record_admin(audit, org.id, "org.add_admin", {"platform": platform})
     typer.echo(f"{platform} のユーザー {user_id.strip()} を組織「{org.name}」の管理者にしました。")
+
+
+@org_app.command("unlink")
+def org_unlink(
+    name: Annotated[str, typer.Argument(help="組織名")],
+    platform: PlatformArg,
+    workspace_id: Annotated[str, typer.Argument(help="関連付けたワークスペースのID", metavar="ID")],
+) -> None:
+    """ワークスペースと組織の関連付けを解除します（以後そのワークスペースには回答しません）。"""
+    with admin_db() as engine:
+        audit = admin_audit(engine)
+        org = links.unlink_workspace(engine, name, platform, workspace_id)
+        details = {"platform": platform, "workspace_id": workspace_id.strip()}
+        record_admin(audit, org.id, "org.unlink", details)
+    typer.echo(
+        f"{platform} のワークスペース {workspace_id.strip()} と組織「{org.name}」の"
+        "関連付けを解除しました。"
+    )
+
+
+@org_app.command("remove-admin")
+def org_remove_admin(
+    name: Annotated[str, typer.Argument(help="組織名")],
+    platform: PlatformArg,
+    user_id: Annotated[str, typer.Argument(help="管理者にしたユーザーのID", metavar="USER_ID")],
+) -> None:
+    """チャットのユーザーを組織の管理者から外します（異動・退職のときなど）。"""
+    with admin_db() as engine:
+        audit = admin_audit(engine)
+        org = links.remove_admin(engine, name, platform, user_id)
+        record_admin(audit, org.id, "org.remove_admin", {"platform": platform})
+    typer.echo(
+        f"{platform} のユーザー {user_id.strip()} を組織「{org.name}」の管理者から外しました。"
+    )
+
+
+@org_app.command("list")
+def org_list() -> None:
+    """組織の一覧（関連付けたワークスペース、管理者数、有効なAPIキー数）を表示します。"""
+    with admin_db() as engine:
+        overview = links.org_overview(engine)
+    if not overview:
+        typer.echo("組織はまだありません。`baibain org create 組織名` で作成してください。")
+    for item in overview:
+        role = "（運用組織）" if item.operator else ""
+        workspaces = "、".join(f"{p} {w}" for p, w in item.workspaces) or "なし"
+        typer.echo(
+            f"{item.org.name}{role} id {item.org.id}: ワークスペース {workspaces} / "
+            f"管理者 {item.admins} 人 / APIキー {item.api_keys} 件"
+        )
 
 
 @apikey_app.command("create")

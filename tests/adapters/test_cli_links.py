@@ -1,9 +1,11 @@
-"""``baibain org create --operator``, ``org link`` and ``org add-admin``."""
+"""``baibain org create --operator``, ``org link`` / ``unlink``, ``org add-admin`` /
+``remove-admin`` and ``org list``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from admin import links
@@ -11,13 +13,14 @@ from admin.db import create_db_engine
 from bot.cli import app
 
 
-def test_org_link_add_admin_and_operator(tmp_path: Path) -> None:
+@pytest.fixture
+def run(tmp_path: Path):
     runner = CliRunner()
     env = {"BAIBAIN_DATA_DIR": str(tmp_path)}
+    return lambda *args: runner.invoke(app, list(args), env=env)
 
-    def run(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(app, list(args), env=env)
 
+def test_org_link_add_admin_and_operator(run, tmp_path: Path) -> None:
     assert run("org", "create", "横浜市").exit_code == 0
     created = run("org", "create", "運用センター", "--operator")
     assert created.exit_code == 0 and "運用組織として作成しました" in created.output
@@ -41,3 +44,42 @@ def test_org_link_add_admin_and_operator(tmp_path: Path) -> None:
         assert links.is_operator(engine, org.id)
     finally:
         engine.dispose()
+
+
+def test_unlink_remove_admin_and_list(run, tmp_path: Path) -> None:
+    assert "組織はまだありません" in run("org", "list").output
+    run("org", "create", "横浜市")
+    run("org", "create", "運用センター", "--operator")
+    run("org", "link", "横浜市", "slack", "T0123")
+    run("org", "link", "横浜市", "teams", "tenant-1")
+    run("org", "add-admin", "横浜市", "slack", "U0ADMIN")
+    run("apikey", "create", "--org", "横浜市")
+    listed = run("org", "list")
+    assert listed.exit_code == 0
+    lines = listed.output.splitlines()
+    yokohama = (
+        "横浜市 id 1: ワークスペース slack T0123、teams tenant-1 / 管理者 1 人 / APIキー 1 件"
+    )
+    operator = "運用センター（運用組織） id 2: ワークスペース なし / 管理者 0 人 / APIキー 0 件"
+    assert yokohama in lines and operator in lines
+
+    removed = run("org", "remove-admin", "横浜市", "slack", "U0ADMIN")
+    assert removed.exit_code == 0 and "管理者から外しました" in removed.output
+    again = run("org", "remove-admin", "横浜市", "slack", "U0ADMIN")
+    assert again.exit_code == 2 and "管理者ではありません" in again.output
+    unlinked = run("org", "unlink", "横浜市", "slack", "T0123")
+    assert unlinked.exit_code == 0 and "関連付けを解除しました" in unlinked.output
+    elsewhere = run("org", "unlink", "運用センター", "teams", "tenant-1")
+    assert elsewhere.exit_code == 2 and "関連付けられていません" in elsewhere.output
+
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'baibain.sqlite3'}")
+    try:
+        assert links.org_for_workspace(engine, "slack", "T0123") is None  # refused again
+        still = links.org_for_workspace(engine, "teams", "tenant-1")
+        assert still is not None and not links.is_admin(engine, still.id, "slack", "U0ADMIN")
+    finally:
+        engine.dispose()
+    exported = run("audit", "export", "--org", "横浜市")
+    actions = [line for line in exported.output.splitlines() if "org.unlink" in line]
+    assert exported.exit_code == 0 and len(actions) == 1
+    assert "org.remove_admin" in exported.output
