@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -97,6 +98,25 @@ def create_api_key(engine: Engine, org_name: str) -> NewApiKey:
         session.add(ApiKey(org_id=int(org.id), prefix=prefix, digest=_digest(secret)))
         session.commit()
     return NewApiKey(prefix=prefix, secret=secret, org=org)
+
+
+@dataclass(frozen=True)
+class ApiKeyInfo:
+    """A stored key as an administrator sees it (never its secret)."""
+
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def list_api_keys(engine: Engine, org_name: str) -> list[ApiKeyInfo]:
+    """The organization's keys, oldest first, revoked ones included."""
+    org = get_org(engine, org_name)
+    with Session(engine) as session:
+        keys = session.exec(
+            select(ApiKey).where(ApiKey.org_id == int(org.id)).order_by(col(ApiKey.id))
+        ).all()
+        return [ApiKeyInfo(k.prefix, k.created_at, k.revoked_at) for k in keys]
 
 
 def revoke_api_key(engine: Engine, prefix: str) -> None:

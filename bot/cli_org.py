@@ -3,12 +3,14 @@ admins (added and removed), and API keys. Each change is recorded in the audit l
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
 from admin import links, orgs
 from bot.cli_common import admin_audit, admin_db, record_admin
+from knowledge.dates import JST
 from knowledge.errors import BadInput
 
 org_app = typer.Typer(no_args_is_help=True, help="組織の管理")
@@ -156,6 +158,19 @@ def apikey_create(org: Annotated[str, typer.Option(help="組織名")]) -> None:
     typer.echo(key.secret)
 
 
+@apikey_app.command("list")
+def apikey_list(org: Annotated[str, typer.Option(help="組織名")]) -> None:
+    """組織のAPIキーのIDと発行日・無効化日を表示します（キー自体は表示されません）。"""
+    with admin_db() as engine:
+        keys = orgs.list_api_keys(engine, org)
+    if not keys:
+        typer.echo(f"組織「{org}」のAPIキーはまだありません。")
+    for key in keys:
+        issued = _in_japan(key.created_at)
+        state = f"無効化 {_in_japan(key.revoked_at)}" if key.revoked_at else "有効"
+        typer.echo(f"{key.prefix}  発行 {issued}  {state}")
+
+
 @apikey_app.command("revoke")
 def apikey_revoke(
     key_id: Annotated[str, typer.Argument(help="APIキーのID（発行時に表示）")],
@@ -166,3 +181,9 @@ def apikey_revoke(
         orgs.revoke_api_key(engine, key_id)
         record_admin(audit, None, "apikey.revoke", {"key_id": key_id})
     typer.echo(f"APIキー {key_id} を無効にしました。")
+
+
+def _in_japan(moment: datetime) -> str:
+    """A stored time (UTC; naive as SQLite returns it) as Japan's date and minute."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(JST).strftime("%Y-%m-%d %H:%M")

@@ -1,5 +1,5 @@
 """``baibain org create --operator``, ``org link`` / ``unlink``, ``org add-admin`` /
-``remove-admin`` and ``org list``."""
+``remove-admin``, ``org list`` and ``apikey list``."""
 
 from __future__ import annotations
 
@@ -83,3 +83,19 @@ def test_unlink_remove_admin_and_list(run, tmp_path: Path) -> None:
     actions = [line for line in exported.output.splitlines() if "org.unlink" in line]
     assert exported.exit_code == 0 and len(actions) == 1
     assert "org.remove_admin" in exported.output
+
+
+def test_apikey_list_shows_ids_and_states_never_secrets(run) -> None:
+    run("org", "create", "横浜市")
+    assert "APIキーはまだありません" in run("apikey", "list", "--org", "横浜市").output
+    first = run("apikey", "create", "--org", "横浜市").output.splitlines()[-1]
+    second = run("apikey", "create", "--org", "横浜市").output.splitlines()[-1]
+    first_id = first.split("_")[1]
+    run("apikey", "revoke", first_id)
+    listed = run("apikey", "list", "--org", "横浜市")
+    lines = listed.output.splitlines()
+    assert listed.exit_code == 0 and len(lines) == 2
+    assert lines[0].startswith(first_id) and "無効化 20" in lines[0]
+    assert lines[1].startswith(second.split("_")[1]) and lines[1].endswith("有効")
+    assert first not in listed.output and second not in listed.output
+    assert run("apikey", "list", "--org", "名古屋市").exit_code == 2
