@@ -39,7 +39,8 @@ def parse_options(args: str) -> tuple[dict[str, str], list[str]]:
     return options, rest
 
 
-def _dataset_line(d: DatasetInfo) -> str:
+def dataset_line(d: DatasetInfo) -> str:
+    """One dataset as staff read it in a list: id, name, category, scope, documents."""
     scope = "全団体で共有" if d.visibility == "shared" else "組織内のみ"
     return f"[{d.id}] {d.name}（{d.category}・{scope}・{d.documents}件）"
 
@@ -162,7 +163,7 @@ class DataCommands:
         rows = await asyncio.to_thread(self.services.datasets.visible, org.id)
         if not rows:
             return notice("利用できるデータセットはまだありません。")
-        lines = ["利用できるデータセット:", *(_dataset_line(d) for d in rows)]
+        lines = ["利用できるデータセット:", *(dataset_line(d) for d in rows)]
         lines.append("「/datasets 番号」で、そのデータセットの文書を一覧表示します。")
         return notice("\n".join(lines))
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from tqdm import tqdm
@@ -20,11 +18,12 @@ from admin.datasets import CATEGORIES
 from bot.api import answer_json
 from bot.asker import Asker
 from bot.cli_audit import audit_app
-from bot.cli_common import JapaneseUsageGroup, fail, reported
+from bot.cli_common import JapaneseUsageGroup, fail, reported, run_async, run_with_services
+from bot.cli_datasets import dataset_app
 from bot.cli_index import index_app
 from bot.cli_org import apikey_app, org_app
 from bot.cli_quota import quota_app
-from bot.services import Services, open_embedder, open_services
+from bot.services import Services, open_embedder
 from bot.settings import Settings, load_settings
 from bot.turns import Answer, shown_position
 from bot.uploads import defaults_for, id_prefix
@@ -39,8 +38,8 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(audit_app, name="audit")
 app.add_typer(quota_app, name="quota")
 app.add_typer(index_app, name="index")
+app.add_typer(dataset_app, name="dataset")
 
-T = TypeVar("T")
 log = logging.getLogger("baibain")
 
 
@@ -56,19 +55,6 @@ def _check_settings() -> None:
 
 def _settings() -> Settings:
     return Settings()
-
-
-def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
-    with reported():
-        return asyncio.run(coro_factory())  # type: ignore[arg-type]
-
-
-async def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
-    services = await open_services(settings, show_progress=sys.stderr.isatty())
-    try:
-        return await work(services)
-    finally:
-        await services.close()
 
 
 def _print_json(payload: Any) -> None:
@@ -127,7 +113,7 @@ def worker() -> None:
     """定期ジョブ（データ更新・クォータ更新・保存期間の削除・利用レポート）を実行します。"""
     from bot.worker import run_worker
 
-    _run(lambda: run_worker(_settings()))
+    run_async(lambda: run_worker(_settings()))
 
 
 @app.command()
@@ -204,7 +190,7 @@ def ingest(
             raise
         return written, skipped
 
-    written, skipped = _run(lambda: _with_services(settings, work))
+    written, skipped = run_with_services(settings, work)
     typer.echo(f"{written} 件の文書を取り込みました（変更なし {skipped} 件）。")
 
 
@@ -222,7 +208,7 @@ def ask(
             question, Asker(org_id=_org_id(services, org), platform="cli")
         )
 
-    _show(_run(lambda: _with_services(settings, work)), as_json=as_json)
+    _show(run_with_services(settings, work), as_json=as_json)
 
 
 @app.command()
@@ -246,7 +232,7 @@ def summarize(
         asker = Asker(org_id=_org_id(services, org), platform="cli")
         return await services.summarizer.summarize(request, asker)
 
-    _show(_run(lambda: _with_services(settings, work)), as_json=as_json)
+    _show(run_with_services(settings, work), as_json=as_json)
 
 
 @app.command()
@@ -278,7 +264,7 @@ def search(
             for i, h in enumerate(hits, start=1)
         ]
 
-    results = _run(lambda: _with_services(settings, work))
+    results = run_with_services(settings, work)
     if as_json:
         _print_json(results)
         return
@@ -330,7 +316,7 @@ def eval_command(
             if embedder is not None:
                 await embedder.close()
 
-    metrics = _run(run)
+    metrics = run_async(run)
     for bar in bars.values():
         bar.close()
     if as_json:

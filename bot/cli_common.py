@@ -4,12 +4,13 @@ records what is done on it."""
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 from sqlalchemy.engine import Engine
@@ -18,9 +19,11 @@ from typer.core import TyperGroup
 from admin.audit import AuditLog
 from admin.audit_models import DONE_BUT_UNRECORDED, AuditEvent, AuditWriteFailed
 from admin.db import create_db_engine, init_db
-from bot.services import open_audit_log
+from bot.services import Services, open_audit_log, open_services
 from bot.settings import Settings
 from knowledge.errors import BaibainError
+
+T = TypeVar("T")
 
 
 def fail(exc: BaibainError) -> typer.Exit:
@@ -36,6 +39,25 @@ def reported() -> Iterator[None]:
         yield
     except BaibainError as exc:
         raise fail(exc) from exc
+
+
+def run_async(coro_factory: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine to its end; a ``BaibainError`` becomes its message and exit code."""
+    with reported():
+        return asyncio.run(coro_factory())  # type: ignore[arg-type]
+
+
+def run_with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
+    """``work`` done with the process's services open (database, index, audit log)."""
+
+    async def opened() -> T:
+        services = await open_services(settings, show_progress=sys.stderr.isatty())
+        try:
+            return await work(services)
+        finally:
+            await services.close()
+
+    return run_async(opened)
 
 
 @contextmanager

@@ -1,0 +1,52 @@
+"""``baibain dataset list`` and ``baibain dataset delete``: an organization's datasets from
+the server's shell, as its admins have them in chat (``/datasets``, ``/dataset delete``)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from typing import Annotated
+
+import typer
+
+from admin import orgs
+from admin.datasets import DatasetService
+from bot.chat_commands import dataset_line
+from bot.cli_common import admin_db, run_with_services
+from bot.services import Services
+from bot.settings import Settings
+
+dataset_app = typer.Typer(no_args_is_help=True, help="データセットの管理")
+
+OrgOption = Annotated[str, typer.Option("--org", help="組織名")]
+
+
+@dataset_app.command("list")
+def dataset_list(org: OrgOption) -> None:
+    """組織が利用できるデータセット（共有のものと自組織のもの）を一覧表示します。"""
+    with admin_db() as engine:
+        viewer = orgs.get_org(engine, org)
+        rows = DatasetService(engine).visible(viewer.id)
+    if not rows:
+        typer.echo(f"組織「{viewer.name}」が利用できるデータセットはまだありません。")
+    for row in rows:
+        typer.echo(dataset_line(row))
+
+
+@dataset_app.command("delete")
+def dataset_delete(
+    dataset_id: Annotated[int, typer.Argument(min=1, help="データセットの番号（list で確認）")],
+    org: OrgOption,
+) -> None:
+    """組織のデータセットを、その文書とともに削除します（検索できなくなります）。"""
+
+    async def work(services: Services) -> tuple[str, int]:
+        owner = orgs.get_org(services.engine, org)
+        dataset = await asyncio.to_thread(services.datasets.owned, dataset_id, owner.id)
+        removed = await services.uploads.delete(
+            dataset, who=f"cli:{getpass.getuser()}", platform="cli"
+        )
+        return dataset.name, removed
+
+    name, removed = run_with_services(Settings(), work)
+    typer.echo(f"データセット「{name}」と文書 {removed} 件を削除しました。")
