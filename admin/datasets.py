@@ -8,9 +8,11 @@ so re-uploading unchanged content is a no-op and changed content becomes a new v
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import PurePosixPath
 
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.engine import Engine
@@ -18,6 +20,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, or_, select
 
 from knowledge.errors import BadInput, Forbidden, NotFound
+from knowledge.titles import file_keys, title_key
+
+# Documents read from files whose names contain the name asked for, compared with it.
+_FILE_MATCHES = 50
+
+
+def _escaped(text: str) -> str:
+    """``text`` matched literally inside a LIKE pattern (escape character ``\\``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
 
 CATEGORIES = (
     "法令",
@@ -334,6 +346,34 @@ class DatasetService:
                 )
             ).all()
             return dict(rows)
+
+    def from_file(self, viewer_org: str | None, name: str) -> list[str]:
+        """Index doc ids of the documents read from a file called ``name`` (with or without
+        its extension, width and case folded) in the datasets the viewer may see."""
+        key = title_key(name)
+        stem = PurePosixPath(name.strip()).stem or name.strip()
+        if not key or not stem:
+            return []
+        # As typed and folded: a file may be stored as 「資料３.pdf」 or as 「資料3.pdf」.
+        stems = {stem, unicodedata.normalize("NFKC", stem)}
+        names = [
+            col(DocumentVersion.source_name).ilike(f"%{_escaped(s)}%", escape="\\") for s in stems
+        ]
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(DocumentVersion.doc_id, DocumentVersion.source_name)
+                .join(Dataset)
+                .where(
+                    or_(
+                        col(Dataset.visibility) == "shared",
+                        col(Dataset.org_id) == (viewer_org or ""),
+                    ),
+                    or_(*names),
+                )
+                .order_by(col(DocumentVersion.doc_id))
+                .limit(_FILE_MATCHES)
+            ).all()
+        return [doc_id for doc_id, source in rows if key in file_keys(source)]
 
     def titles(self, dataset_id: int) -> list[tuple[str, str]]:
         """``(title, index doc id)`` of each document of a dataset, by title."""

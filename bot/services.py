@@ -173,6 +173,7 @@ async def open_services(
         answer_max_tokens=settings.llm_answer_max_tokens,
         query_variants=settings.llm_query_variants,
     )
+    datasets = DatasetService(engine)
     summarizer = Summarizer(
         index,
         analyzer,
@@ -180,8 +181,8 @@ async def open_services(
         access,
         token_budget=settings.summary_token_budget,
         fetch_policy=FetchPolicy.of(settings),
+        from_file=datasets.from_file,
     )
-    datasets = DatasetService(engine)
     return Services(
         settings=settings,
         engine=engine,

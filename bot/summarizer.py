@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.asker import Asker
@@ -31,6 +32,10 @@ OFFLINE_SUMMARY_CHARS = 400
 LLM_SUMMARY_CHARS = 600
 # How many documents a name that fits several lists for the user to choose from.
 LISTED_CANDIDATES = 5
+
+FilesNamed = Callable[[str | None, str], list[str]]
+"""Index doc ids of the documents read from a file of that name that a viewer may see
+(``admin.datasets.DatasetService.from_file``)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class Summarizer:
         *,
         token_budget: int,
         fetch_policy: FetchPolicy,
+        from_file: FilesNamed | None = None,
     ) -> None:
         self.index = index
         self.analyzer = analyzer
@@ -75,6 +81,7 @@ class Summarizer:
         self.llm = llm
         self.token_budget = token_budget
         self.fetch_policy = fetch_policy
+        self.from_file = from_file
 
     async def summarize(self, request: SummaryRequest, asker: Asker) -> Answer:
         """Summarize the requested document for the asker (who must be allowed to see it)."""
@@ -167,6 +174,8 @@ class Summarizer:
         if document is not None and flt.allows(document.meta):
             return document
         found = await documents_named(self.index, self.analyzer, name, flt)
+        if not found and self.from_file is not None:
+            found = await self._from_file(self.from_file, name, flt)
         if len(found) > 1:
             raise BadInput(_choices(name, found))
         document = await self.index.get_document(found[0].doc_id) if found else None
@@ -178,6 +187,15 @@ class Summarizer:
                 "文書名・文書ID・URL のいずれかで指定してください。"
             )
         return document
+
+    async def _from_file(
+        self, from_file: FilesNamed, name: str, flt: SearchFilter
+    ) -> list[DocumentMeta]:
+        """The documents read from a file called ``name`` (recorded at upload): found
+        even when neither their title nor their text shares a word with the file name."""
+        doc_ids = await asyncio.to_thread(from_file, flt.viewer_org, name)
+        documents = [await self.index.get_document(doc_id) for doc_id in doc_ids]
+        return [d.meta for d in documents if d is not None and flt.allows(d.meta)]
 
     async def _article(self, law: str, key: str, flt: SearchFilter) -> Document | None:
         """Article ``key`` of the one statute stored whole that ``law`` names."""

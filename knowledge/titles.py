@@ -43,11 +43,17 @@ def title_key(text: str) -> str:
     return _IGNORED.sub("", "".join(parts))
 
 
-def _file_keys(meta: DocumentMeta) -> set[str]:
-    """The names of the file an uploaded document came from (and of its archive member),
-    with and without their extensions."""
-    names = [PurePosixPath(part).name for part in meta.doc_id.split("/", 1)[-1].split("!")]
+def file_keys(source: str) -> set[str]:
+    """The names of the file a document came from (``source``: its file name or path,
+    「報告.zip/資料3.pdf」, or a corpus row, 「reiki.jsonl!r1」), and of its archive member,
+    with and without their extensions, as ``title_key`` folds them."""
+    names = [PurePosixPath(part).name for part in source.split("!")]
     return {title_key(n) for name in names for n in (name, PurePosixPath(name).stem)} - {""}
+
+
+def _source_of(doc_id: str) -> str:
+    """The source an uploaded document's id names (its id less the ``ds<id>/`` prefix)."""
+    return doc_id.split("/", 1)[-1]
 
 
 def _in_force(versions: list[DocumentMeta], today: date) -> list[DocumentMeta]:
@@ -78,7 +84,9 @@ async def documents_named(
     signal = Signal(terms=dict.fromkeys(terms, 1.0), fields={"title": 1.0, "words": 0.1})
     hits = await store.search(IndexQuery([signal], filter=flt, k=CANDIDATES))
     metas = [hit.meta for hit in hits]
-    exact = [m for m in metas if title_key(m.title) == key or key in _file_keys(m)]
+    exact = [
+        m for m in metas if title_key(m.title) == key or key in file_keys(_source_of(m.doc_id))
+    ]
     if len(exact) > 1:
         return _in_force(exact, today or today_in_japan())
     return exact or [m for m in metas if key in title_key(m.title)]

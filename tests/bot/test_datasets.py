@@ -290,3 +290,32 @@ async def test_a_statute_and_one_of_its_articles_are_summarized_by_name(setup) -
     )
     article = await summary("原子力基本法第2条の2")
     assert article.startswith("「原子力基本法 第二条の二（2025-06-06 施行）」の要約です")
+
+
+async def test_a_document_is_summarized_by_the_name_of_its_file(setup) -> None:
+    client, api_keys = setup
+    owner, other = api_keys["テスト市"], api_keys["よその市"]
+    dataset = await create(client, owner, name="窓口資料", category="計画")
+    page = (
+        "<html><head><title>窓口案内</title></head><body><h1>窓口案内</h1>"
+        "<p>令和8年度の窓口受付時間は午前8時30分から午後5時15分までとする。</p></body></html>"
+    )
+    uploaded = await client.post(
+        f"/api/v1/datasets/{dataset}/documents",
+        data=form(("r8_shiryo-3.html", page.encode())),
+        headers=auth(owner),
+    )
+    assert uploaded.status == 200
+
+    async def summary(name: str, key: str) -> tuple[int, dict[str, object]]:
+        response = await client.post("/api/v1/summarize", json={"doc_id": name}, headers=auth(key))
+        return response.status, await response.json()
+
+    # Neither the title (窓口案内) nor the text shares a word with the file name.
+    for name in ("r8_shiryo-3.html", "r8_shiryo-3", "Ｒ８_ＳＨＩＲＹＯ-3.HTML"):
+        status, body = await summary(name, owner)
+        assert status == 200 and str(body["answer"]).startswith("「窓口案内」の要約です"), name
+    status, _ = await summary("r8_shiryo-3.html", other)  # organization-only
+    assert status == 404
+    status, _ = await summary("r8%", owner)  # a name, not a pattern
+    assert status == 404
