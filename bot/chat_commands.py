@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from admin import orgs
-from admin.datasets import CATEGORIES, DatasetInfo, SourceState
+from admin.datasets import CATEGORIES, DatasetInfo
 from admin.orgs import OrgInfo
 from bot import commands
 from bot.asker import Asker
@@ -142,8 +142,8 @@ class DataCommands:
                 await asyncio.to_thread(self.services.datasets.delete, dataset.id, org.id)
             raise
         if source is not None:
-            state = SourceState(source.etag, source.last_modified, source.name)
-            await asyncio.to_thread(self.services.datasets.remember_source, dataset.id, state)
+            datasets = self.services.datasets
+            await asyncio.to_thread(datasets.remember_source, dataset.id, source.state)
         if created:
             await self.services.uploads.record_created(dataset, who=who, platform=platform)
         text = report.message()

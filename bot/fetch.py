@@ -16,6 +16,7 @@ import aiohttp
 from aiohttp.abc import ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
+from admin.datasets import SourceState
 from bot.settings import Settings
 from knowledge.errors import BadDocument, UpstreamUnavailable
 from knowledge.parsing import SUPPORTED_SUFFIXES
@@ -52,6 +53,11 @@ class Fetched:
     etag: str = ""
     last_modified: str = ""
     not_modified: bool = False
+
+    @property
+    def state(self) -> SourceState:
+        """What a dataset remembers of this fetch for the next one (validators, file name)."""
+        return SourceState(self.etag, self.last_modified, self.name)
 
 
 def _file_name(url: str, content_type: str) -> str:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from admin.datasets import DatasetInfo, SourceState
+from admin.datasets import DatasetInfo
 from bot.fetch import FetchPolicy, fetch
 from bot.services import Services
 from bot.uploads import defaults_for, id_prefix
@@ -59,8 +59,7 @@ async def refresh_dataset(services: Services, dataset: DatasetInfo) -> RefreshRe
         # One broken source must not stop the others; the previous version stays searchable.
         log.warning("dataset refresh failed dataset=%d code=%s", dataset.id, exc.code)
         return RefreshResult(dataset.id, error=exc.code)
-    state = SourceState(fetched.etag, fetched.last_modified, fetched.name)
-    await asyncio.to_thread(services.datasets.remember_source, dataset.id, state)
+    await asyncio.to_thread(services.datasets.remember_source, dataset.id, fetched.state)
     return RefreshResult(
         dataset.id, written=report.written, unchanged=report.unchanged, removed=report.removed
     )
