@@ -141,11 +141,21 @@ async def delete_dataset(request: web.Request) -> web.Response:
     return json_ok({"deleted": dataset.id, "documents": removed})
 
 
+async def delete_document(request: web.Request) -> web.Response:
+    org = await require_org(request)
+    services = request.app[SERVICES]
+    dataset = await asyncio.to_thread(services.datasets.owned, _dataset_id(request), org.id)
+    doc_id = request.match_info["doc_id"]
+    await services.uploads.delete_document(dataset, doc_id, who="", platform="api")
+    return json_ok({"deleted": doc_id, "dataset": dataset.id})
+
+
 def add_routes(app: web.Application) -> None:
     """Mount the dataset routes."""
     app.router.add_get("/api/v1/datasets", list_datasets)
     app.router.add_post("/api/v1/datasets", create_dataset)
     app.router.add_get("/api/v1/datasets/{dataset_id}", get_dataset)
     app.router.add_delete("/api/v1/datasets/{dataset_id}", delete_dataset)
+    app.router.add_delete("/api/v1/datasets/{dataset_id}/documents/{doc_id:.+}", delete_document)
     app.router.add_post("/api/v1/datasets/{dataset_id}/documents", upload_documents)
     app.router.add_post("/api/v1/datasets/{dataset_id}/attest", attest_dataset)

@@ -186,17 +186,18 @@ class DataCommands:
         return notice("\n".join(lines))
 
     async def delete(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
-        raw = args.strip()
+        raw, _, doc_id = args.strip().partition(" ")
         if not raw.isdigit():
             return notice(
                 "削除するデータセットの番号を指定してください（/datasets で確認できます）。"
             )
         dataset = await asyncio.to_thread(self.services.datasets.owned, int(raw), org.id)
-        removed = await self.services.uploads.delete(
-            dataset,
-            who=f"{turn.conversation.platform}:{turn.user_id}",
-            platform=turn.conversation.platform,
-        )
+        who, platform = f"{turn.conversation.platform}:{turn.user_id}", turn.conversation.platform
+        uploads = self.services.uploads
+        if doc_id.strip():
+            title = await uploads.delete_document(dataset, doc_id, who=who, platform=platform)
+            return notice(f"データセット「{dataset.name}」から文書「{title}」を削除しました。")
+        removed = await uploads.delete(dataset, who=who, platform=platform)
         return notice(f"データセット「{dataset.name}」と文書 {removed} 件を削除しました。")
 
     async def quota(self, _turn: Turn, org: OrgInfo, _args: str) -> Answer:

@@ -37,16 +37,22 @@ def dataset_list(org: OrgOption) -> None:
 def dataset_delete(
     dataset_id: Annotated[int, typer.Argument(min=1, help="データセットの番号（list で確認）")],
     org: OrgOption,
+    document: Annotated[
+        str, typer.Option("--document", help="この文書IDの文書だけを削除します")
+    ] = "",
 ) -> None:
     """組織のデータセットを、その文書とともに削除します（検索できなくなります）。"""
+    who = f"cli:{getpass.getuser()}"
 
-    async def work(services: Services) -> tuple[str, int]:
+    async def work(services: Services) -> str:
         owner = orgs.get_org(services.engine, org)
         dataset = await asyncio.to_thread(services.datasets.owned, dataset_id, owner.id)
-        removed = await services.uploads.delete(
-            dataset, who=f"cli:{getpass.getuser()}", platform="cli"
-        )
-        return dataset.name, removed
+        if document.strip():
+            title = await services.uploads.delete_document(
+                dataset, document, who=who, platform="cli"
+            )
+            return f"データセット「{dataset.name}」から文書「{title}」を削除しました。"
+        removed = await services.uploads.delete(dataset, who=who, platform="cli")
+        return f"データセット「{dataset.name}」と文書 {removed} 件を削除しました。"
 
-    name, removed = run_with_services(Settings(), work)
-    typer.echo(f"データセット「{name}」と文書 {removed} 件を削除しました。")
+    typer.echo(run_with_services(Settings(), work))

@@ -70,8 +70,8 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "dataset delete",
-        "<データセットID>",
-        "組織のデータセットを削除します",
+        "<データセットID> [文書ID]",
+        "組織のデータセットを削除します（文書IDを付けると、その文書だけを削除します）",
         access="admin",
     ),
     Command("quota", "", "組織の今月のトークン上限と使用量を表示します", access="admin"),

@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from admin.audit_models import DONE_BUT_UNRECORDED
 from admin.datasets import DatasetInfo, DatasetService
 from bot.auditing import Auditor
 from knowledge.corpus import CorpusDefaults
 from knowledge.documents import Document
-from knowledge.errors import BadDocument
+from knowledge.errors import BadDocument, NotFound
 from knowledge.index import IndexStore, batches
 from knowledge.ingest import documents_from_bytes, failure_of, unreadable
 
@@ -215,33 +216,33 @@ class Uploads:
             # perhaps after the attestation shared what was recorded then): share them too.
             private = [_shared(d) for d in changed if d.meta.visibility != "shared"]
             await self.index.upsert_batches(batches(private, batch))
-        await self.auditor.admin(
-            org_id=dataset.org_id,
-            platform=platform,
-            user_id=uploader,
-            action="dataset.upload",
-            details={
+        await self._audit(
+            dataset,
+            "dataset.upload",
+            {
                 "dataset_id": dataset.id,
                 "files": list(sources),
                 "written": len(changed),
                 "unchanged": len(documents) - len(changed),
                 "removed": len(gone),
             },
+            who=uploader,
+            platform=platform,
         )
         return UploadReport(refreshed, len(changed), len(documents) - len(changed), len(gone))
 
     async def record_created(self, dataset: DatasetInfo, *, who: str, platform: str) -> None:
         """Audit the creation of ``dataset`` (over REST, or by a chat upload that named it)."""
-        await self.auditor.admin(
-            org_id=dataset.org_id,
-            platform=platform,
-            user_id=who,
-            action="dataset.create",
-            details={
+        await self._audit(
+            dataset,
+            "dataset.create",
+            {
                 "dataset_id": dataset.id,
                 "name": dataset.name,
                 "shared": dataset.visibility == "shared",
             },
+            who=who,
+            platform=platform,
         )
 
     async def attest(self, dataset: DatasetInfo, *, who: str, platform: str) -> DatasetInfo:
@@ -253,12 +254,12 @@ class Uploads:
         attestation) shares them.
         """
         shared = await asyncio.to_thread(self.datasets.attest, dataset.id, dataset.org_id, who)
-        await self.auditor.admin(
-            org_id=dataset.org_id,
+        await self._audit(
+            dataset,
+            "dataset.attest",
+            {"dataset_id": dataset.id, "attested_by": who},
+            who=who,
             platform=platform,
-            user_id=who,
-            action="dataset.attest",
-            details={"dataset_id": dataset.id, "attested_by": who},
             unrecorded=ATTESTED_NOT_SHARED,
         )
         documents = []
@@ -284,14 +285,57 @@ class Uploads:
         for doc_id in late:
             await self.index.delete(doc_id)
         removed = len(doc_ids) + len(late)
+        await self._audit(
+            dataset,
+            "dataset.delete",
+            {"dataset_id": dataset.id, "name": dataset.name, "documents": removed},
+            who=who,
+            platform=platform,
+        )
+        return removed
+
+    async def delete_document(
+        self, dataset: DatasetInfo, doc_id: str, *, who: str, platform: str
+    ) -> str:
+        """Delete one document of the dataset (a file uploaded by mistake); returns its title.
+        The index goes first, as for a whole dataset: deleting it again finishes the job."""
+        titles = dict((d, t) for t, d in await asyncio.to_thread(self.datasets.titles, dataset.id))
+        doc_id = doc_id.strip()
+        if doc_id not in titles:
+            raise NotFound(
+                f"データセット「{dataset.name}」に文書ID {doc_id} の文書はありません"
+                "（チャットでは /datasets 番号 で文書IDを確認できます）。"
+            )
+        await self.index.delete(doc_id)
+        await asyncio.to_thread(self.datasets.forget, dataset.id, [doc_id])
+        await self._audit(
+            dataset,
+            "document.delete",
+            {"dataset_id": dataset.id, "doc_id": doc_id},
+            who=who,
+            platform=platform,
+        )
+        return titles[doc_id]
+
+    async def _audit(
+        self,
+        dataset: DatasetInfo,
+        action: str,
+        details: Mapping[str, object],
+        *,
+        who: str,
+        platform: str,
+        unrecorded: str = DONE_BUT_UNRECORDED,
+    ) -> None:
+        """Record an action taken on ``dataset`` in its organization's audit log."""
         await self.auditor.admin(
             org_id=dataset.org_id,
             platform=platform,
             user_id=who,
-            action="dataset.delete",
-            details={"dataset_id": dataset.id, "name": dataset.name, "documents": removed},
+            action=action,
+            details=details,
+            unrecorded=unrecorded,
         )
-        return removed
 
 
 def _shared(document: Document) -> Document:

@@ -287,6 +287,15 @@ async def test_admins_manage_data_from_the_chat(make_chat, logo_fake) -> None:
     assert "番号を数字で指定してください" in not_a_number
     assert "の要約です" in by_file_name and "三百円" in by_file_name
 
+    # An admin deletes the one document, by the id the listing showed.
+    delete = f"/dataset delete {dataset_id} ds{dataset_id}/tesuryo.txt"
+    for text in (delete, "住民票の写しの手数料はいくらですか"):
+        await deliver(chat, logo_fake, logo_fake.event(text, user_id="admin-1"))
+        await chat.drain()
+    deleted, asked = (r.text for r in logo_fake.replies[-2:])
+    assert "データセット「手数料条例」から文書「tesuryo」を削除しました" in deleted
+    assert "三百円" not in asked
+
 
 MEMO = "窓口案内\n令和8年度の窓口受付時間は午前8時30分から午後5時15分までとする。".encode()
 

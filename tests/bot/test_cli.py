@@ -161,15 +161,18 @@ def test_ingest_keeps_organization_data_to_its_owner(run, tmp_path: Path) -> Non
 
 
 def test_dataset_list_and_delete(run, tmp_path: Path) -> None:
-    rule = tmp_path / "ごみ出し規則.txt"
+    folder = tmp_path / "reiki"
+    folder.mkdir()
+    rule = folder / "ごみ出し規則.txt"
     rule.write_text("テスト市ごみ出し規則\n粗大ごみは毎月第二水曜日に収集する。", "utf-8")
+    (folder / "下書き.txt").write_text("下書き\n未定稿。", "utf-8")
     for name in ("テスト市", "よその市"):
         assert run("org", "create", name).exit_code == 0
-    ingest = ("ingest", str(rule), "--dataset", "例規", "--org", "テスト市")
+    ingest = ("ingest", str(folder), "--dataset", "例規", "--org", "テスト市")
     assert run(*ingest, "--category", "条例・規則・例規").exit_code == 0
     listed = run("dataset", "list", "--org", "テスト市")
     line = next(x for x in listed.output.splitlines() if "例規" in x)
-    assert "組織内のみ・1件" in line
+    assert "組織内のみ・2件" in line
     dataset_id = line[1 : line.index("]")]
     assert "例規" not in run("dataset", "list", "--org", "よその市").output
     refused = run("dataset", "delete", dataset_id, "--org", "よその市")
@@ -180,13 +183,18 @@ def test_dataset_list_and_delete(run, tmp_path: Path) -> None:
         return [c["title"] for c in json.loads(asked.stdout)["citations"]]
 
     assert cited()[:1] == ["ごみ出し規則"]
+    draft = ("dataset", "delete", dataset_id, "--org", "テスト市", "--document")
+    one = run(*draft, f"ds{dataset_id}/reiki/下書き.txt")
+    assert one.exit_code == 0 and "文書「下書き」を削除しました" in one.output, one.output
+    assert "組織内のみ・1件" in run("dataset", "list", "--org", "テスト市").output
+    assert run(*draft, f"ds{dataset_id}/reiki/下書き.txt").exit_code == 2  # already gone
     deleted = run("dataset", "delete", dataset_id, "--org", "テスト市")
     assert deleted.exit_code == 0
     assert "データセット「例規」と文書 1 件を削除しました" in deleted.output
     assert "ごみ出し規則" not in cited()
     assert "例規" not in run("dataset", "list", "--org", "テスト市").output
     exported = run("audit", "export", "--org", "テスト市").output
-    assert '"dataset.delete"' in exported
+    assert '"dataset.delete"' in exported and '"document.delete"' in exported
 
 
 def test_corpora_of_two_organizations_may_use_the_same_row_ids(run, tmp_path: Path) -> None:

@@ -319,3 +319,30 @@ async def test_a_document_is_summarized_by_the_name_of_its_file(setup) -> None:
     assert status == 404
     status, _ = await summary("r8%", owner)  # a name, not a pattern
     assert status == 404
+
+
+async def test_one_document_uploaded_by_mistake_is_deleted_alone(setup) -> None:
+    client, api_keys = setup
+    owner, other = api_keys["テスト市"], api_keys["よその市"]
+    dataset = await create(client, owner, name="ごみ規則", category="条例・規則・例規")
+    url = f"/api/v1/datasets/{dataset}/documents"
+    wrong = "テスト市犬の登録要綱.txt"
+    files = form((RULE_FILE, RULE_V1.encode()), (wrong, "犬の登録は保健所で受け付ける。".encode()))
+    assert (await client.post(url, data=files, headers=auth(owner))).status == 200
+    doc_id = f"ds{dataset}/{wrong}"
+
+    refused = await client.delete(f"{url}/{doc_id}", headers=auth(other))
+    assert refused.status == 404  # another organization's dataset is not even named
+    deleted = await client.delete(f"{url}/{doc_id}", headers=auth(owner))
+    assert deleted.status == 200 and (await deleted.json())["deleted"] == doc_id
+    again = await client.delete(f"{url}/{doc_id}", headers=auth(owner))
+    assert again.status == 404 and "文書ID" in (await again.json())["error"]["message"]
+
+    listed = await (await client.get(f"/api/v1/datasets/{dataset}", headers=auth(owner))).json()
+    assert [d["title"] for d in listed["document_list"]] == ["テスト市粗大ごみ収集規則"]
+    dog = await client.post(
+        "/api/v1/ask", json={"question": "犬の登録はどこで受け付けますか"}, headers=auth(owner)
+    )
+    assert wrong.removesuffix(".txt") not in [c["title"] for c in (await dog.json())["citations"]]
+    kept = await client.post("/api/v1/ask", json={"question": QUESTION}, headers=auth(owner))
+    assert "第二水曜日" in (await kept.json())["answer"]
