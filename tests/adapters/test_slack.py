@@ -229,6 +229,22 @@ async def test_mention_only_gets_a_usage_hint(make_chat, slack_fake) -> None:
     assert not [b for b in update.blocks if b["type"] == "actions"]
 
 
+async def test_thanks_in_the_thread_of_an_answer_gets_a_short_reply(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    thread = "1700000000.000100"
+    sent = ((SAMPLE_QUESTION, "1700000100.000300"), ("ありがとうございます！", "1700000200.000400"))
+    for n, (text, ts) in enumerate(sent):
+        event = slack_fake.mention(text, ts=ts, thread_ts=thread, event_id=f"Ev{n}")
+        await send_event(chat, slack_fake, event)
+        await chat.drain()
+    answer, thanks = slack_fake.of("chat.update")
+    assert "住民基本台帳法" in answer.block_text
+    assert thanks.block_text.startswith("どういたしまして")
+    assert "住民基本台帳法" not in thanks.block_text  # not the previous answer again
+    assert not [b for b in thanks.blocks if b["type"] == "actions"]  # nothing to rate
+
+
 async def test_rate_limited_update_is_retried(make_chat, slack_fake) -> None:
     chat = await slack_chat(make_chat, slack_fake)
     chat.link("横浜市", "slack", slack_fake.team_id)
