@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import PurePosixPath
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import ColumnElement, UniqueConstraint
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, or_, select
@@ -24,6 +24,11 @@ from knowledge.titles import file_keys, title_key
 
 # Documents read from files whose names contain the name asked for, compared with it.
 _FILE_MATCHES = 50
+
+
+def _visible_to(viewer_org: str | None) -> ColumnElement[bool]:
+    """Datasets the viewer may see: shared ones and its own."""
+    return or_(col(Dataset.visibility) == "shared", col(Dataset.org_id) == (viewer_org or ""))
 
 
 def _escaped(text: str) -> str:
@@ -210,9 +215,7 @@ class DatasetService:
     def visible(self, viewer_org: str | None) -> list[DatasetInfo]:
         """Datasets the viewer may see (shared ones and its own), with document counts."""
         with Session(self._engine) as session:
-            query = select(Dataset).where(
-                or_(col(Dataset.visibility) == "shared", col(Dataset.org_id) == (viewer_org or ""))
-            )
+            query = select(Dataset).where(_visible_to(viewer_org))
             rows = session.exec(query.order_by(col(Dataset.id))).all()
             return [_info(r, self._count(session, r.id)) for r in rows]
 
@@ -363,13 +366,7 @@ class DatasetService:
             rows = session.exec(
                 select(DocumentVersion.doc_id, DocumentVersion.source_name)
                 .join(Dataset)
-                .where(
-                    or_(
-                        col(Dataset.visibility) == "shared",
-                        col(Dataset.org_id) == (viewer_org or ""),
-                    ),
-                    or_(*names),
-                )
+                .where(_visible_to(viewer_org), or_(*names))
                 .order_by(col(DocumentVersion.doc_id))
                 .limit(_FILE_MATCHES)
             ).all()

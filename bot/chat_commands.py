@@ -17,7 +17,7 @@ from bot.router import notice
 from bot.services import Services
 from bot.summarizer import SummaryRequest
 from bot.turns import Answer, Turn
-from bot.uploads import UploadFile
+from bot.uploads import UploadFile, Uploads
 from knowledge.errors import BadInput
 from knowledge.parsing import is_document
 
@@ -43,6 +43,17 @@ def dataset_line(d: DatasetInfo) -> str:
     """One dataset as staff read it in a list: id, name, category, scope, documents."""
     scope = "全団体で共有" if d.visibility == "shared" else "組織内のみ"
     return f"[{d.id}] {d.name}（{d.category}・{scope}・{d.documents}件）"
+
+
+async def delete_dataset_or_document(
+    uploads: Uploads, dataset: DatasetInfo, doc_id: str, *, who: str, platform: str
+) -> str:
+    """Delete the dataset, or only its document ``doc_id`` when one is given; the reply."""
+    if doc_id.strip():
+        title = await uploads.delete_document(dataset, doc_id, who=who, platform=platform)
+        return f"データセット「{dataset.name}」から文書「{title}」を削除しました。"
+    removed = await uploads.delete(dataset, who=who, platform=platform)
+    return f"データセット「{dataset.name}」と文書 {removed} 件を削除しました。"
 
 
 class DataCommands:
@@ -192,13 +203,16 @@ class DataCommands:
                 "削除するデータセットの番号を指定してください（/datasets で確認できます）。"
             )
         dataset = await asyncio.to_thread(self.services.datasets.owned, int(raw), org.id)
-        who, platform = f"{turn.conversation.platform}:{turn.user_id}", turn.conversation.platform
-        uploads = self.services.uploads
-        if doc_id.strip():
-            title = await uploads.delete_document(dataset, doc_id, who=who, platform=platform)
-            return notice(f"データセット「{dataset.name}」から文書「{title}」を削除しました。")
-        removed = await uploads.delete(dataset, who=who, platform=platform)
-        return notice(f"データセット「{dataset.name}」と文書 {removed} 件を削除しました。")
+        platform = turn.conversation.platform
+        return notice(
+            await delete_dataset_or_document(
+                self.services.uploads,
+                dataset,
+                doc_id,
+                who=f"{platform}:{turn.user_id}",
+                platform=platform,
+            )
+        )
 
     async def quota(self, _turn: Turn, org: OrgInfo, _args: str) -> Answer:
         status = await asyncio.to_thread(self.services.quotas.status, org.id)

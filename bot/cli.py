@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import logging
 import sys
@@ -18,7 +17,14 @@ from admin.datasets import CATEGORIES
 from bot.api import answer_json
 from bot.asker import Asker
 from bot.cli_audit import audit_app
-from bot.cli_common import JapaneseUsageGroup, fail, reported, run_async, run_with_services
+from bot.cli_common import (
+    JapaneseUsageGroup,
+    cli_user,
+    fail,
+    reported,
+    run_async,
+    run_with_services,
+)
 from bot.cli_datasets import dataset_app
 from bot.cli_index import index_app
 from bot.cli_org import apikey_app, org_app
@@ -49,8 +55,7 @@ def _check_settings() -> None:
     try:
         load_settings()
     except BaibainError as exc:  # a configuration error, however the server would report it
-        fail(exc)
-        raise typer.Exit(code=2) from exc
+        raise fail(exc, code=2) from exc
 
 
 def _settings() -> Settings:
@@ -137,7 +142,7 @@ def ingest(
         files = list(iter_files(paths))
     if not files:
         raise fail(BadInput("取り込めるファイルが見つかりませんでした。"))
-    who = f"cli:{getpass.getuser()}"
+    who = cli_user()
 
     async def work(services: Services) -> tuple[int, int]:
         owner = orgs.get_org(services.engine, org)

@@ -26,10 +26,16 @@ from knowledge.errors import BaibainError
 T = TypeVar("T")
 
 
-def fail(exc: BaibainError) -> typer.Exit:
-    """Print the error for staff; exit code 2 for bad input, 1 for a failure on our side."""
+def fail(exc: BaibainError, code: int | None = None) -> typer.Exit:
+    """Print the error for staff; exit ``code``, by default 2 for bad input and 1 for a
+    failure on our side."""
     typer.echo(f"エラー: {exc.user_message}", err=True)
-    return typer.Exit(code=2 if exc.status < 500 else 1)
+    return typer.Exit(code=code if code is not None else 2 if exc.status < 500 else 1)
+
+
+def cli_user() -> str:
+    """Who acts on the command line, as audit records name them: the OS account."""
+    return f"cli:{getpass.getuser()}"
 
 
 @contextmanager
@@ -86,7 +92,7 @@ def record_admin(
     event = AuditEvent.admin(
         org_id=org_id,
         platform="cli",
-        user_id=f"cli:{getpass.getuser()}",
+        user_id=cli_user(),
         action=action,
         details=details,
     )

@@ -4,15 +4,14 @@ the server's shell, as its admins have them in chat (``/datasets``, ``/dataset d
 from __future__ import annotations
 
 import asyncio
-import getpass
 from typing import Annotated
 
 import typer
 
 from admin import orgs
 from admin.datasets import DatasetService
-from bot.chat_commands import dataset_line
-from bot.cli_common import admin_db, run_with_services
+from bot.chat_commands import dataset_line, delete_dataset_or_document
+from bot.cli_common import admin_db, cli_user, run_with_services
 from bot.services import Services
 from bot.settings import Settings
 
@@ -42,17 +41,12 @@ def dataset_delete(
     ] = "",
 ) -> None:
     """組織のデータセットを、その文書とともに削除します（検索できなくなります）。"""
-    who = f"cli:{getpass.getuser()}"
 
     async def work(services: Services) -> str:
         owner = orgs.get_org(services.engine, org)
         dataset = await asyncio.to_thread(services.datasets.owned, dataset_id, owner.id)
-        if document.strip():
-            title = await services.uploads.delete_document(
-                dataset, document, who=who, platform="cli"
-            )
-            return f"データセット「{dataset.name}」から文書「{title}」を削除しました。"
-        removed = await services.uploads.delete(dataset, who=who, platform="cli")
-        return f"データセット「{dataset.name}」と文書 {removed} 件を削除しました。"
+        return await delete_dataset_or_document(
+            services.uploads, dataset, document, who=cli_user(), platform="cli"
+        )
 
     typer.echo(run_with_services(Settings(), work))
