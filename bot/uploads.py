@@ -20,7 +20,7 @@ from knowledge.corpus import CorpusDefaults
 from knowledge.documents import Document
 from knowledge.errors import BadDocument, NotFound
 from knowledge.index import IndexStore, batches
-from knowledge.ingest import documents_from_bytes, failure_of, unreadable
+from knowledge.ingest import documents_from_bytes, failure_of, source_of, unreadable
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ class Uploads:
                 self.datasets.record,
                 dataset.id,
                 doc_id=document.doc_id,
-                source_name=document.doc_id.split("/", 1)[-1],
+                source_name=source_of(document.doc_id),
                 title=document.meta.title,
                 content_hash=document.content_hash,
                 published=document.meta.published,

@@ -124,6 +124,12 @@ def read_files(
         yield read
 
 
+def source_of(doc_id: str) -> str:
+    """The file (and archive member) an uploaded document was read from: its id less the
+    ``<id_prefix or dataset>/`` that ``documents_from_bytes`` put in front."""
+    return doc_id.split("/", 1)[-1]
+
+
 def documents_from_bytes(
     name: str, data: bytes, defaults: CorpusDefaults, *, id_prefix: str = ""
 ) -> Iterator[Document]:

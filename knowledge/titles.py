@@ -20,6 +20,7 @@ from knowledge.analysis import Analyzer
 from knowledge.dates import today_in_japan
 from knowledge.documents import Document, DocumentMeta
 from knowledge.index import IndexQuery, IndexStore, SearchFilter, Signal
+from knowledge.ingest import source_of
 from knowledge.lawquery import analyze_law_references
 from knowledge.numerals import article_label, find_article_refs
 from knowledge.terms import article_key
@@ -51,11 +52,6 @@ def file_keys(source: str) -> set[str]:
     return {title_key(n) for name in names for n in (name, PurePosixPath(name).stem)} - {""}
 
 
-def _source_of(doc_id: str) -> str:
-    """The source an uploaded document's id names (its id less the ``ds<id>/`` prefix)."""
-    return doc_id.split("/", 1)[-1]
-
-
 def _in_force(versions: list[DocumentMeta], today: date) -> list[DocumentMeta]:
     """The version in force on ``today`` (the latest enforced) of versions of one document;
     all of them when they are not versions of one document or none is in force yet."""
@@ -84,9 +80,7 @@ async def documents_named(
     signal = Signal(terms=dict.fromkeys(terms, 1.0), fields={"title": 1.0, "words": 0.1})
     hits = await store.search(IndexQuery([signal], filter=flt, k=CANDIDATES))
     metas = [hit.meta for hit in hits]
-    exact = [
-        m for m in metas if title_key(m.title) == key or key in file_keys(_source_of(m.doc_id))
-    ]
+    exact = [m for m in metas if title_key(m.title) == key or key in file_keys(source_of(m.doc_id))]
     if len(exact) > 1:
         return _in_force(exact, today or today_in_japan())
     return exact or [m for m in metas if key in title_key(m.title)]
