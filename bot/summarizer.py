@@ -173,9 +173,11 @@ class Summarizer:
         document = await self.index.get_document(name)
         if document is not None and flt.allows(document.meta):
             return document
-        found = await documents_named(self.index, self.analyzer, name, flt)
+        candidates = await documents_named(self.index, self.analyzer, name, flt)
+        found = candidates.exact
         if not found and self.from_file is not None:
             found = await self._from_file(self.from_file, name, flt)
+        found = found or candidates.containing
         if len(found) > 1:
             raise BadInput(_choices(name, found))
         document = await self.index.get_document(found[0].doc_id) if found else None
@@ -199,7 +201,7 @@ class Summarizer:
 
     async def _article(self, law: str, key: str, flt: SearchFilter) -> Document | None:
         """Article ``key`` of the one statute stored whole that ``law`` names."""
-        found = await documents_named(self.index, self.analyzer, law, flt)
+        found = (await documents_named(self.index, self.analyzer, law, flt)).best
         if len(found) != 1:
             return None
         whole = await self.index.get_document(found[0].doc_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import PurePosixPath
 
@@ -62,28 +62,42 @@ def _in_force(versions: list[DocumentMeta], today: date) -> list[DocumentMeta]:
     return [max(enforced, key=lambda m: m.version)]
 
 
+@dataclass(frozen=True)
+class NamedDocuments:
+    """Documents a name may mean: ``exact`` are those whose title or file name it is (of
+    versions of one statute, the one in force), ``containing`` those whose title contains it;
+    best title match first."""
+
+    exact: list[DocumentMeta]
+    containing: list[DocumentMeta]
+
+    @property
+    def best(self) -> list[DocumentMeta]:
+        """The exact matches, else the titles containing the name."""
+        return self.exact or self.containing
+
+
 async def documents_named(
     store: IndexStore,
     analyzer: Analyzer,
     name: str,
     flt: SearchFilter,
     today: date | None = None,
-) -> list[DocumentMeta]:
-    """Documents the viewer may see that ``name`` names: those whose title or file name it
-    is (of versions of one statute, the one in force ``today``, in Japan by default), else
-    those whose title contains it; best title match first."""
+) -> NamedDocuments:
+    """Documents the viewer may see that ``name`` names, among those whose titles share its
+    words (``today`` picks the version in force, in Japan by default)."""
     law_query = analyze_law_references(name, await store.law_titles(flt.viewer_org))
     key = title_key(law_query.text)
     terms = analyzer.words(law_query.text)
     if not key or not terms:
-        return []
+        return NamedDocuments([], [])
     signal = Signal(terms=dict.fromkeys(terms, 1.0), fields={"title": 1.0, "words": 0.1})
     hits = await store.search(IndexQuery([signal], filter=flt, k=CANDIDATES))
     metas = [hit.meta for hit in hits]
     exact = [m for m in metas if title_key(m.title) == key or key in file_keys(source_of(m.doc_id))]
     if len(exact) > 1:
-        return _in_force(exact, today or today_in_japan())
-    return exact or [m for m in metas if key in title_key(m.title)]
+        exact = _in_force(exact, today or today_in_japan())
+    return NamedDocuments(exact, [m for m in metas if m not in exact and key in title_key(m.title)])
 
 
 def article_named(name: str) -> tuple[str, str] | None:

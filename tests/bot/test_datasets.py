@@ -321,6 +321,32 @@ async def test_a_document_is_summarized_by_the_name_of_its_file(setup) -> None:
     assert status == 404
 
 
+async def test_a_file_name_is_preferred_to_a_title_that_contains_it(setup) -> None:
+    client, api_keys = setup
+    owner = api_keys["テスト市"]
+    dataset = await create(client, owner, name="防災資料", category="計画")
+
+    def page(title: str, text: str) -> bytes:
+        return (
+            f"<html><head><title>{title}</title></head><body><p>{text}</p></body></html>".encode()
+        )
+
+    uploaded = await client.post(
+        f"/api/v1/datasets/{dataset}/documents",
+        data=form(
+            ("防災計画.html", page("窓口案内", "窓口の受付時間は午前8時30分からとする。")),
+            ("gaiyo.html", page("地域防災計画の概要", "避難所の開設手順を定める。")),
+        ),
+        headers=auth(owner),
+    )
+    assert uploaded.status == 200
+    response = await client.post(
+        "/api/v1/summarize", json={"doc_id": "防災計画"}, headers=auth(owner)
+    )
+    body = await response.json()
+    assert response.status == 200 and str(body["answer"]).startswith("「窓口案内」の要約です")
+
+
 async def test_one_document_uploaded_by_mistake_is_deleted_alone(setup) -> None:
     client, api_keys = setup
     owner, other = api_keys["テスト市"], api_keys["よその市"]

@@ -35,7 +35,7 @@ async def named(tmp_path: Path, name: str, today: date = date(2026, 6, 1)) -> li
     try:
         await store.upsert_many(DOCUMENTS)
         found = await documents_named(store, ANALYZER, name, SearchFilter(), today)
-        return [m.doc_id for m in found]
+        return [m.doc_id for m in found.best]
     finally:
         await store.close()
 
