@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
@@ -10,7 +9,7 @@ from typing import Annotated
 import typer
 
 from admin import orgs
-from bot.cli_common import admin_db
+from bot.cli_common import admin_db, cli_user
 from bot.services import open_audit_log
 from bot.settings import Settings
 from knowledge.dates import parse_date
@@ -59,7 +58,7 @@ def export(
             org_id,
             _moment(since, end_of_day=False),
             _moment(until, end_of_day=True),
-            actor=getpass.getuser(),
+            actor=cli_user(),
         )
         for row in rows:
             typer.echo(json.dumps(row, ensure_ascii=False, default=str))

@@ -83,8 +83,10 @@ async def test_turns_are_encrypted_verifiable_and_exportable(
     assert turns[0]["payload"]["citations"]
     # The export itself is audited.
     again = await invoke(runner, cli, ["audit", "export", "--org", "監査市"], env=rotated)
-    actions = [json.loads(x)["payload"].get("action") for x in again.stdout.splitlines()]
-    assert "audit.export" in actions
+    rows = [json.loads(line) for line in again.stdout.splitlines()]
+    exports = [r for r in rows if r["payload"].get("action") == "audit.export"]
+    # Named like every other command-line action: cli:<OS account>.
+    assert exports and all(r["user_id"].startswith("cli:") for r in exports)
 
 
 def test_verify_names_a_tampered_record(data_dir: Path, org_key: str) -> None:
