@@ -64,7 +64,9 @@ class Dataset(SQLModel, table=True):
     """A named collection of documents owned by an organization."""
 
     __tablename__ = "dataset"
-    __table_args__ = (UniqueConstraint("org_id", "name"),)
+    # Ids are never handed out twice (SQLite would reuse a deleted highest one): they name
+    # datasets in commands, retried deletions and document ids (ds<id>/…).
+    __table_args__ = (UniqueConstraint("org_id", "name"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     org_id: str = Field(max_length=64, index=True)

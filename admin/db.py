@@ -59,13 +59,29 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def init_db(engine: Engine) -> None:
-    """Bring the schema to the newest migration (creating it in an empty database)."""
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
-            )
-        command.upgrade(alembic_config(connection), "head")
+    """Bring the schema to the newest migration (creating it in an empty database).
+
+    On SQLite, foreign keys are off while the migrations run and checked before they commit:
+    SQLite changes a table by copying it into a new one, which a referencing table would
+    otherwise block (SQLite's documented procedure for schema changes)."""
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # only outside a transaction does this pragma take effect
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
+                    )
+                command.upgrade(alembic_config(connection), "head")
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError("a migration left rows whose references are broken")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def ping_db(engine: Engine) -> None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-from admin.db import init_db, register_tables
+from admin.datasets import DatasetService
+from admin.db import alembic_config, create_db_engine, init_db, register_tables
+from knowledge.errors import NotFound
 
 
 def test_migrations_create_every_table_and_match_the_models(db_engine: Engine) -> None:
@@ -24,4 +30,41 @@ def test_upgrading_twice_is_harmless(db_engine: Engine) -> None:
     init_db(db_engine)
     init_db(db_engine)
     with db_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0002"
+        assert MigrationContext.configure(connection).get_current_revision() == "0003"
+
+
+def test_a_deleted_datasets_id_is_never_given_again(db_engine: Engine) -> None:
+    datasets = DatasetService(db_engine)
+    first = datasets.create("1", "一時", "計画")
+    datasets.delete(first.id, "1")
+    second = datasets.create("1", "別物", "計画")
+    # A retried deletion of the first must not find the second under the same id.
+    assert second.id != first.id
+    with pytest.raises(NotFound):
+        datasets.delete(first.id, "1")
+    assert [d.name for d in datasets.visible("1")] == ["別物"]
+
+
+def test_a_database_of_the_previous_schema_keeps_its_rows_and_references(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0002")
+        datasets = DatasetService(engine)
+        kept = datasets.create("1", "例規集", "条例・規則・例規")
+        gone = datasets.create("1", "削除予定", "計画")
+        datasets.record(
+            kept.id, doc_id="ds1/a.txt", source_name="a.txt", title="A", content_hash="h"
+        )
+        datasets.delete(gone.id, "1")
+        init_db(engine)
+        assert datasets.documents(kept.id) == {"ds1/a.txt": "h"}
+        assert [d.name for d in datasets.visible("1")] == ["例規集"]
+        # From the upgrade on, ids are not handed out twice (one deleted before may be).
+        latest = datasets.create("1", "新規", "計画")
+        datasets.delete(latest.id, "1")
+        assert datasets.create("1", "新規", "計画").id > latest.id
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
