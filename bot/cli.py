@@ -79,8 +79,9 @@ def _print_answer(answer: Answer) -> None:
     if answer.citations:
         typer.echo(f"\n{answer.citations_heading}:")
         for c in answer.citations:
-            details = " / ".join(x for x in (c.dataset, c.organization, c.published or "") if x)
-            typer.echo(f"[{c.n}] {c.title}（{details}）{(' ' + c.url) if c.url else ''}")
+            details = "・".join(c.details())
+            shown = f"{c.title}（{details}）" if details else c.title
+            typer.echo(f"[{c.n}] {shown}{(' ' + c.url) if c.url else ''}")
     if answer.footer:
         typer.echo(f"\n{answer.footer}")
 

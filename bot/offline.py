@@ -44,6 +44,7 @@ def offline_answer(retrieved: Retrieved, analyzer: Analyzer, notice: str = "") -
             citations=related_citations(related),
             outcome="not_found",
             related_heading=RELATED_HEADING,
+            footer="",  # a list of documents to read, nothing written or quoted
         )
     if not retrieved.relevant:
         text = UNINDEXED_TEXT.format(laws=laws) if laws else NOT_FOUND_TEXT

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -361,7 +362,11 @@ def test_a_question_answered_only_in_parts_lists_possibly_related_documents(
     assert partly["answer"].startswith("質問に直接答える箇所は見つかりませんでした")
     assert partly["citations_heading"] == "関連する可能性のある資料"
     assert {"規則0", "規則1"} <= {c["title"] for c in partly["citations"]}
-    assert "関連する可能性のある資料:" in ask("開示請求の手数料は郵便で払えますか")
+    assert partly["footer"] == ""  # nothing was written or quoted
+    shown = ask("開示請求の手数料は郵便で払えますか")
+    assert "関連する可能性のある資料:" in shown and "※この回答はAI" not in shown
+    # Each related document with where it is, and no empty brackets.
+    assert re.search(r"^\[\d\] 規則\d（[^）]*規則集[^）]*）$", shown, re.M), shown
     unrelated = json.loads(ask("今日の天気はどうですか", "--json"))
     assert unrelated["answer"].startswith("該当する資料が見つかりませんでした")
     assert unrelated["citations"] == []
@@ -409,3 +414,18 @@ def test_usage_errors_are_explained_in_japanese(run) -> None:
         assert result.exit_code == 2, args
         assert expected in result.output and "Error" not in result.output, result.output
         assert f"使い方は `{command} --help` で確認できます" in result.output
+
+
+def test_a_local_file_is_summarized_with_a_plain_citation(run, tmp_path: Path) -> None:
+    rule = tmp_path / "庁内ルール.md"
+    rule.write_text(
+        "# 庁内ルール\n\n公用車は前日までに総務課へ予約する。\n\n"
+        "使用後は走行距離を記録簿に記入する。\n",
+        "utf-8",
+    )
+    result = run("summarize", str(rule), BAIBAIN_SAMPLE_DATA="0")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("「庁内ルール」の要約です")
+    # A file on the command line has no dataset or organization: no empty brackets.
+    assert re.search(r"^\[1\] 庁内ルール(（[^）]+）)?$", result.stdout, re.M), result.stdout
+    assert "（）" not in result.stdout
