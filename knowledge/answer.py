@@ -31,6 +31,12 @@ _ITEM_MARK = re.compile(
     r"^(?:(?:[一二三四五六七八九十百]+|[イロハニホヘトチリヌルヲワカヨタレソツネナラム])[ 　]"
     r"|[(（]?[0-9０-９]+[)）.．]|[①-⑳]|[・\-*•])"
 )
+# Markdown's list markup (「- 一　当該…」): an item is shown without it.
+_MARKUP_BULLET = re.compile(r"^[-*•][ 　]+")
+# A proviso (「ただし、…この限りでない。」) limits the sentence before it and misleads alone
+# (「投票所は、午前七時に開き、午後八時に閉じる。」 is the answer its proviso qualifies): the two
+# are one unit, quoted together.
+_PROVISO = ("ただし", "但し")
 _SENTENCE_FINAL = tuple(SENTENCE_ENDINGS)
 _ITEM_ENDINGS = ("とき。", "場合。", "こと。", "もの。", "者。")
 # An innermost parenthetical, and what stands for one left out while outer ones are found.
@@ -107,11 +113,15 @@ def passage_units(text: str) -> list[_Unit]:
         if not line:
             continue
         if lead is not None and _is_item(line):
-            sentences.append(line)
+            item = _MARKUP_BULLET.sub("", line)
+            sentences.append(item)
             leads.append(lead)
-            items[lead].append(line)
+            items[lead].append(item)
             continue
-        for sentence in split_sentences(line):
+        for sentence in split_sentences(_MARKUP_BULLET.sub("", line)):
+            if sentence.startswith(_PROVISO) and sentences and leads[-1] is None:
+                sentences[-1] += sentence
+                continue
             sentences.append(sentence)
             leads.append(None)
         lead = len(sentences) - 1 if _INTRODUCES_LIST.search(sentences[-1]) else None

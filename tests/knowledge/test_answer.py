@@ -166,3 +166,25 @@ async def test_a_reading_substitution_is_not_quoted_as_an_article_s_answer(
     lines = [line for line in composed.text.splitlines() if line.endswith(f"[{number}]")]
     assert lines == [f"・第百二十三条の規定は、総合区長について準用する。 [{number}]"]
     assert "副知事及び副市町村長の定数は、条例で定める。" in composed.text
+
+
+async def test_a_proviso_is_quoted_with_the_sentence_it_qualifies(tmp_path: Path) -> None:
+    # 公職選挙法第四十条, one sentence per line as e-Gov text arrives flattened.
+    text = (
+        "投票所は、午前七時に開き、午後八時に閉じる。\n"
+        "ただし、市町村の選挙管理委員会は、特別の事情のある場合に限り、投票所を開く時刻を"
+        "二時間以内の範囲内において繰り上げ若しくは繰り下げることができる。\n"
+        "市町村の選挙管理委員会は、前項ただし書の場合においては、直ちにその旨を告示する。"
+    )
+    found = await answer(tmp_path, text, "投票所を開く時刻は繰り上げられますか")
+    assert "・投票所は、午前七時に開き、午後八時に閉じる。ただし、市町村の選挙管理委員会は" in found
+
+
+async def test_markdown_list_markup_is_not_quoted(tmp_path: Path) -> None:
+    text = (
+        "期日前投票所の時刻は、次に掲げる場合の区分に応じ、当該各号に定める措置を講ずる。\n"
+        "- 一　期日前投票所の数が一である場合　開く時刻を二時間以内で繰り上げること。\n"
+        "- 二　期日前投票所の数が二以上である場合　閉じる時刻を繰り下げること。"
+    )
+    found = await answer(tmp_path, text, "期日前投票所の数が一である場合")
+    assert "：一　期日前投票所の数が一である場合" in found and "- 一" not in found
