@@ -114,12 +114,14 @@ def reset_date(period: str) -> date:
 
 
 def exhausted_message(status: QuotaStatus) -> str:
-    """The Japanese message for an exhausted budget."""
+    """The Japanese message for a budget that cannot pay for a call: used up, or with less
+    left than one answer may take (a call reserves its prompt and longest reply first)."""
     reset = f"{status.reset_on.month}月{status.reset_on.day}日"
-    return (
-        f"今月のAI利用上限（{status.budget:,}トークン）に達しました。"
-        f"{reset}にリセットされます。急ぎの場合は組織の管理者にご相談ください。"
-    )
+    if status.remaining > 0:
+        reason = f"今月のAI利用の残り（{status.remaining:,}トークン）では回答を作成できません。"
+    else:
+        reason = f"今月のAI利用上限（{status.budget:,}トークン）に達しました。"
+    return f"{reason}{reset}にリセットされます。急ぎの場合は組織の管理者にご相談ください。"
 
 
 class QuotaService:

@@ -56,8 +56,11 @@ async def test_concurrent_calls_never_commit_more_than_the_budget(
     refusals = [r for r in results if r != "answered"]
     assert len(refusals) == 17
     reset = status.reset_on
+    # Each says the limit is reached, or how little is left (less than a call reserves).
+    assert all(f"{reset.month}月{reset.day}日にリセット" in r for r in refusals)
     assert all(
-        "上限（1,000トークン）" in r and f"{reset.month}月{reset.day}日" in r for r in refusals
+        "上限（1,000トークン）に達しました" in r or "では回答を作成できません" in r
+        for r in refusals
     )
     # Calls that were refused never reached the endpoint.
     assert len(openai_fake.chat_requests) == 3
@@ -87,8 +90,18 @@ def test_thresholds_are_reported_once(db_engine: Engine) -> None:
         reservation = quotas.reserve("9", 20)
         crossings.append(quotas.commit(reservation, 20))
     assert crossings == [None, None, None, 80, 100]
-    with pytest.raises(QuotaExceeded):
+    with pytest.raises(QuotaExceeded, match=r"上限（100トークン）に達しました"):
         quotas.reserve("9", 1)
+
+
+def test_a_call_larger_than_what_is_left_is_refused_saying_what_is_left(
+    db_engine: Engine,
+) -> None:
+    quotas = QuotaService(db_engine, default_budget=100)
+    with pytest.raises(QuotaExceeded) as refused:
+        quotas.reserve("9", 101)  # nothing used yet: not "reached"
+    assert "残り（100トークン）では回答を作成できません" in refused.value.user_message
+    assert "に達しました" not in refused.value.user_message
 
 
 def test_months_start_fresh_and_reset_on_the_first(db_engine: Engine) -> None:
