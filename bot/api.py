@@ -90,7 +90,8 @@ async def authenticate(request: web.Request) -> OrgInfo | None:
     services = request.app[SERVICES]
     token = bearer_token(request)
     if token is None:
-        if is_local_demo(request):
+        # Credentials of another form (Basic, a bare key) are wrong, not absent.
+        if "Authorization" not in request.headers and is_local_demo(request):
             return None
         raise Unauthorized(KEY_REQUIRED)
     try:

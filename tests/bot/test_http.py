@@ -83,6 +83,12 @@ async def test_local_demo_needs_no_key_but_checks_the_host(aiohttp_client, make_
     assert proxied.status == 401
     page = await (await local.get("/", headers={"X-Real-IP": "203.0.113.7"})).text()
     assert "const REQUIRES_KEY = true;" in page
+    # Credentials of another form are wrong, not absent, even locally.
+    for header in ("Basic dXNlcjpwYXNz", "Bearer ", "bb_1_secret"):
+        wrong = await local.post(
+            "/api/v1/ask", json={"question": SAMPLE_QUESTION}, headers={"Authorization": header}
+        )
+        assert wrong.status == 401, header
 
 
 async def test_wrong_and_revoked_keys_are_refused(aiohttp_client, make_settings) -> None:
