@@ -412,7 +412,7 @@ class AuditLog:
                 refused_by_user = per_user.where(*scope, RECORD.c.outcome == "refused")
                 for user, count in conn.execute(refused_by_user).tuples():
                     if count >= REFUSED_MIN:
-                        detail = f"{count} refused commands"
+                        detail = f"権限のないコマンドが{count}件拒否されました"
                         signals.append(MisuseSignal("refused_commands", user, count, detail))
                 overrides = self._override_attempts(conn, scope)
         except SQLAlchemyError as exc:
@@ -422,11 +422,11 @@ class AuditLog:
         median = statistics.median(turns.values()) if turns else 0
         for user, count in turns.items():
             if count > VOLUME_FACTOR * median and count > VOLUME_MIN_TURNS:
-                detail = f"{count} turns; the median per user is {median:g}"
+                detail = f"質問が{count}件あります（利用者あたりの中央値は{median:g}件）"
                 signals.append(MisuseSignal("unusual_volume", user, count, detail))
         for user, seqs in overrides.items():
             shown = ", ".join(str(seq) for seq in seqs[:10]) + (" …" if len(seqs) > 10 else "")
-            detail = f"questions trying to override instructions in records {shown}"
+            detail = f"回答の規則を書き換えさせようとする質問があります（監査記録 {shown}）"
             signals.append(MisuseSignal("instruction_override", user, len(seqs), detail))
         return sorted(signals, key=lambda s: (s.kind, -s.count, s.user_hash))
 

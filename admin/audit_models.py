@@ -208,7 +208,8 @@ class VerifyResult:
 @dataclass(frozen=True)
 class MisuseSignal:
     """A pattern worth a human look: ``kind`` is ``unusual_volume``, ``refused_commands`` or
-    ``instruction_override``; ``detail`` never contains message text."""
+    ``instruction_override``; ``detail`` says what was seen, in Japanese for the admins who
+    read usage reports, and never contains message text."""
 
     kind: str
     user_hash: str

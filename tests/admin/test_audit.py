@@ -595,6 +595,10 @@ def test_misuse_signals(engine: Engine, tmp_path: Path, key1: str, clock: FakeCl
         ("unusual_volume", keyring.user_hash("slack", "HEAVY")),
     }
     assert [s.count for s in signals] == [2, 3, 51]
+    # Admins read the details in usage reports.
+    assert found["unusual_volume", keyring.user_hash("slack", "HEAVY")].detail == (
+        "質問が51件あります（利用者あたりの中央値は2件）"
+    )
     for signal in signals:
         assert "指示" not in signal.detail and "ignore" not in signal.detail.lower()
     assert {s.kind for s in log.misuse_signals(None, since=T0 - timedelta(days=1))} == {
