@@ -51,6 +51,11 @@ from admin.audit_models import (
 logger = logging.getLogger(__name__)
 
 _APPEND_ATTEMPTS = 3
+FOREIGN_HEAD_KEY = (
+    "監査ログの最新の記録は、設定されている BAIBAIN_AUDIT_KEY にない鍵で暗号化されています。"
+    "鍵を取り違えていないか確認してください。鍵を替えるときは、新しい鍵を先頭に、"
+    "これまでの鍵をカンマ区切りで後ろに並べます。何も変更していません。"
+)
 _STREAM = {"yield_per": 500}  # read long chains in batches, server-side on PostgreSQL
 # Event fields stored in clear columns; user_id and payload are encrypted.
 _CLEAR_EVENT_FIELDS = [f.name for f in fields(AuditEvent) if f.name not in ("user_id", "payload")]
@@ -133,6 +138,25 @@ class AuditLog:
 
     # --- writing ---------------------------------------------------------------------------------
 
+    def check_writable(self) -> None:
+        """Raise ``AuditKeyError`` when the newest record was written under a key that is not
+        configured (a mistyped or regenerated ``BAIBAIN_AUDIT_KEY``): records written now would
+        not be readable, nor the chain verifiable, with the keys that wrote the rest."""
+        try:
+            with self._engine.connect() as conn:
+                head = conn.execute(select(HEAD).where(HEAD.c.id == HEAD_ID)).mappings().first()
+        except SQLAlchemyError as exc:
+            raise AuditWriteFailed(detail=f"audit head unreadable: {type(exc).__name__}") from exc
+        if head is not None:
+            self._check_head_key(head)
+
+    def _check_head_key(self, head: RowMapping) -> None:
+        if head["seq"] > 0 and not self._keyring.has_key(head["last_key_id"]):
+            raise AuditKeyError(
+                FOREIGN_HEAD_KEY,
+                detail=f"the newest audit record needs key {head['last_key_id']}, not configured",
+            )
+
     def append(self, event: AuditEvent) -> int:
         """Record ``event`` and return its sequence number; ``AuditWriteFailed`` if it could not
         be stored (the caller must then report the turn as an error)."""
@@ -162,6 +186,7 @@ class AuditLog:
         if not _lock_head(conn):
             self._write_head(conn, 0, GENESIS_HASH, "", 0, GENESIS_HASH, insert_row=True)
         head = conn.execute(select(HEAD).where(HEAD.c.id == HEAD_ID)).mappings().one()
+        self._check_head_key(head)
         now = as_utc(self._clock())
         key_id = self._keyring.current_key_id
         digest_seq, digest_mac = head["digest_seq"], head["digest_mac"]

@@ -81,7 +81,9 @@ def admin_db(settings: Settings | None = None) -> Iterator[Engine]:
 def admin_audit(engine: Engine) -> AuditLog:
     """The audit log that administrative commands record into, opened before they act, so a
     misconfigured audit key stops the command before it changes anything."""
-    return open_audit_log(Settings(), engine)
+    audit = open_audit_log(Settings(), engine)
+    audit.check_writable()
+    return audit
 
 
 def record_admin(

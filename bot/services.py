@@ -24,7 +24,7 @@ from bot.uploads import Uploads
 from knowledge.analysis import Analyzer
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.embeddings import Embedder, OpenAIEmbedder
-from knowledge.errors import BadInput, IndexUnavailable, UpstreamUnavailable
+from knowledge.errors import BadInput, BaibainError, IndexUnavailable, UpstreamUnavailable
 from knowledge.index import IndexStore
 from knowledge.llm import LLMClient, LLMConfig, OpenAIChatClient
 from knowledge.retrieval import Retriever
@@ -148,6 +148,12 @@ async def open_services(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.sqlalchemy_url)
     init_db(engine)
+    audit = open_audit_log(settings, engine)
+    try:
+        audit.check_writable()  # a wrong key stops the process before it records anything
+    except BaibainError:
+        engine.dispose()
+        raise
     analyzer = Analyzer()
     embedder = open_embedder(settings)
     index = open_index(settings, analyzer, embedder)
@@ -158,9 +164,8 @@ async def open_services(
             # Start anyway: /readyz reports the index, users get a polite message per question;
             # the sample is loaded at the next start.
             log.warning("index or embeddings unavailable, sample not loaded: %s", exc.detail)
-    keyring = open_keyring(settings)
     usage = UsageService(engine, settings.model_prices)
-    auditor = Auditor(AuditLog(engine, keyring), usage)
+    auditor = Auditor(audit, usage)
     llm = open_llm(settings)
     quotas = QuotaService(engine, settings.monthly_token_budget)
     access = LLMAccess(llm, quotas, auditor)
@@ -168,7 +173,7 @@ async def open_services(
         Retriever(index, analyzer, embedder),
         analyzer,
         auditor,
-        ConversationStore(engine, keyring),
+        ConversationStore(engine, audit.keyring),
         access,
         answer_max_tokens=settings.llm_answer_max_tokens,
         query_variants=settings.llm_query_variants,

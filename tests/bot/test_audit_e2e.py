@@ -101,3 +101,27 @@ def test_verify_names_a_tampered_record(data_dir: Path, org_key: str) -> None:
     result = runner.invoke(cli, ["audit", "verify"], env=env)
     assert result.exit_code == 1
     assert "#2" in result.output
+
+
+def test_a_wrong_audit_key_stops_commands_before_they_change_anything(data_dir: Path) -> None:
+    key, other = _key(), _key()
+    runner = CliRunner()
+
+    def run(audit_key: str, *args: str):  # type: ignore[no-untyped-def]
+        env = {"BAIBAIN_DATA_DIR": str(data_dir), "BAIBAIN_AUDIT_KEY": audit_key}
+        return runner.invoke(cli, list(args), env=env)
+
+    assert run(key, "org", "create", "横浜市").exit_code == 0
+    # Another valid key, as when the checklist's key line is run again in a new shell.
+    refused = run(other, "org", "create", "神戸市")
+    assert refused.exit_code == 1
+    assert (
+        "BAIBAIN_AUDIT_KEY にない鍵" in refused.output and "何も変更していません" in refused.output
+    )
+    assert run(other, "ask", QUESTION, "--org", "横浜市").exit_code == 1
+    listed = run(key, "org", "list")
+    assert "横浜市" in listed.output and "神戸市" not in listed.output
+    assert run(key, "audit", "verify").exit_code == 0
+    # A rotation lists the new key first and keeps the old one: that is not refused.
+    assert run(f"{other},{key}", "org", "create", "神戸市").exit_code == 0
+    assert run(f"{other},{key}", "audit", "verify").exit_code == 0
