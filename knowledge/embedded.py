@@ -6,6 +6,10 @@ arrays of term ids (see ``embedded_schema``). Each process keeps an in-memory in
 (``embedded_memory.MemoryIndex``) and replays the change log before every search, so writes by
 another process (the worker, a CLI ingest) become visible without restarts, and a process
 killed mid-ingest leaves the previous committed state intact.
+
+The statements that write the file are in ``embedded_writes``, those that read it (into the
+in-memory index, or for hits and documents) in ``embedded_reads``; this class holds the lock,
+the transactions and how far the in-memory index has replayed the change log.
 """
 
 from __future__ import annotations
@@ -20,21 +24,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from knowledge.analysis import Analyzer
-from knowledge.dense import (
-    EMBED_BATCH,
-    Vector,
-    embed_chunks,
-    embedding_input,
-    vector_to_blob,
+from knowledge.dense import EMBED_BATCH, Vector, embed_chunks, embedding_input
+from knowledge.documents import Chunk, Document, Hit
+from knowledge.embedded_docs import meta_from_json
+from knowledge.embedded_memory import MemoryIndex
+from knowledge.embedded_reads import (
+    chunks_by_rowid,
+    load_all,
+    missing_count,
+    missing_rows,
+    read_document,
+    read_new_terms,
+    reload,
 )
-from knowledge.documents import Chunk, Document, DocumentMeta, Hit
-from knowledge.embedded_docs import DOC_ROWS, DocRow, meta_from_json, meta_to_json
-from knowledge.embedded_memory import MemoryIndex, TermRow
 from knowledge.embedded_schema import (
-    CHUNK_COLUMNS,
-    TERM_COLUMNS,
-    articles_of,
-    chunk_rows,
     encode_terms,
     insert_terms,
     prepare,
@@ -42,9 +45,10 @@ from knowledge.embedded_schema import (
     terms_current,
     terms_generation,
 )
+from knowledge.embedded_writes import delete_document, store_documents, store_vectors
 from knowledge.errors import BadDocument, IndexUnavailable
 from knowledge.index import FIELDS, IndexQuery, SearchFilter, TermStats
-from knowledge.postings import Encoded, release_freed_arrays
+from knowledge.postings import release_freed_arrays
 from knowledge.term_workers import Pending, TermAnalysis
 from knowledge.terms import BatchTerms
 
@@ -53,14 +57,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_LOAD_BATCH = 50_000
-# SQLite limits the number of ``?`` in one statement.
-_IDS_PER_QUERY = 500
-_CHUNK_MARKS = ", ".join("?" * len(CHUNK_COLUMNS.split(",")))
-_TERM_ROWS = (
-    f"SELECT c.rowid, c.doc_id, c.article, {TERM_COLUMNS}, v.vector FROM chunks c "
-    "LEFT JOIN vectors v ON v.chunk_rowid = c.rowid AND v.model = ?"
-)
 # SQLite's page cache per connection (its default is 2 MiB). Chunk and document ids arrive
 # in no particular order, so every insert touches random pages of their indexes; keeping
 # the indexes in memory made ingest of 300,000 chunks about a fifth faster (1.20 → 1.42 MB/s).
@@ -132,13 +128,13 @@ class EmbeddedIndexStore:
             try:
                 if terms_generation(self._db) != self._generation:
                     self._load_everything()  # the numbering changed (or was never read)
-                self._read_new_terms()
+                read_new_terms(self._db, self._memory)
                 vocabs = {f: self._memory.vocab(f) for f in FIELDS}
                 marks = {f: len(v) for f, v in vocabs.items()}
                 encoded = encode_terms(vocabs, analyzed)
                 for field, first in marks.items():
                     insert_terms(self._db, field, vocabs[field], first)
-                self._store(latest, analyzed, encoded, vectors)
+                store_documents(self._db, self._model, latest, analyzed, encoded, vectors)
                 self._db.execute("COMMIT")
             except BaseException as exc:
                 self._db.execute("ROLLBACK")
@@ -153,92 +149,22 @@ class EmbeddedIndexStore:
                 raise
             self._sync(force=True)
 
-    def _store(
-        self,
-        documents: Sequence[Document],
-        analyzed: Sequence[BatchTerms],
-        encoded: dict[str, Encoded],
-        vectors: Mapping[str, Vector],
-    ) -> None:
-        ids = [(d.doc_id,) for d in documents]
-        self._db.executemany("DELETE FROM chunks WHERE doc_id = ?", ids)
-        self._db.executemany(
-            "INSERT INTO documents(doc_id, meta, content_hash) VALUES (?, ?, ?) "
-            "ON CONFLICT(doc_id) DO UPDATE SET meta=excluded.meta, "
-            "content_hash=excluded.content_hash",
-            [(d.doc_id, meta_to_json(d.meta), d.content_hash) for d in documents],
-        )
-        chunks = [c for d in documents for c in d.chunks]
-        heads = [
-            (c.chunk_id, c.doc_id, c.ordinal, c.heading, c.position, article or "")
-            for c, article in zip(chunks, articles_of(analyzed), strict=True)
-        ]
-        self._db.executemany(
-            f"INSERT INTO chunks({CHUNK_COLUMNS}) VALUES ({_CHUNK_MARKS})",
-            chunk_rows(heads, encoded, [c.text for c in chunks]),
-        )
-        self._db.executemany(
-            "INSERT INTO vectors(chunk_rowid, model, vector) "
-            "SELECT rowid, ?, ? FROM chunks WHERE chunk_id = ?",
-            [(self._model, vector_to_blob(v), c) for c, v in vectors.items()],
-        )
-        self._db.executemany("INSERT INTO changes(doc_id) VALUES (?)", ids)
-
-    _MISSING = (
-        "FROM chunks c JOIN documents d USING (doc_id) LEFT JOIN vectors v "
-        "ON v.chunk_rowid = c.rowid AND v.model = ? WHERE v.chunk_rowid IS NULL"
-    )
-
     def _missing_count(self) -> int:
         with self._lock:
-            return int(
-                self._db.execute(f"SELECT count(*) {self._MISSING}", (self._model,)).fetchone()[0]
-            )
+            return missing_count(self._db, self._model)
 
     def _missing_rows(self, limit: int) -> list[tuple[Any, ...]]:
         with self._lock:
-            return self._db.execute(
-                "SELECT c.rowid, d.meta, c.chunk_id, c.doc_id, c.ordinal, c.text, c.heading, "
-                f"c.position {self._MISSING} ORDER BY c.rowid LIMIT ?",
-                (self._model, limit),
-            ).fetchall()
+            return missing_rows(self._db, self._model, limit)
 
     def _store_vectors(self, rows: Sequence[tuple[Any, ...]], vectors: Vector) -> None:
-        """Vectors of chunks that may have been replaced or deleted meanwhile: only chunks
-        that still exist get one; their documents are reloaded by every process."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO vectors(chunk_rowid, model, vector) "
-                    "SELECT rowid, ?, ? FROM chunks WHERE rowid = ? AND chunk_id = ?",
-                    [
-                        (self._model, vector_to_blob(v), r[0], r[2])
-                        for r, v in zip(rows, vectors, strict=True)
-                    ],
-                )
-                doc_ids = dict.fromkeys(str(r[3]) for r in rows)
-                self._db.executemany(
-                    "INSERT INTO changes(doc_id) VALUES (?)", [(d,) for d in doc_ids]
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            store_vectors(self._db, self._model, rows, vectors)
             self._sync(force=True)
 
     def _delete(self, doc_id: str) -> bool:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
-                existed = cursor.rowcount > 0
-                if existed:
-                    self._db.execute("INSERT INTO changes(doc_id) VALUES (?)", (doc_id,))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            existed = delete_document(self._db, doc_id)
             self._sync(force=True)
             return existed
 
@@ -262,8 +188,9 @@ class EmbeddedIndexStore:
                     "SELECT seq, doc_id FROM changes WHERE seq > ? ORDER BY seq", (self._seq,)
                 ).fetchall()
                 if changed:
-                    self._read_new_terms()
-                    self._reload(list(dict.fromkeys(d for _, d in changed)))
+                    read_new_terms(self._db, self._memory)
+                    doc_ids = list(dict.fromkeys(d for _, d in changed))
+                    reload(self._db, self._memory, self._model, doc_ids)
                     self._seq = changed[-1][0]
             self._data_version = version
         finally:
@@ -278,45 +205,8 @@ class EmbeddedIndexStore:
         self._forget()
         self._generation = terms_generation(self._db)
         self._seq = self._db.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
-        self._read_new_terms()
-        self._load_all()
-
-    def _read_new_terms(self) -> None:
-        """Extend each field's vocabulary with the terms other processes have numbered."""
-        for field in FIELDS:
-            vocab = self._memory.vocab(field)
-            vocab.extend(
-                r[0]
-                for r in self._db.execute(
-                    "SELECT term FROM terms WHERE field = ? AND id >= ? ORDER BY id",
-                    (field, len(vocab)),
-                )
-            )
-
-    def _load_all(self) -> None:
-        cursor = self._db.execute(DOC_ROWS)
-        while documents := cursor.fetchmany(_LOAD_BATCH):
-            self._memory.add_documents(documents)
-        cursor = self._db.execute(f"{_TERM_ROWS} ORDER BY c.rowid", (self._model,))
-        while rows := cursor.fetchmany(_LOAD_BATCH):
-            self._memory.add_chunks(rows, merge=False)
-        self._memory.merge_all()
-
-    def _reload(self, doc_ids: Sequence[str]) -> None:
-        for doc_id in doc_ids:
-            self._memory.remove_document(doc_id)
-        documents: list[DocRow] = []
-        rows: list[TermRow] = []
-        for start in range(0, len(doc_ids), _IDS_PER_QUERY):
-            group = doc_ids[start : start + _IDS_PER_QUERY]
-            marks = ",".join("?" * len(group))
-            documents += self._db.execute(f"{DOC_ROWS} WHERE doc_id IN ({marks})", group)
-            rows += self._db.execute(
-                f"{_TERM_ROWS} WHERE c.doc_id IN ({marks})", (self._model, *group)
-            ).fetchall()
-        self._memory.add_documents(documents)
-        if rows:
-            self._memory.add_chunks(sorted(rows))
+        read_new_terms(self._db, self._memory)
+        load_all(self._db, self._memory, self._model)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -324,7 +214,8 @@ class EmbeddedIndexStore:
         with self._lock:
             self._sync()
             ranked = self._memory.rank(query)
-            found = self._chunks_by_rowid([r for r, _ in ranked]) if ranked else {}
+            rowids = [r for r, _ in ranked]
+            found = chunks_by_rowid(self._db, self._memory, rowids) if ranked else {}
         # A chunk that another process deleted since the last sync is left out.
         return [
             Hit(chunk=found[r][0], meta=found[r][1], score=score, words=found[r][2])
@@ -337,22 +228,6 @@ class EmbeddedIndexStore:
             self._sync()
             return self._memory.law_titles(viewer_org)
 
-    def _chunks_by_rowid(
-        self, rowids: Sequence[int]
-    ) -> dict[int, tuple[Chunk, DocumentMeta, frozenset[str]]]:
-        """Chunks with their document's metadata and their indexed words (decoded from the
-        stored term ids, so a hit never has to be analyzed again)."""
-        marks = ",".join("?" * len(rowids))
-        rows = self._db.execute(
-            "SELECT c.rowid, c.chunk_id, c.doc_id, c.ordinal, c.text, c.heading, c.position, "
-            "d.meta, c.words FROM chunks c JOIN documents d USING (doc_id) "
-            f"WHERE c.rowid IN ({marks})",
-            list(rowids),
-        )
-        return {
-            r[0]: (Chunk(*r[1:7]), meta_from_json(r[7]), self._memory.words(r[8])) for r in rows
-        }
-
     def _term_stats(
         self, field_name: str, terms: Sequence[str], flt: SearchFilter | None
     ) -> TermStats:
@@ -362,20 +237,7 @@ class EmbeddedIndexStore:
 
     def _get_document(self, doc_id: str) -> Document | None:
         with self._lock:
-            row = self._db.execute(
-                "SELECT meta, content_hash FROM documents WHERE doc_id = ?", (doc_id,)
-            ).fetchone()
-            if row is None:
-                return None
-            chunks = tuple(
-                Chunk(*r)
-                for r in self._db.execute(
-                    "SELECT chunk_id, doc_id, ordinal, text, heading, position FROM chunks "
-                    "WHERE doc_id = ? ORDER BY ordinal",
-                    (doc_id,),
-                )
-            )
-        return Document(meta=meta_from_json(row[0]), chunks=chunks, content_hash=row[1])
+            return read_document(self._db, doc_id)
 
     def _scalar(self, sql: str, params: Sequence[object] = ()) -> object:
         with self._lock:
