@@ -2,8 +2,9 @@
 
 The contract is the one in ``knowledge.index``. The collection, filters and query
 arguments are in ``weaviate_schema``, the objects in ``weaviate_objects``, the fusion of
-per-field BM25 lists and the nearest chunks in ``weaviate_search`` and the bounded, lazily
-connected client in ``weaviate_client``.
+per-field BM25 lists and the nearest chunks in ``weaviate_search``, the reads (search hits,
+documents, term statistics, law titles) in ``weaviate_reads`` and the bounded, lazily
+connected client in ``weaviate_client``. This class writes and deletes.
 
 With an embedder, every chunk is stored with its vector and the model's name, as in the
 embedded store: an upload embeds all its chunks before it writes anything, so when the
@@ -29,10 +30,10 @@ from weaviate.classes.query import Filter
 from weaviate.collections.classes.filters import _Filters
 from weaviate.exceptions import WeaviateInsertManyAllFailedError
 
-from knowledge import weaviate_vectors
+from knowledge import weaviate_reads, weaviate_vectors
 from knowledge.analysis import Analyzer
 from knowledge.dense import EMBED_BATCH, embed_chunks
-from knowledge.documents import Chunk, Document, Hit
+from knowledge.documents import Document, Hit
 from knowledge.errors import BadDocument, IndexUnavailable
 from knowledge.index import IndexQuery, SearchFilter, TermStats
 from knowledge.terms import chunk_terms
@@ -42,28 +43,9 @@ from knowledge.weaviate_client import (
     WeaviateConnection,
     make_client,
 )
-from knowledge.weaviate_objects import (
-    chunk_from_properties,
-    chunk_object,
-    document_generation,
-    meta_from_properties,
-)
-from knowledge.weaviate_schema import (
-    CANDIDATE_PROPERTIES,
-    FIELD_PROPERTIES,
-    HEAD_PROPERTIES,
-    HIT_PROPERTIES,
-    QueryCall,
-    chunk_page_args,
-    heads_filter,
-    law_titles_args,
-    only_ids,
-    search_filter,
-    superseded_filter,
-    term_count_filter,
-    version_filter,
-)
-from knowledge.weaviate_search import FIRST_WINDOW, MAX_WINDOW, FusedSearch, Scored
+from knowledge.weaviate_objects import chunk_object, document_generation
+from knowledge.weaviate_schema import superseded_filter, version_filter
+from knowledge.weaviate_search import FIRST_WINDOW, MAX_WINDOW
 
 if TYPE_CHECKING:
     from knowledge.embeddings import Embedder
@@ -75,7 +57,6 @@ INSERT_ATTEMPTS = 3
 PAGE = 500
 LAW_TITLES_LIMIT = 100_000
 LAW_TITLES_TTL = 30.0
-_TERM_STATS_CONCURRENCY = 8
 _MAX_DELETE_ROUNDS = 1000
 _DUPLICATE_IDS = "文書を登録できませんでした（識別子が重複しています）。"
 
@@ -182,7 +163,7 @@ class WeaviateIndexStore:
         try:
             await self._delete_where(collection, superseded_filter(current), "replace")
         except IndexUnavailable as exc:
-            # The new versions are stored whole and served (``_current``); the old ones stay
+            # The new versions are stored whole and served (``current_head``); the old ones stay
             # until a document is written again, which ``content_hash`` asks for. Failing here
             # would tell the caller nothing was written when it was.
             log.warning("could not remove replaced versions: %s", exc.detail)
@@ -282,42 +263,7 @@ class WeaviateIndexStore:
     # -- document versions ---------------------------------------------------------------
 
     async def _heads(self, doc_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-        """Head objects (first chunks) of every stored version of the documents."""
-        collection = await self._conn.collection()
-        heads: dict[str, list[dict[str, Any]]] = {}
-        for start in range(0, len(doc_ids), PAGE):
-            group = list(doc_ids[start : start + PAGE])
-            result = await self._conn.read(
-                "document lookup",
-                collection.query.fetch_objects(
-                    filters=heads_filter(group),
-                    limit=4 * len(group) + 16,
-                    return_properties=list(HEAD_PROPERTIES),
-                ),
-            )
-            for obj in result.objects:
-                heads.setdefault(str(obj.properties["doc_id"]), []).append(dict(obj.properties))
-        return heads
-
-    async def _current(self, doc_id: str) -> dict[str, Any] | None:
-        """The head of the version to serve: the only one, or (after an interrupted write)
-        the newest complete one."""
-        heads = (await self._heads([doc_id])).get(doc_id)
-        if not heads or len(heads) == 1:
-            return heads[0] if heads else None
-        log.warning("document %s has %d stored versions; upload it again", doc_id, len(heads))
-        collection = await self._conn.collection()
-        complete = []
-        for head in heads:
-            result = await self._conn.read(
-                "version count",
-                collection.aggregate.over_all(
-                    filters=version_filter(doc_id, str(head.get("generation"))), total_count=True
-                ),
-            )
-            if result.total_count == int(head.get("chunk_count") or 0):
-                complete.append(head)
-        return max(complete or heads, key=lambda h: int(h.get("seq") or 0))
+        return await weaviate_reads.read_heads(self._conn, doc_ids, page=PAGE)
 
     async def stored_generations(self, doc_ids: Sequence[str]) -> dict[str, str]:
         """``document_generation`` of each cleanly stored document (one version only)."""
@@ -333,79 +279,18 @@ class WeaviateIndexStore:
         return str(heads[0].get("content_hash") or "")
 
     async def get_document(self, doc_id: str) -> Document | None:
-        head = await self._current(doc_id)
-        if head is None:
-            return None
-        collection = await self._conn.collection()
-        generation = str(head.get("generation"))
-        chunks: list[Chunk] = []
-        after = -1
-        while True:  # keyset pages by ordinal: no offset limit on long documents
-            result = await self._conn.read(
-                "document read",
-                collection.query.fetch_objects(**chunk_page_args(doc_id, generation, after, PAGE)),
-            )
-            chunks.extend(chunk_from_properties(o.properties) for o in result.objects)
-            if len(result.objects) < PAGE:
-                break
-            after = chunks[-1].ordinal
-        return Document(
-            meta=meta_from_properties(head),
-            chunks=tuple(chunks),
-            content_hash=str(head.get("content_hash") or ""),
-        )
+        return await weaviate_reads.read_document(self._conn, doc_id, page=PAGE)
 
     # -- reading -------------------------------------------------------------------------
 
     async def search(self, query: IndexQuery) -> list[Hit]:
-        collection = await self._conn.collection()
-        base = search_filter(query.filter)
-
-        async def run(call: QueryCall) -> list[Scored]:
-            method = getattr(collection.query, call.method)
-            result = await self._conn.read(call.method, method(**call.kwargs))
-            return [_scored(o, call.score(o.metadata)) for o in result.objects]
-
-        async def fetch(filters: _Filters, limit: int) -> list[Scored]:
-            result = await self._conn.read(
-                "lookup",
-                collection.query.fetch_objects(
-                    filters=filters, limit=limit, return_properties=list(CANDIDATE_PROPERTIES)
-                ),
-            )
-            return [_scored(o, 0.0) for o in result.objects]
-
-        fused = FusedSearch(
+        return await weaviate_reads.search(
+            self._conn,
             query,
-            base,
-            run,
-            fetch,
             model=self._model,
             first_window=self._first_window,
             max_window=self._max_window,
         )
-        ranked = await fused.run()
-        if not ranked:
-            return []
-        result = await self._conn.read(
-            "hit fetch",
-            collection.query.fetch_objects(
-                filters=only_ids(base, [u for u, _ in ranked]),
-                limit=len(ranked),
-                return_properties=list(HIT_PROPERTIES),
-            ),
-        )
-        by_id = {str(o.uuid): o.properties for o in result.objects}
-        return [
-            Hit(
-                chunk=chunk_from_properties(p),
-                meta=meta_from_properties(p),
-                score=score,
-                words=frozenset(str(p.get("words") or "").split()),
-            )
-            for uuid, score in ranked
-            if (p := by_id.get(uuid)) is not None
-        ]
 
     async def count_chunks(self) -> int:
         collection = await self._conn.collection()
@@ -415,29 +300,9 @@ class WeaviateIndexStore:
     async def term_stats(
         self, field_name: str, terms: Sequence[str], flt: SearchFilter | None = None
     ) -> TermStats:
-        """Exact document frequencies over the chunks ``flt`` allows (all without one): one
-        filtered count per term, a few at a time."""
-        prop = FIELD_PROPERTIES[field_name]
-        collection = await self._conn.collection()
-        gate = asyncio.Semaphore(_TERM_STATS_CONCURRENCY)
-
-        allowed = search_filter(flt) if flt is not None else None
-
-        async def count(where: _Filters | None) -> int:
-            async with gate:
-                result = await self._conn.read(
-                    "term statistics",
-                    collection.aggregate.over_all(filters=where, total_count=True),
-                )
-            return int(result.total_count or 0)
-
-        unique = [t for t in dict.fromkeys(terms) if t and not any(c.isspace() for c in t)]
-        n_docs, *dfs = await asyncio.gather(
-            count(allowed),
-            *(count(_both(allowed, term_count_filter(prop, t))) for t in unique),
-        )
-        df = dict(zip(unique, dfs, strict=True))
-        return TermStats(n_docs=n_docs, df={t: df.get(t, 0) for t in terms})
+        """Exact document frequencies over the chunks ``flt`` allows (all without one), as
+        ``weaviate_reads.term_stats`` counts them."""
+        return await weaviate_reads.term_stats(self._conn, field_name, terms, flt)
 
     async def law_titles(self, viewer_org: str | None) -> dict[str, str]:
         """Law title → law id of what ``viewer_org`` sees, cached briefly per organization
@@ -445,30 +310,11 @@ class WeaviateIndexStore:
         cached = self._law_titles.get(viewer_org)
         if cached is not None and time.monotonic() - cached[0] < LAW_TITLES_TTL:
             return dict(cached[1])
-        collection = await self._conn.collection()
-        result = await self._conn.read(
-            "law titles",
-            collection.aggregate.over_all(**law_titles_args(LAW_TITLES_LIMIT, viewer_org)),
+        titles = await weaviate_reads.read_law_titles(
+            self._conn, viewer_org, limit=LAW_TITLES_LIMIT
         )
-        titles: dict[str, str] = {}
-        for group in result.groups:
-            title = group.grouped_by.value
-            top = getattr(group.properties.get("law_id"), "top_occurrences", None) or []
-            if isinstance(title, str) and title and top and top[0].value:
-                titles[title] = str(top[0].value)
         self._law_titles[viewer_org] = (time.monotonic(), titles)
         return dict(titles)
-
-
-def _scored(obj: Any, score: float) -> Scored:
-    props = obj.properties
-    return Scored(
-        str(obj.uuid),
-        score,
-        int(props.get("seq") or 0),
-        str(props.get("law_id") or ""),
-        str(props.get("doc_id") or ""),
-    )
 
 
 def _check_unique_chunk_ids(documents: Sequence[Document]) -> None:
@@ -480,7 +326,3 @@ def _check_unique_chunk_ids(documents: Sequence[Document]) -> None:
 
 
 __all__ = ["WeaviateConfig", "WeaviateIndexStore"]
-
-
-def _both(first: _Filters | None, second: _Filters) -> _Filters:
-    return second if first is None else first & second
