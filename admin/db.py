@@ -2,18 +2,62 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlmodel import create_engine, text
+
+from knowledge.errors import BadInput, BaibainError
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(BaibainError):
+    """The database cannot be reached (down, refusing connections, wrong host or name)."""
+
+    code = "database_unavailable"
+    status = 503
+    default_message = (
+        "データベースに接続できませんでした。しばらく待ってからもう一度お試しください。"
+        "解決しない場合は管理者にお問い合わせください。"
+    )
+
+
+# What the operator starting a command or the server reads.
+UNREACHABLE_AT_START = (
+    "データベースに接続できませんでした。BAIBAIN_DATABASE_URL の接続先と、"
+    "データベースが起動して接続を受け付けているかを確認してください。"
+)
+
+
+def unavailable(exc: OperationalError, message: str | None = None) -> DatabaseUnavailable:
+    """The error for a connection the database refused or dropped (the driver's message,
+    which may name hosts and accounts, goes only to the log detail)."""
+    return DatabaseUnavailable(message, detail=f"database unavailable: {type(exc.orig).__name__}")
 
 
 def create_db_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout. A URL that
+    names no usable database (malformed, or a driver Baibain does not ship) is ``BadInput``."""
+    try:
+        return _engine(url)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise BadInput(
+            "BAIBAIN_DATABASE_URL を解釈できません。"
+            "sqlite:///パス または postgresql+psycopg://ユーザー@ホスト:ポート/データベース名 "
+            "の形で指定してください。",
+            detail=f"database url rejected: {type(exc).__name__}",
+        ) from exc
+
+
+def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
@@ -63,7 +107,15 @@ def init_db(engine: Engine) -> None:
 
     On SQLite, foreign keys are off while the migrations run and checked before they commit:
     SQLite changes a table by copying it into a new one, which a referencing table would
-    otherwise block (SQLite's documented procedure for schema changes)."""
+    otherwise block (SQLite's documented procedure for schema changes). A database that cannot
+    be reached is ``DatabaseUnavailable``."""
+    try:
+        _upgrade(engine)
+    except OperationalError as exc:
+        raise unavailable(exc, UNREACHABLE_AT_START) from exc
+
+
+def _upgrade(engine: Engine) -> None:
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:  # only outside a transaction does this pragma take effect
@@ -75,7 +127,11 @@ def init_db(engine: Engine) -> None:
                     connection.execute(
                         text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
                     )
+                before = MigrationContext.configure(connection).get_current_revision()
                 command.upgrade(alembic_config(connection), "head")
+                after = MigrationContext.configure(connection).get_current_revision()
+                if after != before:
+                    log.info("database schema upgraded from %s to %s", before or "empty", after)
                 if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
                     raise RuntimeError("a migration left rows whose references are broken")
         finally:

@@ -289,6 +289,8 @@ def main() -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # Alembic narrates every start ("Context impl SQLiteImpl."); init_db logs real upgrades.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     app()
 
 

@@ -69,7 +69,8 @@ def run_with_services(settings: Settings, work: Callable[[Services], Awaitable[T
 @contextmanager
 def admin_db(settings: Settings | None = None) -> Iterator[Engine]:
     """The administrative database, its tables created; errors inside are ``reported``."""
-    engine = create_db_engine((settings or Settings()).sqlalchemy_url)
+    with reported():
+        engine = create_db_engine((settings or Settings()).sqlalchemy_url)
     try:
         with reported():
             init_db(engine)

@@ -8,7 +8,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import OperationalError
 
+from admin.db import unavailable
 from knowledge.errors import BadInput, BaibainError
 
 
@@ -52,7 +54,10 @@ def json_ok(payload: Any, status: int = 200) -> web.Response:
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Users never see a stack trace: every failure becomes a short JSON error."""
     try:
-        return await handler(request)
+        try:
+            return await handler(request)
+        except OperationalError as exc:  # the database went away after the process started
+            raise unavailable(exc) from exc
     except BaibainError as exc:
         if exc.status >= 500:
             log.warning(

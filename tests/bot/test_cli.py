@@ -429,3 +429,15 @@ def test_a_local_file_is_summarized_with_a_plain_citation(run, tmp_path: Path) -
     # A file on the command line has no dataset or organization: no empty brackets.
     assert re.search(r"^\[1\] 庁内ルール(（[^）]+）)?$", result.stdout, re.M), result.stdout
     assert "（）" not in result.stdout
+
+
+def test_an_unreachable_or_malformed_database_url_is_one_line_not_a_traceback(run) -> None:
+    down = run("org", "list", BAIBAIN_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/x")
+    assert down.exit_code == 1
+    assert "データベースに接続できませんでした。BAIBAIN_DATABASE_URL" in down.output
+    for url in ("garbage", "mysql://db.example/baibain"):
+        malformed = run("quota", "show", "横浜市", BAIBAIN_DATABASE_URL=url)
+        assert malformed.exit_code == 2, url
+        assert "BAIBAIN_DATABASE_URL を解釈できません" in malformed.output
+    for result in (down, malformed):  # reported, not raised
+        assert isinstance(result.exception, SystemExit)

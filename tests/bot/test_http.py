@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy.engine import make_url
 from support import org_with_key
 
 from admin.db import create_db_engine
@@ -176,3 +178,37 @@ async def test_filters_narrow_the_search(aiohttp_client, make_settings) -> None:
         "/api/v1/ask", json={"question": question, "filters": {"published_to": "平成31年5月1日"}}
     )
     assert bad.status == 400 and "令和元年5月1日" in (await bad.json())["error"]["message"]
+
+
+async def test_a_database_gone_after_start_is_a_503_not_a_crash(
+    aiohttp_client, make_db_settings, app_database_url: str
+) -> None:
+    if not app_database_url.startswith("postgresql"):
+        pytest.skip("needs a server that can refuse connections (PostgreSQL)")
+    settings = make_db_settings(host="0.0.0.0", sample_data=False)
+    key = org_with_key(settings.data_dir, "テスト市", app_database_url)
+    client = await client_for(aiohttp_client, settings)
+    auth = {"Authorization": f"Bearer {key}"}
+    assert (await client.get("/api/v1/quota", headers=auth)).status == 200
+    name = make_url(app_database_url).database
+    admin = create_db_engine(
+        make_url(app_database_url).set(database="postgres").render_as_string(hide_password=False)
+    )
+    try:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            connection.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            )
+        for method, path in (("GET", "/api/v1/quota"), ("GET", "/api/v1/datasets")):
+            response = await client.request(method, path, headers=auth)
+            body = await response.json()
+            assert response.status == 503, (path, body)
+            assert body["error"]["code"] == "database_unavailable"
+            assert "データベースに接続できませんでした" in body["error"]["message"]
+        assert (await client.get("/readyz")).status == 503
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        admin.dispose()
