@@ -17,23 +17,20 @@ from typing import Any
 
 from aiohttp import web
 
+from admin.datasets import CATEGORIES
 from admin.orgs import authenticate_api_key
 from bot.api import decode_file
 from bot.app_keys import SERVICES
 from bot.asker import Asker
 from bot.attached import ask_about_files, wants_summary
 from bot.http import json_ok, read_json_object
+from bot.sample import SAMPLE_DATASET
+from bot.services import Services
 from bot.turns import Answer
 from knowledge.errors import BadInput, BaibainError, Unauthorized
 from knowledge.index import SearchFilter
 
 log = logging.getLogger(__name__)
-
-# The seed categories; a tag that names one filters by category, any other tag by dataset.
-CATEGORIES = frozenset(
-    {"法令", "官報", "白書", "通達・事務連絡", "条例・規則・例規", "会議録", "計画",
-     "予算・決算", "審議会資料", "統計"}
-)  # fmt: skip
 
 
 def render_text(answer: Answer) -> str:
@@ -47,7 +44,8 @@ def render_text(answer: Answer) -> str:
             lines.append(f"[{c.n}] {c.title}" + (f"（{details}）" if details else ""))
             if c.url:
                 lines.append(f"    {c.url}")
-    lines += ["", answer.footer]
+    if answer.footer:
+        lines += ["", answer.footer]
     return "\n".join(lines)
 
 
@@ -84,15 +82,26 @@ def _files(inputs: dict[str, Any]) -> list[tuple[str, bytes]]:
     return files
 
 
-def _tag_filter(tags: object) -> SearchFilter:
+async def _tag_filter(services: Services, org_id: str, tags: object) -> SearchFilter:
+    """The filter ``tags`` stand for: a tag naming a seed category narrows by category, any
+    other by dataset. A tag naming neither a category nor a dataset the organization can use is
+    refused, so that a mistyped tag does not look like a question nothing answers."""
     if tags in (None, ""):
         return SearchFilter()
     if not isinstance(tags, str):
         raise BadInput("inputs.tags はカンマ区切りの文字列で指定してください。")
     names = [t.strip() for t in tags.split(",") if t.strip()]
+    datasets = [t for t in names if t not in CATEGORIES]
+    if datasets:
+        visible = await asyncio.to_thread(services.datasets.visible, org_id)
+        known = {d.name for d in visible} | {SAMPLE_DATASET}
+        if unknown := [t for t in datasets if t not in known]:
+            raise BadInput(
+                f"タグ「{'」「'.join(unknown)}」に一致する分類・データセットがありません。"
+                f"分類（{'、'.join(CATEGORIES)}）か、利用できるデータセットの名前を指定してください。"
+            )
     return SearchFilter(
-        categories=tuple(t for t in names if t in CATEGORIES),
-        datasets=tuple(t for t in names if t not in CATEGORIES),
+        categories=tuple(t for t in names if t in CATEGORIES), datasets=tuple(datasets)
     )
 
 
@@ -115,7 +124,8 @@ async def _handle(request: web.Request) -> Answer:
         return await services.summarizer.summarize_attached(files, asker)
     if files:
         return await ask_about_files(services.assistant, question, files, asker)
-    return await services.assistant.ask(question, asker, flt=_tag_filter(inputs.get("tags")))
+    flt = await _tag_filter(services, org.id, inputs.get("tags"))
+    return await services.assistant.ask(question, asker, flt=flt)
 
 
 async def invoke(request: web.Request) -> web.Response:

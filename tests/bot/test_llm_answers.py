@@ -230,7 +230,26 @@ async def test_invoke_round_trips_the_exapp_format(
         json={"inputs": {"question": QUESTION, "tags": "統計"}},
         headers={"x-api-key": key},
     )
-    assert "該当する資料が見つかりませんでした" in (await empty.json())["outputs"]
+    outputs = (await empty.json())["outputs"]
+    assert "該当する資料が見つかりませんでした" in outputs and not outputs.endswith("\n")
+    # A tag that names no category and no dataset it can use is a mistake, not a filter.
+    mistyped = await client.post(
+        "/invoke",
+        json={"inputs": {"question": QUESTION, "tags": "法令,存在しないタグ"}},
+        headers={"x-api-key": key},
+    )
+    assert mistyped.status == 400
+    assert (
+        "タグ「存在しないタグ」に一致する分類・データセットがありません"
+        in (await mistyped.json())["error"]
+    )
+    openai_fake.script(Reply("住民が請求できます[1]。"))
+    by_dataset = await client.post(
+        "/invoke",
+        json={"inputs": {"question": QUESTION, "tags": "サンプル法令データ"}},
+        headers={"x-api-key": key},
+    )
+    assert by_dataset.status == 200
 
 
 async def test_invoke_answers_about_and_summarizes_attached_files(
