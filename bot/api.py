@@ -232,9 +232,12 @@ async def usage(request: web.Request) -> web.Response:
     period = request.query.get("period") or None
     if period is not None and not re.fullmatch(r"20\d{2}-(0[1-9]|1[0-2])", period):
         raise BadInput("period は 2026-04 のような年-月の形で指定してください。")
+    shape = request.query.get("format", "json")
+    if shape not in ("json", "csv"):
+        raise BadInput("format は json か csv を指定してください。")
     services = request.app[SERVICES]
     report = await asyncio.to_thread(services.usage.report, org.id, period)
-    if request.query.get("format") == "csv" or "text/csv" in request.headers.get("Accept", ""):
+    if shape == "csv" or "text/csv" in request.headers.get("Accept", ""):
         return web.Response(
             text=report_csv(report),
             content_type="text/csv",

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from admin.conversations import ConversationStore
 from bot.asker import Asker, validate_question
-from bot.auditing import Auditor
+from bot.auditing import Auditor, failed_turn
 from bot.metering import LLMAccess
 from bot.offline import (
     OFFLINE_NOTICE,
@@ -141,8 +141,7 @@ class Assistant:
         try:
             answer = await self._answer(question, asker, search_filter, on_progress)
         except BaibainError as exc:
-            failed = Answer(text=exc.user_message, turn_id=turn_id, outcome="error")
-            await self._record(question, asker, failed, started)
+            await self._record(question, asker, failed_turn(exc, turn_id), started)
             raise
         answer = replace(answer, turn_id=turn_id)
         # The audit record first: a turn that cannot be recorded is not shown, so it must not

@@ -13,7 +13,21 @@ from dataclasses import asdict
 from admin.audit import AuditEvent, AuditLog
 from admin.audit_models import DONE_BUT_UNRECORDED, AuditWriteFailed
 from admin.usage import UsageService
-from bot.turns import Answer, ConversationRef
+from bot.turns import Answer, ConversationRef, Outcome
+from knowledge.errors import BaibainError, NotFound, QuotaExceeded
+
+
+def failed_turn(exc: BaibainError, turn_id: str = "") -> Answer:
+    """The turn a failure ends, as recorded and counted in usage reports: a budget that cannot
+    pay is ``quota``, a document that is not there ``not_found``, anything else ``error``."""
+    outcome: Outcome = (
+        "quota"
+        if isinstance(exc, QuotaExceeded)
+        else "not_found"
+        if isinstance(exc, NotFound)
+        else "error"
+    )
+    return Answer(text=exc.user_message, turn_id=turn_id, outcome=outcome)
 
 
 def _conversation(ref: ConversationRef | None) -> dict[str, str] | None:

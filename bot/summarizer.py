@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from bot.asker import Asker
 from bot.assistant import usage_of
-from bot.auditing import Auditor
+from bot.auditing import Auditor, failed_turn
 from bot.fetch import FetchPolicy, fetch_document
 from bot.metering import LLMAccess
 from bot.offline import OFFLINE_NOTICE
@@ -91,9 +91,7 @@ class Summarizer:
             source = await self._source(request, asker)
             answer = await self._summarize(source, self.llm.for_org(asker.org_id))
         except BaibainError as exc:
-            await self._record(
-                request, asker, Answer(text=exc.user_message, outcome="error"), started
-            )
+            await self._record(request, asker, failed_turn(exc), started)
             raise
         answer = replace(answer, turn_id=turn_id)
         await self._record(request, asker, answer, started)

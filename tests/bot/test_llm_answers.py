@@ -426,6 +426,9 @@ async def test_exhausted_budget_answers_offline_or_refuses(
     assert "リセット" in (await refused.json())["error"]["message"]
     quota = await (await client.get("/api/v1/quota", headers=auth)).json()
     assert quota["budget"] == 0 and quota["remaining"] == 0 and quota["reset_on"]
+    # Both turns count as stopped by the budget, answered offline or refused alike.
+    usage = await (await client.get("/api/v1/usage", headers=auth)).json()
+    assert usage["by_outcome"] == {"quota": 2}
 
 
 async def test_query_variants_written_by_the_model_are_searched_too(

@@ -29,6 +29,9 @@ async def test_usage_counts_questions_users_outcomes_and_categories(
         response = await client.post("/api/v1/ask", json={"question": question}, headers=mine)
         assert response.status == 200
         turns.append((await response.json())["turn_id"])
+    # A summary of a document that is not there was not found; nothing went wrong.
+    missing = {"doc_id": "存在しない計画書"}
+    assert (await client.post("/api/v1/summarize", json=missing, headers=mine)).status == 404
     # A 👍 from the organization's user counts; a 👎 from another organization's does not.
     engine = create_db_engine(f"sqlite:///{data_dir / 'baibain.sqlite3'}")
     clicks = (("テスト市", "U1", "up"), ("よその市", "U2", "down"))
@@ -40,17 +43,17 @@ async def test_usage_counts_questions_users_outcomes_and_categories(
     engine.dispose()
     report = await (await client.get("/api/v1/usage", headers=mine)).json()
     assert report["feedback"] == {"up": 1}
-    assert report["organization"] == "テスト市" and report["questions"] == 2
-    assert report["by_platform"] == {"api": 2}
-    assert report["by_outcome"] == {"answered": 1, "not_found": 1}
-    assert report["not_found_share"] == 0.5
+    assert report["organization"] == "テスト市" and report["questions"] == 3
+    assert report["by_platform"] == {"api": 3}
+    assert report["by_outcome"] == {"answered": 1, "not_found": 2}
     assert report["by_category"]["法令"] == 1
     assert report["input_tokens"] == 0 and report["misuse_signals"] == []
 
     as_csv = await client.get("/api/v1/usage?format=csv", headers=mine)
     assert as_csv.content_type == "text/csv"
     rows = list(csv.reader(io.StringIO(await as_csv.text())))
-    assert rows[1][1:] == ["questions", "", "2"]
+    assert rows[1][1:] == ["questions", "", "3"]
+    assert (await client.get("/api/v1/usage?format=xml", headers=mine)).status == 400
 
     theirs = {"Authorization": f"Bearer {api_keys['よその市']}"}
     other = await (await client.get("/api/v1/usage", headers=theirs)).json()
