@@ -267,7 +267,10 @@ class AuditLog:
         for cp in conn.execute(select_rows(CHECKPOINT).order_by(*order)).mappings():
             if not crypto.signature_valid(self._keyring, cp, "checkpoint"):
                 problems.append(
-                    (cp["seq"], f"retention checkpoint at record {cp['seq']} is forged")
+                    (
+                        cp["seq"],
+                        f"レコード {cp['seq']} の保存期間チェックポイントが偽造されています",
+                    )
                 )
                 break
             start_seq, start_hash = cp["seq"], cp["record_hash"]
@@ -282,31 +285,37 @@ class AuditLog:
             problems.append(problem)
         elif head is None:
             if last_seq or signed:
-                problems.append((start_seq + 1, "the chain head row is missing"))
+                problems.append((start_seq + 1, "チェーンの先頭の情報がありません"))
         elif head["seq"] > last_seq:
-            missing = f"record {last_seq + 1} is missing (the chain head is at {head['seq']})"
+            missing = (
+                f"レコード {last_seq + 1} がありません（チェーンの先頭はレコード {head['seq']}）"
+            )
             problems.append((last_seq + 1, missing))
         elif head["seq"] < last_seq:
-            problems.append((head["seq"] + 1, f"record {head['seq'] + 1} is beyond the chain head"))
+            problems.append(
+                (head["seq"] + 1, f"レコード {head['seq'] + 1} がチェーンの先頭より後にあります")
+            )
         elif head["head_hash"] != last_hash:
-            problems.append((head["seq"], f"record {head['seq']} differs from the chain head"))
+            problems.append(
+                (head["seq"], f"レコード {head['seq']} がチェーンの先頭の記録と一致しません")
+            )
         elif max(signed, default=0) > last_seq:
-            problems.append((last_seq + 1, "a digest covers records that do not exist"))
+            problems.append((last_seq + 1, "存在しないレコードを対象とするダイジェストがあります"))
         if head is not None:
             if not crypto.signature_valid(self._keyring, head, "head"):
-                problems.append((head["seq"], "the chain head signature is invalid"))
+                problems.append((head["seq"], "チェーンの先頭の署名が正しくありません"))
             elif not digest_problem and last_digest != (head["digest_seq"], head["digest_mac"]):
-                missing = f"the digest at record {head['digest_seq']} is missing"
+                missing = f"レコード {head['digest_seq']} のダイジェストがありません"
                 problems.append((head["digest_seq"], missing))
 
         if not problems:
-            origin = f"the checkpoint at record {start_seq}" if start_seq else "the start"
-            summary = f"intact: {checked} records from {origin}, {len(signed)} digests"
+            origin = f"レコード {start_seq} のチェックポイント" if start_seq else "最初"
+            summary = f"改ざんなし: {origin}から {checked} 件、ダイジェスト {len(signed)} 件"
             return VerifyResult(True, checked, None, summary)
         problems.sort(key=lambda item: item[0])
         reason = problems[0][1]
         if len(problems) > 1:
-            reason += "; also: " + "; ".join(text for _, text in problems[1:4])
+            reason += "。ほかに: " + "、".join(text for _, text in problems[1:4])
         return VerifyResult(False, checked, problems[0][0], reason)
 
     def _walk(

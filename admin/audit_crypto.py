@@ -335,18 +335,18 @@ def open_record(keyring: AuditKeyring, row: Fields) -> bytes:
 def record_problem(keyring: AuditKeyring, row: Fields, prev_hash: str) -> str | None:
     """What is wrong with a stored record that should follow ``prev_hash`` (None: intact)."""
     if row["prev_hash"] != prev_hash:
-        return "is not linked to the previous record (removed, inserted or moved)"
+        return "が直前のレコードとつながっていません（削除・挿入・移動）"
     try:
         aad = record_aad(row)
         if record_hash(prev_hash, aad, row["nonce"], row["ciphertext"]) != row["record_hash"]:
-            return "does not match its stored hash (altered)"
+            return "が保存されたハッシュと一致しません（改ざん）"
         if not keyring.has_key(row["key_id"]):
-            return f"was written with audit key {row['key_id']}, which is not configured"
+            return f"は設定されていない監査鍵 {row['key_id']} で書かれています"
         keyring.decrypt(row["key_id"], row["nonce"], row["ciphertext"], aad)
     except InvalidTag:
-        return "fails decryption (content or metadata altered)"
+        return "を復号できません（内容またはメタデータの改ざん）"
     except (TypeError, ValueError):
-        return "holds malformed values (altered)"
+        return "に不正な値があります（改ざん）"
     return None
 
 
@@ -390,9 +390,13 @@ def check_digests(
     for digest in digests:
         seq = digest["seq"]
         if not signature_valid(keyring, digest, "digest"):
-            return (seq, f"the digest at record {seq} has an invalid signature"), (0, ""), {}
+            return (seq, f"レコード {seq} のダイジェストの署名が正しくありません"), (0, ""), {}
         if digest["prev_mac"] != prev_mac or digest["records"] != seq - prev_seq:
-            return (seq, f"digests before record {seq} were removed or reordered"), (0, ""), {}
+            return (
+                (seq, f"レコード {seq} より前のダイジェストが削除または並べ替えられています"),
+                (0, ""),
+                {},
+            )
         prev_seq, prev_mac = seq, digest["mac"]
         signed[seq] = digest["head_hash"]
     return None, (prev_seq, prev_mac), signed
@@ -409,19 +413,21 @@ def walk_chain(
     ``start_hash``: ``(records that passed, hash of the last one, first problem)``. ``signed``
     maps seqs to the chain hashes digests signed for them."""
     if signed.get(start_seq, start_hash) != start_hash:
-        return 0, start_hash, (start_seq, f"record {start_seq} differs from its digest")
+        return 0, start_hash, (start_seq, f"レコード {start_seq} がダイジェストと一致しません")
     checked, prev = 0, start_hash
     for row in rows:
         seq = start_seq + checked + 1
         if row["seq"] != seq:
             if isinstance(row["seq"], int) and row["seq"] < seq:
-                text = "should not exist (duplicate, or before the retention checkpoint)"
-                return checked, prev, (row["seq"], f"record {row['seq']} {text}")
-            return checked, prev, (seq, f"record {seq} is missing")
+                text = (
+                    "は存在しないはずのレコードです（重複、または保存期間チェックポイントより前）"
+                )
+                return checked, prev, (row["seq"], f"レコード {row['seq']} {text}")
+            return checked, prev, (seq, f"レコード {seq} がありません")
         reason = record_problem(keyring, row, prev)
         if reason is None and signed.get(seq, row["record_hash"]) != row["record_hash"]:
-            reason = "does not match the digest signed for it"
+            reason = "が署名済みのダイジェストと一致しません"
         if reason is not None:
-            return checked, prev, (seq, f"record {seq} {reason}")
+            return checked, prev, (seq, f"レコード {seq} {reason}")
         checked, prev = checked + 1, row["record_hash"]
     return checked, prev, None

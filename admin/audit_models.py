@@ -197,7 +197,8 @@ class AuditEvent:
 @dataclass(frozen=True)
 class VerifyResult:
     """Outcome of ``AuditLog.verify``: ``checked`` records passed; on failure ``first_bad_seq``
-    names the earliest bad (or missing) record and ``reason`` says what is wrong."""
+    names the earliest bad (or missing) record and ``reason`` says what is wrong, in Japanese
+    for the operator who runs ``baibain audit verify``."""
 
     ok: bool
     checked: int

@@ -37,7 +37,9 @@ def verify() -> None:
         typer.echo(f"監査ログは改ざんされていません（{result.checked} 件を確認しました）。")
         return
     typer.echo(
-        f"監査ログの検証に失敗しました: レコード #{result.first_bad_seq}: {result.reason}", err=True
+        f"監査ログの検証に失敗しました（最初の問題はレコード #{result.first_bad_seq}）: "
+        f"{result.reason}。",
+        err=True,
     )
     raise typer.Exit(code=1)
 

@@ -131,7 +131,7 @@ def assert_bad(log: AuditLog, seq: int) -> None:
     result = log.verify()
     assert not result.ok
     assert result.first_bad_seq == seq, result.reason
-    assert f"record {seq}" in result.reason
+    assert f"レコード {seq} " in result.reason
 
 
 # --- keys -----------------------------------------------------------------------------------------
@@ -370,7 +370,7 @@ def test_tampered_digests_are_detected(engine: Engine, log10: AuditLog) -> None:
     sql(engine, "UPDATE audit_digest SET records = 5 WHERE seq = 4")
     result = log10.verify()
     assert (result.ok, result.first_bad_seq) == (False, 4)
-    assert "digest" in result.reason
+    assert "ダイジェスト" in result.reason
     sql(engine, "UPDATE audit_digest SET records = 4 WHERE seq = 4")
     assert log10.verify().ok
 
@@ -393,7 +393,7 @@ def test_cutting_off_the_newest_records_is_detected(engine: Engine, log10: Audit
     )
     result = log10.verify()
     assert not result.ok
-    assert "chain head" in result.reason
+    assert "チェーンの先頭" in result.reason
 
 
 def test_failed_write_raises_instead_of_losing_the_event(
@@ -524,7 +524,7 @@ def test_rotation_keeps_old_records_readable_and_writes_a_digest(
     dropped = make_log(engine, key2, tmp_path, clock)  # the old key removed too early
     result = dropped.verify()
     assert (result.ok, result.first_bad_seq) == (False, 1)
-    assert "not configured" in result.reason
+    assert "設定されていない監査鍵" in result.reason
     with pytest.raises(AuditKeyError):
         list(dropped.export("1", None, None, "auditor"))
 
@@ -545,7 +545,7 @@ def test_purge_keeps_verification_from_a_signed_checkpoint(
     assert remaining == [6, 7, 8, 9, 10]
     result = log.verify()
     assert result.ok and result.checked == 5, result.reason
-    assert "checkpoint at record 5" in result.reason
+    assert "レコード 5 のチェックポイント" in result.reason
     assert log.append(turn(11)) == 11
     assert log.verify().ok
 
@@ -557,7 +557,7 @@ def test_purge_keeps_verification_from_a_signed_checkpoint(
     result = log.verify()
     assert not result.ok
     assert result.first_bad_seq is not None and result.first_bad_seq <= 6
-    assert "checkpoint" in result.reason
+    assert "チェックポイント" in result.reason
 
 
 def test_purge_refuses_to_destroy_tampered_records(engine: Engine, log10: AuditLog) -> None:
