@@ -156,6 +156,8 @@ def usage_error_text(exc: typer.TyperException) -> str:
         return f"{name}を指定してください。"
     if kind == "BadParameter":
         return f"{name}の値が正しくありません。"
+    if kind == "NoSuchOption" and re.fullmatch(r"-[0-9][0-9,.]*", option):
+        return f"{option} は指定できません。0 以上の数を指定してください。"
     if kind == "NoSuchOption":
         known = sorted(getattr(exc, "possibilities", None) or ())
         hint = f"（似たオプション: {', '.join(known)}）" if known else ""

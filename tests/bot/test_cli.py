@@ -408,6 +408,7 @@ def test_usage_errors_are_explained_in_japanese(run) -> None:
         (("search", "副市長", "--k", "多"), "--k（件数）の値が正しくありません", "baibain search"),
         (("ask", "住民票の", "写しは"), "余分な引数があります（写しは）", "baibain ask"),
         (("qouta", "show"), "「qouta」というコマンドはありません（もしかして: quota）", "baibain"),
+        (("quota", "set", "横浜市", "-5"), "-5 は指定できません。0 以上の数", "baibain quota set"),
     ]
     for args, expected, command in cases:
         result = run(*args)
