@@ -7,6 +7,7 @@ Chat: a ``command`` event). Commands whose back end is not built yet are marked
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Literal
 
@@ -122,7 +123,10 @@ def looks_like_question(line: str) -> bool:
 def unknown_command_text(line: str) -> str:
     """The reply to ``/foo``."""
     name = line.split(maxsplit=1)[0] if line.split() else ""
-    return f"「{name[:40]}」というコマンドはありません。/help でコマンドの一覧を表示します。"
+    names = sorted({c.words[0] for c in COMMANDS})
+    similar = difflib.get_close_matches(name.lower().lstrip("/"), names, n=1)
+    hint = f"（もしかして: /{similar[0]}）" if similar else ""
+    return f"「{name[:40]}」というコマンドはありません{hint}。/help でコマンドの一覧を表示します。"
 
 
 # Commands whose replies show nothing of the organization's own data, so they may be used

@@ -79,7 +79,9 @@ async def test_commands_questions_and_unknown_names(setup) -> None:
     assert "コマンド一覧" in (await router.handle(turn("", command=True))).text
     assert "コマンド一覧" in (await router.handle(turn("ヘルプ", command=True))).text
     unknown = await router.handle(turn("foo bar", command=True))
-    assert "「foo」というコマンドはありません" in unknown.text and unknown.footer == ""
+    assert "「foo」というコマンドはありません。" in unknown.text and unknown.footer == ""
+    typo = await router.handle(turn("qouta", command=True))
+    assert "「qouta」というコマンドはありません（もしかして: /quota）" in typo.text
     asked = await router.handle(turn("住民監査請求は誰ができますか", command=True))
     assert asked.text == "回答: 住民監査請求は誰ができますか"
     assert (await router.handle(turn("ask", command=True))).text.startswith("「/ask」に続けて")
