@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -189,19 +190,33 @@ class OrgOverview:
     org: OrgInfo
     operator: bool
     workspaces: tuple[tuple[str, str], ...]  # (platform, workspace id)
-    admins: int
+    admins: tuple[tuple[str, str], ...]  # (platform, user id)
     api_keys: int  # not revoked
 
 
+def _pairs_by_org(
+    rows: Iterable[tuple[int, str, str]],
+) -> dict[int, tuple[tuple[str, str], ...]]:
+    """``(org id, platform, id)`` rows as each organization's ``(platform, id)`` pairs."""
+    grouped: dict[int, list[tuple[str, str]]] = {}
+    for org_id, platform, value in rows:
+        grouped.setdefault(org_id, []).append((platform, value))
+    return {org_id: tuple(pairs) for org_id, pairs in grouped.items()}
+
+
 def org_overview(engine: Engine) -> list[OrgOverview]:
-    """Every organization with its workspaces, number of admins and of active API keys."""
+    """Every organization with its workspaces, admins and number of active API keys."""
     with Session(engine) as session:
         organizations = session.exec(select(Organization).order_by(col(Organization.id))).all()
         operators = set(session.exec(select(OperatorOrganization.org_id)).all())
-        workspaces: dict[int, list[tuple[str, str]]] = {}
-        for link in session.exec(select(WorkspaceLink).order_by(col(WorkspaceLink.id))):
-            workspaces.setdefault(link.org_id, []).append((link.platform, link.workspace_id))
-        admins = Counter(session.exec(select(ChatAdmin.org_id)).all())
+        workspaces = _pairs_by_org(
+            (w.org_id, w.platform, w.workspace_id)
+            for w in session.exec(select(WorkspaceLink).order_by(col(WorkspaceLink.id)))
+        )
+        admins = _pairs_by_org(
+            (a.org_id, a.platform, a.user_id)
+            for a in session.exec(select(ChatAdmin).order_by(col(ChatAdmin.id)))
+        )
         keys = Counter(
             session.exec(select(ApiKey.org_id).where(col(ApiKey.revoked_at).is_(None))).all()
         )
@@ -209,8 +224,8 @@ def org_overview(engine: Engine) -> list[OrgOverview]:
         OrgOverview(
             org=_info(o),
             operator=o.id in operators,
-            workspaces=tuple(workspaces.get(o.id or 0, ())),
-            admins=admins[o.id or 0],
+            workspaces=workspaces.get(o.id or 0, ()),
+            admins=admins.get(o.id or 0, ()),
             api_keys=keys[o.id or 0],
         )
         for o in organizations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,8 @@ from knowledge.errors import BadInput, NotFound, Unauthorized
 
 KEY_PREFIX = "bb"
 MAX_ORG_NAME = 200
+# Key ids are ``secrets.token_hex(6)``; anything else is never echoed (it may be a secret).
+_KEY_ID = re.compile(r"[0-9a-f]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,36 @@ class NewApiKey:
     prefix: str
     secret: str
     org: OrgInfo
+
+
+@dataclass(frozen=True)
+class ApiCaller:
+    """Who presents a valid API key: the key's organization and its public id (never the
+    secret), by which audit records name the caller."""
+
+    org: OrgInfo
+    key_id: str
+
+    @property
+    def actor(self) -> str:
+        """The caller as audit records name who acted: ``api:<key id>``."""
+        return f"api:{self.key_id}"
+
+
+@dataclass(frozen=True)
+class RevokedApiKey:
+    """A key just revoked: its id and organization."""
+
+    prefix: str
+    org: OrgInfo
+
+
+def key_id_of(presented: str) -> str:
+    """The public id part of a whole key (``bb_<id>_<secret>``), never its secret; ``""`` when
+    ``presented`` has no such part."""
+    parts = presented.strip().split("_", 2)
+    whole = len(parts) == 3 and parts[0] == KEY_PREFIX
+    return parts[1] if whole and _KEY_ID.fullmatch(parts[1]) else ""
 
 
 def _digest(secret: str) -> str:
@@ -119,19 +152,37 @@ def list_api_keys(engine: Engine, org_name: str) -> list[ApiKeyInfo]:
         return [ApiKeyInfo(k.prefix, k.created_at, k.revoked_at) for k in keys]
 
 
-def revoke_api_key(engine: Engine, prefix: str) -> None:
-    """Revoke a key by its prefix (the part after ``bb_``)."""
+def revoke_api_key(engine: Engine, key: str) -> RevokedApiKey:
+    """Revoke a key by its id (the part after ``bb_``) or by the whole key, whose secret is
+    never repeated in a message. ``NotFound`` for no such key, ``BadInput`` for a key already
+    revoked."""
+    key = key.strip()
+    prefix = key_id_of(key) or key
+    if not _KEY_ID.fullmatch(prefix):
+        raise NotFound(
+            "指定された値に一致するAPIキーIDが見つかりません。"
+            "`baibain apikey list --org 組織名` でIDを確認してください。"
+        )
     with Session(engine) as session:
-        key = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
-        if key is None or key.revoked_at is not None:
-            raise NotFound(f"有効なAPIキー {prefix} が見つかりません。")
-        key.revoked_at = utcnow()
-        session.add(key)
+        row = session.exec(
+            select(ApiKey, Organization).join(Organization).where(ApiKey.prefix == prefix)
+        ).first()
+        if row is None:
+            raise NotFound(
+                f"APIキー {prefix} が見つかりません。"
+                "`baibain apikey list --org 組織名` でIDを確認してください。"
+            )
+        stored, org = row
+        if stored.revoked_at is not None:
+            raise BadInput(f"APIキー {prefix} はすでに無効化されています。")
+        stored.revoked_at = utcnow()
+        session.add(stored)
         session.commit()
+        return RevokedApiKey(prefix=prefix, org=_info(org))
 
 
-def authenticate_api_key(engine: Engine, secret: str) -> OrgInfo:
-    """The organization owning a valid, unrevoked key; ``Unauthorized`` otherwise."""
+def authenticate_api_key(engine: Engine, secret: str) -> ApiCaller:
+    """The organization and id of a valid, unrevoked key; ``Unauthorized`` otherwise."""
     parts = secret.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise Unauthorized()
@@ -143,4 +194,4 @@ def authenticate_api_key(engine: Engine, secret: str) -> OrgInfo:
         ).first()
         if row is None or not hmac.compare_digest(row[0].digest, _digest(secret)):
             raise Unauthorized()
-        return _info(row[1])
+        return ApiCaller(org=_info(row[1]), key_id=row[0].prefix)

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from admin.orgs import OrgInfo, authenticate_api_key
+from admin.orgs import ApiCaller, OrgInfo, authenticate_api_key, key_id_of
 from admin.usage import report_csv
 from bot.app_keys import SERVICES
 from bot.asker import Asker
@@ -52,12 +52,6 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     }
 
 
-def _key_id(token: str) -> str:
-    """The public id part of a presented key (never the secret), for the audit record."""
-    parts = token.split("_")
-    return parts[1][:16] if len(parts) > 2 else ""
-
-
 def _request_host(request: web.Request) -> str:
     host = request.host
     if host.startswith("["):
@@ -80,8 +74,8 @@ def is_local_demo(request: web.Request) -> bool:
     )
 
 
-async def authenticate(request: web.Request) -> OrgInfo | None:
-    """The caller's organization from its API key.
+async def authenticate(request: web.Request) -> ApiCaller | None:
+    """The caller (its organization and key id) from its API key.
 
     Without a key, only the local demo is allowed (``is_local_demo``). The client's address is
     never trusted, since a reverse proxy makes every client look local. Returns ``None`` for the
@@ -102,22 +96,33 @@ async def authenticate(request: web.Request) -> OrgInfo | None:
             platform="api",
             user_id="",
             reason="bad_api_key",
-            details={"path": request.path, "key_id": _key_id(token)},
+            details={"path": request.path, "key_id": key_id_of(token)},
         )
         raise
 
 
-async def require_org(request: web.Request) -> OrgInfo:
-    """The caller's organization; routes for organization admins need a key even locally."""
-    org = await authenticate(request)
-    if org is None:
+async def require_caller(request: web.Request) -> ApiCaller:
+    """The caller; routes for organization admins need a key even locally."""
+    caller = await authenticate(request)
+    if caller is None:
         raise Unauthorized(KEY_REQUIRED)
-    return org
+    return caller
+
+
+async def require_org(request: web.Request) -> OrgInfo:
+    """The caller's organization (``require_caller``)."""
+    return (await require_caller(request)).org
+
+
+async def caller_org(request: web.Request) -> OrgInfo | None:
+    """The caller's organization; ``None`` for the local demo (``authenticate``)."""
+    caller = await authenticate(request)
+    return caller.org if caller else None
 
 
 async def ask(request: web.Request) -> web.Response:
     """``POST /api/v1/ask``: ``{"question", "thread"?}`` → answer, citations, usage, turn id."""
-    org = await authenticate(request)
+    org = await caller_org(request)
     body = await read_json_object(request)
     question = body.get("question")
     thread = body.get("thread") or ""
@@ -190,7 +195,7 @@ def decode_file(filename: object, content: object) -> tuple[str, bytes]:
 async def summarize(request: web.Request) -> web.Response:
     """``POST /api/v1/summarize``: ``{"doc_id"}`` | ``{"url"}`` | ``{"file": {"filename",
     "content"(base64)}}`` → summary, citation, usage, turn id."""
-    org = await authenticate(request)
+    org = await caller_org(request)
     body = await read_json_object(request)
     doc_id, url, file = body.get("doc_id") or "", body.get("url") or "", body.get("file")
     if not isinstance(doc_id, str) or not isinstance(url, str):

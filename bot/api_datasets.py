@@ -20,7 +20,8 @@ from urllib.parse import unquote
 from aiohttp import BodyPartReader, web
 
 from admin.datasets import DatasetInfo
-from bot.api import require_org
+from admin.orgs import ApiCaller
+from bot.api import require_caller, require_org
 from bot.app_keys import SERVICES
 from bot.fetch import FetchPolicy, check_url
 from bot.http import json_ok, read_json_object
@@ -41,6 +42,14 @@ def _dataset_id(request: web.Request) -> int:
     return int(raw)
 
 
+async def _owned(request: web.Request, caller: ApiCaller, action: str) -> DatasetInfo:
+    """The caller's own dataset of the route, to change by ``action`` (``Uploads.owned``: a
+    change of another organization's dataset is refused and recorded)."""
+    return await request.app[SERVICES].uploads.owned(
+        _dataset_id(request), caller.org.id, who=caller.actor, platform="api", action=action
+    )
+
+
 async def list_datasets(request: web.Request) -> web.Response:
     org = await require_org(request)
     rows = await asyncio.to_thread(request.app[SERVICES].datasets.visible, org.id)
@@ -48,7 +57,8 @@ async def list_datasets(request: web.Request) -> web.Response:
 
 
 async def create_dataset(request: web.Request) -> web.Response:
-    org = await require_org(request)
+    caller = await require_caller(request)
+    org = caller.org
     body = await read_json_object(request)
     text = {
         k: body.get(k) or ""
@@ -73,7 +83,7 @@ async def create_dataset(request: web.Request) -> web.Response:
         attested_by=text["attested_by"],
         refresh_hours=refresh,
     )
-    await services.uploads.record_created(info, who="", platform="api")
+    await services.uploads.record_created(info, who=caller.actor, platform="api")
     return json_ok(dataset_json(info), status=201)
 
 
@@ -88,9 +98,8 @@ async def get_dataset(request: web.Request) -> web.Response:
 
 
 async def upload_documents(request: web.Request) -> web.Response:
-    org = await require_org(request)
-    services = request.app[SERVICES]
-    dataset = await asyncio.to_thread(services.datasets.owned, _dataset_id(request), org.id)
+    caller = await require_caller(request)
+    dataset = await _owned(request, caller, "dataset.upload")
     if not request.content_type.startswith("multipart/"):
         raise BadInput("ファイルは multipart/form-data で送信してください。")
     files: list[UploadFile] = []
@@ -105,8 +114,8 @@ async def upload_documents(request: web.Request) -> web.Response:
         raise BadInput(
             "multipart/form-data として読めません。送信内容を確認してください。"
         ) from exc
-    report = await services.uploads.upload(
-        dataset, files, publisher=org.name, uploader="", platform="api"
+    report = await request.app[SERVICES].uploads.upload(
+        dataset, files, publisher=caller.org.name, uploader=caller.actor, platform="api"
     )
     return json_ok(
         {
@@ -120,33 +129,34 @@ async def upload_documents(request: web.Request) -> web.Response:
 
 
 async def attest_dataset(request: web.Request) -> web.Response:
-    org = await require_org(request)
+    caller = await require_caller(request)
     body = await read_json_object(request)
     who = body.get("attested_by")
     if not isinstance(who, str) or not who.strip():
         raise BadInput(
             "attested_by（共有が法的に可能であることを確認した担当者）を指定してください。"
         )
-    services = request.app[SERVICES]
-    dataset = await asyncio.to_thread(services.datasets.owned, _dataset_id(request), org.id)
-    shared = await services.uploads.attest(dataset, who=who.strip(), platform="api")
+    dataset = await _owned(request, caller, "dataset.attest")
+    shared = await request.app[SERVICES].uploads.attest(
+        dataset, who=caller.actor, platform="api", attested_by=who.strip()
+    )
     return json_ok(dataset_json(shared))
 
 
 async def delete_dataset(request: web.Request) -> web.Response:
-    org = await require_org(request)
-    services = request.app[SERVICES]
-    dataset = await asyncio.to_thread(services.datasets.owned, _dataset_id(request), org.id)
-    removed = await services.uploads.delete(dataset, who="", platform="api")
+    caller = await require_caller(request)
+    dataset = await _owned(request, caller, "dataset.delete")
+    removed = await request.app[SERVICES].uploads.delete(dataset, who=caller.actor, platform="api")
     return json_ok({"deleted": dataset.id, "documents": removed})
 
 
 async def delete_document(request: web.Request) -> web.Response:
-    org = await require_org(request)
-    services = request.app[SERVICES]
-    dataset = await asyncio.to_thread(services.datasets.owned, _dataset_id(request), org.id)
+    caller = await require_caller(request)
+    dataset = await _owned(request, caller, "document.delete")
     doc_id = request.match_info["doc_id"]
-    await services.uploads.delete_document(dataset, doc_id, who="", platform="api")
+    await request.app[SERVICES].uploads.delete_document(
+        dataset, doc_id, who=caller.actor, platform="api"
+    )
     return json_ok({"deleted": doc_id, "dataset": dataset.id})
 
 

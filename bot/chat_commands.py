@@ -46,9 +46,12 @@ def dataset_line(d: DatasetInfo) -> str:
 
 
 async def delete_dataset_or_document(
-    uploads: Uploads, dataset: DatasetInfo, doc_id: str, *, who: str, platform: str
+    uploads: Uploads, dataset_id: int, org_id: str, doc_id: str, *, who: str, platform: str
 ) -> str:
-    """Delete the dataset, or only its document ``doc_id`` when one is given; the reply."""
+    """Delete the organization's dataset, or only its document ``doc_id`` when one is given;
+    the reply. Another organization's dataset is refused, and the refusal recorded."""
+    action = "document.delete" if doc_id.strip() else "dataset.delete"
+    dataset = await uploads.owned(dataset_id, org_id, who=who, platform=platform, action=action)
     if doc_id.strip():
         title = await uploads.delete_document(dataset, doc_id, who=who, platform=platform)
         return f"データセット「{dataset.name}」から文書「{title}」を削除しました。"
@@ -202,12 +205,12 @@ class DataCommands:
             return notice(
                 "削除するデータセットの番号を指定してください（/datasets で確認できます）。"
             )
-        dataset = await asyncio.to_thread(self.services.datasets.owned, int(raw), org.id)
         platform = turn.conversation.platform
         return notice(
             await delete_dataset_or_document(
                 self.services.uploads,
-                dataset,
+                int(raw),
+                org.id,
                 doc_id,
                 who=f"{platform}:{turn.user_id}",
                 platform=platform,

@@ -169,7 +169,7 @@ def ingest(
         reading = tqdm(total=len(files), desc="読み込み中", unit="ファイル", file=sys.stderr)
         defaults = defaults_for(target, owner.name)
         written = skipped = 0
-        writing = False
+        kept = False
         try:
             with read_files(
                 files, defaults, id_prefix=id_prefix(existing), progress=reading.update
@@ -177,9 +177,11 @@ def ingest(
                 reading.close()
                 if read.failures:
                     raise unreadable(read.failures)
+                kept = True  # every file is readable: the dataset stays, recorded as created
+                if created:
+                    await services.uploads.record_created(existing, who=who, platform="cli")
                 if shareable:  # again when already shared: completes an attestation cut short
                     existing = await services.uploads.attest(existing, who=who, platform="cli")
-                writing = True
                 with tqdm(
                     total=len(files), desc="取り込み中", unit="ファイル", file=sys.stderr
                 ) as bar:
@@ -191,7 +193,7 @@ def ingest(
                         skipped += report.unchanged
                         bar.update(1)
         except BaseException:
-            if created and not writing:  # nothing was written: no empty dataset is left behind
+            if created and not kept:  # nothing was written: no empty dataset is left behind
                 services.datasets.delete(existing.id, owner.id)
             raise
         return written, skipped

@@ -3,7 +3,6 @@ the server's shell, as its admins have them in chat (``/datasets``, ``/dataset d
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
@@ -44,9 +43,8 @@ def dataset_delete(
 
     async def work(services: Services) -> str:
         owner = orgs.get_org(services.engine, org)
-        dataset = await asyncio.to_thread(services.datasets.owned, dataset_id, owner.id)
         return await delete_dataset_or_document(
-            services.uploads, dataset, document, who=cli_user(), platform="cli"
+            services.uploads, dataset_id, owner.id, document, who=cli_user(), platform="cli"
         )
 
     typer.echo(run_with_services(Settings(), work))

@@ -92,7 +92,8 @@ def org_add_admin(
     with admin_db() as engine:
         audit = admin_audit(engine)
         org = links.add_admin(engine, name, platform, user_id)
-        record_admin(audit, org.id, "org.add_admin", {"platform": platform})
+        details = {"platform": platform, "user_id": user_id.strip()}
+        record_admin(audit, org.id, "org.add_admin", details)
     typer.echo(f"{platform} のユーザー {user_id.strip()} を組織「{org.name}」の管理者にしました。")
 
 
@@ -124,7 +125,8 @@ def org_remove_admin(
     with admin_db() as engine:
         audit = admin_audit(engine)
         org = links.remove_admin(engine, name, platform, user_id)
-        record_admin(audit, org.id, "org.remove_admin", {"platform": platform})
+        details = {"platform": platform, "user_id": user_id.strip()}
+        record_admin(audit, org.id, "org.remove_admin", details)
     typer.echo(
         f"{platform} のユーザー {user_id.strip()} を組織「{org.name}」の管理者から外しました。"
     )
@@ -132,7 +134,7 @@ def org_remove_admin(
 
 @org_app.command("list")
 def org_list() -> None:
-    """組織の一覧（関連付けたワークスペース、管理者数、有効なAPIキー数）を表示します。"""
+    """組織の一覧（関連付けたワークスペース、管理者、有効なAPIキー数）を表示します。"""
     with admin_db() as engine:
         overview = links.org_overview(engine)
     if not overview:
@@ -140,9 +142,11 @@ def org_list() -> None:
     for item in overview:
         role = "（運用組織）" if item.operator else ""
         workspaces = "、".join(f"{p} {w}" for p, w in item.workspaces) or "なし"
+        admins = "、".join(f"{p} {u}" for p, u in item.admins)
         typer.echo(
             f"{item.org.name}{role} id {item.org.id}: ワークスペース {workspaces} / "
-            f"管理者 {item.admins} 人 / APIキー {item.api_keys} 件"
+            f"管理者 {len(item.admins)} 人{f'（{admins}）' if admins else ''} / "
+            f"APIキー {item.api_keys} 件"
         )
 
 
@@ -173,14 +177,19 @@ def apikey_list(org: Annotated[str, typer.Option(help="組織名")]) -> None:
 
 @apikey_app.command("revoke")
 def apikey_revoke(
-    key_id: Annotated[str, typer.Argument(help="APIキーのID（発行時に表示）")],
+    key: Annotated[
+        str,
+        typer.Argument(
+            help="APIキーのID（発行時に表示。キー全体も指定できます）", metavar="KEY_ID"
+        ),
+    ],
 ) -> None:
-    """APIキーを無効にします。"""
+    """APIキーを無効にします（キー全体を指定しても、その秘密の部分は表示・記録しません）。"""
     with admin_db() as engine:
         audit = admin_audit(engine)
-        orgs.revoke_api_key(engine, key_id)
-        record_admin(audit, None, "apikey.revoke", {"key_id": key_id})
-    typer.echo(f"APIキー {key_id} を無効にしました。")
+        revoked = orgs.revoke_api_key(engine, key)
+        record_admin(audit, revoked.org.id, "apikey.revoke", {"key_id": revoked.prefix})
+    typer.echo(f"組織「{revoked.org.name}」のAPIキー {revoked.prefix} を無効にしました。")
 
 
 def _in_japan(moment: datetime) -> str:

@@ -110,7 +110,7 @@ async def _handle(request: web.Request) -> Answer:
     key = request.headers.get("x-api-key", "").strip()
     if not key:
         raise Unauthorized("x-api-key ヘッダーに APIキーを指定してください。")
-    org = await asyncio.to_thread(authenticate_api_key, services.engine, key)
+    caller = await asyncio.to_thread(authenticate_api_key, services.engine, key)
     body = await read_json_object(request)
     inputs = body.get("inputs")
     if not isinstance(inputs, dict):
@@ -119,12 +119,12 @@ async def _handle(request: web.Request) -> Answer:
     if not isinstance(question, str):
         raise BadInput("inputs.question は文字列で指定してください。")
     files = _files(inputs)
-    asker = Asker(org_id=org.id, platform="invoke")
+    asker = Asker(org_id=caller.org.id, platform="invoke")
     if files and wants_summary(question):
         return await services.summarizer.summarize_attached(files, asker)
     if files:
         return await ask_about_files(services.assistant, question, files, asker)
-    flt = await _tag_filter(services, org.id, inputs.get("tags"))
+    flt = await _tag_filter(services, caller.org.id, inputs.get("tags"))
     return await services.assistant.ask(question, asker, flt=flt)
 
 

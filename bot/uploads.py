@@ -18,7 +18,7 @@ from admin.datasets import DatasetInfo, DatasetService
 from bot.auditing import Auditor
 from knowledge.corpus import CorpusDefaults
 from knowledge.documents import Document
-from knowledge.errors import BadDocument, NotFound
+from knowledge.errors import BadDocument, Forbidden, NotFound
 from knowledge.index import IndexStore, batches
 from knowledge.ingest import documents_from_bytes, failure_of, source_of, unreadable
 
@@ -231,6 +231,29 @@ class Uploads:
         )
         return UploadReport(refreshed, len(changed), len(documents) - len(changed), len(gone))
 
+    async def owned(
+        self, dataset_id: int, org_id: str, *, who: str, platform: str, action: str
+    ) -> DatasetInfo:
+        """The organization's own dataset, to change by ``action``. A change of another
+        organization's dataset is refused (``Forbidden``) and recorded as a security event,
+        as chat commands refused to non-admins are."""
+        try:
+            return await asyncio.to_thread(self.datasets.owned, dataset_id, org_id)
+        except Forbidden:
+            owner = await asyncio.to_thread(self.datasets.get, dataset_id, org_id)
+            await self.auditor.security(
+                org_id=org_id,
+                platform=platform,
+                user_id=who,
+                reason="command_refused",
+                details={
+                    "command": action,
+                    "dataset_id": dataset_id,
+                    "dataset_org_id": owner.org_id,
+                },
+            )
+            raise
+
     async def record_created(self, dataset: DatasetInfo, *, who: str, platform: str) -> None:
         """Audit the creation of ``dataset`` (over REST, or by a chat upload that named it)."""
         await self._audit(
@@ -245,19 +268,26 @@ class Uploads:
             platform=platform,
         )
 
-    async def attest(self, dataset: DatasetInfo, *, who: str, platform: str) -> DatasetInfo:
-        """Share the dataset with every organization (the attestation is recorded).
+    async def attest(
+        self, dataset: DatasetInfo, *, who: str, platform: str, attested_by: str = ""
+    ) -> DatasetInfo:
+        """Share the dataset with every organization (the attestation is recorded): ``who``
+        acts, ``attested_by`` (by default ``who``) is the person who confirmed that sharing
+        is legally allowed.
 
         The attestation is recorded first, then the documents are shared in one index
         transaction, so no document is ever shared without it. An index failure leaves the
         dataset attested with documents not yet shared: attesting again (which keeps the first
         attestation) shares them.
         """
-        shared = await asyncio.to_thread(self.datasets.attest, dataset.id, dataset.org_id, who)
+        attested_by = attested_by or who
+        shared = await asyncio.to_thread(
+            self.datasets.attest, dataset.id, dataset.org_id, attested_by
+        )
         await self._audit(
             dataset,
             "dataset.attest",
-            {"dataset_id": dataset.id, "attested_by": who},
+            {"dataset_id": dataset.id, "attested_by": attested_by},
             who=who,
             platform=platform,
             unrecorded=ATTESTED_NOT_SHARED,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,8 @@ def test_unlink_remove_admin_and_list(run, tmp_path: Path) -> None:
     assert listed.exit_code == 0
     lines = listed.output.splitlines()
     yokohama = (
-        "横浜市 id 1: ワークスペース slack T0123、teams tenant-1 / 管理者 1 人 / APIキー 1 件"
+        "横浜市 id 1: ワークスペース slack T0123、teams tenant-1 / "
+        "管理者 1 人（slack U0ADMIN） / APIキー 1 件"
     )
     operator = "運用センター（運用組織） id 2: ワークスペース なし / 管理者 0 人 / APIキー 0 件"
     assert yokohama in lines and operator in lines
@@ -82,7 +84,14 @@ def test_unlink_remove_admin_and_list(run, tmp_path: Path) -> None:
     exported = run("audit", "export", "--org", "横浜市")
     actions = [line for line in exported.output.splitlines() if "org.unlink" in line]
     assert exported.exit_code == 0 and len(actions) == 1
-    assert "org.remove_admin" in exported.output
+    # Who was made admin, and who was removed, is in the record.
+    rows = [json.loads(line) for line in exported.output.splitlines()]
+    changes = [r["payload"] for r in rows if "admin" in r["payload"].get("action", "")]
+    assert [(c["action"], c["details"]) for c in changes] == [
+        ("org.add_admin", {"platform": "slack", "user_id": "U0ADMIN"}),
+        ("org.remove_admin", {"platform": "slack", "user_id": "U0ADMIN"}),
+    ]
+    assert "管理者 0 人 /" in run("org", "list").output
 
 
 def test_apikey_list_shows_ids_and_states_never_secrets(run) -> None:
@@ -99,3 +108,27 @@ def test_apikey_list_shows_ids_and_states_never_secrets(run) -> None:
     assert lines[1].startswith(second.split("_")[1]) and lines[1].endswith("有効")
     assert first not in listed.output and second not in listed.output
     assert run("apikey", "list", "--org", "名古屋市").exit_code == 2
+
+
+def test_apikey_revoke_is_audited_for_its_organization_and_never_echoes_the_secret(run) -> None:
+    run("org", "create", "横浜市")
+    key = run("apikey", "create", "--org", "横浜市").output.splitlines()[-1]
+    key_id, secret = key.split("_")[1], key.split("_", 2)[2]
+    # A whole key pasted by mistake revokes that key; its secret is not repeated.
+    revoked = run("apikey", "revoke", key)
+    assert revoked.exit_code == 0, revoked.output
+    assert f"組織「横浜市」のAPIキー {key_id} を無効にしました" in revoked.output
+    assert secret not in revoked.output
+    again = run("apikey", "revoke", key_id)
+    assert again.exit_code == 2 and f"APIキー {key_id} はすでに無効化されています" in again.output
+    unknown = run("apikey", "revoke", "bb_0123456789ab_ThisIsNoSecretOfOurs")
+    assert unknown.exit_code == 2 and "0123456789ab が見つかりません" in unknown.output
+    assert "ThisIsNoSecretOfOurs" not in unknown.output
+    pasted_secret = run("apikey", "revoke", secret)  # only the secret part, say
+    assert pasted_secret.exit_code == 2 and secret not in pasted_secret.output
+
+    exported = run("audit", "export", "--org", "横浜市")
+    rows = [json.loads(line) for line in exported.output.splitlines()]
+    revokes = [r["payload"] for r in rows if r["payload"].get("action") == "apikey.revoke"]
+    assert revokes == [{"action": "apikey.revoke", "details": {"key_id": key_id}}]
+    assert secret not in exported.output

@@ -1,4 +1,5 @@
-"""Fixtures for the bot: settings on a private copy of the sample data dir."""
+"""Fixtures for the bot: settings on a private copy of the sample data dir, and the
+``baibain`` command line run in-process on it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
+from bot.cli import app
 from bot.settings import Settings
 
 
@@ -39,3 +42,16 @@ def make_db_settings(
         return make_settings(database_url=app_database_url, **overrides)
 
     return make
+
+
+@pytest.fixture
+def run(data_dir: Path) -> Callable[..., Result]:
+    """``run("org", "list", BAIBAIN_X="…")``: the command line on the private data dir, with
+    extra environment variables."""
+    runner = CliRunner()
+
+    def invoke(*args: str, **env: str) -> Result:
+        environment = {"BAIBAIN_DATA_DIR": str(data_dir), **env}
+        return runner.invoke(app, list(args), env=environment, prog_name="baibain")
+
+    return invoke

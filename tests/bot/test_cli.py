@@ -18,17 +18,6 @@ from bot.cli import app
 SAMPLE_QUESTION = "引っ越したら何日以内に届け出ますか"
 
 
-@pytest.fixture
-def run(data_dir: Path):
-    runner = CliRunner()
-
-    def invoke(*args: str, **env: str):
-        environment = {"BAIBAIN_DATA_DIR": str(data_dir), **env}
-        return runner.invoke(app, list(args), env=environment, prog_name="baibain")
-
-    return invoke
-
-
 def test_ask_json_in_an_empty_data_dir_loads_the_sample_and_cites(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app, ["ask", SAMPLE_QUESTION, "--json"], env={"BAIBAIN_DATA_DIR": str(tmp_path / "new")}
@@ -108,7 +97,7 @@ def test_org_and_api_key_lifecycle(run, data_dir: Path) -> None:
     assert created.exit_code == 0, created.output
     key = created.stdout.strip().splitlines()[-1]
     engine = create_db_engine(f"sqlite:///{data_dir / 'baibain.sqlite3'}")
-    assert authenticate_api_key(engine, key).name == "横浜市"
+    assert authenticate_api_key(engine, key).org.name == "横浜市"
     key_id = key.split("_")[1]
     assert run("apikey", "revoke", key_id).exit_code == 0
     from knowledge.errors import Unauthorized
@@ -124,7 +113,7 @@ def test_org_and_api_key_lifecycle(run, data_dir: Path) -> None:
     assert exported.exit_code == 0, exported.output
     rows = [json.loads(line) for line in exported.stdout.splitlines()]
     actions = [r["payload"]["action"] for r in rows if r["kind"] == "admin"]
-    assert actions[:4] == ["org.create", "apikey.create", "org.link", "quota.set"]
+    assert actions[:5] == ["org.create", "apikey.create", "apikey.revoke", "org.link", "quota.set"]
     assert key not in exported.stdout
 
 
