@@ -40,9 +40,23 @@ def parse_options(args: str) -> tuple[dict[str, str], list[str]]:
 
 
 def dataset_line(d: DatasetInfo) -> str:
-    """One dataset as staff read it in a list: id, name, category, scope, documents."""
-    scope = "全団体で共有" if d.visibility == "shared" else "組織内のみ"
+    """One dataset as staff read it in a list: id, name, category, scope (a shared one with
+    the organization that publishes it), documents."""
+    scope = "組織内のみ"
+    if d.visibility == "shared":
+        scope = f"全団体で共有・{d.publisher}" if d.publisher else "全団体で共有"
     return f"[{d.id}] {d.name}（{d.category}・{scope}・{d.documents}件）"
+
+
+def document_lines(dataset: DatasetInfo, titles: list[tuple[str, str]], limit: int) -> list[str]:
+    """The documents of a dataset, by title with their ids, at most ``limit`` of them."""
+    if not titles:
+        return [f"データセット「{dataset.name}」にはまだ文書がありません。"]
+    lines = [f"データセット「{dataset.name}」の文書（{len(titles)}件）:"]
+    lines += [f"・{title}（文書ID: {doc_id}）" for title, doc_id in titles[:limit]]
+    if len(titles) > limit:
+        lines.append(f"…ほか {len(titles) - limit} 件")
+    return lines
 
 
 async def delete_dataset_or_document(
@@ -190,13 +204,9 @@ class DataCommands:
         datasets = self.services.datasets
         dataset = await asyncio.to_thread(datasets.get, int(raw), org.id)
         titles = await asyncio.to_thread(datasets.titles, dataset.id)
-        if not titles:
-            return notice(f"データセット「{dataset.name}」にはまだ文書がありません。")
-        lines = [f"データセット「{dataset.name}」の文書（{len(titles)}件）:"]
-        lines += [f"・{title}（文書ID: {doc_id}）" for title, doc_id in titles[:LISTED_DOCUMENTS]]
-        if len(titles) > LISTED_DOCUMENTS:
-            lines.append(f"…ほか {len(titles) - LISTED_DOCUMENTS} 件")
-        lines.append("「/summarize 文書名」で要約できます。")
+        lines = document_lines(dataset, titles, LISTED_DOCUMENTS)
+        if titles:
+            lines.append("「/summarize 文書名」で要約できます。")
         return notice("\n".join(lines))
 
     async def delete(self, turn: Turn, org: OrgInfo, args: str) -> Answer:

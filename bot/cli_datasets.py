@@ -9,7 +9,7 @@ import typer
 
 from admin import orgs
 from admin.datasets import DatasetService
-from bot.chat_commands import dataset_line, delete_dataset_or_document
+from bot.chat_commands import dataset_line, delete_dataset_or_document, document_lines
 from bot.cli_common import admin_db, cli_user, run_with_services
 from bot.services import Services
 from bot.settings import Settings
@@ -31,12 +31,29 @@ def dataset_list(org: OrgOption) -> None:
         typer.echo(dataset_line(row))
 
 
+@dataset_app.command("show")
+def dataset_show(
+    dataset_id: Annotated[int, typer.Argument(min=1, help="データセットの番号（list で確認）")],
+    org: OrgOption,
+) -> None:
+    """データセットの文書を、文書IDとともに一覧表示します。"""
+    with admin_db() as engine:
+        viewer = orgs.get_org(engine, org)
+        datasets = DatasetService(engine)
+        dataset = datasets.get(dataset_id, viewer.id)
+        titles = datasets.titles(dataset.id)
+    typer.echo(dataset_line(dataset))
+    for line in document_lines(dataset, titles, limit=len(titles)):
+        typer.echo(line)
+
+
 @dataset_app.command("delete")
 def dataset_delete(
     dataset_id: Annotated[int, typer.Argument(min=1, help="データセットの番号（list で確認）")],
     org: OrgOption,
     document: Annotated[
-        str, typer.Option("--document", help="この文書IDの文書だけを削除します")
+        str,
+        typer.Option("--document", help="この文書だけを削除します（文書ID・ファイル名・文書名）"),
     ] = "",
 ) -> None:
     """組織のデータセットを、その文書とともに削除します（検索できなくなります）。"""

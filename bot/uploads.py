@@ -18,9 +18,10 @@ from admin.datasets import DatasetInfo, DatasetService
 from bot.auditing import Auditor
 from knowledge.corpus import CorpusDefaults
 from knowledge.documents import Document
-from knowledge.errors import BadDocument, Forbidden, NotFound
+from knowledge.errors import BadDocument, BadInput, Forbidden, NotFound
 from knowledge.index import IndexStore, batches
 from knowledge.ingest import documents_from_bytes, failure_of, source_of, unreadable
+from knowledge.titles import file_keys, title_key
 
 log = logging.getLogger(__name__)
 
@@ -330,12 +331,7 @@ class Uploads:
         """Delete one document of the dataset (a file uploaded by mistake); returns its title.
         The index goes first, as for a whole dataset: deleting it again finishes the job."""
         titles = dict((d, t) for t, d in await asyncio.to_thread(self.datasets.titles, dataset.id))
-        doc_id = doc_id.strip()
-        if doc_id not in titles:
-            raise NotFound(
-                f"データセット「{dataset.name}」に文書ID {doc_id} の文書はありません"
-                "（チャットでは /datasets 番号 で文書IDを確認できます）。"
-            )
+        doc_id = _document_named(dataset, titles, doc_id.strip())
         await self.index.delete(doc_id)
         await asyncio.to_thread(self.datasets.forget, dataset.id, [doc_id])
         await self._audit(
@@ -371,3 +367,27 @@ class Uploads:
 def _shared(document: Document) -> Document:
     """``document`` visible to every organization."""
     return replace(document, meta=replace(document.meta, visibility="shared"))
+
+
+def _document_named(dataset: DatasetInfo, titles: Mapping[str, str], name: str) -> str:
+    """The id of the dataset's document that ``name`` names: its document id, the name of
+    its file (with or without the extension) or its title; ``NotFound`` or, when several
+    match, ``BadInput`` listing their ids."""
+    if name in titles:
+        return name
+    key = title_key(name)
+    found = [
+        doc_id
+        for doc_id, title in titles.items()
+        if key and (key in file_keys(source_of(doc_id)) or title_key(title) == key)
+    ]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise BadInput(
+            f"「{name}」に当たる文書が複数あります。文書IDで指定してください: {'、'.join(found)}"
+        )
+    raise NotFound(
+        f"データセット「{dataset.name}」に「{name}」という文書はありません（文書IDは、"
+        "チャットでは /datasets 番号、コマンドでは baibain dataset show で確認できます）。"
+    )
