@@ -47,6 +47,8 @@ app.add_typer(index_app, name="index")
 app.add_typer(dataset_app, name="dataset")
 
 log = logging.getLogger("baibain")
+# How many files an ingest names that it left out (pictures and the like inside folders).
+LISTED_LEFT_OUT = 10
 
 
 @app.callback()
@@ -139,16 +141,26 @@ def ingest(
     if not dataset.strip():
         raise fail(BadInput("--dataset を指定してください。"))
 
+    left_out: list[str] = []
     with reported():
-        files = list(iter_files(paths))
+        files = list(iter_files(paths, left_out))
     if not files:
         raise fail(BadInput("取り込めるファイルが見つかりませんでした。"))
     who = cli_user()
 
-    async def work(services: Services) -> tuple[int, int]:
+    async def work(services: Services) -> tuple[int, int, list[str]]:
         owner = orgs.get_org(services.engine, org)
         existing = services.datasets.by_name(owner.id, dataset)
         created = existing is None
+        # What changed besides the documents, or was asked for and not done, said at the end.
+        notes: list[str] = []
+        if existing is not None and category and category != existing.category:
+            notes.append(
+                f"データセット「{existing.name}」の分類は「{existing.category}」のままです"
+                "（--category は新しく作るデータセットにだけ使われます）。"
+            )
+        if existing is not None and shareable and existing.visibility != "shared":
+            notes.append(f"データセット「{existing.name}」を全参加団体との共有に切り替えました。")
         if existing is None:
             if not category:
                 raise BadInput(
@@ -162,6 +174,10 @@ def ingest(
                 license=license,
                 publisher=owner.name,
                 source_url=source_url,
+            )
+            scope = "全参加団体と共有" if shareable else "組織内のみ"
+            notes.append(
+                f"データセット「{existing.name}」（{existing.category}・{scope}）を作成しました。"
             )
         # Every file is read before anything is written; documents carry the visibility the
         # dataset will have then.
@@ -196,9 +212,17 @@ def ingest(
             if created and not kept:  # nothing was written: no empty dataset is left behind
                 services.datasets.delete(existing.id, owner.id)
             raise
-        return written, skipped
+        return written, skipped, notes
 
-    written, skipped = run_with_services(settings, work)
+    written, skipped, notes = run_with_services(settings, work)
+    if left_out:
+        shown = "、".join(left_out[:LISTED_LEFT_OUT])
+        more = (
+            f" ほか {len(left_out) - LISTED_LEFT_OUT} 件" if len(left_out) > LISTED_LEFT_OUT else ""
+        )
+        notes.append(f"対応していない形式のため取り込まなかったファイル: {shown}{more}")
+    for note in notes:
+        typer.echo(note)
     typer.echo(f"{written} 件の文書を取り込みました（変更なし {skipped} 件）。")
 
 

@@ -15,19 +15,28 @@ from knowledge.chunking import chunk_sections
 from knowledge.corpus import CorpusDefaults, read_corpus
 from knowledge.documents import Document, content_hash
 from knowledge.errors import BadDocument
-from knowledge.parsing import parse_file
+from knowledge.parsing import is_document, parse_file
 
 
-def iter_files(paths: list[Path]) -> Iterator[tuple[Path, str]]:
-    """Every file under ``paths`` (folders walked in name order) with its display name."""
+def iter_files(paths: list[Path], left_out: list[str] | None = None) -> Iterator[tuple[Path, str]]:
+    """Every file under ``paths`` (folders walked in name order) with its display name.
+
+    With ``left_out``, a file inside a folder in a format Baibain does not read (a picture, a
+    program) is not yielded but its name added there, as a ZIP archive's such members are
+    skipped; a file named in ``paths`` itself is always yielded (and refused when read)."""
     for path in paths:
         if path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
-                    if not name.startswith("."):
-                        full = Path(root, name)
-                        yield full, full.relative_to(path.parent).as_posix()
+                    if name.startswith("."):
+                        continue
+                    full = Path(root, name)
+                    shown = full.relative_to(path.parent).as_posix()
+                    if left_out is not None and not is_document(name):
+                        left_out.append(shown)
+                    else:
+                        yield full, shown
         elif path.is_file():
             yield path, path.name
         else:

@@ -117,6 +117,10 @@ def test_org_and_api_key_lifecycle(run, data_dir: Path) -> None:
     assert key not in exported.stdout
 
 
+def ingested_args(corpus: Path) -> tuple[str, ...]:
+    return ("ingest", str(corpus), "--dataset", "例規", "--org", "テスト市")
+
+
 def test_ingest_keeps_organization_data_to_its_owner(run, tmp_path: Path) -> None:
     corpus = tmp_path / "reiki.jsonl"
     rows = [
@@ -129,25 +133,26 @@ def test_ingest_keeps_organization_data_to_its_owner(run, tmp_path: Path) -> Non
     corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
     for name in ("テスト市", "よその市"):
         assert run("org", "create", name).exit_code == 0
-    ingested = run(
-        "ingest",
-        str(corpus),
-        "--dataset",
-        "例規",
-        "--org",
-        "テスト市",
-        "--category",
-        "条例・規則・例規",
-    )
+    ingested = run(*ingested_args(corpus), "--category", "条例・規則・例規")
     assert ingested.exit_code == 0, ingested.output
-    again = run("ingest", str(corpus), "--dataset", "例規", "--org", "テスト市")
-    assert "変更なし 1 件" in again.stdout
+    assert "データセット「例規」（条例・規則・例規・組織内のみ）を作成しました" in ingested.stdout
+    again = run(*ingested_args(corpus))
+    assert "変更なし 1 件" in again.stdout and "作成しました" not in again.stdout
+    # Options that only a new dataset takes are said to be left alone, not silently dropped.
+    recategorized = run(*ingested_args(corpus), "--category", "計画")
+    assert "分類は「条例・規則・例規」のままです" in recategorized.stdout
     question = "粗大ごみの収集日はいつですか"
     mine = json.loads(run("ask", question, "--org", "テスト市", "--json").stdout)
     assert [c["title"] for c in mine["citations"]][:1] == ["テスト市 ごみ出し規則"]
     for other in (("--org", "よその市"), ()):
         theirs = json.loads(run("ask", question, *other, "--json").stdout)
         assert "テスト市 ごみ出し規則" not in [c["title"] for c in theirs["citations"]]
+    shared = run(*ingested_args(corpus), "--shareable")
+    assert "データセット「例規」を全参加団体との共有に切り替えました" in shared.stdout
+    # Another organization sees whose it is.
+    assert "例規（条例・規則・例規・全団体で共有・テスト市・1件）" in (
+        run("dataset", "list", "--org", "よその市").output
+    )
 
 
 def test_dataset_list_and_delete(run, tmp_path: Path) -> None:
@@ -173,11 +178,14 @@ def test_dataset_list_and_delete(run, tmp_path: Path) -> None:
         return [c["title"] for c in json.loads(asked.stdout)["citations"]]
 
     assert cited()[:1] == ["ごみ出し規則"]
+    shown = run("dataset", "show", dataset_id, "--org", "テスト市").output
+    assert f"・下書き（文書ID: ds{dataset_id}/reiki/下書き.txt）" in shown
     draft = ("dataset", "delete", dataset_id, "--org", "テスト市", "--document")
-    one = run(*draft, f"ds{dataset_id}/reiki/下書き.txt")
+    one = run(*draft, "下書き.txt")  # the file's name will do, as for summaries
     assert one.exit_code == 0 and "文書「下書き」を削除しました" in one.output, one.output
     assert "組織内のみ・1件" in run("dataset", "list", "--org", "テスト市").output
-    assert run(*draft, f"ds{dataset_id}/reiki/下書き.txt").exit_code == 2  # already gone
+    gone = run(*draft, f"ds{dataset_id}/reiki/下書き.txt")
+    assert gone.exit_code == 2 and "baibain dataset show" in gone.output
     deleted = run("dataset", "delete", dataset_id, "--org", "テスト市")
     assert deleted.exit_code == 0
     assert "データセット「例規」と文書 1 件を削除しました" in deleted.output
@@ -231,8 +239,18 @@ def test_ingest_reads_every_file_before_writing_any(run, tmp_path: Path) -> None
     assert "--category" in run(*ingest).output
     for broken in folder.glob("壊れた.*"):
         broken.unlink()
-    assert run(*ingest, "--category", "条例・規則・例規").exit_code == 0
+    # A picture in the folder is left out and named, as in a ZIP archive; named alone, refused.
+    (folder / "収集カレンダー.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    done = run(*ingest, "--category", "条例・規則・例規")
+    assert done.exit_code == 0, done.output
+    assert (
+        "対応していない形式のため取り込まなかったファイル: reiki/収集カレンダー.png" in done.output
+    )
     assert "ごみ出し規則" in cited()[0]
+    alone = run(
+        "ingest", str(folder / "収集カレンダー.png"), "--dataset", "例規", "--org", "テスト市"
+    )
+    assert alone.exit_code == 2 and "対応していない形式" in alone.output
 
 
 def test_a_file_name_of_another_encoding_is_named_and_nothing_is_written(
