@@ -13,6 +13,7 @@ from bot.cli_common import admin_db, cli_user
 from bot.services import open_audit_log
 from bot.settings import Settings
 from knowledge.dates import parse_date
+from knowledge.errors import BadInput
 
 audit_app = typer.Typer(no_args_is_help=True, help="監査ログの検証と書き出し")
 
@@ -55,12 +56,10 @@ def export(
     """組織の監査ログを復号して JSONL で書き出します（書き出し自体も記録されます）。"""
     settings = Settings()
     with admin_db(settings) as engine:
+        start, end = _moment(since, end_of_day=False), _moment(until, end_of_day=True)
+        if start is not None and end is not None and start >= end:
+            raise BadInput(f"--since（{since}）は --until（{until}）以前の日付にしてください。")
         org_id = orgs.get_org(engine, org).id
-        rows = open_audit_log(settings, engine).export(
-            org_id,
-            _moment(since, end_of_day=False),
-            _moment(until, end_of_day=True),
-            actor=cli_user(),
-        )
+        rows = open_audit_log(settings, engine).export(org_id, start, end, actor=cli_user())
         for row in rows:
             typer.echo(json.dumps(row, ensure_ascii=False, default=str))

@@ -449,3 +449,17 @@ def test_an_unreachable_or_malformed_database_url_is_one_line_not_a_traceback(ru
         assert "BAIBAIN_DATABASE_URL を解釈できません" in malformed.output
     for result in (down, malformed):  # reported, not raised
         assert isinstance(result.exception, SystemExit)
+
+
+def test_an_export_range_that_ends_before_it_starts_is_refused(run) -> None:
+    assert run("org", "create", "横浜市").exit_code == 0
+    reversed_range = ("--since", "2026-12-31", "--until", "令和8年1月1日")
+    refused = run("audit", "export", "--org", "横浜市", *reversed_range)
+    assert refused.exit_code == 2
+    assert (
+        "--since（2026-12-31）は --until（令和8年1月1日）以前の日付にしてください" in refused.output
+    )
+    one_day = run(
+        "audit", "export", "--org", "横浜市", "--since", "2026-12-06", "--until", "2026-12-06"
+    )
+    assert one_day.exit_code == 0
