@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import statistics
-import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, fields, is_dataclass
 from datetime import UTC, date, datetime
@@ -33,12 +30,14 @@ from sqlalchemy.sql import Select
 
 from admin import audit_crypto as crypto
 from admin.audit_crypto import GENESIS_HASH, AuditKeyError, AuditKeyring, as_utc
+from admin.audit_misuse import scan_misuse
 from admin.audit_models import (
     CHECKPOINT,
     DIGEST,
     HEAD,
     HEAD_ID,
     RECORD,
+    STREAM,
     AuditEvent,
     AuditIntegrityError,
     AuditUnavailable,
@@ -47,6 +46,7 @@ from admin.audit_models import (
     VerifyResult,
     select_rows,
 )
+from admin.audit_verify import verify_chain, walk_stored
 
 logger = logging.getLogger(__name__)
 
@@ -56,22 +56,8 @@ FOREIGN_HEAD_KEY = (
     "鍵を取り違えていないか確認してください。鍵を替えるときは、新しい鍵を先頭に、"
     "これまでの鍵をカンマ区切りで後ろに並べます。何も変更していません。"
 )
-_STREAM = {"yield_per": 500}  # read long chains in batches, server-side on PostgreSQL
 # Event fields stored in clear columns; user_id and payload are encrypted.
 _CLEAR_EVENT_FIELDS = [f.name for f in fields(AuditEvent) if f.name not in ("user_id", "payload")]
-VOLUME_FACTOR = 3
-VOLUME_MIN_TURNS = 50
-REFUSED_MIN = 3
-_OVERRIDE_JA = re.compile(
-    r"(以上|上記|これまで|今まで|前|先ほど|最初)の(すべての|全ての|全部の)?"
-    r"(指示|命令|ルール|設定|プロンプト)を(無視|忘れ)"
-    r"|システムプロンプト(を|の内容を)?(表示|教え|見せ|出力|開示)"
-)
-_OVERRIDE_EN = re.compile(
-    r"\b(ignore|disregard|forget) (all )?(the |your |any )?(previous|prior|above|earlier) "
-    r"(instructions|prompts|rules)"
-    r"|\b(reveal|show|print|display|tell me) (me )?(your|the) system prompt"
-)
 
 
 def _utcnow() -> datetime:
@@ -255,87 +241,9 @@ class AuditLog:
         gives ``ok=False`` and the first bad record's seq."""
         try:
             with _snapshot(self._engine) as conn:
-                return self._verify(conn)
+                return verify_chain(conn, self._keyring)
         except SQLAlchemyError as exc:
             raise AuditUnavailable(detail=f"audit verify failed: {type(exc).__name__}") from exc
-
-    def _verify(self, conn: Connection) -> VerifyResult:
-        problems: list[crypto.Problem] = []
-        head = conn.execute(select_rows(HEAD).where(HEAD.c.id == HEAD_ID)).mappings().first()
-        start_seq, start_hash = 0, GENESIS_HASH
-        order = (CHECKPOINT.c.seq, CHECKPOINT.c.id)
-        for cp in conn.execute(select_rows(CHECKPOINT).order_by(*order)).mappings():
-            if not crypto.signature_valid(self._keyring, cp, "checkpoint"):
-                problems.append(
-                    (
-                        cp["seq"],
-                        f"レコード {cp['seq']} の保存期間チェックポイントが偽造されています",
-                    )
-                )
-                break
-            start_seq, start_hash = cp["seq"], cp["record_hash"]
-
-        digests = conn.execute(select_rows(DIGEST).order_by(DIGEST.c.seq, DIGEST.c.id)).mappings()
-        digest_problem, last_digest, signed = crypto.check_digests(self._keyring, digests)
-        if digest_problem:
-            problems.append(digest_problem)
-        checked, last_hash, problem = self._walk(conn, start_seq, start_hash, signed, None)
-        last_seq = start_seq + checked
-        if problem:
-            problems.append(problem)
-        elif head is None:
-            if last_seq or signed:
-                problems.append((start_seq + 1, "チェーンの先頭の情報がありません"))
-        elif head["seq"] > last_seq:
-            missing = (
-                f"レコード {last_seq + 1} がありません（チェーンの先頭はレコード {head['seq']}）"
-            )
-            problems.append((last_seq + 1, missing))
-        elif head["seq"] < last_seq:
-            problems.append(
-                (head["seq"] + 1, f"レコード {head['seq'] + 1} がチェーンの先頭より後にあります")
-            )
-        elif head["head_hash"] != last_hash:
-            problems.append(
-                (head["seq"], f"レコード {head['seq']} がチェーンの先頭の記録と一致しません")
-            )
-        elif max(signed, default=0) > last_seq:
-            problems.append((last_seq + 1, "存在しないレコードを対象とするダイジェストがあります"))
-        if head is not None:
-            if not crypto.signature_valid(self._keyring, head, "head"):
-                problems.append((head["seq"], "チェーンの先頭の署名が正しくありません"))
-            elif not digest_problem and last_digest != (head["digest_seq"], head["digest_mac"]):
-                missing = f"レコード {head['digest_seq']} のダイジェストがありません"
-                problems.append((head["digest_seq"], missing))
-
-        if not problems:
-            origin = f"レコード {start_seq} のチェックポイント" if start_seq else "最初"
-            summary = f"改ざんなし: {origin}から {checked} 件、ダイジェスト {len(signed)} 件"
-            return VerifyResult(True, checked, None, summary)
-        problems.sort(key=lambda item: item[0])
-        reason = problems[0][1]
-        if len(problems) > 1:
-            reason += "。ほかに: " + "、".join(text for _, text in problems[1:4])
-        return VerifyResult(False, checked, problems[0][0], reason)
-
-    def _walk(
-        self,
-        conn: Connection,
-        start_seq: int,
-        start_hash: str,
-        signed: Mapping[int, str],
-        upto: int | None,
-    ) -> tuple[int, str, crypto.Problem | None]:
-        """``walk_chain`` over the stored records: every one, or those after ``start_seq`` up to
-        ``upto`` (verification must also see records that should not be there)."""
-        statement = select_rows(RECORD).order_by(RECORD.c.seq)
-        if upto is not None:
-            statement = statement.where(RECORD.c.seq > start_seq, RECORD.c.seq <= upto)
-        result = conn.execute(statement, execution_options=_STREAM).mappings()
-        try:
-            return crypto.walk_chain(self._keyring, result, start_seq, start_hash, signed)
-        finally:
-            result.close()
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -378,7 +286,7 @@ class AuditLog:
 
     def _export_rows(self, statement: Select[Any]) -> Iterator[dict[str, object]]:
         with self._engine.connect() as conn:
-            for row in conn.execute(statement, execution_options=_STREAM).mappings():
+            for row in conn.execute(statement, execution_options=STREAM).mappings():
                 data = self._open(row)
                 item: dict[str, object] = {
                     name: row[name] for name in row if name not in ("nonce", "ciphertext")
@@ -414,7 +322,9 @@ class AuditLog:
                     upto = first_kept - 1
                 if upto is None or upto <= start_seq:
                     return 0
-                checked, last_hash, problem = self._walk(conn, start_seq, start_hash, {}, upto)
+                checked, last_hash, problem = walk_stored(
+                    conn, self._keyring, start_seq, start_hash, {}, upto
+                )
                 if problem or checked != upto - start_seq:
                     why = problem[1] if problem else "records are missing"
                     raise AuditIntegrityError(detail=f"refusing to purge: {why}")
@@ -431,57 +341,15 @@ class AuditLog:
     # --- misuse ----------------------------------------------------------------------------------
 
     def misuse_signals(self, org_id: str | None, since: datetime) -> list[MisuseSignal]:
-        """Signals since ``since`` for one organization (or all with ``None``): users with unusual
-        volume (over 3× the median and over 50 turns), users with 3 or more refused commands,
-        and users whose questions try to override the bot's instructions (decrypted here)."""
-        scope = [RECORD.c.created_at >= as_utc(since)]
-        if org_id is not None:
-            scope.append(RECORD.c.org_id == org_id)
-        per_user = select(RECORD.c.user_hash, func.count()).group_by(RECORD.c.user_hash)
-        signals: list[MisuseSignal] = []
+        """Signals since ``since`` for one organization (or all with ``None``); see
+        ``admin.audit_misuse``."""
+        return scan_misuse(self._engine, self._question_of, org_id, since)
+
+    def _question_of(self, row: RowMapping) -> str | None:
+        """The question a turn record holds, ``None`` when there is none or it is unreadable."""
         try:
-            with self._engine.connect() as conn:
-                turns_by_user = per_user.where(*scope, RECORD.c.kind == "turn")
-                turns: dict[str, int] = dict(conn.execute(turns_by_user).tuples().all())
-                refused_by_user = per_user.where(*scope, RECORD.c.outcome == "refused")
-                for user, count in conn.execute(refused_by_user).tuples():
-                    if count >= REFUSED_MIN:
-                        detail = f"権限のないコマンドが{count}件拒否されました"
-                        signals.append(MisuseSignal("refused_commands", user, count, detail))
-                overrides = self._override_attempts(conn, scope)
-        except SQLAlchemyError as exc:
-            raise AuditUnavailable(
-                detail=f"audit misuse scan failed: {type(exc).__name__}"
-            ) from exc
-        median = statistics.median(turns.values()) if turns else 0
-        for user, count in turns.items():
-            if count > VOLUME_FACTOR * median and count > VOLUME_MIN_TURNS:
-                detail = f"質問が{count}件あります（利用者あたりの中央値は{median:g}件）"
-                signals.append(MisuseSignal("unusual_volume", user, count, detail))
-        for user, seqs in overrides.items():
-            shown = ", ".join(str(seq) for seq in seqs[:10]) + (" …" if len(seqs) > 10 else "")
-            detail = f"回答の規則を書き換えさせようとする質問があります（監査記録 {shown}）"
-            signals.append(MisuseSignal("instruction_override", user, len(seqs), detail))
-        return sorted(signals, key=lambda s: (s.kind, -s.count, s.user_hash))
-
-    def _override_attempts(self, conn: Connection, scope: list[Any]) -> dict[str, list[int]]:
-        found: dict[str, list[int]] = {}
-        statement = select_rows(RECORD).where(*scope, RECORD.c.kind == "turn")
-        rows = conn.execute(statement.order_by(RECORD.c.seq), execution_options=_STREAM)
-        for row in rows.mappings():
-            try:
-                question = self._open(row).get("payload", {}).get("question")
-            except (AuditIntegrityError, AuditKeyError):
-                logger.warning("audit record %d unreadable in misuse scan", row["seq"])
-                continue
-            if isinstance(question, str) and looks_like_instruction_override(question):
-                found.setdefault(row["user_hash"], []).append(row["seq"])
-        return found
-
-
-def looks_like_instruction_override(question: str) -> bool:
-    """Whether ``question`` tries to make the bot ignore or reveal its instructions."""
-    text = unicodedata.normalize("NFKC", question).lower()
-    if _OVERRIDE_JA.search(re.sub(r"\s+", "", text)):
-        return True
-    return bool(_OVERRIDE_EN.search(re.sub(r"\s+", " ", text)))
+            question = self._open(row).get("payload", {}).get("question")
+        except (AuditIntegrityError, AuditKeyError):
+            logger.warning("audit record %d unreadable in misuse scan", row["seq"])
+            return None
+        return question if isinstance(question, str) else None

@@ -98,6 +98,8 @@ HEAD = cast(Table, AuditChainHead.__table__)  # type: ignore[attr-defined]
 DIGEST = cast(Table, AuditDigest.__table__)  # type: ignore[attr-defined]
 CHECKPOINT = cast(Table, AuditCheckpoint.__table__)  # type: ignore[attr-defined]
 HEAD_ID = 1
+# Long chains are read in batches (server-side cursors on PostgreSQL).
+STREAM = {"yield_per": 500}
 
 
 def select_rows(table: Table) -> Select[Any]:

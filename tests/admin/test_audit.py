@@ -28,9 +28,9 @@ from admin.audit import (
     AuditKeyring,
     AuditLog,
     AuditWriteFailed,
-    looks_like_instruction_override,
 )
 from admin.audit_crypto import new_audit_key
+from admin.audit_misuse import looks_like_instruction_override
 from knowledge.errors import BadInput, BaibainError
 
 QUESTION = "児童手当の所得制限はいつ撤廃されましたか？監査テスト用の質問です"
