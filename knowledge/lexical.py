@@ -6,23 +6,21 @@ in insertion order. Each batch of added documents becomes an immutable ``Segment
 ``postings``). Segments cover ascending docno ranges; trailing segments of similar size are
 merged (tiered merging), which also drops postings of removed documents, so a field has a
 handful of segments and removal is a bit flip. Scores are computed densely over all docnos with
-vectorized numpy; long questions on large indexes are bounded as ``LexicalIndex.score`` says.
+vectorized numpy (the arithmetic is in ``bm25``); long questions on large indexes are bounded as
+``LexicalIndex.score`` says.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from knowledge.bm25 import K1, B, Scores, TermPlan, add_bm25, add_scores, add_scores_for
 from knowledge.postings import Encoded, GrowableArray, IntArray, Segment, Vocabulary
 
-# k1 = 0.9 (Anserini's default for passages): short passages saturate term frequency early.
-K1 = 0.9
-B = 0.75
 # Tiered merging: trailing segments are merged once together they reach 1/_MERGE_FACTOR of the
 # segment before them; past _MAX_SEGMENTS the smallest trailing ones are merged regardless.
 _MERGE_FACTOR = 4
@@ -33,11 +31,6 @@ _MAX_SEGMENTS = 8
 POSTINGS_BUDGET = 0.5
 EXACT_POSTINGS = 250_000
 CANDIDATES = 500
-# Posting lists at least this long are scored in place rather than gathered into a batch.
-_LONG_POSTINGS = 2048
-# Scanning this many postings costs about as much as looking one document up in a term's
-# postings by binary search.
-_SCAN_PER_SEARCH = 8
 # A term in at least 1/_DENSE_SHARE of the documents (「する」, 「規定」) is scored by adding a
 # dense row of its BM25 term-frequency parts, which is much faster than scattering its
 # postings; the rows are kept per field, for at most _DENSE_KEPT numbers (4 bytes each),
@@ -46,8 +39,6 @@ _SCAN_PER_SEARCH = 8
 _DENSE_SHARE = 8
 _DENSE_KEPT = 8_000_000
 _DENSE_ROWS = 64
-
-Scores = npt.NDArray[np.float32]
 
 
 class FieldIndex:
@@ -117,53 +108,11 @@ class FieldIndex:
         factors = (boost * weights * idf).astype(np.float32)
         return TermPlan(factors, df, ranges)
 
-    def add_scores(
-        self,
-        plan: TermPlan,
-        norm: Scores,
-        scores: Scores,
-        candidates: npt.NDArray[np.bool_] | None = None,
-    ) -> None:
-        """Add the plan's BM25 into ``scores`` for every document that has its terms, or
-        only for those marked in ``candidates``.
-
-        Long posting lists are read in place; short ones are gathered into one batch, so the
-        Python overhead per term does not dominate. Each document's contributions are added
-        in the order of the plan's terms.
-        """
-        for number, (seg, (start, end)) in enumerate(zip(self.segments, plan.ranges, strict=True)):
-            lengths = end - start
-            batched = (lengths > 0) & (lengths < _LONG_POSTINGS)
-            if candidates is None:
-                for factor, p, q in zip(
-                    plan.factors[~batched], start[~batched], end[~batched], strict=True
-                ):
-                    if p >= q:
-                        continue
-                    row = self._dense_row(number, int(p), int(q), norm)
-                    if row is not None:
-                        scores[: len(row)] += factor * row
-                    else:
-                        _add_bm25(scores, seg.docs[p:q], seg.tfs[p:q], factor, norm, unique=True)
-            else:
-                batched = lengths > 0
-            if not batched.any():
-                continue
-            lengths = lengths[batched]
-            first = start[batched] - np.cumsum(lengths) + lengths
-            index = np.repeat(first, lengths) + np.arange(int(lengths.sum()))
-            factors = np.repeat(plan.factors[batched], lengths)
-            docs = seg.docs[index]
-            if candidates is not None:
-                wanted = candidates[docs]
-                index, factors, docs = index[wanted], factors[wanted], docs[wanted]
-            _add_bm25(scores, docs, seg.tfs[index], factors, norm)
-
-    def _dense_row(self, number: int, start: int, end: int, norm: Scores) -> Scores | None:
+    def dense_row(self, number: int, start: int, end: int, norm: Scores) -> Scores | None:
         """The BM25 term-frequency parts ``tf * (K1 + 1) / (tf + norm)`` of the postings
         ``start:end`` of segment ``number`` as a row over every docno (zero elsewhere), when
         they are dense enough (see ``_DENSE_SHARE``); kept until the norms change, as the
-        segments change only with them."""
+        segments change only with them. The ``bm25.DenseRow`` of this field's scoring."""
         n = len(norm)
         if (end - start) * _DENSE_SHARE < n or n * _DENSE_ROWS > _DENSE_KEPT:
             return None
@@ -175,68 +124,9 @@ class FieldIndex:
                 self._dense = {}
             seg = self.segments[number]
             row = np.zeros(n, dtype=np.float32)
-            _add_bm25(
-                row, seg.docs[start:end], seg.tfs[start:end], np.float32(1), norm, unique=True
-            )
+            add_bm25(row, seg.docs[start:end], seg.tfs[start:end], np.float32(1), norm, unique=True)
             self._dense[(number, start)] = row
         return row
-
-    def add_scores_for(
-        self, plan: TermPlan, norm: Scores, scores: Scores, docnos: IntArray
-    ) -> None:
-        """Add the plan's BM25 into ``scores`` for the (sorted) ``docnos`` only.
-
-        Per segment, whichever is cheaper: scan the terms' postings against a bitmap of the
-        documents, or binary-search each document in each term's postings.
-        """
-        marked = np.zeros(len(norm), dtype=np.bool_)
-        marked[docnos] = True
-        for number, (seg, (start, end)) in enumerate(zip(self.segments, plan.ranges, strict=True)):
-            first, last = seg.docno_range
-            # In the postings' own dtype: searchsorted would otherwise convert (copy) the
-            # whole posting list on every call.
-            inside = docnos[(docnos >= first) & (docnos <= last)].astype(seg.docs.dtype)
-            terms = np.flatnonzero(end > start)
-            if not len(inside) or not len(terms):
-                continue
-            if int((end - start).sum()) < _SCAN_PER_SEARCH * len(terms) * len(inside):
-                ranges = [(np.zeros_like(start), np.zeros_like(end))] * len(self.segments)
-                ranges[number] = (start, end)
-                self.add_scores(TermPlan(plan.factors, plan.df, ranges), norm, scores, marked)
-                continue
-            for factor, p, q in zip(plan.factors[terms], start[terms], end[terms], strict=True):
-                postings = seg.docs[p:q]
-                at = np.minimum(np.searchsorted(postings, inside), q - p - 1)
-                found = postings[at] == inside
-                _add_bm25(scores, inside[found], seg.tfs[p + at[found]], factor, norm, unique=True)
-
-
-@dataclass(frozen=True)
-class TermPlan:
-    """Query terms of one field resolved to BM25 factors and per-segment postings ranges."""
-
-    factors: npt.NDArray[np.float32]
-    df: IntArray
-    ranges: list[tuple[IntArray, IntArray]]
-
-    def split(self, budget: int) -> tuple[TermPlan, TermPlan]:
-        """Rarest terms whose postings fit in ``budget`` (at least one), and the others."""
-        order = np.argsort(self.df, kind="stable")
-        rare = np.zeros(len(self.df), dtype=bool)
-        rare[order[np.cumsum(self.df[order]) <= budget]] = True
-        rare[order[:1]] = True
-        return self._subset(rare), self._subset(~rare)
-
-    def _subset(self, keep: npt.NDArray[np.bool_]) -> TermPlan:
-        return TermPlan(
-            self.factors[keep],
-            self.df[keep],
-            [(start[keep], end[keep]) for start, end in self.ranges],
-        )
-
-    @property
-    def empty(self) -> bool:
-        return not len(self.factors)
 
 
 class LexicalIndex:
@@ -331,7 +221,7 @@ class LexicalIndex:
         for name, boost in fields.items():
             field, norm = self.fields[name], self._field_norm(name)
             rare, common = field.plan(field_terms, n_docs, boost).split(budget)
-            field.add_scores(rare, norm, scores)
+            add_scores(field.segments, rare, norm, scores, dense_row=field.dense_row)
             if not common.empty:
                 later.append((field, common, norm))
         if allowed is not None:
@@ -339,7 +229,7 @@ class LexicalIndex:
         if later:
             candidates = _best(scores, CANDIDATES)
             for field, plan, norm in later:
-                field.add_scores_for(plan, norm, scores, candidates)
+                add_scores_for(field.segments, plan, norm, scores, candidates)
         return scores
 
     def _field_norm(self, name: str) -> Scores:
@@ -361,30 +251,6 @@ class LexicalIndex:
     def _changed(self) -> None:
         self._version += 1
         self._cache.clear()
-
-
-def _add_bm25(
-    scores: Scores,
-    docs: npt.NDArray[np.int32] | IntArray,
-    tfs: npt.NDArray[np.uint16],
-    factors: npt.NDArray[np.float32] | np.float32,
-    norm: Scores,
-    *,
-    unique: bool = False,
-) -> None:
-    """``scores[docs] += factors * tf * (K1 + 1) / (tf + norm[docs])``, in that order of
-    operations, with fewer temporaries. ``unique``: no document repeats in ``docs`` (one
-    term's postings), so a plain indexed add does what the slower ``np.add.at`` does."""
-    tf = tfs.astype(np.float32)
-    added = tf * factors
-    added *= np.float32(K1 + 1.0)
-    denominator = norm[docs]
-    denominator += tf
-    added /= denominator
-    if unique:
-        scores[docs] += added
-    else:
-        np.add.at(scores, docs, added)
 
 
 def _best(scores: Scores, n: int) -> npt.NDArray[np.intp]:
