@@ -1,5 +1,8 @@
 """Chat completions from any OpenAI-compatible endpoint (OpenAI, Azure OpenAI, vLLM, …).
 
+``OpenAIChatClient`` implements the ``LLMClient`` protocol of ``knowledge.llm_protocol``, whose
+messages, replies, stream events, usage and token estimates are importable from here too.
+
 Every call is bounded and fails in one way only, :class:`UpstreamUnavailable`:
 
 * **Retries.** The ``openai`` SDK retries 408/409/429/5xx responses, timeouts and connection
@@ -28,49 +31,32 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import openai
 
 from knowledge.breaker import CircuitBreaker
 from knowledge.errors import UpstreamUnavailable
+from knowledge.llm_protocol import (  # noqa: F401 - NO_USAGE, LLMClient: re-exported for callers
+    NO_USAGE,
+    Completion,
+    LLMClient,
+    LLMUsage,
+    Message,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    estimate_message_tokens,
+    estimate_tokens,
+)
 
 log = logging.getLogger(__name__)
 
-Message = Mapping[str, str]
-"""One chat message: ``{"role": "system" | "user" | "assistant", "content": "…"}``."""
-
-# Per-message framing the chat templates add (role markers, separators), and the reply primer.
-_TOKENS_PER_MESSAGE = 4
-_TOKENS_REPLY_PRIMER = 3
-# ASCII text costs about one token per 4 characters in English prose; markup and digits are
-# denser, so 3 keeps the estimate on the safe (high) side.
-_ASCII_CHARS_PER_TOKEN = 3
 # Placeholder key for self-hosted servers that need none (the SDK refuses an empty key).
 _NO_KEY = "no-key"
-
-
-def estimate_tokens(text: str) -> int:
-    """Upper-bound estimate of the tokens ``text`` costs, without a tokenizer.
-
-    Japanese costs about one token per 1 to 1.5 characters with current BPE vocabularies
-    (cl100k, o200k, Llama 3, Qwen). We count **one token per non-ASCII character**, the high end
-    of that range, and one per three ASCII characters, so that budgets computed from the
-    estimate are not overrun. ``estimate_tokens(t) <= len(t)`` always holds.
-    """
-    ascii_chars = sum(1 for ch in text if ch < "\x80")
-    return (len(text) - ascii_chars) + math.ceil(ascii_chars / _ASCII_CHARS_PER_TOKEN)
-
-
-def estimate_message_tokens(messages: Sequence[Message]) -> int:
-    """Estimated prompt tokens of a chat request: contents plus per-message framing."""
-    return _TOKENS_REPLY_PRIMER + sum(
-        _TOKENS_PER_MESSAGE + estimate_tokens(m.get("content", "")) for m in messages
-    )
 
 
 @dataclass(frozen=True)
@@ -97,86 +83,6 @@ class LLMConfig:
             f"LLMConfig(base_url={self.base_url!r}, model={self.model!r}, "
             f"api_version={self.api_version!r}, api_key=<{'set' if self.api_key else 'unset'}>)"
         )
-
-
-@dataclass(frozen=True)
-class LLMUsage:
-    """Tokens one or more model calls cost. ``estimated`` when the server did not report them."""
-
-    model: str
-    input_tokens: int
-    output_tokens: int
-    requests: int = 1
-    estimated: bool = False
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-    def __add__(self, other: LLMUsage) -> LLMUsage:
-        return LLMUsage(
-            model=self.model or other.model,
-            input_tokens=self.input_tokens + other.input_tokens,
-            output_tokens=self.output_tokens + other.output_tokens,
-            requests=self.requests + other.requests,
-            estimated=self.estimated or other.estimated,
-        )
-
-
-NO_USAGE = LLMUsage(model="", input_tokens=0, output_tokens=0, requests=0)
-"""Usage of work that made no model call (the neutral element of ``+``)."""
-
-
-@dataclass(frozen=True)
-class Completion:
-    """A finished model reply. ``finish_reason`` is the server's (``stop``, ``length``, …)."""
-
-    text: str
-    usage: LLMUsage
-    finish_reason: str
-
-
-@dataclass(frozen=True)
-class TextDelta:
-    """A piece of reply text, as it arrives."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class StreamEnd:
-    """The last event of a stream: the whole reply and its usage."""
-
-    completion: Completion
-
-
-StreamEvent = TextDelta | StreamEnd
-
-
-class LLMClient(Protocol):
-    """A chat model.
-
-    Both methods either succeed or raise :class:`UpstreamUnavailable`, within the client's
-    deadline. ``stream`` yields :class:`TextDelta` events and then exactly one
-    :class:`StreamEnd`; if it fails midway, deltas already yielded are not retracted, so the
-    caller must discard them.
-    """
-
-    async def complete(
-        self, messages: Sequence[Message], *, max_tokens: int, temperature: float = 0.0
-    ) -> Completion:
-        """The model's reply to ``messages``."""
-        ...
-
-    def stream(
-        self, messages: Sequence[Message], *, max_tokens: int, temperature: float = 0.0
-    ) -> AsyncIterator[StreamEvent]:
-        """The model's reply to ``messages``, piece by piece."""
-        ...
-
-    async def close(self) -> None:
-        """Release connections."""
-        ...
 
 
 class MalformedResponse(Exception):
