@@ -95,7 +95,7 @@ def test_terms_in_most_documents_score_as_plain_bm25_before_and_after_changes(
     index.remove(range(0, 4500, 2))
     kept_rows = index.score(query, {"words": 1.0}, index.alive)
     assert not kept_rows[::2].any()
-    monkeypatch.setattr(lexical, "_DENSE_SHARE", 10**9)  # every posting list scattered
+    monkeypatch.setattr(lexical, "_DENSE_SHARE", 10**9)  # every posting list gets a dense row
     assert np.allclose(kept_rows, index.score(query, {"words": 1.0}, index.alive), rtol=1e-5)
 
 
