@@ -14,6 +14,7 @@ from bot.asker import Asker
 from bot.cli_quota import describe
 from bot.fetch import Fetched, FetchPolicy, fetch
 from bot.router import notice
+from bot.sample import SAMPLE_DATASET, SAMPLE_DEFAULTS, sample_in_index
 from bot.services import Services
 from bot.summarizer import SummaryRequest
 from bot.turns import Answer, Turn
@@ -189,10 +190,15 @@ class DataCommands:
         if raw:
             return await self._documents(org, raw)
         rows = await asyncio.to_thread(self.services.datasets.visible, org.id)
-        if not rows:
+        # The bundled statutes answer questions too, though no organization uploaded them.
+        sample = await sample_in_index(self.services.index)
+        if not rows and not sample:
             return notice("利用できるデータセットはまだありません。")
         lines = ["利用できるデータセット:", *(dataset_line(d) for d in rows)]
-        lines.append("「/datasets 番号」で、そのデータセットの文書を一覧表示します。")
+        if sample:
+            lines.append(f"・{SAMPLE_DATASET}（{SAMPLE_DEFAULTS.publisher}の法令、同梱）")
+        if rows:
+            lines.append("「/datasets 番号」で、そのデータセットの文書を一覧表示します。")
         return notice("\n".join(lines))
 
     async def _documents(self, org: OrgInfo, raw: str) -> Answer:

@@ -43,6 +43,11 @@ def _first_and_last_ids() -> tuple[str, str]:
     return str(json.loads(first)["id"]), str(json.loads(last)["id"])
 
 
+async def sample_in_index(store: IndexStore) -> bool:
+    """Whether the whole sample is in the index (its last document is: loads go in order)."""
+    return await store.content_hash(_first_and_last_ids()[1]) is not None
+
+
 async def load_sample_if_empty(store: IndexStore, *, show_progress: bool) -> int:
     """Load the sample into an empty index, or finish a load that was cut short (the index
     holds the sample's first document but not its last: batches are written in order);

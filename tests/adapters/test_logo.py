@@ -268,6 +268,7 @@ async def test_admins_manage_data_from_the_chat(make_chat, logo_fake) -> None:
         refused, uploaded, listed, quota, usage, summary = (r.text for r in logo_fake.replies)
     assert "「手数料条例」に 1 件の文書を登録しました" in uploaded and "組織内のみ" in uploaded
     assert "手数料条例（条例・規則・例規・組織内のみ・1件）" in listed
+    assert "・サンプル法令データ（e-Gov法令検索（デジタル庁）の法令、同梱）" in listed
     assert "kowareta.zip" in refused and "壊れた規則" not in listed  # no empty dataset left
     assert "上限: 1,000,000 トークン" in quota and "リセット日" in quota
     assert "質問数:" in usage
