@@ -207,15 +207,28 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
         per_source[rank] = per_source.get(rank, 0) + 1
         used += shown
     chosen.sort(key=lambda c: (c[0], c[1]))
-    # What one passage's list contributes is shown as one quote.
-    groups: list[tuple[int, list[_Unit]]] = []
-    for rank, _, unit, _ in chosen:
+    # What one passage's list contributes is shown as one quote, and so are sentences that
+    # follow one another in a passage (「…漏らしてはならない。」「その職を退いた後も、また、
+    # 同様とする。」 read as one).
+    groups: list[tuple[int, int, list[_Unit]]] = []
+    for rank, position, unit, _ in chosen:
         key = unit.list_key
-        if groups and key and groups[-1][0] == rank and groups[-1][1][0].list_key == key:
-            groups[-1][1].append(unit)
+        last = groups[-1] if groups and groups[-1][0] == rank else None
+        if last and key and last[2][0].list_key == key:
+            last[2].append(unit)
+        elif (
+            last
+            and not key
+            and not last[2][-1].list_key
+            and last[1] == position - 1
+            and len(last[2][-1].text + unit.text) <= MAX_SENTENCE_CHARS
+        ):
+            last[2][-1] = _Unit(last[2][-1].text + unit.text)
         else:
-            groups.append((rank, [unit]))
-    return [Quote(text=_shown(units), hit_index=rank) for rank, units in groups]
+            groups.append((rank, position, [unit]))
+            continue
+        groups[-1] = (rank, position, last[2])
+    return [Quote(text=_shown(units), hit_index=rank) for rank, _, units in groups]
 
 
 EXTRACTIVE_INTRO = "資料の該当箇所を抜粋しました（AIによる文章生成は行っていません）。"

@@ -188,3 +188,15 @@ async def test_markdown_list_markup_is_not_quoted(tmp_path: Path) -> None:
     )
     found = await answer(tmp_path, text, "期日前投票所の数が一である場合")
     assert "：一　期日前投票所の数が一である場合" in found and "- 一" not in found
+
+
+async def test_sentences_that_follow_one_another_are_quoted_as_one(tmp_path: Path) -> None:
+    # 地方公務員法第三十四条第一項: the second sentence means nothing alone.
+    text = (
+        "職員は、職務上知り得た秘密を漏らしてはならない。その職を退いた後も、また、同様とする。\n"
+        "法令による証人、鑑定人等となり、職務上の秘密に属する事項を発表する場合においては、"
+        "任命権者の許可を受けなければならない。"
+    )
+    found = await answer(tmp_path, text, "職員は職を退いた後も秘密を漏らしてはいけませんか")
+    whole = "職員は、職務上知り得た秘密を漏らしてはならない。その職を退いた後も、また、同様とする。"
+    assert f"・{whole} [1]" in found
