@@ -162,17 +162,19 @@ _UNITS = (
 _ASKED_AMOUNT = re.compile(f"何({'|'.join(_UNITS)})")
 _NUMERAL = "[〇一二三四五六七八九十百千万0-9０-９]+"
 _STARTING_DAY = re.compile("(?:日|月)(?:の翌日)?から|から起算|至つた日|至った日")
+# Words with which a question asks for a time limit (「開示の決定期限は」, 「届出の締め切りは」).
+_ASKS_TIME_LIMIT = ("いつまで", "期限", "締め切り", "締切")
 _TIME_LIMIT = re.compile(f"{_NUMERAL}(?:日|週間|年|{'|'.join(_MONTHS)})(?:以内|を経過|まで)")
 
 
 def asked_amount(question: str) -> re.Pattern[str] | None:
     """What a passage stating the amount the question asks for has (「何日以内」 → a numeral
     and 日; 「何か月」 → a numeral and 月, 箇月 or か月; 「何歳」 → 「七十五歳」 or
-    「年齢満二十五年」; 「いつまで」 → a time limit, 「十四日以内」 or 「六箇月を経過」;
+    「年齢満二十五年」; 「いつまで」 or 「期限」 → a time limit, 「十四日以内」 or 「六箇月を経過」;
     「いつから」 → a starting day, 「…に至つた日から」 or 「翌日から起算して」), or ``None``."""
     if asked := _ASKED_AMOUNT.search(question):
         return _amount_in(asked[1])
-    if "いつまで" in question:
+    if any(word in question for word in _ASKS_TIME_LIMIT):
         return _TIME_LIMIT
     return _STARTING_DAY if "いつから" in question else None
 

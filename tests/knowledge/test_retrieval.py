@@ -432,8 +432,9 @@ async def test_a_question_asking_how_many_days_prefers_the_passage_stating_days(
 async def test_a_question_asking_until_when_prefers_the_passage_stating_a_time_limit(
     tmp_path: Path,
 ) -> None:
-    retrieved = await retrieve(tmp_path, DEADLINES, "転入の届出はいつまでにしますか")
-    assert retrieved.hits[0].meta.doc_id == "22"
+    for question in ("転入の届出はいつまでにしますか", "転入の届出の期限は", "転入届の締め切りは"):
+        retrieved = await retrieve(tmp_path, DEADLINES, question)
+        assert retrieved.hits[0].meta.doc_id == "22", question
 
 
 async def test_a_question_about_the_mayor_prefers_the_mayors_article_to_the_deputys(
