@@ -1,6 +1,7 @@
 """Keys and integrity of the audit log: the keyring (AES-256-GCM record keys and HMAC keys derived
 with HKDF), user-id pseudonyms, the canonical encodings that hashes and MACs cover, sealing and
-checking records, and the chain checks over stored rows.
+opening records, and the messages that digests, checkpoints and the chain head sign. The checks of
+stored rows against them are in ``admin.audit_verify``.
 
 Nothing here touches the database. Keys are never logged and never appear in error messages.
 """
@@ -16,13 +17,12 @@ import logging
 import os
 import secrets
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -40,7 +40,6 @@ _INFO_ENCRYPT = b"baibain audit v1 record encryption"
 _INFO_DIGEST = b"baibain audit v1 digest hmac"
 _INFO_USER = b"baibain audit v1 user pseudonym"
 Fields = Mapping[Any, Any]  # a stored row (SQLAlchemy RowMapping) or the dict about to be stored
-Problem = tuple[int, str]  # (first bad seq, what is wrong)
 
 
 class AuditKeyError(BaibainError):
@@ -332,24 +331,6 @@ def open_record(keyring: AuditKeyring, row: Fields) -> bytes:
     return keyring.decrypt(row["key_id"], row["nonce"], row["ciphertext"], record_aad(row))
 
 
-def record_problem(keyring: AuditKeyring, row: Fields, prev_hash: str) -> str | None:
-    """What is wrong with a stored record that should follow ``prev_hash`` (None: intact)."""
-    if row["prev_hash"] != prev_hash:
-        return "が直前のレコードとつながっていません（削除・挿入・移動）"
-    try:
-        aad = record_aad(row)
-        if record_hash(prev_hash, aad, row["nonce"], row["ciphertext"]) != row["record_hash"]:
-            return "が保存されたハッシュと一致しません（改ざん）"
-        if not keyring.has_key(row["key_id"]):
-            return f"は設定されていない監査鍵 {row['key_id']} で書かれています"
-        keyring.decrypt(row["key_id"], row["nonce"], row["ciphertext"], aad)
-    except InvalidTag:
-        return "を復号できません（内容またはメタデータの改ざん）"
-    except (TypeError, ValueError):
-        return "に不正な値があります（改ざん）"
-    return None
-
-
 def digest_message(row: Fields) -> bytes:
     """What a digest's HMAC covers: the chain head at ``seq``, the records since the previous
     digest and that digest's MAC (so digests form their own chain)."""
@@ -367,67 +348,3 @@ def head_message(row: Fields) -> bytes:
     """What the chain head's HMAC covers, so the newest records cannot be cut off unnoticed."""
     fields = ("seq", "head_hash", "last_key_id", "digest_seq", "digest_mac")
     return canonical(["head-v1", *(row[n] for n in fields)])
-
-
-def signature_valid(keyring: AuditKeyring, row: Fields, message: str) -> bool:
-    """Whether a signed row (digest, checkpoint, chain head) carries a valid MAC; False also when
-    the row is malformed or its key is not configured."""
-    build = {"digest": digest_message, "checkpoint": checkpoint_message, "head": head_message}
-    key_field = "mac_key_id" if message == "head" else "key_id"
-    try:
-        body = build[message](row)
-    except (TypeError, ValueError):
-        return False
-    return keyring.check_signature(row[key_field], body, row["mac"])
-
-
-def check_digests(
-    keyring: AuditKeyring, digests: Iterable[Fields]
-) -> tuple[Problem | None, tuple[int, str], dict[int, str]]:
-    """Check digests in (seq, id) order: signatures, their MAC chain and record counts. Returns
-    the first problem, the newest digest's (seq, MAC) and the chain hash signed at each seq."""
-    prev_seq, prev_mac, signed = 0, GENESIS_HASH, {}
-    for digest in digests:
-        seq = digest["seq"]
-        if not signature_valid(keyring, digest, "digest"):
-            return (seq, f"レコード {seq} のダイジェストの署名が正しくありません"), (0, ""), {}
-        if digest["prev_mac"] != prev_mac or digest["records"] != seq - prev_seq:
-            return (
-                (seq, f"レコード {seq} より前のダイジェストが削除または並べ替えられています"),
-                (0, ""),
-                {},
-            )
-        prev_seq, prev_mac = seq, digest["mac"]
-        signed[seq] = digest["head_hash"]
-    return None, (prev_seq, prev_mac), signed
-
-
-def walk_chain(
-    keyring: AuditKeyring,
-    rows: Iterable[Fields],
-    start_seq: int,
-    start_hash: str,
-    signed: Mapping[int, str],
-) -> tuple[int, str, Problem | None]:
-    """Check records in seq order, following the record ``start_seq`` whose hash is
-    ``start_hash``: ``(records that passed, hash of the last one, first problem)``. ``signed``
-    maps seqs to the chain hashes digests signed for them."""
-    if signed.get(start_seq, start_hash) != start_hash:
-        return 0, start_hash, (start_seq, f"レコード {start_seq} がダイジェストと一致しません")
-    checked, prev = 0, start_hash
-    for row in rows:
-        seq = start_seq + checked + 1
-        if row["seq"] != seq:
-            if isinstance(row["seq"], int) and row["seq"] < seq:
-                text = (
-                    "は存在しないはずのレコードです（重複、または保存期間チェックポイントより前）"
-                )
-                return checked, prev, (row["seq"], f"レコード {row['seq']} {text}")
-            return checked, prev, (seq, f"レコード {seq} がありません")
-        reason = record_problem(keyring, row, prev)
-        if reason is None and signed.get(seq, row["record_hash"]) != row["record_hash"]:
-            reason = "が署名済みのダイジェストと一致しません"
-        if reason is not None:
-            return checked, prev, (seq, f"レコード {seq} {reason}")
-        checked, prev = checked + 1, row["record_hash"]
-    return checked, prev, None
