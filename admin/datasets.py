@@ -1,24 +1,23 @@
-"""Datasets and document versions: what each organization uploaded, and who may see it.
+"""Datasets: what each organization uploaded, and who may see it.
 
 A dataset belongs to one organization. It is ``organization``-only until someone attests that
 sharing it with every participating organization is legally allowed; the attestation (who and
-when) makes it ``shared``. Document rows keep the version and content hash of each document,
-so re-uploading unchanged content is a no-op and changed content becomes a new version.
+when) makes it ``shared``. The versions of a dataset's documents are kept by
+``admin.document_versions``; ``DatasetService`` builds on it.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 
 from sqlalchemy import ColumnElement, UniqueConstraint
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, or_, select
 
+from admin.document_versions import DocumentVersion, DocumentVersions
 from knowledge.errors import BadInput, Forbidden, NotFound
 from knowledge.titles import file_keys, title_key
 
@@ -88,23 +87,6 @@ class Dataset(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=_now)
 
 
-class DocumentVersion(SQLModel, table=True):
-    """The current version of one document of a dataset."""
-
-    __tablename__ = "document_version"
-    __table_args__ = (UniqueConstraint("dataset_id", "source_name"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    dataset_id: int = Field(foreign_key="dataset.id", index=True)
-    doc_id: str = Field(max_length=500, unique=True)
-    source_name: str = Field(max_length=500)
-    title: str = Field(max_length=500)
-    published: date | None = None
-    version: int = 1
-    content_hash: str = Field(max_length=64)
-    updated_at: datetime = Field(default_factory=_now)
-
-
 @dataclass(frozen=True)
 class DatasetInfo:
     """A dataset as services hand it out."""
@@ -131,15 +113,6 @@ class SourceState:
     etag: str = ""
     last_modified: str = ""
     name: str = ""
-
-
-@dataclass(frozen=True)
-class VersionChange:
-    """What recording a document did: ``version`` is the document's version afterwards."""
-
-    doc_id: str
-    version: int
-    changed: bool
 
 
 def _info(row: Dataset, documents: int = 0) -> DatasetInfo:
@@ -169,11 +142,9 @@ def check_category(category: str) -> str:
     return category
 
 
-class DatasetService:
-    """Datasets and their document versions."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+class DatasetService(DocumentVersions):
+    """Datasets: creation, lookup as a viewer may see them, attestation, deletion, documents by
+    file name and source state; recording document versions comes from ``DocumentVersions``."""
 
     def create(
         self,
@@ -221,13 +192,6 @@ class DatasetService:
             rows = session.exec(query.order_by(col(Dataset.id))).all()
             return [_info(r, self._count(session, r.id)) for r in rows]
 
-    def _count(self, session: Session, dataset_id: int | None) -> int:
-        return len(
-            session.exec(
-                select(DocumentVersion.id).where(DocumentVersion.dataset_id == dataset_id)
-            ).all()
-        )
-
     def get(self, dataset_id: int, viewer_org: str | None) -> DatasetInfo:
         """One dataset the viewer may see; ``NotFound`` otherwise (no hint that it exists)."""
         with Session(self._engine) as session:
@@ -267,21 +231,6 @@ class DatasetService:
                 session.refresh(row)
             return _info(row, self._count(session, row.id))
 
-    def forget(self, dataset_id: int, doc_ids: Collection[str]) -> None:
-        """Drop the records of documents no longer in the dataset."""
-        if not doc_ids:
-            return
-        with Session(self._engine) as session:
-            rows = session.exec(
-                select(DocumentVersion).where(
-                    DocumentVersion.dataset_id == dataset_id,
-                    col(DocumentVersion.doc_id).in_(list(doc_ids)),
-                )
-            ).all()
-            for row in rows:
-                session.delete(row)
-            session.commit()
-
     def delete(self, dataset_id: int, org_id: str) -> list[str]:
         """Delete a dataset of the organization; returns the index doc ids to remove."""
         self.owned(dataset_id, org_id)
@@ -296,61 +245,6 @@ class DatasetService:
             session.delete(row)
             session.commit()
         return doc_ids
-
-    def version_of(self, doc_id: str) -> tuple[int, str] | None:
-        """``(version, content hash)`` of a recorded document."""
-        with Session(self._engine) as session:
-            row = session.exec(
-                select(DocumentVersion).where(DocumentVersion.doc_id == doc_id)
-            ).first()
-            return (row.version, row.content_hash) if row else None
-
-    def record(
-        self,
-        dataset_id: int,
-        *,
-        doc_id: str,
-        source_name: str,
-        title: str,
-        content_hash: str,
-        published: date | None = None,
-    ) -> VersionChange:
-        """Record a document after it is in the index; a changed hash is a new version."""
-        with Session(self._engine) as session:
-            row = session.exec(
-                select(DocumentVersion).where(
-                    DocumentVersion.dataset_id == dataset_id,
-                    DocumentVersion.source_name == source_name,
-                )
-            ).first()
-            if row is not None and row.content_hash == content_hash:
-                return VersionChange(doc_id, row.version, changed=False)
-            if row is None:
-                row = DocumentVersion(
-                    dataset_id=dataset_id,
-                    doc_id=doc_id,
-                    source_name=source_name,
-                    title=title,
-                    published=published,
-                    content_hash=content_hash,
-                )
-            else:
-                row.version += 1
-                row.title, row.published, row.content_hash = title, published, content_hash
-                row.updated_at = _now()
-            session.add(row)
-            session.commit()
-            return VersionChange(doc_id, row.version, changed=True)
-
-    def documents(self, dataset_id: int) -> dict[str, str]:
-        """Index doc id → recorded content hash of each document of a dataset."""
-        with Session(self._engine) as session:
-            rows = session.exec(
-                select(DocumentVersion.doc_id, DocumentVersion.content_hash).where(
-                    DocumentVersion.dataset_id == dataset_id
-                )
-            ).all()
-            return dict(rows)
 
     def from_file(self, viewer_org: str | None, name: str) -> list[str]:
         """Index doc ids of the documents read from a file called ``name`` (with or without
@@ -373,16 +267,6 @@ class DatasetService:
                 .limit(_FILE_MATCHES)
             ).all()
         return [doc_id for doc_id, source in rows if key in file_keys(source)]
-
-    def titles(self, dataset_id: int) -> list[tuple[str, str]]:
-        """``(title, index doc id)`` of each document of a dataset, by title."""
-        with Session(self._engine) as session:
-            rows = session.exec(
-                select(DocumentVersion.title, DocumentVersion.doc_id)
-                .where(DocumentVersion.dataset_id == dataset_id)
-                .order_by(col(DocumentVersion.title), col(DocumentVersion.doc_id))
-            ).all()
-            return [(title, doc_id) for title, doc_id in rows]
 
     def remember_source(self, dataset_id: int, state: SourceState) -> None:
         """Keep what the last fetch of the dataset's source URL gave."""

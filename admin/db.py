@@ -86,6 +86,7 @@ def register_tables() -> None:
         audit,
         conversations,
         datasets,
+        document_versions,
         joblocks,
         models,
         quotas,

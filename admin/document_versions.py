@@ -1,0 +1,139 @@
+"""Document versions: the version and content hash recorded for each document of a dataset.
+
+A document is recorded after it is in the index, keyed by its dataset and the name of the file it
+was read from. Re-uploading unchanged content is a no-op and changed content becomes a new
+version; documents no longer in the dataset are forgotten. ``admin.datasets.DatasetService``
+builds on ``DocumentVersions``, so its callers reach these methods through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from admin.models import utcnow
+
+
+@dataclass(frozen=True)
+class VersionChange:
+    """What recording a document did: ``version`` is the document's version afterwards."""
+
+    doc_id: str
+    version: int
+    changed: bool
+
+
+class DocumentVersion(SQLModel, table=True):
+    """The current version of one document of a dataset."""
+
+    __tablename__ = "document_version"
+    __table_args__ = (UniqueConstraint("dataset_id", "source_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_id: int = Field(foreign_key="dataset.id", index=True)
+    doc_id: str = Field(max_length=500, unique=True)
+    source_name: str = Field(max_length=500)
+    title: str = Field(max_length=500)
+    published: date | None = None
+    version: int = 1
+    content_hash: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DocumentVersions:
+    """The recorded versions of the documents of every dataset."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def _count(self, session: Session, dataset_id: int | None) -> int:
+        return len(
+            session.exec(
+                select(DocumentVersion.id).where(DocumentVersion.dataset_id == dataset_id)
+            ).all()
+        )
+
+    def forget(self, dataset_id: int, doc_ids: Collection[str]) -> None:
+        """Drop the records of documents no longer in the dataset."""
+        if not doc_ids:
+            return
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(DocumentVersion).where(
+                    DocumentVersion.dataset_id == dataset_id,
+                    col(DocumentVersion.doc_id).in_(list(doc_ids)),
+                )
+            ).all()
+            for row in rows:
+                session.delete(row)
+            session.commit()
+
+    def version_of(self, doc_id: str) -> tuple[int, str] | None:
+        """``(version, content hash)`` of a recorded document."""
+        with Session(self._engine) as session:
+            row = session.exec(
+                select(DocumentVersion).where(DocumentVersion.doc_id == doc_id)
+            ).first()
+            return (row.version, row.content_hash) if row else None
+
+    def record(
+        self,
+        dataset_id: int,
+        *,
+        doc_id: str,
+        source_name: str,
+        title: str,
+        content_hash: str,
+        published: date | None = None,
+    ) -> VersionChange:
+        """Record a document after it is in the index; a changed hash is a new version."""
+        with Session(self._engine) as session:
+            row = session.exec(
+                select(DocumentVersion).where(
+                    DocumentVersion.dataset_id == dataset_id,
+                    DocumentVersion.source_name == source_name,
+                )
+            ).first()
+            if row is not None and row.content_hash == content_hash:
+                return VersionChange(doc_id, row.version, changed=False)
+            if row is None:
+                row = DocumentVersion(
+                    dataset_id=dataset_id,
+                    doc_id=doc_id,
+                    source_name=source_name,
+                    title=title,
+                    published=published,
+                    content_hash=content_hash,
+                )
+            else:
+                row.version += 1
+                row.title, row.published, row.content_hash = title, published, content_hash
+                row.updated_at = utcnow()
+            session.add(row)
+            session.commit()
+            return VersionChange(doc_id, row.version, changed=True)
+
+    def documents(self, dataset_id: int) -> dict[str, str]:
+        """Index doc id → recorded content hash of each document of a dataset."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(DocumentVersion.doc_id, DocumentVersion.content_hash).where(
+                    DocumentVersion.dataset_id == dataset_id
+                )
+            ).all()
+            return dict(rows)
+
+    def titles(self, dataset_id: int) -> list[tuple[str, str]]:
+        """``(title, index doc id)`` of each document of a dataset, by title."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(DocumentVersion.title, DocumentVersion.doc_id)
+                .where(DocumentVersion.dataset_id == dataset_id)
+                .order_by(col(DocumentVersion.title), col(DocumentVersion.doc_id))
+            ).all()
+            return [(title, doc_id) for title, doc_id in rows]
