@@ -131,7 +131,7 @@ class DataCommands:
                 if turn.attachments
                 else "取り込む文書の URL を指定してください。"
             )
-        who = f"{turn.conversation.platform}:{turn.user_id}"
+        who = turn.actor
         platform = turn.conversation.platform
         category = options.get("分類", "")
         dataset = await asyncio.to_thread(self.services.datasets.by_name, org.id, name)
@@ -228,7 +228,7 @@ class DataCommands:
                 int(raw),
                 org.id,
                 doc_id,
-                who=f"{platform}:{turn.user_id}",
+                who=turn.actor,
                 platform=platform,
             )
         )

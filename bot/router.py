@@ -95,7 +95,7 @@ class ChatRouter:
                 await self.auditor.security(
                     org_id=None,
                     platform=platform,
-                    user_id=turn.user_id,
+                    user_id=turn.actor,
                     reason="unknown_workspace",
                     details={"workspace_id": turn.conversation.workspace_id},
                 )
@@ -212,7 +212,7 @@ class ChatRouter:
             await self.auditor.security(
                 org_id=org.id,
                 platform=turn.conversation.platform,
-                user_id=turn.user_id,
+                user_id=turn.actor,
                 reason="command_refused",
                 details={"command": command.name, "required": command.access},
             )

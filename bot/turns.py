@@ -61,6 +61,12 @@ class Turn:
     # shared datasets only, never on the organization's own.
     external_audience: bool = False
 
+    @property
+    def actor(self) -> str:
+        """The sender as audit records of administrative and refused actions name who acted:
+        ``<platform>:<user id>``, like ``cli:<OS account>`` and ``api:<key id>``."""
+        return f"{self.conversation.platform}:{self.user_id}"
+
 
 @dataclass(frozen=True)
 class Citation:

@@ -108,6 +108,9 @@ async def test_admin_and_operator_commands(setup, db_engine: Engine) -> None:
         "quota set",
     ]
     assert all(e["reason"] == "command_refused" for e in auditor.security_events)
+    # Named as chat admin actions name who acted (a dataset of another organization refused
+    # to an admin is recorded so too), so one person's refusals count together.
+    assert [e["user_id"] for e in auditor.security_events] == ["slack:U1", "slack:UADMIN"]
 
 
 async def test_unknown_workspace_hint_and_errors(setup) -> None:
