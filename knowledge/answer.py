@@ -33,6 +33,8 @@ _ITEM_MARK = re.compile(
 )
 # Markdown's list markup (「- 一　当該…」): an item is shown without it.
 _MARKUP_BULLET = re.compile(r"^[-*•][ 　]+")
+# A line that is an item by its bullet alone.
+_BULLETED = re.compile(r"^(?:[-*•][ 　]+|・)")
 # A proviso (「ただし、…この限りでない。」) limits the sentence before it and misleads alone
 # (「投票所は、午前七時に開き、午後八時に閉じる。」 is the answer its proviso qualifies): the two
 # are one unit, quoted together.
@@ -71,6 +73,7 @@ class _Unit:
     text: str
     lead: str = ""
     items: tuple[str, ...] = ()
+    line: int = 0  # the passage line (paragraph) it stands on
 
     @property
     def list_key(self) -> str:
@@ -107,15 +110,22 @@ def passage_units(text: str) -> list[_Unit]:
     「次に掲げる者を構成員として加えることができる。」) are one unit each, tied to that sentence."""
     sentences: list[str] = []
     leads: list[int | None] = []  # per sentence, the index of its list's introducing sentence
+    lines: list[int] = []
     items: dict[int, list[str]] = {}
     lead: int | None = None
-    for line in (line.strip() for line in text.split("\n")):
+    for number, line in enumerate(line.strip() for line in text.split("\n")):
         if not line:
             continue
+        if lead is None and _BULLETED.match(line) and sentences and leads[-1] is None:
+            # Bullets under a sentence list what it speaks of, whatever its words
+            # (「次の手順に従ってください。」).
+            lead = len(sentences) - 1
+            items[lead] = []
         if lead is not None and _is_item(line):
             item = _MARKUP_BULLET.sub("", line)
             sentences.append(item)
             leads.append(lead)
+            lines.append(number)
             items[lead].append(item)
             continue
         for sentence in split_sentences(_MARKUP_BULLET.sub("", line)):
@@ -124,12 +134,13 @@ def passage_units(text: str) -> list[_Unit]:
                 continue
             sentences.append(sentence)
             leads.append(None)
+            lines.append(number)
         lead = len(sentences) - 1 if _INTRODUCES_LIST.search(sentences[-1]) else None
         if lead is not None:
             items[lead] = []
     return [
-        _Unit(sentence, sentences[at] if at is not None else "", tuple(items.get(i, ())))
-        for i, (sentence, at) in enumerate(zip(sentences, leads, strict=True))
+        _Unit(sentence, sentences[at] if at is not None else "", tuple(items.get(i, ())), line)
+        for i, (sentence, at, line) in enumerate(zip(sentences, leads, lines, strict=True))
     ]
 
 
@@ -221,9 +232,10 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
             and not key
             and not last[2][-1].list_key
             and last[1] == position - 1
+            and last[2][-1].line == unit.line  # one paragraph, not a heading and its text
             and len(last[2][-1].text + unit.text) <= MAX_SENTENCE_CHARS
         ):
-            last[2][-1] = _Unit(last[2][-1].text + unit.text)
+            last[2][-1] = _Unit(last[2][-1].text + unit.text, line=unit.line)
         else:
             groups.append((rank, position, [unit]))
             continue
@@ -255,7 +267,7 @@ def compose_extractive_answer(
         if n is None:
             n = numbers[hit.meta.doc_id] = len(numbers) + 1
             sources.append(hit)
-        lines.append(f"・{quote.text} [{n}]")
+        lines.append(f"・{quote.text.removeprefix('・')} [{n}]")
     return ExtractiveAnswer(
         text=EXTRACTIVE_INTRO + "\n\n" + "\n".join(lines), sources=tuple(sources)
     )

@@ -200,3 +200,22 @@ async def test_sentences_that_follow_one_another_are_quoted_as_one(tmp_path: Pat
     found = await answer(tmp_path, text, "職員は職を退いた後も秘密を漏らしてはいけませんか")
     whole = "職員は、職務上知り得た秘密を漏らしてはならない。その職を退いた後も、また、同様とする。"
     assert f"・{whole} [1]" in found
+
+
+async def test_a_heading_or_the_next_article_is_not_joined_to_a_sentence(tmp_path: Path) -> None:
+    text = "第2章 避難所\n指定避難所は市内の小学校とする。\n第3条 避難所の開設は市長が決定する。"
+    found = await answer(tmp_path, text, "指定避難所の開設は誰が決定しますか")
+    assert "避難所指定避難所" not in found
+    assert "小学校とする。第3条" not in found
+
+
+async def test_bulleted_steps_belong_to_the_sentence_above_them(tmp_path: Path) -> None:
+    text = (
+        "粗大ごみは、次の手順に従って出してください。\n"
+        "・手数料納付券をコンビニで購入する。\n"
+        "・納付券を貼って収集日の朝に出す。\n"
+        "冷蔵庫とエアコンは家電リサイクル法の対象です。"
+    )
+    found = await answer(tmp_path, text, "粗大ごみの出し方の手順を教えて")
+    assert "次の手順に従って出してください：・手数料納付券をコンビニで購入する。" in found
+    assert "・・" not in found
