@@ -187,6 +187,8 @@ class Assistant:
         # budget when they ran, so reported with the answer whatever happens after them.
         spent: LLMUsage | None = None
         try:
+            if llm is not None:  # an answer that cannot be paid for is not prepared either
+                await self.llm.check_affordable(asker.org_id, self.answer_max_tokens)
             query, spent = await self._standalone(llm, question, history)
             retrieved = await self.retriever.retrieve(query, flt, SEARCH_K)
             if llm is not None and self.query_variants:

@@ -12,8 +12,9 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 
 from admin.audit_models import AuditWriteFailed
-from admin.quotas import QuotaService, Reservation
+from admin.quotas import QuotaService, Reservation, exhausted_message
 from bot.auditing import Auditor
+from knowledge.errors import QuotaExceeded
 from knowledge.llm import (
     Completion,
     LLMClient,
@@ -107,3 +108,13 @@ class LLMAccess:
         if self.llm is None or org_id is None:
             return self.llm
         return MeteredLLM(self.llm, self.quotas, self.auditor, org_id)
+
+    async def check_affordable(self, org_id: str | None, tokens: int) -> None:
+        """``QuotaExceeded`` when the organization has less than ``tokens`` left: a turn checks
+        that its answer can be paid for before it spends anything on preparatory calls
+        (rewriting a follow-up, query variants)."""
+        if self.llm is None or org_id is None:
+            return
+        status = await asyncio.to_thread(self.quotas.status, org_id)
+        if status.remaining < tokens:
+            raise QuotaExceeded(exhausted_message(status))

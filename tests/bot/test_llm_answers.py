@@ -431,6 +431,28 @@ async def test_exhausted_budget_answers_offline_or_refuses(
     assert usage["by_outcome"] == {"quota": 2}
 
 
+async def test_a_budget_too_small_for_an_answer_spends_nothing_on_preparing_one(
+    aiohttp_client, openai_fake: FakeOpenAIServer, make_settings, data_dir: Path
+) -> None:
+    key = new_key(data_dir)
+    runner = CliRunner()
+    small = ["quota", "set", "テスト市", "1000"]  # enough for variants, not for an answer
+    env = {"BAIBAIN_DATA_DIR": str(data_dir)}
+    assert (await asyncio.to_thread(runner.invoke, cli, small, env=env)).exit_code == 0
+    settings = make_settings(host="0.0.0.0", **llm(openai_fake, variants=2))
+    client = await aiohttp_client(create_app(settings))
+    auth = {"Authorization": f"Bearer {key}"}
+    body = await (
+        await client.post("/api/v1/ask", json={"question": QUESTION}, headers=auth)
+    ).json()
+    assert body["outcome"] == "quota"
+    assert "残り（1,000トークン）では回答を作成できません" in body["answer"]
+    # No query variants were written (and charged) for an answer that could not be paid.
+    assert openai_fake.chat_requests == []
+    quota = await (await client.get("/api/v1/quota", headers=auth)).json()
+    assert quota["used"] == 0
+
+
 async def test_query_variants_written_by_the_model_are_searched_too(
     aiohttp_client, openai_fake: FakeOpenAIServer, make_settings
 ) -> None:
