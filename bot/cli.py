@@ -240,7 +240,7 @@ def ask(
             question, Asker(org_id=_org_id(services, org), platform="cli")
         )
 
-    _show(run_with_services(settings, work), as_json=as_json)
+    _show(run_with_services(settings, work, as_json=as_json), as_json=as_json)
 
 
 @app.command()
@@ -264,7 +264,7 @@ def summarize(
         asker = Asker(org_id=_org_id(services, org), platform="cli")
         return await services.summarizer.summarize(request, asker)
 
-    _show(run_with_services(settings, work), as_json=as_json)
+    _show(run_with_services(settings, work, as_json=as_json), as_json=as_json)
 
 
 @app.command()
@@ -296,7 +296,7 @@ def search(
             for i, h in enumerate(hits, start=1)
         ]
 
-    results = run_with_services(settings, work)
+    results = run_with_services(settings, work, as_json=as_json)
     if as_json:
         _print_json(results)
         return

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import json
 import re
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -26,10 +27,14 @@ from knowledge.errors import BaibainError
 T = TypeVar("T")
 
 
-def fail(exc: BaibainError, code: int | None = None) -> typer.Exit:
-    """Print the error for staff; exit ``code``, by default 2 for bad input and 1 for a
+def fail(exc: BaibainError, code: int | None = None, *, as_json: bool = False) -> typer.Exit:
+    """Print the error for staff (and, ``as_json``, the REST API's error object on standard
+    output, for scripts that read it); exit ``code``, by default 2 for bad input and 1 for a
     failure on our side."""
     typer.echo(f"エラー: {exc.user_message}", err=True)
+    if as_json:
+        error = {"error": {"code": exc.code, "message": exc.user_message}}
+        typer.echo(json.dumps(error, ensure_ascii=False))
     return typer.Exit(code=code if code is not None else 2 if exc.status < 500 else 1)
 
 
@@ -39,22 +44,25 @@ def cli_user() -> str:
 
 
 @contextmanager
-def reported() -> Iterator[None]:
+def reported(*, as_json: bool = False) -> Iterator[None]:
     """Turn a ``BaibainError`` raised inside into its message and exit code (``fail``)."""
     try:
         yield
     except BaibainError as exc:
-        raise fail(exc) from exc
+        raise fail(exc, as_json=as_json) from exc
 
 
-def run_async(coro_factory: Callable[[], Awaitable[T]]) -> T:
+def run_async(coro_factory: Callable[[], Awaitable[T]], *, as_json: bool = False) -> T:
     """Run a coroutine to its end; a ``BaibainError`` becomes its message and exit code."""
-    with reported():
+    with reported(as_json=as_json):
         return asyncio.run(coro_factory())  # type: ignore[arg-type]
 
 
-def run_with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
-    """``work`` done with the process's services open (database, index, audit log)."""
+def run_with_services(
+    settings: Settings, work: Callable[[Services], Awaitable[T]], *, as_json: bool = False
+) -> T:
+    """``work`` done with the process's services open (database, index, audit log); with
+    ``as_json`` a failure is also printed as a JSON error object (``fail``)."""
 
     async def opened() -> T:
         services = await open_services(settings, show_progress=sys.stderr.isatty())
@@ -63,7 +71,7 @@ def run_with_services(settings: Settings, work: Callable[[Services], Awaitable[T
         finally:
             await services.close()
 
-    return run_async(opened)
+    return run_async(opened, as_json=as_json)
 
 
 @contextmanager

@@ -463,3 +463,12 @@ def test_an_export_range_that_ends_before_it_starts_is_refused(run) -> None:
         "audit", "export", "--org", "横浜市", "--since", "2026-12-06", "--until", "2026-12-06"
     )
     assert one_day.exit_code == 0
+
+
+def test_a_failure_with_json_output_prints_the_apis_error_object(run) -> None:
+    refused = run("ask", "   ", "--json")
+    assert refused.exit_code == 2
+    error = json.loads(refused.stdout)["error"]
+    assert error["code"] == "bad_input" and "質問" in error["message"]
+    missing = run("summarize", "存在しない計画書", "--json")
+    assert missing.exit_code == 2 and json.loads(missing.stdout)["error"]["code"] == "not_found"
