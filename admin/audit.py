@@ -56,6 +56,11 @@ FOREIGN_HEAD_KEY = (
     "鍵を取り違えていないか確認してください。鍵を替えるときは、新しい鍵を先頭に、"
     "これまでの鍵をカンマ区切りで後ろに並べます。何も変更していません。"
 )
+KEY_NOT_SET = (
+    "BAIBAIN_AUDIT_KEY が設定されていないため、データディレクトリの鍵ファイルを使おうとしましたが、"
+    "監査ログの既存の記録はその鍵で書かれていません。これまでの鍵を BAIBAIN_AUDIT_KEY に"
+    "設定してください。何も変更していません。"
+)
 # Event fields stored in clear columns; user_id and payload are encrypted.
 _CLEAR_EVENT_FIELDS = [f.name for f in fields(AuditEvent) if f.name not in ("user_id", "payload")]
 
@@ -138,8 +143,10 @@ class AuditLog:
 
     def _check_head_key(self, head: RowMapping) -> None:
         if head["seq"] > 0 and not self._keyring.has_key(head["last_key_id"]):
+            unset = self._keyring.key_file is not None  # the key file stood in for it
+            self._keyring.discard_generated()
             raise AuditKeyError(
-                FOREIGN_HEAD_KEY,
+                KEY_NOT_SET if unset else FOREIGN_HEAD_KEY,
                 detail=f"the newest audit record needs key {head['last_key_id']}, not configured",
             )
 

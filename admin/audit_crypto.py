@@ -121,6 +121,10 @@ class AuditKeyring:
                 user_key=_derive(key, _INFO_USER),
             )
         self._current = key_id_of(keys[0])
+        # The key file the keys came from (``BAIBAIN_AUDIT_KEY`` unset), and whether this
+        # process generated it.
+        self.key_file: Path | None = None
+        self.generated = False
 
     @classmethod
     def load(cls, audit_key: str | None, data_dir: Path) -> AuditKeyring:
@@ -140,7 +144,16 @@ class AuditKeyring:
             "newly generated" if created else "generated",
             path,
         )
-        return cls(keys)
+        keyring = cls(keys)
+        keyring.key_file, keyring.generated = path, created
+        return keyring
+
+    def discard_generated(self) -> None:
+        """Remove the key file this process generated (it cannot continue the existing chain),
+        so that a later start with the right key does not find a stray key beside it."""
+        if self.generated and self.key_file is not None:
+            self.key_file.unlink(missing_ok=True)
+            self.generated = False
 
     def _warn_if_file_key_dropped(self, path: Path) -> None:
         # An operator moving from the generated file to BAIBAIN_AUDIT_KEY must carry the old key

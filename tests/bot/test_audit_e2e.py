@@ -122,6 +122,11 @@ def test_a_wrong_audit_key_stops_commands_before_they_change_anything(data_dir: 
     listed = run(key, "org", "list")
     assert "横浜市" in listed.output and "神戸市" not in listed.output
     assert run(key, "audit", "verify").exit_code == 0
+    # Unset, a key file is generated to stand in for it: refused too, and the file removed,
+    # so that the right key later finds no stray key beside it.
+    unset = runner.invoke(cli, ["org", "create", "神戸市"], env={"BAIBAIN_DATA_DIR": str(data_dir)})
+    assert unset.exit_code == 1 and "BAIBAIN_AUDIT_KEY が設定されていないため" in unset.output
+    assert not (data_dir / "audit.key").exists()
     # A rotation lists the new key first and keeps the old one: that is not refused.
     assert run(f"{other},{key}", "org", "create", "神戸市").exit_code == 0
     assert run(f"{other},{key}", "audit", "verify").exit_code == 0
