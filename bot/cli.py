@@ -106,13 +106,14 @@ def serve(
     settings = _settings()
     updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = settings.model_copy(update=updates)
-    typer.echo(f"http://{settings.host}:{settings.port}/ で待ち受けます。", err=True)
+    listening = f"http://{settings.host}:{settings.port}/ で待ち受けます。"
     with reported():
         web.run_app(
             create_app(settings, show_progress=True),
             host=settings.host,
             port=settings.port,
-            print=None,
+            # Said once the app has started (database, index and audit log opened).
+            print=lambda _started: typer.echo(listening, err=True),
         )
 
 
