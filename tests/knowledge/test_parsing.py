@@ -261,3 +261,35 @@ def test_txt_without_blank_lines_is_cut_between_lines() -> None:
     assert parsed.sections[0].position.startswith("1〜")
     assert parsed.sections[-1].position.endswith("〜60行")
     assert "\n".join(s.text for s in parsed.sections).replace("\n\n", "\n") == "\n".join(lines)
+
+
+RULE_TXT = """テスト市粗大ごみ収集規則
+令和8年3月1日 規則第5号
+第1章 総則
+第1条 この規則は、粗大ごみの収集に関し必要な事項を定める。
+第2条（申込み）　粗大ごみの収集を受けようとする者は、市長に申し込まなければならない。
+２　前項の申込みは、収集日の7日前までにしなければならない。
+第2章 手数料
+第三条の二　手数料は、1点につき300円とする。
+附　則
+第1条 この規則は、令和8年4月1日から施行する。
+"""
+
+
+def test_a_rule_typed_as_plain_text_is_cited_by_article() -> None:
+    [parsed] = parse_file("粗大ごみ収集規則.txt", RULE_TXT.encode())
+    cited = [(s.position, s.heading) for s in parsed.sections]
+    assert cited == [
+        ("1〜2行", ""),
+        ("第1条", "第1章 総則"),
+        ("第2条", "第1章 総則"),
+        ("第三条の二", "第2章 手数料"),
+        ("附則第1条", ""),
+    ]
+    second = parsed.sections[2].text
+    assert second.startswith("第2条（申込み）") and second.endswith(
+        "7日前までにしなければならない。"
+    )
+    # One line that starts with 「第1条」 is not a rule: paragraphs, by line range.
+    [notice] = parse_file("お知らせ.txt", "第1条の改正について\n\n詳しくは窓口へ。".encode())
+    assert [s.position for s in notice.sections] == ["1〜3行"]
