@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import PurePosixPath
@@ -160,4 +161,46 @@ def require_sections(sections: tuple[Section, ...], label: str) -> tuple[Section
             f"{label}から本文を読み取れませんでした。内容が空でないか確認してください。",
             detail="no text",
         )
+    return sections
+
+
+# A line that starts an article of a rule or ordinance typed as text (「第3条 …」,
+# 「第十二条の二（委任）」), a chapter heading (「第2章 避難所」) and the supplementary
+# provisions' heading (「附 則」).
+_ARTICLE = re.compile(
+    r"^[ 　]*(第[0-9０-９一二三四五六七八九十百千]+条(?:の[0-9０-９一二三四五六七八九十百]+)*)"
+    r"(?=[ 　（(]|$)"
+)
+_CHAPTER = re.compile(r"^[ 　]*第[0-9０-９一二三四五六七八九十百]+[章節款](?:[ 　]|$)")
+_SUPPLEMENT = re.compile(r"^[ 　]*附[ 　]*則[ 　]*(?:（.*）|\(.*\))?[ 　]*$")
+
+
+def article_sections(lines: list[str]) -> list[Section]:
+    """A rule or ordinance's lines (plain text, Word paragraphs) as one section per article,
+    cited by it (「第3条」, 「附則第1条」) under its chapter heading, with the lines before the
+    first one as a section of their own; none when fewer than two lines start an article."""
+    if sum(1 for line in lines if _ARTICLE.match(line)) < 2:
+        return []
+    sections: list[Section] = []
+    first = next(i for i, line in enumerate(lines) if _ARTICLE.match(line) or _CHAPTER.match(line))
+    if preamble := tidy_lines("\n".join(lines[:first])):
+        sections.append(Section(text=preamble, position=f"1〜{first}行"))
+    chapter, label, supplement = "", "", False
+    body: list[str] = []
+    for line in [*lines[first:], None]:
+        starts = line is None or _ARTICLE.match(line) or _CHAPTER.match(line)
+        if starts or _SUPPLEMENT.match(line or ""):
+            if body and (joined := tidy_lines("\n".join(body))):
+                sections.append(Section(text=joined, heading=chapter, position=label))
+            body = []
+        if line is None:
+            break
+        if _SUPPLEMENT.match(line):
+            supplement, chapter = True, ""
+        elif _CHAPTER.match(line):
+            chapter = tidy_lines(line)
+        else:
+            if found := _ARTICLE.match(line):
+                label = ("附則" if supplement else "") + unicodedata.normalize("NFKC", found[1])
+            body.append(line)
     return sections

@@ -10,7 +10,13 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from knowledge.errors import BadDocument
-from knowledge.parsing.base import ParsedFile, SectionBuffer, require_sections, stem
+from knowledge.parsing.base import (
+    ParsedFile,
+    SectionBuffer,
+    article_sections,
+    require_sections,
+    stem,
+)
 
 # Built-in styles read as "Heading 1" in python-docx; documents made with a Japanese UI
 # sometimes carry custom styles named 「見出し 1」.
@@ -41,7 +47,8 @@ def _table_lines(table: Table) -> list[str]:
 
 
 def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
-    """Paragraphs and tables in reading order, one section per Heading/見出し paragraph.
+    """Paragraphs and tables in reading order, one section per Heading/見出し paragraph, or,
+    without headings, per article of a rule (「第1条 …」 paragraphs: ``article_sections``).
 
     The title is the document property, else the first 「Title」 paragraph, else the first
     heading, else the file name.
@@ -59,10 +66,12 @@ def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
     buffer = SectionBuffer()
     title = core_title.strip()
     first_heading = ""
+    lines: list[str] = []  # the body, for a rule written without heading styles
     for block in blocks:
         if isinstance(block, Table):
             for line in _table_lines(block):
                 buffer.add(line)
+                lines.append(line)
             continue
         text = block.text.strip()
         if not text:
@@ -76,7 +85,10 @@ def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
             first_heading = first_heading or text
         else:
             buffer.add(text)
-    sections = require_sections(buffer.result(), label)
+            lines.append(text)
+    # A rule typed with plain paragraphs (「第1条 …」) is cut by article, as its headings would.
+    articles = [] if first_heading else article_sections(lines)
+    sections = require_sections(tuple(articles) or buffer.result(), label)
     return ParsedFile(
         name=name, title=title or first_heading or stem(name), sections=sections, kind="docx"
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -15,6 +14,7 @@ from knowledge.errors import BadDocument
 from knowledge.parsing.base import (
     ParsedFile,
     SectionBuffer,
+    article_sections,
     decode_text,
     require_sections,
     stem,
@@ -26,17 +26,6 @@ from knowledge.parsing.base import (
 GROUP_CHARS = 800
 
 
-# A line that starts an article of a rule or ordinance typed as plain text (「第3条 …」,
-# 「第十二条の二（委任）」), a chapter heading (「第2章 避難所」) and the supplementary
-# provisions' heading (「附 則」).
-_ARTICLE = re.compile(
-    r"^[ 　]*(第[0-9０-９一二三四五六七八九十百千]+条(?:の[0-9０-９一二三四五六七八九十百]+)*)"
-    r"(?=[ 　（(]|$)"
-)
-_CHAPTER = re.compile(r"^[ 　]*第[0-9０-９一二三四五六七八九十百]+[章節款](?:[ 　]|$)")
-_SUPPLEMENT = re.compile(r"^[ 　]*附[ 　]*則[ 　]*(?:（.*）|\(.*\))?[ 　]*$")
-
-
 def parse_txt(name: str, data: bytes, label: str) -> ParsedFile:
     """Articles, when the text is a rule or ordinance (two or more lines start with 「第N条」):
     one section per article, cited by it (「第3条」, 「附則第1条」), under its chapter heading.
@@ -45,40 +34,10 @@ def parse_txt(name: str, data: bytes, label: str) -> ParsedFile:
     range stays a useful citation.
     """
     text = decode_text(data, label)
-    sections = _article_sections(text.splitlines()) or _paragraph_sections(text)
+    sections = article_sections(text.splitlines()) or _paragraph_sections(text)
     return ParsedFile(
         name=name, title=stem(name), sections=require_sections(tuple(sections), label), kind="txt"
     )
-
-
-def _article_sections(lines: list[str]) -> list[Section]:
-    """One section per article (with the lines before the first one as a section of their
-    own), or none when fewer than two lines start an article."""
-    if sum(1 for line in lines if _ARTICLE.match(line)) < 2:
-        return []
-    sections: list[Section] = []
-    first = next(i for i, line in enumerate(lines) if _ARTICLE.match(line) or _CHAPTER.match(line))
-    if preamble := tidy_lines("\n".join(lines[:first])):
-        sections.append(Section(text=preamble, position=f"1〜{first}行"))
-    chapter, label, supplement = "", "", False
-    body: list[str] = []
-    for line in [*lines[first:], None]:
-        starts = line is None or _ARTICLE.match(line) or _CHAPTER.match(line)
-        if starts or _SUPPLEMENT.match(line or ""):
-            if body and (joined := tidy_lines("\n".join(body))):
-                sections.append(Section(text=joined, heading=chapter, position=label))
-            body = []
-        if line is None:
-            break
-        if _SUPPLEMENT.match(line):
-            supplement, chapter = True, ""
-        elif _CHAPTER.match(line):
-            chapter = tidy_lines(line)
-        else:
-            if found := _ARTICLE.match(line):
-                label = ("附則" if supplement else "") + unicodedata.normalize("NFKC", found[1])
-            body.append(line)
-    return sections
 
 
 def _paragraph_sections(text: str) -> list[Section]:

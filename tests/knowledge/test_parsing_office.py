@@ -70,6 +70,25 @@ def test_docx_sections_by_heading_with_tables() -> None:
     assert parsed.sections[3].text == "出生日の翌日から15日以内に申請してください。"
 
 
+def test_a_rule_written_without_heading_styles_is_cut_by_article() -> None:
+    document = Document()
+    document.add_heading("テスト市粗大ごみ収集規則", level=0)
+    for text in (
+        "第1条 この規則は、粗大ごみの収集に関し必要な事項を定める。",
+        "第2条 収集を受けようとする者は、市長に申し込まなければならない。",
+        "2 前項の申込みは、収集日の7日前までにしなければならない。",
+        "附 則",
+        "第1条 この規則は、令和8年4月1日から施行する。",
+    ):
+        document.add_paragraph(text)
+    out = BytesIO()
+    document.save(out)
+    [parsed] = parse_file("粗大ごみ収集規則.docx", out.getvalue())
+    assert parsed.title == "テスト市粗大ごみ収集規則"
+    assert [s.position for s in parsed.sections] == ["第1条", "第2条", "附則第1条"]
+    assert parsed.sections[1].text.endswith("7日前までにしなければならない。")
+
+
 def test_docx_merged_cells_are_not_repeated() -> None:
     document = Document()
     table = document.add_table(rows=2, cols=3)
