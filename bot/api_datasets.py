@@ -123,6 +123,7 @@ async def upload_documents(request: web.Request) -> web.Response:
             "written": report.written,
             "unchanged": report.unchanged,
             "removed": report.removed,
+            "left_out": list(report.left_out),
             "message": report.message(),
         }
     )

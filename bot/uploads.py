@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from admin.audit_models import DONE_BUT_UNRECORDED
@@ -20,7 +20,7 @@ from knowledge.corpus import CorpusDefaults
 from knowledge.documents import Document
 from knowledge.errors import BadDocument, BadInput, Forbidden, NotFound
 from knowledge.index import IndexStore, batches
-from knowledge.ingest import documents_from_bytes, failure_of, source_of, unreadable
+from knowledge.ingest import documents_from_bytes, dropped, failure_of, source_of, unreadable
 from knowledge.titles import file_keys, title_key
 
 log = logging.getLogger(__name__)
@@ -52,14 +52,16 @@ class UploadReport:
     written: int
     unchanged: int
     removed: int = 0
+    left_out: tuple[str, ...] = ()  # archive members of formats Baibain does not read
 
     def message(self) -> str:
         """A short Japanese summary for the uploader."""
         removed = f"、新しい版にない {self.removed} 件を削除" if self.removed else ""
+        left_out = "、".join(self.left_out)
         return (
             f"データセット「{self.dataset.name}」に {self.written} 件の文書を登録しました"
             f"（変更なし {self.unchanged} 件{removed}）。"
-        )
+        ) + (f"対応していない形式のため取り込まなかったファイル: {left_out}。" if left_out else "")
 
 
 def defaults_for(dataset: DatasetInfo, publisher: str) -> CorpusDefaults:
@@ -80,25 +82,6 @@ def id_prefix(dataset: DatasetInfo) -> str:
     return f"ds{dataset.id}"
 
 
-def dropped(
-    dataset: DatasetInfo,
-    sources: Sequence[str],
-    documents: Sequence[Document],
-    recorded: Collection[str],
-) -> list[str]:
-    """Recorded documents of the files ``sources`` (an archive's members included) that their
-    new ``documents`` no longer hold: a 例規集 archive uploaded or refreshed without a repealed
-    rule stops answering from it."""
-    prefixes = tuple(f"{id_prefix(dataset)}/{source}" for source in sources)
-    kept = {d.doc_id for d in documents}
-    return [
-        doc_id
-        for doc_id in recorded
-        if doc_id not in kept
-        and any(doc_id == prefix or doc_id.startswith(prefix + "!") for prefix in prefixes)
-    ]
-
-
 class Uploads:
     """Dataset contents: the index and the dataset records kept in step."""
 
@@ -108,9 +91,14 @@ class Uploads:
         self.auditor = auditor
 
     def parse(
-        self, dataset: DatasetInfo, files: Sequence[UploadFile], publisher: str
+        self,
+        dataset: DatasetInfo,
+        files: Sequence[UploadFile],
+        publisher: str,
+        left_out: list[str] | None = None,
     ) -> list[Document]:
-        """Every document of every file, or ``BadDocument`` naming every bad file."""
+        """Every document of every file, or ``BadDocument`` naming every bad file; archive
+        members of formats Baibain does not read are named in ``left_out``."""
         if not files:
             raise BadDocument("アップロードするファイルがありません。ファイルを添付してください。")
         if len(files) > MAX_FILES:
@@ -127,7 +115,7 @@ class Uploads:
         for file in files:
             try:
                 documents += documents_from_bytes(
-                    file.name, file.data, defaults, id_prefix=id_prefix(dataset)
+                    file.name, file.data, defaults, id_prefix=id_prefix(dataset), left_out=left_out
                 )
             except BadDocument as exc:
                 failures.append(failure_of(file.name, exc))
@@ -148,8 +136,9 @@ class Uploads:
     ) -> UploadReport:
         """Parse ``files`` and write what changed (see the module docstring); what was read
         from files named ``replaces`` goes too (a source now read under another name)."""
-        documents = await asyncio.to_thread(self.parse, dataset, files, publisher)
-        return await self.write(
+        left_out: list[str] = []
+        documents = await asyncio.to_thread(self.parse, dataset, files, publisher, left_out)
+        report = await self.write(
             dataset,
             documents,
             uploader=uploader,
@@ -157,6 +146,7 @@ class Uploads:
             progress=progress,
             sources=[*(f.name for f in files), *replaces],
         )
+        return replace(report, left_out=tuple(left_out))
 
     async def write(
         self,
@@ -207,7 +197,9 @@ class Uploads:
                 content_hash=document.content_hash,
                 published=document.meta.published,
             )
-        gone = dropped(dataset, sources, documents, recorded)
+        gone = dropped(
+            [f"{id_prefix(dataset)}/{source}" for source in sources], documents, recorded
+        )
         for doc_id in gone:  # the index first, then the records (see ``delete``)
             await self.index.delete(doc_id)
         await asyncio.to_thread(self.datasets.forget, dataset.id, gone)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -140,14 +140,20 @@ def source_of(doc_id: str) -> str:
 
 
 def documents_from_bytes(
-    name: str, data: bytes, defaults: CorpusDefaults, *, id_prefix: str = ""
+    name: str,
+    data: bytes,
+    defaults: CorpusDefaults,
+    *,
+    id_prefix: str = "",
+    left_out: list[str] | None = None,
 ) -> Iterator[Document]:
-    """Documents of one uploaded file (a zip yields one per supported member).
+    """Documents of one uploaded file (a zip yields one per supported member; the others are
+    named in ``left_out``).
 
     Document ids are ``<id_prefix or dataset>/<file name>`` (``!<member>`` for archive members),
     so re-uploading a file of the same name replaces its previous version.
     """
-    for parsed in parse_file(name, data):
+    for parsed in parse_file(name, data, left_out=left_out):
         member = PurePosixPath(name).name
         doc_id = f"{id_prefix or defaults.dataset}/{name}"
         if parsed.name not in (name, member):
@@ -183,3 +189,18 @@ def _is_corpus(path: Path) -> bool:
 def with_owner(defaults: CorpusDefaults, owner_org: str | None) -> CorpusDefaults:
     """The same defaults for another owner organization."""
     return replace(defaults, owner_org=owner_org)
+
+
+def dropped(
+    prefixes: Sequence[str], documents: Sequence[Document], recorded: Collection[str]
+) -> list[str]:
+    """Recorded document ids of the files whose ids start with ``prefixes`` (an archive's
+    members, ``<prefix>!<member>``, included) that their new ``documents`` no longer hold: a
+    例規集 archive uploaded or refreshed without a repealed rule stops answering from it."""
+    kept = {d.doc_id for d in documents}
+    return [
+        doc_id
+        for doc_id in recorded
+        if doc_id not in kept
+        and any(doc_id == prefix or doc_id.startswith(prefix + "!") for prefix in prefixes)
+    ]

@@ -100,10 +100,20 @@ def _parse_one(name: str, data: bytes, label: str, limits: ParseLimits) -> Parse
     return parser(name, data, label)
 
 
-def _parse_zip(name: str, data: bytes, label: str, limits: ParseLimits) -> list[ParsedFile]:
+def _parse_zip(
+    name: str, data: bytes, label: str, limits: ParseLimits, left_out: list[str] | None
+) -> list[ParsedFile]:
     parsed: list[ParsedFile] = []
-    wanted = {*_PARSERS, ".zip"}  # a nested zip is read only to refuse it by name
-    for member, content in expand(data, label, limits, lambda m: suffix_of(m) in wanted):
+    readable = {*_PARSERS, ".zip"}  # a nested zip is read only to refuse it by name
+
+    def wanted(member: str) -> bool:
+        if suffix_of(member) in readable:
+            return True
+        if left_out is not None:
+            left_out.append(f"{name}/{member}")
+        return False
+
+    for member, content in expand(data, label, limits, wanted):
         member_label = f"{label}の{quoted(member)}"
         suffix = suffix_of(member)
         if suffix == ".zip":
@@ -124,15 +134,22 @@ def _parse_zip(name: str, data: bytes, label: str, limits: ParseLimits) -> list[
     return parsed
 
 
-def parse_file(name: str, data: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> list[ParsedFile]:
+def parse_file(
+    name: str,
+    data: bytes,
+    *,
+    limits: ParseLimits = DEFAULT_LIMITS,
+    left_out: list[str] | None = None,
+) -> list[ParsedFile]:
     """Parse one uploaded file; a ZIP archive yields one ``ParsedFile`` per supported member.
 
     ``name`` is the file name as uploaded (its suffix selects the format). Raises
     ``BadDocument`` for empty, oversized, damaged, password-protected or unsupported files and
-    for unsafe archives; members of unsupported types inside an archive are skipped.
+    for unsafe archives; members of unsupported types inside an archive are skipped, and named
+    (「資料.zip/写真.png」) in ``left_out``.
     """
     label = quoted(name)
     _check_size(data, label, limits)
     if suffix_of(name) == ".zip":
-        return _parse_zip(name, data, label, limits)
+        return _parse_zip(name, data, label, limits, left_out)
     return [_parse_one(name, data, label, limits)]

@@ -166,8 +166,19 @@ async def test_reupload_replaces_and_a_failed_upload_changes_nothing(setup) -> N
     )
     assert evil.status == 400 and "../evil.txt" in (await evil.json())["error"]["message"]
 
+    # A picture in an archive is left out, and the reply names it.
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("メモ.txt", "テスト市の粗大ごみ収集の申込みは電話で受け付ける。")
+        bundle.writestr("写真.png", b"\x89PNG\r\n\x1a\n")
+    mixed = await (
+        await client.post(url, data=form(("資料.zip", archive.getvalue())), headers=auth(owner))
+    ).json()
+    assert mixed["written"] == 1 and mixed["left_out"] == ["資料.zip/写真.png"]
+    assert "取り込まなかったファイル: 資料.zip/写真.png" in mixed["message"]
+
     gone = await client.delete(f"/api/v1/datasets/{dataset}", headers=auth(owner))
-    assert (await gone.json())["documents"] == 1
+    assert (await gone.json())["documents"] == 2  # the rule and the archive's memo
     final = await client.post("/api/v1/ask", json={"question": QUESTION}, headers=auth(owner))
     assert "第四金曜日" not in (await final.json())["answer"]
 
