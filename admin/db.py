@@ -124,7 +124,7 @@ def _upgrade(engine: Engine) -> None:
             connection.commit()
         try:
             with connection.begin():
-                if connection.dialect.name == "postgresql":
+                if not sqlite:  # PostgreSQL
                     connection.execute(
                         text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
                     )

@@ -183,14 +183,14 @@ def revoke_api_key(engine: Engine, key: str) -> RevokedApiKey:
 
 def authenticate_api_key(engine: Engine, secret: str) -> ApiCaller:
     """The organization and id of a valid, unrevoked key; ``Unauthorized`` otherwise."""
-    parts = secret.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+    prefix = key_id_of(secret)
+    if not prefix:
         raise Unauthorized()
     with Session(engine) as session:
         row = session.exec(
             select(ApiKey, Organization)
             .join(Organization)
-            .where(ApiKey.prefix == parts[1], ApiKey.revoked_at == None)  # noqa: E711
+            .where(ApiKey.prefix == prefix, ApiKey.revoked_at == None)  # noqa: E711
         ).first()
         if row is None or not hmac.compare_digest(row[0].digest, _digest(secret)):
             raise Unauthorized()

@@ -32,7 +32,7 @@ from bot.cli_quota import quota_app
 from bot.services import Services, open_embedder
 from bot.settings import Settings, load_settings
 from bot.turns import Answer, shown_position
-from bot.uploads import defaults_for, id_prefix
+from bot.uploads import defaults_for, id_prefix, left_out_note
 from knowledge.errors import BadInput, BaibainError
 from knowledge.ingest import iter_files, read_files, unreadable
 
@@ -47,8 +47,6 @@ app.add_typer(index_app, name="index")
 app.add_typer(dataset_app, name="dataset")
 
 log = logging.getLogger("baibain")
-# How many files an ingest names that it left out (pictures and the like inside folders).
-LISTED_LEFT_OUT = 10
 
 
 @app.callback()
@@ -217,11 +215,7 @@ def ingest(
 
     written, skipped, notes = run_with_services(settings, work)
     if left_out:
-        shown = "、".join(left_out[:LISTED_LEFT_OUT])
-        more = (
-            f" ほか {len(left_out) - LISTED_LEFT_OUT} 件" if len(left_out) > LISTED_LEFT_OUT else ""
-        )
-        notes.append(f"対応していない形式のため取り込まなかったファイル: {shown}{more}")
+        notes.append(left_out_note(left_out))
     for note in notes:
         typer.echo(note)
     typer.echo(f"{written} 件の文書を取り込みました（変更なし {skipped} 件）。")

@@ -79,12 +79,11 @@ def admin_db(settings: Settings | None = None) -> Iterator[Engine]:
     """The administrative database, its tables created; errors inside are ``reported``."""
     with reported():
         engine = create_db_engine((settings or Settings()).sqlalchemy_url)
-    try:
-        with reported():
+        try:
             init_db(engine)
             yield engine
-    finally:
-        engine.dispose()
+        finally:
+            engine.dispose()
 
 
 def admin_audit(engine: Engine) -> AuditLog:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -33,9 +34,10 @@ def sample_path() -> Path:
     return Path(str(resources.files("bot.sample_data").joinpath("laws.jsonl")))
 
 
+@cache
 def _first_and_last_ids() -> tuple[str, str]:
     """Ids of the sample's first and last documents (its load order), reading only its first
-    and last lines (every start asks)."""
+    and last lines, once per process (every start and every listing asks)."""
     with sample_path().open("rb") as handle:
         first = handle.readline()
         handle.seek(max(0, handle.seek(0, os.SEEK_END) - _TAIL_BYTES))

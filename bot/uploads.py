@@ -21,7 +21,7 @@ from knowledge.documents import Document
 from knowledge.errors import BadDocument, BadInput, Forbidden, NotFound
 from knowledge.index import IndexStore, batches
 from knowledge.ingest import documents_from_bytes, dropped, failure_of, source_of, unreadable
-from knowledge.titles import file_keys, title_key
+from knowledge.titles import is_named, title_key
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +57,24 @@ class UploadReport:
     def message(self) -> str:
         """A short Japanese summary for the uploader."""
         removed = f"、新しい版にない {self.removed} 件を削除" if self.removed else ""
-        left_out = "、".join(self.left_out)
         return (
             f"データセット「{self.dataset.name}」に {self.written} 件の文書を登録しました"
             f"（変更なし {self.unchanged} 件{removed}）。"
-        ) + (f"対応していない形式のため取り込まなかったファイル: {left_out}。" if left_out else "")
+        ) + left_out_note(self.left_out)
+
+
+# How many left-out files a reply names.
+LISTED_LEFT_OUT = 10
+
+
+def left_out_note(names: Sequence[str]) -> str:
+    """The sentence naming files of formats Baibain does not read that an upload or ingest
+    left out (pictures and the like in a folder or an archive), or ``""``."""
+    if not names:
+        return ""
+    more = len(names) - LISTED_LEFT_OUT
+    shown = "、".join(names[:LISTED_LEFT_OUT]) + (f" ほか {more} 件" if more > 0 else "")
+    return f"対応していない形式のため取り込まなかったファイル: {shown}。"
 
 
 def defaults_for(dataset: DatasetInfo, publisher: str) -> CorpusDefaults:
@@ -368,11 +381,7 @@ def _document_named(dataset: DatasetInfo, titles: Mapping[str, str], name: str) 
     if name in titles:
         return name
     key = title_key(name)
-    found = [
-        doc_id
-        for doc_id, title in titles.items()
-        if key and (key in file_keys(source_of(doc_id)) or title_key(title) == key)
-    ]
+    found = [doc_id for doc_id, title in titles.items() if is_named(key, title, doc_id)]
     if len(found) == 1:
         return found[0]
     if found:

@@ -219,28 +219,29 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
         used += shown
     chosen.sort(key=lambda c: (c[0], c[1]))
     # What one passage's list contributes is shown as one quote, and so are sentences that
-    # follow one another in a passage (「…漏らしてはならない。」「その職を退いた後も、また、
+    # follow one another in a paragraph (「…漏らしてはならない。」「その職を退いた後も、また、
     # 同様とする。」 read as one).
-    groups: list[tuple[int, int, list[_Unit]]] = []
+    groups: list[tuple[int, list[_Unit]]] = []
+    previous = (-1, -1)  # (rank, position) of the last chosen unit
     for rank, position, unit, _ in chosen:
-        key = unit.list_key
-        last = groups[-1] if groups and groups[-1][0] == rank else None
-        if last and key and last[2][0].list_key == key:
-            last[2].append(unit)
+        units = groups[-1][1] if groups and groups[-1][0] == rank else None
+        last = units[-1] if units else None
+        if units and unit.list_key and units[0].list_key == unit.list_key:
+            units.append(unit)
         elif (
-            last
-            and not key
-            and not last[2][-1].list_key
-            and last[1] == position - 1
-            and last[2][-1].line == unit.line  # one paragraph, not a heading and its text
-            and len(last[2][-1].text + unit.text) <= MAX_SENTENCE_CHARS
+            units
+            and last is not None
+            and not unit.list_key
+            and not last.list_key
+            and previous == (rank, position - 1)
+            and last.line == unit.line  # one paragraph, not a heading and its text
+            and len(last.text + unit.text) <= MAX_SENTENCE_CHARS
         ):
-            last[2][-1] = _Unit(last[2][-1].text + unit.text, line=unit.line)
+            units[-1] = _Unit(last.text + unit.text, line=unit.line)
         else:
-            groups.append((rank, position, [unit]))
-            continue
-        groups[-1] = (rank, position, last[2])
-    return [Quote(text=_shown(units), hit_index=rank) for rank, _, units in groups]
+            groups.append((rank, [unit]))
+        previous = (rank, position)
+    return [Quote(text=_shown(units), hit_index=rank) for rank, units in groups]
 
 
 EXTRACTIVE_INTRO = "資料の該当箇所を抜粋しました（AIによる文章生成は行っていません）。"

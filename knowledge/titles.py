@@ -52,6 +52,12 @@ def file_keys(source: str) -> set[str]:
     return {title_key(n) for name in names for n in (name, PurePosixPath(name).stem)} - {""}
 
 
+def is_named(key: str, title: str, doc_id: str) -> bool:
+    """Whether a name (as ``title_key`` folds it) is the title of the document ``doc_id`` or
+    the name of the file it came from."""
+    return bool(key) and (title_key(title) == key or key in file_keys(source_of(doc_id)))
+
+
 def _in_force(versions: list[DocumentMeta], today: date) -> list[DocumentMeta]:
     """The version in force on ``today`` (the latest enforced) of versions of one document;
     all of them when they are not versions of one document or none is in force yet."""
@@ -94,7 +100,7 @@ async def documents_named(
     signal = Signal(terms=dict.fromkeys(terms, 1.0), fields={"title": 1.0, "words": 0.1})
     hits = await store.search(IndexQuery([signal], filter=flt, k=CANDIDATES))
     metas = [hit.meta for hit in hits]
-    exact = [m for m in metas if title_key(m.title) == key or key in file_keys(source_of(m.doc_id))]
+    exact = [m for m in metas if is_named(key, m.title, m.doc_id)]
     if len(exact) > 1:
         exact = _in_force(exact, today or today_in_japan())
     return NamedDocuments(exact, [m for m in metas if m not in exact and key in title_key(m.title)])

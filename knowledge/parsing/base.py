@@ -175,32 +175,47 @@ _CHAPTER = re.compile(r"^[ 　]*第[0-9０-９一二三四五六七八九十百]
 _SUPPLEMENT = re.compile(r"^[ 　]*附[ 　]*則[ 　]*(?:（.*）|\(.*\))?[ 　]*$")
 
 
+def _kind(line: str) -> str:
+    """What a line of a rule is: ``"article"`` (it starts one), ``"chapter"``,
+    ``"supplement"`` (附則), or ``""`` (text)."""
+    if _ARTICLE.match(line):
+        return "article"
+    if _CHAPTER.match(line):
+        return "chapter"
+    return "supplement" if _SUPPLEMENT.match(line) else ""
+
+
 def article_sections(lines: list[str]) -> list[Section]:
     """A rule or ordinance's lines (plain text, Word paragraphs) as one section per article,
     cited by it (「第3条」, 「附則第1条」) under its chapter heading, with the lines before the
     first one as a section of their own; none when fewer than two lines start an article."""
-    if sum(1 for line in lines if _ARTICLE.match(line)) < 2:
+    kinds = [_kind(line) for line in lines]
+    if kinds.count("article") < 2:
         return []
+    first = next(i for i, kind in enumerate(kinds) if kind in ("article", "chapter"))
     sections: list[Section] = []
-    first = next(i for i, line in enumerate(lines) if _ARTICLE.match(line) or _CHAPTER.match(line))
     if preamble := tidy_lines("\n".join(lines[:first])):
         sections.append(Section(text=preamble, position=f"1〜{first}行"))
     chapter, label, supplement = "", "", False
     body: list[str] = []
-    for line in [*lines[first:], None]:
-        starts = line is None or _ARTICLE.match(line) or _CHAPTER.match(line)
-        if starts or _SUPPLEMENT.match(line or ""):
-            if body and (joined := tidy_lines("\n".join(body))):
-                sections.append(Section(text=joined, heading=chapter, position=label))
-            body = []
-        if line is None:
-            break
-        if _SUPPLEMENT.match(line):
+
+    def close_article() -> None:
+        if joined := tidy_lines("\n".join(body)):
+            sections.append(Section(text=joined, heading=chapter, position=label))
+        body.clear()
+
+    for line, kind in zip(lines[first:], kinds[first:], strict=True):
+        if kind:
+            close_article()
+        if kind == "supplement":
             supplement, chapter = True, ""
-        elif _CHAPTER.match(line):
+        elif kind == "chapter":
             chapter = tidy_lines(line)
         else:
-            if found := _ARTICLE.match(line):
+            if kind == "article":
+                found = _ARTICLE.match(line)
+                assert found is not None
                 label = ("附則" if supplement else "") + unicodedata.normalize("NFKC", found[1])
             body.append(line)
+    close_article()
     return sections
