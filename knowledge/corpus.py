@@ -18,6 +18,7 @@ from knowledge.documents import (
     content_hash,
 )
 from knowledge.errors import BadDocument
+from knowledge.parsing.egov import egov_url
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def row_to_document(row: dict[str, Any], defaults: CorpusDefaults, id_prefix: st
     law_title = str(row.get("law_title") or "")
     article = str(row.get("article") or "")
     law_id = str(row.get("law_id") or "")
-    source_url = defaults.source_url or (f"https://laws.e-gov.go.jp/law/{law_id}" if law_id else "")
+    source_url = defaults.source_url or egov_url(law_id)
     meta = defaults.meta(doc_id, title, source_url=source_url, law_id=law_id, law_title=law_title)
     section = Section(text=text, heading=article, position=article)
     return Document(

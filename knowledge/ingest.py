@@ -166,6 +166,7 @@ def documents_from_bytes(
             law_id=parsed.law_id,
             law_title=parsed.law_title,
             version=parsed.version,
+            source_url=parsed.source_url or defaults.source_url,
         )
         chunks = chunk_sections(doc_id, parsed.sections)
         if not chunks:

@@ -28,8 +28,9 @@ class ParsedFile:
     """One parsed file: its sections in reading order and what is known about it.
 
     ``name`` is the file name (or the member's path inside an archive); ``kind`` names the format
-    (``"pdf"``, ``"egov-xml"``, …). ``law_id``, ``law_title`` and ``version`` (the enforcement
-    date, ISO) are filled for e-Gov statutes; ``published`` when the file states it.
+    (``"pdf"``, ``"egov-xml"``, …). ``law_id``, ``law_title``, ``version`` (the enforcement
+    date, ISO) and ``source_url`` (that version's page on e-Gov 法令検索) are filled for e-Gov
+    statutes; ``published`` when the file states it.
     """
 
     name: str
@@ -40,6 +41,7 @@ class ParsedFile:
     law_id: str = ""
     law_title: str = ""
     version: str = ""
+    source_url: str = ""
 
 
 def quoted(name: str) -> str:

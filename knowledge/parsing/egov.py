@@ -26,6 +26,14 @@ _FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 _APPENDICES = ("AppdxTable", "AppdxNote", "AppdxStyle", "AppdxFormat", "AppdxFig", "Appdx")
 
 
+def egov_url(law_id: str, revision: str = "") -> str:
+    """The law's page on e-Gov 法令検索: the version in force, or the one of ``revision``
+    (``<施行日>_<改正法令ID>``, as file names and e-Gov's own version links have it)."""
+    if not law_id:
+        return ""
+    return f"https://laws.e-gov.go.jp/law/{law_id}" + (f"/{revision}" if revision else "")
+
+
 def _parser() -> etree.XMLParser:
     # No DTD, no entity expansion and no network: statutes need none, hostile files do.
     return etree.XMLParser(
@@ -267,13 +275,15 @@ def parse_egov_xml(name: str, data: bytes, label: str) -> ParsedFile:
             f"{label}に条文が見つかりませんでした。内容を確認してください。", detail="empty law"
         )
     match = _FILE_NAME.match(stem(name))
+    law_id = match["law_id"] if match else root.get("LawId", "")
     return ParsedFile(
         name=name,
         title=law_title or stem(name),
         sections=tuple(sections),
         kind="egov-xml",
         published=_published(root),
-        law_id=match["law_id"] if match else root.get("LawId", ""),
+        law_id=law_id,
         law_title=law_title,
         version=_version(root, match["date"] if match else ""),
+        source_url=egov_url(law_id, f"{match['date']}_{match['amendment']}" if match else ""),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -287,20 +288,23 @@ async def test_a_statute_and_one_of_its_articles_are_summarized_by_name(setup) -
     )
     assert uploaded.status == 200 and (await uploaded.json())["written"] == 3
 
-    async def summary(name: str) -> str:
+    async def summary(name: str) -> dict[str, Any]:
         response = await client.post(
             "/api/v1/summarize", json={"doc_id": name}, headers=auth(owner)
         )
         body = await response.json()
         assert response.status == 200, body
-        return str(body["answer"])
+        return dict(body)
 
-    # Three versions by enforcement date: the one in force is meant.
-    assert (await summary("原子力基本法")).startswith(
-        "「原子力基本法（2025-06-06 施行）」の要約です"
-    )
+    # Three versions by enforcement date: the one in force is meant, and its citation opens
+    # that version on e-Gov 法令検索, not whatever version is in force there today.
+    whole = await summary("原子力基本法")
+    assert whole["answer"].startswith("「原子力基本法（2025-06-06 施行）」の要約です")
     article = await summary("原子力基本法第2条の2")
-    assert article.startswith("「原子力基本法 第二条の二（2025-06-06 施行）」の要約です")
+    assert article["answer"].startswith("「原子力基本法 第二条の二（2025-06-06 施行）」の要約です")
+    assert [c["url"] for c in article["citations"]] == [
+        "https://laws.e-gov.go.jp/law/330AC1000000186/20250606_505AC0000000044"
+    ]
 
 
 async def test_a_document_is_summarized_by_the_name_of_its_file(setup) -> None:

@@ -34,6 +34,9 @@ def test_law_metadata_from_file_name_and_attributes() -> None:
     assert parsed.title == parsed.law_title == "届出対象病原体等の運搬の届出等に関する規則"
     assert parsed.law_id == "419M60400000005"
     assert parsed.version == "2020-12-28"
+    assert parsed.source_url == (
+        "https://laws.e-gov.go.jp/law/419M60400000005/20201228_502M60400000013"
+    )
     assert parsed.published == date(2007, 3, 9)  # Era="Heisei" Year="19" 03/09
 
 
