@@ -24,6 +24,10 @@ MAX_LEAD_CHARS = 120
 # A sentence that introduces a list: 「次に掲げる者」, 「次の各号」, 「次のいずれか」,
 # 「以下のとおり」, or one that ends in a colon.
 _INTRODUCES_LIST = re.compile(r"次に掲げる|次の各号|次のいずれか|次のとおり|以下のとおり|[：:]$")
+# A sentence that goes on about the one before (「この場合において、…」) keeps the list that one
+# introduced open: the items come after both (都市計画法第十一条: 「次に掲げる施設を定めることが
+# できる。」「この場合において、…これらの施設を定めることができる。」, then the facilities).
+_CONTINUES = ("この場合において", "この場合には", "この場合に")
 # A line that is an item: numbered (「一　」, 「イ　」, 「(1)」, 「①」, 「1.」), bulleted, not a
 # whole sentence (no final full stop), or ending as the items of a statute do when their
 # numbers were dropped (「…をするとき。」, 「…に関すること。」).
@@ -97,11 +101,19 @@ def _shorten(sentence: str, limit: int) -> str:
     return elided[: limit - 1] + "…"
 
 
+def _without_parentheticals(text: str) -> str:
+    while (inner := _PARENTHETICAL.sub("", text)) != text:
+        text = inner
+    return text
+
+
 def _is_item(line: str) -> bool:
+    """Whether a line is a list item; an item's ending may be followed by a parenthetical
+    (「…に関すること（…を除く。）。」)."""
     return (
         bool(_ITEM_MARK.match(line))
         or not line.endswith(_SENTENCE_FINAL)
-        or line.endswith(_ITEM_ENDINGS)
+        or _without_parentheticals(line).endswith(_ITEM_ENDINGS)
     )
 
 
@@ -135,9 +147,11 @@ def passage_units(text: str) -> list[_Unit]:
             sentences.append(sentence)
             leads.append(None)
             lines.append(number)
-        lead = len(sentences) - 1 if _INTRODUCES_LIST.search(sentences[-1]) else None
-        if lead is not None:
+        if _INTRODUCES_LIST.search(sentences[-1]):
+            lead = len(sentences) - 1
             items[lead] = []
+        elif lead is None or items[lead] or not sentences[-1].startswith(_CONTINUES):
+            lead = None
     return [
         _Unit(sentence, sentences[at] if at is not None else "", tuple(items.get(i, ())), line)
         for i, (sentence, at, line) in enumerate(zip(sentences, leads, lines, strict=True))

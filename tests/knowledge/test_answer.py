@@ -92,6 +92,36 @@ async def test_statute_items_without_their_numbers_are_still_items(tmp_path: Pat
     assert "次に掲げる場合とする：緊急の必要により競争入札に付することができないとき。" in found
 
 
+async def test_a_list_stays_open_across_the_sentence_that_goes_on_about_its_lead(
+    tmp_path: Path,
+) -> None:
+    # 都市計画法第十一条: 「この場合において、…」 stands between the lead and its items.
+    text = (
+        "都市計画区域については、都市計画に、次に掲げる施設を定めることができる。\n"
+        "この場合において、特に必要があるときは、当該都市計画区域外においても、"
+        "これらの施設を定めることができる。\n"
+        "道路、都市高速鉄道、駐車場その他の交通施設\n"
+        "学校、図書館、研究施設その他の教育文化施設\n"
+        "都市施設については、都市計画に、都市施設の種類、名称、位置及び区域を定めるものとする。"
+    )
+    found = await answer(tmp_path, text, "図書館は都市計画に定められますか")
+    line = next(li for li in found.splitlines() if "図書館" in li)
+    assert line.startswith("・都市計画区域については、都市計画に、次に掲げる施設を定めることが")
+    assert "定めることができる：" in line
+
+
+async def test_an_item_ending_in_a_parenthetical_is_still_an_item(tmp_path: Path) -> None:
+    # 地方教育行政の組織及び運営に関する法律第二十三条
+    text = (
+        "地方公共団体の長が、次の各号に掲げる教育に関する事務を管理し、及び執行することとする"
+        "ことができる。\n"
+        "スポーツに関すること（学校における体育に関することを除く。）。\n"
+        "文化財の保護に関すること。"
+    )
+    found = await answer(tmp_path, text, "スポーツに関する事務は市長が担当できますか")
+    assert "執行することとすることができる：スポーツに関すること" in found
+
+
 # 住民基本台帳法第二十二条第一項, as e-Gov has it: the deadline sits between two long
 # parentheticals.
 ARRIVAL = (
