@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge.analysis import SENTENCE_ENDINGS, Analyzer, char_bigrams, split_sentences
+from knowledge.analysis import Analyzer, char_bigrams, split_sentences
 from knowledge.documents import Hit
+from knowledge.lists import PARENTHETICAL, introduces_list, is_item, keeps_list_open
 from knowledge.query import AnalyzedQuery
 
 MAX_ANSWER_CHARS = 600
@@ -21,20 +22,6 @@ _DUPLICATE_OVERLAP = 0.8
 # what it is an item of, so it is shown after the sentence that introduces the list,
 # shortened to this many characters at most.
 MAX_LEAD_CHARS = 120
-# A sentence that introduces a list: 「次に掲げる者」, 「次の各号」, 「次のいずれか」,
-# 「以下のとおり」, or one that ends in a colon.
-_INTRODUCES_LIST = re.compile(r"次に掲げる|次の各号|次のいずれか|次のとおり|以下のとおり|[：:]$")
-# A sentence that goes on about the one before (「この場合において、…」) keeps the list that one
-# introduced open: the items come after both (都市計画法第十一条: 「次に掲げる施設を定めることが
-# できる。」「この場合において、…これらの施設を定めることができる。」, then the facilities).
-_CONTINUES = ("この場合において", "この場合には", "この場合に")
-# A line that is an item: numbered (「一　」, 「イ　」, 「(1)」, 「①」, 「1.」), bulleted, not a
-# whole sentence (no final full stop), or ending as the items of a statute do when their
-# numbers were dropped (「…をするとき。」, 「…に関すること。」).
-_ITEM_MARK = re.compile(
-    r"^(?:(?:[一二三四五六七八九十百]+|[イロハニホヘトチリヌルヲワカヨタレソツネナラム])[ 　]"
-    r"|[(（]?[0-9０-９]+[)）.．]|[①-⑳]|[・\-*•])"
-)
 # Markdown's list markup (「- 一　当該…」): an item is shown without it.
 _MARKUP_BULLET = re.compile(r"^[-*•][ 　]+")
 # A line that is an item by its bullet alone.
@@ -43,10 +30,6 @@ _BULLETED = re.compile(r"^(?:[-*•][ 　]+|・)")
 # (「投票所は、午前七時に開き、午後八時に閉じる。」 is the answer its proviso qualifies): the two
 # are one unit, quoted together.
 _PROVISO = ("ただし", "但し")
-_SENTENCE_FINAL = tuple(SENTENCE_ENDINGS)
-_ITEM_ENDINGS = ("とき。", "場合。", "こと。", "もの。", "者。")
-# An innermost parenthetical, and what stands for one left out while outer ones are found.
-_PARENTHETICAL = re.compile(r"[（(][^（()）]*[）)]")
 # A sentence made mostly of quotations (a 読替え provision: 「…中「A」とあるのは「B」と読み替
 # える」) shares words with a question through the text it quotes, which says nothing on its
 # own: its overlap counts QUOTED_WEIGHT, and it never leads its passage. A 読替え provision
@@ -58,6 +41,7 @@ _READING_SUBSTITUTION = re.compile(r"」とあるのは「.*読み替え")
 # A sentence stating the amount a question asks for (「十四日以内」 for 「何日以内」) is the
 # answer more often than one sharing more of its words.
 AMOUNT_BONUS = 0.3
+# What stands for a parenthetical left out while outer ones are found.
 _ELIDED = "\x00"
 
 
@@ -93,28 +77,12 @@ def _shorten(sentence: str, limit: int) -> str:
     if len(sentence) <= limit:
         return sentence
     elided = sentence
-    while (inner := _PARENTHETICAL.sub(_ELIDED, elided)) != elided:
+    while (inner := PARENTHETICAL.sub(_ELIDED, elided)) != elided:
         elided = inner
     elided = elided.replace(_ELIDED, "（略）")
     if len(elided) <= limit:
         return elided
     return elided[: limit - 1] + "…"
-
-
-def _without_parentheticals(text: str) -> str:
-    while (inner := _PARENTHETICAL.sub("", text)) != text:
-        text = inner
-    return text
-
-
-def _is_item(line: str) -> bool:
-    """Whether a line is a list item; an item's ending may be followed by a parenthetical
-    (「…に関すること（…を除く。）。」)."""
-    return (
-        bool(_ITEM_MARK.match(line))
-        or not line.endswith(_SENTENCE_FINAL)
-        or _without_parentheticals(line).endswith(_ITEM_ENDINGS)
-    )
 
 
 def passage_units(text: str) -> list[_Unit]:
@@ -133,7 +101,7 @@ def passage_units(text: str) -> list[_Unit]:
             # (「次の手順に従ってください。」).
             lead = len(sentences) - 1
             items[lead] = []
-        if lead is not None and _is_item(line):
+        if lead is not None and is_item(line):
             item = _MARKUP_BULLET.sub("", line)
             sentences.append(item)
             leads.append(lead)
@@ -147,10 +115,10 @@ def passage_units(text: str) -> list[_Unit]:
             sentences.append(sentence)
             leads.append(None)
             lines.append(number)
-        if _INTRODUCES_LIST.search(sentences[-1]):
+        if introduces_list(sentences[-1]):
             lead = len(sentences) - 1
             items[lead] = []
-        elif lead is None or items[lead] or not sentences[-1].startswith(_CONTINUES):
+        elif lead is None or items[lead] or not keeps_list_open(sentences[-1]):
             lead = None
     return [
         _Unit(sentence, sentences[at] if at is not None else "", tuple(items.get(i, ())), line)
@@ -160,14 +128,16 @@ def passage_units(text: str) -> list[_Unit]:
 
 def _shown(units: list[_Unit]) -> str:
     """The text of one quote: a sentence, or a list as 「…加えることができる：A／B」 (all its
-    items when the introducing sentence was chosen, else the chosen items)."""
+    items when the introducing sentence was chosen and they fit, else the chosen items)."""
     head = next((u for u in units if u.items), None)
     if head is None and not units[0].lead:
         return _shorten(units[0].text, MAX_SENTENCE_CHARS)
-    lead = head.text if head else units[0].lead
-    items = head.items if head else tuple(u.text for u in units)
-    lead = _shorten(lead.rstrip("。：: "), MAX_LEAD_CHARS)
-    return _shorten(lead + "：" + "／".join(items), MAX_SENTENCE_CHARS)
+    lead = _shorten((head.text if head else units[0].lead).rstrip("。：: "), MAX_LEAD_CHARS)
+    chosen = tuple(u.text for u in units if u.lead)
+    whole = lead + "：" + "／".join(head.items) if head else ""
+    if whole and (len(whole) <= MAX_SENTENCE_CHARS or not chosen):
+        return _shorten(whole, MAX_SENTENCE_CHARS)
+    return _shorten(lead + "：" + "／".join(chosen), MAX_SENTENCE_CHARS)
 
 
 def _quoted_share(sentence: str) -> float:

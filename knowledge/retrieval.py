@@ -24,6 +24,7 @@ from knowledge.embeddings import Embedder
 from knowledge.errors import UpstreamUnavailable
 from knowledge.index import Boost, Dense, IndexQuery, IndexStore, SearchFilter, Signal
 from knowledge.lawquery import analyze_law_references, names_of
+from knowledge.lists import is_item, open_lead
 from knowledge.query import AnalyzedQuery, Coverage, analyze_question, one_line
 from knowledge.rerank import rerank_by_sentence, rerank_depth
 
@@ -151,13 +152,34 @@ class Retriever:
         law_words = {w for title in unindexed for w in self.analyzer.words(title)}
         coverage = Coverage.of(query, word_stats, frozenset(law_words))
         hits = await rerank_by_sentence(self.store, query, hits, word_stats, coverage)
-        hits = hits[:k]
+        hits = await self._with_list_leads(hits[:k])
         return Retrieved(
             query=query,
             hits=hits,
             coverage=coverage.share(hits[0].words),
             unindexed_laws=unindexed,
         )
+
+    async def _with_list_leads(self, hits: list[Hit]) -> list[Hit]:
+        """The hits, a passage that starts inside a list (a long article cut among its items)
+        shown after the sentence introducing the list, from the passage before it, so that
+        answers quote the items with what they are items of."""
+        shown: list[Hit] = []
+        for hit in hits:
+            chunk = hit.chunk
+            first = chunk.text.split("\n", 1)[0]
+            lead = None
+            if chunk.ordinal > 0 and is_item(first):
+                document = await self.store.get_document(hit.meta.doc_id)
+                chunks = document.chunks if document else ()
+                before = chunks[chunk.ordinal - 1] if chunk.ordinal <= len(chunks) else None
+                if before is not None and before.position == chunk.position:
+                    lead = open_lead(before.text.split("\n"))
+            if lead is None or lead in chunk.text:
+                shown.append(hit)
+            else:
+                shown.append(replace(hit, chunk=replace(chunk, text=f"{lead}\n{chunk.text}")))
+        return shown
 
     async def _unindexed_to_statutory(
         self, query: AnalyzedQuery, flt: SearchFilter

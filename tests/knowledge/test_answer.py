@@ -122,6 +122,19 @@ async def test_an_item_ending_in_a_parenthetical_is_still_an_item(tmp_path: Path
     assert "執行することとすることができる：スポーツに関すること" in found
 
 
+async def test_an_item_of_a_long_list_is_quoted_with_its_lead_from_the_passage_before(
+    tmp_path: Path,
+) -> None:
+    # A long article is cut among its items: the passage holding the item asked about does
+    # not hold the sentence introducing the list.
+    lead = "普通地方公共団体の議会は、次に掲げる事件を議決しなければならない。"
+    items = [f"第{n}号事業の契約の締結に関し、予算の範囲内で定めをすること。" for n in range(40)]
+    text = "\n".join([lead, *items, "動物園の入園料の額を定めること。"])
+    found = await answer(tmp_path, text, "動物園の入園料は誰が決めますか")
+    line = next(li for li in found.splitlines() if "動物園" in li)
+    assert line.startswith("・普通地方公共団体の議会は、次に掲げる事件を議決しなければならない：")
+
+
 # 住民基本台帳法第二十二条第一項, as e-Gov has it: the deadline sits between two long
 # parentheticals.
 ARRIVAL = (
