@@ -24,7 +24,13 @@ from knowledge.index import IndexStore, SearchFilter
 from knowledge.llm import LLMClient
 from knowledge.parsing import parse_file
 from knowledge.summaries import extractive_summary, summarize_document
-from knowledge.titles import article_named, article_of, documents_named
+from knowledge.titles import (
+    article_named,
+    article_of,
+    documents_named,
+    first_article,
+    one_statute,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +65,7 @@ class _Source:
     title: str
     chunks: list[str]
     citation: Citation
+    note: str = ""  # said before the summary: what is summarized instead of what was named
 
 
 class Summarizer:
@@ -132,7 +139,7 @@ class Summarizer:
             )
         if request.doc_id:
             visible = SearchFilter(viewer_org=asker.viewer_org)
-            document = await self._indexed(request.doc_id, visible)
+            document, note = await self._indexed(request.doc_id, visible)
             meta = document.meta
             citation = Citation(
                 n=1,
@@ -146,7 +153,7 @@ class Summarizer:
             )
             # Versions of one statute differ by their enforcement date: say which one this is.
             title = f"{meta.title}（{meta.version} 施行）" if meta.version else meta.title
-            return _Source(title, [c.text for c in document.chunks], citation)
+            return _Source(title, [c.text for c in document.chunks], citation, note)
         if request.url:
             name, data = await fetch_document(request.url, self.fetch_policy)
             url = request.url
@@ -166,16 +173,21 @@ class Summarizer:
         )
         return _Source(first.title or name, chunks, citation)
 
-    async def _indexed(self, name: str, flt: SearchFilter) -> Document:
-        """The document with id ``name``, else the one document that ``name`` names."""
+    async def _indexed(self, name: str, flt: SearchFilter) -> tuple[Document, str]:
+        """The document with id ``name``, else the one document that ``name`` names; for a
+        statute stored article by article, its 第一条, with a note saying so."""
         document = await self.index.get_document(name)
         if document is not None and flt.allows(document.meta):
-            return document
+            return document, ""
         candidates = await documents_named(self.index, self.analyzer, name, flt)
         found = candidates.exact
         if not found and self.from_file is not None:
             found = await self._from_file(self.from_file, name, flt)
         found = found or candidates.containing
+        if len(found) > 1 and (statute := one_statute(candidates)) is not None:
+            first = await first_article(self.index, self.analyzer, statute, flt)
+            if first is not None:
+                return first, _by_article_note(statute.law_title)
         if len(found) > 1:
             raise BadInput(_choices(name, found))
         document = await self.index.get_document(found[0].doc_id) if found else None
@@ -186,7 +198,7 @@ class Summarizer:
                 f"「{name}」という文書が見つかりませんでした。"
                 "文書名・文書ID・URL のいずれかで指定してください。"
             )
-        return document
+        return document, ""
 
     async def _from_file(
         self, from_file: FilesNamed, name: str, flt: SearchFilter
@@ -206,7 +218,7 @@ class Summarizer:
         return article_of(whole, key) if whole is not None else None
 
     async def _summarize(self, source: _Source, llm: LLMClient | None) -> Answer:
-        header = f"「{source.title}」の要約です。"
+        header = f"{source.note}「{source.title}」の要約です。"
         details = " / ".join(x for x in (source.citation.published or "", source.citation.url) if x)
         if details:
             header += f"（{details}）"
@@ -235,6 +247,14 @@ class Summarizer:
         return Answer(
             text=f"{header}\n\n{summary} [1]", citations=(source.citation,), footer=EXTRACT_FOOTER
         )
+
+
+def _by_article_note(law_title: str) -> str:
+    """Why a statute asked for whole is summarized by its 第一条."""
+    return (
+        f"「{law_title}」は条ごとに登録されているため、全体ではなく第一条を要約します。"
+        f"ほかの条は「{law_title}第2条」のように条を付けて指定してください。\n\n"
+    )
 
 
 def _choices(name: str, found: list[DocumentMeta]) -> str:

@@ -19,7 +19,7 @@ from pathlib import PurePosixPath
 from knowledge.analysis import Analyzer
 from knowledge.dates import today_in_japan
 from knowledge.documents import Document, DocumentMeta
-from knowledge.index import IndexQuery, IndexStore, SearchFilter, Signal
+from knowledge.index import Boost, IndexQuery, IndexStore, SearchFilter, Signal
 from knowledge.ingest import source_of
 from knowledge.lawquery import analyze_law_references
 from knowledge.numerals import article_label, find_article_refs
@@ -76,6 +76,7 @@ class NamedDocuments:
 
     exact: list[DocumentMeta]
     containing: list[DocumentMeta]
+    key: str = ""  # the name as titles are compared with it (``title_key``, law names in full)
 
     @property
     def best(self) -> list[DocumentMeta]:
@@ -103,7 +104,8 @@ async def documents_named(
     exact = [m for m in metas if is_named(key, m.title, m.doc_id)]
     if len(exact) > 1:
         exact = _in_force(exact, today or today_in_japan())
-    return NamedDocuments(exact, [m for m in metas if m not in exact and key in title_key(m.title)])
+    containing = [m for m in metas if m not in exact and key in title_key(m.title)]
+    return NamedDocuments(exact, containing, key)
 
 
 def article_named(name: str) -> tuple[str, str] | None:
@@ -125,3 +127,27 @@ def article_of(document: Document, key: str) -> Document | None:
         return None
     meta = replace(document.meta, title=f"{document.meta.title} {article_label(key)}")
     return replace(document, meta=meta, chunks=chunks)
+
+
+def one_statute(named: NamedDocuments) -> DocumentMeta | None:
+    """The statute a name is the title of when it is stored article by article (one document
+    each, as the bundled sample is), or ``None``."""
+    articles = [m for m in named.containing if m.law_id and title_key(m.law_title) == named.key]
+    if named.exact or len(articles) < 2 or len({m.law_id for m in articles}) != 1:
+        return None
+    return articles[0]
+
+
+async def first_article(
+    store: IndexStore, analyzer: Analyzer, statute: DocumentMeta, flt: SearchFilter
+) -> Document | None:
+    """第一条 of a statute stored article by article (most statutes state their purpose there),
+    looked up by law and article, or ``None``."""
+    terms = analyzer.words(statute.law_title) or [statute.law_title]
+    signal = Signal(terms=dict.fromkeys(terms, 1.0), fields={"title": 1.0})
+    lookup = Boost(statute.law_id, 1.0, ("1",))
+    hits = await store.search(IndexQuery([signal], filter=flt, k=5, boosts=(lookup,)))
+    for hit in hits:
+        if hit.meta.law_id == statute.law_id and article_key(hit.chunk.position) == "1":
+            return await store.get_document(hit.meta.doc_id)
+    return None

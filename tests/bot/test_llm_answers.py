@@ -316,10 +316,19 @@ async def test_summarize_a_document_by_id_and_by_url(
         named = await (await offline.post("/api/v1/summarize", json={"doc_id": name})).json()
         assert named["answer"].startswith("「地方自治法 第二百四十二条」の要約です"), name
         assert named["citations"][0]["doc_id"] == "322AC0000000067#242"
-    several = await offline.post("/api/v1/summarize", json={"doc_id": "地方自治法"})
+    # A statute stored article by article, named whole: its 第一条, saying so.
+    whole = await (await offline.post("/api/v1/summarize", json={"doc_id": "自治法"})).json()
+    assert whole["answer"].startswith(
+        "「地方自治法」は条ごとに登録されているため、全体ではなく第一条を要約します。"
+    )
+    assert "「地方自治法 第一条」の要約です" in whole["answer"]
+    assert "地方自治の本旨に基いて" in whole["answer"]
+    assert whole["citations"][0]["doc_id"] == "322AC0000000067#1"
+    # A name that fits documents of several statutes: the user picks one.
+    several = await offline.post("/api/v1/summarize", json={"doc_id": "施行令"})
     message = (await several.json())["error"]["message"]
     assert several.status == 400 and "複数あります" in message
-    assert "文書ID: 322AC0000000067#" in message
+    assert "文書ID: " in message
 
     page = (
         "<html><head><title>防災計画</title></head>"
