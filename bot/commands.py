@@ -8,6 +8,7 @@ Chat: a ``command`` event). Commands whose back end is not built yet are marked
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -100,10 +101,16 @@ def find(name: str) -> Command:
     raise KeyError(name)
 
 
+def _folded(word: str) -> str:
+    """A typed command word as names are spelled: full-width letters (typed with the Japanese
+    input method on, 「ｈｅｌｐ」) as ASCII, lower case."""
+    return unicodedata.normalize("NFKC", word).lower()
+
+
 def parse(line: str) -> tuple[Command | None, str]:
     """The command a line starts with (longest name first) and the rest of the line."""
     words = line.split()
-    lowered = tuple(w.lower() for w in words)
+    lowered = tuple(_folded(w) for w in words)
     for command in sorted(COMMANDS, key=lambda c: -len(c.words)):
         for names in (command.words, *((alias,) for alias in command.aliases)):
             size = len(names)
@@ -116,16 +123,17 @@ def parse(line: str) -> tuple[Command | None, str]:
 def looks_like_question(line: str) -> bool:
     """Whether a line that names no command reads as a question (it is not one ASCII word):
     ``/baibain 住民監査請求は誰ができますか`` asks, ``/baibain foo`` is an unknown command."""
-    first = line.split(maxsplit=1)[0] if line.split() else ""
+    first = _folded(line.split(maxsplit=1)[0]) if line.split() else ""
     return not first.isascii() or len(line.split()) > 3
 
 
 def unknown_command_text(line: str) -> str:
     """The reply to ``/foo``."""
     name = line.split(maxsplit=1)[0] if line.split() else ""
-    names = sorted({c.words[0] for c in COMMANDS})
-    similar = difflib.get_close_matches(name.lower().lstrip("/"), names, n=1)
-    hint = f"（もしかして: /{similar[0]}）" if similar else ""
+    # Whole names: 「/dataset」 is close to /datasets and /dataset delete, not to itself.
+    names = [c.name for c in COMMANDS]
+    similar = difflib.get_close_matches(_folded(name).lstrip("/"), names, n=2)
+    hint = f"（もしかして: {'、'.join(f'/{s}' for s in similar)}）" if similar else ""
     return f"「{name[:40]}」というコマンドはありません{hint}。/help でコマンドの一覧を表示します。"
 
 
