@@ -10,10 +10,11 @@ from pathlib import Path
 
 from bot.asker import Asker
 from bot.assistant import Assistant
-from bot.turns import Answer
+from bot.turns import Answer, Attachment
 from knowledge.corpus import CorpusDefaults
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.ingest import documents_from_bytes
+from knowledge.parsing import is_document, suffix_of
 from knowledge.retrieval import Retriever
 
 # What a message sent with files says when it wants them summarized (「これを要約して」,
@@ -24,6 +25,11 @@ _SUMMARY_REQUEST = re.compile(
     r"|^(?:(?:これ|この(?:資料|ファイル|文書)|添付(?:ファイル|資料)?)の?)?内容"
 )
 _SUMMARY_REQUEST_MAX_CHARS = 40
+# Pictures beside a question (a screenshot) are left aside; other files Baibain cannot read
+# (an old .xls, a .pptx) are what the message is about, and the reply must say so.
+_PICTURES = frozenset(
+    {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".heic", ".heif", ".tif", ".tiff"}
+)
 
 
 def wants_summary(text: str) -> bool:
@@ -32,6 +38,22 @@ def wants_summary(text: str) -> bool:
     return not text or (
         len(text) <= _SUMMARY_REQUEST_MAX_CHARS and _SUMMARY_REQUEST.search(text) is not None
     )
+
+
+def is_picture(attachment: Attachment) -> bool:
+    """Whether an attached file is a picture (by its type or its suffix)."""
+    return attachment.mime_type.startswith("image/") or suffix_of(attachment.name) in _PICTURES
+
+
+def about_files(text: str, attachments: Sequence[Attachment]) -> bool:
+    """Whether a message is about its attached files: one is a document, or the message asks
+    for a summary (or says nothing), or a file is neither a document nor a picture. Only a
+    picture beside a question is left aside, and the question answered from the index."""
+    if not attachments:
+        return False
+    if wants_summary(text) or any(is_document(a.name) for a in attachments):
+        return True
+    return not all(is_picture(a) for a in attachments)
 
 
 async def ask_about_files(

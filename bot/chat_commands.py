@@ -11,6 +11,7 @@ from admin.datasets import CATEGORIES, DatasetInfo
 from admin.orgs import OrgInfo
 from bot import commands
 from bot.asker import Asker
+from bot.attached import is_picture
 from bot.cli_quota import describe
 from bot.fetch import Fetched, FetchPolicy, fetch
 from bot.router import notice
@@ -94,8 +95,9 @@ class DataCommands:
     async def summarize(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
         target = args.strip()
         summarizer = self.services.summarizer
-        attached = [(a.name, a.content) for a in turn.attachments if a.content is not None]
-        attached.sort(key=lambda file: not is_document(file[0]))  # a document before a picture
+        # A document first, a picture last: a file the message is about is the one named.
+        files = sorted(turn.attachments, key=lambda a: (not is_document(a.name), is_picture(a)))
+        attached = [(a.name, a.content) for a in files if a.content is not None]
         if attached:
             return await summarizer.summarize_attached(attached, Asker.of(turn, org.id))
         if target.startswith(("http://", "https://")):

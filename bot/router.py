@@ -24,10 +24,10 @@ from admin.orgs import OrgInfo
 from bot import commands
 from bot.asker import Asker
 from bot.assistant import Assistant
-from bot.attached import ask_about_files, wants_summary
+from bot.attached import about_files, ask_about_files, wants_summary
 from bot.auditing import Auditor
 from bot.commands import Command
-from bot.turns import Answer, Attachment, Feedback, Outcome, Platform, Turn
+from bot.turns import Answer, Feedback, Outcome, Platform, Turn
 from knowledge.errors import BaibainError, QuotaExceeded
 from knowledge.parsing import is_document
 
@@ -102,8 +102,8 @@ class ChatRouter:
                 answer = notice(UNKNOWN_WORKSPACE_TEXT, "refused")
             elif turn.is_command:
                 answer = await self._command(turn, org)
-            elif documents := [a for a in turn.attachments if is_document(a.name)]:
-                answer = await self._about_files(turn, org, documents)
+            elif about_files(turn.text, turn.attachments):
+                answer = await self._about_files(turn, org)
             elif not turn.text.strip():
                 kind = "hint"
                 answer = notice(commands.USAGE_HINT)
@@ -186,13 +186,15 @@ class ChatRouter:
                 log.warning("answer failed code=%s detail=%s", exc.code, exc.detail)
             return notice(exc.user_message, "error")
 
-    async def _about_files(self, turn: Turn, org: OrgInfo, documents: list[Attachment]) -> Answer:
-        """A message sent with documents (not only pictures, which are left aside): their
-        summary when it asks for one (or says nothing), else the answer to it from them."""
+    async def _about_files(self, turn: Turn, org: OrgInfo) -> Answer:
+        """A message about its files: their summary when it asks for one (or says nothing),
+        else the answer to it from its documents. Files of no format Baibain reads go to the
+        summary too, whose reply names the format and what to do."""
+        documents = [a for a in turn.attachments if is_document(a.name)]
         files = [(a.name, a.content) for a in documents if a.content is not None]
-        if not files:
+        if documents and not files:
             return notice(commands.ATTACHMENTS_NOT_RECEIVED)
-        if wants_summary(turn.text):
+        if wants_summary(turn.text) or not documents:
             summarize = self.handlers.get("summarize")
             return await summarize(turn, org, "") if summarize else notice(commands.NOT_READY_TEXT)
         return await ask_about_files(self.assistant, turn.text, files, Asker.of(turn, org.id))

@@ -32,3 +32,22 @@ async def test_a_command_name_cut_short_suggests_the_whole_names(make_chat, logo
     [reply] = await exchange(make_chat, logo_fake, ("/dataset", []))
     # Not 「「dataset」というコマンドはありません（もしかして: /dataset）」.
     assert "（もしかして: /datasets、/dataset delete）" in reply
+
+
+async def test_a_file_the_bot_cannot_read_is_named_not_ignored(make_chat, logo_fake) -> None:
+    picture = logo_fake.add_file("f-1", "画面.png", b"\x89PNG\r\n\x1a\n")
+    old_excel = logo_fake.add_file("f-2", "施設一覧.xls", b"\xd0\xcf\x11\xe0 old excel")
+    alone, summary, question, beside = await exchange(
+        make_chat,
+        logo_fake,
+        ("", [picture]),
+        ("要約して", [picture]),
+        ("この表の施設はいくつありますか", [old_excel]),
+        (SAMPLE_QUESTION, [picture]),  # a screenshot beside a question is left aside
+    )
+    for reply in (alone, summary):  # not the usage hint, not statutes found for 「要約して」
+        assert "「画面.png」は対応していない形式のファイルです" in reply
+        assert "出典" not in reply and "関連する可能性のある資料" not in reply
+    assert "「施設一覧.xls」は対応していない形式のファイルです" in question
+    assert ".xlsx 形式で保存し直すと読み込めます" in question
+    assert "住民基本台帳法" in beside
