@@ -15,13 +15,18 @@ from bot.auditing import Auditor, failed_turn
 from bot.fetch import FetchPolicy, fetch_document
 from bot.metering import LLMAccess
 from bot.offline import OFFLINE_NOTICE
-from bot.turns import EXTRACT_FOOTER, Answer, Citation
+from bot.turns import EXTRACT_FOOTER, Answer, Citation, Outcome
 from knowledge.analysis import Analyzer
 from knowledge.chunking import chunk_sections
 from knowledge.documents import Document, DocumentMeta
-from knowledge.errors import BadInput, BaibainError, NotFound, UpstreamUnavailable
+from knowledge.errors import (
+    BadInput,
+    BaibainError,
+    NotFound,
+    QuotaExceeded,
+    UpstreamUnavailable,
+)
 from knowledge.index import IndexStore, SearchFilter
-from knowledge.llm import LLMClient
 from knowledge.parsing import parse_file
 from knowledge.summaries import extractive_summary, summarize_document
 from knowledge.titles import (
@@ -96,7 +101,7 @@ class Summarizer:
         turn_id = uuid.uuid4().hex
         try:
             source = await self._source(request, asker)
-            answer = await self._summarize(source, self.llm.for_org(asker.org_id))
+            answer = await self._summarize(source, asker.org_id)
         except BaibainError as exc:
             await self._record(request, asker, failed_turn(exc), started)
             raise
@@ -217,11 +222,13 @@ class Summarizer:
         whole = await self.index.get_document(found[0].doc_id)
         return article_of(whole, key) if whole is not None else None
 
-    async def _summarize(self, source: _Source, llm: LLMClient | None) -> Answer:
+    async def _summarize(self, source: _Source, org_id: str | None) -> Answer:
         header = f"{source.note}「{source.title}」の要約です。"
         details = " / ".join(x for x in (source.citation.published or "", source.citation.url) if x)
         if details:
             header += f"（{details}）"
+        llm = self.llm.for_org(org_id)
+        outcome: Outcome = "answered"
         if llm is not None:
             try:
                 text, usage = await summarize_document(
@@ -241,11 +248,21 @@ class Summarizer:
                 header = f"{OFFLINE_NOTICE}\n\n{header}"
             except ValueError as exc:  # the token budget cannot hold a useful plan
                 log.warning("summary budget too small, summarizing offline: %s", exc)
+            except QuotaExceeded as exc:  # quoted, as answers are, unless the org refuses
+                assert org_id is not None
+                status = await asyncio.to_thread(self.llm.quotas.status, org_id)
+                if not status.offline_when_exhausted:
+                    raise
+                header = f"※{exc.user_message}資料から抜粋して要約します。\n\n{header}"
+                outcome = "quota"
         summary = extractive_summary(source.title, source.chunks, OFFLINE_SUMMARY_CHARS)
         if not summary:
             raise BadInput(f"「{source.title}」には要約できる本文がありません。")
         return Answer(
-            text=f"{header}\n\n{summary} [1]", citations=(source.citation,), footer=EXTRACT_FOOTER
+            text=f"{header}\n\n{summary} [1]",
+            citations=(source.citation,),
+            footer=EXTRACT_FOOTER,
+            outcome=outcome,
         )
 
 

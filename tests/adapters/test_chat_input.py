@@ -51,3 +51,32 @@ async def test_a_file_the_bot_cannot_read_is_named_not_ignored(make_chat, logo_f
     assert "「施設一覧.xls」は対応していない形式のファイルです" in question
     assert ".xlsx 形式で保存し直すと読み込めます" in question
     assert "住民基本台帳法" in beside
+
+
+async def test_a_summary_past_the_budget_is_quoted_as_answers_are(
+    make_chat, logo_fake, openai_fake
+) -> None:
+    chat = await logo_chat(
+        make_chat,
+        logo_fake,
+        llm_base_url=openai_fake.url,
+        llm_api_key="sk-test",
+        llm_model="gpt-test",
+    )
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    chat.link("運用センター", "logo", "ops", admins=("op-1",), operator=True)
+    budget = {"name": "baibain", "text": "quota set 横浜市 0"}
+    await deliver(
+        chat,
+        logo_fake,
+        logo_fake.event(type="command", command=budget, user_id="op-1", org_id="ops"),
+    )
+    await chat.drain()
+    await deliver(chat, logo_fake, logo_fake.event("/summarize 地方自治法第242条"))
+    await chat.drain()
+    _set, summary = (r.text for r in logo_fake.replies)
+    # The organization chose excerpts once the budget is used up (「上限到達後: 資料の抜粋で
+    # 回答します」): a summary is quoted too, not refused.
+    assert "今月のAI利用上限（0トークン）に達しました" in summary
+    assert "「地方自治法 第二百四十二条」の要約です" in summary and "監査委員" in summary
+    assert openai_fake.chat_requests == []
