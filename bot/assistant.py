@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
+import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -74,6 +76,25 @@ def _conversation_key(asker: Asker) -> str | None:
     if ref is None or not (ref.thread_id or ref.platform in ("slack", "teams", "logo")):
         return None
     return f"{asker.org_id or '-'}|{ref.key}"
+
+
+# A question that points back at the conversation: a demonstrative (「その期限は」), a
+# leading conjunction (「では転出は」) or only a case (「外国人の場合は？」).
+_REFERS_BACK = re.compile(
+    r"それ|その|そこ|そちら|これ|この|ここ|あれ|あの|同じ|上記|前述|先ほど|さっき|今の"
+    r"|^(?:では|じゃあ|なら|だったら|あと|また|ちなみに|ほかに|他に|さらに)"
+    r"|場合は[?？]?$"
+)
+
+
+def _follows_up(asker: Asker, question: str) -> bool:
+    """Whether a question continues the conversation's earlier turns. In a thread it does;
+    a direct message outside a thread is one long conversation, where staff ask one
+    unrelated question after another, so only a question that points back continues it."""
+    ref = asker.conversation
+    if ref is not None and ref.thread_id:
+        return True
+    return _REFERS_BACK.search(unicodedata.normalize("NFKC", question)) is not None
 
 
 class Assistant:
@@ -180,7 +201,9 @@ class Assistant:
         self, question: str, asker: Asker, flt: SearchFilter, on_progress: Progress | None
     ) -> Answer:
         key = _conversation_key(asker)
-        history = await asyncio.to_thread(self.conversations.recent, key) if key else []
+        history = []
+        if key is not None and _follows_up(asker, question):
+            history = await asyncio.to_thread(self.conversations.recent, key)
         llm = self.llm.for_org(asker.org_id)
         retrieved: Retrieved | None = None
         # What the turn's other model calls cost (rewriting, expansion): charged to the

@@ -80,3 +80,25 @@ async def test_a_summary_past_the_budget_is_quoted_as_answers_are(
     assert "今月のAI利用上限（0トークン）に達しました" in summary
     assert "「地方自治法 第二百四十二条」の要約です" in summary and "監査委員" in summary
     assert openai_fake.chat_requests == []
+
+
+async def test_unrelated_questions_in_a_direct_message_are_answered_on_their_own(
+    make_chat, logo_fake
+) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    asked = (
+        SAMPLE_QUESTION,
+        "住民票の写しは誰が請求できますか",
+        "生活保護の申請はどこにしますか",
+        "その決定は何日以内ですか",
+    )
+    for text in asked:
+        await deliver(chat, logo_fake, logo_fake.event(text, type="message", talk_id="dm-1"))
+        await chat.drain()
+    moving, copies, welfare, deadline = (r.text for r in logo_fake.replies)
+    assert "住民基本台帳法 第二十二条" in moving
+    # Not the sources of the questions asked just before them.
+    assert "住民基本台帳法 第二十二条" not in copies
+    assert "生活保護法" in welfare and "住民基本台帳法" not in welfare
+    assert "生活保護法 第二十四条" in deadline  # 「その」 points back: a follow-up
