@@ -218,7 +218,9 @@ class DataCommands:
         return notice("\n".join(lines))
 
     async def delete(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
-        raw, _, doc_id = args.strip().partition(" ")
+        # Split on any space: the Japanese input method types a full-width one (「12　下書き.pdf」).
+        words = args.split(maxsplit=1)
+        raw, doc_id = [*words, "", ""][:2]
         if not raw.isdigit():
             return notice(
                 "削除するデータセットの番号を指定してください（/datasets で確認できます）。"

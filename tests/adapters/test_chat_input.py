@@ -102,3 +102,22 @@ async def test_unrelated_questions_in_a_direct_message_are_answered_on_their_own
     assert "住民基本台帳法 第二十二条" not in copies
     assert "生活保護法" in welfare and "住民基本台帳法" not in welfare
     assert "生活保護法 第二十四条" in deadline  # 「その」 points back: a follow-up
+
+
+async def test_a_document_named_after_a_full_width_space_is_deleted(make_chat, logo_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id, admins=("admin-1",))
+    memo = logo_fake.add_file("f-1", "下書き.txt", "窓口案内\n受付は午前9時からです。".encode())
+    sent = (
+        ("/upload データセット=窓口 分類=計画", [memo]),
+        ("/dataset delete 1　ds1/下書き.txt", []),
+        ("/datasets 1", []),
+    )
+    for text, files in sent:
+        body = logo_fake.event(text, user_id="admin-1", files=files)
+        await deliver(chat, logo_fake, body)
+        await chat.drain()
+    uploaded, deleted, listed = (r.text for r in logo_fake.replies)
+    assert "「窓口」に 1 件の文書を登録しました" in uploaded
+    assert "データセット「窓口」から文書「下書き」を削除しました" in deleted
+    assert "まだ文書がありません" in listed
