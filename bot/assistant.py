@@ -176,6 +176,13 @@ class Assistant:
                 log.warning("thread history not saved: %s", type(exc).__name__)
         return answer
 
+    async def record_failure(
+        self, question: str, asker: Asker, exc: BaibainError, started: float
+    ) -> None:
+        """Record a question that failed before it could be answered (its attached file cannot
+        be read): every question is in the audit log, answered or not."""
+        await self._record(question, asker, failed_turn(exc, uuid.uuid4().hex), started)
+
     async def _record(self, question: str, asker: Asker, answer: Answer, started: float) -> None:
         latency_ms = int((time.perf_counter() - started) * 1000)
         await self.auditor.turn(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from bot.assistant import Assistant
 from bot.turns import Answer, Attachment
 from knowledge.corpus import CorpusDefaults
 from knowledge.embedded import EmbeddedIndexStore
+from knowledge.errors import BaibainError
 from knowledge.ingest import documents_from_bytes
 from knowledge.parsing import is_document, suffix_of
 from knowledge.retrieval import Retriever
@@ -61,8 +63,13 @@ async def ask_about_files(
 ) -> Answer:
     """The answer to ``question`` from ``files`` (name, bytes) only. The files are the
     asker's own and go into an index of their own that nobody else searches."""
+    started = time.perf_counter()
     defaults = CorpusDefaults(dataset="添付ファイル", owner_org=asker.org_id)
-    documents = [d for name, data in files for d in documents_from_bytes(name, data, defaults)]
+    try:
+        documents = [d for name, data in files for d in documents_from_bytes(name, data, defaults)]
+    except BaibainError as exc:
+        await assistant.record_failure(question, asker, exc, started)
+        raise
     with tempfile.TemporaryDirectory(prefix="baibain-files-") as tmp:
         store = EmbeddedIndexStore(Path(tmp) / "files.sqlite3", assistant.analyzer)
         try:

@@ -38,6 +38,14 @@ class Chat:
             ).all()
         return [(r[0], r[1]) for r in rows]
 
+    def turn_outcomes(self) -> list[str]:
+        """Outcomes of the question turns in the audit log, in order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(RECORD.c.outcome).where(RECORD.c.kind == "turn").order_by(RECORD.c.seq)
+            ).all()
+        return [r[0] for r in rows]
+
     def link(
         self,
         org: str,

@@ -121,3 +121,16 @@ async def test_a_document_named_after_a_full_width_space_is_deleted(make_chat, l
     assert "「窓口」に 1 件の文書を登録しました" in uploaded
     assert "データセット「窓口」から文書「下書き」を削除しました" in deleted
     assert "まだ文書がありません" in listed
+
+
+async def test_a_question_about_a_file_that_cannot_be_read_is_recorded(
+    make_chat, logo_fake
+) -> None:
+    broken = logo_fake.add_file("f-1", "議事録.pdf", b"%PDF-1.7 not really a pdf")
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    await deliver(chat, logo_fake, logo_fake.event("この議事録の結論は何ですか", files=[broken]))
+    await chat.drain()
+    [reply] = [r.text for r in logo_fake.replies]
+    assert "議事録.pdf" in reply
+    assert chat.turn_outcomes() == ["error"]  # asked, not answered, and in the audit log
