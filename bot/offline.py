@@ -49,7 +49,7 @@ def offline_answer(retrieved: Retrieved, analyzer: Analyzer, notice: str = "") -
     if not retrieved.relevant:
         text = UNINDEXED_TEXT.format(laws=laws) if laws else NOT_FOUND_TEXT
         return Answer(text=text, outcome="not_found", footer="")  # nothing to check
-    composed = compose_extractive_answer(retrieved.query, retrieved.hits, analyzer)
+    composed = compose_extractive_answer(retrieved.query, retrieved.quotable, analyzer)
     unindexed = UNINDEXED_NOTICE.format(laws=laws) if laws else ""
     return Answer(
         text=noted(composed.text, notice, unindexed),

@@ -33,16 +33,19 @@ _PROVISO = ("ただし", "但し")
 # A sentence made mostly of quotations (a 読替え provision: 「…中「A」とあるのは「B」と読み替
 # える」) shares words with a question through the text it quotes, which says nothing on its
 # own: its overlap counts QUOTED_WEIGHT, and it never leads its passage. A 読替え provision
-# itself is never quoted: it cannot be read without the article it rewrites.
+# itself (「…読み替える」, 「…中「A」とあるのは、「B」とする」) is never quoted: it cannot be read
+# without the article it rewrites.
 QUOTED_SHARE = 0.5
 QUOTED_WEIGHT = 0.5
 _QUOTATION = re.compile(r"「[^「」]*」")
-_READING_SUBSTITUTION = re.compile(r"」とあるのは「.*読み替え")
+_READING_SUBSTITUTION = re.compile(r"」とあるのは、?「.*(?:読み替え|」とする)")
 # A sentence stating the amount a question asks for (「十四日以内」 for 「何日以内」) is the
 # answer more often than one sharing more of its words.
 AMOUNT_BONUS = 0.3
 # What stands for a parenthetical left out while outer ones are found.
 _ELIDED = "\x00"
+# Between the cells of a table row, as tabular files are written (「施設名 | 所在地」).
+_CELL = " | "
 
 
 @dataclass(frozen=True)
@@ -85,9 +88,26 @@ def _shorten(sentence: str, limit: int) -> str:
     return elided[: limit - 1] + "…"
 
 
+def _table_rows(lines: list[str]) -> list[str] | None:
+    """The rows of a passage that is a pipe table with its header first (a group of
+    spreadsheet rows, ``knowledge.parsing.tabular``), each as 「列名: 値、…」; else ``None``."""
+    header = lines[0].split(_CELL) if lines else []
+    if len(header) < 2 or len(lines) < 2:
+        return None
+    rows = [line.split(_CELL) for line in lines[1:]]
+    if any(not 1 < len(cells) <= len(header) for cells in rows):
+        return None  # prose, or a table without its header
+    named = ((zip(header, cells, strict=False)) for cells in rows)  # trailing blanks are cut
+    return ["、".join(f"{n}: {c}" if n else c for n, c in pairs if c) for pairs in named]
+
+
 def passage_units(text: str) -> list[_Unit]:
     """The sentences of a passage in order. The lines of a list (after a sentence such as
-    「次に掲げる者を構成員として加えることができる。」) are one unit each, tied to that sentence."""
+    「次に掲げる者を構成員として加えることができる。」) are one unit each, tied to that sentence.
+    A table's rows are one unit each, with the column names of its header."""
+    filled = [line.strip() for line in text.split("\n") if line.strip()]
+    if (rows := _table_rows(filled)) is not None:
+        return [_Unit(row, line=number) for number, row in enumerate(rows, 1)]
     sentences: list[str] = []
     leads: list[int | None] = []  # per sentence, the index of its list's introducing sentence
     lines: list[int] = []

@@ -141,7 +141,7 @@ async def _run_queries(
             totals[name] = totals.get(name, 0.0) + value
         if query.answers:
             answered += 1
-            composed = compose_extractive_answer(retrieved.query, retrieved.hits, analyzer)
+            composed = compose_extractive_answer(retrieved.query, retrieved.quotable, analyzer)
             shown = normalize(
                 composed.text + "\n" + "\n".join(h.meta.title for h in composed.sources)
             )

@@ -31,16 +31,21 @@ MOVING = (
 )
 
 
-async def answer(tmp_path: Path, text: str, question: str) -> str:
-    meta = DocumentMeta(doc_id="doc", title="案内", dataset="テスト")
-    document = Document(meta, chunk_sections("doc", [Section(text=text)]), content_hash(text))
+async def answer(tmp_path: Path, text: str, question: str, *others: str) -> str:
+    """The offline answer to ``question`` from a document of ``text`` (and one of each of
+    ``others``)."""
+    documents = []
+    for n, body in enumerate((text, *others)):
+        meta = DocumentMeta(doc_id=f"doc{n}", title=f"案内{n}", dataset="テスト")
+        chunks = chunk_sections(meta.doc_id, [Section(text=body)])
+        documents.append(Document(meta, chunks, content_hash(body)))
     store = EmbeddedIndexStore(tmp_path / "index.sqlite3", ANALYZER)
     try:
-        await store.upsert_many([document])
+        await store.upsert_many(documents)
         retrieved = await Retriever(store, ANALYZER).retrieve(question, SearchFilter(), k=5)
     finally:
         await store.close()
-    return compose_extractive_answer(retrieved.query, retrieved.hits, ANALYZER).text
+    return compose_extractive_answer(retrieved.query, retrieved.quotable, ANALYZER).text
 
 
 async def test_a_quoted_list_item_comes_after_the_sentence_that_introduces_it(
@@ -133,6 +138,33 @@ async def test_an_item_of_a_long_list_is_quoted_with_its_lead_from_the_passage_b
     found = await answer(tmp_path, text, "動物園の入園料は誰が決めますか")
     line = next(li for li in found.splitlines() if "動物園" in li)
     assert line.startswith("・普通地方公共団体の議会は、次に掲げる事件を議決しなければならない：")
+
+
+async def test_a_row_of_a_spreadsheet_is_quoted_with_its_column_names(tmp_path: Path) -> None:
+    # As knowledge.parsing.tabular writes a group of rows: the header row first.
+    text = (
+        "施設名 | 所在地 | 開館時間 | 休館日\n"
+        "中央図書館 | 本町1-1 | 9:00-20:00 | 月曜日\n"
+        "市民プール | 南町5-8 | 10:00-18:00 | 火曜日"
+    )
+    found = await answer(tmp_path, text, "市民プールの休館日は")
+    assert (
+        "・施設名: 市民プール、所在地: 南町5-8、開館時間: 10:00-18:00、休館日: 火曜日 [1]"
+    ) in found.splitlines()
+    assert "施設名 | 所在地" not in found  # the header is in the row, not quoted apart
+
+
+async def test_a_passage_sharing_only_a_common_word_of_the_question_is_not_quoted(
+    tmp_path: Path,
+) -> None:
+    pools = "施設名 | 休館日\n市民プール | 火曜日\n市民体育館 | 水曜日"
+    unrelated = (
+        "この法律は、市民が行う自由な社会貢献活動の健全な発展を促進することを目的とする。",
+        "市民の参画を促進するため、必要な措置を講ずるものとする。",
+    )
+    found = await answer(tmp_path, pools, "市民プールの休館日は", *unrelated)
+    assert "施設名: 市民プール、休館日: 火曜日 [1]" in found
+    assert "社会貢献" not in found and "参画" not in found and "[2]" not in found
 
 
 # 住民基本台帳法第二十二条第一項, as e-Gov has it: the deadline sits between two long
