@@ -200,7 +200,7 @@ class SlackAdapter:
                 if target.response_url is not None:
                     await self._respond(lane, target.response_url, message)
                 elif i == 0 and placeholder:
-                    await self._update(lane, target, placeholder, message)
+                    await self._replace(lane, target, placeholder, message)
                 else:
                     await self._post(lane, target, message)
         except (SendFailed, SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
@@ -209,6 +209,17 @@ class SlackAdapter:
             if placeholder:
                 await self._withdraw(lane, target, placeholder)
             raise
+
+    async def _replace(
+        self, lane: str, target: SlackTarget, placeholder: str, message: dict[str, Any]
+    ) -> None:
+        """Put the answer in place of its placeholder; when Slack refuses the update (the
+        placeholder was deleted, edits are locked), post it as a new message instead."""
+        try:
+            await self._update(lane, target, placeholder, message)
+        except SlackApiError:
+            log.warning("slack placeholder not replaced: answer posted as a new message")
+            await self._post(lane, target, message)
 
     async def _withdraw(self, lane: str, target: SlackTarget, placeholder: str) -> None:
         """Replace a placeholder whose answer was cancelled with an apology (best effort)."""

@@ -217,10 +217,7 @@ class TeamsAdapter:
             for i, part in enumerate(split_answer(answer, TEXT_LIMIT)):
                 activity = render(part)
                 if i == 0 and placeholder:
-                    await send(
-                        lane,
-                        functools.partial(self.connector.update, target, placeholder, activity),
-                    )
+                    await self._replace(lane, target, placeholder, activity)
                 else:
                     await send(lane, functools.partial(self.connector.reply, target, activity))
         except (SendFailed, ConnectorRejected) as exc:
@@ -236,6 +233,19 @@ class TeamsAdapter:
         if not on_hosts(attachment.url, self.config.file_hosts, subdomains=True):
             raise DownloadRefused("file URL outside the Teams file hosts")
         return await download(self.runtime.session, attachment)
+
+    async def _replace(
+        self, lane: str, target: TeamsTarget, placeholder: str, activity: dict[str, Any]
+    ) -> None:
+        """Put the answer in place of its placeholder; when the connector refuses the update
+        (the placeholder was deleted, a channel that allows no edits), reply with it instead."""
+        send = self.runtime.outbox.send
+        update = functools.partial(self.connector.update, target, placeholder, activity)
+        try:
+            await send(lane, update)
+        except ConnectorRejected as exc:
+            log.warning("teams placeholder not replaced (%s): answer sent as a reply", exc)
+            await send(lane, functools.partial(self.connector.reply, target, activity))
 
     async def _withdraw(self, lane: str, target: TeamsTarget, placeholder: str) -> None:
         """Replace a placeholder whose answer was cancelled with an apology (best effort)."""

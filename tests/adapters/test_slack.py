@@ -257,6 +257,19 @@ async def test_rate_limited_update_is_retried(make_chat, slack_fake) -> None:
     assert statuses == [429, 500, 200]
 
 
+async def test_an_answer_whose_placeholder_cannot_be_updated_is_posted(
+    make_chat, slack_fake
+) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    slack_fake.script("chat.update", Failure(200, error="message_not_found"))
+    await send_event(chat, slack_fake, slack_fake.mention(SAMPLE_QUESTION))
+    await chat.drain()
+    placeholder, answer = slack_fake.of("chat.postMessage")
+    assert placeholder.body["text"] == "回答を作成しています…"
+    assert "住民基本台帳法" in answer.block_text  # not lost with the refused update
+
+
 async def test_shared_files_download_with_the_bot_token_only_from_slack(
     make_chat, slack_fake
 ) -> None:

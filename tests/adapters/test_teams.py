@@ -162,6 +162,20 @@ async def test_rate_limited_connector_is_retried(make_chat, botframework_fake) -
     assert len(fake.token_requests) == 1  # the token is reused
 
 
+async def test_an_answer_whose_placeholder_cannot_be_updated_is_sent_as_a_reply(
+    make_chat, botframework_fake
+) -> None:
+    fake = botframework_fake
+    chat = await teams_chat(make_chat, fake)
+    chat.link("横浜市", "teams", TENANT)
+    fake.script(Failure(404), method="PUT")  # the placeholder was deleted meanwhile
+    await post(chat, fake.activity(SAMPLE_QUESTION), fake.token())
+    await chat.drain()
+    placeholder, answer = fake.of("POST")
+    assert placeholder.body["text"] == "回答を作成しています…"
+    assert "住民基本台帳法" in answer.card_text  # not lost with the refused update
+
+
 async def test_local_mode_needs_an_empty_app_id_and_the_opt_in(
     make_chat, botframework_fake
 ) -> None:

@@ -11,10 +11,12 @@ from aiohttp.test_utils import TestServer
 
 @dataclass(frozen=True)
 class Failure:
-    """A scripted HTTP error answer (``429`` with ``Retry-After``, a 5xx)."""
+    """A scripted HTTP error answer (``429`` with ``Retry-After``, a 5xx), or, with ``error``,
+    a refusal in the body as the Slack Web API gives one (HTTP 200, ``"ok": false``)."""
 
     status: int
     headers: Mapping[str, str] = field(default_factory=dict)
+    error: str = ""
 
 
 class FakeServer:

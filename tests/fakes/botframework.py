@@ -82,7 +82,7 @@ class FakeBotFramework(FakeServer):
         self.metadata_requests = 0
         # The Bot Framework Emulator's connector accepts calls without a token.
         self.accept_anonymous = False
-        self._failures: deque[Failure] = deque()
+        self._failures: deque[tuple[str, Failure]] = deque()
         self._next_id = 0
         super().__init__()
         app = self.app
@@ -115,9 +115,10 @@ class FakeBotFramework(FakeServer):
     def service_url(self) -> str:
         return f"{self.url}/connector/"
 
-    def script(self, *failures: Failure) -> None:
-        """The next connector calls fail like this."""
-        self._failures.extend(failures)
+    def script(self, *failures: Failure, method: str = "") -> None:
+        """The next connector calls (of HTTP ``method`` only: ``PUT`` updates an activity)
+        fail like this."""
+        self._failures.extend((method, failure) for failure in failures)
 
     def of(self, method: str) -> list[ConnectorCall]:
         """Successful connector calls with this HTTP method, in order."""
@@ -258,7 +259,9 @@ class FakeBotFramework(FakeServer):
     async def _send(self, request: web.Request) -> web.Response:
         header = request.headers.get("Authorization", "")
         authorized = header.removeprefix("Bearer ").strip() in self.issued
-        failure = self._failures.popleft() if self._failures else None
+        failure = None
+        if self._failures and self._failures[0][0] in ("", request.method):
+            failure = self._failures.popleft()[1]
         allowed = authorized or (self.accept_anonymous and not header)
         status = failure.status if failure else (200 if allowed else 401)
         self.calls.append(

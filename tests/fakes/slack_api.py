@@ -143,7 +143,7 @@ class FakeSlack(FakeServer):
         status = failure.status if failure else 200
         self.calls.append(SlackCall(method, body, authorized, time.monotonic(), status))
         if failure is not None:
-            error = "ratelimited" if failure.status == 429 else "internal_error"
+            error = failure.error or ("ratelimited" if failure.status == 429 else "internal_error")
             return web.json_response(
                 {"ok": False, "error": error}, status=failure.status, headers=failure.headers
             )
