@@ -48,6 +48,10 @@ CATEGORIES = (
     "統計",
 )
 MAX_NAME = 100
+# What the text columns hold (PostgreSQL refuses longer values; SQLite would keep them).
+MAX_LICENSE = MAX_PUBLISHER = 200
+MAX_SOURCE_URL = 2000
+MAX_ATTESTED_BY = 255
 
 
 def _now() -> datetime:
@@ -71,11 +75,11 @@ class Dataset(SQLModel, table=True):
     org_id: str = Field(max_length=64, index=True)
     name: str = Field(max_length=MAX_NAME)
     category: str = Field(max_length=32)
-    license: str = Field(default="", max_length=200)
-    publisher: str = Field(default="", max_length=200)
-    source_url: str = Field(default="", max_length=2000)
+    license: str = Field(default="", max_length=MAX_LICENSE)
+    publisher: str = Field(default="", max_length=MAX_PUBLISHER)
+    source_url: str = Field(default="", max_length=MAX_SOURCE_URL)
     visibility: str = Field(default="organization", max_length=16)
-    attested_by: str = Field(default="", max_length=255)
+    attested_by: str = Field(default="", max_length=MAX_ATTESTED_BY)
     attested_at: datetime | None = None
     refresh_hours: int | None = None
     etag: str = Field(default="", max_length=255)
@@ -142,6 +146,17 @@ def check_category(category: str) -> str:
     return category
 
 
+ATTESTER = "共有が法的に可能であることを確認した担当者"
+
+
+def _within(value: str, label: str, limit: int) -> str:
+    """``value`` stripped, or ``BadInput`` when it is longer than its column holds."""
+    value = value.strip()
+    if len(value) > limit:
+        raise BadInput(f"{label}は{limit}文字以内で指定してください（{len(value)}文字あります）。")
+    return value
+
+
 class DatasetService(DocumentVersions):
     """Datasets: creation, lookup as a viewer may see them, attestation, deletion, documents by
     file name and source state; recording document versions comes from ``DocumentVersions``."""
@@ -168,13 +183,14 @@ class DatasetService(DocumentVersions):
             org_id=org_id,
             name=name,
             category=check_category(category),
-            license=license.strip(),
-            publisher=publisher.strip(),
-            source_url=source_url.strip(),
+            license=_within(license, "ライセンス", MAX_LICENSE),
+            publisher=_within(publisher, "発行元", MAX_PUBLISHER),
+            source_url=_within(source_url, "出典URL", MAX_SOURCE_URL),
             refresh_hours=refresh_hours,
         )
         if attested_by.strip():  # blanks attest nothing
-            row.visibility, row.attested_by = "shared", attested_by.strip()
+            row.visibility = "shared"
+            row.attested_by = _within(attested_by, ATTESTER, MAX_ATTESTED_BY)
             row.attested_at = _now()
         with Session(self._engine) as session:
             session.add(row)
@@ -219,6 +235,7 @@ class DatasetService(DocumentVersions):
     def attest(self, dataset_id: int, org_id: str, who: str) -> DatasetInfo:
         """Record that sharing is legally allowed: the dataset becomes ``shared``. A dataset
         already shared keeps its first attestation."""
+        who = _within(who, ATTESTER, MAX_ATTESTED_BY)
         self.owned(dataset_id, org_id)
         with Session(self._engine) as session:
             row = session.get(Dataset, dataset_id)

@@ -17,6 +17,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from admin.models import utcnow
+from knowledge.ingest import MAX_DOC_ID
+
+# Titles are kept for listings; a longer one (a PDF's own title, a corpus row's) is cut.
+MAX_TITLE = 500
 
 
 @dataclass(frozen=True)
@@ -36,9 +40,9 @@ class DocumentVersion(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     dataset_id: int = Field(foreign_key="dataset.id", index=True)
-    doc_id: str = Field(max_length=500, unique=True)
-    source_name: str = Field(max_length=500)
-    title: str = Field(max_length=500)
+    doc_id: str = Field(max_length=MAX_DOC_ID, unique=True)
+    source_name: str = Field(max_length=MAX_DOC_ID)
+    title: str = Field(max_length=MAX_TITLE)
     published: date | None = None
     version: int = 1
     content_hash: str = Field(max_length=64)
@@ -92,6 +96,7 @@ class DocumentVersions:
         published: date | None = None,
     ) -> VersionChange:
         """Record a document after it is in the index; a changed hash is a new version."""
+        title = title[:MAX_TITLE]
         with Session(self._engine) as session:
             row = session.exec(
                 select(DocumentVersion).where(

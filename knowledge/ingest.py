@@ -50,13 +50,30 @@ def documents_from_file(
     name>!<row id>``, as an archive's members), other files one per member."""
     if path.suffix.lower() == ".jsonl" and _is_corpus(path):
         prefix = f"{id_prefix or defaults.dataset}/{name}!"
-        yield from read_corpus(path, defaults, id_prefix=prefix)
+        for document in read_corpus(path, defaults, id_prefix=prefix):
+            check_doc_id(name, document.doc_id)
+            yield document
         return
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise BadDocument(f"{name} を読み込めませんでした。", detail=str(exc)) from exc
     yield from documents_from_bytes(name, data, defaults, id_prefix=id_prefix)
+
+
+# The longest document id the dataset records hold (``admin.document_versions``).
+MAX_DOC_ID = 500
+
+
+def check_doc_id(name: str, doc_id: str) -> None:
+    """``BadDocument`` when the id of a document of the file ``name`` (made of its path, an
+    archive member's path or a corpus row's id) is too long to be recorded."""
+    if len(doc_id) <= MAX_DOC_ID:
+        return
+    raise BadDocument(
+        f"{name} の文書ID（ファイルのパス、アーカイブ内のパス、行の id から作ります）が"
+        f"{MAX_DOC_ID}文字を超えます。名前や id を短くしてから、もう一度お試しください。"
+    )
 
 
 # Read documents stay in memory up to this size, then go to a temporary file.
@@ -158,6 +175,7 @@ def documents_from_bytes(
         doc_id = f"{id_prefix or defaults.dataset}/{name}"
         if parsed.name not in (name, member):
             doc_id = f"{doc_id}!{parsed.name}"
+        check_doc_id(name, doc_id)
         text = "\n".join(s.text for s in parsed.sections)
         meta = defaults.meta(
             doc_id,
