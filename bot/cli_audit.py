@@ -33,7 +33,12 @@ def verify() -> None:
     """ハッシュチェーンと署名付きダイジェストを検証します（改ざんがあれば終了コード1）。"""
     settings = Settings()
     with admin_db(settings) as engine:
-        result = open_audit_log(settings, engine).verify()
+        audit = open_audit_log(settings, engine)
+        if audit.keyring.key_file is not None:
+            # BAIBAIN_AUDIT_KEY unset: a key file that did not write the log cannot verify it;
+            # that is said as such, not as a broken chain, and a file generated now is removed.
+            audit.check_writable()
+        result = audit.verify()
     if result.ok:
         typer.echo(f"監査ログは改ざんされていません（{result.checked} 件を確認しました）。")
         return

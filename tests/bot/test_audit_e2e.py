@@ -130,3 +130,21 @@ def test_a_wrong_audit_key_stops_commands_before_they_change_anything(data_dir: 
     # A rotation lists the new key first and keeps the old one: that is not refused.
     assert run(f"{other},{key}", "org", "create", "神戸市").exit_code == 0
     assert run(f"{other},{key}", "audit", "verify").exit_code == 0
+
+
+def test_verify_without_the_audit_key_says_it_is_unset_and_leaves_no_key_file(
+    data_dir: Path, caplog
+) -> None:
+    key = _key()
+    runner = CliRunner()
+    env = {"BAIBAIN_DATA_DIR": str(data_dir), "BAIBAIN_AUDIT_KEY": key}
+    assert runner.invoke(cli, ["org", "create", "横浜市"], env=env).exit_code == 0
+    unset = runner.invoke(cli, ["audit", "verify"], env={"BAIBAIN_DATA_DIR": str(data_dir)})
+    assert unset.exit_code == 1
+    assert "BAIBAIN_AUDIT_KEY が設定されていないため" in unset.output
+    assert "検証に失敗しました" not in unset.output
+    # No stray key file: the right key later is not told to add it to BAIBAIN_AUDIT_KEY.
+    assert not (data_dir / "audit.key").exists()
+    caplog.clear()
+    assert runner.invoke(cli, ["audit", "verify"], env=env).exit_code == 0
+    assert "audit.key" not in caplog.text
