@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from admin.audit_crypto import AuditKeyError, parse_audit_keys
 from knowledge.errors import BaibainError
 
 ENV_PREFIX = "BAIBAIN_"
@@ -95,6 +96,21 @@ class Settings(BaseSettings):
     @property
     def index_path(self) -> Path:
         return self.data_dir / "index" / "chunks.sqlite3"
+
+    @field_validator("audit_key")
+    @classmethod
+    def _audit_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked with the other variables, so a mistyped or cut-off key is named with what it
+        # should hold before any command runs (blank = unset: the generated key file).
+        if value is not None and value.get_secret_value().strip():
+            try:
+                parse_audit_keys(value.get_secret_value())
+            except AuditKeyError:
+                raise ValueError(
+                    "base64 で書いた 32 バイトの鍵を指定してください（複数のときは新しい鍵を"
+                    "先頭にカンマ区切りで。同じ鍵を繰り返さないでください）"
+                ) from None
+        return value
 
     @field_validator("fetch_allowed_networks")
     @classmethod

@@ -406,6 +406,12 @@ def test_a_misconfigured_variable_is_named_with_what_it_should_hold(run) -> None
     )
     networks = run("ask", SAMPLE_QUESTION, BAIBAIN_FETCH_ALLOWED_NETWORKS="10.0.0.0/33")
     assert "「10.0.0.0/33」はネットワークとして読めません" in networks.output
+    # A key cut short when pasted: named before any command runs, never shown.
+    cut = "q9Kf3xZ0bX1vY2w3Q4e5R6t7Y8u9I0o="
+    for command in (("org", "list"), ("audit", "verify")):
+        key = run(*command, BAIBAIN_AUDIT_KEY=cut)
+        assert key.exit_code == 2 and cut not in key.output
+        assert "BAIBAIN_AUDIT_KEY: base64 で書いた 32 バイトの鍵を指定してください" in key.output
 
 
 def test_usage_errors_are_explained_in_japanese(run) -> None:
