@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import shlex
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -78,12 +80,29 @@ def _info(org: Organization) -> OrgInfo:
     return OrgInfo(id=str(org.id), name=org.name)
 
 
+def _name_key(name: str) -> str:
+    """An organization name as it is compared: width folded (「ｶﾜｻｷ市」 is 「カワサキ市」) and
+    spaces, full or half width, as one space."""
+    return " ".join(unicodedata.normalize("NFKC", name).split())
+
+
+def _same_name(session: Session, name: str) -> Organization | None:
+    """The organization called ``name``: exactly, or else by ``_name_key``."""
+    exact = session.exec(select(Organization).where(Organization.name == name)).first()
+    if exact is not None:
+        return exact
+    key = _name_key(name)
+    return next((o for o in session.exec(select(Organization)) if _name_key(o.name) == key), None)
+
+
 def create_org(engine: Engine, name: str) -> OrgInfo:
-    """Create an organization; the name must be new."""
+    """Create an organization; the name must be new (also once width and spaces are folded)."""
     name = name.strip()
     if not name or len(name) > MAX_ORG_NAME:
         raise BadInput(f"組織名は1〜{MAX_ORG_NAME}文字で指定してください。")
     with Session(engine) as session:
+        if (same := _same_name(session, name)) is not None:
+            raise BadInput(f"組織「{same.name}」はすでに存在します。")
         org = Organization(name=name)
         session.add(org)
         try:
@@ -95,12 +114,15 @@ def create_org(engine: Engine, name: str) -> OrgInfo:
 
 
 def get_org(engine: Engine, name: str) -> OrgInfo:
-    """The organization called ``name``."""
+    """The organization called ``name`` (spaces around it, width and the width of spaces
+    inside it do not matter)."""
+    name = name.strip()
     with Session(engine) as session:
-        org = session.exec(select(Organization).where(Organization.name == name)).first()
+        org = _same_name(session, name)
         if org is None:
+            typed = shlex.quote(name) if len(name.split()) > 1 else name  # one argument
             raise NotFound(
-                f"組織「{name}」が見つかりません。`baibain org create {name}` で作成してください。"
+                f"組織「{name}」が見つかりません。`baibain org create {typed}` で作成してください。"
             )
         return _info(org)
 
