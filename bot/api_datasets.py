@@ -24,7 +24,7 @@ from admin.orgs import ApiCaller
 from bot.api import require_caller, require_org
 from bot.app_keys import SERVICES
 from bot.fetch import FetchPolicy, check_url
-from bot.http import json_ok, read_json_object
+from bot.http import json_ok, read_json_object, too_large
 from bot.uploads import UploadFile
 from knowledge.errors import BadInput, NotFound
 
@@ -110,6 +110,8 @@ async def upload_documents(request: web.Request) -> web.Response:
                 # Clients send non-ASCII names percent-encoded (RFC 5987 ``filename*``).
                 name = unquote(part.filename)
                 files.append(UploadFile(name, bytes(await part.read(decode=True))))
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise too_large() from exc
     except (ValueError, LookupError) as exc:  # no boundary, a truncated part, a bad encoding
         raise BadInput(
             "multipart/form-data として読めません。送信内容を確認してください。"

@@ -35,6 +35,14 @@ _STATUS_MESSAGES = {
 }
 
 
+def too_large() -> PayloadTooLarge:
+    """The error for a body over ``MAX_BODY_BYTES``, with the limit and what to do."""
+    limit_mb = MAX_BODY_BYTES // (1024 * 1024)
+    return PayloadTooLarge(
+        f"リクエストが大きすぎます（上限 {limit_mb}MB）。ファイルを分割するか小さくしてください。"
+    )
+
+
 def json_error(status: int, code: str, message: str) -> web.Response:
     """The one error shape of the JSON API."""
     return web.json_response(
@@ -88,11 +96,7 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         # Malformed JSON or text, an unknown charset, nesting beyond what Python reads
         raise BadInput("リクエスト本文が JSON として読めません。") from exc
     except web.HTTPRequestEntityTooLarge as exc:
-        limit_mb = MAX_BODY_BYTES // (1024 * 1024)
-        raise PayloadTooLarge(
-            f"リクエストが大きすぎます（上限 {limit_mb}MB）。"
-            "ファイルを分割するか小さくしてください。"
-        ) from exc
+        raise too_large() from exc
     if not isinstance(body, dict):
         raise BadInput("リクエスト本文は JSON オブジェクトにしてください。")
     return body

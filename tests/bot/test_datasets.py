@@ -387,3 +387,13 @@ async def test_one_document_uploaded_by_mistake_is_deleted_alone(setup) -> None:
     assert wrong.removesuffix(".txt") not in [c["title"] for c in (await dog.json())["citations"]]
     kept = await client.post("/api/v1/ask", json={"question": QUESTION}, headers=auth(owner))
     assert "第二水曜日" in (await kept.json())["answer"]
+
+
+async def test_an_upload_over_the_limit_says_the_limit(setup) -> None:
+    client, api_keys = setup
+    dataset = await create(client, api_keys["テスト市"], name="大きい", category="計画")
+    big = form(("計画.txt", b"a" * (21 * 1024 * 1024)))
+    response = await client.post(
+        f"/api/v1/datasets/{dataset}/documents", data=big, headers=auth(api_keys["テスト市"])
+    )
+    assert response.status == 413 and "上限 20MB" in (await response.json())["error"]["message"]
