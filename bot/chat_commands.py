@@ -15,7 +15,7 @@ from bot.attached import is_picture
 from bot.cli_quota import describe
 from bot.fetch import Fetched, FetchPolicy, fetch
 from bot.router import notice
-from bot.sample import SAMPLE_DATASET, SAMPLE_DEFAULTS, sample_in_index
+from bot.sample import sample_in_index, sample_line
 from bot.services import Services
 from bot.summarizer import SummaryRequest
 from bot.turns import Answer, Turn
@@ -198,7 +198,7 @@ class DataCommands:
             return notice("利用できるデータセットはまだありません。")
         lines = ["利用できるデータセット:", *(dataset_line(d) for d in rows)]
         if sample:
-            lines.append(f"・{SAMPLE_DATASET}（{SAMPLE_DEFAULTS.publisher}の法令、同梱）")
+            lines.append(sample_line())
         if rows:
             lines.append("「/datasets 番号」で、そのデータセットの文書を一覧表示します。")
         return notice("\n".join(lines))

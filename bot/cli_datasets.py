@@ -10,9 +10,11 @@ import typer
 from admin import orgs
 from admin.datasets import DatasetService
 from bot.chat_commands import dataset_line, delete_dataset_or_document, document_lines
-from bot.cli_common import admin_db, cli_user, run_with_services
-from bot.services import Services
+from bot.cli_common import admin_db, cli_user, run_async, run_with_services
+from bot.sample import sample_in_index, sample_line
+from bot.services import Services, open_index
 from bot.settings import Settings
+from knowledge.analysis import Analyzer
 
 dataset_app = typer.Typer(no_args_is_help=True, help="データセットの管理")
 
@@ -21,14 +23,28 @@ OrgOption = Annotated[str, typer.Option("--org", help="組織名")]
 
 @dataset_app.command("list")
 def dataset_list(org: OrgOption) -> None:
-    """組織が利用できるデータセット（共有のものと自組織のもの）を一覧表示します。"""
-    with admin_db() as engine:
+    """組織が利用できるデータセット（共有のものと自組織のもの、同梱のサンプル法令）を一覧表示します。"""
+    settings = Settings()
+    with admin_db(settings) as engine:
         viewer = orgs.get_org(engine, org)
         rows = DatasetService(engine).visible(viewer.id)
-    if not rows:
+    # The bundled statutes answer questions too, though no organization uploaded them.
+    sample = run_async(lambda: _sample_in(settings))
+    if not rows and not sample:
         typer.echo(f"組織「{viewer.name}」が利用できるデータセットはまだありません。")
     for row in rows:
         typer.echo(dataset_line(row))
+    if sample:
+        typer.echo(sample_line())
+
+
+async def _sample_in(settings: Settings) -> bool:
+    """Whether the configured index holds the bundled sample (without loading it)."""
+    index = open_index(settings, Analyzer(), None)
+    try:
+        return await sample_in_index(index)
+    finally:
+        await index.close()
 
 
 @dataset_app.command("show")

@@ -45,6 +45,11 @@ def _first_and_last_ids() -> tuple[str, str]:
     return str(json.loads(first)["id"]), str(json.loads(last)["id"])
 
 
+def sample_line() -> str:
+    """The bundled statutes as a line of a dataset listing (they have no dataset id)."""
+    return f"・{SAMPLE_DATASET}（{SAMPLE_DEFAULTS.publisher}の法令、同梱）"
+
+
 async def sample_in_index(store: IndexStore) -> bool:
     """Whether the whole sample is in the index (its last document is: loads go in order)."""
     return await store.content_hash(_first_and_last_ids()[1]) is not None

@@ -28,7 +28,7 @@ def test_ingest_refuses_ids_too_long_and_lists_documents_with_long_titles(
     refused = run(*ingest, "id", str(long_id), **db)
     assert refused.exit_code == 2, refused.output
     assert "ids.jsonl の文書ID" in refused.output and "500文字を超えます" in refused.output
-    assert "まだありません" in run("dataset", "list", "--org", "テスト市", **db).output
+    assert "id（計画" not in run("dataset", "list", "--org", "テスト市", **db).output
 
     long_title = _corpus(tmp_path / "titles.jsonl", title="粗大ごみ収集規則" * 80)
     ingested = run(*ingest, "題名", str(long_title), **db)

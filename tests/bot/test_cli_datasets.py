@@ -1,0 +1,23 @@
+"""``baibain dataset list`` lists what the organization's questions are answered from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SAMPLE = "・サンプル法令データ（e-Gov法令検索（デジタル庁）の法令、同梱）"
+
+
+def test_dataset_list_names_the_bundled_statutes_when_the_index_holds_them(
+    run, tmp_path: Path
+) -> None:
+    assert run("org", "create", "テスト市").exit_code == 0
+    listed = run("dataset", "list", "--org", "テスト市")
+    assert listed.exit_code == 0, listed.output
+    assert SAMPLE in listed.output and "まだありません" not in listed.output
+    # Without the sample (BAIBAIN_SAMPLE_DATA=0 on a new data dir) there is nothing to list.
+    bare = {"BAIBAIN_DATA_DIR": str(tmp_path / "bare"), "BAIBAIN_SAMPLE_DATA": "0"}
+    assert run("org", "create", "テスト市", **bare).exit_code == 0
+    empty = run("dataset", "list", "--org", "テスト市", **bare)
+    assert empty.exit_code == 0, empty.output
+    assert "組織「テスト市」が利用できるデータセットはまだありません。" in empty.output
+    assert SAMPLE not in empty.output
