@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from admin.audit_crypto import AuditKeyError, parse_audit_keys
+from admin.quotas import MAX_BUDGET
 from knowledge.errors import BaibainError
 
 ENV_PREFIX = "BAIBAIN_"
@@ -77,7 +78,7 @@ class Settings(BaseSettings):
     chat_shutdown_grace_s: float = Field(default=10.0, ge=0, le=300)
     audit_key: SecretStr | None = None
     audit_retention_days: int = Field(default=0, ge=0)  # 0 keeps records forever
-    monthly_token_budget: int = Field(default=1_000_000, ge=0)
+    monthly_token_budget: int = Field(default=1_000_000, ge=0, le=MAX_BUDGET)
     # Yen per 1,000 tokens (input, output) by model, for usage reports, e.g.
     # BAIBAIN_MODEL_PRICES='{"gpt-4o-mini": [0.023, 0.09]}'
     model_prices: dict[str, tuple[float, float]] = Field(default_factory=dict)

@@ -1,6 +1,6 @@
-"""Values longer than the database's columns hold (PostgreSQL refuses them, SQLite would keep
-them): refused up front with the limit, or cut where only a listing shows them, never a
-traceback or a document the index holds and the dataset does not list."""
+"""Values longer or larger than the database's columns hold (PostgreSQL refuses them, SQLite
+would keep them): refused up front with the limit, or cut where only a listing shows them,
+never a traceback or a document the index holds and the dataset does not list."""
 
 from __future__ import annotations
 
@@ -69,3 +69,13 @@ async def test_rest_refuses_dataset_fields_longer_than_their_columns(
     assert attest.status == 400 and "255文字以内" in (await attest.json())["error"]["message"]
     listed = await (await client.get("/api/v1/datasets", headers=headers)).json()
     assert [(d["name"], d["visibility"]) for d in listed["datasets"]] == [("例規", "organization")]
+
+
+def test_a_default_budget_beyond_what_the_database_holds_is_named(
+    run, app_database_url: str
+) -> None:
+    db = {"BAIBAIN_DATABASE_URL": app_database_url}
+    assert run("org", "create", "テスト市", **db).exit_code == 0
+    shown = run("quota", "show", "テスト市", BAIBAIN_MONTHLY_TOKEN_BUDGET="3000000000", **db)
+    assert shown.exit_code == 2, shown.output
+    assert "BAIBAIN_MONTHLY_TOKEN_BUDGET: 2147483647 以下の値を指定してください" in shown.output
