@@ -144,7 +144,7 @@ def ingest(
     with reported():
         files = list(iter_files(paths, left_out))
     if not files:
-        raise fail(BadInput("取り込めるファイルが見つかりませんでした。"))
+        raise fail(BadInput("取り込めるファイルが見つかりませんでした。" + left_out_note(left_out)))
     who = cli_user()
 
     async def work(services: Services) -> tuple[int, int, list[str]]:

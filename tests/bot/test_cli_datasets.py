@@ -21,3 +21,16 @@ def test_dataset_list_names_the_bundled_statutes_when_the_index_holds_them(
     assert empty.exit_code == 0, empty.output
     assert "組織「テスト市」が利用できるデータセットはまだありません。" in empty.output
     assert SAMPLE not in empty.output
+
+
+def test_a_folder_of_formats_not_read_names_them(run, tmp_path: Path) -> None:
+    folder = tmp_path / "古い資料"
+    folder.mkdir()
+    (folder / "議事録.doc").write_bytes(b"\xd0\xcf\x11\xe0old word")
+    (folder / "庁舎.png").write_bytes(b"\x89PNG\r\n")
+    assert run("org", "create", "テスト市").exit_code == 0
+    args = ("--dataset", "資料", "--org", "テスト市", "--category", "計画")
+    refused = run("ingest", str(folder), *args)
+    assert refused.exit_code == 2
+    assert "取り込めるファイルが見つかりませんでした。" in refused.output
+    assert "取り込まなかったファイル: 古い資料/庁舎.png、古い資料/議事録.doc" in refused.output
