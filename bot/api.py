@@ -81,22 +81,28 @@ async def authenticate(request: web.Request) -> ApiCaller | None:
     never trusted, since a reverse proxy makes every client look local. Returns ``None`` for the
     local demo (shared data only).
     """
-    services = request.app[SERVICES]
     token = bearer_token(request)
     if token is None:
         # Credentials of another form (Basic, a bare key) are wrong, not absent.
         if "Authorization" not in request.headers and is_local_demo(request):
             return None
         raise Unauthorized(KEY_REQUIRED)
+    return await caller_of(request, token, platform="api")
+
+
+async def caller_of(request: web.Request, key: str, *, platform: str) -> ApiCaller:
+    """The caller a presented API key stands for; a wrong or revoked key is ``Unauthorized``
+    and recorded as a security event (by the key's id, never its secret)."""
+    services = request.app[SERVICES]
     try:
-        return await asyncio.to_thread(authenticate_api_key, services.engine, token)
+        return await asyncio.to_thread(authenticate_api_key, services.engine, key)
     except Unauthorized:
         await services.auditor.security(
             org_id=None,
-            platform="api",
+            platform=platform,
             user_id="",
             reason="bad_api_key",
-            details={"path": request.path, "key_id": key_id_of(token)},
+            details={"path": request.path, "key_id": key_id_of(key)},
         )
         raise
 

@@ -18,8 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from admin.datasets import CATEGORIES
-from admin.orgs import authenticate_api_key
-from bot.api import decode_file
+from bot.api import caller_of, decode_file
 from bot.app_keys import SERVICES
 from bot.asker import Asker
 from bot.attached import ask_about_files, wants_summary
@@ -110,7 +109,7 @@ async def _handle(request: web.Request) -> Answer:
     key = request.headers.get("x-api-key", "").strip()
     if not key:
         raise Unauthorized("x-api-key ヘッダーに APIキーを指定してください。")
-    caller = await asyncio.to_thread(authenticate_api_key, services.engine, key)
+    caller = await caller_of(request, key, platform="invoke")
     body = await read_json_object(request)
     inputs = body.get("inputs")
     if not isinstance(inputs, dict):

@@ -212,3 +212,26 @@ async def test_a_database_gone_after_start_is_a_503_not_a_crash(
         with admin.begin() as connection:
             connection.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         admin.dispose()
+
+
+async def test_a_wrong_or_revoked_key_is_recorded_on_every_route(
+    aiohttp_client, make_settings, run
+) -> None:
+    settings = make_settings(host="0.0.0.0")
+    key = api_key(settings)
+    revoked = run("apikey", "revoke", key)
+    assert revoked.exit_code == 0, revoked.output
+    client = await client_for(aiohttp_client, settings)
+    question = {"question": SAMPLE_QUESTION}
+    api = await client.post(
+        "/api/v1/ask", json=question, headers={"Authorization": f"Bearer {key}"}
+    )
+    invoked = await client.post("/invoke", json={"inputs": question}, headers={"x-api-key": key})
+    assert (api.status, invoked.status) == (401, 401)
+    engine = create_db_engine(f"sqlite:///{settings.data_dir / 'baibain.sqlite3'}")
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT platform FROM audit_record WHERE kind = 'security' ORDER BY seq"
+        ).all()
+    engine.dispose()
+    assert [platform for (platform,) in rows] == ["api", "invoke"]
