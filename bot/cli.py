@@ -248,10 +248,21 @@ def summarize(
     from bot.summarizer import SummaryRequest
 
     settings = _settings()
+    path = Path(target).expanduser()
     if target.startswith(("http://", "https://")):
         request = SummaryRequest(url=target)
-    elif Path(target).is_file():
-        request = SummaryRequest(filename=Path(target).name, content=Path(target).read_bytes())
+    elif path.is_file():
+        request = SummaryRequest(filename=path.name, content=path.read_bytes())
+    elif path.is_dir():
+        raise fail(
+            BadInput(f"{target} はフォルダです。要約するファイルを指定してください。"),
+            as_json=as_json,
+        )
+    elif target.startswith(("./", "../", "/", "~")):  # a path (no document id looks like one)
+        raise fail(
+            BadInput(f"ファイル {target} が見つかりません。パスを確認してください。"),
+            as_json=as_json,
+        )
     else:
         request = SummaryRequest(doc_id=target)
 
