@@ -213,7 +213,15 @@ def ingest(
             raise
         return written, skipped, notes
 
-    written, skipped, notes = run_with_services(settings, work)
+    try:
+        written, skipped, notes = run_with_services(settings, work)
+    except KeyboardInterrupt:
+        typer.echo(
+            "ここまでに取り込んだ文書は検索できます。同じコマンドをもう一度実行すると、"
+            "残りを取り込みます（取り込み済みの文書は変更なしとして飛ばします）。",
+            err=True,
+        )
+        raise
     if left_out:
         notes.append(left_out_note(left_out))
     for note in notes:

@@ -112,6 +112,10 @@ def record_admin(
         raise AuditWriteFailed(DONE_BUT_UNRECORDED, detail=exc.detail) from exc
 
 
+# The exit code of a command stopped with Ctrl-C (128 + SIGINT), as Typer reports it.
+INTERRUPTED = 130
+
+
 class JapaneseUsageGroup(TyperGroup):
     """The ``baibain`` command group: a usage error (an unknown command or option, a missing
     or malformed value) is reported in Japanese like every other message, with where to find
@@ -150,6 +154,8 @@ class JapaneseUsageGroup(TyperGroup):
                 if ctx is not None:
                     typer.echo(f"使い方は `{ctx.command_path} --help` で確認できます。", err=True)
             sys.exit(exc.exit_code)
+        if result == INTERRUPTED:  # Ctrl-C: Typer turns KeyboardInterrupt into this code
+            typer.echo("中断しました。", err=True)
         sys.exit(result if isinstance(result, int) else 0)
 
 

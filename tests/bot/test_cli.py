@@ -8,12 +8,14 @@ import re
 from pathlib import Path
 
 import pytest
+import typer
 from support import refusing_inserts
 from typer.testing import CliRunner
 
 from admin.db import create_db_engine
 from admin.orgs import authenticate_api_key
 from bot.cli import app
+from bot.cli_common import JapaneseUsageGroup
 
 SAMPLE_QUESTION = "引っ越したら何日以内に届け出ますか"
 
@@ -478,3 +480,23 @@ def test_a_failure_with_json_output_prints_the_apis_error_object(run) -> None:
     assert error["code"] == "bad_input" and "質問" in error["message"]
     missing = run("summarize", "存在しない計画書", "--json")
     assert missing.exit_code == 2 and json.loads(missing.stdout)["error"]["code"] == "not_found"
+
+
+def test_a_command_stopped_with_ctrl_c_says_it_was_interrupted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A command of its own (Ctrl-C cannot be pressed in a test), under baibain's command group.
+    interruptible = typer.Typer(cls=JapaneseUsageGroup)
+
+    @interruptible.command()
+    def work() -> None:
+        raise KeyboardInterrupt
+
+    @interruptible.command()
+    def other() -> None:
+        """A second command, so that ``work`` is named on the command line."""
+
+    with pytest.raises(SystemExit) as stopped:
+        interruptible(["work"], prog_name="baibain")
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err.strip() == "中断しました。"
