@@ -4,6 +4,7 @@ delete, quota, quota set and usage. ``ChatRouter`` has already checked the user'
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 from collections.abc import Awaitable, Callable
 
 from admin import orgs
@@ -242,11 +243,13 @@ class DataCommands:
         return notice(describe(org.name, status))
 
     async def quota_set(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
-        words = args.split()
-        if len(words) != 2 or not words[1].replace(",", "").isdigit():
+        # The number comes last: an organization's name may hold spaces (「相模原市 中央区」).
+        *name, amount = args.split() or [""]
+        amount = unicodedata.normalize("NFKC", amount).replace(",", "")
+        if not name or not amount.isascii() or not amount.isdigit():
             return notice("「/quota set 組織名 トークン数」の形で指定してください。")
-        target = await asyncio.to_thread(orgs.get_org, self.services.engine, words[0])
-        tokens = int(words[1].replace(",", ""))
+        target = await asyncio.to_thread(orgs.get_org, self.services.engine, " ".join(name))
+        tokens = int(amount)
         await asyncio.to_thread(self.services.quotas.set_budget, target.id, tokens)
         await self.services.auditor.admin(
             org_id=target.id,

@@ -134,3 +134,16 @@ async def test_a_question_about_a_file_that_cannot_be_read_is_recorded(
     [reply] = [r.text for r in logo_fake.replies]
     assert "議事録.pdf" in reply
     assert chat.turn_outcomes() == ["error"]  # asked, not answered, and in the audit log
+
+
+async def test_quota_set_takes_an_organization_name_with_spaces(make_chat, logo_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("相模原市 中央区", "logo", logo_fake.org_id)
+    chat.link("運用", "logo", "operator-org", admins=("op-1",), operator=True)
+    # As typed with the Japanese input method on: a full-width space and digits.
+    command = {"name": "baibain", "text": "quota set 相模原市　中央区 ５００，０００"}
+    body = logo_fake.event(type="command", command=command, user_id="op-1", org_id="operator-org")
+    await deliver(chat, logo_fake, body)
+    await chat.drain()
+    [reply] = [r.text for r in logo_fake.replies]
+    assert "相模原市 中央区" in reply and "上限: 500,000 トークン" in reply
