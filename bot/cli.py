@@ -29,6 +29,7 @@ from bot.cli_datasets import dataset_app
 from bot.cli_index import index_app
 from bot.cli_org import apikey_app, org_app
 from bot.cli_quota import quota_app
+from bot.fetch import FetchPolicy, check_url
 from bot.services import Services, open_embedder
 from bot.settings import Settings, load_settings
 from bot.turns import Answer, shown_position
@@ -139,6 +140,9 @@ def ingest(
     settings = _settings()
     if not dataset.strip():
         raise fail(BadInput("--dataset を指定してください。"))
+    if source_url.strip():  # checked as the REST API checks a dataset's source
+        with reported():
+            source_url = check_url(source_url.strip(), FetchPolicy.of(settings))
 
     left_out: list[str] = []
     with reported():

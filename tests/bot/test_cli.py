@@ -500,3 +500,15 @@ def test_a_command_stopped_with_ctrl_c_says_it_was_interrupted(
         interruptible(["work"], prog_name="baibain")
     assert stopped.value.code == 130
     assert capsys.readouterr().err.strip() == "中断しました。"
+
+
+def test_ingest_refuses_a_source_url_that_is_not_a_web_address(run, tmp_path: Path) -> None:
+    rule = tmp_path / "規則.txt"
+    rule.write_text("第1条　この規則は、公布の日から施行する。", "utf-8")
+    assert run("org", "create", "テスト市").exit_code == 0
+    for url in ("ftp://example.jp/reiki/", "javascript:alert(1)", "ｈｔｔｐｓ：／／example.jp"):
+        refused = run(*ingested_args(rule), "--category", "計画", "--source-url", url)
+        assert refused.exit_code == 2, url
+        assert "http:// または https://" in refused.stderr
+    listed = run("dataset", "list", "--org", "テスト市")
+    assert "例規" not in listed.stdout  # nothing was created
