@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlmodel import create_engine, text
 
@@ -57,7 +57,15 @@ def create_db_engine(url: str) -> Engine:
         ) from exc
 
 
+# PostgreSQL URLs as hosting consoles and other tools print them name no driver (or the old
+# ``postgres`` scheme); Baibain ships psycopg 3.
+_POSTGRES_SCHEMES = ("postgres", "postgresql")
+
+
 def _engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.drivername in _POSTGRES_SCHEMES:
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":

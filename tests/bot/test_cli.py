@@ -512,3 +512,16 @@ def test_ingest_refuses_a_source_url_that_is_not_a_web_address(run, tmp_path: Pa
         assert "http:// または https://" in refused.stderr
     listed = run("dataset", "list", "--org", "テスト市")
     assert "例規" not in listed.stdout  # nothing was created
+
+
+def test_a_postgresql_url_as_consoles_print_it_names_the_shipped_driver(
+    run, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql+psycopg://"):
+        pytest.skip("needs PostgreSQL (BAIBAIN_TEST_DATABASE_URL)")
+    bare = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    legacy = database_url.replace("postgresql+psycopg://", "postgres://", 1)
+    assert run("org", "create", "横浜市", BAIBAIN_DATABASE_URL=bare).exit_code == 0
+    listed = run("org", "list", BAIBAIN_DATABASE_URL=legacy)
+    assert listed.exit_code == 0, listed.output
+    assert "横浜市" in listed.stdout
