@@ -2,8 +2,8 @@
 
 Statutes list the cases, persons or matters a provision speaks of as items (号) under a sentence
 such as 「次に掲げる者は、…することができない。」; guides do the same with bullets. An item read
-alone does not say what it is an item of, so chunking keeps the introducing sentence with items
-cut off from it (:mod:`knowledge.chunking`) and offline answers quote an item after it
+alone does not say what it is an item of, so a passage cut off from that sentence is shown
+after it (:mod:`knowledge.retrieval`) and offline answers quote an item after it
 (:mod:`knowledge.answer`).
 """
 

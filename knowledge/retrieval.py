@@ -64,6 +64,9 @@ DEFINITION_WEIGHT = 0.5
 # provisions) brings its own wording, which the lexical side matches precisely, and one vector
 # for a question and its candidates blurs them (on lawqa it cost recall@5 0.906 → 0.850).
 DENSE_WEIGHT = 1.0
+# The passages answers are made of: offline answers quote from the five best
+# (``knowledge.answer.SOURCES_CONSIDERED``), and the LLM reads five.
+SHOWN_DEPTH = 5
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,8 @@ class Retriever:
         law_words = {w for title in unindexed for w in self.analyzer.words(title)}
         coverage = Coverage.of(query, word_stats, frozenset(law_words))
         hits = await rerank_by_sentence(self.store, query, hits, word_stats, coverage)
-        hits = await self._with_list_leads(hits[:k])
+        hits = hits[:k]
+        hits = await self._with_list_leads(hits[:SHOWN_DEPTH]) + hits[SHOWN_DEPTH:]
         shares = tuple(coverage.share(hit.words) for hit in hits)
         return Retrieved(
             query=query,
