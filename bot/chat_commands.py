@@ -273,11 +273,22 @@ class DataCommands:
             f"  評価: 👍 {feedback.get('up', 0)} / 👎 {feedback.get('down', 0)}",
         ]
         if report.by_platform:
+            counts = sorted(report.by_platform.items(), key=lambda kv: (-kv[1], kv[0]))
             lines.append(
-                "  チャネル別: "
-                + "、".join(f"{k} {v}" for k, v in sorted(report.by_platform.items()))
+                "  チャネル別: " + "、".join(f"{PLATFORM_NAMES.get(k, k)} {v}件" for k, v in counts)
             )
         return notice("\n".join(lines))
+
+
+# Where questions came from, as staff call it (usage records keep the platform's code).
+PLATFORM_NAMES = {
+    "slack": "Slack",
+    "teams": "Teams",
+    "logo": "LoGoチャット",
+    "api": "API",
+    "invoke": "源内",
+    "cli": "コマンドライン",
+}
 
 
 def install(router_handlers: dict[str, Handler], services: Services) -> None:

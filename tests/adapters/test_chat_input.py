@@ -147,3 +147,13 @@ async def test_quota_set_takes_an_organization_name_with_spaces(make_chat, logo_
     await chat.drain()
     [reply] = [r.text for r in logo_fake.replies]
     assert "相模原市 中央区" in reply and "上限: 500,000 トークン" in reply
+
+
+async def test_usage_names_where_questions_came_from(make_chat, logo_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id, admins=("admin-1",))
+    for text in (SAMPLE_QUESTION, "/usage"):
+        await deliver(chat, logo_fake, logo_fake.event(text, user_id="admin-1"))
+        await chat.drain()
+    usage = logo_fake.replies[-1].text
+    assert "チャネル別: LoGoチャット 1件" in usage  # not 「logo 1」
