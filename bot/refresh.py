@@ -6,7 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from admin.datasets import DatasetInfo
+from admin.datasets import DatasetInfo, SourceState
 from bot.fetch import FetchPolicy, fetch
 from bot.services import Services
 from bot.uploads import defaults_for, id_prefix
@@ -40,6 +40,13 @@ async def refresh_dataset(services: Services, dataset: DatasetInfo) -> RefreshRe
             last_modified=stored.last_modified,
         )
         if fetched.not_modified:
+            # Unchanged is refreshed: the next request waits for the interval, not the next run.
+            kept = SourceState(
+                fetched.etag or stored.etag,
+                fetched.last_modified or stored.last_modified,
+                stored.name,
+            )
+            await asyncio.to_thread(services.datasets.remember_source, dataset.id, kept)
             return RefreshResult(dataset.id, not_modified=True)
         documents = list(
             documents_from_bytes(

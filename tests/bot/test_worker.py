@@ -193,3 +193,31 @@ async def test_a_source_read_under_a_new_file_name_replaces_the_old_one(services
         assert "毎週月曜日" not in await closed_on(services, org.id)
         assert "毎週水曜日" in await closed_on(services, org.id)
         assert services.datasets.get(dataset.id, org.id).documents == 1
+
+
+async def test_an_unchanged_source_is_asked_again_only_after_its_interval(services, source) -> None:
+    from datetime import timedelta
+
+    from sqlmodel import Session
+
+    from admin.datasets import Dataset
+
+    state, url = source
+    org = create_org(services.engine, "テスト市")
+    dataset = services.datasets.create(org.id, "施設一覧", "統計", source_url=url, refresh_hours=24)
+    assert (await refresh_dataset(services, dataset)).written == 1
+    with Session(services.engine) as session:  # the last refresh was yesterday
+        row = session.get(Dataset, dataset.id)
+        assert row is not None
+        row.refreshed_at = datetime.now(UTC) - timedelta(hours=25)
+        session.add(row)
+        session.commit()
+    assert await run_job("dataset-refresh", datetime(2026, 11, 26, 3, 0, tzinfo=UTC))
+    assert state.seen[-1] == '"v1"'  # answered 304 Not Modified
+    asked = len(state.seen)
+    # Half an hour later the source is not asked again: 304 counts as a refresh.
+    assert services.datasets.due_for_refresh() == []
+    assert await run_job("dataset-refresh", datetime(2026, 11, 26, 3, 30, tzinfo=UTC))
+    assert len(state.seen) == asked
+    # Its validators are kept for the refresh after the interval.
+    assert services.datasets.source_state(dataset.id).etag == '"v1"'
