@@ -20,6 +20,7 @@ from pathlib import Path
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.engine import Engine
 
 from admin.joblocks import claim_run
 from admin.links import purge_processed_events
@@ -156,18 +157,35 @@ def use_services(services: Services | None) -> None:
     _services = services
 
 
+def start_scheduler(engine: Engine) -> AsyncIOScheduler:
+    """A started scheduler running ``JOBS`` from the database job store.
+
+    A job whose schedule is unchanged keeps the next run time stored by the worker before, so
+    a run that fell due while no worker was running (within the grace time) runs now, once,
+    instead of being pushed to the next day by the restart.
+    """
+    scheduler = AsyncIOScheduler(
+        timezone="Asia/Tokyo",
+        jobstores={"default": SQLAlchemyJobStore(engine=engine)},
+        job_defaults={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
+    )
+    scheduler.start(paused=True)
+    for job_id, (_job, trigger) in JOBS.items():
+        stored = scheduler.get_job(job_id)
+        job = scheduler.add_job(
+            _scheduled, args=[job_id], id=job_id, replace_existing=True, **trigger
+        )
+        if stored is not None and stored.next_run_time and str(stored.trigger) == str(job.trigger):
+            job.modify(next_run_time=stored.next_run_time)
+    scheduler.resume()
+    return scheduler
+
+
 async def run_worker(settings: Settings) -> None:
     """Run scheduled jobs until SIGINT/SIGTERM."""
     services = await open_services(settings, load_sample=False)
     use_services(services)
-    scheduler = AsyncIOScheduler(
-        timezone="Asia/Tokyo",
-        jobstores={"default": SQLAlchemyJobStore(engine=services.engine)},
-        job_defaults={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
-    )
-    for job_id, (_job, trigger) in JOBS.items():
-        scheduler.add_job(_scheduled, args=[job_id], id=job_id, replace_existing=True, **trigger)
-    scheduler.start()
+    scheduler = start_scheduler(services.engine)
     log.info("worker started jobs=%d", len(scheduler.get_jobs()))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -221,3 +221,38 @@ async def test_an_unchanged_source_is_asked_again_only_after_its_interval(servic
     assert len(state.seen) == asked
     # Its validators are kept for the refresh after the interval.
     assert services.datasets.source_state(dataset.id).etag == '"v1"'
+
+
+async def test_a_run_missed_while_no_worker_ran_is_made_up_once_on_start(services) -> None:
+    import asyncio
+    from datetime import timedelta
+
+    from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
+    from sqlmodel import Session, select
+
+    from admin.joblocks import JobRun
+    from bot.worker import start_scheduler
+
+    first = start_scheduler(services.engine)
+    first.pause()
+    # The worker was stopped for maintenance over 03:00: the purge fell due ten minutes ago.
+    first.modify_job("retention", next_run_time=datetime.now(UTC) - timedelta(minutes=10))
+    first.shutdown(wait=False)
+
+    done = asyncio.Event()
+
+    def executed(event: JobExecutionEvent) -> None:
+        if event.job_id == "retention":
+            done.set()
+
+    second = start_scheduler(services.engine)
+    second.add_listener(executed, EVENT_JOB_EXECUTED)
+    try:
+        await asyncio.wait_for(done.wait(), timeout=20)
+        job = second.get_job("retention")
+        assert job is not None and job.next_run_time > datetime.now(UTC)
+    finally:
+        second.shutdown(wait=False)
+    with Session(services.engine) as session:
+        runs = session.exec(select(JobRun).where(JobRun.job_id == "retention")).all()
+    assert len(runs) == 1
