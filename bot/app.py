@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -18,6 +19,9 @@ from bot.settings import Settings
 from knowledge.errors import BaibainError
 
 log = logging.getLogger(__name__)
+
+# Below the usual 5 s timeout of a load balancer's health check.
+READY_TIMEOUT_S = 4.0
 
 
 def _page(requires_key: bool) -> str:
@@ -48,7 +52,16 @@ async def readyz(request: web.Request) -> web.Response:
     """``GET /readyz``: 200 when the database and the index answer, 503 with a reason if not."""
     services = request.app[SERVICES]
     try:
-        ping_db(services.engine)
+        # In a thread and bounded: a hung database must neither stall every other request of
+        # this process nor leave the load balancer's check without an answer.
+        await asyncio.wait_for(asyncio.to_thread(ping_db, services.engine), READY_TIMEOUT_S)
+    except TimeoutError:
+        log.warning("readiness: database did not answer within %gs", READY_TIMEOUT_S)
+        return json_error(
+            503,
+            "database_unavailable",
+            f"データベースが応答しません（{READY_TIMEOUT_S:g}秒以内に応答がありませんでした）",
+        )
     except Exception as exc:  # any driver error means "not ready"; the reason is reported
         log.warning("readiness: database unreachable: %s", type(exc).__name__)
         return json_error(

@@ -157,6 +157,42 @@ async def test_readiness_reports_an_unreachable_database(aiohttp_client, make_se
     assert "データベース" in (await response.json())["error"]["message"]
 
 
+async def test_readiness_answers_in_time_while_the_database_hangs(
+    aiohttp_client, make_settings
+) -> None:
+    import asyncio
+    import socket
+    import threading
+    import time
+
+    client = await client_for(aiohttp_client, make_settings())
+    from bot.app_keys import SERVICES
+
+    # A database host that takes the connection and never answers (a hung server, a firewall
+    # holding packets); after a while it gives up, so a blocked process comes back.
+    silent = socket.create_server(("127.0.0.1", 0))
+    port = silent.getsockname()[1]
+    gives_up = threading.Timer(10, silent.close)
+    gives_up.start()
+    services = client.app[SERVICES]
+    services.engine.dispose()
+    services.engine = create_db_engine(f"postgresql+psycopg://nobody@127.0.0.1:{port}/none")
+    try:
+        started = time.monotonic()
+        ready = asyncio.ensure_future(client.get("/readyz"))
+        await asyncio.sleep(0.2)  # the readiness check is under way
+        health = await client.get("/healthz")
+        assert health.status == 200 and time.monotonic() - started < 3  # the process serves on
+        response = await ready
+        assert time.monotonic() - started < 8  # a load balancer's check gets its answer
+        body = await response.json()
+        assert response.status == 503 and body["error"]["code"] == "database_unavailable"
+        assert "データベース" in body["error"]["message"]
+    finally:
+        gives_up.cancel()
+        silent.close()
+
+
 async def test_filters_narrow_the_search(aiohttp_client, make_settings) -> None:
     client = await aiohttp_client(create_app(make_settings()))
     question = "職員の懲戒処分について"
