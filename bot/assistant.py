@@ -298,7 +298,9 @@ class Assistant:
         else:
             generated = await self._stream(llm, question, sources, history, on_progress)
         usage = usage_of(generated.usage)
-        if generated.uncited or generated.not_found:
+        # A partial answer that cites sources and says the rest is not in them lists what it
+        # cites, like any other answer; only an answer citing nothing falls back to related.
+        if generated.uncited:
             text = (
                 generated.text if generated.not_found else f"{generated.text}\n\n{UNCITED_NOTICE}"
             )

@@ -78,8 +78,9 @@ class CheckedAnswer:
 class GeneratedAnswer:
     """A grounded answer: checked text, the sources it cites, and what it cost.
 
-    ``not_found`` when the model said the sources do not answer the question; the caller then
-    shows the top sources under 「関連する可能性のある資料」, as it does when ``uncited``.
+    ``not_found`` when the model said the sources do not answer (all or part of) the question;
+    when it is also ``uncited`` the caller shows the top sources under
+    「関連する可能性のある資料」, as it does for any ``uncited`` answer.
     """
 
     text: str
