@@ -57,6 +57,7 @@ LLM_SOURCES = 5
 PROGRESS_INTERVAL_S = 1.0
 
 UNCITED_NOTICE = "※この回答は出典を示していません。下記の資料で内容を確認してください。"
+CUT_SHORT_NOTICE = "※回答は途中までです。続きは下記の資料で確認してください。"
 
 Progress = Callable[[str], Awaitable[None]]
 
@@ -298,6 +299,8 @@ class Assistant:
         else:
             generated = await self._stream(llm, question, sources, history, on_progress)
         usage = usage_of(generated.usage)
+        if generated.cut_short:
+            generated = replace(generated, text=f"{generated.text}\n\n{CUT_SHORT_NOTICE}")
         # A partial answer that cites sources and says the rest is not in them lists what it
         # cites, like any other answer; only an answer citing nothing falls back to related.
         if generated.uncited:

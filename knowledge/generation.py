@@ -80,7 +80,8 @@ class GeneratedAnswer:
 
     ``not_found`` when the model said the sources do not answer (all or part of) the question;
     when it is also ``uncited`` the caller shows the top sources under
-    「関連する可能性のある資料」, as it does for any ``uncited`` answer.
+    「関連する可能性のある資料」, as it does for any ``uncited`` answer. ``cut_short`` when the
+    server stopped the reply before its end (token limit, content filter).
     """
 
     text: str
@@ -88,6 +89,12 @@ class GeneratedAnswer:
     uncited: bool
     usage: LLMUsage
     not_found: bool = False
+    cut_short: bool = False
+
+
+# Finish reasons of a reply the server stopped before the model finished it: the token limit,
+# or a content filter (Azure OpenAI).
+_CUT_SHORT = frozenset({"length", "content_filter"})
 
 
 def escape_data(text: str) -> str:
@@ -216,6 +223,7 @@ def _checked(completion: Completion, n_sources: int) -> GeneratedAnswer:
         uncited=checked.uncited,
         usage=completion.usage,
         not_found=NOT_FOUND_PHRASE in checked.text,
+        cut_short=completion.finish_reason in _CUT_SHORT,
     )
 
 

@@ -1,11 +1,12 @@
 """What staff see when the model's reply is only partly usable: a partial answer that also
-says what the sources do not show."""
+says what the sources do not show, and a reply the endpoint cut short."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fakes.openai_server import FakeOpenAIServer
+import pytest
+from fakes.openai_server import FakeOpenAIServer, Reply
 
 from bot.app import create_app
 
@@ -52,3 +53,20 @@ async def test_a_model_that_answers_nothing_still_shows_related_sources(
     assert body["answer"] == "資料からは確認できませんでした。"
     assert body["citations_heading"] == "関連する可能性のある資料"
     assert body["citations"] and body["outcome"] == "not_found"
+
+
+# Azure OpenAI ends a reply its content filter stops with finish_reason content_filter.
+@pytest.mark.parametrize("finish_reason", ["length", "content_filter"])
+async def test_an_answer_the_server_cut_short_says_so(
+    aiohttp_client, openai_fake: FakeOpenAIServer, make_settings, finish_reason: str
+) -> None:
+    openai_fake.script(
+        Reply(
+            "普通地方公共団体の住民が請求できます[1]。ただし、請求は", finish_reason=finish_reason
+        )
+    )
+    client = await aiohttp_client(create_app(make_settings(**llm(openai_fake))))
+    body = await (await client.post("/api/v1/ask", json={"question": QUESTION})).json()
+    assert body["answer"].startswith("普通地方公共団体の住民が請求できます[1]。ただし、請求は")
+    assert body["answer"].endswith("※回答は途中までです。続きは下記の資料で確認してください。")
+    assert len(body["citations"]) == 1
