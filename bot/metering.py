@@ -109,6 +109,13 @@ class LLMAccess:
             return self.llm
         return MeteredLLM(self.llm, self.quotas, self.auditor, org_id)
 
+    async def affordable(self, org_id: str | None, tokens: int) -> int:
+        """``tokens``, or what the organization has left when that is less (never negative)."""
+        if self.llm is None or org_id is None:
+            return tokens
+        status = await asyncio.to_thread(self.quotas.status, org_id)
+        return max(0, min(tokens, status.remaining))
+
     async def check_affordable(self, org_id: str | None, tokens: int) -> None:
         """``QuotaExceeded`` when the organization has less than ``tokens`` left: a turn checks
         that its answer can be paid for before it spends anything on preparatory calls

@@ -231,13 +231,21 @@ class Summarizer:
         outcome: Outcome = "answered"
         if llm is not None:
             try:
-                text, usage = await summarize_document(
-                    llm,
-                    source.title,
-                    source.chunks,
-                    token_budget=self.token_budget,
-                    max_summary_chars=LLM_SUMMARY_CHARS,
-                )
+                # Planned within what the organization has left, so that no call of the plan
+                # is refused half-way (the calls before it paid for nothing).
+                budget = await self.llm.affordable(org_id, self.token_budget)
+                try:
+                    text, usage = await summarize_document(
+                        llm,
+                        source.title,
+                        source.chunks,
+                        token_budget=budget,
+                        max_summary_chars=LLM_SUMMARY_CHARS,
+                    )
+                except ValueError:
+                    if budget < self.token_budget:  # the budget left is what is too small
+                        await self.llm.check_affordable(org_id, self.token_budget)
+                    raise
                 return Answer(
                     text=f"{header}\n\n{text} [1]",
                     citations=(source.citation,),
