@@ -39,6 +39,7 @@ from knowledge.errors import BaibainError, QuotaExceeded, UpstreamUnavailable
 from knowledge.generation import (
     GeneratedAnswer,
     SourceText,
+    build_grounded_messages,
     carry_over_terms,
     expand_queries,
     generate_answer,
@@ -47,7 +48,7 @@ from knowledge.generation import (
     stream_answer,
 )
 from knowledge.index import SearchFilter
-from knowledge.llm import LLMClient, LLMUsage, TextDelta
+from knowledge.llm import LLMClient, LLMUsage, TextDelta, estimate_message_tokens
 from knowledge.retrieval import Retrieved, Retriever, fuse_retrievals
 
 log = logging.getLogger(__name__)
@@ -222,6 +223,9 @@ class Assistant:
                 await self.llm.check_affordable(asker.org_id, self.answer_max_tokens)
             query, spent = await self._standalone(llm, question, history)
             retrieved = await self.retriever.retrieve(query, flt, SEARCH_K)
+            if llm is not None and retrieved.hits:  # the answer's prompt holds its sources
+                cost = self._answer_cost(question, retrieved, history)
+                await self.llm.check_affordable(asker.org_id, cost)
             if llm is not None and self.query_variants:
                 retrieved, expand_usage = await self._expanded(llm, query, retrieved, flt)
                 spent = _sum(spent, expand_usage)
@@ -245,6 +249,13 @@ class Assistant:
             quoted = offline_answer(retrieved, self.analyzer, notice=notice)
             return _charged(replace(quoted, outcome="quota"), spent)
         return _charged(answer, spent)
+
+    def _answer_cost(
+        self, question: str, retrieved: Retrieved, history: list[tuple[str, str]]
+    ) -> int:
+        """What the answer's call reserves: its estimated prompt and its longest reply."""
+        messages = build_grounded_messages(question, _sources(retrieved), history)
+        return estimate_message_tokens(messages) + self.answer_max_tokens
 
     async def _standalone(
         self, llm: LLMClient | None, question: str, history: list[tuple[str, str]]
@@ -288,10 +299,7 @@ class Assistant:
         on_progress: Progress | None,
     ) -> Answer:
         hits = retrieved.hits[:LLM_SOURCES]
-        sources = [
-            SourceText(n=n, title=h.meta.title, position=h.chunk.position, text=h.chunk.text)
-            for n, h in enumerate(hits, 1)
-        ]
+        sources = _sources(retrieved)
         if on_progress is None:
             generated = await generate_answer(
                 llm, question, sources, history, max_tokens=self.answer_max_tokens
@@ -340,6 +348,14 @@ class Assistant:
             else:
                 return event
         raise UpstreamUnavailable(detail="llm stream ended without an answer")
+
+
+def _sources(retrieved: Retrieved) -> list[SourceText]:
+    """The numbered sources the model answers from: the best hits."""
+    return [
+        SourceText(n=n, title=h.meta.title, position=h.chunk.position, text=h.chunk.text)
+        for n, h in enumerate(retrieved.hits[:LLM_SOURCES], 1)
+    ]
 
 
 def _sum(first: LLMUsage | None, second: LLMUsage | None) -> LLMUsage | None:

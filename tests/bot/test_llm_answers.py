@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from fakes.openai_server import FakeOpenAIServer, Reply, server_error
@@ -440,12 +441,15 @@ async def test_exhausted_budget_answers_offline_or_refuses(
     assert usage["by_outcome"] == {"quota": 2}
 
 
+# 1,000 tokens pay for variants, not for the longest reply; 3,000 pay for the longest reply
+# (1,024) and for variants, but not for the answer's prompt with its five sources as well.
+@pytest.mark.parametrize("left", [1000, 3000])
 async def test_a_budget_too_small_for_an_answer_spends_nothing_on_preparing_one(
-    aiohttp_client, openai_fake: FakeOpenAIServer, make_settings, data_dir: Path
+    aiohttp_client, openai_fake: FakeOpenAIServer, make_settings, data_dir: Path, left: int
 ) -> None:
     key = new_key(data_dir)
     runner = CliRunner()
-    small = ["quota", "set", "テスト市", "1000"]  # enough for variants, not for an answer
+    small = ["quota", "set", "テスト市", str(left)]
     env = {"BAIBAIN_DATA_DIR": str(data_dir)}
     assert (await asyncio.to_thread(runner.invoke, cli, small, env=env)).exit_code == 0
     settings = make_settings(host="0.0.0.0", **llm(openai_fake, variants=2))
@@ -455,7 +459,7 @@ async def test_a_budget_too_small_for_an_answer_spends_nothing_on_preparing_one(
         await client.post("/api/v1/ask", json={"question": QUESTION}, headers=auth)
     ).json()
     assert body["outcome"] == "quota"
-    assert "残り（1,000トークン）では回答を作成できません" in body["answer"]
+    assert f"残り（{left:,}トークン）では回答を作成できません" in body["answer"]
     # No query variants were written (and charged) for an answer that could not be paid.
     assert openai_fake.chat_requests == []
     quota = await (await client.get("/api/v1/quota", headers=auth)).json()
