@@ -230,7 +230,7 @@ class Assistant:
                 retrieved, expand_usage = await self._expanded(llm, query, retrieved, flt)
                 spent = _sum(spent, expand_usage)
             if llm is None or not retrieved.hits:
-                return _charged(offline_answer(retrieved, self.analyzer), spent)
+                return charged(offline_answer(retrieved, self.analyzer), spent)
             answer = await self._generate(llm, question, retrieved, history, on_progress)
             if retrieved.unindexed_laws and answer.outcome == "answered":
                 notice = UNINDEXED_NOTICE.format(laws=quoted_titles(retrieved.unindexed_laws))
@@ -238,7 +238,7 @@ class Assistant:
         except UpstreamUnavailable as exc:
             log.warning("llm unavailable, answering offline: %s", exc.detail)
             retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
-            return _charged(offline_answer(retrieved, self.analyzer, notice=OFFLINE_NOTICE), spent)
+            return charged(offline_answer(retrieved, self.analyzer, notice=OFFLINE_NOTICE), spent)
         except QuotaExceeded as exc:
             assert asker.org_id is not None
             status = await asyncio.to_thread(self.llm.quotas.status, asker.org_id)
@@ -247,8 +247,8 @@ class Assistant:
             retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
             notice = f"※{exc.user_message}資料の該当箇所を抜粋して表示します。"
             quoted = offline_answer(retrieved, self.analyzer, notice=notice)
-            return _charged(replace(quoted, outcome="quota"), spent)
-        return _charged(answer, spent)
+            return charged(replace(quoted, outcome="quota"), spent)
+        return charged(answer, spent)
 
     def _answer_cost(
         self, question: str, retrieved: Retrieved, history: list[tuple[str, str]]
@@ -364,7 +364,7 @@ def _sum(first: LLMUsage | None, second: LLMUsage | None) -> LLMUsage | None:
     return first + second
 
 
-def _charged(answer: Answer, extra: LLMUsage | None) -> Answer:
+def charged(answer: Answer, extra: LLMUsage | None) -> Answer:
     """``answer`` with ``extra`` tokens added to its usage (an offline answer takes the model
     of those calls, so that usage reports price them)."""
     if extra is None:

@@ -16,8 +16,10 @@ from admin.quotas import QuotaService, Reservation, exhausted_message
 from bot.auditing import Auditor
 from knowledge.errors import QuotaExceeded
 from knowledge.llm import (
+    NO_USAGE,
     Completion,
     LLMClient,
+    LLMUsage,
     Message,
     StreamEnd,
     StreamEvent,
@@ -28,7 +30,11 @@ log = logging.getLogger(__name__)
 
 
 class MeteredLLM:
-    """An ``LLMClient`` that charges an organization's quota for every call."""
+    """An ``LLMClient`` that charges an organization's quota for every call.
+
+    ``spent`` adds up what its calls were charged, so that work which fails after some calls
+    (a summary whose last step fails) still reports what it cost.
+    """
 
     def __init__(
         self, inner: LLMClient, quotas: QuotaService, auditor: Auditor, org_id: str
@@ -37,6 +43,7 @@ class MeteredLLM:
         self._quotas = quotas
         self._auditor = auditor
         self._org_id = org_id
+        self.spent: LLMUsage = NO_USAGE
 
     async def _reserve(self, messages: Sequence[Message], max_tokens: int) -> Reservation:
         amount = estimate_message_tokens(messages) + max_tokens
@@ -46,6 +53,7 @@ class MeteredLLM:
         crossed = await asyncio.to_thread(
             self._quotas.commit, reservation, completion.usage.total_tokens
         )
+        self.spent = self.spent + completion.usage
         if crossed is not None:
             log.warning("quota threshold org=%s percent=%d", self._org_id, crossed)
             await self._auditor.admin(

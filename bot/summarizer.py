@@ -10,10 +10,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.asker import Asker
-from bot.assistant import usage_of
+from bot.assistant import charged, usage_of
 from bot.auditing import Auditor, failed_turn
 from bot.fetch import FetchPolicy, fetch_document
-from bot.metering import LLMAccess
+from bot.metering import LLMAccess, MeteredLLM
 from bot.offline import OFFLINE_NOTICE
 from bot.turns import EXTRACT_FOOTER, Answer, Citation, Outcome
 from knowledge.analysis import Analyzer
@@ -266,12 +266,15 @@ class Summarizer:
         summary = extractive_summary(source.title, source.chunks, OFFLINE_SUMMARY_CHARS)
         if not summary:
             raise BadInput(f"「{source.title}」には要約できる本文がありません。")
-        return Answer(
+        quoted = Answer(
             text=f"{header}\n\n{summary} [1]",
             citations=(source.citation,),
             footer=EXTRACT_FOOTER,
             outcome=outcome,
         )
+        # The calls that succeeded before one failed were charged: the reply says so too.
+        spent = llm.spent if isinstance(llm, MeteredLLM) and llm.spent.requests else None
+        return charged(quoted, spent)
 
 
 def _by_article_note(law_title: str) -> str:

@@ -8,7 +8,7 @@ import base64
 from pathlib import Path
 from typing import Any
 
-from fakes.openai_server import FakeOpenAIServer
+from fakes.openai_server import FakeOpenAIServer, RecordedRequest, Reply, Step, server_error
 from support import org_with_key
 from typer.testing import CliRunner
 
@@ -73,3 +73,19 @@ async def test_a_budget_left_too_small_for_any_summary_says_so(
     assert body["outcome"] == "quota"
     assert "残り（500トークン）では回答を作成できません" in body["answer"]
     assert openai_fake.chat_requests == [] and quota["used"] == 0
+
+
+async def test_tokens_spent_before_a_summary_failed_are_reported(
+    aiohttp_client, openai_fake: FakeOpenAIServer, make_settings, data_dir: Path
+) -> None:
+    # The parts are summarized (and charged); then merging them fails.
+    def reduce_fails(request: RecordedRequest) -> Step:
+        merging = "部分ごとに要約したもの" in request.messages[-1]["content"]
+        return server_error(500) if merging else Reply("部分の要約です。")
+
+    openai_fake.default = reduce_fails
+    body, quota = await summarize_with_budget(
+        aiohttp_client, openai_fake, make_settings, data_dir, 100_000
+    )
+    assert body["answer"].startswith("※AIモデルに接続できなかったため")
+    assert quota["used"] > 0 and body["usage"]["total_tokens"] == quota["used"]

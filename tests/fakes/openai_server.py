@@ -12,7 +12,7 @@ the real ``openai`` client over HTTP:
 
 Behaviour is scripted per test with :meth:`FakeOpenAIServer.script`: a queue of steps
 (:class:`Reply`, :class:`Status`, :class:`Hang`, :class:`Raw`) consumed one per chat request.
-When the queue is empty, :attr:`FakeOpenAIServer.default` computes the reply from the request.
+When the queue is empty, :attr:`FakeOpenAIServer.default` computes the step from the request.
 Embedding requests have their own queue, :meth:`FakeOpenAIServer.script_embeddings`
 (:class:`Status`, :class:`Hang`, :class:`Raw`); when it is empty they get the computed vectors
 (:meth:`FakeOpenAIServer.embedding`).
@@ -181,7 +181,7 @@ class FakeOpenAIServer(FakeServer):
 
     def __init__(
         self,
-        default: Callable[[RecordedRequest], Reply | str] = _default_reply,
+        default: Callable[[RecordedRequest], Step | str] = _default_reply,
         embedding_dimensions: int = 16,
     ) -> None:
         self.default = default
