@@ -16,7 +16,8 @@ Every call is bounded and fails in one way only, :class:`UpstreamUnavailable`:
 * **Circuit breaker.** After ``breaker_failures`` consecutive failed calls the client fails
   fast, with no HTTP request, for ``breaker_reset_s``; then one trial call is let through
   (half-open): success closes the breaker, failure opens it again.
-* **Malformed output** (not JSON, no choices, empty content) is an upstream failure too.
+* **Malformed output** (not JSON, no choices, empty content) is an upstream failure too; an
+  empty reply a content filter withheld (Azure) fails the call but not the breaker.
 
 Token usage comes from the response (``usage``; when streaming, the final usage chunk that
 ``stream_options={"include_usage": True}`` asks for). When a server omits it, usage is estimated
@@ -89,12 +90,22 @@ class MalformedResponse(Exception):
     """The server answered 2xx with something that is not a usable result."""
 
 
+class WithheldResponse(MalformedResponse):
+    """A content filter withheld the whole reply (Azure OpenAI): the endpoint is healthy."""
+
+
+def _no_content(finish_reason: str) -> MalformedResponse:
+    kind = WithheldResponse if finish_reason == "content_filter" else MalformedResponse
+    return kind(f"empty content (finish_reason={finish_reason})")
+
+
 def classify_error(err: BaseException, service: str = "llm") -> tuple[str, bool]:
     """(detail for logs, whether it says the endpoint is unhealthy) for a failed call.
 
     ``service`` names the caller in the detail (``llm http 500``, ``embeddings http 500``).
     4xx answers other than 408/409/429 come from a reachable, healthy endpoint refusing this
-    request (bad key, unknown model, context too long), so they do not feed the breaker.
+    request (bad key, unknown model, context too long), so they do not feed the breaker; nor
+    does a reply a content filter withheld.
     """
     if isinstance(err, TimeoutError):
         return f"{service} deadline exceeded", True
@@ -107,6 +118,8 @@ def classify_error(err: BaseException, service: str = "llm") -> tuple[str, bool]
         code = err.code if isinstance(err.code, str) else ""
         unhealthy = status >= 500 or status in (408, 409, 429)
         return f"{service} http {status}{' ' + code if code else ''}", unhealthy
+    if isinstance(err, WithheldResponse):
+        return f"{service} reply withheld by a content filter", False
     if isinstance(err, MalformedResponse):
         return f"malformed {service} response: {err}", True
     if isinstance(err, openai.APIResponseValidationError | ValueError):
@@ -271,7 +284,7 @@ class OpenAIChatClient(OpenAIService):
         message = choice.get("message")
         content = message.get("content") if isinstance(message, Mapping) else None
         if not isinstance(content, str) or not content.strip():
-            raise MalformedResponse(f"empty content (finish_reason={finish_reason})")
+            raise _no_content(finish_reason)
         model = data.get("model")
         model = model if isinstance(model, str) and model else self.config.model
         return Completion(
@@ -334,7 +347,7 @@ class OpenAIChatClient(OpenAIService):
                             yield TextDelta(delta)
                 text = "".join(parts)
                 if not text.strip():
-                    raise MalformedResponse(f"empty content (finish_reason={finish_reason})")
+                    raise _no_content(finish_reason)
             except (openai.OpenAIError, TimeoutError, ValueError, MalformedResponse) as err:
                 settled = True
                 raise self._failed(err, started, stream=True) from err

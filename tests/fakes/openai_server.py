@@ -114,12 +114,13 @@ def empty_choices() -> Raw:
     return Raw(json.dumps({**body, "choices": []}))
 
 
-def empty_content() -> Raw:
-    """A completion whose only choice has null content."""
+def empty_content(finish_reason: str = "stop") -> Raw:
+    """A completion whose only choice has null content (``content_filter``: what Azure OpenAI
+    sends when its content filter withholds the whole reply)."""
     choice = {
         "index": 0,
         "message": {"role": "assistant", "content": None},
-        "finish_reason": "stop",
+        "finish_reason": finish_reason,
     }
     body = {"id": "chatcmpl-x", "object": "chat.completion", "created": 0, "model": "m"}
     return Raw(json.dumps({**body, "choices": [choice]}))

@@ -335,6 +335,19 @@ async def test_client_errors_do_not_trip_the_breaker(
     assert len(openai_fake.requests) == 3
 
 
+async def test_replies_withheld_by_a_content_filter_do_not_trip_the_breaker(
+    openai_fake: FakeOpenAIServer, make_client: ClientFactory
+) -> None:
+    # Azure OpenAI withholds replies on some topics (DV, self-harm) that staff ask about.
+    client = make_client(max_retries=0, breaker_failures=2)
+    openai_fake.script(*[empty_content("content_filter")] * 3)
+    for _ in range(3):
+        with pytest.raises(UpstreamUnavailable):
+            await client.complete(PROMPT, max_tokens=64)
+    assert client.breaker.state == "closed"
+    assert len(openai_fake.requests) == 3
+
+
 async def test_azure_uses_the_deployment_path_api_version_and_api_key(
     openai_fake: FakeOpenAIServer, make_client: ClientFactory
 ) -> None:
