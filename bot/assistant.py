@@ -240,9 +240,7 @@ class Assistant:
             retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
             return charged(offline_answer(retrieved, self.analyzer, notice=OFFLINE_NOTICE), spent)
         except QuotaExceeded as exc:
-            assert asker.org_id is not None
-            status = await asyncio.to_thread(self.llm.quotas.status, asker.org_id)
-            if not status.offline_when_exhausted:
+            if not await self.llm.quotes_when_exhausted(asker.org_id):
                 raise
             retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
             notice = f"※{exc.user_message}資料の該当箇所を抜粋して表示します。"

@@ -124,6 +124,14 @@ class LLMAccess:
         status = await asyncio.to_thread(self.quotas.status, org_id)
         return max(0, min(tokens, status.remaining))
 
+    async def quotes_when_exhausted(self, org_id: str | None) -> bool:
+        """Whether an organization whose budget is spent is answered with quotes from the
+        documents (the default) rather than refused (``quota set --no-offline``)."""
+        if org_id is None:
+            return False  # only an organization has a budget to exhaust
+        status = await asyncio.to_thread(self.quotas.status, org_id)
+        return status.offline_when_exhausted
+
     async def check_affordable(self, org_id: str | None, tokens: int) -> None:
         """``QuotaExceeded`` when the organization has less than ``tokens`` left: a turn checks
         that its answer can be paid for before it spends anything on preparatory calls

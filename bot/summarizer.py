@@ -188,11 +188,11 @@ class Summarizer:
         found = candidates.exact
         if not found and self.from_file is not None:
             found = await self._from_file(self.from_file, name, flt)
-        found = found or candidates.containing
-        if len(found) > 1 and (statute := one_statute(candidates)) is not None:
+        if not found and (statute := one_statute(candidates)) is not None:
             first = await first_article(self.index, self.analyzer, statute, flt)
             if first is not None:
                 return first, _by_article_note(statute.law_title)
+        found = found or candidates.containing
         if len(found) > 1:
             raise BadInput(_choices(name, found))
         document = await self.index.get_document(found[0].doc_id) if found else None
@@ -257,9 +257,7 @@ class Summarizer:
             except ValueError as exc:  # the token budget cannot hold a useful plan
                 log.warning("summary budget too small, summarizing offline: %s", exc)
             except QuotaExceeded as exc:  # quoted, as answers are, unless the org refuses
-                assert org_id is not None
-                status = await asyncio.to_thread(self.llm.quotas.status, org_id)
-                if not status.offline_when_exhausted:
+                if not await self.llm.quotes_when_exhausted(org_id):
                     raise
                 header = f"※{exc.user_message}資料から抜粋して要約します。\n\n{header}"
                 outcome = "quota"

@@ -97,7 +97,7 @@ def _table_rows(lines: list[str]) -> list[str] | None:
     rows = [line.split(_CELL) for line in lines[1:]]
     if any(not 1 < len(cells) <= len(header) for cells in rows):
         return None  # prose, or a table without its header
-    named = ((zip(header, cells, strict=False)) for cells in rows)  # trailing blanks are cut
+    named = (zip(header, cells, strict=False) for cells in rows)  # trailing blanks are cut
     return ["、".join(f"{n}: {c}" if n else c for n, c in pairs if c) for pairs in named]
 
 
