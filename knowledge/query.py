@@ -43,6 +43,9 @@ class AnalyzedQuery:
     amount: re.Pattern[str] | None = None
     # The terms of each common noun of the question's first line (``Analyzer.words``).
     subjects: tuple[tuple[str, ...], ...] = ()
+    # Words in Latin letters that are not common nouns of the dictionary: the name of a system
+    # or product (Teams, Excel, LGWAN), which is what a question naming one is about.
+    names: frozenset[str] = frozenset()
 
 
 def analyze_question(analyzer: Analyzer, question: str) -> AnalyzedQuery:
@@ -85,7 +88,19 @@ def analyze_question(analyzer: Analyzer, question: str) -> AnalyzedQuery:
         nouns=frozenset(nouns),
         amount=asked_amount(question),
         subjects=tuple(subjects),
+        names=_names(analyzer, first_line, first_words, subjects),
     )
+
+
+def _names(
+    analyzer: Analyzer, line: str, words: list[str], subjects: list[tuple[str, ...]]
+) -> frozenset[str]:
+    """The words of ``line`` in Latin letters that are not common nouns of the dictionary,
+    except those in parentheses: 「子宮頸がんワクチン（HPV）」 asks about the vaccine."""
+    names = {t for t in words if _LATIN_NAME.fullmatch(t) and not any(t in ts for ts in subjects)}
+    if names and (glosses := _PARENTHESIZED.findall(line)):
+        names -= set(analyzer.words(" ".join(glosses)))
+    return frozenset(names)
 
 
 @dataclass(frozen=True)
@@ -103,14 +118,18 @@ class Coverage:
     in a statute corpus): 「プロ野球の試合結果は」 is not answered by a passage on 結果. Other
     unindexed words (a name, a typo) are left out. A passage that holds none
     of the nouns the user typed holds nothing of the question (「パスワードを忘れました」 is not
-    about a passage on 怠る, which the thesaurus adds for 忘れる). The words of the name of a
-    law the index lacks do not count: a passage mentioning it must hold the rest.
+    about a passage on 怠る, which the thesaurus adds for 忘れる). Nor does any passage hold a
+    question naming a system or product the index lacks (``AnalyzedQuery.names``: 「Teamsで画面
+    共有するには」, 「Excelの使い方」): passages on 共有 or 使い方 are about something else.
+    The words of the name of a law the index lacks do not count: a passage mentioning it must
+    hold the rest.
     """
 
     query: AnalyzedQuery
     weights: Mapping[str, float]
     total: float
     ignored: frozenset[str] = frozenset()
+    lacks_name: bool = False
 
     @classmethod
     def of(
@@ -135,12 +154,13 @@ class Coverage:
         total = sum(weights.values()) + unknown * rarest
         if absent * 2 >= len(query.subjects):
             total += absent * max(rarest, bm25_idf(stats.n_docs, 1))
-        return cls(query, weights, total, ignored)
+        lacks_name = any(not idf[t] and not query.synonyms.get(t) for t in query.names)
+        return cls(query, weights, total, ignored, lacks_name)
 
     def share(self, present: frozenset[str]) -> float:
         """The weighted share of the typed words that a passage with words ``present`` holds;
         0 when the question has nouns and the passage holds none of them."""
-        if not self.total:
+        if not self.total or self.lacks_name:
             return 0.0
         nouns = self.query.nouns - self.ignored
         if nouns and not any(self._holds(term, present) for term in nouns):
@@ -159,6 +179,8 @@ _UNITS = (
     *("週間", "時間", "メートル", "世帯", "日", "年", "人", "名", "割", "枚", "歳", "回", "円"),
     *("件", "倍", "通"),
 )
+_LATIN_NAME = re.compile(r"[a-z][a-z0-9-]+", re.IGNORECASE)
+_PARENTHESIZED = re.compile(r"[（(]([^）)]*)[）)]")
 _ASKED_AMOUNT = re.compile(f"何({'|'.join(_UNITS)})")
 _NUMERAL = "[〇一二三四五六七八九十百千万0-9０-９]+"
 _STARTING_DAY = re.compile("(?:日|月)(?:の翌日)?から|から起算|至つた日|至った日")

@@ -257,6 +257,30 @@ async def test_a_question_about_things_no_passage_names_finds_nothing(tmp_path: 
     assert asked.hits[0].meta.doc_id == "41" and asked.relevant
 
 
+async def test_a_question_about_a_system_no_passage_names_finds_nothing(tmp_path: Path) -> None:
+    documents = [
+        doc("51", "学校教育法", "言葉の使い方を正しく導くこと。"),
+        doc(
+            "52",
+            "個人情報の保護に関する法律",
+            "個人情報ファイルを保有しようとするときは、通知する。",
+        ),
+        doc("53", "情報通信技術活用法", "電子情報処理組織を電気通信回線で接続する方法による。"),
+        doc("54", "事務処理規程", "LGWANに接続する端末は、情報システム課が管理する。"),
+    ]
+    # Excel, Python and Teams name things no passage has: passages on 使い方, ファイル or
+    # 接続 are about something else, however much of the rest of the question they hold.
+    for question in ("Excelの使い方", "Pythonでファイルを読むには", "Teamsで接続する方法"):
+        off_topic = await retrieve(tmp_path, documents, question)
+        assert off_topic.hits and not off_topic.relevant and not off_topic.related, question
+    # A name the passages hold is asked about like any other word; one in parentheses glosses
+    # the word before it (「ワクチン（HPV）」) and does not make the question off-topic.
+    named = await retrieve(tmp_path, documents, "LGWANの接続方法は")
+    assert named.hits[0].meta.doc_id == "54" and named.relevant
+    glossed = await retrieve(tmp_path, documents, "個人情報ファイル（PIF）の通知は")
+    assert glossed.hits[0].meta.doc_id == "52" and glossed.relevant
+
+
 NEGLECT = [
     doc("91", "地方自治法", "職員が職務を怠つたときは、懲戒処分をすることができる。"),
     doc("92", "地方自治法", "会計管理者は、現金の出納を行う。"),
