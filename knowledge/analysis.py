@@ -263,6 +263,7 @@ class Analyzer:
         morphemes: list[tuple[str, str, str]] | None = None,
         nouns: set[str] | None = None,
         subjects: list[tuple[str, ...]] | None = None,
+        names: list[str] | None = None,
     ) -> list[str]:
         """Content words as Sudachi normalized forms; compounds also yield their short units.
 
@@ -275,7 +276,8 @@ class Analyzer:
         ``("入ら", "入る", "入る")``, 「たたい」 → ``("たたい", "たたく", "叩く")``). ``nouns``
         receives the terms of the nouns among them. ``subjects`` receives the terms of each
         common noun that the dictionary knows (「野球」, 「パソコン」; not names, typos, time
-        words or counters): words that name what a question is about.
+        words or counters): words that name what a question is about. ``names`` receives the
+        names of products, systems and services (``_is_name``).
         """
         tokenizer = self._tokenizer()
         known = self._known
@@ -315,12 +317,14 @@ class Analyzer:
                     continue
                 if drop_stop_words and len(found) > 1 and morpheme.part_of_speech()[0] == "動詞":
                     found = found[:1]
-                if nouns is not None or subjects is not None:
+                if nouns is not None or subjects is not None or names is not None:
                     pos = morpheme.part_of_speech()
                     if nouns is not None and pos[0] == "名詞":
                         nouns.update(found)
                     if subjects is not None and _is_subject(pos, morpheme.is_oov()):
                         subjects.append(found)
+                    if names is not None and _is_name(pos, morpheme.is_oov(), morpheme.surface()):
+                        names.append(found[0])
                 terms.extend(found)
             if deputy:
                 terms.append(_DEPUTY)
@@ -335,6 +339,21 @@ def _is_subject(pos: Sequence[str], oov: bool) -> bool:
     """Whether a morpheme (its part of speech, and whether the dictionary lacks it) is a common
     noun of the dictionary that names a thing or a matter."""
     return pos[0] == "名詞" and pos[1] == "普通名詞" and pos[2] not in _NOT_SUBJECTS and not oov
+
+
+def _is_name(pos: Sequence[str], oov: bool, surface: str) -> bool:
+    """Whether a morpheme names a product, system or service (エクセル, Teams, LGWAN): a proper
+    noun in katakana that is not a person's or a place's name, or a word in Latin letters that
+    is a proper noun or unknown to the dictionary (OK, SNS and PDF are common nouns of it)."""
+    if pos[0] != "名詞":
+        return False
+    if pos[1] == "固有名詞" and pos[2] == "一般" and _KATAKANA_WORD.fullmatch(surface):
+        return True
+    return (oov or pos[1] == "固有名詞") and _LATIN_WORD.fullmatch(surface) is not None
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]+")
+_KATAKANA_WORD = re.compile(r"[ァ-ヺー]{2,}")
 
 
 # A deputy holds an office of its own, which statutes treat in articles of its own (副市町村長,

@@ -43,8 +43,8 @@ class AnalyzedQuery:
     amount: re.Pattern[str] | None = None
     # The terms of each common noun of the question's first line (``Analyzer.words``).
     subjects: tuple[tuple[str, ...], ...] = ()
-    # Words in Latin letters that are not common nouns of the dictionary: the name of a system
-    # or product (Teams, Excel, LGWAN), which is what a question naming one is about.
+    # The names of products, systems and services in the first line (Teams, エクセル, LGWAN):
+    # what a question naming one is about.
     names: frozenset[str] = frozenset()
 
 
@@ -57,8 +57,14 @@ def analyze_question(analyzer: Analyzer, question: str) -> AnalyzedQuery:
     morphemes: list[tuple[str, str, str]] = []
     nouns: set[str] = set()
     subjects: list[tuple[str, ...]] = []
+    names: list[str] = []
     first_words = analyzer.words(
-        first_line, drop_stop_words=True, morphemes=morphemes, nouns=nouns, subjects=subjects
+        first_line,
+        drop_stop_words=True,
+        morphemes=morphemes,
+        nouns=nouns,
+        subjects=subjects,
+        names=names,
     )
     more_words = analyzer.words(more, drop_stop_words=True, morphemes=morphemes, nouns=nouns)
     first_grams = char_bigrams(first_line)
@@ -88,18 +94,15 @@ def analyze_question(analyzer: Analyzer, question: str) -> AnalyzedQuery:
         nouns=frozenset(nouns),
         amount=asked_amount(question),
         subjects=tuple(subjects),
-        names=_names(analyzer, first_line, first_words, subjects),
+        names=_names(analyzer, first_line, names),
     )
 
 
-def _names(
-    analyzer: Analyzer, line: str, words: list[str], subjects: list[tuple[str, ...]]
-) -> frozenset[str]:
-    """The words of ``line`` in Latin letters that are not common nouns of the dictionary,
-    except those in parentheses: 「子宮頸がんワクチン（HPV）」 asks about the vaccine."""
-    names = {t for t in words if _LATIN_NAME.fullmatch(t) and not any(t in ts for ts in subjects)}
+def _names(analyzer: Analyzer, line: str, names: list[str]) -> frozenset[str]:
+    """``names`` of ``line`` except those in parentheses: 「子宮頸がんワクチン（HPV）」 asks about
+    the vaccine."""
     if names and (glosses := _PARENTHESIZED.findall(line)):
-        names -= set(analyzer.words(" ".join(glosses)))
+        return frozenset(names) - set(analyzer.words(" ".join(glosses)))
     return frozenset(names)
 
 
@@ -121,6 +124,8 @@ class Coverage:
     about a passage on 怠る, which the thesaurus adds for 忘れる). Nor does any passage hold a
     question naming a system or product the index lacks (``AnalyzedQuery.names``: 「Teamsで画面
     共有するには」, 「Excelの使い方」): passages on 共有 or 使い方 are about something else.
+    (A question naming several, one of which the index holds, is about that one: the others
+    may be misspelt.)
     The words of the name of a law the index lacks do not count: a passage mentioning it must
     hold the rest.
     """
@@ -154,7 +159,9 @@ class Coverage:
         total = sum(weights.values()) + unknown * rarest
         if absent * 2 >= len(query.subjects):
             total += absent * max(rarest, bm25_idf(stats.n_docs, 1))
-        lacks_name = any(not idf[t] and not query.synonyms.get(t) for t in query.names)
+        lacks_name = bool(query.names) and not any(
+            idf[t] or query.synonyms.get(t) for t in query.names
+        )
         return cls(query, weights, total, ignored, lacks_name)
 
     def share(self, present: frozenset[str]) -> float:
@@ -179,7 +186,6 @@ _UNITS = (
     *("週間", "時間", "メートル", "世帯", "日", "年", "人", "名", "割", "枚", "歳", "回", "円"),
     *("件", "倍", "通"),
 )
-_LATIN_NAME = re.compile(r"[a-z][a-z0-9-]+", re.IGNORECASE)
 _PARENTHESIZED = re.compile(r"[（(]([^）)]*)[）)]")
 _ASKED_AMOUNT = re.compile(f"何({'|'.join(_UNITS)})")
 _NUMERAL = "[〇一二三四五六七八九十百千万0-9０-９]+"

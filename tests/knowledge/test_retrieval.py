@@ -268,15 +268,25 @@ async def test_a_question_about_a_system_no_passage_names_finds_nothing(tmp_path
         doc("53", "情報通信技術活用法", "電子情報処理組織を電気通信回線で接続する方法による。"),
         doc("54", "事務処理規程", "LGWANに接続する端末は、情報システム課が管理する。"),
     ]
-    # Excel, Python and Teams name things no passage has: passages on 使い方, ファイル or
-    # 接続 are about something else, however much of the rest of the question they hold.
-    for question in ("Excelの使い方", "Pythonでファイルを読むには", "Teamsで接続する方法"):
+    # Excel, Python, Teams and エクセル name things no passage has: passages on 使い方,
+    # ファイル or 接続 are about something else, however much of the rest they hold.
+    questions = (
+        "Excelの使い方",
+        "Pythonでファイルを読むには",
+        "Teamsで接続する方法",
+        "エクセルの使い方",
+    )
+    for question in questions:
         off_topic = await retrieve(tmp_path, documents, question)
         assert off_topic.hits and not off_topic.relevant and not off_topic.related, question
     # A name the passages hold is asked about like any other word; one in parentheses glosses
     # the word before it (「ワクチン（HPV）」) and does not make the question off-topic.
     named = await retrieve(tmp_path, documents, "LGWANの接続方法は")
     assert named.hits[0].meta.doc_id == "54" and named.relevant
+    # Of two names, one the passages hold makes the question about it (the other may be a
+    # misspelling).
+    both = await retrieve(tmp_path, documents, "LGWANにTeemsで接続する方法は")
+    assert both.hits[0].meta.doc_id == "54" and both.relevant
     glossed = await retrieve(tmp_path, documents, "個人情報ファイル（PIF）の通知は")
     assert glossed.hits[0].meta.doc_id == "52" and glossed.relevant
 
