@@ -98,7 +98,9 @@ def _chat_context(
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
         services = app[SERVICES]
-        router = ChatRouter(services.engine, services.assistant, services.auditor)
+        router = ChatRouter(
+            services.engine, services.assistant, services.auditor, summarizer=services.summarizer
+        )
         install(router.handlers, services)
         tasks = BackgroundTasks()
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=OUTBOUND_TIMEOUT_S))

@@ -8,6 +8,7 @@ Chat: a ``command`` event). Commands whose back end is not built yet are marked
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Literal
@@ -127,6 +128,26 @@ def looks_like_question(line: str) -> bool:
     return not first.isascii() or len(line.split()) > 3
 
 
+# A message asking for the summary of something it names (「地方自治法第242条を要約して」,
+# 「https://…/計画.pdf の要点を教えてください」, 「総合計画の概要」): the name, a word asking for a
+# summary, then nothing but the request's own words (「…を教えてください」, 「…をお願いします」).
+_SUMMARY_ASKED = re.compile(
+    r"^[「『]?(?P<name>.+?)[」』]?\s*(?:を|の(?:内容|全体)?を?|について)?\s*"
+    r"(?:要約|要点|概要|要旨|あらまし|まとめ)(?P<rest>.*)$",
+    re.DOTALL,
+)
+_REQUEST_WORDS = re.compile(r"(?:[ぁ-ゖー]|教え|見せ|作成|作|下さ|願|頼|欲)*[。．！!？?\s]*")
+
+
+def summary_target(text: str) -> str | None:
+    """What a message asks to have summarized, when it asks for nothing else: 「地方自治法第
+    242条を要約して」 → 「地方自治法第242条」; None for 「手話通訳と要約筆記の違いは」."""
+    asked = _SUMMARY_ASKED.match(text.strip())
+    if asked is None or not _REQUEST_WORDS.fullmatch(asked["rest"]):
+        return None
+    return asked["name"].strip() or None
+
+
 def unknown_command_text(line: str) -> str:
     """The reply to ``/foo``."""
     name = line.split(maxsplit=1)[0] if line.split() else ""
@@ -163,7 +184,8 @@ def help_text() -> str:
         "質問はメンションに続けて書いてください（ダイレクトメッセージではそのまま書けます）。"
         "スレッドで続けて質問すると、前のやり取りをふまえて回答します。",
         "資料のファイルを添付して質問すると、その資料から回答します"
-        "（「要約して」とだけ書くと要約します）。",
+        "（「要約して」とだけ書くと要約します）。"
+        "「地方自治法第242条を要約して」のように書くと、その文書を要約します。",
         "コマンドは「/help」のように / に続けて送ってください"
         "（Slack では「/baibain help」と入力します）。",
         "",

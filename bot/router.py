@@ -15,7 +15,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import Engine
 
@@ -27,6 +27,7 @@ from bot.assistant import Assistant
 from bot.attached import about_files, ask_about_files, wants_summary
 from bot.auditing import Auditor
 from bot.commands import Command
+from bot.summarizer import Summarizer
 from bot.turns import Answer, Feedback, Outcome, Platform, Turn
 from knowledge.errors import BaibainError, QuotaExceeded
 from knowledge.parsing import is_document
@@ -64,10 +65,12 @@ class ChatRouter:
         assistant: Assistant,
         auditor: Auditor,
         clock: Callable[[], float] = time.monotonic,
+        summarizer: Summarizer | None = None,
     ) -> None:
         self.engine = engine
         self.assistant = assistant
         self.auditor = auditor
+        self.summarizer = summarizer
         self._clock = clock
         self._windows: dict[tuple[str, str], _Window] = {}
         self.handlers: dict[str, CommandHandler] = {
@@ -177,6 +180,17 @@ class ChatRouter:
     # -- turns -------------------------------------------------------------------------------
 
     async def _ask(self, turn: Turn, org: OrgInfo, question: str) -> Answer:
+        """The answer to a question; a message asking for the summary of a document it names
+        (「地方自治法第242条を要約して」) gets the summary, as ``/summarize`` would give it."""
+        summarize, summarizer = self.handlers.get("summarize"), self.summarizer
+        target = commands.summary_target(question)
+        if (
+            target
+            and summarize
+            and summarizer
+            and await summarizer.finds(target, Asker.of(turn, org.id))
+        ):
+            return await summarize(replace(turn, attachments=()), org, target)
         try:
             return await self.assistant.ask(question, Asker.of(turn, org.id))
         except QuotaExceeded as exc:

@@ -109,6 +109,17 @@ class Summarizer:
         await self._record(request, asker, answer, started)
         return answer
 
+    async def finds(self, name: str, asker: Asker) -> bool:
+        """Whether ``name`` is a URL or names one document the asker may see: a chat message
+        asking for the summary of ``name`` is then answered with it, not searched."""
+        if name.startswith(("http://", "https://")):
+            return True
+        try:
+            await self._indexed(name, SearchFilter(viewer_org=asker.viewer_org))
+        except (NotFound, BadInput):
+            return False
+        return True
+
     async def summarize_attached(self, files: Sequence[tuple[str, bytes]], asker: Asker) -> Answer:
         """Summarize the first attached file (name, bytes); the answer names the files left
         out, as one summary request is about one document."""

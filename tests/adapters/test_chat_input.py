@@ -157,3 +157,18 @@ async def test_usage_names_where_questions_came_from(make_chat, logo_fake) -> No
         await chat.drain()
     usage = logo_fake.replies[-1].text
     assert "チャネル別: LoGoチャット 1件" in usage  # not 「logo 1」
+
+
+async def test_a_message_asking_for_a_summary_of_a_named_document_gets_it(
+    make_chat, logo_fake
+) -> None:
+    asked = (
+        ("地方自治法第242条の2を要約してください", []),
+        ("「地方自治法第二百四十二条」の要点を教えて", []),
+        # Names no document: a question about its subject, answered from the index.
+        ("住民監査請求の概要を教えてください", []),
+    )
+    named, in_brackets, subject = await exchange(make_chat, logo_fake, *asked)
+    assert "「地方自治法 第二百四十二条の二」の要約です" in named
+    assert "「地方自治法 第二百四十二条」の要約です" in in_brackets
+    assert "の要約です" not in subject and "出典:" in subject
