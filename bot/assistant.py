@@ -22,6 +22,7 @@ from bot.asker import Asker, validate_question
 from bot.auditing import Auditor, failed_turn
 from bot.metering import LLMAccess
 from bot.offline import (
+    FILTERED_NOTICE,
     OFFLINE_NOTICE,
     RELATED_HEADING,
     UNINDEXED_NOTICE,
@@ -35,7 +36,7 @@ from bot.smalltalk import small_talk_reply
 from bot.turns import Answer, Usage
 from knowledge.analysis import Analyzer
 from knowledge.documents import Hit
-from knowledge.errors import BaibainError, QuotaExceeded, UpstreamUnavailable
+from knowledge.errors import BaibainError, ContentFiltered, QuotaExceeded, UpstreamUnavailable
 from knowledge.generation import (
     GeneratedAnswer,
     SourceText,
@@ -236,9 +237,10 @@ class Assistant:
                 notice = UNINDEXED_NOTICE.format(laws=quoted_titles(retrieved.unindexed_laws))
                 answer = replace(answer, text=noted(answer.text, notice))
         except UpstreamUnavailable as exc:
-            log.warning("llm unavailable, answering offline: %s", exc.detail)
+            log.warning("no llm answer, answering offline: %s", exc.detail)
             retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
-            return charged(offline_answer(retrieved, self.analyzer, notice=OFFLINE_NOTICE), spent)
+            notice = FILTERED_NOTICE if isinstance(exc, ContentFiltered) else OFFLINE_NOTICE
+            return charged(offline_answer(retrieved, self.analyzer, notice=notice), spent)
         except QuotaExceeded as exc:
             if not await self.llm.quotes_when_exhausted(asker.org_id):
                 raise

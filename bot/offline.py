@@ -32,6 +32,15 @@ UNINDEXED_NOTICE = (
     "ほかの資料をもとにお答えしています。"
 )
 OFFLINE_NOTICE = "※AIモデルに接続できなかったため、資料の該当箇所を抜粋して表示しています。"
+# The model was reached, but its content filter (Azure OpenAI) refused the prompt or withheld
+# the reply: saying it could not be reached would send staff to IT for nothing.
+FILTERED_NOTICE = (
+    "※AIモデルの安全フィルターにより回答が差し控えられたため、資料の該当箇所を抜粋して"
+    "表示しています。AIによる回答が必要な場合は、質問の表現を変えてもう一度お試しください。"
+)
+FILTERED_SUMMARY_NOTICE = (
+    "※AIモデルの安全フィルターにより要約の作成が差し控えられたため、資料から抜粋して要約します。"
+)
 
 
 def offline_answer(retrieved: Retrieved, analyzer: Analyzer, notice: str = "") -> Answer:

@@ -14,7 +14,7 @@ from bot.assistant import charged, usage_of
 from bot.auditing import Auditor, failed_turn
 from bot.fetch import FetchPolicy, fetch_document
 from bot.metering import LLMAccess, MeteredLLM
-from bot.offline import OFFLINE_NOTICE
+from bot.offline import FILTERED_SUMMARY_NOTICE, OFFLINE_NOTICE
 from bot.turns import EXTRACT_FOOTER, Answer, Citation, Outcome
 from knowledge.analysis import Analyzer
 from knowledge.chunking import chunk_sections
@@ -22,6 +22,7 @@ from knowledge.documents import Document, DocumentMeta
 from knowledge.errors import (
     BadInput,
     BaibainError,
+    ContentFiltered,
     NotFound,
     QuotaExceeded,
     UpstreamUnavailable,
@@ -263,8 +264,9 @@ class Summarizer:
                     usage=usage_of(usage),
                 )
             except UpstreamUnavailable as exc:
-                log.warning("llm unavailable, summarizing offline: %s", exc.detail)
-                header = f"{OFFLINE_NOTICE}\n\n{header}"
+                log.warning("no llm summary, summarizing offline: %s", exc.detail)
+                filtered = isinstance(exc, ContentFiltered)
+                header = f"{FILTERED_SUMMARY_NOTICE if filtered else OFFLINE_NOTICE}\n\n{header}"
             except ValueError as exc:  # the token budget cannot hold a useful plan
                 log.warning("summary budget too small, summarizing offline: %s", exc)
             except QuotaExceeded as exc:  # quoted, as answers are, unless the org refuses

@@ -81,6 +81,22 @@ class UpstreamUnavailable(BaibainError):
     )
 
 
+class ContentFiltered(UpstreamUnavailable):
+    """The model's content filter refused the prompt or withheld the reply (Azure OpenAI).
+
+    The endpoint is up; this request is what it would not answer. A subclass of
+    ``UpstreamUnavailable`` so that every fallback for an unanswered call still applies; the
+    edge tells the user the truth instead of that the model could not be reached.
+    """
+
+    code = "content_filtered"
+    status = 422
+    default_message = (
+        "AIモデルの安全フィルターにより、回答が差し控えられました。"
+        "質問の表現を変えてもう一度お試しください。"
+    )
+
+
 class IndexUnavailable(BaibainError):
     """The search index cannot be reached or opened."""
 

@@ -18,6 +18,9 @@ Every call is bounded and fails in one way only, :class:`UpstreamUnavailable`:
   (half-open): success closes the breaker, failure opens it again.
 * **Malformed output** (not JSON, no choices, empty content) is an upstream failure too; an
   empty reply a content filter withheld (Azure) fails the call but not the breaker.
+* **Content filters.** A prompt Azure OpenAI's content filter rejects (400, code
+  ``content_filter``) or a reply it withholds (no text, finish_reason ``content_filter``)
+  raises :class:`ContentFiltered`, the subclass that lets callers say so truthfully.
 
 Token usage comes from the response (``usage``; when streaming, the final usage chunk that
 ``stream_options={"include_usage": True}`` asks for). When a server omits it, usage is estimated
@@ -40,7 +43,7 @@ from typing import Any, cast
 import openai
 
 from knowledge.breaker import CircuitBreaker
-from knowledge.errors import UpstreamUnavailable
+from knowledge.errors import ContentFiltered, UpstreamUnavailable
 from knowledge.llm_protocol import (  # noqa: F401 - NO_USAGE, LLMClient: re-exported for callers
     NO_USAGE,
     Completion,
@@ -97,6 +100,14 @@ class WithheldResponse(MalformedResponse):
 def _no_content(finish_reason: str) -> MalformedResponse:
     kind = WithheldResponse if finish_reason == "content_filter" else MalformedResponse
     return kind(f"empty content (finish_reason={finish_reason})")
+
+
+def _filtered(err: BaseException) -> bool:
+    """Whether a failed call is a content filter's refusal (Azure OpenAI documents a rejected
+    prompt as 400 with ``{"error": {"code": "content_filter", …}}``)."""
+    if isinstance(err, openai.APIStatusError):
+        return err.status_code == 400 and err.code == "content_filter"
+    return isinstance(err, WithheldResponse)
 
 
 def classify_error(err: BaseException, service: str = "llm") -> tuple[str, bool]:
@@ -227,7 +238,8 @@ class OpenAIChatClient(OpenAIService):
             (time.perf_counter() - started) * 1000,
             self.breaker.state,
         )
-        return UpstreamUnavailable(detail=detail)
+        kind = ContentFiltered if _filtered(err) else UpstreamUnavailable
+        return kind(detail=detail)
 
     def _succeeded(
         self, completion: Completion, started: float, retries: int, stream: bool

@@ -102,9 +102,10 @@ class LLMClient(Protocol):
     """A chat model.
 
     Both methods either succeed or raise :class:`UpstreamUnavailable`, within the client's
-    deadline. ``stream`` yields :class:`TextDelta` events and then exactly one
-    :class:`StreamEnd`; if it fails midway, deltas already yielded are not retracted, so the
-    caller must discard them.
+    deadline; its subclass :class:`ContentFiltered` when the server's content filter refused
+    the prompt or withheld the reply. ``stream`` yields :class:`TextDelta` events and then
+    exactly one :class:`StreamEnd`; if it fails midway, deltas already yielded are not
+    retracted, so the caller must discard them.
     """
 
     async def complete(

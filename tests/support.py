@@ -27,6 +27,17 @@ def org_with_key(data_dir: Path, name: str, database_url: str = "") -> str:
         engine.dispose()
 
 
+def llm_settings(base_url: str, variants: int = 0) -> dict[str, object]:
+    """Settings fields for a chat model at ``base_url`` (the fake's ``url``), writing
+    ``variants`` query variants per question (none by default: one chat request an answer)."""
+    return {
+        "llm_base_url": base_url,
+        "llm_api_key": "sk-test",
+        "llm_model": "gpt-test",
+        "llm_query_variants": variants,
+    }
+
+
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

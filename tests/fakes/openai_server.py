@@ -126,6 +126,35 @@ def empty_content(finish_reason: str = "stop") -> Raw:
     return Raw(json.dumps({**body, "choices": [choice]}))
 
 
+def reply_withheld() -> Reply:
+    """A reply Azure OpenAI's content filter withheld: no text and finish_reason
+    ``content_filter`` (as JSON, or as a stream whose last chunk carries it)."""
+    return Reply("", finish_reason="content_filter")
+
+
+def prompt_filtered() -> Raw:
+    """The 400 Azure OpenAI answers when its content filter rejects the prompt, in the error
+    shape its content filtering documentation shows (streamed requests get it too)."""
+    verdicts = {
+        category: {"filtered": False, "severity": "safe"}
+        for category in ("hate", "sexual", "violence")
+    }
+    verdicts["self_harm"] = {"filtered": True, "severity": "medium"}
+    error = {
+        "message": "The response was filtered due to the prompt triggering Azure OpenAI's "
+        "content management policy. Please modify your prompt and retry.",
+        "type": None,
+        "param": "prompt",
+        "code": "content_filter",
+        "status": 400,
+        "innererror": {
+            "code": "ResponsibleAIPolicyViolation",
+            "content_filter_result": verdicts,
+        },
+    }
+    return Raw(json.dumps({"error": error}), status=400)
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     """What the fake received. Credentials are redacted from ``headers``; use

@@ -19,12 +19,14 @@ from fakes.openai_server import (
     empty_choices,
     empty_content,
     not_json,
+    prompt_filtered,
     rate_limited,
+    reply_withheld,
     server_error,
 )
 from support import FakeClock
 
-from knowledge.errors import UpstreamUnavailable
+from knowledge.errors import ContentFiltered, UpstreamUnavailable
 from knowledge.llm import (
     CircuitBreaker,
     Completion,
@@ -346,6 +348,37 @@ async def test_replies_withheld_by_a_content_filter_do_not_trip_the_breaker(
             await client.complete(PROMPT, max_tokens=64)
     assert client.breaker.state == "closed"
     assert len(openai_fake.requests) == 3
+
+
+# Azure OpenAI rejects a prompt its content filter flags with 400 content_filter, and withholds
+# a reply it flags (finish_reason content_filter), in a stream as in a JSON reply.
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize(
+    ("step", "filtered"),
+    [
+        (prompt_filtered(), True),
+        (reply_withheld(), True),
+        (Status(400, message="context_length_exceeded"), False),
+        (Reply(""), False),
+    ],
+    ids=["prompt-filtered", "reply-withheld", "other-400", "empty-reply"],
+)
+async def test_content_filter_refusals_are_told_apart_from_other_failures(
+    openai_fake: FakeOpenAIServer,
+    make_client: ClientFactory,
+    step: Any,
+    filtered: bool,
+    stream: bool,
+) -> None:
+    client = make_client(max_retries=2, breaker_failures=5)
+    openai_fake.script(step)
+    with pytest.raises(UpstreamUnavailable) as raised:
+        if stream:
+            await collect(client)
+        else:
+            await client.complete(PROMPT, max_tokens=64)
+    assert isinstance(raised.value, ContentFiltered) is filtered
+    assert len(openai_fake.requests) == 1  # a refusal is not retried
 
 
 async def test_azure_uses_the_deployment_path_api_version_and_api_key(
