@@ -5,6 +5,12 @@ reserved with one conditional UPDATE (``used + reserved + amount <= budget``), w
 SQLite (write lock) and PostgreSQL (row lock) alike, so concurrent turns in several web
 processes can never together commit more than the budget. After the call the actual usage is
 committed and the rest of the reservation released; a failed call releases all of it.
+
+The one exception is a server that reports more than was reserved (it ignored ``max_tokens``,
+or counts the prompt higher than the estimate): the organization is charged what the server
+reported, so ``used`` may pass ``budget``. ``remaining`` is then 0, never negative, and every
+later reservation of the month is refused.
+
 Periods are calendar months in Japan time; a new month starts a fresh account.
 """
 
@@ -230,8 +236,9 @@ class QuotaService:
     def commit(self, reservation: Reservation, used: int) -> int | None:
         """Record the actual usage of a call and free the rest of its reservation.
 
-        Returns the percentage threshold (80 or 100) crossed by this commit, if any, so the
-        caller can tell the organization's admins once.
+        ``used`` is charged in full even above the reservation (and the budget): the account
+        says what the server reported. Returns the percentage threshold (80 or 100) crossed by
+        this commit, if any, so the caller can tell the organization's admins once.
         """
         if used > reservation.amount:
             log.warning(

@@ -21,6 +21,12 @@ def describe(name: str, status: QuotaStatus) -> str:
         f"{name} の {status.period} の利用状況",
         f"  上限: {status.budget:,} トークン",
         f"  使用済み: {status.used:,} / 予約中: {status.reserved:,} / 残り: {status.remaining:,}",
+    ]
+    if status.used >= status.budget:
+        # Used can pass the budget: a server that ignores max_tokens is charged what it reports.
+        over = status.used - status.budget
+        lines.append("  今月の上限に達しています" + (f"（{over:,} トークン超過）" if over else ""))
+    lines += [
         f"  リセット日: {reset.year}年{reset.month}月{reset.day}日",
         "  上限到達後: "
         + ("資料の抜粋で回答します" if status.offline_when_exhausted else "回答を停止します"),
