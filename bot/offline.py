@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.turns import EXTRACT_FOOTER, Answer, Citation
 from knowledge.analysis import Analyzer
-from knowledge.answer import compose_extractive_answer
+from knowledge.answer import answer_from
 from knowledge.documents import Hit
 from knowledge.retrieval import Retrieved
 
@@ -58,7 +58,7 @@ def offline_answer(retrieved: Retrieved, analyzer: Analyzer, notice: str = "") -
     if not retrieved.relevant:
         text = UNINDEXED_TEXT.format(laws=laws) if laws else NOT_FOUND_TEXT
         return Answer(text=text, outcome="not_found", footer="")  # nothing to check
-    composed = compose_extractive_answer(retrieved.query, retrieved.quotable, analyzer)
+    composed = answer_from(retrieved, analyzer)
     unindexed = UNINDEXED_NOTICE.format(laws=laws) if laws else ""
     return Answer(
         text=noted(composed.text, notice, unindexed),

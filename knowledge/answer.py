@@ -9,6 +9,7 @@ from knowledge.analysis import Analyzer, char_bigrams, split_sentences
 from knowledge.documents import Hit
 from knowledge.lists import PARENTHETICAL, introduces_list, is_item, keeps_list_open
 from knowledge.query import AnalyzedQuery
+from knowledge.retrieval import Retrieved
 
 MAX_ANSWER_CHARS = 600
 MAX_SENTENCES = 4
@@ -169,7 +170,9 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) -> list[Quote]:
+def extract_quotes(
+    query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer, *, from_start: bool = False
+) -> list[Quote]:
     """Pick the sentences of the top hits that share most terms with the question.
 
     The best sentence of each of the first ``LEADING_SOURCES`` passages comes first, so the
@@ -178,7 +181,8 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
     of quotations never leads: ``QUOTED_SHARE``; a 読替え provision is never quoted). Sentences
     are scored by word and bigram overlap with the question plus a small prior for
     better-ranked passages; near-duplicates are skipped; the quotes keep reading order (by
-    passage rank, then position).
+    passage rank, then position). ``from_start``: the passages' sentences in reading order
+    instead, as many of each as fit (the articles a question only names).
     """
     qwords = set(query.words)
     qgrams = set(query.grams)
@@ -192,6 +196,8 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
             grams = set(char_bigrams(unit.text))
             words = set(analyzer.words(unit.text))
             overlap = len(qwords & words) / n_words + 0.5 * len(qgrams & grams) / n_grams
+            if from_start:
+                overlap = -position
             if query.amount is not None and query.amount.search(unit.text):
                 overlap += AMOUNT_BONUS
             if _quoted_share(unit.text) > QUOTED_SHARE:
@@ -206,6 +212,7 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
     leaders = leaders[:LEADING_SOURCES]
     chosen: list[tuple[int, int, _Unit, set[str]]] = []
     per_source: dict[int, int] = {}
+    most_per_source = MAX_SENTENCES if from_start else MAX_PER_SOURCE
     used = 0
     for number, (_score, rank, position, unit, grams) in enumerate(leaders + scored):
         if len(chosen) >= MAX_SENTENCES:
@@ -214,7 +221,7 @@ def extract_quotes(query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer) ->
         # The leaders are always shown (the best passages' sentences); the rest as room allows.
         if number >= len(leaders) and used + shown > MAX_ANSWER_CHARS:
             continue
-        if per_source.get(rank, 0) >= MAX_PER_SOURCE:
+        if per_source.get(rank, 0) >= most_per_source:
             continue
         if any(_jaccard(grams, g) >= _DUPLICATE_OVERLAP for _, _, _, g in chosen):
             continue
@@ -259,14 +266,23 @@ class ExtractiveAnswer:
     sources: tuple[Hit, ...]
 
 
+def answer_from(retrieved: Retrieved, analyzer: Analyzer) -> ExtractiveAnswer:
+    """The offline answer to a question: its quotable passages' best sentences, or the
+    articles it only names (「地方自治法第242条」) quoted from their beginning."""
+    if named := retrieved.named_hits:
+        return compose_extractive_answer(retrieved.query, list(named), analyzer, from_start=True)
+    return compose_extractive_answer(retrieved.query, retrieved.quotable, analyzer)
+
+
 def compose_extractive_answer(
-    query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer
+    query: AnalyzedQuery, hits: list[Hit], analyzer: Analyzer, *, from_start: bool = False
 ) -> ExtractiveAnswer:
-    """The offline answer: quoted sentences, each followed by the number of its source."""
+    """The offline answer: quoted sentences, each followed by the number of its source
+    (``from_start``: see ``extract_quotes``)."""
     numbers: dict[str, int] = {}
     sources: list[Hit] = []
     lines: list[str] = []
-    for quote in extract_quotes(query, hits, analyzer):
+    for quote in extract_quotes(query, hits, analyzer, from_start=from_start):
         hit = hits[quote.hit_index]
         n = numbers.get(hit.meta.doc_id)
         if n is None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.analysis import Analyzer, normalize
-from knowledge.answer import compose_extractive_answer
+from knowledge.answer import answer_from
 from knowledge.corpus import CorpusDefaults, read_corpus, read_jsonl
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.embeddings import Embedder
@@ -141,7 +141,7 @@ async def _run_queries(
             totals[name] = totals.get(name, 0.0) + value
         if query.answers:
             answered += 1
-            composed = compose_extractive_answer(retrieved.query, retrieved.quotable, analyzer)
+            composed = answer_from(retrieved, analyzer)
             shown = normalize(
                 composed.text + "\n" + "\n".join(h.meta.title for h in composed.sources)
             )

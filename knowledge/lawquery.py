@@ -49,6 +49,17 @@ class LawQuery:
     paragraphs: tuple[tuple[str, str, int], ...] = ()
 
     @property
+    def rest(self) -> str:
+        """The question without the laws it names and its article references: what it asks
+        about them (「を見せて」 of 「地方自治法第242条を見せて」)."""
+        spans = [m.span for m in self.mentions]
+        spans += [ref.span for ref in find_article_refs(self.text)]
+        kept = [True] * len(self.text)
+        for start, end in spans:
+            kept[start:end] = [False] * (end - start)
+        return "".join(c for c, keep in zip(self.text, kept, strict=True) if keep)
+
+    @property
     def law_ids(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(m.law_id for m in self.mentions if m.law_id))
 

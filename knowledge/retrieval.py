@@ -27,6 +27,7 @@ from knowledge.lawquery import analyze_law_references, names_of
 from knowledge.lists import is_item, open_lead
 from knowledge.query import AnalyzedQuery, Coverage, analyze_question, one_line
 from knowledge.rerank import rerank_by_sentence, rerank_depth
+from knowledge.terms import article_key
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,9 @@ class Retrieved:
     coverage: float = 0.0
     unindexed_laws: tuple[str, ...] = ()
     shares: tuple[float, ...] = ()  # per hit, the share of the question it holds
+    # The articles a question only names (「地方自治法第242条」, 「…の条文を見せて」), from
+    # their beginning: the answer quotes them.
+    named_hits: tuple[Hit, ...] = ()
 
     @property
     def quotable(self) -> list[Hit]:
@@ -179,13 +183,38 @@ class Retriever:
         hits = hits[:k]
         hits = await self._with_list_leads(hits[:SHOWN_DEPTH]) + hits[SHOWN_DEPTH:]
         shares = tuple(coverage.share(hit.words) for hit in hits)
+        besides = set(self.analyzer.words(law_query.rest, drop_stop_words=True))
+        named = law_query.lookups if besides <= _SHOWING_WORDS else ()
         return Retrieved(
             query=query,
             hits=hits,
             coverage=shares[0],
             unindexed_laws=unindexed,
             shares=shares,
+            named_hits=await self._from_beginning(named, hits),
         )
+
+    async def _from_beginning(
+        self, articles: tuple[tuple[str, str], ...], hits: list[Hit]
+    ) -> tuple[Hit, ...]:
+        """The first passage of each of ``articles`` (law id, article key) found among
+        ``hits``, in the order given: a long article's best passage may be a later one."""
+        named: list[Hit] = []
+        for law_id, key in articles:
+            hit = next(
+                (
+                    h
+                    for h in hits
+                    if (h.meta.law_id, article_key(h.chunk.position)) == (law_id, key)
+                ),
+                None,
+            )
+            document = await self.store.get_document(hit.meta.doc_id) if hit else None
+            if hit is None or document is None:
+                continue
+            first = next(c for c in document.chunks if article_key(c.position) == key)
+            named.append(replace(hit, chunk=first))
+        return tuple(named)
 
     async def _with_list_leads(self, hits: list[Hit]) -> list[Hit]:
         """The hits, a passage that starts inside a list (a long article cut among its items)
@@ -233,6 +262,12 @@ def _mentions(hit: Hit, titles: tuple[str, ...]) -> bool:
     text = unicodedata.normalize("NFKC", f"{hit.meta.title}\n{hit.chunk.text}").lower()
     return any(name in text for title in titles for name in names_of(title))
 
+
+# What a question that only names an article may say besides (「…を見せて」, 「…の条文」,
+# 「…について」, 「…には何が書いてありますか」).
+_SHOWING_WORDS = frozenset(
+    {"見せる", "条文", "全文", "内容", "規定", "表示", "つく", "書く", "読む", "知る", "確認"}
+)
 
 RRF_K = 60
 

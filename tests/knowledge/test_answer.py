@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from knowledge.analysis import Analyzer
-from knowledge.answer import compose_extractive_answer
+from knowledge.answer import answer_from, compose_extractive_answer
 from knowledge.chunking import chunk_sections
 from knowledge.documents import Document, DocumentMeta, Section, content_hash
 from knowledge.embedded import EmbeddedIndexStore
@@ -45,7 +45,53 @@ async def answer(tmp_path: Path, text: str, question: str, *others: str) -> str:
         retrieved = await Retriever(store, ANALYZER).retrieve(question, SearchFilter(), k=5)
     finally:
         await store.close()
-    return compose_extractive_answer(retrieved.query, retrieved.quotable, ANALYZER).text
+    return answer_from(retrieved, ANALYZER).text
+
+
+AUDIT_REQUEST = (
+    "普通地方公共団体の住民は、当該普通地方公共団体の職員について、違法な公金の支出があると"
+    "認めるときは、監査委員に対し、監査を求めることができる。\n"
+    "前項の規定による請求は、当該行為のあつた日から一年を経過したときは、これをすることが"
+    "できない。\n"
+    "第一項の規定による請求があつたときは、監査委員は、直ちに当該請求の要旨を議会及び長に"
+    "通知しなければならない。"
+)
+
+
+async def test_an_article_named_alone_is_quoted_from_its_beginning(tmp_path: Path) -> None:
+    act, order = "322AC0000000067", "322CO0000000016"
+    documents = [
+        law_article(act, "地方自治法", "第二百四十二条", AUDIT_REQUEST),
+        law_article(
+            order,
+            "地方自治法施行令",
+            "第百七十二条",
+            "地方自治法第二百四十二条第一項の規定による請求は、文書をもつてこれをしなければ"
+            "ならない。",
+        ),
+    ]
+    store = EmbeddedIndexStore(tmp_path / "index.sqlite3", ANALYZER)
+    try:
+        await store.upsert_many(documents)
+        retriever = Retriever(store, ANALYZER)
+        for question in ("地方自治法第242条", "地方自治法第二百四十二条の条文を見せて"):
+            named = answer_from(await retriever.retrieve(question, SearchFilter(), 5), ANALYZER)
+            # The article's first paragraphs, in order, not the sentences that cite it.
+            assert named.text.index("監査を求めることができる") < named.text.index("一年を経過")
+            assert [h.meta.title for h in named.sources] == ["地方自治法"], question
+        # A question about the article is answered from what it asks.
+        asked = await retriever.retrieve("地方自治法第242条の請求は文書でしますか", SearchFilter())
+        assert "文書をもつて" in answer_from(asked, ANALYZER).text
+    finally:
+        await store.close()
+
+
+def law_article(law_id: str, title: str, position: str, text: str) -> Document:
+    meta = DocumentMeta(
+        doc_id=f"{law_id}#{position}", title=title, dataset="テスト", law_id=law_id, law_title=title
+    )
+    sections = [Section(text=text, position=position)]
+    return Document(meta, chunk_sections(meta.doc_id, sections), content_hash(text))
 
 
 async def test_a_quoted_list_item_comes_after_the_sentence_that_introduces_it(
