@@ -33,6 +33,7 @@ from knowledge.embedded_reads import (
     load_all,
     missing_count,
     missing_rows,
+    read_chunks,
     read_document,
     read_new_terms,
     reload,
@@ -334,6 +335,13 @@ class EmbeddedIndexStore:
 
     async def get_document(self, doc_id: str) -> Document | None:
         return await asyncio.to_thread(self._get_document, doc_id)
+
+    async def get_chunks(self, doc_id: str, first: int, last: int) -> list[Chunk]:
+        def read() -> list[Chunk]:
+            with self._lock:
+                return read_chunks(self._db, doc_id, first, last)
+
+        return await asyncio.to_thread(read)
 
     async def content_hash(self, doc_id: str) -> str | None:
         value = await asyncio.to_thread(

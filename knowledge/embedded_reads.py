@@ -105,6 +105,18 @@ def read_document(db: sqlite3.Connection, doc_id: str) -> Document | None:
     return Document(meta=meta_from_json(row[0]), chunks=chunks, content_hash=row[1])
 
 
+def read_chunks(db: sqlite3.Connection, doc_id: str, first: int, last: int) -> list[Chunk]:
+    """The chunks of a document with ordinals ``first`` to ``last``, in order."""
+    return [
+        Chunk(*r)
+        for r in db.execute(
+            "SELECT chunk_id, doc_id, ordinal, text, heading, position FROM chunks "
+            "WHERE doc_id = ? AND ordinal BETWEEN ? AND ? ORDER BY ordinal",
+            (doc_id, first, last),
+        )
+    ]
+
+
 def missing_count(db: sqlite3.Connection, model: str) -> int:
     """How many chunks have no vector by ``model``."""
     return int(db.execute(f"SELECT count(*) {_MISSING}", (model,)).fetchone()[0])

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
-from knowledge.documents import Document, DocumentMeta, Hit
+from knowledge.documents import Chunk, Document, DocumentMeta, Hit
 
 FIELDS = ("words", "title", "grams", "refs")
 
@@ -187,6 +187,11 @@ class IndexStore(Protocol):
 
     async def get_document(self, doc_id: str) -> Document | None:
         """The stored document with its chunks in order, or ``None``."""
+        ...
+
+    async def get_chunks(self, doc_id: str, first: int, last: int) -> list[Chunk]:
+        """The chunks of ``doc_id`` with ordinals ``first`` to ``last`` (inclusive) that exist,
+        in order: a passage's neighbours, without reading a long document whole."""
         ...
 
     async def content_hash(self, doc_id: str) -> str | None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from knowledge.analysis import Analyzer
+from knowledge.chunking import MAX_CHUNK_CHARS
 from knowledge.citation_signals import (
     CITED_BY_WEIGHT,
     DELEGATION_DEPTH,
@@ -19,7 +21,7 @@ from knowledge.citation_signals import (
     delegated_terms,
 )
 from knowledge.definitions import asked_terms
-from knowledge.documents import Hit
+from knowledge.documents import Chunk, Hit
 from knowledge.embeddings import Embedder
 from knowledge.errors import UpstreamUnavailable
 from knowledge.index import Boost, Dense, IndexQuery, IndexStore, SearchFilter, Signal
@@ -68,6 +70,12 @@ DENSE_WEIGHT = 1.0
 # The passages answers are made of: offline answers quote from the five best
 # (``knowledge.answer.SOURCES_CONSIDERED``), and the LLM reads five.
 SHOWN_DEPTH = 5
+# A shown passage that is a piece of a section cut in pieces (``knowledge.chunking``) is shown
+# whole up to this length. A chunk shorter than PIECE_CHARS that starts its document is a
+# whole section (a cut section's first piece is nearly MAX_CHUNK_CHARS long).
+WHOLE_SECTION_CHARS = 1600
+PIECE_CHARS = MAX_CHUNK_CHARS // 2
+NEIGHBOURS = 2  # chunks read on either side of a shown piece
 
 
 @dataclass(frozen=True)
@@ -181,7 +189,7 @@ class Retriever:
         coverage = Coverage.of(query, word_stats, frozenset(law_words))
         hits = await rerank_by_sentence(self.store, query, hits, word_stats, coverage)
         hits = hits[:k]
-        hits = await self._with_list_leads(hits[:SHOWN_DEPTH]) + hits[SHOWN_DEPTH:]
+        hits = await self._shown(hits[:SHOWN_DEPTH]) + hits[SHOWN_DEPTH:]
         shares = tuple(coverage.share(hit.words) for hit in hits)
         besides = set(self.analyzer.words(law_query.rest, drop_stop_words=True))
         named = law_query.lookups if besides <= _SHOWING_WORDS else ()
@@ -216,21 +224,32 @@ class Retriever:
             named.append(replace(hit, chunk=first))
         return tuple(named)
 
-    async def _with_list_leads(self, hits: list[Hit]) -> list[Hit]:
-        """The hits, a passage that starts inside a list (a long article cut among its items)
-        shown after the sentence introducing the list, from the passage before it, so that
-        answers quote the items with what they are items of."""
+    async def _shown(self, hits: list[Hit]) -> list[Hit]:
+        """The hits as answers show them. A passage that is one piece of a section cut in
+        pieces (a long article) is shown with the other pieces when the whole section fits in
+        ``WHOLE_SECTION_CHARS``: its answer may be in another piece (「…十四日以内にしなけれ
+        ばならない」 of 生活保護法第二十四条). A longer section's piece that starts inside a list
+        is shown after the sentence introducing the list, from the piece before it."""
         shown: list[Hit] = []
         for hit in hits:
             chunk = hit.chunk
+            if chunk.ordinal == 0 and len(chunk.text) < PIECE_CHARS:
+                shown.append(hit)  # a section of its own, not cut
+                continue
+            low, high = chunk.ordinal - NEIGHBOURS, chunk.ordinal + NEIGHBOURS
+            pieces = _section_of(await self.store.get_chunks(hit.meta.doc_id, low, high), chunk)
+            # A section reaching past what was read is longer than can be shown whole.
+            cut_off = pieces[0].ordinal == low > 0 or pieces[-1].ordinal == high
+            whole = _joined(pieces)
+            # Without a position (「第二十四条」, a page) sections cannot be told apart.
+            joins = len(pieces) > 1 and chunk.position and not cut_off
+            if joins and len(whole) <= WHOLE_SECTION_CHARS:
+                shown.append(replace(hit, chunk=replace(chunk, text=whole)))
+                continue
             first = chunk.text.split("\n", 1)[0]
-            lead = None
-            if chunk.ordinal > 0 and is_item(first):
-                document = await self.store.get_document(hit.meta.doc_id)
-                chunks = document.chunks if document else ()
-                before = chunks[chunk.ordinal - 1] if chunk.ordinal <= len(chunks) else None
-                if before is not None and before.position == chunk.position:
-                    lead = open_lead(before.text.split("\n"))
+            at = pieces.index(chunk)
+            before = pieces[at - 1] if at > 0 else None
+            lead = open_lead(before.text.split("\n")) if before and is_item(first) else None
             if lead is None or lead in chunk.text:
                 shown.append(hit)
             else:
@@ -255,6 +274,32 @@ class Retriever:
                 for word in phrase:
                     words[word] = max(words[word], query.words[term])
         return replace(query, words=words)
+
+
+def _section_of(chunks: Sequence[Chunk], chunk: Chunk) -> list[Chunk]:
+    """The pieces of the section ``chunk`` was cut from among ``chunks`` (a document's, in
+    order): the run of chunks around it with its position."""
+    at = next((i for i, c in enumerate(chunks) if c.chunk_id == chunk.chunk_id), None)
+    if at is None:
+        return [chunk]
+    start = end = at
+    while start > 0 and chunks[start - 1].position == chunk.position:
+        start -= 1
+    while end + 1 < len(chunks) and chunks[end + 1].position == chunk.position:
+        end += 1
+    return list(chunks[start : end + 1])
+
+
+def _joined(pieces: list[Chunk]) -> str:
+    """The pieces' text as one, without the sentence each piece repeats from the one before
+    (``knowledge.chunking.OVERLAP_SENTENCES``)."""
+    lines: list[str] = []
+    for piece in pieces:
+        more = piece.text.split("\n")
+        if lines and more[0] == lines[-1]:
+            more = more[1:]
+        lines += more
+    return "\n".join(lines)
 
 
 def _mentions(hit: Hit, titles: tuple[str, ...]) -> bool:

@@ -157,6 +157,21 @@ async def current_head(
     return max(complete or heads, key=lambda h: int(h.get("seq") or 0))
 
 
+async def read_chunks(
+    conn: WeaviateConnection, doc_id: str, first: int, last: int, *, page: int
+) -> list[Chunk]:
+    """The served version's chunks of a document with ordinals ``first`` to ``last``."""
+    first = max(first, 0)
+    head = await current_head(conn, doc_id, page=page)
+    if head is None or last < first:
+        return []
+    collection = await conn.collection()
+    # A version's ordinals run 0, 1, 2, …: those after first - 1, as many as the range holds.
+    args = chunk_page_args(doc_id, str(head.get("generation")), first - 1, last - first + 1)
+    result = await conn.read("chunk read", collection.query.fetch_objects(**args))
+    return [chunk_from_properties(o.properties) for o in result.objects]
+
+
 async def read_document(conn: WeaviateConnection, doc_id: str, *, page: int) -> Document | None:
     """The served version of a document with its chunks in order, ``None`` when there is none;
     read ``page`` chunks per request."""

@@ -33,7 +33,7 @@ from weaviate.exceptions import WeaviateInsertManyAllFailedError
 from knowledge import weaviate_reads, weaviate_vectors
 from knowledge.analysis import Analyzer
 from knowledge.dense import EMBED_BATCH, embed_chunks
-from knowledge.documents import Document, Hit
+from knowledge.documents import Chunk, Document, Hit
 from knowledge.errors import BadDocument, IndexUnavailable
 from knowledge.index import IndexQuery, SearchFilter, TermStats
 from knowledge.terms import chunk_terms
@@ -280,6 +280,9 @@ class WeaviateIndexStore:
 
     async def get_document(self, doc_id: str) -> Document | None:
         return await weaviate_reads.read_document(self._conn, doc_id, page=PAGE)
+
+    async def get_chunks(self, doc_id: str, first: int, last: int) -> list[Chunk]:
+        return await weaviate_reads.read_chunks(self._conn, doc_id, first, last, page=PAGE)
 
     # -- reading -------------------------------------------------------------------------
 

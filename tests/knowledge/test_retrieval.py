@@ -554,3 +554,26 @@ async def test_another_organizations_private_documents_do_not_change_how_a_quest
     # Organization 2 cannot tell whether organization 1 holds 再開発計画 or 地権者交渉.
     assert seen_with.coverage == seen_without.coverage
     assert seen_with.relevant == seen_without.relevant
+
+
+async def test_an_article_cut_in_pieces_is_shown_whole(tmp_path: Path) -> None:
+    # Longer than one chunk: cut in two, the fourteen days in the first piece and the five
+    # days in the second.
+    checks = [f"保護の実施機関は、第{n}号の事項を調査することができる。" for n in range(1, 41)]
+    article = "\n".join(
+        [
+            "保護の実施機関は、保護の開始の申請があつたときは、保護の要否を決定し、"
+            "申請者に対して書面をもつて、これを通知しなければならない。",
+            "前項の書面による通知は、申請のあつた日から十四日以内にしなければならない。",
+            *checks,
+            "町村長は、申請を受け取つたときは、五日以内に、その申請を保護の実施機関に"
+            "送付しなければならない。",
+        ]
+    )
+    documents = [doc("24", "生活保護法", article, law_id="325AC0000000144", position="第二十四条")]
+    assert len(documents[0].chunks) == 2
+    retrieved = await retrieve(tmp_path, documents, "生活保護の申請の決定は何日以内ですか")
+    shown = retrieved.hits[0].chunk.text
+    assert "十四日以内" in shown and "五日以内" in shown
+    lines = shown.splitlines()
+    assert len(lines) == len(set(lines)) == 43  # the sentence both pieces hold, once

@@ -249,6 +249,16 @@ async def test_reopened_store_keeps_its_documents(factory: StoreFactory) -> None
         await second.close()
 
 
+async def test_a_range_of_chunks_is_read_without_the_rest(store: IndexStore) -> None:
+    await store.upsert(doc("a", *(f"第{n}項の規定。" for n in range(6))))
+    await store.upsert(doc("b", "別の文書。"))
+    middle = await store.get_chunks("a", 2, 4)
+    assert [(c.ordinal, c.text) for c in middle] == [(n, f"第{n}項の規定。") for n in (2, 3, 4)]
+    assert [c.ordinal for c in await store.get_chunks("a", -2, 0)] == [0]
+    assert [c.ordinal for c in await store.get_chunks("a", 5, 9)] == [5]
+    assert await store.get_chunks("missing", 0, 3) == []
+
+
 async def test_failed_batch_leaves_previous_version(store: IndexStore) -> None:
     await store.upsert(doc("a", "旧版の避難所規定。"))
     good = doc("a", "新版の避難所規定。")
