@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +61,21 @@ def create_db_engine(url: str) -> Engine:
 # PostgreSQL URLs as hosting consoles and other tools print them name no driver (or the old
 # ``postgres`` scheme); Baibain ships psycopg 3.
 _POSTGRES_SCHEMES = ("postgres", "postgresql")
+# Seconds a PostgreSQL connection attempt may take. A host that does not answer would otherwise
+# hold a request or a command for psycopg's default of 130 s per address; with this bound it
+# fails as ``DatabaseUnavailable``. A ``connect_timeout`` in the URL (or PGCONNECT_TIMEOUT)
+# wins.
+PG_CONNECT_TIMEOUT_S = 10
 
 
 def _engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.drivername in _POSTGRES_SCHEMES:
-        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername == "postgresql+psycopg":
+        if "connect_timeout" not in parsed.query and not os.environ.get("PGCONNECT_TIMEOUT"):
+            parsed = parsed.update_query_dict({"connect_timeout": str(PG_CONNECT_TIMEOUT_S)})
+        url = parsed.render_as_string(hide_password=False)
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":

@@ -1,0 +1,59 @@
+"""A PostgreSQL host that takes connections and never answers (a hung server, a firewall holding
+the replies) ends a command with the clear message after the connect timeout, not after
+minutes."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from admin.db import create_db_engine
+
+
+@contextmanager
+def silent_database_host() -> Iterator[tuple[int, threading.Event]]:
+    """A port that accepts connections and never answers; after a minute it gives up (closes),
+    so a process waiting on it without a bound comes back too, and the event tells it did."""
+    server = socket.create_server(("127.0.0.1", 0))
+    gave_up = threading.Event()
+
+    def give_up() -> None:
+        gave_up.set()
+        server.close()
+
+    timer = threading.Timer(60, give_up)
+    timer.start()
+    try:
+        yield server.getsockname()[1], gave_up
+    finally:
+        timer.cancel()
+        server.close()
+
+
+def test_a_database_host_that_never_answers_ends_a_command_with_the_clear_message(run) -> None:
+    with silent_database_host() as (port, gave_up):
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/baibain"
+        result = run("org", "list", BAIBAIN_DATABASE_URL=url)
+        assert not gave_up.is_set()  # the connect timeout ended the wait, not the host
+    assert result.exit_code == 1, result.output
+    assert "データベースに接続できませんでした。BAIBAIN_DATABASE_URL" in result.output
+
+
+def test_a_connect_timeout_written_in_the_url_is_kept(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL setting")
+    written = make_url(database_url).update_query_dict({"connect_timeout": "3"})
+    for url, timeout in ((database_url, "10"), (written.render_as_string(False), "3")):
+        engine = create_db_engine(url)
+        try:
+            with engine.connect() as connection:
+                driver = connection.connection.driver_connection
+                assert driver is not None
+                assert driver.info.get_parameters()["connect_timeout"] == timeout
+        finally:
+            engine.dispose()
