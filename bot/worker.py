@@ -3,7 +3,8 @@ the monthly usage reports.
 
 Job definitions live in a database job store, so a restarted worker knows when each job last
 ran and catches up a missed run once (coalesced). Several workers may run for availability:
-each run is claimed in the database first (``claim_run``), so only one of them executes it.
+each run is claimed in the database first (``claim_run``) under its scheduled fire time, so
+only one of them executes it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ import signal
 import socket
 import tempfile
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from apscheduler.executors.asyncio import AsyncIOExecutor
+from apscheduler.job import Job as ScheduledJob
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
@@ -127,14 +131,13 @@ JOBS: dict[str, tuple[Job, dict[str, object]]] = {
 }
 
 
-async def run_job(job_id: str, due: datetime | None = None) -> bool:
-    """Run one job unless another worker already claimed this run; True when it ran."""
+async def run_job(job_id: str, fire_time: datetime) -> bool:
+    """Run one job unless another worker already claimed its run due at ``fire_time``; True
+    when it ran."""
     services = _current()
-    moment = (due or datetime.now(UTC)).astimezone(UTC).replace(second=0, microsecond=0)
+    run_key = fire_time.astimezone(UTC).isoformat()
     worker = f"{socket.gethostname()}:{id(services)}"
-    claimed = await asyncio.to_thread(
-        claim_run, services.engine, job_id, moment.isoformat(), worker
-    )
+    claimed = await asyncio.to_thread(claim_run, services.engine, job_id, run_key, worker)
     if not claimed:
         log.info("job skipped (claimed by another worker) job=%s", job_id)
         return False
@@ -146,9 +149,27 @@ async def run_job(job_id: str, due: datetime | None = None) -> bool:
     return True
 
 
-async def _scheduled(job_id: str) -> None:
-    """What the scheduler calls: the run key is the minute the run was due."""
-    await run_job(job_id, datetime.now(UTC))
+# The scheduled fire time of the run a job task belongs to, set by ``_JobExecutor``.
+_FIRE_TIME: ContextVar[datetime] = ContextVar("fire_time")
+
+
+async def _scheduled(job_id: str) -> bool:
+    """What the scheduler calls. The run key is the fire time the scheduler read from the shared
+    job store, the same on every worker however late its callback starts."""
+    return await run_job(job_id, _FIRE_TIME.get())
+
+
+class _JobExecutor(AsyncIOExecutor):
+    """APScheduler's asyncio executor that also hands each run its scheduled fire time
+    (APScheduler 3 gives it to executors and events only)."""
+
+    def _do_submit_job(self, job: ScheduledJob, run_times: list[datetime]) -> None:
+        # The task created for the run copies the context it is created in.
+        token = _FIRE_TIME.set(run_times[-1])  # coalesced: the latest fire time due
+        try:
+            super()._do_submit_job(job, run_times)
+        finally:
+            _FIRE_TIME.reset(token)
 
 
 def use_services(services: Services | None) -> None:
@@ -167,6 +188,7 @@ def start_scheduler(engine: Engine) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(
         timezone="Asia/Tokyo",
         jobstores={"default": SQLAlchemyJobStore(engine=engine)},
+        executors={"default": _JobExecutor()},
         job_defaults={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
     )
     scheduler.start(paused=True)

@@ -256,3 +256,44 @@ async def test_a_run_missed_while_no_worker_ran_is_made_up_once_on_start(service
     with Session(services.engine) as session:
         runs = session.exec(select(JobRun).where(JobRun.job_id == "retention")).all()
     assert len(runs) == 1
+
+
+async def test_two_workers_run_one_scheduled_run_once_whenever_their_callbacks_start(
+    services,
+) -> None:
+    import asyncio
+    from datetime import timedelta
+
+    from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
+    from sqlmodel import Session, select
+
+    from admin.joblocks import JobRun
+    from bot.worker import start_scheduler
+
+    # Interval jobs keep the seconds of the worker's first start: this clean-up fell due 0.1 s
+    # before a minute ended, so callbacks starting just before and just after it are one run.
+    fire = (datetime.now(UTC) - timedelta(minutes=5)).replace(second=59, microsecond=900_000)
+    results: asyncio.Queue[object] = asyncio.Queue()
+
+    def executed(event: JobExecutionEvent) -> None:
+        if event.job_id == "quota-reservations":
+            results.put_nowait(event.retval)
+
+    first = start_scheduler(services.engine)
+    first.add_listener(executed, EVENT_JOB_EXECUTED)
+    first.modify_job("quota-reservations", next_run_time=fire)
+    assert await asyncio.wait_for(results.get(), timeout=20) is True  # worker A ran it
+    first.pause()
+    # Worker B read the job store before A wrote the next run time back, so it finds the same
+    # run due; its callback starts later, in another minute than the fire time.
+    first.modify_job("quota-reservations", next_run_time=fire)
+    second = start_scheduler(services.engine)
+    second.add_listener(executed, EVENT_JOB_EXECUTED)
+    try:
+        assert await asyncio.wait_for(results.get(), timeout=20) is False  # claimed: skipped
+    finally:
+        first.shutdown(wait=False)
+        second.shutdown(wait=False)
+    with Session(services.engine) as session:
+        runs = session.exec(select(JobRun).where(JobRun.job_id == "quota-reservations")).all()
+    assert [run.run_key for run in runs] == [fire.isoformat()]
