@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # Seconds a shutdown waits for answers still being written before it cancels them (their
     # placeholders then get an apology).
     chat_shutdown_grace_s: float = Field(default=10.0, ge=0, le=300)
+    # Seconds a stopping worker waits for running jobs (a dataset refresh writing to the index)
+    # before it cancels them.
+    worker_shutdown_grace_s: float = Field(default=60.0, ge=0, le=3600)
     audit_key: SecretStr | None = None
     audit_retention_days: int = Field(default=0, ge=0)  # 0 keeps records forever
     monthly_token_budget: int = Field(default=1_000_000, ge=0, le=MAX_BUDGET)

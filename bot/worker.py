@@ -4,7 +4,8 @@ the monthly usage reports.
 Job definitions live in a database job store, so a restarted worker knows when each job last
 ran and catches up a missed run once (coalesced). Several workers may run for availability:
 each run is claimed in the database first (``claim_run``) under its scheduled fire time, so
-only one of them executes it.
+only one of them executes it. A stopping worker starts no new run and lets a running one
+finish within a grace period.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.job import Job as ScheduledJob
@@ -144,6 +146,9 @@ async def run_job(job_id: str, fire_time: datetime) -> bool:
     job, _trigger = JOBS[job_id]
     try:
         await job(services)
+    except asyncio.CancelledError:
+        log.warning("job cancelled job=%s", job_id)
+        raise
     except Exception:
         log.exception("job failed job=%s", job_id)
     return True
@@ -161,7 +166,7 @@ async def _scheduled(job_id: str) -> bool:
 
 class _JobExecutor(AsyncIOExecutor):
     """APScheduler's asyncio executor that also hands each run its scheduled fire time
-    (APScheduler 3 gives it to executors and events only)."""
+    (APScheduler 3 gives it to executors and events only) and tells which runs are unfinished."""
 
     def _do_submit_job(self, job: ScheduledJob, run_times: list[datetime]) -> None:
         # The task created for the run copies the context it is created in.
@@ -171,6 +176,43 @@ class _JobExecutor(AsyncIOExecutor):
         finally:
             _FIRE_TIME.reset(token)
 
+    def unfinished(self) -> set[asyncio.Future[Any]]:
+        """The runs submitted and not finished yet."""
+        return {future for future in self._pending_futures if not future.done()}
+
+
+class WorkerScheduler(AsyncIOScheduler):
+    """The worker's scheduler: ``JOBS`` from the database job store, one instance of each at a
+    time, a missed run caught up once; ``stop`` lets running jobs finish."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._runs = _JobExecutor()
+        super().__init__(
+            timezone="Asia/Tokyo",
+            jobstores={"default": SQLAlchemyJobStore(engine=engine)},
+            executors={"default": self._runs},
+            job_defaults={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
+        )
+
+    async def stop(self, grace_s: float) -> None:
+        """Start no new run; give running ones ``grace_s`` seconds to finish, cancel those still
+        running then (each logged), and shut down."""
+        self.pause()
+        running = self._runs.unfinished()
+        if running:
+            log.info("worker stopping: waiting up to %gs for %d job(s)", grace_s, len(running))
+            _finished, unfinished = await asyncio.wait(running, timeout=grace_s)
+            if unfinished:
+                log.warning(
+                    "worker stopping: cancelling %d job(s) still running after %gs",
+                    len(unfinished),
+                    grace_s,
+                )
+                for future in unfinished:
+                    future.cancel()
+                await asyncio.wait(unfinished)
+        self.shutdown(wait=False)
+
 
 def use_services(services: Services | None) -> None:
     """Make ``services`` the ones jobs run with (the worker sets it; tests may too)."""
@@ -178,19 +220,14 @@ def use_services(services: Services | None) -> None:
     _services = services
 
 
-def start_scheduler(engine: Engine) -> AsyncIOScheduler:
+def start_scheduler(engine: Engine) -> WorkerScheduler:
     """A started scheduler running ``JOBS`` from the database job store.
 
     A job whose schedule is unchanged keeps the next run time stored by the worker before, so
     a run that fell due while no worker was running (within the grace time) runs now, once,
     instead of being pushed to the next day by the restart.
     """
-    scheduler = AsyncIOScheduler(
-        timezone="Asia/Tokyo",
-        jobstores={"default": SQLAlchemyJobStore(engine=engine)},
-        executors={"default": _JobExecutor()},
-        job_defaults={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
-    )
+    scheduler = WorkerScheduler(engine)
     scheduler.start(paused=True)
     for job_id, (_job, trigger) in JOBS.items():
         stored = scheduler.get_job(job_id)
@@ -204,19 +241,25 @@ def start_scheduler(engine: Engine) -> AsyncIOScheduler:
 
 
 async def run_worker(settings: Settings) -> None:
-    """Run scheduled jobs until SIGINT/SIGTERM."""
+    """Run scheduled jobs until SIGINT/SIGTERM; then let running jobs finish (at most
+    ``worker_shutdown_grace_s`` seconds) before closing the services they use."""
     services = await open_services(settings, load_sample=False)
     use_services(services)
-    scheduler = start_scheduler(services.engine)
-    log.info("worker started jobs=%d", len(scheduler.get_jobs()))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
         loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        scheduler = start_scheduler(services.engine)
+        log.info("worker started jobs=%d", len(scheduler.get_jobs()))
+        try:
+            await stop.wait()
+        finally:
+            await scheduler.stop(settings.worker_shutdown_grace_s)
     finally:
-        scheduler.shutdown(wait=False)
+        for sig in signals:
+            loop.remove_signal_handler(sig)
         use_services(None)
         await services.close()
         log.info("worker stopped")
