@@ -76,6 +76,7 @@ SHOWN_DEPTH = 5
 WHOLE_SECTION_CHARS = 1600
 PIECE_CHARS = MAX_CHUNK_CHARS // 2
 NEIGHBOURS = 2  # chunks read on either side of a shown piece
+NAMED_REACH = 10  # chunks read back from a named article's best piece to its first
 
 
 @dataclass(frozen=True)
@@ -217,11 +218,11 @@ class Retriever:
                 ),
                 None,
             )
-            document = await self.store.get_document(hit.meta.doc_id) if hit else None
-            if hit is None or document is None:
+            if hit is None:
                 continue
-            first = next(c for c in document.chunks if article_key(c.position) == key)
-            named.append(replace(hit, chunk=first))
+            ordinal = hit.chunk.ordinal
+            before = await self.store.get_chunks(hit.meta.doc_id, ordinal - NAMED_REACH, ordinal)
+            named.append(replace(hit, chunk=_section_of(before, hit.chunk)[0]))
         return tuple(named)
 
     async def _shown(self, hits: list[Hit]) -> list[Hit]:
