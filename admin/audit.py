@@ -9,7 +9,9 @@ platform, outcome, user pseudonym, model, tokens, latency) serve usage analysis 
 
 Appends are serialized across processes by updating the single chain-head row first: a row lock on
 PostgreSQL, the write lock on SQLite. A failed write raises ``AuditWriteFailed``; the caller reports
-the turn as an error instead of losing its record. Importing this module registers the tables.
+the turn as an error instead of losing its record. An administrative change of the database is
+made in ``AuditLog.change``, in the transaction that appends its record: both stand or neither
+does. Importing this module registers the tables.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, fields, is_dataclass
-from datetime import UTC, date, datetime
-from typing import Any
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import delete, func, insert, select, update
@@ -46,7 +48,7 @@ from admin.audit_models import (
     VerifyResult,
     select_rows,
 )
-from admin.audit_verify import verify_chain, walk_stored
+from admin.audit_verify import snapshot, verify_chain, walk_stored
 
 logger = logging.getLogger(__name__)
 
@@ -69,31 +71,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _json_default(value: object) -> object:
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=str)
-    raise TypeError(f"{type(value).__name__} is not JSON-serializable")
-
-
-@contextmanager
-def _snapshot(engine: Engine) -> Iterator[Connection]:
-    """A connection whose queries all see one consistent state of the database."""
-    if engine.dialect.name == "postgresql":
-        conn = engine.connect().execution_options(isolation_level="REPEATABLE READ")
-        with conn, conn.begin():
-            yield conn
-    else:
-        with engine.connect() as conn:
-            if engine.dialect.name == "sqlite":
-                conn.exec_driver_sql("BEGIN")  # pysqlite would not open a read transaction itself
-            try:
-                yield conn
-            finally:
-                conn.rollback()
+T = TypeVar("T")
 
 
 def _lock_head(conn: Connection) -> bool:
@@ -150,19 +128,17 @@ class AuditLog:
                 detail=f"the newest audit record needs key {head['last_key_id']}, not configured",
             )
 
-    def append(self, event: AuditEvent) -> int:
-        """Record ``event`` and return its sequence number; ``AuditWriteFailed`` if it could not
-        be stored (the caller must then report the turn as an error)."""
-        try:
-            secret = {"user_id": event.user_id, "payload": dict(event.payload)}
-            plaintext = json.dumps(secret, ensure_ascii=False, default=_json_default).encode()
-        except (TypeError, ValueError) as exc:
-            raise AuditWriteFailed(detail=f"audit payload is not JSON-serializable: {exc}") from exc
-        user_hash = self._keyring.user_hash(event.platform, event.user_id)
+    def _sealable(self, event: AuditEvent) -> tuple[str, bytes]:
+        """The user pseudonym and the plaintext to encrypt of ``event``."""
+        return self._keyring.user_hash(event.platform, event.user_id), event.secret_json()
+
+    def _in_transaction(self, work: Callable[[Connection], T]) -> T:
+        """``work`` in a transaction of its own, tried again when two first-ever appends both
+        created the head row; a failure is ``AuditWriteFailed``."""
         for attempt in range(1, _APPEND_ATTEMPTS + 1):
             try:
                 with self._engine.begin() as conn:
-                    return self._append_locked(conn, event, user_hash, plaintext)
+                    return work(conn)
             except IntegrityError as exc:
                 # Two first-ever appends both created the head row; the loser tries again.
                 if attempt == _APPEND_ATTEMPTS:
@@ -173,11 +149,49 @@ class AuditLog:
                 raise AuditWriteFailed(detail=f"audit write failed: {type(exc).__name__}") from exc
         raise AssertionError("unreachable")
 
+    def append(self, event: AuditEvent) -> int:
+        """Record ``event`` and return its sequence number; ``AuditWriteFailed`` if it could not
+        be stored (the caller must then report the turn as an error)."""
+        user_hash, plaintext = self._sealable(event)
+        return self._in_transaction(
+            lambda conn: self._append_locked(conn, event, user_hash, plaintext)
+        )
+
+    @contextmanager
+    def change(self) -> Iterator[AuditedChange]:
+        """A transaction for one administrative change of the database and its record: what
+        the caller writes on ``conn`` and the event it passes to ``record`` commit together,
+        or neither does (an exception inside, a record that cannot be written, an interrupted
+        process). ``record`` comes last, so the chain head is locked only as long as for any
+        append. A change that records nothing must have changed nothing.
+
+        The head row is created beforehand in a transaction of its own (with ``append``'s
+        retry), because a second transaction could not insert it while this one holds the
+        database's write lock on SQLite."""
+        with self._engine.connect() as conn:
+            head = conn.execute(select(HEAD.c.id).where(HEAD.c.id == HEAD_ID)).first()
+        if head is None:
+            self._in_transaction(self._create_head)
+        with self._engine.begin() as conn:
+            yield AuditedChange(self, conn)
+
+    def _create_head(self, conn: Connection) -> None:
+        if not _lock_head(conn):
+            self._write_head(conn, 0, GENESIS_HASH, "", 0, GENESIS_HASH, insert_row=True)
+
+    def _append_within(self, conn: Connection, event: AuditEvent) -> int:
+        """``append`` in the caller's transaction on ``conn`` (``AuditedChange.record``)."""
+        user_hash, plaintext = self._sealable(event)
+        try:
+            return self._append_locked(conn, event, user_hash, plaintext)
+        except SQLAlchemyError as exc:
+            logger.error("audit write failed: %s", type(exc).__name__)
+            raise AuditWriteFailed(detail=f"audit write failed: {type(exc).__name__}") from exc
+
     def _append_locked(
         self, conn: Connection, event: AuditEvent, user_hash: str, plaintext: bytes
     ) -> int:
-        if not _lock_head(conn):
-            self._write_head(conn, 0, GENESIS_HASH, "", 0, GENESIS_HASH, insert_row=True)
+        self._create_head(conn)
         head = conn.execute(select(HEAD).where(HEAD.c.id == HEAD_ID)).mappings().one()
         self._check_head_key(head)
         now = as_utc(self._clock())
@@ -247,7 +261,7 @@ class AuditLog:
         HMAC, and the signed chain head. Any modification, deletion, insertion or reordering
         gives ``ok=False`` and the first bad record's seq."""
         try:
-            with _snapshot(self._engine) as conn:
+            with snapshot(self._engine) as conn:
                 return verify_chain(conn, self._keyring)
         except SQLAlchemyError as exc:
             raise AuditUnavailable(detail=f"audit verify failed: {type(exc).__name__}") from exc
@@ -360,3 +374,16 @@ class AuditLog:
             logger.warning("audit record %d unreadable in misuse scan", row["seq"])
             return None
         return question if isinstance(question, str) else None
+
+
+@dataclass(frozen=True)
+class AuditedChange:
+    """An administrative change in progress (``AuditLog.change``): services write it on
+    ``conn``; ``record`` appends its audit event in the same transaction."""
+
+    log: AuditLog
+    conn: Connection
+
+    def record(self, event: AuditEvent) -> int:
+        """Append ``event`` within the change; ``AuditWriteFailed`` undoes the change."""
+        return self.log._append_within(self.conn, event)

@@ -8,9 +8,10 @@ conversation is in ``ciphertext``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import String, Table, select, type_coerce
@@ -126,14 +127,6 @@ class AuditWriteFailed(BaibainError):
     )
 
 
-# What an administrator is told when the action itself was done but its audit record failed:
-# trying again would repeat (or refuse) an action that already happened.
-DONE_BUT_UNRECORDED = (
-    "操作は完了しましたが、監査ログへの記録に失敗しました。"
-    "記録されていない操作があることを、システムの運用担当者に連絡してください。"
-)
-
-
 class AuditUnavailable(BaibainError):
     """The audit log could not be read or maintained (database unreachable)."""
 
@@ -151,6 +144,16 @@ class AuditIntegrityError(BaibainError):
         "監査ログの整合性を確認できませんでした。"
         "管理者が `baibain audit verify` を実行してください。"
     )
+
+
+def _json_default(value: object) -> object:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    raise TypeError(f"{type(value).__name__} is not JSON-serializable")
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,15 @@ class AuditEvent:
         """An administrative action: its name and details go into the encrypted payload."""
         payload = {"action": action, "details": dict(details)}
         return cls("admin", org_id, platform, outcome, user_id, payload=payload)
+
+    def secret_json(self) -> bytes:
+        """What is kept encrypted of the event (``user_id`` and ``payload``), as JSON;
+        ``AuditWriteFailed`` when the payload cannot be serialized."""
+        secret = {"user_id": self.user_id, "payload": dict(self.payload)}
+        try:
+            return json.dumps(secret, ensure_ascii=False, default=_json_default).encode()
+        except (TypeError, ValueError) as exc:
+            raise AuditWriteFailed(detail=f"audit payload is not JSON-serializable: {exc}") from exc
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

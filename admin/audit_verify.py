@@ -10,10 +10,11 @@ already read; only ``verify_chain`` and ``walk_stored`` query the database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 
 from cryptography.exceptions import InvalidTag
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from admin.audit_crypto import (
     GENESIS_HASH,
@@ -37,6 +38,23 @@ from admin.audit_models import (
 )
 
 Problem = tuple[int, str]  # (first bad seq, what is wrong)
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection whose queries all see one consistent state of the database."""
+    if engine.dialect.name == "postgresql":
+        conn = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+        with conn, conn.begin():
+            yield conn
+    else:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN")  # pysqlite would not open a read transaction itself
+            try:
+                yield conn
+            finally:
+                conn.rollback()
 
 
 def verify_chain(conn: Connection, keyring: AuditKeyring) -> VerifyResult:

@@ -192,7 +192,7 @@ class DatasetService(DocumentVersions):
             row.visibility = "shared"
             row.attested_by = _within(attested_by, ATTESTER, MAX_ATTESTED_BY)
             row.attested_at = _now()
-        with Session(self._engine) as session:
+        with Session(self._bind) as session:
             session.add(row)
             try:
                 session.commit()
@@ -203,14 +203,14 @@ class DatasetService(DocumentVersions):
 
     def visible(self, viewer_org: str | None) -> list[DatasetInfo]:
         """Datasets the viewer may see (shared ones and its own), with document counts."""
-        with Session(self._engine) as session:
+        with Session(self._bind) as session:
             query = select(Dataset).where(_visible_to(viewer_org))
             rows = session.exec(query.order_by(col(Dataset.id))).all()
             return [_info(r, self._count(session, r.id)) for r in rows]
 
     def get(self, dataset_id: int, viewer_org: str | None) -> DatasetInfo:
         """One dataset the viewer may see; ``NotFound`` otherwise (no hint that it exists)."""
-        with Session(self._engine) as session:
+        with Session(self._bind) as session:
             # An id past the column's range (a typo of many digits) names no dataset.
             row = session.get(Dataset, dataset_id) if 0 < dataset_id <= MAX_ID else None
             if row is None or (row.visibility != "shared" and row.org_id != viewer_org):
@@ -219,7 +219,7 @@ class DatasetService(DocumentVersions):
 
     def by_name(self, org_id: str, name: str) -> DatasetInfo | None:
         """The organization's dataset called ``name``, if any."""
-        with Session(self._engine) as session:
+        with Session(self._bind) as session:
             row = session.exec(
                 select(Dataset).where(Dataset.org_id == org_id, Dataset.name == name.strip())
             ).first()
@@ -237,7 +237,7 @@ class DatasetService(DocumentVersions):
         already shared keeps its first attestation."""
         who = _within(who, ATTESTER, MAX_ATTESTED_BY)
         self.owned(dataset_id, org_id)
-        with Session(self._engine) as session:
+        with Session(self._bind) as session:
             row = session.get(Dataset, dataset_id)
             assert row is not None
             if row.visibility != "shared":
@@ -251,7 +251,7 @@ class DatasetService(DocumentVersions):
     def delete(self, dataset_id: int, org_id: str) -> list[str]:
         """Delete a dataset of the organization; returns the index doc ids to remove."""
         self.owned(dataset_id, org_id)
-        with Session(self._engine) as session:
+        with Session(self._bind) as session:
             versions = session.exec(
                 select(DocumentVersion).where(DocumentVersion.dataset_id == dataset_id)
             ).all()
@@ -275,7 +275,7 @@ class DatasetService(DocumentVersions):
         names = [
             col(DocumentVersion.source_name).ilike(f"%{_escaped(s)}%", escape="\\") for s in stems
         ]
-        with Session(self._engine) as session:
+        with Session(self._bind) as session:
             rows = session.exec(
                 select(DocumentVersion.doc_id, DocumentVersion.source_name)
                 .join(Dataset)
@@ -287,7 +287,7 @@ class DatasetService(DocumentVersions):
 
     def remember_source(self, dataset_id: int, state: SourceState) -> None:
         """Keep what the last fetch of the dataset's source URL gave."""
-        with Session(self._engine) as session:
+        with Session(self._bind) as session:
             row = session.get(Dataset, dataset_id)
             if row is not None:
                 row.etag, row.last_modified = state.etag, state.last_modified
@@ -297,7 +297,7 @@ class DatasetService(DocumentVersions):
 
     def source_state(self, dataset_id: int) -> SourceState:
         """The validators and file name of the last fetch of the dataset's source."""
-        with Session(self._engine) as session:
+        with Session(self._bind) as session:
             row = session.get(Dataset, dataset_id)
             if row is None:
                 return SourceState()
@@ -306,7 +306,7 @@ class DatasetService(DocumentVersions):
     def due_for_refresh(self, now: datetime | None = None) -> list[DatasetInfo]:
         """Datasets with a source URL whose refresh interval has passed since the last one."""
         now = now or _now()
-        with Session(self._engine) as session:
+        with Session(self._bind) as session:
             rows = session.exec(
                 select(Dataset).where(
                     col(Dataset.refresh_hours).is_not(None), col(Dataset.source_url) != ""

@@ -1,4 +1,5 @@
-"""Database engine creation and schema setup (SQLite by default, PostgreSQL in production)."""
+"""Database engine creation and schema setup (SQLite by default, PostgreSQL in production), and
+what the services that write share."""
 
 from __future__ import annotations
 
@@ -11,13 +12,19 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-from sqlmodel import create_engine, text
+from sqlmodel import Session, SQLModel, create_engine, text
 
 from knowledge.errors import BadInput, BaibainError
 
 log = logging.getLogger(__name__)
+
+# What an administrative service writes on: the engine (a transaction of its own) or the
+# connection of a caller's transaction (``AuditLog.change``), which it then joins. A session on
+# such a connection leaves the commit to the caller: its ``commit`` only flushes.
+Bind = Engine | Connection
 
 
 class DatabaseUnavailable(BaibainError):
@@ -163,3 +170,12 @@ def ping_db(engine: Engine) -> None:
     """Raise when the database cannot answer a trivial query."""
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+def insert_missing(session: Session, model: type[SQLModel], **values: Any) -> bool:
+    """Insert a row of ``model`` unless one with the same key is there, also one another process
+    inserts meanwhile (``ON CONFLICT DO NOTHING``): no unique violation ends the transaction it
+    is part of. True when the row was inserted."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(model).values(**values).on_conflict_do_nothing()
+    return bool(session.connection().execute(statement).rowcount)

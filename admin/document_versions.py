@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import UniqueConstraint
-from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from admin.db import Bind
 from admin.models import utcnow
 from knowledge.ingest import MAX_DOC_ID
 
@@ -50,10 +50,11 @@ class DocumentVersion(SQLModel, table=True):
 
 
 class DocumentVersions:
-    """The recorded versions of the documents of every dataset."""
+    """The recorded versions of the documents of every dataset, on ``bind``: the engine, or the
+    connection of an ``AuditLog.change`` whose record the changes then commit with."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, bind: Bind) -> None:
+        self._bind = bind
 
     def _count(self, session: Session, dataset_id: int | None) -> int:
         return len(
@@ -66,7 +67,7 @@ class DocumentVersions:
         """Drop the records of documents no longer in the dataset."""
         if not doc_ids:
             return
-        with Session(self._engine) as session:
+        with Session(self._bind) as session:
             rows = session.exec(
                 select(DocumentVersion).where(
                     DocumentVersion.dataset_id == dataset_id,
@@ -79,7 +80,7 @@ class DocumentVersions:
 
     def version_of(self, doc_id: str) -> tuple[int, str] | None:
         """``(version, content hash)`` of a recorded document."""
-        with Session(self._engine) as session:
+        with Session(self._bind) as session:
             row = session.exec(
                 select(DocumentVersion).where(DocumentVersion.doc_id == doc_id)
             ).first()
@@ -97,7 +98,7 @@ class DocumentVersions:
     ) -> VersionChange:
         """Record a document after it is in the index; a changed hash is a new version."""
         title = title[:MAX_TITLE]
-        with Session(self._engine) as session:
+        with Session(self._bind) as session:
             row = session.exec(
                 select(DocumentVersion).where(
                     DocumentVersion.dataset_id == dataset_id,
@@ -125,7 +126,7 @@ class DocumentVersions:
 
     def documents(self, dataset_id: int) -> dict[str, str]:
         """Index doc id → recorded content hash of each document of a dataset."""
-        with Session(self._engine) as session:
+        with Session(self._bind) as session:
             rows = session.exec(
                 select(DocumentVersion.doc_id, DocumentVersion.content_hash).where(
                     DocumentVersion.dataset_id == dataset_id
@@ -135,7 +136,7 @@ class DocumentVersions:
 
     def titles(self, dataset_id: int) -> list[tuple[str, str]]:
         """``(title, index doc id)`` of each document of a dataset, by title."""
-        with Session(self._engine) as session:
+        with Session(self._bind) as session:
             rows = session.exec(
                 select(DocumentVersion.title, DocumentVersion.doc_id)
                 .where(DocumentVersion.dataset_id == dataset_id)

@@ -4,7 +4,9 @@ answer feedback.
 A workspace (Slack team id, Teams tenant id, LoGo Chat organization id) belongs to at most one
 organization. Admins are platform user ids of one organization. Event claims deduplicate
 platform retries across every web process: the first ``claim_event`` for a (platform, event id)
-wins, in the database, so two processes receiving the same retry answer it once.
+wins, in the database, so two processes receiving the same retry answer it once. The functions
+that link, unlink, add and remove take a ``Bind`` (the connection of an ``AuditLog.change``, to
+commit with its record).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from admin.db import Bind, insert_missing
 from admin.models import (
     AnswerFeedback,
     ApiKey,
@@ -76,12 +79,12 @@ def _info(org: Organization) -> OrgInfo:
     return OrgInfo(id=str(org.id), name=org.name)
 
 
-def link_workspace(engine: Engine, org_name: str, platform: str, workspace_id: str) -> OrgInfo:
+def link_workspace(bind: Bind, org_name: str, platform: str, workspace_id: str) -> OrgInfo:
     """Link a workspace to an organization (idempotent; a workspace has one organization)."""
     check_platform(platform)
     workspace_id = _check_id(workspace_id, "ワークスペースID")
-    org = get_org(engine, org_name)
-    with Session(engine) as session:
+    org = get_org(bind, org_name)
+    with Session(bind) as session:
         existing = session.exec(
             select(WorkspaceLink, Organization)
             .join(Organization)
@@ -117,40 +120,30 @@ def org_for_workspace(engine: Engine, platform: str, workspace_id: str) -> OrgIn
         return _info(row) if row else None
 
 
-def add_admin(engine: Engine, org_name: str, platform: str, user_id: str) -> OrgInfo:
-    """Make a platform user an admin of an organization (idempotent)."""
+def add_admin(bind: Bind, org_name: str, platform: str, user_id: str) -> OrgInfo:
+    """Make a platform user an admin of an organization (idempotent, also when added
+    concurrently)."""
     check_platform(platform)
     user_id = _check_id(user_id, "ユーザーID")
-    org = get_org(engine, org_name)
-    with Session(engine) as session:
-        found = session.exec(
-            select(ChatAdmin).where(
-                ChatAdmin.org_id == int(org.id),
-                ChatAdmin.platform == platform,
-                ChatAdmin.user_id == user_id,
-            )
-        ).first()
-        if found is None:
-            session.add(ChatAdmin(org_id=int(org.id), platform=platform, user_id=user_id))
-            try:
-                session.commit()
-            except IntegrityError:  # added concurrently: the same outcome
-                session.rollback()
+    org = get_org(bind, org_name)
+    with Session(bind) as session:
+        insert_missing(session, ChatAdmin, org_id=int(org.id), platform=platform, user_id=user_id)
+        session.commit()
     return org
 
 
-def unlink_workspace(engine: Engine, org_name: str, platform: str, workspace_id: str) -> OrgInfo:
+def unlink_workspace(bind: Bind, org_name: str, platform: str, workspace_id: str) -> OrgInfo:
     """Undo ``link_workspace``: the workspace's messages are refused again (``NotFound``
     when it is not linked to that organization)."""
     check_platform(platform)
     workspace_id = _check_id(workspace_id, "ワークスペースID")
-    org = get_org(engine, org_name)
+    org = get_org(bind, org_name)
     link = delete(WorkspaceLink).where(
         col(WorkspaceLink.org_id) == int(org.id),
         col(WorkspaceLink.platform) == platform,
         col(WorkspaceLink.workspace_id) == workspace_id,
     )
-    if not _deleted(engine, link):
+    if not _deleted(bind, link):
         raise NotFound(
             f"{platform} のワークスペース {workspace_id} は組織「{org.name}」に"
             "関連付けられていません。"
@@ -158,26 +151,27 @@ def unlink_workspace(engine: Engine, org_name: str, platform: str, workspace_id:
     return org
 
 
-def remove_admin(engine: Engine, org_name: str, platform: str, user_id: str) -> OrgInfo:
+def remove_admin(bind: Bind, org_name: str, platform: str, user_id: str) -> OrgInfo:
     """Undo ``add_admin`` (``NotFound`` when the user is not an admin of that organization)."""
     check_platform(platform)
     user_id = _check_id(user_id, "ユーザーID")
-    org = get_org(engine, org_name)
+    org = get_org(bind, org_name)
     admin = delete(ChatAdmin).where(
         col(ChatAdmin.org_id) == int(org.id),
         col(ChatAdmin.platform) == platform,
         col(ChatAdmin.user_id) == user_id,
     )
-    if not _deleted(engine, admin):
+    if not _deleted(bind, admin):
         raise NotFound(
             f"{platform} のユーザー {user_id} は組織「{org.name}」の管理者ではありません。"
         )
     return org
 
 
-def _deleted(engine: Engine, statement: Delete) -> int:
-    """How many rows a delete statement removed (committed)."""
-    with Session(engine) as session:
+def _deleted(bind: Bind, statement: Delete) -> int:
+    """How many rows a delete statement removed (committed, or left to the caller's
+    transaction)."""
+    with Session(bind) as session:
         removed = session.exec(statement).rowcount
         session.commit()
     return int(removed or 0)
@@ -249,16 +243,12 @@ def is_admin(engine: Engine, org_id: str, platform: str, user_id: str) -> bool:
         )
 
 
-def set_operator(engine: Engine, org_name: str) -> OrgInfo:
+def set_operator(bind: Bind, org_name: str) -> OrgInfo:
     """Mark an organization as an operator of the service (idempotent)."""
-    org = get_org(engine, org_name)
-    with Session(engine) as session:
-        if session.get(OperatorOrganization, int(org.id)) is None:
-            session.add(OperatorOrganization(org_id=int(org.id)))
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
+    org = get_org(bind, org_name)
+    with Session(bind) as session:
+        insert_missing(session, OperatorOrganization, org_id=int(org.id))
+        session.commit()
     return org
 
 

@@ -1,4 +1,7 @@
-"""Organizations and API keys."""
+"""Organizations and API keys.
+
+The functions that change them take a ``Bind``: the engine, or the connection of an
+``AuditLog.change`` whose record they are then committed with."""
 
 from __future__ import annotations
 
@@ -12,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from admin.db import Bind, insert_missing
 from admin.models import ApiKey, Organization, utcnow
 from knowledge.errors import BadInput, NotFound, Unauthorized
 
@@ -95,29 +98,28 @@ def _same_name(session: Session, name: str) -> Organization | None:
     return next((o for o in session.exec(select(Organization)) if _name_key(o.name) == key), None)
 
 
-def create_org(engine: Engine, name: str) -> OrgInfo:
+def create_org(bind: Bind, name: str) -> OrgInfo:
     """Create an organization; the name must be new (also once width and spaces are folded)."""
     name = name.strip()
     if not name or len(name) > MAX_ORG_NAME:
         raise BadInput(f"組織名は1〜{MAX_ORG_NAME}文字で指定してください。")
-    with Session(engine) as session:
+    with Session(bind) as session:
         if (same := _same_name(session, name)) is not None:
             raise BadInput(f"組織「{same.name}」はすでに存在します。")
-        org = Organization(name=name)
-        session.add(org)
-        try:
-            session.commit()
-        except IntegrityError as exc:
-            raise BadInput(f"組織「{name}」はすでに存在します。") from exc
-        session.refresh(org)
+        # Created meanwhile by another process: refused without ending the caller's
+        # transaction (``org create --operator`` goes on with the organization).
+        if not insert_missing(session, Organization, name=name):
+            raise BadInput(f"組織「{name}」はすでに存在します。")
+        org = session.exec(select(Organization).where(Organization.name == name)).one()
+        session.commit()
         return _info(org)
 
 
-def get_org(engine: Engine, name: str) -> OrgInfo:
+def get_org(bind: Bind, name: str) -> OrgInfo:
     """The organization called ``name`` (spaces around it, width and the width of spaces
     inside it do not matter)."""
     name = name.strip()
-    with Session(engine) as session:
+    with Session(bind) as session:
         org = _same_name(session, name)
         if org is None:
             typed = shlex.quote(name) if len(name.split()) > 1 else name  # one argument
@@ -144,12 +146,12 @@ def ensure_org(engine: Engine, name: str) -> OrgInfo:
             return get_org(engine, name)
 
 
-def create_api_key(engine: Engine, org_name: str) -> NewApiKey:
+def create_api_key(bind: Bind, org_name: str) -> NewApiKey:
     """A new API key for the organization; the secret is returned once."""
-    org = get_org(engine, org_name)
+    org = get_org(bind, org_name)
     prefix = secrets.token_hex(6)
     secret = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-    with Session(engine) as session:
+    with Session(bind) as session:
         session.add(ApiKey(org_id=int(org.id), prefix=prefix, digest=_digest(secret)))
         session.commit()
     return NewApiKey(prefix=prefix, secret=secret, org=org)
@@ -174,7 +176,7 @@ def list_api_keys(engine: Engine, org_name: str) -> list[ApiKeyInfo]:
         return [ApiKeyInfo(k.prefix, k.created_at, k.revoked_at) for k in keys]
 
 
-def revoke_api_key(engine: Engine, key: str) -> RevokedApiKey:
+def revoke_api_key(bind: Bind, key: str) -> RevokedApiKey:
     """Revoke a key by its id (the part after ``bb_``) or by the whole key, whose secret is
     never repeated in a message. ``NotFound`` for no such key, ``BadInput`` for a key already
     revoked."""
@@ -185,7 +187,7 @@ def revoke_api_key(engine: Engine, key: str) -> RevokedApiKey:
             "指定された値に一致するAPIキーIDが見つかりません。"
             "`baibain apikey list --org 組織名` でIDを確認してください。"
         )
-    with Session(engine) as session:
+    with Session(bind) as session:
         row = session.exec(
             select(ApiKey, Organization).join(Organization).where(ApiKey.prefix == prefix)
         ).first()

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import update
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from admin.db import insert_missing
 from knowledge.dates import JST
 from knowledge.errors import BadInput, QuotaExceeded
 
@@ -150,15 +150,21 @@ class QuotaService:
         return session.get(QuotaSetting, org_id) or QuotaSetting(org_id=org_id)
 
     def set_budget(
-        self, org_id: str, tokens: int, *, offline_when_exhausted: bool | None = None
+        self,
+        org_id: str,
+        tokens: int,
+        *,
+        offline_when_exhausted: bool | None = None,
+        within: Connection | None = None,
     ) -> None:
-        """Set an organization's monthly budget (from now on, this month included)."""
+        """Set an organization's monthly budget (from now on, this month included): in a
+        transaction of its own, or in the caller's on ``within`` (an ``AuditLog.change``)."""
         if not 0 <= tokens <= MAX_BUDGET:
             raise BadInput(f"トークン数は0〜{MAX_BUDGET:,}の整数で指定してください。")
         period = period_of(self._clock())
-        self._ensure_account(org_id, period)
         # The setting and this month's account change together or not at all.
-        with Session(self._engine) as session:
+        with Session(within or self._engine) as session:
+            self._open_account(session, org_id, period)
             setting = self._setting(session, org_id)
             setting.monthly_budget = tokens
             if offline_when_exhausted is not None:
@@ -191,15 +197,17 @@ class QuotaService:
 
     def _ensure_account(self, org_id: str, period: str) -> None:
         with Session(self._engine) as session:
-            if session.get(QuotaAccount, (org_id, period)) is not None:
-                return
-            setting = self._setting(session, org_id)
-            budget = setting.monthly_budget if setting.monthly_budget is not None else self._default
-            session.add(QuotaAccount(org_id=org_id, period=period, budget=budget))
-            try:
-                session.commit()
-            except IntegrityError:  # another process opened the month first
-                session.rollback()
+            self._open_account(session, org_id, period)
+            session.commit()
+
+    def _open_account(self, session: Session, org_id: str, period: str) -> None:
+        """The month's account, with the organization's budget, unless it is open already (also
+        when another process opens it meanwhile)."""
+        if session.get(QuotaAccount, (org_id, period)) is not None:
+            return
+        setting = self._setting(session, org_id)
+        budget = setting.monthly_budget if setting.monthly_budget is not None else self._default
+        insert_missing(session, QuotaAccount, org_id=org_id, period=period, budget=budget)
 
     # -- reservations ------------------------------------------------------------------------
 

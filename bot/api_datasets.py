@@ -72,18 +72,20 @@ async def create_dataset(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     if text["source_url"]:
         check_url(text["source_url"], FetchPolicy.of(services.settings))
-    info = await asyncio.to_thread(
-        services.datasets.create,
-        org.id,
-        text["name"],
-        text["category"],
-        license=text["license"],
-        publisher=text["publisher"] or org.name,
-        source_url=text["source_url"],
-        attested_by=text["attested_by"],
-        refresh_hours=refresh,
+    info = await services.uploads.create(
+        lambda datasets: datasets.create(
+            org.id,
+            text["name"],
+            text["category"],
+            license=text["license"],
+            publisher=text["publisher"] or org.name,
+            source_url=text["source_url"],
+            attested_by=text["attested_by"],
+            refresh_hours=refresh,
+        ),
+        who=caller.actor,
+        platform="api",
     )
-    await services.uploads.record_created(info, who=caller.actor, platform="api")
     return json_ok(dataset_json(info), status=201)
 
 

@@ -1,17 +1,21 @@
 """Recording turns, admin actions and security events in the encrypted audit log.
 
 Writing the record is part of the turn: when it fails, ``AuditWriteFailed`` propagates and the
-turn is reported as an error instead of being answered unrecorded.
+turn is reported as an error instead of being answered unrecorded. An administrative action is
+never done unrecorded either: a change of the database commits with its record (``change``),
+and one that also reaches the index or files is recorded before it starts (``admin``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
+from typing import TypeVar
+
+from sqlalchemy.engine import Connection
 
 from admin.audit import AuditEvent, AuditLog
-from admin.audit_models import DONE_BUT_UNRECORDED, AuditWriteFailed
 from admin.usage import UsageService
 from bot.turns import Answer, ConversationRef, Outcome
 from knowledge.errors import BaibainError, NotFound, QuotaExceeded
@@ -28,6 +32,9 @@ def failed_turn(exc: BaibainError, turn_id: str = "") -> Answer:
         else "error"
     )
     return Answer(text=exc.user_message, turn_id=turn_id, outcome=outcome)
+
+
+T = TypeVar("T")
 
 
 def _conversation(ref: ConversationRef | None) -> dict[str, str] | None:
@@ -91,32 +98,28 @@ class Auditor:
             )
         return seq
 
-    async def admin(
-        self,
-        *,
-        org_id: str | None,
-        platform: str,
-        user_id: str,
-        action: str,
-        details: Mapping[str, object],
-        outcome: str = "done",
-        unrecorded: str = DONE_BUT_UNRECORDED,
-    ) -> int:
-        """Record an administrative action (upload, delete, attestation, quota, key) once it
-        is done; when the record fails, ``AuditWriteFailed`` tells the user ``unrecorded``
-        (by default: done, but not recorded) rather than that nothing happened."""
-        event = AuditEvent.admin(
-            org_id=org_id,
-            platform=platform,
-            user_id=user_id,
-            action=action,
-            details=details,
-            outcome=outcome,
-        )
-        try:
-            return await self._append(event)
-        except AuditWriteFailed as exc:
-            raise AuditWriteFailed(unrecorded, detail=exc.detail) from exc
+    async def admin(self, event: AuditEvent) -> int:
+        """Record an administrative action (``AuditEvent.admin``) before it is made, when it
+        reaches beyond the database (an upload, a deletion): ``AuditWriteFailed`` means it
+        was not started."""
+        return await self._append(event)
+
+    async def change(
+        self, work: Callable[[Connection], T], event: Callable[[T], AuditEvent | None]
+    ) -> T:
+        """``work``'s change of the database, written on the connection it is given, and the
+        audit event ``event`` makes of its result, in one transaction (``AuditLog.change``):
+        when the record cannot be written, nothing changed and ``AuditWriteFailed`` says so.
+        ``event`` returns ``None`` when ``work`` found nothing to change."""
+
+        def run() -> T:
+            with self.log.change() as change:
+                result = work(change.conn)
+                if (made := event(result)) is not None:
+                    change.record(made)
+            return result
+
+        return await asyncio.to_thread(run)
 
     async def security(
         self,

@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 
 from admin import orgs
+from admin.audit import AuditEvent
 from admin.datasets import CATEGORIES, DatasetInfo
 from admin.orgs import OrgInfo
 from bot import commands
@@ -144,14 +145,14 @@ class DataCommands:
                 raise BadInput(
                     f"新しいデータセットには分類を指定してください（{'、'.join(CATEGORIES)}）。"
                 )
-            dataset = await asyncio.to_thread(
-                self.services.datasets.create,
-                org.id,
+            dataset = await self.services.uploads.create_for_upload(
+                org,
                 name,
                 category,
                 license=options.get("ライセンス", ""),
-                publisher=org.name,
                 source_url=urls[0] if len(urls) == 1 else "",
+                who=who,
+                platform=platform,
             )
         # The dataset's own source, fetched now: what it was read as before is replaced, and
         # the next refresh starts from this fetch.
@@ -171,13 +172,11 @@ class DataCommands:
             )
         except BaseException:
             if created:  # a refused upload leaves no empty dataset behind
-                await asyncio.to_thread(self.services.datasets.delete, dataset.id, org.id)
+                await self.services.uploads.withdraw(dataset, who=who, platform=platform)
             raise
         if source is not None:
             datasets = self.services.datasets
             await asyncio.to_thread(datasets.remember_source, dataset.id, source.state)
-        if created:
-            await self.services.uploads.record_created(dataset, who=who, platform=platform)
         text = report.message()
         if category and category != dataset.category:
             text += f"（既存のデータセットの分類「{dataset.category}」のまま登録しました）"
@@ -250,13 +249,16 @@ class DataCommands:
             return notice("「/quota set 組織名 トークン数」の形で指定してください。")
         target = await asyncio.to_thread(orgs.get_org, self.services.engine, " ".join(name))
         tokens = int(amount)
-        await asyncio.to_thread(self.services.quotas.set_budget, target.id, tokens)
-        await self.services.auditor.admin(
+        event = AuditEvent.admin(
             org_id=target.id,
             platform=turn.conversation.platform,
             user_id=turn.user_id,
             action="quota.set",
             details={"tokens": tokens, "by_org": org.id},
+        )
+        await self.services.auditor.change(
+            lambda conn: self.services.quotas.set_budget(target.id, tokens, within=conn),
+            lambda _set: event,
         )
         status = await asyncio.to_thread(self.services.quotas.status, target.id)
         return notice(describe(target.name, status))

@@ -170,13 +170,14 @@ def ingest(
                     "新しいデータセットには --category で分類を指定してください"
                     f"（{'、'.join(CATEGORIES)}）。"
                 )
-            existing = services.datasets.create(
-                owner.id,
+            existing = await services.uploads.create_for_upload(
+                owner,
                 dataset,
                 category,
                 license=license,
-                publisher=owner.name,
                 source_url=source_url,
+                who=who,
+                platform="cli",
             )
             scope = "全参加団体と共有" if shareable else "組織内のみ"
             notes.append(
@@ -196,9 +197,7 @@ def ingest(
                 reading.close()
                 if read.failures:
                     raise unreadable(read.failures)
-                kept = True  # every file is readable: the dataset stays, recorded as created
-                if created:
-                    await services.uploads.record_created(existing, who=who, platform="cli")
+                kept = True  # every file is readable: the dataset stays
                 if shareable:  # again when already shared: completes an attestation cut short
                     existing = await services.uploads.attest(existing, who=who, platform="cli")
                 with tqdm(
@@ -213,7 +212,7 @@ def ingest(
                         bar.update(1)
         except BaseException:
             if created and not kept:  # nothing was written: no empty dataset is left behind
-                services.datasets.delete(existing.id, owner.id)
+                await services.uploads.withdraw(existing, who=who, platform="cli")
             raise
         return written, skipped, notes
 

@@ -1,6 +1,6 @@
 """What the ``baibain`` commands share: a failure as one Japanese line and an exit code (usage
 errors of the command line too), and the administrative database with the audit log that
-records what is done on it."""
+records, in the same transaction, what is changed in it."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import typer
 from sqlalchemy.engine import Engine
 from typer.core import TyperGroup
 
-from admin.audit import AuditLog
-from admin.audit_models import DONE_BUT_UNRECORDED, AuditEvent, AuditWriteFailed
+from admin.audit import AuditedChange
+from admin.audit_models import AuditEvent
 from admin.db import create_db_engine, init_db
 from bot.services import Services, open_audit_log, open_services
 from bot.settings import Settings
@@ -86,19 +86,23 @@ def admin_db(settings: Settings | None = None) -> Iterator[Engine]:
             engine.dispose()
 
 
-def admin_audit(engine: Engine) -> AuditLog:
-    """The audit log that administrative commands record into, opened before they act, so a
-    misconfigured audit key stops the command before it changes anything."""
+@contextmanager
+def admin_change(engine: Engine) -> Iterator[AuditedChange]:
+    """An administrative change of the command line and its audit record, in one transaction
+    (``AuditLog.change``) on ``engine``. The audit log is opened first, so a misconfigured
+    audit key stops the command before it changes anything, and a record that cannot be
+    written leaves nothing changed."""
     audit = open_audit_log(Settings(), engine)
     audit.check_writable()
-    return audit
+    with audit.change() as change:
+        yield change
 
 
 def record_admin(
-    audit: AuditLog, org_id: str | None, action: str, details: Mapping[str, object]
+    change: AuditedChange, org_id: str | None, action: str, details: Mapping[str, object]
 ) -> None:
-    """Record an administrative action taken on the command line (by the OS account) once it
-    is done; a failed record says so instead of claiming that nothing happened."""
+    """Record the administrative action ``change`` makes, taken on the command line by the OS
+    account."""
     event = AuditEvent.admin(
         org_id=org_id,
         platform="cli",
@@ -106,10 +110,7 @@ def record_admin(
         action=action,
         details=details,
     )
-    try:
-        audit.append(event)
-    except AuditWriteFailed as exc:
-        raise AuditWriteFailed(DONE_BUT_UNRECORDED, detail=exc.detail) from exc
+    change.record(event)
 
 
 # The exit code of a command stopped with Ctrl-C (128 + SIGINT), as Typer reports it.

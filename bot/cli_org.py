@@ -1,5 +1,5 @@
 """``baibain org …`` and ``baibain apikey …``: organizations, their chat workspaces and
-admins (added and removed), and API keys. Each change is recorded in the audit log."""
+admins (added and removed), and API keys. Each change commits with its audit record."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from admin import links, orgs
-from bot.cli_common import admin_audit, admin_db, record_admin
+from bot.cli_common import admin_change, admin_db, record_admin
 from knowledge.dates import JST
 from knowledge.errors import BadInput
 
@@ -33,18 +33,17 @@ def org_create(
 ) -> None:
     """組織を作成します。"""
     existed = False
-    with admin_db() as engine:
-        audit = admin_audit(engine)
+    with admin_db() as engine, admin_change(engine) as change:
         try:
-            created = orgs.create_org(engine, name)
+            created = orgs.create_org(change.conn, name)
         except BadInput:
             if not operator:
                 raise
-            created, existed = orgs.get_org(engine, name.strip()), True
+            created, existed = orgs.get_org(change.conn, name.strip()), True
         if operator:
-            links.set_operator(engine, created.name)
+            links.set_operator(change.conn, created.name)
         details = {"name": created.name, "operator": operator}
-        record_admin(audit, created.id, "org.set_operator" if existed else "org.create", details)
+        record_admin(change, created.id, "org.set_operator" if existed else "org.create", details)
     role = "運用組織として" if operator else ""
     if existed:
         typer.echo(f"組織「{created.name}」を運用組織に設定しました（id {created.id}）。")
@@ -65,11 +64,10 @@ def org_link(
     ],
 ) -> None:
     """チャットのワークスペースを組織に関連付けます（未登録のワークスペースには回答しません）。"""
-    with admin_db() as engine:
-        audit = admin_audit(engine)
-        org = links.link_workspace(engine, name, platform, workspace_id)
+    with admin_db() as engine, admin_change(engine) as change:
+        org = links.link_workspace(change.conn, name, platform, workspace_id)
         details = {"platform": platform, "workspace_id": workspace_id.strip()}
-        record_admin(audit, org.id, "org.link", details)
+        record_admin(change, org.id, "org.link", details)
     typer.echo(
         f"{platform} のワークスペース {workspace_id.strip()} を組織「{org.name}」に関連付けました。"
     )
@@ -89,11 +87,10 @@ def org_add_admin(
     ],
 ) -> None:
     """チャットのユーザーを組織の管理者にします（管理者コマンドを実行できます）。"""
-    with admin_db() as engine:
-        audit = admin_audit(engine)
-        org = links.add_admin(engine, name, platform, user_id)
+    with admin_db() as engine, admin_change(engine) as change:
+        org = links.add_admin(change.conn, name, platform, user_id)
         details = {"platform": platform, "user_id": user_id.strip()}
-        record_admin(audit, org.id, "org.add_admin", details)
+        record_admin(change, org.id, "org.add_admin", details)
     typer.echo(f"{platform} のユーザー {user_id.strip()} を組織「{org.name}」の管理者にしました。")
 
 
@@ -104,11 +101,10 @@ def org_unlink(
     workspace_id: Annotated[str, typer.Argument(help="関連付けたワークスペースのID", metavar="ID")],
 ) -> None:
     """ワークスペースと組織の関連付けを解除します（以後そのワークスペースには回答しません）。"""
-    with admin_db() as engine:
-        audit = admin_audit(engine)
-        org = links.unlink_workspace(engine, name, platform, workspace_id)
+    with admin_db() as engine, admin_change(engine) as change:
+        org = links.unlink_workspace(change.conn, name, platform, workspace_id)
         details = {"platform": platform, "workspace_id": workspace_id.strip()}
-        record_admin(audit, org.id, "org.unlink", details)
+        record_admin(change, org.id, "org.unlink", details)
     typer.echo(
         f"{platform} のワークスペース {workspace_id.strip()} と組織「{org.name}」の"
         "関連付けを解除しました。"
@@ -122,11 +118,10 @@ def org_remove_admin(
     user_id: Annotated[str, typer.Argument(help="管理者にしたユーザーのID", metavar="USER_ID")],
 ) -> None:
     """チャットのユーザーを組織の管理者から外します（異動・退職のときなど）。"""
-    with admin_db() as engine:
-        audit = admin_audit(engine)
-        org = links.remove_admin(engine, name, platform, user_id)
+    with admin_db() as engine, admin_change(engine) as change:
+        org = links.remove_admin(change.conn, name, platform, user_id)
         details = {"platform": platform, "user_id": user_id.strip()}
-        record_admin(audit, org.id, "org.remove_admin", details)
+        record_admin(change, org.id, "org.remove_admin", details)
     typer.echo(
         f"{platform} のユーザー {user_id.strip()} を組織「{org.name}」の管理者から外しました。"
     )
@@ -153,10 +148,9 @@ def org_list() -> None:
 @apikey_app.command("create")
 def apikey_create(org: Annotated[str, typer.Option(help="組織名")]) -> None:
     """APIキーを発行します。キーは最後の行に一度だけ表示されます。"""
-    with admin_db() as engine:
-        audit = admin_audit(engine)
-        key = orgs.create_api_key(engine, org)
-        record_admin(audit, key.org.id, "apikey.create", {"key_id": key.prefix})
+    with admin_db() as engine, admin_change(engine) as change:
+        key = orgs.create_api_key(change.conn, org)
+        record_admin(change, key.org.id, "apikey.create", {"key_id": key.prefix})
     typer.echo(f"組織「{key.org.name}」のAPIキーを発行しました（ID {key.prefix}）。", err=True)
     typer.echo("このキーは再表示できません。安全な場所に保管してください。", err=True)
     typer.echo(key.secret)
@@ -185,10 +179,9 @@ def apikey_revoke(
     ],
 ) -> None:
     """APIキーを無効にします（キー全体を指定しても、その秘密の部分は表示・記録しません）。"""
-    with admin_db() as engine:
-        audit = admin_audit(engine)
-        revoked = orgs.revoke_api_key(engine, key)
-        record_admin(audit, revoked.org.id, "apikey.revoke", {"key_id": revoked.prefix})
+    with admin_db() as engine, admin_change(engine) as change:
+        revoked = orgs.revoke_api_key(change.conn, key)
+        record_admin(change, revoked.org.id, "apikey.revoke", {"key_id": revoked.prefix})
     typer.echo(f"組織「{revoked.org.name}」のAPIキー {revoked.prefix} を無効にしました。")
 
 

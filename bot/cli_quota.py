@@ -8,7 +8,7 @@ import typer
 
 from admin import orgs
 from admin.quotas import QuotaService, QuotaStatus
-from bot.cli_common import admin_audit, admin_db, record_admin
+from bot.cli_common import admin_change, admin_db, record_admin
 from bot.settings import Settings
 
 quota_app = typer.Typer(no_args_is_help=True, help="月間トークン上限の管理")
@@ -40,11 +40,13 @@ def _run(name: str, tokens: int | None, offline: bool | None) -> str:
         org = orgs.get_org(engine, name)
         quotas = QuotaService(engine, settings.monthly_token_budget)
         if tokens is not None or offline is not None:
-            audit = admin_audit(engine)
             budget = tokens if tokens is not None else quotas.status(org.id).budget
-            quotas.set_budget(org.id, budget, offline_when_exhausted=offline)
-            details = {"budget": budget, "offline_when_exhausted": offline}
-            record_admin(audit, org.id, "quota.set", details)
+            with admin_change(engine) as change:
+                quotas.set_budget(
+                    org.id, budget, offline_when_exhausted=offline, within=change.conn
+                )
+                details = {"budget": budget, "offline_when_exhausted": offline}
+                record_admin(change, org.id, "quota.set", details)
         return describe(org.name, quotas.status(org.id))
 
 

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 
-from admin.audit_models import AuditWriteFailed
+from admin.audit_models import AuditEvent
 from admin.quotas import QuotaService, Reservation, exhausted_message
 from bot.auditing import Auditor
 from knowledge.errors import QuotaExceeded
@@ -57,12 +57,13 @@ class MeteredLLM:
         if crossed is not None:
             log.warning("quota threshold org=%s percent=%d", self._org_id, crossed)
             await self._auditor.admin(
-                org_id=self._org_id,
-                platform="system",
-                user_id="",
-                action="quota.threshold",
-                details={"percent": crossed},
-                unrecorded=AuditWriteFailed.default_message,
+                AuditEvent.admin(
+                    org_id=self._org_id,
+                    platform="system",
+                    user_id="",
+                    action="quota.threshold",
+                    details={"percent": crossed},
+                )
             )
 
     async def complete(

@@ -1,37 +1,27 @@
-"""Uploading documents into a dataset, sharing it, deleting it — index and records together.
+"""Uploading documents into a dataset — index and records together, and recorded.
 
 An upload is all or nothing: every file is parsed first, and only when all of them are fine
 are the changed documents written, in one index transaction; so a bad file leaves the previous
-version of everything searchable. Unchanged documents (same content hash) are skipped.
+version of everything searchable. Unchanged documents (same content hash) are skipped. Sharing
+and deleting a dataset come from ``bot.dataset_changes``, which ``Uploads`` builds on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
-from admin.audit_models import DONE_BUT_UNRECORDED
-from admin.datasets import DatasetInfo, DatasetService
-from bot.auditing import Auditor
+from admin.datasets import DatasetInfo
+from bot.dataset_changes import DatasetChanges, shared_document
 from knowledge.corpus import CorpusDefaults
 from knowledge.documents import Document
-from knowledge.errors import BadDocument, BadInput, Forbidden, NotFound
-from knowledge.index import IndexStore, batches
+from knowledge.errors import BadDocument
+from knowledge.index import batches
 from knowledge.ingest import documents_from_bytes, dropped, failure_of, source_of, unreadable
-from knowledge.titles import is_named, title_key
-
-log = logging.getLogger(__name__)
 
 MAX_FILES = 200
-# An attestation recorded whose audit record failed: its documents are not shared yet, and
-# attesting again (which keeps the first attestation) shares them.
-ATTESTED_NOT_SHARED = (
-    "共有可能であることの表明は記録しましたが、監査ログへの記録に失敗したため、共有はまだ"
-    "有効になっていません。時間をおいて、もう一度共有を有効にしてください。"
-)
 WRITE_BATCH = 200
 Progress = Callable[[int, int], Awaitable[None]]
 
@@ -95,13 +85,8 @@ def id_prefix(dataset: DatasetInfo) -> str:
     return f"ds{dataset.id}"
 
 
-class Uploads:
-    """Dataset contents: the index and the dataset records kept in step."""
-
-    def __init__(self, index: IndexStore, datasets: DatasetService, auditor: Auditor) -> None:
-        self.index = index
-        self.datasets = datasets
-        self.auditor = auditor
+class Uploads(DatasetChanges):
+    """Dataset contents: the index and the dataset records kept in step, and recorded."""
 
     def parse(
         self,
@@ -174,9 +159,10 @@ class Uploads:
         """Write already-built documents of the dataset; unchanged ones are skipped, and those
         of the same files that the new versions no longer hold are deleted (``dropped``).
 
-        The index is written first, then the dataset's records. A document the index holds
-        but the records do not (their write failed after the index's) is recorded when the
-        upload is repeated, so the dataset lists, and its deletion removes, all it holds."""
+        The upload is recorded first (``AuditWriteFailed``: nothing is written), then the
+        index is written, then the dataset's records. A document the index holds but the
+        records do not (their write failed after the index's) is recorded when the upload is
+        repeated, so the dataset lists, and its deletion removes, all it holds."""
         sources = list(dict.fromkeys(sources))
         own = id_prefix(dataset) + "/"
         if foreign := [d.doc_id for d in documents if not d.doc_id.startswith(own)]:
@@ -191,6 +177,14 @@ class Uploads:
         ]
         recorded = await asyncio.to_thread(self.datasets.documents, dataset.id)
         unrecorded = [d for d in documents if recorded.get(d.doc_id) != d.content_hash]
+        gone = dropped(
+            [f"{id_prefix(dataset)}/{source}" for source in sources], documents, recorded
+        )
+        unchanged = len(documents) - len(changed)
+        details = {"dataset_id": dataset.id, "files": sources, "written": len(changed)}
+        details |= {"unchanged": unchanged, "removed": len(gone)}
+        upload = self._event(dataset, "dataset.upload", details, who=uploader, platform=platform)
+        await self.auditor.admin(upload)
         # One transaction for the whole upload when it is small enough to hold; large bulk
         # loads commit per batch (each batch is still all-or-nothing).
         batch = max(len(changed) if len(changed) <= WRITE_BATCH * 5 else WRITE_BATCH, 1)
@@ -210,9 +204,6 @@ class Uploads:
                 content_hash=document.content_hash,
                 published=document.meta.published,
             )
-        gone = dropped(
-            [f"{id_prefix(dataset)}/{source}" for source in sources], documents, recorded
-        )
         for doc_id in gone:  # the index first, then the records (see ``delete``)
             await self.index.delete(doc_id)
         await asyncio.to_thread(self.datasets.forget, dataset.id, gone)
@@ -220,175 +211,6 @@ class Uploads:
         if refreshed.visibility == "shared":
             # Attested while this upload ran (after its documents were built as private, and
             # perhaps after the attestation shared what was recorded then): share them too.
-            private = [_shared(d) for d in changed if d.meta.visibility != "shared"]
+            private = [shared_document(d) for d in changed if d.meta.visibility != "shared"]
             await self.index.upsert_batches(batches(private, batch))
-        await self._audit(
-            dataset,
-            "dataset.upload",
-            {
-                "dataset_id": dataset.id,
-                "files": list(sources),
-                "written": len(changed),
-                "unchanged": len(documents) - len(changed),
-                "removed": len(gone),
-            },
-            who=uploader,
-            platform=platform,
-        )
-        return UploadReport(refreshed, len(changed), len(documents) - len(changed), len(gone))
-
-    async def owned(
-        self, dataset_id: int, org_id: str, *, who: str, platform: str, action: str
-    ) -> DatasetInfo:
-        """The organization's own dataset, to change by ``action``. A change of another
-        organization's dataset is refused (``Forbidden``) and recorded as a security event,
-        as chat commands refused to non-admins are."""
-        try:
-            return await asyncio.to_thread(self.datasets.owned, dataset_id, org_id)
-        except Forbidden:
-            owner = await asyncio.to_thread(self.datasets.get, dataset_id, org_id)
-            await self.auditor.security(
-                org_id=org_id,
-                platform=platform,
-                user_id=who,
-                reason="command_refused",
-                details={
-                    "command": action,
-                    "dataset_id": dataset_id,
-                    "dataset_org_id": owner.org_id,
-                },
-            )
-            raise
-
-    async def record_created(self, dataset: DatasetInfo, *, who: str, platform: str) -> None:
-        """Audit the creation of ``dataset`` (over REST, or by a chat upload that named it)."""
-        await self._audit(
-            dataset,
-            "dataset.create",
-            {
-                "dataset_id": dataset.id,
-                "name": dataset.name,
-                "shared": dataset.visibility == "shared",
-            },
-            who=who,
-            platform=platform,
-        )
-
-    async def attest(
-        self, dataset: DatasetInfo, *, who: str, platform: str, attested_by: str = ""
-    ) -> DatasetInfo:
-        """Share the dataset with every organization (the attestation is recorded): ``who``
-        acts, ``attested_by`` (by default ``who``) is the person who confirmed that sharing
-        is legally allowed.
-
-        The attestation is recorded first, then the documents are shared in one index
-        transaction, so no document is ever shared without it. An index failure leaves the
-        dataset attested with documents not yet shared: attesting again (which keeps the first
-        attestation) shares them.
-        """
-        attested_by = attested_by or who
-        shared = await asyncio.to_thread(
-            self.datasets.attest, dataset.id, dataset.org_id, attested_by
-        )
-        await self._audit(
-            dataset,
-            "dataset.attest",
-            {"dataset_id": dataset.id, "attested_by": attested_by},
-            who=who,
-            platform=platform,
-            unrecorded=ATTESTED_NOT_SHARED,
-        )
-        documents = []
-        for doc_id in await asyncio.to_thread(self.datasets.documents, dataset.id):
-            document = await self.index.get_document(doc_id)
-            if document is not None and document.meta.visibility != "shared":
-                documents.append(_shared(document))
-        await self.index.upsert_many(documents)
-        return shared
-
-    async def delete(self, dataset: DatasetInfo, *, who: str, platform: str) -> int:
-        """Delete every document of the dataset from the index, then the dataset.
-
-        The index goes first: when it fails part-way, the dataset stays listed with what is
-        left of it, and deleting it again finishes the job. The other way round, the documents
-        not yet deleted would stay searchable with no dataset left to delete them by.
-        """
-        doc_ids = await asyncio.to_thread(self.datasets.documents, dataset.id)
-        for doc_id in doc_ids:
-            await self.index.delete(doc_id)
-        recorded = await asyncio.to_thread(self.datasets.delete, dataset.id, dataset.org_id)
-        late = set(recorded) - set(doc_ids)  # written by an upload meanwhile
-        for doc_id in late:
-            await self.index.delete(doc_id)
-        removed = len(doc_ids) + len(late)
-        await self._audit(
-            dataset,
-            "dataset.delete",
-            {"dataset_id": dataset.id, "name": dataset.name, "documents": removed},
-            who=who,
-            platform=platform,
-        )
-        return removed
-
-    async def delete_document(
-        self, dataset: DatasetInfo, doc_id: str, *, who: str, platform: str
-    ) -> str:
-        """Delete one document of the dataset (a file uploaded by mistake); returns its title.
-        The index goes first, as for a whole dataset: deleting it again finishes the job."""
-        titles = dict((d, t) for t, d in await asyncio.to_thread(self.datasets.titles, dataset.id))
-        doc_id = _document_named(dataset, titles, doc_id.strip())
-        await self.index.delete(doc_id)
-        await asyncio.to_thread(self.datasets.forget, dataset.id, [doc_id])
-        await self._audit(
-            dataset,
-            "document.delete",
-            {"dataset_id": dataset.id, "doc_id": doc_id},
-            who=who,
-            platform=platform,
-        )
-        return titles[doc_id]
-
-    async def _audit(
-        self,
-        dataset: DatasetInfo,
-        action: str,
-        details: Mapping[str, object],
-        *,
-        who: str,
-        platform: str,
-        unrecorded: str = DONE_BUT_UNRECORDED,
-    ) -> None:
-        """Record an action taken on ``dataset`` in its organization's audit log."""
-        await self.auditor.admin(
-            org_id=dataset.org_id,
-            platform=platform,
-            user_id=who,
-            action=action,
-            details=details,
-            unrecorded=unrecorded,
-        )
-
-
-def _shared(document: Document) -> Document:
-    """``document`` visible to every organization."""
-    return replace(document, meta=replace(document.meta, visibility="shared"))
-
-
-def _document_named(dataset: DatasetInfo, titles: Mapping[str, str], name: str) -> str:
-    """The id of the dataset's document that ``name`` names: its document id, the name of
-    its file (with or without the extension) or its title; ``NotFound`` or, when several
-    match, ``BadInput`` listing their ids."""
-    if name in titles:
-        return name
-    key = title_key(name)
-    found = [doc_id for doc_id, title in titles.items() if is_named(key, title, doc_id)]
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise BadInput(
-            f"「{name}」に当たる文書が複数あります。文書IDで指定してください: {'、'.join(found)}"
-        )
-    raise NotFound(
-        f"データセット「{dataset.name}」に「{name}」という文書はありません（文書IDは、"
-        "チャットでは /datasets 番号、コマンドでは baibain dataset show で確認できます）。"
-    )
+        return UploadReport(refreshed, len(changed), unchanged, len(gone))

@@ -226,27 +226,27 @@ async def test_dataset_input_is_validated(setup) -> None:
     assert (await client.get("/api/v1/datasets")).status == 401
 
 
-async def test_a_dataset_created_but_not_recorded_says_it_was_created(
+async def test_a_dataset_whose_creation_cannot_be_recorded_is_not_created(
     setup, app_database_url: str
 ) -> None:
     client, api_keys = setup
+    body = {"name": "ごみ規則", "category": "条例・規則・例規"}
     engine = create_db_engine(app_database_url)
     try:
         with refusing_inserts(engine, "audit_record"):
             response = await client.post(
-                "/api/v1/datasets",
-                json={"name": "ごみ規則", "category": "条例・規則・例規"},
-                headers=auth(api_keys["テスト市"]),
+                "/api/v1/datasets", json=body, headers=auth(api_keys["テスト市"])
             )
     finally:
         engine.dispose()
     message = (await response.json())["error"]["message"]
-    assert response.status == 503 and "操作は完了しましたが" in message
+    assert response.status == 503 and "処理を完了できませんでした" in message
     listed = await client.get("/api/v1/datasets", headers=auth(api_keys["テスト市"]))
-    assert "ごみ規則" in [d["name"] for d in (await listed.json())["datasets"]]
+    assert "ごみ規則" not in [d["name"] for d in (await listed.json())["datasets"]]
+    assert await create(client, api_keys["テスト市"], **body)  # trying again creates it
 
 
-async def test_an_attestation_not_recorded_shares_nothing_until_attested_again(
+async def test_an_attestation_that_cannot_be_recorded_shares_nothing(
     setup, app_database_url: str
 ) -> None:
     client, api_keys = setup
@@ -266,7 +266,9 @@ async def test_an_attestation_not_recorded_shares_nothing_until_attested_again(
     finally:
         engine.dispose()
     assert failed.status == 503
-    assert "共有はまだ有効になっていません" in (await failed.json())["error"]["message"]
+    assert "処理を完了できませんでした" in (await failed.json())["error"]["message"]
+    kept = await (await client.get(f"/api/v1/datasets/{dataset}", headers=auth(owner))).json()
+    assert (kept["visibility"], kept["attested_by"]) == ("organization", "")
     assert not (await titles_seen(client, other))["ask"]
     again = await client.post(attest, json=body, headers=auth(owner))
     assert again.status == 200 and (await again.json())["visibility"] == "shared"
