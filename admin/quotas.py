@@ -245,8 +245,9 @@ class QuotaService:
         """Record the actual usage of a call and free the rest of its reservation.
 
         ``used`` is charged in full even above the reservation (and the budget): the account
-        says what the server reported. Returns the percentage threshold (80 or 100) crossed by
-        this commit, if any, so the caller can tell the organization's admins once.
+        says what the server reported. Returns the highest percentage threshold (80 or 100)
+        that the month's usage has crossed and that is not marked as told yet
+        (``mark_notified``), so the caller can tell the organization's admins once.
         """
         if used > reservation.amount:
             log.warning(
@@ -293,18 +294,22 @@ class QuotaService:
                 for t in THRESHOLDS
                 if account.used * 100 >= t * account.budget > 0 and t > account.notified_percent
             ]
-            if not crossed:
-                return None
-            conn.execute(
-                update(QuotaAccount)
-                .where(
-                    col(QuotaAccount.org_id) == reservation.org_id,
-                    col(QuotaAccount.period) == reservation.period,
-                    col(QuotaAccount.notified_percent) < crossed[-1],
-                )
-                .values(notified_percent=crossed[-1])
+            return crossed[-1] if crossed else None
+
+    def mark_notified(self, reservation: Reservation, percent: int, *, within: Connection) -> bool:
+        """Mark ``percent`` of the reservation's month as told, in the caller's transaction on
+        ``within`` (with the record that tells it, ``AuditLog.change``): False when it was
+        marked already (by a concurrent call that crossed it too)."""
+        marked = within.execute(
+            update(QuotaAccount)
+            .where(
+                col(QuotaAccount.org_id) == reservation.org_id,
+                col(QuotaAccount.period) == reservation.period,
+                col(QuotaAccount.notified_percent) < percent,
             )
-            return crossed[-1]
+            .values(notified_percent=percent)
+        )
+        return bool(marked.rowcount)
 
     def release_expired(self, older_than: timedelta = timedelta(minutes=15)) -> int:
         """Release reservations left open by crashed processes; returns how many."""

@@ -54,17 +54,22 @@ class MeteredLLM:
             self._quotas.commit, reservation, completion.usage.total_tokens
         )
         self.spent = self.spent + completion.usage
-        if crossed is not None:
+        if crossed is None:
+            return
+        event = AuditEvent.admin(
+            org_id=self._org_id,
+            platform="system",
+            user_id="",
+            action="quota.threshold",
+            details={"percent": crossed},
+        )
+        # Marked as told with its record, or not at all: a crossing whose record failed is
+        # recorded by the next call.
+        if await self._auditor.change(
+            lambda conn: self._quotas.mark_notified(reservation, crossed, within=conn),
+            lambda marked: event if marked else None,
+        ):
             log.warning("quota threshold org=%s percent=%d", self._org_id, crossed)
-            await self._auditor.admin(
-                AuditEvent.admin(
-                    org_id=self._org_id,
-                    platform="system",
-                    user_id="",
-                    action="quota.threshold",
-                    details={"percent": crossed},
-                )
-            )
 
     async def complete(
         self, messages: Sequence[Message], *, max_tokens: int, temperature: float = 0.0

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from support import refusing_inserts
 
-from admin.audit import AuditKeyring, AuditLog
+from admin.audit import AuditKeyring, AuditLog, AuditWriteFailed
 from admin.quotas import QuotaService, period_of, previous_period, reset_date
 from bot.auditing import Auditor
 from bot.metering import LLMAccess
@@ -92,6 +92,35 @@ def test_thresholds_are_reported_once(db_engine: Engine) -> None:
     assert crossings == [None, None, None, 80, 100]
     with pytest.raises(QuotaExceeded, match=r"上限（100トークン）に達しました"):
         quotas.reserve("9", 1)
+
+
+async def test_each_threshold_is_recorded_once_and_one_whose_record_failed_by_the_next_call(
+    db_engine: Engine, openai_fake: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    quotas = QuotaService(db_engine, default_budget=1000)
+    # Every call costs 100 tokens (more than it reserves, so the last one still starts).
+    openai_fake.default = lambda _request: Reply("回答", prompt_tokens=4, completion_tokens=96)
+    client = OpenAIChatClient(LLMConfig(base_url=openai_fake.url, api_key="k", model="m"))
+    log = auditor(db_engine, tmp_path).log
+    llm = LLMAccess(client, quotas, Auditor(log)).for_org("9")
+    assert llm is not None
+
+    async def call() -> None:
+        await llm.complete([{"role": "user", "content": "短い質問"}], max_tokens=10)
+
+    try:
+        for _ in range(7):
+            await call()
+        with refusing_inserts(db_engine, "audit_record"), pytest.raises(AuditWriteFailed):
+            await call()  # reaches 80 %, and its record cannot be written
+        for _ in range(2):
+            await call()  # 90 % (the 80 % crossing is recorded now), then 100 %
+    finally:
+        await client.close()
+    assert quotas.status("9").used == 1000
+    told = [r["payload"] for r in log.export("9", None, None, "cli:admin")]
+    assert [p["details"]["percent"] for p in told if p["action"] == "quota.threshold"] == [80, 100]
+    assert log.verify().ok
 
 
 def test_a_call_larger_than_what_is_left_is_refused_saying_what_is_left(
