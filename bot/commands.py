@@ -21,6 +21,24 @@ USAGE_HINT = (
     "（例: @バイバイン 引っ越したら何日以内に届け出ますか）。"
     "ダイレクトメッセージではそのまま質問を書けます。コマンドの一覧は /help で表示します。"
 )
+WELCOME_INTRO = (
+    "はじめまして。自治体版バイバインです。"
+    "法令・例規・会議録などの行政資料にもとづいて、出典つきでお答えします。"
+)
+WELCOME_DIRECT = (
+    "このチャットでは、質問をそのまま書いて送ってください"
+    "（例: 引っ越したら何日以内に届け出ますか）。"
+    "「その期限は？」のように続けて聞くと、前のやり取りをふまえて回答します。"
+    "資料のファイルを添付して「要約して」と送ると、その資料を要約します。"
+)
+WELCOME_SHARED = (
+    "質問は「@バイバイン」とメンションしてから書いてください"
+    "（例: @バイバイン 引っ越したら何日以内に届け出ますか）。"
+    "チャネルでは回答をその投稿のスレッドに返します。"
+    "同じスレッドでもう一度メンションして質問すると、前のやり取りをふまえて回答します。"
+)
+# The closing line of help and of the welcome.
+AI_NOTE = "回答はAIが作成します。必ず出典の原文を確認してください。"
 ACCESS_LABELS: dict[Access, str] = {
     "everyone": "",
     "admin": "組織の管理者のみ",
@@ -177,6 +195,15 @@ def refusal_text(command: Command) -> str:
     return f"「/{command.name}」は{who}が実行できます。必要な場合は組織の管理者にご相談ください。"
 
 
+def welcome_text(*, direct: bool) -> str:
+    """What the bot says when it is added to a conversation: what it does and how to ask
+    there (``direct``: a chat with the bot alone, where no mention is needed)."""
+    how = WELCOME_DIRECT if direct else WELCOME_SHARED
+    command = "/help" if direct else "@バイバイン /help"
+    more = f"使い方とコマンドの一覧は「{command}」で表示します。{AI_NOTE}"
+    return "\n\n".join((WELCOME_INTRO, how, more))
+
+
 def help_text() -> str:
     """The help message, generated from ``COMMANDS``."""
     lines = [
@@ -197,5 +224,5 @@ def help_text() -> str:
             notes.append("準備中")
         suffix = f"（{'・'.join(notes)}）" if notes else ""
         lines.append(f"・{command.usage} — {command.summary}{suffix}")
-    lines += ["", "回答はAIが作成します。必ず出典の原文を確認してください。"]
+    lines += ["", AI_NOTE]
     return "\n".join(lines)

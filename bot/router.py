@@ -28,7 +28,7 @@ from bot.attached import about_files, ask_about_files, wants_summary
 from bot.auditing import Auditor
 from bot.commands import Command
 from bot.summarizer import Summarizer
-from bot.turns import Answer, Feedback, Outcome, Platform, Turn
+from bot.turns import Answer, ConversationRef, Feedback, Outcome, Platform, Turn
 from knowledge.errors import BaibainError, QuotaExceeded
 from knowledge.parsing import is_document
 
@@ -127,6 +127,18 @@ class ChatRouter:
             int((time.perf_counter() - started) * 1000),
         )
         return answer
+
+    async def welcome(self, conversation: ConversationRef, *, direct: bool) -> Answer:
+        """How to ask in a conversation the bot was just added to; in a workspace that is not
+        linked to an organization, that it must be registered first (nothing is recorded:
+        installing the app is not an attempt to use it)."""
+        org = await asyncio.to_thread(
+            links.org_for_workspace, self.engine, conversation.platform, conversation.workspace_id
+        )
+        log.info("chat welcome platform=%s org=%s", conversation.platform, org.id if org else "-")
+        if org is None:
+            return notice(UNKNOWN_WORKSPACE_TEXT, "refused")
+        return notice(commands.welcome_text(direct=direct))
 
     async def record_feedback(self, feedback: Feedback) -> None:
         """Store a click on an answer of a linked workspace; anything else is dropped."""

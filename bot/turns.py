@@ -149,7 +149,7 @@ class ChatBot(Protocol):
     """The bot as platform adapters see it (implemented by ``bot.router.ChatRouter``).
 
     Adapters verify and translate; everything that needs the database, the answer core or the
-    audit log goes through these four calls. None of them raises for bad user input: a turn
+    audit log goes through these calls. None of them raises for bad user input: a turn
     always yields an ``Answer`` to show (refusals, hints and errors included).
     """
 
@@ -160,6 +160,11 @@ class ChatBot(Protocol):
 
     async def handle(self, turn: Turn) -> Answer:
         """Answer one turn: a question, a command, or a polite refusal or hint."""
+        ...
+
+    async def welcome(self, conversation: ConversationRef, *, direct: bool) -> Answer:
+        """What to say when the bot is added to a conversation (``direct``: a chat with the
+        bot alone): how to ask there, or that the workspace must be registered first."""
         ...
 
     async def record_feedback(self, feedback: Feedback) -> None:

@@ -112,13 +112,11 @@ class TeamsConnector:
         self._session = session
         self._tokens = tokens  # None in the unauthenticated local mode
 
-    def _url(self, target: TeamsTarget, activity_id: str) -> URL:
+    def _url(self, target: TeamsTarget, activity_id: str = "") -> URL:
         base = target.service_url.rstrip("/")
         conversation = quote(target.conversation_id, safe="")
-        return URL(
-            f"{base}/v3/conversations/{conversation}/activities/{quote(activity_id, safe='')}",
-            encoded=True,
-        )
+        url = f"{base}/v3/conversations/{conversation}/activities"
+        return URL(f"{url}/{quote(activity_id, safe='')}" if activity_id else url, encoded=True)
 
     async def _call(self, method: str, url: URL, activity: dict[str, Any]) -> dict[str, Any]:
         headers = {}
@@ -142,6 +140,11 @@ class TeamsConnector:
         """Post ``activity`` as a reply; the new activity's id."""
         payload = {**activity, "replyToId": target.reply_to_id}
         body = await self._call("POST", self._url(target, target.reply_to_id), payload)
+        return str(body.get("id") or "")
+
+    async def send(self, target: TeamsTarget, activity: dict[str, Any]) -> str:
+        """Post ``activity`` as a new message in the conversation (not a reply); its id."""
+        body = await self._call("POST", self._url(target), activity)
         return str(body.get("id") or "")
 
     async def update(self, target: TeamsTarget, activity_id: str, activity: dict[str, Any]) -> None:

@@ -58,8 +58,8 @@ from adapters.teams.connector import (
     TeamsTarget,
     default_token_url,
 )
-from adapters.teams.translate import render, to_feedback, to_turn
-from bot.turns import Attachment, Turn
+from adapters.teams.translate import added_to, is_personal, render, to_feedback, to_turn
+from bot.turns import Attachment, ConversationRef, Turn
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,11 @@ def build_authentication(config: TeamsConfig) -> BotFrameworkAuthentication:
         credential_factory=credentials,
         auth_configuration=AuthenticationConfiguration(),
     )
+
+
+def _conversation_id(body: dict[str, Any]) -> str:
+    conversation = body.get("conversation")
+    return str(conversation.get("id") or "") if isinstance(conversation, dict) else ""
 
 
 def _authenticate_blocking(
@@ -187,20 +192,38 @@ class TeamsAdapter:
             return
         # The raw body is translated (not the deserialized Activity), so that fields the
         # schema classes do not model (mention entities, channelData) are kept.
+        service_url = str(body.get("serviceUrl") or "")
+        added = added_to(body)
+        if added is not None:
+            event_id = f"{_conversation_id(body)}|{body.get('id') or ''}"
+            if service_url and await claim(self.runtime, "teams", event_id):
+                target = TeamsTarget(service_url, _conversation_id(body), "")
+                welcome = self._welcome(added, target, direct=is_personal(body))
+                self.runtime.tasks.spawn(welcome, name="teams-welcome")
+            return
         feedback = to_feedback(body)
         if feedback is not None:
             await self.runtime.bot.record_feedback(feedback)
             return
         turn = to_turn(body)
-        service_url = str(body.get("serviceUrl") or "")
         if turn is None or not service_url:
             return
         if not await claim(self.runtime, "teams", turn.event_id):
             log.info("teams duplicate activity ignored")
             return
-        conversation = body.get("conversation") or {}
-        target = TeamsTarget(service_url, str(conversation.get("id")), str(body.get("id") or ""))
+        target = TeamsTarget(service_url, _conversation_id(body), str(body.get("id") or ""))
         self.runtime.tasks.spawn(self._answer(turn, target), name="teams-answer")
+
+    async def _welcome(
+        self, conversation: ConversationRef, target: TeamsTarget, *, direct: bool
+    ) -> None:
+        """Greet a conversation the app was just installed in: a new message, not a reply."""
+        answer = await self.runtime.bot.welcome(conversation, direct=direct)
+        send = functools.partial(self.connector.send, target, render(answer))
+        try:
+            await self.runtime.outbox.send(conversation.key, send)
+        except (SendFailed, ConnectorRejected) as exc:
+            log.warning("teams welcome not delivered: %s", exc)
 
     async def _answer(self, turn: Turn, target: TeamsTarget) -> None:
         lane = turn.conversation.key

@@ -105,6 +105,28 @@ def to_turn(activity: Mapping[str, Any]) -> Turn | None:
     )
 
 
+def added_to(activity: Mapping[str, Any]) -> ConversationRef | None:
+    """The conversation of a ``conversationUpdate`` that adds the bot itself (the app was
+    installed in a personal chat, a team or a group chat); ``None`` for other activities,
+    such as a colleague joining a team the bot is already in."""
+    if activity.get("type") != "conversationUpdate":
+        return None
+    bot_id = _map(activity.get("recipient")).get("id")
+    added = (_map(member).get("id") for member in activity.get("membersAdded") or ())
+    conversation_id = str(_map(activity.get("conversation")).get("id") or "")
+    if not bot_id or bot_id not in added or not conversation_id:
+        return None
+    channel, thread = split_conversation_id(conversation_id)
+    return ConversationRef(
+        platform="teams", workspace_id=tenant_of(activity), channel_id=channel, thread_id=thread
+    )
+
+
+def is_personal(activity: Mapping[str, Any]) -> bool:
+    """Whether the activity is from a personal chat with the bot (no mention needed there)."""
+    return _map(activity.get("conversation")).get("conversationType") == "personal"
+
+
 def to_feedback(activity: Mapping[str, Any]) -> Feedback | None:
     """The 👍/👎 of an ``Action.Submit`` from one of our cards, if it is one."""
     if activity.get("type") != "message" or not _is_feedback(activity):

@@ -192,6 +192,44 @@ class FakeBotFramework(FakeServer):
             activity["text"] = ""
         return activity
 
+    def members_added(
+        self,
+        *,
+        bot: bool = True,
+        activity_id: str = "f:install-1",
+        conversation_id: str = "a:1personal",
+        conversation_type: str = "personal",
+        tenant_id: str = "tenant-test",
+        user: str = "aad-user-1",
+    ) -> dict[str, Any]:
+        """A ``conversationUpdate`` as Teams sends it when the app is installed (``bot``: the
+        bot is among the members added; else only a user joined the team or chat)."""
+        bot_account = {"id": f"28:{self.app_id}", "name": "バイバイン"}
+        added: list[dict[str, Any]] = [{"id": f"29:{user}", "aadObjectId": user}]
+        if bot:
+            added.insert(0, {"id": bot_account["id"]})
+        conversation: dict[str, Any] = {
+            "id": conversation_id,
+            "conversationType": conversation_type,
+            "tenantId": tenant_id,
+        }
+        channel_data: dict[str, Any] = {"tenant": {"id": tenant_id}}
+        if conversation_type == "channel":
+            conversation["isGroup"] = True
+            channel_data |= {"team": {"id": conversation_id}, "eventType": "teamMemberAdded"}
+        return {
+            "type": "conversationUpdate",
+            "id": activity_id,
+            "timestamp": "2024-04-01T00:00:00.000Z",
+            "serviceUrl": self.service_url,
+            "channelId": "msteams",
+            "from": {"id": f"29:{user}", "aadObjectId": user},
+            "conversation": conversation,
+            "recipient": bot_account,
+            "membersAdded": added,
+            "channelData": channel_data,
+        }
+
     def file_attachment(self, name: str, content: bytes) -> dict[str, Any]:
         """A file attached in personal chat, as Teams sends it (content served by the fake)."""
         self.files[name] = content
