@@ -16,7 +16,7 @@ class Asker:
 
     ``own_data`` is False where the answer is read outside the organization (``Turn.
     external_audience``): it is still the organization's turn (its budget, its audit log), but
-    its own datasets are not searched.
+    its own datasets are not searched. ``answer_thread``: see ``Turn.answer_thread``.
     """
 
     org_id: str | None
@@ -24,6 +24,7 @@ class Asker:
     user_id: str = ""
     conversation: ConversationRef | None = None
     own_data: bool = True
+    answer_thread: str = ""
 
     @classmethod
     def of(cls, turn: Turn, org_id: str) -> Asker:
@@ -34,6 +35,7 @@ class Asker:
             turn.user_id,
             turn.conversation,
             own_data=not turn.external_audience,
+            answer_thread=turn.answer_thread,
         )
 
     @property

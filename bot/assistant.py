@@ -81,6 +81,16 @@ def _conversation_key(asker: Asker) -> str | None:
     return f"{asker.org_id or '-'}|{ref.key}"
 
 
+def _history_keys(asker: Asker) -> list[str]:
+    """Where a turn is remembered: its conversation, and the thread that replies to its
+    answer will form (``Asker.answer_thread``), whose first follow-up then continues it."""
+    key, ref = _conversation_key(asker), asker.conversation
+    keys = [key] if key else []
+    if ref is not None and asker.answer_thread:
+        keys.append(f"{asker.org_id or '-'}|{replace(ref, thread_id=asker.answer_thread).key}")
+    return keys
+
+
 # A question that points back at the conversation: a demonstrative (「その期限は」), a
 # leading conjunction (「では転出は」) or only a case (「外国人の場合は？」).
 _REFERS_BACK = re.compile(
@@ -171,8 +181,7 @@ class Assistant:
         # The audit record first: a turn that cannot be recorded is not shown, so it must not
         # shape the thread's follow-ups either.
         await self._record(question, asker, answer, started)
-        key = _conversation_key(asker)
-        if key is not None:
+        for key in _history_keys(asker):
             try:
                 await asyncio.to_thread(self.conversations.append, key, question, answer.text)
             except Exception as exc:  # the history is a convenience; the answer stands

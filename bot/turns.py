@@ -60,6 +60,10 @@ class Turn:
     # Members of other organizations read the reply (a Slack Connect channel): it may draw on
     # shared datasets only, never on the organization's own.
     external_audience: bool = False
+    # The message that will show the answer, when replies to it form a thread of their own (a
+    # Slack direct message answered outside a thread): a question asked in that thread
+    # continues this turn.
+    answer_thread: str = ""
 
     @property
     def actor(self) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -194,6 +194,9 @@ class SlackAdapter:
         try:
             if target.response_url is None:
                 placeholder = await self._post(lane, target, {"text": PLACEHOLDER_TEXT})
+            if placeholder and not target.thread_ts:
+                # A DM answered outside a thread: replying in the answer's thread continues it.
+                turn = replace(turn, answer_thread=placeholder)
             answer = await answer_turn(self.runtime.bot, await with_files(turn, self.download))
             for i, part in enumerate(split_answer(answer, MESSAGE_LIMIT)):
                 message = render(part)

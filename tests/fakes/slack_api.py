@@ -227,42 +227,36 @@ class FakeSlack(FakeServer):
             ],
         }
 
-    def mention(
+    def _message(
         self,
-        text: str,
+        event: dict[str, Any],
         *,
+        ts: str,
         user: str = "U0USER",
-        channel: str = "C0CHAN",
-        ts: str = "1700000100.000200",
         thread_ts: str | None = None,
         **envelope: Any,
     ) -> dict[str, Any]:
-        """An ``app_mention`` (the text gets the bot mention in front)."""
-        event: dict[str, Any] = {
-            "type": "app_mention",
-            "user": user,
-            "text": f"<@{self.bot_user_id}> {text}".rstrip(),
-            "ts": ts,
-            "channel": channel,
-            "event_ts": ts,
-        }
+        event |= {"user": user, "ts": ts, "event_ts": ts}
         if thread_ts:
             event["thread_ts"] = thread_ts
         return self.event(event, **envelope)
 
-    def direct_message(
-        self, text: str, *, user: str = "U0USER", channel: str = "D0DM", **envelope: Any
+    def mention(
+        self, text: str, *, channel: str = "C0CHAN", ts: str = "1700000100.000200", **options: Any
     ) -> dict[str, Any]:
-        """A ``message`` in the bot's DM."""
-        event = {
-            "type": "message",
-            "channel_type": "im",
-            "user": user,
-            "text": text,
-            "ts": "1700000200.000100",
-            "channel": channel,
-        }
-        return self.event(event, **envelope)
+        """An ``app_mention`` (the text gets the bot mention in front); ``options``: ``user``,
+        ``thread_ts`` and the envelope's ``event_id`` or ``team_id``."""
+        text = f"<@{self.bot_user_id}> {text}".rstrip()
+        event = {"type": "app_mention", "text": text, "channel": channel}
+        return self._message(event, ts=ts, **options)
+
+    def direct_message(
+        self, text: str, *, channel: str = "D0DM", ts: str = "1700000200.000100", **options: Any
+    ) -> dict[str, Any]:
+        """A ``message`` in the bot's DM (``thread_ts``: a reply in the thread of that
+        message, as Slack's 「スレッドで返信する」 sends it); ``options`` as for ``mention``."""
+        event = {"type": "message", "channel_type": "im", "text": text, "channel": channel}
+        return self._message(event, ts=ts, **options)
 
     def slash_command(
         self, text: str, *, user: str = "U0USER", team_id: str | None = None, key: str = "r1"

@@ -1,0 +1,34 @@
+"""Slack direct messages end to end: signed ``message.im`` events into ``create_app(...)``,
+answers at the fake Slack Web API."""
+
+from __future__ import annotations
+
+from chat_harness import SAMPLE_QUESTION
+from test_slack import send_event, slack_chat
+
+
+async def test_a_reply_in_the_thread_of_an_answer_follows_up_on_that_answer(
+    make_chat, slack_fake
+) -> None:
+    # In a DM the bot answers outside a thread; staff then reply in the answer's thread.
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    await send_event(chat, slack_fake, slack_fake.direct_message(SAMPLE_QUESTION, event_id="E1"))
+    await chat.drain()
+    [placeholder] = slack_fake.of("chat.postMessage")
+    answer_ts = slack_fake.of("chat.update")[0].body["ts"]
+    assert (
+        "thread_ts" not in placeholder.body
+        and "十四日以内" in slack_fake.of("chat.update")[0].block_text
+    )
+
+    reply = slack_fake.direct_message(
+        "外国人の場合は？", event_id="E2", ts="1700000300.000100", thread_ts=answer_ts
+    )
+    await send_event(chat, slack_fake, reply)
+    await chat.drain()
+    follow_up = slack_fake.of("chat.postMessage")[-1]
+    assert follow_up.body["thread_ts"] == answer_ts  # answered in that thread
+    answer = slack_fake.of("chat.update")[-1].block_text
+    # The move-in deadline for foreign residents, not a definition of 外国人住民.
+    assert "住民基本台帳法 第三十条の四十六" in answer and "十四日以内" in answer
