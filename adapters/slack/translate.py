@@ -14,6 +14,7 @@ from typing import Any
 
 from adapters.common import as_command, citation_details, is_web_link
 from adapters.outbound import split_text
+from adapters.slack.mrkdwn import escape, link_label, to_mrkdwn
 from bot.turns import Answer, Attachment, ConversationRef, Feedback, Rating, Turn
 
 ACTION_UP = "baibain_feedback_up"
@@ -172,19 +173,10 @@ def to_feedback(payload: Mapping[str, Any]) -> Feedback | None:
     return None
 
 
-def escape(text: str) -> str:
-    """Text safe inside mrkdwn (``&``, ``<``, ``>`` escaped)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _link_label(text: str) -> str:
-    return escape(text).replace("|", "｜")
-
-
 def _sections(text: str) -> list[dict[str, Any]]:
     blocks = []
     for part in split_text(text, _SECTION_RAW):
-        escaped = escape(part)
+        escaped = to_mrkdwn(part)
         while len(escaped) > SECTION_LIMIT:  # only with text made of & < > (never in practice)
             blocks.append(_section(escaped[:SECTION_LIMIT]))
             escaped = escaped[SECTION_LIMIT:]
@@ -198,7 +190,7 @@ def _section(mrkdwn: str) -> dict[str, Any]:
 
 def citation_line(n: int, title: str, url: str, details: str) -> str:
     """``[n] <url|title>（details）`` in mrkdwn."""
-    label = f"<{url}|{_link_label(title)}>" if is_web_link(url) else escape(title)
+    label = f"<{url}|{link_label(title)}>" if is_web_link(url) else escape(title)
     return f"[{n}] {label}" + (f"（{escape(details)}）" if details else "")
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.common import as_command, citation_details, is_web_link
+from adapters.common import as_command, bold_headings, citation_details, is_web_link
 from bot.turns import Answer, Attachment, ConversationRef, Feedback, Turn
 
 FEEDBACK_KIND = "baibain.feedback"
@@ -162,7 +162,8 @@ def _text_block(text: str, **extra: Any) -> dict[str, Any]:
 
 def render(answer: Answer) -> dict[str, Any]:
     """A message activity with one Adaptive Card: answer, numbered sources, footer, 👍/👎."""
-    body: list[dict[str, Any]] = [_text_block(answer.text)]
+    # Adaptive Card Markdown has bold, lists and links, but no headings.
+    body: list[dict[str, Any]] = [_text_block(bold_headings(answer.text, "**"))]
     if answer.citations:
         body.append(_text_block(answer.citations_heading, weight="Bolder", spacing="Medium"))
         body += [
