@@ -27,6 +27,7 @@ from bot.assistant import Assistant
 from bot.attached import about_files, ask_about_files, wants_summary
 from bot.auditing import Auditor
 from bot.commands import Command
+from bot.smalltalk import asks_how_to_use
 from bot.summarizer import Summarizer
 from bot.turns import Answer, ConversationRef, Feedback, Outcome, Platform, Turn
 from knowledge.errors import BaibainError, QuotaExceeded
@@ -110,6 +111,9 @@ class ChatRouter:
             elif not turn.text.strip():
                 kind = "hint"
                 answer = notice(commands.USAGE_HINT)
+            elif asks_how_to_use(turn.text):
+                kind = "help"
+                answer = notice(commands.help_text())
             else:
                 return await self._ask(turn, org, turn.text)  # the Assistant logs the turn
         except QuotaExceeded as exc:

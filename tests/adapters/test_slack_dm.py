@@ -32,3 +32,22 @@ async def test_a_reply_in_the_thread_of_an_answer_follows_up_on_that_answer(
     answer = slack_fake.of("chat.update")[-1].block_text
     # The move-in deadline for foreign residents, not a definition of 外国人住民.
     assert "住民基本台帳法 第三十条の四十六" in answer and "十四日以内" in answer
+
+
+async def test_asking_how_to_use_the_bot_shows_how_instead_of_searching(
+    make_chat, slack_fake
+) -> None:
+    # 「/help」 cannot be sent in a Slack DM: Slack takes a message starting with / as its own
+    # command. Staff ask in words instead.
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    asked = ("使い方を教えて", "ヘルプ", "help", "何ができますか？", "公用車の使い方を教えて")
+    for n, text in enumerate(asked):
+        await send_event(chat, slack_fake, slack_fake.direct_message(text, event_id=f"E{n}"))
+        await chat.drain()
+    *how, question = slack_fake.of("chat.update")
+    for reply in how:
+        assert reply.block_text.startswith("自治体版バイバインの使い方です。")
+        assert "学校教育法" not in reply.block_text  # not a statute that says 使い方
+        assert not [b for b in reply.blocks if b["type"] == "actions"]  # nothing to rate
+    assert not question.block_text.startswith("自治体版バイバインの使い方です。")

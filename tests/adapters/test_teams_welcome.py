@@ -1,5 +1,6 @@
-"""Microsoft Teams: what people see when the app is installed (a personal chat, a team, a group
-chat), through signed ``conversationUpdate`` activities into the real app."""
+"""Microsoft Teams: what people see when they start, through signed activities into the real
+app: the app installed (``conversationUpdate`` in a personal chat, a team, a group chat), and
+asking how to use it."""
 
 from __future__ import annotations
 
@@ -10,11 +11,17 @@ from fakes.botframework import FakeBotFramework
 from test_teams import TENANT, post, teams_chat
 
 
+async def linked(make_chat: MakeChat, fake: FakeBotFramework) -> Chat:
+    """The app, with the fake's tenant linked to an organization."""
+    chat = await teams_chat(make_chat, fake)
+    chat.link("横浜市", "teams", TENANT)
+    return chat
+
+
 async def installed(make_chat: MakeChat, fake: FakeBotFramework, **update: str) -> Chat:
     """The app for a linked tenant, after Teams told it that it was installed (``update``:
     where, see ``FakeBotFramework.members_added``)."""
-    chat = await teams_chat(make_chat, fake)
-    chat.link("横浜市", "teams", TENANT)
+    chat = await linked(make_chat, fake)
     response = await post(chat, fake.members_added(**update), fake.token())
     assert response.status == 200
     await chat.drain()
@@ -61,3 +68,15 @@ async def test_installing_in_an_unregistered_tenant_says_it_must_be_registered(
     [notice] = fake.of("POST")
     assert "利用登録がされていません" in notice.card_text
     assert "はじめまして" not in notice.card_text
+
+
+async def test_a_mention_asking_how_to_use_the_bot_gets_the_help(
+    make_chat, botframework_fake
+) -> None:
+    fake = botframework_fake
+    chat = await linked(make_chat, fake)
+    await post(chat, fake.activity("使い方を教えてください"), fake.token())
+    await chat.drain()
+    [reply] = fake.of("PUT")
+    assert reply.card_text.startswith("自治体版バイバインの使い方です。")
+    assert "actions" not in reply.card

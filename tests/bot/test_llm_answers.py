@@ -188,9 +188,12 @@ async def test_thanks_and_greetings_get_a_short_reply_and_stay_out_of_the_thread
     assert thanks["citations"] == [] and thanks["footer"] == ""
     assert thanks["usage"]["total_tokens"] == 0
     hello = await ask("お疲れ様です。", thread="t-2")
-    assert hello["answer"].startswith("お疲れさまです。") and "/help" in hello["answer"]
-    assert len(openai_fake.chat_requests) == 1  # neither reached the model
-    assert recorded() == before + 2  # both are in the audit log
+    assert hello["answer"].startswith("お疲れさまです。")
+    assert "「使い方」と送ると" in hello["answer"]
+    how = await ask("使い方を教えて", thread="t-3")  # as the greeting says
+    assert how["answer"].startswith("法令・例規・計画などの") and how["citations"] == []
+    assert len(openai_fake.chat_requests) == 1  # none reached the model
+    assert recorded() == before + 3  # all are in the audit log
     # The thread goes on from the question, not from the thanks.
     openai_fake.script("住民監査請求の期限は何日以内ですか", "一年を経過するとできません[1]。")
     await ask("その期限はありますか")

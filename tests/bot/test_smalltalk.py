@@ -1,10 +1,10 @@
-"""Which messages are only thanks or a greeting."""
+"""Which messages are only thanks or a greeting, and which only ask how to use the bot."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.smalltalk import THANKS_REPLY, small_talk_reply
+from bot.smalltalk import THANKS_REPLY, asks_how_to_use, small_talk_reply
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,16 @@ def test_a_greeting_is_answered_in_kind() -> None:
 )
 def test_anything_more_is_a_question(message: str) -> None:
     assert small_talk_reply(message) is None
+
+
+HOW_TO_USE = ("使い方を教えてください。", "ＨＥＬＰ", "バイバインの使い方は？", "どうやって使うの")
+SOMETHING_ELSE = (
+    "公用車の使い方を教えて",
+    "何ができますか、住民票で",
+    "マイナンバーカードでは何ができますか",
+)
+
+
+def test_only_asking_how_to_use_the_bot_itself_counts() -> None:
+    assert all(asks_how_to_use(m) for m in (*HOW_TO_USE, "このボットは何ができるの？"))
+    assert not any(asks_how_to_use(m) for m in SOMETHING_ELSE)
