@@ -48,7 +48,7 @@ from knowledge.embedded_schema import (
 )
 from knowledge.embedded_writes import delete_document, store_documents, store_vectors
 from knowledge.errors import BadDocument, IndexUnavailable
-from knowledge.index import FIELDS, IndexQuery, SearchFilter, TermStats
+from knowledge.index import FIELDS, ChunkRange, IndexQuery, SearchFilter, TermStats
 from knowledge.postings import release_freed_arrays
 from knowledge.term_workers import Pending, TermAnalysis
 from knowledge.terms import BatchTerms
@@ -336,10 +336,10 @@ class EmbeddedIndexStore:
     async def get_document(self, doc_id: str) -> Document | None:
         return await asyncio.to_thread(self._get_document, doc_id)
 
-    async def get_chunks(self, doc_id: str, first: int, last: int) -> list[Chunk]:
-        def read() -> list[Chunk]:
+    async def get_chunks(self, ranges: Sequence[ChunkRange]) -> list[list[Chunk]]:
+        def read() -> list[list[Chunk]]:
             with self._lock:
-                return read_chunks(self._db, doc_id, first, last)
+                return [read_chunks(self._db, *chunk_range) for chunk_range in ranges]
 
         return await asyncio.to_thread(read)
 

@@ -82,6 +82,10 @@ class Signal:
     weight: float = 1.0
 
 
+# (doc id, first ordinal, last ordinal) of ``IndexStore.get_chunks``.
+ChunkRange = tuple[str, int, int]
+
+
 @dataclass(frozen=True)
 class Boost:
     """Add ``add`` to the fused score of chunks of law ``law_id`` (article keys ``articles``).
@@ -189,9 +193,10 @@ class IndexStore(Protocol):
         """The stored document with its chunks in order, or ``None``."""
         ...
 
-    async def get_chunks(self, doc_id: str, first: int, last: int) -> list[Chunk]:
-        """The chunks of ``doc_id`` with ordinals ``first`` to ``last`` (inclusive) that exist,
-        in order: a passage's neighbours, without reading a long document whole."""
+    async def get_chunks(self, ranges: Sequence[ChunkRange]) -> list[list[Chunk]]:
+        """For each (doc id, first, last) range, the chunks of that document with ordinals
+        ``first`` to ``last`` (inclusive) that exist, in order: passages' neighbours, read
+        together and without reading long documents whole."""
         ...
 
     async def content_hash(self, doc_id: str) -> str | None:

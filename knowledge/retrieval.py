@@ -25,7 +25,7 @@ from knowledge.documents import Chunk, Hit
 from knowledge.embeddings import Embedder
 from knowledge.errors import UpstreamUnavailable
 from knowledge.index import Boost, Dense, IndexQuery, IndexStore, SearchFilter, Signal
-from knowledge.lawquery import analyze_law_references, names_of
+from knowledge.lawquery import LawQuery, analyze_law_references, names_of
 from knowledge.lists import is_item, open_lead
 from knowledge.query import AnalyzedQuery, Coverage, analyze_question, one_line
 from knowledge.rerank import rerank_by_sentence, rerank_depth
@@ -74,7 +74,7 @@ SHOWN_DEPTH = 5
 # whole up to this length. A chunk shorter than PIECE_CHARS that starts its document is a
 # whole section (a cut section's first piece is nearly MAX_CHUNK_CHARS long).
 WHOLE_SECTION_CHARS = 1600
-PIECE_CHARS = MAX_CHUNK_CHARS // 2
+PIECE_CHARS = MAX_CHUNK_CHARS * 4 // 5
 NEIGHBOURS = 2  # chunks read on either side of a shown piece
 NAMED_REACH = 10  # chunks read back from a named article's best piece to its first
 
@@ -192,8 +192,7 @@ class Retriever:
         hits = hits[:k]
         hits = await self._shown(hits[:SHOWN_DEPTH]) + hits[SHOWN_DEPTH:]
         shares = tuple(coverage.share(hit.words) for hit in hits)
-        besides = set(self.analyzer.words(law_query.rest, drop_stop_words=True))
-        named = law_query.lookups if besides <= _SHOWING_WORDS else ()
+        named = law_query.lookups if _names_only(law_query, self.analyzer) else ()
         return Retrieved(
             query=query,
             hits=hits,
@@ -221,7 +220,9 @@ class Retriever:
             if hit is None:
                 continue
             ordinal = hit.chunk.ordinal
-            before = await self.store.get_chunks(hit.meta.doc_id, ordinal - NAMED_REACH, ordinal)
+            [before] = await self.store.get_chunks(
+                [(hit.meta.doc_id, ordinal - NAMED_REACH, ordinal)]
+            )
             named.append(replace(hit, chunk=_section_of(before, hit.chunk)[0]))
         return tuple(named)
 
@@ -231,14 +232,28 @@ class Retriever:
         ``WHOLE_SECTION_CHARS``: its answer may be in another piece (「…十四日以内にしなけれ
         ばならない」 of 生活保護法第二十四条). A longer section's piece that starts inside a list
         is shown after the sentence introducing the list, from the piece before it."""
+        # A section of its own (not cut) starts its document and is short; the neighbours of
+        # the others are read together.
+        cut = [h for h in hits if h.chunk.ordinal > 0 or len(h.chunk.text) >= PIECE_CHARS]
+        reads = (
+            await self.store.get_chunks(
+                [
+                    (h.meta.doc_id, h.chunk.ordinal - NEIGHBOURS, h.chunk.ordinal + NEIGHBOURS)
+                    for h in cut
+                ]
+            )
+            if cut
+            else []
+        )
+        around = {h.chunk.chunk_id: read for h, read in zip(cut, reads, strict=True)}
         shown: list[Hit] = []
         for hit in hits:
             chunk = hit.chunk
-            if chunk.ordinal == 0 and len(chunk.text) < PIECE_CHARS:
-                shown.append(hit)  # a section of its own, not cut
+            if chunk.chunk_id not in around:
+                shown.append(hit)
                 continue
             low, high = chunk.ordinal - NEIGHBOURS, chunk.ordinal + NEIGHBOURS
-            pieces = _section_of(await self.store.get_chunks(hit.meta.doc_id, low, high), chunk)
+            pieces = _section_of(around[chunk.chunk_id], chunk)
             # A section reaching past what was read is longer than can be shown whole.
             cut_off = pieces[0].ordinal == low > 0 or pieces[-1].ordinal == high
             whole = _joined(pieces)
@@ -277,6 +292,14 @@ class Retriever:
         return replace(query, words=words)
 
 
+def _names_only(law_query: LawQuery, analyzer: Analyzer) -> bool:
+    """Whether the question names articles and asks nothing else about them (「地方自治法
+    第242条」, 「…の条文を見せて」)."""
+    if not law_query.lookups or len(law_query.rest) > _MAX_SHOWING_CHARS:
+        return False
+    return set(analyzer.words(law_query.rest, drop_stop_words=True)) <= _SHOWING_WORDS
+
+
 def _section_of(chunks: Sequence[Chunk], chunk: Chunk) -> list[Chunk]:
     """The pieces of the section ``chunk`` was cut from among ``chunks`` (a document's, in
     order): the run of chunks around it with its position."""
@@ -311,6 +334,7 @@ def _mentions(hit: Hit, titles: tuple[str, ...]) -> bool:
 
 # What a question that only names an article may say besides (「…を見せて」, 「…の条文」,
 # 「…について」, 「…には何が書いてありますか」).
+_MAX_SHOWING_CHARS = 30
 _SHOWING_WORDS = frozenset(
     {"見せる", "条文", "全文", "内容", "規定", "表示", "つく", "書く", "読む", "知る", "確認"}
 )

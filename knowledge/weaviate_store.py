@@ -35,7 +35,7 @@ from knowledge.analysis import Analyzer
 from knowledge.dense import EMBED_BATCH, embed_chunks
 from knowledge.documents import Chunk, Document, Hit
 from knowledge.errors import BadDocument, IndexUnavailable
-from knowledge.index import IndexQuery, SearchFilter, TermStats
+from knowledge.index import ChunkRange, IndexQuery, SearchFilter, TermStats
 from knowledge.terms import chunk_terms
 from knowledge.weaviate_client import (
     ClientFactory,
@@ -281,8 +281,11 @@ class WeaviateIndexStore:
     async def get_document(self, doc_id: str) -> Document | None:
         return await weaviate_reads.read_document(self._conn, doc_id, page=PAGE)
 
-    async def get_chunks(self, doc_id: str, first: int, last: int) -> list[Chunk]:
-        return await weaviate_reads.read_chunks(self._conn, doc_id, first, last, page=PAGE)
+    async def get_chunks(self, ranges: Sequence[ChunkRange]) -> list[list[Chunk]]:
+        return [
+            await weaviate_reads.read_chunks(self._conn, *chunk_range, page=PAGE)
+            for chunk_range in ranges
+        ]
 
     # -- reading -------------------------------------------------------------------------
 

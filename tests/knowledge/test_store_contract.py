@@ -252,11 +252,12 @@ async def test_reopened_store_keeps_its_documents(factory: StoreFactory) -> None
 async def test_a_range_of_chunks_is_read_without_the_rest(store: IndexStore) -> None:
     await store.upsert(doc("a", *(f"第{n}項の規定。" for n in range(6))))
     await store.upsert(doc("b", "別の文書。"))
-    middle = await store.get_chunks("a", 2, 4)
+    middle, start, end, missing, other = await store.get_chunks(
+        [("a", 2, 4), ("a", -2, 0), ("a", 5, 9), ("missing", 0, 3), ("b", 0, 0)]
+    )
     assert [(c.ordinal, c.text) for c in middle] == [(n, f"第{n}項の規定。") for n in (2, 3, 4)]
-    assert [c.ordinal for c in await store.get_chunks("a", -2, 0)] == [0]
-    assert [c.ordinal for c in await store.get_chunks("a", 5, 9)] == [5]
-    assert await store.get_chunks("missing", 0, 3) == []
+    assert [c.ordinal for c in start] == [0] and [c.ordinal for c in end] == [5]
+    assert missing == [] and [c.text for c in other] == ["別の文書。"]
 
 
 async def test_failed_batch_leaves_previous_version(store: IndexStore) -> None:
