@@ -318,12 +318,12 @@ class Analyzer:
                 if drop_stop_words and len(found) > 1 and morpheme.part_of_speech()[0] == "動詞":
                     found = found[:1]
                 if nouns is not None or subjects is not None or names is not None:
-                    pos = morpheme.part_of_speech()
+                    pos, oov = morpheme.part_of_speech(), morpheme.is_oov()
                     if nouns is not None and pos[0] == "名詞":
                         nouns.update(found)
-                    if subjects is not None and _is_subject(pos, morpheme.is_oov()):
+                    if subjects is not None and _is_subject(pos, oov):
                         subjects.append(found)
-                    if names is not None and _is_name(pos, morpheme.is_oov(), morpheme.surface()):
+                    if names is not None and _is_name(pos, oov, morpheme.surface()):
                         names.append(found[0])
                 terms.extend(found)
             if deputy:

@@ -234,25 +234,24 @@ class Retriever:
         is shown after the sentence introducing the list, from the piece before it."""
         # A section of its own (not cut) starts its document and is short; the neighbours of
         # the others are read together.
-        cut = [h for h in hits if h.chunk.ordinal > 0 or len(h.chunk.text) >= PIECE_CHARS]
-        reads = (
-            await self.store.get_chunks(
-                [
-                    (h.meta.doc_id, h.chunk.ordinal - NEIGHBOURS, h.chunk.ordinal + NEIGHBOURS)
-                    for h in cut
-                ]
+        ranges = {
+            h.chunk.chunk_id: (
+                h.meta.doc_id,
+                h.chunk.ordinal - NEIGHBOURS,
+                h.chunk.ordinal + NEIGHBOURS,
             )
-            if cut
-            else []
-        )
-        around = {h.chunk.chunk_id: read for h, read in zip(cut, reads, strict=True)}
+            for h in hits
+            if h.chunk.ordinal > 0 or len(h.chunk.text) >= PIECE_CHARS
+        }
+        reads = await self.store.get_chunks(list(ranges.values())) if ranges else []
+        around = dict(zip(ranges, reads, strict=True))
         shown: list[Hit] = []
         for hit in hits:
             chunk = hit.chunk
-            if chunk.chunk_id not in around:
+            if chunk.chunk_id not in ranges:
                 shown.append(hit)
                 continue
-            low, high = chunk.ordinal - NEIGHBOURS, chunk.ordinal + NEIGHBOURS
+            _doc_id, low, high = ranges[chunk.chunk_id]
             pieces = _section_of(around[chunk.chunk_id], chunk)
             # A section reaching past what was read is longer than can be shown whole.
             cut_off = pieces[0].ordinal == low > 0 or pieces[-1].ordinal == high
@@ -292,12 +291,23 @@ class Retriever:
         return replace(query, words=words)
 
 
+# What a question that only names an article may say besides (「…を見せて」, 「…の条文」,
+# 「…について」, 「…には何が書いてありますか」).
+_MAX_SHOWING_CHARS = 30
+_SHOWING_WORDS = frozenset(
+    {"見せる", "条文", "全文", "内容", "規定", "表示", "つく", "書く", "読む", "知る", "確認"}
+)
+
+
 def _names_only(law_query: LawQuery, analyzer: Analyzer) -> bool:
     """Whether the question names articles and asks nothing else about them (「地方自治法
     第242条」, 「…の条文を見せて」)."""
-    if not law_query.lookups or len(law_query.rest) > _MAX_SHOWING_CHARS:
+    if not law_query.lookups:
         return False
-    return set(analyzer.words(law_query.rest, drop_stop_words=True)) <= _SHOWING_WORDS
+    rest = law_query.rest
+    if len(rest) > _MAX_SHOWING_CHARS:
+        return False
+    return set(analyzer.words(rest, drop_stop_words=True)) <= _SHOWING_WORDS
 
 
 def _section_of(chunks: Sequence[Chunk], chunk: Chunk) -> list[Chunk]:
@@ -331,13 +341,6 @@ def _mentions(hit: Hit, titles: tuple[str, ...]) -> bool:
     text = unicodedata.normalize("NFKC", f"{hit.meta.title}\n{hit.chunk.text}").lower()
     return any(name in text for title in titles for name in names_of(title))
 
-
-# What a question that only names an article may say besides (「…を見せて」, 「…の条文」,
-# 「…について」, 「…には何が書いてありますか」).
-_MAX_SHOWING_CHARS = 30
-_SHOWING_WORDS = frozenset(
-    {"見せる", "条文", "全文", "内容", "規定", "表示", "つく", "書く", "読む", "知る", "確認"}
-)
 
 RRF_K = 60
 
