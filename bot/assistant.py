@@ -307,7 +307,7 @@ class Assistant:
         history: list[tuple[str, str]],
         on_progress: Progress | None,
     ) -> Answer:
-        hits = retrieved.hits[:LLM_SOURCES]
+        hits = retrieved.grounds[:LLM_SOURCES]
         sources = _sources(retrieved)
         if on_progress is None:
             generated = await generate_answer(
@@ -360,10 +360,10 @@ class Assistant:
 
 
 def _sources(retrieved: Retrieved) -> list[SourceText]:
-    """The numbered sources the model answers from: the best hits."""
+    """The numbered sources the model answers from: the best hits (``Retrieved.grounds``)."""
     return [
         SourceText(n=n, title=h.meta.title, position=h.chunk.position, text=h.chunk.text)
-        for n, h in enumerate(retrieved.hits[:LLM_SOURCES], 1)
+        for n, h in enumerate(retrieved.grounds[:LLM_SOURCES], 1)
     ]
 
 

@@ -106,6 +106,15 @@ class Retrieved:
         ]
 
     @property
+    def grounds(self) -> list[Hit]:
+        """The passages a model's answer is written from, best first: the articles the
+        question only names, from their beginning, in place of their best pieces."""
+        if not self.named_hits:
+            return self.hits
+        named = {_article_of(h) for h in self.named_hits}
+        return [*self.named_hits, *(h for h in self.hits if _article_of(h) not in named)]
+
+    @property
     def relevant(self) -> bool:
         """The best hit is relevant enough to answer from. A question about a law the index
         lacks (「公選法の…」 without 公職選挙法) is not answered by a passage that does not even
@@ -209,14 +218,7 @@ class Retriever:
         ``hits``, in the order given: a long article's best passage may be a later one."""
         named: list[Hit] = []
         for law_id, key in articles:
-            hit = next(
-                (
-                    h
-                    for h in hits
-                    if (h.meta.law_id, article_key(h.chunk.position)) == (law_id, key)
-                ),
-                None,
-            )
+            hit = next((h for h in hits if _article_of(h) == (law_id, key)), None)
             if hit is None:
                 continue
             ordinal = hit.chunk.ordinal
@@ -336,6 +338,11 @@ def _joined(pieces: list[Chunk]) -> str:
     return "\n".join(lines)
 
 
+def _article_of(hit: Hit) -> tuple[str, str | None]:
+    """The (law id, article key) a passage belongs to."""
+    return hit.meta.law_id, article_key(hit.chunk.position)
+
+
 def _mentions(hit: Hit, titles: tuple[str, ...]) -> bool:
     """The passage (or its title) calls one of the laws by its title or an abbreviation."""
     text = unicodedata.normalize("NFKC", f"{hit.meta.title}\n{hit.chunk.text}").lower()
@@ -348,9 +355,9 @@ RRF_K = 60
 def fuse_retrievals(results: list[Retrieved], k: int) -> Retrieved:
     """Reciprocal-rank fusion of several retrievals of one question (multi-query expansion).
 
-    Documents ranked well by several query variants rise; the first variant's analysis is kept
-    (it is the user's own wording), and the fused result holds as much of the question as the
-    best variant's best hit.
+    Documents ranked well by several query variants rise; the first variant's analysis and
+    the articles it only names are kept (it is the user's own wording), and the fused result
+    holds as much of the question as the best variant's best hit.
     """
     scores: dict[str, float] = {}
     best: dict[str, Hit] = {}
@@ -369,4 +376,5 @@ def fuse_retrievals(results: list[Retrieved], k: int) -> Retrieved:
         coverage=max(r.coverage for r in results),
         unindexed_laws=results[0].unindexed_laws,
         shares=tuple(shares.get(d, 0.0) for d in ranked),
+        named_hits=results[0].named_hits,
     )

@@ -484,6 +484,32 @@ async def test_query_variants_written_by_the_model_are_searched_too(
     assert body["citations"][0]["title"] in sources_in(answer.body)
 
 
+ARTICLE_242_START = "普通地方公共団体の住民は、当該普通地方公共団体の長若しくは委員会"
+
+
+async def test_an_article_named_alone_reaches_the_model_and_the_fallback_from_its_start(
+    aiohttp_client, openai_fake: FakeOpenAIServer, make_settings
+) -> None:
+    # 地方自治法第二百四十二条 is long and stored in pieces; with query variants fused, the
+    # model still reads it (as source 1) from its first paragraph, and so does the offline
+    # answer when the model then fails.
+    variants = "1. 住民監査請求の手続\n2. 監査委員による監査の結果"
+    openai_fake.script(variants, "地方自治法第242条は住民監査請求を定めています[1]。", variants)
+    openai_fake.script(*[server_error(500)] * 3)
+    client = await aiohttp_client(create_app(make_settings(**llm(openai_fake, variants=2))))
+    question = {"question": "地方自治法第242条の条文を見せて"}
+    body = await (await client.post("/api/v1/ask", json=question)).json()
+    answer = openai_fake.chat_requests[1].body["messages"][-1]["content"]
+    first_source = answer.split('<source n="1"', 1)[1].split("</source>", 1)[0]
+    assert first_source.split("\n", 1)[1].startswith(ARTICLE_242_START)
+    assert body["citations"][0]["title"] == "地方自治法 第二百四十二条"
+
+    body = await (await client.post("/api/v1/ask", json=question)).json()
+    assert body["answer"].startswith("※AIモデルに接続できなかったため")
+    first_quote = next(line for line in body["answer"].splitlines() if line.startswith("・"))
+    assert first_quote.startswith(f"・{ARTICLE_242_START}")
+
+
 async def test_tokens_spent_before_the_model_failed_are_reported(
     aiohttp_client, openai_fake: FakeOpenAIServer, make_settings
 ) -> None:
