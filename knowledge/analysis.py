@@ -277,13 +277,15 @@ class Analyzer:
         receives the terms of the nouns among them. ``subjects`` receives the terms of each
         common noun that the dictionary knows (「野球」, 「パソコン」; not names, typos, time
         words or counters): words that name what a question is about. ``names`` receives the
-        names of products, systems and services (``_is_name``).
+        names of products, systems and services (``_is_name``), and of people addressed by a
+        title or an honorific (「田中課長」, 「佐藤さん」).
         """
         tokenizer = self._tokenizer()
         known = self._known
         terms: list[str] = []
         for piece in _pieces(text if normalized else normalize(text)):
             deputy = False  # the previous morpheme was the prefix 副
+            person = ""  # the previous morpheme's term, when it was a person's name
             for morpheme in tokenizer.tokenize(piece):
                 if morphemes is not None:
                     morphemes.append(
@@ -304,6 +306,10 @@ class Analyzer:
                     if len(known) >= _KNOWN_MORPHEMES:
                         known.clear()
                     known[key] = found
+                if names is not None and (pos := morpheme.part_of_speech())[0] != "空白":
+                    if person and _addresses(pos, morpheme.surface()):
+                        names.append(person)
+                    person = found[0] if found and pos[1:3] == ("固有名詞", "人名") else ""
                 if deputy:
                     deputy = False
                     if found and morpheme.part_of_speech()[0] == "名詞":
@@ -352,6 +358,16 @@ def _is_name(pos: Sequence[str], oov: bool, surface: str) -> bool:
     return (oov or pos[1] == "固有名詞") and _LATIN_WORD.fullmatch(surface) is not None
 
 
+def _addresses(pos: Sequence[str], surface: str) -> bool:
+    """Whether a morpheme after a person's name addresses them (さん, 様; 課長, 議員): the name
+    is then someone's, not a word the dictionary happens to list as one (何川)."""
+    return surface in _HONORIFICS or (
+        pos[0] == "名詞" and (surface.endswith("長") or surface in _POSTS)
+    )
+
+
+_HONORIFICS = frozenset({"さん", "様", "さま", "氏", "君", "くん", "殿", "ちゃん"})
+_POSTS = frozenset({"議員", "先生", "主任", "主査", "主事", "係員", "職員", "委員", "担当"})
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]+")
 _KATAKANA_WORD = re.compile(r"[ァ-ヺー]{2,}")
 

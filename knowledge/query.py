@@ -43,8 +43,8 @@ class AnalyzedQuery:
     amount: re.Pattern[str] | None = None
     # The terms of each common noun of the question's first line (``Analyzer.words``).
     subjects: tuple[tuple[str, ...], ...] = ()
-    # The names of products, systems and services in the first line (Teams, エクセル, LGWAN):
-    # what a question naming one is about.
+    # The names of people, products, systems and services in the first line (田中, Teams,
+    # エクセル, LGWAN): what a question naming one is about.
     names: frozenset[str] = frozenset()
 
 
@@ -122,8 +122,9 @@ class Coverage:
     unindexed words (a name, a typo) are left out. A passage that holds none
     of the nouns the user typed holds nothing of the question (「パスワードを忘れました」 is not
     about a passage on 怠る, which the thesaurus adds for 忘れる). Nor does any passage hold a
-    question naming a system or product the index lacks (``AnalyzedQuery.names``: 「Teamsで画面
-    共有するには」, 「Excelの使い方」): passages on 共有 or 使い方 are about something else.
+    question naming a person, system or product the index lacks (``AnalyzedQuery.names``:
+    「Teamsで画面共有するには」, 「Excelの使い方」, 「田中課長の電話番号は」): passages on 共有,
+    使い方 or 電話番号 are about something else.
     (A question naming several, one of which the index holds, is about that one: the others
     may be misspelt.)
     The words of the name of a law the index lacks do not count: a passage mentioning it must

@@ -291,6 +291,19 @@ async def test_a_question_about_a_system_no_passage_names_finds_nothing(tmp_path
     assert glossed.hits[0].meta.doc_id == "52" and glossed.relevant
 
 
+async def test_a_question_about_a_person_no_passage_names_finds_nothing(tmp_path: Path) -> None:
+    documents = [
+        doc("61", "職員名簿", "総務課長 田中一郎 内線1234"),
+        doc("62", "庁舎管理規則", "庁舎の電話番号は、掲示板に掲示する。"),
+    ]
+    # 佐藤 is no one the passages name: a passage on 電話番号 does not answer for them …
+    off_topic = await retrieve(tmp_path, documents, "佐藤課長の電話番号は")
+    assert off_topic.hits and not off_topic.relevant and not off_topic.related
+    # … while a person the passages name is asked about like any other word.
+    named = await retrieve(tmp_path, documents, "田中課長の内線は")
+    assert named.hits[0].meta.doc_id == "61" and named.relevant
+
+
 NEGLECT = [
     doc("91", "地方自治法", "職員が職務を怠つたときは、懲戒処分をすることができる。"),
     doc("92", "地方自治法", "会計管理者は、現金の出納を行う。"),
