@@ -216,17 +216,19 @@ class Retriever:
     ) -> tuple[Hit, ...]:
         """The first passage of each of ``articles`` (law id, article key) found among
         ``hits``, in the order given: a long article's best passage may be a later one."""
-        named: list[Hit] = []
-        for law_id, key in articles:
-            hit = next((h for h in hits if _article_of(h) == (law_id, key)), None)
-            if hit is None:
-                continue
-            ordinal = hit.chunk.ordinal
-            [before] = await self.store.get_chunks(
-                [(hit.meta.doc_id, ordinal - NAMED_REACH, ordinal)]
-            )
-            named.append(replace(hit, chunk=_section_of(before, hit.chunk)[0]))
-        return tuple(named)
+        found = [
+            hit
+            for article in articles
+            if (hit := next((h for h in hits if _article_of(h) == article), None)) is not None
+        ]
+        if not found:
+            return ()
+        ranges = [(h.meta.doc_id, h.chunk.ordinal - NAMED_REACH, h.chunk.ordinal) for h in found]
+        pieces = await self.store.get_chunks(ranges)
+        return tuple(
+            replace(hit, chunk=_section_of(before, hit.chunk)[0])
+            for hit, before in zip(found, pieces, strict=True)
+        )
 
     async def _shown(self, hits: list[Hit]) -> list[Hit]:
         """The hits as answers show them. A passage that is one piece of a section cut in
