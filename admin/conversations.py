@@ -1,15 +1,18 @@
 """Encrypted thread history, so follow-up questions in a thread can use earlier turns.
 
-Questions and answers never reach the database in the clear: each turn is sealed with AES-GCM
-under the audit keyring's newest key, and the conversation is found by a keyed hash of its
-reference, not the reference itself. History is shared by every web process (it is in the
-database) and only the last few turns of the last day are used.
+Questions, answers and the sources an answer cited never reach the database in the clear: each
+turn is sealed with AES-GCM under the audit keyring's newest key, and the conversation is found
+by a keyed hash of its reference, not the reference itself. History is shared by every web
+process (it is in the database) and only the last few turns of the last day are used.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy.engine import Engine
@@ -36,6 +39,17 @@ class ConversationTurn(SQLModel, table=True):
     ciphertext: bytes
 
 
+@dataclass(frozen=True)
+class CitedSource:
+    """A numbered source an answer cited, kept with its turn: enough to list it again and to
+    summarize it (the document's id and the position cited in it, such as an article)."""
+
+    n: int
+    title: str
+    doc_id: str
+    position: str = ""
+
+
 def _aad(conversation_hash: str) -> bytes:
     return f"conversation:{conversation_hash}".encode()
 
@@ -50,12 +64,19 @@ class ConversationStore:
     def _hash(self, conversation_key: str) -> str:
         return self._keyring.user_hash("conversation", conversation_key)
 
-    def append(self, conversation_key: str, question: str, answer: str) -> None:
-        """Remember one turn of the conversation."""
+    def append(
+        self,
+        conversation_key: str,
+        question: str,
+        answer: str,
+        sources: Sequence[CitedSource] = (),
+    ) -> None:
+        """Remember one turn of the conversation, with the sources its answer cited."""
         digest = self._hash(conversation_key)
-        plaintext = json.dumps(
-            {"q": question, "a": answer[:MAX_STORED_ANSWER]}, ensure_ascii=False
-        ).encode()
+        turn: dict[str, Any] = {"q": question, "a": answer[:MAX_STORED_ANSWER]}
+        if sources:
+            turn["s"] = [asdict(source) for source in sources]
+        plaintext = json.dumps(turn, ensure_ascii=False).encode()
         key_id, nonce, ciphertext = self._keyring.encrypt(plaintext, _aad(digest))
         with Session(self._engine) as session:
             session.add(
@@ -70,7 +91,27 @@ class ConversationStore:
             session.commit()
 
     def recent(self, conversation_key: str) -> list[tuple[str, str]]:
-        """The last turns of the last day, oldest first, as (question, answer) pairs.
+        """The last turns of the last day, oldest first, as (question, answer) pairs."""
+        return [(str(t["q"]), str(t["a"])) for t in self._turns(conversation_key, MAX_TURNS)]
+
+    def last_sources(self, conversation_key: str) -> list[CitedSource]:
+        """The sources the conversation's last turn of the last day cited, as they were
+        numbered; empty when there is no such turn or it cited nothing (turns stored before
+        sources were kept cited nothing)."""
+        turns = self._turns(conversation_key, 1)
+        kept = turns[-1].get("s", []) if turns else []
+        return [
+            CitedSource(
+                n=int(s["n"]),
+                title=str(s["title"]),
+                doc_id=str(s["doc_id"]),
+                position=str(s.get("position", "")),
+            )
+            for s in kept
+        ]
+
+    def _turns(self, conversation_key: str, limit: int) -> list[dict[str, Any]]:
+        """The last ``limit`` turns of the last day, oldest first, as stored.
 
         Turns that can no longer be decrypted (a retired key, tampering) are skipped: history
         is a convenience, never a reason to fail a turn.
@@ -85,9 +126,9 @@ class ConversationStore:
                     ConversationTurn.created_at >= since,
                 )
                 .order_by(col(ConversationTurn.id).desc())
-                .limit(MAX_TURNS)
+                .limit(limit)
             ).all()
-        turns: list[tuple[str, str]] = []
+        turns: list[dict[str, Any]] = []
         for row in reversed(rows):
             try:
                 data = json.loads(
@@ -95,11 +136,12 @@ class ConversationStore:
                 )
             except (InvalidTag, AuditKeyError, ValueError):
                 continue
-            turns.append((str(data["q"]), str(data["a"])))
+            turns.append(data)
         return turns
 
     def purge(self, older_than: datetime) -> int:
-        """Delete turns older than ``older_than``; returns how many."""
+        """Delete turns older than ``older_than`` (their sources with them); returns how
+        many."""
         with Session(self._engine) as session:
             rows = session.exec(
                 select(ConversationTurn).where(ConversationTurn.created_at < older_than)

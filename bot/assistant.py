@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from admin.conversations import ConversationStore
+from admin.conversations import CitedSource, ConversationStore
 from bot.asker import Asker, validate_question
 from bot.auditing import Auditor, failed_turn
 from bot.metering import LLMAccess
@@ -181,12 +181,28 @@ class Assistant:
         # The audit record first: a turn that cannot be recorded is not shown, so it must not
         # shape the thread's follow-ups either.
         await self._record(question, asker, answer, started)
+        sources = [
+            CitedSource(n=c.n, title=c.title, doc_id=c.doc_id, position=c.position)
+            for c in answer.citations
+            if c.doc_id
+        ]
         for key in _history_keys(asker):
             try:
-                await asyncio.to_thread(self.conversations.append, key, question, answer.text)
+                await asyncio.to_thread(
+                    self.conversations.append, key, question, answer.text, sources
+                )
             except Exception as exc:  # the history is a convenience; the answer stands
                 log.warning("thread history not saved: %s", type(exc).__name__)
         return answer
+
+    async def cited_sources(self, asker: Asker) -> list[CitedSource]:
+        """The numbered sources the conversation's previous answer cited (「この条文を要約して」
+        refers to them); empty outside a conversation that keeps history (a thread, a direct
+        message) or when that answer cited nothing."""
+        key = _conversation_key(asker)
+        if key is None:
+            return []
+        return await asyncio.to_thread(self.conversations.last_sources, key)
 
     async def record_failure(
         self, question: str, asker: Asker, exc: BaibainError, started: float
