@@ -150,11 +150,14 @@ def looks_like_question(line: str) -> bool:
 # A message asking for the summary of something it names (「地方自治法第242条を要約して」,
 # 「https://…/計画.pdf の要点を教えてください」, 「総合計画の概要」): the name, a word asking for a
 # summary, then nothing but the request's own words (「…を教えてください」, 「…をお願いします」).
+_SUMMARY_WORDS = r"(?:要約|要点|概要|要旨|あらまし|まとめ)"
 _SUMMARY_ASKED = re.compile(
     r"^[「『]?(?P<name>.+?)[」』]?\s*(?:を|の(?:内容|全体)?を?|について)?\s*"
-    r"(?:要約|要点|概要|要旨|あらまし|まとめ)(?P<rest>.*)$",
+    rf"{_SUMMARY_WORDS}(?P<rest>.*)$",
     re.DOTALL,
 )
+# 「要約して」, 「要点を教えてください」: a summary asked for with nothing named.
+_SUMMARY_ALONE = re.compile(rf"^{_SUMMARY_WORDS}(?P<rest>.*)$", re.DOTALL)
 _REQUEST_WORDS = re.compile(r"(?:[ぁ-ゖー]|教え|見せ|作成|作|下さ|願|頼|欲)*[。．！!？?\s]*")
 
 
@@ -165,6 +168,13 @@ def summary_target(text: str) -> str | None:
     if asked is None or not _REQUEST_WORDS.fullmatch(asked["rest"]):
         return None
     return asked["name"].strip() or None
+
+
+def asks_summary_alone(text: str) -> bool:
+    """Whether a message asks for a summary and names nothing to summarize (「要約して」,
+    「要点を教えてください」)."""
+    asked = _SUMMARY_ALONE.match(text.strip())
+    return asked is not None and _REQUEST_WORDS.fullmatch(asked["rest"]) is not None
 
 
 def unknown_command_text(line: str) -> str:
@@ -213,7 +223,9 @@ def help_text() -> str:
         "スレッドで続けて質問すると、前のやり取りをふまえて回答します。",
         "資料のファイルを添付して質問すると、その資料から回答します"
         "（「要約して」とだけ書くと要約します）。"
-        "「地方自治法第242条を要約して」のように書くと、その文書を要約します。",
+        "「地方自治法第242条を要約して」のように書くと、その文書を要約します。"
+        "回答に続けて同じスレッドで「この条文を要約して」「[2]を要約して」と書くと、"
+        "その回答の出典を要約します。",
         "コマンドは「/help」のように / に続けて送ってください"
         "（Slack では「/baibain help」、スレッドの中では「@バイバイン /help」と送ります）。",
         "",

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from admin import links
 from admin.orgs import OrgInfo
-from bot import commands
+from bot import cited, commands
 from bot.asker import Asker
 from bot.assistant import Assistant
 from bot.attached import about_files, ask_about_files, wants_summary
@@ -197,8 +197,12 @@ class ChatRouter:
 
     async def _ask(self, turn: Turn, org: OrgInfo, question: str) -> Answer:
         """The answer to a question; a message asking for the summary of a document it names
-        (「地方自治法第242条を要約して」) gets the summary, as ``/summarize`` would give it."""
+        (「地方自治法第242条を要約して」) gets the summary, as ``/summarize`` would give it, and
+        one asking for the summary of what the previous answer cited (「この条文を要約して」,
+        「[2]を要約して」) that source's summary."""
         summarize, summarizer = self.handlers.get("summarize"), self.summarizer
+        if summarizer and (request := cited.cited_request(question)) is not None:
+            return await self._summarize_cited(summarizer, request, Asker.of(turn, org.id))
         target = commands.summary_target(question)
         if (
             target
@@ -215,6 +219,16 @@ class ChatRouter:
             if exc.status >= 500:
                 log.warning("answer failed code=%s detail=%s", exc.code, exc.detail)
             return notice(exc.user_message, "error")
+
+    async def _summarize_cited(
+        self, summarizer: Summarizer, request: cited.CitedRequest, asker: Asker
+    ) -> Answer:
+        """The summary of the source of the previous answer that ``request`` means, or which
+        sources there are to choose from, or that there is no cited answer to refer to."""
+        chosen = cited.choose(await self.assistant.cited_sources(asker), request)
+        if isinstance(chosen, str):
+            return notice(chosen)
+        return await summarizer.summarize(cited.summary_request(chosen), asker)
 
     async def _about_files(self, turn: Turn, org: OrgInfo) -> Answer:
         """A message about its files: their summary when it asks for one (or says nothing),

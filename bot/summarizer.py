@@ -30,6 +30,7 @@ from knowledge.errors import (
 from knowledge.index import IndexStore, SearchFilter
 from knowledge.parsing import parse_file
 from knowledge.summaries import extractive_summary, summarize_document
+from knowledge.terms import article_key
 from knowledge.titles import (
     article_named,
     article_of,
@@ -44,6 +45,11 @@ OFFLINE_SUMMARY_CHARS = 400
 LLM_SUMMARY_CHARS = 600
 # How many documents a name that fits several lists for the user to choose from.
 LISTED_CANDIDATES = 5
+CITED_GONE_TEXT = (
+    "この出典の文書は、いまは参照できないため要約できません"
+    "（データセットが削除されたか、共有が解除された可能性があります）。"
+    "添付ファイルから回答した出典は、ファイルをもう一度添付して「要約して」と送ってください。"
+)
 
 FilesNamed = Callable[[str | None, str], list[str]]
 """Index doc ids of the documents read from a file of that name that a viewer may see
@@ -52,18 +58,22 @@ FilesNamed = Callable[[str | None, str], list[str]]
 
 @dataclass(frozen=True)
 class SummaryRequest:
-    """Exactly one of: an indexed document (its id, title or file name), a URL, or a file
+    """Exactly one of: an indexed document (its id, title or file name), a source an answer
+    cited (its document id, with ``article`` the article key cited in it), a URL, or a file
     (name and bytes)."""
 
     doc_id: str = ""
     url: str = ""
     filename: str = ""
     content: bytes | None = None
+    cited_id: str = ""
+    article: str = ""
 
     @property
     def label(self) -> str:
         """What was asked for, for the audit record (never the file's content)."""
-        return self.doc_id or self.url or self.filename
+        cited = " ".join(x for x in (self.cited_id, self.article) if x)
+        return self.doc_id or cited or self.url or self.filename
 
 
 @dataclass(frozen=True)
@@ -149,14 +159,18 @@ class Summarizer:
         )
 
     async def _source(self, request: SummaryRequest, asker: Asker) -> _Source:
-        given = [bool(request.doc_id), bool(request.url), request.content is not None]
-        if sum(given) != 1:
+        given = [request.doc_id, request.cited_id, request.url, request.content is not None]
+        if sum(map(bool, given)) != 1:
             raise BadInput(
                 "要約する文書を、文書ID・URL・添付ファイルのいずれか1つで指定してください。"
             )
-        if request.doc_id:
+        if request.doc_id or request.cited_id:
             visible = SearchFilter(viewer_org=asker.viewer_org)
-            document, note = await self._indexed(request.doc_id, visible)
+            if request.cited_id:
+                document = await self._cited(request.cited_id, request.article, visible)
+                note = ""
+            else:
+                document, note = await self._indexed(request.doc_id, visible)
             meta = document.meta
             citation = Citation(
                 n=1,
@@ -216,6 +230,19 @@ class Summarizer:
                 "文書名・文書ID・URL のいずれかで指定してください。"
             )
         return document, ""
+
+    async def _cited(self, doc_id: str, article: str, flt: SearchFilter) -> Document:
+        """A source an answer cited, by its id alone, while the asker may still see it: the
+        document, or of a statute stored whole only the ``article`` cited."""
+        document = await self.index.get_document(doc_id)
+        if document is None or not flt.allows(document.meta):
+            raise NotFound(CITED_GONE_TEXT)
+        if not article or len({article_key(c.position) for c in document.chunks}) < 2:
+            return document  # a document of one article is that article
+        cited = article_of(document, article)
+        if cited is None:  # the article is gone from the version stored now
+            raise NotFound(CITED_GONE_TEXT)
+        return cited
 
     async def _from_file(
         self, from_file: FilesNamed, name: str, flt: SearchFilter

@@ -29,6 +29,15 @@ def chat_data_dir(data_dir: Path) -> Path:
 
 
 @pytest.fixture
+def app_database_url(database_url: str, chat_data_dir: Path) -> str:
+    """The app's database for chat tests that must hold on SQLite and PostgreSQL alike: the
+    data dir's SQLite file, or a fresh PostgreSQL database (``BAIBAIN_TEST_DATABASE_URL``)."""
+    if database_url.startswith("sqlite"):
+        return f"sqlite:///{chat_data_dir / 'baibain.sqlite3'}"
+    return database_url
+
+
+@pytest.fixture
 def db(chat_data_dir: Path) -> Iterator[Engine]:
     """An engine on the data dir's database (the one the app uses)."""
     engine = create_db_engine(f"sqlite:///{chat_data_dir / 'baibain.sqlite3'}")

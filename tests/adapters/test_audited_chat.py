@@ -29,15 +29,13 @@ GUIDE = "窓口案内\n受付は午前9時からです。".encode()
 
 @pytest.fixture
 async def chat(
-    make_chat: MakeChat, logo_fake: FakeLogo, database_url: str, chat_data_dir: Path
+    make_chat: MakeChat, logo_fake: FakeLogo, app_database_url: str
 ) -> AsyncIterator[Chat]:
     """The app answering LoGo Chat on the data dir's SQLite file or a fresh PostgreSQL
     database, with 横浜市 (admin ``admin-1``) and an operator organization linked."""
-    if database_url.startswith("sqlite"):
-        database_url = f"sqlite:///{chat_data_dir / 'baibain.sqlite3'}"
-    engine = create_db_engine(database_url)
+    engine = create_db_engine(app_database_url)
     init_db(engine)
-    app = await logo_chat(make_chat, logo_fake, database_url=database_url)
+    app = await logo_chat(make_chat, logo_fake, database_url=app_database_url)
     chat = Chat(client=app.client, engine=engine)
     chat.link("横浜市", "logo", logo_fake.org_id, admins=("admin-1",))
     chat.link("運用", "logo", "operator-org", admins=("op-1",), operator=True)
