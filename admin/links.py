@@ -27,6 +27,7 @@ from admin.models import (
     AnswerFeedback,
     ApiKey,
     ChatAdmin,
+    ChatGreeting,
     OperatorOrganization,
     Organization,
     ProcessedEvent,
@@ -280,6 +281,25 @@ def claim_event(engine: Engine, platform: str, event_id: str) -> bool:
             session.rollback()
             return False
     return True
+
+
+def claim_greeting(
+    engine: Engine, platform: str, workspace_id: str, user_id: str, kind: str
+) -> bool:
+    """Claim greeting a user of a workspace with ``kind`` (``welcome`` or ``unregistered``);
+    ``True`` for the first claim only, in any process. Kept for good: a user is greeted once."""
+    with Session(engine) as session:
+        claimed = insert_missing(
+            session,
+            ChatGreeting,
+            platform=platform,
+            workspace_id=workspace_id,
+            user_hash=hash_user(platform, user_id),
+            kind=kind,
+            greeted_at=utcnow(),
+        )
+        session.commit()
+    return claimed
 
 
 def purge_processed_events(engine: Engine, older_than: timedelta = timedelta(days=2)) -> int:

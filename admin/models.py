@@ -91,3 +91,19 @@ class AnswerFeedback(SQLModel, table=True):
     rating: str = Field(max_length=8)
     org_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ChatGreeting(SQLModel, table=True):
+    """A chat user the bot has greeted in a direct chat, so that it greets them once:
+    ``kind`` is ``welcome``, or ``unregistered`` for the notice of a workspace not yet linked
+    (a user told that is welcomed again once it is linked)."""
+
+    __tablename__ = "chat_greeting"
+    __table_args__ = (UniqueConstraint("platform", "workspace_id", "user_hash", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    workspace_id: str = Field(max_length=255)
+    user_hash: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    greeted_at: datetime = Field(default_factory=utcnow)

@@ -132,14 +132,22 @@ class ChatRouter:
         )
         return answer
 
-    async def welcome(self, conversation: ConversationRef, *, direct: bool) -> Answer:
+    async def welcome(
+        self, conversation: ConversationRef, *, direct: bool, user_id: str = ""
+    ) -> Answer | None:
         """How to ask in a conversation the bot was just added to; in a workspace that is not
         linked to an organization, that it must be registered first (nothing is recorded:
-        installing the app is not an attempt to use it)."""
-        org = await asyncio.to_thread(
-            links.org_for_workspace, self.engine, conversation.platform, conversation.workspace_id
-        )
-        log.info("chat welcome platform=%s org=%s", conversation.platform, org.id if org else "-")
+        installing the app is not an attempt to use it). With ``user_id`` (a direct chat the
+        user opened, which platforms report every time) each user is greeted once: ``None``
+        when this one was already (told of the registration: until it is linked)."""
+        platform, workspace = conversation.platform, conversation.workspace_id
+        org = await asyncio.to_thread(links.org_for_workspace, self.engine, platform, workspace)
+        if user_id:
+            kind = "welcome" if org else "unregistered"
+            claim = links.claim_greeting
+            if not await asyncio.to_thread(claim, self.engine, platform, workspace, user_id, kind):
+                return None
+        log.info("chat welcome platform=%s org=%s", platform, org.id if org else "-")
         if org is None:
             return notice(UNKNOWN_WORKSPACE_TEXT, "refused")
         return notice(commands.welcome_text(direct=direct))

@@ -166,9 +166,12 @@ class ChatBot(Protocol):
         """Answer one turn: a question, a command, or a polite refusal or hint."""
         ...
 
-    async def welcome(self, conversation: ConversationRef, *, direct: bool) -> Answer:
+    async def welcome(
+        self, conversation: ConversationRef, *, direct: bool, user_id: str = ""
+    ) -> Answer | None:
         """What to say when the bot is added to a conversation (``direct``: a chat with the
-        bot alone): how to ask there, or that the workspace must be registered first."""
+        bot alone): how to ask there, or that the workspace must be registered first. With
+        ``user_id``, once per user: ``None`` when that user was greeted already."""
         ...
 
     async def record_feedback(self, feedback: Feedback) -> None:

@@ -49,8 +49,9 @@ from adapters.slack.translate import (
     render,
     to_feedback,
     to_turn,
+    welcome_target,
 )
-from bot.turns import Attachment, Turn
+from bot.turns import Attachment, ConversationRef, Turn
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,8 @@ class SlackAdapter:
         self.app.event("app_mention")(self._on_event)
         self.app.event("message")(self._on_event)
         self.app.event("file_shared")(self._on_ignored)
+        self.app.event("member_joined_channel")(self._on_welcome)
+        self.app.event("app_home_opened")(self._on_welcome)
         self.app.command(COMMAND)(self._on_command)
         self.app.action(ACTION_UP)(self._on_feedback)
         self.app.action(ACTION_DOWN)(self._on_feedback)
@@ -163,6 +166,13 @@ class SlackAdapter:
         target = SlackTarget(turn.conversation.channel_id, turn.conversation.thread_id or None)
         self.runtime.tasks.spawn(self._answer(turn, target), name="slack-answer")
 
+    async def _on_welcome(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        target = welcome_target(body)
+        event_id = str(body.get("event_id") or "")
+        if target is not None and await claim(self.runtime, "slack", event_id):
+            self.runtime.tasks.spawn(self._welcome(*target), name="slack-welcome")
+
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         turn = to_turn(body)
         response_url = str(body.get("response_url") or "")
@@ -187,6 +197,17 @@ class SlackAdapter:
             )
 
     # -- answering ----------------------------------------------------------------------------
+
+    async def _welcome(self, conversation: ConversationRef, user: str) -> None:
+        """Greet a channel the bot joined, or a user's direct chat with it (once per user)."""
+        answer = await self.runtime.bot.welcome(conversation, direct=bool(user), user_id=user)
+        if answer is None:
+            return
+        target = SlackTarget(conversation.channel_id)
+        try:
+            await self._post(conversation.key, target, render(answer))
+        except (SendFailed, SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack welcome not delivered: %s", type(exc).__name__)
 
     async def _answer(self, turn: Turn, target: SlackTarget) -> None:
         lane = turn.conversation.key

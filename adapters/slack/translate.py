@@ -151,6 +151,25 @@ def to_turn(payload: Mapping[str, Any]) -> Turn | None:
     )
 
 
+def welcome_target(payload: Mapping[str, Any]) -> tuple[ConversationRef, str] | None:
+    """Where to greet, and whom: the channel the bot itself just joined
+    (``member_joined_channel``, no user), or the direct chat a user opened with the bot
+    (``app_home_opened`` on the Messages tab, sent at every opening: that user, to greet
+    once); ``None`` for anything else, such as a colleague joining a channel."""
+    if payload.get("type") != "event_callback":
+        return None
+    event = _map(payload.get("event"))
+    user, channel = str(event.get("user") or ""), str(event.get("channel") or "")
+    workspace = str(payload.get("team_id") or event.get("team") or "")
+    if event.get("type") == "member_joined_channel" and user and user == _bot_user_id(payload):
+        user = ""
+    elif not (event.get("type") == "app_home_opened" and event.get("tab") == "messages"):
+        return None
+    if not channel or (user and user == _bot_user_id(payload)):
+        return None
+    return ConversationRef(platform="slack", workspace_id=workspace, channel_id=channel), user
+
+
 def to_feedback(payload: Mapping[str, Any]) -> Feedback | None:
     """The 👍/👎 of a ``block_actions`` payload from one of our buttons, if it is one."""
     if payload.get("type") != "block_actions":

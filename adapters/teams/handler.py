@@ -219,6 +219,8 @@ class TeamsAdapter:
     ) -> None:
         """Greet a conversation the app was just installed in: a new message, not a reply."""
         answer = await self.runtime.bot.welcome(conversation, direct=direct)
+        if answer is None:
+            return
         send = functools.partial(self.connector.send, target, render(answer))
         try:
             await self.runtime.outbox.send(conversation.key, send)

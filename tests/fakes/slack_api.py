@@ -258,6 +258,35 @@ class FakeSlack(FakeServer):
         event = {"type": "message", "channel_type": "im", "text": text, "channel": channel}
         return self._message(event, ts=ts, **options)
 
+    def member_joined(
+        self, *, user: str | None = None, channel: str = "C0CHAN", **envelope: Any
+    ) -> dict[str, Any]:
+        """A ``member_joined_channel`` event: the bot itself joined (``user``: someone else)."""
+        event = {
+            "type": "member_joined_channel",
+            "user": user or self.bot_user_id,
+            "channel": channel,
+            "channel_type": "C",
+            "team": self.team_id,
+            "inviter": "U0USER",
+            "event_ts": "1700000400.000100",
+        }
+        return self.event(event, **envelope)
+
+    def home_opened(
+        self, *, user: str = "U0USER", tab: str = "messages", channel: str = "D0DM", **envelope: Any
+    ) -> dict[str, Any]:
+        """An ``app_home_opened`` event, as Slack sends it at every opening of the bot's DM
+        (``tab="messages"``) or Home tab (``tab="home"``)."""
+        event = {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": channel,
+            "tab": tab,
+            "event_ts": "1700000500.000100",
+        }
+        return self.event(event, **envelope)
+
     def slash_command(
         self, text: str, *, user: str = "U0USER", team_id: str | None = None, key: str = "r1"
     ) -> str:
