@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
@@ -31,7 +30,6 @@ WITHDRAW_TIMEOUT_S = 3.0
 MAX_WEBHOOK_BYTES = 1024 * 1024
 # The largest file taken from a chat message (upload, summarize, a question about it).
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
-_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -52,13 +50,6 @@ class BodyTooLarge(Exception):
 def citation_details(citation: Citation) -> str:
     """Position, dataset, publishing organization and date of a citation, joined by ・."""
     return "・".join(citation.details())
-
-
-def bold_headings(text: str, mark: str) -> str:
-    """Markdown headings (「### 届出の期限」, as models write them), which chat messages and
-    cards show as typed, as lines in bold: ``mark`` around the words (``*`` in Slack's
-    mrkdwn, ``**`` in Adaptive Cards)."""
-    return _HEADING.sub(lambda m: f"{mark}{m.group(1).replace('**', '')}{mark}", text)
 
 
 def is_web_link(url: str) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.common import as_command, citation_details, is_web_link
+from adapters.markdown import plain_text
 from adapters.outbound import split_text
 from adapters.slack.mrkdwn import escape, link_label, to_mrkdwn
 from bot.turns import Answer, Attachment, ConversationRef, Feedback, Rating, Turn
@@ -251,7 +252,7 @@ def render(answer: Answer) -> dict[str, Any]:
                 ],
             }
         )
-    return {"text": _fallback(answer.text), "blocks": blocks}
+    return {"text": _fallback(plain_text(answer.text)), "blocks": blocks}
 
 
 def _button(label: str, action_id: str, turn_id: str) -> dict[str, Any]:

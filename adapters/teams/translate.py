@@ -13,7 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.common import as_command, bold_headings, citation_details, is_web_link
+from adapters.common import as_command, citation_details, is_web_link
+from adapters.markdown import bold_headings, plain_text
 from bot.turns import Answer, Attachment, ConversationRef, Feedback, Turn
 
 FEEDBACK_KIND = "baibain.feedback"
@@ -185,7 +186,7 @@ def render(answer: Answer) -> dict[str, Any]:
         ]
     return {
         "type": "message",
-        "summary": answer.text[:100],
+        "summary": plain_text(answer.text)[:100],  # notifications show it as typed
         "attachments": [{"contentType": ADAPTIVE_CARD, "content": card}],
     }
 

@@ -15,7 +15,8 @@ MARKDOWN_ANSWER = (
     "転入した日から**十四日以内**に、市町村長に届け出なければなりません[1]。\n\n"
     "**届け出る事項**\n"
     "- 氏名・住所[1]\n"
-    "* 転入をした年月日[1]"
+    "* 転入をした年月日[1]\n\n"
+    "詳しくは[住民基本台帳法](https://laws.e-gov.go.jp/law/342AC0000000081)をご覧ください。"
 )
 
 
@@ -44,6 +45,15 @@ async def test_slack_shows_headings_bold_and_lists_without_markdown_marks(
     assert "転入した日から十四日以内に、市町村長に届け出なければなりません[1]。" in lines
     assert "*届け出る事項*" in lines
     assert "• 氏名・住所[1]" in lines and "• 転入をした年月日[1]" in lines
+    assert "<https://laws.e-gov.go.jp/law/342AC0000000081|住民基本台帳法>" in answer
+    # The notification and preview text: plain words, no Markdown and no link syntax.
+    preview = update.body["text"].splitlines()
+    assert preview[:2] == [
+        "届出の期限",
+        "転入した日から十四日以内に、市町村長に届け出なければなりません[1]。",
+    ]
+    assert "届け出る事項" in preview and "• 氏名・住所[1]" in preview
+    assert "詳しくは住民基本台帳法をご覧ください。" in preview
 
 
 async def test_teams_shows_headings_as_bold_lines(
@@ -59,3 +69,7 @@ async def test_teams_shows_headings_as_bold_lines(
     assert "#" not in answer  # Adaptive Cards have no headings: 「### 届出の期限」 as typed
     assert answer.splitlines()[0] == "**届出の期限**"
     assert "**十四日以内**" in answer  # bold and lists are Adaptive Card Markdown already
+    # The notification text (activity summary) is plain.
+    summary = update.body["summary"]
+    assert summary.startswith("届出の期限\n転入した日から十四日以内に、")
+    assert "*" not in summary and "#" not in summary
