@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.common import (
     FAILURE_ANSWER,
+    FEEDBACK_THANKS_TEXT,
     MAX_DOWNLOAD_BYTES,
     PLACEHOLDER_TEXT,
     WITHDRAW_TIMEOUT_S,
@@ -59,7 +60,6 @@ COMMAND = "/baibain"
 DEFAULT_API_URL = "https://slack.com/api/"
 # Answer text per message; each message is split into sections of at most 3000 characters.
 MESSAGE_LIMIT = 12_000
-THANKS_TEXT = "ご評価ありがとうございました。今後の改善に役立てます。"
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,11 @@ class SlackAdapter:
         await self.runtime.bot.record_feedback(feedback)
         response_url = str(body.get("response_url") or "")
         if response_url:
-            thanks = {"response_type": "ephemeral", "replace_original": False, "text": THANKS_TEXT}
+            thanks = {
+                "response_type": "ephemeral",
+                "replace_original": False,
+                "text": FEEDBACK_THANKS_TEXT,
+            }
             self.runtime.tasks.spawn(
                 self._deliver_quietly(response_url, thanks), name="slack-feedback-thanks"
             )

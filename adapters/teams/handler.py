@@ -21,9 +21,9 @@ from typing import Any
 
 import requests
 from aiohttp import web
-from botbuilder.core import TurnContext, serializer_helper
+from botbuilder.core import InvokeResponse, TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity, CallerIdConstants
+from botbuilder.schema import Activity, ActivityTypes, CallerIdConstants
 from botframework.connector.auth import (
     AuthenticateRequestResult,
     AuthenticationConfiguration,
@@ -35,6 +35,7 @@ from botframework.connector.auth import (
 
 from adapters.common import (
     FAILURE_ANSWER,
+    FEEDBACK_THANKS_TEXT,
     PLACEHOLDER_TEXT,
     WITHDRAW_TIMEOUT_S,
     BodyTooLarge,
@@ -69,6 +70,8 @@ TEAMS_CHANNEL = "msteams"
 AUTH_TIMEOUT_S = 15.0
 # Answer text per card; Teams accepts about 28 KB per message (Japanese is 3 bytes a character).
 TEXT_LIMIT = 5000
+# The invoke response type of a message shown to the user who pressed a card's button.
+ACTIVITY_MESSAGE = "application/vnd.microsoft.activity.message"
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,14 @@ def build_authentication(config: TeamsConfig) -> BotFrameworkAuthentication:
 def _conversation_id(body: dict[str, Any]) -> str:
     conversation = body.get("conversation")
     return str(conversation.get("id") or "") if isinstance(conversation, dict) else ""
+
+
+def _thanks() -> Activity:
+    """The response to a 👍/👎 invoke: a message Teams shows to the person who pressed the
+    button alone (as Slack shows its thanks ephemerally), the card unchanged for the others."""
+    body = {"statusCode": 200, "type": ACTIVITY_MESSAGE, "value": FEEDBACK_THANKS_TEXT}
+    response = InvokeResponse(status=200, body=body)
+    return Activity(type=ActivityTypes.invoke_response, value=response)
 
 
 def _authenticate_blocking(
@@ -177,12 +188,14 @@ class TeamsAdapter:
         invoke = await self.adapter.process_activity(
             result, activity, functools.partial(self._on_turn, body)
         )
-        if invoke is not None:  # an invoke we do not handle: the adapter's 501
-            body = serializer_helper(invoke.body) if invoke.body is not None else {}
-            return web.json_response(body, status=invoke.status)
+        if invoke is not None:  # our answer to an invoke, or the adapter's 501 for others
+            payload = invoke.body
+            if payload is not None and not isinstance(payload, dict):
+                payload = serializer_helper(payload)
+            return web.json_response(payload or {}, status=invoke.status)
         return web.json_response({})
 
-    async def _on_turn(self, body: dict[str, Any], _context: TurnContext) -> None:
+    async def _on_turn(self, body: dict[str, Any], context: TurnContext) -> None:
         # The tenant and the user come from the activity's body, which only the Teams channel
         # vouches for: in Web Chat or Direct Line the client writes them itself.
         if not self.config.insecure_local and body.get("channelId") != TEAMS_CHANNEL:
@@ -204,6 +217,8 @@ class TeamsAdapter:
         feedback = to_feedback(body)
         if feedback is not None:
             await self.runtime.bot.record_feedback(feedback)
+            if body.get("type") == "invoke":  # Action.Execute: thank the one who pressed it
+                await context.send_activity(_thanks())
             return
         turn = to_turn(body)
         if turn is None or not service_url:

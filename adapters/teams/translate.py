@@ -20,6 +20,7 @@ from bot.turns import Answer, Attachment, ConversationRef, Feedback, Turn
 FEEDBACK_KIND = "baibain.feedback"
 FILE_DOWNLOAD_INFO = "application/vnd.microsoft.teams.file.download.info"
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
 _LEADING_AT = re.compile(r"^\s*<at>[^<]*</at>")
 _AT_TAGS = re.compile(r"</?at>")
 
@@ -77,6 +78,18 @@ def _is_feedback(activity: Mapping[str, Any]) -> bool:
     return _map(activity.get("value")).get("kind") == FEEDBACK_KIND
 
 
+def _feedback_data(activity: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """What a 👍/👎 button sent: the ``data`` of an ``Action.Execute`` (an
+    ``adaptiveCard/action`` invoke), or the value of an ``Action.Submit`` message (cards
+    posted before the buttons became ``Action.Execute``)."""
+    if activity.get("type") == "invoke" and activity.get("name") == ADAPTIVE_CARD_ACTION:
+        data = _map(_map(_map(activity.get("value")).get("action")).get("data"))
+        return data if data.get("kind") == FEEDBACK_KIND else None
+    if activity.get("type") == "message" and _is_feedback(activity):
+        return _map(activity.get("value"))
+    return None
+
+
 def to_turn(activity: Mapping[str, Any]) -> Turn | None:
     """The turn of a message activity; ``None`` for other activities, card submits and the
     bot's own messages."""
@@ -129,10 +142,10 @@ def is_personal(activity: Mapping[str, Any]) -> bool:
 
 
 def to_feedback(activity: Mapping[str, Any]) -> Feedback | None:
-    """The 👍/👎 of an ``Action.Submit`` from one of our cards, if it is one."""
-    if activity.get("type") != "message" or not _is_feedback(activity):
+    """The 👍/👎 of a button on one of our cards, if it is one (see ``_feedback_data``)."""
+    value = _feedback_data(activity)
+    if value is None:
         return None
-    value = _map(activity.get("value"))
     rating = value.get("rating")
     turn_id = str(value.get("turn_id") or "")
     user = user_of(activity)
@@ -181,8 +194,8 @@ def render(answer: Answer) -> dict[str, Any]:
     }
     if answer.feedback and answer.turn_id:
         card["actions"] = [
-            _submit("👍 役に立った", answer.turn_id, "up"),
-            _submit("👎 役に立たなかった", answer.turn_id, "down"),
+            _execute("👍 役に立った", answer.turn_id, "up"),
+            _execute("👎 役に立たなかった", answer.turn_id, "down"),
         ]
     return {
         "type": "message",
@@ -191,9 +204,12 @@ def render(answer: Answer) -> dict[str, Any]:
     }
 
 
-def _submit(title: str, turn_id: str, rating: str) -> dict[str, Any]:
+def _execute(title: str, turn_id: str, rating: str) -> dict[str, Any]:
+    # Action.Execute, unlike Action.Submit, is an invoke whose response Teams shows to the
+    # person who pressed the button alone (see ``TeamsAdapter``).
     return {
-        "type": "Action.Submit",
+        "type": "Action.Execute",
         "title": title,
+        "verb": FEEDBACK_KIND,
         "data": {"kind": FEEDBACK_KIND, "turn_id": turn_id, "rating": rating},
     }

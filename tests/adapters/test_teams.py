@@ -56,7 +56,7 @@ async def test_channel_thread_mention_gets_one_threaded_cited_card(
     assert "原文を確認" in update.card_text
     actions = update.card["actions"]
     assert [a["data"]["rating"] for a in actions] == ["up", "down"]
-    assert all(a["type"] == "Action.Submit" for a in actions)
+    assert all(a["type"] == "Action.Execute" for a in actions)
     assert [r["client_id"] for r in fake.token_requests] == [fake.app_id]
 
     retry = await post(chat, activity, fake.token())
@@ -111,21 +111,46 @@ async def test_malformed_activity_gets_400(make_chat, botframework_fake) -> None
         assert response.status == 400, body
 
 
-async def test_feedback_submit_is_stored(make_chat, botframework_fake) -> None:
+async def test_a_feedback_click_is_stored_and_thanked_to_the_one_who_clicked(
+    make_chat, botframework_fake
+) -> None:
     fake = botframework_fake
     chat = await teams_chat(make_chat, fake)
     org_id = chat.link("横浜市", "teams", TENANT)
     await post(chat, fake.activity(SAMPLE_QUESTION), fake.token())
     await chat.drain()
-    data = fake.of("PUT")[0].card["actions"][0]["data"]
-    submit = fake.activity("", activity_id="1700000000999", value=data, mention=False)
-    response = await post(chat, submit, fake.token())
-    assert response.status == 200
+    answer = fake.of("PUT")[0]
+    up, down = answer.card["actions"]
+    for n, button in enumerate((up, down)):  # the second click replaces the first
+        click = fake.card_action(button, card_id=answer.activity_id, activity_id=f"f:click-{n}")
+        response = await post(chat, click, fake.token())
+        # Teams shows this message under the card to the person who clicked, and to no one else.
+        assert response.status == 200
+        assert await response.json() == {
+            "statusCode": 200,
+            "type": "application/vnd.microsoft.activity.message",
+            "value": "ご評価ありがとうございました。今後の改善に役立てます。",
+        }
     await chat.drain()
-    [stored] = feedback_for(chat.engine, data["turn_id"])
-    assert (stored.rating, stored.org_id) == ("up", org_id)
+    [stored] = feedback_for(chat.engine, up["data"]["turn_id"])
+    assert (stored.rating, stored.org_id) == ("down", org_id)
     assert stored.user_hash == hash_user("teams", "aad-user-1")
-    assert len(fake.calls) == 2  # a click is not answered with a message
+    assert len(fake.calls) == 2  # the answer card is left as it is for everyone else
+
+
+async def test_a_click_on_a_card_posted_with_submit_buttons_is_still_stored(
+    make_chat, botframework_fake
+) -> None:
+    # Cards posted before the buttons became Action.Execute send a message with the data.
+    fake = botframework_fake
+    chat = await teams_chat(make_chat, fake)
+    chat.link("横浜市", "teams", TENANT)
+    data = {"kind": "baibain.feedback", "turn_id": "e" * 32, "rating": "up"}
+    submit = fake.activity("", activity_id="1700000000999", value=data, mention=False)
+    assert (await post(chat, submit, fake.token())).status == 200
+    await chat.drain()
+    [stored] = feedback_for(chat.engine, "e" * 32)
+    assert stored.rating == "up" and fake.calls == []
 
 
 async def test_non_admin_quota_set_is_refused(make_chat, botframework_fake) -> None:

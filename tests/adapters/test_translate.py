@@ -133,6 +133,14 @@ async def test_teams_mentions_threads_personal_and_feedback(
     assert teams_turn(click) is None
     feedback = teams_feedback(click)
     assert feedback is not None and feedback.rating == "down" and feedback.user_id == "aad-user-1"
+    [up, _down] = render_teams(replace(ANSWER, turn_id="f" * 32))["attachments"][0]["content"][
+        "actions"
+    ]
+    pressed = bf.card_action(up, card_id="bot-activity-1")
+    assert teams_turn(pressed) is None
+    assert teams_feedback(pressed) == replace(feedback, rating="up")
+    pressed["value"]["action"]["data"]["kind"] = "other"
+    assert teams_feedback(pressed) is None
 
 
 async def test_teams_file_attachments_in_personal_chat(

@@ -192,6 +192,22 @@ class FakeBotFramework(FakeServer):
             activity["text"] = ""
         return activity
 
+    def card_action(
+        self, action: dict[str, Any], *, card_id: str, activity_id: str = "f:click-1", **where: Any
+    ) -> dict[str, Any]:
+        """The ``adaptiveCard/action`` invoke Teams sends when someone presses an
+        ``Action.Execute`` button (``action``, as the card gave it) on the card ``card_id``;
+        ``where``: as for :meth:`activity` (``conversation_id``, ``user``…)."""
+        activity = self.activity("", activity_id=activity_id, mention=False, **where)
+        del activity["text"], activity["textFormat"]
+        invoked = {k: action[k] for k in ("type", "verb", "data") if k in action}
+        return activity | {
+            "type": "invoke",
+            "name": "adaptiveCard/action",
+            "replyToId": card_id,
+            "value": {"action": invoked, "trigger": "manual"},
+        }
+
     def members_added(
         self,
         *,
