@@ -48,12 +48,17 @@ def split_conversation_id(conversation_id: str) -> tuple[str, str]:
 
 
 def _strip_mentions(activity: Mapping[str, Any], text: str) -> str:
+    """The text without the bot's own mentions (the mention entities naming the recipient);
+    other people's mentions stay, as their names (「田中 太郎さんの担当業務は」). Only an
+    activity without any mention entity has a leading mention taken for the bot's."""
     bot_id = _map(activity.get("recipient")).get("id")
-    for entity in activity.get("entities") or ():
-        entity = _map(entity)
-        if entity.get("type") == "mention" and _map(entity.get("mentioned")).get("id") == bot_id:
-            text = text.replace(str(entity.get("text") or ""), " ")
-    text = _LEADING_AT.sub("", text)
+    mentions = [_map(e) for e in activity.get("entities") or () if _map(e).get("type") == "mention"]
+    for entity in mentions:
+        tag = str(entity.get("text") or "")
+        if tag and bot_id and _map(entity.get("mentioned")).get("id") == bot_id:
+            text = text.replace(tag, " ")
+    if not mentions:
+        text = _LEADING_AT.sub("", text)
     return html.unescape(_AT_TAGS.sub("", text)).strip()
 
 

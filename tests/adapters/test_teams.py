@@ -65,6 +65,22 @@ async def test_channel_thread_mention_gets_one_threaded_cited_card(
     assert len(fake.calls) == 2
 
 
+async def test_a_question_about_another_person_mentioned_keeps_their_name(
+    make_chat, botframework_fake, openai_fake
+) -> None:
+    fake = botframework_fake
+    openai_fake.script("転入した日から十四日以内に届け出てください[1]。")
+    llm = {"llm_base_url": openai_fake.url, "llm_api_key": "sk-test", "llm_model": "gpt-test"}
+    chat = await teams_chat(make_chat, fake, **llm, llm_query_variants=0)
+    chat.link("横浜市", "teams", TENANT)
+    question = "<at>田中 太郎</at>さんが引っ越したら何日以内に届け出ますか"
+    await post(chat, fake.activity(question, others=(("田中 太郎", "aad-tanaka"),)), fake.token())
+    await chat.drain()
+    asked = openai_fake.chat_requests[-1].messages[-1]["content"]
+    assert "田中 太郎さんが引っ越したら何日以内に届け出ますか" in asked
+    assert "十四日以内" in fake.of("PUT")[0].card_text
+
+
 async def test_personal_chat_is_answered(make_chat, botframework_fake) -> None:
     fake = botframework_fake
     chat = await teams_chat(make_chat, fake)

@@ -143,6 +143,29 @@ async def test_teams_mentions_threads_personal_and_feedback(
     assert teams_feedback(pressed) is None
 
 
+async def test_teams_mentions_of_other_people_keep_their_names(
+    botframework_fake: FakeBotFramework,
+) -> None:
+    bf = botframework_fake
+    tanaka = (("田中 太郎", "aad-tanaka"),)
+    channel = bf.activity("<at>田中 太郎</at>さんの担当業務の根拠規定は？", others=tanaka)
+    assert channel["text"].startswith("<at>バイバイン</at> <at>田中 太郎</at>")
+    personal = bf.activity(
+        "<at>田中 太郎</at>さんの担当業務の根拠規定は？",
+        conversation_id="a:1",
+        conversation_type="personal",
+        mention=False,
+        others=tanaka,
+    )
+    for activity in (channel, personal):
+        turn = teams_turn(activity)
+        assert turn is not None and turn.text == "田中 太郎さんの担当業務の根拠規定は？"
+    command = teams_turn(bf.activity("/ask <at>田中 太郎</at>さんの担当は？", others=tanaka))
+    assert (
+        command is not None and command.is_command and command.text == "ask 田中 太郎さんの担当は？"
+    )
+
+
 async def test_teams_file_attachments_in_personal_chat(
     botframework_fake: FakeBotFramework,
 ) -> None:

@@ -161,8 +161,10 @@ class FakeBotFramework(FakeServer):
         user: str = "aad-user-1",
         mention: bool = True,
         value: dict[str, Any] | None = None,
+        others: tuple[tuple[str, str], ...] = (),
     ) -> dict[str, Any]:
-        """A Teams message activity (a channel thread by default, with the bot mentioned)."""
+        """A Teams message activity (a channel thread by default, with the bot mentioned);
+        ``others``: (name, user) of people mentioned too, written ``<at>name</at>`` in ``text``."""
         bot = {"id": f"28:{self.app_id}", "name": "バイバイン"}
         activity: dict[str, Any] = {
             "type": "message",
@@ -183,9 +185,16 @@ class FakeBotFramework(FakeServer):
             "locale": "ja-JP",
             "channelData": {"tenant": {"id": tenant_id}},
         }
-        if mention:
+        mentioned = [(bot["name"], bot["id"])] if mention else []
+        mentioned += [(name, f"29:{person}") for name, person in others]
+        if mentioned:
             activity["entities"] = [
-                {"type": "mention", "text": "<at>バイバイン</at>", "mentioned": bot}
+                {
+                    "type": "mention",
+                    "text": f"<at>{name}</at>",
+                    "mentioned": {"id": i, "name": name},
+                }
+                for name, i in mentioned
             ]
         if value is not None:
             activity["value"] = value
