@@ -219,9 +219,12 @@ class SlackAdapter:
         try:
             if target.response_url is None:
                 placeholder = await self._post(lane, target, {"text": PLACEHOLDER_TEXT})
+            rest = target  # where the parts after the first of a long answer go
             if placeholder and not target.thread_ts:
-                # A DM answered outside a thread: replying in the answer's thread continues it.
+                # A DM answered outside a thread: replying in the answer's thread continues it,
+                # so the rest of a long answer goes there too, where the follow-ups will be.
                 turn = replace(turn, answer_thread=placeholder)
+                rest = replace(target, thread_ts=placeholder)
             answer = await answer_turn(self.runtime.bot, await with_files(turn, self.download))
             for i, part in enumerate(split_answer(answer, MESSAGE_LIMIT)):
                 message = render(part)
@@ -230,7 +233,7 @@ class SlackAdapter:
                 elif i == 0 and placeholder:
                     await self._replace(lane, target, placeholder, message)
                 else:
-                    await self._post(lane, target, message)
+                    await self._post(lane, rest, message)
         except (SendFailed, SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("slack answer not delivered: %s", type(exc).__name__)
         except asyncio.CancelledError:  # shutdown: no placeholder may stay 「作成しています」

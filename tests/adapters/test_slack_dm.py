@@ -34,6 +34,33 @@ async def test_a_reply_in_the_thread_of_an_answer_follows_up_on_that_answer(
     assert "住民基本台帳法 第三十条の四十六" in answer and "十四日以内" in answer
 
 
+async def test_a_long_answer_continues_in_its_thread_where_follow_ups_go(
+    make_chat, slack_fake, openai_fake
+) -> None:
+    paragraph = "転入した日から十四日以内に、市町村長に届け出なければなりません[1]。" * 40
+    openai_fake.script("\n\n".join(f"{n}. {paragraph}" for n in range(1, 11)))
+    llm = {"llm_base_url": openai_fake.url, "llm_api_key": "sk-test", "llm_model": "gpt-test"}
+    chat = await slack_chat(make_chat, slack_fake, **llm, llm_query_variants=0)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    await send_event(chat, slack_fake, slack_fake.direct_message(SAMPLE_QUESTION, event_id="E1"))
+    await chat.drain()
+    placeholder, *rest = slack_fake.of("chat.postMessage")
+    [first] = slack_fake.of("chat.update")
+    answer_ts = first.body["ts"]  # the placeholder, replaced by the first part
+    assert first.block_text.startswith("1. ") and "thread_ts" not in placeholder.body
+    # The rest of the answer, its sources and 👍/👎 are in the thread of the first part.
+    assert rest and all(p.body.get("thread_ts") == answer_ts for p in rest)
+    assert "10. " in rest[-1].block_text and "出典" in rest[-1].block_text
+
+    reply = slack_fake.direct_message(
+        "外国人の場合は？", event_id="E2", ts="1700000300.000100", thread_ts=answer_ts
+    )
+    await send_event(chat, slack_fake, reply)
+    await chat.drain()
+    follow_up = openai_fake.chat_requests[-1].messages
+    assert any(SAMPLE_QUESTION in m["content"] for m in follow_up)  # it continues the answer
+
+
 async def test_asking_how_to_use_the_bot_shows_how_instead_of_searching(
     make_chat, slack_fake
 ) -> None:
