@@ -60,6 +60,7 @@ PROGRESS_INTERVAL_S = 1.0
 
 UNCITED_NOTICE = "※この回答は出典を示していません。下記の資料で内容を確認してください。"
 CUT_SHORT_NOTICE = "※回答は途中までです。続きは下記の資料で確認してください。"
+SUMMARY_CUT_SHORT_NOTICE = "※要約は途中までです。文書の内容は下記の資料で確認してください。"
 
 Progress = Callable[[str], Awaitable[None]]
 

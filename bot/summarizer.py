@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.asker import Asker
-from bot.assistant import charged, usage_of
+from bot.assistant import SUMMARY_CUT_SHORT_NOTICE, charged, usage_of
 from bot.auditing import Auditor, failed_turn
 from bot.fetch import FetchPolicy, fetch_document
 from bot.metering import LLMAccess, MeteredLLM
@@ -274,7 +274,7 @@ class Summarizer:
                 # is refused half-way (the calls before it paid for nothing).
                 budget = await self.llm.affordable(org_id, self.token_budget)
                 try:
-                    text, usage = await summarize_document(
+                    written = await summarize_document(
                         llm,
                         source.title,
                         source.chunks,
@@ -285,10 +285,11 @@ class Summarizer:
                     if budget < self.token_budget:  # the budget left is what is too small
                         await self.llm.check_affordable(org_id, self.token_budget)
                     raise
+                notice = f"\n\n{SUMMARY_CUT_SHORT_NOTICE}" if written.cut_short else ""
                 return Answer(
-                    text=f"{header}\n\n{text} [1]",
+                    text=f"{header}\n\n{written.text} [1]{notice}",
                     citations=(source.citation,),
-                    usage=usage_of(usage),
+                    usage=usage_of(written.usage),
                 )
             except UpstreamUnavailable as exc:
                 log.warning("no llm summary, summarizing offline: %s", exc.detail)

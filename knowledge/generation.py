@@ -92,11 +92,6 @@ class GeneratedAnswer:
     cut_short: bool = False
 
 
-# Finish reasons of a reply the server stopped before the model finished it: the token limit,
-# or a content filter (Azure OpenAI).
-_CUT_SHORT = frozenset({"length", "content_filter"})
-
-
 def escape_data(text: str) -> str:
     """Make text safe to place inside a delimited data block: no ASCII angle brackets remain."""
     return text.replace("<", "＜").replace(">", "＞")
@@ -223,7 +218,7 @@ def _checked(completion: Completion, n_sources: int) -> GeneratedAnswer:
         uncited=checked.uncited,
         usage=completion.usage,
         not_found=NOT_FOUND_PHRASE in checked.text,
-        cut_short=completion.finish_reason in _CUT_SHORT,
+        cut_short=completion.cut_short,
     )
 
 

@@ -72,6 +72,10 @@ NO_USAGE = LLMUsage(model="", input_tokens=0, output_tokens=0, requests=0)
 """Usage of work that made no model call (the neutral element of ``+``)."""
 
 
+# Finish reasons of a reply the server stopped before the model finished it.
+_CUT_SHORT = frozenset({"length", "content_filter"})
+
+
 @dataclass(frozen=True)
 class Completion:
     """A finished model reply. ``finish_reason`` is the server's (``stop``, ``length``, …)."""
@@ -79,6 +83,12 @@ class Completion:
     text: str
     usage: LLMUsage
     finish_reason: str
+
+    @property
+    def cut_short(self) -> bool:
+        """Whether the server stopped the reply before the model finished it: the token limit
+        (``length``) or a content filter (``content_filter``, Azure OpenAI)."""
+        return self.finish_reason in _CUT_SHORT
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from knowledge.analysis import char_bigrams, split_sentences
 from knowledge.generation import escape_attribute, escape_data
 from knowledge.llm import (
     NO_USAGE,
+    Completion,
     LLMClient,
     LLMUsage,
     estimate_message_tokens,
@@ -169,6 +170,16 @@ def _pack(texts: list[str], k: int, capacity: int, *, at_sentences: bool) -> lis
 
 
 @dataclass(frozen=True)
+class Summary:
+    """A model-written summary and what its calls cost. ``cut_short`` when the server stopped
+    the final reply (the whole summary, or the merge of the partial ones) before its end."""
+
+    text: str
+    usage: LLMUsage
+    cut_short: bool = False
+
+
+@dataclass(frozen=True)
 class _Plan:
     """One request with the whole (possibly shrunk) text when ``map_out`` is 0; otherwise a
     map request per group, answered in ``map_chars`` characters and ``map_out`` tokens, and a
@@ -251,7 +262,7 @@ async def summarize_document(
     token_budget: int,
     max_summary_chars: int = 600,
     max_request_tokens: int = MAX_REQUEST_TOKENS,
-) -> tuple[str, LLMUsage]:
+) -> Summary:
     """Summarize a document in Japanese, in at most ``max_summary_chars`` characters.
 
     ``token_budget`` caps the estimated tokens of all requests together (prompts plus their
@@ -273,7 +284,7 @@ async def summarize_document(
     if not plan.map_out:
         single = _single_messages(title, plan.groups[0], max_summary_chars)
         completion = await client.complete(single, max_tokens=final_out)
-        return _clip_summary(completion.text, max_summary_chars), completion.usage
+        return _summary(completion, max_summary_chars)
 
     k = len(plan.groups)
     gate = asyncio.Semaphore(MAP_CONCURRENCY)
@@ -284,6 +295,8 @@ async def summarize_document(
                 _map_messages(title, group, i, k, plan.map_chars), max_tokens=plan.map_out
             )
         # Clipped to map_out characters: the reduce step was planned with that many tokens.
+        # A partial summary the server cut short is still merged: the final summary then says
+        # less about that part, but it is whole, so only a cut final reply is told to the user.
         return completion.text.strip()[: plan.map_out], completion.usage
 
     parts = [asyncio.ensure_future(summarize_part(i, g)) for i, g in enumerate(plan.groups, 1)]
@@ -299,7 +312,14 @@ async def summarize_document(
     completion = await client.complete(
         _reduce_messages(title, partials, max_summary_chars), max_tokens=final_out
     )
-    return _clip_summary(completion.text, max_summary_chars), usage + completion.usage
+    return _summary(completion, max_summary_chars, usage)
+
+
+def _summary(completion: Completion, max_chars: int, spent: LLMUsage = NO_USAGE) -> Summary:
+    """The final reply as the summary, with ``spent`` (the map calls) added to its usage."""
+    return Summary(
+        _clip_summary(completion.text, max_chars), spent + completion.usage, completion.cut_short
+    )
 
 
 _MIN_SENTENCE_CHARS = 8
