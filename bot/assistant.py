@@ -266,7 +266,8 @@ class Assistant:
             log.warning("no llm answer, answering offline: %s", exc.detail)
             retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
             notice = FILTERED_NOTICE if isinstance(exc, ContentFiltered) else OFFLINE_NOTICE
-            return charged(offline_answer(retrieved, self.analyzer, notice=notice), spent)
+            quoted = offline_answer(retrieved, self.analyzer, notice=notice)
+            return charged(quoted, _sum(spent, exc.billed))
         except QuotaExceeded as exc:
             if not await self.llm.quotes_when_exhausted(asker.org_id):
                 raise
@@ -289,17 +290,19 @@ class Assistant:
         """The question made self-contained using the thread's earlier turns."""
         if not history:
             return question, None
+        billed = None
         if llm is not None:
             try:
                 return await rewrite_followup(llm, history, question)
             except UpstreamUnavailable as exc:
                 log.warning("llm unavailable for follow-up rewrite: %s", exc.detail)
+                billed = exc.billed
         terms = carry_over_terms(
             [q for q, _ in history],
             question,
             lambda text: self.analyzer.words(text, drop_stop_words=True),
         )
-        return terms, None
+        return terms, billed
 
     async def _expanded(
         self, llm: LLMClient, query: str, first: Retrieved, flt: SearchFilter
@@ -310,7 +313,7 @@ class Assistant:
             variants, usage = await expand_queries(llm, query, self.query_variants)
         except UpstreamUnavailable as exc:
             log.warning("llm unavailable for query expansion: %s", exc.detail)
-            return first, None
+            return first, exc.billed
         results = [first]
         for variant in variants:
             results.append(await self.retriever.retrieve(variant, flt, SEARCH_K))

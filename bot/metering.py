@@ -2,7 +2,8 @@
 
 ``LLMAccess.for_org`` wraps the shared client so that each call reserves an upper bound
 (estimated prompt tokens + ``max_tokens``) first, commits the actual usage after, and releases
-the reservation when the call fails. Crossing 80 % and 100 % of the budget is recorded once.
+the reservation when the call fails (unless the server billed it: a reply its content filter
+withheld). Crossing 80 % and 100 % of the budget is recorded once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from admin.audit_models import AuditEvent
 from admin.quotas import QuotaService, Reservation, exhausted_message
 from bot.auditing import Auditor
-from knowledge.errors import QuotaExceeded
+from knowledge.errors import QuotaExceeded, UpstreamUnavailable
 from knowledge.llm import (
     NO_USAGE,
     Completion,
@@ -49,11 +50,9 @@ class MeteredLLM:
         amount = estimate_message_tokens(messages) + max_tokens
         return await asyncio.to_thread(self._quotas.reserve, self._org_id, amount)
 
-    async def _commit(self, reservation: Reservation, completion: Completion) -> None:
-        crossed = await asyncio.to_thread(
-            self._quotas.commit, reservation, completion.usage.total_tokens
-        )
-        self.spent = self.spent + completion.usage
+    async def _commit(self, reservation: Reservation, usage: LLMUsage) -> None:
+        crossed = await asyncio.to_thread(self._quotas.commit, reservation, usage.total_tokens)
+        self.spent = self.spent + usage
         if crossed is None:
             return
         event = AuditEvent.admin(
@@ -71,6 +70,15 @@ class MeteredLLM:
         ):
             log.warning("quota threshold org=%s percent=%d", self._org_id, crossed)
 
+    async def _failed(self, reservation: Reservation, exc: BaseException) -> None:
+        """Settle the reservation of a call that failed: what the server billed for a reply it
+        sent (one its content filter withheld) is charged, otherwise nothing is."""
+        billed = exc.billed if isinstance(exc, UpstreamUnavailable) else None
+        if billed is None:
+            await asyncio.to_thread(self._quotas.release, reservation)
+        else:
+            await self._commit(reservation, billed)
+
     async def complete(
         self, messages: Sequence[Message], *, max_tokens: int, temperature: float = 0.0
     ) -> Completion:
@@ -79,10 +87,10 @@ class MeteredLLM:
             completion = await self._inner.complete(
                 messages, max_tokens=max_tokens, temperature=temperature
             )
-        except BaseException:
-            await asyncio.to_thread(self._quotas.release, reservation)
+        except BaseException as exc:
+            await self._failed(reservation, exc)
             raise
-        await self._commit(reservation, completion)
+        await self._commit(reservation, completion.usage)
         return completion
 
     async def stream(
@@ -95,12 +103,14 @@ class MeteredLLM:
                 messages, max_tokens=max_tokens, temperature=temperature
             ):
                 if isinstance(event, StreamEnd):
-                    await self._commit(reservation, event.completion)
+                    await self._commit(reservation, event.completion.usage)
                     settled = True
                 yield event
-        finally:
+        except BaseException as exc:  # the stream failed, or its reader stopped reading
             if not settled:
-                await asyncio.to_thread(self._quotas.release, reservation)
+                settled = True
+                await self._failed(reservation, exc)
+            raise
 
     async def close(self) -> None:
         """The shared client is closed by its owner, not per organization."""

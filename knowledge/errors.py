@@ -7,6 +7,11 @@ handlers, the CLI) shows to people, an HTTP ``status`` for API clients and a sta
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from knowledge.llm_protocol import LLMUsage
+
 
 class BaibainError(Exception):
     """Root of every error Baibain raises on purpose."""
@@ -72,13 +77,24 @@ class QuotaExceeded(BaibainError):
 
 
 class UpstreamUnavailable(BaibainError):
-    """An external service (LLM, embeddings, chat platform) failed or timed out."""
+    """An external service (LLM, embeddings, chat platform) failed or timed out.
+
+    ``billed`` is what the server reported a model call cost when it did answer, with a reply
+    that cannot be used (one its content filter withheld): the provider bills those tokens, so
+    budgets and usage count them. ``None`` when nothing was billed (an error status, a timeout).
+    """
 
     code = "upstream_unavailable"
     status = 503
     default_message = (
         "外部サービスに接続できませんでした。しばらく待ってからもう一度お試しください。"
     )
+
+    def __init__(
+        self, user_message: str | None = None, *, detail: str = "", billed: LLMUsage | None = None
+    ) -> None:
+        super().__init__(user_message, detail=detail)
+        self.billed = billed
 
 
 class ContentFiltered(UpstreamUnavailable):

@@ -20,7 +20,9 @@ Every call is bounded and fails in one way only, :class:`UpstreamUnavailable`:
   empty reply a content filter withheld (Azure) fails the call but not the breaker.
 * **Content filters.** A prompt Azure OpenAI's content filter rejects (400, code
   ``content_filter``) or a reply it withholds (no text, finish_reason ``content_filter``)
-  raises :class:`ContentFiltered`, the subclass that lets callers say so truthfully.
+  raises :class:`ContentFiltered`, the subclass that lets callers say so truthfully. A reply
+  that came with HTTP 200 is billed: the usage it reports is the error's ``billed``; a 400 is
+  not billed.
 
 Token usage comes from the response (``usage``; when streaming, the final usage chunk that
 ``stream_options={"include_usage": True}`` asks for). When a server omits it, usage is estimated
@@ -90,16 +92,21 @@ class LLMConfig:
 
 
 class MalformedResponse(Exception):
-    """The server answered 2xx with something that is not a usable result."""
+    """The server answered 2xx with something that is not a usable result; ``usage`` is what
+    it reported that reply cost, if it did."""
+
+    def __init__(self, message: str, usage: LLMUsage | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 class WithheldResponse(MalformedResponse):
     """A content filter withheld the whole reply (Azure OpenAI): the endpoint is healthy."""
 
 
-def _no_content(finish_reason: str) -> MalformedResponse:
+def _no_content(finish_reason: str, usage: LLMUsage | None) -> MalformedResponse:
     kind = WithheldResponse if finish_reason == "content_filter" else MalformedResponse
-    return kind(f"empty content (finish_reason={finish_reason})")
+    return kind(f"empty content (finish_reason={finish_reason})", usage)
 
 
 def _filtered(err: BaseException) -> bool:
@@ -209,14 +216,21 @@ class OpenAIChatClient(OpenAIService):
             request["stream_options"] = {"include_usage": True}
         return request
 
-    def _usage(
-        self, reported: object, model: str, messages: Sequence[Message], text: str
-    ) -> LLMUsage:
+    @staticmethod
+    def _reported(reported: object, model: str) -> LLMUsage | None:
+        """The usage the server reported, if it did."""
         if isinstance(reported, Mapping):
             prompt = _int(reported.get("prompt_tokens"))
             completion = _int(reported.get("completion_tokens"))
             if prompt is not None and completion is not None:
                 return LLMUsage(model=model, input_tokens=prompt, output_tokens=completion)
+        return None
+
+    def _usage(
+        self, reported: object, model: str, messages: Sequence[Message], text: str
+    ) -> LLMUsage:
+        if (usage := self._reported(reported, model)) is not None:
+            return usage
         return LLMUsage(
             model=model,
             input_tokens=estimate_message_tokens(messages),
@@ -239,7 +253,10 @@ class OpenAIChatClient(OpenAIService):
             self.breaker.state,
         )
         kind = ContentFiltered if _filtered(err) else UpstreamUnavailable
-        return kind(detail=detail)
+        # A reply the server sent with its usage is billed even when unusable (withheld, empty);
+        # one without reported usage is not charged on an estimate.
+        billed = err.usage if isinstance(err, MalformedResponse) else None
+        return kind(detail=detail, billed=billed)
 
     def _succeeded(
         self, completion: Completion, started: float, retries: int, stream: bool
@@ -295,10 +312,10 @@ class OpenAIChatClient(OpenAIService):
         finish_reason = str(choice.get("finish_reason") or "unknown")
         message = choice.get("message")
         content = message.get("content") if isinstance(message, Mapping) else None
-        if not isinstance(content, str) or not content.strip():
-            raise _no_content(finish_reason)
         model = data.get("model")
         model = model if isinstance(model, str) and model else self.config.model
+        if not isinstance(content, str) or not content.strip():
+            raise _no_content(finish_reason, self._reported(data.get("usage"), model))
         return Completion(
             text=content,
             usage=self._usage(data.get("usage"), model, messages, content),
@@ -359,7 +376,7 @@ class OpenAIChatClient(OpenAIService):
                             yield TextDelta(delta)
                 text = "".join(parts)
                 if not text.strip():
-                    raise _no_content(finish_reason)
+                    raise _no_content(finish_reason, self._reported(reported, model))
             except (openai.OpenAIError, TimeoutError, ValueError, MalformedResponse) as err:
                 settled = True
                 raise self._failed(err, started, stream=True) from err

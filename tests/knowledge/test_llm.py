@@ -83,6 +83,14 @@ async def collect(client: OpenAIChatClient) -> tuple[list[str], Completion]:
     return deltas, final
 
 
+async def call(client: OpenAIChatClient, stream: bool) -> None:
+    """One call of the prompt, streamed or not."""
+    if stream:
+        await collect(client)
+    else:
+        await client.complete(PROMPT, max_tokens=64)
+
+
 async def test_completion_returns_text_and_reported_usage(
     openai_fake: FakeOpenAIServer, make_client: ClientFactory
 ) -> None:
@@ -373,12 +381,37 @@ async def test_content_filter_refusals_are_told_apart_from_other_failures(
     client = make_client(max_retries=2, breaker_failures=5)
     openai_fake.script(step)
     with pytest.raises(UpstreamUnavailable) as raised:
-        if stream:
-            await collect(client)
-        else:
-            await client.complete(PROMPT, max_tokens=64)
+        await call(client, stream)
     assert isinstance(raised.value, ContentFiltered) is filtered
     assert len(openai_fake.requests) == 1  # a refusal is not retried
+
+
+# A reply sent with HTTP 200 is billed even when withheld, and says what it cost; an error
+# status is not billed, and a reply that reports no usage is not charged on a guess.
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize(
+    ("step", "billed"),
+    [
+        (Reply("", finish_reason="content_filter", prompt_tokens=70, completion_tokens=3), 73),
+        (Reply("", finish_reason="content_filter", usage=False), None),
+        (prompt_filtered(), None),
+    ],
+    ids=["withheld", "withheld-no-usage", "prompt-filtered"],
+)
+async def test_a_withheld_reply_carries_what_the_server_billed(
+    openai_fake: FakeOpenAIServer,
+    make_client: ClientFactory,
+    step: Any,
+    billed: int | None,
+    stream: bool,
+) -> None:
+    client = make_client(max_retries=0)
+    openai_fake.script(step)
+    with pytest.raises(ContentFiltered) as raised:
+        await call(client, stream)
+    usage = raised.value.billed
+    assert (usage.total_tokens if usage else None) == billed
+    assert usage is None or (usage.requests, usage.model) == (1, "test-model")
 
 
 async def test_azure_uses_the_deployment_path_api_version_and_api_key(
