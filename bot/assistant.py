@@ -265,8 +265,11 @@ class Assistant:
         except UpstreamUnavailable as exc:
             log.warning("no llm answer, answering offline: %s", exc.detail)
             retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
-            notice = FILTERED_NOTICE if isinstance(exc, ContentFiltered) else OFFLINE_NOTICE
+            filtered = isinstance(exc, ContentFiltered)
+            notice = FILTERED_NOTICE if filtered else OFFLINE_NOTICE
             quoted = offline_answer(retrieved, self.analyzer, notice=notice)
+            if filtered:  # counted apart: the model was reached, and would not answer
+                quoted = replace(quoted, outcome="filtered")
             return charged(quoted, _sum(spent, exc.billed))
         except QuotaExceeded as exc:
             if not await self.llm.quotes_when_exhausted(asker.org_id):

@@ -274,12 +274,26 @@ class DataCommands:
             f"  資料が見つからなかった割合: {report.not_found_share:.0%}",
             f"  評価: 👍 {feedback.get('up', 0)} / 👎 {feedback.get('down', 0)}",
         ]
-        if report.by_platform:
-            counts = sorted(report.by_platform.items(), key=lambda kv: (-kv[1], kv[0]))
-            lines.append(
-                "  チャネル別: " + "、".join(f"{PLATFORM_NAMES.get(k, k)} {v}件" for k, v in counts)
-            )
+        for label, counts, names in (
+            ("結果別", report.by_outcome, OUTCOME_NAMES),
+            ("チャネル別", report.by_platform, PLATFORM_NAMES),
+        ):
+            if counts:
+                ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                listed = "、".join(f"{names.get(k, k)} {v}件" for k, v in ranked)
+                lines.append(f"  {label}: {listed}")
         return notice("\n".join(lines))
+
+
+# How each turn ended, as staff call it (usage records keep the outcome's code).
+OUTCOME_NAMES = {
+    "answered": "回答",
+    "not_found": "資料なし",
+    "filtered": "安全フィルターで差し控え",
+    "quota": "利用上限",
+    "error": "エラー",
+    "command": "あいさつ等",
+}
 
 
 # Where questions came from, as staff call it (usage records keep the platform's code).

@@ -295,6 +295,8 @@ class Summarizer:
                 log.warning("no llm summary, summarizing offline: %s", exc.detail)
                 filtered = isinstance(exc, ContentFiltered)
                 header = f"{FILTERED_SUMMARY_NOTICE if filtered else OFFLINE_NOTICE}\n\n{header}"
+                if filtered:
+                    outcome = "filtered"
             except ValueError as exc:  # the token budget cannot hold a useful plan
                 log.warning("summary budget too small, summarizing offline: %s", exc)
             except QuotaExceeded as exc:  # quoted, as answers are, unless the org refuses

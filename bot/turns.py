@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 Platform = Literal["slack", "teams", "logo", "api", "invoke", "web", "cli"]
-Outcome = Literal["answered", "not_found", "quota", "error", "refused", "command"]
+# ``filtered``: the model's content filter refused the prompt or withheld the reply, and the
+# turn was answered with quotes instead (or not at all).
+Outcome = Literal["answered", "not_found", "filtered", "quota", "error", "refused", "command"]
 Rating = Literal["up", "down"]
 
 AI_FOOTER = "※この回答はAIが資料をもとに作成したものです。必ず出典の原文を確認してください。"

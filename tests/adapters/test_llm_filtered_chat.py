@@ -1,5 +1,6 @@
 """A chat answer the model's content filter withheld, as staff and their administrator see it
-on Slack: the quotes marked as such, and the tokens the provider billed in the quota."""
+on Slack: the quotes marked as such, the tokens the provider billed in the quota, and the turn
+counted apart in the usage figures."""
 
 from __future__ import annotations
 
@@ -11,19 +12,27 @@ from test_slack import FORM, send, send_event, slack_chat
 WITHHELD = Reply("", finish_reason="content_filter", prompt_tokens=900, completion_tokens=12)
 
 
-async def test_a_withheld_answer_says_so_and_is_charged(
+async def test_a_withheld_answer_says_so_is_charged_and_counted_apart(
     make_chat, slack_fake, openai_fake: FakeOpenAIServer
 ) -> None:
-    openai_fake.script(WITHHELD)
+    openai_fake.script(WITHHELD, Reply("転入した日から十四日以内です[1]。", prompt_tokens=88))
     chat = await slack_chat(make_chat, slack_fake, **llm_settings(openai_fake.url))
     chat.link("横浜市", "slack", slack_fake.team_id, admins=("U0ADMIN",))
-    await send_event(chat, slack_fake, slack_fake.mention(SAMPLE_QUESTION))
-    await chat.drain()
-    [update] = slack_fake.of("chat.update")
-    assert "安全フィルターにより回答が差し控えられた" in update.block_text
-    assert "住民基本台帳法 第二十三条" in update.block_text
+    for n in (1, 2):
+        mention = slack_fake.mention(SAMPLE_QUESTION, ts=f"170000010{n}.000100", event_id=f"Ev{n}")
+        await send_event(chat, slack_fake, mention)
+        await chat.drain()
+    withheld, answered = slack_fake.of("chat.update")
+    assert "安全フィルターにより回答が差し控えられた" in withheld.block_text
+    assert "住民基本台帳法 第二十三条" in withheld.block_text
+    assert "転入した日から十四日以内です[1]。" in answered.block_text
 
-    await send(chat, slack_fake, slack_fake.slash_command("quota", user="U0ADMIN"), FORM)
-    await chat.drain()
-    [quota] = slack_fake.of("response")
-    assert "使用済み: 912 / 予約中: 0" in quota.block_text
+    for command in ("quota", "usage"):
+        slash = slack_fake.slash_command(command, user="U0ADMIN", key=command)
+        await send(chat, slack_fake, slash, FORM)
+        await chat.drain()
+    quota, usage = (r.block_text for r in slack_fake.of("response"))
+    used = 912 + 88 + len("転入した日から十四日以内です[1]。")
+    assert f"使用済み: {used:,} / 予約中: 0" in quota
+    assert "結果別: 回答 1件、安全フィルターで差し控え 1件" in usage
+    assert chat.turn_outcomes() == ["filtered", "answered"]

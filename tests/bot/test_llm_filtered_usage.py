@@ -1,7 +1,7 @@
 """What a content filter's refusal costs an organization, as the provider bills it: a reply
 Azure OpenAI withheld (HTTP 200, finish_reason content_filter) reports its usage and is billed,
 so it is charged to the budget and counted in usage; a prompt it refused (400 content_filter)
-is not billed, and nothing is charged."""
+is not billed, and nothing is charged. Either way the turn is counted as ``filtered``."""
 
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ async def test_a_filtered_turn_is_charged_what_the_provider_bills(
     response = await client.post(path, json=payload, headers=auth)
     body = await response.json()
     assert response.status == 200 and "安全フィルター" in body["answer"]
+    assert body["outcome"] == "filtered"
     shown = body["usage"]
     assert (shown["input_tokens"], shown["output_tokens"]) == billed
     assert shown["requests"] == (1 if sum(billed) else 0)
@@ -68,6 +69,7 @@ async def test_a_filtered_turn_is_charged_what_the_provider_bills(
     assert quota["used"] == sum(billed) and quota["reserved"] == 0
     usage = await (await client.get("/api/v1/usage", headers=auth)).json()
     assert (usage["input_tokens"], usage["output_tokens"]) == billed
+    assert usage["by_outcome"] == {"filtered": 1}  # not an answer, nor an outage
 
 
 async def test_a_withheld_question_variant_is_charged_and_the_answer_still_given(
