@@ -28,7 +28,8 @@ Bind = Engine | Connection
 
 
 class DatabaseUnavailable(BaibainError):
-    """The database cannot be reached (down, refusing connections, wrong host or name)."""
+    """The database cannot be reached (down, refusing connections, wrong host or name), or did
+    not answer a statement within its bounds (``PG_STATEMENT_TIMEOUT_MS``)."""
 
     code = "database_unavailable"
     status = 503
@@ -45,9 +46,21 @@ UNREACHABLE_AT_START = (
 )
 
 
+# What a user reads when a statement ran past its bounds (PostgreSQL's query_canceled and
+# lock_not_available): the server answers, but something holds the rows it needs.
+TIMED_OUT = (
+    "データベースが時間内に応答しませんでした。しばらく待ってからもう一度お試しください。"
+    "解決しない場合は管理者にお問い合わせください。"
+)
+_TIMED_OUT_STATES = {"57014", "55P03"}
+
+
 def unavailable(exc: OperationalError, message: str | None = None) -> DatabaseUnavailable:
-    """The error for a connection the database refused or dropped (the driver's message,
-    which may name hosts and accounts, goes only to the log detail)."""
+    """The error for a connection the database refused or dropped, or a statement it cut at
+    its timeout (the driver's message, which may name hosts and accounts, goes only to the log
+    detail)."""
+    if message is None and getattr(exc.orig, "sqlstate", None) in _TIMED_OUT_STATES:
+        message = TIMED_OUT
     return DatabaseUnavailable(message, detail=f"database unavailable: {type(exc.orig).__name__}")
 
 
@@ -73,6 +86,22 @@ _POSTGRES_SCHEMES = ("postgres", "postgresql")
 # fails as ``DatabaseUnavailable``. A ``connect_timeout`` in the URL (or PGCONNECT_TIMEOUT)
 # wins.
 PG_CONNECT_TIMEOUT_S = 10
+# Bounds on one statement and on one wait for a lock, in milliseconds. A statement blocked
+# behind a stuck migration or a long transaction would otherwise hold a chat turn or a request
+# for as long as the blocker lasts; with them it fails as ``DatabaseUnavailable`` (503).
+# Migrations lift them (``lift_bounds``). A bound the server already sets for the connection
+# (the URL's ``options=-c statement_timeout=5000``, PGOPTIONS, ``ALTER ROLE … SET``) wins.
+PG_STATEMENT_TIMEOUT_MS = 30_000
+PG_LOCK_TIMEOUT_MS = 10_000
+# Set per connection after it opens rather than as a startup option, which connection poolers
+# such as PgBouncer refuse.
+_PG_BOUNDS = f"""
+SELECT
+  CASE WHEN current_setting('statement_timeout') = '0'
+    THEN set_config('statement_timeout', '{PG_STATEMENT_TIMEOUT_MS}', false) END,
+  CASE WHEN current_setting('lock_timeout') = '0'
+    THEN set_config('lock_timeout', '{PG_LOCK_TIMEOUT_MS}', false) END
+"""
 
 
 def _engine(url: str) -> Engine:
@@ -97,7 +126,25 @@ def _engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "connect")
+        def _postgresql_bounds(dbapi_connection: Any, _record: Any) -> None:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(_PG_BOUNDS)
+            dbapi_connection.commit()  # a setting made in a transaction rolled back is undone
+
+    return engine
+
+
+def lift_bounds(connection: Connection) -> None:
+    """Lift the statement and lock bounds for the rest of the transaction ``connection`` is in
+    (PostgreSQL; SQLite has none): for work no user waits for, such as a migration's long
+    ALTER or its wait for another process's migration."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+        connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
 
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -149,6 +196,7 @@ def _upgrade(engine: Engine) -> None:
             connection.commit()
         try:
             with connection.begin():
+                lift_bounds(connection)
                 if not sqlite:  # PostgreSQL
                     connection.execute(
                         text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}

@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 
 import typer
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
 from admin.audit import AuditedChange
 from admin.audit_models import AuditEvent
-from admin.db import create_db_engine, init_db
+from admin.db import create_db_engine, init_db, unavailable
 from bot.services import Services, open_audit_log, open_services
 from bot.settings import Settings
 from knowledge.errors import BaibainError
@@ -45,9 +46,13 @@ def cli_user() -> str:
 
 @contextmanager
 def reported(*, as_json: bool = False) -> Iterator[None]:
-    """Turn a ``BaibainError`` raised inside into its message and exit code (``fail``)."""
+    """Turn a ``BaibainError`` raised inside into its message and exit code (``fail``); a
+    database gone or timed out after the command started is ``DatabaseUnavailable``."""
     try:
-        yield
+        try:
+            yield
+        except OperationalError as exc:
+            raise unavailable(exc) from exc
     except BaibainError as exc:
         raise fail(exc, as_json=as_json) from exc
 

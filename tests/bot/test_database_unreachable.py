@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -57,3 +58,22 @@ def test_a_connect_timeout_written_in_the_url_is_kept(database_url: str) -> None
                 assert driver.info.get_parameters()["connect_timeout"] == timeout
         finally:
             engine.dispose()
+
+
+def test_a_migration_run_by_hand_against_a_host_that_never_answers_fails_clearly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from alembic.config import main
+
+    from admin.db import MIGRATIONS
+
+    ini = tmp_path / "alembic.ini"
+    ini.write_text(f"[alembic]\nscript_location = {MIGRATIONS}\n", "utf-8")
+    with silent_database_host() as (port, gave_up):
+        url = f"postgresql://postgres@127.0.0.1:{port}/baibain"
+        with pytest.raises(SystemExit) as exited:
+            main(["-c", str(ini), "-x", f"url={url}", "upgrade", "head"])
+        assert not gave_up.is_set()  # the connect timeout ended the wait, not the host
+    assert exited.value.code != 0
+    printed = capsys.readouterr().out
+    assert "FAILED: データベースに接続できませんでした。BAIBAIN_DATABASE_URL" in printed
