@@ -4,8 +4,10 @@ the monthly usage reports.
 Job definitions live in a database job store, so a restarted worker knows when each job last
 ran and catches up a missed run once (coalesced). Several workers may run for availability:
 each run is claimed in the database first (``claim_run``) under its scheduled fire time, so
-only one of them executes it. A stopping worker starts no new run and lets a running one
-finish within a grace period.
+only one of them executes it, and one job runs on one worker at a time. A stopping worker
+starts no new run and lets a running one finish within a grace period; a run cancelled then,
+or left by a worker that was killed, is taken up again by the next worker to start or check
+(``resume_unfinished``), and a finished run never runs again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import os
 import signal
 import socket
 import tempfile
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
@@ -24,11 +28,20 @@ from typing import Any
 
 from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.job import Job as ScheduledJob
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
-from admin.joblocks import claim_run
+from admin.joblocks import (
+    HOLD,
+    claim_run,
+    finish_run,
+    release_run,
+    renew_run,
+    unfinished_runs,
+)
 from admin.links import purge_processed_events
 from admin.quotas import previous_period
 from admin.usage import report_csv
@@ -134,24 +147,77 @@ JOBS: dict[str, tuple[Job, dict[str, object]]] = {
 
 
 async def run_job(job_id: str, fire_time: datetime) -> bool:
-    """Run one job unless another worker already claimed its run due at ``fire_time``; True
-    when it ran."""
+    """Run one job unless its run due at ``fire_time`` is finished or a run of the job is under
+    way (on any worker); True when it ran.
+
+    The claim is renewed while the job runs, and the job is cancelled if it was lost (the
+    database unreachable long enough for another worker to take the run up). A job cancelled
+    (the worker stopping) lets go of its run, so the next worker to start, or one already
+    running, takes it up again; a job that ends, with or without an error, finishes its run."""
     services = _current()
     run_key = fire_time.astimezone(UTC).isoformat()
-    worker = f"{socket.gethostname()}:{id(services)}"
-    claimed = await asyncio.to_thread(claim_run, services.engine, job_id, run_key, worker)
+    worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    engine = services.engine
+    claimed = await asyncio.to_thread(claim_run, engine, job_id, run_key, worker)
     if not claimed:
-        log.info("job skipped (claimed by another worker) job=%s", job_id)
+        log.info("job skipped (finished or running elsewhere) job=%s", job_id)
         return False
     job, _trigger = JOBS[job_id]
+    running: asyncio.Future[Any] = asyncio.ensure_future(job(services))
+    holding = asyncio.create_task(_hold(engine, job_id, run_key, worker))
     try:
-        await job(services)
+        await asyncio.wait({running, holding}, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:
+        await _cancel(running)
         log.warning("job cancelled job=%s", job_id)
+        try:
+            await asyncio.to_thread(release_run, engine, job_id, run_key, worker)
+        except OperationalError:  # taken up when its hold lapses instead
+            log.warning("job claim not released job=%s", job_id)
         raise
-    except Exception:
-        log.exception("job failed job=%s", job_id)
+    finally:
+        holding.cancel()
+    if not running.done():
+        await _cancel(running)
+        log.warning("job cancelled (its claim was lost) job=%s", job_id)
+        return False
+    if running.exception() is not None:
+        log.error("job failed job=%s", job_id, exc_info=running.exception())
+    await asyncio.to_thread(finish_run, engine, job_id, run_key, worker)
     return True
+
+
+async def _cancel(task: asyncio.Future[Any]) -> None:
+    """Cancel ``task`` and wait until it has stopped."""
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def _hold(engine: Engine, job_id: str, run_key: str, worker: str) -> None:
+    """Renew the claim on a run until it is lost (returns) or the run ends (cancelled). A claim
+    not renewed for ``HOLD`` (the database away) counts as lost: another worker may have it."""
+    renewed = time.monotonic()
+    while time.monotonic() - renewed < HOLD.total_seconds():
+        await asyncio.sleep(HOLD.total_seconds() / 3)
+        try:
+            if not await asyncio.to_thread(renew_run, engine, job_id, run_key, worker):
+                return
+            renewed = time.monotonic()
+        except OperationalError:
+            log.warning("job claim not renewed job=%s", job_id)
+
+
+RESUME_JOB = "resume-unfinished"
+
+
+async def resume_unfinished() -> int:
+    """Take up the runs let go unfinished (a worker stopped or killed mid-run); how many ran."""
+    ran = 0
+    for job_id, run_key in await asyncio.to_thread(unfinished_runs, _current().engine):
+        if job_id in JOBS:
+            log.info("job resumed job=%s run=%s", job_id, run_key)
+            ran += await run_job(job_id, datetime.fromisoformat(run_key))
+    return ran
 
 
 # The scheduled fire time of the run a job task belongs to, set by ``_JobExecutor``.
@@ -189,7 +255,7 @@ class WorkerScheduler(AsyncIOScheduler):
         self._runs = _JobExecutor()
         super().__init__(
             timezone="Asia/Tokyo",
-            jobstores={"default": SQLAlchemyJobStore(engine=engine)},
+            jobstores={"default": SQLAlchemyJobStore(engine=engine), "local": MemoryJobStore()},
             executors={"default": self._runs},
             job_defaults={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
         )
@@ -225,7 +291,8 @@ def start_scheduler(engine: Engine) -> WorkerScheduler:
 
     A job whose schedule is unchanged keeps the next run time stored by the worker before, so
     a run that fell due while no worker was running (within the grace time) runs now, once,
-    instead of being pushed to the next day by the restart.
+    instead of being pushed to the next day by the restart. Runs let go unfinished are taken
+    up as it starts and every minute (``resume_unfinished``, this worker's own schedule).
     """
     scheduler = WorkerScheduler(engine)
     scheduler.start(paused=True)
@@ -236,6 +303,14 @@ def start_scheduler(engine: Engine) -> WorkerScheduler:
         )
         if stored is not None and stored.next_run_time and str(stored.trigger) == str(job.trigger):
             job.modify(next_run_time=stored.next_run_time)
+    scheduler.add_job(
+        resume_unfinished,
+        "interval",
+        minutes=1,
+        id=RESUME_JOB,
+        jobstore="local",
+        next_run_time=datetime.now(UTC),
+    )
     scheduler.resume()
     return scheduler
 
@@ -252,7 +327,7 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         scheduler = start_scheduler(services.engine)
-        log.info("worker started jobs=%d", len(scheduler.get_jobs()))
+        log.info("worker started jobs=%d", len(JOBS))
         try:
             await stop.wait()
         finally:

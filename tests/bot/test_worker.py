@@ -132,7 +132,8 @@ async def test_a_rule_dropped_from_the_source_archive_stops_answering(services) 
         assert services.datasets.get(dataset.id, org.id).documents == 1
 
 
-async def test_retention_job_forgets_old_event_claims(services) -> None:
+def old_event_claim(services: Services) -> None:
+    """A Slack event claimed three days ago, which the retention job forgets."""
     from datetime import timedelta
 
     from sqlmodel import Session, select
@@ -146,6 +147,12 @@ async def test_retention_job_forgets_old_event_claims(services) -> None:
         row.claimed_at = datetime.now(UTC) - timedelta(days=3)
         session.add(row)
         session.commit()
+
+
+async def test_retention_job_forgets_old_event_claims(services) -> None:
+    from admin import links
+
+    old_event_claim(services)
     assert await run_job("retention", datetime(2026, 11, 26, 18, 0, tzinfo=UTC))
     assert links.claim_event(services.engine, "slack", "Ev-old")  # claimable again
 
@@ -297,3 +304,65 @@ async def test_two_workers_run_one_scheduled_run_once_whenever_their_callbacks_s
     with Session(services.engine) as session:
         runs = session.exec(select(JobRun).where(JobRun.job_id == "quota-reservations")).all()
     assert [run.run_key for run in runs] == [fire.isoformat()]
+
+
+async def test_a_run_left_by_a_killed_worker_is_taken_up_once_its_hold_lapses(services) -> None:
+    import asyncio
+    from datetime import timedelta
+
+    from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
+    from sqlmodel import Session, select
+
+    from admin import links
+    from admin.joblocks import JobRun, claim_run
+    from bot.worker import RESUME_JOB, start_scheduler
+
+    old_event_claim(services)
+    # Worker A claimed the 03:00 purge and is killed mid-run (its claim is still held).
+    fire = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
+    assert claim_run(services.engine, "retention", fire.isoformat(), "host-a:4242:killed")
+    resumed: asyncio.Queue[object] = asyncio.Queue()
+
+    def executed(event: JobExecutionEvent) -> None:
+        if event.job_id == RESUME_JOB:
+            resumed.put_nowait(event.retval)
+
+    worker_b = start_scheduler(services.engine)
+    worker_b.add_listener(executed, EVENT_JOB_EXECUTED)
+    try:
+        assert await asyncio.wait_for(resumed.get(), timeout=20) == 0  # A may still be running
+        later = fire + timedelta(days=1)
+        assert await run_job("retention", later) is False  # never two runs of a job at once
+        assert not links.claim_event(services.engine, "slack", "Ev-old")
+        with Session(services.engine) as session:  # two minutes pass: A's hold lapses
+            run = session.exec(select(JobRun).where(JobRun.job_id == "retention")).one()
+            run.held_until = datetime.now(UTC) - timedelta(seconds=1)
+            session.add(run)
+            session.commit()
+        worker_b.modify_job(RESUME_JOB, next_run_time=datetime.now(UTC))
+        assert await asyncio.wait_for(resumed.get(), timeout=20) == 1
+        worker_b.modify_job(RESUME_JOB, next_run_time=datetime.now(UTC))
+        assert await asyncio.wait_for(resumed.get(), timeout=20) == 0  # finished: not again
+    finally:
+        worker_b.shutdown(wait=False)
+    assert links.claim_event(services.engine, "slack", "Ev-old")  # the purge was done
+    assert await run_job("retention", fire) is False
+    with Session(services.engine) as session:
+        runs = session.exec(select(JobRun).where(JobRun.job_id == "retention")).all()
+    assert [(r.run_key, r.finished_at is not None) for r in runs] == [(fire.isoformat(), True)]
+
+
+async def test_a_new_run_supersedes_one_let_go_unfinished(services) -> None:
+    from sqlmodel import Session, select
+
+    from admin.joblocks import JobRun, claim_run, release_run
+
+    first = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+    assert claim_run(services.engine, "dataset-refresh", first.isoformat(), "host-a:1:x")
+    assert release_run(services.engine, "dataset-refresh", first.isoformat(), "host-a:1:x")
+    second = datetime(2026, 11, 26, 3, 30, tzinfo=UTC)
+    assert await run_job("dataset-refresh", second) is True  # does what the first left
+    with Session(services.engine) as session:
+        runs = session.exec(select(JobRun).where(JobRun.job_id == "dataset-refresh")).all()
+    assert all(run.finished_at is not None for run in runs) and len(runs) == 2
+    assert await run_job("dataset-refresh", first) is False

@@ -113,7 +113,7 @@ async def test_a_refresh_running_at_sigterm_finishes_before_the_worker_stops(
         org_id, dataset_id = await refresh_due(settings, str(server.make_url("/shisetsu.csv")))
         worker = await stopped_while_refreshing(settings, source)
         try:
-            await asyncio.wait_for(worker_log.seen("waiting up to 60s for 1 job(s)"), 30)
+            await asyncio.wait_for(worker_log.seen("worker stopping: waiting up to 60s"), 30)
             assert not worker.done()
             source.release.set()  # the source answers only after the stop began
             await asyncio.wait_for(worker, timeout=30)
@@ -125,9 +125,13 @@ async def test_a_refresh_running_at_sigterm_finishes_before_the_worker_stops(
     assert documents == 1 and "毎週月曜日" in answer
 
 
-async def test_a_job_outlasting_the_grace_period_is_cancelled_and_logged(
+async def test_a_job_outlasting_the_grace_period_is_cancelled_and_done_at_the_next_start(
     make_db_settings, worker_log: WorkerLog
 ) -> None:
+    from sqlmodel import Session, select
+
+    from admin.joblocks import JobRun
+
     source = HeldSource()
     settings = make_db_settings(
         fetch_allowed_networks="127.0.0.0/8", sample_data=False, worker_shutdown_grace_s=0
@@ -140,8 +144,30 @@ async def test_a_job_outlasting_the_grace_period_is_cancelled_and_logged(
         finally:
             source.release.set()
             await asyncio.gather(worker, return_exceptions=True)
-    assert "job cancelled job=dataset-refresh" in worker_log.messages
-    assert "worker stopping: cancelling 1 job(s) still running after 0s" in worker_log.messages
-    assert worker_log.messages[-1] == "worker stopped"
+        assert "job cancelled job=dataset-refresh" in worker_log.messages
+        assert "worker stopping: cancelling 1 job(s) still running after 0s" in worker_log.messages
+        assert worker_log.messages[-1] == "worker stopped"
+        documents, answer = await indexed(settings, org_id, dataset_id)
+        assert documents == 0 and "毎週月曜日" not in answer
+
+        # The next worker to start does the run that was cut short (the source now answers).
+        source.asked.clear()
+        again = make_db_settings(fetch_allowed_networks="127.0.0.0/8", sample_data=False)
+        restarted = asyncio.create_task(run_worker(again))
+        try:
+            await asyncio.wait_for(worker_log.seen("dataset refresh dataset="), 30)
+            assert source.asked.is_set()
+            os.kill(os.getpid(), signal.SIGTERM)
+            await asyncio.wait_for(restarted, timeout=30)
+        finally:
+            await asyncio.gather(restarted, return_exceptions=True)
+    assert "job resumed job=dataset-refresh" in " ".join(worker_log.messages)
     documents, answer = await indexed(settings, org_id, dataset_id)
-    assert documents == 0 and "毎週月曜日" not in answer
+    assert documents == 1 and "毎週月曜日" in answer
+    services = await open_services(settings, load_sample=False)
+    try:
+        with Session(services.engine) as session:
+            runs = session.exec(select(JobRun).where(JobRun.job_id == "dataset-refresh")).all()
+    finally:
+        await services.close()
+    assert len(runs) == 1 and runs[0].finished_at is not None  # one run, done once
