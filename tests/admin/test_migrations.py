@@ -30,7 +30,7 @@ def test_upgrading_twice_is_harmless(db_engine: Engine) -> None:
     init_db(db_engine)
     init_db(db_engine)
     with db_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0004"
+        assert MigrationContext.configure(connection).get_current_revision() == "0005"
 
 
 def test_a_deleted_datasets_id_is_never_given_again(db_engine: Engine) -> None:

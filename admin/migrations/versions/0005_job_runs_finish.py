@@ -4,8 +4,8 @@ A run cancelled by a stopping worker, or left by one that was killed, is taken u
 instead of waiting for the job's next scheduled run; at most one run of a job is unfinished.
 Runs claimed before count as finished.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-08 10:00:00
 """
 
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
