@@ -49,6 +49,7 @@ from admin.audit_models import (
     select_rows,
 )
 from admin.audit_verify import snapshot, verify_chain, walk_stored
+from admin.db import lift_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -327,6 +328,7 @@ class AuditLog:
         cutoff = as_utc(older_than)
         try:
             with self._engine.begin() as conn:
+                lift_bounds(conn)  # a first purge may check and delete a year of records
                 if not _lock_head(conn):
                     return 0
                 last_cp = (

@@ -36,6 +36,7 @@ from admin.audit_models import (
     VerifyResult,
     select_rows,
 )
+from admin.db import lift_bounds
 
 Problem = tuple[int, str]  # (first bad seq, what is wrong)
 
@@ -46,6 +47,7 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
     if engine.dialect.name == "postgresql":
         conn = engine.connect().execution_options(isolation_level="REPEATABLE READ")
         with conn, conn.begin():
+            lift_bounds(conn)  # reading a whole chain is no user's chat turn
             yield conn
     else:
         with engine.connect() as conn:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel
 
 from admin.audit import (
@@ -31,6 +31,7 @@ from admin.audit import (
 )
 from admin.audit_crypto import new_audit_key
 from admin.audit_misuse import looks_like_instruction_override
+from admin.db import create_db_engine, init_db
 from knowledge.errors import BadInput, BaibainError
 
 QUESTION = "児童手当の所得制限はいつ撤廃されましたか？監査テスト用の質問です"
@@ -527,6 +528,39 @@ def test_rotation_keeps_old_records_readable_and_writes_a_digest(
     assert "設定されていない監査鍵" in result.reason
     with pytest.raises(AuditKeyError):
         list(dropped.export("1", None, None, "auditor"))
+
+
+def test_purge_and_verify_wait_out_a_lock_past_the_statement_bounds(
+    database_url: str, key1: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    # Bounds of half a second (an operator's URL; the default is 30 s): a chat turn's statement
+    # blocked that long fails, but the nightly purge and `audit verify` are no one's turn and
+    # wait for the lock another session holds, as long as a year of records may take.
+    if not database_url.startswith("postgresql"):
+        pytest.skip("statement bounds are PostgreSQL's")
+    bounded = make_url(database_url).update_query_dict(
+        {"options": "-c statement_timeout=500 -c lock_timeout=500"}
+    )
+    engine = create_db_engine(bounded.render_as_string(hide_password=False))
+    try:
+        init_db(engine)
+        log = make_log(engine, key1, tmp_path, clock)
+        for n in range(4):
+            clock.now = T0 + timedelta(days=10 * n)
+            log.append(turn(n))
+        with engine.connect() as locker:
+            locker.exec_driver_sql("LOCK TABLE audit_record IN ACCESS EXCLUSIVE MODE")
+            release = threading.Timer(1.5, locker.rollback)
+            release.start()
+            assert log.purge(older_than=T0 + timedelta(days=15)) == 2
+            release.join()
+            locker.exec_driver_sql("LOCK TABLE audit_record IN ACCESS EXCLUSIVE MODE")
+            release = threading.Timer(1.5, locker.rollback)
+            release.start()
+            assert log.verify().ok
+            release.join()
+    finally:
+        engine.dispose()
 
 
 def test_purge_keeps_verification_from_a_signed_checkpoint(
