@@ -6,6 +6,7 @@ import re
 
 from adapters.common import as_command, citation_details
 from adapters.logo.models import LogoEvent
+from adapters.markdown import restyle
 from bot.turns import Answer, Attachment, ConversationRef, Turn
 
 _LEADING_AT_NAME = re.compile(r"^\s*[@＠]\S+\s*")
@@ -72,8 +73,9 @@ def to_turn(event: LogoEvent) -> Turn:
 
 
 def render(answer: Answer) -> dict[str, str]:
-    """The reply text: the answer, numbered sources with links, then the footer."""
-    blocks = [answer.text.strip()]
+    """The reply text: the answer (a model's Markdown as plain text, each link's address
+    after its name), numbered sources with links, then the footer."""
+    blocks = [restyle(answer.text.strip(), mark="", link=lambda name, url: f"{name}（{url}）")]
     if answer.citations:
         lines = [f"{answer.citations_heading}:"]
         for c in answer.citations:

@@ -1,5 +1,5 @@
 """A model's answer written in Markdown (headings, bold, lists), as OpenAI-compatible models
-usually write it, shown on Slack and Teams without Markdown's marks."""
+usually write it, shown on Slack, Teams and LoGo Chat without Markdown's marks."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from chat_harness import SAMPLE_QUESTION
 from fakes.openai_server import FakeOpenAIServer
+from test_logo import deliver, logo_chat
 from test_slack import send_event, slack_chat
 from test_teams import TENANT, post, teams_chat
 
@@ -73,3 +74,20 @@ async def test_teams_shows_headings_as_bold_lines(
     summary = update.body["summary"]
     assert summary.startswith("届出の期限\n転入した日から十四日以内に、")
     assert "*" not in summary and "#" not in summary
+
+
+async def test_logo_shows_plain_text_with_link_addresses(make_chat, logo_fake, openai_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake, **llm(openai_fake))
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    await deliver(chat, logo_fake, logo_fake.event(SAMPLE_QUESTION))
+    await chat.drain()
+    [reply] = logo_fake.replies
+    lines = reply.text.splitlines()
+    assert "**" not in reply.text and "#" not in reply.text  # LoGo shows text as typed
+    assert lines[:2] == [
+        "届出の期限",
+        "転入した日から十四日以内に、市町村長に届け出なければなりません[1]。",
+    ]
+    assert "• 氏名・住所[1]" in lines
+    link = "住民基本台帳法（https://laws.e-gov.go.jp/law/342AC0000000081）"
+    assert f"詳しくは{link}をご覧ください。" in lines
