@@ -14,7 +14,7 @@ from aiohttp import web
 
 from adapters.background import BackgroundTasks
 from adapters.outbound import Outbox
-from bot.turns import Answer, Attachment, ChatBot, Citation, Platform, Turn
+from bot.turns import Answer, Attachment, ChatBot, Citation, Platform, Progress, Turn
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +103,11 @@ async def claim(runtime: ChatRuntime, platform: Platform, event_id: str) -> bool
     return await runtime.bot.claim_event(platform, event_id)
 
 
-async def answer_turn(bot: ChatBot, turn: Turn) -> Answer:
-    """The bot's answer; if the bot itself fails, a short apology instead of silence."""
+async def answer_turn(bot: ChatBot, turn: Turn, progress: Progress | None = None) -> Answer:
+    """The bot's answer (``progress``: see ``ChatBot.handle``); if the bot itself fails, a
+    short apology instead of silence."""
     try:
-        return await bot.handle(turn)
+        return await bot.handle(turn, progress)
     except Exception as exc:  # the user must get a message; the type goes to the log
         log.error(
             "turn failed platform=%s error=%s", turn.conversation.platform, type(exc).__name__

@@ -108,9 +108,17 @@ class Outbox:
             if idle and not lane.lock.locked():
                 del self._lanes[key]
 
-    async def send(self, conversation: str, call: Callable[[], Awaitable[T]]) -> T:
-        """Run ``call`` in the conversation's lane: paced, and retried on ``RetryableSend``."""
+    async def send(
+        self,
+        conversation: str,
+        call: Callable[[], Awaitable[T]],
+        *,
+        max_attempts: int | None = None,
+    ) -> T:
+        """Run ``call`` in the conversation's lane: paced, and retried on ``RetryableSend``
+        (up to ``max_attempts`` tries; 1 for a send that is not worth waiting for)."""
         lane = self._lane(conversation)
+        attempts = max_attempts or self.max_attempts
         async with lane.lock:
             attempt = 0
             while True:
@@ -126,7 +134,7 @@ class Outbox:
                     delay = exc.retry_after
                     if delay is None:
                         delay = self.base_backoff * 2 ** (attempt - 1)
-                    if attempt >= self.max_attempts or delay > self.max_wait:
+                    if attempt >= attempts or delay > self.max_wait:
                         log.warning(
                             "outbound send given up status=%d attempts=%d", exc.status, attempt
                         )

@@ -14,7 +14,6 @@ import re
 import time
 import unicodedata
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from admin.conversations import CitedSource, ConversationStore
@@ -33,7 +32,7 @@ from bot.offline import (
     related_citations,
 )
 from bot.smalltalk import small_talk_reply
-from bot.turns import Answer, Usage
+from bot.turns import Answer, Progress, Usage
 from knowledge.analysis import Analyzer
 from knowledge.documents import Hit
 from knowledge.errors import BaibainError, ContentFiltered, QuotaExceeded, UpstreamUnavailable
@@ -47,6 +46,7 @@ from knowledge.generation import (
     remap_citations,
     rewrite_followup,
     stream_answer,
+    strip_citations,
 )
 from knowledge.index import SearchFilter
 from knowledge.llm import LLMClient, LLMUsage, TextDelta, estimate_message_tokens
@@ -56,13 +56,13 @@ log = logging.getLogger(__name__)
 
 SEARCH_K = 10
 LLM_SOURCES = 5
-PROGRESS_INTERVAL_S = 1.0
+# Chat platforms show the progress by editing a message: Slack allows about 50 edits a minute
+# per workspace (chat.update, Tier 3), and an answer being written makes at most 30 a minute.
+PROGRESS_INTERVAL_S = 2.0
 
 UNCITED_NOTICE = "※この回答は出典を示していません。下記の資料で内容を確認してください。"
 CUT_SHORT_NOTICE = "※回答は途中までです。続きは下記の資料で確認してください。"
 SUMMARY_CUT_SHORT_NOTICE = "※要約は途中までです。文書の内容は下記の資料で確認してください。"
-
-Progress = Callable[[str], Awaitable[None]]
 
 
 def usage_of(usage: LLMUsage) -> Usage:
@@ -163,7 +163,8 @@ class Assistant:
 
         A message that is only thanks or a greeting gets a short reply (``bot.smalltalk``).
         ``flt`` narrows the search further (its ``viewer_org`` is always the asker's).
-        ``on_progress`` receives the growing answer text while an LLM streams it.
+        ``on_progress`` receives the growing answer text while an LLM streams it, without
+        citation markers (their numbers change once the answer is checked).
         """
         question = validate_question(question)
         turn_id = uuid.uuid4().hex
@@ -368,13 +369,14 @@ class Assistant:
         history: list[tuple[str, str]],
         on_progress: Progress,
     ) -> GeneratedAnswer:
-        shown = ""
-        last = float("-inf")  # the first piece is shown at once, then at most once a second
+        written = ""
+        last = float("-inf")  # the first piece is shown at once, then every PROGRESS_INTERVAL_S
         stream = stream_answer(llm, question, sources, history, max_tokens=self.answer_max_tokens)
         async for event in stream:
             if isinstance(event, TextDelta):
-                shown += event.text
-                if time.monotonic() - last >= PROGRESS_INTERVAL_S:
+                written += event.text
+                due = time.monotonic() - last >= PROGRESS_INTERVAL_S
+                if due and (shown := strip_citations(written)):
                     last = time.monotonic()
                     await on_progress(shown)
             else:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.asker import Asker
 from bot.assistant import Assistant
-from bot.turns import Answer, Attachment
+from bot.turns import Answer, Attachment, Progress
 from knowledge.corpus import CorpusDefaults
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.errors import BaibainError
@@ -59,10 +59,15 @@ def about_files(text: str, attachments: Sequence[Attachment]) -> bool:
 
 
 async def ask_about_files(
-    assistant: Assistant, question: str, files: Sequence[tuple[str, bytes]], asker: Asker
+    assistant: Assistant,
+    question: str,
+    files: Sequence[tuple[str, bytes]],
+    asker: Asker,
+    progress: Progress | None = None,
 ) -> Answer:
     """The answer to ``question`` from ``files`` (name, bytes) only. The files are the
-    asker's own and go into an index of their own that nobody else searches."""
+    asker's own and go into an index of their own that nobody else searches. ``progress``
+    receives the answer while the model writes it."""
     started = time.perf_counter()
     defaults = CorpusDefaults(dataset="添付ファイル", owner_org=asker.org_id)
     try:
@@ -75,6 +80,7 @@ async def ask_about_files(
         try:
             await store.upsert_many(documents)
             retriever = Retriever(store, assistant.analyzer)
-            return await assistant.with_retriever(retriever).ask(question, asker)
+            files_assistant = assistant.with_retriever(retriever)
+            return await files_assistant.ask(question, asker, on_progress=progress)
         finally:
             await store.close()

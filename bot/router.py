@@ -29,7 +29,7 @@ from bot.auditing import Auditor
 from bot.commands import Command
 from bot.smalltalk import asks_how_to_use
 from bot.summarizer import Summarizer
-from bot.turns import Answer, ConversationRef, Feedback, Outcome, Platform, Turn
+from bot.turns import Answer, ConversationRef, Feedback, Outcome, Platform, Progress, Turn
 from knowledge.errors import BaibainError, QuotaExceeded
 from knowledge.parsing import is_document
 
@@ -74,10 +74,8 @@ class ChatRouter:
         self.summarizer = summarizer
         self._clock = clock
         self._windows: dict[tuple[str, str], _Window] = {}
-        self.handlers: dict[str, CommandHandler] = {
-            "help": self._help,
-            "ask": self._ask_command,
-        }
+        # ``ask`` is not among them: a question is answered like any other (``_command``).
+        self.handlers: dict[str, CommandHandler] = {"help": self._help}
 
     # -- ChatBot --------------------------------------------------------------------------
 
@@ -85,8 +83,9 @@ class ChatRouter:
         """First claim of a platform event id wins, across processes (database)."""
         return await asyncio.to_thread(links.claim_event, self.engine, platform, event_id)
 
-    async def handle(self, turn: Turn) -> Answer:
-        """The answer to a turn; errors become their short Japanese message."""
+    async def handle(self, turn: Turn, progress: Progress | None = None) -> Answer:
+        """The answer to a turn; errors become their short Japanese message. ``progress``
+        receives a question's answer while the model writes it."""
         started = time.perf_counter()
         platform = turn.conversation.platform
         org = await asyncio.to_thread(
@@ -105,9 +104,9 @@ class ChatRouter:
                 )
                 answer = notice(UNKNOWN_WORKSPACE_TEXT, "refused")
             elif turn.is_command:
-                answer = await self._command(turn, org)
+                answer = await self._command(turn, org, progress)
             elif about_files(turn.text, turn.attachments):
-                answer = await self._about_files(turn, org)
+                answer = await self._about_files(turn, org, progress)
             elif not turn.text.strip():
                 kind = "hint"
                 answer = notice(commands.USAGE_HINT)
@@ -115,7 +114,7 @@ class ChatRouter:
                 kind = "help"
                 answer = notice(commands.help_text())
             else:
-                return await self._ask(turn, org, turn.text)  # the Assistant logs the turn
+                return await self._ask(turn, org, turn.text, progress)  # the Assistant logs it
         except QuotaExceeded as exc:
             answer = notice(exc.user_message, "quota")
         except BaibainError as exc:
@@ -203,7 +202,9 @@ class ChatRouter:
 
     # -- turns -------------------------------------------------------------------------------
 
-    async def _ask(self, turn: Turn, org: OrgInfo, question: str) -> Answer:
+    async def _ask(
+        self, turn: Turn, org: OrgInfo, question: str, progress: Progress | None
+    ) -> Answer:
         """The answer to a question; a message asking for the summary of a document it names
         (「地方自治法第242条を要約して」) gets the summary, as ``/summarize`` would give it, and
         one asking for the summary of what the previous answer cited (「この条文を要約して」,
@@ -220,7 +221,7 @@ class ChatRouter:
         ):
             return await summarize(replace(turn, attachments=()), org, target)
         try:
-            return await self.assistant.ask(question, Asker.of(turn, org.id))
+            return await self.assistant.ask(question, Asker.of(turn, org.id), on_progress=progress)
         except QuotaExceeded as exc:
             return notice(exc.user_message, "quota")
         except BaibainError as exc:
@@ -238,7 +239,7 @@ class ChatRouter:
             return notice(chosen)
         return await summarizer.summarize(cited.summary_request(chosen), asker)
 
-    async def _about_files(self, turn: Turn, org: OrgInfo) -> Answer:
+    async def _about_files(self, turn: Turn, org: OrgInfo, progress: Progress | None) -> Answer:
         """A message about its files: their summary when it asks for one (or says nothing),
         else the answer to it from its documents. Files of no format Baibain reads go to the
         summary too, whose reply names the format and what to do."""
@@ -249,16 +250,17 @@ class ChatRouter:
         if wants_summary(turn.text) or not documents:
             summarize = self.handlers.get("summarize")
             return await summarize(turn, org, "") if summarize else notice(commands.NOT_READY_TEXT)
-        return await ask_about_files(self.assistant, turn.text, files, Asker.of(turn, org.id))
+        asker = Asker.of(turn, org.id)
+        return await ask_about_files(self.assistant, turn.text, files, asker, progress)
 
-    async def _command(self, turn: Turn, org: OrgInfo) -> Answer:
+    async def _command(self, turn: Turn, org: OrgInfo, progress: Progress | None) -> Answer:
         line = turn.text.strip()
         if not line:
             return notice(commands.help_text())
         command, args = commands.parse(line)
         if command is None:
             if commands.looks_like_question(line):
-                return await self._ask(turn, org, line)
+                return await self._ask(turn, org, line, progress)
             return notice(commands.unknown_command_text(line))
         if turn.external_audience and command.name not in commands.FOR_EXTERNAL_AUDIENCE:
             return notice(commands.external_audience_text(command), "refused")
@@ -271,6 +273,10 @@ class ChatRouter:
                 details={"command": command.name, "required": command.access},
             )
             return notice(commands.refusal_text(command), "refused")
+        if command.name == "ask":
+            if not args.strip():
+                return notice("「/ask」に続けて質問を入力してください。")
+            return await self._ask(turn, org, args, progress)
         handler = self.handlers.get(command.name)
         if handler is None or not command.ready:
             return notice(commands.NOT_READY_TEXT)
@@ -287,8 +293,3 @@ class ChatRouter:
 
     async def _help(self, _turn: Turn, _org: OrgInfo, _args: str) -> Answer:
         return notice(commands.help_text())
-
-    async def _ask_command(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
-        if not args.strip():
-            return notice("「/ask」に続けて質問を入力してください。")
-        return await self._ask(turn, org, args)

@@ -1,12 +1,13 @@
 """Neutral values that cross the boundary between platform adapters and the bot.
 
 Adapters build a ``Turn`` from a platform payload and render an ``Answer`` back; both are
-plain frozen dataclasses with no platform objects or callbacks inside.
+plain frozen dataclasses with no platform objects or callbacks inside. An adapter that can show
+an answer while it is written passes a ``Progress`` callback beside the turn.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -15,6 +16,8 @@ Platform = Literal["slack", "teams", "logo", "api", "invoke", "web", "cli"]
 # turn was answered with quotes instead (or not at all).
 Outcome = Literal["answered", "not_found", "filtered", "quota", "error", "refused", "command"]
 Rating = Literal["up", "down"]
+# Receives the text of an answer so far while a model writes it (a few times, seconds apart).
+Progress = Callable[[str], Awaitable[None]]
 
 AI_FOOTER = "※この回答はAIが資料をもとに作成したものです。必ず出典の原文を確認してください。"
 # An offline answer or summary quotes the sources (the model wrote nothing): the footer says
@@ -164,8 +167,9 @@ class ChatBot(Protocol):
         claimed (a retry or a duplicate delivery, possibly to another process)."""
         ...
 
-    async def handle(self, turn: Turn) -> Answer:
-        """Answer one turn: a question, a command, or a polite refusal or hint."""
+    async def handle(self, turn: Turn, progress: Progress | None = None) -> Answer:
+        """Answer one turn: a question, a command, or a polite refusal or hint. ``progress``
+        receives the answer's text while a model writes it (never for other replies)."""
         ...
 
     async def welcome(

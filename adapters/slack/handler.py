@@ -10,6 +10,7 @@ schedule the answer, so the 3 s deadline holds however long the answer takes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass, replace
 from typing import Any
@@ -33,7 +34,6 @@ from adapters.common import (
     BodyTooLarge,
     ChatRuntime,
     DownloadRefused,
-    answer_turn,
     claim,
     download,
     json_error,
@@ -44,10 +44,12 @@ from adapters.common import (
     with_files,
 )
 from adapters.outbound import RetryableSend, SendFailed, retry_after_seconds, split_answer
+from adapters.progress import answer_as_written
 from adapters.slack.translate import (
     ACTION_DOWN,
     ACTION_UP,
     render,
+    render_progress,
     to_feedback,
     to_turn,
     welcome_target,
@@ -225,7 +227,11 @@ class SlackAdapter:
                 # so the rest of a long answer goes there too, where the follow-ups will be.
                 turn = replace(turn, answer_thread=placeholder)
                 rest = replace(target, thread_ts=placeholder)
-            answer = await answer_turn(self.runtime.bot, await with_files(turn, self.download))
+            show = None  # a slash command's acknowledgement cannot be edited
+            if placeholder:
+                show = functools.partial(self._show_progress, lane, target, placeholder)
+            turn = await with_files(turn, self.download)
+            answer = await answer_as_written(self.runtime.bot, turn, show)
             for i, part in enumerate(split_answer(answer, MESSAGE_LIMIT)):
                 message = render(part)
                 if target.response_url is not None:
@@ -240,6 +246,11 @@ class SlackAdapter:
             if placeholder:
                 await self._withdraw(lane, target, placeholder)
             raise
+
+    async def _show_progress(self, lane: str, target: SlackTarget, ts: str, text: str) -> None:
+        """The placeholder with the answer so far; tried once (a later edit shows more)."""
+        payload = {"channel": target.channel, "ts": ts, **render_progress(text)}
+        await self._api(lane, "chat.update", payload, max_attempts=1)
 
     async def _replace(
         self, lane: str, target: SlackTarget, placeholder: str, message: dict[str, Any]
@@ -261,7 +272,9 @@ class SlackAdapter:
         except (SendFailed, SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("slack placeholder not withdrawn: %s", type(exc).__name__)
 
-    async def _api(self, lane: str, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def _api(
+        self, lane: str, method: str, payload: dict[str, Any], max_attempts: int | None = None
+    ) -> dict[str, Any]:
         async def call() -> dict[str, Any]:
             try:
                 response = await self.client.api_call(method, json=payload)
@@ -273,7 +286,7 @@ class SlackAdapter:
                 raise
             return dict(response.data) if isinstance(response.data, dict) else {}
 
-        return await self.runtime.outbox.send(lane, call)
+        return await self.runtime.outbox.send(lane, call, max_attempts=max_attempts)
 
     async def _post(self, lane: str, target: SlackTarget, message: dict[str, Any]) -> str:
         payload = {"channel": target.channel, **message}

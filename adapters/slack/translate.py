@@ -15,6 +15,7 @@ from typing import Any
 from adapters.common import as_command, citation_details, is_web_link
 from adapters.markdown import plain_text
 from adapters.outbound import split_text
+from adapters.progress import progress_text
 from adapters.slack.mrkdwn import escape, link_label, to_mrkdwn
 from bot.turns import Answer, Attachment, ConversationRef, Feedback, Rating, Turn
 
@@ -253,6 +254,14 @@ def render(answer: Answer) -> dict[str, Any]:
             }
         )
     return {"text": _fallback(plain_text(answer.text)), "blocks": blocks}
+
+
+def render_progress(text: str) -> dict[str, Any]:
+    """The placeholder while the model writes: the answer so far as plain text (a partial
+    answer's Markdown may be unbalanced), then a mark that more is coming."""
+    shown = progress_text(text, SECTION_LIMIT)
+    section = {"type": "section", "text": {"type": "plain_text", "text": shown, "emoji": False}}
+    return {"text": _fallback(shown), "blocks": [section]}
 
 
 def _button(label: str, action_id: str, turn_id: str) -> dict[str, Any]:

@@ -41,7 +41,6 @@ from adapters.common import (
     BodyTooLarge,
     ChatRuntime,
     DownloadRefused,
-    answer_turn,
     claim,
     download,
     json_error,
@@ -52,6 +51,7 @@ from adapters.common import (
     with_files,
 )
 from adapters.outbound import SendFailed, split_answer
+from adapters.progress import answer_as_written
 from adapters.teams.connector import (
     BotTokenSource,
     ConnectorRejected,
@@ -59,7 +59,14 @@ from adapters.teams.connector import (
     TeamsTarget,
     default_token_url,
 )
-from adapters.teams.translate import added_to, is_personal, render, to_feedback, to_turn
+from adapters.teams.translate import (
+    added_to,
+    is_personal,
+    render,
+    render_progress,
+    to_feedback,
+    to_turn,
+)
 from bot.turns import Attachment, ConversationRef, Turn
 
 log = logging.getLogger(__name__)
@@ -253,7 +260,11 @@ class TeamsAdapter:
                     self.connector.reply, target, {"type": "message", "text": PLACEHOLDER_TEXT}
                 ),
             )
-            answer = await answer_turn(self.runtime.bot, await with_files(turn, self.download))
+            show = None
+            if placeholder:
+                show = functools.partial(self._show_progress, lane, target, placeholder)
+            turn = await with_files(turn, self.download)
+            answer = await answer_as_written(self.runtime.bot, turn, show)
             for i, part in enumerate(split_answer(answer, TEXT_LIMIT)):
                 activity = render(part)
                 if i == 0 and placeholder:
@@ -266,6 +277,14 @@ class TeamsAdapter:
             if placeholder:
                 await self._withdraw(lane, target, placeholder)
             raise
+
+    async def _show_progress(
+        self, lane: str, target: TeamsTarget, placeholder: str, text: str
+    ) -> None:
+        """The placeholder with the answer so far; tried once (a later edit shows more)."""
+        activity = render_progress(text, TEXT_LIMIT)
+        update = functools.partial(self.connector.update, target, placeholder, activity)
+        await self.runtime.outbox.send(lane, update, max_attempts=1)
 
     async def download(self, attachment: Attachment) -> bytes:
         """A file attached in personal chat, from its pre-authenticated download URL (no token

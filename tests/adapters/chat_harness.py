@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -15,6 +16,15 @@ from admin.orgs import create_org
 from bot.chat import CHAT
 
 SAMPLE_QUESTION = "引っ越したら何日以内に届け出ますか"
+
+
+async def eventually(condition: Callable[[], object], pause: float = 0.05) -> None:
+    """Wait until ``condition()`` holds (for work the app does in the background; at most
+    100 pauses); the caller asserts on what it then sees."""
+    for _ in range(100):
+        if condition():
+            return
+        await asyncio.sleep(pause)
 
 
 @dataclass

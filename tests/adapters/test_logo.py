@@ -171,7 +171,7 @@ async def test_help_lists_commands_and_what_is_not_ready(make_chat, logo_fake) -
 class LongAssistant:
     """An answer core that writes a long answer (about 9,000 characters)."""
 
-    async def ask(self, question: str, asker: Any) -> Answer:
+    async def ask(self, question: str, asker: Any, on_progress: Any = None) -> Answer:
         paragraph = "住民監査請求は、普通地方公共団体の住民が行うことができます。" * 30
         text = "\n\n".join(f"{i}. {paragraph}" for i in range(1, 10))
         source = Citation(n=1, title="地方自治法 第二百四十二条", url="https://laws.e-gov.go.jp/x")
@@ -208,7 +208,7 @@ class GatedAssistant:
         self.gate = asyncio.Event()
         self.started = asyncio.Event()
 
-    async def ask(self, question: str, asker: Any) -> Answer:
+    async def ask(self, question: str, asker: Any, on_progress: Any = None) -> Answer:
         self.started.set()
         await self.gate.wait()
         return Answer(text="ゲートの回答です。", turn_id="b" * 32)

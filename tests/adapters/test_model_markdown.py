@@ -38,7 +38,7 @@ async def test_slack_shows_headings_bold_and_lists_without_markdown_marks(
     chat.link("横浜市", "slack", slack_fake.team_id)
     await send_event(chat, slack_fake, slack_fake.mention(SAMPLE_QUESTION))
     await chat.drain()
-    [update] = slack_fake.of("chat.update")
+    update = slack_fake.of("chat.update")[-1]  # the answer, after the text shown meanwhile
     answer = update.blocks[0]["text"]["text"]
     assert "**" not in answer and "###" not in answer  # Slack's mrkdwn shows them as typed
     lines = answer.splitlines()
@@ -65,7 +65,7 @@ async def test_teams_shows_headings_as_bold_lines(
     chat.link("横浜市", "teams", TENANT)
     await post(chat, fake.activity(SAMPLE_QUESTION), fake.token())
     await chat.drain()
-    [update] = fake.of("PUT")
+    update = fake.of("PUT")[-1]  # the answer, after the text shown meanwhile
     answer = update.card["body"][0]["text"]
     assert "#" not in answer  # Adaptive Cards have no headings: 「### 届出の期限」 as typed
     assert answer.splitlines()[0] == "**届出の期限**"

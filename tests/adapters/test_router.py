@@ -25,7 +25,7 @@ class RecordingAssistant:
         self.asked: list[tuple[str, Any]] = []
         self.fail_with: Exception | None = None
 
-    async def ask(self, question: str, asker: Any) -> Answer:
+    async def ask(self, question: str, asker: Any, on_progress: Any = None) -> Answer:
         self.asked.append((question, asker))
         if self.fail_with:
             raise self.fail_with

@@ -8,7 +8,7 @@ import json
 import time
 from typing import Any
 
-from chat_harness import SAMPLE_QUESTION, Chat, MakeChat
+from chat_harness import SAMPLE_QUESTION, Chat, MakeChat, eventually
 from fakes.openai_server import Hang
 from fakes.slack_api import Failure, FakeSlack
 
@@ -315,7 +315,7 @@ async def test_ack_comes_first_and_the_placeholder_is_replaced_later(make_chat, 
     gate, started = asyncio.Event(), asyncio.Event()
 
     class SlowAssistant:
-        async def ask(self, question: str, asker: Any) -> Answer:
+        async def ask(self, question: str, asker: Any, on_progress: Any = None) -> Answer:
             started.set()
             await gate.wait()  # an LLM taking 30 s
             return Answer(text="お待たせしました。", turn_id="f" * 32)
@@ -368,10 +368,7 @@ async def test_a_shutdown_replaces_the_placeholder_of_an_unfinished_answer(
     )
     chat.link("横浜市", "slack", slack_fake.team_id)
     await send_event(chat, slack_fake, slack_fake.mention(SAMPLE_QUESTION))
-    for _ in range(100):
-        if slack_fake.of("chat.postMessage"):
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: slack_fake.of("chat.postMessage"))
     [placeholder] = slack_fake.of("chat.postMessage")
     assert placeholder.body["text"] == "回答を作成しています…"
     await chat.client.close()  # a deploy: the answer is cancelled after the grace period

@@ -3,13 +3,12 @@ botframework-connector against the fake's OpenID metadata, answered at the fake 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from chat_harness import SAMPLE_QUESTION, Chat, MakeChat
+from chat_harness import SAMPLE_QUESTION, Chat, MakeChat, eventually
 from fakes.botframework import Failure, FakeBotFramework
 from fakes.openai_server import Hang
 
@@ -78,7 +77,7 @@ async def test_a_question_about_another_person_mentioned_keeps_their_name(
     await chat.drain()
     asked = openai_fake.chat_requests[-1].messages[-1]["content"]
     assert "田中 太郎さんが引っ越したら何日以内に届け出ますか" in asked
-    assert "十四日以内" in fake.of("PUT")[0].card_text
+    assert "十四日以内" in fake.of("PUT")[-1].card_text
 
 
 async def test_personal_chat_is_answered(make_chat, botframework_fake) -> None:
@@ -266,10 +265,7 @@ async def test_a_shutdown_replaces_the_placeholder_of_an_unfinished_answer(
     )
     chat.link("横浜市", "teams", TENANT)
     await post(chat, fake.activity(SAMPLE_QUESTION), fake.token())
-    for _ in range(100):
-        if fake.of("POST"):
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: fake.of("POST"))
     assert fake.of("POST")[0].body["text"] == "回答を作成しています…"
     await chat.client.close()  # a deploy: the answer is cancelled after the grace period
     [apology] = fake.of("PUT")
