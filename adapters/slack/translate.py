@@ -230,7 +230,11 @@ def _citation_blocks(answer: Answer) -> list[dict[str, Any]]:
 
 
 def _fallback(text: str) -> str:
-    return text if len(text) <= FALLBACK_LIMIT else text[: FALLBACK_LIMIT - 1] + "…"
+    """The message's ``text`` (notifications, previews), which Slack reads as mrkdwn: escaped,
+    so that a ``<!channel>`` or ``<https://…|…>`` in an answer or a quoted document is shown
+    as typed and notifies no one."""
+    text = text if len(text) <= FALLBACK_LIMIT else text[: FALLBACK_LIMIT - 1] + "…"
+    return escape(text)
 
 
 def render(answer: Answer) -> dict[str, Any]:

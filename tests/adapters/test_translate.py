@@ -95,6 +95,8 @@ def test_slack_render_links_citations_and_escapes() -> None:
     message = render_slack(ANSWER)
     blocks = message["blocks"]
     assert blocks[0]["text"]["text"] == "住民は監査を請求できます。[1] &lt;注意&gt; &amp; 確認"
+    # The notification text too: Slack reads it as mrkdwn (「<!channel>」 would notify).
+    assert message["text"] == "住民は監査を請求できます。[1] &lt;注意&gt; &amp; 確認"
     sources = blocks[1]["text"]["text"]
     assert sources.startswith("*出典*\n[1] <https://laws.e-gov.go.jp/law/322AC0000000067|")
     assert "（第1項・e-Gov法令・デジタル庁・2024-04-01）" in sources
