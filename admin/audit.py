@@ -75,6 +75,10 @@ def _utcnow() -> datetime:
 T = TypeVar("T")
 
 
+# Records deleted per purge transaction (``AuditLog.purge``).
+PURGE_BATCH = 5_000
+
+
 def _lock_head(conn: Connection) -> bool:
     # The UPDATE comes first: it takes the head row lock (PostgreSQL) or the database write lock
     # (SQLite) before anything is read, so writers from every process queue here.
@@ -84,7 +88,8 @@ def _lock_head(conn: Connection) -> bool:
 
 class AuditLog:
     """The audit log service on ``engine`` (SQLite or PostgreSQL). ``digest_every`` records get a
-    signed digest; ``clock`` gives the time of new records (tests pass a fixed one)."""
+    signed digest; ``clock`` gives the time of new records (tests pass a fixed one);
+    ``purge_batch`` records are purged per transaction."""
 
     def __init__(
         self,
@@ -93,12 +98,14 @@ class AuditLog:
         digest_every: int = 100,
         *,
         clock: Callable[[], datetime] = _utcnow,
+        purge_batch: int = PURGE_BATCH,
     ) -> None:
-        if digest_every < 1:
-            raise ValueError("digest_every must be at least 1")
+        if digest_every < 1 or purge_batch < 1:
+            raise ValueError("digest_every and purge_batch must be at least 1")
         self._engine = engine
         self._keyring = keyring
         self._digest_every = digest_every
+        self._purge_batch_size = purge_batch
         self._clock = clock
 
     @property
@@ -324,13 +331,26 @@ class AuditLog:
     def purge(self, older_than: datetime) -> int:
         """Delete the oldest records (the longest run of records all older than ``older_than``)
         and sign a checkpoint naming the last one, so ``verify`` still passes from there. The run
-        is verified first: a tampered record is never purged. Returns how many were deleted."""
+        is verified first: a tampered record is never purged. Records go ``purge_batch`` at a
+        time, each batch in a transaction of its own with its checkpoint, so that turns waiting
+        to write the log wait for one batch, not for a year of records. Returns how many were
+        deleted."""
         cutoff = as_utc(older_than)
+        total, upto = 0, 0
+        while purged := self._purge_batch(cutoff):
+            total, upto = total + purged[0], purged[1]
+        if total:
+            logger.info("audit retention purged %d records up to record %d", total, upto)
+        return total
+
+    def _purge_batch(self, cutoff: datetime) -> tuple[int, int] | None:
+        """Purge the next batch: (records deleted, the last one's seq), ``None`` when none is
+        left to purge."""
         try:
             with self._engine.begin() as conn:
-                lift_bounds(conn)  # a first purge may check and delete a year of records
+                lift_bounds(conn)  # verifying a batch may take longer than a turn's bound
                 if not _lock_head(conn):
-                    return 0
+                    return None
                 last_cp = (
                     select(CHECKPOINT.c.seq, CHECKPOINT.c.record_hash)
                     .order_by(CHECKPOINT.c.seq.desc(), CHECKPOINT.c.id.desc())
@@ -344,7 +364,8 @@ class AuditLog:
                 if first_kept is not None:
                     upto = first_kept - 1
                 if upto is None or upto <= start_seq:
-                    return 0
+                    return None
+                upto = min(upto, start_seq + self._purge_batch_size)
                 checked, last_hash, problem = walk_stored(
                     conn, self._keyring, start_seq, start_hash, {}, upto
                 )
@@ -358,8 +379,7 @@ class AuditLog:
                 conn.execute(insert(CHECKPOINT).values(**row))
         except SQLAlchemyError as exc:
             raise AuditUnavailable(detail=f"audit purge failed: {type(exc).__name__}") from exc
-        logger.info("audit retention purged %d records up to record %d", purged, upto)
-        return int(purged)
+        return int(purged), upto
 
     # --- misuse ----------------------------------------------------------------------------------
 

@@ -530,6 +530,26 @@ def test_rotation_keeps_old_records_readable_and_writes_a_digest(
         list(dropped.export("1", None, None, "auditor"))
 
 
+def test_a_long_purge_goes_in_batches_each_with_its_checkpoint(
+    engine: Engine, key1: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    keyring = AuditKeyring.load(key1, tmp_path)
+    log = AuditLog(engine, keyring, 4, clock=clock, purge_batch=3)
+    for n in range(10):
+        clock.now = T0 + timedelta(days=10 * n)
+        log.append(turn(n))
+    clock.now = T0 + timedelta(days=100)
+
+    assert log.purge(older_than=T0 + timedelta(days=75)) == 8
+    # Writers waited for three records at a time: each batch left its signed checkpoint.
+    checkpoints = [s for (s,) in sql(engine, "SELECT seq FROM audit_checkpoint ORDER BY seq")]
+    assert checkpoints == [3, 6, 8]
+    remaining = [s for (s,) in sql(engine, "SELECT seq FROM audit_record ORDER BY seq")]
+    assert remaining == [9, 10]
+    result = log.verify()
+    assert result.ok and result.checked == 2, result.reason
+
+
 def test_purge_and_verify_wait_out_a_lock_past_the_statement_bounds(
     database_url: str, key1: str, tmp_path: Path, clock: FakeClock
 ) -> None:
