@@ -8,7 +8,7 @@ builds on ``DocumentVersions``, so its callers reach these methods through it.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -21,6 +21,18 @@ from knowledge.ingest import MAX_DOC_ID
 
 # Titles are kept for listings; a longer one (a PDF's own title, a corpus row's) is cut.
 MAX_TITLE = 500
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """What is recorded of a document: its index id, the file it was read from, its title,
+    content hash and publication date."""
+
+    doc_id: str
+    source_name: str
+    title: str
+    content_hash: str
+    published: date | None = None
 
 
 @dataclass(frozen=True)
@@ -86,43 +98,13 @@ class DocumentVersions:
             ).first()
             return (row.version, row.content_hash) if row else None
 
-    def record(
-        self,
-        dataset_id: int,
-        *,
-        doc_id: str,
-        source_name: str,
-        title: str,
-        content_hash: str,
-        published: date | None = None,
-    ) -> VersionChange:
-        """Record a document after it is in the index; a changed hash is a new version."""
-        title = title[:MAX_TITLE]
+    def record(self, dataset_id: int, documents: Sequence[DocumentRecord]) -> list[VersionChange]:
+        """Record documents after they are in the index, all or none (one transaction); a
+        changed hash is a new version."""
         with Session(self._bind) as session:
-            row = session.exec(
-                select(DocumentVersion).where(
-                    DocumentVersion.dataset_id == dataset_id,
-                    DocumentVersion.source_name == source_name,
-                )
-            ).first()
-            if row is not None and row.content_hash == content_hash:
-                return VersionChange(doc_id, row.version, changed=False)
-            if row is None:
-                row = DocumentVersion(
-                    dataset_id=dataset_id,
-                    doc_id=doc_id,
-                    source_name=source_name,
-                    title=title,
-                    published=published,
-                    content_hash=content_hash,
-                )
-            else:
-                row.version += 1
-                row.title, row.published, row.content_hash = title, published, content_hash
-                row.updated_at = utcnow()
-            session.add(row)
+            changes = [_recorded(session, dataset_id, document) for document in documents]
             session.commit()
-            return VersionChange(doc_id, row.version, changed=True)
+        return changes
 
     def documents(self, dataset_id: int) -> dict[str, str]:
         """Index doc id → recorded content hash of each document of a dataset."""
@@ -143,3 +125,35 @@ class DocumentVersions:
                 .order_by(col(DocumentVersion.title), col(DocumentVersion.doc_id))
             ).all()
             return [(title, doc_id) for title, doc_id in rows]
+
+
+def _recorded(session: Session, dataset_id: int, document: DocumentRecord) -> VersionChange:
+    """Add or update one document's row in ``session`` (not committed)."""
+    row = session.exec(
+        select(DocumentVersion).where(
+            DocumentVersion.dataset_id == dataset_id,
+            DocumentVersion.source_name == document.source_name,
+        )
+    ).first()
+    if row is not None and row.content_hash == document.content_hash:
+        return VersionChange(document.doc_id, row.version, changed=False)
+    title = document.title[:MAX_TITLE]
+    if row is None:
+        row = DocumentVersion(
+            dataset_id=dataset_id,
+            doc_id=document.doc_id,
+            source_name=document.source_name,
+            title=title,
+            published=document.published,
+            content_hash=document.content_hash,
+        )
+    else:
+        row.version += 1
+        row.title, row.published, row.content_hash = (
+            title,
+            document.published,
+            document.content_hash,
+        )
+        row.updated_at = utcnow()
+    session.add(row)
+    return VersionChange(document.doc_id, row.version, changed=True)

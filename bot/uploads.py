@@ -9,17 +9,21 @@ and deleting a dataset come from ``bot.dataset_changes``, which ``Uploads`` buil
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 from admin.datasets import DatasetInfo
+from admin.document_versions import DocumentRecord
 from bot.dataset_changes import DatasetChanges, shared_document
 from knowledge.corpus import CorpusDefaults
 from knowledge.documents import Document
 from knowledge.errors import BadDocument
 from knowledge.index import batches
 from knowledge.ingest import documents_from_bytes, dropped, failure_of, source_of, unreadable
+
+log = logging.getLogger(__name__)
 
 MAX_FILES = 200
 WRITE_BATCH = 200
@@ -146,6 +150,17 @@ class Uploads(DatasetChanges):
         )
         return replace(report, left_out=tuple(left_out))
 
+    async def _put_back(self, new: Sequence[str], previous: Sequence[Document]) -> None:
+        """The index as it was before an upload whose records failed: its ``new`` documents
+        removed, the ``previous`` versions of those it replaced written again. A failure here
+        is logged; the upload's own error is what the uploader sees."""
+        try:
+            for doc_id in new:
+                await self.index.delete(doc_id)
+            await self.index.upsert_batches(batches(previous, max(len(previous), 1)))
+        except Exception as exc:
+            log.warning("upload not undone in the index: %s", type(exc).__name__)
+
     async def write(
         self,
         dataset: DatasetInfo,
@@ -160,9 +175,12 @@ class Uploads(DatasetChanges):
         of the same files that the new versions no longer hold are deleted (``dropped``).
 
         The upload is recorded first (``AuditWriteFailed``: nothing is written), then the
-        index is written, then the dataset's records. A document the index holds but the
-        records do not (their write failed after the index's) is recorded when the upload is
-        repeated, so the dataset lists, and its deletion removes, all it holds."""
+        index is written, then the dataset's records, all in one transaction. When the records
+        cannot be written, an upload small enough for one index transaction puts the index
+        back as it was (new documents removed, replaced ones restored), so nothing is
+        searchable that the dataset does not list. A document the index still holds but the
+        records do not (a bulk load, or the index could not be put back) is recorded when the
+        upload is repeated, so the dataset lists, and its deletion removes, all it holds."""
         sources = list(dict.fromkeys(sources))
         own = id_prefix(dataset) + "/"
         if foreign := [d.doc_id for d in documents if not d.doc_id.startswith(own)]:
@@ -172,9 +190,8 @@ class Uploads(DatasetChanges):
                 "データセットの文書として登録できない ID があります。",
                 detail=f"{len(foreign)} ids outside {own}",
             )
-        changed = [
-            d for d in documents if await self.index.content_hash(d.doc_id) != d.content_hash
-        ]
+        indexed = {d.doc_id: await self.index.content_hash(d.doc_id) for d in documents}
+        changed = [d for d in documents if indexed[d.doc_id] != d.content_hash]
         recorded = await asyncio.to_thread(self.datasets.documents, dataset.id)
         unrecorded = [d for d in documents if recorded.get(d.doc_id) != d.content_hash]
         gone = dropped(
@@ -187,23 +204,38 @@ class Uploads(DatasetChanges):
         await self.auditor.admin(upload)
         # One transaction for the whole upload when it is small enough to hold; large bulk
         # loads commit per batch (each batch is still all-or-nothing).
-        batch = max(len(changed) if len(changed) <= WRITE_BATCH * 5 else WRITE_BATCH, 1)
+        whole = len(changed) <= WRITE_BATCH * 5
+        batch = max(len(changed) if whole else WRITE_BATCH, 1)
+        # What the index held of the documents replaced, to put back if the records fail.
+        previous = [
+            held
+            for d in (changed if whole else [])
+            if indexed[d.doc_id] is not None
+            and (held := await self.index.get_document(d.doc_id)) is not None
+        ]
 
         async def written(done: int) -> None:
             if progress is not None:
                 await progress(done, len(changed))
 
         await self.index.upsert_batches(batches(changed, batch), written)
-        for document in unrecorded:
-            await asyncio.to_thread(
-                self.datasets.record,
-                dataset.id,
-                doc_id=document.doc_id,
-                source_name=source_of(document.doc_id),
-                title=document.meta.title,
-                content_hash=document.content_hash,
-                published=document.meta.published,
+        records = [
+            DocumentRecord(
+                doc_id=d.doc_id,
+                source_name=source_of(d.doc_id),
+                title=d.meta.title,
+                content_hash=d.content_hash,
+                published=d.meta.published,
             )
+            for d in unrecorded
+        ]
+        try:
+            await asyncio.to_thread(self.datasets.record, dataset.id, records)
+        except Exception:
+            if whole:
+                new = [d.doc_id for d in changed if indexed[d.doc_id] is None]
+                await self._put_back(new, previous)
+            raise
         for doc_id in gone:  # the index first, then the records (see ``delete``)
             await self.index.delete(doc_id)
         await asyncio.to_thread(self.datasets.forget, dataset.id, gone)

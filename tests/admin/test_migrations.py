@@ -14,6 +14,7 @@ from sqlmodel import SQLModel
 
 from admin.datasets import DatasetService
 from admin.db import alembic_config, create_db_engine, init_db, register_tables
+from admin.document_versions import DocumentRecord
 from knowledge.errors import NotFound
 
 
@@ -53,9 +54,7 @@ def test_a_database_of_the_previous_schema_keeps_its_rows_and_references(tmp_pat
         datasets = DatasetService(engine)
         kept = datasets.create("1", "例規集", "条例・規則・例規")
         gone = datasets.create("1", "削除予定", "計画")
-        datasets.record(
-            kept.id, doc_id="ds1/a.txt", source_name="a.txt", title="A", content_hash="h"
-        )
+        datasets.record(kept.id, [DocumentRecord("ds1/a.txt", "a.txt", "A", "h")])
         datasets.delete(gone.id, "1")
         init_db(engine)
         assert datasets.documents(kept.id) == {"ds1/a.txt": "h"}

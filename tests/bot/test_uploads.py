@@ -71,16 +71,33 @@ async def test_a_failed_delete_keeps_the_dataset_and_can_be_finished(
     await index.close()
 
 
-async def test_an_upload_whose_records_failed_is_recorded_when_repeated(
+async def test_an_upload_whose_records_failed_leaves_the_index_as_it_was(
     db_engine: Engine, tmp_path: Path
 ) -> None:
     _, index, uploads, dataset = services(db_engine, tmp_path)
+    await upload(uploads, dataset, RULES)
+    retriever = Retriever(index, Analyzer())
+
+    async def searchable() -> list[str]:
+        found = await retriever.retrieve("ごみの収集日", SearchFilter(viewer_org="7"))
+        return sorted(hit.chunk.text for hit in found.hits)
+
+    before = await searchable()
+    revised = [
+        UploadFile("粗大ごみ収集規則.txt", "粗大ごみは毎月第四水曜日に収集する。".encode()),
+        UploadFile("家庭ごみ収集規則.txt", "家庭ごみは毎週月曜日に収集する。".encode()),
+    ]
+    # The new file's record cannot be inserted (a full disk, say): the upload fails whole.
     with refusing_inserts(db_engine, "document_version"), pytest.raises(DBAPIError):
-        await upload(uploads, dataset, RULES)
-    assert await index.count_chunks() == 2  # the index took them before the records failed
-    again = await upload(uploads, dataset, RULES)
-    assert (again.written, again.unchanged, again.dataset.documents) == (0, 2, 2)
-    assert await uploads.delete(dataset, who="u", platform="api") == 2
+        await upload(uploads, dataset, revised)
+    # The index is as it was: the old 粗大ごみ rule, no 家庭ごみ rule the dataset would not list.
+    assert await searchable() == before
+    assert uploads.datasets.owned(dataset.id, "7").documents == 2
+
+    again = await upload(uploads, dataset, revised)
+    assert (again.written, again.unchanged, again.dataset.documents) == (2, 0, 3)
+    assert "粗大ごみは毎月第四水曜日に収集する。" in await searchable()
+    assert await uploads.delete(dataset, who="u", platform="api") == 3
     assert await index.count_chunks() == 0
     await index.close()
 
