@@ -31,6 +31,7 @@ WITHDRAW_TIMEOUT_S = 3.0
 MAX_WEBHOOK_BYTES = 1024 * 1024
 # The largest file taken from a chat message (upload, summarize, a question about it).
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+DOWNLOAD_PIECE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -143,16 +144,19 @@ async def download(
     ``DownloadRefused`` for a failed download or one over ``limit`` bytes."""
     if attachment.size > limit:
         raise DownloadRefused("file too large")
+    content = bytearray()
     try:
         async with session.get(attachment.url, headers=headers or {}) as response:
             if response.status != 200:
                 raise DownloadRefused(f"download status {response.status}")
-            content = await response.content.read(limit + 1)
+            # ``read(n)`` returns what has arrived so far: read to the end, within the limit.
+            async for piece in response.content.iter_chunked(DOWNLOAD_PIECE_BYTES):
+                content += piece
+                if len(content) > limit:
+                    raise DownloadRefused("file too large")
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise DownloadRefused(type(exc).__name__) from exc
-    if len(content) > limit:
-        raise DownloadRefused("file too large")
-    return content
+    return bytes(content)
 
 
 async def with_files(turn: Turn, fetch: Callable[[Attachment], Awaitable[bytes]]) -> Turn:

@@ -8,6 +8,7 @@ import json
 import time
 from typing import Any
 
+import pytest
 from chat_harness import SAMPLE_QUESTION, Chat, MakeChat, eventually
 from fakes.openai_server import Hang
 from fakes.slack_api import Failure, FakeSlack
@@ -406,12 +407,18 @@ async def test_a_slack_connect_channel_gets_answers_from_shared_data_only(
     assert "他の組織のメンバーも参加しているため" in refused and "窓口規程" not in refused
 
 
+@pytest.mark.parametrize("filler_lines", [0, 5000], ids=["small", "300KB"])
 async def test_a_direct_message_with_a_file_is_answered_from_the_file(
-    make_chat, slack_fake
+    make_chat, slack_fake, filler_lines: int
 ) -> None:
     chat = await slack_chat(make_chat, slack_fake)
     chat.link("横浜市", "slack", slack_fake.team_id)
-    memo = "窓口案内\n令和8年度の窓口受付時間は午前8時30分から午後5時15分までとする。".encode()
+    # A large file, the answer at its end: more than one read of the download brings.
+    filler = "".join(
+        f"第{n}項 庁舎の清掃は、業者に委託して毎週行う。\n" for n in range(filler_lines)
+    )
+    rule = "令和8年度の窓口受付時間は午前8時30分から午後5時15分までとする。"
+    memo = f"窓口案内\n{filler}{rule}".encode()
     url = slack_fake.add_file("madoguchi.txt", memo)
     event = slack_fake.direct_message("窓口は何時から開いていますか")
     event["event"] |= {
@@ -421,5 +428,5 @@ async def test_a_direct_message_with_a_file_is_answered_from_the_file(
     await send_event(chat, slack_fake, event)
     await chat.drain()
     [answer] = slack_fake.of("chat.update")
-    assert "午前8時30分" in answer.block_text and "窓口案内" in answer.block_text
+    assert "午前8時30分" in answer.block_text and "・添付ファイル）" in answer.block_text
     assert [c.authorized for c in slack_fake.calls if c.method == "file"] == [True]
