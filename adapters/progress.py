@@ -7,6 +7,7 @@ never holds up the answer: the callback only notes the newest text, and one edit
 in the background, always of the newest text (the bot reports every few seconds). A failed edit
 is logged by its error type and ends the editing for that answer, which still replaces the
 placeholder as usual; ``finish`` waits for an edit under way, so that none lands after it.
+A summary the model writes part by part reports its ``Stage`` the same way.
 """
 
 from __future__ import annotations
@@ -17,29 +18,34 @@ from collections.abc import Awaitable, Callable
 
 from adapters.common import answer_turn
 from adapters.markdown import plain_text
-from bot.turns import Answer, ChatBot, Turn
+from bot.turns import Answer, ChatBot, Stage, Turn
 
 log = logging.getLogger(__name__)
 
 PROGRESS_MARK = "（回答を作成しています…）"
 
 
-def progress_text(text: str, limit: int) -> str:
-    """A partial answer as its placeholder shows it: plain text (no Markdown marks) followed by
-    ``PROGRESS_MARK``, at most ``limit`` characters in all."""
-    shown = plain_text(text).strip()
-    room = limit - len(PROGRESS_MARK) - 2
-    if len(shown) > room:
-        shown = shown[: room - 1] + "…"
+def progress_text(progress: str | Stage, limit: int) -> str:
+    """What the placeholder shows, at most ``limit`` characters: a stage as it is said (it
+    says itself what is under way), or a partial answer as plain text (no Markdown marks)
+    followed by ``PROGRESS_MARK``."""
+    if isinstance(progress, Stage):
+        return _within(progress.text, limit)
+    shown = _within(plain_text(progress).strip(), limit - len(PROGRESS_MARK) - 2)
     return f"{shown}\n\n{PROGRESS_MARK}"
 
 
-Show = Callable[[str], Awaitable[object]]
+def _within(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+Show = Callable[[str | Stage], Awaitable[object]]
 
 
 async def answer_as_written(bot: ChatBot, turn: Turn, show: Show | None) -> Answer:
     """The bot's answer (``answer_turn``); while a model writes it, ``show`` edits the
-    placeholder with the text so far (``None``: a placeholder that cannot be edited)."""
+    placeholder with the text so far, or a summary's stage (``None``: a placeholder that
+    cannot be edited)."""
     if show is None:
         return await answer_turn(bot, turn)
     progress = PlaceholderProgress(show, turn.conversation.platform)
@@ -58,14 +64,14 @@ class PlaceholderProgress:
     def __init__(self, show: Show, platform: str) -> None:
         self._show = show
         self._platform = platform
-        self._newest: str | None = None
+        self._newest: str | Stage | None = None
         self._editing: asyncio.Task[None] | None = None
         self._stopped = False
 
-    async def __call__(self, text: str) -> None:
+    async def __call__(self, progress: str | Stage) -> None:
         if self._stopped:
             return
-        self._newest = text
+        self._newest = progress
         if self._editing is None or self._editing.done():
             self._editing = asyncio.create_task(self._edit(), name=f"{self._platform}-progress")
 

@@ -1,5 +1,5 @@
-"""Back ends of the chat commands that manage data: summarize, upload, datasets, dataset
-delete, quota, quota set and usage. ``ChatRouter`` has already checked the user's role."""
+"""Back ends of the chat commands that manage data: upload, datasets, dataset delete, quota,
+quota set and usage. ``ChatRouter`` has already checked the user's role."""
 
 from __future__ import annotations
 
@@ -12,18 +12,14 @@ from admin.audit import AuditEvent
 from admin.datasets import CATEGORIES, DatasetInfo
 from admin.orgs import OrgInfo
 from bot import commands
-from bot.asker import Asker
-from bot.attached import is_picture
 from bot.cli_quota import describe
 from bot.fetch import Fetched, FetchPolicy, fetch
 from bot.router import notice
 from bot.sample import sample_in_index, sample_line
 from bot.services import Services
-from bot.summarizer import SummaryRequest
 from bot.turns import Answer, Turn
 from bot.uploads import UploadFile, Uploads
 from knowledge.errors import BadInput
-from knowledge.parsing import is_document
 
 Handler = Callable[[Turn, OrgInfo, str], Awaitable[Answer]]
 # How many documents ``/datasets 番号`` lists.
@@ -85,7 +81,6 @@ class DataCommands:
 
     def handlers(self) -> dict[str, Handler]:
         return {
-            "summarize": self.summarize,
             "upload": self.upload,
             "datasets": self.datasets,
             "dataset delete": self.delete,
@@ -93,27 +88,6 @@ class DataCommands:
             "quota set": self.quota_set,
             "usage": self.usage,
         }
-
-    async def summarize(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
-        target = args.strip()
-        summarizer = self.services.summarizer
-        # A document first, a picture last: a file the message is about is the one named.
-        files = sorted(turn.attachments, key=lambda a: (not is_document(a.name), is_picture(a)))
-        attached = [(a.name, a.content) for a in files if a.content is not None]
-        if attached:
-            return await summarizer.summarize_attached(attached, Asker.of(turn, org.id))
-        if target.startswith(("http://", "https://")):
-            request = SummaryRequest(url=target.split()[0])
-        elif target:
-            request = SummaryRequest(doc_id=target)
-        elif turn.attachments:
-            return notice(commands.ATTACHMENTS_NOT_RECEIVED)
-        else:
-            return notice(
-                "要約する文書の名前・文書ID・URL を「/summarize」に続けて指定してください"
-                "（例: /summarize 地方自治法第242条）。"
-            )
-        return await summarizer.summarize(request, Asker.of(turn, org.id))
 
     async def upload(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
         options, rest = parse_options(args)

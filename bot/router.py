@@ -24,11 +24,11 @@ from admin.orgs import OrgInfo
 from bot import cited, commands
 from bot.asker import Asker
 from bot.assistant import Assistant
-from bot.attached import about_files, ask_about_files, wants_summary
+from bot.attached import about_files, ask_about_files, is_picture, wants_summary
 from bot.auditing import Auditor
 from bot.commands import Command
 from bot.smalltalk import asks_how_to_use
-from bot.summarizer import Summarizer
+from bot.summarizer import Summarizer, SummaryRequest
 from bot.turns import Answer, ConversationRef, Feedback, Outcome, Platform, Progress, Turn
 from knowledge.errors import BaibainError, QuotaExceeded
 from knowledge.parsing import is_document
@@ -74,7 +74,8 @@ class ChatRouter:
         self.summarizer = summarizer
         self._clock = clock
         self._windows: dict[tuple[str, str], _Window] = {}
-        # ``ask`` is not among them: a question is answered like any other (``_command``).
+        # ``ask`` and ``summarize`` are not among them: they are answered as the messages that
+        # ask the same are (``_command``), as a model writes them.
         self.handlers: dict[str, CommandHandler] = {"help": self._help}
 
     # -- ChatBot --------------------------------------------------------------------------
@@ -209,17 +210,13 @@ class ChatRouter:
         (「地方自治法第242条を要約して」) gets the summary, as ``/summarize`` would give it, and
         one asking for the summary of what the previous answer cited (「この条文を要約して」,
         「[2]を要約して」) that source's summary."""
-        summarize, summarizer = self.handlers.get("summarize"), self.summarizer
+        summarizer = self.summarizer
         if summarizer and (request := cited.cited_request(question)) is not None:
-            return await self._summarize_cited(summarizer, request, Asker.of(turn, org.id))
+            asker = Asker.of(turn, org.id)
+            return await self._summarize_cited(summarizer, request, asker, progress)
         target = commands.summary_target(question)
-        if (
-            target
-            and summarize
-            and summarizer
-            and await summarizer.finds(target, Asker.of(turn, org.id))
-        ):
-            return await summarize(replace(turn, attachments=()), org, target)
+        if target and summarizer and await summarizer.finds(target, Asker.of(turn, org.id)):
+            return await self._summarize(replace(turn, attachments=()), org, target, progress)
         try:
             return await self.assistant.ask(question, Asker.of(turn, org.id), on_progress=progress)
         except QuotaExceeded as exc:
@@ -229,15 +226,47 @@ class ChatRouter:
                 log.warning("answer failed code=%s detail=%s", exc.code, exc.detail)
             return notice(exc.user_message, "error")
 
+    async def _summarize(
+        self, turn: Turn, org: OrgInfo, target: str, progress: Progress | None
+    ) -> Answer:
+        """The summary ``/summarize`` gives: of the first attached file, else of the URL or
+        the document (its id or name) ``target`` names. ``progress`` receives its stages."""
+        summarizer = self.summarizer
+        if summarizer is None:
+            return notice(commands.NOT_READY_TEXT)
+        asker = Asker.of(turn, org.id)
+        target = target.strip()
+        # A document first, a picture last: a file the message is about is the one named.
+        files = sorted(turn.attachments, key=lambda a: (not is_document(a.name), is_picture(a)))
+        attached = [(a.name, a.content) for a in files if a.content is not None]
+        if attached:
+            return await summarizer.summarize_attached(attached, asker, progress)
+        if target.startswith(("http://", "https://")):
+            request = SummaryRequest(url=target.split()[0])
+        elif target:
+            request = SummaryRequest(doc_id=target)
+        elif turn.attachments:
+            return notice(commands.ATTACHMENTS_NOT_RECEIVED)
+        else:
+            return notice(
+                "要約する文書の名前・文書ID・URL を「/summarize」に続けて指定してください"
+                "（例: /summarize 地方自治法第242条）。"
+            )
+        return await summarizer.summarize(request, asker, progress)
+
     async def _summarize_cited(
-        self, summarizer: Summarizer, request: cited.CitedRequest, asker: Asker
+        self,
+        summarizer: Summarizer,
+        request: cited.CitedRequest,
+        asker: Asker,
+        progress: Progress | None,
     ) -> Answer:
         """The summary of the source of the previous answer that ``request`` means, or which
         sources there are to choose from, or that there is no cited answer to refer to."""
         chosen = cited.choose(await self.assistant.cited_sources(asker), request)
         if isinstance(chosen, str):
             return notice(chosen)
-        return await summarizer.summarize(cited.summary_request(chosen), asker)
+        return await summarizer.summarize(cited.summary_request(chosen), asker, progress)
 
     async def _about_files(self, turn: Turn, org: OrgInfo, progress: Progress | None) -> Answer:
         """A message about its files: their summary when it asks for one (or says nothing),
@@ -248,8 +277,7 @@ class ChatRouter:
         if documents and not files:
             return notice(commands.ATTACHMENTS_NOT_RECEIVED)
         if wants_summary(turn.text) or not documents:
-            summarize = self.handlers.get("summarize")
-            return await summarize(turn, org, "") if summarize else notice(commands.NOT_READY_TEXT)
+            return await self._summarize(turn, org, "", progress)
         asker = Asker.of(turn, org.id)
         return await ask_about_files(self.assistant, turn.text, files, asker, progress)
 
@@ -277,6 +305,8 @@ class ChatRouter:
             if not args.strip():
                 return notice("「/ask」に続けて質問を入力してください。")
             return await self._ask(turn, org, args, progress)
+        if command.name == "summarize":
+            return await self._summarize(turn, org, args, progress)
         handler = self.handlers.get(command.name)
         if handler is None or not command.ready:
             return notice(commands.NOT_READY_TEXT)

@@ -10,12 +10,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.asker import Asker
-from bot.assistant import SUMMARY_CUT_SHORT_NOTICE, charged, usage_of
+from bot.assistant import PROGRESS_INTERVAL_S, SUMMARY_CUT_SHORT_NOTICE, charged, usage_of
 from bot.auditing import Auditor, failed_turn
 from bot.fetch import FetchPolicy, fetch_document
 from bot.metering import LLMAccess, MeteredLLM
 from bot.offline import FILTERED_SUMMARY_NOTICE, OFFLINE_NOTICE
-from bot.turns import EXTRACT_FOOTER, Answer, Citation, Outcome
+from bot.turns import EXTRACT_FOOTER, Answer, Citation, Outcome, Progress, Stage
 from knowledge.analysis import Analyzer
 from knowledge.chunking import chunk_sections
 from knowledge.documents import Document, DocumentMeta
@@ -29,7 +29,7 @@ from knowledge.errors import (
 )
 from knowledge.index import IndexStore, SearchFilter
 from knowledge.parsing import parse_file
-from knowledge.summaries import extractive_summary, summarize_document
+from knowledge.summaries import PartsRead, extractive_summary, summarize_document
 from knowledge.terms import article_key
 from knowledge.titles import (
     article_named,
@@ -106,13 +106,16 @@ class Summarizer:
         self.fetch_policy = fetch_policy
         self.from_file = from_file
 
-    async def summarize(self, request: SummaryRequest, asker: Asker) -> Answer:
-        """Summarize the requested document for the asker (who must be allowed to see it)."""
+    async def summarize(
+        self, request: SummaryRequest, asker: Asker, progress: Progress | None = None
+    ) -> Answer:
+        """Summarize the requested document for the asker (who must be allowed to see it).
+        ``progress`` receives the ``Stage`` of a summary the model writes part by part."""
         started = time.perf_counter()
         turn_id = uuid.uuid4().hex
         try:
             source = await self._source(request, asker)
-            answer = await self._summarize(source, asker.org_id)
+            answer = await self._summarize(source, asker.org_id, progress)
         except BaibainError as exc:
             await self._record(request, asker, failed_turn(exc), started)
             raise
@@ -131,11 +134,17 @@ class Summarizer:
             return False
         return True
 
-    async def summarize_attached(self, files: Sequence[tuple[str, bytes]], asker: Asker) -> Answer:
+    async def summarize_attached(
+        self,
+        files: Sequence[tuple[str, bytes]],
+        asker: Asker,
+        progress: Progress | None = None,
+    ) -> Answer:
         """Summarize the first attached file (name, bytes); the answer names the files left
         out, as one summary request is about one document."""
         name, data = files[0]
-        answer = await self.summarize(SummaryRequest(filename=name, content=data), asker)
+        request = SummaryRequest(filename=name, content=data)
+        answer = await self.summarize(request, asker, progress)
         if len(files) == 1:
             return answer
         others = "、".join(f"「{other}」" for other, _ in files[1:])
@@ -261,7 +270,9 @@ class Summarizer:
         whole = await self.index.get_document(found[0].doc_id)
         return article_of(whole, key) if whole is not None else None
 
-    async def _summarize(self, source: _Source, org_id: str | None) -> Answer:
+    async def _summarize(
+        self, source: _Source, org_id: str | None, progress: Progress | None
+    ) -> Answer:
         header = f"{source.note}「{source.title}」の要約です。"
         details = " / ".join(x for x in (source.citation.published or "", source.citation.url) if x)
         if details:
@@ -280,6 +291,7 @@ class Summarizer:
                         source.chunks,
                         token_budget=budget,
                         max_summary_chars=LLM_SUMMARY_CHARS,
+                        on_part=_stages(source.title, progress) if progress else None,
                     )
                 except ValueError:
                     if budget < self.token_budget:  # the budget left is what is too small
@@ -316,6 +328,25 @@ class Summarizer:
         # The calls that succeeded before one failed were charged: the reply says so too.
         spent = llm.spent if isinstance(llm, MeteredLLM) and llm.spent.requests else None
         return charged(quoted, spent)
+
+
+def _stages(title: str, progress: Progress) -> PartsRead:
+    """The parts of a long document read, told to ``progress`` as stages: at most every
+    ``PROGRESS_INTERVAL_S`` (as an answer being written), and always before the merge."""
+    last = float("-inf")
+
+    async def parts_read(done: int, total: int) -> None:
+        nonlocal last
+        if done == total:
+            said = f"「{title}」の要約をまとめています（{total} の部分をすべて読みました）"
+        elif time.monotonic() - last >= PROGRESS_INTERVAL_S:
+            said = f"「{title}」を要約しています（{done}/{total} の部分を読みました）"
+        else:
+            return
+        last = time.monotonic()
+        await progress(Stage(said))
+
+    return parts_read
 
 
 def _by_article_note(law_title: str) -> str:

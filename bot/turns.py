@@ -16,8 +16,19 @@ Platform = Literal["slack", "teams", "logo", "api", "invoke", "web", "cli"]
 # turn was answered with quotes instead (or not at all).
 Outcome = Literal["answered", "not_found", "filtered", "quota", "error", "refused", "command"]
 Rating = Literal["up", "down"]
-# Receives the text of an answer so far while a model writes it (a few times, seconds apart).
-Progress = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What the bot is doing while no text of its reply is written yet, said as it is
+    (「「…」を要約しています（3/8 の部分を読みました）」)."""
+
+    text: str
+
+
+# Receives the text of an answer so far while a model writes it, or the ``Stage`` of a reply
+# written in steps (a summary's parts read): a few times, seconds apart.
+Progress = Callable[[str | Stage], Awaitable[None]]
 
 AI_FOOTER = "※この回答はAIが資料をもとに作成したものです。必ず出典の原文を確認してください。"
 # An offline answer or summary quotes the sources (the model wrote nothing): the footer says
@@ -169,7 +180,8 @@ class ChatBot(Protocol):
 
     async def handle(self, turn: Turn, progress: Progress | None = None) -> Answer:
         """Answer one turn: a question, a command, or a polite refusal or hint. ``progress``
-        receives the answer's text while a model writes it (never for other replies)."""
+        receives the answer's text while a model writes it, or the ``Stage`` of a summary a model
+        writes in parts (never anything for other replies)."""
         ...
 
     async def welcome(

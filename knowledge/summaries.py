@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from knowledge.analysis import char_bigrams, split_sentences
@@ -40,6 +40,9 @@ _MAP_OUT_MAX = 400
 _MAP_OUT_MIN = 80
 _MIN_KEPT_PER_CHUNK = 40
 _SEPARATOR = "\n\n"
+
+PartsRead = Callable[[int, int], Awaitable[None]]
+"""Told ``(parts summarized, parts in all)`` as the parts of a long document are summarized."""
 
 
 def _output_tokens(chars: int) -> int:
@@ -262,6 +265,7 @@ async def summarize_document(
     token_budget: int,
     max_summary_chars: int = 600,
     max_request_tokens: int = MAX_REQUEST_TOKENS,
+    on_part: PartsRead | None = None,
 ) -> Summary:
     """Summarize a document in Japanese, in at most ``max_summary_chars`` characters.
 
@@ -272,6 +276,8 @@ async def summarize_document(
     :data:`MAP_CONCURRENCY` at a time) and merging the partial summaries (reduce). When the
     whole text does not fit, every chunk keeps its beginning in proportion (or, for very many
     chunks, evenly spaced chunks are kept), so the summary still covers the whole document.
+    ``on_part`` is awaited after each part's summary, in the order they finish (the last
+    one, every part read, just before the merge); a summary in one call reports nothing.
     Raises ``ValueError`` when the budget cannot hold a useful plan, and
     ``UpstreamUnavailable`` from the client.
     """
@@ -288,12 +294,17 @@ async def summarize_document(
 
     k = len(plan.groups)
     gate = asyncio.Semaphore(MAP_CONCURRENCY)
+    done = 0
 
     async def summarize_part(i: int, group: str) -> tuple[str, LLMUsage]:
+        nonlocal done
         async with gate:
             completion = await client.complete(
                 _map_messages(title, group, i, k, plan.map_chars), max_tokens=plan.map_out
             )
+        done += 1
+        if on_part is not None:
+            await on_part(done, k)
         # Clipped to map_out characters: the reduce step was planned with that many tokens.
         # A partial summary the server cut short is still merged: the final summary then says
         # less about that part, but it is whole, so only a cut final reply is told to the user.

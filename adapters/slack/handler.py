@@ -54,7 +54,7 @@ from adapters.slack.translate import (
     to_turn,
     welcome_target,
 )
-from bot.turns import Attachment, ConversationRef, Turn
+from bot.turns import Attachment, ConversationRef, Stage, Turn
 
 log = logging.getLogger(__name__)
 
@@ -247,9 +247,12 @@ class SlackAdapter:
                 await self._withdraw(lane, target, placeholder)
             raise
 
-    async def _show_progress(self, lane: str, target: SlackTarget, ts: str, text: str) -> None:
-        """The placeholder with the answer so far; tried once (a later edit shows more)."""
-        payload = {"channel": target.channel, "ts": ts, **render_progress(text)}
+    async def _show_progress(
+        self, lane: str, target: SlackTarget, ts: str, progress: str | Stage
+    ) -> None:
+        """The placeholder with the answer so far (or a summary's stage); tried once (a later
+        edit shows more)."""
+        payload = {"channel": target.channel, "ts": ts, **render_progress(progress)}
         await self._api(lane, "chat.update", payload, max_attempts=1)
 
     async def _replace(

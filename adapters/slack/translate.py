@@ -17,7 +17,7 @@ from adapters.markdown import plain_text
 from adapters.outbound import split_text
 from adapters.progress import progress_text
 from adapters.slack.mrkdwn import escape, link_label, to_mrkdwn
-from bot.turns import Answer, Attachment, ConversationRef, Feedback, Rating, Turn
+from bot.turns import Answer, Attachment, ConversationRef, Feedback, Rating, Stage, Turn
 
 ACTION_UP = "baibain_feedback_up"
 ACTION_DOWN = "baibain_feedback_down"
@@ -260,10 +260,11 @@ def render(answer: Answer) -> dict[str, Any]:
     return {"text": _fallback(plain_text(answer.text)), "blocks": blocks}
 
 
-def render_progress(text: str) -> dict[str, Any]:
+def render_progress(progress: str | Stage) -> dict[str, Any]:
     """The placeholder while the model writes: the answer so far as plain text (a partial
-    answer's Markdown may be unbalanced), then a mark that more is coming."""
-    shown = progress_text(text, SECTION_LIMIT)
+    answer's Markdown may be unbalanced), then a mark that more is coming; or a summary's
+    stage."""
+    shown = progress_text(progress, SECTION_LIMIT)
     section = {"type": "section", "text": {"type": "plain_text", "text": shown, "emoji": False}}
     return {"text": _fallback(shown), "blocks": [section]}
 

@@ -67,7 +67,7 @@ from adapters.teams.translate import (
     to_feedback,
     to_turn,
 )
-from bot.turns import Attachment, ConversationRef, Turn
+from bot.turns import Attachment, ConversationRef, Stage, Turn
 
 log = logging.getLogger(__name__)
 
@@ -279,10 +279,11 @@ class TeamsAdapter:
             raise
 
     async def _show_progress(
-        self, lane: str, target: TeamsTarget, placeholder: str, text: str
+        self, lane: str, target: TeamsTarget, placeholder: str, progress: str | Stage
     ) -> None:
-        """The placeholder with the answer so far; tried once (a later edit shows more)."""
-        activity = render_progress(text, TEXT_LIMIT)
+        """The placeholder with the answer so far (or a summary's stage); tried once (a later
+        edit shows more)."""
+        activity = render_progress(progress, TEXT_LIMIT)
         update = functools.partial(self.connector.update, target, placeholder, activity)
         await self.runtime.outbox.send(lane, update, max_attempts=1)
 

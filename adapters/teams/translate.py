@@ -16,7 +16,7 @@ from typing import Any
 from adapters.common import as_command, citation_details, is_web_link
 from adapters.markdown import bold_headings, plain_text
 from adapters.progress import progress_text
-from bot.turns import Answer, Attachment, ConversationRef, Feedback, Turn
+from bot.turns import Answer, Attachment, ConversationRef, Feedback, Stage, Turn
 
 FEEDBACK_KIND = "baibain.feedback"
 FILE_DOWNLOAD_INFO = "application/vnd.microsoft.teams.file.download.info"
@@ -210,11 +210,11 @@ def render(answer: Answer) -> dict[str, Any]:
     }
 
 
-def render_progress(text: str, limit: int) -> dict[str, Any]:
+def render_progress(progress: str | Stage, limit: int) -> dict[str, Any]:
     """The placeholder while the model writes: the answer so far as plain text (a partial
     answer's Markdown may be unbalanced) of at most ``limit`` characters, then a mark that
-    more is coming."""
-    return {"type": "message", "text": progress_text(text, limit), "textFormat": "plain"}
+    more is coming; or a summary's stage."""
+    return {"type": "message", "text": progress_text(progress, limit), "textFormat": "plain"}
 
 
 def _execute(title: str, turn_id: str, rating: str) -> dict[str, Any]:

@@ -1,17 +1,19 @@
 """A model's answer appears as it is written: on Slack and Teams the placeholder message shows
 the text so far until the answer with its sources replaces it; LoGo, which cannot edit a reply,
-gets the answer once."""
+gets the answer once. A long document's summary shows how many of its parts were read."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from chat_harness import SAMPLE_QUESTION, Chat, MakeChat, eventually
 from fakes.botframework import Failure as ConnectorFailure
 from fakes.botframework import FakeBotFramework
-from fakes.openai_server import FakeOpenAIServer, Reply
+from fakes.openai_server import FakeOpenAIServer, RecordedRequest, Reply
 from fakes.slack_api import Failure, FakeSlack
 from support import llm_settings
 from test_logo import deliver, logo_chat
@@ -19,14 +21,52 @@ from test_slack import FORM, send, send_event, slack_chat
 from test_teams import TENANT, post, teams_chat
 
 from adapters.progress import PlaceholderProgress
+from knowledge.summaries import MAP_CONCURRENCY
 
 MARK = "（回答を作成しています…）"
 ANSWER = "転入した日から**十四日以内**に、住所地の市町村長に届け出てください[1]。"
+PARTS_READ = r"「備蓄計画」を要約しています（(\d+)/(\d+) の部分を読みました）"
+MERGING = r"「備蓄計画」の要約をまとめています（(\d+) の部分をすべて読みました）"
+MERGED = "各地区は避難所の備蓄品を定期的に点検します。"
+# A budget that reads more parts than are summarized at once: the first part's stage is shown
+# while the others are still read.
+IN_PARTS = {"summary_token_budget": 60_000}
 
 
 def written(fake: FakeOpenAIServer, text: str = ANSWER, chunk_chars: int = 4) -> None:
     """The model's next answer, streamed in pieces of ``chunk_chars`` characters."""
     fake.script(Reply(text, chunk_chars=chunk_chars))
+
+
+def plan(sections: int = 1500) -> bytes:
+    """備蓄計画: about 65,000 characters, summarized in more parts than the model is asked
+    at once (with ``IN_PARTS``), then merged; with few ``sections``, in one call."""
+    lines = [
+        f"第{n}節 第{n}地区では、避難所の備蓄品を年{n % 4 + 1}回点検し、結果を市に報告する。"
+        for n in range(1, sections)
+    ]
+    return "\n".join(["備蓄計画", *lines]).encode()
+
+
+def summarizes_in_parts(fake: FakeOpenAIServer) -> None:
+    """The model summarizes each part, then merges them into ``MERGED``."""
+
+    def reply(request: RecordedRequest) -> Reply:
+        merging = "部分ごとに要約したもの" in request.messages[-1]["content"]
+        return Reply(MERGED if merging else "この部分では備蓄品の点検を定めています。")
+
+    fake.default = reply
+
+
+def stages(shown: list[str]) -> list[tuple[str, ...]]:
+    """What each placeholder edit said of the parts: (done, total) or (total,) when merging;
+    an edit that said anything else fails the test."""
+    said = []
+    for text in shown:
+        matched = re.fullmatch(PARTS_READ, text) or re.fullmatch(MERGING, text)
+        assert matched, text
+        said.append(matched.groups())
+    return said
 
 
 async def on_slack(
@@ -172,6 +212,74 @@ async def test_logo_gets_the_answer_once(
     await chat.drain()
     [reply] = logo_fake.replies
     assert "十四日以内" in reply.text and "出典:" in reply.text and MARK not in reply.text
+
+
+async def summarized_on_slack(
+    make_chat: MakeChat, slack: FakeSlack, document: bytes, **settings: Any
+) -> None:
+    """備蓄計画.txt sent in a direct message with 「要約して」, and its summary delivered."""
+    chat = await slack_chat(make_chat, slack, **settings)
+    chat.link("横浜市", "slack", slack.team_id)
+    url = slack.add_file("備蓄計画.txt", document)
+    event = slack.direct_message("要約して")
+    file = {"id": "F1", "name": "備蓄計画.txt", "size": len(document), "url_private": url}
+    event["event"] |= {"subtype": "file_share", "files": [file]}
+    await send_event(chat, slack, event)
+    await chat.drain()
+
+
+async def test_slack_shows_how_many_parts_of_a_long_document_its_summary_has_read(
+    make_chat, slack_fake, openai_fake: FakeOpenAIServer
+) -> None:
+    summarizes_in_parts(openai_fake)
+    settings = llm_settings(openai_fake.url) | IN_PARTS
+    await summarized_on_slack(make_chat, slack_fake, plan(), **settings)
+    parts = len(openai_fake.chat_requests) - 1  # then the merge
+    assert parts > MAP_CONCURRENCY
+    *partial, final = slack_fake.of("chat.update")
+    said = stages([u.block_text for u in partial])
+    assert ("1", str(parts)) in said  # the first part read is shown at once
+    assert all(b["type"] == "section" for u in partial for b in u.blocks)
+    assert final.block_text.startswith("「備蓄計画」の要約です") and MERGED in final.block_text
+    assert MARK not in final.block_text and "出典" in final.block_text
+
+
+@pytest.mark.parametrize("model", [True, False], ids=["in_one_call", "offline"])
+async def test_a_summary_not_written_in_parts_shows_no_stage(
+    make_chat, slack_fake, openai_fake: FakeOpenAIServer, model: bool
+) -> None:
+    openai_fake.script("各地区は避難所の備蓄品を点検します。")
+    settings = llm_settings(openai_fake.url) if model else {}
+    document = plan(sections=20) if model else plan()
+    await summarized_on_slack(make_chat, slack_fake, document, **settings)
+    [summary] = slack_fake.of("chat.update")  # the summary in place of the placeholder
+    assert summary.block_text.startswith("「備蓄計画」の要約です")
+    assert len(openai_fake.chat_requests) == int(model)  # offline: quoted, no model at all
+
+
+async def test_teams_shows_how_many_parts_of_a_long_document_its_summary_has_read(
+    make_chat, botframework_fake, openai_fake: FakeOpenAIServer
+) -> None:
+    fake = botframework_fake
+    summarizes_in_parts(openai_fake)
+    hosts = urlsplit(fake.root_url).netloc  # where the fake serves the file
+    settings = llm_settings(openai_fake.url) | IN_PARTS
+    chat = await teams_chat(make_chat, fake, teams_file_hosts=hosts, **settings)
+    chat.link("横浜市", "teams", TENANT)
+    activity = fake.activity(
+        "/summarize",
+        conversation_id="a:1personal",
+        conversation_type="personal",
+        mention=False,
+    )
+    activity["attachments"] = [fake.file_attachment("備蓄計画.txt", plan())]
+    await post(chat, activity, fake.token())
+    await chat.drain()
+    parts = len(openai_fake.chat_requests) - 1
+    *partial, final = fake.of("PUT")
+    assert ("1", str(parts)) in stages([u.body["text"] for u in partial])
+    assert not any(u.card for u in partial)
+    assert final.card_text.startswith("「備蓄計画」の要約です") and MERGED in final.card_text
 
 
 async def test_a_slow_edit_holds_nothing_up_and_the_next_shows_the_newest_text() -> None:
