@@ -1,6 +1,7 @@
 """Summaries of what the previous answer cited: 「この条文を要約して」, 「[2]を要約して」,
 「2番目の資料の要点を教えて」 or only 「要約して」, sent after a cited answer in its thread (or
-direct message), summarize that answer's source instead of searching for the words.
+direct message), summarize that answer's source instead of searching for the words; so do
+``/summarize この条文``, ``/summarize [2]`` and ``/summarize 2番目の資料``.
 """
 
 from __future__ import annotations
@@ -52,8 +53,13 @@ def cited_request(text: str) -> CitedRequest | None:
     if commands.asks_summary_alone(text):
         return CitedRequest()
     target = commands.summary_target(text)
-    if target is None:
-        return None
+    return None if target is None else cited_target(target)
+
+
+def cited_target(target: str) -> CitedRequest | None:
+    """The request when what a summary is asked of (the words before 「を要約して」, or
+    ``/summarize``'s argument) means a source of the previous answer (「この条文」, 「[2]」,
+    「2番目の資料」), else ``None`` (a document's name or id, a URL, nothing)."""
     folded = re.sub(r"\s+", "", unicodedata.normalize("NFKC", target))
     named = _CITED.fullmatch(folded)
     if named is None:

@@ -229,8 +229,9 @@ class ChatRouter:
     async def _summarize(
         self, turn: Turn, org: OrgInfo, target: str, progress: Progress | None
     ) -> Answer:
-        """The summary ``/summarize`` gives: of the first attached file, else of the URL or
-        the document (its id or name) ``target`` names. ``progress`` receives its stages."""
+        """The summary ``/summarize`` gives: of the first attached file, else of the source of
+        the previous answer (「この条文」, 「[2]」), the URL or the document (its id or name)
+        ``target`` names. ``progress`` receives its stages."""
         summarizer = self.summarizer
         if summarizer is None:
             return notice(commands.NOT_READY_TEXT)
@@ -241,6 +242,8 @@ class ChatRouter:
         attached = [(a.name, a.content) for a in files if a.content is not None]
         if attached:
             return await summarizer.summarize_attached(attached, asker, progress)
+        if (cited_request := cited.cited_target(target)) is not None:
+            return await self._summarize_cited(summarizer, cited_request, asker, progress)
         if target.startswith(("http://", "https://")):
             request = SummaryRequest(url=target.split()[0])
         elif target:

@@ -1,6 +1,7 @@
-"""「この条文を要約して」 in a thread summarizes what the previous answer cited (LoGo Chat end
-to end, on SQLite and PostgreSQL): its only source, or the one a number picks; with several
-and no number the bot lists them; without a cited answer before, it says what to name."""
+"""「この条文を要約して」 (or 「/summarize この条文」) in a thread summarizes what the previous
+answer cited (LoGo Chat end to end, on SQLite and PostgreSQL): its only source, or the one a
+number picks; with several and no number the bot lists them; without a cited answer before, it
+says what to name."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ async def test_this_article_after_an_answer_citing_it_is_summarized(
 ) -> None:
     answer = await say(chat, logo_fake, "地方自治法第242条")
     assert cited_titles(answer) == ["地方自治法 第二百四十二条"]
-    for asked in ("この条文を要約して", "要約して"):
+    for asked in ("この条文を要約して", "要約して", "/summarize この条文", "/要約 この 条文"):
         summary = await say(chat, logo_fake, asked)
         assert summary.startswith("「地方自治法 第二百四十二条」の要約です"), asked
         assert "監査委員" in summary
@@ -70,7 +71,12 @@ async def test_several_sources_are_listed_and_a_number_picks_one(
     assert f"前の回答には出典が{len(titles)}件あります" in which
     assert "番号で指定してください" in which and f"[2] {titles[1]}" in which
     assert "の要約です" not in which
-    for asked in ("[2]を要約して", "２番目の資料を要約してください"):
+    for asked in (
+        "[2]を要約して",
+        "２番目の資料を要約してください",
+        "/summarize [2]",
+        "/summarize 2番目の資料",
+    ):
         summary = await say(chat, logo_fake, asked)
         assert summary.startswith(f"「{titles[1]}」の要約です"), asked
     missing = await say(chat, logo_fake, "[9]を要約して")
@@ -82,7 +88,8 @@ async def test_without_a_cited_answer_before_the_user_is_told_what_to_name(
 ) -> None:
     top_level = await say(chat, logo_fake, "この条文を要約して", thread_id=None)
     direct = await say(chat, logo_fake, "要約して", type="message", talk_id="dm-1")
-    assert top_level == direct == NO_CITED_ANSWER_TEXT
+    command = await say(chat, logo_fake, "/summarize この条文", thread_id=None)
+    assert top_level == direct == command == NO_CITED_ANSWER_TEXT
     # A message that asks no summary of a cited source is still a question.
     question = await say(chat, logo_fake, "住民監査請求の概要を教えてください", thread_id="t-2")
     assert "出典:" in question and "の要約です" not in question
