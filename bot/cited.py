@@ -26,15 +26,18 @@ NO_CITED_ANSWER_TEXT = (
 )
 
 _DEMONSTRATIVE = r"(?:この|その|あの|上の|上記の?|さっきの|先ほどの|前の|前回の|今の)"
-_NOUN = r"(?:条文|条|資料|文書|記事|ページ|回答|出典|法令|法律)"
+_NOUN = r"(?:条文|条|資料|文書|記事|ページ|回答|内容|出典|法令|法律)"
 _DIGITS = r"[0-9一二三四五六七八九十]+"
 _NUMBER = rf"(?:\[(?P<bracketed>{_DIGITS})\]|(?P<counted>{_DIGITS})(?:番目?|つ目))"
+# A demonstrative alone: 「これを要約して」, and 「この内容を要約して」 or 「上記の内容の要点は」,
+# whose 「の内容を」 belongs to the request (``commands.summary_target`` leaves 「こ」, 「上記」).
+_ALONE = r"(?:これ|それ|あれ|こ|そ|あ|上記|前記|上|さっき|先ほど|前回|前|今)"
 # What a summary request names when it means a source of the previous answer (after NFKC, so
 # 「［２］」 and 「２番目」 are read too, and without spaces).
 _CITED = re.compile(
     rf"{_DEMONSTRATIVE}?(?:出典の?)?{_NUMBER}(?:の?{_NOUN})?"
     rf"|出典の?(?P<plain>{_DIGITS})"
-    rf"|{_DEMONSTRATIVE}{_NOUN}|それ|これ|あれ"
+    rf"|{_DEMONSTRATIVE}{_NOUN}|{_ALONE}"
 )
 
 

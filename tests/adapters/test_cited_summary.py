@@ -55,7 +55,14 @@ async def test_this_article_after_an_answer_citing_it_is_summarized(
 ) -> None:
     answer = await say(chat, logo_fake, "地方自治法第242条")
     assert cited_titles(answer) == ["地方自治法 第二百四十二条"]
-    for asked in ("この条文を要約して", "要約して", "/summarize この条文", "/要約 この 条文"):
+    for asked in (
+        "この条文を要約して",
+        "要約して",
+        "この内容を要約して",
+        "上記の内容の要点は？",
+        "/summarize この条文",
+        "/要約 この 条文",
+    ):
         summary = await say(chat, logo_fake, asked)
         assert summary.startswith("「地方自治法 第二百四十二条」の要約です"), asked
         assert "監査委員" in summary
