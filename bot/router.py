@@ -231,7 +231,8 @@ class ChatRouter:
     ) -> Answer:
         """The summary ``/summarize`` gives: of the first attached file, else of the source of
         the previous answer (「この条文」, 「[2]」), the URL or the document (its id or name)
-        ``target`` names. ``progress`` receives its stages."""
+        ``target`` names, or with nothing named the previous answer's source as 「要約して」
+        would. ``progress`` receives its stages."""
         summarizer = self.summarizer
         if summarizer is None:
             return notice(commands.NOT_READY_TEXT)
@@ -250,6 +251,8 @@ class ChatRouter:
             request = SummaryRequest(doc_id=target)
         elif turn.attachments:
             return notice(commands.ATTACHMENTS_NOT_RECEIVED)
+        elif await self.assistant.cited_sources(asker):  # after a cited answer, as 「要約して」
+            return await self._summarize_cited(summarizer, cited.CitedRequest(), asker, progress)
         else:
             return notice(
                 "要約する文書の名前・文書ID・URL を「/summarize」に続けて指定してください"

@@ -62,6 +62,7 @@ async def test_this_article_after_an_answer_citing_it_is_summarized(
         "上記の内容の要点は？",
         "/summarize この条文",
         "/要約 この 条文",
+        "/summarize",
     ):
         summary = await say(chat, logo_fake, asked)
         assert summary.startswith("「地方自治法 第二百四十二条」の要約です"), asked
@@ -97,6 +98,8 @@ async def test_without_a_cited_answer_before_the_user_is_told_what_to_name(
     direct = await say(chat, logo_fake, "要約して", type="message", talk_id="dm-1")
     command = await say(chat, logo_fake, "/summarize この条文", thread_id=None)
     assert top_level == direct == command == NO_CITED_ANSWER_TEXT
+    bare = await say(chat, logo_fake, "/summarize", thread_id=None)
+    assert bare.startswith("要約する文書の名前・文書ID・URL を「/summarize」に続けて")
     # A message that asks no summary of a cited source is still a question.
     question = await say(chat, logo_fake, "住民監査請求の概要を教えてください", thread_id="t-2")
     assert "出典:" in question and "の要約です" not in question
