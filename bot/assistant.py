@@ -376,12 +376,17 @@ class Assistant:
             if isinstance(event, TextDelta):
                 written += event.text
                 due = time.monotonic() - last >= PROGRESS_INTERVAL_S
-                if due and (shown := strip_citations(written)):
+                if due and (shown := strip_citations(_OPEN_MARKER.sub("", written))):
                     last = time.monotonic()
                     await on_progress(shown)
             else:
                 return event
         raise UpstreamUnavailable(detail="llm stream ended without an answer")
+
+
+# A citation marker still being written at the end of a streamed answer (「…できます[1」).
+# Its brackets, digits and separators are those ``generation`` reads as markers.
+_OPEN_MARKER = re.compile(r"[\[［【][\s0-9０-９,，、\-‐–—~〜～－]*$")
 
 
 def _sources(retrieved: Retrieved) -> list[SourceText]:

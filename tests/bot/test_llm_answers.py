@@ -406,12 +406,21 @@ async def test_streamed_answer_reports_progress(
             shown.append(text)
 
         answer = await services.assistant.ask(QUESTION, Asker(None, "cli"), on_progress=progress)
+        # The text so far never ends in a marker still being written (「…住民です[1」).
+        openai_fake.script(Reply("住民です[1]。", chunk_chars=6))
+        marked: list[str] = []
+
+        async def partial(text: str) -> None:
+            marked.append(text)
+
+        await services.assistant.ask(QUESTION, Asker(None, "cli"), on_progress=partial)
     finally:
         await services.close()
     assert openai_fake.chat_requests[0].streaming
     assert shown and answer.text.startswith(shown[0])
     assert answer.text == "普通地方公共団体の住民が請求できます[1]。"
     assert answer.usage.output_tokens > 0
+    assert marked[0] == "住民です"
 
 
 async def test_exhausted_budget_answers_offline_or_refuses(
