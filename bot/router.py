@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy.engine import Engine
 
 from admin import links
+from admin.conversations import CitedSource
 from admin.orgs import OrgInfo
 from bot import cited, commands
 from bot.asker import Asker
@@ -251,8 +252,10 @@ class ChatRouter:
             request = SummaryRequest(doc_id=target)
         elif turn.attachments:
             return notice(commands.ATTACHMENTS_NOT_RECEIVED)
-        elif await self.assistant.cited_sources(asker):  # after a cited answer, as 「要約して」
-            return await self._summarize_cited(summarizer, cited.CitedRequest(), asker, progress)
+        elif sources := await self.assistant.cited_sources(asker):  # as 「要約して」 would
+            return await self._summarize_cited(
+                summarizer, cited.CitedRequest(), asker, progress, sources
+            )
         else:
             return notice(
                 "要約する文書の名前・文書ID・URL を「/summarize」に続けて指定してください"
@@ -266,10 +269,14 @@ class ChatRouter:
         request: cited.CitedRequest,
         asker: Asker,
         progress: Progress | None,
+        sources: list[CitedSource] | None = None,
     ) -> Answer:
         """The summary of the source of the previous answer that ``request`` means, or which
-        sources there are to choose from, or that there is no cited answer to refer to."""
-        chosen = cited.choose(await self.assistant.cited_sources(asker), request)
+        sources there are to choose from, or that there is no cited answer to refer to
+        (``sources``: that answer's, when already read)."""
+        if sources is None:
+            sources = await self.assistant.cited_sources(asker)
+        chosen = cited.choose(sources, request)
         if isinstance(chosen, str):
             return notice(chosen)
         return await summarizer.summarize(cited.summary_request(chosen), asker, progress)
