@@ -32,7 +32,7 @@ from bot.offline import (
     related_citations,
 )
 from bot.smalltalk import small_talk_reply
-from bot.turns import Answer, Progress, Usage
+from bot.turns import Answer, Paced, Progress, Usage
 from knowledge.analysis import Analyzer
 from knowledge.documents import Hit
 from knowledge.errors import BaibainError, ContentFiltered, QuotaExceeded, UpstreamUnavailable
@@ -56,9 +56,6 @@ log = logging.getLogger(__name__)
 
 SEARCH_K = 10
 LLM_SOURCES = 5
-# Chat platforms show the progress by editing a message: Slack allows about 50 edits a minute
-# per workspace (chat.update, Tier 3), and an answer being written makes at most 30 a minute.
-PROGRESS_INTERVAL_S = 2.0
 
 UNCITED_NOTICE = "※この回答は出典を示していません。下記の資料で内容を確認してください。"
 CUT_SHORT_NOTICE = "※回答は途中までです。続きは下記の資料で確認してください。"
@@ -370,15 +367,13 @@ class Assistant:
         on_progress: Progress,
     ) -> GeneratedAnswer:
         written = ""
-        last = float("-inf")  # the first piece is shown at once, then every PROGRESS_INTERVAL_S
+        paced = Paced(on_progress)
         stream = stream_answer(llm, question, sources, history, max_tokens=self.answer_max_tokens)
         async for event in stream:
             if isinstance(event, TextDelta):
                 written += event.text
-                due = time.monotonic() - last >= PROGRESS_INTERVAL_S
-                if due and (shown := strip_citations(_OPEN_MARKER.sub("", written))):
-                    last = time.monotonic()
-                    await on_progress(shown)
+                if paced.due and (shown := strip_citations(_OPEN_MARKER.sub("", written))):
+                    await paced.tell(shown)
             else:
                 return event
         raise UpstreamUnavailable(detail="llm stream ended without an answer")

@@ -10,12 +10,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.asker import Asker
-from bot.assistant import PROGRESS_INTERVAL_S, SUMMARY_CUT_SHORT_NOTICE, charged, usage_of
+from bot.assistant import SUMMARY_CUT_SHORT_NOTICE, charged, usage_of
 from bot.auditing import Auditor, failed_turn
 from bot.fetch import FetchPolicy, fetch_document
 from bot.metering import LLMAccess, MeteredLLM
 from bot.offline import FILTERED_SUMMARY_NOTICE, OFFLINE_NOTICE
-from bot.turns import EXTRACT_FOOTER, Answer, Citation, Outcome, Progress, Stage
+from bot.turns import EXTRACT_FOOTER, Answer, Citation, Outcome, Paced, Progress, Stage
 from knowledge.analysis import Analyzer
 from knowledge.chunking import chunk_sections
 from knowledge.documents import Document, DocumentMeta
@@ -333,18 +333,17 @@ class Summarizer:
 def _stages(title: str, progress: Progress) -> PartsRead:
     """The parts of a long document read, told to ``progress`` as stages: at most every
     ``PROGRESS_INTERVAL_S`` (as an answer being written), and always before the merge."""
-    last = float("-inf")
+    paced = Paced(progress)
 
     async def parts_read(done: int, total: int) -> None:
-        nonlocal last
         if done == total:
-            said = f"「{title}」の要約をまとめています（{total} の部分をすべて読みました）"
-        elif time.monotonic() - last >= PROGRESS_INTERVAL_S:
-            said = f"「{title}」を要約しています（{done}/{total} の部分を読みました）"
-        else:
-            return
-        last = time.monotonic()
-        await progress(Stage(said))
+            await paced.tell(
+                Stage(f"「{title}」の要約をまとめています（{total} の部分をすべて読みました）")
+            )
+        elif paced.due:
+            await paced.tell(
+                Stage(f"「{title}」を要約しています（{done}/{total} の部分を読みました）")
+            )
 
     return parts_read
 

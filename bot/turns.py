@@ -7,6 +7,7 @@ an answer while it is written passes a ``Progress`` callback beside the turn.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -29,6 +30,31 @@ class Stage:
 # Receives the text of an answer so far while a model writes it, or the ``Stage`` of a reply
 # written in steps (a summary's parts read): a few times, seconds apart.
 Progress = Callable[[str | Stage], Awaitable[None]]
+
+# Chat platforms show the progress by editing a message: Slack allows about 50 edits a minute
+# per workspace (chat.update, Tier 3), and a reply being written makes at most 30 a minute.
+PROGRESS_INTERVAL_S = 2.0
+
+
+class Paced:
+    """A ``Progress`` told at most every ``PROGRESS_INTERVAL_S``; the first report goes at once.
+    The caller asks ``due`` before it builds a report, and may ``tell`` one that must go now
+    (a summary's last stage)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._last = float("-inf")
+
+    @property
+    def due(self) -> bool:
+        """Whether the interval since the last report has passed."""
+        return time.monotonic() - self._last >= PROGRESS_INTERVAL_S
+
+    async def tell(self, report: str | Stage) -> None:
+        """Report now, due or not."""
+        self._last = time.monotonic()
+        await self._progress(report)
+
 
 AI_FOOTER = "※この回答はAIが資料をもとに作成したものです。必ず出典の原文を確認してください。"
 # An offline answer or summary quotes the sources (the model wrote nothing): the footer says
