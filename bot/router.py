@@ -15,7 +15,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
@@ -216,8 +216,10 @@ class ChatRouter:
             asker = Asker.of(turn, org.id)
             return await self._summarize_cited(summarizer, request, asker, progress)
         target = commands.summary_target(question)
-        if target and summarizer and await summarizer.finds(target, Asker.of(turn, org.id)):
-            return await self._summarize(replace(turn, attachments=()), org, target, progress)
+        if target and summarizer:
+            asker = Asker.of(turn, org.id)
+            if (summary := await summarizer.summarize_named(target, asker, progress)) is not None:
+                return summary
         try:
             return await self.assistant.ask(question, Asker.of(turn, org.id), on_progress=progress)
         except QuotaExceeded as exc:

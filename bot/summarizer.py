@@ -112,27 +112,46 @@ class Summarizer:
         """Summarize the requested document for the asker (who must be allowed to see it).
         ``progress`` receives the ``Stage`` of a summary the model writes part by part."""
         started = time.perf_counter()
-        turn_id = uuid.uuid4().hex
         try:
             source = await self._source(request, asker)
+        except BaibainError as exc:
+            await self._record(request, asker, failed_turn(exc), started)
+            raise
+        return await self._summarized(request, source, asker, progress, started)
+
+    async def summarize_named(
+        self, name: str, asker: Asker, progress: Progress | None = None
+    ) -> Answer | None:
+        """The summary of what ``name`` names, a URL or one document the asker may see, or
+        ``None`` when it names none (or several): a chat message asking for the summary of
+        ``name`` is then answered as a question. The document is looked up once."""
+        if name.startswith(("http://", "https://")):
+            return await self.summarize(SummaryRequest(url=name.split()[0]), asker, progress)
+        started = time.perf_counter()
+        try:
+            document, note = await self._indexed(name, SearchFilter(viewer_org=asker.viewer_org))
+        except (NotFound, BadInput):
+            return None
+        source = _of_document(document, note)
+        return await self._summarized(SummaryRequest(doc_id=name), source, asker, progress, started)
+
+    async def _summarized(
+        self,
+        request: SummaryRequest,
+        source: _Source,
+        asker: Asker,
+        progress: Progress | None,
+        started: float,
+    ) -> Answer:
+        """The summary of ``source``, recorded as the answer to ``request``."""
+        try:
             answer = await self._summarize(source, asker.org_id, progress)
         except BaibainError as exc:
             await self._record(request, asker, failed_turn(exc), started)
             raise
-        answer = replace(answer, turn_id=turn_id)
+        answer = replace(answer, turn_id=uuid.uuid4().hex)
         await self._record(request, asker, answer, started)
         return answer
-
-    async def finds(self, name: str, asker: Asker) -> bool:
-        """Whether ``name`` is a URL or names one document the asker may see: a chat message
-        asking for the summary of ``name`` is then answered with it, not searched."""
-        if name.startswith(("http://", "https://")):
-            return True
-        try:
-            await self._indexed(name, SearchFilter(viewer_org=asker.viewer_org))
-        except (NotFound, BadInput):
-            return False
-        return True
 
     async def summarize_attached(
         self,
@@ -180,20 +199,7 @@ class Summarizer:
                 note = ""
             else:
                 document, note = await self._indexed(request.doc_id, visible)
-            meta = document.meta
-            citation = Citation(
-                n=1,
-                title=meta.title,
-                dataset=meta.dataset,
-                organization=meta.publisher,
-                url=meta.source_url,
-                published=meta.published.isoformat() if meta.published else None,
-                doc_id=meta.doc_id,
-                category=meta.category,
-            )
-            # Versions of one statute differ by their enforcement date: say which one this is.
-            title = f"{meta.title}（{meta.version} 施行）" if meta.version else meta.title
-            return _Source(title, [c.text for c in document.chunks], citation, note)
+            return _of_document(document, note)
         if request.url:
             name, data = await fetch_document(request.url, self.fetch_policy)
             url = request.url
@@ -328,6 +334,24 @@ class Summarizer:
         # The calls that succeeded before one failed were charged: the reply says so too.
         spent = llm.spent if isinstance(llm, MeteredLLM) and llm.spent.requests else None
         return charged(quoted, spent)
+
+
+def _of_document(document: Document, note: str = "") -> _Source:
+    """An indexed document to summarize, cited with its metadata."""
+    meta = document.meta
+    citation = Citation(
+        n=1,
+        title=meta.title,
+        dataset=meta.dataset,
+        organization=meta.publisher,
+        url=meta.source_url,
+        published=meta.published.isoformat() if meta.published else None,
+        doc_id=meta.doc_id,
+        category=meta.category,
+    )
+    # Versions of one statute differ by their enforcement date: say which one this is.
+    title = f"{meta.title}（{meta.version} 施行）" if meta.version else meta.title
+    return _Source(title, [c.text for c in document.chunks], citation, note)
 
 
 def _stages(title: str, progress: Progress) -> PartsRead:
