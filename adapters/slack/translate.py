@@ -167,7 +167,7 @@ def welcome_target(payload: Mapping[str, Any]) -> tuple[ConversationRef, str] | 
         user = ""
     elif not (event.get("type") == "app_home_opened" and event.get("tab") == "messages"):
         return None
-    if not channel or (user and user == _bot_user_id(payload)):
+    if not channel:
         return None
     return ConversationRef(platform="slack", workspace_id=workspace, channel_id=channel), user
 
