@@ -93,6 +93,11 @@ PG_CONNECT_TIMEOUT_S = 10
 # (the URL's ``options=-c statement_timeout=5000``, PGOPTIONS, ``ALTER ROLE … SET``) wins.
 PG_STATEMENT_TIMEOUT_MS = 30_000
 PG_LOCK_TIMEOUT_MS = 10_000
+# A session left idle inside a transaction (a process frozen or cut off from the network
+# between two statements) is ended by the server after this long, so the rows it locked are
+# not held from every other process until someone notices. Baibain's own transactions never
+# wait between statements for anything but the database.
+PG_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
 # Set per connection after it opens rather than as a startup option, which connection poolers
 # such as PgBouncer refuse.
 _PG_BOUNDS = f"""
@@ -100,7 +105,10 @@ SELECT
   CASE WHEN current_setting('statement_timeout') = '0'
     THEN set_config('statement_timeout', '{PG_STATEMENT_TIMEOUT_MS}', false) END,
   CASE WHEN current_setting('lock_timeout') = '0'
-    THEN set_config('lock_timeout', '{PG_LOCK_TIMEOUT_MS}', false) END
+    THEN set_config('lock_timeout', '{PG_LOCK_TIMEOUT_MS}', false) END,
+  CASE WHEN current_setting('idle_in_transaction_session_timeout') = '0'
+    THEN set_config('idle_in_transaction_session_timeout',
+                    '{PG_IDLE_IN_TRANSACTION_TIMEOUT_MS}', false) END
 """
 
 

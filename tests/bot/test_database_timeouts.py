@@ -43,14 +43,15 @@ def held(url: str, statement: str) -> Iterator[psycopg.Connection]:
 
 
 def test_connections_are_bounded_unless_the_url_says_otherwise(postgres_url: str) -> None:
-    for url, bounds in ((postgres_url, ("30s", "10s")), (bounded(postgres_url), ("500ms", "10s"))):
+    names = ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")
+    for url, bounds in (
+        (postgres_url, ("30s", "10s", "1min")),
+        (bounded(postgres_url), ("500ms", "10s", "1min")),
+    ):
         engine = create_db_engine(url)
         try:
             with engine.connect() as connection:
-                shown = tuple(
-                    connection.exec_driver_sql(f"SHOW {name}").scalar()
-                    for name in ("statement_timeout", "lock_timeout")
-                )
+                shown = tuple(connection.exec_driver_sql(f"SHOW {name}").scalar() for name in names)
             assert shown == bounds
         finally:
             engine.dispose()
