@@ -13,7 +13,7 @@ from admin.db import ping_db
 from bot import api, api_datasets, invoke
 from bot.app_keys import SERVICES
 from bot.chat import mount_chat
-from bot.http import MAX_BODY_BYTES, error_middleware, json_error, json_ok
+from bot.http import MAX_BODY_BYTES, error_middleware, json_error, json_ok, quiet_server_logger
 from bot.services import open_services
 from bot.settings import Settings
 from knowledge.errors import BaibainError
@@ -76,6 +76,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings, *, show_progress: bool = False) -> web.Application:
     """The web application; services open on startup and close on shutdown (``cleanup_ctx``)."""
+    quiet_server_logger()
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:

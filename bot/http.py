@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy.exc import OperationalError
 
 from admin.db import unavailable
@@ -99,6 +100,12 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         raise too_large() from exc
     if not isinstance(body, dict):
         raise BadInput("リクエスト本文は JSON オブジェクトにしてください。")
+    try:  # a lone surrogate (a JSON "\ud800") is no character: nothing downstream could store it
+        json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError as exc:
+        raise BadInput(
+            "リクエスト本文に読み取れない文字が含まれています。文字化けしていないか確認してください。"
+        ) from exc
     return body
 
 
@@ -109,3 +116,23 @@ def bearer_token(request: web.Request) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+class _NoRequestBytes(logging.Filter):
+    """aiohttp logs a request it cannot parse with its parser's error, which quotes the bytes
+    it refused: a header line too long to read quotes the ``Authorization`` or ``x-api-key``
+    header, key and all. Only the kind of error is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg, record.args = "unreadable request refused: %s", (type(exc).__name__,)
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_server_logger() -> None:
+    """Install ``_NoRequestBytes`` on aiohttp's server logger (once)."""
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _NoRequestBytes) for f in server_log.filters):
+        server_log.addFilter(_NoRequestBytes())

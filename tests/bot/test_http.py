@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -105,6 +106,21 @@ async def test_wrong_and_revoked_keys_are_refused(aiohttp_client, make_settings)
         assert (await response.json())["error"]["code"] == "unauthorized"
 
 
+async def test_a_header_too_long_to_read_keeps_the_key_out_of_the_log(
+    aiohttp_client, make_settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(host="0.0.0.0")
+    key = api_key(settings)
+    client = await client_for(aiohttp_client, settings)
+    caplog.set_level(logging.DEBUG)
+    # A client that pads its header past what the server reads (8 KB), key first.
+    padded = {"Authorization": f"Bearer {key}{'A' * 9000}"}
+    response = await client.post("/api/v1/ask", json={"question": "x"}, headers=padded)
+    assert response.status == 400
+    assert "unreadable request refused: LineTooLong" in caplog.text
+    assert key not in caplog.text
+
+
 async def test_bad_bodies_get_json_errors(aiohttp_client, make_settings) -> None:
     client = await client_for(aiohttp_client, make_settings())
     cases = [
@@ -125,6 +141,17 @@ async def test_bad_bodies_get_json_errors(aiohttp_client, make_settings) -> None
         response = await client.post("/api/v1/ask", **kwargs)
         assert response.status == 400, kwargs
         assert fragment in (await response.json())["error"]["message"]
+    # A lone surrogate in any field, not only the question, is refused as unreadable text.
+    json_type = {"Content-Type": "application/json"}
+    for path, raw in (
+        ("/api/v1/ask", '{"question": "住民票", "thread": "t\\ud800"}'),
+        ("/api/v1/ask", '{"question": "住民票", "filters": {"published_from": "x\\ud800"}}'),
+        ("/api/v1/summarize", '{"doc_id": "文書\\ud800"}'),
+        ("/api/v1/summarize", '{"file": {"filename": "a\\ud800.txt", "content": "QQ=="}}'),
+    ):
+        response = await client.post(path, data=raw, headers=json_type)
+        assert response.status == 400, raw
+        assert "読み取れない文字" in (await response.json())["error"]["message"]
 
 
 async def test_unknown_route_and_method(aiohttp_client, make_settings) -> None:

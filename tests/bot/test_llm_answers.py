@@ -301,6 +301,17 @@ async def test_invoke_errors_use_its_error_shape(
         response = await client.post("/invoke", json=body, headers={"x-api-key": key})
         assert response.status == 400, body
         assert isinstance((await response.json())["error"], str)
+    # A lone surrogate anywhere (bytes of another encoding read as UTF-8), not only in the
+    # question: the same shape, never a 500.
+    for raw in (
+        '{"inputs": {"question": "住民票", "tags": "x\\ud800"}}',
+        '{"inputs": {"files": [{"key": "a", "files": [{"filename": "a\\ud800.txt", '
+        '"content": "QQ=="}]}]}}',
+    ):
+        headers = {"x-api-key": key, "Content-Type": "application/json"}
+        response = await client.post("/invoke", data=raw, headers=headers)
+        assert response.status == 400, raw
+        assert "読み取れない文字" in (await response.json())["error"]
 
 
 async def test_summarize_a_document_by_id_and_by_url(
