@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 
-from sqlalchemy import ColumnElement, UniqueConstraint
+from sqlalchemy import ColumnElement, UniqueConstraint, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, or_, select
 
 from admin.document_versions import DocumentVersion, DocumentVersions
-from knowledge.errors import BadInput, Forbidden, NotFound
+from knowledge.errors import BadInput, BaibainError, Forbidden, NotFound
 from knowledge.titles import file_keys, title_key
 
 # Documents read from files whose names contain the name asked for, compared with it.
@@ -58,6 +58,22 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# How long a dataset is held for one upload or deletion without renewal (``hold``): a process
+# killed in the middle leaves the dataset to the others after this. Renewed every third of it.
+HOLD = timedelta(minutes=2)
+
+
+class DatasetBusy(BaibainError):
+    """Another upload or deletion of the dataset is under way (in any process)."""
+
+    code = "dataset_busy"
+    status = 409
+    default_message = (
+        "このデータセットは、ほかの取り込みまたは削除の処理中です。"
+        "処理が終わってから（数分後に）もう一度お試しください。"
+    )
+
+
 # Ids and intervals the database columns hold (32-bit integers on PostgreSQL).
 MAX_ID = 2**31 - 1
 MAX_REFRESH_HOURS = 24 * 366
@@ -87,6 +103,9 @@ class Dataset(SQLModel, table=True):
     # The file name the source URL last gave (it may change, behind a redirect to a dated file).
     source_name: str = Field(default="", max_length=500)
     refreshed_at: datetime | None = None
+    # Who holds the dataset for an upload or a deletion, and until when (``hold``).
+    held_by: str = Field(default="", max_length=32)
+    held_until: datetime | None = None
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
 
@@ -247,6 +266,39 @@ class DatasetService(DocumentVersions):
                 session.commit()
                 session.refresh(row)
             return _info(row, self._count(session, row.id))
+
+    def hold(self, dataset_id: int, holder: str) -> None:
+        """Hold the dataset for one upload or deletion by ``holder`` (also to renew the hold):
+        until ``let_go``, or for ``HOLD`` unless renewed. ``DatasetBusy`` while another holds
+        it; ``NotFound`` when it is gone (deleted meanwhile)."""
+        now = _now()
+        free = or_(
+            col(Dataset.held_until).is_(None),
+            col(Dataset.held_until) <= now,
+            col(Dataset.held_by) == holder,
+        )
+        with Session(self._bind) as session:
+            held = session.connection().execute(
+                update(Dataset)
+                .where(col(Dataset.id) == dataset_id, free)
+                .values(held_by=holder, held_until=now + HOLD)
+            )
+            gone = not held.rowcount and session.get(Dataset, dataset_id) is None
+            session.commit()
+        if gone:
+            raise NotFound(f"データセット {dataset_id} が見つかりません。")
+        if not held.rowcount:
+            raise DatasetBusy()
+
+    def let_go(self, dataset_id: int, holder: str) -> None:
+        """End ``holder``'s hold on the dataset (nothing when it no longer holds it)."""
+        with Session(self._bind) as session:
+            session.connection().execute(
+                update(Dataset)
+                .where(col(Dataset.id) == dataset_id, col(Dataset.held_by) == holder)
+                .values(held_by="", held_until=None)
+            )
+            session.commit()
 
     def delete(self, dataset_id: int, org_id: str) -> list[str]:
         """Delete a dataset of the organization; returns the index doc ids to remove."""

@@ -6,18 +6,21 @@ record (``Auditor.change``). A change that reaches the index too cannot share th
 so its record is written first and the change made after: a failure at any step leaves the
 dataset as it was (the record could not be written) or a record with the change done or cut
 short, which repeating the action finishes (and records again). The order of each is in its
-docstring; ``bot.uploads`` builds the uploads on this class.
+docstring; ``bot.uploads`` builds the uploads on this class. One upload or deletion of a
+dataset runs at a time, in any process (``held``); another one meanwhile is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 
 from admin.audit import AuditEvent
-from admin.datasets import DatasetInfo, DatasetService
+from admin.datasets import HOLD, DatasetInfo, DatasetService
 from admin.orgs import OrgInfo
 from bot.auditing import Auditor
 from knowledge.documents import Document
@@ -152,6 +155,12 @@ class DatasetChanges:
     async def _delete(
         self, dataset: DatasetInfo, why: Mapping[str, object], *, who: str, platform: str
     ) -> int:
+        async with self.held(dataset):
+            return await self._delete_held(dataset, why, who=who, platform=platform)
+
+    async def _delete_held(
+        self, dataset: DatasetInfo, why: Mapping[str, object], *, who: str, platform: str
+    ) -> int:
         doc_ids = await asyncio.to_thread(self.datasets.documents, dataset.id)
         details = {"dataset_id": dataset.id, "name": dataset.name, "documents": len(doc_ids), **why}
         await self.auditor.admin(
@@ -174,12 +183,41 @@ class DatasetChanges:
         titles = dict((d, t) for t, d in await asyncio.to_thread(self.datasets.titles, dataset.id))
         doc_id = _document_named(dataset, titles, doc_id.strip())
         details = {"dataset_id": dataset.id, "doc_id": doc_id}
-        await self.auditor.admin(
-            self._event(dataset, "document.delete", details, who=who, platform=platform)
-        )
-        await self.index.delete(doc_id)
-        await asyncio.to_thread(self.datasets.forget, dataset.id, [doc_id])
+        async with self.held(dataset):
+            await self.auditor.admin(
+                self._event(dataset, "document.delete", details, who=who, platform=platform)
+            )
+            await self.index.delete(doc_id)
+            await asyncio.to_thread(self.datasets.forget, dataset.id, [doc_id])
         return titles[doc_id]
+
+    @contextlib.asynccontextmanager
+    async def held(self, dataset: DatasetInfo) -> AsyncIterator[None]:
+        """The dataset held for one upload or deletion, in any process, renewed while it
+        lasts: another one meanwhile is refused (``DatasetBusy``), so that an upload never
+        writes into a dataset being deleted (its documents would stay searchable with no
+        dataset to delete them by) and two versions of one file never both stay."""
+        holder = uuid.uuid4().hex
+        await asyncio.to_thread(self.datasets.hold, dataset.id, holder)
+        renewal = asyncio.create_task(self._renew(dataset.id, holder))
+        try:
+            yield
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
+            try:
+                await asyncio.to_thread(self.datasets.let_go, dataset.id, holder)
+            except Exception as exc:  # the hold lapses by itself after HOLD
+                log.warning("dataset %d not let go: %s", dataset.id, type(exc).__name__)
+
+    async def _renew(self, dataset_id: int, holder: str) -> None:
+        while True:
+            await asyncio.sleep(HOLD.total_seconds() / 3)
+            try:
+                await asyncio.to_thread(self.datasets.hold, dataset_id, holder)
+            except Exception as exc:  # tried again at the next turn, while the hold lasts
+                log.warning("dataset %d hold not renewed: %s", dataset_id, type(exc).__name__)
 
     def _event(
         self,

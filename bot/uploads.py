@@ -180,7 +180,8 @@ class Uploads(DatasetChanges):
         back as it was (new documents removed, replaced ones restored), so nothing is
         searchable that the dataset does not list. A document the index still holds but the
         records do not (a bulk load, or the index could not be put back) is recorded when the
-        upload is repeated, so the dataset lists, and its deletion removes, all it holds."""
+        upload is repeated, so the dataset lists, and its deletion removes, all it holds. The
+        dataset is held meanwhile (``held``): another upload or deletion of it is refused."""
         sources = list(dict.fromkeys(sources))
         own = id_prefix(dataset) + "/"
         if foreign := [d.doc_id for d in documents if not d.doc_id.startswith(own)]:
@@ -190,6 +191,18 @@ class Uploads(DatasetChanges):
                 "データセットの文書として登録できない ID があります。",
                 detail=f"{len(foreign)} ids outside {own}",
             )
+        async with self.held(dataset):
+            return await self._write(dataset, documents, uploader, platform, progress, sources)
+
+    async def _write(
+        self,
+        dataset: DatasetInfo,
+        documents: Sequence[Document],
+        uploader: str,
+        platform: str,
+        progress: Progress | None,
+        sources: list[str],
+    ) -> UploadReport:
         indexed = {d.doc_id: await self.index.content_hash(d.doc_id) for d in documents}
         changed = [d for d in documents if indexed[d.doc_id] != d.content_hash]
         recorded = await asyncio.to_thread(self.datasets.documents, dataset.id)

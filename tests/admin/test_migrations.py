@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy import MetaData, Table, inspect
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from admin.datasets import DatasetService
 from admin.db import alembic_config, create_db_engine, init_db, register_tables
-from admin.document_versions import DocumentRecord
 from knowledge.errors import NotFound
 
 
@@ -31,7 +31,7 @@ def test_upgrading_twice_is_harmless(db_engine: Engine) -> None:
     init_db(db_engine)
     init_db(db_engine)
     with db_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0005"
+        assert MigrationContext.configure(connection).get_current_revision() == "0006"
 
 
 def test_a_deleted_datasets_id_is_never_given_again(db_engine: Engine) -> None:
@@ -46,18 +46,50 @@ def test_a_deleted_datasets_id_is_never_given_again(db_engine: Engine) -> None:
     assert [d.name for d in datasets.visible("1")] == ["別物"]
 
 
+def _old_dataset(connection: Connection, dataset_id: int, name: str) -> None:
+    """A dataset row as schema 0002 held it (written by the code of its day)."""
+    now = datetime.now(UTC)
+    texts = dict.fromkeys(("license", "publisher", "source_url", "attested_by", "etag"), "")
+    connection.execute(
+        Table("dataset", MetaData(), autoload_with=connection).insert(),
+        {
+            "id": dataset_id,
+            "org_id": "1",
+            "name": name,
+            "category": "計画",
+            **texts,
+            "visibility": "organization",
+            "last_modified": "",
+            "source_name": "",
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+
+
 def test_a_database_of_the_previous_schema_keeps_its_rows_and_references(tmp_path: Path) -> None:
     engine = create_db_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
     try:
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "0002")
-        datasets = DatasetService(engine)
-        kept = datasets.create("1", "例規集", "条例・規則・例規")
-        gone = datasets.create("1", "削除予定", "計画")
-        datasets.record(kept.id, [DocumentRecord("ds1/a.txt", "a.txt", "A", "h")])
-        datasets.delete(gone.id, "1")
+            _old_dataset(connection, 1, "例規集")
+            _old_dataset(connection, 2, "削除予定")
+            connection.execute(
+                Table("document_version", MetaData(), autoload_with=connection).insert(),
+                {
+                    "dataset_id": 1,
+                    "doc_id": "ds1/a.txt",
+                    "source_name": "a.txt",
+                    "title": "A",
+                    "version": 1,
+                    "content_hash": "h",
+                    "updated_at": datetime.now(UTC),
+                },
+            )
+            connection.exec_driver_sql("DELETE FROM dataset WHERE id = 2")
         init_db(engine)
-        assert datasets.documents(kept.id) == {"ds1/a.txt": "h"}
+        datasets = DatasetService(engine)
+        assert datasets.documents(1) == {"ds1/a.txt": "h"}
         assert [d.name for d in datasets.visible("1")] == ["例規集"]
         # From the upgrade on, ids are not handed out twice (one deleted before may be).
         latest = datasets.create("1", "新規", "計画")

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import update
+from sqlmodel import col
 from support import org_with_key, refusing_inserts
 
+from admin.datasets import Dataset, DatasetService
 from admin.db import create_db_engine
 from bot.app import create_app
+from knowledge.errors import NotFound
 
 RULE_V1 = "テスト市粗大ごみ収集規則\n粗大ごみは毎月第二水曜日に収集する。"
 RULE_V2 = "テスト市粗大ごみ収集規則\n粗大ごみは毎月第四金曜日に収集する。"
@@ -362,6 +367,50 @@ async def test_a_file_name_is_preferred_to_a_title_that_contains_it(setup) -> No
     )
     body = await response.json()
     assert response.status == 200 and str(body["answer"]).startswith("「窓口案内」の要約です")
+
+
+async def test_a_dataset_held_by_another_upload_or_deletion_is_left_alone(
+    setup, app_database_url: str
+) -> None:
+    client, api_keys = setup
+    owner = api_keys["テスト市"]
+    dataset = await create(client, owner, name="ごみ規則", category="条例・規則・例規")
+    url = f"/api/v1/datasets/{dataset}/documents"
+    await client.post(url, data=form((RULE_FILE, RULE_V1.encode())), headers=auth(owner))
+    engine = create_db_engine(app_database_url)
+    elsewhere = DatasetService(engine)  # another process: a CLI ingest, a second web process
+    try:
+        elsewhere.hold(dataset, "other-process")
+        upload = await client.post(
+            url, data=form((RULE_FILE, RULE_V2.encode())), headers=auth(owner)
+        )
+        deletion = await client.delete(f"/api/v1/datasets/{dataset}", headers=auth(owner))
+        for refused in (upload, deletion):
+            error = (await refused.json())["error"]
+            assert refused.status == 409, error
+            assert error["code"] == "dataset_busy" and "処理中です" in error["message"]
+        asked = await client.post("/api/v1/ask", json={"question": QUESTION}, headers=auth(owner))
+        assert "第二水曜日" in (await asked.json())["answer"]  # nothing written, nothing deleted
+
+        elsewhere.let_go(dataset, "other-process")
+        swapped = await client.post(
+            url, data=form((RULE_FILE, RULE_V2.encode())), headers=auth(owner)
+        )
+        assert swapped.status == 200 and (await swapped.json())["written"] == 1
+
+        # A process killed while it held the dataset: its hold lapses.
+        elsewhere.hold(dataset, "killed-process")
+        with engine.begin() as connection:
+            lapsed = datetime.now(UTC) - timedelta(seconds=1)
+            connection.execute(
+                update(Dataset).where(col(Dataset.id) == dataset).values(held_until=lapsed)
+            )
+        deleted = await client.delete(f"/api/v1/datasets/{dataset}", headers=auth(owner))
+        assert deleted.status == 200 and (await deleted.json())["documents"] == 1
+        with pytest.raises(NotFound):  # nothing left to hold
+            elsewhere.hold(dataset, "other-process")
+    finally:
+        engine.dispose()
 
 
 async def test_one_document_uploaded_by_mistake_is_deleted_alone(setup) -> None:
