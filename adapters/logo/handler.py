@@ -119,7 +119,9 @@ class LogoAdapter:
                 400, "bad_input", f"リクエストの形式が正しくありません（{_fields(exc)}）。"
             )
         turn = to_turn(event)
-        if not await claim(self.runtime, "logo", event.event_id):
+        # Each organization's LoGo (or gateway) numbers its own events: the same id from
+        # another organization is another event.
+        if not await claim(self.runtime, "logo", f"{event.org_id}/{event.event_id}"):
             log.info("logo duplicate event ignored")
             return web.json_response({"ok": True, "duplicate": True})
         self.runtime.tasks.spawn(self._answer(event, turn), name="logo-answer")

@@ -47,6 +47,14 @@ async def test_mention_in_a_thread_gets_one_threaded_cited_answer(make_chat, log
     await chat.drain()
     assert len(logo_fake.replies) == 1
 
+    # Another municipality's LoGo numbers its events itself: the same id is its own event.
+    chat.link("川崎市", "logo", "kawasaki")
+    theirs = logo_fake.event(SAMPLE_QUESTION, event_id="ev-a", org_id="kawasaki", talk_id="t-k")
+    answered = await deliver(chat, logo_fake, theirs)
+    assert "duplicate" not in await answered.json()
+    await chat.drain()
+    assert [r.body["talk_id"] for r in logo_fake.replies] == ["talk-1", "t-k"]
+
 
 async def test_a_top_level_mention_is_answered_in_its_thread(make_chat, logo_fake) -> None:
     chat = await logo_chat(make_chat, logo_fake)
