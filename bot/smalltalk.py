@@ -28,6 +28,10 @@ _THANKS = (
     "どうも",
     "助かりました",
     "助かります",
+    "thanks",
+)
+# Acknowledgements: nothing to thank for, nothing asked.
+_ACKS = (
     "了解",
     "了解です",
     "了解しました",
@@ -35,8 +39,14 @@ _THANKS = (
     "分かりました",
     "承知しました",
     "承知いたしました",
-    "thanks",
+    "はい",
+    "うん",
+    "ok",
+    "okです",
+    "オッケー",
+    "なるほど",
 )
+_FAREWELLS = ("さようなら", "失礼します", "失礼しました", "お先に失礼します", "おやすみなさい")
 _GREETINGS = {
     "おはよう": "おはようございます",
     "おはようございます": "おはようございます",
@@ -54,18 +64,22 @@ _GREETINGS = {
     "はじめまして": "はじめまして",
 }
 THANKS_REPLY = "どういたしまして。ほかにもご質問があれば、いつでもお尋ねください。"
+ACK_REPLY = "ほかにもご質問があれば、いつでもお尋ねください。"
+FAREWELL_REPLY = "お疲れさまでした。またいつでもお尋ねください。"
 WHAT_I_DO = "法令・例規・計画などの行政資料についてのご質問に、出典を示してお答えします。"
+_EXAMPLE = "ご質問をそのまま入力してください（例: 引っ越したら何日以内に届け出ますか）。"
+# 「テスト」, 「動いてる？」: someone checking that the bot answers at all.
+ALIVE_REPLY = "はい、動いています。" + WHAT_I_DO + _EXAMPLE
+# 「すみません、ちょっと聞きたいんですが」: the question comes next.
+GO_AHEAD_REPLY = "はい、どうぞ。" + _EXAMPLE
+WHO_REPLY = "自治体版バイバインです。" + WHAT_I_DO + _EXAMPLE
 GREETING_REPLY = (
     "{greeting}。"
     + WHAT_I_DO
     + "ご質問をそのまま入力してください（「使い方」と送ると使い方を表示します）。"
 )
 # Where chat commands do not exist (the web page, the REST API); chat shows /help's text.
-HOW_TO_USE_REPLY = (
-    WHAT_I_DO
-    + "ご質問をそのまま入力してください（例: 引っ越したら何日以内に届け出ますか）。"
-    + AI_NOTE
-)
+HOW_TO_USE_REPLY = WHAT_I_DO + _EXAMPLE + AI_NOTE
 # Punctuation, symbols, emoji and spaces around and between the words.
 _NOISE = re.compile(r"[\s\W_ー〜~]+")
 # The bot itself, as staff may name it before asking how to use it.
@@ -79,6 +93,24 @@ _HOW_TO_USE = re.compile(
     r"|(?:どう|どのように|どうやって)(?:使|つか)(?:えば|う|います|えます)(?:いい|よい)?(?:の|ですか|か)?"
 )
 
+# Matched against the message's words run together (``_NOISE`` removed), whole.
+_ALIVE = re.compile(
+    r"(?:テスト|てすと|test|testing)(?:です|中|中です|して(?:います|ます))?"
+    r"|(?:ちゃんと|きちんと)?(?:動いて|うごいて|生きて|起きて)(?:る|ます|います)(?:か|かな|の)?"
+    r"|(?:聞こえ|見え)(?:ますか|てますか|ていますか|る)"
+)
+_GO_AHEAD = re.compile(
+    r"(?:すみません|すいません|あの|あのー|えっと|失礼します)*(?:ちょっと|少し|ひとつ|1つ)?"
+    r"(?:(?:質問|相談|お願い|(?:お)?聞きしたいこと|聞きたいこと|教えてほしいこと|確認したいこと)"
+    r"(?:です|があります|があるのですが|があるんですが|がありまして|いいですか|よろしいですか)?"
+    r"|(?:聞きたい|お聞きしたい|教えてほしい|教えて欲しい|確認したい)"
+    r"(?:んですが|のですが|です|ことがあります)?"
+    r"|(?:いいですか|よろしいですか))"
+)
+_WHO = re.compile(
+    r"(?:あなた|きみ|君|バイバイン)(?:は|って)?(?:誰|だれ|何者|なにもの)(?:ですか|なの)?"
+)
+
 
 def asks_how_to_use(text: str) -> bool:
     """Whether a message only asks how to use the bot (「使い方を教えてください」, 「ヘルプ」,
@@ -90,8 +122,11 @@ def asks_how_to_use(text: str) -> bool:
 
 
 def small_talk_reply(text: str) -> str | None:
-    """The reply to a message that is only thanks or a greeting, or only asks how to use the
-    bot, else ``None``."""
+    """The reply to a message that is only thanks, an acknowledgement, a greeting or a
+    farewell, a check that the bot answers (「テスト」), an opening before the question
+    (「すみません、ちょっと聞きたいんですが」), or only asks how to use the bot or what it
+    is, else ``None``. A message of symbols alone gets how to use it (「？」) or, if it asks
+    nothing, an acknowledgement (「👍」)."""
     if asks_how_to_use(text):
         return HOW_TO_USE_REPLY
     words = unicodedata.normalize("NFKC", text).lower()
@@ -99,10 +134,20 @@ def small_talk_reply(text: str) -> str | None:
         return None
     parts = [p for p in _NOISE.split(words) if p]
     if not parts:
-        return None
-    if all(p in _THANKS for p in parts):
-        return THANKS_REPLY
-    if all(p in _GREETINGS or p in _THANKS for p in parts):
+        if not words.strip():
+            return None
+        return HOW_TO_USE_REPLY if "?" in words else ACK_REPLY
+    joined = "".join(parts)
+    for pattern, reply in ((_ALIVE, ALIVE_REPLY), (_GO_AHEAD, GO_AHEAD_REPLY), (_WHO, WHO_REPLY)):
+        if pattern.fullmatch(joined):
+            return reply
+    if all(p in _THANKS or p in _ACKS for p in parts):
+        return THANKS_REPLY if any(p in _THANKS for p in parts) else ACK_REPLY
+    if all(p in _FAREWELLS or p in _THANKS for p in parts):
+        return FAREWELL_REPLY
+    if all(p in _GREETINGS or p in _THANKS or p in _ACKS for p in parts):
         greeting = next(_GREETINGS[p] for p in parts if p in _GREETINGS)
         return GREETING_REPLY.format(greeting=greeting)
+    if len(joined) == 1:  # 「あ」: nothing to search for
+        return HOW_TO_USE_REPLY
     return None

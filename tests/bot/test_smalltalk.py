@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from bot.smalltalk import THANKS_REPLY, asks_how_to_use, small_talk_reply
+from bot.smalltalk import (
+    ACK_REPLY,
+    ALIVE_REPLY,
+    FAREWELL_REPLY,
+    GO_AHEAD_REPLY,
+    HOW_TO_USE_REPLY,
+    THANKS_REPLY,
+    WHO_REPLY,
+    asks_how_to_use,
+    small_talk_reply,
+)
 
 
 @pytest.mark.parametrize(
@@ -13,6 +23,27 @@ from bot.smalltalk import THANKS_REPLY, asks_how_to_use, small_talk_reply
 )
 def test_thanks_in_any_punctuation(message: str) -> None:
     assert small_talk_reply(message) == THANKS_REPLY
+
+
+@pytest.mark.parametrize(
+    ("message", "reply"),
+    [
+        ("了解です", ACK_REPLY),  # not thanked for anything: no 「どういたしまして」
+        ("承知しました。", ACK_REPLY),
+        ("👍", ACK_REPLY),
+        ("？", HOW_TO_USE_REPLY),
+        ("あ", HOW_TO_USE_REPLY),
+        ("テスト", ALIVE_REPLY),
+        ("test", ALIVE_REPLY),
+        ("動いてる？", ALIVE_REPLY),
+        ("すみません、ちょっと聞きたいんですが", GO_AHEAD_REPLY),
+        ("質問があります！", GO_AHEAD_REPLY),
+        ("あなたは誰？", WHO_REPLY),
+        ("ありがとうございました。失礼します", FAREWELL_REPLY),
+    ],
+)
+def test_what_is_not_yet_a_question_gets_a_short_reply(message: str, reply: str) -> None:
+    assert small_talk_reply(message) == reply
 
 
 def test_a_greeting_is_answered_in_kind() -> None:
@@ -30,7 +61,9 @@ def test_a_greeting_is_answered_in_kind() -> None:
         "了解の意味",
         "どうも調子が悪い",
         "",
-        "？？",
+        "テスト市の粗大ごみ",
+        "質問があります。住民票の写しは誰が請求できますか",
+        "これは何？",  # in a thread, a follow-up on the answer
     ],
 )
 def test_anything_more_is_a_question(message: str) -> None:
