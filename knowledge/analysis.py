@@ -286,6 +286,7 @@ class Analyzer:
         for piece in _pieces(text if normalized else normalize(text)):
             deputy = False  # the previous morpheme was the prefix 副
             person = ""  # the previous morpheme's term, when it was a person's name
+            addressed = ""  # a person's name followed by a title or an honorific
             for morpheme in tokenizer.tokenize(piece):
                 if morphemes is not None:
                     morphemes.append(
@@ -307,8 +308,9 @@ class Analyzer:
                         known.clear()
                     known[key] = found
                 if names is not None and (pos := morpheme.part_of_speech())[0] != "空白":
-                    if person and _addresses(pos, morpheme.surface()):
-                        names.append(person)
+                    if addressed and morpheme.surface() in _ABOUT_PERSON:
+                        names.append(addressed)
+                    addressed = person if person and _addresses(pos, morpheme.surface()) else ""
                     person = found[0] if found and pos[1:3] == ("固有名詞", "人名") else ""
                 if deputy:
                     deputy = False
@@ -334,6 +336,8 @@ class Analyzer:
                 terms.extend(found)
             if deputy:
                 terms.append(_DEPUTY)
+            if names is not None and addressed:  # 「田中課長」 alone
+                names.append(addressed)
         return terms
 
 
@@ -367,6 +371,10 @@ def _addresses(pos: Sequence[str], surface: str) -> bool:
 
 
 _HONORIFICS = frozenset({"さん", "様", "さま", "氏", "君", "くん", "殿", "ちゃん"})
+# What follows a person addressed when the question is about them (「田中課長の電話番号」,
+# 「佐藤さんって誰」); not when they are who asks, is asked or is told about the question
+# (「佐藤課長から質問です」, 「山田さん、住民票の写しについて」, 「佐藤さんが言うには」).
+_ABOUT_PERSON = frozenset({"の", "って"})
 _POSTS = frozenset({"議員", "先生", "主任", "主査", "主事", "係員", "職員", "委員", "担当"})
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]+")
 _KATAKANA_WORD = re.compile(r"[ァ-ヺー]{2,}")

@@ -302,6 +302,13 @@ async def test_a_question_about_a_person_no_passage_names_finds_nothing(tmp_path
     # … while a person the passages name is asked about like any other word.
     named = await retrieve(tmp_path, documents, "田中課長の内線は")
     assert named.hits[0].meta.doc_id == "61" and named.relevant
+    # A person who passes the question on, or is told of it, is not what it asks about.
+    for passed_on in (
+        "佐藤課長から質問です。庁舎の電話番号はどこに掲示しますか",
+        "@山田さん 庁舎の電話番号の掲示",
+    ):
+        answered = await retrieve(tmp_path, documents, passed_on)
+        assert answered.relevant and answered.hits[0].meta.doc_id == "62", passed_on
 
 
 NEGLECT = [
