@@ -19,7 +19,7 @@ from bot.sample import sample_in_index, sample_line
 from bot.services import Services
 from bot.turns import Answer, Turn
 from bot.uploads import UploadFile, Uploads
-from knowledge.errors import BadInput
+from knowledge.errors import BadInput, NotFound
 
 Handler = Callable[[Turn, OrgInfo, str], Awaitable[Answer]]
 # How many documents ``/datasets 番号`` lists.
@@ -221,7 +221,13 @@ class DataCommands:
         amount = unicodedata.normalize("NFKC", amount).replace(",", "")
         if not name or not amount.isascii() or not amount.isdigit():
             return notice("「/quota set 組織名 トークン数」の形で指定してください。")
-        target = await asyncio.to_thread(orgs.get_org, self.services.engine, " ".join(name))
+        try:
+            target = await asyncio.to_thread(orgs.get_org, self.services.engine, " ".join(name))
+        except NotFound:  # a typo, most likely: organizations are created on the server
+            return notice(
+                f"組織「{' '.join(name)}」が見つかりません。組織名を確認してください"
+                "（「/quota set 組織名 トークン数」の形で指定します）。"
+            )
         tokens = int(amount)
         event = AuditEvent.admin(
             org_id=target.id,
@@ -235,7 +241,8 @@ class DataCommands:
             lambda _set: event,
         )
         status = await asyncio.to_thread(self.services.quotas.status, target.id)
-        return notice(describe(target.name, status))
+        changed = f"{target.name} の月間トークン上限を {tokens:,} トークンに変更しました。\n"
+        return notice(changed + describe(target.name, status))
 
     async def usage(self, _turn: Turn, org: OrgInfo, _args: str) -> Answer:
         report = await asyncio.to_thread(self.services.usage.report, org.id, None)

@@ -203,7 +203,8 @@ def external_audience_text(command: Command) -> str:
 def refusal_text(command: Command) -> str:
     """The reply to a command the user may not run."""
     who = ACCESS_LABELS[command.access]
-    return f"「/{command.name}」は{who}が実行できます。必要な場合は組織の管理者にご相談ください。"
+    ask = "運用窓口" if command.access == "operator" else "組織の管理者"
+    return f"「/{command.name}」は{who}が実行できます。必要な場合は{ask}にご相談ください。"
 
 
 def welcome_text(*, direct: bool) -> str:

@@ -146,7 +146,16 @@ async def test_quota_set_takes_an_organization_name_with_spaces(make_chat, logo_
     await deliver(chat, logo_fake, body)
     await chat.drain()
     [reply] = [r.text for r in logo_fake.replies]
-    assert "相模原市 中央区" in reply and "上限: 500,000 トークン" in reply
+    assert "相模原市 中央区 の月間トークン上限を 500,000 トークンに変更しました。" in reply
+    assert "上限: 500,000 トークン" in reply
+    # A name typed wrong is a typo to fix, not an organization to create on the server.
+    typo = {"name": "baibain", "text": "quota set 相模原市中央 1000"}
+    body = logo_fake.event(type="command", command=typo, user_id="op-1", org_id="operator-org")
+    await deliver(chat, logo_fake, body)
+    await chat.drain()
+    missing = logo_fake.replies[-1].text
+    assert "組織「相模原市中央」が見つかりません。組織名を確認してください" in missing
+    assert "baibain" not in missing
 
 
 async def test_usage_names_where_questions_came_from(make_chat, logo_fake) -> None:

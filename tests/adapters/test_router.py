@@ -100,6 +100,7 @@ async def test_admin_and_operator_commands(setup, db_engine: Engine) -> None:
     assert "この機能は準備中です" in allowed.text
     not_operator = await router.handle(turn("quota set 横浜市 10", user="UADMIN", command=True))
     assert not_operator.outcome == "refused"
+    assert "運用組織の管理者のみ" in not_operator.text and "運用窓口にご相談" in not_operator.text
     links.set_operator(db_engine, "横浜市")
     operator = await router.handle(turn("quota set 横浜市 10", user="UADMIN", command=True))
     assert "この機能は準備中です" in operator.text
