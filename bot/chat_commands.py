@@ -39,6 +39,16 @@ def parse_options(args: str) -> tuple[dict[str, str], list[str]]:
     return options, rest
 
 
+# What ``/upload`` understands after its files or URLs.
+UPLOAD_OPTIONS = ("データセット", "名前", "分類", "ライセンス", "共有")
+UPLOAD_OPTIONS_HELP = (
+    "使える指定は「データセット=名前 分類=… ライセンス=… 共有=可」です"
+    "（例: /upload https://… データセット=例規集 分類=条例・規則・例規 共有=可）。"
+)
+SHARE_YES = ("可", "はい", "yes")
+SHARE_NO = ("不可", "いいえ", "no")
+
+
 def dataset_line(d: DatasetInfo) -> str:
     """One dataset as staff read it in a list: id, name, category, scope (a shared one with
     the organization that publishes it), documents."""
@@ -91,6 +101,13 @@ class DataCommands:
 
     async def upload(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
         options, rest = parse_options(args)
+        if unknown := [key for key in options if key not in UPLOAD_OPTIONS]:
+            named = "、".join(f"「{key}=」" for key in unknown)
+            return notice(f"{named}は使えない指定です。{UPLOAD_OPTIONS_HELP}")
+        if options.get("共有", "可") not in (*SHARE_YES, *SHARE_NO):
+            return notice(
+                f"共有は「共有=可」か「共有=不可」で指定してください。{UPLOAD_OPTIONS_HELP}"
+            )
         name = options.get("データセット") or options.get("名前") or ""
         if not name:
             return notice(
@@ -107,7 +124,7 @@ class DataCommands:
             return notice(
                 commands.ATTACHMENTS_NOT_RECEIVED
                 if turn.attachments
-                else "取り込む文書の URL を指定してください。"
+                else "取り込む文書を添付するか、URL を指定してください。"
             )
         who = turn.actor
         platform = turn.conversation.platform
@@ -153,8 +170,8 @@ class DataCommands:
             await asyncio.to_thread(datasets.remember_source, dataset.id, source.state)
         text = report.message()
         if category and category != dataset.category:
-            text += f"（既存のデータセットの分類「{dataset.category}」のまま登録しました）"
-        if options.get("共有") in ("可", "はい", "yes"):
+            text += f"既存のデータセットの分類「{dataset.category}」のまま登録しました。"
+        if options.get("共有") in SHARE_YES:
             await self.services.uploads.attest(report.dataset, who=who, platform=platform)
             text += "全参加団体との共有を有効にしました（共有可能であることの表明を記録しました）。"
         elif report.dataset.visibility != "shared":

@@ -51,10 +51,17 @@ class UploadReport:
     def message(self) -> str:
         """A short Japanese summary for the uploader."""
         removed = f"、新しい版にない {self.removed} 件を削除" if self.removed else ""
-        return (
-            f"データセット「{self.dataset.name}」に {self.written} 件の文書を登録しました"
-            f"（変更なし {self.unchanged} 件{removed}）。"
-        ) + left_out_note(self.left_out)
+        if not self.written and not self.removed:
+            done = (
+                f"データセット「{self.dataset.name}」の文書は内容が変わっていないため、"
+                f"更新していません（変更なし {self.unchanged} 件）。"
+            )
+        else:
+            done = (
+                f"データセット「{self.dataset.name}」に {self.written} 件の文書を登録しました"
+                f"（変更なし {self.unchanged} 件{removed}）。"
+            )
+        return done + left_out_note(self.left_out)
 
 
 # How many left-out files a reply names.

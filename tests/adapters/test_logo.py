@@ -264,7 +264,10 @@ async def test_admins_manage_data_from_the_chat(make_chat, logo_fake) -> None:
         url = server.make_url("/tesuryo.txt")
         commands = (
             f"/upload {server.make_url('/kowareta.zip')} データセット=壊れた規則 分類=統計",
+            f"/upload {url} データセット=手数料条例 種類=例規 license=CC-BY",
+            f"/upload {url} データセット=手数料条例 共有=する",
             f"/upload {url} データセット=手数料条例 分類=条例・規則・例規",
+            f"/upload {url} データセット=手数料条例",
             "/datasets",
             "/quota",
             "/usage",
@@ -273,8 +276,13 @@ async def test_admins_manage_data_from_the_chat(make_chat, logo_fake) -> None:
         for text in commands:
             await deliver(chat, logo_fake, logo_fake.event(text, user_id="admin-1"))
             await chat.drain()
-        refused, uploaded, listed, quota, usage, summary = (r.text for r in logo_fake.replies)
+        replies = (r.text for r in logo_fake.replies)
+        refused, unknown, share, uploaded, again, listed, quota, usage, summary = replies
+    # Options it does not know are named, not ignored, and nothing is uploaded.
+    assert "「種類=」、「license=」は使えない指定です。" in unknown and "分類=" in unknown
+    assert "「共有=可」か「共有=不可」" in share
     assert "「手数料条例」に 1 件の文書を登録しました" in uploaded and "組織内のみ" in uploaded
+    assert "内容が変わっていないため、更新していません（変更なし 1 件）" in again
     assert "手数料条例（条例・規則・例規・組織内のみ・1件）" in listed
     assert "・サンプル法令データ（e-Gov法令検索（デジタル庁）の法令、同梱）" in listed
     assert "kowareta.zip" in refused and "壊れた規則" not in listed  # no empty dataset left
