@@ -128,7 +128,9 @@ def _folded(word: str) -> str:
 
 
 def parse(line: str) -> tuple[Command | None, str]:
-    """The command a line starts with (longest name first) and the rest of the line."""
+    """The command a line starts with (longest name first) and the rest of the line; a slash
+    before it is the same command (「/baibain /help」, typed as a message would be)."""
+    line = line.strip().removeprefix("/").removeprefix("／")
     words = line.split()
     lowered = tuple(_folded(w) for w in words)
     for command in sorted(COMMANDS, key=lambda c: -len(c.words)):

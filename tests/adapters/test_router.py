@@ -157,6 +157,7 @@ async def test_feedback_needs_a_turn_id_and_a_linked_workspace(setup, db_engine:
 def test_parse_finds_the_longest_command_name() -> None:
     assert commands.parse("dataset delete 12") == (commands.find("dataset delete"), "12")
     assert commands.parse("QUOTA  SET 横浜市　1000") == (commands.find("quota set"), "横浜市　1000")
+    assert commands.parse("／help") == (commands.find("help"), "")  # 「/baibain /help」
     assert commands.parse("quota") == (commands.find("quota"), "")
     assert commands.parse("datasets") == (commands.find("datasets"), "")
     assert commands.parse("foo") == (None, "")
