@@ -57,5 +57,6 @@ def validate_question(text: str) -> str:
     if len(question) > MAX_QUESTION_CHARS:
         raise BadInput(
             f"質問が長すぎます（{len(question)}文字）。{MAX_QUESTION_CHARS}文字以内にしてください。"
+            "長い文章について尋ねるときは、ファイルにして添付してください。"
         )
     return question

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-MAX_TEXT_CHARS = 40_000
+# Message and command text is bounded by the body's size alone: a message too long to be a
+# question is still answered, with the limit (``validate_question``), not refused unseen.
 
 
 class _Model(BaseModel):
@@ -41,7 +42,7 @@ class LogoMessage(_Model):
     """The message of a ``message`` or ``mention`` event."""
 
     id: Id
-    text: str = Field(default="", max_length=MAX_TEXT_CHARS)
+    text: str = ""
     mentions: list[LogoMention] = Field(default_factory=list, max_length=100)
     files: list[LogoFile] = Field(default_factory=list, max_length=20)
 
@@ -50,7 +51,7 @@ class LogoCommand(_Model):
     """The command of a ``command`` event (``/baibain help`` → name ``baibain``, text ``help``)."""
 
     name: str = Field(min_length=1, max_length=100)
-    text: str = Field(default="", max_length=MAX_TEXT_CHARS)
+    text: str = ""
 
 
 class LogoEvent(_Model):

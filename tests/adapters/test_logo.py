@@ -385,3 +385,16 @@ async def test_uploading_a_source_again_under_a_new_file_name_replaces_it(
         await chat.drain()
     listed = logo_fake.replies[-1].text
     assert "ds1/tesuryo-r8.txt" in listed and "tesuryo-r7.txt" not in listed
+
+
+async def test_a_message_far_too_long_to_ask_is_answered_with_the_limit(
+    make_chat, logo_fake
+) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    pasted = "次の文章を確認してください。" + "住民票の写しの交付について。" * 3000  # 42,000字
+    response = await deliver(chat, logo_fake, logo_fake.event(pasted))
+    assert response.status == 200
+    await chat.drain()
+    [reply] = logo_fake.replies
+    assert "質問が長すぎます" in reply.text and "ファイルにして添付" in reply.text
