@@ -10,15 +10,36 @@ from adapters.markdown import restyle
 from bot.turns import Answer, Attachment, ConversationRef, Turn
 
 _LEADING_AT_NAME = re.compile(r"^\s*[@＠]\S+\s*")
+# The bot's name before a command, also in a one-to-one talk (where no mention is needed but
+# staff type one out of habit) and also a name with a space (「@自治体版 バイバイン /quota」).
+_AT_NAME_BEFORE_COMMAND = re.compile(r"^\s*[@＠][^\n/／]{1,40}?\s+(?=[/／])")
 
 
 def _strip_mentions(event: LogoEvent, text: str) -> str:
     assert event.message is not None
     for mention in event.message.mentions:
         text = text.replace(f"<@{mention.user_id}>", " ")
+    if before := _AT_NAME_BEFORE_COMMAND.match(text):
+        return text[before.end() :].strip()
     if event.type == "mention":
         text = _LEADING_AT_NAME.sub("", text, count=1)
     return text.strip()
+
+
+def _attachments(event: LogoEvent) -> tuple[Attachment, ...]:
+    """The files of the event's message (a command event may carry one, as ``/upload`` or
+    ``/summarize`` with files attached)."""
+    if event.message is None:
+        return ()
+    return tuple(
+        Attachment(
+            name=f.name,
+            mime_type=f.mime_type,
+            size=f.size,
+            url=str(f.download_url) if f.download_url else "",
+        )
+        for f in event.message.files
+    )
 
 
 def reply_thread(event: LogoEvent) -> str | None:
@@ -49,18 +70,10 @@ def to_turn(event: LogoEvent) -> Turn:
             text=line,
             event_id=event.event_id,
             is_command=True,
+            attachments=_attachments(event),
         )
     assert event.message is not None
     is_command, text = as_command(_strip_mentions(event, event.message.text))
-    attachments = tuple(
-        Attachment(
-            name=f.name,
-            mime_type=f.mime_type,
-            size=f.size,
-            url=str(f.download_url) if f.download_url else "",
-        )
-        for f in event.message.files
-    )
     return Turn(
         conversation=conversation,
         user_id=event.user.id,
@@ -68,7 +81,7 @@ def to_turn(event: LogoEvent) -> Turn:
         text=text,
         event_id=event.event_id,
         is_command=is_command,
-        attachments=attachments,
+        attachments=_attachments(event),
     )
 
 

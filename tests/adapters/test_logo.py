@@ -332,6 +332,13 @@ async def test_an_attached_file_is_fetched_with_the_reply_token_and_summarized(
     assert logo_fake.downloads == [True]  # the other host got no request, and no token
     assert "添付ファイルを受け取れませんでした" in refused
 
+    # The same as a command event (「/baibain summarize」 with the file attached).
+    command = logo_fake.event("summarize", type="command")
+    command["message"] = {"id": "m-c", "text": "/baibain summarize", "files": [attached]}
+    await deliver(chat, logo_fake, command)
+    await chat.drain()
+    assert "「窓口案内」の要約です" in logo_fake.replies[-1].text
+
 
 async def test_a_message_with_a_file_is_answered_from_it_or_summarized(
     make_chat, logo_fake
@@ -398,3 +405,16 @@ async def test_a_message_far_too_long_to_ask_is_answered_with_the_limit(
     await chat.drain()
     [reply] = logo_fake.replies
     assert "質問が長すぎます" in reply.text and "ファイルにして添付" in reply.text
+
+
+async def test_a_command_after_the_bots_name_is_a_command_in_any_talk(make_chat, logo_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id, admins=("admin-1",))
+    one_to_one = logo_fake.event("@バイバイン /quota", type="message", user_id="admin-1")
+    spaced = logo_fake.event("/quota", user_id="admin-1")
+    spaced["message"]["text"] = "@自治体版 バイバイン /quota"  # a display name with a space
+    for body in (one_to_one, spaced):
+        await deliver(chat, logo_fake, body)
+        await chat.drain()
+    assert all("上限: 1,000,000 トークン" in reply.text for reply in logo_fake.replies)
+    assert len(logo_fake.replies) == 2
