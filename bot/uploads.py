@@ -22,6 +22,7 @@ from knowledge.documents import Document
 from knowledge.errors import BadDocument
 from knowledge.index import batches
 from knowledge.ingest import documents_from_bytes, dropped, failure_of, source_of, unreadable
+from knowledge.parsing.archive import unsafe_name
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,12 @@ class Uploads(DatasetChanges):
         documents: list[Document] = []
         failures: list[str] = []
         for file in files:
+            if unsafe_name(file.name):  # refused as an archive member's: ids are names
+                failures.append(
+                    f"「{file.name}」: フォルダの外を指す名前（..、絶対パス、ドライブ名、「\\」を"
+                    "含む名前）は使えません。名前を付け直してください。"
+                )
+                continue
             try:
                 documents += documents_from_bytes(
                     file.name, file.data, defaults, id_prefix=id_prefix(dataset), left_out=left_out

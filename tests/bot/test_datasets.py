@@ -171,6 +171,15 @@ async def test_reupload_replaces_and_a_failed_upload_changes_nothing(setup) -> N
         url, data=form(("bundle.zip", archive.getvalue())), headers=auth(owner)
     )
     assert evil.status == 400 and "../evil.txt" in (await evil.json())["error"]["message"]
+    # The same names as the files' own names are refused as well: a document id is its name.
+    for name in ("../../../tmp/pwn.txt", "/etc/cron.d/x.txt", "..\\..\\win.txt"):
+        refused = await client.post(url, data=form((name, RULE_V1.encode())), headers=auth(owner))
+        assert (
+            refused.status == 400
+            and "名前を付け直して" in (await refused.json())["error"]["message"]
+        )
+    listed = await (await client.get(f"/api/v1/datasets/{dataset}", headers=auth(owner))).json()
+    assert [d["doc_id"] for d in listed["document_list"]] == [f"ds{dataset}/{RULE_FILE}"]
 
     # A picture in an archive is left out, and the reply names it.
     archive = io.BytesIO()
