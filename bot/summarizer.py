@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
 
 from bot.asker import Asker
 from bot.assistant import SUMMARY_CUT_SHORT_NOTICE, charged, usage_of
@@ -207,17 +208,24 @@ class Summarizer:
             name, data, url = request.filename or "添付ファイル", request.content or b"", ""
         parsed = parse_file(name, data)
         first = parsed[0]
-        sections = [s for p in parsed for s in p.sections]
-        chunks = [c.text for c in chunk_sections(name, sections)]
+        chunks = [c.text for c in chunk_sections(name, first.sections)]
         if not chunks:
             raise BadInput(f"{name} には要約できる本文がありません。")
+        title = first.title or PurePosixPath(first.name).stem or name
         citation = Citation(
             n=1,
-            title=first.title or name,
+            title=title,
             url=url,
             published=first.published.isoformat() if first.published else None,
         )
-        return _Source(first.title or name, chunks, citation)
+        note = ""
+        if len(parsed) > 1:  # an archive: one summary is of one document, as for attachments
+            note = (
+                f"「{name}」には文書が {len(parsed)} 件あるため、最初の「{title}」だけを"
+                f"要約しました（ほかの {len(parsed) - 1} 件は要約していません）。"
+                "ほかの文書は1件ずつ送ってください。\n\n"
+            )
+        return _Source(title, chunks, citation, note)
 
     async def _indexed(self, name: str, flt: SearchFilter) -> tuple[Document, str]:
         """The document with id ``name``, else the one document that ``name`` names; for a

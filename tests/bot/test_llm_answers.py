@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -312,6 +314,27 @@ async def test_invoke_errors_use_its_error_shape(
         response = await client.post("/invoke", data=raw, headers=headers)
         assert response.status == 400, raw
         assert "読み取れない文字" in (await response.json())["error"]
+
+
+async def test_a_summarized_archive_is_summarized_by_its_first_document(
+    aiohttp_client, make_settings
+) -> None:
+    client = await aiohttp_client(create_app(make_settings()))
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("r/廃止予定.txt", "第1条 シマリス規則は廃止予定である。")
+        bundle.writestr("r/存続.txt", "第1条 モモンガ規則は存続する。")
+    content = base64.b64encode(archive.getvalue()).decode()
+    response = await client.post(
+        "/api/v1/summarize", json={"file": {"filename": "規則.zip", "content": content}}
+    )
+    body = await response.json()
+    assert response.status == 200, body
+    assert body["answer"].startswith(
+        "「規則.zip」には文書が 2 件あるため、最初の「廃止予定」だけを要約しました"
+    )
+    assert "シマリス" in body["answer"] and "モモンガ" not in body["answer"]  # not mixed
+    assert [c["title"] for c in body["citations"]] == ["廃止予定"]
 
 
 async def test_summarize_a_document_by_id_and_by_url(
