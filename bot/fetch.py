@@ -6,6 +6,7 @@ internal services)."""
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -115,6 +116,10 @@ class _PublicResolver(ThreadedResolver):
         return found
 
 
+_MALFORMED = "URL の形式が正しくありません。半角で、http:// または https:// から入力してください。"
+_NOT_IN_HOSTS = re.compile(r'[\s%<>"{}|\\^`]')
+
+
 def check_url(url: str, policy: FetchPolicy) -> str:
     """``url`` when its scheme is http(s) and a literal IP host is permitted (names are checked
     when they are resolved); else ``BadDocument`` saying why."""
@@ -122,11 +127,11 @@ def check_url(url: str, policy: FetchPolicy) -> str:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - a port out of range or not a number raises here
     except ValueError as exc:  # 「／」「：」 typed in full width, an unclosed [ …
-        raise BadDocument(
-            "URL の形式が正しくありません。半角で、http:// または https:// から入力してください。"
-        ) from exc
+        raise BadDocument(_MALFORMED) from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadDocument("URL は http:// または https:// で始まる形で指定してください。")
+    if _NOT_IN_HOSTS.search(parts.hostname):  # 「exa mple.jp」, 「127.0.0.1%09」: no host
+        raise BadDocument(_MALFORMED)
     try:
         literal = ipaddress.ip_address(parts.hostname)
     except ValueError:
@@ -163,6 +168,8 @@ async def fetch(
         if isinstance(exc.os_error, _NotPublic):
             raise BadDocument(_PRIVATE) from exc
         raise _unavailable(exc) from exc
+    except aiohttp.InvalidURL as exc:  # a host no URL can name (「127.0.0.1%09」), unsent
+        raise BadDocument(_MALFORMED) from exc
     except (TimeoutError, aiohttp.ClientError) as exc:
         raise _unavailable(exc) from exc
 

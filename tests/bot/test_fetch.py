@@ -68,6 +68,9 @@ async def test_an_allowed_network_is_fetched_and_every_redirect_checked_again(in
         "https://www.city.example.lg.jp／kurashi／a.pdf",
         "https://example.jp:abc/a.pdf",
         "http://[::1",
+        "http://127.0.0.1%09:8080/",  # hosts no request can name
+        "http://exa mple.jp/a.pdf",
+        "http://2130706433:8080/",
     ],
 )
 async def test_a_malformed_url_is_refused_saying_so(url) -> None:
