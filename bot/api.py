@@ -6,22 +6,26 @@ import asyncio
 import base64
 import binascii
 import re
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any
 
 from aiohttp import web
 
+from admin.datasets import CATEGORIES
 from admin.orgs import ApiCaller, OrgInfo, authenticate_api_key, key_id_of
 from admin.usage import report_csv
 from bot.app_keys import SERVICES
 from bot.asker import Asker
 from bot.http import bearer_token, json_ok, read_json_object
+from bot.sample import SAMPLE_DATASET
+from bot.services import Services
 from bot.summarizer import SummaryRequest
 from bot.turns import Answer, ConversationRef
 from knowledge.dates import parse_date
 from knowledge.errors import BadInput, Unauthorized
-from knowledge.index import IndexStore, SearchFilter
+from knowledge.index import SearchFilter
 
 KEY_REQUIRED = "APIキーが必要です。Authorization: Bearer <APIキー> を指定してください。"
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
@@ -144,7 +148,7 @@ async def ask(request: web.Request) -> web.Response:
         ),
     )
     services = request.app[SERVICES]
-    flt = await parse_filters(body.get("filters"), services.index, asker.org_id)
+    flt = await parse_filters(body.get("filters"), services, asker.org_id)
     answer = await services.assistant.ask(question, asker, flt=flt)
     return json_ok(answer_json(answer))
 
@@ -158,23 +162,56 @@ def _names(filters: dict[str, Any], key: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value if v.strip())
 
 
-async def parse_filters(raw: object, index: IndexStore, viewer_org: str | None) -> SearchFilter:
+FILTER_KEYS = ("categories", "datasets", "laws", "published_from", "published_to")
+
+
+async def parse_filters(raw: object, services: Services, viewer_org: str | None) -> SearchFilter:
     """``{"categories", "datasets", "laws" (titles or law ids), "published_from",
     "published_to" (和暦 accepted)}`` as a search filter (law titles as ``viewer_org`` sees
-    them)."""
+    them). A key, category or dataset it does not know is refused, so that a mistyped filter
+    does not look like a question nothing answers."""
     if raw is None:
         return SearchFilter()
     if not isinstance(raw, dict):
         raise BadInput("filters はオブジェクトで指定してください。")
+    if extra := [key for key in raw if key not in FILTER_KEYS]:
+        raise BadInput(
+            f"filters に使えない項目があります（{', '.join(map(str, extra))[:200]}）。"
+            f"使える項目: {', '.join(FILTER_KEYS)}。"
+        )
+    categories = _names(raw, "categories")
+    if unknown := [c for c in categories if c not in CATEGORIES]:
+        raise BadInput(
+            f"分類「{'」「'.join(unknown)[:200]}」はありません。"
+            f"分類は {'、'.join(CATEGORIES)} のいずれかで指定してください。"
+        )
+    datasets = _names(raw, "datasets")
+    if unknown := await unknown_datasets(services, viewer_org, datasets):
+        raise BadInput(
+            f"データセット「{'」「'.join(unknown)[:200]}」は見つかりません。"
+            "利用できるデータセットの名前を指定してください。"
+        )
     laws = _names(raw, "laws")
-    titles = await index.law_titles(viewer_org) if laws else {}
+    titles = await services.index.law_titles(viewer_org) if laws else {}
     return SearchFilter(
-        categories=_names(raw, "categories"),
-        datasets=_names(raw, "datasets"),
+        categories=categories,
+        datasets=datasets,
         law_ids=tuple(titles.get(law, law) for law in laws),
         published_from=_date(raw, "published_from"),
         published_to=_date(raw, "published_to"),
     )
+
+
+async def unknown_datasets(
+    services: Services, viewer_org: str | None, names: Sequence[str]
+) -> list[str]:
+    """Those of ``names`` that name no dataset the viewer may use (shared ones, its own and the
+    bundled sample)."""
+    if not names:
+        return []
+    visible = await asyncio.to_thread(services.datasets.visible, viewer_org)
+    known = {d.name for d in visible} | {SAMPLE_DATASET}
+    return [name for name in names if name not in known]
 
 
 def _date(filters: dict[str, Any], key: str) -> date | None:

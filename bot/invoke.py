@@ -11,19 +11,17 @@ with 400/401/429/500.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from aiohttp import web
 
 from admin.datasets import CATEGORIES
-from bot.api import caller_of, decode_file
+from bot.api import caller_of, decode_file, unknown_datasets
 from bot.app_keys import SERVICES
 from bot.asker import Asker
 from bot.attached import ask_about_files, wants_summary
 from bot.http import json_ok, read_json_object
-from bot.sample import SAMPLE_DATASET
 from bot.services import Services
 from bot.turns import Answer
 from knowledge.errors import BadInput, BaibainError, Unauthorized
@@ -91,14 +89,11 @@ async def _tag_filter(services: Services, org_id: str, tags: object) -> SearchFi
         raise BadInput("inputs.tags はカンマ区切りの文字列で指定してください。")
     names = [t.strip() for t in tags.split(",") if t.strip()]
     datasets = [t for t in names if t not in CATEGORIES]
-    if datasets:
-        visible = await asyncio.to_thread(services.datasets.visible, org_id)
-        known = {d.name for d in visible} | {SAMPLE_DATASET}
-        if unknown := [t for t in datasets if t not in known]:
-            raise BadInput(
-                f"タグ「{'」「'.join(unknown)}」に一致する分類・データセットがありません。"
-                f"分類（{'、'.join(CATEGORIES)}）か、利用できるデータセットの名前を指定してください。"
-            )
+    if unknown := await unknown_datasets(services, org_id, datasets):
+        raise BadInput(
+            f"タグ「{'」「'.join(unknown)}」に一致する分類・データセットがありません。"
+            f"分類（{'、'.join(CATEGORIES)}）か、利用できるデータセットの名前を指定してください。"
+        )
     return SearchFilter(
         categories=tuple(t for t in names if t in CATEGORIES), datasets=tuple(datasets)
     )

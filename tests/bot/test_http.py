@@ -241,6 +241,17 @@ async def test_filters_narrow_the_search(aiohttp_client, make_settings) -> None:
         "/api/v1/ask", json={"question": question, "filters": {"published_to": "平成31年5月1日"}}
     )
     assert bad.status == 400 and "令和元年5月1日" in (await bad.json())["error"]["message"]
+    # A filter mistyped is refused, naming what is wrong, not answered as found nowhere.
+    for filters, said in (
+        ({"category": ["統計"]}, "使えない項目があります（category）"),
+        ({"categories": ["法律"]}, "分類「法律」はありません"),
+        ({"datasets": ["存在しない"]}, "データセット「存在しない」は見つかりません"),
+    ):
+        mistyped = await client.post("/api/v1/ask", json={"question": question, "filters": filters})
+        assert mistyped.status == 400 and said in (await mistyped.json())["error"]["message"]
+    sample = {"datasets": ["サンプル法令データ"]}
+    named = await client.post("/api/v1/ask", json={"question": question, "filters": sample})
+    assert (await named.json())["outcome"] == "answered"
 
 
 async def test_a_database_gone_after_start_is_a_503_not_a_crash(
