@@ -158,11 +158,10 @@ async def delete_dataset(request: web.Request) -> web.Response:
 async def delete_document(request: web.Request) -> web.Response:
     caller = await require_caller(request)
     dataset = await _owned(request, caller, "document.delete")
-    doc_id = request.match_info["doc_id"]
-    await request.app[SERVICES].uploads.delete_document(
-        dataset, doc_id, who=caller.actor, platform="api"
+    doc_id, title = await request.app[SERVICES].uploads.delete_document(
+        dataset, request.match_info["doc_id"], who=caller.actor, platform="api"
     )
-    return json_ok({"deleted": doc_id, "dataset": dataset.id})
+    return json_ok({"deleted": doc_id, "title": title, "dataset": dataset.id})
 
 
 def add_routes(app: web.Application) -> None:

@@ -77,7 +77,7 @@ async def delete_dataset_or_document(
     action = "document.delete" if doc_id.strip() else "dataset.delete"
     dataset = await uploads.owned(dataset_id, org_id, who=who, platform=platform, action=action)
     if doc_id.strip():
-        title = await uploads.delete_document(dataset, doc_id, who=who, platform=platform)
+        _, title = await uploads.delete_document(dataset, doc_id, who=who, platform=platform)
         return f"データセット「{dataset.name}」から文書「{title}」を削除しました。"
     removed = await uploads.delete(dataset, who=who, platform=platform)
     return f"データセット「{dataset.name}」と文書 {removed} 件を削除しました。"

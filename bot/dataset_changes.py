@@ -176,8 +176,9 @@ class DatasetChanges:
 
     async def delete_document(
         self, dataset: DatasetInfo, doc_id: str, *, who: str, platform: str
-    ) -> str:
-        """Delete one document of the dataset (a file uploaded by mistake); returns its title.
+    ) -> tuple[str, str]:
+        """Delete one document of the dataset (a file uploaded by mistake), named by its id,
+        file name or title; returns its id and title.
         Recorded first, then the index, then the records, as for a whole dataset: deleting it
         again finishes the job."""
         titles = dict((d, t) for t, d in await asyncio.to_thread(self.datasets.titles, dataset.id))
@@ -189,7 +190,7 @@ class DatasetChanges:
             )
             await self.index.delete(doc_id)
             await asyncio.to_thread(self.datasets.forget, dataset.id, [doc_id])
-        return titles[doc_id]
+        return doc_id, titles[doc_id]
 
     @contextlib.asynccontextmanager
     async def held(self, dataset: DatasetInfo) -> AsyncIterator[None]:

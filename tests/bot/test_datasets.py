@@ -438,6 +438,16 @@ async def test_one_document_uploaded_by_mistake_is_deleted_alone(setup) -> None:
     assert deleted.status == 200 and (await deleted.json())["deleted"] == doc_id
     again = await client.delete(f"{url}/{doc_id}", headers=auth(owner))
     assert again.status == 404 and "文書ID" in (await again.json())["error"]["message"]
+    # Named by its file name, the reply gives the id and title of what was deleted.
+    await client.post(
+        url, data=form((wrong, "犬の登録は保健所で受け付ける。".encode())), headers=auth(owner)
+    )
+    by_name = await client.delete(f"{url}/{wrong.removesuffix('.txt')}", headers=auth(owner))
+    assert await by_name.json() == {
+        "deleted": doc_id,
+        "title": "テスト市犬の登録要綱",
+        "dataset": dataset,
+    }
 
     listed = await (await client.get(f"/api/v1/datasets/{dataset}", headers=auth(owner))).json()
     assert [d["title"] for d in listed["document_list"]] == ["テスト市粗大ごみ収集規則"]
