@@ -141,7 +141,8 @@ class UsageService:
 
 
 def report_csv(report: UsageReport) -> str:
-    """The report as CSV rows (metric, key, value), for spreadsheets."""
+    """The report as CSV rows (metric, key, value), for spreadsheets: UTF-8 text opening with a
+    byte order mark, without which Excel on Japanese Windows reads it as Shift_JIS."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["period", "metric", "key", "value"])
@@ -157,4 +158,4 @@ def report_csv(report: UsageReport) -> str:
     for metric in ("by_platform", "by_category", "by_outcome", "feedback"):
         for key, value in sorted(getattr(report, metric).items()):
             writer.writerow([report.period, metric, key, value])
-    return buffer.getvalue()
+    return "\ufeff" + buffer.getvalue()

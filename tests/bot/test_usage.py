@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from pathlib import Path
@@ -51,7 +52,9 @@ async def test_usage_counts_questions_users_outcomes_and_categories(
 
     as_csv = await client.get("/api/v1/usage?format=csv", headers=mine)
     assert as_csv.content_type == "text/csv"
-    rows = list(csv.reader(io.StringIO(await as_csv.text())))
+    raw = await as_csv.read()
+    assert raw.startswith(codecs.BOM_UTF8)  # Excel on Japanese Windows reads it as UTF-8 then
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert rows[1][1:] == ["questions", "", "3"]
     assert (await client.get("/api/v1/usage?format=xml", headers=mine)).status == 400
 

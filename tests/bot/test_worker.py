@@ -163,7 +163,7 @@ async def test_usage_reports_are_written_once_and_a_missing_one_later(services) 
     last_month = previous_period(datetime.now(UTC))
     assert await run_job("usage-report", datetime(2026, 12, 1, 19, 0, tzinfo=UTC))
     report = folder / f"usage-{last_month}-org{first.id}.csv"
-    assert report.read_text("utf-8").startswith("period,metric,key,value")
+    assert report.read_text("utf-8-sig").startswith("period,metric,key,value")
     report.write_text("kept", "utf-8")
     # An organization added since, or one a failed run left out, gets its report the next day;
     # a report already written is not rewritten.
