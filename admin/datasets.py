@@ -168,6 +168,11 @@ def check_category(category: str) -> str:
 ATTESTER = "共有が法的に可能であることを確認した担当者"
 
 
+def _has_control(text: str) -> bool:
+    """Whether ``text`` holds a line break, tab or other control character."""
+    return any(unicodedata.category(c) == "Cc" for c in text)
+
+
 def _within(value: str, label: str, limit: int) -> str:
     """``value`` stripped, or ``BadInput`` when it is longer than its column holds."""
     value = value.strip()
@@ -194,8 +199,12 @@ class DatasetService(DocumentVersions):
     ) -> DatasetInfo:
         """A new dataset; shared at once when ``attested_by`` names who attests it."""
         name = name.strip()
-        if not name or len(name) > MAX_NAME or "/" in name:
-            raise BadInput(f"データセット名は「/」を含まない1〜{MAX_NAME}文字で指定してください。")
+        if not name or len(name) > MAX_NAME or "/" in name or _has_control(name):
+            raise BadInput(
+                f"データセット名は「/」や改行を含まない1〜{MAX_NAME}文字で指定してください。"
+            )
+        if name in CATEGORIES:  # a tag (/invoke) naming it would choose the category
+            raise BadInput(f"分類と同じ名前「{name}」はデータセット名に使えません。")
         if refresh_hours is not None and not 1 <= refresh_hours <= MAX_REFRESH_HOURS:
             raise BadInput(f"更新間隔は1〜{MAX_REFRESH_HOURS}時間で指定してください。")
         row = Dataset(

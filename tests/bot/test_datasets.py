@@ -219,6 +219,10 @@ async def test_dataset_input_is_validated(setup) -> None:
         headers=auth(owner),
     )
     assert again.status == 400 and "すでに" in (await again.json())["error"]["message"]
+    for name, said in (("改行\n名前", "改行を含まない"), ("統計", "分類と同じ名前")):
+        body = {"name": name, "category": "統計"}
+        refused = await client.post("/api/v1/datasets", json=body, headers=auth(owner))
+        assert refused.status == 400 and said in (await refused.json())["error"]["message"]
     empty = await client.post("/api/v1/datasets/1/documents", data=form(), headers=auth(owner))
     assert empty.status == 400
     no_boundary = await client.post(
