@@ -113,6 +113,7 @@ def _parse_zip(
             left_out.append(f"{name}/{member}")
         return False
 
+    failed: list[tuple[str, BadDocument]] = []  # every member that cannot be read, at once
     for member, content in expand(data, label, limits, wanted):
         member_label = f"{label}の{quoted(member)}"
         suffix = suffix_of(member)
@@ -124,7 +125,12 @@ def _parse_zip(
             )
         if not content:
             continue
-        parsed.append(_parse_one(member, content, member_label, limits))
+        try:
+            parsed.append(_parse_one(member, content, member_label, limits))
+        except BadDocument as exc:
+            failed.append((member, exc))
+    if failed:
+        raise _members_unreadable(label, failed)
     if not parsed:
         raise BadDocument(
             f"{label}には読み込める形式のファイルが含まれていません。"
@@ -132,6 +138,26 @@ def _parse_zip(
             detail="zip without supported members",
         )
     return parsed
+
+
+# How many more unreadable members of an archive its error names.
+_LISTED_MEMBERS = 10
+
+
+def _members_unreadable(label: str, failed: list[tuple[str, BadDocument]]) -> BadDocument:
+    """The first member's error, naming the others that cannot be read either: the uploader
+    fixes them all in one go."""
+    first = failed[0][1]
+    if len(failed) == 1:
+        return first
+    names = [quoted(member) for member, _ in failed[1:]]
+    shown = "、".join(names[:_LISTED_MEMBERS])
+    more = f" ほか {len(names) - _LISTED_MEMBERS} 件" if len(names) > _LISTED_MEMBERS else ""
+    return BadDocument(
+        f"{first.user_message}（{label}にはほかにも読み込めないファイルが {len(names)} 件"
+        f"あります: {shown}{more}）",
+        detail=f"{len(failed)} zip members unreadable",
+    )
 
 
 def parse_file(

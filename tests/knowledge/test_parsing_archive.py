@@ -133,6 +133,17 @@ def test_bad_member_names_archive_and_member() -> None:
     assert "「docs.zip」の「報告書.pdf」は PDF として読み込めませんでした" in message
 
 
+def test_every_unreadable_member_is_named_at_once() -> None:
+    broken = [(f"議事録{n:02}.pdf", b"%PDF-1.4 garbage") for n in range(13)]
+    message = refusal("会議録.zip", make_zip([("メモ.txt", "読める".encode()), *broken]))
+    assert "「会議録.zip」の「議事録00.pdf」は PDF として読み込めませんでした" in message
+    assert (
+        "ほかにも読み込めないファイルが 12 件あります: 「議事録01.pdf」、「議事録02.pdf」"
+        in message
+    )
+    assert "「議事録10.pdf」 ほか 2 件" in message and "議事録11" not in message
+
+
 def test_damaged_zip_is_refused() -> None:
     data = make_zip([("a.txt", b"text" * 100)])
     assert "「broken.zip」は ZIP ファイルとして読み込めませんでした" in refusal(
