@@ -265,7 +265,7 @@ class DataCommands:
         report = await asyncio.to_thread(self.services.usage.report, org.id, None)
         feedback = report.feedback
         lines = [
-            f"{org.name} の {report.period} の利用状況",
+            f"{org.name}の利用状況（{report.period}）",
             f"  質問数: {report.questions} / 利用者数: {report.users}",
             f"  トークン: 入力 {report.input_tokens:,} / 出力 {report.output_tokens:,}"
             f"（概算 {report.cost_yen:,.0f} 円）",

@@ -18,7 +18,7 @@ def describe(name: str, status: QuotaStatus) -> str:
     """The quota as staff read it."""
     reset = status.reset_on
     lines = [
-        f"{name} の {status.period} の利用状況",
+        f"{name}のトークン上限と使用量（{status.period}）",
         f"  上限: {status.budget:,} トークン",
         f"  使用済み: {status.used:,} / 予約中: {status.reserved:,} / 残り: {status.remaining:,}",
     ]

@@ -39,7 +39,7 @@ WELCOME_SHARED = (
     "同じスレッドでもう一度メンションして質問すると、前のやり取りをふまえて回答します。"
 )
 # The closing line of help and of the welcome.
-AI_NOTE = "回答はAIが作成します。必ず出典の原文を確認してください。"
+AI_NOTE = "回答はAIが資料をもとに作成するか、資料から抜粋します。必ず出典の原文を確認してください。"
 ACCESS_LABELS: dict[Access, str] = {
     "everyone": "",
     "admin": "組織の管理者のみ",
@@ -88,7 +88,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "datasets",
         "[番号]",
-        "利用できるデータセットを一覧表示します（番号を付けると、その文書の一覧）",
+        "利用できるデータセットを一覧表示します（番号を付けると、そのデータセットの文書の一覧）",
     ),
     Command(
         "dataset delete",
