@@ -287,10 +287,11 @@ class Summarizer:
     async def _summarize(
         self, source: _Source, org_id: str | None, progress: Progress | None
     ) -> Answer:
-        header = f"{source.note}「{source.title}」の要約です。"
         details = " / ".join(x for x in (source.citation.published or "", source.citation.url) if x)
-        if details:
-            header += f"（{details}）"
+        header = f"{source.note}「{source.title}」の要約です" + (
+            f"（{details}）" if details else ""
+        )
+        header += "。"
         llm = self.llm.for_org(org_id)
         outcome: Outcome = "answered"
         if llm is not None:
