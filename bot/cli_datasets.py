@@ -10,11 +10,12 @@ import typer
 from admin import orgs
 from admin.datasets import DatasetService
 from bot.chat_commands import dataset_line, delete_dataset_or_document, document_lines
-from bot.cli_common import admin_db, cli_user, run_async, run_with_services
+from bot.cli_common import admin_db, cli_user, fail, run_async, run_with_services
 from bot.sample import sample_in_index, sample_line
 from bot.services import Services, open_index
 from bot.settings import Settings
 from knowledge.analysis import Analyzer
+from knowledge.errors import BadInput
 
 dataset_app = typer.Typer(no_args_is_help=True, help="データセットの管理")
 
@@ -68,16 +69,23 @@ def dataset_delete(
     dataset_id: Annotated[int, typer.Argument(min=1, help="データセットの番号（list で確認）")],
     org: OrgOption,
     document: Annotated[
-        str,
+        str | None,
         typer.Option("--document", help="この文書だけを削除します（文書ID・ファイル名・文書名）"),
-    ] = "",
+    ] = None,
 ) -> None:
     """組織のデータセットを、その文書とともに削除します（検索できなくなります）。"""
+    if document is not None and not document.strip():  # a script's empty variable
+        raise fail(
+            BadInput(
+                "--document に削除する文書（文書ID・ファイル名・文書名）を指定してください。"
+                "何も削除していません。"
+            )
+        )
 
     async def work(services: Services) -> str:
         owner = orgs.get_org(services.engine, org)
         return await delete_dataset_or_document(
-            services.uploads, dataset_id, owner.id, document, who=cli_user(), platform="cli"
+            services.uploads, dataset_id, owner.id, document or "", who=cli_user(), platform="cli"
         )
 
     typer.echo(run_with_services(Settings(), work))

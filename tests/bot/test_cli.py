@@ -187,6 +187,10 @@ def test_dataset_list_and_delete(run, tmp_path: Path) -> None:
     assert "組織内のみ・1件" in run("dataset", "list", "--org", "テスト市").output
     gone = run(*draft, f"ds{dataset_id}/reiki/下書き.txt")
     assert gone.exit_code == 2 and "baibain dataset show" in gone.output
+    for blank in ("", "  "):  # a script's empty variable deletes nothing, least the dataset
+        empty = run(*draft, blank)
+        assert empty.exit_code == 2 and "何も削除していません" in empty.output
+    assert "組織内のみ・1件" in run("dataset", "list", "--org", "テスト市").output
     deleted = run("dataset", "delete", dataset_id, "--org", "テスト市")
     assert deleted.exit_code == 0
     assert "データセット「例規」と文書 1 件を削除しました" in deleted.output
