@@ -192,10 +192,11 @@ class Uploads(DatasetChanges):
         index is written, then the dataset's records, all in one transaction. When the records
         cannot be written, an upload small enough for one index transaction puts the index
         back as it was (new documents removed, replaced ones restored), so nothing is
-        searchable that the dataset does not list. A document the index still holds but the
-        records do not (a bulk load, or the index could not be put back) is recorded when the
-        upload is repeated, so the dataset lists, and its deletion removes, all it holds. The
-        dataset is held meanwhile (``held``): another upload or deletion of it is refused."""
+        searchable that the dataset does not list. A bulk load is recorded before it is
+        written (see ``_write``). A document the index still holds but the records do not (the
+        index could not be put back) is recorded when the upload is repeated, so the dataset
+        lists, and its deletion removes, all it holds. The dataset is held meanwhile
+        (``held``): another upload or deletion of it is refused."""
         sources = list(dict.fromkeys(sources))
         own = id_prefix(dataset) + "/"
         if foreign := [d.doc_id for d in documents if not d.doc_id.startswith(own)]:
@@ -245,7 +246,6 @@ class Uploads(DatasetChanges):
             if progress is not None:
                 await progress(done, len(changed))
 
-        await self.index.upsert_batches(batches(changed, batch), written)
         records = [
             DocumentRecord(
                 doc_id=d.doc_id,
@@ -256,13 +256,19 @@ class Uploads(DatasetChanges):
             )
             for d in unrecorded
         ]
-        try:
+        if not whole:
+            # A bulk load commits batch by batch: recorded first, so that a load killed or
+            # failed part-way leaves the dataset listing (and its deletion removing) all that
+            # the index holds of it; what is listed but not yet written, repeating it writes.
             await asyncio.to_thread(self.datasets.record, dataset.id, records)
-        except Exception:
-            if whole:
+        await self.index.upsert_batches(batches(changed, batch), written)
+        if whole:
+            try:
+                await asyncio.to_thread(self.datasets.record, dataset.id, records)
+            except Exception:
                 new = [d.doc_id for d in changed if indexed[d.doc_id] is None]
                 await self._put_back(new, previous)
-            raise
+                raise
         for doc_id in gone:  # the index first, then the records (see ``delete``)
             await self.index.delete(doc_id)
         await asyncio.to_thread(self.datasets.forget, dataset.id, gone)

@@ -196,3 +196,25 @@ async def test_documents_of_an_upload_running_while_the_dataset_was_attested_are
     )
     assert "資源ごみ収集規則" in [hit.meta.title for hit in found.hits]
     await index.close()
+
+
+async def test_a_bulk_load_cut_short_leaves_nothing_its_deletion_misses(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    server, index, uploads, dataset = services(db_engine, tmp_path)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:  # more than one index transaction holds
+        for n in range(1100):
+            bundle.writestr(f"例規/規則{n:04}.txt", f"規則第{n}号 申請の受付について定める。")
+    files = [UploadFile("例規集.zip", archive.getvalue())]
+    # The index fails part-way: the batches before the failure stay written.
+    server.reject = lambda props: "disk full" if "規則第1050号" in props["text"] else None
+    with pytest.raises(IndexUnavailable):
+        await upload(uploads, dataset, files)
+    server.reject = None
+    assert await index.count_chunks() >= 1000
+    # The dataset lists every document of the load, so deleting it leaves none searchable.
+    assert uploads.datasets.owned(dataset.id, "7").documents == 1100
+    assert await uploads.delete(dataset, who="u", platform="api") == 1100
+    assert await index.count_chunks() == 0
+    await index.close()
