@@ -26,13 +26,17 @@ def iter_files(paths: list[Path], left_out: list[str] | None = None) -> Iterator
     skipped; a file named in ``paths`` itself is always yielded (and refused when read)."""
     for path in paths:
         if path.is_dir():
+            # Names start at the folder's own name however it was typed (「reiki」,
+            # 「./reiki/」, 「.」 inside it): a name is a document's id, and the same file
+            # ingested again must replace itself, not come back twice.
+            folder = Path(os.path.abspath(path)).name
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     if name.startswith("."):
                         continue
                     full = Path(root, name)
-                    shown = full.relative_to(path.parent).as_posix()
+                    shown = (Path(folder) / full.relative_to(path)).as_posix()
                     if left_out is not None and not is_document(name):
                         left_out.append(shown)
                     else:

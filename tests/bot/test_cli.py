@@ -221,7 +221,9 @@ def test_corpora_of_two_organizations_may_use_the_same_row_ids(run, tmp_path: Pa
         assert day in answer["answer"]
 
 
-def test_ingest_reads_every_file_before_writing_any(run, tmp_path: Path) -> None:
+def test_ingest_reads_every_file_before_writing_any(
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "reiki"
     folder.mkdir()
     rule = folder / "ごみ出し規則.txt"
@@ -252,6 +254,10 @@ def test_ingest_reads_every_file_before_writing_any(run, tmp_path: Path) -> None
         "対応していない形式のため取り込まなかったファイル: reiki/収集カレンダー.png" in done.output
     )
     assert "ごみ出し規則" in cited()[0]
+    # The same folder named from inside it is the same files, not new ones.
+    monkeypatch.chdir(folder)
+    again = run("ingest", ".", "--dataset", "例規", "--org", "テスト市")
+    assert "0 件の文書を取り込みました（変更なし 1 件）" in again.output, again.output
     alone = run(
         "ingest", str(folder / "収集カレンダー.png"), "--dataset", "例規", "--org", "テスト市"
     )
