@@ -95,7 +95,7 @@ def _org_id(services: Services, org: str | None) -> str | None:
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="待ち受けるアドレス")] = None,
-    port: Annotated[int | None, typer.Option(help="待ち受けるポート")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="待ち受けるポート")] = None,
 ) -> None:
     """Web プロセス（チャット画面・REST・各チャット連携）を起動します。"""
     from aiohttp import web
@@ -107,13 +107,22 @@ def serve(
     settings = settings.model_copy(update=updates)
     listening = f"http://{settings.host}:{settings.port}/ で待ち受けます。"
     with reported():
-        web.run_app(
-            create_app(settings, show_progress=True),
-            host=settings.host,
-            port=settings.port,
-            # Said once the app has started (database, index and audit log opened).
-            print=lambda _started: typer.echo(listening, err=True),
-        )
+        try:
+            web.run_app(
+                create_app(settings, show_progress=True),
+                host=settings.host,
+                port=settings.port,
+                # Said once the app has started (database, index and audit log opened).
+                print=lambda _started: typer.echo(listening, err=True),
+            )
+        except OSError as exc:
+            if exc.filename is not None:
+                raise
+            raise BadInput(  # the port taken, an address not of this machine
+                f"{settings.host}:{settings.port} で待ち受けできませんでした"
+                f"（{exc.strerror or type(exc).__name__}）。ほかのプログラムがそのポートを"
+                "使っていないか、--host と --port（BAIBAIN_HOST、BAIBAIN_PORT）を確認してください。"
+            ) from exc
 
 
 @app.command()

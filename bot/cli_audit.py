@@ -23,9 +23,12 @@ def _moment(text: str | None, *, end_of_day: bool) -> datetime | None:
     if text is None:
         return None
     day = parse_date(text)
-    if end_of_day:
-        day += timedelta(days=1)
-    return datetime.combine(day, time.min, tzinfo=UTC) - timedelta(hours=9)
+    try:
+        if end_of_day:
+            day += timedelta(days=1)
+        return datetime.combine(day, time.min, tzinfo=UTC) - timedelta(hours=9)
+    except OverflowError:  # 9999-12-31, 0001-01-01: written for "no bound"
+        return None
 
 
 @audit_app.command("verify")

@@ -23,7 +23,7 @@ from admin.audit_models import AuditEvent
 from admin.db import create_db_engine, init_db, unavailable
 from bot.services import Services, open_audit_log, open_services
 from bot.settings import Settings
-from knowledge.errors import BaibainError
+from knowledge.errors import BadInput, BaibainError
 
 T = TypeVar("T")
 
@@ -55,6 +55,18 @@ def reported(*, as_json: bool = False) -> Iterator[None]:
             raise unavailable(exc) from exc
     except BaibainError as exc:
         raise fail(exc, as_json=as_json) from exc
+    except OSError as exc:
+        if exc.filename is None:  # not a file's: a socket's, say, which callers report
+            raise
+        # The data folder or a file in it: a file where a folder should be, read-only, gone.
+        where = f"{exc.filename}（{exc.strerror or type(exc).__name__}）"
+        raise fail(
+            BadInput(
+                f"{where} にアクセスできませんでした。BAIBAIN_DATA_DIR（データの保存先）が、"
+                "書き込めるフォルダを指しているか確認してください。"
+            ),
+            as_json=as_json,
+        ) from exc
 
 
 def run_async(coro_factory: Callable[[], Awaitable[T]], *, as_json: bool = False) -> T:

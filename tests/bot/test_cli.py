@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -471,6 +472,31 @@ def test_an_export_range_that_ends_before_it_starts_is_refused(run) -> None:
         "audit", "export", "--org", "横浜市", "--since", "2026-12-06", "--until", "2026-12-06"
     )
     assert one_day.exit_code == 0
+    # The calendar's ends, as written for "no bound": every record, no traceback.
+    unbounded = run(
+        "audit", "export", "--org", "横浜市", "--since", "0001-01-01", "--until", "9999-12-31"
+    )
+    assert unbounded.exit_code == 0 and '"org.create"' in unbounded.stdout
+
+
+def test_a_data_dir_that_cannot_hold_data_is_said_so(run, tmp_path: Path) -> None:
+    a_file = tmp_path / "data"
+    a_file.write_text("not a folder", "utf-8")
+    refused = run("org", "list", BAIBAIN_DATA_DIR=str(a_file / "baibain"))
+    assert refused.exit_code == 2
+    assert "にアクセスできませんでした。BAIBAIN_DATA_DIR" in refused.output
+    assert "Traceback" not in refused.output
+
+
+def test_serve_on_a_port_in_use_is_said_so(run) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        refused = run("serve", "--port", port, BAIBAIN_SAMPLE_DATA="0")
+    assert refused.exit_code == 2
+    assert f"127.0.0.1:{port} で待ち受けできませんでした" in refused.output
+    assert run("serve", "--port", "99999").exit_code == 2  # no port, said by the option
 
 
 def test_a_failure_with_json_output_prints_the_apis_error_object(run) -> None:
