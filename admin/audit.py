@@ -20,7 +20,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -84,6 +84,12 @@ def _lock_head(conn: Connection) -> bool:
     # (SQLite) before anything is read, so writers from every process queue here.
     statement = update(HEAD).where(HEAD.c.id == HEAD_ID).values(seq=HEAD.c.seq)
     return bool(conn.execute(statement).rowcount)
+
+
+WRONG_KEY_REASON = (
+    "設定されている監査鍵（BAIBAIN_AUDIT_KEY）では、どのレコードも読めません。"
+    "改ざんより先に、鍵を取り違えていないか（別の環境の鍵や、作り直した鍵でないか）を確認してください"
+)
 
 
 class AuditLog:
@@ -270,9 +276,16 @@ class AuditLog:
         gives ``ok=False`` and the first bad record's seq."""
         try:
             with snapshot(self._engine) as conn:
-                return verify_chain(conn, self._keyring)
+                result = verify_chain(conn, self._keyring)
+                if result.ok:
+                    return result
+                used: list[str] = list(conn.execute(select(RECORD.c.key_id).distinct()).scalars())
         except SQLAlchemyError as exc:
             raise AuditUnavailable(detail=f"audit verify failed: {type(exc).__name__}") from exc
+        if used and not any(self._keyring.has_key(key_id) for key_id in used):
+            # No configured key wrote any record: the key, not the log, is what is wrong.
+            return replace(result, reason=WRONG_KEY_REASON)
+        return result
 
     # --- reading ---------------------------------------------------------------------------------
 

@@ -122,6 +122,9 @@ def test_a_wrong_audit_key_stops_commands_before_they_change_anything(data_dir: 
     listed = run(key, "org", "list")
     assert "横浜市" in listed.output and "神戸市" not in listed.output
     assert run(key, "audit", "verify").exit_code == 0
+    # Verified with the other key, the log is not called tampered with: the key is.
+    mistaken = run(other, "audit", "verify")
+    assert mistaken.exit_code == 1 and "鍵を取り違えていないか" in mistaken.output
     # Unset, a key file is generated to stand in for it: refused too, and the file removed,
     # so that the right key later finds no stray key beside it.
     unset = runner.invoke(cli, ["org", "create", "神戸市"], env={"BAIBAIN_DATA_DIR": str(data_dir)})
