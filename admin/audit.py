@@ -327,8 +327,13 @@ class AuditLog:
         return self._export_rows(statement.order_by(RECORD.c.seq))
 
     def _export_rows(self, statement: Select[Any]) -> Iterator[dict[str, object]]:
-        with self._engine.connect() as conn:
-            for row in conn.execute(statement, execution_options=STREAM).mappings():
+        # The streamed result is closed also when a record cannot be opened part-way (on
+        # PostgreSQL a server-side cursor, left to the garbage collector otherwise).
+        with (
+            self._engine.connect() as conn,
+            conn.execute(statement, execution_options=STREAM) as result,
+        ):
+            for row in result.mappings():
                 data = self._open(row)
                 item: dict[str, object] = {
                     name: row[name] for name in row if name not in ("nonce", "ciphertext")

@@ -13,7 +13,7 @@ from bot.cli_common import admin_db, cli_user
 from bot.services import open_audit_log
 from bot.settings import Settings
 from knowledge.dates import parse_date
-from knowledge.errors import BadInput
+from knowledge.errors import BadInput, BaibainError
 
 audit_app = typer.Typer(no_args_is_help=True, help="監査ログの検証と書き出し")
 
@@ -69,5 +69,15 @@ def export(
             raise BadInput(f"--since（{since}）は --until（{until}）以前の日付にしてください。")
         org_id = orgs.get_org(engine, org).id
         rows = open_audit_log(settings, engine).export(org_id, start, end, actor=cli_user())
-        for row in rows:
-            typer.echo(json.dumps(row, ensure_ascii=False, default=str))
+        written = 0
+        try:
+            for row in rows:
+                typer.echo(json.dumps(row, ensure_ascii=False, default=str))
+                written += 1
+        except BaibainError:
+            # Said before the error itself: what is on standard output is not the whole range.
+            typer.echo(
+                f"書き出しは {written} 件目のあとで中断しました。書き出された内容は不完全です。",
+                err=True,
+            )
+            raise

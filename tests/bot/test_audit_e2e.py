@@ -101,6 +101,10 @@ def test_verify_names_a_tampered_record(data_dir: Path, org_key: str) -> None:
     result = runner.invoke(cli, ["audit", "verify"], env=env)
     assert result.exit_code == 1
     assert "#2" in result.output
+    # An export reaching that record stops there, and says what it wrote is not the whole.
+    exported = runner.invoke(cli, ["audit", "export", "--org", "監査市"], env=env)
+    assert exported.exit_code == 1
+    assert "件目のあとで中断しました。書き出された内容は不完全です。" in exported.stderr
 
 
 def test_a_wrong_audit_key_stops_commands_before_they_change_anything(data_dir: Path) -> None:
