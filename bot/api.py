@@ -229,10 +229,18 @@ def decode_file(filename: object, content: object) -> tuple[str, bytes]:
         raise BadInput("ファイル名（filename）を指定してください。")
     if not isinstance(content, str):
         raise BadInput(f"{filename} の内容（content）を base64 の文字列で指定してください。")
+    # As browsers and mail tools write it too: a data URL (「data:application/pdf;base64,…」)
+    # or lines of 76 characters.
+    encoded = "".join(_DATA_URL.sub("", content, count=1).split())
     try:
-        return filename.strip(), base64.b64decode(content, validate=True)
+        return filename.strip(), base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise BadInput(f"{filename} の内容が base64 として読めません。") from exc
+        raise BadInput(
+            f"{filename} の内容が base64 として読めません（base64 の文字以外が含まれています）。"
+        ) from exc
+
+
+_DATA_URL = re.compile(r"^\s*data:[^,]{0,200};base64,")
 
 
 async def summarize(request: web.Request) -> web.Response:

@@ -277,6 +277,15 @@ async def test_invoke_answers_about_and_summarizes_attached_files(
         "/invoke", json={"inputs": {"files": files}}, headers={"x-api-key": key}
     )
     assert "「窓口案内」の要約です" in (await summarized.json())["outputs"]
+    # base64 as other tools write it: in lines of 76 characters, or as a data URL.
+    wrapped = base64.encodebytes(memo.encode()).decode()
+    data_url = "data:text/plain;base64," + file["content"]
+    for content in (wrapped, data_url):
+        sent = [{"key": "doc", "files": [{"filename": "窓口案内.txt", "content": content}]}]
+        read = await client.post(
+            "/invoke", json={"inputs": {"files": sent}}, headers={"x-api-key": key}
+        )
+        assert "「窓口案内」の要約です" in (await read.json())["outputs"], content[:30]
     other = {"filename": "休日案内.txt", "content": base64.b64encode(b"x" * 10).decode()}
     two = [{"key": "doc", "files": [file, other]}]
     both = await client.post("/invoke", json={"inputs": {"files": two}}, headers={"x-api-key": key})
