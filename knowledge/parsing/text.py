@@ -17,6 +17,7 @@ from knowledge.parsing.base import (
     article_sections,
     decode_text,
     require_sections,
+    rule_title,
     stem,
     tidy_lines,
 )
@@ -34,9 +35,12 @@ def parse_txt(name: str, data: bytes, label: str) -> ParsedFile:
     range stays a useful citation.
     """
     text = decode_text(data, label)
-    sections = article_sections(text.splitlines()) or _paragraph_sections(text)
+    lines = text.splitlines()
+    sections = article_sections(lines) or _paragraph_sections(text)
+    # A rule's title line names it better than a file name such as 「reiki.txt」.
+    title = rule_title(lines) or stem(name)
     return ParsedFile(
-        name=name, title=stem(name), sections=require_sections(tuple(sections), label), kind="txt"
+        name=name, title=title, sections=require_sections(tuple(sections), label), kind="txt"
     )
 
 

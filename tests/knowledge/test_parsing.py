@@ -293,3 +293,7 @@ def test_a_rule_typed_as_plain_text_is_cited_by_article() -> None:
     # One line that starts with 「第1条」 is not a rule: paragraphs, by line range.
     [notice] = parse_file("お知らせ.txt", "第1条の改正について\n\n詳しくは窓口へ。".encode())
     assert [s.position for s in notice.sections] == ["1〜3行"]
+    assert notice.title == "お知らせ"
+    # A rule is titled by its title line, not by whatever its file is called.
+    [named] = parse_file("reiki.txt", RULE_TXT.encode())
+    assert named.title == RULE_TXT.splitlines()[0]
