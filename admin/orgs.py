@@ -101,8 +101,8 @@ def _same_name(session: Session, name: str) -> Organization | None:
 def create_org(bind: Bind, name: str) -> OrgInfo:
     """Create an organization; the name must be new (also once width and spaces are folded)."""
     name = name.strip()
-    if not name or len(name) > MAX_ORG_NAME:
-        raise BadInput(f"組織名は1〜{MAX_ORG_NAME}文字で指定してください。")
+    if not name or len(name) > MAX_ORG_NAME or any(unicodedata.category(c) == "Cc" for c in name):
+        raise BadInput(f"組織名は改行を含まない1〜{MAX_ORG_NAME}文字で指定してください。")
     with Session(bind) as session:
         if (same := _same_name(session, name)) is not None:
             raise BadInput(f"組織「{same.name}」はすでに存在します。")

@@ -269,6 +269,13 @@ def summarize(
 
     settings = _settings()
     path = Path(target).expanduser()
+    if not target.strip():  # not the current folder
+        raise fail(
+            BadInput(
+                "要約する文書の名前・文書ID・ファイルのパス・URL のいずれかを指定してください。"
+            ),
+            as_json=as_json,
+        )
     if target.startswith(("http://", "https://")):
         request = SummaryRequest(url=target)
     elif path.is_file():

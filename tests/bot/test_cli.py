@@ -95,6 +95,10 @@ def test_org_and_api_key_lifecycle(run, data_dir: Path) -> None:
     assert run("org", "create", "横浜市").exit_code == 0
     duplicate = run("org", "create", "横浜市")
     assert duplicate.exit_code == 2 and "すでに存在します" in duplicate.output
+    two_lines = run("org", "create", "川崎市\n中原区")  # would break org list's lines
+    assert two_lines.exit_code == 2 and "改行を含まない" in two_lines.output
+    nothing = run("summarize", "")  # not the current folder
+    assert nothing.exit_code == 2 and "いずれかを指定してください" in nothing.output
     created = run("apikey", "create", "--org", "横浜市")
     assert created.exit_code == 0, created.output
     key = created.stdout.strip().splitlines()[-1]
