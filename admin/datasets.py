@@ -168,6 +168,14 @@ def check_category(category: str) -> str:
 ATTESTER = "共有が法的に可能であることを確認した担当者"
 
 
+def _missing(dataset_id: int) -> str:
+    """That no dataset the viewer may see has this number, and where the numbers are listed."""
+    return (
+        f"データセット {dataset_id} が見つかりません。番号は、チャットでは /datasets、"
+        "コマンドでは baibain dataset list で確認できます。"
+    )
+
+
 def _has_control(text: str) -> bool:
     """Whether ``text`` holds a line break, tab or other control character."""
     return any(unicodedata.category(c) == "Cc" for c in text)
@@ -242,7 +250,7 @@ class DatasetService(DocumentVersions):
             # An id past the column's range (a typo of many digits) names no dataset.
             row = session.get(Dataset, dataset_id) if 0 < dataset_id <= MAX_ID else None
             if row is None or (row.visibility != "shared" and row.org_id != viewer_org):
-                raise NotFound(f"データセット {dataset_id} が見つかりません。")
+                raise NotFound(_missing(dataset_id))
             return _info(row, self._count(session, row.id))
 
     def by_name(self, org_id: str, name: str) -> DatasetInfo | None:
@@ -295,7 +303,7 @@ class DatasetService(DocumentVersions):
             gone = not held.rowcount and session.get(Dataset, dataset_id) is None
             session.commit()
         if gone:
-            raise NotFound(f"データセット {dataset_id} が見つかりません。")
+            raise NotFound(_missing(dataset_id))
         if not held.rowcount:
             raise DatasetBusy()
 
