@@ -19,6 +19,10 @@ from knowledge.ingest import documents_from_bytes
 from knowledge.parsing import is_document, suffix_of
 from knowledge.retrieval import Retriever
 
+# An answer from attached files cites them as documents of a dataset of this name, kept only
+# while that answer is written.
+ATTACHED_DATASET = "添付ファイル"
+
 # What a message sent with files says when it wants them summarized (「これを要約して」,
 # 「要点をまとめてください」, 「どんな内容ですか」, 「この資料の内容を教えて」, not
 # 「第3条の内容は」); longer text is a question about them.
@@ -69,7 +73,7 @@ async def ask_about_files(
     asker's own and go into an index of their own that nobody else searches. ``progress``
     receives the answer while the model writes it."""
     started = time.perf_counter()
-    defaults = CorpusDefaults(dataset="添付ファイル", owner_org=asker.org_id)
+    defaults = CorpusDefaults(dataset=ATTACHED_DATASET, owner_org=asker.org_id)
     try:
         documents = [d for name, data in files for d in documents_from_bytes(name, data, defaults)]
     except BaibainError as exc:

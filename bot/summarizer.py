@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 
 from bot.asker import Asker
 from bot.assistant import SUMMARY_CUT_SHORT_NOTICE, charged, usage_of
+from bot.attached import ATTACHED_DATASET
 from bot.auditing import Auditor, failed_turn
 from bot.fetch import FetchPolicy, fetch_document
 from bot.metering import LLMAccess, MeteredLLM
@@ -49,7 +50,10 @@ LISTED_CANDIDATES = 5
 CITED_GONE_TEXT = (
     "この出典の文書は、いまは参照できないため要約できません"
     "（データセットが削除されたか、共有が解除された可能性があります）。"
-    "添付ファイルから回答した出典は、ファイルをもう一度添付して「要約して」と送ってください。"
+)
+CITED_FILE_GONE_TEXT = (
+    "添付ファイルは回答のあと保存していないため、この出典は要約できません。"
+    "ファイルをもう一度添付して「要約して」と送ってください。"
 )
 
 FilesNamed = Callable[[str | None, str], list[str]]
@@ -257,6 +261,8 @@ class Summarizer:
     async def _cited(self, doc_id: str, article: str, flt: SearchFilter) -> Document:
         """A source an answer cited, by its id alone, while the asker may still see it: the
         document, or of a statute stored whole only the ``article`` cited."""
+        if doc_id.startswith(f"{ATTACHED_DATASET}/"):
+            raise NotFound(CITED_FILE_GONE_TEXT)
         document = await self.index.get_document(doc_id)
         if document is None or not flt.allows(document.meta):
             raise NotFound(CITED_GONE_TEXT)

@@ -18,7 +18,7 @@ from admin import orgs
 from admin.datasets import DatasetService
 from admin.db import create_db_engine, init_db
 from bot.cited import NO_CITED_ANSWER_TEXT
-from bot.summarizer import CITED_GONE_TEXT
+from bot.summarizer import CITED_FILE_GONE_TEXT, CITED_GONE_TEXT
 
 EGOV = Path(__file__).resolve().parent.parent / "fixtures" / "egov"
 
@@ -128,3 +128,14 @@ async def test_a_cited_article_of_a_statute_stored_whole_until_its_dataset_is_de
     deleted = await say(chat, logo_fake, f"/dataset delete {dataset.id}", user_id="admin-1")
     assert "削除しました" in deleted
     assert await say(chat, logo_fake, "この条文を要約して") == CITED_GONE_TEXT
+
+
+async def test_a_source_from_an_attached_file_asks_for_the_file_again(
+    chat: Chat, logo_fake: FakeLogo
+) -> None:
+    memo = "窓口案内\n令和8年度の窓口受付時間は午前8時30分から午後5時15分までとする。"
+    attached = logo_fake.add_file("f-9", "窓口案内.txt", memo.encode())
+    answer = await say(chat, logo_fake, "窓口は何時から開いていますか", files=[attached])
+    assert "午前8時30分" in answer and "窓口案内" in answer
+    # The file was read for that answer only: it is asked for again, not said to be deleted.
+    assert await say(chat, logo_fake, "この資料を要約して") == CITED_FILE_GONE_TEXT
