@@ -49,6 +49,23 @@ SHARE_YES = ("可", "はい", "yes")
 SHARE_NO = ("不可", "いいえ", "no")
 
 
+# What confirms deleting a whole dataset: 「/dataset delete 3 すべて」.
+DELETE_ALL = ("すべて", "全て", "全部")
+
+
+def _delete_confirmation(dataset: DatasetInfo) -> str:
+    """What deleting the whole dataset would do, and how to confirm it."""
+    shared = dataset.visibility == "shared"
+    scope = "全団体で共有" if shared else "組織内のみ"
+    others = "全団体で共有しているため、ほかの団体も検索できなくなります。" if shared else ""
+    return (
+        f"データセット「{dataset.name}」（{scope}・文書 {dataset.documents} 件）を、"
+        f"その文書とともに削除します。削除すると元に戻せません。{others}"
+        f"削除する場合は「/dataset delete {dataset.id} すべて」と送ってください"
+        f"（1つの文書だけを削除する場合は「/dataset delete {dataset.id} 文書名」）。"
+    )
+
+
 def dataset_line(d: DatasetInfo) -> str:
     """One dataset as staff read it in a list: id, name, category, scope (a shared one with
     the organization that publishes it), documents."""
@@ -217,12 +234,18 @@ class DataCommands:
                 "削除するデータセットの番号を指定してください（/datasets で確認できます）。"
             )
         platform = turn.conversation.platform
+        target = unicodedata.normalize("NFKC", doc_id).strip()
+        if not target:  # a whole dataset goes only when asked twice: 「/dataset delete ４」 typoed
+            dataset = await self.services.uploads.owned(
+                int(raw), org.id, who=turn.actor, platform=platform, action="dataset.delete"
+            )
+            return notice(_delete_confirmation(dataset))
         return notice(
             await delete_dataset_or_document(
                 self.services.uploads,
                 int(raw),
                 org.id,
-                doc_id,
+                "" if target in DELETE_ALL else doc_id,
                 who=turn.actor,
                 platform=platform,
             )

@@ -92,8 +92,8 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "dataset delete",
-        "<データセットID> [文書ID]",
-        "組織のデータセットを削除します（文書IDを付けると、その文書だけを削除します）",
+        "<データセットID> すべて|<文書ID>",
+        "組織のデータセットを、その文書とともに削除します（文書ID・文書名を付けると、その文書だけ）",
         access="admin",
     ),
     Command("quota", "", "組織の今月のトークン上限と使用量を表示します", access="admin"),

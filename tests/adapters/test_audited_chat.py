@@ -113,10 +113,14 @@ async def test_a_dataset_deleted_in_chat_stays_when_the_deletion_cannot_be_recor
     await say(chat, logo_fake, UPLOAD, "admin-1", file=GUIDE)
     dataset = DatasetService(chat.engine).by_name(yokohama(chat), "窓口")
     assert dataset is not None
-    delete = f"/dataset delete {dataset.id}"
     question = "窓口の受付は何時からですか"
     assert "午前9時" in await say(chat, logo_fake, question, "user-1")
     recorded = admin_records(chat)
+    # The number alone asks first (a typo must not delete a dataset), and deletes nothing.
+    asked = await say(chat, logo_fake, f"/dataset delete {dataset.id}", "admin-1")
+    assert f"削除する場合は「/dataset delete {dataset.id} すべて」と送ってください" in asked
+    assert "組織内のみ・文書 1 件" in asked and admin_records(chat) == recorded
+    delete = f"/dataset delete {dataset.id} すべて"
     with refusing_inserts(chat.engine, "audit_record"):
         refused = await say(chat, logo_fake, delete, "admin-1")
     assert NOT_DONE in refused

@@ -125,7 +125,7 @@ async def test_a_cited_article_of_a_statute_stored_whole_until_its_dataset_is_de
 
     org = orgs.get_org(chat.engine, "横浜市").id
     [dataset] = [d for d in DatasetService(chat.engine).visible(org) if d.name == "原子力法令"]
-    deleted = await say(chat, logo_fake, f"/dataset delete {dataset.id}", user_id="admin-1")
+    deleted = await say(chat, logo_fake, f"/dataset delete {dataset.id} すべて", user_id="admin-1")
     assert "削除しました" in deleted
     assert await say(chat, logo_fake, "この条文を要約して") == CITED_GONE_TEXT
 
