@@ -46,6 +46,13 @@ UNREACHABLE_AT_START = (
 )
 
 
+SQLITE_UNWRITABLE = (
+    "データベースファイル {path} を開けないか、書き込めません。"
+    "BAIBAIN_DATA_DIR（データの保存先）のフォルダとファイルの権限、ディスクの空き容量を"
+    "確認してください。"
+)
+
+
 # What a user reads when a statement ran past its bounds (PostgreSQL's query_canceled and
 # lock_not_available): the server answers, but something holds the rows it needs.
 TIMED_OUT = (
@@ -193,6 +200,8 @@ def init_db(engine: Engine) -> None:
     try:
         _upgrade(engine)
     except OperationalError as exc:
+        if engine.dialect.name == "sqlite":  # a file, not a server: its folder or disk
+            raise unavailable(exc, SQLITE_UNWRITABLE.format(path=engine.url.database)) from exc
         raise unavailable(exc, UNREACHABLE_AT_START) from exc
 
 

@@ -492,6 +492,15 @@ def test_a_data_dir_that_cannot_hold_data_is_said_so(run, tmp_path: Path) -> Non
     assert "Traceback" not in refused.output
 
 
+def test_a_database_file_that_cannot_be_opened_is_named(run, tmp_path: Path) -> None:
+    taken = tmp_path / "baibain.sqlite3"
+    taken.mkdir()  # a folder where the database file should be
+    refused = run("org", "list", BAIBAIN_DATABASE_URL=f"sqlite:///{taken}")
+    assert refused.exit_code == 1
+    assert f"データベースファイル {taken} を開けないか、書き込めません" in refused.output
+    assert "BAIBAIN_DATABASE_URL" not in refused.output  # not a server to reach
+
+
 def test_serve_on_a_port_in_use_is_said_so(run) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
