@@ -157,11 +157,19 @@ def _names(filters: dict[str, Any], key: str) -> tuple[str, ...]:
     value = filters.get(key, [])
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise BadInput(f"filters.{key} は文字列の配列で指定してください。")
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and len(v) <= MAX_NAME_CHARS for v in value
+    ):
+        raise BadInput(
+            f"filters.{key} は {MAX_NAME_CHARS} 文字以内の文字列の配列で指定してください。"
+        )
     return tuple(v.strip() for v in value if v.strip())
 
 
+# Names (a document's id, title or file name) and addresses as long as they come: what is
+# longer is refused without being repeated back.
+MAX_NAME_CHARS = 500
+MAX_URL_CHARS = 2000
 FILTER_KEYS = ("categories", "datasets", "laws", "published_from", "published_to")
 
 
@@ -218,7 +226,7 @@ def _date(filters: dict[str, Any], key: str) -> date | None:
     value = filters.get(key)
     if value is None:
         return None
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > 40:
         raise BadInput(f"filters.{key} は日付の文字列で指定してください。")
     return parse_date(value)
 
@@ -227,6 +235,8 @@ def decode_file(filename: object, content: object) -> tuple[str, bytes]:
     """A base64 file from a JSON body; ``BadInput`` naming the problem otherwise."""
     if not isinstance(filename, str) or not filename.strip():
         raise BadInput("ファイル名（filename）を指定してください。")
+    if len(filename) > MAX_NAME_CHARS:
+        raise BadInput(f"ファイル名（filename）は {MAX_NAME_CHARS} 文字以内で指定してください。")
     if not isinstance(content, str):
         raise BadInput(f"{filename} の内容（content）を base64 の文字列で指定してください。")
     # As browsers and mail tools write it too: a data URL (「data:application/pdf;base64,…」)
@@ -251,6 +261,10 @@ async def summarize(request: web.Request) -> web.Response:
     doc_id, url, file = body.get("doc_id") or "", body.get("url") or "", body.get("file")
     if not isinstance(doc_id, str) or not isinstance(url, str):
         raise BadInput("doc_id と url は文字列で指定してください。")
+    if len(doc_id) > MAX_NAME_CHARS or len(url) > MAX_URL_CHARS:
+        raise BadInput(
+            f"doc_id は {MAX_NAME_CHARS} 文字、url は {MAX_URL_CHARS} 文字以内で指定してください。"
+        )
     summary_request = SummaryRequest(doc_id=doc_id.strip(), url=url.strip())
     if file is not None:
         if not isinstance(file, dict):

@@ -79,14 +79,19 @@ def _files(inputs: dict[str, Any]) -> list[tuple[str, bytes]]:
     return files
 
 
+MAX_TAGS_CHARS = 2000
+
+
 async def _tag_filter(services: Services, org_id: str, tags: object) -> SearchFilter:
     """The filter ``tags`` stand for: a tag naming a seed category narrows by category, any
     other by dataset. A tag naming neither a category nor a dataset the organization can use is
     refused, so that a mistyped tag does not look like a question nothing answers."""
     if tags in (None, ""):
         return SearchFilter()
-    if not isinstance(tags, str):
-        raise BadInput("inputs.tags はカンマ区切りの文字列で指定してください。")
+    if not isinstance(tags, str) or len(tags) > MAX_TAGS_CHARS:
+        raise BadInput(
+            f"inputs.tags は {MAX_TAGS_CHARS} 文字以内のカンマ区切りの文字列で指定してください。"
+        )
     names = [t.strip() for t in tags.split(",") if t.strip()]
     datasets = [t for t in names if t not in CATEGORIES]
     if unknown := await unknown_datasets(services, org_id, datasets):

@@ -141,6 +141,15 @@ async def test_bad_bodies_get_json_errors(aiohttp_client, make_settings) -> None
         response = await client.post("/api/v1/ask", **kwargs)
         assert response.status == 400, kwargs
         assert fragment in (await response.json())["error"]["message"]
+    # A name far too long is refused without being repeated back whole.
+    for path, body in (
+        ("/api/v1/summarize", {"doc_id": "あ" * 100_000}),
+        ("/api/v1/summarize", {"file": {"filename": "あ" * 100_000, "content": "QQ=="}}),
+        ("/api/v1/ask", {"question": "住民票", "filters": {"published_from": "日" * 100_000}}),
+        ("/api/v1/ask", {"question": "住民票", "filters": {"datasets": ["あ" * 100_000]}}),
+    ):
+        response = await client.post(path, json=body)
+        assert response.status == 400 and len(await response.read()) < 2000, path
     # A lone surrogate in any field, not only the question, is refused as unreadable text.
     json_type = {"Content-Type": "application/json"}
     for path, raw in (
