@@ -38,6 +38,7 @@ from knowledge.titles import (
     article_of,
     documents_named,
     first_article,
+    is_bare_article,
     one_statute,
 )
 
@@ -237,6 +238,11 @@ class Summarizer:
         document = await self.index.get_document(name)
         if document is not None and flt.allows(document.meta):
             return document, ""
+        if is_bare_article(name):  # 「第2条」: of every statute there is
+            raise BadInput(
+                f"「{name}」だけでは、どの法令・例規の条か分かりません。"
+                f"名前に続けて指定してください（例: 地方自治法{name.strip()}）。"
+            )
         candidates = await documents_named(self.index, self.analyzer, name, flt)
         found = candidates.exact
         if not found and self.from_file is not None:

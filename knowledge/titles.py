@@ -119,6 +119,13 @@ def article_named(name: str) -> tuple[str, str] | None:
     return (law, refs[0].article) if law else None
 
 
+def is_bare_article(name: str) -> bool:
+    """Whether ``name`` is an article reference alone, naming no statute (「第2条」)."""
+    folded = unicodedata.normalize("NFKC", name).strip()
+    refs = find_article_refs(folded)
+    return len(refs) == 1 and refs[0].span == (0, len(folded))
+
+
 def article_of(document: Document, key: str) -> Document | None:
     """The chunks of article ``key`` of a statute stored whole, as a document titled with the
     article (「原子力基本法 第二条の二」); ``None`` when it has no such article."""

@@ -358,6 +358,11 @@ async def test_summarize_a_document_by_id_and_by_url(
     assert body["citations"][0]["url"] == "https://laws.e-gov.go.jp/law/322AC0000000067"
     missing = await offline.post("/api/v1/summarize", json={"doc_id": "nope"})
     assert missing.status == 404 and "見つかりませんでした" in await missing.text()
+    # An article alone is of every statute: the reply asks for its statute, listing none.
+    bare = await offline.post("/api/v1/summarize", json={"doc_id": "第2条"})
+    message = (await bare.json())["error"]["message"]
+    assert bare.status == 400 and "どの法令・例規の条か分かりません" in message
+    assert "地方自治法第2条" in message
     # By name, as staff write it: numbers in digits, the law abbreviated, the id cited.
     for name in ("地方自治法第242条", "自治法 第二百四十二条", "「地方自治法第２４２条」"):
         named = await (await offline.post("/api/v1/summarize", json={"doc_id": name})).json()
