@@ -76,7 +76,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status in _STATUS_MESSAGES:
             code, message = _STATUS_MESSAGES[exc.status]
-            return json_error(exc.status, code, message)
+            response = json_error(exc.status, code, message)
+            if "Allow" in exc.headers:  # 405: the methods the route takes (RFC 9110)
+                response.headers["Allow"] = exc.headers["Allow"]
+            return response
         raise
     except Exception:
         log.exception("unhandled error path=%s", request.path)

@@ -169,7 +169,7 @@ async def test_unknown_route_and_method(aiohttp_client, make_settings) -> None:
     assert missing.status == 404
     assert (await missing.json())["error"]["code"] == "not_found"
     wrong = await client.get("/api/v1/ask")
-    assert wrong.status == 405
+    assert wrong.status == 405 and wrong.headers["Allow"] == "POST"
 
 
 async def test_health_and_readiness(aiohttp_client, make_settings) -> None:
