@@ -94,6 +94,6 @@ def create_app(settings: Settings, *, show_progress: bool = False) -> web.Applic
     app.router.add_get("/api/v1/quota", api.quota)
     app.router.add_get("/api/v1/usage", api.usage)
     api_datasets.add_routes(app)
-    app.router.add_post("/invoke", invoke.invoke)
+    app.router.add_route("*", "/invoke", invoke.invoke)
     mount_chat(app, settings)
     return app

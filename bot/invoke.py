@@ -128,8 +128,11 @@ async def _handle(request: web.Request) -> Answer:
 
 
 async def invoke(request: web.Request) -> web.Response:
-    """The ExApp endpoint; errors are ``{"error": message}`` as 源内 expects."""
+    """The ExApp endpoint; errors are ``{"error": message}`` as 源内 expects (also a request
+    of another method than POST, which the route takes too, to answer it so)."""
     try:
+        if request.method != "POST":
+            raise BadInput("POST で送信してください。")
         return json_ok(_reply(await _handle(request)))
     except BaibainError as exc:
         # 源内 expects 400/401/429/500 only: other client errors are reported as 400.

@@ -302,6 +302,8 @@ async def test_invoke_errors_use_its_error_shape(
     client = await aiohttp_client(create_app(make_settings()))
     no_key = await client.post("/invoke", json={"inputs": {"question": QUESTION}})
     assert no_key.status == 401 and "x-api-key" in (await no_key.json())["error"]
+    got = await client.get("/invoke", headers={"x-api-key": key})
+    assert got.status == 400 and "POST" in (await got.json())["error"]
     cases = [
         {"inputs": "x"},
         {"inputs": {"question": ""}},
