@@ -124,15 +124,10 @@ async def require_org(request: web.Request) -> OrgInfo:
     return (await require_caller(request)).org
 
 
-async def caller_org(request: web.Request) -> OrgInfo | None:
-    """The caller's organization; ``None`` for the local demo (``authenticate``)."""
-    caller = await authenticate(request)
-    return caller.org if caller else None
-
-
 async def ask(request: web.Request) -> web.Response:
     """``POST /api/v1/ask``: ``{"question", "thread"?}`` → answer, citations, usage, turn id."""
-    org = await caller_org(request)
+    caller = await authenticate(request)
+    org = caller.org if caller else None
     body = await read_json_object(request)
     question = body.get("question")
     thread = body.get("thread") or ""
@@ -143,6 +138,7 @@ async def ask(request: web.Request) -> web.Response:
     asker = Asker(
         org_id=org.id if org else None,
         platform="api" if org else "web",
+        user_id=caller.actor if caller else "",  # the key: usage counts it as one user
         conversation=ConversationRef(
             platform="api" if org else "web", workspace_id=org.id if org else "", thread_id=thread
         ),
@@ -256,7 +252,8 @@ _DATA_URL = re.compile(r"^\s*data:[^,]{0,200};base64,")
 async def summarize(request: web.Request) -> web.Response:
     """``POST /api/v1/summarize``: ``{"doc_id"}`` | ``{"url"}`` | ``{"file": {"filename",
     "content"(base64)}}`` → summary, citation, usage, turn id."""
-    org = await caller_org(request)
+    caller = await authenticate(request)
+    org = caller.org if caller else None
     body = await read_json_object(request)
     doc_id, url, file = body.get("doc_id") or "", body.get("url") or "", body.get("file")
     if not isinstance(doc_id, str) or not isinstance(url, str):
@@ -273,7 +270,11 @@ async def summarize(request: web.Request) -> web.Response:
         summary_request = SummaryRequest(
             doc_id=summary_request.doc_id, url=summary_request.url, filename=name, content=data
         )
-    asker = Asker(org_id=org.id if org else None, platform="api" if org else "web")
+    asker = Asker(
+        org_id=org.id if org else None,
+        platform="api" if org else "web",
+        user_id=caller.actor if caller else "",
+    )
     answer = await request.app[SERVICES].summarizer.summarize(summary_request, asker)
     return json_ok(answer_json(answer))
 

@@ -118,7 +118,7 @@ async def _handle(request: web.Request) -> Answer:
     if not isinstance(question, str):
         raise BadInput("inputs.question は文字列で指定してください。")
     files = _files(inputs)
-    asker = Asker(org_id=caller.org.id, platform="invoke")
+    asker = Asker(org_id=caller.org.id, platform="invoke", user_id=caller.actor)
     if files and wants_summary(question):
         return await services.summarizer.summarize_attached(files, asker)
     if files:

@@ -45,6 +45,7 @@ async def test_usage_counts_questions_users_outcomes_and_categories(
     report = await (await client.get("/api/v1/usage", headers=mine)).json()
     assert report["feedback"] == {"up": 1}
     assert report["organization"] == "テスト市" and report["questions"] == 3
+    assert report["users"] == 1  # one API key, the caller the turns are recorded under
     assert report["by_platform"] == {"api": 3}
     assert report["by_outcome"] == {"answered": 1, "not_found": 2}
     assert report["by_category"]["法令"] == 1
