@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -344,6 +345,14 @@ def _is_heading(sentence: str, title: str) -> bool:
     return bare == title.strip() or (not bare.endswith(_TERMINAL) and len(bare) < 30)
 
 
+# A sentence that leans on the one before it: a statute's 「前項の…」, 「同条の…」, 「前各号…」,
+# 「この場合において、…」 and a proviso 「ただし、…」.
+_REFERS_BACK = re.compile(
+    r"^\s*(?:[0-9０-９一二三四五六七八九十]+\s*)?"
+    r"(?:(?:前|同)[各二三四五]*(?:項|条|号)|この場合|ただし)"
+)
+
+
 def extractive_summary(title: str, sentences_by_chunk: Sequence[str], max_chars: int = 400) -> str:
     """Offline summary: the lead sentence plus the most central sentences, in original order.
 
@@ -382,6 +391,9 @@ def extractive_summary(title: str, sentences_by_chunk: Sequence[str], max_chars:
             >= _DUPLICATE_OVERLAP
             for c in chosen
         ):
+            continue
+        if _REFERS_BACK.match(sentences[index]) and index - 1 not in chosen:
+            # 「前項の規定による…」 after another paragraph would read as about that one.
             continue
         chosen.append(index)
         used += length
