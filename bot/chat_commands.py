@@ -17,7 +17,7 @@ from bot.fetch import Fetched, FetchPolicy, fetch
 from bot.router import notice
 from bot.sample import sample_in_index, sample_line
 from bot.services import Services
-from bot.turns import Answer, Turn
+from bot.turns import Answer, Platform, Turn
 from bot.uploads import UploadFile, Uploads
 from knowledge.errors import BadInput, NotFound
 
@@ -41,10 +41,7 @@ def parse_options(args: str) -> tuple[dict[str, str], list[str]]:
 
 # What ``/upload`` understands after its files or URLs.
 UPLOAD_OPTIONS = ("データセット", "名前", "分類", "ライセンス", "共有")
-UPLOAD_OPTIONS_HELP = (
-    "使える指定は「データセット=名前 分類=… ライセンス=… 共有=可」です"
-    "（例: /upload https://… データセット=例規集 分類=条例・規則・例規 共有=可）。"
-)
+UPLOAD_EXAMPLE = "upload https://… データセット=例規集 分類=条例・規則・例規 共有=可"
 SHARE_YES = ("可", "はい", "yes")
 SHARE_NO = ("不可", "いいえ", "no")
 
@@ -53,7 +50,15 @@ SHARE_NO = ("不可", "いいえ", "no")
 DELETE_ALL = ("すべて", "全て", "全部")
 
 
-def _delete_confirmation(dataset: DatasetInfo) -> str:
+def _upload_options_help(platform: Platform) -> str:
+    """The options ``/upload`` understands, with an example as typed on ``platform``."""
+    return (
+        "使える指定は「データセット=名前 分類=… ライセンス=… 共有=可」です"
+        f"（例: {commands.typed(platform, UPLOAD_EXAMPLE)}）。"
+    )
+
+
+def _delete_confirmation(dataset: DatasetInfo, platform: Platform) -> str:
     """What deleting the whole dataset would do, and how to confirm it."""
     shared = dataset.visibility == "shared"
     scope = "全団体で共有" if shared else "組織内のみ"
@@ -61,8 +66,9 @@ def _delete_confirmation(dataset: DatasetInfo) -> str:
     return (
         f"データセット「{dataset.name}」（{scope}・文書 {dataset.documents} 件）を、"
         f"その文書とともに削除します。削除すると元に戻せません。{others}"
-        f"削除する場合は「/dataset delete {dataset.id} すべて」と送ってください"
-        f"（1つの文書だけを削除する場合は「/dataset delete {dataset.id} 文書名」）。"
+        f"削除する場合は「{commands.typed(platform, f'dataset delete {dataset.id} すべて')}」"
+        "と送ってください（1つの文書だけを削除する場合は"
+        f"「{commands.typed(platform, f'dataset delete {dataset.id} 文書名')}」）。"
     )
 
 
@@ -118,18 +124,20 @@ class DataCommands:
 
     async def upload(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
         options, rest = parse_options(args)
+        platform = turn.conversation.platform
         if unknown := [key for key in options if key not in UPLOAD_OPTIONS]:
             named = "、".join(f"「{key}=」" for key in unknown)
-            return notice(f"{named}は使えない指定です。{UPLOAD_OPTIONS_HELP}")
+            return notice(f"{named}は使えない指定です。{_upload_options_help(platform)}")
         if options.get("共有", "可") not in (*SHARE_YES, *SHARE_NO):
             return notice(
-                f"共有は「共有=可」か「共有=不可」で指定してください。{UPLOAD_OPTIONS_HELP}"
+                "共有は「共有=可」か「共有=不可」で指定してください。"
+                + _upload_options_help(platform)
             )
         name = options.get("データセット") or options.get("名前") or ""
         if not name:
             return notice(
                 "取り込み先を「データセット=名前」で指定してください"
-                "（例: /upload https://… データセット=例規集 分類=条例・規則・例規 共有=可）。"
+                f"（例: {commands.typed(platform, UPLOAD_EXAMPLE)}）。"
             )
         files = [UploadFile(a.name, a.content) for a in turn.attachments if a.content is not None]
         urls = [w for w in rest if w.startswith(("http://", "https://"))]
@@ -195,10 +203,11 @@ class DataCommands:
             text += "このデータセットは組織内のみで利用されます。"
         return notice(text)
 
-    async def datasets(self, _turn: Turn, org: OrgInfo, args: str) -> Answer:
+    async def datasets(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
         raw = args.strip()
+        platform = turn.conversation.platform
         if raw:
-            return await self._documents(org, raw)
+            return await self._documents(org, raw, platform)
         rows = await asyncio.to_thread(self.services.datasets.visible, org.id)
         # The bundled statutes answer questions too, though no organization uploaded them.
         sample = await sample_in_index(self.services.index)
@@ -208,38 +217,41 @@ class DataCommands:
         if sample:
             lines.append(sample_line())
         if rows:
-            lines.append("「/datasets 番号」で、そのデータセットの文書を一覧表示します。")
+            shown = commands.typed(platform, "datasets 番号")
+            lines.append(f"「{shown}」で、そのデータセットの文書を一覧表示します。")
         return notice("\n".join(lines))
 
-    async def _documents(self, org: OrgInfo, raw: str) -> Answer:
+    async def _documents(self, org: OrgInfo, raw: str, platform: Platform) -> Answer:
         """The documents of one dataset the organization may see, to name one in /summarize."""
         if not raw.isdigit():
+            listed = commands.typed(platform, "datasets")
             return notice(
-                "データセットの番号を数字で指定してください（/datasets で確認できます）。"
+                f"データセットの番号を数字で指定してください（{listed} で確認できます）。"
             )
         datasets = self.services.datasets
         dataset = await asyncio.to_thread(datasets.get, int(raw), org.id)
         titles = await asyncio.to_thread(datasets.titles, dataset.id)
         lines = document_lines(dataset, titles, LISTED_DOCUMENTS)
         if titles:
-            lines.append("「/summarize 文書名」で要約できます。")
+            lines.append(f"「{commands.typed(platform, 'summarize 文書名')}」で要約できます。")
         return notice("\n".join(lines))
 
     async def delete(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
         # Split on any space: the Japanese input method types a full-width one (「12　下書き.pdf」).
         words = args.split(maxsplit=1)
         raw, doc_id = [*words, "", ""][:2]
-        if not raw.isdigit():
-            return notice(
-                "削除するデータセットの番号を指定してください（/datasets で確認できます）。"
-            )
         platform = turn.conversation.platform
+        if not raw.isdigit():
+            listed = commands.typed(platform, "datasets")
+            return notice(
+                f"削除するデータセットの番号を指定してください（{listed} で確認できます）。"
+            )
         target = unicodedata.normalize("NFKC", doc_id).strip()
         if not target:  # a whole dataset goes only when asked twice: 「/dataset delete ４」 typoed
             dataset = await self.services.uploads.owned(
                 int(raw), org.id, who=turn.actor, platform=platform, action="dataset.delete"
             )
-            return notice(_delete_confirmation(dataset))
+            return notice(_delete_confirmation(dataset, platform))
         return notice(
             await delete_dataset_or_document(
                 self.services.uploads,

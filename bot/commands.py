@@ -13,6 +13,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.turns import Platform
+
 Access = Literal["everyone", "admin", "operator"]
 
 NOT_READY_TEXT = "この機能は準備中です。公開までしばらくお待ちください。"
@@ -200,6 +202,12 @@ def external_audience_text(command: Command) -> str:
         f"このチャンネルには他の組織のメンバーも参加しているため、「/{command.name}」は使えません。"
         "ダイレクトメッセージでお試しください。"
     )
+
+
+def typed(platform: Platform, line: str) -> str:
+    """A command as the user types it on ``platform`` (「/datasets 3」): on Slack after
+    /baibain, as Slack takes a message that starts with / as one of its own commands."""
+    return f"/baibain {line}" if platform == "slack" else f"/{line}"
 
 
 def refusal_text(command: Command) -> str:

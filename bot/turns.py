@@ -70,11 +70,15 @@ class ConversationRef:
     workspace_id: str = ""
     channel_id: str = ""
     thread_id: str = ""
+    # The one member whose conversation this is in a channel others share, when the replies
+    # are seen by that member alone (a Slack slash command's).
+    member: str = ""
 
     @property
     def key(self) -> str:
         """A stable string naming the conversation (used for thread history)."""
-        return "/".join((self.platform, self.workspace_id, self.channel_id, self.thread_id))
+        key = "/".join((self.platform, self.workspace_id, self.channel_id, self.thread_id))
+        return f"{key}/@{self.member}" if self.member else key
 
 
 @dataclass(frozen=True)

@@ -91,12 +91,16 @@ def _slash_turn(payload: Mapping[str, Any]) -> Turn | None:
         platform="slack",
         workspace_id=str(payload.get("team_id") or ""),
         channel_id=str(payload.get("channel_id") or ""),
+        # A slash command's reply is seen by its user alone: so is its conversation (the
+        # follow-ups it continues, the sources 「要約して」 chooses from), not the channel's.
+        member=user,
     )
     return Turn(
         conversation=conversation,
         user_id=user,
         user_name=str(payload.get("user_name") or ""),
-        text=str(payload.get("text") or "").strip(),
+        # Escaped as Slack escapes every text it sends (「&amp;」 in a URL's query).
+        text=clean_text(str(payload.get("text") or ""), urls=True),
         is_command=True,
     )
 

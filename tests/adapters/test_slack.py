@@ -181,6 +181,28 @@ async def test_slash_command_question_is_answered(make_chat, slack_fake) -> None
     assert "住民基本台帳法 第二十三条" in answer.block_text
 
 
+async def test_slash_commands_of_two_members_of_a_channel_are_two_conversations(
+    make_chat, slack_fake
+) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id, admins=("U0ALICE",))
+    said = (
+        ("ask 生活保護の申請はどうすればよいですか", "U0ALICE"),
+        ("summarize", "U0BOB"),  # Bob never saw Alice's answer: it was hers alone
+        ("summarize", "U0ALICE"),
+        ("datasets abc", "U0ALICE"),
+    )
+    for text, user in said:
+        await send(chat, slack_fake, slack_fake.slash_command(text, user=user), FORM)
+        await chat.drain()
+    answer, bobs, alices, hint = (c.block_text for c in slack_fake.of("response"))
+    assert "生活保護法" in answer
+    assert "要約する文書の名前・文書ID・URL" in bobs and "生活保護" not in bobs
+    assert "生活保護法" in alices
+    # A command named in a reply is written as Slack takes it, after /baibain.
+    assert "（/baibain datasets で確認できます）" in hint
+
+
 async def test_non_admin_quota_set_is_refused_and_recorded(make_chat, slack_fake) -> None:
     chat = await slack_chat(make_chat, slack_fake)
     org_id = chat.link("横浜市", "slack", slack_fake.team_id, admins=("U0ADMIN",))

@@ -59,6 +59,12 @@ async def test_slack_mention_dm_slash_and_ignored_events(slack_fake: FakeSlack) 
 
     slash = slack_turn(dict(parse_qsl(slack.slash_command("help"))))
     assert slash is not None and slash.is_command and slash.text == "help"
+    # Escaped as Slack escapes all text it sends; the conversation is the member's own.
+    linked = slack_turn(
+        dict(parse_qsl(slack.slash_command("summarize https://e.jp/a?x=1&amp;y=2")))
+    )
+    assert linked is not None and linked.text == "summarize https://e.jp/a?x=1&y=2"
+    assert linked.conversation.member == "U0USER"
 
 
 def test_slack_markup_is_cleaned() -> None:
