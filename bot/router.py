@@ -32,7 +32,7 @@ from bot.smalltalk import asks_how_to_use
 from bot.summarizer import Summarizer, SummaryRequest
 from bot.turns import Answer, ConversationRef, Feedback, Outcome, Platform, Progress, Turn
 from knowledge.errors import BaibainError, QuotaExceeded
-from knowledge.parsing import is_document
+from knowledge.parsing import format_refused, is_document
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +246,10 @@ class ChatRouter:
         attached = [(a.name, a.content) for a in files if a.content is not None]
         if attached:
             return await summarizer.summarize_attached(attached, asker, progress)
+        if files and not is_document(files[0].name):
+            # Only files Baibain cannot read, not even fetched (a picture pasted into Teams):
+            # which formats it reads is the answer, as if they had been.
+            return notice(format_refused(files[0].name).user_message, "error")
         if (cited_request := cited.cited_target(target)) is not None:
             return await self._summarize_cited(summarizer, cited_request, asker, progress)
         if target.startswith(("http://", "https://")):

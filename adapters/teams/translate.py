@@ -67,7 +67,15 @@ def _attachments(activity: Mapping[str, Any]) -> tuple[Attachment, ...]:
     found = []
     for item in activity.get("attachments") or ():
         item = _map(item)
-        if item.get("contentType") != FILE_DOWNLOAD_INFO:
+        kind = str(item.get("contentType") or "")
+        if kind.startswith("image/"):  # pasted into the chat: named, never read
+            subtype = kind.removeprefix("image/").split("+")[0] or "png"
+            name = str(item.get("name") or f"画像.{subtype}")
+            found.append(
+                Attachment(name=name, mime_type=kind, url=str(item.get("contentUrl") or ""))
+            )
+            continue
+        if kind != FILE_DOWNLOAD_INFO:
             continue  # Teams also attaches an HTML copy of the message
         content = _map(item.get("content"))
         found.append(

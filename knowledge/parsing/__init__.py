@@ -62,6 +62,11 @@ def is_document(name: str) -> bool:
     return suffix_of(name) in SUPPORTED_SUFFIXES
 
 
+def format_refused(name: str) -> BadDocument:
+    """The error for a file of a format Baibain does not read, naming the ones it reads."""
+    return _unsupported(quoted(name), suffix_of(name))
+
+
 def _unsupported(label: str, suffix: str) -> BadDocument:
     hint = ""
     if suffix in _LEGACY:

@@ -295,3 +295,26 @@ async def test_a_file_attached_in_personal_chat_is_summarized(make_chat, botfram
     assert "「窓口案内」の要約です" in summary and "午前8時30分" in summary
     assert fake.downloads == ["窓口案内.txt"]  # not fetched from outside the file hosts
     assert "添付ファイルを受け取れませんでした" in refused
+
+
+async def test_a_picture_pasted_in_personal_chat_is_named_with_the_formats_read(
+    make_chat, botframework_fake
+) -> None:
+    fake = botframework_fake
+    chat = await teams_chat(make_chat, fake)
+    chat.link("横浜市", "teams", TENANT)
+    pasted = {"contentType": "image/png", "contentUrl": f"{fake.root_url}/inline/x.png"}
+    for n, text in enumerate(("要約して", "")):
+        activity = fake.activity(
+            text,
+            activity_id=f"170000000030{n}",
+            conversation_id="a:1personal",
+            conversation_type="personal",
+            mention=False,
+        )
+        activity["attachments"] = [pasted]
+        await post(chat, activity, fake.token())
+        await chat.drain()
+    for reply in (call.card_text for call in fake.of("PUT")):
+        assert "「画像.png」は対応していない形式のファイルです" in reply and "PDF" in reply
+    assert fake.downloads == []  # nothing fetched: Baibain reads no pictures
