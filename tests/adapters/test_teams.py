@@ -272,6 +272,19 @@ async def test_a_shutdown_replaces_the_placeholder_of_an_unfinished_answer(
     assert "問題が発生しました" in json.dumps(apology.body, ensure_ascii=False)
 
 
+def personal(fake: FakeBotFramework, text: str, activity_id: str, attachment: Any) -> Any:
+    """A personal-chat message with one attachment."""
+    activity = fake.activity(
+        text,
+        activity_id=activity_id,
+        conversation_id="a:1personal",
+        conversation_type="personal",
+        mention=False,
+    )
+    activity["attachments"] = [attachment]
+    return activity
+
+
 async def test_a_file_attached_in_personal_chat_is_summarized(make_chat, botframework_fake) -> None:
     fake = botframework_fake
     memo = "窓口案内\n令和8年度の窓口受付時間は午前8時30分から午後5時15分までとする。".encode()
@@ -281,14 +294,7 @@ async def test_a_file_attached_in_personal_chat_is_summarized(make_chat, botfram
         chat = await teams_chat(make_chat, fake, teams_file_hosts=hosts)
         if n == 0:
             chat.link("横浜市", "teams", TENANT)
-        activity = fake.activity(
-            "/summarize",
-            activity_id=f"170000000020{n}",
-            conversation_id="a:1personal",
-            conversation_type="personal",
-            mention=False,
-        )
-        activity["attachments"] = [attachment]
+        activity = personal(fake, "/summarize", f"170000000020{n}", attachment)
         await post(chat, activity, fake.token())
         await chat.drain()
     summary, refused = (call.card_text for call in fake.of("PUT"))
@@ -305,14 +311,7 @@ async def test_a_picture_pasted_in_personal_chat_is_named_with_the_formats_read(
     chat.link("横浜市", "teams", TENANT)
     pasted = {"contentType": "image/png", "contentUrl": f"{fake.root_url}/inline/x.png"}
     for n, text in enumerate(("要約して", "")):
-        activity = fake.activity(
-            text,
-            activity_id=f"170000000030{n}",
-            conversation_id="a:1personal",
-            conversation_type="personal",
-            mention=False,
-        )
-        activity["attachments"] = [pasted]
+        activity = personal(fake, text, f"170000000030{n}", pasted)
         await post(chat, activity, fake.token())
         await chat.drain()
     for reply in (call.card_text for call in fake.of("PUT")):
