@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.common import as_command, citation_details, is_web_link
-from adapters.markdown import bold_headings, plain_text
+from adapters.markdown import bold_headings, flat_tables, plain_text
 from adapters.progress import progress_text
 from bot.turns import Answer, Attachment, ConversationRef, Feedback, Stage, Turn
 
@@ -191,7 +191,7 @@ def _text_block(text: str, **extra: Any) -> dict[str, Any]:
 def render(answer: Answer) -> dict[str, Any]:
     """A message activity with one Adaptive Card: answer, numbered sources, footer, 👍/👎."""
     # Adaptive Card Markdown has bold, lists and links, but no headings.
-    body: list[dict[str, Any]] = [_text_block(bold_headings(answer.text, "**"))]
+    body: list[dict[str, Any]] = [_text_block(bold_headings(flat_tables(answer.text), "**"))]
     if answer.citations:
         body.append(_text_block(answer.citations_heading, weight="Bolder", spacing="Medium"))
         body += [

@@ -17,7 +17,10 @@ MARKDOWN_ANSWER = (
     "**届け出る事項**\n"
     "- 氏名・住所[1]\n"
     "* 転入をした年月日[1]\n\n"
-    "詳しくは[住民基本台帳法](https://laws.e-gov.go.jp/law/342AC0000000081)をご覧ください。"
+    "詳しくは[住民基本台帳法](https://laws.e-gov.go.jp/law/342AC0000000081)をご覧ください。\n\n"
+    "| 届出 | 期限 |\n"
+    "|---|:---:|\n"
+    "| 転入 | 十四日以内[1] |"
 )
 
 
@@ -70,6 +73,7 @@ async def test_teams_shows_headings_as_bold_lines(
     assert "#" not in answer  # Adaptive Cards have no headings: 「### 届出の期限」 as typed
     assert answer.splitlines()[0] == "**届出の期限**"
     assert "**十四日以内**" in answer  # bold and lists are Adaptive Card Markdown already
+    assert "転入／十四日以内[1]" in answer and "| 転入" not in answer  # no table drawn
     # The notification text (activity summary) is plain.
     summary = update.body["summary"]
     assert summary.startswith("届出の期限\n転入した日から十四日以内に、")
@@ -91,3 +95,5 @@ async def test_logo_shows_plain_text_with_link_addresses(make_chat, logo_fake, o
     assert "• 氏名・住所[1]" in lines
     link = "住民基本台帳法（https://laws.e-gov.go.jp/law/342AC0000000081）"
     assert f"詳しくは{link}をご覧ください。" in lines
+    assert "届出／期限" in lines and "転入／十四日以内[1]" in lines  # a table's rows, as lines
+    assert "|" not in reply.text
