@@ -18,12 +18,25 @@ from bot.turns import Platform
 Access = Literal["everyone", "admin", "operator"]
 
 NOT_READY_TEXT = "この機能は準備中です。公開までしばらくお待ちください。"
-USAGE_HINT = (
-    "ご質問をメンションに続けて入力してください"
-    "（例: @バイバイン 引っ越したら何日以内に届け出ますか）。"
-    "ダイレクトメッセージではそのまま質問を書けます。"
-    "「使い方」と送ると、使い方とコマンドの一覧を表示します。"
-)
+# What each platform calls a chat with the bot alone, where no mention is needed.
+_DIRECT_CHAT: dict[str, str] = {"teams": "個人チャット", "logo": "1対1のトーク"}
+
+
+def direct_chat(platform: Platform) -> str:
+    """The platform's word for a chat with the bot alone (Slack's ダイレクトメッセージ)."""
+    return _DIRECT_CHAT.get(platform, "ダイレクトメッセージ")
+
+
+def usage_hint(platform: Platform) -> str:
+    """The reply to a message that is only a mention of the bot."""
+    return (
+        "ご質問をメンションに続けて入力してください"
+        "（例: @バイバイン 引っ越したら何日以内に届け出ますか）。"
+        f"{direct_chat(platform)}ではそのまま質問を書けます。"
+        "「使い方」と送ると、使い方とコマンドの一覧を表示します。"
+    )
+
+
 WELCOME_INTRO = (
     "はじめまして。自治体版バイバインです。"
     "法令・例規・会議録などの行政資料にもとづいて、出典つきでお答えします。"
@@ -226,19 +239,25 @@ def welcome_text(*, direct: bool) -> str:
     return "\n\n".join((WELCOME_INTRO, how, more))
 
 
-def help_text() -> str:
-    """The help message, generated from ``COMMANDS``."""
+def help_text(platform: Platform) -> str:
+    """The help message, generated from ``COMMANDS``, with the commands as typed on
+    ``platform`` and its word for a chat with the bot alone."""
+    if platform == "slack":
+        how = "コマンドは「/baibain help」のように送ってください"
+        how += "（スレッドの中では「@バイバイン /help」）。"
+    else:
+        how = "コマンドは「/help」のように / に続けて送ってください"
+        how += "（チャンネルでは「@バイバイン /help」）。"
     lines = [
         "自治体版バイバインの使い方です。",
-        "質問はメンションに続けて書いてください（ダイレクトメッセージではそのまま書けます）。"
+        f"質問はメンションに続けて書いてください（{direct_chat(platform)}ではそのまま書けます）。"
         "スレッドで続けて質問すると、前のやり取りをふまえて回答します。",
         "資料のファイルを添付して質問すると、その資料から回答します"
         "（「要約して」とだけ書くと要約します）。"
         "「地方自治法第242条を要約して」のように書くと、その文書を要約します。"
         "回答に続けて同じスレッドで「この条文を要約して」「[2]を要約して」と書くと、"
         "その回答の出典を要約します。",
-        "コマンドは「/help」のように / に続けて送ってください"
-        "（Slack では「/baibain help」、スレッドの中では「@バイバイン /help」と送ります）。",
+        how,
         "",
         "コマンド一覧:",
     ]
@@ -247,6 +266,6 @@ def help_text() -> str:
         if not command.ready:
             notes.append("準備中")
         suffix = f"（{'・'.join(notes)}）" if notes else ""
-        lines.append(f"・{command.usage} — {command.summary}{suffix}")
+        lines.append(f"・{typed(platform, command.usage[1:])} — {command.summary}{suffix}")
     lines += ["", AI_NOTE]
     return "\n".join(lines)

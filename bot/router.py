@@ -36,10 +36,19 @@ from knowledge.parsing import format_refused, is_document
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_WORKSPACE_TEXT = (
-    "申し訳ありません。このワークスペースはまだ自治体版バイバインの利用登録がされていません。"
-    "ご利用を希望される場合は、組織のご担当者から運用窓口へお問い合わせください。"
-)
+# What each platform calls what is linked to an organization (``baibain org link``).
+_WORKSPACE: dict[str, str] = {"teams": "テナント（組織）", "logo": "団体"}
+
+
+def unknown_workspace_text(platform: Platform) -> str:
+    """The reply in a workspace, tenant or LoGo organization not linked to any organization."""
+    where = _WORKSPACE.get(platform, "ワークスペース")
+    return (
+        f"申し訳ありません。この{where}はまだ自治体版バイバインの利用登録がされていません。"
+        "ご利用を希望される場合は、組織のご担当者から運用窓口へお問い合わせください。"
+    )
+
+
 TURN_ID = re.compile(r"^[0-9a-f]{32}$")
 # Unauthenticated requests must not flood the audit log: one record per reason and minute.
 SECURITY_WINDOW_S = 60.0
@@ -104,17 +113,17 @@ class ChatRouter:
                     reason="unknown_workspace",
                     details={"workspace_id": turn.conversation.workspace_id},
                 )
-                answer = notice(UNKNOWN_WORKSPACE_TEXT, "refused")
+                answer = notice(unknown_workspace_text(platform), "refused")
             elif turn.is_command:
                 answer = await self._command(turn, org, progress)
             elif about_files(turn.text, turn.attachments):
                 answer = await self._about_files(turn, org, progress)
             elif not turn.text.strip():
                 kind = "hint"
-                answer = notice(commands.USAGE_HINT)
+                answer = notice(commands.usage_hint(platform))
             elif asks_how_to_use(turn.text):
                 kind = "help"
-                answer = notice(commands.help_text())
+                answer = notice(commands.help_text(platform))
             else:
                 return await self._ask(turn, org, turn.text, progress)  # the Assistant logs it
         except QuotaExceeded as exc:
@@ -150,7 +159,7 @@ class ChatRouter:
                 return None
         log.info("chat welcome platform=%s org=%s", platform, org.id if org else "-")
         if org is None:
-            return notice(UNKNOWN_WORKSPACE_TEXT, "refused")
+            return notice(unknown_workspace_text(platform), "refused")
         return notice(commands.welcome_text(direct=direct))
 
     async def record_feedback(self, feedback: Feedback) -> None:
@@ -303,7 +312,7 @@ class ChatRouter:
     async def _command(self, turn: Turn, org: OrgInfo, progress: Progress | None) -> Answer:
         line = turn.text.strip()
         if not line:
-            return notice(commands.help_text())
+            return notice(commands.help_text(turn.conversation.platform))
         command, args = commands.parse(line)
         if command is None:
             if commands.looks_like_question(line):
@@ -340,5 +349,5 @@ class ChatRouter:
             return admin
         return await asyncio.to_thread(links.is_operator, self.engine, org.id)
 
-    async def _help(self, _turn: Turn, _org: OrgInfo, _args: str) -> Answer:
-        return notice(commands.help_text())
+    async def _help(self, turn: Turn, _org: OrgInfo, _args: str) -> Answer:
+        return notice(commands.help_text(turn.conversation.platform))

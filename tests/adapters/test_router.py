@@ -121,7 +121,8 @@ async def test_unknown_workspace_hint_and_errors(setup) -> None:
     assert auditor.security_events[0]["reason"] == "unknown_workspace"
     assert assistant.asked == []
     hint = await router.handle(turn("   "))
-    assert hint.text == commands.USAGE_HINT and not hint.feedback
+    assert hint.text == commands.usage_hint("slack") and not hint.feedback
+    assert "ダイレクトメッセージではそのまま" in hint.text
     assistant.fail_with = QuotaExceeded()
     quota = await router.handle(turn("質問"))
     assert quota.outcome == "quota" and "利用上限" in quota.text
@@ -164,9 +165,21 @@ def test_parse_finds_the_longest_command_name() -> None:
 
 
 def test_help_is_generated_from_the_definitions() -> None:
-    text = commands.help_text()
+    text = commands.help_text("logo")
     for command in commands.COMMANDS:
         line = next(li for li in text.splitlines() if li.startswith(f"・{command.usage} — "))
         assert ("準備中" in line) is (not command.ready)
     assert "・/help — 使い方とコマンドの一覧を表示します" in text
     assert "・/usage — 組織の利用状況を表示します（組織の管理者のみ）" in text
+    assert "1対1のトークではそのまま書けます" in text and "Slack" not in text
+    # Each platform's words: Slack's commands follow /baibain; Teams has personal chats.
+    slack = commands.help_text("slack")
+    assert "・/baibain usage — 組織の利用状況を表示します" in slack
+    assert "ダイレクトメッセージではそのまま書けます" in slack
+    assert "個人チャットではそのまま書けます" in commands.help_text("teams")
+
+
+async def test_an_unlinked_teams_tenant_is_told_in_teams_words(setup) -> None:
+    router, _assistant, _auditor, _clock = setup
+    stranger = await router.handle(turn("質問", ref=ConversationRef("teams", "T9", "C", "")))
+    assert "このテナント（組織）はまだ自治体版バイバインの利用登録がされていません" in stranger.text
