@@ -169,7 +169,8 @@ async def test_slash_command_help_is_acknowledged_then_answered(make_chat, slack
     await chat.drain()
     [answer] = slack_fake.of("response")
     assert answer.body["response_type"] == "ephemeral"
-    assert "/baibain summarize &lt;文書名|文書ID|URL|添付&gt; — 文書を要約します" in answer.block_text
+    summarize = "/baibain summarize &lt;文書名|文書ID|URL|添付&gt; — 文書を要約します"
+    assert summarize in answer.block_text
 
 
 async def test_slash_command_question_is_answered(make_chat, slack_fake) -> None:
