@@ -22,7 +22,7 @@ from bot.http import bearer_token, json_ok, read_json_object
 from bot.sample import SAMPLE_DATASET
 from bot.services import Services
 from bot.summarizer import SummaryRequest
-from bot.turns import Answer, ConversationRef
+from bot.turns import Answer, ConversationRef, Platform
 from knowledge.dates import parse_date
 from knowledge.errors import BadInput, Unauthorized
 from knowledge.index import SearchFilter
@@ -124,10 +124,27 @@ async def require_org(request: web.Request) -> OrgInfo:
     return (await require_caller(request)).org
 
 
+def _asker(caller: ApiCaller | None, thread: str | None = None) -> Asker:
+    """Who asks over REST: the key's organization, the turn recorded under the key (usage
+    counts it as one user); without a key, the local demo (shared data only). ``thread``: the
+    conversation a question continues."""
+    org = caller.org if caller else None
+    platform: Platform = "api" if org else "web"
+    conversation = None
+    if thread is not None:
+        workspace = org.id if org else ""
+        conversation = ConversationRef(platform=platform, workspace_id=workspace, thread_id=thread)
+    return Asker(
+        org_id=org.id if org else None,
+        platform=platform,
+        user_id=caller.actor if caller else "",
+        conversation=conversation,
+    )
+
+
 async def ask(request: web.Request) -> web.Response:
     """``POST /api/v1/ask``: ``{"question", "thread"?}`` → answer, citations, usage, turn id."""
     caller = await authenticate(request)
-    org = caller.org if caller else None
     body = await read_json_object(request)
     question = body.get("question")
     thread = body.get("thread") or ""
@@ -135,18 +152,18 @@ async def ask(request: web.Request) -> web.Response:
         raise BadInput("question（質問の文字列）を指定してください。")
     if not isinstance(thread, str) or len(thread) > 200:
         raise BadInput("thread は200文字以内の文字列で指定してください。")
-    asker = Asker(
-        org_id=org.id if org else None,
-        platform="api" if org else "web",
-        user_id=caller.actor if caller else "",  # the key: usage counts it as one user
-        conversation=ConversationRef(
-            platform="api" if org else "web", workspace_id=org.id if org else "", thread_id=thread
-        ),
-    )
+    asker = _asker(caller, thread)
     services = request.app[SERVICES]
     flt = await parse_filters(body.get("filters"), services, asker.org_id)
     answer = await services.assistant.ask(question, asker, flt=flt)
     return json_ok(answer_json(answer))
+
+
+# Names (a document's id, title or file name) and addresses as long as they come: what is
+# longer is refused without being repeated back.
+MAX_NAME_CHARS = 500
+MAX_URL_CHARS = 2000
+FILTER_KEYS = ("categories", "datasets", "laws", "published_from", "published_to")
 
 
 def _names(filters: dict[str, Any], key: str) -> tuple[str, ...]:
@@ -160,13 +177,6 @@ def _names(filters: dict[str, Any], key: str) -> tuple[str, ...]:
             f"filters.{key} は {MAX_NAME_CHARS} 文字以内の文字列の配列で指定してください。"
         )
     return tuple(v.strip() for v in value if v.strip())
-
-
-# Names (a document's id, title or file name) and addresses as long as they come: what is
-# longer is refused without being repeated back.
-MAX_NAME_CHARS = 500
-MAX_URL_CHARS = 2000
-FILTER_KEYS = ("categories", "datasets", "laws", "published_from", "published_to")
 
 
 async def parse_filters(raw: object, services: Services, viewer_org: str | None) -> SearchFilter:
@@ -253,7 +263,6 @@ async def summarize(request: web.Request) -> web.Response:
     """``POST /api/v1/summarize``: ``{"doc_id"}`` | ``{"url"}`` | ``{"file": {"filename",
     "content"(base64)}}`` → summary, citation, usage, turn id."""
     caller = await authenticate(request)
-    org = caller.org if caller else None
     body = await read_json_object(request)
     doc_id, url, file = body.get("doc_id") or "", body.get("url") or "", body.get("file")
     if not isinstance(doc_id, str) or not isinstance(url, str):
@@ -270,11 +279,7 @@ async def summarize(request: web.Request) -> web.Response:
         summary_request = SummaryRequest(
             doc_id=summary_request.doc_id, url=summary_request.url, filename=name, content=data
         )
-    asker = Asker(
-        org_id=org.id if org else None,
-        platform="api" if org else "web",
-        user_id=caller.actor if caller else "",
-    )
+    asker = _asker(caller)
     answer = await request.app[SERVICES].summarizer.summarize(summary_request, asker)
     return json_ok(answer_json(answer))
 

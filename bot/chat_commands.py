@@ -152,7 +152,6 @@ class DataCommands:
                 else "取り込む文書を添付するか、URL を指定してください。"
             )
         who = turn.actor
-        platform = turn.conversation.platform
         category = options.get("分類", "")
         dataset = await asyncio.to_thread(self.services.datasets.by_name, org.id, name)
         created = dataset is None

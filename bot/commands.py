@@ -27,6 +27,19 @@ def direct_chat(platform: Platform) -> str:
     return _DIRECT_CHAT.get(platform, "ダイレクトメッセージ")
 
 
+# What each platform calls what is linked to an organization (``baibain org link``).
+_WORKSPACE: dict[str, str] = {"teams": "テナント（組織）", "logo": "団体"}
+
+
+def unknown_workspace_text(platform: Platform) -> str:
+    """The reply in a workspace, tenant or LoGo organization not linked to any organization."""
+    where = _WORKSPACE.get(platform, "ワークスペース")
+    return (
+        f"申し訳ありません。この{where}はまだ自治体版バイバインの利用登録がされていません。"
+        "ご利用を希望される場合は、組織のご担当者から運用窓口へお問い合わせください。"
+    )
+
+
 def usage_hint(platform: Platform) -> str:
     """The reply to a message that is only a mention of the bot."""
     return (

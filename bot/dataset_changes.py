@@ -156,23 +156,24 @@ class DatasetChanges:
         self, dataset: DatasetInfo, why: Mapping[str, object], *, who: str, platform: str
     ) -> int:
         async with self.held(dataset):
-            return await self._delete_held(dataset, why, who=who, platform=platform)
-
-    async def _delete_held(
-        self, dataset: DatasetInfo, why: Mapping[str, object], *, who: str, platform: str
-    ) -> int:
-        doc_ids = await asyncio.to_thread(self.datasets.documents, dataset.id)
-        details = {"dataset_id": dataset.id, "name": dataset.name, "documents": len(doc_ids), **why}
-        await self.auditor.admin(
-            self._event(dataset, "dataset.delete", details, who=who, platform=platform)
-        )
-        for doc_id in doc_ids:
-            await self.index.delete(doc_id)
-        recorded = await asyncio.to_thread(self.datasets.delete, dataset.id, dataset.org_id)
-        late = set(recorded) - set(doc_ids)  # written by an upload meanwhile
-        for doc_id in late:
-            await self.index.delete(doc_id)
-        return len(doc_ids) + len(late)
+            doc_ids = await asyncio.to_thread(self.datasets.documents, dataset.id)
+            details = {
+                "dataset_id": dataset.id,
+                "name": dataset.name,
+                "documents": len(doc_ids),
+                **why,
+            }
+            await self.auditor.admin(
+                self._event(dataset, "dataset.delete", details, who=who, platform=platform)
+            )
+            for doc_id in doc_ids:
+                await self.index.delete(doc_id)
+            recorded = await asyncio.to_thread(self.datasets.delete, dataset.id, dataset.org_id)
+            # Written meanwhile by an upload that held nothing (a process of an older release).
+            late = set(recorded) - set(doc_ids)
+            for doc_id in late:
+                await self.index.delete(doc_id)
+            return len(doc_ids) + len(late)
 
     async def delete_document(
         self, dataset: DatasetInfo, doc_id: str, *, who: str, platform: str

@@ -36,19 +36,6 @@ from knowledge.parsing import format_refused, is_document
 
 log = logging.getLogger(__name__)
 
-# What each platform calls what is linked to an organization (``baibain org link``).
-_WORKSPACE: dict[str, str] = {"teams": "テナント（組織）", "logo": "団体"}
-
-
-def unknown_workspace_text(platform: Platform) -> str:
-    """The reply in a workspace, tenant or LoGo organization not linked to any organization."""
-    where = _WORKSPACE.get(platform, "ワークスペース")
-    return (
-        f"申し訳ありません。この{where}はまだ自治体版バイバインの利用登録がされていません。"
-        "ご利用を希望される場合は、組織のご担当者から運用窓口へお問い合わせください。"
-    )
-
-
 TURN_ID = re.compile(r"^[0-9a-f]{32}$")
 # Unauthenticated requests must not flood the audit log: one record per reason and minute.
 SECURITY_WINDOW_S = 60.0
@@ -113,7 +100,7 @@ class ChatRouter:
                     reason="unknown_workspace",
                     details={"workspace_id": turn.conversation.workspace_id},
                 )
-                answer = notice(unknown_workspace_text(platform), "refused")
+                answer = notice(commands.unknown_workspace_text(platform), "refused")
             elif turn.is_command:
                 answer = await self._command(turn, org, progress)
             elif about_files(turn.text, turn.attachments):
@@ -159,7 +146,7 @@ class ChatRouter:
                 return None
         log.info("chat welcome platform=%s org=%s", platform, org.id if org else "-")
         if org is None:
-            return notice(unknown_workspace_text(platform), "refused")
+            return notice(commands.unknown_workspace_text(platform), "refused")
         return notice(commands.welcome_text(direct=direct))
 
     async def record_feedback(self, feedback: Feedback) -> None:

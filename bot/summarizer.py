@@ -300,10 +300,8 @@ class Summarizer:
         self, source: _Source, org_id: str | None, progress: Progress | None
     ) -> Answer:
         details = " / ".join(x for x in (source.citation.published or "", source.citation.url) if x)
-        header = f"{source.note}「{source.title}」の要約です" + (
-            f"（{details}）" if details else ""
-        )
-        header += "。"
+        shown = f"（{details}）" if details else ""
+        header = f"{source.note}「{source.title}」の要約です{shown}。"
         llm = self.llm.for_org(org_id)
         outcome: Outcome = "answered"
         if llm is not None:

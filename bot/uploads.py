@@ -234,13 +234,6 @@ class Uploads(DatasetChanges):
         # loads commit per batch (each batch is still all-or-nothing).
         whole = len(changed) <= WRITE_BATCH * 5
         batch = max(len(changed) if whole else WRITE_BATCH, 1)
-        # What the index held of the documents replaced, to put back if the records fail.
-        previous = [
-            held
-            for d in (changed if whole else [])
-            if indexed[d.doc_id] is not None
-            and (held := await self.index.get_document(d.doc_id)) is not None
-        ]
 
         async def written(done: int) -> None:
             if progress is not None:
@@ -256,19 +249,27 @@ class Uploads(DatasetChanges):
             )
             for d in unrecorded
         ]
-        if not whole:
-            # A bulk load commits batch by batch: recorded first, so that a load killed or
-            # failed part-way leaves the dataset listing (and its deletion removing) all that
-            # the index holds of it; what is listed but not yet written, repeating it writes.
-            await asyncio.to_thread(self.datasets.record, dataset.id, records)
-        await self.index.upsert_batches(batches(changed, batch), written)
         if whole:
+            # What the index held of the documents replaced, to put back if the records fail.
+            previous = [
+                held
+                for d in changed
+                if indexed[d.doc_id] is not None
+                and (held := await self.index.get_document(d.doc_id)) is not None
+            ]
+            await self.index.upsert_batches(batches(changed, batch), written)
             try:
                 await asyncio.to_thread(self.datasets.record, dataset.id, records)
             except Exception:
                 new = [d.doc_id for d in changed if indexed[d.doc_id] is None]
                 await self._put_back(new, previous)
                 raise
+        else:
+            # A bulk load commits batch by batch: recorded first, so that a load killed or
+            # failed part-way leaves the dataset listing (and its deletion removing) all that
+            # the index holds of it; what is listed but not yet written, repeating it writes.
+            await asyncio.to_thread(self.datasets.record, dataset.id, records)
+            await self.index.upsert_batches(batches(changed, batch), written)
         for doc_id in gone:  # the index first, then the records (see ``delete``)
             await self.index.delete(doc_id)
         await asyncio.to_thread(self.datasets.forget, dataset.id, gone)
