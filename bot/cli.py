@@ -35,7 +35,7 @@ from bot.settings import Settings, load_settings
 from bot.turns import Answer, shown_position
 from bot.uploads import defaults_for, id_prefix, left_out_note
 from knowledge.errors import BadInput, BaibainError
-from knowledge.ingest import iter_files, read_files, unreadable
+from knowledge.ingest import folder_name, iter_files, read_files, unreadable
 
 app = typer.Typer(
     cls=JapaneseUsageGroup, no_args_is_help=True, add_completion=False, help="自治体版バイバイン"
@@ -160,7 +160,7 @@ def ingest(
         raise fail(BadInput("取り込めるファイルが見つかりませんでした。" + left_out_note(left_out)))
     who = cli_user()
 
-    async def work(services: Services) -> tuple[int, int, list[str]]:
+    async def work(services: Services) -> tuple[int, int, int, list[str]]:
         owner = orgs.get_org(services.engine, org)
         existing = services.datasets.by_name(owner.id, dataset)
         created = existing is None
@@ -199,6 +199,7 @@ def ingest(
         defaults = defaults_for(target, owner.name)
         written = skipped = 0
         kept = False
+        read_ids: set[str] = set()
         try:
             with read_files(
                 files, defaults, id_prefix=id_prefix(existing), progress=reading.update
@@ -218,15 +219,19 @@ def ingest(
                         )
                         written += report.written
                         skipped += report.unchanged
+                        read_ids.update(d.doc_id for d in documents)
                         bar.update(1)
         except BaseException:
             if created and not kept:  # nothing was written: no empty dataset is left behind
                 await services.uploads.withdraw(existing, who=who, platform="cli")
             raise
-        return written, skipped, notes
+        # Only after every file went in: what the folders no longer hold goes too.
+        folders = [folder_name(path) for path in paths if path.is_dir()]
+        removed = await services.uploads.sweep(existing, folders, read_ids, who=who, platform="cli")
+        return written, skipped, removed, notes
 
     try:
-        written, skipped, notes = run_with_services(settings, work)
+        written, skipped, removed, notes = run_with_services(settings, work)
     except KeyboardInterrupt:
         typer.echo(
             "ここまでに取り込んだ文書は検索できます。同じコマンドをもう一度実行すると、"
@@ -238,7 +243,8 @@ def ingest(
         notes.append(left_out_note(left_out))
     for note in notes:
         typer.echo(note)
-    typer.echo(f"{written} 件の文書を取り込みました（変更なし {skipped} 件）。")
+    gone = f"、フォルダにない {removed} 件を削除" if removed else ""
+    typer.echo(f"{written} 件の文書を取り込みました（変更なし {skipped} 件{gone}）。")
 
 
 @app.command()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
 from admin.datasets import DatasetInfo
@@ -164,6 +164,44 @@ class Uploads(DatasetChanges):
         )
         return replace(report, left_out=tuple(left_out))
 
+    async def sweep(
+        self,
+        dataset: DatasetInfo,
+        folders: Sequence[str],
+        kept: Collection[str],
+        *,
+        who: str,
+        platform: str,
+    ) -> int:
+        """Delete the dataset's documents read from files under ``folders`` (named as
+        ``iter_files`` names them) that are not in ``kept``, the ids of what the folders hold
+        now: a 例規集 folder ingested again without a repealed rule stops answering from it,
+        as an archive uploaded again does. Recorded first; returns how many went."""
+        if not folders:
+            return 0
+        under = tuple(f"{id_prefix(dataset)}/{folder}/" for folder in folders)
+        async with self.held(dataset):
+            recorded = await asyncio.to_thread(self.datasets.documents, dataset.id)
+            gone = [
+                doc_id for doc_id in recorded if doc_id.startswith(under) and doc_id not in kept
+            ]
+            if not gone:
+                return 0
+            details = {"dataset_id": dataset.id, "files": list(folders), "written": 0}
+            details |= {"unchanged": 0, "removed": len(gone)}
+            await self.auditor.admin(
+                self._event(dataset, "dataset.upload", details, who=who, platform=platform)
+            )
+            await self._remove(dataset, gone)
+        return len(gone)
+
+    async def _remove(self, dataset: DatasetInfo, gone: Sequence[str]) -> None:
+        """Documents of the dataset deleted: the index first, then the records (see
+        ``delete``)."""
+        for doc_id in gone:
+            await self.index.delete(doc_id)
+        await asyncio.to_thread(self.datasets.forget, dataset.id, gone)
+
     async def _put_back(self, new: Sequence[str], previous: Sequence[Document]) -> None:
         """The index as it was before an upload whose records failed: its ``new`` documents
         removed, the ``previous`` versions of those it replaced written again. A failure here
@@ -270,9 +308,7 @@ class Uploads(DatasetChanges):
             # the index holds of it; what is listed but not yet written, repeating it writes.
             await asyncio.to_thread(self.datasets.record, dataset.id, records)
             await self.index.upsert_batches(batches(changed, batch), written)
-        for doc_id in gone:  # the index first, then the records (see ``delete``)
-            await self.index.delete(doc_id)
-        await asyncio.to_thread(self.datasets.forget, dataset.id, gone)
+        await self._remove(dataset, gone)
         refreshed = await asyncio.to_thread(self.datasets.get, dataset.id, dataset.org_id)
         if refreshed.visibility == "shared":
             # Attested while this upload ran (after its documents were built as private, and

@@ -26,10 +26,7 @@ def iter_files(paths: list[Path], left_out: list[str] | None = None) -> Iterator
     skipped; a file named in ``paths`` itself is always yielded (and refused when read)."""
     for path in paths:
         if path.is_dir():
-            # Names start at the folder's own name however it was typed (「reiki」,
-            # 「./reiki/」, 「.」 inside it): a name is a document's id, and the same file
-            # ingested again must replace itself, not come back twice.
-            folder = Path(os.path.abspath(path)).name
+            folder = folder_name(path)
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
@@ -45,6 +42,13 @@ def iter_files(paths: list[Path], left_out: list[str] | None = None) -> Iterator
             yield path, path.name
         else:
             raise BadDocument(f"{path} が見つかりません。パスを確認してください。")
+
+
+def folder_name(path: Path) -> str:
+    """The name a folder's files are shown and identified under: the folder's own name however
+    it was typed (「reiki」, 「./reiki/」, 「.」 inside it), since a name is a document's id and
+    the same file ingested again must replace itself, not come back twice."""
+    return Path(os.path.abspath(path)).name
 
 
 def documents_from_file(

@@ -34,3 +34,36 @@ def test_a_folder_of_formats_not_read_names_them(run, tmp_path: Path) -> None:
     assert refused.exit_code == 2
     assert "取り込めるファイルが見つかりませんでした。" in refused.output
     assert "取り込まなかったファイル: 古い資料/庁舎.png、古い資料/議事録.doc" in refused.output
+
+
+def test_a_folder_ingested_again_drops_the_files_it_no_longer_holds(run, tmp_path: Path) -> None:
+    folder = tmp_path / "reiki"
+    folder.mkdir()
+    (folder / "手数料条例.txt").write_text(
+        "手数料条例\n第1条 住民票の写しの交付手数料は300円とする。\n"
+    )
+    (folder / "廃止予定規則.txt").write_text(
+        "廃止予定規則\n第1条 公用車の使用は届け出るものとする。\n"
+    )
+    alone = tmp_path / "要綱.txt"
+    alone.write_text("補助金交付要綱\n第1条 補助金の交付は予算の範囲内とする。\n")
+    assert run("org", "create", "テスト市").exit_code == 0
+    args = ("--dataset", "例規集", "--org", "テスト市", "--category", "条例・規則・例規")
+    first = run("ingest", str(folder), str(alone), *args)
+    assert first.exit_code == 0, first.output
+    assert "3 件の文書を取り込みました（変更なし 0 件）。" in first.output
+
+    (folder / "廃止予定規則.txt").unlink()  # repealed
+    again = run("ingest", str(folder), *args)
+    assert again.exit_code == 0, again.output
+    assert (
+        "0 件の文書を取り込みました（変更なし 1 件、フォルダにない 1 件を削除）。" in again.output
+    )
+    listed = run("dataset", "list", "--org", "テスト市")
+    dataset_id = listed.output.split("[", 1)[1].split("]", 1)[0]
+    shown = run("dataset", "show", dataset_id, "--org", "テスト市")
+    assert "・手数料条例（" in shown.output
+    assert "・要綱（" in shown.output  # a file named alone stays
+    assert "廃止予定規則" not in shown.output
+    found = run("search", "公用車の使用", "--org", "テスト市", "--json")
+    assert "廃止予定規則" not in found.output
