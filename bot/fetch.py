@@ -91,11 +91,32 @@ class _NotPublic(OSError):
     """A host that resolves to no address a URL may be fetched from."""
 
 
+# IPv6 prefixes whose last 32 bits are the IPv4 address a connection reaches: NAT64's
+# well-known prefix (IPv6-only cloud networks translate it), IPv4-compatible and
+# IPv4-translated addresses. Python counts them global whatever IPv4 address they carry.
+_IPV4_INSIDE = tuple(
+    ipaddress.IPv6Network(prefix) for prefix in ("64:ff9b::/96", "::/96", "::ffff:0:0:0/96")
+)
+
+
+def _reached(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address that an IPv6 address stands for (mapped, 6to4, NAT64 …), if any."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        return None
+    if ip.ipv4_mapped is not None or ip.sixtofour is not None:
+        return ip.ipv4_mapped or ip.sixtofour
+    if any(ip in prefix for prefix in _IPV4_INSIDE):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _permitted(address: str, allowed: Networks) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global or any(ip in network for network in allowed)
+    inner = _reached(ip)
+    reached = (ip,) if inner is None else (ip, inner)
+    if any(candidate in network for candidate in reached for network in allowed):
+        return True
+    return reached[-1].is_global
 
 
 class _PublicResolver(ThreadedResolver):

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.fetch import FetchPolicy, fetch
+from bot.fetch import FetchPolicy, check_url, fetch
 from knowledge.errors import BadDocument
 
 LIMIT = 1024 * 1024
@@ -77,3 +77,30 @@ async def test_a_malformed_url_is_refused_saying_so(url) -> None:
     with pytest.raises(BadDocument) as refused:
         await fetch(url, FetchPolicy(LIMIT))
     assert "URL の形式が正しくありません" in refused.value.user_message
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "[64:ff9b::a9fe:a9fe]",  # NAT64 of 169.254.169.254 (an IPv6-only cloud network)
+        "[64:ff9b::a00:5]",  # NAT64 of 10.0.0.5
+        "[2002:a9fe:a9fe::1]",  # 6to4
+        "[::a9fe:a9fe]",  # IPv4-compatible
+        "[::ffff:0:7f00:1]",  # IPv4-translated 127.0.0.1
+    ],
+)
+def test_an_internal_ipv4_address_inside_an_ipv6_one_is_refused(host) -> None:
+    # Checked before any connection: nothing is sent to these addresses.
+    with pytest.raises(BadDocument) as refused:
+        check_url(f"http://{host}/latest/meta-data/", FetchPolicy(LIMIT))
+    assert "内部ネットワーク" in refused.value.user_message
+
+
+def test_a_public_ipv4_address_inside_an_ipv6_one_is_still_allowed() -> None:
+    for host in ("[64:ff9b::808:808]", "[2002:808:808::1]", "[::ffff:8.8.8.8]"):
+        url = f"http://{host}/a.pdf"
+        assert check_url(url, FetchPolicy(LIMIT)) == url
+    allowed = FetchPolicy(LIMIT, (ipaddress.ip_network("10.20.0.0/16"),))
+    assert check_url("http://[64:ff9b::a14:1]/a.pdf", allowed) == "http://[64:ff9b::a14:1]/a.pdf"
+    loopback6 = FetchPolicy(LIMIT, (ipaddress.ip_network("::1/128"),))
+    assert check_url("http://[::1]:8080/a.pdf", loopback6) == "http://[::1]:8080/a.pdf"
