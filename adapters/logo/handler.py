@@ -74,7 +74,10 @@ def verify(
     secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float
 ) -> bool:
     """Whether the request is signed with ``secret`` and at most ``MAX_SKEW_S`` seconds old."""
-    if not timestamp or not signature or not timestamp.isascii() or not timestamp.isdigit():
+    # Unix seconds have 10 digits: far longer is no time (and past 4,300 digits not a number).
+    if not signature or not timestamp or len(timestamp) > 12:
+        return False
+    if not timestamp.isascii() or not timestamp.isdigit():
         return False
     if abs(now - int(timestamp)) > MAX_SKEW_S:
         return False
