@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 
@@ -129,13 +130,21 @@ async def test_members_of_another_workspace_in_a_shared_channel_are_not_answered
     assert placeholder.body["thread_ts"] == "1700000100.000300"  # the member's question only
 
 
-async def test_bad_and_expired_signatures_get_401(make_chat, slack_fake) -> None:
+async def test_bad_and_expired_signatures_get_401(make_chat, slack_fake, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
     chat = await slack_chat(make_chat, slack_fake)
     chat.link("横浜市", "slack", slack_fake.team_id)
     event = slack_fake.mention(SAMPLE_QUESTION)
     for sign in ({"secret": "wrong"}, {"timestamp": int(time.time()) - 301}):
         response = await send_event(chat, slack_fake, event, **sign)
         assert response.status == 401, sign
+    body = json.dumps(event, ensure_ascii=False)
+    for timestamp in ("", "soon", "1" * 5000):  # no time at all: refused, not a server error
+        headers = {**JSON, **slack_fake.signed_headers(body)}
+        headers["X-Slack-Request-Timestamp"] = timestamp
+        response = await chat.client.post("/slack/events", data=body.encode(), headers=headers)
+        assert response.status == 401, timestamp[:10]
+        assert (await response.json())["error"]["code"] == "unauthorized"
     unsigned = await chat.client.post("/slack/events", json=event)
     assert unsigned.status == 401
     garbage = await chat.client.post("/slack/events", data=b"{not json", headers=JSON)
@@ -143,6 +152,8 @@ async def test_bad_and_expired_signatures_get_401(make_chat, slack_fake) -> None
     await chat.drain()
     assert [c.method for c in slack_fake.calls if c.method != "auth.test"] == []
     assert chat.security_events() == [("slack", None)]
+    # A refused request's message text is not written to the log either.
+    assert "引っ越し" not in caplog.text
 
 
 async def test_signed_but_malformed_body_gets_400(make_chat, slack_fake) -> None:
