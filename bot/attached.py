@@ -3,6 +3,7 @@ answered from those files only, through a throw-away index."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import tempfile
 import time
@@ -13,6 +14,7 @@ from bot.asker import Asker
 from bot.assistant import Assistant
 from bot.turns import Answer, Attachment, Progress
 from knowledge.corpus import CorpusDefaults
+from knowledge.documents import Document
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.errors import BaibainError
 from knowledge.ingest import documents_from_bytes
@@ -75,7 +77,7 @@ async def ask_about_files(
     started = time.perf_counter()
     defaults = CorpusDefaults(dataset=ATTACHED_DATASET, owner_org=asker.org_id)
     try:
-        documents = [d for name, data in files for d in documents_from_bytes(name, data, defaults)]
+        documents = await asyncio.to_thread(_read, files, defaults)
     except BaibainError as exc:
         await assistant.record_failure(question, asker, exc, started)
         raise
@@ -88,3 +90,9 @@ async def ask_about_files(
             return await files_assistant.ask(question, asker, on_progress=progress)
         finally:
             await store.close()
+
+
+def _read(files: Sequence[tuple[str, bytes]], defaults: CorpusDefaults) -> list[Document]:
+    """Every document of the attached files (parsed off the event loop: it takes seconds for a
+    large file, while every other chat waits)."""
+    return [d for name, data in files for d in documents_from_bytes(name, data, defaults)]

@@ -30,7 +30,7 @@ from knowledge.errors import (
     UpstreamUnavailable,
 )
 from knowledge.index import IndexStore, SearchFilter
-from knowledge.parsing import parse_file
+from knowledge.parsing import ParsedFile, parse_file
 from knowledge.summaries import PartsRead, extractive_summary, summarize_document
 from knowledge.terms import article_key
 from knowledge.titles import (
@@ -211,9 +211,9 @@ class Summarizer:
             url = request.url
         else:
             name, data, url = request.filename or "添付ファイル", request.content or b"", ""
-        parsed = parse_file(name, data)
+        # Parsing a large file takes seconds: off the event loop, which answers every chat.
+        parsed, chunks = await asyncio.to_thread(_read, name, data)
         first = parsed[0]
-        chunks = [c.text for c in chunk_sections(name, first.sections)]
         if not chunks:
             raise BadInput(f"{name} には要約できる本文がありません。")
         title = first.title or PurePosixPath(first.name).stem or name
@@ -341,7 +341,9 @@ class Summarizer:
                     raise
                 header = f"※{exc.user_message}資料から抜粋して要約します。\n\n{header}"
                 outcome = "quota"
-        summary = extractive_summary(source.title, source.chunks, OFFLINE_SUMMARY_CHARS)
+        summary = await asyncio.to_thread(
+            extractive_summary, source.title, source.chunks, OFFLINE_SUMMARY_CHARS
+        )
         if not summary:
             raise BadInput(f"「{source.title}」には要約できる本文がありません。")
         quoted = Answer(
@@ -411,3 +413,9 @@ def _choices(name: str, found: list[DocumentMeta]) -> str:
             f"例:「{found[0].title}」）"
         )
     return "\n".join(lines)
+
+
+def _read(name: str, data: bytes) -> tuple[list[ParsedFile], list[str]]:
+    """The documents of a file and the passages of the first, which is summarized."""
+    parsed = parse_file(name, data)
+    return parsed, [c.text for c in chunk_sections(name, parsed[0].sections)]
