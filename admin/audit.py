@@ -45,6 +45,7 @@ from admin.audit_models import (
     AuditUnavailable,
     AuditWriteFailed,
     MisuseSignal,
+    Receipt,
     VerifyResult,
     select_rows,
 )
@@ -269,14 +270,16 @@ class AuditLog:
 
     # --- verification ----------------------------------------------------------------------------
 
-    def verify(self) -> VerifyResult:
+    def verify(self, receipt: Receipt | None = None) -> VerifyResult:
         """Check the whole retained chain: seq continuity, links, hashes, decryption (GCM tags)
         of every record from the retention checkpoint (or the start), every digest and checkpoint
         HMAC, and the signed chain head. Any modification, deletion, insertion or reordering
-        gives ``ok=False`` and the first bad record's seq."""
+        gives ``ok=False`` and the first bad record's seq; so does a chain that lacks, or
+        differs at, the record of an earlier verification's ``receipt`` (wiped or rolled back:
+        the database alone cannot show that)."""
         try:
             with snapshot(self._engine) as conn:
-                result = verify_chain(conn, self._keyring)
+                result = verify_chain(conn, self._keyring, receipt)
                 if result.ok:
                     return result
                 used: list[str] = list(conn.execute(select(RECORD.c.key_id).distinct()).scalars())

@@ -212,12 +212,46 @@ class AuditEvent:
 class VerifyResult:
     """Outcome of ``AuditLog.verify``: ``checked`` records passed; on failure ``first_bad_seq``
     names the earliest bad (or missing) record and ``reason`` says what is wrong, in Japanese
-    for the operator who runs ``baibain audit verify``."""
+    for the operator who runs ``baibain audit verify``. ``receipt`` (``<seq>-<hash prefix>``
+    of the last record) is for the operator to keep outside the database: given to a later
+    verification (``Receipt``), it shows a log wiped, cut short or rolled back, which the chain
+    alone cannot. ``note`` says what the receipt could not be compared with."""
 
     ok: bool
     checked: int
     first_bad_seq: int | None
     reason: str
+    receipt: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A record's number and the start of its chain hash, as ``VerifyResult.receipt`` said."""
+
+    seq: int
+    hash_prefix: str
+
+    @classmethod
+    def parse(cls, text: str) -> Receipt:
+        """The receipt ``text`` spells (「1234-0f3a9c5d7e1b2a48」), or ``BadInput``."""
+        seq, _, prefix = text.strip().lower().partition("-")
+        if not (seq.isascii() and seq.isdigit() and len(seq) <= 12):
+            raise BadInput(RECEIPT_FORM)
+        if not (8 <= len(prefix) <= 64 and all(c in "0123456789abcdef" for c in prefix)):
+            raise BadInput(RECEIPT_FORM)
+        return cls(int(seq), prefix)
+
+    def __str__(self) -> str:
+        return f"{self.seq}-{self.hash_prefix}"
+
+
+RECEIPT_FORM = (
+    "--receipt には、前回の検証で表示された控え（「1234-0f3a9c5d7e1b2a48」の形）を"
+    "指定してください。"
+)
+# Hex digits of the chain hash a receipt keeps: enough that no forged chain matches by chance.
+RECEIPT_HASH_CHARS = 16
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 from cryptography.exceptions import InvalidTag
+from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from admin.audit_crypto import (
@@ -31,8 +32,10 @@ from admin.audit_models import (
     DIGEST,
     HEAD,
     HEAD_ID,
+    RECEIPT_HASH_CHARS,
     RECORD,
     STREAM,
+    Receipt,
     VerifyResult,
     select_rows,
 )
@@ -59,8 +62,11 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
                 conn.rollback()
 
 
-def verify_chain(conn: Connection, keyring: AuditKeyring) -> VerifyResult:
-    """The result of checking the chain as ``conn`` sees it (see ``AuditLog.verify``)."""
+def verify_chain(
+    conn: Connection, keyring: AuditKeyring, receipt: Receipt | None = None
+) -> VerifyResult:
+    """The result of checking the chain as ``conn`` sees it (see ``AuditLog.verify``), and
+    of comparing it with an earlier ``receipt``."""
     problems: list[Problem] = []
     head = conn.execute(select_rows(HEAD).where(HEAD.c.id == HEAD_ID)).mappings().first()
     start_seq, start_hash = 0, GENESIS_HASH
@@ -107,15 +113,44 @@ def verify_chain(conn: Connection, keyring: AuditKeyring) -> VerifyResult:
             missing = f"レコード {head['digest_seq']} のダイジェストがありません"
             problems.append((head["digest_seq"], missing))
 
+    note = ""
+    if not problems and receipt is not None:
+        if receipt.seq > last_seq:
+            problems.append(
+                (
+                    last_seq + 1,
+                    f"控えのレコード {receipt.seq} がありません（いまの最後はレコード"
+                    f" {last_seq}）。記録が削除されたか、以前の状態に戻されています",
+                )
+            )
+        elif receipt.seq < start_seq:  # purged by retention, past its signed checkpoint
+            note = (
+                f"控えのレコード {receipt.seq} は保存期間を過ぎて削除済みのため、照合していません。"
+            )
+        else:
+            stored = start_hash if receipt.seq == start_seq else _hash_of(conn, receipt.seq)
+            if not stored.startswith(receipt.hash_prefix):
+                problems.append(
+                    (
+                        receipt.seq,
+                        f"レコード {receipt.seq} が控えと一致しません（差し替えられています）",
+                    )
+                )
     if not problems:
         origin = f"レコード {start_seq} のチェックポイント" if start_seq else "最初"
         summary = f"改ざんなし: {origin}から {checked} 件、ダイジェスト {len(signed)} 件"
-        return VerifyResult(True, checked, None, summary)
+        kept = str(Receipt(last_seq, last_hash[:RECEIPT_HASH_CHARS]))
+        return VerifyResult(True, checked, None, summary, receipt=kept, note=note)
     problems.sort(key=lambda item: item[0])
     reason = problems[0][1]
     if len(problems) > 1:
         reason += "。ほかに: " + "、".join(text for _, text in problems[1:4])
     return VerifyResult(False, checked, problems[0][0], reason)
+
+
+def _hash_of(conn: Connection, seq: int) -> str:
+    """The stored chain hash of record ``seq`` (already verified to be there)."""
+    return str(conn.execute(select(RECORD.c.record_hash).where(RECORD.c.seq == seq)).scalar_one())
 
 
 def walk_stored(

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from admin import orgs
+from admin.audit_models import Receipt
 from bot.cli_common import admin_db, cli_user
 from bot.services import open_audit_log
 from bot.settings import Settings
@@ -32,18 +33,30 @@ def _moment(text: str | None, *, end_of_day: bool) -> datetime | None:
 
 
 @audit_app.command("verify")
-def verify() -> None:
+def verify(
+    receipt: Annotated[
+        str | None,
+        typer.Option(help="前回の検証で表示された控え（記録の削除や巻き戻しも検出します）"),
+    ] = None,
+) -> None:
     """ハッシュチェーンと署名付きダイジェストを検証します（改ざんがあれば終了コード1）。"""
     settings = Settings()
     with admin_db(settings) as engine:
+        kept = None if receipt is None else Receipt.parse(receipt)
         audit = open_audit_log(settings, engine)
         if audit.keyring.key_file is not None:
             # BAIBAIN_AUDIT_KEY unset: a key file that did not write the log cannot verify it;
             # that is said as such, not as a broken chain, and a file generated now is removed.
             audit.check_writable()
-        result = audit.verify()
+        result = audit.verify(kept)
     if result.ok:
         typer.echo(f"監査ログは改ざんされていません（{result.checked} 件を確認しました）。")
+        if result.note:
+            typer.echo(result.note)
+        typer.echo(
+            f"控え: {result.receipt}（データベースの外に保管し、次回 --receipt に指定すると、"
+            "記録の削除や以前の状態への巻き戻しも検出できます）"
+        )
         return
     typer.echo(
         f"監査ログの検証に失敗しました（最初の問題はレコード #{result.first_bad_seq}）: "

@@ -31,6 +31,7 @@ from admin.audit import (
 )
 from admin.audit_crypto import new_audit_key
 from admin.audit_misuse import looks_like_instruction_override
+from admin.audit_models import Receipt
 from admin.db import create_db_engine, init_db
 from knowledge.errors import BadInput, BaibainError
 
@@ -417,6 +418,52 @@ def test_event_values_are_checked(engine: Engine, tmp_path: Path, key1: str) -> 
     with pytest.raises(AuditWriteFailed):
         log.append(event)
     assert log.verify().checked == 0
+
+
+def test_a_receipt_shows_a_log_wiped_or_rolled_back(log10: AuditLog, engine: Engine) -> None:
+    # Deleting every row leaves a chain that is consistent in itself: only a receipt kept
+    # outside the database shows that the log had records it no longer has.
+    first = log10.verify()
+    seq, prefix = first.receipt.split("-")
+    assert first.ok and seq == "10" and len(prefix) == 16
+    receipt = Receipt.parse(first.receipt)
+    assert log10.verify(receipt).ok
+    log10.append(turn(11))
+    assert log10.verify(receipt).ok  # a log that grew since still holds the receipt's record
+
+    for table in ("audit_record", "audit_digest", "audit_chain_head"):
+        sql(engine, f"DELETE FROM {table}")
+    assert log10.verify().ok  # the wiped log alone looks intact
+    wiped = log10.verify(receipt)
+    assert not wiped.ok and wiped.first_bad_seq == 1
+    assert "控えのレコード 10 がありません" in wiped.reason
+
+
+def test_a_receipt_of_another_chain_is_refused(log10: AuditLog) -> None:
+    seq, prefix = log10.verify().receipt.split("-")
+    forged = Receipt(int(seq), ("0" if prefix[0] != "0" else "1") + prefix[1:])
+    result = log10.verify(forged)
+    assert not result.ok and result.first_bad_seq == 10
+    assert "レコード 10 が控えと一致しません" in result.reason
+    for text_ in ("10", "10-xyz", "-0123456789abcdef", "10-0123"):
+        with pytest.raises(BadInput):
+            Receipt.parse(text_)
+
+
+def test_a_receipt_of_a_purged_record_is_noted_not_failed(
+    engine: Engine, key1: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    log = make_log(engine, key1, tmp_path, clock)
+    for n in range(10):
+        clock.now = T0 + timedelta(days=10 * n)
+        log.append(turn(n))
+        if n == 2:
+            early = Receipt.parse(log.verify().receipt)
+    clock.now = T0 + timedelta(days=100)
+    log.purge(older_than=T0 + timedelta(days=75))
+    result = log.verify(early)
+    assert result.ok, result.reason
+    assert "控えのレコード 3 は保存期間を過ぎて削除済み" in result.note
 
 
 # --- confidentiality, export, rotation, retention ------------------------------------------------

@@ -155,3 +155,19 @@ def test_verify_without_the_audit_key_says_it_is_unset_and_leaves_no_key_file(
     caplog.clear()
     assert runner.invoke(cli, ["audit", "verify"], env=env).exit_code == 0
     assert "audit.key" not in caplog.text
+
+
+def test_verify_gives_a_receipt_that_a_later_verify_checks(data_dir: Path) -> None:
+    runner = CliRunner()
+    env = {"BAIBAIN_DATA_DIR": str(data_dir), "BAIBAIN_AUDIT_KEY": _key()}
+    assert runner.invoke(cli, ["org", "create", "横浜市"], env=env).exit_code == 0
+    first = runner.invoke(cli, ["audit", "verify"], env=env)
+    assert first.exit_code == 0 and "控え: " in first.output
+    receipt = first.output.split("控え: ", 1)[1].split("（", 1)[0]
+    assert runner.invoke(cli, ["org", "create", "神戸市"], env=env).exit_code == 0
+    later = runner.invoke(cli, ["audit", "verify", "--receipt", receipt], env=env)
+    assert later.exit_code == 0, later.output
+    typo = runner.invoke(cli, ["audit", "verify", "--receipt", "12"], env=env)
+    assert typo.exit_code == 2 and "前回の検証で表示された控え" in typo.output
+    too_far = runner.invoke(cli, ["audit", "verify", "--receipt", "999-0123456789abcdef"], env=env)
+    assert too_far.exit_code == 1 and "控えのレコード 999 がありません" in too_far.output
