@@ -198,6 +198,22 @@ def test_html_title_falls_back_to_first_h1() -> None:
     assert parsed.title == "防災情報"
 
 
+def test_a_page_declared_shift_jis_with_windows_characters_is_read() -> None:
+    # ①, Ⅱ, ㈱ and 髙 are CP932 (Windows) characters outside Shift_JIS proper; pages that
+    # declare Shift_JIS use them all the time, and browsers read them.
+    page = (
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS">'
+        "<title>窓口案内</title></head><body><h1>窓口案内</h1>"
+        "<p>髙橋市民センターの窓口は①番、㈱テスト市サービスが受託しています（Ⅱ期）。</p>"
+        "</body></html>"
+    )
+    [parsed] = parse_file("madoguchi.html", page.encode("cp932"))
+    assert parsed.title == "窓口案内"
+    assert [s.text for s in parsed.sections] == [
+        "髙橋市民センターの窓口は①番、㈱テスト市サービスが受託しています（Ⅱ期）。"
+    ]
+
+
 # --- JSON / JSON Lines ----------------------------------------------------------------------
 
 
