@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from io import BytesIO
 
 from docx import Document
+from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.table import Table
 from docx.text.paragraph import Paragraph
+from docx.types import ProvidesStoryPart
 
 from knowledge.errors import BadDocument
 from knowledge.parsing.base import (
@@ -23,9 +26,76 @@ from knowledge.parsing.base import (
 _HEADING_STYLE = re.compile(r"^(?:heading|見出し)\s*(\d)?", re.IGNORECASE)
 
 
+# WordprocessingML elements, as lxml names them.
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+# Not part of the text as it reads: deleted revisions, properties, the text box drawn in a
+# paragraph (its paragraphs follow it as lines of their own), and the fallback copy of a
+# drawing that Word writes for older readers besides the drawing itself.
+_NOT_READ = frozenset(
+    {_W + "del", _W + "moveFrom", _W + "pPr", _W + "rPr", _W + "txbxContent", _MC + "Fallback"}
+)
+_BREAKS = frozenset({_W + "br", _W + "cr"})
+
+
 def _style_name(paragraph: Paragraph) -> str:
     style = paragraph.style
     return (style.name or "") if style is not None else ""
+
+
+def _inline_text(element: BaseOxmlElement) -> str:
+    """A paragraph's text as it reads with its tracked changes accepted: inserted text in,
+    deleted text out, and the runs inside hyperlinks, fields, smart tags and content controls
+    (which ``Paragraph.text`` leaves out) kept."""
+    parts: list[str] = []
+    for child in element:
+        if child.tag in _NOT_READ:
+            continue
+        if child.tag == _W + "t":
+            parts.append(child.text or "")
+        elif child.tag == _W + "tab":
+            parts.append(" ")
+        elif child.tag in _BREAKS:
+            parts.append("\n")
+        else:
+            parts.append(_inline_text(child))
+    return "".join(parts)
+
+
+def _text_boxes(paragraph: BaseOxmlElement) -> list[BaseOxmlElement]:
+    """The text boxes drawn in a paragraph (their drawing's copy for older readers aside)."""
+    return [
+        box
+        for box in paragraph.iter(_W + "txbxContent")
+        if next(box.iterancestors(_MC + "Fallback"), None) is None
+    ]
+
+
+def _blocks(container: BaseOxmlElement) -> Iterator[BaseOxmlElement]:
+    """Paragraphs and tables in reading order, also those inside content controls, custom XML
+    and tracked insertions (which ``iter_inner_content`` leaves out)."""
+    for child in container:
+        if child.tag in (_W + "p", _W + "tbl"):
+            yield child
+        elif child.tag == _W + "sdt":
+            content = child.find(_W + "sdtContent")
+            if content is not None:
+                yield from _blocks(content)
+        elif child.tag in (_W + "customXml", _W + "ins", _W + "moveTo"):
+            yield from _blocks(child)
+
+
+def _box_lines(box: BaseOxmlElement, parent: ProvidesStoryPart) -> list[str]:
+    """The lines of a table cell or a text box: its paragraphs, tables and text boxes."""
+    lines: list[str] = []
+    for block in _blocks(box):
+        if block.tag == _W + "tbl":
+            lines += _table_lines(Table(block, parent))
+            continue
+        lines.append(_inline_text(block).strip())
+        for inner in _text_boxes(block):
+            lines += _box_lines(inner, parent)
+    return [line for line in lines if line]
 
 
 def _table_lines(table: Table) -> list[str]:
@@ -38,7 +108,7 @@ def _table_lines(table: Table) -> list[str]:
             if id(cell._tc) in seen:
                 continue
             seen.add(id(cell._tc))
-            cells.append(" ".join(cell.text.split()))
+            cells.append(" ".join(" ".join(_box_lines(cell._tc, table)).split()))
         while cells and not cells[-1]:
             cells.pop()
         if any(cells):
@@ -47,15 +117,16 @@ def _table_lines(table: Table) -> list[str]:
 
 
 def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
-    """Paragraphs and tables in reading order, one section per Heading/見出し paragraph, or,
-    without headings, per article of a rule (「第1条 …」 paragraphs: ``article_sections``).
+    """Paragraphs, tables and text boxes in reading order (tracked changes accepted), one
+    section per Heading/見出し paragraph, or, without headings, per article of a rule
+    (「第1条 …」 paragraphs: ``article_sections``).
 
     The title is the document property, else the first 「Title」 paragraph, else the first
     heading, else the file name.
     """
     try:
         document = Document(BytesIO(data))
-        blocks = list(document.iter_inner_content())
+        blocks = list(_blocks(document.element.body))
         core_title = document.core_properties.title or ""
     except Exception as exc:  # python-docx raises zip, XML and key errors on damaged files
         raise BadDocument(
@@ -68,24 +139,23 @@ def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
     first_heading = ""
     lines: list[str] = []  # the body, for a rule written without heading styles
     for block in blocks:
-        if isinstance(block, Table):
-            for line in _table_lines(block):
-                buffer.add(line)
-                lines.append(line)
-            continue
-        text = block.text.strip()
-        if not text:
-            continue
-        style = _style_name(block)
-        heading = _HEADING_STYLE.match(style)
-        if style.lower() == "title":
-            title = title or text
-        elif heading:
-            buffer.heading(int(heading.group(1) or 1), text)
-            first_heading = first_heading or text
+        if block.tag == _W + "tbl":
+            body = _table_lines(Table(block, document))
         else:
-            buffer.add(text)
-            lines.append(text)
+            text = _inline_text(block).strip()
+            style = _style_name(Paragraph(block, document)) if text else ""
+            heading = _HEADING_STYLE.match(style)
+            if style.lower() == "title":
+                title, text = title or text, ""
+            elif heading:
+                buffer.heading(int(heading.group(1) or 1), text)
+                first_heading, text = first_heading or text, ""
+            body = [text] if text else []
+            for box in _text_boxes(block):
+                body += _box_lines(box, document)
+        for line in body:
+            buffer.add(line)
+            lines.append(line)
     # A rule typed with plain paragraphs (「第1条 …」) is cut by article, as its headings would.
     articles = [] if first_heading else article_sections(lines)
     sections = require_sections(tuple(articles) or buffer.result(), label)

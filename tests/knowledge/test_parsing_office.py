@@ -9,6 +9,7 @@ from io import BytesIO
 import pytest
 from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
+from docx.oxml import parse_xml
 from openpyxl import Workbook
 
 from knowledge.errors import BadDocument
@@ -100,6 +101,73 @@ def test_docx_merged_cells_are_not_repeated() -> None:
     document.save(out)
     [parsed] = parse_file("表.docx", out.getvalue())
     assert parsed.sections[0].text == "申請書類一覧\n申請書 | 住民票 | 保険証"
+
+
+W_NS = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+MC_NS = 'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+WPS_NS = 'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"'
+V_NS = 'xmlns:v="urn:schemas-microsoft-com:vml"'
+REVISION = 'w:author="総務課" w:date="2026-04-01T00:00:00Z"'
+
+
+def run(text: str) -> str:
+    return f"<w:r><w:t>{text}</w:t></w:r>"
+
+
+def text_box(text: str) -> str:
+    """A text box as Word writes it: the drawing, and a copy for older readers."""
+    content = f"<w:txbxContent><w:p>{run(text)}</w:p></w:txbxContent>"
+    return (
+        f"<w:r {W_NS} {MC_NS} {WPS_NS} {V_NS}><mc:AlternateContent>"
+        f'<mc:Choice Requires="wps"><w:drawing><wps:wsp><wps:txbx>{content}</wps:txbx>'
+        f"</wps:wsp></w:drawing></mc:Choice>"
+        f"<mc:Fallback><w:pict><v:shape><v:textbox>{content}</v:textbox></v:shape></w:pict>"
+        "</mc:Fallback></mc:AlternateContent></w:r>"
+    )
+
+
+def test_docx_reads_as_with_its_changes_accepted_with_controls_tags_and_text_boxes() -> None:
+    document = Document()
+    document.add_heading("住民票の写しの交付", level=1)
+    changed = document.add_paragraph("手数料は1通")
+    changed._p.append(
+        parse_xml(
+            f'<w:del {W_NS} w:id="1" {REVISION}><w:r><w:delText>200</w:delText></w:r></w:del>'
+        )
+    )
+    changed._p.append(parse_xml(f'<w:ins {W_NS} w:id="2" {REVISION}>{run("300")}</w:ins>'))
+    changed.add_run("円です。")
+    # Older Word marks addresses and dates as smart tags; a form's fields are content controls.
+    tagged = document.add_paragraph("窓口は")
+    tagged._p.append(
+        parse_xml(f'<w:smartTag {W_NS} w:element="address">{run("本町1-1")}</w:smartTag>')
+    )
+    tagged._p.append(
+        parse_xml(f"<w:sdt {W_NS}><w:sdtContent>{run('市民課')}</w:sdtContent></w:sdt>")
+    )
+    tagged._p.append(parse_xml(text_box("郵送の場合は返信用封筒を同封してください。")))
+    document.element.body.insert(
+        len(document.element.body) - 1,
+        parse_xml(
+            f"<w:sdt {W_NS}><w:sdtContent><w:p>{run('受付時間は午前8時30分からです。')}</w:p>"
+            "</w:sdtContent></w:sdt>"
+        ),
+    )
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).text = "請求者"
+    inner = table.cell(0, 1).add_table(rows=1, cols=2)
+    inner.cell(0, 0).text, inner.cell(0, 1).text = "本人", "代理人"
+    out = BytesIO()
+    document.save(out)
+    [parsed] = parse_file("住民票.docx", out.getvalue())
+    assert [s.heading for s in parsed.sections] == ["住民票の写しの交付"]
+    assert parsed.sections[0].text.split("\n") == [
+        "手数料は1通300円です。",
+        "窓口は本町1-1市民課",
+        "郵送の場合は返信用封筒を同封してください。",
+        "受付時間は午前8時30分からです。",
+        "請求者 | 本人 | 代理人",
+    ]
 
 
 def test_damaged_docx_is_refused() -> None:
