@@ -8,7 +8,6 @@ the file and says what to do.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
@@ -19,6 +18,7 @@ from knowledge.parsing.egov import parse_egov_xml
 from knowledge.parsing.html import parse_html
 from knowledge.parsing.office import parse_docx
 from knowledge.parsing.pdf import parse_pdf
+from knowledge.parsing.sniff import check_content
 from knowledge.parsing.tabular import parse_csv, parse_xlsx
 from knowledge.parsing.text import parse_json, parse_jsonl, parse_markdown, parse_txt
 
@@ -48,8 +48,6 @@ _SUPPORTED_JA = (
 )
 _LEGACY = {".doc": ".docx", ".xls": ".xlsx", ".ppt": ".pdf", ".pptx": ".pdf", ".rtf": ".docx"}
 _OFFICE = (".docx", ".xlsx")
-_BINARY = (".pdf", ".docx", ".xlsx", ".zip")
-_HTML_START = re.compile(rb"^\s*(<!doctype html|<html)", re.IGNORECASE)
 
 
 def suffix_of(name: str) -> str:
@@ -93,13 +91,7 @@ def _parse_one(name: str, data: bytes, label: str, limits: ParseLimits) -> Parse
     parser = _PARSERS.get(suffix)
     if parser is None:
         raise _unsupported(label, suffix)
-    if suffix in _BINARY and _HTML_START.match(data[:512]):
-        # Typically an error or login page saved under the document's name.
-        raise BadDocument(
-            f"{label}は拡張子が {suffix} ですが、中身は Web ページ（HTML）です。"
-            "元のファイルをダウンロードし直してからアップロードしてください。",
-            detail="html content under binary suffix",
-        )
+    check_content(data, suffix, label)
     if suffix in _OFFICE:
         check_container(data, label, limits)
     return parser(name, data, label)
@@ -182,5 +174,6 @@ def parse_file(
     label = quoted(name)
     _check_size(data, label, limits)
     if suffix_of(name) == ".zip":
+        check_content(data, ".zip", label)
         return _parse_zip(name, data, label, limits, left_out)
     return [_parse_one(name, data, label, limits)]
