@@ -125,8 +125,9 @@ def parse_csv(name: str, data: bytes, label: str) -> ParsedFile:
     reader = csv.reader(StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
     try:
-        for cells in reader:
-            rows.append((reader.line_num, [" ".join(cell.split()) for cell in cells]))
+        # Rows are numbered as Excel shows them: a cell with line breaks stays in one row.
+        for number, cells in enumerate(reader, start=1):
+            rows.append((number, [" ".join(cell.split()) for cell in cells]))
     except csv.Error:
         raise BadDocument(
             f"{label}の{reader.line_num}行目を CSV として読み取れませんでした。"

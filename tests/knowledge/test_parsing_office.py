@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import zipfile
 from datetime import date, datetime
-from io import BytesIO
+from io import BytesIO, StringIO
 
 import pytest
 from docx import Document
@@ -290,6 +291,19 @@ def test_tab_separated_csv_with_bom_and_quoted_newlines() -> None:
     data = '\ufeff項目\t説明\n手数料\t"1通\n300円"\n'.encode()
     [parsed] = parse_file("tsv.csv", data)
     assert parsed.sections[0].text == "項目 | 説明\n手数料 | 1通 300円"
+
+
+def test_csv_rows_are_cited_as_excel_numbers_them_when_cells_hold_line_breaks() -> None:
+    out = StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["施設名", "備考"])
+    for i in range(1, 26):
+        writer.writerow([f"公民館{i}", "駐車場あり\n（10台）\n予約制" if i == 2 else "なし"])
+    [parsed] = parse_file("公民館.csv", out.getvalue().encode("cp932"))
+    # Row 3 spans three lines of the file; Excel shows it as one row, and so do citations.
+    assert [s.position for s in parsed.sections] == ["2〜21行", "22〜26行"]
+    assert parsed.sections[0].text.split("\n")[2] == "公民館2 | 駐車場あり （10台） 予約制"
+    assert parsed.sections[1].text.split("\n")[1] == "公民館21 | なし"
 
 
 def test_csv_in_an_unknown_encoding_is_refused() -> None:
