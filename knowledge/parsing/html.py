@@ -14,6 +14,16 @@ from knowledge.parsing.base import ParsedFile, SectionBuffer, require_sections, 
 _DROP = ("script", "style", "nav", "noscript", "template", "iframe", "svg")
 # Site banners and footers go too, but an article's own <header> holds its heading.
 _SITE_FURNITURE = ("header", "footer")
+# Pages built before HTML5 mark the same furniture by id, class or role (「テスト市トップ」,
+# 「文字サイズ 拡大」, パンくず, 「Copyright …」); a whole name must match.
+_FURNITURE_NAMES = frozenset(
+    {
+        "header", "footer", "gnavi", "gnav", "globalnavi", "globalnav", "global-nav",
+        "breadcrumb", "breadcrumbs", "pankuzu", "topicpath", "topic-path", "skip",
+        "skiplink", "pagetop", "page-top",
+    }
+)  # fmt: skip
+_FURNITURE_ROLES = frozenset({"navigation", "banner", "contentinfo", "search"})
 _HEADINGS = ("h1", "h2", "h3", "h4")
 _BLOCKS = frozenset(
     {
@@ -42,6 +52,15 @@ def _markup(data: bytes) -> bytes | str:
     return data
 
 
+def _marked_furniture(tag: Tag) -> bool:
+    """Whether an element is site furniture by its id, class or role (not when it holds the
+    page's article)."""
+    names = [tag.get("id") or "", *(tag.get("class") or [])]
+    marked = any(str(name).lower() in _FURNITURE_NAMES for name in names)
+    marked = marked or tag.get("role") in _FURNITURE_ROLES
+    return marked and tag.find(("main", "article")) is None
+
+
 def parse_html(name: str, data: bytes, label: str) -> ParsedFile:
     """Text without scripts, styles and page navigation, sectioned by h1–h4.
 
@@ -51,8 +70,8 @@ def parse_html(name: str, data: bytes, label: str) -> ParsedFile:
     soup = BeautifulSoup(_markup(data), "lxml")
     for tag in soup.find_all(_DROP):
         tag.decompose()
-    for tag in soup.find_all(_SITE_FURNITURE):
-        if tag.find_parent(("article", "main")) is None:
+    for tag in soup.find_all(_SITE_FURNITURE) + soup.find_all(_marked_furniture):
+        if not tag.decomposed and tag.find_parent(("article", "main")) is None:
             tag.decompose()
     title_tag = soup.find("title")
     title = title_tag.get_text(" ", strip=True) if title_tag else ""

@@ -198,6 +198,24 @@ def test_html_title_falls_back_to_first_h1() -> None:
     assert parsed.title == "防災情報"
 
 
+def test_furniture_of_a_page_built_before_html5_is_left_out() -> None:
+    # Many municipal sites mark their banner, menus, breadcrumbs and footer with ids and
+    # classes rather than <header>, <nav> and <footer>.
+    page = """<html><head><title>ごみの出し方｜テスト市</title></head><body>
+<div id="header"><a href="/">テスト市トップ</a> 文字サイズ 拡大 標準</div>
+<ul id="gnavi"><li>くらし</li><li>観光</li></ul>
+<div class="breadcrumb clearfix">ホーム &gt; くらし &gt; ごみ</div>
+<div id="contents"><h1>ごみの出し方</h1><p>燃やすごみは月曜と木曜に出してください。</p>
+<div class="related">関連：粗大ごみの申込み</div></div>
+<div role="navigation">このページの先頭へ</div>
+<div id="Footer">Copyright テスト市 〒100-0001 本町1-1 電話 03-0000-0000</div>
+</body></html>"""
+    [parsed] = parse_file("gomi.html", page.encode())
+    assert [(s.heading, s.text) for s in parsed.sections] == [
+        ("ごみの出し方", "燃やすごみは月曜と木曜に出してください。\n関連：粗大ごみの申込み")
+    ]
+
+
 def test_a_page_declared_shift_jis_with_windows_characters_is_read() -> None:
     # ①, Ⅱ, ㈱ and 髙 are CP932 (Windows) characters outside Shift_JIS proper; pages that
     # declare Shift_JIS use them all the time, and browsers read them.
