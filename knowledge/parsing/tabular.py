@@ -13,6 +13,7 @@ import csv
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
 from io import BytesIO, StringIO
+from itertools import chain
 
 from openpyxl import load_workbook
 
@@ -48,21 +49,57 @@ def _line(cells: list[str]) -> str:
 
 
 def table_sections(rows: Iterable[tuple[int, list[str]]], where: str) -> list[Section]:
-    """Sections for ``(row number, cells)`` pairs; the first non-empty row is the header.
+    """Sections for ``(row number, cells)`` pairs; the header is the first row of two or more
+    cells (the first row when none has two).
 
-    Each section holds up to ``ROWS_PER_SECTION`` rows after the header line; ``where`` (a sheet
-    name, or empty) starts the position, e.g. 「Sheet1 2〜21行」.
+    Rows of one cell above the header are the table's title (「令和8年度 補助金一覧」,
+    「単位：円」): every group starts with it, then the header, so that none loses the column
+    names to it; a long text there is a section of its own. Each section holds up to
+    ``ROWS_PER_SECTION`` rows after the header line; ``where`` (a sheet name, or empty)
+    starts the position, e.g. 「Sheet1 2〜21行」.
     """
+    remaining = iter(rows)
+    above: list[tuple[int, list[str]]] = []
+    for number, cells in remaining:
+        if sum(1 for cell in cells if cell) >= 2:
+            table = chain([(number, cells)], remaining)
+            break
+        if any(cells):
+            above.append((number, cells))
+    else:
+        return _grouped(above, where)  # no row of two cells: one column
+    lines = [" ".join(filter(None, cells)) for _, cells in above]
+    caption = " ".join(lines)
+    if len(caption) <= _CAPTION_CHARS:
+        return _grouped(table, where, caption)
+    notes = Section(
+        text="\n".join(lines), heading=where, position=_position(where, above[0][0], above[-1][0])
+    )
+    return [notes, *_grouped(table, where)]
+
+
+# A table's title is a line, not a paragraph of notes.
+_CAPTION_CHARS = 100
+
+
+def _position(where: str, first: int, last: int) -> str:
+    """「Sheet1 2〜21行」, 「3行」."""
+    span = f"{first}行" if first == last else f"{first}〜{last}行"
+    return f"{where} {span}" if where else span
+
+
+def _grouped(rows: Iterable[tuple[int, list[str]]], where: str, caption: str = "") -> list[Section]:
+    """The rows in groups under the first non-empty one, the header, each group opening with
+    ``caption`` when there is one (``table_sections``)."""
     header = ""
     header_no = 0
     group: list[tuple[int, str]] = []
     sections: list[Section] = []
 
     def close() -> None:
-        lines = [header, *(text for _, text in group)]
+        lines = [*filter(None, [caption, header]), *(text for _, text in group)]
         first, last = (group[0][0], group[-1][0]) if group else (header_no, header_no)
-        span = f"{first}行" if first == last else f"{first}〜{last}行"
-        position = f"{where} {span}" if where else span
+        position = _position(where, first, last)
         sections.append(Section(text="\n".join(lines), heading=where, position=position))
         group.clear()
 
@@ -73,7 +110,7 @@ def table_sections(rows: Iterable[tuple[int, list[str]]], where: str) -> list[Se
         if not header:
             header, header_no = text, number
             continue
-        size = len(header) + sum(len(t) + 1 for _, t in group) + len(text)
+        size = len(caption) + len(header) + sum(len(t) + 1 for _, t in group) + len(text)
         if group and (len(group) >= ROWS_PER_SECTION or size > _GROUP_CHARS):
             close()
         group.append((number, text))

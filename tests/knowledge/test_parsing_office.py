@@ -249,6 +249,40 @@ def test_xlsx_rows_grouped_with_the_header_repeated() -> None:
     assert contacts.text == "課 | 電話\n防災課 | 03-0000-0000"
 
 
+def test_a_title_above_the_header_opens_every_group_and_the_header_stays() -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "補助金"
+    sheet["A1"] = "令和8年度 補助金交付一覧"
+    sheet.merge_cells("A1:C1")  # a title across the table, as such sheets have it
+    sheet["C2"] = "単位：円"
+    sheet.append(["事業", "金額", "担当課"])
+    for number in range(1, 26):
+        sheet.append([f"事業{number}", 10000 * number, "危機管理課"])
+    notes = workbook.create_sheet("注意事項")
+    notes.append(["この一覧は、交付決定のあった事業を掲載しています。" * 5])
+    notes.append(["課", "電話"])
+    notes.append(["危機管理課", "03-0000-0000"])
+    out = BytesIO()
+    workbook.save(out)
+    [parsed] = parse_file("補助金.xlsx", out.getvalue())
+    assert [s.position for s in parsed.sections] == [
+        "補助金 4〜23行",
+        "補助金 24〜28行",
+        "注意事項 1行",
+        "注意事項 3行",
+    ]
+    later = parsed.sections[1].text.split("\n")
+    assert later[:3] == [
+        "令和8年度 補助金交付一覧 単位：円",
+        "事業 | 金額 | 担当課",
+        "事業21 | 210000 | 危機管理課",
+    ]
+    assert parsed.sections[2].text.startswith("この一覧は、交付決定のあった")
+    assert parsed.sections[3].text == "課 | 電話\n危機管理課 | 03-0000-0000"
+
+
 def test_wide_rows_close_a_group_before_it_outgrows_a_chunk() -> None:
     workbook = Workbook()
     sheet = workbook.active
