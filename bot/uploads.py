@@ -22,6 +22,7 @@ from knowledge.documents import Document
 from knowledge.errors import BadDocument
 from knowledge.index import batches
 from knowledge.ingest import documents_from_bytes, dropped, failure_of, source_of, unreadable
+from knowledge.parsing import resave_hint
 from knowledge.parsing.archive import unsafe_name
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def left_out_note(names: Sequence[str]) -> str:
         return ""
     more = len(names) - LISTED_LEFT_OUT
     shown = "、".join(names[:LISTED_LEFT_OUT]) + (f" ほか {more} 件" if more > 0 else "")
-    return f"対応していない形式のため取り込まなかったファイル: {shown}。"
+    return f"対応していない形式のため取り込まなかったファイル: {shown}。{resave_hint(names)}"
 
 
 def defaults_for(dataset: DatasetInfo, publisher: str) -> CorpusDefaults:

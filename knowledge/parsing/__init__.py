@@ -8,7 +8,7 @@ the file and says what to do.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import PurePosixPath
 
 from knowledge.errors import BadDocument
@@ -22,7 +22,14 @@ from knowledge.parsing.sniff import check_content
 from knowledge.parsing.tabular import parse_csv, parse_xlsx
 from knowledge.parsing.text import parse_json, parse_jsonl, parse_markdown, parse_txt
 
-__all__ = ["DEFAULT_LIMITS", "SUPPORTED_SUFFIXES", "ParseLimits", "ParsedFile", "parse_file"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "SUPPORTED_SUFFIXES",
+    "ParseLimits",
+    "ParsedFile",
+    "parse_file",
+    "resave_hint",
+]
 
 _Parser = Callable[[str, bytes, str], ParsedFile]
 _PARSERS: dict[str, _Parser] = {
@@ -60,15 +67,27 @@ def is_document(name: str) -> bool:
     return suffix_of(name) in SUPPORTED_SUFFIXES
 
 
+def resave_hint(names: Sequence[str]) -> str:
+    """What to do about files of old Office formats among ``names`` (left out of a folder or
+    an archive), or ``""``: 「.doc 形式は .docx 形式で保存し直すと読み込めます。」."""
+    return _resave(suffix_of(name) for name in names)
+
+
+def _resave(suffixes: Iterable[str]) -> str:
+    old = [suffix for suffix in dict.fromkeys(suffixes) if suffix in _LEGACY]
+    if not old:
+        return ""
+    new = dict.fromkeys(_LEGACY[suffix] for suffix in old)
+    return f"{'・'.join(old)} 形式は {'・'.join(new)} 形式で保存し直すと読み込めます。"
+
+
 def format_refused(name: str) -> BadDocument:
     """The error for a file of a format Baibain does not read, naming the ones it reads."""
     return _unsupported(quoted(name), suffix_of(name))
 
 
 def _unsupported(label: str, suffix: str) -> BadDocument:
-    hint = ""
-    if suffix in _LEGACY:
-        hint = f"{suffix} 形式は {_LEGACY[suffix]} 形式で保存し直すと読み込めます。"
+    hint = _resave([suffix])
     return BadDocument(
         f"{label}は対応していない形式のファイルです。{hint}対応している形式: {_SUPPORTED_JA}",
         detail=f"unsupported suffix {suffix!r}",

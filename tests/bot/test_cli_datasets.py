@@ -34,6 +34,7 @@ def test_a_folder_of_formats_not_read_names_them(run, tmp_path: Path) -> None:
     assert refused.exit_code == 2
     assert "取り込めるファイルが見つかりませんでした。" in refused.output
     assert "取り込まなかったファイル: 古い資料/庁舎.png、古い資料/議事録.doc" in refused.output
+    assert ".doc 形式は .docx 形式で保存し直すと読み込めます。" in refused.output
 
 
 def test_a_folder_ingested_again_drops_the_files_it_no_longer_holds(run, tmp_path: Path) -> None:
