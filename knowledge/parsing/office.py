@@ -1,4 +1,5 @@
-"""Word documents (.docx): sections by heading styles, tables as pipe rows."""
+"""Word documents (.docx): sections by heading styles, tables as pipe rows, Word's own
+numbering (「1.」, 「第3条」) before the paragraphs it numbers."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from knowledge.parsing.base import (
     require_sections,
     stem,
 )
+from knowledge.parsing.numbering import Numbering
 
 # Built-in styles read as "Heading 1" in python-docx; documents made with a Japanese UI
 # sometimes carry custom styles named 「見出し 1」.
@@ -85,20 +87,26 @@ def _blocks(container: BaseOxmlElement) -> Iterator[BaseOxmlElement]:
             yield from _blocks(child)
 
 
-def _box_lines(box: BaseOxmlElement, parent: ProvidesStoryPart) -> list[str]:
+def _box_lines(box: BaseOxmlElement, parent: ProvidesStoryPart, numbering: Numbering) -> list[str]:
     """The lines of a table cell or a text box: its paragraphs, tables and text boxes."""
     lines: list[str] = []
     for block in _blocks(box):
         if block.tag == _W + "tbl":
-            lines += _table_lines(Table(block, parent))
+            lines += _table_lines(Table(block, parent), numbering)
             continue
-        lines.append(_inline_text(block).strip())
+        lines.append(_paragraph_text(block, numbering))
         for inner in _text_boxes(block):
-            lines += _box_lines(inner, parent)
+            lines += _box_lines(inner, parent, numbering)
     return [line for line in lines if line]
 
 
-def _table_lines(table: Table) -> list[str]:
+def _paragraph_text(paragraph: BaseOxmlElement, numbering: Numbering) -> str:
+    """A paragraph's text after the label Word numbers it with (「1.」, 「第3条」), if any."""
+    text = _inline_text(paragraph).strip()
+    return numbering.label(paragraph) + text if text else ""
+
+
+def _table_lines(table: Table, numbering: Numbering) -> list[str]:
     lines: list[str] = []
     for row in table.rows:
         cells: list[str] = []
@@ -108,7 +116,7 @@ def _table_lines(table: Table) -> list[str]:
             if id(cell._tc) in seen:
                 continue
             seen.add(id(cell._tc))
-            cells.append(" ".join(" ".join(_box_lines(cell._tc, table)).split()))
+            cells.append(" ".join(" ".join(_box_lines(cell._tc, table, numbering)).split()))
         while cells and not cells[-1]:
             cells.pop()
         if any(cells):
@@ -128,6 +136,7 @@ def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
         document = Document(BytesIO(data))
         blocks = list(_blocks(document.element.body))
         core_title = document.core_properties.title or ""
+        numbering = Numbering(document)
     except Exception as exc:  # python-docx raises zip, XML and key errors on damaged files
         raise BadDocument(
             f"{label}は Word（.docx）ファイルとして読み込めませんでした。"
@@ -140,9 +149,9 @@ def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
     lines: list[str] = []  # the body, for a rule written without heading styles
     for block in blocks:
         if block.tag == _W + "tbl":
-            body = _table_lines(Table(block, document))
+            body = _table_lines(Table(block, document), numbering)
         else:
-            text = _inline_text(block).strip()
+            text = _paragraph_text(block, numbering)
             style = _style_name(Paragraph(block, document)) if text else ""
             heading = _HEADING_STYLE.match(style)
             if style.lower() == "title":
@@ -152,7 +161,7 @@ def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
                 first_heading, text = first_heading or text, ""
             body = [text] if text else []
             for box in _text_boxes(block):
-                body += _box_lines(box, document)
+                body += _box_lines(box, document, numbering)
         for line in body:
             buffer.add(line)
             lines.append(line)

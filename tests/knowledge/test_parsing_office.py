@@ -9,6 +9,7 @@ from io import BytesIO, StringIO
 
 import pytest
 from docx import Document
+from docx.document import Document as DocumentObject
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import parse_xml
 from openpyxl import Workbook
@@ -168,6 +169,58 @@ def test_docx_reads_as_with_its_changes_accepted_with_controls_tags_and_text_box
         "郵送の場合は返信用封筒を同封してください。",
         "受付時間は午前8時30分からです。",
         "請求者 | 本人 | 代理人",
+    ]
+
+
+def numbered_list(document: DocumentObject, num_id: int, levels: list[tuple[str, str]]) -> None:
+    """Add list ``num_id`` to the document's numbering, one level per (format, label)."""
+    numbering = document.part.numbering_part.element
+    lvls = "".join(
+        f'<w:lvl w:ilvl="{level}"><w:start w:val="1"/><w:numFmt w:val="{number_format}"/>'
+        f'<w:suff w:val="space"/><w:lvlText w:val="{label}"/></w:lvl>'
+        for level, (number_format, label) in enumerate(levels)
+    )
+    numbering.insert(
+        0, parse_xml(f'<w:abstractNum {W_NS} w:abstractNumId="{num_id}">{lvls}</w:abstractNum>')
+    )
+    numbering.append(
+        parse_xml(f'<w:num {W_NS} w:numId="{num_id}"><w:abstractNumId w:val="{num_id}"/></w:num>')
+    )
+
+
+def numbered(document: DocumentObject, text: str, num_id: int, level: int = 0) -> None:
+    paragraph = document.add_paragraph(text)
+    paragraph._p.get_or_add_pPr().append(
+        parse_xml(f'<w:numPr {W_NS}><w:ilvl w:val="{level}"/><w:numId w:val="{num_id}"/></w:numPr>')
+    )
+
+
+def test_numbers_word_puts_before_paragraphs_are_read() -> None:
+    # A rule whose articles Word numbers itself, as many are written, is cut by article.
+    document = Document()
+    document.add_heading("テスト市公用車管理規則", level=0)
+    numbered_list(document, 90, [("decimal", "第%1条"), ("decimalFullWidth", "（%2）")])
+    numbered(document, "この規則は、公用車の管理に関し必要な事項を定める。", 90)
+    numbered(document, "公用車を使用する者は、次に掲げる事項を守らなければならない。", 90)
+    numbered(document, "運行日誌を記入すること。", 90, level=1)
+    numbered(document, "鍵を返却すること。", 90, level=1)
+    numbered(document, "この規則は、令和8年4月1日から施行する。", 90)
+    document.add_paragraph("申請の手順", style="List Bullet")
+    for step in ("申請書を提出する。", "課長が承認する。"):
+        document.add_paragraph(step, style="List Number")  # numbered by its style
+    out = BytesIO()
+    document.save(out)
+    [parsed] = parse_file("公用車管理規則.docx", out.getvalue())
+    assert [s.position for s in parsed.sections] == ["第1条", "第2条", "第3条"]
+    assert parsed.sections[1].text.split("\n") == [
+        "第2条 公用車を使用する者は、次に掲げる事項を守らなければならない。",
+        "（１） 運行日誌を記入すること。",
+        "（２） 鍵を返却すること。",
+    ]
+    assert parsed.sections[2].text.split("\n")[1:] == [
+        "・申請の手順",
+        "1. 申請書を提出する。",
+        "2. 課長が承認する。",
     ]
 
 
