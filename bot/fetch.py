@@ -35,6 +35,7 @@ _TYPES = {
     "text/plain": ".txt",
     "text/markdown": ".md",
     "text/csv": ".csv",
+    "text/tab-separated-values": ".tsv",
     "application/pdf": ".pdf",
     "application/json": ".json",
     "application/xml": ".xml",

@@ -42,6 +42,7 @@ _PARSERS: dict[str, _Parser] = {
     ".docx": parse_docx,
     ".xlsx": parse_xlsx,
     ".csv": parse_csv,
+    ".tsv": parse_csv,
     ".json": parse_json,
     ".jsonl": parse_jsonl,
     ".xml": parse_egov_xml,
@@ -51,7 +52,7 @@ DEFAULT_LIMITS = ParseLimits()
 
 _SUPPORTED_JA = (
     "テキスト（.txt）、Markdown（.md）、HTML（.html・.htm）、PDF（.pdf）、Word（.docx）、"
-    "Excel（.xlsx）、CSV（.csv）、JSON（.json・.jsonl）、e-Gov 法令XML（.xml）、ZIP（.zip）"
+    "Excel（.xlsx）、CSV（.csv・.tsv）、JSON（.json・.jsonl）、e-Gov 法令XML（.xml）、ZIP（.zip）"
 )
 _LEGACY = {".doc": ".docx", ".xls": ".xlsx", ".ppt": ".pdf", ".pptx": ".pdf", ".rtf": ".docx"}
 _OFFICE = (".docx", ".xlsx")

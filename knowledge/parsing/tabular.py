@@ -155,10 +155,12 @@ def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
 
 
 def parse_csv(name: str, data: bytes, label: str) -> ParsedFile:
-    """CSV (comma or tab separated; UTF-8 or Shift_JIS), grouped like a worksheet."""
+    """CSV (comma or tab separated; UTF-8 or Shift_JIS), grouped like a worksheet; a .tsv
+    file is tab separated."""
     text = decode_text(data, label)
     first_line = text.split("\n", 1)[0]
-    delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    tabs = name.lower().endswith(".tsv") or first_line.count("\t") > first_line.count(",")
+    delimiter = "\t" if tabs else ","
     reader = csv.reader(StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
     try:

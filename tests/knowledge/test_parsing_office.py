@@ -393,6 +393,16 @@ def test_csv_rows_are_cited_as_excel_numbers_them_when_cells_hold_line_breaks() 
     assert parsed.sections[1].text.split("\n")[1] == "公民館21 | なし"
 
 
+def test_a_tsv_file_is_read_tab_separated_even_with_commas_in_cells() -> None:
+    data = "施設名\t所在地,番地\t備考,注記\n本町公民館\t本町,1-1\t駐車場あり\n".encode("cp932")
+    [parsed] = parse_file("施設.tsv", data)
+    assert parsed.kind == "csv"
+    assert (
+        parsed.sections[0].text
+        == "施設名 | 所在地,番地 | 備考,注記\n本町公民館 | 本町,1-1 | 駐車場あり"
+    )
+
+
 def test_csv_in_an_unknown_encoding_is_refused() -> None:
     message = refusal("data.csv", "a,b\ncafé,crème\n".encode("latin-1"))
     assert "「data.csv」は UTF-8 または Shift_JIS のテキストではありません" in message
