@@ -18,11 +18,13 @@ _SITE_FURNITURE = ("header", "footer")
 # 「文字サイズ 拡大」, パンくず, 「Copyright …」); a whole name must match.
 _FURNITURE_NAMES = frozenset(
     {
-        "header", "footer", "gnavi", "gnav", "globalnavi", "globalnav", "global-nav",
-        "breadcrumb", "breadcrumbs", "pankuzu", "topicpath", "topic-path", "skip",
-        "skiplink", "pagetop", "page-top",
+        "gnavi", "gnav", "globalnavi", "globalnav", "global-nav", "breadcrumb",
+        "breadcrumbs", "pankuzu", "topicpath", "topic-path", "skip", "skiplink", "pagetop",
+        "page-top",
     }
 )  # fmt: skip
+# A "header" or "footer" by class may also be an article's own, holding its heading.
+_BANNER_NAMES = frozenset({"header", "footer"})
 _FURNITURE_ROLES = frozenset({"navigation", "banner", "contentinfo", "search"})
 _HEADINGS = ("h1", "h2", "h3", "h4")
 _BLOCKS = frozenset(
@@ -55,9 +57,10 @@ def _markup(data: bytes) -> bytes | str:
 def _marked_furniture(tag: Tag) -> bool:
     """Whether an element is site furniture by its id, class or role (not when it holds the
     page's article)."""
-    names = [tag.get("id") or "", *(tag.get("class") or [])]
-    marked = any(str(name).lower() in _FURNITURE_NAMES for name in names)
-    marked = marked or tag.get("role") in _FURNITURE_ROLES
+    names = {str(name).lower() for name in [tag.get("id") or "", *(tag.get("class") or [])]}
+    marked = bool(names & _FURNITURE_NAMES) or tag.get("role") in _FURNITURE_ROLES
+    if names & _BANNER_NAMES:
+        marked = marked or not any(h.get_text(strip=True) for h in tag.find_all(_HEADINGS))
     return marked and tag.find(("main", "article")) is None
 
 

@@ -205,7 +205,8 @@ def test_furniture_of_a_page_built_before_html5_is_left_out() -> None:
 <div id="header"><a href="/">テスト市トップ</a> 文字サイズ 拡大 標準</div>
 <ul id="gnavi"><li>くらし</li><li>観光</li></ul>
 <div class="breadcrumb clearfix">ホーム &gt; くらし &gt; ごみ</div>
-<div id="contents"><h1>ごみの出し方</h1><p>燃やすごみは月曜と木曜に出してください。</p>
+<div id="contents"><div class="header"><h1>ごみの出し方</h1></div>
+<p>燃やすごみは月曜と木曜に出してください。</p>
 <div class="related">関連：粗大ごみの申込み</div></div>
 <div role="navigation">このページの先頭へ</div>
 <div id="Footer">Copyright テスト市 〒100-0001 本町1-1 電話 03-0000-0000</div>
