@@ -254,9 +254,12 @@ class Assistant:
             if llm is not None and self.query_variants:
                 retrieved, expand_usage = await self._expanded(llm, query, retrieved, flt)
                 spent = _sum(spent, expand_usage)
-            if llm is None or not retrieved.hits:
+            # A question on a law the index lacks is answered only from passages that
+            # mention it; when none does, the reply says the law is not in the data.
+            grounds = retrieved.mentioning_unindexed()
+            if llm is None or not grounds.hits:
                 return charged(offline_answer(retrieved, self.analyzer), spent)
-            answer = await self._generate(llm, question, retrieved, history, on_progress)
+            answer = await self._generate(llm, question, grounds, history, on_progress)
             if retrieved.unindexed_laws and answer.outcome == "answered":
                 notice = UNINDEXED_NOTICE.format(laws=quoted_titles(retrieved.unindexed_laws))
                 answer = replace(answer, text=noted(answer.text, notice))

@@ -123,6 +123,21 @@ class Retrieved:
             return False
         return bool(self.hits) and self.coverage >= MIN_COVERAGE
 
+    def mentioning_unindexed(self) -> Retrieved:
+        """For a question naming a law the index lacks, only the passages that mention it:
+        what a model may answer it from (another law sharing the question's other words is no
+        answer). Other questions are returned as they are."""
+        if not self.unindexed_laws:
+            return self
+        kept = [i for i, hit in enumerate(self.hits) if _mentions(hit, self.unindexed_laws)]
+        shares = tuple(self.shares[i] for i in kept) if len(self.shares) == len(self.hits) else ()
+        return replace(
+            self,
+            hits=[self.hits[i] for i in kept],
+            shares=shares,
+            coverage=shares[0] if shares else 0.0,
+        )
+
     @property
     def related(self) -> list[Hit]:
         """The hits to show as possibly related when none is an answer: the best ones, when

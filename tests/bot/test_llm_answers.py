@@ -7,6 +7,7 @@ import asyncio
 import base64
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,26 @@ async def test_an_answer_on_a_law_the_index_lacks_says_the_law_is_not_in_the_dat
     assert body["answer"].startswith("※お尋ねの「地方税法」の本文は")
     assert body["answer"].endswith("特別区は、地方税法の定めにより税を課します[1]。")
     assert len(body["citations"]) == 1
+    # The model reads only passages that mention the law, not others sharing 特別区 or 税.
+    prompt = openai_fake.chat_requests[-1].messages[-1]["content"]
+    sources = re.findall(r'<source n="\d+".*?</source>', prompt, re.S)
+    assert sources and all("地方税法" in source for source in sources)
+
+
+async def test_a_law_no_passage_mentions_is_said_to_be_missing_without_asking_the_model(
+    aiohttp_client, openai_fake: FakeOpenAIServer, make_settings
+) -> None:
+    # Neither the sample's laws nor any of its articles speak of DV防止法: a model given
+    # other laws' articles on 保護 or 命令 would answer from the wrong law.
+    client = await aiohttp_client(create_app(make_settings(**llm(openai_fake))))
+    question = {"question": "DV防止法の保護命令とは何ですか"}
+    body = await (await client.post("/api/v1/ask", json=question)).json()
+    assert body["outcome"] == "not_found" and body["citations"] == []
+    assert body["answer"].startswith(
+        "お尋ねの「配偶者からの暴力の防止及び被害者の保護等に関する法律」は、"
+        "検索できる資料に含まれていません。"
+    )
+    assert openai_fake.chat_requests == []
 
 
 async def test_instructions_inside_documents_are_passed_as_data(
