@@ -348,9 +348,13 @@ class Assistant:
             text = (
                 generated.text if generated.not_found else f"{generated.text}\n\n{UNCITED_NOTICE}"
             )
+            # When the model found nothing, the sources are listed as possibly related only
+            # when they share enough of the question, as offline (「来週の天気は」 is not
+            # followed by statutes on 天井 or 週休).
+            shared = retrieved.relevant or bool(retrieved.related)
             return Answer(
                 text=text,
-                citations=related_citations(hits),
+                citations=related_citations(hits) if shared or not generated.not_found else (),
                 usage=usage,
                 outcome="not_found" if generated.not_found else "answered",
                 related_heading=RELATED_HEADING,

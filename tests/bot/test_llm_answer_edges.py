@@ -55,6 +55,18 @@ async def test_a_model_that_answers_nothing_still_shows_related_sources(
     assert body["citations"] and body["outcome"] == "not_found"
 
 
+async def test_a_model_that_finds_nothing_on_an_unrelated_question_lists_no_statutes(
+    aiohttp_client, openai_fake: FakeOpenAIServer, make_settings
+) -> None:
+    # No passage of the sample speaks of the weather: statutes sharing 週 or nothing at all
+    # are not offered as possibly related, as the offline answer offers none.
+    openai_fake.script("資料からは確認できませんでした。")
+    client = await aiohttp_client(create_app(make_settings(**llm(openai_fake))))
+    body = await (await client.post("/api/v1/ask", json={"question": "来週の天気は？"})).json()
+    assert body["answer"] == "資料からは確認できませんでした。"
+    assert body["citations"] == [] and body["outcome"] == "not_found"
+
+
 # Azure OpenAI ends a reply its content filter stops with finish_reason content_filter.
 @pytest.mark.parametrize("finish_reason", ["length", "content_filter"])
 async def test_an_answer_the_server_cut_short_says_so(
