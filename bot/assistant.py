@@ -12,13 +12,13 @@ import asyncio
 import logging
 import re
 import time
-import unicodedata
 import uuid
 from dataclasses import replace
 
 from admin.conversations import CitedSource, ConversationStore
 from bot.asker import Asker, validate_question
 from bot.auditing import Auditor, failed_turn
+from bot.followups import follows_up, new_topic
 from bot.metering import LLMAccess
 from bot.offline import (
     FILTERED_NOTICE,
@@ -87,25 +87,6 @@ def _history_keys(asker: Asker) -> list[str]:
     if ref is not None and asker.answer_thread:
         keys.append(f"{asker.org_id or '-'}|{replace(ref, thread_id=asker.answer_thread).key}")
     return keys
-
-
-# A question that points back at the conversation: a demonstrative (「その期限は」), a
-# leading conjunction (「では転出は」) or only a case (「外国人の場合は？」).
-_REFERS_BACK = re.compile(
-    r"それ|その|そこ|そちら|これ|この|ここ|あれ|あの|同じ|上記|前述|先ほど|さっき|今の"
-    r"|^(?:では|じゃあ|なら|だったら|あと|また|ちなみに|ほかに|他に|さらに)"
-    r"|場合は[?？]?$"
-)
-
-
-def _follows_up(asker: Asker, question: str) -> bool:
-    """Whether a question continues the conversation's earlier turns. In a thread it does;
-    a direct message outside a thread is one long conversation, where staff ask one
-    unrelated question after another, so only a question that points back continues it."""
-    ref = asker.conversation
-    if ref is not None and ref.thread_id:
-        return True
-    return _REFERS_BACK.search(unicodedata.normalize("NFKC", question)) is not None
 
 
 class Assistant:
@@ -236,7 +217,7 @@ class Assistant:
     ) -> Answer:
         key = _conversation_key(asker)
         history = []
-        if key is not None and _follows_up(asker, question):
+        if key is not None and follows_up(asker, question):
             history = await asyncio.to_thread(self.conversations.recent, key)
         llm = self.llm.for_org(asker.org_id)
         retrieved: Retrieved | None = None
@@ -301,8 +282,11 @@ class Assistant:
             except UpstreamUnavailable as exc:
                 log.warning("llm unavailable for follow-up rewrite: %s", exc.detail)
                 billed = exc.billed
+        earlier = [q for q, _ in history][-2:]  # the turns carry_over_terms reads
+        if new_topic(self.analyzer, earlier, question):
+            return question, billed
         terms = carry_over_terms(
-            [q for q, _ in history],
+            earlier,
             question,
             lambda text: self.analyzer.words(text, drop_stop_words=True),
         )

@@ -57,6 +57,26 @@ async def test_unrelated_question_says_nothing_was_found(aiohttp_client, make_se
     assert body["citations"] == [] and body["footer"] == ""  # no sources to check
 
 
+async def test_a_new_question_in_a_thread_is_not_mixed_with_the_earlier_one(
+    aiohttp_client, make_settings
+) -> None:
+    client = await client_for(aiohttp_client, make_settings())
+
+    async def ask(question: str, thread: str) -> dict:
+        response = await client.post("/api/v1/ask", json={"question": question, "thread": thread})
+        return await response.json()  # type: ignore[no-any-return]
+
+    await ask("転入届は何日以内に出しますか", "t-1")
+    # Offline, the words of 転入届 and 何日以内 would be searched with it and nothing found.
+    other = await ask("生活保護の申請は誰ができますか", "t-1")
+    assert other["outcome"] == "answered"
+    assert "生活保護法 第七条" in [c["title"] for c in other["citations"]]
+    # A question naming one thing still continues the earlier one: its deadline.
+    await ask("出生届は何日以内に出さなければなりませんか", "t-2")
+    death = await ask("死亡届は？", "t-2")
+    assert "戸籍法 第八十六条" in [c["title"] for c in death["citations"]]
+
+
 async def test_key_required_unless_bound_to_loopback(aiohttp_client, make_settings) -> None:
     public = await client_for(aiohttp_client, make_settings(host="0.0.0.0"))
     response = await public.post("/api/v1/ask", json={"question": SAMPLE_QUESTION})
