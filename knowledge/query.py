@@ -193,7 +193,11 @@ _NUMERAL = "[〇一二三四五六七八九十百千万0-9０-９]+"
 _STARTING_DAY = re.compile("(?:日|月)(?:の翌日)?から|から起算|至つた日|至った日")
 # Words with which a question asks for a time limit (「開示の決定期限は」, 「届出の締め切りは」).
 _ASKS_TIME_LIMIT = ("いつまで", "期限", "締め切り", "締切")
-_TIME_LIMIT = re.compile(f"{_NUMERAL}(?:日|週間|年|{'|'.join(_MONTHS)})(?:以内|を経過|まで)")
+# A parenthetical may stand between the period and what makes it a limit: 「三月（当該処分に
+# ついて再調査の請求をしたときは、…一月）を経過したときは」.
+_TIME_LIMIT = re.compile(
+    f"{_NUMERAL}(?:日|週間|年|{'|'.join(_MONTHS)})(?:[（(][^（()）]*[）)])?(?:以内|を経過|まで)"
+)
 
 
 def asked_amount(question: str) -> re.Pattern[str] | None:

@@ -340,3 +340,24 @@ async def test_bulleted_steps_belong_to_the_sentence_above_them(tmp_path: Path) 
     found = await answer(tmp_path, text, "粗大ごみの出し方の手順を教えて")
     assert "次の手順に従って出してください：・手数料納付券をコンビニで購入する。" in found
     assert "・・" not in found
+
+
+APPEAL_PERIOD = (
+    "処分についての審査請求は、処分があったことを知った日の翌日から起算して三月（当該処分に"
+    "ついて再調査の請求をしたときは、当該再調査の請求についての決定があったことを知った日の"
+    "翌日から起算して一月）を経過したときは、することができない。\n"
+    "ただし、正当な理由があるときは、この限りでない。\n"
+    "処分についての審査請求は、処分（当該処分について再調査の請求をしたときは、当該再調査の"
+    "請求についての決定）があった日の翌日から起算して一年を経過したときは、することができない。\n"
+    "ただし、正当な理由があるときは、この限りでない。\n"
+    "次条に規定する審査請求書を郵便で提出した場合における前二項に規定する期間（以下「審査請求"
+    "期間」という。）の計算については、送付に要した日数は、算入しない。"
+)
+
+
+async def test_a_time_limit_with_a_parenthesis_before_it_is_quoted_first(tmp_path: Path) -> None:
+    # 「三月（…一月）を経過」 is a time limit as much as 「一年を経過」, and the one asked first.
+    text = await answer(tmp_path, APPEAL_PERIOD, "審査請求はいつまでにできますか")
+    first = text.split("\n・")[1]
+    assert first.startswith("処分についての審査請求は、処分があったことを知った日の翌日から")
+    assert "起算して三月" in first
