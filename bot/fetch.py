@@ -5,6 +5,7 @@ internal services)."""
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
 import re
 import socket
@@ -16,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from aiohttp.abc import ResolveResult
 from aiohttp.resolver import ThreadedResolver
+from bs4.dammit import EncodingDetector
 
 from admin.datasets import SourceState
 from bot.settings import Settings
@@ -222,7 +224,42 @@ async def _read(url: str, response: aiohttp.ClientResponse, max_bytes: int) -> F
         if len(body) > max_bytes:
             raise BadDocument(f"URL の文書が大きすぎます（上限 {limit_mb}MB）。")
     name = _file_name(url, response.content_type)
-    return Fetched(name, bytes(body), etag_now, modified_now)
+    return Fetched(name, _as_sent(name, bytes(body), response.charset), etag_now, modified_now)
+
+
+# Character sets a server may name for a Japanese text (the Shift_JIS labels meaning
+# Windows-31J, as browsers read them). A Western one (ISO-8859-1, a server's old default) is
+# not followed: it decodes any bytes. UTF-8 needs nothing: every text parser tries it first.
+_CHARSETS = {
+    **dict.fromkeys(
+        ("shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji", "csshiftjis", "windows-31j"),
+        "cp932",
+    ),
+    **dict.fromkeys(("cp932", "ms932"), "cp932"),
+    **dict.fromkeys(("euc-jp", "eucjp", "x-euc-jp"), "euc_jp"),
+    **dict.fromkeys(("iso-2022-jp", "csiso2022jp"), "iso2022_jp"),
+}
+_TEXT_SUFFIXES = (".html", ".htm", ".txt", ".md", ".csv", ".tsv")
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _as_sent(name: str, body: bytes, charset: str | None) -> bytes:
+    """A text in the character set the server named (HTTP ``charset``) as UTF-8 with a byte
+    order mark, which every text parser reads first, when the text says nothing itself: an
+    EUC-JP page without ``<meta charset>`` is read as EUC-JP, not guessed at. A page's own
+    declaration, a BOM, another format, or bytes that do not decode in that set leave the
+    body as it is."""
+    codec = _CHARSETS.get((charset or "").lower())
+    if codec is None or not name.lower().endswith(_TEXT_SUFFIXES) or body.startswith(_BOMS):
+        return body
+    html = name.lower().endswith((".html", ".htm"))
+    if html and EncodingDetector.find_declared_encoding(body, is_html=True):
+        return body
+    try:
+        text = body.decode(codec)
+    except UnicodeDecodeError:
+        return body
+    return codecs.BOM_UTF8 + text.encode("utf-8")
 
 
 async def fetch_document(url: str, policy: FetchPolicy) -> tuple[str, bytes]:

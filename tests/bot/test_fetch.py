@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.fetch import FetchPolicy, check_url, fetch
 from knowledge.errors import BadDocument
+from knowledge.parsing import parse_file
 
 LIMIT = 1024 * 1024
 LOOPBACK = FetchPolicy(LIMIT, (ipaddress.ip_network("127.0.0.1/32"),))
@@ -104,3 +105,40 @@ def test_a_public_ipv4_address_inside_an_ipv6_one_is_still_allowed() -> None:
     assert check_url("http://[64:ff9b::a14:1]/a.pdf", allowed) == "http://[64:ff9b::a14:1]/a.pdf"
     loopback6 = FetchPolicy(LIMIT, (ipaddress.ip_network("::1/128"),))
     assert check_url("http://[::1]:8080/a.pdf", loopback6) == "http://[::1]:8080/a.pdf"
+
+
+@pytest.fixture
+async def city_site() -> AsyncIterator[int]:
+    """An old municipal site: pages in EUC-JP and Shift_JIS, the set named only by the server."""
+    page = (
+        "<html><head><title>ごみの出し方</title></head>"
+        "<body><p>燃やすごみは月曜日と木曜日です。</p></body></html>"
+    )
+
+    async def handle(request: web.Request) -> web.Response:
+        kind = request.match_info["name"]
+        if kind == "euc.html":  # the server names the set; the page does not
+            body = page.encode("euc_jp")
+            return web.Response(body=body, headers={"Content-Type": "text/html; charset=EUC-JP"})
+        if kind == "meta.html":  # the page names its own set, the server a wrong default
+            body = page.replace("<head>", '<head><meta charset="shift_jis">').encode("cp932")
+            return web.Response(body=body, headers={"Content-Type": "text/html; charset=EUC-JP"})
+        body = "品目,曜日\n燃やすごみ,月曜日\n".encode("euc_jp")  # a CSV in EUC-JP
+        return web.Response(body=body, headers={"Content-Type": "text/csv; charset=euc-jp"})
+
+    app = web.Application()
+    app.router.add_get("/{name}", handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield server.port or 0
+    await server.close()
+
+
+@pytest.mark.parametrize("name", ["euc.html", "meta.html", "list.csv"])
+async def test_a_page_is_read_in_the_character_set_the_server_or_the_page_names(
+    city_site: int, name: str
+) -> None:
+    fetched = await fetch(f"http://127.0.0.1:{city_site}/{name}", LOOPBACK)
+    (parsed,) = parse_file(fetched.name, fetched.data)
+    text = "\n".join(section.text for section in parsed.sections)
+    assert "燃やすごみ" in text and "月曜日" in text
