@@ -23,6 +23,7 @@ from admin.datasets import SourceState
 from bot.settings import Settings
 from knowledge.errors import BadDocument, UpstreamUnavailable
 from knowledge.parsing import SUPPORTED_SUFFIXES
+from knowledge.parsing.base import BOMS, JAPANESE_CODECS
 
 FETCH_TIMEOUT_S = 20.0
 MAX_REDIRECTS = 5
@@ -227,20 +228,9 @@ async def _read(url: str, response: aiohttp.ClientResponse, max_bytes: int) -> F
     return Fetched(name, _as_sent(name, bytes(body), response.charset), etag_now, modified_now)
 
 
-# Character sets a server may name for a Japanese text (the Shift_JIS labels meaning
-# Windows-31J, as browsers read them). A Western one (ISO-8859-1, a server's old default) is
-# not followed: it decodes any bytes. UTF-8 needs nothing: every text parser tries it first.
-_CHARSETS = {
-    **dict.fromkeys(
-        ("shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji", "csshiftjis", "windows-31j"),
-        "cp932",
-    ),
-    **dict.fromkeys(("cp932", "ms932"), "cp932"),
-    **dict.fromkeys(("euc-jp", "eucjp", "x-euc-jp"), "euc_jp"),
-    **dict.fromkeys(("iso-2022-jp", "csiso2022jp"), "iso2022_jp"),
-}
+# Only Japanese character sets are followed: a Western one (ISO-8859-1, a server's old
+# default) decodes any bytes, and UTF-8 needs nothing (every text parser tries it first).
 _TEXT_SUFFIXES = (".html", ".htm", ".txt", ".md", ".csv", ".tsv")
-_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def _as_sent(name: str, body: bytes, charset: str | None) -> bytes:
@@ -249,8 +239,8 @@ def _as_sent(name: str, body: bytes, charset: str | None) -> bytes:
     EUC-JP page without ``<meta charset>`` is read as EUC-JP, not guessed at. A page's own
     declaration, a BOM, another format, or bytes that do not decode in that set leave the
     body as it is."""
-    codec = _CHARSETS.get((charset or "").lower())
-    if codec is None or not name.lower().endswith(_TEXT_SUFFIXES) or body.startswith(_BOMS):
+    codec = JAPANESE_CODECS.get((charset or "").lower())
+    if codec is None or not name.lower().endswith(_TEXT_SUFFIXES) or body.startswith(BOMS):
         return body
     html = name.lower().endswith((".html", ".htm"))
     if html and EncodingDetector.find_declared_encoding(body, is_html=True):

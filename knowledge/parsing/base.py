@@ -62,6 +62,23 @@ def stem(name: str) -> str:
     return path.stem or path.name or name
 
 
+# Python codecs of the character set labels a Japanese text is declared in: every Shift_JIS
+# label means Windows-31J (CP932) to browsers (WHATWG Encoding), whose NEC and IBM characters
+# (①, Ⅱ, ㈱, 髙) Python's shift_jis codec stops at.
+JAPANESE_CODECS = {
+    **dict.fromkeys(
+        (
+            "shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji", "csshiftjis",
+            "windows-31j", "cp932", "ms932",
+        ),
+        "cp932",
+    ),
+    **dict.fromkeys(("euc-jp", "eucjp", "x-euc-jp"), "euc_jp"),
+    **dict.fromkeys(("iso-2022-jp", "csiso2022jp"), "iso2022_jp"),
+}  # fmt: skip
+BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
 _NOT_SJIS = re.compile("[\x80-\x9f\uf8f0-\uf8f3]")
 
 

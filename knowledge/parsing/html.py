@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import codecs
-
 from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 from bs4.dammit import EncodingDetector
 from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 
-from knowledge.parsing.base import ParsedFile, SectionBuffer, require_sections, stem
+from knowledge.parsing.base import (
+    BOMS,
+    JAPANESE_CODECS,
+    ParsedFile,
+    SectionBuffer,
+    require_sections,
+    stem,
+)
 
 # Page furniture that is not part of the document's text.
 _DROP = ("script", "style", "nav", "noscript", "template", "iframe", "svg")
@@ -35,21 +40,15 @@ _BLOCKS = frozenset(
     }
 )  # fmt: skip
 _NOT_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction)
-# Every Shift_JIS label means Windows-31J (CP932) to browsers (WHATWG Encoding): Japanese pages
-# use its NEC and IBM characters (①, Ⅱ, ㈱, 髙), at which Python's shift_jis codec stops.
-_SHIFT_JIS_LABELS = frozenset(
-    {"csshiftjis", "ms932", "ms_kanji", "shift-jis", "shift_jis", "sjis", "windows-31j", "x-sjis"}
-)
-_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def _markup(data: bytes) -> bytes | str:
     """The page as BeautifulSoup should read it: a page declared Shift_JIS decoded as CP932
     (a character outside Shift_JIS made lxml drop the whole page), others as bytes."""
-    if data.startswith(_BOMS):
+    if data.startswith(BOMS):
         return data
     declared = EncodingDetector.find_declared_encoding(data, is_html=True)
-    if declared and declared.lower() in _SHIFT_JIS_LABELS:
+    if declared and JAPANESE_CODECS.get(declared.lower()) == "cp932":
         return data.decode("cp932", errors="replace")
     return data
 
