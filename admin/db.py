@@ -214,7 +214,13 @@ def _upgrade(engine: Engine) -> None:
         try:
             with connection.begin():
                 lift_bounds(connection)
-                if not sqlite:  # PostgreSQL
+                if sqlite:
+                    # The write lock before the revision is read: a process starting meanwhile
+                    # waits here (the busy timeout) and then finds the schema current, instead
+                    # of creating tables this one created. The migrations' DDL then runs in
+                    # this transaction, which the driver would otherwise not have begun.
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                else:  # PostgreSQL
                     connection.execute(
                         text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
                     )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import MetaData, Table, inspect
+from sqlalchemy import MetaData, Table, event, inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
@@ -99,3 +101,42 @@ def test_a_database_of_the_previous_schema_keeps_its_rows_and_references(tmp_pat
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_a_process_starting_while_another_sets_up_a_new_sqlite_database_waits_for_it(
+    tmp_path: Path,
+) -> None:
+    """`serve` and `worker` started together on a new data folder: the second to reach the
+    schema finds it set up by the first instead of failing on tables the first created."""
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    first, second = create_db_engine(url), create_db_engine(url)
+    second_is_migrating = threading.Event()
+
+    @event.listens_for(second, "before_cursor_execute")
+    def _started(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().startswith(("BEGIN IMMEDIATE", "CREATE TABLE")):
+            second_is_migrating.set()
+
+    failures: list[BaseException] = []
+
+    def start_second() -> None:
+        try:
+            init_db(second)
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    try:
+        with first.connect() as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # the first process, mid-migration
+            command.upgrade(alembic_config(connection), "head")
+            starting = threading.Thread(target=start_second)
+            starting.start()
+            assert second_is_migrating.wait(30)
+            connection.commit()
+        starting.join()
+        assert failures == []
+        with second.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_revision() == "0006"
+    finally:
+        first.dispose()
+        second.dispose()
