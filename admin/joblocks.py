@@ -15,7 +15,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Index, UniqueConstraint, text, update
+from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    LargeBinary,
+    Table,
+    Unicode,
+    UniqueConstraint,
+    text,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -27,6 +37,17 @@ from admin.models import utcnow
 HOLD = timedelta(minutes=2)
 
 _UNFINISHED = text("finished_at IS NULL")
+
+# The worker's schedule, APScheduler 3's job store table (``SQLAlchemyJobStore``), made by the
+# migrations like every other table: left to the job store, two workers starting together on a
+# database no worker had used raced to create it and one of them stopped.
+SCHEDULER_JOBS = Table(
+    "apscheduler_jobs",
+    SQLModel.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)
 
 
 class JobRun(SQLModel, table=True):

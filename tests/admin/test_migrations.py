@@ -11,6 +11,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from sqlalchemy import MetaData, Table, event, inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
@@ -33,7 +34,7 @@ def test_upgrading_twice_is_harmless(db_engine: Engine) -> None:
     init_db(db_engine)
     init_db(db_engine)
     with db_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0006"
+        assert MigrationContext.configure(connection).get_current_revision() == "0007"
 
 
 def test_a_deleted_datasets_id_is_never_given_again(db_engine: Engine) -> None:
@@ -136,7 +137,23 @@ def test_a_process_starting_while_another_sets_up_a_new_sqlite_database_waits_fo
         starting.join()
         assert failures == []
         with second.connect() as connection:
-            assert MigrationContext.configure(connection).get_current_revision() == "0006"
+            assert MigrationContext.configure(connection).get_current_revision() == "0007"
     finally:
         first.dispose()
         second.dispose()
+
+
+def test_the_schedule_a_worker_kept_before_the_upgrade_stays(db_engine: Engine) -> None:
+    """A worker's schedule table is made with the schema, so workers starting together on a new
+    database never race to create it; one a worker made itself before is kept with its jobs."""
+    with db_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0006")
+    assert not inspect(db_engine).has_table("apscheduler_jobs")
+    store = SQLAlchemyJobStore(engine=db_engine)  # as workers before 0007 created it
+    store.jobs_t.create(db_engine)
+    with db_engine.begin() as connection:
+        connection.execute(store.jobs_t.insert(), {"id": "retention", "job_state": b"state"})
+    init_db(db_engine)
+    with db_engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == "0007"
+        assert connection.execute(store.jobs_t.select()).all() == [("retention", None, b"state")]
