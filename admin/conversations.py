@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -24,6 +25,8 @@ MAX_AGE = timedelta(hours=24)
 MAX_TURNS = 4
 # Answers are stored shortened: the history is context for rewriting, not a transcript.
 MAX_STORED_ANSWER = 600
+# Old turns deleted per statement and transaction (``ConversationStore.purge``).
+PURGE_BATCH = 5_000
 
 
 class ConversationTurn(SQLModel, table=True):
@@ -139,14 +142,20 @@ class ConversationStore:
             turns.append(data)
         return turns
 
-    def purge(self, older_than: datetime) -> int:
-        """Delete turns older than ``older_than`` (their sources with them); returns how
-        many."""
-        with Session(self._engine) as session:
-            rows = session.exec(
-                select(ConversationTurn).where(ConversationTurn.created_at < older_than)
-            ).all()
-            for row in rows:
-                session.delete(row)
-            session.commit()
-            return len(rows)
+    def purge(self, older_than: datetime, batch: int = PURGE_BATCH) -> int:
+        """Delete turns older than ``older_than`` (their sources with them), ``batch`` at a
+        time, each batch a statement and a transaction of its own: a year of turns is neither
+        read into memory nor deleted in one statement, which would outlast its bound on
+        PostgreSQL. Returns how many."""
+        old_turns = select(ConversationTurn.id).where(ConversationTurn.created_at < older_than)
+        total = 0
+        while True:
+            with Session(self._engine) as session:
+                batch_ids = old_turns.order_by(col(ConversationTurn.id)).limit(batch)
+                deleted = session.exec(
+                    delete(ConversationTurn).where(col(ConversationTurn.id).in_(batch_ids))
+                ).rowcount
+                session.commit()
+            total += deleted
+            if deleted < batch:
+                return total

@@ -95,8 +95,8 @@ async def purge_retained(services: Services) -> int:
         return 0
     cutoff = datetime.now(UTC) - timedelta(days=days)
     purged = await asyncio.to_thread(services.auditor.log.purge, cutoff)
-    await asyncio.to_thread(services.assistant.conversations.purge, cutoff)
-    log.info("retention purged=%d older_than_days=%d", purged, days)
+    turns = await asyncio.to_thread(services.assistant.conversations.purge, cutoff)
+    log.info("retention purged=%d turns=%d older_than_days=%d", purged, turns, days)
     return purged
 
 

@@ -57,3 +57,29 @@ def test_a_turn_stored_before_sources_were_kept_still_reads(db_engine: Engine) -
         session.commit()
     assert store.recent(THREAD) == [("住民票の写しは誰が請求できますか", "本人です。[1]")]
     assert store.last_sources(THREAD) == []
+
+
+def test_a_long_history_is_purged_batch_by_batch_and_the_recent_turns_stay(
+    db_engine: Engine,
+) -> None:
+    keyring = AuditKeyring([os.urandom(32)])
+    store = ConversationStore(db_engine, keyring)
+    cutoff = datetime.now(UTC) - timedelta(days=365)
+    with Session(db_engine) as session:
+        for n in range(7):  # a year ago and older: more than two batches
+            session.add(
+                ConversationTurn(
+                    conversation_hash=keyring.user_hash("conversation", f"old-{n}"),
+                    created_at=cutoff - timedelta(days=n + 1),
+                    key_id="old",
+                    nonce=b"n",
+                    ciphertext=b"sealed",
+                )
+            )
+        session.commit()
+    store.append(THREAD, "住民監査請求は誰ができますか", "住民です。[1][2]", SOURCES)
+    assert store.purge(cutoff, batch=3) == 7
+    assert store.purge(cutoff, batch=3) == 0
+    assert store.recent(THREAD) == [("住民監査請求は誰ができますか", "住民です。[1][2]")]
+    with Session(db_engine) as session:
+        assert len(session.exec(select(ConversationTurn)).all()) == 1
