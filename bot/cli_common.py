@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 from admin.audit import AuditedChange
 from admin.audit_models import AuditEvent
 from admin.db import create_db_engine, init_db, unavailable
+from bot.entry import INTERRUPTED
 from bot.services import Services, open_audit_log, open_services
 from bot.settings import Settings
 from knowledge.errors import BadInput, BaibainError
@@ -128,10 +129,6 @@ def record_admin(
         details=details,
     )
     change.record(event)
-
-
-# The exit code of a command stopped with Ctrl-C (128 + SIGINT), as Typer reports it.
-INTERRUPTED = 130
 
 
 class JapaneseUsageGroup(TyperGroup):
