@@ -39,7 +39,6 @@ from admin.audit_models import (
     HEAD,
     HEAD_ID,
     RECORD,
-    STREAM,
     AuditEvent,
     AuditIntegrityError,
     AuditUnavailable,
@@ -78,6 +77,8 @@ T = TypeVar("T")
 
 # Records deleted per purge transaction (``AuditLog.purge``).
 PURGE_BATCH = 5_000
+# Records read per query of an export (``AuditLog.export``).
+EXPORT_PAGE = 2_000
 
 
 def _lock_head(conn: Connection) -> bool:
@@ -96,7 +97,8 @@ WRONG_KEY_REASON = (
 class AuditLog:
     """The audit log service on ``engine`` (SQLite or PostgreSQL). ``digest_every`` records get a
     signed digest; ``clock`` gives the time of new records (tests pass a fixed one);
-    ``purge_batch`` records are purged per transaction."""
+    ``purge_batch`` records are purged per transaction, ``export_page`` read per query of an
+    export."""
 
     def __init__(
         self,
@@ -106,13 +108,15 @@ class AuditLog:
         *,
         clock: Callable[[], datetime] = _utcnow,
         purge_batch: int = PURGE_BATCH,
+        export_page: int = EXPORT_PAGE,
     ) -> None:
-        if digest_every < 1 or purge_batch < 1:
-            raise ValueError("digest_every and purge_batch must be at least 1")
+        if digest_every < 1 or purge_batch < 1 or export_page < 1:
+            raise ValueError("digest_every, purge_batch and export_page must be at least 1")
         self._engine = engine
         self._keyring = keyring
         self._digest_every = digest_every
         self._purge_batch_size = purge_batch
+        self._export_page = export_page
         self._clock = clock
 
     @property
@@ -330,13 +334,18 @@ class AuditLog:
         return self._export_rows(statement.order_by(RECORD.c.seq))
 
     def _export_rows(self, statement: Select[Any]) -> Iterator[dict[str, object]]:
-        # The streamed result is closed also when a record cannot be opened part-way (on
-        # PostgreSQL a server-side cursor, left to the garbage collector otherwise).
-        with (
-            self._engine.connect() as conn,
-            conn.execute(statement, execution_options=STREAM) as result,
-        ):
-            for row in result.mappings():
+        # A page at a time, each read on a connection of its own: however long the reader takes
+        # over a page (a slow pipe, a pager), no transaction stays open meanwhile for
+        # PostgreSQL to end at its idle-in-transaction bound, cutting the export short.
+        after = 0
+        while True:
+            page = statement.where(RECORD.c.seq > after).limit(self._export_page)
+            try:
+                with self._engine.connect() as conn:
+                    rows = conn.execute(page).mappings().all()
+            except SQLAlchemyError as exc:
+                raise AuditUnavailable(detail=f"audit export failed: {type(exc).__name__}") from exc
+            for row in rows:
                 data = self._open(row)
                 item: dict[str, object] = {
                     name: row[name] for name in row if name not in ("nonce", "ciphertext")
@@ -346,6 +355,9 @@ class AuditLog:
                 item["user_id"] = data.get("user_id")
                 item["payload"] = data.get("payload", {})
                 yield item
+            if len(rows) < self._export_page:
+                return
+            after = rows[-1]["seq"]
 
     # --- retention -------------------------------------------------------------------------------
 
