@@ -119,11 +119,30 @@ SELECT
 """
 
 
+_URL_CONNECT_TIMEOUT = "BAIBAIN_DATABASE_URL の connect_timeout"
+
+
+def _check_seconds(value: str | tuple[str, ...] | None, where: str) -> None:
+    """``BadInput`` naming ``where`` unless ``value`` is unset or a number of seconds, as the
+    driver reads it (it would otherwise fail every connection with a traceback)."""
+    if value is None:
+        return
+    try:
+        float(value if isinstance(value, str) else "")
+    except ValueError:
+        raise BadInput(
+            f"{where} には、接続を待つ秒数を数字で指定してください（例: 10）。",
+            detail="connect timeout rejected",
+        ) from None
+
+
 def _engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.drivername in _POSTGRES_SCHEMES:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername == "postgresql+psycopg":
+        _check_seconds(parsed.query.get("connect_timeout"), _URL_CONNECT_TIMEOUT)
+        _check_seconds(os.environ.get("PGCONNECT_TIMEOUT"), "PGCONNECT_TIMEOUT")
         if "connect_timeout" not in parsed.query and not os.environ.get("PGCONNECT_TIMEOUT"):
             parsed = parsed.update_query_dict({"connect_timeout": str(PG_CONNECT_TIMEOUT_S)})
         url = parsed.render_as_string(hide_password=False)

@@ -77,3 +77,14 @@ def test_a_migration_run_by_hand_against_a_host_that_never_answers_fails_clearly
     assert exited.value.code != 0
     printed = capsys.readouterr().out
     assert "FAILED: データベースに接続できませんでした。BAIBAIN_DATABASE_URL" in printed
+
+
+def test_a_connect_timeout_that_is_not_a_number_is_named_before_anything_runs(run) -> None:
+    url = "postgresql+psycopg://postgres@127.0.0.1:5432/baibain"
+    in_url = run("org", "list", BAIBAIN_DATABASE_URL=f"{url}?connect_timeout=ten")
+    assert in_url.exit_code == 2, in_url.output
+    assert "BAIBAIN_DATABASE_URL の connect_timeout には、接続を待つ秒数を数字で" in in_url.output
+    in_env = run("org", "list", BAIBAIN_DATABASE_URL=url, PGCONNECT_TIMEOUT="ten")
+    assert in_env.exit_code == 2, in_env.output
+    assert "PGCONNECT_TIMEOUT には、接続を待つ秒数を数字で" in in_env.output
+    assert "Traceback" not in in_url.output + in_env.output
