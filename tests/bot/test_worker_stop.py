@@ -145,7 +145,9 @@ async def test_a_job_outlasting_the_grace_period_is_cancelled_and_done_at_the_ne
             source.release.set()
             await asyncio.gather(worker, return_exceptions=True)
         assert "job cancelled job=dataset-refresh" in worker_log.messages
-        assert "worker stopping: cancelling 1 job(s) still running after 0s" in worker_log.messages
+        # The refresh, and on a busy machine perhaps the start's resume_unfinished too.
+        stopping = [m for m in worker_log.messages if m.startswith("worker stopping: cancelling")]
+        assert stopping and stopping[0].endswith("job(s) still running after 0s")
         assert worker_log.messages[-1] == "worker stopped"
         documents, answer = await indexed(settings, org_id, dataset_id)
         assert documents == 0 and "毎週月曜日" not in answer
