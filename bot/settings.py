@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, NonNegativeFloat, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from admin.audit_crypto import AuditKeyError, parse_audit_keys
@@ -20,7 +20,8 @@ ENV_PREFIX = "BAIBAIN_"
 class Settings(BaseSettings):
     """Configuration (see the table in DESIGN.md). Built once and passed down."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+    # No setting is infinite or not a number (「inf」 would make a timeout never end).
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", allow_inf_nan=False)
 
     data_dir: Path = Path("./var")
     database_url: str = ""
@@ -84,7 +85,7 @@ class Settings(BaseSettings):
     monthly_token_budget: int = Field(default=1_000_000, ge=0, le=MAX_BUDGET)
     # Yen per 1,000 tokens (input, output) by model, for usage reports, e.g.
     # BAIBAIN_MODEL_PRICES='{"gpt-4o-mini": [0.023, 0.09]}'
-    model_prices: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    model_prices: dict[str, tuple[NonNegativeFloat, NonNegativeFloat]] = Field(default_factory=dict)
     sample_data: bool = True
     # Where `serve` binds; the web page only works without an API key on a loopback bind.
     host: str = "127.0.0.1"
@@ -161,6 +162,7 @@ _HINTS = {
     "less_than": "{lt} 未満の値を指定してください",
     "less_than_equal": "{le} 以下の値を指定してください",
     "float_parsing": "数値を指定してください",
+    "finite_number": "有限の数値を指定してください",
     "int_parsing": "整数を指定してください",
     "int_from_float": "整数を指定してください",
     "bool_parsing": "true または false を指定してください",
@@ -172,6 +174,8 @@ _FIELD_IN_ERROR = re.compile(r'field "(\w+)"')
 def _hint(error: Any) -> str:
     context = error.get("ctx") or {}
     if error["loc"][0] == "model_prices":
+        if error["type"] in ("greater_than_equal", "finite_number"):
+            return "価格（1,000トークンあたりの円）は 0 以上の数値で指定してください"
         return _JSON_HINT
     if error["type"] == "value_error":
         return str(context.get("error", "値を確認してください"))

@@ -411,6 +411,11 @@ def test_a_misconfigured_variable_is_named_with_what_it_should_hold(run) -> None
     assert (
         prices.exit_code == 2 and "BAIBAIN_MODEL_PRICES: JSON で指定してください" in prices.output
     )
+    negative = run("quota", "show", "横浜市", BAIBAIN_MODEL_PRICES='{"gpt": [-0.02, 0.09]}')
+    assert negative.exit_code == 2 and "0 以上の数値で指定してください" in negative.output
+    endless = run("quota", "show", "横浜市", BAIBAIN_LLM_TIMEOUT_S="inf")
+    assert endless.exit_code == 2
+    assert "BAIBAIN_LLM_TIMEOUT_S: 有限の数値を指定してください" in endless.output
     networks = run("ask", SAMPLE_QUESTION, BAIBAIN_FETCH_ALLOWED_NETWORKS="10.0.0.0/33")
     assert "「10.0.0.0/33」はネットワークとして読めません" in networks.output
     # A key cut short when pasted: named before any command runs, never shown.
