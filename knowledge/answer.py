@@ -45,6 +45,12 @@ _READING_SUBSTITUTION = re.compile(r"」とあるのは、?「.*(?:読み替え|
 AMOUNT_BONUS = 0.3
 # What stands for a parenthetical left out while outer ones are found.
 _ELIDED = "\x00"
+# A line that only labels an article (「第2条（住民票の写しの交付手数料）」, 「（趣旨）」), as a
+# rule typed as text has them: the citation names the article, and a label says nothing.
+_ARTICLE_LABEL = re.compile(
+    r"^(?:第[0-9０-９一二三四五六七八九十百千]+条(?:の[0-9０-９一二三四五六七八九十百]+)*)?"
+    r"[ 　]*(?:[（(][^（()）。]{1,40}[）)])?$"
+)
 # Between the cells of a table row, as tabular files are written (「施設名 | 所在地」).
 _CELL = " | "
 
@@ -115,7 +121,7 @@ def passage_units(text: str) -> list[_Unit]:
     items: dict[int, list[str]] = {}
     lead: int | None = None
     for number, line in enumerate(line.strip() for line in text.split("\n")):
-        if not line:
+        if not line or _ARTICLE_LABEL.match(line):
             continue
         if lead is None and _BULLETED.match(line) and sentences and leads[-1] is None:
             # Bullets under a sentence list what it speaks of, whatever its words

@@ -361,3 +361,16 @@ async def test_a_time_limit_with_a_parenthesis_before_it_is_quoted_first(tmp_pat
     first = text.split("\n・")[1]
     assert first.startswith("処分についての審査請求は、処分があったことを知った日の翌日から")
     assert "起算して三月" in first
+
+
+async def test_the_label_line_of_an_article_is_not_quoted_as_a_sentence(tmp_path: Path) -> None:
+    rule = (
+        "第2条（住民票の写しの交付手数料）\n"
+        "住民票の写しの交付手数料は、1通につき300円とする。\n"
+        "（減免）\n"
+        "2 市長が特に必要と認めるときは、手数料を減額することができる。"
+    )
+    text = await answer(tmp_path, rule, "住民票の写しの手数料はいくらですか")
+    quoted = [line for line in text.splitlines() if line.startswith("・")]
+    assert quoted[0] == "・住民票の写しの交付手数料は、1通につき300円とする。 [1]"
+    assert not [line for line in quoted if "第2条" in line or "（減免）" in line]
