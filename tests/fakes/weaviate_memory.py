@@ -95,8 +95,18 @@ class _Collection:
     schema: _Schema
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # insertion order
     vectors: dict[str, Vector] = field(default_factory=dict)  # normalized, as for cosine
+    config: dict[str, Any] = field(default_factory=dict)  # the REST schema it was created with
     version: int = 0  # bumped on every write; keys the token cache
     _tokens: dict[str, tuple[int, dict[str, Counter[str]]]] = field(default_factory=dict)
+
+    def add_property(self, raw: Mapping[str, Any]) -> None:
+        """Add one property given as its REST schema; 422 when it exists."""
+        if raw["name"] in self.schema.tokenization:
+            raise UnexpectedStatusCodeError("property exists", _response(422))
+        self.schema.tokenization[raw["name"]] = raw.get("tokenization", "")
+        self.schema.data_types[raw["name"]] = raw["dataType"][0]
+        if self.config and raw["name"] not in {p["name"] for p in self.config["properties"]}:
+            self.config["properties"].append(dict(raw))
 
     def token_counts(self, prop: str) -> dict[str, Counter[str]]:
         cached = self._tokens.get(prop)
@@ -124,6 +134,16 @@ class FakeWeaviate:
     def client(self, _config: object = None) -> FakeClient:
         """A client factory for ``WeaviateIndexStore(client_factory=...)``."""
         return FakeClient(self)
+
+    def add_collection(self, config: dict[str, Any]) -> None:
+        """Create a collection from its REST schema (``POST /v1/schema``); 422 when it exists."""
+        if config["class"] in self.collections:
+            raise UnexpectedStatusCodeError("already exists", _response(422))
+        bm25 = config["invertedIndexConfig"]["bm25"]
+        collection = _Collection(_Schema({}, {}, k1=bm25["k1"], b=bm25["b"]), config=config)
+        for prop in config["properties"]:
+            collection.add_property(prop)
+        self.collections[config["class"]] = collection
 
     async def answer(self) -> None:
         if self.hang:
@@ -179,18 +199,7 @@ class _Collections:
         await self._server.answer()
         config = _CollectionConfigCreate(**kwargs)._to_dict()
         self._server.calls.append(Call(config["class"], "create", kwargs))
-        if config["class"] in self._server.collections:
-            raise UnexpectedStatusCodeError("already exists", _response(422))
-        props = config["properties"]
-        bm25 = config["invertedIndexConfig"]["bm25"]
-        self._server.collections[config["class"]] = _Collection(
-            _Schema(
-                tokenization={p["name"]: p.get("tokenization", "") for p in props},
-                data_types={p["name"]: p["dataType"][0] for p in props},
-                k1=bm25["k1"],
-                b=bm25["b"],
-            )
-        )
+        self._server.add_collection(config)
         return self.use(config["class"])
 
     def use(self, name: str) -> FakeCollection:
@@ -237,11 +246,7 @@ class _Config:
 
     async def add_property(self, prop: Property) -> None:
         data = await self._collection._enter("config.add_property", {"prop": prop})
-        raw = prop._to_dict()
-        if raw["name"] in data.schema.tokenization:
-            raise UnexpectedStatusCodeError("property exists", _response(422))
-        data.schema.tokenization[raw["name"]] = raw.get("tokenization", "")
-        data.schema.data_types[raw["name"]] = raw["dataType"][0]
+        data.add_property(prop._to_dict())
 
 
 class FakeCollection:
@@ -496,6 +501,14 @@ class _Data:
         self._c = collection
 
     async def insert_many(self, objects: list[Any]) -> BatchObjectReturn:
+        result = await self.write_batch(objects)
+        if objects and len(result.errors) == len(objects):
+            raise WeaviateInsertManyAllFailedError("Here is the set of all errors: rejected")
+        return result
+
+    async def write_batch(self, objects: list[Any]) -> BatchObjectReturn:
+        """Write what the server accepts; the rejected objects come back as errors (the gRPC
+        ``BatchObjects`` reply, before the client turns "all failed" into an exception)."""
         data = await self._c._enter("insert_many", {"objects": objects})
         schema = data.schema
         errors: dict[int, ErrorObject] = {}
@@ -523,8 +536,6 @@ class _Data:
                 data.vectors[key] = vector
             data.version += 1
             uuids[index] = uuid_package.UUID(key)
-        if objects and len(errors) == len(objects):
-            raise WeaviateInsertManyAllFailedError("Here is the set of all errors: rejected")
         return BatchObjectReturn(errors=errors, uuids=uuids)
 
     async def update(
