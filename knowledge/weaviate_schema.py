@@ -362,12 +362,19 @@ def term_count_filter(prop: str, term: str) -> _Filters:
 
 def law_titles_args(limit: int, viewer_org: str | None) -> dict[str, Any]:
     """``aggregate.over_all`` arguments grouping by law title the document heads that
-    ``viewer_org`` may see."""
+    ``viewer_org`` may see.
+
+    The metric asks for the count of top occurrences too: weaviate-client's gRPC request
+    carries only ``top_occurences = top_occurrences_count``, so asking for the values alone
+    gets no top occurrences back from the server.
+    """
     return {
         "filters": Filter.all_of(
             [Filter.by_property("head").equal(True), visibility_filter(viewer_org)]
         ),
         "group_by": GroupByAggregate(prop="law_title", limit=limit),
         "total_count": False,
-        "return_metrics": Metrics("law_id").text(top_occurrences_value=True, limit=1),
+        "return_metrics": Metrics("law_id").text(
+            top_occurrences_count=True, top_occurrences_value=True, limit=1
+        ),
     }

@@ -174,17 +174,8 @@ async def test_visibility_organization_documents_stay_with_their_owner(store: In
 
 
 async def test_law_titles_of_organization_documents_stay_with_their_owner(
-    store: IndexStore, request: pytest.FixtureRequest
+    store: IndexStore,
 ) -> None:
-    if request.node.callspec.params["factory"] == "weaviate-wire":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="the law-title aggregation asks top occurrence values without "
-                "top_occurrences_count, so weaviate-client sends top_occurences=false "
-                "over gRPC and the server returns no top occurrences",
-            )
-        )
     await store.upsert_many(
         [
             doc("act", "市町村に議会を置く。", law=("L1", "地方自治法")),

@@ -333,6 +333,7 @@ def test_term_statistics_and_law_title_queries_are_pinned() -> None:
     assert args["group_by"].prop == "law_title" and args["group_by"].limit == 1000
     assert args["return_metrics"].property_name == "law_id"
     assert args["return_metrics"].top_occurrences_value and args["return_metrics"].limit == 1
+    assert args["return_metrics"].to_grpc().text.top_occurences  # else none come back
     assert args["total_count"] is False
 
 
