@@ -1,7 +1,8 @@
 """``WeaviateIndexStore.embed_missing``: vectors for chunks stored without one (or by another
-model), from the fake embeddings endpoint over HTTP, onto the in-memory Weaviate stand-in — and
-onto a real Weaviate as well when ``BAIBAIN_TEST_WEAVIATE_URL`` is set (on a fresh collection
-from the contract suite's ``weaviate_factory``).
+model), from the fake embeddings endpoint over HTTP, onto the in-memory Weaviate stand-in, onto
+the same stand-in behind the wire protocol (``fakes.weaviate_wire``, through the real client) —
+and onto a real Weaviate as well when ``BAIBAIN_TEST_WEAVIATE_URL`` is set (on a fresh
+collection from the contract suite's ``weaviate_factory``).
 
 The fake endpoint answers every text with a unit vector derived from a hash of the text, so a
 question whose embedding equals a chunk's finds that chunk with no word in common, and only if
@@ -19,6 +20,7 @@ import pytest
 import pytest_asyncio
 from fakes.openai_server import FakeOpenAIServer, Status
 from fakes.weaviate_memory import FakeWeaviate
+from fakes.weaviate_wire import WeaviateWireServer
 from test_store_contract import weaviate_factory
 
 from knowledge.analysis import Analyzer
@@ -31,7 +33,7 @@ from knowledge.errors import UpstreamUnavailable
 from knowledge.index import Dense, IndexQuery, SearchFilter, Signal
 from knowledge.llm import LLMConfig
 from knowledge.migration import copy_index
-from knowledge.weaviate_client import make_client
+from knowledge.weaviate_client import ClientFactory, make_client
 from knowledge.weaviate_store import WeaviateConfig, WeaviateIndexStore
 
 ANALYZER = Analyzer()
@@ -54,19 +56,24 @@ CHUNKS = sum(len(d.chunks) for d in CORPUS)  # 6
 
 @dataclass
 class Target:
-    """Where the collection lives: the in-memory stand-in (``fake``) or a real server."""
+    """Where the collection lives: the in-memory stand-in (``fake``, reached in process or
+    over the wire) or a real server."""
 
     config: WeaviateConfig
     fake: FakeWeaviate | None = None
+    factory: ClientFactory = make_client
     opened: list[WeaviateIndexStore] = field(default_factory=list)
 
     def store(self, embedder: Embedder | None = None, **tuning: int) -> WeaviateIndexStore:
-        factory = self.fake.client if self.fake is not None else make_client
         opened = WeaviateIndexStore(
-            self.config, ANALYZER, embedder=embedder, client_factory=factory, **tuning
+            self.config, ANALYZER, embedder=embedder, client_factory=self.factory, **tuning
         )
         self.opened.append(opened)
         return opened
+
+    async def close(self) -> None:
+        for store in self.opened:
+            await store.close()
 
     def calls(self, method: str) -> int:
         assert self.fake is not None
@@ -79,12 +86,21 @@ class Target:
         }
 
 
-@pytest_asyncio.fixture(params=["memory", "server"])
+@pytest_asyncio.fixture(params=["memory", "wire", "server"])
 async def target(request: pytest.FixtureRequest) -> AsyncIterator[Target]:
     if request.param == "memory":
         config = WeaviateConfig(url="http://weaviate.invalid:8080", query_timeout=2.0)
-        opened = Target(config, FakeWeaviate())
+        fake = FakeWeaviate()
+        opened = Target(config, fake, fake.client)
         yield opened
+    elif request.param == "wire":
+        server = WeaviateWireServer()
+        await server.start()
+        opened = Target(server.config(query_timeout=2.0), server.state)
+        yield opened
+        await opened.close()
+        await server.stop()
+        return
     else:
         # The contract suite's fresh collection on BAIBAIN_TEST_WEAVIATE_URL (or a skip);
         # running the generator to its end drops the collection.
@@ -92,8 +108,7 @@ async def target(request: pytest.FixtureRequest) -> AsyncIterator[Target]:
         opened = Target((await anext(stores))().config)
         yield opened
         await anext(stores, None)
-    for store in opened.opened:
-        await store.close()
+    await opened.close()
 
 
 def endpoint(openai_fake: FakeOpenAIServer, model: str = MODEL) -> OpenAIEmbedder:
