@@ -2,7 +2,9 @@
 
 The stand-in scores with Weaviate's BM25 (see ``tests/fakes/weaviate_memory.py``), so these
 tests check what the store builds on top of it: per-field queries, fusion, the threshold bound,
-boosts, version replacement, failure handling and timeouts.
+boosts, version replacement, failure handling and timeouts. The failure-handling tests run a
+second time through the real weaviate-client against the same stand-in behind the wire
+protocol (``tests/fakes/weaviate_wire.py``), with the failures injected on the server side.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import pytest
 from fakes.weaviate_memory import FakeWeaviate
+from fakes.weaviate_wire import WeaviateWireServer
 
 from bot.sample import SAMPLE_DEFAULTS, sample_path
 from knowledge.analysis import Analyzer, char_bigrams
@@ -95,6 +99,37 @@ async def pair(
     yield embedded, weaviate, server
     await embedded.close()
     await weaviate.close()
+
+
+@dataclass
+class Backend:
+    """The stand-in's state and stores on it: in process, or over the wire (real client)."""
+
+    server: FakeWeaviate
+    wire: WeaviateWireServer | None = None
+    opened: list[WeaviateIndexStore] = field(default_factory=list)
+
+    def store(self) -> WeaviateIndexStore:
+        if self.wire is None:
+            made = WeaviateIndexStore(CONFIG, ANALYZER, client_factory=self.server.client)
+        else:
+            made = WeaviateIndexStore(self.wire.config(connect_timeout=0.5), ANALYZER)
+        self.opened.append(made)
+        return made
+
+
+@pytest.fixture(params=["memory", "wire"])
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
+    server = FakeWeaviate()
+    wire = WeaviateWireServer(server) if request.param == "wire" else None
+    if wire is not None:
+        await wire.start()
+    made = Backend(server, wire)
+    yield made
+    for store in made.opened:
+        await store.close()
+    if wire is not None:
+        await wire.stop()
 
 
 def ranking(hits: list) -> list[tuple[float, str]]:
@@ -197,9 +232,11 @@ async def test_filters_and_visibility_match_the_reference(tmp_path: Path) -> Non
     await weaviate.close()
 
 
-async def test_a_failed_upload_keeps_the_previous_version_and_removes_the_partial_one() -> None:
-    server = FakeWeaviate()
-    store = WeaviateIndexStore(CONFIG, ANALYZER, client_factory=server.client)
+async def test_a_failed_upload_keeps_the_previous_version_and_removes_the_partial_one(
+    backend: Backend,
+) -> None:
+    server = backend.server
+    store = backend.store()
     await store.upsert(doc("a", "旧版の避難所規定。", "旧版の火災規定。"))
     server.reject = lambda props: "disk full" if "火災" in props["text"] else None
     with pytest.raises(IndexUnavailable) as failed:
@@ -212,23 +249,21 @@ async def test_a_failed_upload_keeps_the_previous_version_and_removes_the_partia
     server.reject = None
     await store.upsert(doc("a", "新版の避難所規定。"))
     assert await store.count_chunks() == 1
-    await store.close()
 
 
-async def test_transient_rejections_are_retried() -> None:
-    server = FakeWeaviate()
+async def test_transient_rejections_are_retried(backend: Backend) -> None:
+    server = backend.server
     failures = iter([True, False])
     server.reject = lambda props: "busy" if props["ordinal"] == 1 and next(failures) else None
-    store = WeaviateIndexStore(CONFIG, ANALYZER, client_factory=server.client)
+    store = backend.store()
     await store.upsert(doc("a", "一つ目。", "二つ目。", "三つ目。"))
     stored = await store.get_document("a")
     assert stored is not None and len(stored.chunks) == 3
-    await store.close()
 
 
-async def test_interrupted_replacement_serves_the_complete_version() -> None:
-    server = FakeWeaviate()
-    store = WeaviateIndexStore(CONFIG, ANALYZER, client_factory=server.client)
+async def test_interrupted_replacement_serves_the_complete_version(backend: Backend) -> None:
+    server = backend.server
+    store = backend.store()
     old = doc("a", "旧版一。", "旧版二。")
     await store.upsert(old)
     new = doc("a", "新版一。", "新版二。", "新版三。")
@@ -246,12 +281,11 @@ async def test_interrupted_replacement_serves_the_complete_version() -> None:
     await store.upsert(new)
     assert await store.content_hash("a") == new.content_hash
     assert await store.count_chunks() == 3
-    await store.close()
 
 
-async def test_a_replacement_whose_clean_up_fails_is_still_written() -> None:
-    server = FakeWeaviate()
-    store = WeaviateIndexStore(CONFIG, ANALYZER, client_factory=server.client)
+async def test_a_replacement_whose_clean_up_fails_is_still_written(backend: Backend) -> None:
+    server = backend.server
+    store = backend.store()
     await store.upsert(doc("a", "旧版一。", "旧版二。"))
     new = doc("a", "新版一。")
     server.refuse_deletes = True  # removing the replaced version fails
@@ -263,15 +297,14 @@ async def test_a_replacement_whose_clean_up_fails_is_still_written() -> None:
     await store.upsert(new)
     assert await store.content_hash("a") == new.content_hash
     assert await store.count_chunks() == 1
-    await store.close()
 
 
 async def test_long_documents_are_read_in_pages_and_deleted_past_the_server_cap(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, backend: Backend
 ) -> None:
     monkeypatch.setattr("knowledge.weaviate_store.PAGE", 4)
-    server = FakeWeaviate(delete_cap=3)
-    store = WeaviateIndexStore(CONFIG, ANALYZER, client_factory=server.client)
+    backend.server.delete_cap = 3
+    store = backend.store()
     texts = [f"第{i}の規定。" for i in range(11)]
     await store.upsert(doc("long", *texts))
     stored = await store.get_document("long")
@@ -280,7 +313,6 @@ async def test_long_documents_are_read_in_pages_and_deleted_past_the_server_cap(
     assert await store.count_chunks() == 1
     assert await store.delete("long") is True
     assert await store.count_chunks() == 0
-    await store.close()
 
 
 async def test_unreachable_or_hanging_server_fails_fast_with_index_unavailable() -> None:
@@ -360,3 +392,28 @@ async def test_a_collection_of_an_older_release_gains_the_citation_property() ->
     added = [c for c in server.calls if c.method == "config.add_property"]
     assert [c.kwargs["prop"].name for c in added] == ["refs"]
     assert server.collections[CONFIG.collection].schema.tokenization["refs"] == "whitespace"
+
+
+async def test_the_wire_server_receives_the_clients_rest_and_grpc_requests() -> None:
+    wire = WeaviateWireServer()
+    await wire.start()
+    store = WeaviateIndexStore(wire.config(), ANALYZER)
+    try:
+        await store.upsert(doc("a", "避難所の開設。", law_id="L1", law_title="災害対策基本法"))
+        words = dict.fromkeys(ANALYZER.words("避難所"), 1.0)
+        found = await store.search(IndexQuery((Signal(words, {"words": 1.0}),)))
+        assert [h.meta.doc_id for h in found] == ["a"]
+        assert await store.law_titles(None) == {"災害対策基本法": "L1"}
+        assert await store.delete("a") is True
+    finally:
+        await store.close()
+        await wire.stop()
+    assert wire.rest_calls()[:3] == [
+        "GET /v1/meta",
+        "GET /v1/schema/BaibainChunk",
+        "POST /v1/schema",
+    ]
+    created = wire.received[2].body
+    assert created["invertedIndexConfig"]["stopwords"]["preset"] == "none"
+    assert set(wire.grpc_methods()) == {"Search", "BatchObjects", "Aggregate", "BatchDelete"}
+    assert wire.state.collections["BaibainChunk"].objects == {}
