@@ -19,7 +19,7 @@ from admin.conversations import CitedSource, ConversationStore
 from bot.asker import Asker, validate_question
 from bot.auditing import Auditor, failed_turn
 from bot.followups import follows_up, new_topic
-from bot.metering import LLMAccess
+from bot.metering import LLMAccess, spent_by
 from bot.offline import (
     FILTERED_NOTICE,
     OFFLINE_NOTICE,
@@ -152,10 +152,14 @@ class Assistant:
             await self._record(question, asker, chat, started)
             return chat
         search_filter = replace(flt or SearchFilter(), viewer_org=asker.viewer_org)
+        llm = self.llm.for_org(asker.org_id)
         try:
-            answer = await self._answer(question, asker, search_filter, on_progress)
+            answer = await self._answer(question, asker, llm, search_filter, on_progress)
         except BaibainError as exc:
-            await self._record(question, asker, failed_turn(exc, turn_id), started)
+            # A turn refused after some calls (variants, then a budget too small for the
+            # answer) was charged for them: its record says so, as the budget does.
+            failed = charged(failed_turn(exc, turn_id), spent_by(llm))
+            await self._record(question, asker, failed, started)
             raise
         answer = replace(answer, turn_id=turn_id)
         # The audit record first: a turn that cannot be recorded is not shown, so it must not
@@ -213,13 +217,17 @@ class Assistant:
         )
 
     async def _answer(
-        self, question: str, asker: Asker, flt: SearchFilter, on_progress: Progress | None
+        self,
+        question: str,
+        asker: Asker,
+        llm: LLMClient | None,
+        flt: SearchFilter,
+        on_progress: Progress | None,
     ) -> Answer:
         key = _conversation_key(asker)
         history = []
         if key is not None and follows_up(asker, question):
             history = await asyncio.to_thread(self.conversations.recent, key)
-        llm = self.llm.for_org(asker.org_id)
         retrieved: Retrieved | None = None
         # What the turn's other model calls cost (rewriting, expansion): charged to the
         # budget when they ran, so reported with the answer whatever happens after them.

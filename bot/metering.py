@@ -116,6 +116,11 @@ class MeteredLLM:
         """The shared client is closed by its owner, not per organization."""
 
 
+def spent_by(llm: LLMClient | None) -> LLMUsage | None:
+    """What ``llm``'s calls were charged so far, ``None`` when nothing (or it is unmetered)."""
+    return llm.spent if isinstance(llm, MeteredLLM) and llm.spent.requests else None
+
+
 class LLMAccess:
     """The configured LLM, metered per organization."""
 

@@ -15,7 +15,7 @@ from bot.assistant import SUMMARY_CUT_SHORT_NOTICE, charged, usage_of
 from bot.attached import ATTACHED_DATASET
 from bot.auditing import Auditor, failed_turn
 from bot.fetch import FetchPolicy, fetch_document
-from bot.metering import LLMAccess, MeteredLLM
+from bot.metering import LLMAccess, spent_by
 from bot.offline import FILTERED_SUMMARY_NOTICE, OFFLINE_NOTICE
 from bot.turns import EXTRACT_FOOTER, Answer, Citation, Outcome, Paced, Progress, Stage
 from knowledge.analysis import Analyzer
@@ -30,6 +30,7 @@ from knowledge.errors import (
     UpstreamUnavailable,
 )
 from knowledge.index import IndexStore, SearchFilter
+from knowledge.llm import LLMClient
 from knowledge.parsing import ParsedFile, parse_file
 from knowledge.summaries import PartsRead, extractive_summary, summarize_document
 from knowledge.terms import article_key
@@ -150,10 +151,12 @@ class Summarizer:
         started: float,
     ) -> Answer:
         """The summary of ``source``, recorded as the answer to ``request``."""
+        llm = self.llm.for_org(asker.org_id)
         try:
-            answer = await self._summarize(source, asker.org_id, progress)
+            answer = await self._summarize(source, asker.org_id, llm, progress)
         except BaibainError as exc:
-            await self._record(request, asker, failed_turn(exc), started)
+            # Parts summarized before the budget refused one were charged: recorded too.
+            await self._record(request, asker, charged(failed_turn(exc), spent_by(llm)), started)
             raise
         answer = replace(answer, turn_id=uuid.uuid4().hex)
         await self._record(request, asker, answer, started)
@@ -297,12 +300,15 @@ class Summarizer:
         return article_of(whole, key) if whole is not None else None
 
     async def _summarize(
-        self, source: _Source, org_id: str | None, progress: Progress | None
+        self,
+        source: _Source,
+        org_id: str | None,
+        llm: LLMClient | None,
+        progress: Progress | None,
     ) -> Answer:
         details = " / ".join(x for x in (source.citation.published or "", source.citation.url) if x)
         shown = f"（{details}）" if details else ""
         header = f"{source.note}「{source.title}」の要約です{shown}。"
-        llm = self.llm.for_org(org_id)
         outcome: Outcome = "answered"
         if llm is not None:
             try:
@@ -353,8 +359,7 @@ class Summarizer:
             outcome=outcome,
         )
         # The calls that succeeded before one failed were charged: the reply says so too.
-        spent = llm.spent if isinstance(llm, MeteredLLM) and llm.spent.requests else None
-        return charged(quoted, spent)
+        return charged(quoted, spent_by(llm))
 
 
 def _of_document(document: Document, note: str = "") -> _Source:
