@@ -416,10 +416,12 @@ class AuditLog:
 
     # --- misuse ----------------------------------------------------------------------------------
 
-    def misuse_signals(self, org_id: str | None, since: datetime) -> list[MisuseSignal]:
-        """Signals since ``since`` for one organization (or all with ``None``); see
-        ``admin.audit_misuse``."""
-        return scan_misuse(self._engine, self._question_of, org_id, since)
+    def misuse_signals(
+        self, org_id: str | None, since: datetime, until: datetime | None = None
+    ) -> list[MisuseSignal]:
+        """Signals since ``since`` (and before ``until``) for one organization (or all with
+        ``None``); see ``admin.audit_misuse``."""
+        return scan_misuse(self._engine, self._question_of, org_id, since, until)
 
     def _question_of(self, row: RowMapping) -> str | None:
         """The question a turn record holds, ``None`` when there is none or it is unreadable."""

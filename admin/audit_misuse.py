@@ -40,11 +40,18 @@ QuestionOf = Callable[[RowMapping], "str | None"]
 
 
 def scan_misuse(
-    engine: Engine, question_of: QuestionOf, org_id: str | None, since: datetime
+    engine: Engine,
+    question_of: QuestionOf,
+    org_id: str | None,
+    since: datetime,
+    until: datetime | None = None,
 ) -> list[MisuseSignal]:
-    """The signals of records since ``since`` for one organization (or all with ``None``);
-    ``question_of`` decrypts a turn record's question. By kind, then most frequent first."""
+    """The signals of records since ``since`` (and before ``until``) for one organization (or
+    all with ``None``); ``question_of`` decrypts a turn record's question. By kind, then most
+    frequent first."""
     scope = [RECORD.c.created_at >= as_utc(since)]
+    if until is not None:
+        scope.append(RECORD.c.created_at < as_utc(until))
     if org_id is not None:
         scope.append(RECORD.c.org_id == org_id)
     per_user = select(RECORD.c.user_hash, func.count()).group_by(RECORD.c.user_hash)

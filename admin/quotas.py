@@ -20,7 +20,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.engine import Connection, Engine
@@ -117,6 +117,12 @@ def reset_date(period: str) -> date:
     """The first day of the month after ``period``."""
     year, month = map(int, period.split("-"))
     return date(year + month // 12, month % 12 + 1, 1)
+
+
+def period_bounds(period: str) -> tuple[datetime, datetime]:
+    """When ``period`` starts and the next month starts, at midnight in Japan."""
+    start = datetime.strptime(period, "%Y-%m").replace(tzinfo=JST)
+    return start, datetime.combine(reset_date(period), time.min, tzinfo=JST)
 
 
 def exhausted_message(status: QuotaStatus) -> str:

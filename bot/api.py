@@ -8,13 +8,14 @@ import binascii
 import re
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from aiohttp import web
 
 from admin.datasets import CATEGORIES
 from admin.orgs import ApiCaller, OrgInfo, authenticate_api_key, key_id_of
+from admin.quotas import period_bounds
 from admin.usage import report_csv
 from bot.app_keys import SERVICES
 from bot.asker import Asker
@@ -320,8 +321,9 @@ async def usage(request: web.Request) -> web.Response:
             charset="utf-8",
             headers={"Content-Disposition": f'attachment; filename="usage-{report.period}.csv"'},
         )
-    month_start = datetime.strptime(report.period, "%Y-%m").replace(tzinfo=UTC)
-    signals = await asyncio.to_thread(services.auditor.log.misuse_signals, org.id, month_start)
+    # The report's month in Japan time, as its figures: not later months, not 9 hours off.
+    start, end = period_bounds(report.period)
+    signals = await asyncio.to_thread(services.auditor.log.misuse_signals, org.id, start, end)
     return json_ok(
         {"organization": org.name, **asdict(report), "misuse_signals": [asdict(s) for s in signals]}
     )
