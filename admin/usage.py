@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -136,8 +137,20 @@ class UsageService:
         return report
 
     def _cost(self, event: UsageEvent) -> float:
-        price_in, price_out = self._prices.get(event.model, (0.0, 0.0))
+        price_in, price_out = self._price(event.model)
         return (event.input_tokens * price_in + event.output_tokens * price_out) / 1000
+
+    def _price(self, model: str) -> tuple[float, float]:
+        """The price of ``model``: its own, or that of the model a dated snapshot is of
+        (OpenAI and Azure name the snapshot that answered: ``gpt-4o-mini-2024-07-18`` for
+        ``gpt-4o-mini``, ``gpt-3.5-turbo-0613``)."""
+        if model in self._prices:
+            return self._prices[model]
+        return self._prices.get(_SNAPSHOT.sub("", model), (0.0, 0.0))
+
+
+# The date suffix of a model snapshot's name.
+_SNAPSHOT = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{4})$")
 
 
 def report_csv(report: UsageReport) -> str:

@@ -81,3 +81,30 @@ async def test_a_refused_summary_reports_the_tokens_its_parts_spent(
     usage = await (await client.get("/api/v1/usage", headers=auth)).json()
     assert usage["by_outcome"] == {"quota": 1}
     assert usage["input_tokens"] + usage["output_tokens"] == quota["used"]
+
+
+async def test_the_cost_of_a_dated_model_snapshot_is_priced_by_its_models_name(
+    aiohttp_client, openai_fake: FakeOpenAIServer, make_settings, data_dir: Path
+) -> None:
+    key = org_with_key(data_dir, "テスト市")
+    settings = make_settings(
+        host="0.0.0.0",
+        **{**llm_settings(openai_fake.url), "llm_model": "gpt-4o-mini"},
+        model_prices={"gpt-4o-mini": (10.0, 40.0)},
+    )
+    client = await aiohttp_client(create_app(settings))
+    auth = {"Authorization": f"Bearer {key}"}
+    # What OpenAI answers a request for gpt-4o-mini with.
+    answered = "普通地方公共団体の住民が請求できます[1]。"
+    openai_fake.script(
+        Reply(answered, prompt_tokens=1000, completion_tokens=500, model="gpt-4o-mini-2024-07-18")
+    )
+
+    body = await (
+        await client.post("/api/v1/ask", json={"question": QUESTION}, headers=auth)
+    ).json()
+
+    assert body["outcome"] == "answered"
+    usage = await (await client.get("/api/v1/usage", headers=auth)).json()
+    assert (usage["input_tokens"], usage["output_tokens"]) == (1000, 500)
+    assert usage["cost_yen"] == 1000 * 10.0 / 1000 + 500 * 40.0 / 1000

@@ -53,7 +53,9 @@ class Reply:
     ``prompt_tokens``/``completion_tokens`` override the computed counts; ``usage=False``
     omits usage entirely (JSON and stream). In a stream the text is sent in deltas of
     ``chunk_chars`` characters; ``stall_after`` stops sending (without closing) after that many
-    deltas, like a server that hangs midway.
+    deltas, like a server that hangs midway. ``model`` is the model the reply names (OpenAI
+    names the dated snapshot that answered, ``gpt-4o-mini-2024-07-18`` for ``gpt-4o-mini``);
+    by default the one requested.
     """
 
     text: str
@@ -63,6 +65,7 @@ class Reply:
     usage: bool = True
     chunk_chars: int = 4
     stall_after: int | None = None
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -310,6 +313,7 @@ class FakeOpenAIServer(FakeServer):
             step = Reply(produced) if isinstance(produced, str) else produced
         if not isinstance(step, Reply):
             return await self._scripted(step)
+        model = step.model or model
         usage = {
             "prompt_tokens": (
                 step.prompt_tokens
