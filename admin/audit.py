@@ -25,16 +25,16 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.sql import Select
 
 from admin import audit_crypto as crypto
 from admin.audit_crypto import GENESIS_HASH, AuditKeyError, AuditKeyring, as_utc
+from admin.audit_export import exported, paged_rows
 from admin.audit_misuse import scan_misuse
 from admin.audit_models import (
-    CHECKPOINT,
     DIGEST,
     HEAD,
     HEAD_ID,
@@ -48,7 +48,8 @@ from admin.audit_models import (
     VerifyResult,
     select_rows,
 )
-from admin.audit_verify import snapshot, verify_chain, walk_stored
+from admin.audit_retention import purge_batch
+from admin.audit_verify import snapshot, verify_chain
 from admin.db import lift_bounds
 
 logger = logging.getLogger(__name__)
@@ -334,30 +335,8 @@ class AuditLog:
         return self._export_rows(statement.order_by(RECORD.c.seq))
 
     def _export_rows(self, statement: Select[Any]) -> Iterator[dict[str, object]]:
-        # A page at a time, each read on a connection of its own: however long the reader takes
-        # over a page (a slow pipe, a pager), no transaction stays open meanwhile for
-        # PostgreSQL to end at its idle-in-transaction bound, cutting the export short.
-        after = 0
-        while True:
-            page = statement.where(RECORD.c.seq > after).limit(self._export_page)
-            try:
-                with self._engine.connect() as conn:
-                    rows = conn.execute(page).mappings().all()
-            except SQLAlchemyError as exc:
-                raise AuditUnavailable(detail=f"audit export failed: {type(exc).__name__}") from exc
-            for row in rows:
-                data = self._open(row)
-                item: dict[str, object] = {
-                    name: row[name] for name in row if name not in ("nonce", "ciphertext")
-                }
-                created_at = as_utc(crypto.as_datetime(row["created_at"]))
-                item["created_at"] = created_at.isoformat()
-                item["user_id"] = data.get("user_id")
-                item["payload"] = data.get("payload", {})
-                yield item
-            if len(rows) < self._export_page:
-                return
-            after = rows[-1]["seq"]
+        for row in paged_rows(self._engine, statement, self._export_page):
+            yield exported(row, self._open(row))
 
     # --- retention -------------------------------------------------------------------------------
 
@@ -384,35 +363,10 @@ class AuditLog:
                 lift_bounds(conn)  # verifying a batch may take longer than a turn's bound
                 if not _lock_head(conn):
                     return None
-                last_cp = (
-                    select(CHECKPOINT.c.seq, CHECKPOINT.c.record_hash)
-                    .order_by(CHECKPOINT.c.seq.desc(), CHECKPOINT.c.id.desc())
-                    .limit(1)
-                )
-                cp = conn.execute(last_cp).first()
-                start_seq, start_hash = (cp[0], cp[1]) if cp else (0, GENESIS_HASH)
-                kept = select(func.min(RECORD.c.seq)).where(RECORD.c.created_at >= cutoff)
-                first_kept = conn.scalar(kept)
-                upto = conn.scalar(select(func.max(RECORD.c.seq)))
-                if first_kept is not None:
-                    upto = first_kept - 1
-                if upto is None or upto <= start_seq:
-                    return None
-                upto = min(upto, start_seq + self._purge_batch_size)
-                checked, last_hash, problem = walk_stored(
-                    conn, self._keyring, start_seq, start_hash, {}, upto
-                )
-                if problem or checked != upto - start_seq:
-                    why = problem[1] if problem else "records are missing"
-                    raise AuditIntegrityError(detail=f"refusing to purge: {why}")
-                purged = conn.execute(delete(RECORD).where(RECORD.c.seq <= upto)).rowcount
-                row = {"seq": upto, "record_hash": last_hash, "purged": purged}
-                row["created_at"] = as_utc(self._clock())
-                row["key_id"], row["mac"] = self._keyring.sign(crypto.checkpoint_message(row))
-                conn.execute(insert(CHECKPOINT).values(**row))
+                now = as_utc(self._clock())
+                return purge_batch(conn, self._keyring, cutoff, self._purge_batch_size, now)
         except SQLAlchemyError as exc:
             raise AuditUnavailable(detail=f"audit purge failed: {type(exc).__name__}") from exc
-        return int(purged), upto
 
     # --- misuse ----------------------------------------------------------------------------------
 
