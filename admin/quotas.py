@@ -128,6 +128,11 @@ def period_bounds(period: str) -> tuple[datetime, datetime]:
 def exhausted_message(status: QuotaStatus) -> str:
     """The Japanese message for a budget that cannot pay for a call: used up, or with less
     left than one answer may take (a call reserves its prompt and longest reply first)."""
+    if status.budget == 0:  # turned off, not spent: nothing comes back on the 1st
+        return (
+            "この組織のAI利用上限は0トークンに設定されています（AIによる回答は行いません）。"
+            "利用したい場合は組織の管理者にご相談ください。"
+        )
     reset = f"{status.reset_on.month}月{status.reset_on.day}日"
     if status.remaining > 0:
         reason = f"今月のAI利用の残り（{status.remaining:,}トークン）では回答を作成できません。"

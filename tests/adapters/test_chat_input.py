@@ -77,7 +77,7 @@ async def test_a_summary_past_the_budget_is_quoted_as_answers_are(
     _set, summary = (r.text for r in logo_fake.replies)
     # The organization chose excerpts once the budget is used up (「上限到達後: 資料の抜粋で
     # 回答します」): a summary is quoted too, not refused.
-    assert "今月のAI利用上限（0トークン）に達しました" in summary
+    assert "AI利用上限は0トークンに設定されています" in summary
     assert "「地方自治法 第二百四十二条」の要約です" in summary and "監査委員" in summary
     assert openai_fake.chat_requests == []
 

@@ -508,7 +508,7 @@ async def test_exhausted_budget_answers_offline_or_refuses(
         await client.post("/api/v1/ask", json={"question": SAMPLE_QUESTION}, headers=auth)
     ).json()
     assert body["outcome"] == "quota"
-    assert "今月のAI利用上限（0トークン）に達しました" in body["answer"]
+    assert "AI利用上限は0トークンに設定されています" in body["answer"]
     assert "住民基本台帳法 第二十三条" in [c["title"] for c in body["citations"]]
     assert openai_fake.chat_requests == []
 
@@ -516,7 +516,8 @@ async def test_exhausted_budget_answers_offline_or_refuses(
     assert (await asyncio.to_thread(runner.invoke, cli, off, env=env)).exit_code == 0
     refused = await client.post("/api/v1/ask", json={"question": QUESTION}, headers=auth)
     assert refused.status == 429
-    assert "リセット" in (await refused.json())["error"]["message"]
+    refusal = (await refused.json())["error"]["message"]
+    assert "0トークンに設定" in refusal and "リセット" not in refusal  # nothing comes back
     quota = await (await client.get("/api/v1/quota", headers=auth)).json()
     assert quota["budget"] == 0 and quota["remaining"] == 0 and quota["reset_on"]
     # Both turns count as stopped by the budget, answered offline or refused alike.
