@@ -59,6 +59,29 @@ def is_web_link(url: str) -> bool:
     return url.startswith(("https://", "http://"))
 
 
+# Host names of the machine itself.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+# Headers a reverse proxy adds: a forwarded request is never local, even when the proxy
+# connects over loopback and names a loopback host.
+_FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Via")
+
+
+def request_host(request: web.Request) -> str:
+    """The host a request names, without its port (「[::1]」 kept in brackets)."""
+    host = request.host
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.rsplit(":", 1)[0]
+
+
+def from_this_machine(request: web.Request) -> bool:
+    """Whether a request names a loopback host (which also defeats DNS rebinding) and no
+    proxy forwarded it: what a keyless local mode may accept on a loopback bind."""
+    return request_host(request) in LOOPBACK_HOSTS and not any(
+        name in request.headers for name in _FORWARDING_HEADERS
+    )
+
+
 def json_error(status: int, code: str, message: str) -> web.Response:
     """The JSON error shape of every route: ``{"error": {"code", "message"}}``."""
     return web.json_response(

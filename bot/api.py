@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.common import from_this_machine
 from admin.datasets import CATEGORIES
 from admin.orgs import ApiCaller, OrgInfo, authenticate_api_key, key_id_of
 from admin.quotas import period_bounds
@@ -29,7 +30,6 @@ from knowledge.errors import BadInput, Unauthorized
 from knowledge.index import SearchFilter
 
 KEY_REQUIRED = "APIキーが必要です。Authorization: Bearer <APIキー> を指定してください。"
-_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:
@@ -57,26 +57,10 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     }
 
 
-def _request_host(request: web.Request) -> str:
-    host = request.host
-    if host.startswith("["):
-        return host[: host.find("]") + 1]
-    return host.rsplit(":", 1)[0]
-
-
-# Headers a reverse proxy adds: a forwarded request is never the local demo, even when the
-# proxy connects over loopback and names a loopback host.
-_FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Via")
-
-
 def is_local_demo(request: web.Request) -> bool:
     """The keyless local demo: the server is bound to a loopback address, the request names a
     loopback host (which also defeats DNS rebinding) and no proxy forwarded it."""
-    return (
-        request.app[SERVICES].settings.bound_to_loopback
-        and _request_host(request) in _LOOPBACK_HOSTS
-        and not any(name in request.headers for name in _FORWARDING_HEADERS)
-    )
+    return request.app[SERVICES].settings.bound_to_loopback and from_this_machine(request)
 
 
 async def authenticate(request: web.Request) -> ApiCaller | None:

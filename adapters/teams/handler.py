@@ -43,6 +43,7 @@ from adapters.common import (
     DownloadRefused,
     claim,
     download,
+    from_this_machine,
     json_error,
     on_hosts,
     read_body,
@@ -173,6 +174,10 @@ class TeamsAdapter:
             activity = None
         if activity is None or not activity.type:
             return json_error(400, "bad_input", "Bot Framework のアクティビティとして読めません。")
+        if self.config.insecure_local and not from_this_machine(request):
+            # Unauthenticated: only for an emulator on this machine, never through a proxy.
+            await self.runtime.bot.record_security_event("teams", "insecure_local_forwarded")
+            return unauthorized()
         header = None if self.config.insecure_local else request.headers.get("Authorization")
         if not self.config.insecure_local and not header:
             await self.runtime.bot.record_security_event("teams", "missing_token")

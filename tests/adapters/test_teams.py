@@ -232,6 +232,15 @@ async def test_local_mode_needs_an_empty_app_id_and_the_opt_in(
     assert response.status == 200
     await local.drain()
     assert [c.authorized for c in fake.calls] == [False, False]  # no token is sent
+    # Through a reverse proxy on this machine, anyone could post as anyone: refused.
+    proxied = await local.client.post(
+        "/api/messages",
+        json=fake.activity(SAMPLE_QUESTION),
+        headers={"X-Forwarded-For": "203.0.113.7"},
+    )
+    assert proxied.status == 401
+    await local.drain()
+    assert len(fake.calls) == 2
 
 
 async def test_activities_from_other_channels_are_not_trusted(make_chat, botframework_fake) -> None:
