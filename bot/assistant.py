@@ -89,6 +89,10 @@ def _history_keys(asker: Asker) -> list[str]:
     return keys
 
 
+# What the audit log holds as the answer of a turn stopped before it was answered.
+CANCELLED_TEXT = "（回答の作成中に処理が中断されました）"
+
+
 class Assistant:
     """Retrieval plus answer generation, shared by chat, REST, ``/invoke`` and the CLI."""
 
@@ -161,6 +165,11 @@ class Assistant:
             failed = charged(failed_turn(exc, turn_id), spent_by(llm))
             await self._record(question, asker, failed, started)
             raise
+        except asyncio.CancelledError:
+            # Stopped mid-answer (a shutdown): the question is in the audit log all the same.
+            cut = Answer(text=CANCELLED_TEXT, turn_id=turn_id, outcome="error", feedback=False)
+            await self._record_anyway(question, asker, charged(cut, spent_by(llm)), started)
+            raise
         answer = replace(answer, turn_id=turn_id)
         # The audit record first: a turn that cannot be recorded is not shown, so it must not
         # shape the thread's follow-ups either.
@@ -194,6 +203,16 @@ class Assistant:
         """Record a question that failed before it could be answered (its attached file cannot
         be read): every question is in the audit log, answered or not."""
         await self._record(question, asker, failed_turn(exc, uuid.uuid4().hex), started)
+
+    async def _record_anyway(
+        self, question: str, asker: Asker, answer: Answer, started: float
+    ) -> None:
+        """``_record`` for a turn being cancelled: shielded from the cancellation, and a
+        failure only logged (the cancellation is what the caller goes on with)."""
+        try:
+            await asyncio.shield(self._record(question, asker, answer, started))
+        except (asyncio.CancelledError, BaibainError) as exc:
+            log.warning("cancelled turn not recorded: %s", type(exc).__name__)
 
     async def _record(self, question: str, asker: Asker, answer: Answer, started: float) -> None:
         latency_ms = int((time.perf_counter() - started) * 1000)
