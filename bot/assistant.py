@@ -18,7 +18,7 @@ from dataclasses import replace
 from admin.conversations import CitedSource, ConversationStore
 from bot.asker import Asker, validate_question
 from bot.auditing import Auditor, failed_turn
-from bot.followups import follows_up, new_topic
+from bot.followups import conversation_key, follows_up, history_keys, standalone
 from bot.metering import LLMAccess, spent_by
 from bot.offline import (
     FILTERED_NOTICE,
@@ -40,11 +40,9 @@ from knowledge.generation import (
     GeneratedAnswer,
     SourceText,
     build_grounded_messages,
-    carry_over_terms,
     expand_queries,
     generate_answer,
     remap_citations,
-    rewrite_followup,
     stream_answer,
     strip_citations,
 )
@@ -70,23 +68,6 @@ def usage_of(usage: LLMUsage) -> Usage:
         output_tokens=usage.output_tokens,
         requests=usage.requests,
     )
-
-
-def _conversation_key(asker: Asker) -> str | None:
-    ref = asker.conversation
-    if ref is None or not (ref.thread_id or ref.platform in ("slack", "teams", "logo")):
-        return None
-    return f"{asker.org_id or '-'}|{ref.key}"
-
-
-def _history_keys(asker: Asker) -> list[str]:
-    """Where a turn is remembered: its conversation, and the thread that replies to its
-    answer will form (``Asker.answer_thread``), whose first follow-up then continues it."""
-    key, ref = _conversation_key(asker), asker.conversation
-    keys = [key] if key else []
-    if ref is not None and asker.answer_thread:
-        keys.append(f"{asker.org_id or '-'}|{replace(ref, thread_id=asker.answer_thread).key}")
-    return keys
 
 
 # What the audit log holds as the answer of a turn stopped before it was answered.
@@ -179,7 +160,7 @@ class Assistant:
             for c in answer.citations
             if c.doc_id
         ]
-        for key in _history_keys(asker):
+        for key in history_keys(asker):
             try:
                 await asyncio.to_thread(
                     self.conversations.append, key, question, answer.text, sources
@@ -192,7 +173,7 @@ class Assistant:
         """The numbered sources the conversation's previous answer cited (「この条文を要約して」
         refers to them); empty outside a conversation that keeps history (a thread, a direct
         message) or when that answer cited nothing."""
-        key = _conversation_key(asker)
+        key = conversation_key(asker)
         if key is None:
             return []
         return await asyncio.to_thread(self.conversations.last_sources, key)
@@ -243,7 +224,7 @@ class Assistant:
         flt: SearchFilter,
         on_progress: Progress | None,
     ) -> Answer:
-        key = _conversation_key(asker)
+        key = conversation_key(asker)
         history = []
         if key is not None and follows_up(asker, question):
             history = await asyncio.to_thread(self.conversations.recent, key)
@@ -254,7 +235,7 @@ class Assistant:
         try:
             if llm is not None:  # an answer that cannot be paid for is not prepared either
                 await self.llm.check_affordable(asker.org_id, self.answer_max_tokens)
-            query, spent = await self._standalone(llm, question, history)
+            query, spent = await standalone(llm, self.analyzer, question, history)
             retrieved = await self.retriever.retrieve(query, flt, SEARCH_K)
             if llm is not None and retrieved.hits:  # the answer's prompt holds its sources
                 cost = self._answer_cost(question, retrieved, history)
@@ -295,29 +276,6 @@ class Assistant:
         """What the answer's call reserves: its estimated prompt and its longest reply."""
         messages = build_grounded_messages(question, _sources(retrieved), history)
         return estimate_message_tokens(messages) + self.answer_max_tokens
-
-    async def _standalone(
-        self, llm: LLMClient | None, question: str, history: list[tuple[str, str]]
-    ) -> tuple[str, LLMUsage | None]:
-        """The question made self-contained using the thread's earlier turns."""
-        if not history:
-            return question, None
-        billed = None
-        if llm is not None:
-            try:
-                return await rewrite_followup(llm, history, question)
-            except UpstreamUnavailable as exc:
-                log.warning("llm unavailable for follow-up rewrite: %s", exc.detail)
-                billed = exc.billed
-        earlier = [q for q, _ in history][-2:]  # the turns carry_over_terms reads
-        if new_topic(self.analyzer, earlier, question):
-            return question, billed
-        terms = carry_over_terms(
-            earlier,
-            question,
-            lambda text: self.analyzer.words(text, drop_stop_words=True),
-        )
-        return terms, billed
 
     async def _expanded(
         self, llm: LLMClient, query: str, first: Retrieved, flt: SearchFilter

@@ -1,13 +1,21 @@
-"""Which questions continue a conversation: in a thread, or pointing back at it; and, offline,
-which of a thread's questions start a new topic."""
+"""Conversations: where a turn is remembered, which questions continue one (in a thread, or
+pointing back at it), and a follow-up made a standalone question (by the model, or offline
+with the earlier questions' terms unless it starts a new topic)."""
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
+from dataclasses import replace
 
 from bot.asker import Asker
 from knowledge.analysis import Analyzer
+from knowledge.errors import UpstreamUnavailable
+from knowledge.generation import carry_over_terms, rewrite_followup
+from knowledge.llm import LLMClient, LLMUsage
+
+log = logging.getLogger(__name__)
 
 # A question that points back at the conversation: a demonstrative (「その期限は」), a
 # leading conjunction (「では転出は」) or only a case (「外国人の場合は？」).
@@ -42,3 +50,45 @@ def new_topic(analyzer: Analyzer, earlier: list[str], question: str) -> bool:
         return False
     named = {w for text in earlier for w in analyzer.words(text, drop_stop_words=True)}
     return not any(terms[0] in named for terms in subjects)
+
+
+def conversation_key(asker: Asker) -> str | None:
+    """The key a conversation's history is kept under: a thread, or a chat platform's direct
+    conversation; ``None`` for a turn that keeps none (REST without a thread, the CLI)."""
+    ref = asker.conversation
+    if ref is None or not (ref.thread_id or ref.platform in ("slack", "teams", "logo")):
+        return None
+    return f"{asker.org_id or '-'}|{ref.key}"
+
+
+def history_keys(asker: Asker) -> list[str]:
+    """Where a turn is remembered: its conversation, and the thread that replies to its
+    answer will form (``Asker.answer_thread``), whose first follow-up then continues it."""
+    key, ref = conversation_key(asker), asker.conversation
+    keys = [key] if key else []
+    if ref is not None and asker.answer_thread:
+        keys.append(f"{asker.org_id or '-'}|{replace(ref, thread_id=asker.answer_thread).key}")
+    return keys
+
+
+async def standalone(
+    llm: LLMClient | None, analyzer: Analyzer, question: str, history: list[tuple[str, str]]
+) -> tuple[str, LLMUsage | None]:
+    """The question made self-contained using the thread's earlier turns, and what a model
+    call for it was billed."""
+    if not history:
+        return question, None
+    billed = None
+    if llm is not None:
+        try:
+            return await rewrite_followup(llm, history, question)
+        except UpstreamUnavailable as exc:
+            log.warning("llm unavailable for follow-up rewrite: %s", exc.detail)
+            billed = exc.billed
+    earlier = [q for q, _ in history][-2:]  # the turns carry_over_terms reads
+    if new_topic(analyzer, earlier, question):
+        return question, billed
+    terms = carry_over_terms(
+        earlier, question, lambda text: analyzer.words(text, drop_stop_words=True)
+    )
+    return terms, billed
