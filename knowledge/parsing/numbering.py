@@ -49,7 +49,7 @@ def _number(value: int, number_format: str) -> str:
         letters = _AIUEO if number_format.startswith("aiueo") else _IROHA
         return letters[(value - 1) % len(letters)]
     if number_format in ("japaneseCounting", "ideographTraditional", "chineseCounting"):
-        return int_to_kanji(value)
+        return int_to_kanji(value) if value >= 0 else str(value)  # a list started below 0
     if number_format in ("upperLetter", "lowerLetter") and value >= 1:
         letter = chr(ord("A") + (value - 1) % 26)
         return letter if number_format == "upperLetter" else letter.lower()
