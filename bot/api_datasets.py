@@ -29,9 +29,14 @@ from bot.uploads import UploadFile
 from knowledge.errors import BadInput, NotFound
 
 
-def dataset_json(info: DatasetInfo) -> dict[str, Any]:
+def dataset_json(info: DatasetInfo, viewer_org: str | None = None) -> dict[str, Any]:
+    """A dataset as its owner sees it, or (``viewer_org`` another organization) without who
+    attested its sharing: a person of the owner (a chat user id), not the viewer's business;
+    that it was attested, and when, is shown."""
     data = asdict(info)
     data["attested_at"] = info.attested_at.isoformat() if info.attested_at else None
+    if viewer_org is not None and viewer_org != info.org_id:
+        data["attested_by"] = ""
     return data
 
 
@@ -53,7 +58,7 @@ async def _owned(request: web.Request, caller: ApiCaller, action: str) -> Datase
 async def list_datasets(request: web.Request) -> web.Response:
     org = await require_org(request)
     rows = await asyncio.to_thread(request.app[SERVICES].datasets.visible, org.id)
-    return json_ok({"datasets": [dataset_json(r) for r in rows]})
+    return json_ok({"datasets": [dataset_json(r, org.id) for r in rows]})
 
 
 async def create_dataset(request: web.Request) -> web.Response:
@@ -96,7 +101,7 @@ async def get_dataset(request: web.Request) -> web.Response:
     info = await asyncio.to_thread(datasets.get, _dataset_id(request), org.id)
     titles = await asyncio.to_thread(datasets.titles, info.id)
     documents = [{"doc_id": doc_id, "title": title} for title, doc_id in titles]
-    return json_ok({**dataset_json(info), "document_list": documents})
+    return json_ok({**dataset_json(info, org.id), "document_list": documents})
 
 
 async def upload_documents(request: web.Request) -> web.Response:

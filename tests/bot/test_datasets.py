@@ -127,6 +127,11 @@ async def test_organization_data_never_reaches_other_organizations(setup) -> Non
     assert (await shared.json())["visibility"] == "shared"
     after = await titles_seen(client, other)
     assert after["ask"] and after["listing"] and after["summary"] == 200
+    # Who attested is the owner's business; that and when it was attested is for everyone.
+    theirs_now = await (await client.get(f"/api/v1/datasets/{dataset}", headers=auth(other))).json()
+    assert theirs_now["attested_by"] == "" and theirs_now["attested_at"]
+    own_now = await (await client.get(f"/api/v1/datasets/{dataset}", headers=auth(owner))).json()
+    assert own_now["attested_by"] == "法務担当 山田"
 
 
 async def test_reupload_replaces_and_a_failed_upload_changes_nothing(setup) -> None:
