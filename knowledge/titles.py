@@ -32,16 +32,24 @@ _IGNORED = re.compile(r"[\s「」『』\"'“”‘’・]")
 
 def title_key(text: str) -> str:
     """``text`` as compared with a title: folded, without spaces and quotes, every article
-    reference as its key (「地方自治法 第二百四十二条」 and 「地方自治法第242条」 agree)."""
+    reference as its key (「地方自治法 第二百四十二条」, 「地方自治法第242条」 and, as staff
+    type it, 「地方自治法の242条」 agree)."""
     folded = unicodedata.normalize("NFKC", text).lower()
     parts: list[str] = []
     last = 0
     for ref in find_article_refs(folded):
         start, end = ref.span
-        parts += [folded[last:start], f"§{ref.article}"]
+        parts += [_before_article(folded[last:start]), f"§{ref.article}"]
         last = end
     parts.append(folded[last:])
     return _IGNORED.sub("", "".join(parts))
+
+
+def _before_article(text: str) -> str:
+    """The words before an article reference, without the 「の」 that joins a statute's name to
+    it (「個情法の第5条」)."""
+    bare = text.rstrip()
+    return bare[:-1] if bare.endswith("の") and len(bare) > 1 else text
 
 
 def file_keys(source: str) -> set[str]:
@@ -110,12 +118,13 @@ async def documents_named(
 
 def article_named(name: str) -> tuple[str, str] | None:
     """``(statute name, article key)`` when ``name`` is a name followed by an article
-    reference (「地方自治法第242条」 → ``("地方自治法", "242")``), else ``None``."""
+    reference (「地方自治法第242条」 or 「地方自治法の第242条」 → ``("地方自治法", "242")``),
+    else ``None``."""
     folded = unicodedata.normalize("NFKC", name).strip()
     refs = find_article_refs(folded)
     if len(refs) != 1 or refs[0].span[1] != len(folded):
         return None
-    law = folded[: refs[0].span[0]].strip()
+    law = _before_article(folded[: refs[0].span[0]]).strip()
     return (law, refs[0].article) if law else None
 
 

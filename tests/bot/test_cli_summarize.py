@@ -16,3 +16,14 @@ def test_a_missing_file_or_a_folder_is_said_to_be_one(run, tmp_path: Path) -> No
     assert error["code"] == "bad_input" and "はフォルダです" in error["message"]
     # A name or a document id is looked up as before.
     assert "住民基本台帳法" in run("summarize", "342AC0000000081#22").output
+
+
+def test_an_article_joined_to_its_statute_by_no_is_found(run) -> None:
+    # Staff type 「個情法の第5条」 as often as 「個情法第5条」.
+    for name, title in [
+        ("個情法の第5条", "個人情報の保護に関する法律 第五条"),
+        ("地方自治法の242条", "地方自治法 第二百四十二条"),
+    ]:
+        result = run("summarize", name)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith(f"「{title}」の要約です"), result.stdout
