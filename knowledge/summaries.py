@@ -337,20 +337,27 @@ def _summary(completion: Completion, max_chars: int, spent: LLMUsage = NO_USAGE)
 _MIN_SENTENCE_CHARS = 8
 _MAX_SENTENCE_CHARS = 200
 _DUPLICATE_OVERLAP = 0.6
-_TERMINAL = ("。", "！", "？", "!", "?", "」", "）")
+# A sentence ends with its full stop, possibly inside closing brackets (「…という。）」);
+# 「出席議員（20名）」 or a speaker's line in minutes, 「○議長（山田太郎君）」, does not.
+_SENTENCE_END = re.compile(r"[。！？!?][」』）)]*$")
 
 
 def _is_heading(sentence: str, title: str) -> bool:
+    """A title, heading, date line, table header or speaker's name: not summary material."""
     bare = sentence.strip()
-    return bare == title.strip() or (not bare.endswith(_TERMINAL) and len(bare) < 30)
+    return bare == title.strip() or (not _SENTENCE_END.search(bare) and len(bare) < 30)
 
 
 # A sentence that leans on the one before it: a statute's 「前項の…」, 「同条の…」, 「前各号…」,
-# 「この場合において、…」 and a proviso 「ただし、…」.
+# 「この場合において、…」, a proviso 「ただし、…」, and an item of a list 「一　…」, 「イ　…」.
 _REFERS_BACK = re.compile(
     r"^\s*(?:[0-9０-９一二三四五六七八九十]+\s*)?"
     r"(?:(?:前|同)[各二三四五]*(?:項|条|号)|この場合|ただし)"
+    r"|^\s*(?:[一二三四五六七八九十]+|[イロハニホヘトチリヌルヲ])[\s　]"
 )
+# A sentence that only announces the list after it: 「…とは、次に掲げるものをいう。」 says
+# nothing without its items.
+_POINTS_AHEAD = re.compile(r"次(?:に掲げる|の各号|のいずれか|のとおり)")
 
 
 def extractive_summary(title: str, sentences_by_chunk: Sequence[str], max_chars: int = 400) -> str:
@@ -383,7 +390,7 @@ def extractive_summary(title: str, sentences_by_chunk: Sequence[str], max_chars:
     if used > max_chars:
         return _clip_summary(sentences[0], max_chars)
     for index in sorted(range(1, len(sentences)), key=lambda i: (-scores[i], i)):
-        length = len(sentences[index])
+        length = len(sentences[index]) + 1  # 1: a line break, when it needs one
         if used + length > max_chars:
             continue
         if any(
@@ -395,6 +402,17 @@ def extractive_summary(title: str, sentences_by_chunk: Sequence[str], max_chars:
         if _REFERS_BACK.match(sentences[index]) and index - 1 not in chosen:
             # 「前項の規定による…」 after another paragraph would read as about that one.
             continue
+        if _POINTS_AHEAD.search(sentences[index]):
+            continue
         chosen.append(index)
         used += length
-    return "".join(sentences[i] for i in sorted(chosen))
+    return _joined([sentences[i] for i in sorted(chosen)])
+
+
+def _joined(sentences: list[str]) -> str:
+    """Sentences run on; a line that ends without a full stop (a table row, a list entry)
+    keeps its line break, so it is not glued to the next (「主な事業議会費」)."""
+    return "".join(
+        s if _SENTENCE_END.search(s) or n == len(sentences) else f"{s}\n"
+        for n, s in enumerate(sentences, 1)
+    )

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+import openpyxl
+
+EGOV = Path(__file__).resolve().parent.parent / "fixtures" / "egov"
 
 
 def test_a_missing_file_or_a_folder_is_said_to_be_one(run, tmp_path: Path) -> None:
@@ -27,3 +32,53 @@ def test_an_article_joined_to_its_statute_by_no_is_found(run) -> None:
         result = run("summarize", name)
         assert result.exit_code == 0, result.output
         assert result.stdout.startswith(f"「{title}」の要約です"), result.stdout
+
+
+MINUTES = """令和8年第1回みどり市議会定例会会議録（第2号）
+令和8年3月5日（木曜日）
+出席議員（20名）
+○議長（山田太郎君）
+　これより本日の会議を開きます。日程第1、一般質問を行います。
+◆１番（佐藤花子君）
+　保育所の待機児童対策について質問いたします。本市の待機児童は令和7年4月時点で23人です。
+○議長（山田太郎君）
+　市長。
+◎市長（田中次郎君）
+　令和8年度に小規模保育事業所を3か所新設し、定員を57人拡大いたします。
+"""
+
+
+def test_minutes_are_summarized_without_speaker_and_date_lines(run, tmp_path: Path) -> None:
+    minutes = tmp_path / "会議録.txt"
+    minutes.write_text(MINUTES, "utf-8")
+    result = run("summarize", str(minutes), BAIBAIN_SAMPLE_DATA="0")
+    assert result.exit_code == 0, result.output
+    summary = result.stdout.split("\n\n")[1]
+    assert summary.startswith("これより本日の会議を開きます。")
+    assert "小規模保育事業所を3か所新設" in summary
+    for boilerplate in ("議長（山田太郎君）", "（佐藤花子君）", "出席議員", "（木曜日）"):
+        assert boilerplate not in summary, summary
+
+
+def test_a_tables_rows_stay_on_their_own_lines(run, tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["款", "令和8年度（千円）", "令和7年度（千円）", "増減（千円）", "主な事業"])
+    sheet.append(["総務費", 5230000, 4980000, 250000, "庁舎改修、DX推進"])
+    sheet.append(["民生費", 18450000, 17900000, 550000, "保育所運営、障害福祉"])
+    book.save(tmp_path / "予算.xlsx")
+    result = run("summarize", str(tmp_path / "予算.xlsx"), BAIBAIN_SAMPLE_DATA="0")
+    assert result.exit_code == 0, result.output
+    assert "主な事業\n総務費 | 5230000" in result.stdout, result.stdout
+    assert "DX推進\n民生費" in result.stdout
+
+
+def test_a_statute_is_summarized_without_items_torn_from_their_list(run) -> None:
+    rule = EGOV / "419M60400000005_20201228_502M60400000013.xml"
+    result = run("summarize", str(rule), BAIBAIN_SAMPLE_DATA="0")
+    assert result.exit_code == 0, result.output
+    summary = result.stdout.split("\n\n")[1]
+    assert summary.startswith("感染症の予防及び感染症の患者に対する医療に関する法律")
+    # 「…とは、次に掲げるものをいう。」 without its items, or an item without its list.
+    assert "次に掲げる" not in summary, summary
+    assert not re.search(r"(^|。)[一二三四五六七八九十]+　", summary), summary
