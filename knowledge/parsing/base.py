@@ -191,6 +191,8 @@ _ARTICLE = re.compile(
     r"(?=[ 　（(]|$)"
 )
 _CHAPTER = re.compile(r"^[ 　]*第[0-9０-９一二三四五六七八九十百]+[章節款](?:[ 　]|$)")
+# An article's caption, on the line before it: 「（目的）」.
+_CAPTION = re.compile(r"^[ 　]*[（(][^（）()]{1,30}[）)][ 　]*$")
 _SUPPLEMENT = re.compile(r"^[ 　]*附[ 　]*則[ 　]*(?:（.*）|\(.*\))?[ 　]*$")
 
 
@@ -233,19 +235,23 @@ def article_sections(lines: list[str]) -> list[Section]:
     chapter, label, supplement = "", "", False
     body: list[str] = []
 
-    def close_article() -> None:
+    def close_article() -> list[str]:
+        """Ends the article; returns the caption that opens the next one (「（目的）」)."""
+        caption = [body.pop()] if body and _CAPTION.match(body[-1]) else []
         if joined := tidy_lines("\n".join(body)):
             sections.append(Section(text=joined, heading=chapter, position=label))
         body.clear()
+        return caption
 
     for line, kind in zip(lines[first:], kinds[first:], strict=True):
-        if kind:
-            close_article()
-        if kind == "supplement":
-            supplement, chapter = True, ""
+        caption = close_article() if kind else []
+        if kind == "supplement":  # its text before any article is cited as 「附則」
+            supplement, chapter, label = True, "", "附則"
         elif kind == "chapter":
-            chapter = tidy_lines(line)
+            # Chapters are of the main provision: a 附則 before one is a line of the 目次.
+            supplement, chapter = False, tidy_lines(line)
         else:
+            body.extend(caption)
             if kind == "article":
                 found = _ARTICLE.match(line)
                 assert found is not None

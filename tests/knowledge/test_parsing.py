@@ -332,3 +332,36 @@ def test_a_rule_typed_as_plain_text_is_cited_by_article() -> None:
     # A rule is titled by its title line, not by whatever its file is called.
     [named] = parse_file("reiki.txt", RULE_TXT.encode())
     assert named.title == RULE_TXT.splitlines()[0]
+
+
+ORDINANCE_WITH_CONTENTS = """テスト市公文書管理条例
+目次
+第1章　総則（第1条・第2条）
+第2章　公文書の管理（第3条）
+附則
+第1章　総則
+（目的）
+第1条　この条例は、公文書の適正な管理に関し必要な事項を定める。
+（定義）
+第2条　この条例において「公文書」とは、職員が職務上作成した文書をいう。
+第2章　公文書の管理
+（保存期間）
+第3条　公文書の保存期間は、30年を超えることができない。
+附　則
+この条例は、令和5年4月1日から施行する。
+"""
+
+
+def test_an_ordinance_with_a_table_of_contents_is_cited_by_its_own_articles() -> None:
+    # The 「附則」 line of the 目次 does not make every article after it a 附則 article, and
+    # an article's caption 「（目的）」 opens that article instead of closing the one before.
+    [parsed] = parse_file("公文書管理条例.txt", ORDINANCE_WITH_CONTENTS.encode())
+    cited = [(s.position, s.heading, s.text.split("\n")[0]) for s in parsed.sections]
+    assert cited == [
+        ("1〜2行", "", "テスト市公文書管理条例"),
+        ("第1条", "第1章 総則", "（目的）"),
+        ("第2条", "第1章 総則", "（定義）"),
+        ("第3条", "第2章 公文書の管理", "（保存期間）"),
+        ("附則", "", "この条例は、令和5年4月1日から施行する。"),
+    ]
+    assert parsed.sections[2].text.endswith("職員が職務上作成した文書をいう。")
