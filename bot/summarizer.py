@@ -20,7 +20,7 @@ from bot.offline import FILTERED_SUMMARY_NOTICE, OFFLINE_NOTICE
 from bot.turns import EXTRACT_FOOTER, Answer, Citation, Outcome, Paced, Progress, Stage
 from knowledge.analysis import Analyzer
 from knowledge.chunking import chunk_sections
-from knowledge.documents import Document, DocumentMeta
+from knowledge.documents import Chunk, Document, DocumentMeta
 from knowledge.errors import (
     BadInput,
     BaibainError,
@@ -89,6 +89,9 @@ class _Source:
     chunks: list[str]
     citation: Citation
     note: str = ""  # said before the summary: what is summarized instead of what was named
+    # The passages outside the 附則, when there are both: a statute's supplementary provisions
+    # (dates of entry into force of each amendment) are not what an offline summary quotes.
+    main: tuple[str, ...] = ()
 
 
 class Summarizer:
@@ -223,9 +226,11 @@ class Summarizer:
         citation = Citation(
             n=1,
             title=title,
-            url=url,
+            url=url or first.source_url,
             published=first.published.isoformat() if first.published else None,
         )
+        if first.version:  # an e-Gov XML named by its 施行日, as e-Gov names its downloads
+            title = _version_title(title, first.version)
         note = ""
         if len(parsed) > 1:  # an archive: one summary is of one document, as for attachments
             note = (
@@ -233,7 +238,7 @@ class Summarizer:
                 f"要約しました（ほかの {len(parsed) - 1} 件は要約していません）。"
                 "ほかの文書は1件ずつ送ってください。\n\n"
             )
-        return _Source(title, chunks, citation, note)
+        return _Source(title, [c.text for c in chunks], citation, note, _main_provision(chunks))
 
     async def _indexed(self, name: str, flt: SearchFilter) -> tuple[Document, str]:
         """The document with id ``name``, else the one document that ``name`` names; for a
@@ -348,7 +353,7 @@ class Summarizer:
                 header = f"※{exc.user_message}資料から抜粋して要約します。\n\n{header}"
                 outcome = "quota"
         summary = await asyncio.to_thread(
-            extractive_summary, source.title, source.chunks, OFFLINE_SUMMARY_CHARS
+            extractive_summary, source.title, source.main or source.chunks, OFFLINE_SUMMARY_CHARS
         )
         if not summary:
             raise BadInput(f"「{source.title}」には要約できる本文がありません。")
@@ -376,8 +381,19 @@ def _of_document(document: Document, note: str = "") -> _Source:
         category=meta.category,
     )
     # Versions of one statute differ by their enforcement date: say which one this is.
-    title = f"{meta.title}（{meta.version} 施行）" if meta.version else meta.title
-    return _Source(title, [c.text for c in document.chunks], citation, note)
+    title = _version_title(meta.title, meta.version) if meta.version else meta.title
+    chunks = document.chunks
+    return _Source(title, [c.text for c in chunks], citation, note, _main_provision(chunks))
+
+
+def _version_title(title: str, version: str) -> str:
+    return f"{title}（{version} 施行）"
+
+
+def _main_provision(chunks: Sequence[Chunk]) -> tuple[str, ...]:
+    """The passages outside the 附則 of a document that has both, else none."""
+    main = tuple(c.text for c in chunks if not c.position.startswith("附則"))
+    return main if len(main) < len(chunks) else ()
 
 
 def _stages(title: str, progress: Progress) -> PartsRead:
@@ -420,7 +436,7 @@ def _choices(name: str, found: list[DocumentMeta]) -> str:
     return "\n".join(lines)
 
 
-def _read(name: str, data: bytes) -> tuple[list[ParsedFile], list[str]]:
+def _read(name: str, data: bytes) -> tuple[list[ParsedFile], Sequence[Chunk]]:
     """The documents of a file and the passages of the first, which is summarized."""
     parsed = parse_file(name, data)
-    return parsed, [c.text for c in chunk_sections(name, parsed[0].sections)]
+    return parsed, chunk_sections(name, parsed[0].sections)

@@ -82,3 +82,17 @@ def test_a_statute_is_summarized_without_items_torn_from_their_list(run) -> None
     # 「…とは、次に掲げるものをいう。」 without its items, or an item without its list.
     assert "次に掲げる" not in summary, summary
     assert not re.search(r"(^|。)[一二三四五六七八九十]+　", summary), summary
+
+
+def test_a_statute_file_is_summarized_from_its_main_provision_as_of_its_version(run) -> None:
+    order = EGOV / "346CO0000000264_20230607_505CO0000000202.xml"
+    result = run("summarize", str(order), BAIBAIN_SAMPLE_DATA="0")
+    assert result.exit_code == 0, result.output
+    # The version the file holds (its 施行日), linked to that version on e-Gov.
+    header = "「特定工場における公害防止組織の整備に関する法律施行令（2023-06-07 施行）」の要約です"
+    assert result.stdout.startswith(header), result.stdout
+    assert "https://laws.e-gov.go.jp/law/346CO0000000264/20230607_505CO0000000202" in result.stdout
+    # Not the 附則 of each amendment: 「この政令は、平成四年八月十日から施行する。」…
+    summary = result.stdout.split("\n\n")[1]
+    assert "から施行する" not in summary, summary
+    assert "公害防止管理者" in summary
