@@ -11,6 +11,7 @@ from pypdf import PdfReader
 from knowledge.documents import Section
 from knowledge.errors import BadDocument
 from knowledge.parsing.base import ParsedFile, stem, tidy_lines
+from knowledge.parsing.pdf_layout import full_width, unwrapped, without_running_lines
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,8 @@ def _corrupt(label: str, exc: BaseException) -> BadDocument:
 
 
 def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
-    """Text of every page; position 「3ページ」 is 1-based.
+    """Text of every page, without running headers and footers and with lines wrapped at the
+    page's width joined; position 「3ページ」 is 1-based.
 
     Refuses password-protected PDFs (those that open with an empty password are read),
     damaged files, and PDFs without a text layer (scanned images; OCR is not supported).
@@ -51,15 +53,20 @@ def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
         raise
     except Exception as exc:  # pypdf raises many types on damaged input
         raise _corrupt(label, exc) from exc
-    sections: list[Section] = []
+    texts: list[list[str]] = []
     for number, page in enumerate(pages, start=1):
         try:
-            text = tidy_lines(page.extract_text() or "")
+            texts.append(tidy_lines(page.extract_text() or "").splitlines())
         except Exception as exc:  # one damaged page should not lose the others
             logger.warning("pdf page %d unreadable: %s", number, type(exc).__name__)
-            continue
-        if text:
-            sections.append(Section(text=text, position=f"{number}ページ"))
+            texts.append([])
+    texts = without_running_lines(texts)
+    width = full_width(texts)
+    sections = [
+        Section(text="\n".join(unwrapped(lines, width)), position=f"{number}ページ")
+        for number, lines in enumerate(texts, start=1)
+        if lines
+    ]
     if not sections:
         raise BadDocument(
             f"{label}から文字を読み取れませんでした。スキャンした画像の PDF の可能性があります"

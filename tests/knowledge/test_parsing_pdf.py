@@ -105,3 +105,25 @@ def test_pdf_without_text_is_refused_as_a_possible_scan() -> None:
 def test_damaged_pdf_is_refused(data: bytes) -> None:
     message = refusal("壊れた.pdf", data)
     assert "「壊れた.pdf」は PDF として読み込めませんでした" in message
+
+
+def test_running_headers_and_page_numbers_are_dropped_and_wrapped_lines_joined() -> None:
+    sentence = (
+        "本計画は、令和8年度から令和17年度までの10年間を計画期間とし、"
+        "みどり市のまちづくりの最上位計画として策定するものです。"
+        "人口減少と高齢化が進む中で、持続可能な行政運営と市民生活の質の向上を両立させます。"
+    )
+    wrapped = [sentence[i : i + 36] for i in range(0, len(sentence), 36)]
+    pages = [
+        ["みどり市 第3次総合計画（案）", "第1章 計画の概要", *wrapped, "- 1 -"],
+        ["みどり市 第3次総合計画（案）", "第2章 基本構想", "将来都市像を定めます。", "- 2 -"],
+        ["みどり市 第3次総合計画（案）", "第3章 推進体制", "・毎年度評価します。", "- 3 -"],
+    ]
+    [parsed] = parse_file("計画.pdf", japanese_pdf(pages))
+    first, second, third = (s.text for s in parsed.sections)
+    assert first == f"第1章 計画の概要\n{sentence}"
+    assert second == "第2章 基本構想\n将来都市像を定めます。"
+    assert third == "第3章 推進体制\n・毎年度評価します。"
+    # Two pages are too few to tell a running header from each page's own first line.
+    [short] = parse_file("二ページ.pdf", japanese_pdf([pages[1], pages[2]]))
+    assert short.sections[0].text.startswith("みどり市 第3次総合計画（案）")

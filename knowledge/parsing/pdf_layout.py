@@ -1,0 +1,82 @@
+"""Page layout left in a PDF's text: running headers and footers, and lines wrapped at the
+page's width.
+
+A PDF holds positioned lines, not paragraphs: pypdf gives a sentence that wraps as two lines,
+and every page repeats its header (「第3次総合計画（案）」) and page number (「- 3 -」).
+Summaries and quotes then cut sentences in two and repeat the header as if it were text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+
+# How many lines at the top and bottom of a page may be a running header or footer.
+_EDGE_LINES = 2
+# A line is running when it is at the edge of at least this share of the pages (and 3).
+_RUNNING_SHARE = 0.5
+_MIN_RUNNING_PAGES = 3
+# A line at least this share of the text's full width wrapped into the next one.
+_FULL_WIDTH = 0.9
+# Lines narrower than this are headings, table cells or short notes: not used for the width.
+_MIN_MEASURED = 20
+_SENTENCE_END = re.compile(r"[。．！？!?：:][」』）)]*$")
+# A line that opens an entry of its own: a bullet, a numbered item or a chapter heading.
+_OPENS_ENTRY = re.compile(
+    r"^(?:[・●○◯■□◆◇※\-－]|[(（]?[0-9０-９一二三四五六七八九十]+[)）.．、]|第[0-9０-９一二三四五六七八九十]+[章節条])"
+)
+
+
+def _edge(lines: list[str]) -> list[int]:
+    """The indexes of a page's top and bottom lines."""
+    count = min(_EDGE_LINES, len(lines))
+    return sorted(set(range(count)) | set(range(len(lines) - count, len(lines))))
+
+
+def _shape(line: str) -> str:
+    """A line with its digits folded: 「- 3 -」 and 「- 4 -」 are one running footer."""
+    return re.sub(r"\d+", "#", unicodedata.normalize("NFKC", line)).strip()
+
+
+def without_running_lines(pages: list[list[str]]) -> list[list[str]]:
+    """The pages without the lines at their top or bottom that recur at the edge of most
+    pages (headers, footers, page numbers); unchanged when there are fewer than 3 pages."""
+    needed = max(_MIN_RUNNING_PAGES, math.ceil(len(pages) * _RUNNING_SHARE))
+    if len(pages) < needed:
+        return pages
+    seen = Counter(shape for lines in pages for shape in {_shape(lines[i]) for i in _edge(lines)})
+    running = {shape for shape, count in seen.items() if count >= needed}
+    kept: list[list[str]] = []
+    for lines in pages:
+        edge = _edge(lines)
+        kept.append(
+            [line for i, line in enumerate(lines) if i not in edge or _shape(line) not in running]
+        )
+    return kept
+
+
+def _width(line: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+
+
+def full_width(pages: list[list[str]]) -> int:
+    """The width of a full line of the text (its 90th percentile), 0 when it has few lines."""
+    widths = sorted(w for lines in pages for line in lines if (w := _width(line)) >= _MIN_MEASURED)
+    return widths[int(len(widths) * 0.9)] if len(widths) >= 3 else 0
+
+
+def unwrapped(lines: list[str], width: int) -> list[str]:
+    """``lines`` with a line that fills ``width`` and ends mid-sentence joined to the next."""
+    joined: list[str] = []
+    wraps = False
+    for line in lines:
+        if wraps and not _OPENS_ENTRY.match(line):
+            space = " " if joined[-1][-1:].isascii() and line[:1].isascii() else ""
+            joined[-1] += space + line
+        else:
+            joined.append(line)
+        last = joined[-1]
+        wraps = width > 0 and _width(line) >= _FULL_WIDTH * width and not _SENTENCE_END.search(last)
+    return joined
