@@ -342,10 +342,17 @@ _DUPLICATE_OVERLAP = 0.6
 _SENTENCE_END = re.compile(r"[。！？!?][」』）)]*$")
 
 
+# An entry of a table of contents: 「第2章 基本構想 ・・・・・・ 5」.
+_CONTENTS_ENTRY = re.compile(r"(?:[・･.．…‥][ 　]*){3,}[0-9０-９]+[ 　]*$")
+
+
 def _is_heading(sentence: str, title: str) -> bool:
-    """A title, heading, date line, table header or speaker's name: not summary material."""
+    """A title, heading, date line, table header, speaker's name or an entry of the 目次: not
+    summary material."""
     bare = sentence.strip()
-    return bare == title.strip() or (not _SENTENCE_END.search(bare) and len(bare) < 30)
+    if bare == title.strip() or _CONTENTS_ENTRY.search(bare):
+        return True
+    return not _SENTENCE_END.search(bare) and len(bare) < 30
 
 
 # A sentence that leans on the one before it: a statute's 「前項の…」, 「同条の…」, 「前各号…」,

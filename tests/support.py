@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from io import BytesIO
 from pathlib import Path
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
 from sqlalchemy.engine import Engine
 
 from admin.db import create_db_engine, init_db
@@ -104,3 +108,22 @@ def refusing_inserts(engine: Engine, table: str, write: str = "INSERT") -> Itera
     finally:
         with engine.begin() as connection:
             connection.exec_driver_sql(stop.format(table=table))
+
+
+FONT = "HeiseiMin-W3"
+
+
+def japanese_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
+    """A PDF with one page per entry, each line drawn in a built-in Japanese CID font."""
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    buffer = BytesIO()
+    pdf = canvas.Canvas(buffer)
+    if title:
+        pdf.setTitle(title)
+    for lines in pages:
+        pdf.setFont(FONT, 12)
+        for number, line in enumerate(lines):
+            pdf.drawString(72, 760 - 20 * number, line)
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import openpyxl
+from support import japanese_pdf
 
 EGOV = Path(__file__).resolve().parent.parent / "fixtures" / "egov"
 
@@ -96,3 +97,26 @@ def test_a_statute_file_is_summarized_from_its_main_provision_as_of_its_version(
     summary = result.stdout.split("\n\n")[1]
     assert "から施行する" not in summary, summary
     assert "公害防止管理者" in summary
+
+
+def test_a_plans_table_of_contents_is_not_its_summary(run, tmp_path: Path) -> None:
+    contents = [
+        "目次",
+        "第1章 みどり市の現状と将来の人口見通しについて ・・・・・・・・・ 3",
+        "第2章 子育て支援と教育環境の充実に向けた基本的な考え方 ・・・・・ 4",
+    ]
+    plan = tmp_path / "総合計画.pdf"
+    plan.write_bytes(
+        japanese_pdf(
+            [
+                contents,
+                ["第1章", "本計画は、人口の見通しを踏まえ、子育て支援を重点施策とします。"],
+                ["第2章", "保育所の待機児童を令和10年度までにゼロとします。"],
+            ]
+        )
+    )
+    result = run("summarize", str(plan), BAIBAIN_SAMPLE_DATA="0")
+    assert result.exit_code == 0, result.output
+    summary = result.stdout.split("\n\n")[1]
+    assert summary.startswith("本計画は、人口の見通しを踏まえ"), summary
+    assert "・・・" not in summary and "待機児童を令和10年度までにゼロ" in summary

@@ -6,31 +6,10 @@ from io import BytesIO
 
 import pytest
 from pypdf import PdfReader, PdfWriter
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen import canvas
+from support import japanese_pdf
 
 from knowledge.errors import BadDocument
 from knowledge.parsing import parse_file
-
-FONT = "HeiseiMin-W3"
-
-
-def japanese_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
-    """A PDF with one page per entry, each line drawn in a built-in Japanese CID font."""
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    buffer = BytesIO()
-    pdf = canvas.Canvas(buffer)
-    if title:
-        pdf.setTitle(title)
-    for lines in pages:
-        pdf.setFont(FONT, 12)
-        for number, line in enumerate(lines):
-            pdf.drawString(72, 760 - 20 * number, line)
-        pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
-
 
 PAGES = [
     ["令和8年度 住民税のお知らせ", "申告の期限は3月15日です。"],
