@@ -22,6 +22,10 @@ _MIN_RUNNING_PAGES = 3
 _FULL_WIDTH = 0.9
 # Lines narrower than this are headings, table cells or short notes: not used for the width.
 _MIN_MEASURED = 20
+# A line that is a page number alone: 「- 3 -」, 「3 / 12」, 「P.3」, 「3ページ」.
+_PAGE_NUMBER = re.compile(
+    r"[-‐–—(\[]?\s*(?:p\.?\s*)?\d+\s*(?:/\s*\d+|ページ|頁)?\s*[-‐–—)\]]?", re.I
+)
 _SENTENCE_END = re.compile(r"[。．！？!?：:][」』）)]*$")
 # A line that opens an entry of its own: a bullet, a numbered item or a chapter heading.
 _OPENS_ENTRY = re.compile(
@@ -36,8 +40,12 @@ def _edge(lines: list[str]) -> list[int]:
 
 
 def _shape(line: str) -> str:
-    """A line with its digits folded: 「- 3 -」 and 「- 4 -」 are one running footer."""
-    return re.sub(r"\d+", "#", unicodedata.normalize("NFKC", line)).strip()
+    """A line with its page number folded: 「- 3 -」 and 「- 4 -」, 「計画（案） 3」 and
+    「計画（案） 4」 are one running footer; 「第1章」 and 「第2章」 are not one line."""
+    folded = unicodedata.normalize("NFKC", line).strip()
+    if _PAGE_NUMBER.fullmatch(folded):
+        return re.sub(r"\d+", "#", folded)
+    return re.sub(r"\d+$", "#", folded)
 
 
 def without_running_lines(pages: list[list[str]]) -> list[list[str]]:

@@ -106,3 +106,12 @@ def test_running_headers_and_page_numbers_are_dropped_and_wrapped_lines_joined()
     # Two pages are too few to tell a running header from each page's own first line.
     [short] = parse_file("二ページ.pdf", japanese_pdf([pages[1], pages[2]]))
     assert short.sections[0].text.startswith("みどり市 第3次総合計画（案）")
+
+
+def test_a_heading_that_opens_every_page_is_kept() -> None:
+    # 「第1章」, 「第2章」…: the same but for their number, yet not a running header.
+    pages = [[f"第{n}章", f"第{n}章の本文です。", f"{n}ページ"] for n in range(1, 5)]
+    [parsed] = parse_file("資料.pdf", japanese_pdf(pages))
+    assert [s.text for s in parsed.sections] == [
+        f"第{n}章\n第{n}章の本文です。" for n in range(1, 5)
+    ]
