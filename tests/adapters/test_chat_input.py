@@ -174,10 +174,12 @@ async def test_a_message_asking_for_a_summary_of_a_named_document_gets_it(
     asked = (
         ("地方自治法第242条の2を要約してください", []),
         ("「地方自治法第二百四十二条」の要点を教えて", []),
+        ("個情法の第5条を要約して", []),
         # Names no document: a question about its subject, answered from the index.
         ("住民監査請求の概要を教えてください", []),
     )
-    named, in_brackets, subject = await exchange(make_chat, logo_fake, *asked)
+    named, in_brackets, joined, subject = await exchange(make_chat, logo_fake, *asked)
     assert "「地方自治法 第二百四十二条の二」の要約です" in named
     assert "「地方自治法 第二百四十二条」の要約です" in in_brackets
+    assert "「個人情報の保護に関する法律 第五条」の要約です" in joined
     assert "の要約です" not in subject and "出典:" in subject
