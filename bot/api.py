@@ -23,7 +23,7 @@ from bot.asker import Asker
 from bot.http import bearer_token, json_ok, read_json_object
 from bot.sample import SAMPLE_DATASET
 from bot.services import Services
-from bot.summarizer import SummaryRequest
+from bot.summary_sources import SummaryRequest
 from bot.turns import Answer, ConversationRef, Platform
 from knowledge.dates import parse_date
 from knowledge.errors import BadInput, Unauthorized

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from admin.conversations import CitedSource, ConversationStore
 from bot.asker import Asker, validate_question
-from bot.auditing import Auditor, failed_turn
+from bot.auditing import Auditor, cancelled_turn, failed_turn, record_while_cancelled
 from bot.followups import conversation_key, follows_up, history_keys, standalone
 from bot.metering import LLMAccess, spent_by
 from bot.offline import (
@@ -68,10 +68,6 @@ def usage_of(usage: LLMUsage) -> Usage:
         output_tokens=usage.output_tokens,
         requests=usage.requests,
     )
-
-
-# What the audit log holds as the answer of a turn stopped before it was answered.
-CANCELLED_TEXT = "（回答の作成中に処理が中断されました）"
 
 
 class Assistant:
@@ -148,8 +144,8 @@ class Assistant:
             raise
         except asyncio.CancelledError:
             # Stopped mid-answer (a shutdown): the question is in the audit log all the same.
-            cut = Answer(text=CANCELLED_TEXT, turn_id=turn_id, outcome="error", feedback=False)
-            await self._record_anyway(question, asker, charged(cut, spent_by(llm)), started)
+            cut = charged(cancelled_turn(turn_id), spent_by(llm))
+            await record_while_cancelled(self._record(question, asker, cut, started))
             raise
         answer = replace(answer, turn_id=turn_id)
         # The audit record first: a turn that cannot be recorded is not shown, so it must not
@@ -184,16 +180,6 @@ class Assistant:
         """Record a question that failed before it could be answered (its attached file cannot
         be read): every question is in the audit log, answered or not."""
         await self._record(question, asker, failed_turn(exc, uuid.uuid4().hex), started)
-
-    async def _record_anyway(
-        self, question: str, asker: Asker, answer: Answer, started: float
-    ) -> None:
-        """``_record`` for a turn being cancelled: shielded from the cancellation, and a
-        failure only logged (the cancellation is what the caller goes on with)."""
-        try:
-            await asyncio.shield(self._record(question, asker, answer, started))
-        except (asyncio.CancelledError, BaibainError) as exc:
-            log.warning("cancelled turn not recorded: %s", type(exc).__name__)
 
     async def _record(self, question: str, asker: Asker, answer: Answer, started: float) -> None:
         latency_ms = int((time.perf_counter() - started) * 1000)

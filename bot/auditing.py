@@ -9,7 +9,8 @@ and one that also reaches the index or files is recorded before it starts (``adm
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from typing import TypeVar
 
@@ -32,6 +33,26 @@ def failed_turn(exc: BaibainError, turn_id: str = "") -> Answer:
         else "error"
     )
     return Answer(text=exc.user_message, turn_id=turn_id, outcome=outcome)
+
+
+log = logging.getLogger(__name__)
+
+# What the audit log holds as the answer of a turn stopped before it was answered.
+CANCELLED_TEXT = "（回答の作成中に処理が中断されました）"
+
+
+def cancelled_turn(turn_id: str = "") -> Answer:
+    """The turn a cancellation ends (a shutdown mid-answer), as recorded: outcome ``error``."""
+    return Answer(text=CANCELLED_TEXT, turn_id=turn_id, outcome="error", feedback=False)
+
+
+async def record_while_cancelled(record: Awaitable[None]) -> None:
+    """Write the record of a turn being cancelled: shielded from the cancellation, and a
+    failure only logged (the cancellation is what the caller goes on with)."""
+    try:
+        await asyncio.shield(record)
+    except (asyncio.CancelledError, BaibainError) as exc:
+        log.warning("cancelled turn not recorded: %s", type(exc).__name__)
 
 
 T = TypeVar("T")

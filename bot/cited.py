@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from admin.conversations import CitedSource
 from bot import commands
-from bot.summarizer import SummaryRequest
+from bot.summary_sources import SummaryRequest
 from bot.turns import shown_position
 from knowledge.numerals import kanji_to_int
 from knowledge.terms import article_key

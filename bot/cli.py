@@ -271,7 +271,7 @@ def summarize(
     as_json: Annotated[bool, typer.Option("--json", help="JSON で出力します")] = False,
 ) -> None:
     """1つの文書を要約します。"""
-    from bot.summarizer import SummaryRequest
+    from bot.summary_sources import SummaryRequest
 
     settings = _settings()
     path = Path(target).expanduser()

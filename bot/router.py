@@ -29,7 +29,8 @@ from bot.attached import about_files, ask_about_files, is_picture, wants_summary
 from bot.auditing import Auditor
 from bot.commands import Command
 from bot.smalltalk import asks_how_to_use
-from bot.summarizer import Summarizer, SummaryRequest
+from bot.summarizer import Summarizer
+from bot.summary_sources import SummaryRequest
 from bot.turns import Answer, ConversationRef, Feedback, Outcome, Platform, Progress, Turn
 from knowledge.errors import BaibainError, QuotaExceeded
 from knowledge.parsing import format_refused, is_document

@@ -6,21 +6,18 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from pathlib import PurePosixPath
+from collections.abc import Sequence
+from dataclasses import replace
 
 from bot.asker import Asker
 from bot.assistant import SUMMARY_CUT_SHORT_NOTICE, charged, usage_of
-from bot.attached import ATTACHED_DATASET
-from bot.auditing import Auditor, failed_turn
-from bot.fetch import FetchPolicy, fetch_document
+from bot.auditing import Auditor, cancelled_turn, failed_turn, record_while_cancelled
+from bot.fetch import FetchPolicy
 from bot.metering import LLMAccess, spent_by
 from bot.offline import FILTERED_SUMMARY_NOTICE, OFFLINE_NOTICE
-from bot.turns import EXTRACT_FOOTER, Answer, Citation, Outcome, Paced, Progress, Stage
+from bot.summary_sources import FilesNamed, Source, SummaryRequest, SummarySources, of_document
+from bot.turns import EXTRACT_FOOTER, Answer, Outcome, Paced, Progress, Stage
 from knowledge.analysis import Analyzer
-from knowledge.chunking import chunk_sections
-from knowledge.documents import Chunk, Document, DocumentMeta
 from knowledge.errors import (
     BadInput,
     BaibainError,
@@ -31,67 +28,12 @@ from knowledge.errors import (
 )
 from knowledge.index import IndexStore, SearchFilter
 from knowledge.llm import LLMClient
-from knowledge.parsing import ParsedFile, parse_file
 from knowledge.summaries import PartsRead, extractive_summary, summarize_document
-from knowledge.terms import article_key
-from knowledge.titles import (
-    article_named,
-    article_of,
-    documents_named,
-    first_article,
-    is_bare_article,
-    one_statute,
-)
 
 log = logging.getLogger(__name__)
 
 OFFLINE_SUMMARY_CHARS = 400
 LLM_SUMMARY_CHARS = 600
-# How many documents a name that fits several lists for the user to choose from.
-LISTED_CANDIDATES = 5
-CITED_GONE_TEXT = (
-    "この出典の文書は、いまは参照できないため要約できません"
-    "（データセットが削除されたか、共有が解除された可能性があります）。"
-)
-CITED_FILE_GONE_TEXT = (
-    "添付ファイルは回答のあと保存していないため、この出典は要約できません。"
-    "ファイルをもう一度添付して「要約して」と送ってください。"
-)
-
-FilesNamed = Callable[[str | None, str], list[str]]
-"""Index doc ids of the documents read from a file of that name that a viewer may see
-(``admin.datasets.DatasetService.from_file``)."""
-
-
-@dataclass(frozen=True)
-class SummaryRequest:
-    """Exactly one of: an indexed document (its id, title or file name), a source an answer
-    cited (its document id, with ``article`` the article key cited in it), a URL, or a file
-    (name and bytes)."""
-
-    doc_id: str = ""
-    url: str = ""
-    filename: str = ""
-    content: bytes | None = None
-    cited_id: str = ""
-    article: str = ""
-
-    @property
-    def label(self) -> str:
-        """What was asked for, for the audit record (never the file's content)."""
-        cited = " ".join(x for x in (self.cited_id, self.article) if x)
-        return self.doc_id or cited or self.url or self.filename
-
-
-@dataclass(frozen=True)
-class _Source:
-    title: str
-    chunks: list[str]
-    citation: Citation
-    note: str = ""  # said before the summary: what is summarized instead of what was named
-    # The passages outside the 附則, when there are both: a statute's supplementary provisions
-    # (dates of entry into force of each amendment) are not what an offline summary quotes.
-    main: tuple[str, ...] = ()
 
 
 class Summarizer:
@@ -113,8 +55,7 @@ class Summarizer:
         self.auditor = auditor
         self.llm = llm
         self.token_budget = token_budget
-        self.fetch_policy = fetch_policy
-        self.from_file = from_file
+        self.sources = SummarySources(index, analyzer, fetch_policy, from_file)
 
     async def summarize(
         self, request: SummaryRequest, asker: Asker, progress: Progress | None = None
@@ -123,7 +64,7 @@ class Summarizer:
         ``progress`` receives the ``Stage`` of a summary the model writes part by part."""
         started = time.perf_counter()
         try:
-            source = await self._source(request, asker)
+            source = await self.sources.source(request, asker)
         except BaibainError as exc:
             await self._record(request, asker, failed_turn(exc), started)
             raise
@@ -139,16 +80,17 @@ class Summarizer:
             return await self.summarize(SummaryRequest(url=name.split()[0]), asker, progress)
         started = time.perf_counter()
         try:
-            document, note = await self._indexed(name, SearchFilter(viewer_org=asker.viewer_org))
+            visible = SearchFilter(viewer_org=asker.viewer_org)
+            document, note = await self.sources.indexed(name, visible)
         except (NotFound, BadInput):
             return None
-        source = _of_document(document, note)
+        source = of_document(document, note)
         return await self._summarized(SummaryRequest(doc_id=name), source, asker, progress, started)
 
     async def _summarized(
         self,
         request: SummaryRequest,
-        source: _Source,
+        source: Source,
         asker: Asker,
         progress: Progress | None,
         started: float,
@@ -160,6 +102,10 @@ class Summarizer:
         except BaibainError as exc:
             # Parts summarized before the budget refused one were charged: recorded too.
             await self._record(request, asker, charged(failed_turn(exc), spent_by(llm)), started)
+            raise
+        except asyncio.CancelledError:  # a shutdown mid-summary: recorded all the same
+            cut = charged(cancelled_turn(), spent_by(llm))
+            await record_while_cancelled(self._record(request, asker, cut, started))
             raise
         answer = replace(answer, turn_id=uuid.uuid4().hex)
         await self._record(request, asker, answer, started)
@@ -198,115 +144,9 @@ class Summarizer:
             latency_ms=int((time.perf_counter() - started) * 1000),
         )
 
-    async def _source(self, request: SummaryRequest, asker: Asker) -> _Source:
-        given = [request.doc_id, request.cited_id, request.url, request.content is not None]
-        if sum(map(bool, given)) != 1:
-            raise BadInput(
-                "要約する文書を、文書ID・URL・添付ファイルのいずれか1つで指定してください。"
-            )
-        if request.doc_id or request.cited_id:
-            visible = SearchFilter(viewer_org=asker.viewer_org)
-            if request.cited_id:
-                document = await self._cited(request.cited_id, request.article, visible)
-                note = ""
-            else:
-                document, note = await self._indexed(request.doc_id, visible)
-            return _of_document(document, note)
-        if request.url:
-            name, data = await fetch_document(request.url, self.fetch_policy)
-            url = request.url
-        else:
-            name, data, url = request.filename or "添付ファイル", request.content or b"", ""
-        # Parsing a large file takes seconds: off the event loop, which answers every chat.
-        parsed, chunks = await asyncio.to_thread(_read, name, data)
-        first = parsed[0]
-        if not chunks:
-            raise BadInput(f"{name} には要約できる本文がありません。")
-        title = first.title or PurePosixPath(first.name).stem or name
-        citation = Citation(
-            n=1,
-            title=title,
-            url=url or first.source_url,
-            published=first.published.isoformat() if first.published else None,
-        )
-        if first.version:  # an e-Gov XML named by its 施行日, as e-Gov names its downloads
-            title = _version_title(title, first.version)
-        note = ""
-        if len(parsed) > 1:  # an archive: one summary is of one document, as for attachments
-            note = (
-                f"「{name}」には文書が {len(parsed)} 件あるため、最初の「{title}」だけを"
-                f"要約しました（ほかの {len(parsed) - 1} 件は要約していません）。"
-                "ほかの文書は1件ずつ送ってください。\n\n"
-            )
-        return _Source(title, [c.text for c in chunks], citation, note, _main_provision(chunks))
-
-    async def _indexed(self, name: str, flt: SearchFilter) -> tuple[Document, str]:
-        """The document with id ``name``, else the one document that ``name`` names; for a
-        statute stored article by article, its 第一条, with a note saying so."""
-        document = await self.index.get_document(name)
-        if document is not None and flt.allows(document.meta):
-            return document, ""
-        if is_bare_article(name):  # 「第2条」: of every statute there is
-            raise BadInput(
-                f"「{name}」だけでは、どの法令・例規の条か分かりません。"
-                f"名前に続けて指定してください（例: 地方自治法{name.strip()}）。"
-            )
-        candidates = await documents_named(self.index, self.analyzer, name, flt)
-        found = candidates.exact
-        if not found and self.from_file is not None:
-            found = await self._from_file(self.from_file, name, flt)
-        if not found and (statute := one_statute(candidates)) is not None:
-            first = await first_article(self.index, self.analyzer, statute, flt)
-            if first is not None:
-                return first, _by_article_note(statute.law_title)
-        found = found or candidates.containing
-        if len(found) > 1:
-            raise BadInput(_choices(name, found))
-        document = await self.index.get_document(found[0].doc_id) if found else None
-        if document is None and (named := article_named(name)) is not None:
-            document = await self._article(*named, flt)
-        if document is None:
-            raise NotFound(
-                f"「{name}」という文書が見つかりませんでした。"
-                "文書名・文書ID・URL のいずれかで指定してください。"
-            )
-        return document, ""
-
-    async def _cited(self, doc_id: str, article: str, flt: SearchFilter) -> Document:
-        """A source an answer cited, by its id alone, while the asker may still see it: the
-        document, or of a statute stored whole only the ``article`` cited."""
-        if doc_id.startswith(f"{ATTACHED_DATASET}/"):
-            raise NotFound(CITED_FILE_GONE_TEXT)
-        document = await self.index.get_document(doc_id)
-        if document is None or not flt.allows(document.meta):
-            raise NotFound(CITED_GONE_TEXT)
-        if not article or len({article_key(c.position) for c in document.chunks}) < 2:
-            return document  # a document of one article is that article
-        cited = article_of(document, article)
-        if cited is None:  # the article is gone from the version stored now
-            raise NotFound(CITED_GONE_TEXT)
-        return cited
-
-    async def _from_file(
-        self, from_file: FilesNamed, name: str, flt: SearchFilter
-    ) -> list[DocumentMeta]:
-        """The documents read from a file called ``name`` (recorded at upload): found
-        even when neither their title nor their text shares a word with the file name."""
-        doc_ids = await asyncio.to_thread(from_file, flt.viewer_org, name)
-        documents = [await self.index.get_document(doc_id) for doc_id in doc_ids]
-        return [d.meta for d in documents if d is not None and flt.allows(d.meta)]
-
-    async def _article(self, law: str, key: str, flt: SearchFilter) -> Document | None:
-        """Article ``key`` of the one statute stored whole that ``law`` names."""
-        found = (await documents_named(self.index, self.analyzer, law, flt)).best
-        if len(found) != 1:
-            return None
-        whole = await self.index.get_document(found[0].doc_id)
-        return article_of(whole, key) if whole is not None else None
-
     async def _summarize(
         self,
-        source: _Source,
+        source: Source,
         org_id: str | None,
         llm: LLMClient | None,
         progress: Progress | None,
@@ -367,35 +207,6 @@ class Summarizer:
         return charged(quoted, spent_by(llm))
 
 
-def _of_document(document: Document, note: str = "") -> _Source:
-    """An indexed document to summarize, cited with its metadata."""
-    meta = document.meta
-    citation = Citation(
-        n=1,
-        title=meta.title,
-        dataset=meta.dataset,
-        organization=meta.publisher,
-        url=meta.source_url,
-        published=meta.published.isoformat() if meta.published else None,
-        doc_id=meta.doc_id,
-        category=meta.category,
-    )
-    # Versions of one statute differ by their enforcement date: say which one this is.
-    title = _version_title(meta.title, meta.version) if meta.version else meta.title
-    chunks = document.chunks
-    return _Source(title, [c.text for c in chunks], citation, note, _main_provision(chunks))
-
-
-def _version_title(title: str, version: str) -> str:
-    return f"{title}（{version} 施行）"
-
-
-def _main_provision(chunks: Sequence[Chunk]) -> tuple[str, ...]:
-    """The passages outside the 附則 of a document that has both, else none."""
-    main = tuple(c.text for c in chunks if not c.position.startswith("附則"))
-    return main if len(main) < len(chunks) else ()
-
-
 def _stages(title: str, progress: Progress) -> PartsRead:
     """The parts of a long document read, told to ``progress`` as stages: at most every
     ``PROGRESS_INTERVAL_S`` (as an answer being written), and always before the merge."""
@@ -412,31 +223,3 @@ def _stages(title: str, progress: Progress) -> PartsRead:
             )
 
     return parts_read
-
-
-def _by_article_note(law_title: str) -> str:
-    """Why a statute asked for whole is summarized by its 第一条."""
-    return (
-        f"「{law_title}」は条ごとに登録されているため、全体ではなく第一条を要約します。"
-        f"ほかの条は「{law_title}第2条」のように条を付けて指定してください。\n\n"
-    )
-
-
-def _choices(name: str, found: list[DocumentMeta]) -> str:
-    """Which documents ``name`` fits, for the user to name one of them by its id."""
-    lines = [f"「{name}」に当たる文書が複数あります。どれか一つを文書IDで指定してください。"]
-    for meta in found[:LISTED_CANDIDATES]:
-        details = "、".join(x for x in (meta.dataset, meta.version) if x)
-        lines.append(f"・{meta.title}（{details + '、' if details else ''}文書ID: {meta.doc_id}）")
-    if len(found) > LISTED_CANDIDATES:
-        lines.append(
-            "（ほかにもあります。文書名をもう少し詳しく指定すると絞り込めます。"
-            f"例:「{found[0].title}」）"
-        )
-    return "\n".join(lines)
-
-
-def _read(name: str, data: bytes) -> tuple[list[ParsedFile], Sequence[Chunk]]:
-    """The documents of a file and the passages of the first, which is summarized."""
-    parsed = parse_file(name, data)
-    return parsed, chunk_sections(name, parsed[0].sections)

@@ -18,7 +18,7 @@ from admin import orgs
 from admin.datasets import DatasetService
 from admin.db import create_db_engine, init_db
 from bot.cited import NO_CITED_ANSWER_TEXT
-from bot.summarizer import CITED_FILE_GONE_TEXT, CITED_GONE_TEXT
+from bot.summary_sources import CITED_FILE_GONE_TEXT, CITED_GONE_TEXT
 
 EGOV = Path(__file__).resolve().parent.parent / "fixtures" / "egov"
 

@@ -11,12 +11,14 @@ from fakes.openai_server import FakeOpenAIServer, Hang
 from admin.orgs import create_org
 from bot.asker import Asker
 from bot.services import open_services
+from bot.summary_sources import SummaryRequest
 
 QUESTION = "転入届は何日以内に出しますか"
 
 
-async def test_a_question_cancelled_while_the_model_writes_is_recorded(
-    make_db_settings, openai_fake: FakeOpenAIServer
+@pytest.mark.parametrize("kind", ["question", "summary"])
+async def test_a_turn_cancelled_while_the_model_writes_is_recorded(
+    make_db_settings, openai_fake: FakeOpenAIServer, kind: str
 ) -> None:
     openai_fake.script(Hang())  # the model never answers
     settings = make_db_settings(
@@ -25,7 +27,13 @@ async def test_a_question_cancelled_while_the_model_writes_is_recorded(
     services = await open_services(settings)
     try:
         org = create_org(services.engine, "テスト市")
-        asking = asyncio.create_task(services.assistant.ask(QUESTION, Asker(org.id, "cli")))
+        asker = Asker(org.id, "cli")
+        if kind == "question":
+            turn = services.assistant.ask(QUESTION, asker)
+        else:
+            request = SummaryRequest(doc_id="地方自治法第242条")
+            turn = services.summarizer.summarize(request, asker)
+        asking = asyncio.create_task(turn)
 
         async def model_asked() -> None:
             while not openai_fake.chat_requests:
@@ -39,6 +47,7 @@ async def test_a_question_cancelled_while_the_model_writes_is_recorded(
     finally:
         await services.close()
     turns = [r for r in records if r["kind"] == "turn"]
-    assert [t["payload"]["question"] for t in turns] == [QUESTION]
+    asked = QUESTION if kind == "question" else "summarize 地方自治法第242条"
+    assert [t["payload"]["question"] for t in turns] == [asked]
     assert turns[0]["outcome"] == "error"
     assert "中断" in turns[0]["payload"]["answer"]
