@@ -32,6 +32,7 @@ UNINDEXED_NOTICE = (
     "ほかの資料をもとにお答えしています。"
 )
 OFFLINE_NOTICE = "※AIモデルに接続できなかったため、資料の該当箇所を抜粋して表示しています。"
+OFFLINE_SUMMARY_NOTICE = "※AIモデルに接続できなかったため、資料から抜粋して要約します。"
 # The model was reached, but its content filter (Azure OpenAI) refused the prompt or withheld
 # the reply: saying it could not be reached would send staff to IT for nothing.
 FILTERED_NOTICE = (

@@ -14,7 +14,7 @@ from bot.assistant import SUMMARY_CUT_SHORT_NOTICE, charged, usage_of
 from bot.auditing import Auditor, cancelled_turn, failed_turn, record_while_cancelled
 from bot.fetch import FetchPolicy
 from bot.metering import LLMAccess, spent_by
-from bot.offline import FILTERED_SUMMARY_NOTICE, OFFLINE_NOTICE
+from bot.offline import FILTERED_SUMMARY_NOTICE, OFFLINE_SUMMARY_NOTICE
 from bot.summary_sources import FilesNamed, Source, SummaryRequest, SummarySources, of_document
 from bot.turns import EXTRACT_FOOTER, Answer, Outcome, Paced, Progress, Stage
 from knowledge.analysis import Analyzer
@@ -182,7 +182,9 @@ class Summarizer:
             except UpstreamUnavailable as exc:
                 log.warning("no llm summary, summarizing offline: %s", exc.detail)
                 filtered = isinstance(exc, ContentFiltered)
-                header = f"{FILTERED_SUMMARY_NOTICE if filtered else OFFLINE_NOTICE}\n\n{header}"
+                header = (
+                    f"{FILTERED_SUMMARY_NOTICE if filtered else OFFLINE_SUMMARY_NOTICE}\n\n{header}"
+                )
                 if filtered:
                     outcome = "filtered"
             except ValueError as exc:  # the token budget cannot hold a useful plan
