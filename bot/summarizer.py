@@ -15,7 +15,7 @@ from bot.auditing import Auditor, cancelled_turn, failed_turn, record_while_canc
 from bot.fetch import FetchPolicy
 from bot.metering import LLMAccess, spent_by
 from bot.offline import FILTERED_SUMMARY_NOTICE, OFFLINE_SUMMARY_NOTICE
-from bot.summary_sources import FilesNamed, Source, SummaryRequest, SummarySources, of_document
+from bot.summary_sources import FilesNamed, Source, SummaryRequest, SummarySources
 from bot.turns import EXTRACT_FOOTER, Answer, Outcome, Paced, Progress, Stage
 from knowledge.analysis import Analyzer
 from knowledge.errors import (
@@ -26,7 +26,7 @@ from knowledge.errors import (
     QuotaExceeded,
     UpstreamUnavailable,
 )
-from knowledge.index import IndexStore, SearchFilter
+from knowledge.index import IndexStore
 from knowledge.llm import LLMClient
 from knowledge.summaries import PartsRead, extractive_summary, summarize_document
 
@@ -50,8 +50,6 @@ class Summarizer:
         fetch_policy: FetchPolicy,
         from_file: FilesNamed | None = None,
     ) -> None:
-        self.index = index
-        self.analyzer = analyzer
         self.auditor = auditor
         self.llm = llm
         self.token_budget = token_budget
@@ -80,11 +78,9 @@ class Summarizer:
             return await self.summarize(SummaryRequest(url=name.split()[0]), asker, progress)
         started = time.perf_counter()
         try:
-            visible = SearchFilter(viewer_org=asker.viewer_org)
-            document, note = await self.sources.indexed(name, visible)
+            source = await self.sources.named(name, asker)
         except (NotFound, BadInput):
             return None
-        source = of_document(document, note)
         return await self._summarized(SummaryRequest(doc_id=name), source, asker, progress, started)
 
     async def _summarized(

@@ -98,14 +98,11 @@ class SummarySources:
             raise BadInput(
                 "要約する文書を、文書ID・URL・添付ファイルのいずれか1つで指定してください。"
             )
-        if request.doc_id or request.cited_id:
+        if request.doc_id:
+            return await self.named(request.doc_id, asker)
+        if request.cited_id:
             visible = SearchFilter(viewer_org=asker.viewer_org)
-            if request.cited_id:
-                document = await self._cited(request.cited_id, request.article, visible)
-                note = ""
-            else:
-                document, note = await self.indexed(request.doc_id, visible)
-            return of_document(document, note)
+            return _of_document(await self._cited(request.cited_id, request.article, visible))
         if request.url:
             name, data = await fetch_document(request.url, self.fetch_policy)
             url = request.url
@@ -134,7 +131,12 @@ class SummarySources:
             )
         return Source(title, [c.text for c in chunks], citation, note, _main_provision(chunks))
 
-    async def indexed(self, name: str, flt: SearchFilter) -> tuple[Document, str]:
+    async def named(self, name: str, asker: Asker) -> Source:
+        """The indexed document ``name`` names that the asker may see (``_indexed``)."""
+        document, note = await self._indexed(name, SearchFilter(viewer_org=asker.viewer_org))
+        return _of_document(document, note)
+
+    async def _indexed(self, name: str, flt: SearchFilter) -> tuple[Document, str]:
         """The document with id ``name``, else the one document that ``name`` names; for a
         statute stored article by article, its 第一条, with a note saying so."""
         document = await self.index.get_document(name)
@@ -199,7 +201,7 @@ class SummarySources:
         return article_of(whole, key) if whole is not None else None
 
 
-def of_document(document: Document, note: str = "") -> Source:
+def _of_document(document: Document, note: str = "") -> Source:
     """An indexed document to summarize, cited with its metadata."""
     meta = document.meta
     citation = Citation(
