@@ -180,12 +180,10 @@ class Uploads(DatasetChanges):
         as an archive uploaded again does. Recorded first; returns how many went."""
         if not folders:
             return 0
-        under = tuple(f"{id_prefix(dataset)}/{folder}/" for folder in folders)
+        under = [f"{id_prefix(dataset)}/{folder}/" for folder in folders]
         async with self.held(dataset):
             recorded = await asyncio.to_thread(self.datasets.documents, dataset.id)
-            gone = [
-                doc_id for doc_id in recorded if doc_id.startswith(under) and doc_id not in kept
-            ]
+            gone = dropped(under, kept, recorded)
             if not gone:
                 return 0
             details = {"dataset_id": dataset.id, "files": list(folders), "written": 0}
@@ -262,7 +260,9 @@ class Uploads(DatasetChanges):
         recorded = await asyncio.to_thread(self.datasets.documents, dataset.id)
         unrecorded = [d for d in documents if recorded.get(d.doc_id) != d.content_hash]
         gone = dropped(
-            [f"{id_prefix(dataset)}/{source}" for source in sources], documents, recorded
+            [f"{id_prefix(dataset)}/{source}" for source in sources],
+            {d.doc_id for d in documents},
+            recorded,
         )
         unchanged = len(documents) - len(changed)
         details = {"dataset_id": dataset.id, "files": sources, "written": len(changed)}

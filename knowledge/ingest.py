@@ -218,16 +218,19 @@ def with_owner(defaults: CorpusDefaults, owner_org: str | None) -> CorpusDefault
     return replace(defaults, owner_org=owner_org)
 
 
-def dropped(
-    prefixes: Sequence[str], documents: Sequence[Document], recorded: Collection[str]
-) -> list[str]:
+def dropped(prefixes: Sequence[str], kept: Collection[str], recorded: Collection[str]) -> list[str]:
     """Recorded document ids of the files whose ids start with ``prefixes`` (an archive's
-    members, ``<prefix>!<member>``, included) that their new ``documents`` no longer hold: a
-    例規集 archive uploaded or refreshed without a repealed rule stops answering from it."""
-    kept = {d.doc_id for d in documents}
+    members, ``<prefix>!<member>``, included; a prefix ending in 「/」, a folder, holds every
+    file under it) that are not ``kept``, the ids their new versions hold: a 例規集 archive or
+    folder uploaded or refreshed without a repealed rule stops answering from it."""
     return [
         doc_id
         for doc_id in recorded
         if doc_id not in kept
-        and any(doc_id == prefix or doc_id.startswith(prefix + "!") for prefix in prefixes)
+        and any(
+            doc_id.startswith(prefix)
+            if prefix.endswith("/")
+            else doc_id == prefix or doc_id.startswith(prefix + "!")
+            for prefix in prefixes
+        )
     ]
