@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from knowledge.analysis import Analyzer, char_bigrams, split_sentences
 from knowledge.documents import Hit
 from knowledge.lists import PARENTHETICAL, introduces_list, is_item, keeps_list_open
+from knowledge.parsing.base import ARTICLE_LABEL
 from knowledge.query import AnalyzedQuery
 from knowledge.retrieval import Retrieved
 
@@ -47,10 +48,7 @@ AMOUNT_BONUS = 0.3
 _ELIDED = "\x00"
 # A line that only labels an article (「第2条（住民票の写しの交付手数料）」, 「（趣旨）」), as a
 # rule typed as text has them: the citation names the article, and a label says nothing.
-_ARTICLE_LABEL = re.compile(
-    r"^(?:第[0-9０-９一二三四五六七八九十百千]+条(?:の[0-9０-９一二三四五六七八九十百]+)*)?"
-    r"[ 　]*(?:[（(][^（()）。]{1,40}[）)])?$"
-)
+_ARTICLE_LABEL = re.compile(rf"^(?:{ARTICLE_LABEL})?[ 　]*(?:[（(][^（()）。]{{1,40}}[）)])?$")
 # Between the cells of a table row, as tabular files are written (「施設名 | 所在地」).
 _CELL = " | "
 

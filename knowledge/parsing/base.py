@@ -186,10 +186,9 @@ def require_sections(sections: tuple[Section, ...], label: str) -> tuple[Section
 # A line that starts an article of a rule or ordinance typed as text (「第3条 …」,
 # 「第十二条の二（委任）」), a chapter heading (「第2章 避難所」) and the supplementary
 # provisions' heading (「附 則」).
-_ARTICLE = re.compile(
-    r"^[ 　]*(第[0-9０-９一二三四五六七八九十百千]+条(?:の[0-9０-９一二三四五六七八九十百]+)*)"
-    r"(?=[ 　（(]|$)"
-)
+ARTICLE_LABEL = r"第[0-9０-９一二三四五六七八九十百千]+条(?:の[0-9０-９一二三四五六七八九十百]+)*"
+"""An article's label as a rule typed as text writes it (「第3条」, 「第十二条の二」)."""
+_ARTICLE = re.compile(rf"^[ 　]*({ARTICLE_LABEL})(?=[ 　（(]|$)")
 _CHAPTER = re.compile(r"^[ 　]*第[0-9０-９一二三四五六七八九十百]+[章節款](?:[ 　]|$)")
 # An article's caption, on the line before it: 「（目的）」.
 _CAPTION = re.compile(r"^[ 　]*[（(][^（）()]{1,30}[）)][ 　]*$")
