@@ -59,6 +59,14 @@ def is_web_link(url: str) -> bool:
     return url.startswith(("https://", "http://"))
 
 
+def unix_seconds(timestamp: str | None) -> int | None:
+    """A request timestamp header as Unix seconds, ``None`` when it is none: empty, not ASCII
+    digits, or far longer than the 10 digits of a time (past 4,300 digits ``int`` refuses it)."""
+    if not timestamp or len(timestamp) > 12 or not (timestamp.isascii() and timestamp.isdigit()):
+        return None
+    return int(timestamp)
+
+
 # Host names of the machine itself.
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 # Headers a reverse proxy adds: a forwarded request is never local, even when the proxy

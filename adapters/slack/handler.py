@@ -44,6 +44,7 @@ from adapters.common import (
     read_body,
     too_large,
     unauthorized,
+    unix_seconds,
     with_files,
 )
 from adapters.outbound import RetryableSend, SendFailed, retry_after_seconds, split_answer
@@ -108,8 +109,7 @@ def signed(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
     way); a timestamp that is no number of seconds is no signature."""
     timestamp = headers.get("X-Slack-Request-Timestamp", "")
     signature = headers.get("X-Slack-Signature", "")
-    seconds = 0 < len(timestamp) <= 12 and timestamp.isascii() and timestamp.isdigit()
-    if not signature or not seconds:
+    if not signature or unix_seconds(timestamp) is None:
         return False
     return SignatureVerifier(secret).is_valid(body, timestamp, signature)
 
