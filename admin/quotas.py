@@ -20,14 +20,14 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from admin.db import insert_missing
-from knowledge.dates import JST
+from knowledge.dates import JST, midnight_in_japan
 from knowledge.errors import BadInput, QuotaExceeded
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def reset_date(period: str) -> date:
 def period_bounds(period: str) -> tuple[datetime, datetime]:
     """When ``period`` starts and the next month starts, at midnight in Japan."""
     start = datetime.strptime(period, "%Y-%m").replace(tzinfo=JST)
-    return start, datetime.combine(reset_date(period), time.min, tzinfo=JST)
+    return start, midnight_in_japan(reset_date(period))
 
 
 def exhausted_message(status: QuotaStatus) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -13,7 +13,7 @@ from admin.audit_models import Receipt
 from bot.cli_common import admin_db, cli_user
 from bot.services import open_audit_log
 from bot.settings import Settings
-from knowledge.dates import parse_date
+from knowledge.dates import midnight_in_japan, parse_date
 from knowledge.errors import BadInput, BaibainError
 
 audit_app = typer.Typer(no_args_is_help=True, help="監査ログの検証と書き出し")
@@ -27,7 +27,7 @@ def _moment(text: str | None, *, end_of_day: bool) -> datetime | None:
     try:
         if end_of_day:
             day += timedelta(days=1)
-        return datetime.combine(day, time.min, tzinfo=UTC) - timedelta(hours=9)
+        return midnight_in_japan(day).astimezone(UTC)
     except OverflowError:  # 9999-12-31, 0001-01-01: written for "no bound"
         return None
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from knowledge.errors import BadInput
 from knowledge.numerals import kanji_to_int
@@ -26,6 +26,11 @@ JST = timezone(timedelta(hours=9))
 def today_in_japan() -> date:
     """Today's date in Japan."""
     return datetime.now(UTC).astimezone(JST).date()
+
+
+def midnight_in_japan(day: date) -> datetime:
+    """The moment ``day`` begins in Japan (an aware time, 15:00 UTC of the day before)."""
+    return datetime.combine(day, time.min, tzinfo=JST)
 
 
 class InvalidDate(BadInput, ValueError):
