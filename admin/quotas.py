@@ -11,6 +11,10 @@ or counts the prompt higher than the estimate): the organization is charged what
 reported, so ``used`` may pass ``budget``. ``remaining`` is then 0, never negative, and every
 later reservation of the month is refused.
 
+Crossing 80 % and 100 % of the budget is told once (``mark_notified``, as conditional as a
+reservation). A budget raised so that the usage is below a threshold again untells it, so the
+new budget's own crossing is told; a lowered one is told at the next call.
+
 Periods are calendar months in Japan time; a new month starts a fresh account.
 """
 
@@ -22,8 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, literal, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Mapped
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from admin.db import insert_missing
@@ -125,6 +130,19 @@ def period_bounds(period: str) -> tuple[datetime, datetime]:
     return start, midnight_in_japan(reset_date(period))
 
 
+def _reached(percent: int, budget: ColumnElement[int] | Mapped[int]) -> ColumnElement[bool]:
+    """Whether an account's usage reaches ``percent`` of ``budget`` (never of a budget of 0),
+    in 64 bits: ``used * 100`` overflows PostgreSQL's 32-bit integers."""
+    used = cast(col(QuotaAccount.used), BigInteger)
+    return and_(budget > 0, used * 100 >= cast(budget, BigInteger) * percent)
+
+
+def _highest_reached(budget: int) -> ColumnElement[int]:
+    """The highest threshold an account's usage reaches of ``budget`` (0 for none)."""
+    reached = ((_reached(t, literal(budget)), literal(t)) for t in reversed(THRESHOLDS))
+    return case(*reached, else_=literal(0))
+
+
 def exhausted_message(status: QuotaStatus) -> str:
     """The Japanese message for a budget that cannot pay for a call: used up, or with less
     left than one answer may take (a call reserves its prompt and longest reply first)."""
@@ -181,10 +199,15 @@ class QuotaService:
             if offline_when_exhausted is not None:
                 setting.offline_when_exhausted = offline_when_exhausted
             session.add(setting)
+            told = col(QuotaAccount.notified_percent)
+            still = _highest_reached(tokens)
             session.execute(
                 update(QuotaAccount)
                 .where(col(QuotaAccount.org_id) == org_id, col(QuotaAccount.period) == period)
-                .values(budget=tokens)
+                # A threshold the month's usage no longer reaches under the new budget is
+                # untold again, so crossing it later notifies again; one still reached stays
+                # told (read and written in this one statement, as concurrent commits add up).
+                .values(budget=tokens, notified_percent=case((told > still, still), else_=told))
             )
             session.commit()
 
@@ -317,6 +340,9 @@ class QuotaService:
                 col(QuotaAccount.org_id) == reservation.org_id,
                 col(QuotaAccount.period) == reservation.period,
                 col(QuotaAccount.notified_percent) < percent,
+                # Not a crossing of a budget raised since (``set_budget`` untold it): the new
+                # budget's own crossing is the one to tell.
+                _reached(percent, col(QuotaAccount.budget)),
             )
             .values(notified_percent=percent)
         )

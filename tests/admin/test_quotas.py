@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -15,11 +17,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from support import refusing_inserts
 
 from admin.audit import AuditKeyring, AuditLog, AuditWriteFailed
-from admin.quotas import QuotaService, period_of, previous_period, reset_date
+from admin.quotas import MAX_BUDGET, QuotaService, period_of, previous_period, reset_date
 from bot.auditing import Auditor
 from bot.metering import LLMAccess
 from knowledge.errors import QuotaExceeded, UpstreamUnavailable
-from knowledge.llm import LLMConfig, OpenAIChatClient
+from knowledge.llm import LLMClient, LLMConfig, OpenAIChatClient
 
 
 def auditor(engine: Engine, tmp_path: Path) -> Auditor:
@@ -94,33 +96,93 @@ def test_thresholds_are_reported_once(db_engine: Engine) -> None:
         quotas.reserve("9", 1)
 
 
-async def test_each_threshold_is_recorded_once_and_one_whose_record_failed_by_the_next_call(
+@dataclass
+class HundredTokenCalls:
+    """LLM calls of organization 9 (budget 1,000) that cost 100 tokens each (more than they
+    reserve, so the last one still starts), and the thresholds its audit log tells."""
+
+    quotas: QuotaService
+    log: AuditLog
+    llm: LLMClient
+
+    async def __call__(self, n: int = 1) -> None:
+        for _ in range(n):
+            await self.llm.complete([{"role": "user", "content": "短い質問"}], max_tokens=10)
+
+    def told(self) -> list[int]:
+        payloads = [r["payload"] for r in self.log.export("9", None, None, "cli:admin")]
+        return [p["details"]["percent"] for p in payloads if p["action"] == "quota.threshold"]
+
+
+@pytest.fixture
+async def calls(
     db_engine: Engine, openai_fake: FakeOpenAIServer, tmp_path: Path
-) -> None:
+) -> AsyncIterator[HundredTokenCalls]:
     quotas = QuotaService(db_engine, default_budget=1000)
-    # Every call costs 100 tokens (more than it reserves, so the last one still starts).
     openai_fake.default = lambda _request: Reply("回答", prompt_tokens=4, completion_tokens=96)
     client = OpenAIChatClient(LLMConfig(base_url=openai_fake.url, api_key="k", model="m"))
     log = auditor(db_engine, tmp_path).log
     llm = LLMAccess(client, quotas, Auditor(log)).for_org("9")
     assert llm is not None
-
-    async def call() -> None:
-        await llm.complete([{"role": "user", "content": "短い質問"}], max_tokens=10)
-
     try:
-        for _ in range(7):
-            await call()
-        with refusing_inserts(db_engine, "audit_record"), pytest.raises(AuditWriteFailed):
-            await call()  # reaches 80 %, and its record cannot be written
-        for _ in range(2):
-            await call()  # 90 % (the 80 % crossing is recorded now), then 100 %
+        yield HundredTokenCalls(quotas, log, llm)
     finally:
         await client.close()
-    assert quotas.status("9").used == 1000
-    told = [r["payload"] for r in log.export("9", None, None, "cli:admin")]
-    assert [p["details"]["percent"] for p in told if p["action"] == "quota.threshold"] == [80, 100]
     assert log.verify().ok
+
+
+async def test_each_threshold_is_recorded_once_and_one_whose_record_failed_by_the_next_call(
+    db_engine: Engine, calls: HundredTokenCalls
+) -> None:
+    await calls(7)
+    with refusing_inserts(db_engine, "audit_record"), pytest.raises(AuditWriteFailed):
+        await calls()  # reaches 80 %, and its record cannot be written
+    await calls(2)  # 90 % (the 80 % crossing is recorded now), then 100 %
+    assert calls.quotas.status("9").used == 1000
+    assert calls.told() == [80, 100]
+
+
+async def test_a_raised_budget_is_told_again_when_its_own_thresholds_are_crossed(
+    calls: HundredTokenCalls,
+) -> None:
+    await calls(9)  # 900 of 1,000: 80 % told
+    assert calls.told() == [80]
+    calls.quotas.set_budget("9", 1500)  # back to 60 %
+    await calls(3)  # 1,200 of 1,500: 80 % of the new budget
+    assert calls.told() == [80, 80]
+    calls.quotas.set_budget("9", 1400)  # still above 80 %: nothing to tell again
+    await calls()
+    assert calls.told() == [80, 80]
+    await calls()  # 1,400 of 1,400
+    assert calls.told() == [80, 80, 100]
+
+
+def test_a_crossing_of_a_budget_raised_meanwhile_is_not_told_for_the_new_one(
+    db_engine: Engine,
+) -> None:
+    quotas = QuotaService(db_engine, default_budget=1000)
+    crossed = quotas.reserve("9", 800)
+    assert quotas.commit(crossed, 800) == 80
+    # Another process raises the budget before this call records its crossing of 80 %.
+    quotas.set_budget("9", 2000)
+    with db_engine.begin() as conn:
+        assert not quotas.mark_notified(crossed, 80, within=conn)
+    # So 80 % of the new budget is told when it is crossed.
+    later = quotas.reserve("9", 800)
+    assert quotas.commit(later, 800) == 80
+    with db_engine.begin() as conn:
+        assert quotas.mark_notified(later, 80, within=conn)
+        assert not quotas.mark_notified(later, 80, within=conn)
+
+
+def test_a_budget_in_the_billions_is_set_after_a_crossing(db_engine: Engine) -> None:
+    quotas = QuotaService(db_engine, default_budget=200_000_000)
+    big = quotas.reserve("9", 160_000_000)  # 100 times it passes 32 bits
+    assert quotas.commit(big, 160_000_000) == 80
+    quotas.set_budget("9", MAX_BUDGET)
+    with db_engine.begin() as conn:
+        assert not quotas.mark_notified(big, 80, within=conn)
+    assert quotas.status("9").budget == MAX_BUDGET
 
 
 def test_a_call_larger_than_what_is_left_is_refused_saying_what_is_left(
