@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from fakes.openai_server import FakeOpenAIServer, Reply
+from fakes.openai_server import FakeOpenAIServer, Reply, Status
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from support import refusing_inserts
@@ -208,6 +209,44 @@ def test_months_start_fresh_and_reset_on_the_first(db_engine: Engine) -> None:
     # the month that just ended.
     assert previous_period(datetime(2026, 11, 30, 19, 0, tzinfo=UTC)) == "2026-11"
     assert previous_period(datetime(2026, 1, 1, 0, 0, tzinfo=UTC)) == "2025-12"
+
+
+@pytest.mark.parametrize("answered", [True, False])
+async def test_a_call_over_midnight_at_the_months_end_is_settled_in_the_month_it_reserved(
+    db_engine: Engine, openai_fake: FakeOpenAIServer, tmp_path: Path, answered: bool
+) -> None:
+    now = [datetime(2026, 11, 30, 14, 59, 59, tzinfo=UTC)]  # 23:59:59 on 30 November in Japan
+    quotas = QuotaService(db_engine, default_budget=1000, clock=lambda: now[0])
+
+    def after_midnight(_request: object) -> Reply | Status:
+        now[0] = datetime(2026, 11, 30, 15, 0, 1, tzinfo=UTC)  # 00:00:01 on 1 December
+        return Reply("回答", prompt_tokens=4, completion_tokens=96) if answered else Status(400)
+
+    openai_fake.default = after_midnight
+    client = OpenAIChatClient(LLMConfig(base_url=openai_fake.url, api_key="k", model="m"))
+    llm = LLMAccess(client, quotas, auditor(db_engine, tmp_path)).for_org("1")
+    assert llm is not None
+    try:
+        with contextlib.suppress(UpstreamUnavailable):
+            await llm.complete([{"role": "user", "content": "短い質問"}], max_tokens=500)
+    finally:
+        await client.close()
+    december = quotas.status("1")
+    assert (december.used, december.reserved, december.remaining) == (0, 0, 1000)
+    now[0] = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+    november = quotas.status("1")
+    assert (november.used, november.reserved) == (100 if answered else 0, 0)
+
+
+def test_a_reservation_left_over_midnight_is_released_from_its_month(db_engine: Engine) -> None:
+    now = [datetime(2026, 11, 30, 14, 59, 59, tzinfo=UTC)]  # 23:59:59 on 30 November in Japan
+    quotas = QuotaService(db_engine, default_budget=1000, clock=lambda: now[0])
+    quotas.reserve("1", 600)  # its process is killed before the call ends
+    now[0] = datetime(2026, 11, 30, 15, 30, tzinfo=UTC)  # 00:30 on 1 December
+    assert quotas.release_expired() == 1  # by the worker
+    assert quotas.status("1").reserved == 0
+    now[0] = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+    assert (quotas.status("1").reserved, quotas.status("1").remaining) == (0, 1000)
 
 
 def test_a_budget_change_that_fails_changes_nothing(db_engine: Engine) -> None:
