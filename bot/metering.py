@@ -3,8 +3,8 @@
 ``LLMAccess.for_org`` wraps the shared client so that each call reserves an upper bound
 (estimated prompt tokens + ``max_tokens``) first, commits the actual usage after, and releases
 the reservation when the call fails (unless the server billed it: a reply its content filter
-withheld). Crossing 80 % and 100 % of the budget is recorded once (again when a raised
-budget is crossed in turn).
+withheld, a stream that broke after some of the reply came). Crossing 80 % and 100 % of the
+budget is recorded once (again when a raised budget is crossed in turn).
 """
 
 from __future__ import annotations

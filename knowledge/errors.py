@@ -80,8 +80,10 @@ class UpstreamUnavailable(BaibainError):
     """An external service (LLM, embeddings, chat platform) failed or timed out.
 
     ``billed`` is what the server reported a model call cost when it did answer, with a reply
-    that cannot be used (one its content filter withheld): the provider bills those tokens, so
-    budgets and usage count them. ``None`` when nothing was billed (an error status, a timeout).
+    that cannot be used (one its content filter withheld), or what a stream that broke midway
+    cost so far (estimated: the prompt and the text that came): the provider bills those
+    tokens, so budgets and usage count them. ``None`` when nothing was billed, or nothing is
+    known to be (an error status, a timeout before any of the reply came).
     """
 
     code = "upstream_unavailable"

@@ -22,7 +22,9 @@ Every call is bounded and fails in one way only, :class:`UpstreamUnavailable`:
   ``content_filter``) or a reply it withholds (no text, finish_reason ``content_filter``)
   raises :class:`ContentFiltered`, the subclass that lets callers say so truthfully. A reply
   that came with HTTP 200 is billed: the usage it reports is the error's ``billed``; a 400 is
-  not billed.
+  not billed. So is a stream that broke after some of the reply came: its ``billed`` is the
+  prompt and the text that came, estimated. A call that timed out before any of its reply
+  came is not (whether the server even read it is unknown).
 
 Token usage comes from the response (``usage``; when streaming, the final usage chunk that
 ``stream_options={"include_usage": True}`` asks for). When a server omits it, usage is estimated
@@ -238,7 +240,11 @@ class OpenAIChatClient(OpenAIService):
             estimated=True,
         )
 
-    def _failed(self, err: BaseException, started: float, stream: bool) -> UpstreamUnavailable:
+    def _failed(
+        self, err: BaseException, started: float, stream: bool, written: LLMUsage | None = None
+    ) -> UpstreamUnavailable:
+        """The error a failed call raises; ``written`` is what a stream that broke midway had
+        cost so far (billed when the server reported nothing else)."""
         detail, unhealthy = classify_error(err)
         if unhealthy:
             self.breaker.record_failure()
@@ -255,7 +261,7 @@ class OpenAIChatClient(OpenAIService):
         kind = ContentFiltered if _filtered(err) else UpstreamUnavailable
         # A reply the server sent with its usage is billed even when unusable (withheld, empty);
         # one without reported usage is not charged on an estimate.
-        billed = err.usage if isinstance(err, MalformedResponse) else None
+        billed = err.usage if isinstance(err, MalformedResponse) else written
         return kind(detail=detail, billed=billed)
 
     def _succeeded(
@@ -379,7 +385,11 @@ class OpenAIChatClient(OpenAIService):
                     raise _no_content(finish_reason, self._reported(reported, model))
             except (openai.OpenAIError, TimeoutError, ValueError, MalformedResponse) as err:
                 settled = True
-                raise self._failed(err, started, stream=True) from err
+                # A stream that broke after some of the reply came (the deadline, a dropped
+                # connection) was read and written by the server, which bills it: at least
+                # the prompt and what came, estimated unless it reported its usage.
+                written = self._usage(reported, model, messages, "".join(parts)) if parts else None
+                raise self._failed(err, started, stream=True, written=written) from err
             completion = Completion(
                 text=text,
                 usage=self._usage(reported, model, messages, text),

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from fakes.openai_server import FakeOpenAIServer, Reply, Status
+from fakes.openai_server import FakeOpenAIServer, Hang, Reply, Status
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from support import refusing_inserts
@@ -20,7 +20,7 @@ from support import refusing_inserts
 from admin.audit import AuditKeyring, AuditLog, AuditWriteFailed
 from admin.quotas import MAX_BUDGET, QuotaService, period_of, previous_period, reset_date
 from bot.auditing import Auditor
-from bot.metering import LLMAccess
+from bot.metering import LLMAccess, spent_by
 from knowledge.errors import QuotaExceeded, UpstreamUnavailable
 from knowledge.llm import LLMClient, LLMConfig, OpenAIChatClient
 
@@ -84,6 +84,35 @@ async def test_failed_calls_release_their_reservation(
     await client.close()
     status = quotas.status("8")
     assert (status.used, status.reserved, status.remaining) == (0, 0, 1000)
+
+
+async def test_a_stream_that_breaks_midway_is_charged_what_the_server_wrote(
+    db_engine: Engine, openai_fake: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    quotas = QuotaService(db_engine, default_budget=1000)
+    # Two pieces of the answer come, then nothing until the call's deadline.
+    openai_fake.script(Reply("住民票の写しの交付手数料は300円です。", stall_after=2), Hang())
+    config = LLMConfig(base_url=openai_fake.url, api_key="k", model="m", deadline_s=0.5)
+    client = OpenAIChatClient(config)
+    llm = LLMAccess(client, quotas, auditor(db_engine, tmp_path)).for_org("8")
+    assert llm is not None
+
+    async def read() -> None:
+        async for _event in llm.stream([{"role": "user", "content": "質問"}], max_tokens=500):
+            pass
+
+    try:
+        with pytest.raises(UpstreamUnavailable):
+            await read()
+        # The prompt (9 tokens estimated) and 「住民票の写しの交」 (8): the provider bills
+        # what its model read and wrote, though the answer was never finished.
+        assert (quotas.status("8").used, quotas.status("8").reserved) == (17, 0)
+        with pytest.raises(UpstreamUnavailable):
+            await read()  # nothing came: whether the server read it is unknown
+    finally:
+        await client.close()
+    assert (quotas.status("8").used, quotas.status("8").reserved) == (17, 0)
+    assert (spent := spent_by(llm)) is not None and spent.total_tokens == 17
 
 
 def test_thresholds_are_reported_once(db_engine: Engine) -> None:

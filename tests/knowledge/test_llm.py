@@ -31,6 +31,7 @@ from knowledge.llm import (
     CircuitBreaker,
     Completion,
     LLMConfig,
+    LLMUsage,
     OpenAIChatClient,
     StreamEnd,
     TextDelta,
@@ -245,6 +246,13 @@ async def test_stream_that_stalls_midway_fails_within_the_deadline(
     assert time.monotonic() - started < 2.0
     assert len(deltas) == 2
     assert raised.value.detail == "llm deadline exceeded"
+    # The server read the prompt and wrote what came: billed, so charged (estimated).
+    assert raised.value.billed == LLMUsage(
+        model="test-model",
+        input_tokens=estimate_message_tokens(PROMPT),
+        output_tokens=estimate_tokens("".join(deltas)),
+        estimated=True,
+    )
 
 
 @pytest.mark.parametrize(
