@@ -22,7 +22,9 @@ def describe(name: str, status: QuotaStatus) -> str:
         f"  上限: {status.budget:,} トークン",
         f"  使用済み: {status.used:,} / 予約中: {status.reserved:,} / 残り: {status.remaining:,}",
     ]
-    if status.used >= status.budget:
+    if status.budget == 0:  # turned off, not spent (as the refusal says)
+        lines.append("  AIによる回答は行いません（上限0トークン）")
+    elif status.used >= status.budget:
         # Used can pass the budget: a server that ignores max_tokens is charged what it reports.
         over = status.used - status.budget
         lines.append("  今月の上限に達しています" + (f"（{over:,} トークン超過）" if over else ""))

@@ -502,6 +502,8 @@ async def test_exhausted_budget_answers_offline_or_refuses(
     runner = CliRunner()
     shown = await asyncio.to_thread(runner.invoke, cli, ["quota", "set", "テスト市", "0"], env=env)
     assert shown.exit_code == 0 and "上限: 0 トークン" in shown.stdout
+    # Turned off, not spent: nothing was used, and nothing comes back on the 1st.
+    assert "AIによる回答は行いません" in shown.stdout and "上限に達して" not in shown.stdout
     client = await aiohttp_client(create_app(make_settings(host="0.0.0.0", **llm(openai_fake))))
     auth = {"Authorization": f"Bearer {key}"}
     body = await (
