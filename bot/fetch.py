@@ -17,13 +17,12 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from aiohttp.abc import ResolveResult
 from aiohttp.resolver import ThreadedResolver
-from bs4.dammit import EncodingDetector
 
 from admin.datasets import SourceState
 from bot.settings import Settings
 from knowledge.errors import BadDocument, UpstreamUnavailable
 from knowledge.parsing import SUPPORTED_SUFFIXES
-from knowledge.parsing.base import BOMS, JAPANESE_CODECS
+from knowledge.parsing.charset import JAPANESE_CODECS, declared_encoding
 
 FETCH_TIMEOUT_S = 20.0
 MAX_REDIRECTS = 5
@@ -240,10 +239,9 @@ def _as_sent(name: str, body: bytes, charset: str | None) -> bytes:
     declaration, a BOM, another format, or bytes that do not decode in that set leave the
     body as it is."""
     codec = JAPANESE_CODECS.get((charset or "").lower())
-    if codec is None or not name.lower().endswith(_TEXT_SUFFIXES) or body.startswith(BOMS):
+    if codec is None or not name.lower().endswith(_TEXT_SUFFIXES):
         return body
-    html = name.lower().endswith((".html", ".htm"))
-    if html and EncodingDetector.find_declared_encoding(body, is_html=True):
+    if declared_encoding(body, html=name.lower().endswith((".html", ".htm"))):
         return body
     try:
         text = body.decode(codec)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -60,59 +59,6 @@ def stem(name: str) -> str:
     """The file name without folders and suffix, used as a fallback title."""
     path = PurePosixPath(name.replace("\\", "/"))
     return path.stem or path.name or name
-
-
-# Python codecs of the character set labels a Japanese text is declared in: every Shift_JIS
-# label means Windows-31J (CP932) to browsers (WHATWG Encoding), whose NEC and IBM characters
-# (①, Ⅱ, ㈱, 髙) Python's shift_jis codec stops at.
-JAPANESE_CODECS = {
-    **dict.fromkeys(
-        (
-            "shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji", "csshiftjis",
-            "windows-31j", "cp932", "ms932",
-        ),
-        "cp932",
-    ),
-    **dict.fromkeys(("euc-jp", "eucjp", "x-euc-jp"), "euc_jp"),
-    **dict.fromkeys(("iso-2022-jp", "csiso2022jp"), "iso2022_jp"),
-}  # fmt: skip
-BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-
-
-_NOT_SJIS = re.compile("[\x80-\x9f\uf8f0-\uf8f3]")
-
-
-def decode_text(data: bytes, label: str) -> str:
-    """Text of a plain-text file: UTF-8 (BOM allowed), UTF-16 with a BOM, or strict CP932.
-
-    CP932 (the Windows flavour of Shift_JIS) is accepted only when every byte decodes, so a
-    file in some other encoding is refused instead of turning into garbage.
-    """
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-    if b"\x00" not in data:
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        try:
-            text = data.decode("cp932")
-        except UnicodeDecodeError:
-            text = ""
-        # Python's cp932 maps stray single bytes to C1 controls and private-use characters;
-        # real Shift_JIS text has neither, other encodings (Latin-1, EUC-JP) often do.
-        if text and not _NOT_SJIS.search(text):
-            return text
-    raise BadDocument(
-        f"{label}は UTF-8 または Shift_JIS のテキストではありません。"
-        "文字コードを UTF-8 にして保存し直してから、もう一度アップロードしてください。",
-        detail="undecodable text",
-    )
 
 
 _SPACES = re.compile(r"[ \t\u3000\xa0]+")

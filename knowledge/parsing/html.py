@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
-from bs4.dammit import EncodingDetector
 from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 
-from knowledge.parsing.base import (
-    BOMS,
-    JAPANESE_CODECS,
-    ParsedFile,
-    SectionBuffer,
-    require_sections,
-    stem,
-)
+from knowledge.parsing.base import ParsedFile, SectionBuffer, require_sections, stem
+from knowledge.parsing.charset import JAPANESE_CODECS, declared_encoding, sniffed_text
 
 # Page furniture that is not part of the document's text.
 _DROP = ("script", "style", "nav", "noscript", "template", "iframe", "svg")
@@ -44,11 +37,15 @@ _NOT_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction)
 
 def _markup(data: bytes) -> bytes | str:
     """The page as BeautifulSoup should read it: a page declared Shift_JIS decoded as CP932
-    (a character outside Shift_JIS made lxml drop the whole page), others as bytes."""
-    if data.startswith(BOMS):
-        return data
-    declared = EncodingDetector.find_declared_encoding(data, is_html=True)
-    if declared and JAPANESE_CODECS.get(declared.lower()) == "cp932":
+    (a character outside Shift_JIS made lxml drop the whole page); a page that names no
+    character set (an old municipal page saved to a file) decoded as a plain text is, since
+    BeautifulSoup's own guess reads a short EUC-JP page as Korean or Chinese; others as
+    bytes."""
+    declared = declared_encoding(data, html=True)
+    if declared is None:
+        text = sniffed_text(data)
+        return data if text is None else text
+    if JAPANESE_CODECS.get(declared) == "cp932":
         return data.decode("cp932", errors="replace")
     return data
 
@@ -66,8 +63,8 @@ def _marked_furniture(tag: Tag) -> bool:
 def parse_html(name: str, data: bytes, label: str) -> ParsedFile:
     """Text without scripts, styles and page navigation, sectioned by h1–h4.
 
-    The title is the page's ``<title>`` or else its first ``<h1>``. The character set comes from
-    the page itself (BOM, ``<meta charset>``) as detected by BeautifulSoup.
+    The title is the page's ``<title>`` or else its first ``<h1>``. The character set is the
+    one the page names (BOM, ``<meta charset>``), else found as a plain text's is.
     """
     soup = BeautifulSoup(_markup(data), "lxml")
     for tag in soup.find_all(_DROP):

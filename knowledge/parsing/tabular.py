@@ -20,7 +20,8 @@ from openpyxl import load_workbook
 from knowledge.chunking import MAX_CHUNK_CHARS
 from knowledge.documents import Section
 from knowledge.errors import BadDocument
-from knowledge.parsing.base import ParsedFile, decode_text, require_sections, stem
+from knowledge.parsing.base import ParsedFile, require_sections, stem
+from knowledge.parsing.charset import decode_text
 
 ROWS_PER_SECTION = 20
 # A group also closes before it would outgrow one chunk, so the header is never split off.
@@ -155,7 +156,7 @@ def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
 
 
 def parse_csv(name: str, data: bytes, label: str) -> ParsedFile:
-    """CSV (comma or tab separated; UTF-8 or Shift_JIS), grouped like a worksheet; a .tsv
+    """CSV (comma or tab separated; UTF-8, Shift_JIS or EUC-JP), grouped like a worksheet; a .tsv
     file is tab separated."""
     text = decode_text(data, label)
     first_line = text.split("\n", 1)[0]

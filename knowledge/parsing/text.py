@@ -15,12 +15,12 @@ from knowledge.parsing.base import (
     ParsedFile,
     SectionBuffer,
     article_sections,
-    decode_text,
     require_sections,
     rule_title,
     stem,
     tidy_lines,
 )
+from knowledge.parsing.charset import decode_text
 
 # Paragraphs are grouped up to about this many characters so that a section is a readable
 # passage rather than a line, and usually fits one chunk.

@@ -88,6 +88,28 @@ def test_txt_in_shift_jis_is_read() -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "第1条 この規則は、公布の日から施行する。",
+        "住民票の写し",  # a short file as well
+        "課税標準額",  # kanji only
+        "固定資産税の納期\n第1期 4月30日\n第2期 7月31日\n",
+    ],
+)
+def test_txt_in_euc_jp_is_read(text: str) -> None:
+    # Exports of old Unix systems (例規 databases, 基幹系) are EUC-JP.
+    [parsed] = parse_file("reiki.txt", text.encode("euc_jp"))
+    assert parsed.sections[0].text == text.strip()
+
+
+@pytest.mark.parametrize("text", ["ﾃﾞｰﾀ", "ｶﾌﾞｼｷｶﾞｲｼｬ ﾃｽﾄｼｮｳｼﾞ"])
+def test_shift_jis_half_width_kana_that_also_decodes_as_euc_jp_stays_shift_jis(text: str) -> None:
+    # Old host systems write names in half-width kana; these bytes are valid EUC-JP kanji too.
+    [parsed] = parse_file("kana.txt", text.encode("cp932"))
+    assert parsed.sections[0].text == text
+
+
+@pytest.mark.parametrize(
     "data",
     [
         b"\x81\x20\x82\x7f broken shift_jis",
@@ -97,7 +119,7 @@ def test_txt_in_shift_jis_is_read() -> None:
 )
 def test_txt_in_other_encodings_is_refused_naming_the_file(data: bytes) -> None:
     message = refusal("legacy.txt", data)
-    assert "「legacy.txt」は UTF-8 または Shift_JIS のテキストではありません" in message
+    assert "「legacy.txt」は UTF-8・Shift_JIS・EUC-JP のいずれのテキストでもありません" in message
 
 
 # --- Markdown -------------------------------------------------------------------------------
@@ -231,6 +253,25 @@ def test_a_page_declared_shift_jis_with_windows_characters_is_read() -> None:
     assert [s.text for s in parsed.sections] == [
         "髙橋市民センターの窓口は①番、㈱テスト市サービスが受託しています（Ⅱ期）。"
     ]
+
+
+@pytest.mark.parametrize("codec", ["euc_jp", "cp932"])
+def test_a_page_saved_without_meta_charset_is_read_in_its_japanese_encoding(codec: str) -> None:
+    # An old municipal page saved to a file: its server named the character set, the page
+    # does not.
+    page = (
+        "<html><head><title>テスト市情報公開条例</title></head><body>"
+        "<h1>テスト市情報公開条例</h1><p>第1条 この条例は、市民の知る権利を尊重し、"
+        "公文書の公開を請求する権利を明らかにすることを目的とする。</p></body></html>"
+    )
+    [parsed] = parse_file("reiki.html", page.encode(codec))
+    assert parsed.title == "テスト市情報公開条例"
+    assert [s.text for s in parsed.sections] == [
+        "第1条 この条例は、市民の知る権利を尊重し、公文書の公開を請求する権利を明らかにする"
+        "ことを目的とする。"
+    ]
+    [short] = parse_file("short.html", "<p>住民票の写し</p>".encode(codec))
+    assert short.sections[0].text == "住民票の写し"
 
 
 # --- JSON / JSON Lines ----------------------------------------------------------------------

@@ -403,6 +403,12 @@ def test_a_tsv_file_is_read_tab_separated_even_with_commas_in_cells() -> None:
     )
 
 
+def test_csv_in_euc_jp_is_read() -> None:
+    data = "品目,曜日\n燃やすごみ,月曜日・木曜日\n資源ごみ,水曜日\n".encode("euc_jp")
+    [parsed] = parse_file("gomi.csv", data)
+    assert parsed.sections[0].text == "品目 | 曜日\n燃やすごみ | 月曜日・木曜日\n資源ごみ | 水曜日"
+
+
 def test_csv_in_an_unknown_encoding_is_refused() -> None:
     message = refusal("data.csv", "a,b\ncafé,crème\n".encode("latin-1"))
-    assert "「data.csv」は UTF-8 または Shift_JIS のテキストではありません" in message
+    assert "「data.csv」は UTF-8・Shift_JIS・EUC-JP のいずれのテキストでもありません" in message
