@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from datetime import date, datetime, time
 from io import BytesIO, StringIO
 from itertools import chain
+from typing import Any
 
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from knowledge.chunking import MAX_CHUNK_CHARS
 from knowledge.documents import Section
@@ -120,33 +123,84 @@ def _grouped(rows: Iterable[tuple[int, list[str]]], where: str, caption: str = "
     return sections
 
 
-def _sheet_rows(rows: Iterable[tuple[object, ...]]) -> Iterator[tuple[int, list[str]]]:
-    for number, row in enumerate(rows, start=1):
-        yield number, [cell_text(value) for value in row]
+def _is_formula(value: object) -> bool:
+    """Whether a cell read for its formulas holds one (「=SUM(B2:B10)」, an array formula)."""
+    if isinstance(value, str):
+        return value.startswith("=")
+    return isinstance(value, ArrayFormula | DataTableFormula)
 
 
-def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
-    """Every worksheet, rows grouped with the header repeated; position 「Sheet1 2〜21行」."""
-    sections: list[Section] = []
+def _unsaved(formula: object) -> str:
+    """What a formula cell shows when its file holds no value for it (written by a program,
+    not saved by Excel): the formula, so that a total does not silently go missing."""
+    text = formula if isinstance(formula, str) else getattr(formula, "text", "")
+    return (
+        f"（計算式: {text}、値は保存されていません）"
+        if text
+        else "（計算式の値は保存されていません）"
+    )
+
+
+def _with_saved_values(
+    written: Iterable[tuple[object, ...]], saved: Iterable[tuple[Any, ...]]
+) -> Iterator[list[object]]:
+    """A sheet's rows as read for formulas (``written``), each formula replaced by the value
+    the file holds for it (``saved``: the same sheet's cells read for values), or by
+    ``_unsaved`` when it holds none. A formula whose result is an empty string
+    (「=IF(A2="","",…)」) holds an empty value of type ``str`` and shows nothing, as in Excel."""
+    for row, cells in zip(written, saved, strict=True):
+        yield [
+            value
+            if not _is_formula(value)
+            else cell.value
+            if cell.value is not None or cell.data_type == "str"
+            else _unsaved(value)
+            for value, cell in zip(row, cells, strict=True)
+        ]
+
+
+def _workbook(data: bytes, label: str, *, values: bool) -> Workbook:
     try:
-        workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
+        return load_workbook(BytesIO(data), read_only=True, data_only=values)
     except Exception as exc:  # openpyxl raises zip, XML and key errors on damaged files
         raise BadDocument(
             f"{label}は Excel（.xlsx）ファイルとして読み込めませんでした。"
             "ファイルが壊れていないか確認してください。",
             detail=f"xlsx unreadable: {type(exc).__name__}",
         ) from exc
-    try:
-        title = workbook.properties.title or ""
-        for sheet in workbook.worksheets:
-            sections += table_sections(_sheet_rows(sheet.iter_rows(values_only=True)), sheet.title)
-    except Exception as exc:  # damaged sheet XML surfaces only while reading rows
-        raise BadDocument(
-            f"{label}のシートを読み込めませんでした。ファイルが壊れていないか確認してください。",
-            detail=f"xlsx sheet unreadable: {type(exc).__name__}",
-        ) from exc
-    finally:
-        workbook.close()
+
+
+def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
+    """Every worksheet, rows grouped with the header repeated; position 「Sheet1 2〜21行」.
+
+    A sheet is read for its formulas first; one that has any is read again for the values
+    the file holds, which a program that wrote the file may not have computed.
+    """
+    sections: list[Section] = []
+    with ExitStack() as opened:
+        workbook = _workbook(data, label, values=False)
+        opened.callback(workbook.close)
+        saved: Workbook | None = None
+        try:
+            title = workbook.properties.title or ""
+            for index, sheet in enumerate(workbook.worksheets):
+                written = list(sheet.iter_rows(values_only=True))
+                rows: Iterable[Iterable[object]] = written
+                if any(map(_is_formula, chain.from_iterable(written))):
+                    if saved is None:
+                        saved = _workbook(data, label, values=True)
+                        opened.callback(saved.close)
+                    rows = _with_saved_values(written, saved.worksheets[index].iter_rows())
+                numbered = enumerate(([cell_text(value) for value in row] for row in rows), 1)
+                sections += table_sections(numbered, sheet.title)
+        except BadDocument:
+            raise
+        except Exception as exc:  # damaged sheet XML surfaces only while reading rows
+            raise BadDocument(
+                f"{label}のシートを読み込めませんでした。"
+                "ファイルが壊れていないか確認してください。",
+                detail=f"xlsx sheet unreadable: {type(exc).__name__}",
+            ) from exc
     return ParsedFile(
         name=name,
         title=title.strip() or stem(name),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import zipfile
 from datetime import date, datetime
 from io import BytesIO, StringIO
@@ -349,6 +350,53 @@ def test_wide_rows_close_a_group_before_it_outgrows_a_chunk() -> None:
     assert len(parsed.sections) > 1
     assert all(len(s.text) <= 1000 for s in parsed.sections)
     assert all(s.text.startswith("番号 | 内容\n") for s in parsed.sections)
+
+
+def budget_sheet() -> bytes:
+    """A budget sheet as a program (openpyxl, a municipal system) writes it: the total is a
+    formula, and the file holds no value for it, since no spreadsheet has computed it."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "歳出"
+    sheet.append(["款", "予算額", "備考"])
+    sheet.append(["総務費", 1200, '=IF(B2>3000,"増額","")'])
+    sheet.append(["民生費", 3400, '=IF(B3>3000,"増額","")'])
+    sheet.append(["合計", "=SUM(B2:B3)"])
+    out = BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def test_a_formula_without_a_saved_value_shows_its_formula_instead_of_vanishing() -> None:
+    [parsed] = parse_file("予算.xlsx", budget_sheet())
+    assert parsed.sections[0].text.split("\n")[-1] == (
+        "合計 | （計算式: =SUM(B2:B3)、値は保存されていません）"
+    )
+
+
+def test_a_formula_saved_with_its_value_shows_the_value() -> None:
+    # Excel and LibreOffice save what a formula computed next to it; an empty text result
+    # (「""」) is an empty value of type str, and shows nothing.
+    results = {"B4": (b"", b"4600"), "C2": (b' t="str"', b""), "C3": (b' t="str"', "増額".encode())}
+    buffer = BytesIO()
+    with (
+        zipfile.ZipFile(BytesIO(budget_sheet())) as written,
+        zipfile.ZipFile(buffer, "w") as saved,
+    ):
+        for item in written.infolist():
+            part = written.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                for cell, (kind, value) in results.items():
+                    pattern = rb'<c r="%s">(<f>.*?</f>)<v></v>' % cell.encode()
+                    computed = rb'<c r="%s"%s>\1<v>%s</v>' % (cell.encode(), kind, value)
+                    part, found = re.subn(pattern, computed, part)
+                    assert found == 1
+            saved.writestr(item, part)
+    [parsed] = parse_file("予算.xlsx", buffer.getvalue())
+    assert parsed.sections[0].text == (
+        "款 | 予算額 | 備考\n総務費 | 1200\n民生費 | 3400 | 増額\n合計 | 4600"
+    )
 
 
 def test_damaged_xlsx_is_refused() -> None:
