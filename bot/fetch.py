@@ -22,7 +22,7 @@ from admin.datasets import SourceState
 from bot.settings import Settings
 from knowledge.errors import BadDocument, UpstreamUnavailable
 from knowledge.parsing import SUPPORTED_SUFFIXES
-from knowledge.parsing.charset import JAPANESE_CODECS, declared_encoding
+from knowledge.parsing.charset import JAPANESE_CODECS, declared_encoding, decoded
 
 FETCH_TIMEOUT_S = 20.0
 MAX_REDIRECTS = 5
@@ -243,11 +243,8 @@ def _as_sent(name: str, body: bytes, charset: str | None) -> bytes:
         return body
     if declared_encoding(body, html=name.lower().endswith((".html", ".htm"))):
         return body
-    try:
-        text = body.decode(codec)
-    except UnicodeDecodeError:
-        return body
-    return codecs.BOM_UTF8 + text.encode("utf-8")
+    text = decoded(body, codec)
+    return body if text is None else codecs.BOM_UTF8 + text.encode("utf-8")
 
 
 async def fetch_document(url: str, policy: FetchPolicy) -> tuple[str, bytes]:

@@ -70,6 +70,18 @@ def _rarities(text: str) -> int:
     return sum(char not in common for char in _ASCII.sub("", text)[:_SAMPLE_CHARS])
 
 
+def decoded(data: bytes, codec: str) -> str | None:
+    """``data`` in ``codec`` (a value of ``JAPANESE_CODECS``), or ``None`` when it does not
+    decode. EUC-JP written on Windows (eucJP-ms) holds NEC's characters (①, Ⅱ, ㈱), which
+    JIS X 0213 (``euc_jis_2004``) has at the same codes and Python's ``euc_jp`` lacks."""
+    for name in (codec, "euc_jis_2004") if codec == "euc_jp" else (codec,):
+        try:
+            return data.decode(name)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
 def _japanese(data: bytes) -> str | None:
     """``data`` read as CP932 or EUC-JP, the one that reads as Japanese (CP932 when both do
     equally), or ``None`` when neither decodes it.
@@ -77,17 +89,12 @@ def _japanese(data: bytes) -> str | None:
     CP932 counts only when every byte decodes to real text: Python's cp932 maps stray single
     bytes to C1 controls and private-use characters, which Shift_JIS text never has.
     """
-    readings = []
-    for codec in ("cp932", "euc_jp"):
-        try:
-            text = data.decode(codec)
-        except UnicodeDecodeError:
-            continue
-        if codec != "cp932" or not _NOT_SJIS.search(text):
-            readings.append(text)
-    if len(readings) < 2:
-        return readings[0] if readings else None
-    return min(readings, key=_rarities)  # the first, CP932, on a tie
+    cp932, euc = decoded(data, "cp932"), decoded(data, "euc_jp")
+    if cp932 is not None and _NOT_SJIS.search(cp932):
+        cp932 = None
+    if cp932 is None or euc is None:
+        return cp932 or euc
+    return min((cp932, euc), key=_rarities)  # the first, CP932, on a tie
 
 
 def sniffed_text(data: bytes) -> str | None:

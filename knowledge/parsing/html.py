@@ -6,7 +6,7 @@ from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 
 from knowledge.parsing.base import ParsedFile, SectionBuffer, require_sections, stem
-from knowledge.parsing.charset import JAPANESE_CODECS, declared_encoding, sniffed_text
+from knowledge.parsing.charset import JAPANESE_CODECS, declared_encoding, decoded, sniffed_text
 
 # Page furniture that is not part of the document's text.
 _DROP = ("script", "style", "nav", "noscript", "template", "iframe", "svg")
@@ -36,17 +36,19 @@ _NOT_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction)
 
 
 def _markup(data: bytes) -> bytes | str:
-    """The page as BeautifulSoup should read it: a page declared Shift_JIS decoded as CP932
-    (a character outside Shift_JIS made lxml drop the whole page); a page that names no
-    character set (an old municipal page saved to a file) decoded as a plain text is, since
-    BeautifulSoup's own guess reads a short EUC-JP page as Korean or Chinese; others as
-    bytes."""
+    """The page as BeautifulSoup should read it: a page declared Shift_JIS or EUC-JP decoded
+    here (a Windows character outside those sets, ① or 髙, made lxml drop the whole page);
+    a page that names no character set (an old municipal page saved to a file) decoded as a
+    plain text is, since BeautifulSoup's own guess reads a short EUC-JP page as Korean or
+    Chinese; others as bytes."""
     declared = declared_encoding(data, html=True)
     if declared is None:
         text = sniffed_text(data)
         return data if text is None else text
-    if JAPANESE_CODECS.get(declared) == "cp932":
-        return data.decode("cp932", errors="replace")
+    codec = JAPANESE_CODECS.get(declared)
+    if codec in ("cp932", "euc_jp"):
+        text = decoded(data, codec)
+        return data.decode(codec, errors="replace") if text is None else text
     return data
 
 

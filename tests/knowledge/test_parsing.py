@@ -255,6 +255,17 @@ def test_a_page_declared_shift_jis_with_windows_characters_is_read() -> None:
     ]
 
 
+@pytest.mark.parametrize("declared", ['<meta charset="EUC-JP">', ""])
+def test_euc_jp_written_on_windows_with_nec_characters_is_read(declared: str) -> None:
+    # EUC-JP from Windows (eucJP-ms) holds ①, Ⅱ and ㈱ at the codes of JIS X 0213 row 13.
+    text = "申請は①窓口、②郵送のいずれかで受け付けます（Ⅱ期は㈱テスト市サービスが受託）。"
+    page = f"<html><head>{declared}<title>申請方法</title></head><body><p>{text}</p></body></html>"
+    [parsed] = parse_file("shinsei.html", page.encode("euc_jis_2004"))
+    assert [s.text for s in parsed.sections] == [text]
+    [plain] = parse_file("shinsei.txt", text.encode("euc_jis_2004"))
+    assert plain.sections[0].text == text
+
+
 @pytest.mark.parametrize("codec", ["euc_jp", "cp932"])
 def test_a_page_saved_without_meta_charset_is_read_in_its_japanese_encoding(codec: str) -> None:
     # An old municipal page saved to a file: its server named the character set, the page
