@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 
 OFFLINE_SUMMARY_CHARS = 400
 LLM_SUMMARY_CHARS = 600
+PARTS_SUMMARY_NOTICE = (
+    "※全体のまとめを作成できなかったため、文書を分けて要約した部分ごとの要約を、"
+    "文書の順に表示しています。"
+)
 
 
 class Summarizer:
@@ -170,8 +174,11 @@ class Summarizer:
                         await self.llm.check_affordable(org_id, self.token_budget)
                     raise
                 notice = f"\n\n{SUMMARY_CUT_SHORT_NOTICE}" if written.cut_short else ""
+                text = f"{header}\n\n{written.text} [1]"
+                if written.parts:  # the merge failed: the parts already paid for, in order
+                    text = f"{PARTS_SUMMARY_NOTICE}\n\n{header}\n\n{_by_part(written.parts)}"
                 return Answer(
-                    text=f"{header}\n\n{written.text} [1]{notice}",
+                    text=f"{text}{notice}",
                     citations=(source.citation,),
                     usage=usage_of(written.usage),
                 )
@@ -203,6 +210,12 @@ class Summarizer:
         )
         # The calls that succeeded before one failed were charged: the reply says so too.
         return charged(quoted, spent_by(llm))
+
+
+def _by_part(parts: Sequence[str]) -> str:
+    """Part summaries in document order, each numbered as the progress stages number them
+    and cited, as a merged summary is."""
+    return "\n\n".join(f"【{n}/{len(parts)}】{part} [1]" for n, part in enumerate(parts, 1))
 
 
 def _stages(title: str, progress: Progress) -> PartsRead:

@@ -8,13 +8,15 @@ spend), so the plan is an upper bound on what the calls may cost.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from knowledge.analysis import char_bigrams, split_sentences
+from knowledge.errors import QuotaExceeded, UpstreamUnavailable
 from knowledge.generation import escape_attribute, escape_data
 from knowledge.llm import (
     NO_USAGE,
@@ -24,6 +26,8 @@ from knowledge.llm import (
     estimate_message_tokens,
     estimate_tokens,
 )
+
+log = logging.getLogger(__name__)
 
 SUMMARY_SYSTEM_PROMPT = (
     "あなたは行政文書を要約するアシスタントです。\n"
@@ -176,11 +180,16 @@ def _pack(texts: list[str], k: int, capacity: int, *, at_sentences: bool) -> lis
 @dataclass(frozen=True)
 class Summary:
     """A model-written summary and what its calls cost. ``cut_short`` when the server stopped
-    the final reply (the whole summary, or the merge of the partial ones) before its end."""
+    the final reply (the whole summary, or the merge of the partial ones) before its end.
+
+    When merging the part summaries failed, ``parts`` holds them in document order (already
+    paid for, so shown rather than thrown away), ``text`` is empty, and ``cut_short`` says
+    whether the server stopped one of them before its end."""
 
     text: str
     usage: LLMUsage
     cut_short: bool = False
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -279,8 +288,10 @@ async def summarize_document(
     chunks, evenly spaced chunks are kept), so the summary still covers the whole document.
     ``on_part`` is awaited after each part's summary, in the order they finish (the last
     one, every part read, just before the merge); a summary in one call reports nothing.
+    When the merge call fails (the model unreachable, its filter, the budget refusing it),
+    the summary holds the part summaries instead (``Summary.parts``).
     Raises ``ValueError`` when the budget cannot hold a useful plan, and
-    ``UpstreamUnavailable`` from the client.
+    ``UpstreamUnavailable`` or ``QuotaExceeded`` from the client for the other calls.
     """
     texts = [c.strip() for c in chunks if c and c.strip()]
     if not texts:
@@ -297,7 +308,7 @@ async def summarize_document(
     gate = asyncio.Semaphore(MAP_CONCURRENCY)
     done = 0
 
-    async def summarize_part(i: int, group: str) -> tuple[str, LLMUsage]:
+    async def summarize_part(i: int, group: str) -> Completion:
         nonlocal done
         async with gate:
             completion = await client.complete(
@@ -309,7 +320,7 @@ async def summarize_document(
         # Clipped to map_out characters: the reduce step was planned with that many tokens.
         # A partial summary the server cut short is still merged: the final summary then says
         # less about that part, but it is whole, so only a cut final reply is told to the user.
-        return completion.text.strip()[: plan.map_out], completion.usage
+        return replace(completion, text=_clip_summary(completion.text, plan.map_out))
 
     parts = [asyncio.ensure_future(summarize_part(i, g)) for i, g in enumerate(plan.groups, 1)]
     try:
@@ -317,13 +328,17 @@ async def summarize_document(
     finally:  # one failed part fails the summary: stop paying for the others
         for part in parts:
             part.cancel()
-    usage = NO_USAGE
-    for _, part_usage in results:
-        usage = usage + part_usage
-    partials = [text for text, _ in results]
-    completion = await client.complete(
-        _reduce_messages(title, partials, max_summary_chars), max_tokens=final_out
-    )
+    usage = sum((r.usage for r in results), NO_USAGE)
+    partials = [r.text for r in results]
+    try:
+        completion = await client.complete(
+            _reduce_messages(title, partials, max_summary_chars), max_tokens=final_out
+        )
+    except (UpstreamUnavailable, QuotaExceeded) as exc:
+        log.warning("summary merge failed, keeping the part summaries: %s", exc.detail)
+        billed = exc.billed if isinstance(exc, UpstreamUnavailable) else None
+        cut = any(r.cut_short for r in results)
+        return Summary("", usage + (billed or NO_USAGE), cut, tuple(partials))
     return _summary(completion, max_summary_chars, usage)
 
 
