@@ -81,6 +81,7 @@ def citation_for(n: int, hit: Hit) -> Citation:
         published=meta.published.isoformat() if meta.published else None,
         doc_id=meta.doc_id,
         category=meta.category,
+        statute=bool(meta.law_id),
     )
 
 

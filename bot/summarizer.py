@@ -151,7 +151,8 @@ class Summarizer:
         llm: LLMClient | None,
         progress: Progress | None,
     ) -> Answer:
-        details = " / ".join(x for x in (source.citation.published or "", source.citation.url) if x)
+        # The date said as the citations say it: 「1971-08-11 公布」, not a bare date.
+        details = " / ".join(x for x in (source.citation.dated(), source.citation.url) if x)
         shown = f"（{details}）" if details else ""
         header = f"{source.note}「{source.title}」の要約です{shown}。"
         outcome: Outcome = "answered"

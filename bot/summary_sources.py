@@ -119,6 +119,7 @@ class SummarySources:
             title=title,
             url=url or first.source_url,
             published=first.published.isoformat() if first.published else None,
+            statute=bool(first.law_id),
         )
         if first.version:  # an e-Gov XML named by its 施行日, as e-Gov names its downloads
             title = _version_title(title, first.version)
@@ -213,6 +214,7 @@ def _of_document(document: Document, note: str = "") -> Source:
         published=meta.published.isoformat() if meta.published else None,
         doc_id=meta.doc_id,
         category=meta.category,
+        statute=bool(meta.law_id),
     )
     # Versions of one statute differ by their enforcement date: say which one this is.
     title = _version_title(meta.title, meta.version) if meta.version else meta.title

@@ -128,9 +128,10 @@ class Citation:
     organization: str = ""
     position: str = ""
     url: str = ""
-    published: str | None = None
+    published: str | None = None  # ISO: a statute's 公布日, another document's 公表日
     doc_id: str = ""
     category: str = ""
+    statute: bool = False  # a statute (its law id known): its date is when it was promulgated
 
     def details(self) -> list[str]:
         """What is shown after the title: position (unless the title ends with it), dataset,
@@ -139,9 +140,16 @@ class Citation:
             shown_position(self.title, self.position),
             self.dataset,
             self.organization,
-            self.published or "",
+            self.dated(),
         )
         return [p.strip() for p in parts if p and p.strip()]
+
+    def dated(self) -> str:
+        """The date with what it is, as a summary's 「（2023-06-07 施行）」 says it:
+        「1971-08-11 公布」 (a statute), 「2024-04-01 公表」; ``""`` without a date."""
+        if not self.published:
+            return ""
+        return f"{self.published} {'公布' if self.statute else '公表'}"
 
 
 def shown_position(title: str, position: str) -> str:

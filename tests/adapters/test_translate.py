@@ -32,6 +32,7 @@ ANSWER = Answer(
             position="第1項",
             url="https://laws.e-gov.go.jp/law/322AC0000000067",
             published="2024-04-01",
+            statute=True,
         ),
         Citation(n=2, title="内部資料 [案]", dataset="例規集"),
     ),
@@ -105,7 +106,7 @@ def test_slack_render_links_citations_and_escapes() -> None:
     assert message["text"] == "住民は監査を請求できます。[1] &lt;注意&gt; &amp; 確認"
     sources = blocks[1]["text"]["text"]
     assert sources.startswith("*出典*\n[1] <https://laws.e-gov.go.jp/law/322AC0000000067|")
-    assert "（第1項・e-Gov法令・デジタル庁・2024-04-01）" in sources
+    assert "（第1項・e-Gov法令・デジタル庁・2024-04-01 公布）" in sources
     assert "[2] 内部資料 [案]（例規集）" in sources
     assert blocks[2]["elements"][0]["text"] == AI_FOOTER
     assert [e["value"] for e in blocks[3]["elements"]] == ["d" * 32] * 2
@@ -221,7 +222,7 @@ async def test_logo_turns_commands_and_render(logo_fake: FakeLogo) -> None:
     assert command.is_command and command.text == "quota set 横浜市 100"
     text = render_logo(ANSWER)["text"]
     assert text.startswith("住民は監査を請求できます。[1] <注意> & 確認\n\n出典:\n")
-    assert "[1] 地方自治法 第二百四十二条（第1項・e-Gov法令・デジタル庁・2024-04-01）" in text
+    assert "[1] 地方自治法 第二百四十二条（第1項・e-Gov法令・デジタル庁・2024-04-01 公布）" in text
     assert "    https://laws.e-gov.go.jp/law/322AC0000000067" in text
     assert text.endswith(AI_FOOTER)
 

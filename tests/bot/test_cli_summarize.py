@@ -92,11 +92,33 @@ def test_a_statute_file_is_summarized_from_its_main_provision_as_of_its_version(
     # The version the file holds (its 施行日), linked to that version on e-Gov.
     header = "「特定工場における公害防止組織の整備に関する法律施行令（2023-06-07 施行）」の要約です"
     assert result.stdout.startswith(header), result.stdout
-    assert "https://laws.e-gov.go.jp/law/346CO0000000264/20230607_505CO0000000202" in result.stdout
+    # Its date says what it is (the 政令's 公布日), in the header as in the citation.
+    url = "https://laws.e-gov.go.jp/law/346CO0000000264/20230607_505CO0000000202"
+    assert result.stdout.startswith(f"{header}（1971-08-11 公布 / {url}）。"), result.stdout
+    assert f"施行令（1971-08-11 公布） {url}" in result.stdout
     # Not the 附則 of each amendment: 「この政令は、平成四年八月十日から施行する。」…
     summary = result.stdout.split("\n\n")[1]
     assert "から施行する" not in summary, summary
     assert "公害防止管理者" in summary
+
+
+def test_an_answer_from_a_statute_file_says_its_date_is_the_promulgation(run) -> None:
+    order = EGOV / "346CO0000000264_20230607_505CO0000000202.xml"
+    ingest = (
+        "ingest",
+        str(order),
+        "--dataset",
+        "公害法令",
+        "--org",
+        "テスト市",
+        "--category",
+        "法令",
+    )
+    assert run("org", "create", "テスト市").exit_code == 0
+    assert run(*ingest, BAIBAIN_SAMPLE_DATA="0").exit_code == 0
+    result = run("ask", "公害防止管理者は誰から選任しますか", "--org", "テスト市")
+    assert result.exit_code == 0, result.output
+    assert "1971-08-11 公布）" in result.stdout, result.stdout
 
 
 def test_a_plans_table_of_contents_is_not_its_summary(run, tmp_path: Path) -> None:

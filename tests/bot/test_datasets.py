@@ -324,7 +324,10 @@ async def test_a_statute_and_one_of_its_articles_are_summarized_by_name(setup) -
     # Three versions by enforcement date: the one in force is meant, and its citation opens
     # that version on e-Gov 法令検索, not whatever version is in force there today.
     whole = await summary("原子力基本法")
-    assert whole["answer"].startswith("「原子力基本法（2025-06-06 施行）」の要約です")
+    # Its 施行日 names the version, its date says what it is: the law's 公布日.
+    assert whole["answer"].startswith(
+        "「原子力基本法（2025-06-06 施行）」の要約です（1955-12-19 公布 / "
+    )
     article = await summary("原子力基本法第2条の2")
     assert article["answer"].startswith("「原子力基本法 第二条の二（2025-06-06 施行）」の要約です")
     assert [c["url"] for c in article["citations"]] == [
