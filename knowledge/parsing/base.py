@@ -141,7 +141,7 @@ _CAPTION = re.compile(r"^[ 　]*[（(][^（）()]{1,30}[）)][ 　]*$")
 _SUPPLEMENT = re.compile(r"^[ 　]*附[ 　]*則[ 　]*(?:（.*）|\(.*\))?[ 　]*$")
 
 
-def _kind(line: str) -> str:
+def line_kind(line: str) -> str:
     """What a line of a rule is: ``"article"`` (it starts one), ``"chapter"``,
     ``"supplement"`` (附則), or ``""`` (text)."""
     if _ARTICLE.match(line):
@@ -154,23 +154,23 @@ def _kind(line: str) -> str:
 def rule_title(lines: list[str]) -> str:
     """The title line a rule or ordinance opens with (「テスト市公用車管理規則」, before its
     first article or chapter): its first line when short and not a sentence, else ``""``."""
-    kinds = [_kind(line) for line in lines]
+    kinds = [line_kind(line) for line in lines]
     if kinds.count("article") < 2:
         return ""
     first = next(i for i, kind in enumerate(kinds) if kind in ("article", "chapter"))
     opening = next((line.strip() for line in lines[:first] if line.strip()), "")
-    return opening if len(opening) <= _TITLE_CHARS and "。" not in opening else ""
+    return opening if len(opening) <= TITLE_CHARS and "。" not in opening else ""
 
 
 # A title line is one line of a name, not a paragraph.
-_TITLE_CHARS = 60
+TITLE_CHARS = 60
 
 
 def article_sections(lines: list[str]) -> list[Section]:
     """A rule or ordinance's lines (plain text, Word paragraphs) as one section per article,
     cited by it (「第3条」, 「附則第1条」) under its chapter heading, with the lines before the
     first one as a section of their own; none when fewer than two lines start an article."""
-    kinds = [_kind(line) for line in lines]
+    kinds = [line_kind(line) for line in lines]
     if kinds.count("article") < 2:
         return []
     first = next(i for i, kind in enumerate(kinds) if kind in ("article", "chapter"))

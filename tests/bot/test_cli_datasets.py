@@ -64,7 +64,9 @@ def test_a_folder_ingested_again_drops_the_files_it_no_longer_holds(run, tmp_pat
     dataset_id = listed.output.split("[", 1)[1].split("]", 1)[0]
     shown = run("dataset", "show", dataset_id, "--org", "テスト市")
     assert "・手数料条例（" in shown.output
-    assert "・要綱（" in shown.output  # a file named alone stays
+    assert (
+        "・補助金交付要綱（" in shown.output
+    )  # a file named alone stays (titled by its first line)
     assert "廃止予定規則" not in shown.output
     found = run("search", "公用車の使用", "--org", "テスト市", "--json")
     assert "廃止予定規則" not in found.output

@@ -61,6 +61,17 @@ def test_minutes_are_summarized_without_speaker_and_date_lines(run, tmp_path: Pa
         assert boilerplate not in summary, summary
 
 
+def test_minutes_in_a_text_file_are_named_by_their_title_line(run, tmp_path: Path) -> None:
+    minutes = tmp_path / "r8_1teirei.txt"
+    minutes.write_text(MINUTES, "utf-8")
+    result = run("summarize", str(minutes), BAIBAIN_SAMPLE_DATA="0")
+    assert result.exit_code == 0, result.output
+    title = "令和8年第1回みどり市議会定例会会議録（第2号）"
+    assert result.stdout.startswith(f"「{title}」の要約です。"), result.stdout
+    assert f"[1] {title}\n" in result.stdout  # the citation, too
+    assert "r8_1teirei" not in result.stdout
+
+
 def test_a_tables_rows_stay_on_their_own_lines(run, tmp_path: Path) -> None:
     book = openpyxl.Workbook()
     sheet = book.active

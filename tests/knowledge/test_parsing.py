@@ -87,6 +87,49 @@ def test_txt_in_shift_jis_is_read() -> None:
     assert "市民課" in parsed.sections[0].text
 
 
+MINUTES_OPENINGS = [
+    # A blank line after the title.
+    "令和６年第１回定例会 会議録（第２号）\n\n令和６年３月５日（火曜日）\n",
+    # Centred with full-width spaces, the date line right under it.
+    "　　　令和６年第１回定例会　会議録（第２号）\n令和６年３月５日（火曜日）午前10時開議\n",
+    # A speaker's mark or a rule right under it.
+    "令和６年第１回定例会 会議録（第２号）\n〇議事日程（第２号）\n",
+    "令和６年第１回定例会 会議録（第２号）\n――――――――――\n",
+]
+
+
+@pytest.mark.parametrize("opening", MINUTES_OPENINGS)
+def test_txt_opening_with_its_title_is_named_by_it(opening: str) -> None:
+    body = "○議長（山田太郎君）　ただいまから本日の会議を開きます。\n"
+    [parsed] = parse_file("r6_1teirei.txt", f"{opening}{body}".encode())
+    assert parsed.title == "令和６年第１回定例会 会議録（第２号）"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The first sentence of the body, on its own or wrapped across lines.
+        "本市では、令和6年度から避難所の備蓄品を点検します。\n\n点検は年2回です。",
+        "本市では、令和6年度から\n避難所の備蓄品を点検します。",
+        "本市は令和6年度から避難所の備蓄計画\nを改定し、点検を年2回とします。",
+        "　本市は令和6年度から避難所の備蓄計画\nを改定し、点検を年2回とします。",
+        "避難所の備蓄品の点検は、年2回\n\n実施します。",
+        "避難所の備蓄品の点検を\n\n年2回実施します。",
+        # A heading, an item, a speaker's line or a date: not the text's name.
+        "第1章 総則\n\n本計画は、備蓄について定める。",
+        "1. はじめに\n\n本計画は、備蓄について定める。",
+        "目次\n\n第1章 総則",
+        "○議長（山田太郎君）\n\nただいまから会議を開きます。",
+        "令和６年３月５日（火曜日）\n\n会議を開きます。",
+        # Too long for a title line.
+        "避難所" * 25 + "\n\n本文です。",
+    ],
+)
+def test_txt_opening_with_body_text_is_named_by_its_file(text: str) -> None:
+    [parsed] = parse_file("r6_1teirei.txt", text.encode())
+    assert parsed.title == "r6_1teirei"
+
+
 @pytest.mark.parametrize(
     "text",
     [
