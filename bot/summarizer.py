@@ -26,9 +26,10 @@ from knowledge.errors import (
     QuotaExceeded,
     UpstreamUnavailable,
 )
+from knowledge.extracts import extractive_summary
 from knowledge.index import IndexStore
 from knowledge.llm import LLMClient
-from knowledge.summaries import PartsRead, extractive_summary, summarize_document
+from knowledge.summaries import PartsRead, summarize_document
 
 log = logging.getLogger(__name__)
 

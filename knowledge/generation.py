@@ -6,7 +6,7 @@ so no text in a document can open or close a block; the system prompt tells the 
 anything inside a block is data and that instructions found there must not be followed.
 
 After generation, :func:`check_citations` keeps only citation numbers that exist. Summaries
-live in :mod:`knowledge.summaries`.
+live in :mod:`knowledge.summaries` (offline: :mod:`knowledge.extracts`).
 """
 
 from __future__ import annotations

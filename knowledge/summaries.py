@@ -1,4 +1,5 @@
-"""Document summaries: map-reduce through an LLM within a token budget, or extractive offline.
+"""Document summaries: map-reduce through an LLM within a token budget (the offline extract is
+:mod:`knowledge.extracts`).
 
 Token counts are planned with :func:`knowledge.llm.estimate_tokens` (one token per
 Japanese character, the high end of the 1–1.5 characters per token that current tokenizers
@@ -10,12 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import re
-from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
-from knowledge.analysis import char_bigrams, split_sentences
 from knowledge.errors import QuotaExceeded, UpstreamUnavailable
 from knowledge.generation import escape_attribute, escape_data
 from knowledge.llm import (
@@ -114,7 +112,9 @@ def _prefix_within(text: str, tokens: int, *, at_sentences: bool = True) -> str:
     return prefix[: cut + 1] if cut >= 0.7 * len(prefix) else prefix
 
 
-def _clip_summary(text: str, max_chars: int) -> str:
+def clip_summary(text: str, max_chars: int) -> str:
+    """``text`` within ``max_chars``: cut after its last full stop in the second half, else
+    with an ellipsis."""
     text = text.strip()
     if len(text) <= max_chars:
         return text
@@ -320,7 +320,7 @@ async def summarize_document(
         # Clipped to map_out characters: the reduce step was planned with that many tokens.
         # A partial summary the server cut short is still merged: the final summary then says
         # less about that part, but it is whole, so only a cut final reply is told to the user.
-        return replace(completion, text=_clip_summary(completion.text, plan.map_out))
+        return replace(completion, text=clip_summary(completion.text, plan.map_out))
 
     parts = [asyncio.ensure_future(summarize_part(i, g)) for i, g in enumerate(plan.groups, 1)]
     try:
@@ -345,96 +345,5 @@ async def summarize_document(
 def _summary(completion: Completion, max_chars: int, spent: LLMUsage = NO_USAGE) -> Summary:
     """The final reply as the summary, with ``spent`` (the map calls) added to its usage."""
     return Summary(
-        _clip_summary(completion.text, max_chars), spent + completion.usage, completion.cut_short
-    )
-
-
-_MIN_SENTENCE_CHARS = 8
-_MAX_SENTENCE_CHARS = 200
-_DUPLICATE_OVERLAP = 0.6
-# A sentence ends with its full stop, possibly inside closing brackets (「…という。）」);
-# 「出席議員（20名）」 or a speaker's line in minutes, 「○議長（山田太郎君）」, does not.
-_SENTENCE_END = re.compile(r"[。！？!?][」』）)]*$")
-
-
-# An entry of a table of contents: 「第2章 基本構想 ・・・・・・ 5」.
-_CONTENTS_ENTRY = re.compile(r"(?:[・･.．…‥][ 　]*){3,}[0-9０-９]+[ 　]*$")
-
-
-def _is_heading(sentence: str, title: str) -> bool:
-    """A title, heading, date line, table header, speaker's name or an entry of the 目次: not
-    summary material."""
-    bare = sentence.strip()
-    if bare == title.strip() or _CONTENTS_ENTRY.search(bare):
-        return True
-    return not _SENTENCE_END.search(bare) and len(bare) < 30
-
-
-# A sentence that leans on the one before it: a statute's 「前項の…」, 「同条の…」, 「前各号…」,
-# 「この場合において、…」, a proviso 「ただし、…」, and an item of a list 「一　…」, 「イ　…」.
-_REFERS_BACK = re.compile(
-    r"^\s*(?:[0-9０-９一二三四五六七八九十]+\s*)?"
-    r"(?:(?:前|同)[各二三四五]*(?:項|条|号)|この場合|ただし)"
-    r"|^\s*(?:[一二三四五六七八九十]+|[イロハニホヘトチリヌルヲ])[\s　]"
-)
-# A sentence that only announces the list after it: 「…とは、次に掲げるものをいう。」 says
-# nothing without its items.
-_POINTS_AHEAD = re.compile(r"次(?:に掲げる|の各号|のいずれか|のとおり)")
-
-
-def extractive_summary(title: str, sentences_by_chunk: Sequence[str], max_chars: int = 400) -> str:
-    """Offline summary: the lead sentence plus the most central sentences, in original order.
-
-    ``sentences_by_chunk`` are the document's chunk texts in order. The lead is the first real
-    sentence (headings and the title itself are skipped). Centrality is the character-bigram
-    overlap of a sentence with all the others, per bigram of the sentence: summing document
-    frequencies gives exactly the pairwise overlaps in linear time. Near-duplicates are skipped
-    and the result stays within ``max_chars``.
-    """
-    sentences: list[str] = []
-    for chunk in sentences_by_chunk:
-        for sentence in split_sentences(chunk):
-            if len(sentence) >= _MIN_SENTENCE_CHARS and not _is_heading(sentence, title):
-                sentences.append(sentence)
-    if not sentences:
-        return ""
-    grams = [set(char_bigrams(s)) for s in sentences]
-    frequency: Counter[str] = Counter(g for gs in grams for g in gs)
-    title_grams = set(char_bigrams(title))
-    scores = []
-    for index, gs in enumerate(grams):
-        overlap = sum(frequency[g] - 1 for g in gs) / max(1, len(gs))
-        scores.append(overlap + 0.5 * len(gs & title_grams) / max(1, len(title_grams)))
-        if len(sentences[index]) > _MAX_SENTENCE_CHARS:
-            scores[index] *= 0.5  # long sentences are costly and rarely summary material
-    chosen = [0]
-    used = len(sentences[0])
-    if used > max_chars:
-        return _clip_summary(sentences[0], max_chars)
-    for index in sorted(range(1, len(sentences)), key=lambda i: (-scores[i], i)):
-        length = len(sentences[index]) + 1  # 1: a line break, when it needs one
-        if used + length > max_chars:
-            continue
-        if any(
-            len(grams[index] & grams[c]) / max(1, len(grams[index] | grams[c]))
-            >= _DUPLICATE_OVERLAP
-            for c in chosen
-        ):
-            continue
-        if _REFERS_BACK.match(sentences[index]) and index - 1 not in chosen:
-            # 「前項の規定による…」 after another paragraph would read as about that one.
-            continue
-        if _POINTS_AHEAD.search(sentences[index]):
-            continue
-        chosen.append(index)
-        used += length
-    return _joined([sentences[i] for i in sorted(chosen)])
-
-
-def _joined(sentences: list[str]) -> str:
-    """Sentences run on; a line that ends without a full stop (a table row, a list entry)
-    keeps its line break, so it is not glued to the next (「主な事業議会費」)."""
-    return "".join(
-        s if _SENTENCE_END.search(s) or n == len(sentences) else f"{s}\n"
-        for n, s in enumerate(sentences, 1)
+        clip_summary(completion.text, max_chars), spent + completion.usage, completion.cut_short
     )
