@@ -11,7 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import event
+from sqlalchemy import event, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
@@ -268,4 +268,7 @@ def insert_missing(session: Session, model: type[SQLModel], **values: Any) -> bo
     is part of. True when the row was inserted."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(model).values(**values).on_conflict_do_nothing()
-    return bool(session.connection().execute(statement).rowcount)
+    # A row comes back only for an insert made: the rowcount cannot say, as PostgreSQL's
+    # driver gives -1 for the insert SQLAlchemy adds RETURNING to (its primary key).
+    inserted = statement.returning(literal_column("1"))
+    return session.connection().execute(inserted).first() is not None

@@ -83,3 +83,11 @@ def test_feedback_keeps_the_latest_click_per_user(db_engine: Engine) -> None:
         links.record_feedback(
             db_engine, turn_id=turn, platform="slack", user_id="U1", rating="meh", org_id=None
         )
+
+
+def test_a_greeting_is_claimed_once_per_user_and_kind(db_engine: Engine) -> None:
+    claim = ("slack", "T1", "U1", "welcome")
+    assert links.claim_greeting(db_engine, *claim)
+    assert not links.claim_greeting(db_engine, *claim)  # on PostgreSQL too
+    assert links.claim_greeting(db_engine, "slack", "T1", "U1", "unregistered")
+    assert links.claim_greeting(db_engine, "slack", "T1", "U2", "welcome")
