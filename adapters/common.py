@@ -22,7 +22,6 @@ PLACEHOLDER_TEXT = "回答を作成しています…"
 FAILURE_TEXT = (
     "申し訳ありません。回答の作成中に問題が発生しました。時間をおいてもう一度お試しください。"
 )
-FEEDBACK_THANKS_TEXT = "ご評価ありがとうございました。今後の改善に役立てます。"
 # What replaces a placeholder when its answer cannot be given (the bot failed, or shutdown
 # cancelled it), and how long that last message may take at shutdown.
 FAILURE_ANSWER = Answer(text=FAILURE_TEXT, outcome="error", footer="", feedback=False)

@@ -35,6 +35,7 @@ from admin.models import (
     utcnow,
 )
 from admin.orgs import OrgInfo, get_org
+from admin.usage import UsageEvent
 from knowledge.errors import BadInput, NotFound
 
 CHAT_PLATFORMS = ("slack", "teams", "logo")
@@ -313,12 +314,18 @@ def purge_processed_events(engine: Engine, older_than: timedelta = timedelta(day
 
 def record_feedback(
     engine: Engine, *, turn_id: str, platform: str, user_id: str, rating: str, org_id: str | None
-) -> None:
-    """Store a 👍/👎; a later click by the same user on the same answer replaces it."""
+) -> bool:
+    """Store a 👍/👎; a later click by the same user on the same answer replaces it. ``False``
+    (nothing stored) when no answer of that turn id was recorded: a rating that no usage
+    report could ever count."""
     check_platform(platform)
     if rating not in RATINGS:
         raise BadInput("評価は up か down で指定してください。")
     user_hash = hash_user(platform, user_id)
+    with Session(engine) as session:
+        answered = select(UsageEvent.id).where(UsageEvent.turn_id == turn_id).limit(1)
+        if session.exec(answered).first() is None:
+            return False
     for _attempt in range(2):  # a concurrent first click turns the insert into an update
         with Session(engine) as session:
             row = session.exec(
@@ -342,7 +349,7 @@ def record_feedback(
             session.add(row)
             try:
                 session.commit()
-                return
+                return True
             except IntegrityError:
                 session.rollback()
     raise BadInput("評価を保存できませんでした。もう一度お試しください。")

@@ -31,11 +31,15 @@ def direct_chat(platform: Platform) -> str:
 _WORKSPACE: dict[str, str] = {"teams": "テナント（組織）", "logo": "団体"}
 
 
+def workspace_word(platform: Platform) -> str:
+    """The platform's word for what is linked to an organization (Slack's ワークスペース)."""
+    return _WORKSPACE.get(platform, "ワークスペース")
+
+
 def unknown_workspace_text(platform: Platform) -> str:
     """The reply in a workspace, tenant or LoGo organization not linked to any organization."""
-    where = _WORKSPACE.get(platform, "ワークスペース")
     return (
-        f"申し訳ありません。この{where}はまだ自治体版バイバインの利用登録がされていません。"
+        f"申し訳ありません。この{workspace_word(platform)}はまだ自治体版バイバインの利用登録がされていません。"
         "ご利用を希望される場合は、組織のご担当者から運用窓口へお問い合わせください。"
     )
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from bot.assistant import Assistant
 from bot.attached import about_files, ask_about_files, is_picture, wants_summary
 from bot.auditing import Auditor
 from bot.commands import Command
+from bot.feedback import record as feedback_record
 from bot.smalltalk import asks_how_to_use
 from bot.summarizer import Summarizer
 from bot.summary_sources import SummaryRequest
@@ -37,7 +37,6 @@ from knowledge.parsing import format_refused, is_document
 
 log = logging.getLogger(__name__)
 
-TURN_ID = re.compile(r"^[0-9a-f]{32}$")
 # Unauthenticated requests must not flood the audit log: one record per reason and minute.
 SECURITY_WINDOW_S = 60.0
 
@@ -150,32 +149,10 @@ class ChatRouter:
             return notice(commands.unknown_workspace_text(platform), "refused")
         return notice(commands.welcome_text(direct=direct))
 
-    async def record_feedback(self, feedback: Feedback) -> None:
-        """Store a click on an answer of a linked workspace; anything else is dropped."""
-        if not TURN_ID.match(feedback.turn_id) or not feedback.user_id:
-            log.info("feedback ignored platform=%s: malformed", feedback.platform)
-            return
-        org = await asyncio.to_thread(
-            links.org_for_workspace, self.engine, feedback.platform, feedback.workspace_id
-        )
-        if org is None:
-            log.info("feedback ignored platform=%s: unknown workspace", feedback.platform)
-            return
-        await asyncio.to_thread(
-            links.record_feedback,
-            self.engine,
-            turn_id=feedback.turn_id,
-            platform=feedback.platform,
-            user_id=feedback.user_id,
-            rating=feedback.rating,
-            org_id=org.id,
-        )
-        log.info(
-            "feedback stored platform=%s org=%s rating=%s",
-            feedback.platform,
-            org.id,
-            feedback.rating,
-        )
+    async def record_feedback(self, feedback: Feedback) -> str:
+        """Store a click on an answer of a linked workspace; what to tell the user who
+        clicked (``bot.feedback``)."""
+        return await feedback_record(self.engine, feedback)
 
     async def record_security_event(
         self, platform: Platform, reason: str, details: Mapping[str, str] | None = None

@@ -230,8 +230,10 @@ class ChatBot(Protocol):
         ``user_id``, once per user: ``None`` when that user was greeted already."""
         ...
 
-    async def record_feedback(self, feedback: Feedback) -> None:
-        """Store a 👍/👎 click (a later click by the same user replaces the earlier one)."""
+    async def record_feedback(self, feedback: Feedback) -> str:
+        """Store a 👍/👎 click (a later click by the same user replaces the earlier one) and
+        say what to tell that user: thanks when it was stored, otherwise why it was not (an
+        unknown answer, an unregistered workspace) or that it could not be just now."""
         ...
 
     async def record_security_event(

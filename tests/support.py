@@ -110,6 +110,24 @@ def refusing_inserts(engine: Engine, table: str, write: str = "INSERT") -> Itera
             connection.exec_driver_sql(stop.format(table=table))
 
 
+def recorded_answer(engine: Engine, turn_id: str, org_id: str) -> None:
+    """Record the usage figures every answer leaves (no content), as if ``turn_id`` had been
+    answered on Slack."""
+    from admin.usage import UsageService
+
+    UsageService(engine).record(
+        turn_id=turn_id,
+        org_id=org_id,
+        platform="slack",
+        category="",
+        outcome="answered",
+        model="extractive",
+        input_tokens=0,
+        output_tokens=0,
+        user_hash="",
+    )
+
+
 FONT = "HeiseiMin-W3"
 
 

@@ -30,7 +30,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.common import (
     FAILURE_ANSWER,
-    FEEDBACK_THANKS_TEXT,
     MAX_DOWNLOAD_BYTES,
     PLACEHOLDER_TEXT,
     WITHDRAW_TIMEOUT_S,
@@ -203,16 +202,12 @@ class SlackAdapter:
         feedback = to_feedback(body)
         if feedback is None:
             return
-        await self.runtime.bot.record_feedback(feedback)
+        reply = await self.runtime.bot.record_feedback(feedback)
         response_url = str(body.get("response_url") or "")
         if response_url:
-            thanks = {
-                "response_type": "ephemeral",
-                "replace_original": False,
-                "text": FEEDBACK_THANKS_TEXT,
-            }
+            message = {"response_type": "ephemeral", "replace_original": False, "text": reply}
             self.runtime.tasks.spawn(
-                self._deliver_quietly(response_url, thanks), name="slack-feedback-thanks"
+                self._deliver_quietly(response_url, message), name="slack-feedback-reply"
             )
 
     # -- answering ----------------------------------------------------------------------------

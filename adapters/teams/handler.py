@@ -35,7 +35,6 @@ from botframework.connector.auth import (
 
 from adapters.common import (
     FAILURE_ANSWER,
-    FEEDBACK_THANKS_TEXT,
     PLACEHOLDER_TEXT,
     WITHDRAW_TIMEOUT_S,
     BodyTooLarge,
@@ -130,10 +129,10 @@ def _conversation_id(body: dict[str, Any]) -> str:
     return str(conversation.get("id") or "") if isinstance(conversation, dict) else ""
 
 
-def _thanks() -> Activity:
+def _feedback_reply(text: str) -> Activity:
     """The response to a 👍/👎 invoke: a message Teams shows to the person who pressed the
-    button alone (as Slack shows its thanks ephemerally), the card unchanged for the others."""
-    body = {"statusCode": 200, "type": ACTIVITY_MESSAGE, "value": FEEDBACK_THANKS_TEXT}
+    button alone (as Slack shows its reply ephemerally), the card unchanged for the others."""
+    body = {"statusCode": 200, "type": ACTIVITY_MESSAGE, "value": text}
     response = InvokeResponse(status=200, body=body)
     return Activity(type=ActivityTypes.invoke_response, value=response)
 
@@ -228,9 +227,9 @@ class TeamsAdapter:
             return
         feedback = to_feedback(body)
         if feedback is not None:
-            await self.runtime.bot.record_feedback(feedback)
-            if body.get("type") == "invoke":  # Action.Execute: thank the one who pressed it
-                await context.send_activity(_thanks())
+            reply = await self.runtime.bot.record_feedback(feedback)
+            if body.get("type") == "invoke":  # Action.Execute: tell the one who pressed it
+                await context.send_activity(_feedback_reply(reply))
             return
         turn = to_turn(body)
         if turn is None or not service_url:

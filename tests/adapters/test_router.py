@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
+from support import recorded_answer
 
 from admin import links
 from admin.orgs import create_org
@@ -143,14 +144,24 @@ async def test_rejected_requests_are_audited_once_a_minute(setup) -> None:
     ]
 
 
-async def test_feedback_needs_a_turn_id_and_a_linked_workspace(setup, db_engine: Engine) -> None:
+async def test_feedback_needs_a_recorded_answer_and_a_linked_workspace(
+    setup, db_engine: Engine
+) -> None:
     router, _assistant, _auditor, _clock = setup
+    org = links.org_for_workspace(db_engine, "slack", "T1")
+    assert org is not None
+    recorded_answer(db_engine, "b" * 32, org.id)
     good = Feedback(
         turn_id="b" * 32, rating="up", platform="slack", workspace_id="T1", user_id="U1"
     )
-    await router.record_feedback(good)
-    await router.record_feedback(Feedback(**{**good.__dict__, "turn_id": "../etc"}))
-    await router.record_feedback(Feedback(**{**good.__dict__, "workspace_id": "T9"}))
+    assert (await router.record_feedback(good)).startswith("ご評価ありがとうございました")
+    for bad, why in (
+        ({"turn_id": "../etc"}, "記録が見つからない"),
+        ({"turn_id": "c" * 32}, "記録が見つからない"),
+        ({"workspace_id": "T9"}, "利用登録がされていない"),
+    ):
+        reply = await router.record_feedback(Feedback(**{**good.__dict__, **bad}))
+        assert why in reply and "ありがとう" not in reply
     [stored] = links.feedback_for(db_engine, "b" * 32)
     assert stored.rating == "up"
 

@@ -160,12 +160,16 @@ async def test_a_click_on_a_card_posted_with_submit_buttons_is_still_stored(
     fake = botframework_fake
     chat = await teams_chat(make_chat, fake)
     chat.link("横浜市", "teams", TENANT)
-    data = {"kind": "baibain.feedback", "turn_id": "e" * 32, "rating": "up"}
+    await post(chat, fake.activity(SAMPLE_QUESTION), fake.token())
+    await chat.drain()
+    turn_id = fake.of("PUT")[0].card["actions"][0]["data"]["turn_id"]
+    answered = len(fake.calls)
+    data = {"kind": "baibain.feedback", "turn_id": turn_id, "rating": "up"}
     submit = fake.activity("", activity_id="1700000000999", value=data, mention=False)
     assert (await post(chat, submit, fake.token())).status == 200
     await chat.drain()
-    [stored] = feedback_for(chat.engine, "e" * 32)
-    assert stored.rating == "up" and fake.calls == []
+    [stored] = feedback_for(chat.engine, turn_id)
+    assert stored.rating == "up" and len(fake.calls) == answered
 
 
 async def test_non_admin_quota_set_is_refused(make_chat, botframework_fake) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
+from support import recorded_answer
 
 from admin import links
 from admin.db import create_db_engine
@@ -67,7 +68,8 @@ def test_an_event_is_claimed_once_across_processes(db_engine: Engine, database_u
 def test_feedback_keeps_the_latest_click_per_user(db_engine: Engine) -> None:
     org = create_org(db_engine, "横浜市")
     turn = "a" * 32
-    links.record_feedback(
+    recorded_answer(db_engine, turn, org.id)
+    assert links.record_feedback(
         db_engine, turn_id=turn, platform="slack", user_id="U1", rating="up", org_id=org.id
     )
     links.record_feedback(
@@ -83,6 +85,15 @@ def test_feedback_keeps_the_latest_click_per_user(db_engine: Engine) -> None:
         links.record_feedback(
             db_engine, turn_id=turn, platform="slack", user_id="U1", rating="meh", org_id=None
         )
+
+
+def test_feedback_on_an_answer_never_recorded_is_not_stored(db_engine: Engine) -> None:
+    org = create_org(db_engine, "横浜市")
+    recorded_answer(db_engine, "a" * 32, org.id)
+    stored = links.record_feedback(
+        db_engine, turn_id="b" * 32, platform="slack", user_id="U1", rating="up", org_id=org.id
+    )
+    assert stored is False and links.feedback_for(db_engine, "b" * 32) == []
 
 
 def test_a_greeting_is_claimed_once_per_user_and_kind(db_engine: Engine) -> None:
