@@ -303,6 +303,23 @@ def claim_greeting(
     return claimed
 
 
+def release_greeting(
+    engine: Engine, platform: str, workspace_id: str, user_id: str, kind: str
+) -> None:
+    """Give up a ``claim_greeting`` whose greeting was not delivered: the user is greeted at
+    their next opening instead of never."""
+    with Session(engine) as session:
+        session.exec(
+            delete(ChatGreeting).where(
+                col(ChatGreeting.platform) == platform,
+                col(ChatGreeting.workspace_id) == workspace_id,
+                col(ChatGreeting.user_hash) == hash_user(platform, user_id),
+                col(ChatGreeting.kind) == kind,
+            )
+        )
+        session.commit()
+
+
 def purge_processed_events(engine: Engine, older_than: timedelta = timedelta(days=2)) -> int:
     """Forget event claims older than ``older_than`` (platforms retry for minutes, not days)."""
     cutoff = utcnow() - older_than

@@ -48,6 +48,12 @@ def notice(text: str, outcome: Outcome = "command") -> Answer:
     return Answer(text=text, outcome=outcome, footer="", feedback=False)
 
 
+def _greeting_kind(org: OrgInfo | None) -> str:
+    """What a user's greeting told them: how to ask, or that the workspace is not registered
+    (a user told that is welcomed again once it is)."""
+    return "welcome" if org else "unregistered"
+
+
 @dataclass
 class _Window:
     started: float
@@ -140,7 +146,7 @@ class ChatRouter:
         platform, workspace = conversation.platform, conversation.workspace_id
         org = await asyncio.to_thread(links.org_for_workspace, self.engine, platform, workspace)
         if user_id:
-            kind = "welcome" if org else "unregistered"
+            kind = _greeting_kind(org)
             claim = links.claim_greeting
             if not await asyncio.to_thread(claim, self.engine, platform, workspace, user_id, kind):
                 return None
@@ -148,6 +154,15 @@ class ChatRouter:
         if org is None:
             return notice(commands.unknown_workspace_text(platform), "refused")
         return notice(commands.welcome_text(direct=direct))
+
+    async def greeting_undelivered(self, conversation: ConversationRef, user_id: str) -> None:
+        """Forget that ``user_id`` was greeted (``welcome`` claimed it) when the greeting could
+        not be sent: they are greeted at their next opening."""
+        platform, workspace = conversation.platform, conversation.workspace_id
+        org = await asyncio.to_thread(links.org_for_workspace, self.engine, platform, workspace)
+        release = links.release_greeting
+        kind = _greeting_kind(org)
+        await asyncio.to_thread(release, self.engine, platform, workspace, user_id, kind)
 
     async def record_feedback(self, feedback: Feedback) -> str:
         """Store a click on an answer of a linked workspace; what to tell the user who

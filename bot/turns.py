@@ -227,7 +227,13 @@ class ChatBot(Protocol):
     ) -> Answer | None:
         """What to say when the bot is added to a conversation (``direct``: a chat with the
         bot alone): how to ask there, or that the workspace must be registered first. With
-        ``user_id``, once per user: ``None`` when that user was greeted already."""
+        ``user_id``, once per user: ``None`` when that user was greeted already (or is being
+        greeted: the greeting is claimed before it is sent)."""
+        ...
+
+    async def greeting_undelivered(self, conversation: ConversationRef, user_id: str) -> None:
+        """The greeting ``welcome`` gave for ``user_id`` could not be sent: greet that user
+        at their next opening."""
         ...
 
     async def record_feedback(self, feedback: Feedback) -> str:

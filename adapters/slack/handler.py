@@ -213,8 +213,10 @@ class SlackAdapter:
     # -- answering ----------------------------------------------------------------------------
 
     async def _welcome(self, conversation: ConversationRef, user: str) -> None:
-        """Greet a channel the bot joined, or a user's direct chat with it (once per user)."""
-        answer = await self.runtime.bot.welcome(conversation, direct=bool(user), user_id=user)
+        """Greet a channel the bot joined, or a user's direct chat with it (once per user: a
+        greeting that could not be sent is given up, so that the next opening greets)."""
+        bot = self.runtime.bot
+        answer = await bot.welcome(conversation, direct=bool(user), user_id=user)
         if answer is None:
             return
         target = SlackTarget(conversation.channel_id)
@@ -222,6 +224,12 @@ class SlackAdapter:
             await self._post(conversation.key, target, render(answer))
         except (SendFailed, SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("slack welcome not delivered: %s", type(exc).__name__)
+            if user:
+                await bot.greeting_undelivered(conversation, user)
+        except asyncio.CancelledError:  # shutdown mid-send: it may not have gone out
+            if user:
+                await bot.greeting_undelivered(conversation, user)
+            raise
 
     async def _answer(self, turn: Turn, target: SlackTarget) -> None:
         lane = turn.conversation.key

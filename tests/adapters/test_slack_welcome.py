@@ -4,6 +4,7 @@ bot added to a channel (``member_joined_channel``), and a user opening its direc
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -76,3 +77,29 @@ async def test_a_welcome_slack_refuses_is_logged_without_its_text(
     await send_event(chat, slack_fake, slack_fake.direct_message(SAMPLE_QUESTION, event_id="E2"))
     await chat.drain()
     assert "十四日以内" in slack_fake.of("chat.update")[0].block_text
+
+
+async def test_a_greeting_slack_did_not_take_is_given_at_the_next_opening(
+    make_chat, slack_fake
+) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    # Rate limited at every attempt: the outbox gives the greeting up.
+    slack_fake.script("chat.postMessage", *[Failure(429, {"Retry-After": "0"})] * 5)
+    await send_event(chat, slack_fake, slack_fake.home_opened(event_id="E1"))
+    await chat.drain()
+    assert slack_fake.of("chat.postMessage") == []
+    for n in (2, 3):  # the next opening greets; the one after does not again
+        await send_event(chat, slack_fake, slack_fake.home_opened(event_id=f"E{n}"))
+        await chat.drain()
+    [welcome] = slack_fake.of("chat.postMessage")
+    assert welcome.block_text.startswith("はじめまして。自治体版バイバインです。")
+
+
+async def test_openings_at_the_same_moment_greet_once(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    opened = (slack_fake.home_opened(event_id=f"E{n}") for n in range(4))
+    await asyncio.gather(*(send_event(chat, slack_fake, event) for event in opened))
+    await chat.drain()
+    assert len(slack_fake.of("chat.postMessage")) == 1

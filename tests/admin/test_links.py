@@ -102,3 +102,13 @@ def test_a_greeting_is_claimed_once_per_user_and_kind(db_engine: Engine) -> None
     assert not links.claim_greeting(db_engine, *claim)  # on PostgreSQL too
     assert links.claim_greeting(db_engine, "slack", "T1", "U1", "unregistered")
     assert links.claim_greeting(db_engine, "slack", "T1", "U2", "welcome")
+
+
+def test_a_released_greeting_can_be_claimed_again(db_engine: Engine) -> None:
+    claim = ("slack", "T1", "U1", "welcome")
+    assert links.claim_greeting(db_engine, *claim)
+    assert links.claim_greeting(db_engine, "slack", "T1", "U1", "unregistered")
+    links.release_greeting(db_engine, *claim)
+    assert links.claim_greeting(db_engine, *claim)
+    # Only that kind was released: the notice of registration stays given.
+    assert not links.claim_greeting(db_engine, "slack", "T1", "U1", "unregistered")
