@@ -57,7 +57,7 @@ from adapters.slack.translate import (
     to_turn,
     welcome_target,
 )
-from bot.turns import Attachment, ConversationRef, Stage, Turn
+from bot.turns import Attachment, ConversationRef, Feedback, Stage, Turn
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,9 @@ class SlackAdapter:
             request_verification_enabled=False,  # ``signed`` checks every request first
             logger=_quiet_logger("adapters.slack.bolt"),
         )
+        # Clicks are stored one at a time, in the order they came: a 👎 right after a 👍
+        # must not be overtaken by it.
+        self._feedback_order = asyncio.Lock()
         self.app.event("app_mention")(self._on_event)
         self.app.event("message")(self._on_event)
         self.app.event("file_shared")(self._on_ignored)
@@ -202,15 +205,19 @@ class SlackAdapter:
         feedback = to_feedback(body)
         if feedback is None:
             return
-        reply = await self.runtime.bot.record_feedback(feedback)
         response_url = str(body.get("response_url") or "")
-        if response_url:
-            message = {"response_type": "ephemeral", "replace_original": False, "text": reply}
-            self.runtime.tasks.spawn(
-                self._deliver_quietly(response_url, message), name="slack-feedback-reply"
-            )
+        self.runtime.tasks.spawn(self._feedback(feedback, response_url), name="slack-feedback")
 
     # -- answering ----------------------------------------------------------------------------
+
+    async def _feedback(self, feedback: Feedback, response_url: str) -> None:
+        """Store a 👍/👎 after the click was acknowledged (a slow database must not hold the
+        ack past Slack's 3 s), then tell the one who clicked what became of it."""
+        async with self._feedback_order:
+            reply = await self.runtime.bot.record_feedback(feedback)
+        if response_url:
+            message = {"response_type": "ephemeral", "replace_original": False, "text": reply}
+            await self._deliver_quietly(response_url, message)
 
     async def _welcome(self, conversation: ConversationRef, user: str) -> None:
         """Greet a channel the bot joined, or a user's direct chat with it (once per user: a

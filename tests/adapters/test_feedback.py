@@ -95,3 +95,22 @@ async def test_teams_tells_the_one_who_clicked_an_unknown_answer_why(
     assert body["type"] == "application/vnd.microsoft.activity.message"
     assert "記録が見つからない" in body["value"] and "ありがとう" not in body["value"]
     assert feedback_for(chat.engine, "0" * 32) == []
+
+
+async def test_a_click_is_acknowledged_before_it_is_stored(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    turn_id = await slack_answer(chat, slack_fake)
+    busy = chat.engine.raw_connection()  # another writer holds the database
+    try:
+        busy.cursor().execute("BEGIN IMMEDIATE")
+        click = slack_fake.button_click(ACTION_UP, turn_id)
+        response = await send(chat, slack_fake, click, FORM)
+        assert response.status == 200  # acknowledged while the rating waits for the database
+        assert slack_fake.of("response") == []
+    finally:
+        busy.rollback()
+        busy.close()
+    await chat.drain()
+    assert slack_fake.of("response")[-1].body["text"] == THANKS
+    assert [f.rating for f in feedback_for(chat.engine, turn_id)] == ["up"]
