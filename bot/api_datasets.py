@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from admin.datasets import DatasetInfo
 from admin.orgs import ApiCaller
@@ -42,7 +43,7 @@ def dataset_json(info: DatasetInfo, viewer_org: str | None = None) -> dict[str, 
 
 def _dataset_id(request: web.Request) -> int:
     raw = request.match_info["dataset_id"]
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # 「²」「٣」 are digits to isdigit, not to int
         raise NotFound(f"データセット {raw} が見つかりません。")
     return int(raw)
 
@@ -119,7 +120,9 @@ async def upload_documents(request: web.Request) -> web.Response:
                 files.append(UploadFile(name, bytes(await part.read(decode=True))))
     except web.HTTPRequestEntityTooLarge as exc:
         raise too_large() from exc
-    except (ValueError, LookupError) as exc:  # no boundary, a truncated part, a bad encoding
+    # No boundary, a truncated part, a bad encoding; a part's header no HTTP parser reads (a
+    # raw NUL in a file name); RuntimeError: a Content-Transfer-Encoding aiohttp does not know.
+    except (ValueError, LookupError, BadHttpMessage, RuntimeError) as exc:
         raise BadInput(
             "multipart/form-data として読めません。送信内容を確認してください。"
         ) from exc

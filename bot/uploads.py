@@ -21,7 +21,16 @@ from knowledge.corpus import CorpusDefaults
 from knowledge.documents import Document
 from knowledge.errors import BadDocument
 from knowledge.index import batches
-from knowledge.ingest import documents_from_bytes, dropped, failure_of, source_of, unreadable
+from knowledge.ingest import (
+    documents_from_bytes,
+    dropped,
+    failure_of,
+    name_failure,
+    shown_name,
+    source_of,
+    unreadable,
+    unreadable_name,
+)
 from knowledge.parsing import resave_hint
 from knowledge.parsing.archive import unsafe_name
 
@@ -115,7 +124,7 @@ class Uploads(DatasetChanges):
         if len(files) > MAX_FILES:
             raise BadDocument(f"一度にアップロードできるのは {MAX_FILES} ファイルまでです。")
         names = Counter(file.name for file in files)
-        if twice := sorted(name for name, n in names.items() if n > 1):
+        if twice := sorted(shown_name(name) for name, n in names.items() if n > 1):
             raise BadDocument(
                 f"同じ名前のファイルが複数あります（{'、'.join(twice)}）。"
                 "文書は名前で区別されるため、名前を変えてからアップロードしてください。"
@@ -124,6 +133,9 @@ class Uploads(DatasetChanges):
         documents: list[Document] = []
         failures: list[str] = []
         for file in files:
+            if unreadable_name(file.name):  # sent in another encoding, or with a NUL
+                failures.append(name_failure(file.name))
+                continue
             if unsafe_name(file.name):  # refused as an archive member's: ids are names
                 failures.append(
                     f"「{file.name}」: フォルダの外を指す名前（..、絶対パス、ドライブ名、「\\」を"

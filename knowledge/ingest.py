@@ -109,6 +109,28 @@ class ReadFiles:
             yield pickle.load(self.spool)  # written by ``add`` in this process
 
 
+def unreadable_name(name: str) -> bool:
+    """Whether a file name holds what no document id may: a NUL (PostgreSQL refuses it in
+    text) or a byte of another encoding (kept as a lone surrogate, which encodes to nothing)."""
+    if "\x00" in name:
+        return True
+    try:
+        name.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def shown_name(name: str) -> str:
+    """A file name as a message may show it: what is no text written as escapes."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def name_failure(name: str) -> str:
+    """Why a file whose name is no text (``unreadable_name``) cannot be taken, naming it."""
+    return f"{shown_name(name)}: ファイル名に読み取れない文字があります。名前を付け直してください。"
+
+
 # Files named in the message when some could not be read (the rest are counted).
 MAX_UNREADABLE_LISTED = 20
 
@@ -149,10 +171,7 @@ def read_files(
             except BadDocument as exc:
                 read.failures.append(failure_of(name, exc))
             except UnicodeError:  # a name in another encoding (a zip from Windows, unpacked)
-                shown = name.encode("utf-8", "backslashreplace").decode("utf-8")
-                read.failures.append(
-                    f"{shown}: ファイル名に読み取れない文字があります。名前を付け直してください。"
-                )
+                read.failures.append(name_failure(name))
             if progress is not None:
                 progress()
         yield read

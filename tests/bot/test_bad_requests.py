@@ -1,0 +1,107 @@
+"""Requests no client should send but some will: odd digits in a dataset id, a multipart part
+in an unknown transfer encoding or named in bytes that are no text. Each gets a 4xx JSON error
+saying what to change, on SQLite and PostgreSQL alike; nothing is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from support import org_with_key
+
+from bot.app import create_app
+
+JSON_TYPE = {"Content-Type": "application/json"}
+RULE = "テスト市粗大ごみ収集規則\n粗大ごみは毎月第二水曜日に収集する。".encode()
+
+
+@pytest.fixture
+async def api(
+    aiohttp_client: Any, make_db_settings: Any, data_dir: Path, app_database_url: str
+) -> tuple[TestClient, dict[str, str]]:
+    """The app on the parametrized database and the headers of an organization admin's key."""
+    client = await aiohttp_client(create_app(make_db_settings(host="0.0.0.0")))
+    key = org_with_key(data_dir, "テスト市", app_database_url)
+    return client, {"Authorization": f"Bearer {key}"}
+
+
+async def error_of(response: Any, status: int) -> dict[str, str]:
+    assert response.status == status, await response.text()
+    error: dict[str, str] = (await response.json())["error"]
+    return error
+
+
+async def new_dataset(client: TestClient, auth: dict[str, str]) -> int:
+    created = await client.post(
+        "/api/v1/datasets", json={"name": "例規", "category": "条例・規則・例規"}, headers=auth
+    )
+    assert created.status == 201
+    return int((await created.json())["id"])
+
+
+def multipart(*parts: tuple[bytes, bytes]) -> bytes:
+    """A multipart/form-data body (boundary ``B``) of ``(headers, content)`` parts, written
+    byte for byte: clients send what aiohttp's own writer never would."""
+    body = b"".join(
+        b"--B\r\n" + headers + b"\r\n\r\n" + content + b"\r\n" for headers, content in parts
+    )
+    return body + b"--B--\r\n"
+
+
+def file_part(filename: bytes, extra: bytes = b"") -> bytes:
+    return b'Content-Disposition: form-data; name="file"; filename="' + filename + b'"' + extra
+
+
+async def test_a_dataset_id_of_other_digits_is_not_found(api) -> None:
+    client, auth = api
+    # 「²」 and 「٣」 are digits to str.isdigit, but no number to int().
+    for dataset_id in ("%C2%B2", "%D9%A3"):
+        for method, path in (
+            ("GET", ""),
+            ("DELETE", ""),
+            ("POST", "/attest"),
+            ("DELETE", "/documents/x"),
+        ):
+            response = await client.request(
+                method,
+                f"/api/v1/datasets/{dataset_id}{path}",
+                json={"attested_by": "x"},
+                headers=auth,
+            )
+            assert (await error_of(response, 404))["code"] == "not_found", (method, path)
+
+
+async def test_a_multipart_body_the_parser_cannot_read_is_refused(api) -> None:
+    client, auth = api
+    dataset = await new_dataset(client, auth)
+    headers = {**auth, "Content-Type": "multipart/form-data; boundary=B"}
+    for part in (
+        file_part(b"rule.txt", b"\r\nContent-Transfer-Encoding: bogus"),  # unknown encoding
+        file_part(b"rule\x00.txt"),  # a raw NUL: no HTTP header may hold it
+    ):
+        response = await client.post(
+            f"/api/v1/datasets/{dataset}/documents", data=multipart((part, RULE)), headers=headers
+        )
+        error = await error_of(response, 400)
+        assert error["code"] == "bad_input" and "multipart/form-data" in error["message"]
+
+
+async def test_a_file_name_that_is_no_text_is_refused_and_nothing_is_written(api) -> None:
+    client, auth = api
+    dataset = await new_dataset(client, auth)
+    headers = {**auth, "Content-Type": "multipart/form-data; boundary=B"}
+    for name, shown in (
+        (b"\x8f\x8b\x91\xe5\x82\xb2\x82\xdd.txt", "\\udc8f"),  # Shift_JIS bytes, not UTF-8
+        (b"rule%00.txt", "rule\\x00.txt"),  # a NUL, percent-encoded (RFC 5987 style)
+    ):
+        body = multipart((file_part(b"good.txt"), RULE), (file_part(name), RULE))
+        response = await client.post(
+            f"/api/v1/datasets/{dataset}/documents", data=body, headers=headers
+        )
+        error = await error_of(response, 400)
+        assert error["code"] == "bad_document", name
+        assert "ファイル名に読み取れない文字" in error["message"] and shown in error["message"]
+    listed = await (await client.get(f"/api/v1/datasets/{dataset}", headers=auth)).json()
+    assert listed["document_list"] == []  # the good file of each upload was not taken either
