@@ -20,7 +20,7 @@ from admin.quotas import period_bounds
 from admin.usage import report_csv
 from bot.app_keys import SERVICES
 from bot.asker import Asker
-from bot.http import bearer_token, json_ok, read_json_object
+from bot.http import bearer_token, json_ok, optional_text, read_json_object
 from bot.sample import SAMPLE_DATASET
 from bot.services import Services
 from bot.summary_sources import SummaryRequest
@@ -132,10 +132,10 @@ async def ask(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     body = await read_json_object(request)
     question = body.get("question")
-    thread = body.get("thread") or ""
     if not isinstance(question, str):
         raise BadInput("question（質問の文字列）を指定してください。")
-    if not isinstance(thread, str) or len(thread) > 200:
+    thread = optional_text(body, "thread")
+    if len(thread) > 200:
         raise BadInput("thread は200文字以内の文字列で指定してください。")
     asker = _asker(caller, thread)
     services = request.app[SERVICES]
@@ -249,9 +249,7 @@ async def summarize(request: web.Request) -> web.Response:
     "content"(base64)}}`` → summary, citation, usage, turn id."""
     caller = await authenticate(request)
     body = await read_json_object(request)
-    doc_id, url, file = body.get("doc_id") or "", body.get("url") or "", body.get("file")
-    if not isinstance(doc_id, str) or not isinstance(url, str):
-        raise BadInput("doc_id と url は文字列で指定してください。")
+    doc_id, url, file = optional_text(body, "doc_id"), optional_text(body, "url"), body.get("file")
     if len(doc_id) > MAX_NAME_CHARS or len(url) > MAX_URL_CHARS:
         raise BadInput(
             f"doc_id は {MAX_NAME_CHARS} 文字、url は {MAX_URL_CHARS} 文字以内で指定してください。"

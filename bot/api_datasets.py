@@ -25,7 +25,7 @@ from admin.orgs import ApiCaller
 from bot.api import require_caller, require_org
 from bot.app_keys import SERVICES
 from bot.fetch import FetchPolicy, check_url
-from bot.http import json_ok, read_json_object, too_large
+from bot.http import json_ok, optional_text, read_json_object, too_large
 from bot.uploads import UploadFile
 from knowledge.errors import BadInput, NotFound
 
@@ -67,11 +67,9 @@ async def create_dataset(request: web.Request) -> web.Response:
     org = caller.org
     body = await read_json_object(request)
     text = {
-        k: body.get(k) or ""
+        k: optional_text(body, k)
         for k in ("name", "category", "license", "source_url", "publisher", "attested_by")
     }
-    if not all(isinstance(v, str) for v in text.values()):
-        raise BadInput("name・category などの項目は文字列で指定してください。")
     refresh = body.get("refresh_hours")
     if refresh is not None and (not isinstance(refresh, int) or isinstance(refresh, bool)):
         raise BadInput("refresh_hours は整数（時間）で指定してください。")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -103,13 +103,46 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         raise too_large() from exc
     if not isinstance(body, dict):
         raise BadInput("リクエスト本文は JSON オブジェクトにしてください。")
-    try:  # a lone surrogate (a JSON "\ud800") is no character: nothing downstream could store it
-        json.dumps(body, ensure_ascii=False).encode()
-    except UnicodeEncodeError as exc:
+    if _holds_no_text(body):
         raise BadInput(
             "リクエスト本文に読み取れない文字が含まれています。文字化けしていないか確認してください。"
-        ) from exc
+        )
     return body
+
+
+def _holds_no_text(value: object) -> bool:
+    """Whether a JSON value has a string (or key) that is no text: a lone surrogate (a JSON
+    "\\ud800") encodes to nothing, and a NUL ("\\u0000") PostgreSQL refuses in any text column;
+    nothing downstream could store either. Walked without recursion: a body nested as deep as
+    the parser reads would overflow a recursive walk begun further down the stack."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return True
+            try:
+                item.encode()
+            except UnicodeEncodeError:
+                return True
+    return False
+
+
+def optional_text(body: Mapping[str, Any], key: str, name: str = "") -> str:
+    """``body[key]`` as a string, ``""`` when it is absent or null. Another type (a number, a
+    list, ``false``) is ``BadInput`` naming the field (``name``, by default ``key``): taking it
+    as absent would quietly do something else than what the client asked."""
+    value = body.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadInput(f"{name or key} は文字列で指定してください。")
+    return value
 
 
 def bearer_token(request: web.Request) -> str | None:

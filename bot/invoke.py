@@ -21,7 +21,7 @@ from bot.api import caller_of, decode_file, unknown_datasets
 from bot.app_keys import SERVICES
 from bot.asker import Asker
 from bot.attached import ask_about_files, wants_summary
-from bot.http import json_ok, read_json_object
+from bot.http import json_ok, optional_text, read_json_object
 from bot.services import Services
 from bot.turns import Answer
 from knowledge.errors import BadInput, BaibainError, Unauthorized
@@ -114,9 +114,7 @@ async def _handle(request: web.Request) -> Answer:
     inputs = body.get("inputs")
     if not isinstance(inputs, dict):
         raise BadInput("inputs オブジェクトを指定してください。")
-    question = inputs.get("question") or ""
-    if not isinstance(question, str):
-        raise BadInput("inputs.question は文字列で指定してください。")
+    question = optional_text(inputs, "question", "inputs.question")
     files = _files(inputs)
     asker = Asker(org_id=caller.org.id, platform="invoke", user_id=caller.actor)
     if files and wants_summary(question):

@@ -1,6 +1,7 @@
 """Requests no client should send but some will: odd digits in a dataset id, a multipart part
-in an unknown transfer encoding or named in bytes that are no text. Each gets a 4xx JSON error
-saying what to change, on SQLite and PostgreSQL alike; nothing is written."""
+in an unknown transfer encoding or named in bytes that are no text, NUL characters, fields of
+the wrong JSON type. Each gets a 4xx JSON error saying what to change, on SQLite
+and PostgreSQL alike; nothing is written."""
 
 from __future__ import annotations
 
@@ -105,3 +106,55 @@ async def test_a_file_name_that_is_no_text_is_refused_and_nothing_is_written(api
         assert "ファイル名に読み取れない文字" in error["message"] and shown in error["message"]
     listed = await (await client.get(f"/api/v1/datasets/{dataset}", headers=auth)).json()
     assert listed["document_list"] == []  # the good file of each upload was not taken either
+
+
+async def test_a_nul_anywhere_in_a_json_body_is_refused_as_unreadable(api) -> None:
+    client, auth = api
+    for path, raw in (
+        ("/api/v1/summarize", '{"doc_id": "例規\\u0000"}'),
+        ("/api/v1/ask", '{"question": "住民票\\u0000"}'),
+        (
+            "/api/v1/datasets",
+            '{"name": "例規", "category": "条例・規則・例規", "license": "\\u0000"}',
+        ),
+    ):
+        response = await client.post(path, data=raw, headers={**auth, **JSON_TYPE})
+        error = await error_of(response, 400)
+        assert error["code"] == "bad_input" and "読み取れない文字" in error["message"], path
+    invoked = await client.post(
+        "/invoke",
+        data='{"inputs": {"question": "住民票\\u0000"}}',
+        headers={"x-api-key": auth["Authorization"].split()[1], **JSON_TYPE},
+    )
+    assert invoked.status == 400 and "読み取れない文字" in (await invoked.json())["error"]
+
+
+async def test_a_field_of_the_wrong_type_is_named_not_taken_as_absent(api) -> None:
+    client, auth = api
+    # A false, a 0 or an empty list was taken for "not given": the dataset was created
+    # unshared, the question asked outside its thread, the other field summarized.
+    for path, body, field in (
+        (
+            "/api/v1/datasets",
+            {"name": "例規", "category": "計画", "attested_by": []},
+            "attested_by",
+        ),
+        (
+            "/api/v1/datasets",
+            {"name": "例規", "category": "計画", "source_url": False},
+            "source_url",
+        ),
+        ("/api/v1/ask", {"question": "住民票", "thread": 0}, "thread"),
+        ("/api/v1/summarize", {"doc_id": [], "url": "https://example.jp/a.pdf"}, "doc_id"),
+    ):
+        error = await error_of(await client.post(path, json=body, headers=auth), 400)
+        assert error["code"] == "bad_input" and f"{field} は文字列" in error["message"], body
+    listed = await (await client.get("/api/v1/datasets", headers=auth)).json()
+    assert "例規" not in [d["name"] for d in listed["datasets"]]
+    invoked = await client.post(
+        "/invoke",
+        json={"inputs": {"question": False}},
+        headers={"x-api-key": auth["Authorization"].split()[1]},
+    )
+    assert invoked.status == 400
+    assert "inputs.question は文字列" in (await invoked.json())["error"]
