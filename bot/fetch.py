@@ -20,7 +20,7 @@ from aiohttp.resolver import ThreadedResolver
 
 from admin.datasets import SourceState
 from bot.settings import Settings
-from knowledge.errors import BadDocument, UpstreamUnavailable
+from knowledge.errors import BadDocument, BadInput, UpstreamUnavailable
 from knowledge.parsing import SUPPORTED_SUFFIXES
 from knowledge.parsing.charset import JAPANESE_CODECS, declared_encoding, decoded
 
@@ -141,27 +141,28 @@ class _PublicResolver(ThreadedResolver):
 
 
 _MALFORMED = "URL の形式が正しくありません。半角で、http:// または https:// から入力してください。"
-_NOT_IN_HOSTS = re.compile(r'[\s%<>"{}|\\^`]')
+_NOT_IN_HOSTS = re.compile(r'[\s\x00-\x1f\x7f%<>"{}|\\^`]')
 
 
 def check_url(url: str, policy: FetchPolicy) -> str:
     """``url`` when its scheme is http(s) and a literal IP host is permitted (names are checked
-    when they are resolved); else ``BadDocument`` saying why."""
+    when they are resolved); else ``BadInput`` saying why. A refused URL is the request's
+    fault, not a document's: ``bad_input``, as any other field the caller must change."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - a port out of range or not a number raises here
     except ValueError as exc:  # 「／」「：」 typed in full width, an unclosed [ …
-        raise BadDocument(_MALFORMED) from exc
+        raise BadInput(_MALFORMED) from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadDocument("URL は http:// または https:// で始まる形で指定してください。")
+        raise BadInput("URL は http:// または https:// で始まる形で指定してください。")
     if _NOT_IN_HOSTS.search(parts.hostname):  # 「exa mple.jp」, 「127.0.0.1%09」: no host
-        raise BadDocument(_MALFORMED)
+        raise BadInput(_MALFORMED)
     try:
         literal = ipaddress.ip_address(parts.hostname)
     except ValueError:
         return url
     if not _permitted(str(literal), policy.allowed):
-        raise BadDocument(_PRIVATE)
+        raise BadInput(_PRIVATE)
     return url
 
 
@@ -189,11 +190,11 @@ async def fetch(
                     return await _read(url, response, policy.max_bytes)
             raise BadDocument("URL の転送（リダイレクト）が多すぎます。URL を確認してください。")
     except aiohttp.ClientConnectorError as exc:
-        if isinstance(exc.os_error, _NotPublic):
-            raise BadDocument(_PRIVATE) from exc
+        if isinstance(exc.os_error, _NotPublic):  # a name for an internal address
+            raise BadInput(_PRIVATE) from exc
         raise _unavailable(exc) from exc
     except aiohttp.InvalidURL as exc:  # a host no URL can name (「127.0.0.1%09」), unsent
-        raise BadDocument(_MALFORMED) from exc
+        raise BadInput(_MALFORMED) from exc
     except (TimeoutError, aiohttp.ClientError) as exc:
         raise _unavailable(exc) from exc
 

@@ -1,6 +1,6 @@
 """Requests no client should send but some will: odd digits in a dataset id, a multipart part
 in an unknown transfer encoding or named in bytes that are no text, NUL characters, fields of
-the wrong JSON type. Each gets a 4xx JSON error saying what to change, on SQLite
+the wrong JSON type, internal URLs. Each gets a 4xx JSON error saying what to change, on SQLite
 and PostgreSQL alike; nothing is written."""
 
 from __future__ import annotations
@@ -158,3 +158,16 @@ async def test_a_field_of_the_wrong_type_is_named_not_taken_as_absent(api) -> No
     )
     assert invoked.status == 400
     assert "inputs.question は文字列" in (await invoked.json())["error"]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1/", "http://169.254.169.254/latest", "http://[::1]/"]
+)
+async def test_an_internal_url_is_refused_as_bad_input(api, url: str) -> None:
+    client, auth = api
+    for path, body in (
+        ("/api/v1/datasets", {"name": "例規", "category": "計画", "source_url": url}),
+        ("/api/v1/summarize", {"url": url}),
+    ):
+        error = await error_of(await client.post(path, json=body, headers=auth), 400)
+        assert error["code"] == "bad_input" and "内部ネットワーク" in error["message"], path

@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.fetch import FetchPolicy, check_url, fetch
-from knowledge.errors import BadDocument
+from knowledge.errors import BadInput
 from knowledge.parsing import parse_file
 
 LIMIT = 1024 * 1024
@@ -48,7 +48,7 @@ async def internal() -> AsyncIterator[Internal]:
     "host", ["127.0.0.1", "localhost", "[::ffff:127.0.0.1]", "169.254.169.254", "10.0.0.5"]
 )
 async def test_internal_addresses_are_refused_before_any_request(internal, host) -> None:
-    with pytest.raises(BadDocument) as refused:
+    with pytest.raises(BadInput) as refused:
         await fetch(f"http://{host}:{internal.port}/secret.txt", FetchPolicy(LIMIT))
     assert "内部ネットワーク" in refused.value.user_message
     assert internal.seen == []
@@ -57,7 +57,7 @@ async def test_internal_addresses_are_refused_before_any_request(internal, host)
 async def test_an_allowed_network_is_fetched_and_every_redirect_checked_again(internal) -> None:
     fetched = await fetch(f"http://127.0.0.1:{internal.port}/rule.txt", LOOPBACK)
     assert fetched.data == b"AccessKeyId=AKIA-TEST" and fetched.name == "rule.txt"
-    with pytest.raises(BadDocument) as refused:
+    with pytest.raises(BadInput) as refused:
         await fetch(f"http://127.0.0.1:{internal.port}/hop", LOOPBACK)
     assert "内部ネットワーク" in refused.value.user_message
     assert internal.seen == ["/rule.txt", "/hop"]  # 127.0.0.2 was never asked
@@ -72,10 +72,12 @@ async def test_an_allowed_network_is_fetched_and_every_redirect_checked_again(in
         "http://127.0.0.1%09:8080/",  # hosts no request can name
         "http://exa mple.jp/a.pdf",
         "http://2130706433:8080/",
+        "http://city\x00.example.jp/a.pdf",  # a NUL or another control character in the host
+        "http://city\x7f.example.jp/a.pdf",
     ],
 )
 async def test_a_malformed_url_is_refused_saying_so(url) -> None:
-    with pytest.raises(BadDocument) as refused:
+    with pytest.raises(BadInput) as refused:
         await fetch(url, FetchPolicy(LIMIT))
     assert "URL の形式が正しくありません" in refused.value.user_message
 
@@ -92,7 +94,7 @@ async def test_a_malformed_url_is_refused_saying_so(url) -> None:
 )
 def test_an_internal_ipv4_address_inside_an_ipv6_one_is_refused(host) -> None:
     # Checked before any connection: nothing is sent to these addresses.
-    with pytest.raises(BadDocument) as refused:
+    with pytest.raises(BadInput) as refused:
         check_url(f"http://{host}/latest/meta-data/", FetchPolicy(LIMIT))
     assert "内部ネットワーク" in refused.value.user_message
 
