@@ -24,6 +24,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
@@ -105,12 +106,26 @@ def _retryable(exc: SlackApiError) -> RetryableSend | None:
 
 def signed(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
     """Whether a request carries Slack's signature of ``body`` made at most 300 s ago (either
-    way); a timestamp that is no number of seconds is no signature."""
+    way); a timestamp that is no number of seconds is no signature, and a body that is not
+    UTF-8 (which the verifier reads it as) no payload Slack signed."""
     timestamp = headers.get("X-Slack-Request-Timestamp", "")
     signature = headers.get("X-Slack-Signature", "")
     if not signature or unix_seconds(timestamp) is None:
         return False
-    return SignatureVerifier(secret).is_valid(body, timestamp, signature)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return SignatureVerifier(secret).is_valid(text, timestamp, signature)
+
+
+def _payload_object(body: bytes, content_type: str) -> bool:
+    """Whether a signed body reads, as bolt reads it (JSON, a form, or a form's ``payload``
+    JSON), as one object: bolt's request fails with a server error on anything else."""
+    try:
+        return isinstance(parse_body(body.decode("utf-8"), content_type), dict)
+    except (ValueError, RecursionError):  # malformed or nested deeper than Python reads
+        return False
 
 
 class SlackAdapter:
@@ -155,10 +170,12 @@ class SlackAdapter:
         if not signed(self.config.signing_secret, raw, request.headers):
             await self.runtime.bot.record_security_event("slack", "bad_signature")
             return unauthorized()
-        try:
-            bolt_request: AsyncBoltRequest | None = await to_bolt_request(request)
-        except (ValueError, UnicodeDecodeError):
-            bolt_request = None
+        bolt_request: AsyncBoltRequest | None = None
+        if _payload_object(raw, request.content_type):
+            try:  # bolt reads the body again, in the charset the request names
+                bolt_request = await to_bolt_request(request)
+            except (ValueError, LookupError):  # not text in that charset, or no such charset
+                bolt_request = None
         if bolt_request is None or not isinstance(bolt_request.body, dict):
             return json_error(400, "bad_input", "リクエストの形式が正しくありません。")
         response = await self.app.async_dispatch(bolt_request)

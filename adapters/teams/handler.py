@@ -169,8 +169,8 @@ class TeamsAdapter:
             activity = Activity().deserialize(body) if isinstance(body, dict) else None
         except BodyTooLarge:
             return too_large()
-        except (ValueError, UnicodeDecodeError):
-            activity = None
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            activity = None  # malformed JSON, not UTF-8, or nested deeper than Python reads
         if activity is None or not activity.type:
             return json_error(400, "bad_input", "Bot Framework のアクティビティとして読めません。")
         if self.config.insecure_local and not from_this_machine(request):

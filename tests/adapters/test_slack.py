@@ -161,6 +161,28 @@ async def test_signed_but_malformed_body_gets_400(make_chat, slack_fake) -> None
     response = await send(chat, slack_fake, "{not json", JSON)
     assert response.status == 400
     assert (await response.json())["error"]["code"] == "bad_input"
+    # JSON that is no object, and a form whose payload is none: bolt fails on them with a
+    # server error, so they are refused before it sees them.
+    for body, content in (
+        ("null", JSON),
+        ("[]", JSON),
+        ("7", JSON),
+        ('{"a": ' + "[" * 5000 + "]" * 5000 + "}", JSON),
+        ("payload=%5B%5D", FORM),
+    ):
+        response = await send(chat, slack_fake, body, content)
+        assert response.status == 400, body[:20]
+        assert (await response.json())["error"]["code"] == "bad_input"
+
+
+async def test_a_body_that_is_not_utf8_is_unsigned_not_a_server_error(
+    make_chat, slack_fake
+) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    headers = {**JSON, **slack_fake.signed_headers("{}")}  # a signature of another body
+    response = await chat.client.post("/slack/events", data=b'{"a": "\xff"}', headers=headers)
+    assert response.status == 401
+    assert (await response.json())["error"]["code"] == "unauthorized"
 
 
 async def test_url_verification_is_answered(make_chat, slack_fake) -> None:

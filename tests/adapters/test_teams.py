@@ -119,11 +119,12 @@ async def test_invalid_expired_and_missing_tokens_get_401(make_chat, botframewor
 async def test_malformed_activity_gets_400(make_chat, botframework_fake) -> None:
     chat = await teams_chat(make_chat, botframework_fake)
     bodies = (b"not json", b"[]", b'{"text": "no type"}', b'{"type": "message", "from": "x"}')
-    for body in bodies:
+    deep = b'{"type": "message", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}"  # unauthenticated
+    for body in (*bodies, deep):
         response = await chat.client.post(
             "/api/messages", data=body, headers={"Content-Type": "application/json"}
         )
-        assert response.status == 400, body
+        assert response.status == 400, body[:40]
 
 
 async def test_a_feedback_click_is_stored_and_thanked_to_the_one_who_clicked(
