@@ -51,14 +51,19 @@ def part_summary(i: int) -> str:
 
 
 def merge_fails(failure: Step, *, last_part_reports: int | None = None) -> Any:
-    """The fake's answers: each part its own summary, the merge ``failure``; the last part
-    reports ``last_part_reports`` prompt tokens (more than its request held) when given."""
+    """The fake's answers: each part its own summary, the merge ``failure``; the part asked
+    for last reports ``last_part_reports`` prompt tokens (more than its request held) when
+    given. The last to arrive, not part k: every other part has reserved its tokens by then
+    (a call reserves before it sends), whatever order the parts were sent in."""
+    arrived = 0
 
     def answer(request: RecordedRequest) -> Step:
+        nonlocal arrived
         if MERGE in request.messages[-1]["content"]:
             return failure
         i, k = part_of(request)
-        if i == k and last_part_reports is not None:
+        arrived += 1
+        if arrived == k and last_part_reports is not None:
             return Reply(part_summary(i), prompt_tokens=last_part_reports)
         return Reply(part_summary(i))
 
