@@ -7,6 +7,7 @@ import logging
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 
 from knowledge.analysis import Analyzer
 from knowledge.chunking import MAX_CHUNK_CHARS
@@ -20,6 +21,7 @@ from knowledge.citation_signals import (
     citing_terms,
     delegated_terms,
 )
+from knowledge.dates import today_in_japan
 from knowledge.definitions import asked_terms
 from knowledge.documents import Chunk, Hit
 from knowledge.embeddings import Embedder
@@ -30,6 +32,7 @@ from knowledge.lists import is_item, open_lead
 from knowledge.query import AnalyzedQuery, Coverage, analyze_question, one_line
 from knowledge.rerank import rerank_by_sentence, rerank_depth
 from knowledge.terms import article_key
+from knowledge.versions import search_in_force
 
 log = logging.getLogger(__name__)
 
@@ -175,8 +178,12 @@ class Retriever:
             return None
         return Dense(tuple(vectors[0].tolist()), self.embedder.model, DENSE_WEIGHT)
 
-    async def retrieve(self, question: str, flt: SearchFilter, k: int = 10) -> Retrieved:
-        """Search the index and decide whether the best hit answers the question."""
+    async def retrieve(
+        self, question: str, flt: SearchFilter, k: int = 10, today: date | None = None
+    ) -> Retrieved:
+        """Search the index and decide whether the best hit answers the question. Of versions
+        of a statute, the one in force ``today`` (in Japan by default) answers."""
+        day = today or today_in_japan()
         law_titles = await self.store.law_titles(flt.viewer_org)
         law_query = analyze_law_references(question, law_titles)
         query = analyze_question(self.analyzer, law_query.text)
@@ -198,14 +205,16 @@ class Retriever:
         dense = await self._dense(law_query.text) if one_line(law_query.text) else None
         # Citation votes and the proximity re-rank look at more hits than a small k.
         wanted = max(k, PROPAGATION_DEPTH, rerank_depth(query))
-        hits = await self.store.search(IndexQuery(signals, flt, wanted, tuple(boosts), dense))
+        search = IndexQuery(signals, flt, wanted, tuple(boosts), dense)
+        hits = await search_in_force(self.store, self.analyzer, search, day)
         cited = cited_articles(hits[:PROPAGATION_DEPTH])
         delegated = delegated_terms(hits[:DELEGATION_DEPTH])
         if cited or delegated:
             boosts += [Boost(law, PROPAGATION_BOOST * v, (art,)) for (law, art), v in cited]
             if delegated:
                 signals = [*signals, Signal(delegated, {"refs": 1.0}, DELEGATION_WEIGHT)]
-            hits = await self.store.search(IndexQuery(signals, flt, wanted, tuple(boosts), dense))
+            search = IndexQuery(signals, flt, wanted, tuple(boosts), dense)
+            hits = await search_in_force(self.store, self.analyzer, search, day)
         unindexed = () if law_query.law_ids else law_query.unindexed_titles
         if not hits:
             return Retrieved(query=query, hits=[], unindexed_laws=unindexed)

@@ -24,6 +24,7 @@ from knowledge.ingest import source_of
 from knowledge.lawquery import analyze_law_references
 from knowledge.numerals import article_label, find_article_refs
 from knowledge.terms import article_key
+from knowledge.versions import version_in_force
 
 # How many documents whose titles share the name's words are compared with it.
 CANDIDATES = 30
@@ -67,13 +68,11 @@ def is_named(key: str, title: str, doc_id: str) -> bool:
 
 
 def _in_force(versions: list[DocumentMeta], today: date) -> list[DocumentMeta]:
-    """The version in force on ``today`` (the latest enforced) of versions of one document;
+    """The version in force on ``today`` of versions of one document (``version_in_force``);
     all of them when they are not versions of one document or none is in force yet."""
-    enforced = [m for m in versions if m.version and m.version <= today.isoformat()]
     same = len({title_key(m.title) for m in versions}) == 1 and all(m.version for m in versions)
-    if not same or not enforced:
-        return versions
-    return [max(enforced, key=lambda m: m.version)]
+    enforced = version_in_force(versions, today) if same else None
+    return [enforced] if enforced else versions
 
 
 @dataclass(frozen=True)
