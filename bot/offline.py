@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.turns import EXTRACT_FOOTER, Answer, Citation
 from knowledge.analysis import Analyzer
 from knowledge.answer import answer_from
-from knowledge.documents import Hit
+from knowledge.documents import DocumentMeta, Hit
 from knowledge.retrieval import Retrieved
 
 RELATED_SOURCES = 3
@@ -70,18 +70,24 @@ def offline_answer(retrieved: Retrieved, analyzer: Analyzer, notice: str = "") -
 
 def citation_for(n: int, hit: Hit) -> Citation:
     """The numbered citation of a hit."""
-    meta = hit.meta
+    return citation_of(n, hit.meta, hit.chunk.position)
+
+
+def citation_of(n: int, meta: DocumentMeta, position: str = "") -> Citation:
+    """The numbered citation of a document (at ``position``): a statute version with its
+    施行日."""
     return Citation(
         n=n,
         title=meta.title,
         dataset=meta.dataset,
         organization=meta.publisher,
-        position=hit.chunk.position,
+        position=position,
         url=meta.source_url,
         published=meta.published.isoformat() if meta.published else None,
         doc_id=meta.doc_id,
         category=meta.category,
         statute=bool(meta.law_id),
+        enforced=meta.version or None,
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import PurePosixPath
 from bot.asker import Asker
 from bot.attached import ATTACHED_DATASET
 from bot.fetch import FetchPolicy, fetch_document
+from bot.offline import citation_of
 from bot.turns import Citation
 from knowledge.analysis import Analyzer
 from knowledge.chunking import chunk_sections
@@ -120,6 +121,7 @@ class SummarySources:
             url=url or first.source_url,
             published=first.published.isoformat() if first.published else None,
             statute=bool(first.law_id),
+            enforced=first.version or None,
         )
         if first.version:  # an e-Gov XML named by its 施行日, as e-Gov names its downloads
             title = _version_title(title, first.version)
@@ -205,17 +207,7 @@ class SummarySources:
 def _of_document(document: Document, note: str = "") -> Source:
     """An indexed document to summarize, cited with its metadata."""
     meta = document.meta
-    citation = Citation(
-        n=1,
-        title=meta.title,
-        dataset=meta.dataset,
-        organization=meta.publisher,
-        url=meta.source_url,
-        published=meta.published.isoformat() if meta.published else None,
-        doc_id=meta.doc_id,
-        category=meta.category,
-        statute=bool(meta.law_id),
-    )
+    citation = citation_of(1, meta)
     # Versions of one statute differ by their enforcement date: say which one this is.
     title = _version_title(meta.title, meta.version) if meta.version else meta.title
     chunks = document.chunks

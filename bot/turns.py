@@ -132,15 +132,18 @@ class Citation:
     doc_id: str = ""
     category: str = ""
     statute: bool = False  # a statute (its law id known): its date is when it was promulgated
+    enforced: str | None = None  # ISO: the 施行日 of the statute version cited (e-Gov XML)
 
     def details(self) -> list[str]:
         """What is shown after the title: position (unless the title ends with it), dataset,
-        publishing organization and date, the empty ones left out."""
+        publishing organization, date and the version's 施行日 (「2025-06-06 施行」, as a
+        summary names the version), the empty ones left out."""
         parts = (
             shown_position(self.title, self.position),
             self.dataset,
             self.organization,
             self.dated(),
+            f"{self.enforced} 施行" if self.enforced else "",
         )
         return [p.strip() for p in parts if p and p.strip()]
 

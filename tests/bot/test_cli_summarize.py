@@ -106,14 +106,14 @@ def test_a_statute_file_is_summarized_from_its_main_provision_as_of_its_version(
     # Its date says what it is (the 政令's 公布日), in the header as in the citation.
     url = "https://laws.e-gov.go.jp/law/346CO0000000264/20230607_505CO0000000202"
     assert result.stdout.startswith(f"{header}（1971-08-11 公布 / {url}）。"), result.stdout
-    assert f"施行令（1971-08-11 公布） {url}" in result.stdout
+    assert f"施行令（1971-08-11 公布・2023-06-07 施行） {url}" in result.stdout
     # Not the 附則 of each amendment: 「この政令は、平成四年八月十日から施行する。」…
     summary = result.stdout.split("\n\n")[1]
     assert "から施行する" not in summary, summary
     assert "公害防止管理者" in summary
 
 
-def test_an_answer_from_a_statute_file_says_its_date_is_the_promulgation(run) -> None:
+def test_an_answer_from_a_statute_file_says_its_promulgation_and_its_version(run) -> None:
     order = EGOV / "346CO0000000264_20230607_505CO0000000202.xml"
     ingest = (
         "ingest",
@@ -129,7 +129,23 @@ def test_an_answer_from_a_statute_file_says_its_date_is_the_promulgation(run) ->
     assert run(*ingest, BAIBAIN_SAMPLE_DATA="0").exit_code == 0
     result = run("ask", "公害防止管理者は誰から選任しますか", "--org", "テスト市")
     assert result.exit_code == 0, result.output
-    assert "1971-08-11 公布）" in result.stdout, result.stdout
+    # The 公布日, and which version it is, as a summary's 「（2023-06-07 施行）」 says.
+    assert "1971-08-11 公布・2023-06-07 施行）" in result.stdout, result.stdout
+
+
+def test_an_answer_from_versions_of_a_statute_quotes_and_cites_the_one_in_force(run) -> None:
+    versions = sorted(str(path) for path in EGOV.glob("330AC1000000186_*.xml"))
+    ingest = ("ingest", *versions, "--dataset", "国の法令", "--org", "横浜市", "--category", "法令")
+    assert run("org", "create", "横浜市", BAIBAIN_SAMPLE_DATA="0").exit_code == 0
+    assert run(*ingest, BAIBAIN_SAMPLE_DATA="0").exit_code == 0
+    result = run("ask", "この法律の目的は何ですか", "--org", "横浜市", BAIBAIN_SAMPLE_DATA="0")
+    assert result.exit_code == 0, result.output
+    # 2015-08-01, 2023-06-07 and 2025-06-06: the last is in force, and the citation says so.
+    url = "https://laws.e-gov.go.jp/law/330AC1000000186/20250606_505AC0000000044"
+    cited = f"[1] 原子力基本法（第一条・国の法令・横浜市・1955-12-19 公布・2025-06-06 施行） {url}"
+    assert cited in result.stdout, result.stdout
+    assert "地球温暖化の防止" in result.stdout  # the purpose as amended in 2023
+    assert "/20150801_" not in result.stdout and "/20230607_" not in result.stdout
 
 
 def test_a_plans_table_of_contents_is_not_its_summary(run, tmp_path: Path) -> None:
