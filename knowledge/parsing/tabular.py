@@ -25,24 +25,27 @@ from knowledge.documents import Section
 from knowledge.errors import BadDocument
 from knowledge.parsing.base import ParsedFile, require_sections, stem
 from knowledge.parsing.charset import decode_text
+from knowledge.parsing.number_format import displayed, general
 
 ROWS_PER_SECTION = 20
 # A group also closes before it would outgrow one chunk, so the header is never split off.
 _GROUP_CHARS = MAX_CHUNK_CHARS - 50
 
 
-def cell_text(value: object) -> str:
-    """A cell as text: dates in ISO form, whole floats without ``.0``, one line."""
+def cell_text(value: object, number_format: str | None = "General") -> str:
+    """A cell as text: dates in ISO form, numbers as ``number_format`` shows them
+    (「85.3%」, 「1,234,567円」; whole numbers without ``.0`` under 「General」), one line."""
     if value is None:
         return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        shown = displayed(value, number_format or "General")
+        return general(value) if shown is None else shown
     if isinstance(value, datetime):
         if value.time() == time(0):
             return value.date().isoformat()
         return value.isoformat(sep=" ", timespec="minutes")
     if isinstance(value, date | time):
         return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
     return " ".join(str(value).split())
 
 
@@ -159,6 +162,24 @@ def _with_saved_values(
         ]
 
 
+def _read(sheet: Any) -> tuple[list[tuple[object, ...]], list[tuple[str | None, ...]]]:
+    """A sheet's rows as read for formulas: the cells' values, and their number formats
+    (read row by row, so that the sheet's cells are not all held at once)."""
+    values: list[tuple[object, ...]] = []
+    formats: list[tuple[str | None, ...]] = []
+    for row in sheet.iter_rows():
+        values.append(tuple(cell.value for cell in row))
+        # Looking a format up costs more than reading the cell: a cell without a style
+        # (and an empty one, which has no ``has_style``) is 「General」.
+        formats.append(
+            tuple(
+                None if cell.value is None or not cell.has_style else cell.number_format
+                for cell in row
+            )
+        )
+    return values, formats
+
+
 def _workbook(data: bytes, label: str, *, values: bool) -> Workbook:
     try:
         return load_workbook(BytesIO(data), read_only=True, data_only=values)
@@ -184,14 +205,18 @@ def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
         try:
             title = workbook.properties.title or ""
             for index, sheet in enumerate(workbook.worksheets):
-                written = list(sheet.iter_rows(values_only=True))
+                written, formats = _read(sheet)
                 rows: Iterable[Iterable[object]] = written
                 if any(map(_is_formula, chain.from_iterable(written))):
                     if saved is None:
                         saved = _workbook(data, label, values=True)
                         opened.callback(saved.close)
                     rows = _with_saved_values(written, saved.worksheets[index].iter_rows())
-                numbered = enumerate(([cell_text(value) for value in row] for row in rows), 1)
+                shown = (
+                    [cell_text(value, fmt) for value, fmt in zip(values, row_formats, strict=True)]
+                    for values, row_formats in zip(rows, formats, strict=True)
+                )
+                numbered = enumerate(shown, 1)
                 sections += table_sections(numbered, sheet.title)
         except BadDocument:
             raise
