@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import PurePosixPath
 
+from knowledge.dates import InvalidDate, parse_date
 from knowledge.documents import Section
 from knowledge.errors import BadDocument
 
@@ -164,6 +166,76 @@ def rule_title(lines: list[str]) -> str:
 
 # A title line is one line of a name, not a paragraph.
 TITLE_CHARS = 60
+
+# What a title is not: a sentence or part of one (「。」, 「、」, a line ending in a particle or
+# punctuation that the next line continues), a heading, article or item of the body
+# (「第1章」, 「第1条の…」, 「1.」, 「（1）」, 「目次」), a speaker's or bullet line (「○議長」,
+# 「・」, 「※」), a document number (「総務第123号」), an addressee (「各課長 様」), a page
+# number (「P.1」, 「Page 1 of 3」, 「1ページ」).
+_NOT_TITLE = re.compile(
+    r"[。、]|[をにがはへでともやの，,：:・]$"
+    rf"|^(?:[○〇◯●◎■□◆◇・※＊*\-]|目\s*次$|{ARTICLE_LABEL}"
+    r"|[0-9０-９一二三四五六七八九十]+[.．、)）]|[（(][0-9０-９一二三四五六七八九十]+[)）])"
+    r"|第\s*[0-9０-９一二三四五六七八九十百千]+\s*号$|[様殿]$"
+    r"|^(?:p(?:age)?\.?\s*[0-9０-９]+(?:\s*(?:of|/)\s*[0-9０-９]+)?|[0-9０-９]+\s*(?:ページ|頁))$",
+    re.IGNORECASE,
+)
+# What shows that the next line starts afresh after a title: a rule, a speaker's or bullet
+# mark, a date, a heading, a bracket.
+_FRESH_LINE = re.compile(
+    r"^(?:[―ー－\-=＝_＿~〜*＊]{3,}|[○〇◯●◎■□◆◇・※【［（(「]|令和|平成|昭和|第)"
+)
+# What may stand above a title, or before it on its line: a handout's label (「資料１」,
+# 「参考資料２－１」, 「別紙」, 「様式第３号」) or a bracketed mark (「（案）」, 「【機密性２】」).
+_MARK = (
+    r"(?:(?:参考)?資料\s*[0-9０-９]+(?:\s*[-－‐ー−の]\s*[0-9０-９]+)*"
+    r"|別\s*[紙添表記](?:\s*[0-9０-９]+)?|様式\s*第?\s*[0-9０-９]+\s*号?"
+    r"|[（(【［\[〔<＜《〈][^（）()【】［］\[\]〔〕]*[）)】］\]〕>＞》〉])"
+)
+_MARK_ALONE = re.compile(_MARK)
+_MARK_BEFORE = re.compile(rf"^{_MARK}\s*")
+_AS_OF = re.compile(r"\s*(?:現在|時点)$")
+
+
+def _is_date(text: str) -> bool:
+    """Whether ``text`` only dates the document (「令和６年３月５日（火曜日）」,
+    「資料１ 令和8年4月1日」, 「2026年4月1日現在」)."""
+    with contextlib.suppress(InvalidDate):
+        parse_date(_AS_OF.sub("", _MARK_BEFORE.sub("", text)))
+        return True
+    return False
+
+
+def opening_title(lines: list[str], *, apart: bool = False) -> str:
+    """The title a text opens with (「令和６年第１回定例会 会議録（第２号）」), else ``""``.
+
+    The first non-empty line, after a handout's label or a mark alone on its line (「資料１」,
+    「（案）」), is the title when it is clearly one: short, of words rather than numbers, not
+    a sentence or part of one, not a heading or item of the body, not a date, a page number,
+    a document number or an addressee, and standing apart (a blank line or a rule after it,
+    centred with leading spaces, or followed by a line that starts afresh: a speaker's mark,
+    a date, 「第…」). The first line of a paragraph wrapped across lines (「本市では、令和6年度
+    から」) is not. ``apart`` says that every line stands apart: Word's paragraphs, a PDF's
+    lines once those wrapped at the page's width are joined.
+    """
+    filled = (i for i, line in enumerate(lines) if line.strip())
+    at = next((i for i in filled if not _MARK_ALONE.fullmatch(" ".join(lines[i].split()))), None)
+    if at is None:
+        return ""
+    line = lines[at]
+    title = " ".join(line.split())
+    if (
+        not 2 <= len(title) <= TITLE_CHARS
+        or sum(map(str.isalpha, title)) < 2
+        or _NOT_TITLE.search(title)
+        or line_kind(title)
+        or _is_date(title)  # 「令和６年３月５日（火曜日）」 dates the text, it does not name it
+    ):
+        return ""
+    following = lines[at + 1].strip() if at + 1 < len(lines) else ""
+    # Centred takes more than the one full-width space a paragraph is indented with.
+    centred = len(line) - len(line.lstrip()) >= 2
+    return title if apart or not following or centred or _FRESH_LINE.match(following) else ""
 
 
 def article_sections(lines: list[str]) -> list[Section]:

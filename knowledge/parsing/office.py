@@ -18,6 +18,7 @@ from knowledge.parsing.base import (
     ParsedFile,
     SectionBuffer,
     article_sections,
+    opening_title,
     require_sections,
     stem,
 )
@@ -130,7 +131,8 @@ def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
     (「第1条 …」 paragraphs: ``article_sections``).
 
     The title is the document property, else the first 「Title」 paragraph, else the first
-    heading, else the file name.
+    heading, else the opening paragraph when it is clearly a title (``opening_title``: not a
+    sentence, date or 「資料１」 label), else the file name.
     """
     try:
         document = Document(BytesIO(data))
@@ -147,9 +149,12 @@ def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
     title = core_title.strip()
     first_heading = ""
     lines: list[str] = []  # the body, for a rule written without heading styles
+    opening: list[str] = []  # the paragraphs before the first table, for the title
+    tables = False
     for block in blocks:
         if block.tag == _W + "tbl":
             body = _table_lines(Table(block, document), numbering)
+            tables = True
         else:
             text = _paragraph_text(block, numbering)
             style = _style_name(Paragraph(block, document)) if text else ""
@@ -160,6 +165,8 @@ def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
                 buffer.heading(int(heading.group(1) or 1), text)
                 first_heading, text = first_heading or text, ""
             body = [text] if text else []
+            if not tables:
+                opening += body
             for box in _text_boxes(block):
                 body += _box_lines(box, document, numbering)
         for line in body:
@@ -168,6 +175,6 @@ def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
     # A rule typed with plain paragraphs (「第1条 …」) is cut by article, as its headings would.
     articles = [] if first_heading else article_sections(lines)
     sections = require_sections(tuple(articles) or buffer.result(), label)
-    return ParsedFile(
-        name=name, title=title or first_heading or stem(name), sections=sections, kind="docx"
-    )
+    # Without a title or heading style, a title typed as the opening paragraph names it.
+    title = title or first_heading or opening_title(opening, apart=True) or stem(name)
+    return ParsedFile(name=name, title=title, sections=sections, kind="docx")

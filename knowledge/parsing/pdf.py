@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from knowledge.documents import Section
 from knowledge.errors import BadDocument
-from knowledge.parsing.base import ParsedFile, stem, tidy_lines
+from knowledge.parsing.base import ParsedFile, opening_title, stem, tidy_lines
 from knowledge.parsing.pdf_layout import full_width, unwrapped, without_running_lines
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,8 @@ def _corrupt(label: str, exc: BaseException) -> BadDocument:
 
 def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
     """Text of every page, without running headers and footers and with lines wrapped at the
-    page's width joined; position 「3ページ」 is 1-based.
+    page's width joined; position 「3ページ」 is 1-based. Titled by the document property,
+    else by the first page's opening line when it is clearly a title, else by the file name.
 
     Refuses password-protected PDFs (those that open with an empty password are read),
     damaged files, and PDFs without a text layer (scanned images; OCR is not supported).
@@ -62,8 +63,9 @@ def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
             texts.append([])
     texts = without_running_lines(texts)
     width = full_width(texts)
+    texts = [unwrapped(lines, width) for lines in texts]
     sections = [
-        Section(text="\n".join(unwrapped(lines, width)), position=f"{number}ページ")
+        Section(text="\n".join(lines), position=f"{number}ページ")
         for number, lines in enumerate(texts, start=1)
         if lines
     ]
@@ -74,9 +76,12 @@ def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
             "文字情報を含む PDF か、テキストファイルをアップロードしてください。",
             detail="pdf without text layer",
         )
-    return ParsedFile(
-        name=name, title=_title(reader) or stem(name), sections=tuple(sections), kind="pdf"
-    )
+    # Without a title in its properties, the first page's opening line names the PDF when it
+    # is clearly a title. Once the lines wrapped at the page's width are joined, each line
+    # stands apart; with too few lines to know the width, the next line has to show it.
+    first_page = next(lines for lines in texts if lines)
+    title = _title(reader) or opening_title(first_page, apart=width > 0) or stem(name)
+    return ParsedFile(name=name, title=title, sections=tuple(sections), kind="pdf")
 
 
 def _title(reader: PdfReader) -> str:

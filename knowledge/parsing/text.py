@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from typing import Any
@@ -10,16 +9,13 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from knowledge.dates import InvalidDate, parse_date
 from knowledge.documents import Section
 from knowledge.errors import BadDocument
 from knowledge.parsing.base import (
-    ARTICLE_LABEL,
-    TITLE_CHARS,
     ParsedFile,
     SectionBuffer,
     article_sections,
-    line_kind,
+    opening_title,
     require_sections,
     rule_title,
     stem,
@@ -47,47 +43,6 @@ def parse_txt(name: str, data: bytes, label: str) -> ParsedFile:
     return ParsedFile(
         name=name, title=title, sections=require_sections(tuple(sections), label), kind="txt"
     )
-
-
-# What a title is not: a sentence or part of one (「。」, 「、」, a line ending in a particle or
-# punctuation that the next line continues), a heading, article or item of the body
-# (「第1章」, 「第1条の…」, 「1.」, 「（1）」, 「目次」), a speaker's or bullet line (「○議長」,
-# 「・」, 「※」).
-_NOT_TITLE = re.compile(
-    r"[。、]|[をにがはへでともやの，,：:・]$"
-    rf"|^(?:[○〇◯●◎■□◆◇・※＊*\-]|目\s*次$|{ARTICLE_LABEL}"
-    r"|[0-9０-９一二三四五六七八九十]+[.．、)）]|[（(][0-9０-９一二三四五六七八九十]+[)）])"
-)
-# What shows that the next line starts afresh after a title: a rule, a speaker's or bullet
-# mark, a date, a heading, a bracket.
-_FRESH_LINE = re.compile(
-    r"^(?:[―ー－\-=＝_＿~〜*＊]{3,}|[○〇◯●◎■□◆◇・※【［（(「]|令和|平成|昭和|第)"
-)
-
-
-def opening_title(lines: list[str]) -> str:
-    """The title a text opens with (「令和６年第１回定例会 会議録（第２号）」), else ``""``.
-
-    The first non-empty line is the title when it is clearly one: short, not a sentence or
-    part of one, not a heading or item of the body, not a date alone, and standing apart (a
-    blank line or a rule after it, centred with leading spaces, or followed by a line that
-    starts afresh: a speaker's mark, a date, 「第…」). The first line of a paragraph
-    wrapped across lines (「本市では、令和6年度から」) is not.
-    """
-    at = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if at is None:
-        return ""
-    line = lines[at]
-    title = " ".join(line.split())
-    if not 2 <= len(title) <= TITLE_CHARS or _NOT_TITLE.search(title) or line_kind(title):
-        return ""
-    with contextlib.suppress(InvalidDate):
-        parse_date(title)
-        return ""  # 「令和６年３月５日（火曜日）」 dates the text, it does not name it
-    following = lines[at + 1].strip() if at + 1 < len(lines) else ""
-    # Centred takes more than the one full-width space a paragraph is indented with.
-    centred = len(line) - len(line.lstrip()) >= 2
-    return title if not following or centred or _FRESH_LINE.match(following) else ""
 
 
 def _paragraph_sections(text: str) -> list[Section]:

@@ -92,6 +92,9 @@ MINUTES_OPENINGS = [
     "令和６年第１回定例会 会議録（第２号）\n\n令和６年３月５日（火曜日）\n",
     # Centred with full-width spaces, the date line right under it.
     "　　　令和６年第１回定例会　会議録（第２号）\n令和６年３月５日（火曜日）午前10時開議\n",
+    # Under a handout's label or a mark alone on its line.
+    "資料１\n\n令和６年第１回定例会 会議録（第２号）\n\n",
+    "（案）\n令和６年第１回定例会 会議録（第２号）\n〇議事日程（第２号）\n",
     # A speaker's mark or a rule right under it.
     "令和６年第１回定例会 会議録（第２号）\n〇議事日程（第２号）\n",
     "令和６年第１回定例会 会議録（第２号）\n――――――――――\n",
@@ -121,6 +124,13 @@ def test_txt_opening_with_its_title_is_named_by_it(opening: str) -> None:
         "目次\n\n第1章 総則",
         "○議長（山田太郎君）\n\nただいまから会議を開きます。",
         "令和６年３月５日（火曜日）\n\n会議を開きます。",
+        # A handout's label, a page number, a document number, an addressee, a date.
+        "資料１\n\n本市では、令和6年度から避難所の備蓄品を点検します。",
+        "P.1\n\n本計画は、備蓄について定める。",
+        "1/10\n\n本計画は、備蓄について定める。",
+        "総務第123号\n\n本計画は、備蓄について定める。",
+        "各課長　様\n\n本計画は、備蓄について定める。",
+        "令和６年４月１日現在\n\n本計画は、備蓄について定める。",
         # Too long for a title line.
         "避難所" * 25 + "\n\n本文です。",
     ],

@@ -35,7 +35,7 @@ def refusal(name: str, data: bytes) -> str:
 def test_one_section_per_page_with_page_position() -> None:
     [parsed] = parse_file("住民税.pdf", japanese_pdf(PAGES))
     assert parsed.kind == "pdf"
-    assert parsed.title == "住民税"  # no document title set: the file name
+    assert parsed.title == "令和8年度 住民税のお知らせ"  # no title property: its opening line
     assert [s.position for s in parsed.sections] == ["1ページ", "2ページ", "3ページ"]
     assert "申告の期限は3月15日です。" in parsed.sections[0].text
     second = parsed.sections[1]

@@ -1,0 +1,107 @@
+"""Word and PDF files without a title property are titled by their opening line when it is
+clearly a title, and by their file name when it is a date, a label, a page number or body
+text. Files written with python-docx and reportlab."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import pytest
+from docx import Document
+from support import japanese_pdf
+
+from knowledge.parsing import parse_file
+
+BODY = "本市の令和８年度当初予算は一般会計で前年度より三パーセント増えています。"
+MORE = "歳入では市税収入が増え歳出では子育て支援と防災の事業費が増えています。"
+
+
+def word_file(paragraphs: list[str]) -> bytes:
+    document = Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    out = BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("paragraphs", "title"),
+    [
+        (["令和８年度予算の概要", BODY], "令和８年度予算の概要"),
+        (["資料１", "令和８年度予算の概要", BODY], "令和８年度予算の概要"),
+        (["資料１　令和８年度予算の概要", BODY], "資料１ 令和８年度予算の概要"),
+        (["（案）", "避難所運営マニュアル", BODY], "避難所運営マニュアル"),
+        # Not a title: the file name is kept.
+        ([BODY, MORE], "r8_yosan"),
+        (["資料１", BODY], "r8_yosan"),
+        (["令和８年４月１日", "令和８年度予算の概要", BODY], "r8_yosan"),
+        (["総務第１２３号", "令和８年４月１日", "各課長　様", BODY], "r8_yosan"),
+        (["1. 予算の規模", BODY], "r8_yosan"),
+    ],
+)
+def test_a_word_file_without_title_or_headings_is_titled_by_its_opening_paragraph(
+    paragraphs: list[str], title: str
+) -> None:
+    [parsed] = parse_file("r8_yosan.docx", word_file(paragraphs))
+    assert parsed.title == title
+
+
+def test_a_heading_still_titles_a_word_file_before_its_opening_paragraph() -> None:
+    document = Document()
+    document.add_paragraph("令和８年度予算の概要")
+    document.add_heading("第1章 予算の規模", level=1)
+    document.add_paragraph(BODY)
+    out = BytesIO()
+    document.save(out)
+    [parsed] = parse_file("r8_yosan.docx", out.getvalue())
+    assert parsed.title == "第1章 予算の規模"
+
+
+def wrapped(text: str) -> list[str]:
+    """``text`` drawn as a PDF draws a paragraph: cut into lines at the page's width."""
+    return [text[i : i + 30] for i in range(0, len(text), 30)]
+
+
+PLAN = (
+    "本計画は令和８年度から令和１７年度までの十年間を計画期間とし"
+    "みどり市のまちづくりの最上位計画として策定するものです。"
+)
+
+
+@pytest.mark.parametrize(
+    ("pages", "title"),
+    [
+        ([["令和８年度予算の概要", *wrapped(BODY + MORE)]], "令和８年度予算の概要"),
+        ([["資料１", "令和８年度予算の概要", *wrapped(BODY + MORE)]], "令和８年度予算の概要"),
+        ([["資料１ 令和８年度予算の概要", *wrapped(BODY + MORE)]], "資料１ 令和８年度予算の概要"),
+        # A running header above it on every page is not read as its title.
+        (
+            [
+                ["みどり市 財政課", "令和８年度予算の概要", *wrapped(BODY)],
+                ["みどり市 財政課", *wrapped(MORE)],
+                ["みどり市 財政課", *wrapped(PLAN)],
+            ],
+            "令和８年度予算の概要",
+        ),
+        # Not a title: the file name is kept.
+        ([wrapped(PLAN + BODY)], "r8_yosan"),
+        ([["資料１", *wrapped(BODY + MORE)]], "r8_yosan"),
+        ([["令和８年４月１日", "令和８年度予算の概要", *wrapped(BODY + MORE)]], "r8_yosan"),
+        ([["- 1 -", "令和８年度予算の概要", *wrapped(BODY + MORE)]], "r8_yosan"),
+        ([["P.1", *wrapped(BODY + MORE)]], "r8_yosan"),
+        # Too few lines to tell a title from a paragraph's first line.
+        ([["令和８年度予算の概要", "本市の予算について"]], "r8_yosan"),
+    ],
+)
+def test_a_pdf_without_a_title_property_is_titled_by_its_opening_line(
+    pages: list[list[str]], title: str
+) -> None:
+    [parsed] = parse_file("r8_yosan.pdf", japanese_pdf(pages))
+    assert parsed.title == title
+
+
+def test_a_pdfs_title_property_comes_before_its_opening_line() -> None:
+    data = japanese_pdf([["令和８年度予算の概要", *wrapped(BODY + MORE)]], title="予算説明資料")
+    [parsed] = parse_file("r8_yosan.pdf", data)
+    assert parsed.title == "予算説明資料"
