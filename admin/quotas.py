@@ -95,6 +95,18 @@ class QuotaStatus:
     def remaining(self) -> int:
         return max(self.budget - self.used - self.reserved, 0)
 
+    @property
+    def percent_used(self) -> int | None:
+        """How much of the budget is used, in whole percent rounded down (79.9 % is 79, not
+        past the 80 % mark); ``None`` for a budget of 0 (turned off, nothing to use)."""
+        return self.used * 100 // self.budget if self.budget > 0 else None
+
+    @property
+    def threshold_reached(self) -> int | None:
+        """The highest threshold (80 or 100) the month's usage reaches, ``None`` below 80 %."""
+        used = self.percent_used or 0
+        return max((t for t in THRESHOLDS if used >= t), default=None)
+
 
 @dataclass(frozen=True)
 class Reservation:

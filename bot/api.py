@@ -268,7 +268,8 @@ async def summarize(request: web.Request) -> web.Response:
 
 
 async def quota(request: web.Request) -> web.Response:
-    """``GET /api/v1/quota``: the caller's organization's budget, used, reserved, reset date."""
+    """``GET /api/v1/quota``: the caller's organization's budget, used, reserved, the percent
+    used and the threshold (80, 100) it reached, reset date."""
     org = await require_org(request)
     status = await asyncio.to_thread(request.app[SERVICES].quotas.status, org.id)
     return json_ok(
@@ -279,6 +280,8 @@ async def quota(request: web.Request) -> web.Response:
             "used": status.used,
             "reserved": status.reserved,
             "remaining": status.remaining,
+            "percent_used": status.percent_used,
+            "threshold_reached": status.threshold_reached,
             "reset_on": status.reset_on.isoformat(),
             "offline_when_exhausted": status.offline_when_exhausted,
         }

@@ -22,6 +22,9 @@ def describe(name: str, status: QuotaStatus) -> str:
         f"  上限: {status.budget:,} トークン",
         f"  使用済み: {status.used:,} / 予約中: {status.reserved:,} / 残り: {status.remaining:,}",
     ]
+    if status.percent_used is not None:
+        passed = "（上限の80%に達しています）" if status.threshold_reached == 80 else ""
+        lines.append(f"  使用率: {status.percent_used}%{passed}")
     if status.budget == 0:  # turned off, not spent (as the refusal says)
         lines.append("  AIによる回答は行いません（上限0トークン）")
     elif status.used >= status.budget:

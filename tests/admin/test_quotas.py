@@ -288,3 +288,15 @@ def test_a_budget_change_that_fails_changes_nothing(db_engine: Engine) -> None:
     assert (status.budget, status.offline_when_exhausted) == (1000, True)
     now[0] = datetime(2026, 12, 10, tzinfo=UTC)  # next month's budget is the setting's
     assert quotas.status("3").budget == 1000
+
+
+def test_the_status_gives_the_percent_used_and_the_threshold_passed(db_engine: Engine) -> None:
+    quotas = QuotaService(db_engine, default_budget=10_000)
+    shown = []
+    for tokens in (7_999, 1, 2_000):  # 79.99 % is not yet the 80 % mark
+        quotas.commit(quotas.reserve("4", tokens), tokens)
+        status = quotas.status("4")
+        shown.append((status.percent_used, status.threshold_reached))
+    assert shown == [(79, None), (80, 80), (100, 100)]
+    quotas.set_budget("4", 0)  # turned off: no percent of nothing
+    assert (quotas.status("4").percent_used, quotas.status("4").threshold_reached) == (None, None)

@@ -52,12 +52,15 @@ async def test_usage_beyond_max_tokens_is_charged_and_spends_the_budget(
     quota = await (await client.get("/api/v1/quota", headers=auth)).json()
     assert quota["used"] == charged  # what the server reported, not what was reserved
     assert quota["remaining"] == 0 and quota["reserved"] == 0
+    assert quota["percent_used"] == charged * 100 // BUDGET > 100
+    assert quota["threshold_reached"] == 100
     usage = await (await client.get("/api/v1/usage", headers=auth)).json()
     assert usage["input_tokens"] + usage["output_tokens"] == charged
 
     shown = await asyncio.to_thread(runner.invoke, cli, ["quota", "show", "テスト市"], env=env)
     assert shown.exit_code == 0, shown.output
     assert "残り: 0\n" in shown.stdout
+    assert f"使用率: {charged * 100 // BUDGET}%\n" in shown.stdout
     assert f"今月の上限に達しています（{charged - BUDGET:,} トークン超過）" in shown.stdout
 
     second = await (
