@@ -183,10 +183,13 @@ def split_text(text: str, limit: int) -> list[str]:
 
 
 def split_answer(answer: Answer, limit: int) -> list[Answer]:
-    """An answer whose text exceeds ``limit`` as several answers; citations, the footer and the
-    feedback buttons stay on the last part."""
+    """An answer whose text exceeds ``limit`` as several answers; citations, the footer, the
+    notice and the feedback buttons stay on the last part."""
     texts = split_text(answer.text, limit) or [answer.text]
     if len(texts) == 1:
         return [answer]
-    head = [replace(answer, text=t, citations=(), footer="", feedback=False) for t in texts[:-1]]
+    head = [
+        replace(answer, text=t, citations=(), footer="", notice="", feedback=False)
+        for t in texts[:-1]
+    ]
     return [*head, replace(answer, text=texts[-1])]

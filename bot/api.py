@@ -51,6 +51,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         ],
         "citations_heading": answer.citations_heading,
         "footer": answer.footer,
+        "notice": answer.notice,
         "outcome": answer.outcome,
         "usage": {**asdict(answer.usage), "total_tokens": answer.usage.total_tokens},
         "turn_id": answer.turn_id,

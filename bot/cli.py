@@ -83,8 +83,9 @@ def _print_answer(answer: Answer) -> None:
             details = "・".join(c.details())
             shown = f"{c.title}（{details}）" if details else c.title
             typer.echo(f"[{c.n}] {shown}{(' ' + c.url) if c.url else ''}")
-    if answer.footer:
-        typer.echo(f"\n{answer.footer}")
+    for closing in (answer.footer, answer.notice):
+        if closing:
+            typer.echo(f"\n{closing}")
 
 
 def _org_id(services: Services, org: str | None) -> str | None:

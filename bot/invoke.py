@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 def render_text(answer: Answer) -> str:
-    """The answer as one plain text: body, numbered sources, footer."""
+    """The answer as one plain text: body, numbered sources, footer, notice."""
     lines = [answer.text]
     if answer.citations:
         lines.append("")
@@ -41,8 +41,9 @@ def render_text(answer: Answer) -> str:
             lines.append(f"[{c.n}] {c.title}" + (f"（{details}）" if details else ""))
             if c.url:
                 lines.append(f"    {c.url}")
-    if answer.footer:
-        lines += ["", answer.footer]
+    for closing in (answer.footer, answer.notice):
+        if closing:
+            lines += ["", closing]
     return "\n".join(lines)
 
 

@@ -4,7 +4,8 @@
 (estimated prompt tokens + ``max_tokens``) first, commits the actual usage after, and releases
 the reservation when the call fails (unless the server billed it: a reply its content filter
 withheld, a stream that broke after some of the reply came). Crossing 80 % and 100 % of the
-budget is recorded once (again when a raised budget is crossed in turn).
+budget is recorded once (again when a raised budget is crossed in turn), and the turn whose
+call recorded it says so under its answer (``LLMAccess.crossing_notice``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 
 from admin.audit_models import AuditEvent
-from admin.quotas import QuotaService, Reservation, exhausted_message
+from admin.quotas import QuotaService, QuotaStatus, Reservation, exhausted_message
 from bot.auditing import Auditor
+from bot.commands import typed
+from bot.turns import Platform
 from knowledge.errors import QuotaExceeded, UpstreamUnavailable
 from knowledge.llm import (
     NO_USAGE,
@@ -35,7 +38,8 @@ class MeteredLLM:
     """An ``LLMClient`` that charges an organization's quota for every call.
 
     ``spent`` adds up what its calls were charged, so that work which fails after some calls
-    (a summary whose last step fails) still reports what it cost.
+    (a summary whose last step fails) still reports what it cost. ``crossed`` is the highest
+    threshold (80 or 100) whose crossing its calls recorded, so that the turn tells its asker.
     """
 
     def __init__(
@@ -44,12 +48,13 @@ class MeteredLLM:
         self._inner = inner
         self._quotas = quotas
         self._auditor = auditor
-        self._org_id = org_id
+        self.org_id = org_id
         self.spent: LLMUsage = NO_USAGE
+        self.crossed: int | None = None
 
     async def _reserve(self, messages: Sequence[Message], max_tokens: int) -> Reservation:
         amount = estimate_message_tokens(messages) + max_tokens
-        return await asyncio.to_thread(self._quotas.reserve, self._org_id, amount)
+        return await asyncio.to_thread(self._quotas.reserve, self.org_id, amount)
 
     async def _commit(self, reservation: Reservation, usage: LLMUsage) -> None:
         crossed = await asyncio.to_thread(self._quotas.commit, reservation, usage.total_tokens)
@@ -57,7 +62,7 @@ class MeteredLLM:
         if crossed is None:
             return
         event = AuditEvent.admin(
-            org_id=self._org_id,
+            org_id=self.org_id,
             platform="system",
             user_id="",
             action="quota.threshold",
@@ -69,7 +74,8 @@ class MeteredLLM:
             lambda conn: self._quotas.mark_notified(reservation, crossed, within=conn),
             lambda marked: event if marked else None,
         ):
-            log.warning("quota threshold org=%s percent=%d", self._org_id, crossed)
+            log.warning("quota threshold org=%s percent=%d", self.org_id, crossed)
+            self.crossed = max(crossed, self.crossed or 0)
 
     async def _failed(self, reservation: Reservation, exc: BaseException) -> None:
         """Settle the reservation of a call that failed: what the server billed for a reply it
@@ -154,6 +160,14 @@ class LLMAccess:
         status = await asyncio.to_thread(self.quotas.status, org_id)
         return status.offline_when_exhausted
 
+    async def crossing_notice(self, llm: LLMClient | None, platform: Platform) -> str:
+        """What a turn says under its answer when its calls recorded a threshold's crossing
+        (``""`` when they did not): nobody is told otherwise before the budget runs out."""
+        if not isinstance(llm, MeteredLLM) or llm.crossed is None:
+            return ""
+        status = await asyncio.to_thread(self.quotas.status, llm.org_id)
+        return threshold_notice(llm.crossed, status, platform)
+
     async def check_affordable(self, org_id: str | None, tokens: int) -> None:
         """``QuotaExceeded`` when the organization has less than ``tokens`` left: a turn checks
         that its answer can be paid for before it spends anything on preparatory calls
@@ -163,3 +177,29 @@ class LLMAccess:
         status = await asyncio.to_thread(self.quotas.status, org_id)
         if status.remaining < tokens:
             raise QuotaExceeded(exhausted_message(status))
+
+
+def threshold_notice(percent: int, status: QuotaStatus, platform: Platform) -> str:
+    """The notice of ``percent`` of the budget crossed: what is left, what happens when it is
+    used up (quotes or no answers, as the organization chose) and where admins see more."""
+    reset = f"{status.reset_on.month}月{status.reset_on.day}日のリセットまで"
+    after = (
+        "資料からの抜粋のみでお答えします"
+        if status.offline_when_exhausted
+        else "AIによる回答を停止します"
+    )
+    if percent >= 100:
+        reached = f"※今月のAI利用量が上限に達しました。{reset}、{after}。"
+    else:
+        reached = (
+            f"※今月のAI利用量が上限の{percent}%に達しました（残り{status.remaining:,}トークン）。"
+            f"使い切ると、{reset}{after}。"
+        )
+    return f"{reached}管理者の方は「{_quota_command(platform)}」で利用状況を確認できます。"
+
+
+def _quota_command(platform: Platform) -> str:
+    """How an admin on ``platform`` looks at the quota."""
+    if platform in ("slack", "teams", "logo"):
+        return typed(platform, "quota")
+    return "baibain quota show 組織名" if platform == "cli" else "GET /api/v1/quota"

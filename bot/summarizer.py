@@ -110,7 +110,7 @@ class Summarizer:
             raise
         answer = replace(answer, turn_id=uuid.uuid4().hex)
         await self._record(request, asker, answer, started)
-        return answer
+        return replace(answer, notice=await self.llm.crossing_notice(llm, asker.platform))
 
     async def summarize_attached(
         self,

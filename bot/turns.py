@@ -177,7 +177,7 @@ class Usage:
 
 @dataclass(frozen=True)
 class Answer:
-    """What the bot says back: Japanese text, citations, a footer and bookkeeping."""
+    """What the bot says back: Japanese text, citations, a footer, a notice and bookkeeping."""
 
     text: str
     citations: tuple[Citation, ...] = ()
@@ -187,6 +187,9 @@ class Answer:
     outcome: Outcome = "answered"
     related_heading: str = ""
     feedback: bool = True
+    # About the service rather than the answer (the month's AI budget nearly used), shown
+    # last, after the footer; not part of ``text``, so not in the thread's history either.
+    notice: str = ""
 
     @property
     def citations_heading(self) -> str:

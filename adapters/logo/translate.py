@@ -87,7 +87,7 @@ def to_turn(event: LogoEvent) -> Turn:
 
 def render(answer: Answer) -> dict[str, str]:
     """The reply text: the answer (a model's Markdown as plain text, each link's address
-    after its name), numbered sources with links, then the footer."""
+    after its name), numbered sources with links, then the footer and the notice."""
     blocks = [restyle(answer.text.strip(), mark="", link=lambda name, url: f"{name}（{url}）")]
     if answer.citations:
         lines = [f"{answer.citations_heading}:"]
@@ -97,6 +97,5 @@ def render(answer: Answer) -> dict[str, str]:
             if c.url:
                 lines.append(f"    {c.url}")
         blocks.append("\n".join(lines))
-    if answer.footer:
-        blocks.append(answer.footer)
+    blocks += (answer.footer, answer.notice)
     return {"text": "\n\n".join(b for b in blocks if b)}

@@ -250,6 +250,8 @@ def render(answer: Answer) -> dict[str, Any]:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(answer.footer)}]}
         )
+    if answer.notice:  # full size: unlike the footer it is news, said once
+        blocks.append(_section(escape(answer.notice)))
     if answer.feedback and answer.turn_id:
         blocks.append(
             {

@@ -200,6 +200,8 @@ def render(answer: Answer) -> dict[str, Any]:
         ]
     if answer.footer:
         body.append(_text_block(answer.footer, size="Small", isSubtle=True, spacing="Medium"))
+    if answer.notice:
+        body.append(_text_block(answer.notice, spacing="Medium"))
     card: dict[str, Any] = {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

@@ -4,10 +4,9 @@ counted apart in the usage figures."""
 
 from __future__ import annotations
 
-from chat_harness import SAMPLE_QUESTION
 from fakes.openai_server import FakeOpenAIServer, Reply
 from support import llm_settings
-from test_slack import FORM, send, send_event, slack_chat
+from test_slack import FORM, answers_to_mentions, send, slack_chat
 
 WITHHELD = Reply("", finish_reason="content_filter", prompt_tokens=900, completion_tokens=12)
 
@@ -18,13 +17,7 @@ async def test_a_withheld_answer_says_so_is_charged_and_counted_apart(
     openai_fake.script(WITHHELD, Reply("転入した日から十四日以内です[1]。", prompt_tokens=88))
     chat = await slack_chat(make_chat, slack_fake, **llm_settings(openai_fake.url))
     chat.link("横浜市", "slack", slack_fake.team_id, admins=("U0ADMIN",))
-    shown = []
-    for n in (1, 2):
-        mention = slack_fake.mention(SAMPLE_QUESTION, ts=f"170000010{n}.000100", event_id=f"Ev{n}")
-        await send_event(chat, slack_fake, mention)
-        await chat.drain()
-        shown.append(slack_fake.of("chat.update")[-1])  # the answer in place of its placeholder
-    withheld, answered = shown
+    withheld, answered = await answers_to_mentions(chat, slack_fake, 2)
     assert "安全フィルターにより回答が差し控えられた" in withheld.block_text
     assert "住民基本台帳法 第二十三条" in withheld.block_text
     assert "転入した日から十四日以内です[1]。" in answered.block_text

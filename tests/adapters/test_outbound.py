@@ -124,14 +124,16 @@ def test_split_text_cuts_at_paragraphs_then_sentences_and_loses_nothing() -> Non
     assert split_text("  短い  ", 10) == ["短い"] and split_text("", 10) == []
 
 
-def test_split_answer_keeps_sources_footer_and_buttons_on_the_last_part() -> None:
+def test_split_answer_keeps_sources_footer_notice_and_buttons_on_the_last_part() -> None:
     answer = Answer(
         text="第一段落です。\n\n" + "第二段落です。" * 20,
         citations=(Citation(n=1, title="地方自治法"),),
         turn_id="c" * 32,
+        notice="※今月のAI利用量が上限の80%に達しました。",
     )
     first, second = split_answer(answer, 100)
     assert first.citations == () and first.footer == "" and not first.feedback
+    assert first.notice == "" and second.notice == answer.notice  # told once, at the end
     assert second.citations == answer.citations and second.footer == answer.footer
     assert second.feedback and second.turn_id == answer.turn_id
     assert split_answer(replace_text(answer, "短い"), 100) == [replace_text(answer, "短い")]

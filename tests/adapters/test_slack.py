@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from chat_harness import SAMPLE_QUESTION, Chat, MakeChat, eventually
 from fakes.openai_server import Hang
-from fakes.slack_api import Failure, FakeSlack
+from fakes.slack_api import Failure, FakeSlack, SlackCall
 
 from adapters.slack.translate import ACTION_DOWN, ACTION_UP
 from admin.links import feedback_for, hash_user
@@ -42,6 +42,18 @@ async def send(chat: Chat, fake: FakeSlack, body: str, content: dict[str, str], 
 
 async def send_event(chat: Chat, fake: FakeSlack, payload: dict[str, Any], **sign: Any):  # type: ignore[no-untyped-def]
     return await send(chat, fake, json.dumps(payload, ensure_ascii=False), JSON, **sign)
+
+
+async def answers_to_mentions(chat: Chat, fake: FakeSlack, count: int) -> list[SlackCall]:
+    """The answers to ``count`` mentions of ``SAMPLE_QUESTION``, each in a thread of its own,
+    as shown in place of their placeholders."""
+    shown = []
+    for n in range(1, count + 1):
+        mention = fake.mention(SAMPLE_QUESTION, ts=f"170000010{n}.000100", event_id=f"Ev{n}")
+        await send_event(chat, fake, mention)
+        await chat.drain()
+        shown.append(fake.of("chat.update")[-1])
+    return shown
 
 
 async def test_mention_in_a_thread_gets_one_threaded_cited_answer(make_chat, slack_fake) -> None:

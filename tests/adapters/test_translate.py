@@ -208,6 +208,13 @@ def test_teams_render_is_an_adaptive_card() -> None:
     assert "actions" not in plain["attachments"][0]["content"]
 
 
+def test_teams_shows_a_notice_last_in_the_card() -> None:
+    notice = "※今月のAI利用量が上限の80%に達しました（残り19,500トークン）。"
+    card = render_teams(replace(ANSWER, notice=notice))["attachments"][0]["content"]
+    texts = [b["text"] for b in card["body"]]
+    assert texts[-2:] == [AI_FOOTER, notice]
+
+
 async def test_logo_turns_commands_and_render(logo_fake: FakeLogo) -> None:
     logo = logo_fake
     event = LogoEvent.model_validate(logo.event("<@bot-1> 住民監査請求は？", thread_id=None))
