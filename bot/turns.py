@@ -7,6 +7,7 @@ an answer while it is written passes a ``Progress`` callback beside the turn.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -92,9 +93,16 @@ class Attachment:
     content: bytes | None = None
 
 
+# Control characters nobody sees in a message (C0 but tab and line breaks, and DEL): a paste
+# from another program can carry them, and PostgreSQL refuses a NUL in any text column.
+_UNSEEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 @dataclass(frozen=True)
 class Turn:
-    """One user message to the bot, platform-neutral."""
+    """One user message to the bot, platform-neutral. Its ``text`` holds no control
+    characters but tab and line breaks: they are dropped as the turn is built, so a message
+    that carries one is answered and recorded as the same message without it."""
 
     conversation: ConversationRef
     user_id: str
@@ -110,6 +118,10 @@ class Turn:
     # Slack direct message answered outside a thread): a question asked in that thread
     # continues this turn.
     answer_thread: str = ""
+
+    def __post_init__(self) -> None:
+        # One place for every platform; frozen, so set the way dataclasses do.
+        object.__setattr__(self, "text", _UNSEEN.sub("", self.text))
 
     @property
     def actor(self) -> str:

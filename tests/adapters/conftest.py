@@ -38,6 +38,15 @@ def app_database_url(database_url: str, chat_data_dir: Path) -> str:
 
 
 @pytest.fixture
+def app_engine(app_database_url: str) -> Iterator[Engine]:
+    """An engine on ``app_database_url``, its tables created before the app starts."""
+    engine = create_db_engine(app_database_url)
+    init_db(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def db(chat_data_dir: Path) -> Iterator[Engine]:
     """An engine on the data dir's database (the one the app uses)."""
     engine = create_db_engine(f"sqlite:///{chat_data_dir / 'baibain.sqlite3'}")
