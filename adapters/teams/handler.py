@@ -230,6 +230,9 @@ class TeamsAdapter:
             reply = await self.runtime.bot.record_feedback(feedback)
             if body.get("type") == "invoke":  # Action.Execute: tell the one who pressed it
                 await context.send_activity(_feedback_reply(reply))
+            elif service_url:  # Action.Submit posted a message: a short message answers it
+                target = TeamsTarget(service_url, _conversation_id(body), str(body.get("id") or ""))
+                self.runtime.tasks.spawn(self._feedback_said(target, reply), name="teams-feedback")
             return
         turn = to_turn(body)
         if turn is None or not service_url:
@@ -252,6 +255,17 @@ class TeamsAdapter:
             await self.runtime.outbox.send(conversation.key, send)
         except (SendFailed, ConnectorRejected) as exc:
             log.warning("teams welcome not delivered: %s", exc)
+
+    async def _feedback_said(self, target: TeamsTarget, text: str) -> None:
+        """Reply to a 👍/👎 pressed on a card with ``Action.Submit`` buttons: such a press
+        arrives as a message, which has no response of its own to carry the text (the
+        conversation sees the reply, as it saw the press)."""
+        activity = {"type": "message", "text": text}
+        send = functools.partial(self.connector.reply, target, activity)
+        try:
+            await self.runtime.outbox.send(target.conversation_id, send)
+        except (SendFailed, ConnectorRejected) as exc:
+            log.warning("teams feedback reply not delivered: %s", exc)
 
     async def _answer(self, turn: Turn, target: TeamsTarget) -> None:
         lane = turn.conversation.key

@@ -154,10 +154,11 @@ async def test_a_feedback_click_is_stored_and_thanked_to_the_one_who_clicked(
     assert len(fake.calls) == 2  # the answer card is left as it is for everyone else
 
 
-async def test_a_click_on_a_card_posted_with_submit_buttons_is_still_stored(
+async def test_a_click_on_a_card_posted_with_submit_buttons_is_stored_and_thanked(
     make_chat, botframework_fake
 ) -> None:
-    # Cards posted before the buttons became Action.Execute send a message with the data.
+    # Cards posted before the buttons became Action.Execute send a message with the data,
+    # which a message in reply answers.
     fake = botframework_fake
     chat = await teams_chat(make_chat, fake)
     chat.link("横浜市", "teams", TENANT)
@@ -170,7 +171,12 @@ async def test_a_click_on_a_card_posted_with_submit_buttons_is_still_stored(
     assert (await post(chat, submit, fake.token())).status == 200
     await chat.drain()
     [stored] = feedback_for(chat.engine, turn_id)
-    assert stored.rating == "up" and len(fake.calls) == answered
+    assert stored.rating == "up"
+    [thanks] = fake.calls[answered:]
+    assert thanks.method == "POST" and thanks.authorized
+    assert unquote(thanks.conversation_id) == THREAD  # in the thread of the card
+    assert thanks.activity_id == thanks.body["replyToId"] == "1700000000999"
+    assert thanks.body["text"] == "ご評価ありがとうございました。今後の改善に役立てます。"
 
 
 async def test_non_admin_quota_set_is_refused(make_chat, botframework_fake) -> None:
