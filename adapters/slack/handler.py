@@ -5,8 +5,9 @@ with slack_sdk's ``SignatureVerifier``, before bolt sees the request: bolt's own
 refused request's body (message text) and fails with a server error on a timestamp that is no
 number. Bolt answers ``url_verification``, ignores the bot's own events and parses events, slash
 commands and button clicks. Our listeners run before the response is sent
-(``process_before_response=True``) but only acknowledge, translate, claim the event id and
-schedule the answer, so the 3 s deadline holds however long the answer takes.
+(``process_before_response=True``) but only acknowledge, translate and schedule the work, so
+the 3 s deadline holds however long the answer takes, and however slow the database is: the
+event id that catches Slack's retries is claimed in the scheduled work, after the ack.
 """
 
 from __future__ import annotations
@@ -194,18 +195,14 @@ class SlackAdapter:
         turn = to_turn(body)
         if turn is None:
             return
-        if not await claim(self.runtime, "slack", turn.event_id):
-            log.info("slack duplicate event ignored")
-            return
-        target = SlackTarget(turn.conversation.channel_id, turn.conversation.thread_id or None)
-        self.runtime.tasks.spawn(self._answer(turn, target), name="slack-answer")
+        self.runtime.tasks.spawn(self._answer_once(turn), name="slack-answer")
 
     async def _on_welcome(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         target = welcome_target(body)
-        event_id = str(body.get("event_id") or "")
-        if target is not None and await claim(self.runtime, "slack", event_id):
-            self.runtime.tasks.spawn(self._welcome(*target), name="slack-welcome")
+        if target is not None:
+            event_id = str(body.get("event_id") or "")
+            self.runtime.tasks.spawn(self._welcome(event_id, *target), name="slack-welcome")
 
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         turn = to_turn(body)
@@ -236,9 +233,27 @@ class SlackAdapter:
             message = {"response_type": "ephemeral", "replace_original": False, "text": reply}
             await self._deliver_quietly(response_url, message)
 
-    async def _welcome(self, conversation: ConversationRef, user: str) -> None:
-        """Greet a channel the bot joined, or a user's direct chat with it (once per user: a
-        greeting that could not be sent is given up, so that the next opening greets)."""
+    async def _answer_once(self, turn: Turn) -> None:
+        """Answer an event unless it is a retry of one claimed already (by any process).
+        When the claim cannot be made (the database is down), the event is answered anyway:
+        acknowledged, Slack will not send it again, and the answer says what became of it."""
+        try:
+            first = await claim(self.runtime, "slack", turn.event_id)
+        except Exception as exc:  # the question must not be dropped; the type goes to the log
+            log.warning("slack event not claimed: %s", type(exc).__name__)
+            first = True
+        if not first:
+            log.info("slack duplicate event ignored")
+            return
+        target = SlackTarget(turn.conversation.channel_id, turn.conversation.thread_id or None)
+        await self._answer(turn, target)
+
+    async def _welcome(self, event_id: str, conversation: ConversationRef, user: str) -> None:
+        """Greet a channel the bot joined, or a user's direct chat with it, unless the event
+        is a retry (once per user: a greeting that could not be sent is given up, so that the
+        next opening greets)."""
+        if not await claim(self.runtime, "slack", event_id):
+            return
         bot = self.runtime.bot
         answer = await bot.welcome(conversation, direct=bool(user), user_id=user)
         if answer is None:
