@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TypeVar
 
 from admin.audit_models import AuditEvent
 from admin.quotas import QuotaService, QuotaStatus, Reservation, exhausted_message
@@ -32,6 +33,27 @@ from knowledge.llm import (
 )
 
 log = logging.getLogger(__name__)
+
+
+_T = TypeVar("_T")
+
+
+async def _to_the_end(
+    settle: Callable[..., _T], *args: object, undo: Callable[[_T], object] | None = None
+) -> _T:
+    """``settle(*args)`` in a thread, awaited to its end even when the caller is cancelled
+    meanwhile (which is then raised, after ``undo`` of what it returned): a charge or a
+    reservation goes on in its thread regardless, so a turn that stops waiting (a summary's
+    other part failed, shutdown) must neither answer before its budget is settled nor leave a
+    reservation to expire."""
+    running = asyncio.ensure_future(asyncio.to_thread(settle, *args))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        await asyncio.wait([running])
+        if undo is not None and not running.cancelled() and running.exception() is None:
+            await asyncio.to_thread(undo, running.result())
+        raise
 
 
 class MeteredLLM:
@@ -54,10 +76,16 @@ class MeteredLLM:
 
     async def _reserve(self, messages: Sequence[Message], max_tokens: int) -> Reservation:
         amount = estimate_message_tokens(messages) + max_tokens
-        return await asyncio.to_thread(self._quotas.reserve, self.org_id, amount)
+        return await _to_the_end(
+            self._quotas.reserve, self.org_id, amount, undo=self._quotas.release
+        )
 
     async def _commit(self, reservation: Reservation, usage: LLMUsage) -> None:
-        crossed = await asyncio.to_thread(self._quotas.commit, reservation, usage.total_tokens)
+        try:
+            crossed = await _to_the_end(self._quotas.commit, reservation, usage.total_tokens)
+        except asyncio.CancelledError:  # charged in its thread all the same
+            self.spent = self.spent + usage
+            raise
         self.spent = self.spent + usage
         if crossed is None:
             return
@@ -82,7 +110,7 @@ class MeteredLLM:
         sent (one its content filter withheld) is charged, otherwise nothing is."""
         billed = exc.billed if isinstance(exc, UpstreamUnavailable) else None
         if billed is None:
-            await asyncio.to_thread(self._quotas.release, reservation)
+            await _to_the_end(self._quotas.release, reservation)
         else:
             await self._commit(reservation, billed)
 

@@ -328,6 +328,9 @@ async def summarize_document(
     finally:  # one failed part fails the summary: stop paying for the others
         for part in parts:
             part.cancel()
+        # and wait until they have settled what they reserved, so that the budget the reply
+        # reports (and the next turn finds) holds no tokens of a part no longer running.
+        await asyncio.gather(*parts, return_exceptions=True)
     usage = sum((r.usage for r in results), NO_USAGE)
     partials = [r.text for r in results]
     try:

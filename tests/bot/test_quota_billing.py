@@ -56,10 +56,10 @@ async def test_a_refused_question_reports_the_tokens_its_variants_spent(
 
 
 def long_plan() -> bytes:
-    """About 30,000 characters: summarized part by part, then merged."""
+    """About 65,000 characters: summarized in more parts than are sent at once, then merged."""
     lines = [
         f"第{n}節 第{n}地区では、避難所の備蓄品を年{n % 4 + 1}回点検し、結果を市に報告する。"
-        for n in range(1, 600)
+        for n in range(1, 1200)
     ]
     return "\n".join(lines).encode()
 
@@ -67,14 +67,17 @@ def long_plan() -> bytes:
 async def test_a_refused_summary_reports_the_tokens_its_parts_spent(
     aiohttp_client, openai_fake: FakeOpenAIServer, make_settings, data_dir: Path
 ) -> None:
-    settings = make_settings(host="0.0.0.0", **llm_settings(openai_fake.url))
+    # A summary may spend enough for more parts than are sent at once.
+    settings = make_settings(
+        host="0.0.0.0", summary_token_budget=80_000, **llm_settings(openai_fake.url)
+    )
     client, auth = await refusing_org(aiohttp_client, settings, data_dir, 100_000)
-    # A part's reply that reports far more than it reserved: the merge no longer fits.
-    openai_fake.script(Reply("部分の要約です。", completion_tokens=100_000))
+    # Each part's reply reports far more than it reserved: the parts sent after the first
+    # one back (more parts than are sent at once) no longer fit.
+    openai_fake.default = lambda _: Reply("部分の要約です。", completion_tokens=100_000)
     file = {"filename": "備蓄計画.txt", "content": base64.b64encode(long_plan()).decode()}
 
     refused = await client.post("/api/v1/summarize", json={"file": file}, headers=auth)
-
     assert refused.status == 429
     quota = await (await client.get("/api/v1/quota", headers=auth)).json()
     assert quota["used"] > 100_000 and quota["reserved"] == 0
