@@ -86,7 +86,8 @@ def citation_of(n: int, meta: DocumentMeta, position: str = "") -> Citation:
         published=meta.published.isoformat() if meta.published else None,
         doc_id=meta.doc_id,
         category=meta.category,
-        statute=bool(meta.law_id),
+        # An e-Gov file saved under another name has no law id, but its law title.
+        statute=bool(meta.law_id or meta.law_title),
         enforced=meta.version or None,
     )
 

@@ -120,7 +120,7 @@ class SummarySources:
             title=title,
             url=url or first.source_url,
             published=first.published.isoformat() if first.published else None,
-            statute=bool(first.law_id),
+            statute=bool(first.law_id or first.law_title),
             enforced=first.version or None,
         )
         if first.version:  # an e-Gov XML named by its 施行日, as e-Gov names its downloads

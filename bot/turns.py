@@ -143,7 +143,7 @@ class Citation:
     published: str | None = None  # ISO: a statute's 公布日, another document's 公表日
     doc_id: str = ""
     category: str = ""
-    statute: bool = False  # a statute (its law id known): its date is when it was promulgated
+    statute: bool = False  # a statute (law id or title known): its date is its promulgation
     enforced: str | None = None  # ISO: the 施行日 of the statute version cited (e-Gov XML)
 
     def details(self) -> list[str]:

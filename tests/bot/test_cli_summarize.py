@@ -169,3 +169,22 @@ def test_a_plans_table_of_contents_is_not_its_summary(run, tmp_path: Path) -> No
     summary = result.stdout.split("\n\n")[1]
     assert summary.startswith("本計画は、人口の見通しを踏まえ"), summary
     assert "・・・" not in summary and "待機児童を令和10年度までにゼロ" in summary
+
+
+def test_a_renamed_statute_file_is_dated_by_its_promulgation_not_as_published(
+    run, tmp_path: Path
+) -> None:
+    # Saved under a name of one's own, an older e-Gov file (no LawId in it) no longer names its
+    # law id; it is a statute all the same, dated by its promulgation (公布), not a 公表日.
+    renamed = tmp_path / "原子力基本法.xml"
+    renamed.write_bytes((EGOV / "330AC1000000186_20150801_000000000000000.xml").read_bytes())
+    summary = run("summarize", str(renamed), BAIBAIN_SAMPLE_DATA="0")
+    assert summary.exit_code == 0, summary.output
+    assert "（1955-12-19 公布）。" in summary.stdout, summary.stdout
+    assert "[1] 原子力基本法（1955-12-19 公布・2015-08-01 施行）" in summary.stdout
+    assert "公表" not in summary.stdout
+    ingest = ("ingest", str(renamed), "--dataset", "国の法令", "--org", "横浜市")
+    assert run("org", "create", "横浜市", BAIBAIN_SAMPLE_DATA="0").exit_code == 0
+    assert run(*ingest, "--category", "法令", BAIBAIN_SAMPLE_DATA="0").exit_code == 0
+    answer = run("ask", "原子力基本法の目的は", "--org", "横浜市", BAIBAIN_SAMPLE_DATA="0")
+    assert "・1955-12-19 公布・2015-08-01 施行）" in answer.stdout, answer.stdout
