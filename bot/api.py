@@ -45,6 +45,9 @@ def answer_json(answer: Answer) -> dict[str, Any]:
                 "position": c.position,
                 "url": c.url,
                 "published": c.published,
+                "enforced": c.enforced,
+                # What chat shows after the title: 「第一条・…・1955-12-19 公布・2025-06-06 施行」.
+                "details": "・".join(c.details()),
                 "doc_id": c.doc_id,
             }
             for c in answer.citations

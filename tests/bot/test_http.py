@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.engine import make_url
 from support import org_with_key
+from typer.testing import CliRunner
 
 from admin.db import create_db_engine
 from bot.app import create_app
+from bot.cli import app as cli
 from bot.settings import Settings
 
 SAMPLE_QUESTION = "引っ越したら何日以内に届け出ますか"
+EGOV = Path(__file__).resolve().parent.parent / "fixtures" / "egov"
 AiohttpClient = Callable[..., Any]
 
 
@@ -46,6 +51,38 @@ async def test_ask_with_api_key_cites_the_statute(aiohttp_client, make_settings)
     assert "確認" in body["footer"]
     assert body["usage"]["total_tokens"] == 0
     assert len(body["turn_id"]) == 32
+
+
+async def test_a_cited_statute_version_says_what_its_dates_are(
+    aiohttp_client, make_settings
+) -> None:
+    settings = make_settings(host="0.0.0.0")
+    key = api_key(settings)
+    law = EGOV / "330AC1000000186_20250606_505AC0000000044.xml"
+    ingest = [
+        "ingest",
+        str(law),
+        "--dataset",
+        "国の法令",
+        "--org",
+        "テスト市",
+        "--category",
+        "法令",
+    ]
+    env = {"BAIBAIN_DATA_DIR": str(settings.data_dir)}
+    assert (await asyncio.to_thread(CliRunner().invoke, cli, ingest, env=env)).exit_code == 0
+    client = await client_for(aiohttp_client, settings)
+    response = await client.post(
+        "/api/v1/ask",
+        json={"question": "原子力基本法の目的は"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    cited = (await response.json())["citations"][0]
+    # Which date is which, as chat says it: the web page shows ``details`` after the title.
+    assert cited["published"] == "1955-12-19" and cited["enforced"] == "2025-06-06"
+    assert cited["details"] == "第一条・国の法令・テスト市・1955-12-19 公布・2025-06-06 施行"
+    page = await (await client.get("/", headers={"Host": "127.0.0.1"})).text()
+    assert "c.details" in page and "data.notice" in page
 
 
 async def test_unrelated_question_says_nothing_was_found(aiohttp_client, make_settings) -> None:
