@@ -213,7 +213,10 @@ def _published(law: etree._Element) -> date | None:
 
 
 def _version(law: etree._Element, file_date: str) -> str:
-    raw = file_date or law.get("EnforcementDate", "").replace("/", "")
+    """The version's 施行日 (ISO): the file name's, else the law's own, which a version not
+    yet in force when it was downloaded gives as its scheduled date."""
+    stated = law.get("EnforcementDate") or law.get("ScheduledEnforcementDate") or ""
+    raw = file_date or stated.replace("/", "")
     if not re.fullmatch(r"\d{8}", raw):
         return ""
     try:

@@ -90,6 +90,14 @@ def test_versions_of_one_law_differ_by_enforcement_date() -> None:
     assert added.extra["article"] == "2-2"
 
 
+def test_a_version_saved_under_a_name_of_its_own_keeps_its_enforcement_date() -> None:
+    # Downloaded before it came into force: the file states only its scheduled date.
+    data = (EGOV / ATOMIC_2025).read_bytes()
+    assert b' EnforcementDate="' not in data
+    [parsed] = parse_file("原子力基本法.xml", data)
+    assert parsed.version == "2025-06-06"
+
+
 def law_xml(body: str, *, root_attrs: str = 'Era="Reiwa" Year="8" PromulgateMonth="04"') -> bytes:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
