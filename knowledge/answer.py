@@ -5,9 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge.analysis import Analyzer, char_bigrams, split_sentences
+from knowledge.analysis import SENTENCE_ENDINGS, Analyzer, char_bigrams, split_sentences
 from knowledge.documents import Hit
-from knowledge.lists import PARENTHETICAL, introduces_list, is_item, keeps_list_open
+from knowledge.lists import (
+    PARENTHETICAL,
+    introduces_list,
+    is_item,
+    is_label,
+    is_numbered,
+    keeps_list_open,
+)
 from knowledge.parsing.base import ARTICLE_LABEL
 from knowledge.query import AnalyzedQuery
 from knowledge.retrieval import Retrieved
@@ -28,6 +35,7 @@ MAX_LEAD_CHARS = 120
 _MARKUP_BULLET = re.compile(r"^[-*•][ 　]+")
 # A line that is an item by its bullet alone.
 _BULLETED = re.compile(r"^(?:[-*•][ 　]+|・)")
+_SENTENCE_OR_COLON = (*SENTENCE_ENDINGS, "：", ":")
 # A proviso (「ただし、…この限りでない。」) limits the sentence before it and misleads alone
 # (「投票所は、午前七時に開き、午後八時に閉じる。」 is the answer its proviso qualifies): the two
 # are one unit, quoted together.
@@ -108,8 +116,10 @@ def _table_rows(lines: list[str]) -> list[str] | None:
 
 def passage_units(text: str) -> list[_Unit]:
     """The sentences of a passage in order. The lines of a list (after a sentence such as
-    「次に掲げる者を構成員として加えることができる。」) are one unit each, tied to that sentence.
-    A table's rows are one unit each, with the column names of its header."""
+    「次に掲げる者を構成員として加えることができる。」) are one unit each, tied to that sentence;
+    so are the lines under a numbered label (「十　固定資産税」, a statute's table read out line
+    by line) up to the next numbered line, tied to the label. A table's rows are one unit each,
+    with the column names of its header."""
     filled = [line.strip() for line in text.split("\n") if line.strip()]
     if (rows := _table_rows(filled)) is not None:
         return [_Unit(row, line=number) for number, row in enumerate(rows, 1)]
@@ -118,12 +128,29 @@ def passage_units(text: str) -> list[_Unit]:
     lines: list[int] = []
     items: dict[int, list[str]] = {}
     lead: int | None = None
+    labelled = False  # whether the open list is what a numbered label names
     for number, line in enumerate(line.strip() for line in text.split("\n")):
         if not line or _ARTICLE_LABEL.match(line):
             continue
-        if lead is None and _BULLETED.match(line) and sentences and leads[-1] is None:
+        if labelled and is_numbered(_MARKUP_BULLET.sub("", line)):
+            # The next numbered line is the label's sibling, or nested in a way the passage
+            # cannot tell (it may start in the middle of a table): never the label's item.
+            lead, labelled = None, False
+        if (
+            lead is None
+            and _BULLETED.match(line)
+            and sentences
+            and leads[-1] is None
+            and (
+                sentences[-1].endswith(_SENTENCE_OR_COLON)
+                or not is_numbered(_MARKUP_BULLET.sub("", line))
+            )
+        ):
             # Bullets under a sentence list what it speaks of, whatever its words
-            # (「次の手順に従ってください。」).
+            # (「次の手順に従ってください。」), and so do a guide's under a heading (「持ち物」).
+            # Numbered ones under a line that is no sentence are rows of a statute's table read
+            # out line by line, that line a cell of the row before (「…課税標準等の数値」 above
+            # 「- 十　固定資産税」): as their lead it would read 「…数値：十　固定資産税」.
             lead = len(sentences) - 1
             items[lead] = []
         if lead is not None and is_item(line):
@@ -140,7 +167,8 @@ def passage_units(text: str) -> list[_Unit]:
             sentences.append(sentence)
             leads.append(None)
             lines.append(number)
-        if introduces_list(sentences[-1]):
+        if introduces_list(sentences[-1]) or (lead is None and is_label(sentences[-1])):
+            labelled = not introduces_list(sentences[-1])
             lead = len(sentences) - 1
             items[lead] = []
         elif lead is None or items[lead] or not keeps_list_open(sentences[-1]):

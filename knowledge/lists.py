@@ -25,10 +25,15 @@ _CONTINUES = ("この場合において", "この場合には", "この場合に
 # whole sentence (no final full stop), or ending as the items of a statute do when their
 # numbers were dropped (「…をするとき。」, 「…に関すること。」), possibly followed by a
 # parenthetical (「…に関すること（…を除く。）。」).
-_ITEM_MARK = re.compile(
-    r"^(?:(?:[一二三四五六七八九十百]+|[イロハニホヘトチリヌルヲワカヨタレソツネナラム])[ 　]"
-    r"|[(（]?[0-9０-９]+[)）.．]|[①-⑳]|[・\-*•])"
+_NUMBER = (
+    r"(?:[一二三四五六七八九十百]+|[イロハニホヘトチリヌルヲワカヨタレソツネナラム])[ 　]"
+    r"|[(（]?[0-9０-９]+[)）.．]|[①-⑳]"
 )
+_ITEM_MARK = re.compile(rf"^(?:{_NUMBER}|[・\-*•])")
+# A line that starts with an item's number (「十　固定資産税」, 「（１）　…」), or with a
+# paragraph's (「２　前項の…」), which is how a statute table's nested rows are numbered
+# (「１　均等割」 under 「一　道府県民税」).
+_NUMBERED = re.compile(rf"^(?:{_NUMBER}|[0-9０-９]+[ 　])")
 _SENTENCE_FINAL = tuple(SENTENCE_ENDINGS)
 _ITEM_ENDINGS = ("とき。", "場合。", "こと。", "もの。", "者。")
 # An innermost parenthetical.
@@ -60,6 +65,18 @@ def is_item(line: str) -> bool:
         or not line.endswith(_SENTENCE_FINAL)
         or without_parentheticals(line).endswith(_ITEM_ENDINGS)
     )
+
+
+def is_numbered(line: str) -> bool:
+    """Whether ``line`` starts with an item's number (「十　」, 「イ　」, 「１　」, 「（１）」)."""
+    return bool(_NUMBERED.match(line))
+
+
+def is_label(line: str) -> bool:
+    """Whether ``line`` is a numbered item that is no sentence (「十　固定資産税」): in a statute's
+    table read out line by line, the lines after it up to the next numbered line are what it
+    names, and they say nothing read without it."""
+    return is_numbered(line) and not line.endswith(_SENTENCE_FINAL)
 
 
 def open_lead(lines: Iterable[str]) -> str | None:
