@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import PurePosixPath
 
-from knowledge.dates import InvalidDate, parse_date
+from knowledge.dates import InvalidDate, parse_date, parse_fiscal_year
 from knowledge.documents import Section
 from knowledge.errors import BadDocument
 
@@ -199,9 +199,16 @@ _AS_OF = re.compile(r"\s*(?:現在|時点)$")
 
 def _is_date(text: str) -> bool:
     """Whether ``text`` only dates the document (「令和６年３月５日（火曜日）」,
-    「資料１ 令和8年4月1日」, 「2026年4月1日現在」)."""
+    「資料１ 令和8年4月1日」, 「2026年4月1日現在」, a cover's 「令和８年３月」 or
+    「令和８年度」)."""
+    core = _AS_OF.sub("", _MARK_BEFORE.sub("", text)).strip()
     with contextlib.suppress(InvalidDate):
-        parse_date(_AS_OF.sub("", _MARK_BEFORE.sub("", text)))
+        if core.endswith("月"):  # a month is read as its first day
+            parse_date(f"{core}1日")
+        elif core.endswith("年度"):
+            parse_fiscal_year(core)
+        else:
+            parse_date(core)
         return True
     return False
 

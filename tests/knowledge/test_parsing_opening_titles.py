@@ -36,6 +36,8 @@ def word_file(paragraphs: list[str]) -> bytes:
         ([BODY, MORE], "r8_yosan"),
         (["資料１", BODY], "r8_yosan"),
         (["令和８年４月１日", "令和８年度予算の概要", BODY], "r8_yosan"),
+        (["令和８年３月", "令和８年度予算の概要", BODY], "r8_yosan"),
+        (["令和８年度", BODY], "r8_yosan"),
         (["総務第１２３号", "令和８年４月１日", "各課長　様", BODY], "r8_yosan"),
         (["1. 予算の規模", BODY], "r8_yosan"),
     ],
@@ -88,6 +90,7 @@ PLAN = (
         ([wrapped(PLAN + BODY)], "r8_yosan"),
         ([["資料１", *wrapped(BODY + MORE)]], "r8_yosan"),
         ([["令和８年４月１日", "令和８年度予算の概要", *wrapped(BODY + MORE)]], "r8_yosan"),
+        ([["２０２６年３月", "令和８年度予算の概要", *wrapped(BODY + MORE)]], "r8_yosan"),
         ([["- 1 -", "令和８年度予算の概要", *wrapped(BODY + MORE)]], "r8_yosan"),
         ([["P.1", *wrapped(BODY + MORE)]], "r8_yosan"),
         # Too few lines to tell a title from a paragraph's first line.
