@@ -130,9 +130,10 @@ def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
     section per Heading/見出し paragraph, or, without headings, per article of a rule
     (「第1条 …」 paragraphs: ``article_sections``).
 
-    The title is the document property, else the first 「Title」 paragraph, else the first
-    heading, else the opening paragraph when it is clearly a title (``opening_title``: not a
-    sentence, date or 「資料１」 label), else the file name.
+    The title is the document property, else the first 「Title」 paragraph, else the opening
+    paragraph before the first heading when it is clearly a title (``opening_title``: not a
+    sentence, date or 「資料１」 label; a title typed bold and centred by hand, with no Title
+    style), else the first heading, else the file name.
     """
     try:
         document = Document(BytesIO(data))
@@ -149,7 +150,7 @@ def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
     title = core_title.strip()
     first_heading = ""
     lines: list[str] = []  # the body, for a rule written without heading styles
-    opening: list[str] = []  # the paragraphs before the first table, for the title
+    opening: list[str] = []  # the paragraphs before the first table or heading, for the title
     tables = False
     for block in blocks:
         if block.tag == _W + "tbl":
@@ -165,7 +166,7 @@ def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
                 buffer.heading(int(heading.group(1) or 1), text)
                 first_heading, text = first_heading or text, ""
             body = [text] if text else []
-            if not tables:
+            if not tables and not first_heading:
                 opening += body
             for box in _text_boxes(block):
                 body += _box_lines(box, document, numbering)
@@ -175,6 +176,7 @@ def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
     # A rule typed with plain paragraphs (「第1条 …」) is cut by article, as its headings would.
     articles = [] if first_heading else article_sections(lines)
     sections = require_sections(tuple(articles) or buffer.result(), label)
-    # Without a title or heading style, a title typed as the opening paragraph names it.
-    title = title or first_heading or opening_title(opening, apart=True) or stem(name)
+    # Without a title style, a title typed as the opening paragraph names it, also above the
+    # first heading (「第1章 予算の規模」 is a part of the document, not its name).
+    title = title or opening_title(opening, apart=True) or first_heading or stem(name)
     return ParsedFile(name=name, title=title, sections=sections, kind="docx")

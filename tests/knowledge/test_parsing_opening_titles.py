@@ -1,6 +1,6 @@
 """Word and PDF files without a title property are titled by their opening line when it is
-clearly a title, and by their file name when it is a date, a label, a page number or body
-text. Files written with python-docx and reportlab."""
+clearly a title (in Word, also above the first heading), and by their file name when it is a
+date, a label, a page number or body text. Files written with python-docx and reportlab."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from io import BytesIO
 
 import pytest
 from docx import Document
+from docx.document import Document as DocxDocument
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from support import japanese_pdf
 
 from knowledge.parsing import parse_file
@@ -16,13 +18,21 @@ BODY = "本市の令和８年度当初予算は一般会計で前年度より三
 MORE = "歳入では市税収入が増え歳出では子育て支援と防災の事業費が増えています。"
 
 
-def word_file(paragraphs: list[str]) -> bytes:
-    document = Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
+def saved(document: DocxDocument) -> bytes:
     out = BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def word_file(paragraphs: list[str], *, heading: str = "") -> bytes:
+    """A Word file of unstyled ``paragraphs``, then ``heading`` (Heading 1) over body text."""
+    document = Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    if heading:
+        document.add_heading(heading, level=1)
+        document.add_paragraph(BODY)
+    return saved(document)
 
 
 @pytest.mark.parametrize(
@@ -49,15 +59,57 @@ def test_a_word_file_without_title_or_headings_is_titled_by_its_opening_paragrap
     assert parsed.title == title
 
 
-def test_a_heading_still_titles_a_word_file_before_its_opening_paragraph() -> None:
+@pytest.mark.parametrize(
+    ("paragraphs", "title"),
+    [
+        # A title typed by hand above the first heading names the document, not its chapter.
+        (["令和８年度予算の概要"], "令和８年度予算の概要"),
+        (["資料１", "令和８年度予算の概要"], "令和８年度予算の概要"),
+        # A heading that opens the document, or follows no clear title, names it.
+        ([], "第1章 予算の規模"),
+        (["資料１"], "第1章 予算の規模"),
+        ([BODY], "第1章 予算の規模"),
+        (["令和８年４月１日", "令和８年度予算の概要"], "第1章 予算の規模"),
+    ],
+)
+def test_a_clear_opening_title_above_the_first_heading_titles_a_word_file(
+    paragraphs: list[str], title: str
+) -> None:
+    [parsed] = parse_file("r8_yosan.docx", word_file(paragraphs, heading="第1章 予算の規模"))
+    assert parsed.title == title
+
+
+def test_a_bold_centred_opening_paragraph_titles_a_word_file_with_headings() -> None:
+    """The municipal habit: the title typed bold and centred by hand, headings below."""
     document = Document()
-    document.add_paragraph("令和８年度予算の概要")
+    opening = document.add_paragraph()
+    opening.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    opening.add_run("令和８年度予算の概要").bold = True
     document.add_heading("第1章 予算の規模", level=1)
     document.add_paragraph(BODY)
-    out = BytesIO()
-    document.save(out)
-    [parsed] = parse_file("r8_yosan.docx", out.getvalue())
-    assert parsed.title == "第1章 予算の規模"
+    document.add_heading("第2章 歳入", level=1)
+    document.add_paragraph(MORE)
+    [parsed] = parse_file("r8_yosan.docx", saved(document))
+    assert parsed.title == "令和８年度予算の概要"
+    # The headings still cut and cite the sections.
+    assert [section.heading for section in parsed.sections] == [
+        "",
+        "第1章 予算の規模",
+        "第2章 歳入",
+    ]
+
+
+def test_a_title_style_or_property_still_comes_before_the_opening_paragraph() -> None:
+    document = Document()
+    document.add_paragraph("令和８年度予算の概要")
+    document.add_paragraph("予算説明資料", style="Title")
+    document.add_heading("第1章 予算の規模", level=1)
+    document.add_paragraph(BODY)
+    [parsed] = parse_file("r8_yosan.docx", saved(document))
+    assert parsed.title == "予算説明資料"
+    document.core_properties.title = "令和８年度当初予算説明書"
+    [parsed] = parse_file("r8_yosan.docx", saved(document))
+    assert parsed.title == "令和８年度当初予算説明書"
 
 
 def wrapped(text: str) -> list[str]:
