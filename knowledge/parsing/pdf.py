@@ -11,7 +11,12 @@ from pypdf import PdfReader
 from knowledge.documents import Section
 from knowledge.errors import BadDocument
 from knowledge.parsing.base import ParsedFile, opening_title, stem, tidy_lines
-from knowledge.parsing.pdf_layout import full_width, unwrapped, without_running_lines
+from knowledge.parsing.pdf_layout import (
+    full_width,
+    running_header,
+    unwrapped,
+    without_running_lines,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +25,8 @@ _GENERIC_TITLE = re.compile(
     r"^(untitled|無題|powerpoint\s*プレゼンテーション|スライド\s*\d*|document\d*)$", re.IGNORECASE
 )
 _TOOL_PREFIX = re.compile(r"^Microsoft (Word|PowerPoint|Excel) - ", re.IGNORECASE)
+# A running header that names who issued the document (「みどり市 財政課」), not what it is.
+_ISSUER = re.compile(r"(?:[都道府県市区町村課係室部局]|センター|事務所|委員会)$")
 
 
 def _corrupt(label: str, exc: BaseException) -> BadDocument:
@@ -32,7 +39,9 @@ def _corrupt(label: str, exc: BaseException) -> BadDocument:
 def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
     """Text of every page, without running headers and footers and with lines wrapped at the
     page's width joined; position 「3ページ」 is 1-based. Titled by the document property,
-    else by the first page's opening line when it is clearly a title, else by the file name.
+    else by the first page's opening line when it is clearly a title, else by the running
+    header when it is one (「みどり市 第3次総合計画（案）」, not 「みどり市 財政課」), else by
+    the file name.
 
     Refuses password-protected PDFs (those that open with an empty password are read),
     damaged files, and PDFs without a text layer (scanned images; OCR is not supported).
@@ -61,6 +70,7 @@ def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
         except Exception as exc:  # one damaged page should not lose the others
             logger.warning("pdf page %d unreadable: %s", number, type(exc).__name__)
             texts.append([])
+    header = running_header(texts)
     texts = without_running_lines(texts)
     width = full_width(texts)
     texts = [unwrapped(lines, width) for lines in texts]
@@ -79,9 +89,21 @@ def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
     # Without a title in its properties, the first page's opening line names the PDF when it
     # is clearly a title. Once the lines wrapped at the page's width are joined, each line
     # stands apart; with too few lines to know the width, the next line has to show it.
+    # The running header, kept out of the passages, often repeats the document's own title.
     first_page = next(lines for lines in texts if lines)
-    title = _title(reader) or opening_title(first_page, apart=width > 0) or stem(name)
+    title = (
+        _title(reader)
+        or opening_title(first_page, apart=width > 0)
+        or _header_title(header)
+        or stem(name)
+    )
     return ParsedFile(name=name, title=title, sections=tuple(sections), kind="pdf")
+
+
+def _header_title(header: list[str]) -> str:
+    """The running header as a title when it is clearly one and not the issuer's name."""
+    title = opening_title(header, apart=True)  # a header stands apart from the text below it
+    return "" if _ISSUER.search(title) else title
 
 
 def _title(reader: PdfReader) -> str:

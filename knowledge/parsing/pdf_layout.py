@@ -39,23 +39,32 @@ def _edge(lines: list[str]) -> list[int]:
     return sorted(set(range(count)) | set(range(len(lines) - count, len(lines))))
 
 
+def _fold(line: str) -> str:
+    return unicodedata.normalize("NFKC", line).strip()
+
+
 def _shape(line: str) -> str:
     """A line with its page number folded: 「- 3 -」 and 「- 4 -」, 「計画（案） 3」 and
     「計画（案） 4」 are one running footer; 「第1章」 and 「第2章」 are not one line."""
-    folded = unicodedata.normalize("NFKC", line).strip()
+    folded = _fold(line)
     if _PAGE_NUMBER.fullmatch(folded):
         return re.sub(r"\d+", "#", folded)
     return re.sub(r"\d+$", "#", folded)
 
 
+def _running_shapes(pages: list[list[str]]) -> set[str]:
+    """The shapes of the lines that recur at the edge of most pages (none under 3 pages)."""
+    needed = max(_MIN_RUNNING_PAGES, math.ceil(len(pages) * _RUNNING_SHARE))
+    if len(pages) < needed:
+        return set()
+    seen = Counter(shape for lines in pages for shape in {_shape(lines[i]) for i in _edge(lines)})
+    return {shape for shape, count in seen.items() if count >= needed}
+
+
 def without_running_lines(pages: list[list[str]]) -> list[list[str]]:
     """The pages without the lines at their top or bottom that recur at the edge of most
     pages (headers, footers, page numbers); unchanged when there are fewer than 3 pages."""
-    needed = max(_MIN_RUNNING_PAGES, math.ceil(len(pages) * _RUNNING_SHARE))
-    if len(pages) < needed:
-        return pages
-    seen = Counter(shape for lines in pages for shape in {_shape(lines[i]) for i in _edge(lines)})
-    running = {shape for shape, count in seen.items() if count >= needed}
+    running = _running_shapes(pages)
     kept: list[list[str]] = []
     for lines in pages:
         edge = _edge(lines)
@@ -63,6 +72,20 @@ def without_running_lines(pages: list[list[str]]) -> list[list[str]]:
             [line for i, line in enumerate(lines) if i not in edge or _shape(line) not in running]
         )
     return kept
+
+
+def running_header(pages: list[list[str]]) -> list[str]:
+    """The running header at the top of the first page that has one (「みどり市 第3次総合計画
+    （案）」), often the document's own title; lines carrying the page's number
+    (「総合計画 3」) are left out. Empty when there are fewer than 3 pages."""
+    running = _running_shapes(pages)
+    for lines in pages:
+        top = lines[: min(_EDGE_LINES, len(lines))]
+        # A line whose shape folded a number carries the page's number: not a title.
+        header = [line for line in top if _shape(line) in running and _shape(line) == _fold(line)]
+        if header:
+            return header
+    return []
 
 
 def _width(line: str) -> int:

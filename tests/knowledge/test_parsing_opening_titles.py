@@ -1,6 +1,7 @@
 """Word and PDF files without a title property are titled by their opening line when it is
-clearly a title (in Word, also above the first heading), and by their file name when it is a
-date, a label, a page number or body text. Files written with python-docx and reportlab."""
+clearly a title (in Word, also above the first heading; in a PDF, else by the header repeated
+on its pages), and by their file name when it is a date, a label, a page number or body text.
+Files written with python-docx and reportlab."""
 
 from __future__ import annotations
 
@@ -160,3 +161,59 @@ def test_a_pdfs_title_property_comes_before_its_opening_line() -> None:
     data = japanese_pdf([["令和８年度予算の概要", *wrapped(BODY + MORE)]], title="予算説明資料")
     [parsed] = parse_file("r8_yosan.pdf", data)
     assert parsed.title == "予算説明資料"
+
+
+def planned(header: list[str], first_page: list[str]) -> bytes:
+    """A three-page PDF with ``header`` at the top of every page."""
+    return japanese_pdf(
+        [
+            [*header, *first_page],
+            [*header, *wrapped(MORE + PLAN)],
+            [*header, *wrapped(BODY + MORE)],
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "first_page", "title"),
+    [
+        # The running header is the plan's own title when page 1 opens with body text.
+        (["みどり市 第3次総合計画（案）"], wrapped(PLAN + BODY), "みどり市 第3次総合計画（案）"),
+        (["資料１", "みどり市 第3次総合計画（案）"], wrapped(PLAN), "みどり市 第3次総合計画（案）"),
+        # A clear opening line on page 1 still comes first.
+        (["みどり市 第3次総合計画（案）"], ["基本構想", *wrapped(PLAN)], "基本構想"),
+        # Not a title: a date, a label, the issuer's name, a header numbered by page.
+        (["令和８年３月"], wrapped(PLAN + BODY), "r8_yosan"),
+        (["資料１"], wrapped(PLAN + BODY), "r8_yosan"),
+        (["みどり市 財政課"], wrapped(PLAN + BODY), "r8_yosan"),
+        (["第1章 総論"], wrapped(PLAN + BODY), "r8_yosan"),
+    ],
+)
+def test_a_pdf_without_a_title_is_titled_by_its_running_header_when_it_is_one(
+    header: list[str], first_page: list[str], title: str
+) -> None:
+    [parsed] = parse_file("r8_yosan.pdf", planned(header, first_page))
+    assert parsed.title == title
+    # The header stays out of the passages.
+    assert not any(line in section.text for section in parsed.sections for line in header)
+
+
+def test_a_header_carrying_the_page_number_does_not_title_a_pdf() -> None:
+    texts = [wrapped(PLAN + BODY), wrapped(MORE + PLAN), wrapped(BODY + MORE)]
+    pages = [[f"総合計画 {n}", *lines] for n, lines in enumerate(texts, start=1)]
+    [parsed] = parse_file("r8_yosan.pdf", japanese_pdf(pages))
+    assert parsed.title == "r8_yosan"
+    assert not any("総合計画 " in section.text for section in parsed.sections)
+
+
+def test_a_pdfs_title_property_comes_before_its_running_header() -> None:
+    data = japanese_pdf(
+        [
+            ["みどり市 第3次総合計画（案）", *wrapped(PLAN + BODY)],
+            ["みどり市 第3次総合計画（案）", *wrapped(MORE + PLAN)],
+            ["みどり市 第3次総合計画（案）", *wrapped(BODY + MORE)],
+        ],
+        title="総合計画素案",
+    )
+    [parsed] = parse_file("r8_yosan.pdf", data)
+    assert parsed.title == "総合計画素案"
