@@ -5,6 +5,7 @@ The functions that change them take a ``Bind``: the engine, or the connection of
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import hmac
 import re
@@ -122,11 +123,35 @@ def get_org(bind: Bind, name: str) -> OrgInfo:
     with Session(bind) as session:
         org = _same_name(session, name)
         if org is None:
-            typed = shlex.quote(name) if len(name.split()) > 1 else name  # one argument
-            raise NotFound(
-                f"組織「{name}」が見つかりません。`baibain org create {typed}` で作成してください。"
-            )
+            known = [o.name for o in session.exec(select(Organization))]
+            raise NotFound(_not_found_message(name, known))
         return _info(org)
+
+
+def _not_found_message(name: str, known: list[str]) -> str:
+    """Why ``name`` names no organization, and the likely fix: the name it resembles (a typo
+    must not become a second organization), or, in a database with none at all, a check of
+    ``BAIBAIN_DATABASE_URL`` (an unset variable opens an empty SQLite file)."""
+    typed = shlex.quote(name) if len(name.split()) > 1 else name  # one argument
+    create = f"`baibain org create {typed}`"
+    if not known:
+        return (
+            f"組織「{name}」が見つかりません。このデータベースにはまだ組織がありません。"
+            "BAIBAIN_DATABASE_URL が使うデータベースを指しているか確認し、"
+            f"初めて使う場合は {create} で作成してください。"
+        )
+    by_key = {_name_key(k): k for k in known}
+    close = difflib.get_close_matches(_name_key(name), list(by_key), n=3, cutoff=0.6)
+    if close:
+        similar = "、".join(f"「{by_key[c]}」" for c in close)
+        return (
+            f"組織「{name}」が見つかりません（似た名前の組織: {similar}）。"
+            f"名前を確認してください。新しく作る場合は {create} を実行してください。"
+        )
+    return (
+        f"組織「{name}」が見つかりません。登録済みの組織は `baibain org list` で確認できます。"
+        f"新しく作る場合は {create} を実行してください。"
+    )
 
 
 def list_orgs(engine: Engine) -> list[OrgInfo]:

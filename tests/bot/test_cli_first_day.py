@@ -1,0 +1,29 @@
+"""Mistakes an administrator makes on the first day, as the ``baibain`` command line answers
+them (real database and index in a private data dir)."""
+
+from __future__ import annotations
+
+
+def test_a_mistyped_organization_names_the_one_meant_instead_of_offering_a_second(run) -> None:
+    assert run("org", "create", "横浜市").exit_code == 0
+    for command in (
+        ("quota", "set", "横浜", "500000"),
+        ("audit", "export", "--org", "横浜"),
+        ("apikey", "create", "--org", "横浜"),
+    ):
+        result = run(*command)
+        assert result.exit_code == 2, result.output
+        assert "組織「横浜」が見つかりません（似た名前の組織: 「横浜市」）。" in result.stderr
+    unrelated = run("quota", "show", "札幌市")
+    assert unrelated.exit_code == 2
+    assert "登録済みの組織は `baibain org list` で確認できます。" in unrelated.stderr
+    assert "`baibain org create 札幌市`" in unrelated.stderr
+
+
+def test_an_unknown_organization_in_an_empty_database_points_at_the_database_url(run) -> None:
+    # BAIBAIN_DATABASE_URL forgotten: the command opens an empty SQLite file in the data dir.
+    result = run("quota", "show", "横浜市")
+    assert result.exit_code == 2
+    assert "このデータベースにはまだ組織がありません。" in result.stderr
+    assert "BAIBAIN_DATABASE_URL" in result.stderr
+
