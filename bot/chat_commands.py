@@ -12,7 +12,7 @@ from admin.audit import AuditEvent
 from admin.datasets import CATEGORIES, DatasetInfo
 from admin.orgs import OrgInfo
 from bot import commands
-from bot.cli_quota import describe
+from bot.cli_quota import changed_line, describe, parse_tokens
 from bot.fetch import Fetched, FetchPolicy, fetch
 from bot.router import notice
 from bot.sample import sample_in_index, sample_line
@@ -268,9 +268,9 @@ class DataCommands:
 
     async def quota_set(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
         # The number comes last: an organization's name may hold spaces (「相模原市 中央区」).
-        *name, amount = args.split() or [""]
-        amount = unicodedata.normalize("NFKC", amount).replace(",", "")
-        if not name or not amount.isascii() or not amount.isdigit():
+        *name, typed = args.split() or [""]
+        amount = parse_tokens(typed)
+        if not name or amount is None:
             return notice("「/quota set 組織名 トークン数」の形で指定してください。")
         try:
             target = await asyncio.to_thread(orgs.get_org, self.services.engine, " ".join(name))
@@ -279,7 +279,7 @@ class DataCommands:
                 f"組織「{' '.join(name)}」が見つかりません。組織名を確認してください"
                 "（「/quota set 組織名 トークン数」の形で指定します）。"
             )
-        tokens = int(amount)
+        tokens = amount
         event = AuditEvent.admin(
             org_id=target.id,
             platform=turn.conversation.platform,
@@ -292,8 +292,7 @@ class DataCommands:
             lambda _set: event,
         )
         status = await asyncio.to_thread(self.services.quotas.status, target.id)
-        changed = f"{target.name} の月間トークン上限を {tokens:,} トークンに変更しました。\n"
-        return notice(changed + describe(target.name, status))
+        return notice(f"{changed_line(target.name, tokens)}\n{describe(target.name, status)}")
 
     async def usage(self, _turn: Turn, org: OrgInfo, _args: str) -> Answer:
         report = await asyncio.to_thread(self.services.usage.report, org.id, None)

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated
 
 import typer
 
 from admin import orgs
-from admin.quotas import QuotaService, QuotaStatus
-from bot.cli_common import admin_change, admin_db, record_admin
+from admin.quotas import MAX_BUDGET, QuotaService, QuotaStatus
+from bot.cli_common import admin_change, admin_db, fail, record_admin
 from bot.settings import Settings
+from knowledge.errors import BadInput
 
 quota_app = typer.Typer(no_args_is_help=True, help="月間トークン上限の管理")
+
+
+def parse_tokens(typed: str) -> int | None:
+    """A token count as administrators type it: 「500000」, 「500,000」, full-width digits from
+    the Japanese input method (「５００，０００」); ``None`` for anything else."""
+    amount = unicodedata.normalize("NFKC", typed).strip().replace(",", "")
+    return int(amount) if amount.isascii() and amount.isdigit() else None
+
+
+def changed_line(name: str, tokens: int) -> str:
+    """The line confirming a new budget, before the quota it shows."""
+    return f"{name} の月間トークン上限を {tokens:,} トークンに変更しました。"
 
 
 def describe(name: str, status: QuotaStatus) -> str:
@@ -52,20 +66,29 @@ def _run(name: str, tokens: int | None, offline: bool | None) -> str:
                 )
                 details = {"budget": budget, "offline_when_exhausted": offline}
                 record_admin(change, org.id, "quota.set", details)
-        return describe(org.name, quotas.status(org.id))
+        shown = describe(org.name, quotas.status(org.id))
+        return shown if tokens is None else f"{changed_line(org.name, tokens)}\n{shown}"
 
 
 @quota_app.command("set")
 def set_quota(
     name: Annotated[str, typer.Argument(help="組織名")],
-    tokens: Annotated[int, typer.Argument(min=0, help="月間トークン上限")],
+    tokens: Annotated[str, typer.Argument(help="月間トークン上限")],
     offline: Annotated[
         bool | None,
         typer.Option("--offline/--no-offline", help="上限到達後に資料の抜粋で回答するか"),
     ] = None,
 ) -> None:
     """組織の月間トークン上限を設定します（今月分から適用）。"""
-    typer.echo(_run(name, tokens, offline))
+    amount = parse_tokens(tokens)
+    if amount is None:
+        raise fail(
+            BadInput(
+                f"トークン数「{tokens}」は使えません。0〜{MAX_BUDGET:,} の整数で指定してください"
+                "（例: 500000 または 500,000。「50万」のような書き方はできません）。"
+            )
+        )
+    typer.echo(_run(name, amount, offline))
 
 
 @quota_app.command("show")

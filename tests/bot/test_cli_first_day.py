@@ -27,3 +27,18 @@ def test_an_unknown_organization_in_an_empty_database_points_at_the_database_url
     assert "このデータベースにはまだ組織がありません。" in result.stderr
     assert "BAIBAIN_DATABASE_URL" in result.stderr
 
+
+def test_quota_set_takes_the_budget_as_written_with_separators_and_confirms_it(run) -> None:
+    assert run("org", "create", "横浜市").exit_code == 0
+    for typed in ("500,000", "５００，０００"):  # as written in a memo, or with the IME on
+        result = run("quota", "set", "横浜市", typed)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith(
+            "横浜市 の月間トークン上限を 500,000 トークンに変更しました。"
+        )
+        assert "上限: 500,000 トークン" in result.stdout
+    refused = run("quota", "set", "横浜市", "50万")
+    assert refused.exit_code == 2
+    assert "トークン数「50万」は使えません。" in refused.stderr
+    assert "例: 500000 または 500,000" in refused.stderr
+    assert "上限: 500,000 トークン" in run("quota", "show", "横浜市").stdout  # unchanged
