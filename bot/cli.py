@@ -34,7 +34,7 @@ from bot.services import Services, open_embedder
 from bot.settings import Settings, load_settings
 from bot.turns import Answer, shown_position
 from bot.uploads import defaults_for, id_prefix, left_out_note
-from knowledge.errors import BadInput, BaibainError
+from knowledge.errors import BadInput, BaibainError, NotFound
 from knowledge.ingest import folder_name, iter_files, read_files, unreadable
 
 app = typer.Typer(
@@ -302,7 +302,17 @@ def summarize(
 
     async def work(services: Services) -> Answer:
         asker = Asker(org_id=_org_id(services, org), platform="cli")
-        return await services.summarizer.summarize(request, asker)
+        try:
+            return await services.summarizer.summarize(request, asker)
+        except NotFound as exc:
+            if org is not None or not request.doc_id:
+                raise
+            # Without --org only shared data is searched: an organization's own document
+            # (just ingested, named as `dataset show` lists it) is found with --org.
+            raise NotFound(
+                f"{exc.user_message}組織内のみのデータセットの文書は、"
+                "--org に組織名を付けて指定してください。"
+            ) from exc
 
     _show(run_with_services(settings, work, as_json=as_json), as_json=as_json)
 

@@ -3,6 +3,8 @@ them (real database and index in a private data dir)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def test_a_mistyped_organization_names_the_one_meant_instead_of_offering_a_second(run) -> None:
     assert run("org", "create", "横浜市").exit_code == 0
@@ -42,3 +44,27 @@ def test_quota_set_takes_the_budget_as_written_with_separators_and_confirms_it(r
     assert "トークン数「50万」は使えません。" in refused.stderr
     assert "例: 500000 または 500,000" in refused.stderr
     assert "上限: 500,000 トークン" in run("quota", "show", "横浜市").stdout  # unchanged
+
+
+def test_a_document_just_ingested_for_an_organization_is_summarized_with_org(
+    run, tmp_path: Path
+) -> None:
+    folder = tmp_path / "reiki"
+    folder.mkdir()
+    (folder / "窓口案内.txt").write_bytes(
+        "窓口の受付時間\n\n市民課の窓口は、平日の午前8時45分から受け付けます。\n".encode(
+            "shift_jis"
+        )
+    )
+    assert run("org", "create", "横浜市").exit_code == 0
+    ingest = ("ingest", str(folder), "--dataset", "例規集", "--org", "横浜市")
+    assert run(*ingest, "--category", "条例・規則・例規").exit_code == 0
+    without = run("summarize", "窓口の受付時間")
+    assert without.exit_code == 2
+    assert "組織内のみのデータセットの文書は、--org に組織名を付けて指定してください。" in (
+        without.stderr
+    )
+    summary = run("summarize", "窓口の受付時間", "--org", "横浜市")
+    assert summary.exit_code == 0, summary.output
+    assert summary.stdout.startswith("「窓口の受付時間」の要約です。")
+    assert "平日の午前8時45分から" in summary.stdout
