@@ -53,6 +53,8 @@ def verify(
         typer.echo(f"監査ログは改ざんされていません（{result.checked} 件を確認しました）。")
         if result.note:
             typer.echo(result.note)
+        elif kept is not None:
+            typer.echo("指定された控えの記録も残っています（削除や巻き戻しはありません）。")
         typer.echo(
             f"控え: {result.receipt}（データベースの外に保管し、次回 --receipt に指定すると、"
             "記録の削除や以前の状態への巻き戻しも検出できます）"
@@ -80,8 +82,8 @@ def export(
         start, end = _moment(since, end_of_day=False), _moment(until, end_of_day=True)
         if start is not None and end is not None and start >= end:
             raise BadInput(f"--since（{since}）は --until（{until}）以前の日付にしてください。")
-        org_id = orgs.get_org(engine, org).id
-        rows = open_audit_log(settings, engine).export(org_id, start, end, actor=cli_user())
+        owner = orgs.get_org(engine, org)
+        rows = open_audit_log(settings, engine).export(owner.id, start, end, actor=cli_user())
         written = 0
         try:
             for row in rows:
@@ -94,3 +96,6 @@ def export(
                 err=True,
             )
             raise
+        # On standard error, so the JSONL stays clean: an empty range is not mistaken for
+        # an export that wrote nothing by failing.
+        typer.echo(f"組織「{owner.name}」の監査ログを {written} 件書き出しました。", err=True)

@@ -85,7 +85,7 @@ def test_unlink_remove_admin_and_list(run, tmp_path: Path) -> None:
     actions = [line for line in exported.output.splitlines() if "org.unlink" in line]
     assert exported.exit_code == 0 and len(actions) == 1
     # Who was made admin, and who was removed, is in the record.
-    rows = [json.loads(line) for line in exported.output.splitlines()]
+    rows = [json.loads(line) for line in exported.stdout.splitlines()]
     changes = [r["payload"] for r in rows if "admin" in r["payload"].get("action", "")]
     assert [(c["action"], c["details"]) for c in changes] == [
         ("org.add_admin", {"platform": "slack", "user_id": "U0ADMIN"}),
@@ -128,7 +128,7 @@ def test_apikey_revoke_is_audited_for_its_organization_and_never_echoes_the_secr
     assert pasted_secret.exit_code == 2 and secret not in pasted_secret.output
 
     exported = run("audit", "export", "--org", "横浜市")
-    rows = [json.loads(line) for line in exported.output.splitlines()]
+    rows = [json.loads(line) for line in exported.stdout.splitlines()]
     revokes = [r["payload"] for r in rows if r["payload"].get("action") == "apikey.revoke"]
     assert revokes == [{"action": "apikey.revoke", "details": {"key_id": key_id}}]
     assert secret not in exported.output

@@ -167,6 +167,7 @@ def test_verify_gives_a_receipt_that_a_later_verify_checks(data_dir: Path) -> No
     assert runner.invoke(cli, ["org", "create", "神戸市"], env=env).exit_code == 0
     later = runner.invoke(cli, ["audit", "verify", "--receipt", receipt], env=env)
     assert later.exit_code == 0, later.output
+    assert "指定された控えの記録も残っています（削除や巻き戻しはありません）。" in later.stdout
     typo = runner.invoke(cli, ["audit", "verify", "--receipt", "12"], env=env)
     assert typo.exit_code == 2 and "前回の検証で表示された控え" in typo.output
     too_far = runner.invoke(cli, ["audit", "verify", "--receipt", "999-0123456789abcdef"], env=env)

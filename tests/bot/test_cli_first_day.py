@@ -68,3 +68,18 @@ def test_a_document_just_ingested_for_an_organization_is_summarized_with_org(
     assert summary.exit_code == 0, summary.output
     assert summary.stdout.startswith("「窓口の受付時間」の要約です。")
     assert "平日の午前8時45分から" in summary.stdout
+
+
+def test_an_audit_export_says_how_many_records_it_wrote_also_when_none(run) -> None:
+    assert run("org", "create", "横浜市").exit_code == 0
+    # The README's example range lies before anything was recorded: an empty file, said so.
+    old = run(
+        "audit", "export", "--org", "横浜市", "--since", "令和8年4月1日", "--until", "2026-04-30"
+    )
+    assert old.exit_code == 0, old.output
+    assert old.stdout == ""
+    assert "組織「横浜市」の監査ログを 0 件書き出しました。" in old.stderr
+    recent = run("audit", "export", "--org", "横浜市")
+    assert recent.exit_code == 0
+    written = len(recent.stdout.splitlines())
+    assert written >= 1 and f"監査ログを {written} 件書き出しました。" in recent.stderr
