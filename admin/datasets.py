@@ -161,6 +161,8 @@ def check_category(category: str) -> str:
     category = category.strip()
     if category not in CATEGORIES:
         allowed = "、".join(CATEGORIES)
+        if not category:  # left out: there is nothing to call unusable
+            raise BadInput(f"分類を指定してください。次のいずれかです: {allowed}")
         raise BadInput(f"分類「{category}」は使えません。次のいずれかを指定してください: {allowed}")
     return category
 
@@ -212,7 +214,11 @@ class DatasetService(DocumentVersions):
                 f"データセット名は「/」や改行を含まない1〜{MAX_NAME}文字で指定してください。"
             )
         if name in CATEGORIES:  # a tag (/invoke) naming it would choose the category
-            raise BadInput(f"分類と同じ名前「{name}」はデータセット名に使えません。")
+            raise BadInput(
+                f"分類と同じ名前「{name}」はデータセット名に使えません"
+                f"（分類の指定と区別できないため）。「{name}集」のような別の名前を"
+                "指定してください。"
+            )
         if refresh_hours is not None and not 1 <= refresh_hours <= MAX_REFRESH_HOURS:
             raise BadInput(f"更新間隔は1〜{MAX_REFRESH_HOURS}時間で指定してください。")
         row = Dataset(

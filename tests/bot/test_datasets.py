@@ -228,6 +228,17 @@ async def test_dataset_input_is_validated(setup) -> None:
         body = {"name": name, "category": "統計"}
         refused = await client.post("/api/v1/datasets", json=body, headers=auth(owner))
         assert refused.status == 400 and said in (await refused.json())["error"]["message"]
+    # The category left out, or a name that is one: each said with what to send instead.
+    no_category = await client.post("/api/v1/datasets", json={"name": "n"}, headers=auth(owner))
+    message = (await no_category.json())["error"]["message"]
+    assert no_category.status == 400 and message.startswith("分類を指定してください。")
+    assert "分類「」" not in message and "会議録" in message
+    body = {"name": "会議録", "category": "会議録"}
+    named = await client.post("/api/v1/datasets", json=body, headers=auth(owner))
+    assert (
+        "「会議録集」のような別の名前を指定してください。"
+        in (await named.json())["error"]["message"]
+    )
     empty = await client.post("/api/v1/datasets/1/documents", data=form(), headers=auth(owner))
     assert empty.status == 400
     no_boundary = await client.post(
