@@ -183,7 +183,8 @@ def usage_error_text(exc: typer.TyperException) -> str:
     if kind == "MissingParameter":
         return f"{name}を指定してください。"
     if kind == "BadParameter":
-        return f"{name}の値が正しくありません。"
+        spaced = name if name.endswith("）") else f"{name} "  # 「--k には」, not 「--kには」
+        return f"{spaced}{_expected(getattr(exc, 'param', None))}"
     if kind == "NoSuchOption" and re.fullmatch(r"-[0-9][0-9,.]*", option):
         return f"{option} は指定できません。0 以上の数を指定してください。"
     if kind == "NoSuchOption":
@@ -202,6 +203,20 @@ def usage_error_text(exc: typer.TyperException) -> str:
             '空白を含む質問や名前は引用符で囲んでください（例: "住民票 写し"）。'
         )
     return f"コマンドの指定が正しくありません（{exc.format_message()}）。"
+
+
+def _expected(param: Any) -> str:
+    """What a number parameter takes (「には 1〜100 の整数を指定してください。」), as the
+    parser's own words do not say it in Japanese; other parameters: that the value is wrong."""
+    described = getattr(param, "type_descriptor", None)
+    if getattr(described, "annotation", None) is not int:
+        return "の値が正しくありません。"
+    low, high = getattr(param, "min", None), getattr(param, "max", None)
+    if low is not None and high is not None:
+        return f"には {low}〜{high} の整数を指定してください。"
+    if low is not None:
+        return f"には {low} 以上の整数を指定してください。"
+    return "には整数を指定してください。"
 
 
 def _parameter_name(param: Any) -> str:

@@ -430,7 +430,16 @@ def test_usage_errors_are_explained_in_japanese(run) -> None:
     cases = [
         (("eval",), "--corpus（コーパス JSONL）を指定してください", "baibain eval"),
         (("search", "副市長", "--kk", "3"), "--kk というオプションはありません", "baibain search"),
-        (("search", "副市長", "--k", "多"), "--k（件数）の値が正しくありません", "baibain search"),
+        (
+            ("search", "副市長", "--k", "多"),
+            "--k（件数）には 1〜100 の整数を指定してください",
+            "baibain search",
+        ),
+        (
+            ("serve", "--port", "http"),
+            "--port（待ち受けるポート）には 1〜65535 の整数",
+            "baibain serve",
+        ),
         (("ask", "住民票の", "写しは"), "余分な引数があります（写しは）", "baibain ask"),
         (("qouta", "show"), "「qouta」というコマンドはありません（もしかして: quota）", "baibain"),
         (("quota", "set", "横浜市", "-5"), "-5 は指定できません。0 以上の数", "baibain quota set"),
