@@ -174,7 +174,8 @@ def _missing(dataset_id: int) -> str:
     """That no dataset the viewer may see has this number, and where the numbers are listed."""
     return (
         f"データセット {dataset_id} が見つかりません。番号は、チャットでは /datasets、"
-        "コマンドでは baibain dataset list で確認できます。"
+        "コマンドでは baibain dataset list --org 組織名、REST では GET /api/v1/datasets で"
+        "確認できます。"
     )
 
 

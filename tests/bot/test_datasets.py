@@ -251,6 +251,10 @@ async def test_dataset_input_is_validated(setup) -> None:
     )
     many_digits = await client.get("/api/v1/datasets/99999999999999999999999", headers=auth(owner))
     assert many_digits.status == 404
+    # An API client is told where its numbers are listed, as chat users and the CLI are.
+    lost = (await many_digits.json())["error"]["message"]
+    assert "REST では GET /api/v1/datasets で確認できます" in lost
+    assert "baibain dataset list --org 組織名" in lost
     yearly = {"name": "y", "category": "統計", "refresh_hours": 10**30}
     too_rare = await client.post("/api/v1/datasets", json=yearly, headers=auth(owner))
     assert too_rare.status == 400 and "更新間隔" in (await too_rare.json())["error"]["message"]
