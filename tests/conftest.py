@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from fakes.openai_server import openai_fake
 from sqlalchemy.engine import Engine, make_url
-
-from admin.db import create_db_engine, init_db
+from support import engine_with_tables
 
 __all__ = ["openai_fake"]
 
@@ -75,10 +74,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def db_engine(database_url: str) -> Iterator[Engine]:
     """An engine on a fresh database with every table created."""
-    engine = create_db_engine(database_url)
-    init_db(engine)
-    yield engine
-    engine.dispose()
+    yield from engine_with_tables(database_url)
 
 
 @pytest.fixture(scope="session")
@@ -105,3 +101,18 @@ def data_dir(sample_data_template: Path, tmp_path: Path) -> Path:
     target = tmp_path / "var"
     shutil.copytree(sample_data_template, target)
     return target
+
+
+@pytest.fixture
+def app_database_url(database_url: str, data_dir: Path) -> str:
+    """The app's database for tests that must hold on SQLite and PostgreSQL alike: the data
+    dir's SQLite file, or a fresh PostgreSQL database (``BAIBAIN_TEST_DATABASE_URL``)."""
+    if database_url.startswith("sqlite"):
+        return f"sqlite:///{data_dir / 'baibain.sqlite3'}"
+    return database_url
+
+
+@pytest.fixture
+def app_engine(app_database_url: str) -> Iterator[Engine]:
+    """An engine on ``app_database_url``, its tables created before the app starts."""
+    yield from engine_with_tables(app_database_url)

@@ -31,6 +31,15 @@ def org_with_key(data_dir: Path, name: str, database_url: str = "") -> str:
         engine.dispose()
 
 
+def engine_with_tables(url: str) -> Iterator[Engine]:
+    """For a fixture to ``yield from``: an engine on ``url`` with every table created,
+    disposed of after the test."""
+    engine = create_db_engine(url)
+    init_db(engine)
+    yield engine
+    engine.dispose()
+
+
 def llm_settings(base_url: str, variants: int = 0) -> dict[str, object]:
     """Settings fields for a chat model at ``base_url`` (the fake's ``url``), writing
     ``variants`` query variants per question (none by default: one chat request an answer)."""

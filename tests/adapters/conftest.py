@@ -14,8 +14,8 @@ from fakes.botframework import botframework_fake
 from fakes.logo import logo_fake
 from fakes.slack_api import slack_fake
 from sqlalchemy.engine import Engine
+from support import engine_with_tables
 
-from admin.db import create_db_engine, init_db
 from bot.app import create_app
 from bot.settings import Settings
 
@@ -29,30 +29,9 @@ def chat_data_dir(data_dir: Path) -> Path:
 
 
 @pytest.fixture
-def app_database_url(database_url: str, chat_data_dir: Path) -> str:
-    """The app's database for chat tests that must hold on SQLite and PostgreSQL alike: the
-    data dir's SQLite file, or a fresh PostgreSQL database (``BAIBAIN_TEST_DATABASE_URL``)."""
-    if database_url.startswith("sqlite"):
-        return f"sqlite:///{chat_data_dir / 'baibain.sqlite3'}"
-    return database_url
-
-
-@pytest.fixture
-def app_engine(app_database_url: str) -> Iterator[Engine]:
-    """An engine on ``app_database_url``, its tables created before the app starts."""
-    engine = create_db_engine(app_database_url)
-    init_db(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def db(chat_data_dir: Path) -> Iterator[Engine]:
     """An engine on the data dir's database (the one the app uses)."""
-    engine = create_db_engine(f"sqlite:///{chat_data_dir / 'baibain.sqlite3'}")
-    init_db(engine)
-    yield engine
-    engine.dispose()
+    yield from engine_with_tables(f"sqlite:///{chat_data_dir / 'baibain.sqlite3'}")
 
 
 @pytest.fixture

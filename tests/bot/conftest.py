@@ -24,15 +24,6 @@ def make_settings(data_dir: Path) -> Callable[..., Settings]:
 
 
 @pytest.fixture
-def app_database_url(database_url: str, data_dir: Path) -> str:
-    """The app's database for tests that must hold on SQLite and PostgreSQL alike: the data
-    dir's SQLite file, or a fresh PostgreSQL database (``BAIBAIN_TEST_DATABASE_URL``)."""
-    if database_url.startswith("sqlite"):
-        return f"sqlite:///{data_dir / 'baibain.sqlite3'}"
-    return database_url
-
-
-@pytest.fixture
 def make_db_settings(
     make_settings: Callable[..., Settings], app_database_url: str
 ) -> Callable[..., Settings]:
