@@ -115,14 +115,18 @@ class SummarySources:
         if not chunks:
             raise BadInput(f"{name} には要約できる本文がありません。")
         title = first.title or PurePosixPath(first.name).stem or name
-        citation = Citation(
-            n=1,
+        # Cited as an indexed document of the same metadata is, in no dataset.
+        meta = DocumentMeta(
+            doc_id="",
             title=title,
-            url=url or first.source_url,
-            published=first.published.isoformat() if first.published else None,
-            statute=bool(first.law_id or first.law_title),
-            enforced=first.version or None,
+            dataset="",
+            source_url=url or first.source_url,
+            published=first.published,
+            law_id=first.law_id,
+            law_title=first.law_title,
+            version=first.version,
         )
+        citation = citation_of(1, meta)
         if first.version:  # an e-Gov XML named by its 施行日, as e-Gov names its downloads
             title = _version_title(title, first.version)
         note = ""
