@@ -259,16 +259,15 @@ class SlackAdapter:
         if answer is None:
             return
         target = SlackTarget(conversation.channel_id)
+        delivered = False
         try:
             await self._post(conversation.key, target, render(answer))
+            delivered = True
         except (SendFailed, SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("slack welcome not delivered: %s", type(exc).__name__)
-            if user:
+        finally:  # failed, or cancelled at shutdown mid-send: it may not have gone out
+            if user and not delivered:
                 await bot.greeting_undelivered(conversation, user)
-        except asyncio.CancelledError:  # shutdown mid-send: it may not have gone out
-            if user:
-                await bot.greeting_undelivered(conversation, user)
-            raise
 
     async def _answer(self, turn: Turn, target: SlackTarget) -> None:
         lane = turn.conversation.key
