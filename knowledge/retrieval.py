@@ -32,7 +32,7 @@ from knowledge.lists import is_item, open_lead
 from knowledge.query import AnalyzedQuery, Coverage, analyze_question, one_line
 from knowledge.rerank import rerank_by_sentence, rerank_depth
 from knowledge.terms import article_key
-from knowledge.versions import search_in_force
+from knowledge.versions import InForce
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ class Retriever:
     ) -> Retrieved:
         """Search the index and decide whether the best hit answers the question. Of versions
         of a statute, the one in force ``today`` (in Japan by default) answers."""
-        day = today or today_in_japan()
+        in_force = InForce(self.store, self.analyzer, today or today_in_japan())
         law_titles = await self.store.law_titles(flt.viewer_org)
         law_query = analyze_law_references(question, law_titles)
         query = analyze_question(self.analyzer, law_query.text)
@@ -206,7 +206,7 @@ class Retriever:
         # Citation votes and the proximity re-rank look at more hits than a small k.
         wanted = max(k, PROPAGATION_DEPTH, rerank_depth(query))
         search = IndexQuery(signals, flt, wanted, tuple(boosts), dense)
-        hits = await search_in_force(self.store, self.analyzer, search, day)
+        hits = await in_force.search(search)
         cited = cited_articles(hits[:PROPAGATION_DEPTH])
         delegated = delegated_terms(hits[:DELEGATION_DEPTH])
         if cited or delegated:
@@ -214,7 +214,7 @@ class Retriever:
             if delegated:
                 signals = [*signals, Signal(delegated, {"refs": 1.0}, DELEGATION_WEIGHT)]
             search = IndexQuery(signals, flt, wanted, tuple(boosts), dense)
-            hits = await search_in_force(self.store, self.analyzer, search, day)
+            hits = await in_force.search(search)
         unindexed = () if law_query.law_ids else law_query.unindexed_titles
         if not hits:
             return Retrieved(query=query, hits=[], unindexed_laws=unindexed)

@@ -33,22 +33,49 @@ def answering_version(versions: Sequence[DocumentMeta], today: date) -> Document
     return version_in_force(versions, today) or min(versions, key=lambda m: m.version)
 
 
-async def search_in_force(
-    store: IndexStore, analyzer: Analyzer, query: IndexQuery, today: date
-) -> list[Hit]:
-    """``store.search(query)`` without the hits of statute versions other than the one in
-    force on ``today`` (``answering_version``) among those the filter allows; still up to
-    ``query.k`` hits. Documents without a version are kept as they are."""
-    hits = await store.search(query)
-    superseded = await _superseded(store, analyzer, hits, query, today)
-    if not any(hit.meta.doc_id in superseded for hit in hits):
-        return hits
-    # Each superseded version took at most one place (a document appears once).
-    more = await store.search(replace(query, k=query.k + len(superseded)))
-    compared = _versioned(hits)
-    new = [hit for hit in more if hit.meta.law_id not in compared]
-    superseded |= await _superseded(store, analyzer, new, query, today)
-    return [hit for hit in more if hit.meta.doc_id not in superseded][: query.k]
+class InForce:
+    """The searches of one question, without the hits of statute versions other than the one
+    in force on ``today`` (``answering_version``) among those the filter allows; still up to
+    ``query.k`` hits. Documents without a version are kept as they are. What it learnt of a
+    law's versions is kept for the question's later searches (same filter), which then ask
+    nothing again."""
+
+    def __init__(self, store: IndexStore, analyzer: Analyzer, today: date) -> None:
+        self._store = store
+        self._analyzer = analyzer
+        self._today = today
+        self._superseded_of: dict[str, set[str]] = {}  # law id → doc ids not quoted
+
+    async def search(self, query: IndexQuery) -> list[Hit]:
+        """``store.search(query)`` as the class says."""
+        hits = await self._store.search(query)
+        superseded = await self._superseded(hits, query)
+        if not any(hit.meta.doc_id in superseded for hit in hits):
+            return hits
+        # Each superseded version took at most one place (a document appears once).
+        more = await self._store.search(replace(query, k=query.k + len(superseded)))
+        superseded = await self._superseded(more, query)
+        return [hit for hit in more if hit.meta.doc_id not in superseded][: query.k]
+
+    async def _superseded(self, hits: list[Hit], query: IndexQuery) -> set[str]:
+        """The ids of the versions, among those the query's filter allows, of the statutes
+        ``hits`` hold versions of that an answer does not quote. Every chunk of a statute is
+        indexed under its title, so a search for the titles among the laws' documents finds
+        each version."""
+        laws = _versioned(hits)
+        unknown = {law: title for law, title in laws.items() if law not in self._superseded_of}
+        terms = {word for title in unknown.values() for word in self._analyzer.words(title)}
+        if terms:
+            signal = Signal(terms=dict.fromkeys(terms, 1.0), fields={"title": 1.0})
+            flt = replace(query.filter, law_ids=tuple(sorted(unknown)))
+            found = await self._store.search(IndexQuery([signal], filter=flt, k=VERSIONS_COMPARED))
+            for law in unknown:
+                versions = [h.meta for h in found if h.meta.law_id == law and h.meta.version]
+                kept = answering_version(versions, self._today) if versions else None
+                self._superseded_of[law] = {
+                    m.doc_id for m in versions if kept is not None and m.doc_id != kept.doc_id
+                }
+        return set().union(*(self._superseded_of.get(law, set()) for law in laws))
 
 
 def _versioned(hits: Iterable[Hit]) -> dict[str, str]:
@@ -58,26 +85,3 @@ def _versioned(hits: Iterable[Hit]) -> dict[str, str]:
         for hit in hits
         if hit.meta.law_id and hit.meta.version
     }
-
-
-async def _superseded(
-    store: IndexStore, analyzer: Analyzer, hits: list[Hit], query: IndexQuery, today: date
-) -> set[str]:
-    """The ids of the versions, among those the query's filter allows, of the statutes
-    ``hits`` hold versions of that an answer does not quote. Every chunk of a statute is
-    indexed under its title, so a search for the titles among the laws' documents finds each
-    version."""
-    laws = _versioned(hits)
-    terms = {word for title in laws.values() for word in analyzer.words(title)}
-    if not terms:
-        return set()
-    signal = Signal(terms=dict.fromkeys(terms, 1.0), fields={"title": 1.0})
-    flt = replace(query.filter, law_ids=tuple(sorted(laws)))
-    found = await store.search(IndexQuery([signal], filter=flt, k=VERSIONS_COMPARED))
-    superseded: set[str] = set()
-    for law in laws:
-        versions = [h.meta for h in found if h.meta.law_id == law and h.meta.version]
-        if len(versions) > 1:
-            kept = answering_version(versions, today)
-            superseded |= {m.doc_id for m in versions if m.doc_id != kept.doc_id}
-    return superseded
