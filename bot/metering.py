@@ -89,12 +89,20 @@ class MeteredLLM:
         self.spent = self.spent + usage
         if crossed is None:
             return
+        # The record says what was crossed of which budget: an auditor reading "80 %" a month
+        # later cannot tell it from a budget changed since.
+        status = await asyncio.to_thread(self._quotas.status, self.org_id)
         event = AuditEvent.admin(
             org_id=self.org_id,
             platform="system",
             user_id="",
             action="quota.threshold",
-            details={"percent": crossed},
+            details={
+                "percent": crossed,
+                "period": status.period,
+                "used": status.used,
+                "budget": status.budget,
+            },
         )
         # Marked as told with its record, or not at all: a crossing whose record failed is
         # recorded by the next call.

@@ -140,8 +140,11 @@ class HundredTokenCalls:
             await self.llm.complete([{"role": "user", "content": "短い質問"}], max_tokens=10)
 
     def told(self) -> list[int]:
+        return [d["percent"] for d in self.told_details()]
+
+    def told_details(self) -> list[dict[str, int]]:
         payloads = [r["payload"] for r in self.log.export("9", None, None, "cli:admin")]
-        return [p["details"]["percent"] for p in payloads if p["action"] == "quota.threshold"]
+        return [p["details"] for p in payloads if p["action"] == "quota.threshold"]
 
 
 @pytest.fixture
@@ -170,6 +173,8 @@ async def test_each_threshold_is_recorded_once_and_one_whose_record_failed_by_th
     await calls(2)  # 90 % (the 80 % crossing is recorded now), then 100 %
     assert calls.quotas.status("9").used == 1000
     assert calls.told() == [80, 100]
+    # Each record names the budget it was a share of, and the usage when it was written.
+    assert [(d["used"], d["budget"]) for d in calls.told_details()] == [(900, 1000), (1000, 1000)]
 
 
 async def test_a_raised_budget_is_told_again_when_its_own_thresholds_are_crossed(
