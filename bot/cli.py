@@ -127,11 +127,27 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    once: Annotated[
+        str,
+        typer.Option(
+            metavar="JOB",
+            help="このジョブだけを今すぐ1回実行して終了します"
+            "（dataset-refresh, quota-reservations, retention, usage-report）",
+        ),
+    ] = "",
+) -> None:
     """定期ジョブ（データ更新・クォータ更新・保存期間の削除・利用レポート）を実行します。"""
-    from bot.worker import run_worker
+    from bot.worker import job_named, once_report, run_once, run_worker
 
-    run_async(lambda: run_worker(_settings()))
+    if not once:
+        run_async(lambda: run_worker(_settings()))
+        return
+    with reported():
+        job_id = job_named(once)
+    message, code = once_report(job_id, run_async(lambda: run_once(_settings(), job_id)))
+    typer.echo(message, err=code != 0)
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -13,6 +13,8 @@ or left by a worker that was killed, is taken up again by the next worker to sta
 from __future__ import annotations
 
 import asyncio
+import difflib
+import enum
 import logging
 import os
 import signal
@@ -48,6 +50,7 @@ from admin.usage import report_csv
 from bot.refresh import refresh_dataset
 from bot.services import Services, open_services
 from bot.settings import Settings
+from knowledge.errors import BadInput
 
 log = logging.getLogger(__name__)
 
@@ -146,9 +149,18 @@ JOBS: dict[str, tuple[Job, dict[str, object]]] = {
 }
 
 
-async def run_job(job_id: str, fire_time: datetime) -> bool:
+class RunOutcome(enum.Enum):
+    """What became of a run ``run_job`` was asked for."""
+
+    DONE = "done"
+    FAILED = "failed"  # the job raised; the run is finished all the same (logged)
+    SKIPPED = "skipped"  # finished already, or a run of the job is under way elsewhere
+    LOST = "lost"  # its claim was lost mid-run and it was cancelled; taken up again later
+
+
+async def run_job(job_id: str, fire_time: datetime) -> RunOutcome:
     """Run one job unless its run due at ``fire_time`` is finished or a run of the job is under
-    way (on any worker); True when it ran.
+    way (on any worker).
 
     The claim is renewed while the job runs, and the job is cancelled if it was lost (the
     database unreachable long enough for another worker to take the run up). A job cancelled
@@ -161,7 +173,7 @@ async def run_job(job_id: str, fire_time: datetime) -> bool:
     claimed = await asyncio.to_thread(claim_run, engine, job_id, run_key, worker)
     if not claimed:
         log.info("job skipped (finished or running elsewhere) job=%s", job_id)
-        return False
+        return RunOutcome.SKIPPED
     job, _trigger = JOBS[job_id]
     running: asyncio.Future[Any] = asyncio.ensure_future(job(services))
     holding = asyncio.create_task(_hold(engine, job_id, run_key, worker))
@@ -180,11 +192,12 @@ async def run_job(job_id: str, fire_time: datetime) -> bool:
     if not running.done():
         await _cancel(running)
         log.warning("job cancelled (its claim was lost) job=%s", job_id)
-        return False
-    if running.exception() is not None:
+        return RunOutcome.LOST
+    failed = running.exception() is not None
+    if failed:
         log.error("job failed job=%s", job_id, exc_info=running.exception())
     await asyncio.to_thread(finish_run, engine, job_id, run_key, worker)
-    return True
+    return RunOutcome.FAILED if failed else RunOutcome.DONE
 
 
 async def _cancel(task: asyncio.Future[Any]) -> None:
@@ -216,7 +229,8 @@ async def resume_unfinished() -> int:
     for job_id, run_key in await asyncio.to_thread(unfinished_runs, _current().engine):
         if job_id in JOBS:
             log.info("job resumed job=%s run=%s", job_id, run_key)
-            ran += await run_job(job_id, datetime.fromisoformat(run_key))
+            outcome = await run_job(job_id, datetime.fromisoformat(run_key))
+            ran += outcome in (RunOutcome.DONE, RunOutcome.FAILED)
     return ran
 
 
@@ -224,7 +238,7 @@ async def resume_unfinished() -> int:
 _FIRE_TIME: ContextVar[datetime] = ContextVar("fire_time")
 
 
-async def _scheduled(job_id: str) -> bool:
+async def _scheduled(job_id: str) -> RunOutcome:
     """What the scheduler calls. The run key is the fire time the scheduler read from the shared
     job store, the same on every worker however late its callback starts."""
     return await run_job(job_id, _FIRE_TIME.get())
@@ -313,6 +327,43 @@ def start_scheduler(engine: Engine) -> WorkerScheduler:
     )
     scheduler.resume()
     return scheduler
+
+
+def job_named(name: str) -> str:
+    """The id of the job ``name`` names (``baibain worker --once``); ``BadInput`` listing the
+    jobs, with the closest one first, otherwise."""
+    job_id = name.strip().lower()
+    if job_id in JOBS:
+        return job_id
+    similar = difflib.get_close_matches(job_id, list(JOBS), n=1)
+    hint = f"「{similar[0]}」のことですか？" if similar else ""
+    raise BadInput(f"ジョブ「{name}」はありません。{hint}実行できるのは {', '.join(JOBS)} です。")
+
+
+def once_report(job_id: str, outcome: RunOutcome) -> tuple[str, int]:
+    """What ``baibain worker --once`` tells the operator, and its exit code."""
+    if outcome is RunOutcome.DONE:
+        return f"ジョブ {job_id} を実行しました。", 0
+    if outcome is RunOutcome.SKIPPED:
+        return (
+            f"ジョブ {job_id} はほかのワーカーで実行中のため、実行しませんでした。"
+            "終わってからもう一度お試しください。",
+            1,
+        )
+    return f"ジョブ {job_id} は失敗しました（中断を含む）。ログを確認してください。", 1
+
+
+async def run_once(settings: Settings, job_id: str) -> RunOutcome:
+    """Run ``job_id`` now, once (``baibain worker --once``): a run of its own, claimed as a
+    scheduled one is, so it does not start while a run of the job is under way on a worker.
+    A run let go unfinished (a stopped worker's) is superseded by it, as by any newer run."""
+    services = await open_services(settings, load_sample=False)
+    use_services(services)
+    try:
+        return await run_job(job_id, datetime.now(UTC))
+    finally:
+        use_services(None)
+        await services.close()
 
 
 async def run_worker(settings: Settings) -> None:

@@ -17,7 +17,7 @@ from admin.quotas import previous_period
 from bot.asker import Asker
 from bot.refresh import refresh_dataset
 from bot.services import Services, open_services
-from bot.worker import run_job, use_services
+from bot.worker import RunOutcome, run_job, use_services
 
 V1 = "施設名,休館日\n市民体育館,毎週月曜日\n中央図書館,毎週火曜日\n"
 V2 = "施設名,休館日\n市民体育館,毎週水曜日\n中央図書館,毎週火曜日\n"
@@ -69,8 +69,8 @@ async def test_refresh_reingests_changed_sources_and_skips_unchanged(services, s
     org = create_org(services.engine, "テスト市")
     dataset = services.datasets.create(org.id, "施設一覧", "統計", source_url=url, refresh_hours=24)
     due = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
-    assert await run_job("dataset-refresh", due) is True
-    assert await run_job("dataset-refresh", due) is False  # a second worker, same run
+    assert await run_job("dataset-refresh", due) is RunOutcome.DONE
+    assert await run_job("dataset-refresh", due) is RunOutcome.SKIPPED  # a second worker, same run
     assert "毎週月曜日" in await closed_on(services, org.id)
 
     unchanged = await refresh_dataset(services, dataset)
@@ -153,7 +153,7 @@ async def test_retention_job_forgets_old_event_claims(services) -> None:
     from admin import links
 
     old_event_claim(services)
-    assert await run_job("retention", datetime(2026, 11, 26, 18, 0, tzinfo=UTC))
+    assert await run_job("retention", datetime(2026, 11, 26, 18, 0, tzinfo=UTC)) is RunOutcome.DONE
     assert links.claim_event(services.engine, "slack", "Ev-old")  # claimable again
 
 
@@ -161,14 +161,18 @@ async def test_usage_reports_are_written_once_and_a_missing_one_later(services) 
     first = create_org(services.engine, "テスト市")
     folder = services.settings.data_dir / "reports"
     last_month = previous_period(datetime.now(UTC))
-    assert await run_job("usage-report", datetime(2026, 12, 1, 19, 0, tzinfo=UTC))
+    assert (
+        await run_job("usage-report", datetime(2026, 12, 1, 19, 0, tzinfo=UTC)) is RunOutcome.DONE
+    )
     report = folder / f"usage-{last_month}-org{first.id}.csv"
     assert report.read_text("utf-8-sig").startswith("period,metric,key,value")
     report.write_text("kept", "utf-8")
     # An organization added since, or one a failed run left out, gets its report the next day;
     # a report already written is not rewritten.
     second = create_org(services.engine, "よその市")
-    assert await run_job("usage-report", datetime(2026, 12, 2, 19, 0, tzinfo=UTC))
+    assert (
+        await run_job("usage-report", datetime(2026, 12, 2, 19, 0, tzinfo=UTC)) is RunOutcome.DONE
+    )
     assert report.read_text("utf-8") == "kept"
     assert (folder / f"usage-{last_month}-org{second.id}.csv").is_file()
     assert sorted(p.name for p in folder.iterdir()) == sorted(
@@ -219,12 +223,18 @@ async def test_an_unchanged_source_is_asked_again_only_after_its_interval(servic
         row.refreshed_at = datetime.now(UTC) - timedelta(hours=25)
         session.add(row)
         session.commit()
-    assert await run_job("dataset-refresh", datetime(2026, 11, 26, 3, 0, tzinfo=UTC))
+    assert (
+        await run_job("dataset-refresh", datetime(2026, 11, 26, 3, 0, tzinfo=UTC))
+        is RunOutcome.DONE
+    )
     assert state.seen[-1] == '"v1"'  # answered 304 Not Modified
     asked = len(state.seen)
     # Half an hour later the source is not asked again: 304 counts as a refresh.
     assert services.datasets.due_for_refresh() == []
-    assert await run_job("dataset-refresh", datetime(2026, 11, 26, 3, 30, tzinfo=UTC))
+    assert (
+        await run_job("dataset-refresh", datetime(2026, 11, 26, 3, 30, tzinfo=UTC))
+        is RunOutcome.DONE
+    )
     assert len(state.seen) == asked
     # Its validators are kept for the refresh after the interval.
     assert services.datasets.source_state(dataset.id).etag == '"v1"'
@@ -289,7 +299,7 @@ async def test_two_workers_run_one_scheduled_run_once_whenever_their_callbacks_s
     first = start_scheduler(services.engine)
     first.add_listener(executed, EVENT_JOB_EXECUTED)
     first.modify_job("quota-reservations", next_run_time=fire)
-    assert await asyncio.wait_for(results.get(), timeout=20) is True  # worker A ran it
+    assert await asyncio.wait_for(results.get(), timeout=20) is RunOutcome.DONE  # worker A ran it
     first.pause()
     # Worker B read the job store before A wrote the next run time back, so it finds the same
     # run due; its callback starts later, in another minute than the fire time.
@@ -297,7 +307,9 @@ async def test_two_workers_run_one_scheduled_run_once_whenever_their_callbacks_s
     second = start_scheduler(services.engine)
     second.add_listener(executed, EVENT_JOB_EXECUTED)
     try:
-        assert await asyncio.wait_for(results.get(), timeout=20) is False  # claimed: skipped
+        assert (
+            await asyncio.wait_for(results.get(), timeout=20) is RunOutcome.SKIPPED
+        )  # claimed: skipped
     finally:
         first.shutdown(wait=False)
         second.shutdown(wait=False)
@@ -332,7 +344,9 @@ async def test_a_run_left_by_a_killed_worker_is_taken_up_once_its_hold_lapses(se
     try:
         assert await asyncio.wait_for(resumed.get(), timeout=20) == 0  # A may still be running
         later = fire + timedelta(days=1)
-        assert await run_job("retention", later) is False  # never two runs of a job at once
+        assert (
+            await run_job("retention", later) is RunOutcome.SKIPPED
+        )  # never two runs of a job at once
         assert not links.claim_event(services.engine, "slack", "Ev-old")
         with Session(services.engine) as session:  # two minutes pass: A's hold lapses
             run = session.exec(select(JobRun).where(JobRun.job_id == "retention")).one()
@@ -346,7 +360,7 @@ async def test_a_run_left_by_a_killed_worker_is_taken_up_once_its_hold_lapses(se
     finally:
         worker_b.shutdown(wait=False)
     assert links.claim_event(services.engine, "slack", "Ev-old")  # the purge was done
-    assert await run_job("retention", fire) is False
+    assert await run_job("retention", fire) is RunOutcome.SKIPPED
     with Session(services.engine) as session:
         runs = session.exec(select(JobRun).where(JobRun.job_id == "retention")).all()
     assert [(r.run_key, r.finished_at is not None) for r in runs] == [(fire.isoformat(), True)]
@@ -361,8 +375,8 @@ async def test_a_new_run_supersedes_one_let_go_unfinished(services) -> None:
     assert claim_run(services.engine, "dataset-refresh", first.isoformat(), "host-a:1:x")
     assert release_run(services.engine, "dataset-refresh", first.isoformat(), "host-a:1:x")
     second = datetime(2026, 11, 26, 3, 30, tzinfo=UTC)
-    assert await run_job("dataset-refresh", second) is True  # does what the first left
+    assert await run_job("dataset-refresh", second) is RunOutcome.DONE  # does what the first left
     with Session(services.engine) as session:
         runs = session.exec(select(JobRun).where(JobRun.job_id == "dataset-refresh")).all()
     assert all(run.finished_at is not None for run in runs) and len(runs) == 2
-    assert await run_job("dataset-refresh", first) is False
+    assert await run_job("dataset-refresh", first) is RunOutcome.SKIPPED
