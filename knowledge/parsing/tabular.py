@@ -192,7 +192,9 @@ def _workbook(data: bytes, label: str, *, values: bool) -> Workbook:
 
 
 def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
-    """Every worksheet, rows grouped with the header repeated; position 「Sheet1 2〜21行」.
+    """Every visible worksheet, rows grouped with the header repeated; position
+    「Sheet1 2〜21行」. Hidden sheets (lookup tables, working figures, personal data kept out
+    of the readers' sight) are not read.
 
     A sheet is read for its formulas first; one that has any is read again for the values
     the file holds, which a program that wrote the file may not have computed.
@@ -202,9 +204,13 @@ def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
         workbook = _workbook(data, label, values=False)
         opened.callback(workbook.close)
         saved: Workbook | None = None
+        hidden = False
         try:
             title = workbook.properties.title or ""
             for index, sheet in enumerate(workbook.worksheets):
+                if sheet.sheet_state != "visible":
+                    hidden = True
+                    continue
                 written, formats = _read(sheet)
                 rows: Iterable[Iterable[object]] = written
                 if any(map(_is_formula, chain.from_iterable(written))):
@@ -226,6 +232,13 @@ def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
                 "ファイルが壊れていないか確認してください。",
                 detail=f"xlsx sheet unreadable: {type(exc).__name__}",
             ) from exc
+    if not sections and hidden:
+        raise BadDocument(
+            f"{label}の表示されているシートから本文を読み取れませんでした。"
+            "非表示のシートは読み込みません。読み込ませたい内容は表示されているシートに"
+            "入れてからアップロードしてください。",
+            detail="no text in visible sheets",
+        )
     return ParsedFile(
         name=name,
         title=title.strip() or stem(name),

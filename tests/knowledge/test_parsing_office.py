@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 import zipfile
+from collections.abc import Callable
 from datetime import date, datetime
 from io import BytesIO, StringIO
 
@@ -368,6 +369,16 @@ def budget_sheet() -> bytes:
     return out.getvalue()
 
 
+def rewritten(data: bytes, name: str, edit: Callable[[bytes], bytes]) -> bytes:
+    """An Office file with its part ``name`` changed by ``edit``: what other programs write."""
+    buffer = BytesIO()
+    with zipfile.ZipFile(BytesIO(data)) as written, zipfile.ZipFile(buffer, "w") as saved:
+        for item in written.infolist():
+            part = written.read(item)
+            saved.writestr(item, edit(part) if item.filename == name else part)
+    return buffer.getvalue()
+
+
 def test_a_formula_without_a_saved_value_shows_its_formula_instead_of_vanishing() -> None:
     [parsed] = parse_file("予算.xlsx", budget_sheet())
     assert parsed.sections[0].text.split("\n")[-1] == (
@@ -379,24 +390,93 @@ def test_a_formula_saved_with_its_value_shows_the_value() -> None:
     # Excel and LibreOffice save what a formula computed next to it; an empty text result
     # (「""」) is an empty value of type str, and shows nothing.
     results = {"B4": (b"", b"4600"), "C2": (b' t="str"', b""), "C3": (b' t="str"', "増額".encode())}
-    buffer = BytesIO()
-    with (
-        zipfile.ZipFile(BytesIO(budget_sheet())) as written,
-        zipfile.ZipFile(buffer, "w") as saved,
-    ):
-        for item in written.infolist():
-            part = written.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                for cell, (kind, value) in results.items():
-                    pattern = rb'<c r="%s">(<f>.*?</f>)<v></v>' % cell.encode()
-                    computed = rb'<c r="%s"%s>\1<v>%s</v>' % (cell.encode(), kind, value)
-                    part, found = re.subn(pattern, computed, part)
-                    assert found == 1
-            saved.writestr(item, part)
-    [parsed] = parse_file("予算.xlsx", buffer.getvalue())
+
+    def computed(part: bytes) -> bytes:
+        for cell, (kind, value) in results.items():
+            pattern = rb'<c r="%s">(<f>.*?</f>)<v></v>' % cell.encode()
+            saved = rb'<c r="%s"%s>\1<v>%s</v>' % (cell.encode(), kind, value)
+            part, found = re.subn(pattern, saved, part)
+            assert found == 1
+        return part
+
+    [parsed] = parse_file(
+        "予算.xlsx", rewritten(budget_sheet(), "xl/worksheets/sheet1.xml", computed)
+    )
     assert parsed.sections[0].text == (
         "款 | 予算額 | 備考\n総務費 | 1200\n民生費 | 3400 | 増額\n合計 | 4600"
     )
+
+
+def test_cells_below_a_shared_formula_without_saved_values_show_their_own_formula() -> None:
+    # A program filling a formula down may write it once, shared by the cells below, and
+    # save a value for none or only some of them.
+    sheet = (
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b"<sheetData>"
+        b'<row r="1"><c r="A1" t="inlineStr"><is><t>\xe6\x95\xb0</t></is></c>'
+        b'<c r="B1" t="inlineStr"><is><t>\xe5\x80\x8d</t></is></c></row>'
+        b'<row r="2"><c r="A2"><v>1</v></c>'
+        b'<c r="B2"><f t="shared" ref="B2:B4" si="0">A2*2</f><v>2</v></c></row>'
+        b'<row r="3"><c r="A3"><v>5</v></c><c r="B3"><f t="shared" si="0"/></c></row>'
+        b'<row r="4"><c r="A4"><v>7</v></c><c r="B4"><f t="shared" si="0"/><v>14</v></c></row>'
+        b"</sheetData></worksheet>"
+    )
+    data = rewritten(budget_sheet(), "xl/worksheets/sheet1.xml", lambda _: sheet)
+    [parsed] = parse_file("倍.xlsx", data)
+    assert parsed.sections[0].text == (
+        "数 | 倍\n1 | 2\n5 | （計算式: =A3*2、値は保存されていません）\n7 | 14"
+    )
+
+
+def visible_and_hidden_sheets() -> Workbook:
+    """A list for readers, with a lookup table hidden from sight and staff's personal data
+    hidden so that it does not even show in Excel's 「再表示」 list."""
+    workbook = Workbook()
+    shown = workbook.active
+    assert shown is not None
+    shown.title = "施設一覧"
+    shown.append(["施設", "電話"])
+    shown.append(["中央図書館", "03-1111-1111"])
+    lookup = workbook.create_sheet("区分表")
+    lookup.append(["コード", "区分"])
+    lookup.append(["A01", "図書館"])
+    lookup.sheet_state = "hidden"
+    staff = workbook.create_sheet("職員名簿")
+    staff.append(["氏名", "自宅電話"])
+    staff.append(["山田太郎", "090-0000-0000"])
+    staff.sheet_state = "veryHidden"
+    return workbook
+
+
+def xlsx_bytes(workbook: Workbook) -> bytes:
+    out = BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def test_hidden_and_very_hidden_sheets_are_not_read() -> None:
+    [parsed] = parse_file("施設.xlsx", xlsx_bytes(visible_and_hidden_sheets()))
+    assert [(s.heading, s.text) for s in parsed.sections] == [
+        ("施設一覧", "施設 | 電話\n中央図書館 | 03-1111-1111")
+    ]
+
+
+def test_a_workbook_with_nothing_visible_to_read_is_refused() -> None:
+    workbook = visible_and_hidden_sheets()
+    shown = workbook["施設一覧"]
+    shown.sheet_state = "hidden"
+    workbook.create_sheet("表紙")  # Excel keeps one sheet visible: an empty one, here
+    workbook.active = 3
+    message = refusal("施設.xlsx", xlsx_bytes(workbook))
+    assert message.startswith("「施設.xlsx」の表示されているシートから本文を読み取れませんでした")
+    assert "非表示のシートは読み込みません" in message
+    # Every sheet hidden: a file Excel and openpyxl would not save, but a program may write.
+    data = rewritten(
+        xlsx_bytes(workbook),
+        "xl/workbook.xml",
+        lambda part: part.replace(b'"visible"', b'"hidden"'),
+    )
+    assert "非表示のシートは読み込みません" in refusal("施設.xlsx", data)
 
 
 def test_damaged_xlsx_is_refused() -> None:
