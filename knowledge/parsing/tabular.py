@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack
 from datetime import date, datetime, time
 from io import BytesIO, StringIO
 from itertools import chain
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+from openpyxl import load_workbook
+from openpyxl.cell.read_only import ReadOnlyCell
+
+# Read directly, to get a cell's saved value and its formula in one pass (``_SavedValues``).
+from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
 from knowledge.chunking import MAX_CHUNK_CHARS
 from knowledge.documents import Section
@@ -126,13 +128,6 @@ def _grouped(rows: Iterable[tuple[int, list[str]]], where: str, caption: str = "
     return sections
 
 
-def _is_formula(value: object) -> bool:
-    """Whether a cell read for its formulas holds one (「=SUM(B2:B10)」, an array formula)."""
-    if isinstance(value, str):
-        return value.startswith("=")
-    return isinstance(value, ArrayFormula | DataTableFormula)
-
-
 def _unsaved(formula: object) -> str:
     """What a formula cell shows when its file holds no value for it (written by a program,
     not saved by Excel): the formula, so that a total does not silently go missing."""
@@ -144,95 +139,82 @@ def _unsaved(formula: object) -> str:
     )
 
 
-def _with_saved_values(
-    written: Iterable[tuple[object, ...]], saved: Iterable[tuple[Any, ...]]
-) -> Iterator[list[object]]:
-    """A sheet's rows as read for formulas (``written``), each formula replaced by the value
-    the file holds for it (``saved``: the same sheet's cells read for values), or by
-    ``_unsaved`` when it holds none. A formula whose result is an empty string
-    (「=IF(A2="","",…)」) holds an empty value of type ``str`` and shows nothing, as in Excel."""
-    for row, cells in zip(written, saved, strict=True):
-        yield [
-            value
-            if not _is_formula(value)
-            else cell.value
-            if cell.value is not None or cell.data_type == "str"
-            else _unsaved(value)
-            for value, cell in zip(row, cells, strict=True)
-        ]
+class _SavedValues(WorkSheetParser):
+    """openpyxl's sheet reader, made with ``data_only=True``, that gives each cell the value
+    its file holds and a formula it holds none for as ``_unsaved``: one pass over the sheet,
+    where a workbook loads either the values or the formulas. A formula whose result is an
+    empty string (「=IF(A2="","",…)」) holds an empty value of type ``str`` and shows
+    nothing, as in Excel."""
+
+    def parse_cell(self, element: Any) -> dict[str, Any]:
+        cell: dict[str, Any] = super().parse_cell(element)
+        formula = element.find(FORMULA_TAG)
+        if formula is None:
+            return cell
+        if cell["value"] is None and cell["data_type"] != "str":
+            cell["value"] = _unsaved(self.parse_formula(element))
+        elif formula.get("t") == "shared" and formula.text:
+            # The first cell of a shared formula holds its text; the cells below hold only a
+            # reference to it, which a cell without a value needs to show its own formula.
+            self.parse_formula(element)
+        return cell
 
 
-def _read(sheet: Any) -> tuple[list[tuple[object, ...]], list[tuple[str | None, ...]]]:
-    """A sheet's rows as read for formulas: the cells' values, and their number formats
-    (read row by row, so that the sheet's cells are not all held at once)."""
-    values: list[tuple[object, ...]] = []
-    formats: list[tuple[str | None, ...]] = []
-    for row in sheet.iter_rows():
-        values.append(tuple(cell.value for cell in row))
-        # Looking a format up costs more than reading the cell: a cell without a style
-        # (and an empty one, which has no ``has_style``) is 「General」.
-        formats.append(
-            tuple(
-                None if cell.value is None or not cell.has_style else cell.number_format
-                for cell in row
-            )
+def _rows(sheet: Any) -> Iterator[tuple[int, list[str]]]:
+    """A worksheet's rows as ``(row number, cells as text)``: values as the file holds them,
+    numbers as their format shows them (``cell_text``), read row by row, so that the sheet's
+    cells are not all held at once."""
+    workbook = sheet.parent
+    formats: dict[int, str] = {}  # by style: looking a format up costs more than a cell
+    with sheet._get_source() as source:
+        parser = _SavedValues(
+            source,
+            sheet._shared_strings,
+            data_only=True,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
         )
-    return values, formats
+        for number, cells in parser.parse():
+            shown = [""] * max((cell["column"] for cell in cells), default=0)
+            for cell in cells:
+                value, style = cell["value"], cell["style_id"]
+                if value is None:
+                    continue
+                if style and style not in formats:
+                    formats[style] = ReadOnlyCell(
+                        sheet, number, 1, None, style_id=style
+                    ).number_format
+                shown[cell["column"] - 1] = cell_text(value, formats.get(style, "General"))
+            yield number, shown
 
 
-def _workbook(data: bytes, label: str, *, values: bool) -> Workbook:
+def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
+    """Every visible worksheet, rows grouped with the header repeated; position
+    「Sheet1 2〜21行」. Hidden sheets (lookup tables, working figures, personal data kept out
+    of the readers' sight) are not read."""
+    sections: list[Section] = []
     try:
-        return load_workbook(BytesIO(data), read_only=True, data_only=values)
+        workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zip, XML and key errors on damaged files
         raise BadDocument(
             f"{label}は Excel（.xlsx）ファイルとして読み込めませんでした。"
             "ファイルが壊れていないか確認してください。",
             detail=f"xlsx unreadable: {type(exc).__name__}",
         ) from exc
-
-
-def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
-    """Every visible worksheet, rows grouped with the header repeated; position
-    「Sheet1 2〜21行」. Hidden sheets (lookup tables, working figures, personal data kept out
-    of the readers' sight) are not read.
-
-    A sheet is read for its formulas first; one that has any is read again for the values
-    the file holds, which a program that wrote the file may not have computed.
-    """
-    sections: list[Section] = []
-    with ExitStack() as opened:
-        workbook = _workbook(data, label, values=False)
-        opened.callback(workbook.close)
-        saved: Workbook | None = None
-        hidden = False
-        try:
-            title = workbook.properties.title or ""
-            for index, sheet in enumerate(workbook.worksheets):
-                if sheet.sheet_state != "visible":
-                    hidden = True
-                    continue
-                written, formats = _read(sheet)
-                rows: Iterable[Iterable[object]] = written
-                if any(map(_is_formula, chain.from_iterable(written))):
-                    if saved is None:
-                        saved = _workbook(data, label, values=True)
-                        opened.callback(saved.close)
-                    rows = _with_saved_values(written, saved.worksheets[index].iter_rows())
-                shown = (
-                    [cell_text(value, fmt) for value, fmt in zip(values, row_formats, strict=True)]
-                    for values, row_formats in zip(rows, formats, strict=True)
-                )
-                numbered = enumerate(shown, 1)
-                sections += table_sections(numbered, sheet.title)
-        except BadDocument:
-            raise
-        except Exception as exc:  # damaged sheet XML surfaces only while reading rows
-            raise BadDocument(
-                f"{label}のシートを読み込めませんでした。"
-                "ファイルが壊れていないか確認してください。",
-                detail=f"xlsx sheet unreadable: {type(exc).__name__}",
-            ) from exc
-    if not sections and hidden:
+    try:
+        title = workbook.properties.title or ""
+        visible = [sheet for sheet in workbook.worksheets if sheet.sheet_state == "visible"]
+        for sheet in visible:
+            sections += table_sections(_rows(sheet), sheet.title)
+    except Exception as exc:  # damaged sheet XML surfaces only while reading rows
+        raise BadDocument(
+            f"{label}のシートを読み込めませんでした。ファイルが壊れていないか確認してください。",
+            detail=f"xlsx sheet unreadable: {type(exc).__name__}",
+        ) from exc
+    finally:
+        workbook.close()
+    if not sections and len(visible) < len(workbook.worksheets):
         raise BadDocument(
             f"{label}の表示されているシートから本文を読み取れませんでした。"
             "非表示のシートは読み込みません。読み込ませたい内容は表示されているシートに"
