@@ -161,6 +161,8 @@ def rule_title(lines: list[str]) -> str:
         return ""
     first = next(i for i, kind in enumerate(kinds) if kind in ("article", "chapter"))
     opening = next((line.strip() for line in lines[:first] if line.strip()), "")
+    if _DOC_NUMBER.match(opening) or _ADDRESSEE.search(opening) or _is_date(opening):
+        return ""  # a circular's header or a date: ``opening_title`` finds what it names
     return opening if len(opening) <= TITLE_CHARS and "。" not in opening else ""
 
 
@@ -213,6 +215,56 @@ def _is_date(text: str) -> bool:
     return False
 
 
+# A circular's (通知・通達・事務連絡) header, above its subject: the document number
+# (「総行行第123号」, 「事務連絡」), the addressees (「各都道府県知事 殿」, 「各指定都市市長 様」,
+# 「各都道府県衛生主管部（局） 御中」, a list of them opening 「各」), and the issuer: an office
+# (「総務省自治行政局長」, 「厚生労働省健康局総務課」), maybe with a name (「みどり市長 山田太郎」),
+# its sub-unit in brackets or 「（公印省略）」.
+_DOC_NUMBER = re.compile(r"^\S*第\s*[0-9０-９一二三四五六七八九十百千]+\s*号$|^事\s*務\s*連\s*絡$")
+_ADDRESSEE = re.compile(r"(?:殿|様|御中|各位)$")
+_ADDRESSEES = re.compile(r"^各\S")
+_ISSUER_LINE = re.compile(
+    r"(?:長|大臣|知事|長官|次官|統括官|審議官|参事官|管理者|委員会|事務局|本部|センター"
+    r"|機構|協会|連合会|公社|組合|法人|[省庁局部課室係])"
+    r"(?:\s*[（(][^（）()]*[）)])?(?:\s+\S{1,6}){0,2}(?:\s*[（(]公印省略[）)])?$"
+)
+# How a circular's subject ends: 「…について（通知）」, 「…について（依頼）」, 「…について」.
+_SUBJECT = re.compile(r"について\s*(?:[（(][^（）()]{1,10}[）)])?$")
+# A line ending so with fewer characters before 「について」 ends a subject begun above it.
+_SUBJECT_TAIL = 8
+# A circular's header and subject take a page's first lines, blank ones between them too.
+_HEADER_LINES = 40
+
+
+def _circular_subject(lines: list[str], at: int) -> tuple[int, str] | None:
+    """Where the subject of a circular opening at ``lines[at]`` stands below its header (see
+    ``_DOC_NUMBER``; dates and marks too), and its text: the first line ending
+    「…について（通知）」 close below the header (joined to the line above when it is only
+    the end of a subject wrapped across two), else the first line that is none of these;
+    ``None`` when the text has no number or addressee line before it, so is no circular."""
+    circular = False
+    ahead = range(at, min(at + _HEADER_LINES, len(lines)))
+    filled = [(i, " ".join(lines[i].split())) for i in ahead if lines[i].strip()]
+    for rank, (i, line) in enumerate(filled):
+        if _DOC_NUMBER.match(line) or _ADDRESSEE.search(line):
+            circular = True
+        elif not (
+            _is_date(line)
+            or _MARK_ALONE.fullmatch(line)
+            or (circular and (_ADDRESSEES.match(line) or _ISSUER_LINE.search(line)))
+        ):
+            if not circular:
+                return None
+            for below in range(rank, min(rank + 3, len(filled))):
+                j, text = filled[below]
+                if found := _SUBJECT.search(text):
+                    if below > rank and found.start() < _SUBJECT_TAIL:
+                        text = filled[below - 1][1] + text
+                    return j, text
+            return i, line
+    return None
+
+
 def opening_title(lines: list[str], *, apart: bool = False) -> str:
     """The title a text opens with (「令和６年第１回定例会 会議録（第２号）」), else ``""``.
 
@@ -224,11 +276,19 @@ def opening_title(lines: list[str], *, apart: bool = False) -> str:
     a date, 「第…」). The first line of a paragraph wrapped across lines (「本市では、令和6年度
     から」) is not. ``apart`` says that every line stands apart: Word's paragraphs, a PDF's
     lines once those wrapped at the page's width are joined.
+
+    A circular (通知・事務連絡) is titled by its subject, below the header of number, date,
+    addressees and issuer (``_circular_subject``); a subject that ends 「…について（通知）」
+    is one even when long or with a 「、」 in it.
     """
     filled = (i for i, line in enumerate(lines) if line.strip())
     at = next((i for i in filled if not _MARK_ALONE.fullmatch(" ".join(lines[i].split()))), None)
     if at is None:
         return ""
+    if circular := _circular_subject(lines, at):
+        at, subject = circular
+        if _SUBJECT.search(subject) and "。" not in subject and len(subject) <= 2 * TITLE_CHARS:
+            return subject
     line = lines[at]
     title = " ".join(line.split())
     if (

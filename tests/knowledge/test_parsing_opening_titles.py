@@ -217,3 +217,100 @@ def test_a_pdfs_title_property_comes_before_its_running_header() -> None:
     )
     [parsed] = parse_file("r8_yosan.pdf", data)
     assert parsed.title == "総合計画素案"
+
+
+# --- Circulars (通知・事務連絡) -----------------------------------------------------------
+
+NOTICE = (
+    "標記について、別添のとおり取りまとめましたので、貴職におかれては、"
+    "貴都道府県内の市区町村に対しても周知いただきますようお願いします。"
+    "なお、本通知は地方自治法第２４５条の４第１項に基づく技術的助言であることを申し添えます。"
+)
+CIRCULARS = [
+    (
+        [
+            "総行行第１２３号",
+            "令和８年４月１日",
+            "各都道府県知事　殿",
+            "各指定都市市長　殿",
+            "総務省自治行政局長",
+            "（公印省略）",
+            "行政手続のオンライン化の推進について（通知）",
+        ],
+        "行政手続のオンライン化の推進について（通知）",
+    ),
+    (
+        [
+            "事務連絡",
+            "令和８年４月１日",
+            "各都道府県",
+            "各指定都市",
+            "衛生主管部（局）　御中",
+            "厚生労働省健康局総務課",
+            "感染症対策訓練の実施について（依頼）",
+        ],
+        "感染症対策訓練の実施について（依頼）",
+    ),
+    (
+        [
+            "みどり総第４５号",
+            "令和８年４月１日",
+            "各課長　様",
+            "みどり市長　山田　太郎",
+            "（公印省略）",
+            "庁内文書の電子化について",
+        ],
+        "庁内文書の電子化について",
+    ),
+    # A subject wrapped across two lines.
+    (
+        [
+            "事務連絡",
+            "令和８年４月１日",
+            "各都道府県防災担当主管部（局）　御中",
+            "内閣府政策統括官（防災担当）付参事官（避難生活担当）",
+            "避難所における生活環境の確保に向けた取組",
+            "について（周知）",
+        ],
+        "避難所における生活環境の確保に向けた取組について（周知）",
+    ),
+    # No subject of the usual form: a number, date, addressee or issuer never titles it.
+    (["総行行第１２３号", "令和８年４月１日", "各都道府県知事　殿", "総務省自治行政局長"], ""),
+    (["事務連絡", "令和８年４月１日", "関係各位", "日本年金機構"], ""),
+]
+CIRCULAR_KINDS = ["notice", "office-memo", "city", "wrapped-subject", "no-subject", "memo-only"]
+
+
+@pytest.mark.parametrize(("header", "title"), CIRCULARS, ids=CIRCULAR_KINDS)
+def test_a_circular_in_word_is_titled_by_its_subject(header: list[str], title: str) -> None:
+    [parsed] = parse_file("r8_tsuchi.docx", word_file([*header, NOTICE, "記", MORE]))
+    assert parsed.title == (title or "r8_tsuchi")
+
+
+@pytest.mark.parametrize(("header", "title"), CIRCULARS, ids=CIRCULAR_KINDS)
+def test_a_circular_in_a_pdf_is_titled_by_its_subject(header: list[str], title: str) -> None:
+    # A PDF's lines as drawn: the body cut at the page's width, the header and subject short.
+    [parsed] = parse_file("r8_tsuchi.pdf", japanese_pdf([[*header, *wrapped(NOTICE + MORE)]]))
+    assert parsed.title == (title or "r8_tsuchi")
+
+
+@pytest.mark.parametrize(("header", "title"), CIRCULARS, ids=CIRCULAR_KINDS)
+def test_a_circular_in_plain_text_is_titled_by_its_subject(header: list[str], title: str) -> None:
+    # As typed: the number, date and issuer pushed right with spaces, blank lines between.
+    right = "　" * 20
+    typed = [right + line if line.startswith(("総", "み", "令", "事")) else line for line in header]
+    text = "\n".join([*typed, "", NOTICE, "", "記", "", "第１条 オンライン化の対象", MORE])
+    text += "\n第２条 留意事項\n" + BODY
+    [parsed] = parse_file("r8_tsuchi.txt", text.encode())
+    assert parsed.title == (title or "r8_tsuchi")
+
+
+PLAIN = ["避難所運営マニュアル", "令和８年４月１日", "みどり市危機管理課"]
+
+
+def test_a_document_that_opens_with_its_title_keeps_it_though_its_issuer_follows() -> None:
+    body = [BODY, "避難所の開設について", MORE]
+    [word] = parse_file("manual.docx", word_file([*PLAIN, *body]))
+    [pdf] = parse_file("manual.pdf", japanese_pdf([[*PLAIN, *wrapped(BODY + MORE)]]))
+    [text] = parse_file("manual.txt", "\n".join([*PLAIN, "", *body]).encode())
+    assert word.title == pdf.title == text.title == "避難所運営マニュアル"
