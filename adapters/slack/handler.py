@@ -7,7 +7,8 @@ number. Bolt answers ``url_verification``, ignores the bot's own events and pars
 commands and button clicks. Our listeners run before the response is sent
 (``process_before_response=True``) but only acknowledge, translate and schedule the work, so
 the 3 s deadline holds however long the answer takes, and however slow the database is: the
-event id that catches Slack's retries is claimed in the scheduled work, after the ack.
+event id that catches Slack's retries (and a slash command's trigger id, which catches a
+signed request replayed within its window) is claimed in the scheduled work, after the ack.
 """
 
 from __future__ import annotations
@@ -212,7 +213,7 @@ class SlackAdapter:
             return
         await ack(response_type="ephemeral", text=PLACEHOLDER_TEXT)
         target = SlackTarget(turn.conversation.channel_id, response_url=response_url)
-        self.runtime.tasks.spawn(self._answer(turn, target), name="slack-command")
+        self.runtime.tasks.spawn(self._answer_once(turn, target), name="slack-command")
 
     async def _on_feedback(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -233,10 +234,11 @@ class SlackAdapter:
             message = {"response_type": "ephemeral", "replace_original": False, "text": reply}
             await self._deliver_quietly(response_url, message)
 
-    async def _answer_once(self, turn: Turn) -> None:
-        """Answer an event unless it is a retry of one claimed already (by any process).
-        When the claim cannot be made (the database is down), the event is answered anyway:
-        acknowledged, Slack will not send it again, and the answer says what became of it."""
+    async def _answer_once(self, turn: Turn, target: SlackTarget | None = None) -> None:
+        """Answer an event (or a slash command, at ``target``) unless it is a retry or a
+        replay of one claimed already (by any process). When the claim cannot be made (the
+        database is down), it is answered anyway: acknowledged, Slack will not send it again,
+        and the answer says what became of it."""
         try:
             first = await claim(self.runtime, "slack", turn.event_id)
         except Exception as exc:  # the question must not be dropped; the type goes to the log
@@ -245,7 +247,8 @@ class SlackAdapter:
         if not first:
             log.info("slack duplicate event ignored")
             return
-        target = SlackTarget(turn.conversation.channel_id, turn.conversation.thread_id or None)
+        if target is None:
+            target = SlackTarget(turn.conversation.channel_id, turn.conversation.thread_id or None)
         await self._answer(turn, target)
 
     async def _welcome(self, event_id: str, conversation: ConversationRef, user: str) -> None:

@@ -101,6 +101,8 @@ def _slash_turn(payload: Mapping[str, Any]) -> Turn | None:
         user_name=str(payload.get("user_name") or ""),
         # Escaped as Slack escapes every text it sends (「&amp;」 in a URL's query).
         text=clean_text(str(payload.get("text") or ""), urls=True),
+        # Slack never sends a slash command twice: its trigger id seen again is a replay.
+        event_id=f"trigger:{payload['trigger_id']}" if payload.get("trigger_id") else "",
         is_command=True,
     )
 

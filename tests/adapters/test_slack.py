@@ -249,6 +249,21 @@ async def test_slash_commands_of_two_members_of_a_channel_are_two_conversations(
     assert "（/baibain datasets で確認できます）" in hint
 
 
+async def test_a_slash_command_sent_again_is_carried_out_once(make_chat, slack_fake) -> None:
+    # Slack never retries a slash command; the same signed request again, within the 300 s
+    # its signature is good for, is someone replaying it (a proxy's log, a captured request).
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id, admins=("U0ADMIN",))
+    body = slack_fake.slash_command("usage", user="U0ADMIN")
+    headers = {**FORM, **slack_fake.signed_headers(body)}
+    for _ in range(2):
+        response = await chat.client.post("/slack/events", data=body.encode(), headers=headers)
+        assert response.status == 200
+    await chat.drain()
+    [answer] = slack_fake.of("response")
+    assert "横浜市の利用状況（" in answer.block_text
+
+
 async def test_non_admin_quota_set_is_refused_and_recorded(make_chat, slack_fake) -> None:
     chat = await slack_chat(make_chat, slack_fake)
     org_id = chat.link("横浜市", "slack", slack_fake.team_id, admins=("U0ADMIN",))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import time
 from collections import defaultdict, deque
@@ -88,6 +89,7 @@ class FakeSlack(FakeServer):
         self.files: dict[str, bytes] = {}
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._ts = 0
+        self._triggers = itertools.count(3)
         super().__init__()
         app = self.app
         app.router.add_post("/api/{method}", self._api)
@@ -290,7 +292,8 @@ class FakeSlack(FakeServer):
     def slash_command(
         self, text: str, *, user: str = "U0USER", team_id: str | None = None, key: str = "r1"
     ) -> str:
-        """A form-encoded ``/baibain`` slash command."""
+        """A form-encoded ``/baibain`` slash command, with a ``trigger_id`` of its own (as
+        Slack gives every invocation)."""
         return urlencode(
             {
                 "token": "legacy-verification-token",
@@ -304,7 +307,7 @@ class FakeSlack(FakeServer):
                 "text": text,
                 "api_app_id": "A0TEST",
                 "response_url": self.response_url(key),
-                "trigger_id": "1.2.3",
+                "trigger_id": f"1.2.{next(self._triggers)}",
             }
         )
 
