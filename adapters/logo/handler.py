@@ -3,7 +3,9 @@
 Contract (DESIGN.md): headers ``X-LoGo-Request-Timestamp`` (unix seconds) and
 ``X-LoGo-Signature: v0=<hex HMAC-SHA256(secret, "v0:{ts}:{raw body}")>``, at most 300 s old;
 replies are ``POST reply_url`` with ``Authorization: Bearer <reply token>`` and
-``{"talk_id", "thread_id", "text"}``, split at ``TEXT_LIMIT`` characters.
+``{"talk_id", "thread_id", "text"}``, split at ``TEXT_LIMIT`` characters. A reply cannot be
+edited, so an answer not ready after ``NOTICE_AFTER_S`` seconds is preceded by one short notice
+that it is being written (``adapters.progress.DelayedNotice``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from adapters.common import (
 from adapters.logo.models import LogoEvent
 from adapters.logo.translate import render, reply_thread, to_turn
 from adapters.outbound import RetryableSend, SendFailed, retry_after_seconds, split_text
+from adapters.progress import DelayedNotice
 from bot.turns import Attachment, Turn
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,9 @@ TIMESTAMP_HEADER = "X-LoGo-Request-Timestamp"
 SIGNATURE_HEADER = "X-LoGo-Signature"
 MAX_SKEW_S = 300
 TEXT_LIMIT = 4000
+# How long a turn may take before its talk is told that the answer is being written: staff who
+# see nothing for longer think the bot missed the question and ask again.
+NOTICE_AFTER_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -90,11 +96,17 @@ class LogoAdapter:
     """The LoGo Chat webhook handler and its reply client."""
 
     def __init__(
-        self, config: LogoConfig, runtime: ChatRuntime, clock: Callable[[], float] = time.time
+        self,
+        config: LogoConfig,
+        runtime: ChatRuntime,
+        clock: Callable[[], float] = time.time,
+        *,
+        notice_after: float = NOTICE_AFTER_S,
     ) -> None:
         self.config = config
         self.runtime = runtime
         self._clock = clock
+        self.notice_after = notice_after
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Verify, validate, claim the event id, schedule the answer and return 200 at once."""
@@ -128,13 +140,20 @@ class LogoAdapter:
         return web.json_response({"ok": True})
 
     async def _answer(self, event: LogoEvent, turn: Turn) -> None:
-        fetch = functools.partial(self.download, str(event.reply_url))
-        answer = await answer_turn(self.runtime.bot, await with_files(turn, fetch))
-        thread = reply_thread(event)
+        url, lane, thread = str(event.reply_url), turn.conversation.key, reply_thread(event)
+
+        def payload(text: str) -> dict[str, str | None]:
+            return {"talk_id": event.talk_id, "thread_id": thread, "text": text}
+
+        async def say(text: str) -> None:  # tried once: a retry would hold the answer up
+            await self._reply(url, lane, payload(text), max_attempts=1)
+
+        fetch = functools.partial(self.download, url)
+        async with DelayedNotice(say, self.notice_after, "logo") as notice:
+            answer = await answer_turn(self.runtime.bot, await with_files(turn, fetch), notice)
         for part in split_text(render(answer)["text"], TEXT_LIMIT):
-            payload = {"talk_id": event.talk_id, "thread_id": thread, "text": part}
             try:
-                await self._reply(str(event.reply_url), turn.conversation.key, payload)
+                await self._reply(url, lane, payload(part))
             except (SendFailed, ReplyRejected) as exc:
                 log.warning("logo reply not delivered: %s", exc)
                 return
@@ -147,7 +166,9 @@ class LogoAdapter:
         headers = {"Authorization": f"Bearer {self.config.reply_token}"}
         return await download(self.runtime.session, attachment, headers)
 
-    async def _reply(self, url: str, lane: str, payload: dict[str, str | None]) -> None:
+    async def _reply(
+        self, url: str, lane: str, payload: dict[str, str | None], max_attempts: int | None = None
+    ) -> None:
         headers = {"Authorization": f"Bearer {self.config.reply_token}"}
 
         async def call() -> None:
@@ -164,4 +185,4 @@ class LogoAdapter:
                 log.info("logo reply connection failed: %s", type(exc).__name__)
                 raise RetryableSend(0) from exc
 
-        await self.runtime.outbox.send(lane, call)
+        await self.runtime.outbox.send(lane, call, max_attempts=max_attempts)

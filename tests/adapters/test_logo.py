@@ -11,14 +11,29 @@ from chat_harness import SAMPLE_QUESTION, Chat, MakeChat
 from fakes.logo import Failure, FakeLogo
 from support import serving
 
+from adapters.logo.handler import LogoAdapter
 from bot.chat import CHAT
 from bot.turns import AI_FOOTER, Answer, Citation
 
+# Long enough that no answer in these tests is preceded by a notice that it is being written,
+# however loaded the machine.
+NO_NOTICE_S = 3600.0
 
-async def logo_chat(make_chat: MakeChat, fake: FakeLogo, **settings: Any) -> Chat:
-    return await make_chat(
+
+async def logo_chat(
+    make_chat: MakeChat, fake: FakeLogo, *, notice_after: float = NO_NOTICE_S, **settings: Any
+) -> Chat:
+    """The app with LoGo enabled; an answer not ready after ``notice_after`` seconds is
+    preceded by a notice."""
+    chat = await make_chat(
         logo_signing_secret=fake.signing_secret, logo_reply_token=fake.reply_token, **settings
     )
+    platforms = chat.client.app[CHAT]
+    assert platforms.logo is not None
+    platforms.logo = LogoAdapter(
+        platforms.logo.config, platforms.logo.runtime, notice_after=notice_after
+    )
+    return chat
 
 
 async def deliver(chat: Chat, fake: FakeLogo, body: dict[str, Any], **sign: Any) -> Any:

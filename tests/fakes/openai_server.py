@@ -33,7 +33,7 @@ import math
 import struct
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,7 +55,8 @@ class Reply:
     ``chunk_chars`` characters; ``stall_after`` stops sending (without closing) after that many
     deltas, like a server that hangs midway. ``model`` is the model the reply names (OpenAI
     names the dated snapshot that answered, ``gpt-4o-mini-2024-07-18`` for ``gpt-4o-mini``);
-    by default the one requested.
+    by default the one requested. With ``after``, the reply is sent once that has returned (a
+    model that takes its time, until the test saw what it waits for).
     """
 
     text: str
@@ -66,6 +67,7 @@ class Reply:
     chunk_chars: int = 4
     stall_after: int | None = None
     model: str | None = None
+    after: Callable[[], Awaitable[object]] | None = None
 
 
 @dataclass(frozen=True)
@@ -313,6 +315,8 @@ class FakeOpenAIServer(FakeServer):
             step = Reply(produced) if isinstance(produced, str) else produced
         if not isinstance(step, Reply):
             return await self._scripted(step)
+        if step.after is not None:
+            await asyncio.wait_for(step.after(), _HANG_LIMIT_S)
         model = step.model or model
         usage = {
             "prompt_tokens": (
