@@ -153,6 +153,7 @@ class DelayedNotice(_WhileAnswering):
         super().__init__(platform)
         self._say = say
         self._delay = delay
+        self.sent = False  # whether the talk was told to wait
 
     async def __aenter__(self) -> Self:
         self._task = asyncio.create_task(self._notify(), name=f"{self._platform}-notice")
@@ -166,5 +167,6 @@ class DelayedNotice(_WhileAnswering):
             return
         try:
             await self._say(notice_text(self._newest))
+            self.sent = True
         except Exception as exc:
             self._not_shown(exc)

@@ -10,12 +10,13 @@ that it is being written (``adapters.progress.DelayedNotice``).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -24,6 +25,8 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from adapters.common import (
+    FAILURE_ANSWER,
+    WITHDRAW_TIMEOUT_S,
     BodyTooLarge,
     ChatRuntime,
     DownloadRefused,
@@ -149,14 +152,27 @@ class LogoAdapter:
             await self._reply(url, lane, payload(text), max_attempts=1)
 
         fetch = functools.partial(self.download, url)
-        async with DelayedNotice(say, self.notice_after, "logo") as notice:
-            answer = await answer_turn(self.runtime.bot, await with_files(turn, fetch), notice)
+        notice = DelayedNotice(say, self.notice_after, "logo")
+        try:
+            async with notice:
+                answer = await answer_turn(self.runtime.bot, await with_files(turn, fetch), notice)
+        except asyncio.CancelledError:  # shutdown: a talk told to wait is told what happened
+            if notice.sent:
+                await self._withdraw(say)
+            raise
         for part in split_text(render(answer)["text"], TEXT_LIMIT):
             try:
                 await self._reply(url, lane, payload(part))
             except (SendFailed, ReplyRejected) as exc:
                 log.warning("logo reply not delivered: %s", exc)
                 return
+
+    async def _withdraw(self, say: Callable[[str], Awaitable[None]]) -> None:
+        """Follow a notice whose answer was cancelled with an apology (best effort)."""
+        try:
+            await asyncio.wait_for(say(render(FAILURE_ANSWER)["text"]), WITHDRAW_TIMEOUT_S)
+        except (SendFailed, ReplyRejected, TimeoutError) as exc:
+            log.warning("logo notice not withdrawn: %s", type(exc).__name__)
 
     async def download(self, reply_url: str, attachment: Attachment) -> bytes:
         """A file of the message, fetched with the reply token as Slack's files are with the

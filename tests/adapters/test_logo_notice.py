@@ -7,7 +7,7 @@ import asyncio
 
 from chat_harness import SAMPLE_QUESTION, eventually
 from fakes.logo import Failure, FakeLogo
-from fakes.openai_server import FakeOpenAIServer, Reply
+from fakes.openai_server import FakeOpenAIServer, Hang, Reply
 from support import llm_settings
 from test_logo import deliver, logo_chat
 
@@ -64,6 +64,21 @@ async def test_a_notice_that_fails_does_not_keep_the_answer_from_arriving(
     assert answer.status == 200 and "十四日以内" in answer.text
 
 
+async def test_a_shutdown_after_the_notice_leaves_an_apology_not_the_notice(
+    make_chat, logo_fake, openai_fake: FakeOpenAIServer
+) -> None:
+    openai_fake.script(Hang())  # the model never answers
+    settings = llm_settings(openai_fake.url) | {"chat_shutdown_grace_s": 0.2}
+    chat = await logo_chat(make_chat, logo_fake, notice_after=0, **settings)
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    await deliver(chat, logo_fake, logo_fake.event(SAMPLE_QUESTION, thread_id="thread-9"))
+    await eventually(lambda: logo_fake.received)
+    await chat.client.close()  # a deploy: the answer is cancelled after the grace period
+    notice, apology = logo_fake.replies
+    assert notice.text == WAITING
+    assert "問題が発生しました" in apology.text and apology.body["thread_id"] == "thread-9"
+
+
 async def test_a_summary_read_in_parts_is_noticed_with_its_stage() -> None:
     said: list[str] = []
 
@@ -89,3 +104,24 @@ async def test_an_answer_ready_in_time_or_cancelled_sends_no_notice() -> None:
     await cancelled.abandon()  # shut down before the notice was due to start
     assert said == []
     assert not [t for t in asyncio.all_tasks() if t.get_name() == "logo-notice"]  # none left
+
+
+async def test_an_answer_ready_while_its_notice_is_sent_follows_the_notice() -> None:
+    said: list[str] = []
+    sent = asyncio.Event()
+
+    async def say(text: str) -> None:
+        said.append("notice sent")
+        await sent.wait()  # LoGo takes its time
+        said.append("notice delivered")
+
+    async def answered() -> None:
+        async with DelayedNotice(say, 0, "logo"):
+            await eventually(lambda: said, pause=0)  # the answer is ready now
+        said.append("answer")
+
+    answering = asyncio.create_task(answered())
+    await eventually(lambda: len(said) > 1, pause=0)  # as long as the answer might get ahead
+    sent.set()
+    await answering
+    assert said == ["notice sent", "notice delivered", "answer"]
