@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 import aiohttp
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 
 from adapters.background import BackgroundTasks
 from adapters.outbound import Outbox
@@ -83,9 +83,15 @@ def request_host(request: web.Request) -> str:
 
 def from_this_machine(request: web.Request) -> bool:
     """Whether a request names a loopback host (which also defeats DNS rebinding) and no
-    proxy forwarded it: what a keyless local mode may accept on a loopback bind."""
-    return request_host(request) in LOOPBACK_HOSTS and not any(
-        name in request.headers for name in _FORWARDING_HEADERS
+    proxy forwarded it: what a keyless local mode may accept on a loopback bind.
+
+    A proxy says so by a forwarding header, or, as nginx does by default (no such header,
+    ``Host: 127.0.0.1:8080``), by speaking HTTP/1.0 to its upstream, which browsers and HTTP
+    clients on the machine no longer do."""
+    return (
+        request_host(request) in LOOPBACK_HOSTS
+        and request.version >= HttpVersion11
+        and not any(name in request.headers for name in _FORWARDING_HEADERS)
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -114,6 +115,24 @@ async def test_a_new_question_in_a_thread_is_not_mixed_with_the_earlier_one(
     assert "戸籍法 第八十六条" in [c["title"] for c in death["citations"]]
 
 
+async def raw_status(client: TestClient, version: str, path: str, body: dict[str, Any]) -> int:
+    """The status of one POST sent as nginx's default proxy_pass sends it (``HTTP/1.0``,
+    ``Host`` the upstream's address, ``Connection: close``), or in another ``version``."""
+    payload = json.dumps(body).encode()
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    try:
+        head = (
+            f"POST {path} {version}\r\nHost: {client.host}:{client.port}\r\n"
+            f"Connection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n"
+        )
+        writer.write(head.encode() + payload)
+        await writer.drain()
+        return int((await reader.readline()).split()[1])
+    finally:
+        writer.close()
+
+
 async def test_key_required_unless_bound_to_loopback(aiohttp_client, make_settings) -> None:
     public = await client_for(aiohttp_client, make_settings(host="0.0.0.0"))
     response = await public.post("/api/v1/ask", json={"question": SAMPLE_QUESTION})
@@ -143,6 +162,10 @@ async def test_local_demo_needs_no_key_but_checks_the_host(aiohttp_client, make_
     assert proxied.status == 401
     page = await (await local.get("/", headers={"X-Real-IP": "203.0.113.7"})).text()
     assert "const REQUIRES_KEY = true;" in page
+    # nginx's default proxy_pass adds no such header but speaks HTTP/1.0 to its upstream.
+    question = {"question": SAMPLE_QUESTION}
+    assert await raw_status(local, "HTTP/1.0", "/api/v1/ask", question) == 401
+    assert await raw_status(local, "HTTP/1.1", "/api/v1/ask", question) == 200
     # Credentials of another form are wrong, not absent, even locally.
     for header in ("Basic dXNlcjpwYXNz", "Bearer ", "bb_1_secret"):
         wrong = await local.post(
