@@ -76,7 +76,10 @@ def set_quota(
     tokens: Annotated[str, typer.Argument(help="月間トークン上限")],
     offline: Annotated[
         bool | None,
-        typer.Option("--offline/--no-offline", help="上限到達後に資料の抜粋で回答するか"),
+        typer.Option(
+            "--offline/--no-offline",
+            help="上限到達後に資料の抜粋で回答するか（省略すると今の設定のままです）",
+        ),
     ] = None,
 ) -> None:
     """組織の月間トークン上限を設定します（今月分から適用）。"""
