@@ -54,14 +54,17 @@ def scan_misuse(
         scope.append(RECORD.c.created_at < as_utc(until))
     if org_id is not None:
         scope.append(RECORD.c.org_id == org_id)
-    per_user = select(RECORD.c.user_hash, func.count()).group_by(RECORD.c.user_hash)
+    per_user = select(RECORD.c.user_hash, func.count().label("n")).group_by(RECORD.c.user_hash)
     signals: list[MisuseSignal] = []
     try:
         with engine.connect() as conn:
             turns_by_user = per_user.where(*scope, RECORD.c.kind == "turn")
-            turns: dict[str, int] = dict(conn.execute(turns_by_user).tuples().all())
+            turns: dict[str, int] = {
+                row["user_hash"]: row["n"] for row in conn.execute(turns_by_user).mappings()
+            }
             refused_by_user = per_user.where(*scope, RECORD.c.outcome == "refused")
-            for user, count in conn.execute(refused_by_user).tuples():
+            for row in conn.execute(refused_by_user).mappings():
+                user, count = row["user_hash"], row["n"]
                 if count >= REFUSED_MIN:
                     detail = f"権限のないコマンドが{count}件拒否されました"
                     signals.append(MisuseSignal("refused_commands", user, count, detail))
