@@ -51,10 +51,21 @@ def _secret(value: object) -> str:
     return str(getter()) if getter else ""
 
 
+def _log_half_configured(platform: str, settings: dict[str, str]) -> None:
+    """A platform with one of its two settings given was meant to be enabled: say which one is
+    missing (by name, never a value), as the route's 503 does."""
+    missing = [name for name, value in settings.items() if not value]
+    if len(missing) == 1:
+        log.error("%s disabled: %s is not set", platform, missing[0])
+
+
 def slack_config(settings: Settings) -> SlackConfig | None:
     """Slack is enabled when both the bot token and the signing secret are set."""
     token, secret = _secret(settings.slack_bot_token), _secret(settings.slack_signing_secret)
     if not (token and secret):
+        _log_half_configured(
+            "Slack", {"BAIBAIN_SLACK_BOT_TOKEN": token, "BAIBAIN_SLACK_SIGNING_SECRET": secret}
+        )
         return None
     return SlackConfig(bot_token=token, signing_secret=secret, api_url=settings.slack_api_url)
 
@@ -89,6 +100,9 @@ def logo_config(settings: Settings) -> LogoConfig | None:
     """LoGo Chat is enabled when the signing secret and the reply token are set."""
     secret, token = _secret(settings.logo_signing_secret), _secret(settings.logo_reply_token)
     if not (secret and token):
+        _log_half_configured(
+            "LoGo", {"BAIBAIN_LOGO_SIGNING_SECRET": secret, "BAIBAIN_LOGO_REPLY_TOKEN": token}
+        )
         return None
     return LogoConfig(signing_secret=secret, reply_token=token)
 
