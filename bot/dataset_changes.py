@@ -257,5 +257,6 @@ def _document_named(dataset: DatasetInfo, titles: Mapping[str, str], name: str) 
         )
     raise NotFound(
         f"データセット「{dataset.name}」に「{name}」という文書はありません（文書IDは、"
-        "チャットでは /datasets 番号、コマンドでは baibain dataset show で確認できます）。"
+        f"チャットでは /datasets {dataset.id}、コマンドでは baibain dataset show {dataset.id} "
+        f"--org 組織名、REST では GET /api/v1/datasets/{dataset.id} で確認できます）。"
     )

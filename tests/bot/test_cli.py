@@ -191,7 +191,9 @@ def test_dataset_list_and_delete(run, tmp_path: Path) -> None:
     assert one.exit_code == 0 and "文書「下書き」を削除しました" in one.output, one.output
     assert "組織内のみ・1件" in run("dataset", "list", "--org", "テスト市").output
     gone = run(*draft, f"ds{dataset_id}/reiki/下書き.txt")
-    assert gone.exit_code == 2 and "baibain dataset show" in gone.output
+    assert gone.exit_code == 2, gone.output
+    # Where to look, with this dataset's number filled in, as the other messages give it.
+    assert f"baibain dataset show {dataset_id} --org 組織名" in gone.output
     for blank in ("", "  "):  # a script's empty variable deletes nothing, least the dataset
         empty = run(*draft, blank)
         assert empty.exit_code == 2 and "何も削除していません" in empty.output
