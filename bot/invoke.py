@@ -71,9 +71,10 @@ def _files(inputs: dict[str, Any]) -> list[tuple[str, bytes]]:
         raise BadInput("inputs.files は配列で指定してください。")
     files: list[tuple[str, bytes]] = []
     for group in groups:
-        if not isinstance(group, dict) or not isinstance(group.get("files", []), list):
+        # A group without its "files" list (a file put in directly) is refused, not dropped.
+        if not isinstance(group, dict) or not isinstance(group.get("files"), list):
             raise BadInput('inputs.files の各要素は {"key", "files": [...]} の形にしてください。')
-        for item in group.get("files", []):
+        for item in group["files"]:
             if not isinstance(item, dict):
                 raise BadInput('ファイルは {"filename", "content"} の形で指定してください。')
             files.append(decode_file(item.get("filename"), item.get("content")))

@@ -5,6 +5,7 @@ and PostgreSQL alike; nothing is written."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +172,25 @@ async def test_an_internal_url_is_refused_as_bad_input(api, url: str) -> None:
     ):
         error = await error_of(await client.post(path, json=body, headers=auth), 400)
         assert error["code"] == "bad_input" and "内部ネットワーク" in error["message"], path
+
+
+async def test_an_invoke_file_given_without_its_group_is_named_not_dropped(api) -> None:
+    client, auth = api
+    # 源内 sends files in groups, {"key", "files": [...]}: a file put in the list directly was
+    # dropped, and the caller was told to write a question it had not meant to ask.
+    content = base64.b64encode("議事録\n\n本日の議題は予算案である。".encode()).decode()
+    invoked = await client.post(
+        "/invoke",
+        json={"inputs": {"files": [{"filename": "議事録.txt", "content": content}]}},
+        headers={"x-api-key": auth["Authorization"].split()[1]},
+    )
+    assert invoked.status == 400
+    assert '{"key", "files": [...]}' in (await invoked.json())["error"]
+    grouped = {"key": "file", "files": [{"filename": "議事録.txt", "content": content}]}
+    summarized = await client.post(
+        "/invoke",
+        json={"inputs": {"files": [grouped]}},
+        headers={"x-api-key": auth["Authorization"].split()[1]},
+    )
+    assert summarized.status == 200
+    assert "予算案" in (await summarized.json())["outputs"]
