@@ -200,18 +200,25 @@ class DatasetChanges:
         writes into a dataset being deleted (its documents would stay searchable with no
         dataset to delete them by) and two versions of one file never both stay."""
         holder = uuid.uuid4().hex
-        await asyncio.to_thread(self.datasets.hold, dataset.id, holder)
-        renewal = asyncio.create_task(self._renew(dataset.id, holder))
+        taking = asyncio.ensure_future(asyncio.to_thread(self.datasets.hold, dataset.id, holder))
+        renewal: asyncio.Task[None] | None = None
         try:
+            # Shielded: cancelled meanwhile (Ctrl-C), the thread takes the hold all the same,
+            # and it is let go below instead of blocking the dataset until it lapses.
+            await asyncio.shield(taking)
+            renewal = asyncio.create_task(self._renew(dataset.id, holder))
             yield
         finally:
-            renewal.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewal
-            try:
-                await asyncio.to_thread(self.datasets.let_go, dataset.id, holder)
-            except Exception as exc:  # the hold lapses by itself after HOLD
-                log.warning("dataset %d not let go: %s", dataset.id, type(exc).__name__)
+            if renewal is not None:
+                renewal.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewal
+            await asyncio.wait([taking])
+            if taking.exception() is None:  # held (a refusal, DatasetBusy, holds nothing)
+                try:
+                    await asyncio.to_thread(self.datasets.let_go, dataset.id, holder)
+                except Exception as exc:  # the hold lapses by itself after HOLD
+                    log.warning("dataset %d not let go: %s", dataset.id, type(exc).__name__)
 
     async def _renew(self, dataset_id: int, holder: str) -> None:
         while True:

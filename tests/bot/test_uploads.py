@@ -3,10 +3,12 @@ searchable that its owner could no longer see listed or delete."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import os
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from support import refusing_inserts
 from admin.audit import AuditKeyring, AuditLog
 from admin.datasets import DatasetInfo, DatasetService
 from bot.auditing import Auditor
-from bot.uploads import UploadFile, UploadReport, Uploads, defaults_for
+from bot.uploads import UploadFile, UploadReport, Uploads, defaults_for, id_prefix
 from knowledge.analysis import Analyzer
 from knowledge.errors import BadDocument, IndexUnavailable, NotFound
 from knowledge.index import IndexStore, SearchFilter
@@ -217,4 +219,28 @@ async def test_a_bulk_load_cut_short_leaves_nothing_its_deletion_misses(
     assert uploads.datasets.owned(dataset.id, "7").documents == 1100
     assert await uploads.delete(dataset, who="u", platform="api") == 1100
     assert await index.count_chunks() == 0
+    await index.close()
+
+
+async def test_a_write_cancelled_while_taking_the_dataset_lets_go_of_it(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    # Ctrl-C while `baibain ingest` reads its files cancels the write at its first wait, as
+    # the dataset's hold is being taken in a thread: the hold was taken all the same and the
+    # next run was refused as busy for two minutes, although nothing was running.
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=1))  # database calls in order
+    _, index, uploads, dataset = services(db_engine, tmp_path)
+    defaults = defaults_for(dataset, "テスト市")
+    rule = RULES[0]
+    documents = list(
+        documents_from_bytes(rule.name, rule.data, defaults, id_prefix=id_prefix(dataset))
+    )
+    cancelled = asyncio.create_task(uploads.write(dataset, documents, uploader="u", platform="cli"))
+    await asyncio.sleep(0)  # the write starts taking the hold; then Ctrl-C
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    report = await uploads.write(dataset, documents, uploader="u", platform="cli")
+    assert report.written == 1
     await index.close()
