@@ -28,6 +28,7 @@ from bot.cli_common import (
 from bot.cli_datasets import dataset_app
 from bot.cli_index import index_app
 from bot.cli_org import apikey_app, org_app
+from bot.cli_processes import serve, worker
 from bot.cli_quota import quota_app
 from bot.fetch import FetchPolicy, check_url
 from bot.services import Services, open_embedder
@@ -93,61 +94,8 @@ def _org_id(services: Services, org: str | None) -> str | None:
     return orgs.get_org(services.engine, org).id if org is not None else None
 
 
-@app.command()
-def serve(
-    host: Annotated[str | None, typer.Option(help="待ち受けるアドレス")] = None,
-    port: Annotated[int | None, typer.Option(min=1, max=65535, help="待ち受けるポート")] = None,
-) -> None:
-    """Web プロセス（チャット画面・REST・各チャット連携）を起動します。"""
-    from aiohttp import web
-
-    from bot.app import create_app
-
-    settings = _settings()
-    updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
-    settings = settings.model_copy(update=updates)
-    listening = f"http://{settings.host}:{settings.port}/ で待ち受けます。"
-    with reported():
-        try:
-            web.run_app(
-                create_app(settings, show_progress=True),
-                host=settings.host,
-                port=settings.port,
-                # Said once the app has started (database, index and audit log opened).
-                print=lambda _started: typer.echo(listening, err=True),
-            )
-        except OSError as exc:
-            if exc.filename is not None:
-                raise
-            raise BadInput(  # the port taken, an address not of this machine
-                f"{settings.host}:{settings.port} で待ち受けできませんでした"
-                f"（{exc.strerror or type(exc).__name__}）。ほかのプログラムがそのポートを"
-                "使っていないか、--host と --port（BAIBAIN_HOST、BAIBAIN_PORT）を確認してください。"
-            ) from exc
-
-
-@app.command()
-def worker(
-    once: Annotated[
-        str,
-        typer.Option(
-            metavar="JOB",
-            help="このジョブだけを今すぐ1回実行して終了します"
-            "（dataset-refresh, quota-reservations, retention, usage-report）",
-        ),
-    ] = "",
-) -> None:
-    """定期ジョブ（データ更新・クォータ更新・保存期間の削除・利用レポート）を実行します。"""
-    from bot.worker import job_named, once_report, run_once, run_worker
-
-    if not once:
-        run_async(lambda: run_worker(_settings()))
-        return
-    with reported():
-        job_id = job_named(once)
-    message, code = once_report(job_id, run_async(lambda: run_once(_settings(), job_id)))
-    typer.echo(message, err=code != 0)
-    raise typer.Exit(code)
+app.command()(serve)
+app.command()(worker)
 
 
 @app.command()
