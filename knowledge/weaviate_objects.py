@@ -121,7 +121,8 @@ def meta_from_properties(props: Mapping[str, Any]) -> DocumentMeta:
         title=_text(props, "doc_title"),
         dataset=_text(props, "dataset"),
         owner_org=props.get("owner_org") or None,
-        visibility="organization" if props.get("visibility") == "organization" else "shared",
+        # Fails closed, as the embedded store does: only an object marked shared is shared.
+        visibility="shared" if props.get("visibility") == "shared" else "organization",
         publisher=_text(props, "publisher"),
         category=_text(props, "category"),
         license=_text(props, "license"),

@@ -431,3 +431,13 @@ async def test_term_stats_count_per_field(field: str) -> None:
     # Only what the asker may see counts, the chunks and the term's document frequency alike.
     assert counted == [grpc(visible), grpc(visible & term)]
     await store.close()
+
+
+def test_an_object_without_a_visibility_is_read_as_no_one_elses() -> None:
+    # Every object Baibain writes is marked; one that is not (written by hand, a half-applied
+    # migration) is not shown to other organizations, as the embedded store refuses it too.
+    props = {"doc_id": "d", "doc_title": "内部資料", "dataset": "ds", "owner_org": "1"}
+    meta = meta_from_properties(props)
+    assert meta.visibility == "organization"
+    assert not SearchFilter(viewer_org="2").allows(meta)
+    assert SearchFilter(viewer_org="1").allows(meta)
