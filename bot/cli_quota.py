@@ -25,7 +25,7 @@ def parse_tokens(typed: str) -> int | None:
 
 def changed_line(name: str, tokens: int) -> str:
     """The line confirming a new budget, before the quota it shows."""
-    return f"{name} の月間トークン上限を {tokens:,} トークンに変更しました。"
+    return f"組織「{name}」の月間トークン上限を {tokens:,} トークンに変更しました。"
 
 
 def describe(name: str, status: QuotaStatus) -> str:

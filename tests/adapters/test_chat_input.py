@@ -146,7 +146,7 @@ async def test_quota_set_takes_an_organization_name_with_spaces(make_chat, logo_
     await deliver(chat, logo_fake, body)
     await chat.drain()
     [reply] = [r.text for r in logo_fake.replies]
-    assert "相模原市 中央区 の月間トークン上限を 500,000 トークンに変更しました。" in reply
+    assert "組織「相模原市 中央区」の月間トークン上限を 500,000 トークンに変更しました。" in reply
     assert "上限: 500,000 トークン" in reply
     # A name typed wrong is a typo to fix, not an organization to create on the server.
     typo = {"name": "baibain", "text": "quota set 相模原市中央 1000"}

@@ -36,7 +36,7 @@ def test_quota_set_takes_the_budget_as_written_with_separators_and_confirms_it(r
         result = run("quota", "set", "横浜市", typed)
         assert result.exit_code == 0, result.output
         assert result.stdout.startswith(
-            "横浜市 の月間トークン上限を 500,000 トークンに変更しました。"
+            "組織「横浜市」の月間トークン上限を 500,000 トークンに変更しました。"
         )
         assert "上限: 500,000 トークン" in result.stdout
     refused = run("quota", "set", "横浜市", "50万")
