@@ -58,11 +58,16 @@ def _upload_options_help(platform: Platform) -> str:
     )
 
 
+def scope_label(shared: bool) -> str:
+    """Who sees a dataset, as every list and confirmation says it."""
+    return "全参加団体と共有" if shared else "組織内のみ"
+
+
 def _delete_confirmation(dataset: DatasetInfo, platform: Platform) -> str:
     """What deleting the whole dataset would do, and how to confirm it."""
     shared = dataset.visibility == "shared"
-    scope = "全団体で共有" if shared else "組織内のみ"
-    others = "全団体で共有しているため、ほかの団体も検索できなくなります。" if shared else ""
+    scope = scope_label(shared)
+    others = f"{scope}しているため、ほかの団体も検索できなくなります。" if shared else ""
     return (
         f"データセット「{dataset.name}」（{scope}・文書 {dataset.documents} 件）を、"
         f"その文書とともに削除します。削除すると元に戻せません。{others}"
@@ -75,9 +80,9 @@ def _delete_confirmation(dataset: DatasetInfo, platform: Platform) -> str:
 def dataset_line(d: DatasetInfo) -> str:
     """One dataset as staff read it in a list: id, name, category, scope (a shared one with
     the organization that publishes it), documents."""
-    scope = "組織内のみ"
-    if d.visibility == "shared":
-        scope = f"全団体で共有・{d.publisher}" if d.publisher else "全団体で共有"
+    scope = scope_label(d.visibility == "shared")
+    if d.visibility == "shared" and d.publisher:
+        scope = f"{scope}・{d.publisher}"
     return f"[{d.id}] {d.name}（{d.category}・{scope}・{d.documents}件）"
 
 

@@ -16,6 +16,7 @@ from admin import orgs
 from admin.datasets import CATEGORIES
 from bot.api import answer_json
 from bot.asker import Asker
+from bot.chat_commands import scope_label
 from bot.cli_audit import audit_app
 from bot.cli_common import (
     JapaneseUsageGroup,
@@ -153,7 +154,7 @@ def ingest(
                 who=who,
                 platform="cli",
             )
-            scope = "全参加団体と共有" if shareable else "組織内のみ"
+            scope = scope_label(shareable)
             notes.append(
                 f"データセット「{existing.name}」（{existing.category}・{scope}）を作成しました。"
             )

@@ -156,7 +156,7 @@ def test_ingest_keeps_organization_data_to_its_owner(run, tmp_path: Path) -> Non
     shared = run(*ingested_args(corpus), "--shareable")
     assert "データセット「例規」を全参加団体との共有に切り替えました" in shared.stdout
     # Another organization sees whose it is.
-    assert "例規（条例・規則・例規・全団体で共有・テスト市・1件）" in (
+    assert "例規（条例・規則・例規・全参加団体と共有・テスト市・1件）" in (
         run("dataset", "list", "--org", "よその市").output
     )
 
