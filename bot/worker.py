@@ -313,7 +313,7 @@ def start_scheduler(engine: Engine) -> WorkerScheduler:
     for job_id, (_job, trigger) in JOBS.items():
         stored = scheduler.get_job(job_id)
         job = scheduler.add_job(
-            _scheduled, args=[job_id], id=job_id, replace_existing=True, **trigger
+            _scheduled, args=[job_id], id=job_id, name=job_id, replace_existing=True, **trigger
         )
         if stored is not None and stored.next_run_time and str(stored.trigger) == str(job.trigger):
             job.modify(next_run_time=stored.next_run_time)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -240,7 +241,9 @@ async def test_an_unchanged_source_is_asked_again_only_after_its_interval(servic
     assert services.datasets.source_state(dataset.id).etag == '"v1"'
 
 
-async def test_a_run_missed_while_no_worker_ran_is_made_up_once_on_start(services) -> None:
+async def test_a_run_missed_while_no_worker_ran_is_made_up_once_on_start(
+    services, caplog: pytest.LogCaptureFixture
+) -> None:
     import asyncio
     from datetime import timedelta
 
@@ -262,10 +265,13 @@ async def test_a_run_missed_while_no_worker_ran_is_made_up_once_on_start(service
         if event.job_id == "retention":
             done.set()
 
+    caplog.set_level(logging.INFO, logger="apscheduler")
     second = start_scheduler(services.engine)
     second.add_listener(executed, EVENT_JOB_EXECUTED)
     try:
         await asyncio.wait_for(done.wait(), timeout=20)
+        # The scheduler's own log lines name the job, not the callback every job shares.
+        assert any('Running job "retention ' in r.getMessage() for r in caplog.records)
         job = second.get_job("retention")
         assert job is not None and job.next_run_time > datetime.now(UTC)
     finally:
