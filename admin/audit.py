@@ -65,6 +65,11 @@ KEY_NOT_SET = (
     "監査ログの既存の記録はその鍵で書かれていません。これまでの鍵を BAIBAIN_AUDIT_KEY に"
     "設定してください。何も変更していません。"
 )
+KEY_LEFT_IN_FILE = (
+    "監査ログのこれまでの記録は、データディレクトリの鍵ファイル {path} の鍵で暗号化されています。"
+    "BAIBAIN_AUDIT_KEY には、新しい鍵を先頭に、その鍵ファイルの中身をカンマ区切りで後ろに"
+    "並べてください。何も変更していません。"
+)
 # Event fields stored in clear columns; user_id and payload are encrypted.
 _CLEAR_EVENT_FIELDS = [f.name for f in fields(AuditEvent) if f.name not in ("user_id", "payload")]
 
@@ -143,8 +148,12 @@ class AuditLog:
         if head["seq"] > 0 and not self._keyring.has_key(head["last_key_id"]):
             unset = self._keyring.key_file is not None  # the key file stood in for it
             self._keyring.discard_generated()
+            in_file = self._keyring.left_out.get(head["last_key_id"])
+            message = KEY_NOT_SET if unset else FOREIGN_HEAD_KEY
+            if in_file is not None:  # moving from the generated key file to the variable
+                message = KEY_LEFT_IN_FILE.format(path=in_file)
             raise AuditKeyError(
-                KEY_NOT_SET if unset else FOREIGN_HEAD_KEY,
+                message,
                 detail=f"the newest audit record needs key {head['last_key_id']}, not configured",
             )
 

@@ -125,6 +125,9 @@ class AuditKeyring:
         # process generated it.
         self.key_file: Path | None = None
         self.generated = False
+        # Keys of the data directory's key file that ``BAIBAIN_AUDIT_KEY`` left out, by id:
+        # the key file a message can point to when records need one of them.
+        self.left_out: dict[str, Path] = {}
 
     @classmethod
     def load(cls, audit_key: str | None, data_dir: Path) -> AuditKeyring:
@@ -164,7 +167,8 @@ class AuditKeyring:
             file_keys = parse_audit_keys(_read_key_file(path), source=str(path))
         except (AuditKeyError, OSError):
             return
-        if any(key_id_of(key) not in self._keys for key in file_keys):
+        self.left_out = {key_id_of(k): path for k in file_keys if key_id_of(k) not in self._keys}
+        if self.left_out:
             logger.warning(
                 "%s holds an audit key that is not in BAIBAIN_AUDIT_KEY; records written with it "
                 "cannot be read. Append it to BAIBAIN_AUDIT_KEY (after the new key).",

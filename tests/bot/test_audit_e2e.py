@@ -139,6 +139,24 @@ def test_a_wrong_audit_key_stops_commands_before_they_change_anything(data_dir: 
     assert run(f"{other},{key}", "audit", "verify").exit_code == 0
 
 
+def test_moving_from_the_generated_key_file_to_the_variable_is_told_how(data_dir: Path) -> None:
+    runner = CliRunner()
+    local = {"BAIBAIN_DATA_DIR": str(data_dir)}
+    assert runner.invoke(cli, ["org", "create", "横浜市"], env=local).exit_code == 0  # make run
+    new = _key()
+    # The first day: a new key in the variable, the demo's key file left out of it.
+    refused = runner.invoke(
+        cli, ["org", "create", "神戸市"], env={**local, "BAIBAIN_AUDIT_KEY": new}
+    )
+    assert refused.exit_code == 1
+    key_file = data_dir / "audit.key"
+    assert f"データディレクトリの鍵ファイル {key_file} の鍵で暗号化されています" in refused.output
+    assert "その鍵ファイルの中身をカンマ区切りで後ろに" in refused.output
+    both = {**local, "BAIBAIN_AUDIT_KEY": f"{new},{key_file.read_text().strip()}"}
+    assert runner.invoke(cli, ["org", "create", "神戸市"], env=both).exit_code == 0
+    assert runner.invoke(cli, ["audit", "verify"], env=both).exit_code == 0
+
+
 def test_verify_without_the_audit_key_says_it_is_unset_and_leaves_no_key_file(
     data_dir: Path, caplog
 ) -> None:
