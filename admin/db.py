@@ -193,6 +193,7 @@ def register_tables() -> None:
         conversations,
         datasets,
         document_versions,
+        identity,
         joblocks,
         models,
         quotas,

@@ -24,20 +24,22 @@ from admin.db import create_db_engine, init_db, unavailable
 from bot.entry import INTERRUPTED
 from bot.services import Services, open_audit_log, open_services
 from bot.settings import Settings
-from knowledge.errors import BadInput, BaibainError
+from knowledge.errors import BadInput, BaibainError, IndexBoundElsewhere
 
 T = TypeVar("T")
 
 
 def fail(exc: BaibainError, code: int | None = None, *, as_json: bool = False) -> typer.Exit:
     """Print the error for staff (and, ``as_json``, the REST API's error object on standard
-    output, for scripts that read it); exit ``code``, by default 2 for bad input and 1 for a
-    failure on our side."""
+    output, for scripts that read it); exit ``code``, by default 2 for bad input or an index
+    of another database (the configuration to change) and 1 for a failure on our side."""
     typer.echo(f"エラー: {exc.user_message}", err=True)
     if as_json:
         error = {"error": {"code": exc.code, "message": exc.user_message}}
         typer.echo(json.dumps(error, ensure_ascii=False))
-    return typer.Exit(code=code if code is not None else 2 if exc.status < 500 else 1)
+    if code is None:
+        code = 2 if exc.status < 500 or isinstance(exc, IndexBoundElsewhere) else 1
+    return typer.Exit(code=code)
 
 
 def cli_user() -> str:

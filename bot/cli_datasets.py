@@ -9,6 +9,7 @@ import typer
 
 from admin import orgs
 from admin.datasets import DatasetService
+from admin.identity import database_identity
 from bot.chat_commands import dataset_line, delete_dataset_or_document, document_lines
 from bot.cli_common import admin_db, cli_user, fail, run_async, run_with_services
 from bot.sample import sample_in_index, sample_line
@@ -29,8 +30,9 @@ def dataset_list(org: OrgOption) -> None:
     with admin_db(settings) as engine:
         viewer = orgs.get_org(engine, org)
         rows = DatasetService(engine).visible(viewer.id)
+        database = database_identity(engine)
     # The bundled statutes answer questions too, though no organization uploaded them.
-    sample = run_async(lambda: _sample_in(settings))
+    sample = run_async(lambda: _sample_in(settings, database))
     if not rows and not sample:
         typer.echo(f"組織「{viewer.name}」が利用できるデータセットはまだありません。")
     for row in rows:
@@ -39,9 +41,10 @@ def dataset_list(org: OrgOption) -> None:
         typer.echo(sample_line())
 
 
-async def _sample_in(settings: Settings) -> bool:
-    """Whether the configured index holds the bundled sample (without loading it)."""
-    index = open_index(settings, Analyzer(), None)
+async def _sample_in(settings: Settings, database: str) -> bool:
+    """Whether the configured index (serving ``database``) holds the bundled sample (without
+    loading it)."""
+    index = open_index(settings, Analyzer(), None, database=database)
     try:
         return await sample_in_index(index)
     finally:

@@ -14,7 +14,7 @@ import typer
 from tqdm import tqdm
 
 from bot.cli_common import reported
-from bot.services import open_embedder, open_index, open_weaviate_index
+from bot.services import configured_database, open_embedder, open_index, open_weaviate_index
 from bot.settings import Settings
 from knowledge.analysis import Analyzer
 from knowledge.embedded import EmbeddedIndexStore
@@ -44,10 +44,17 @@ async def _migrate(settings: Settings, batch_size: int) -> tuple[MigrationReport
     """Copy the documents, then embed what Weaviate still lacks vectors for (documents copied
     by an earlier run without embeddings); the count is ``None`` without an embedder."""
     analyzer = Analyzer()
+    database = configured_database(settings)
     embedder = open_embedder(settings)
-    source = EmbeddedIndexStore(settings.index_path, analyzer)
     try:
-        target = open_weaviate_index(settings, analyzer, embedder)
+        # Both bound to the configured database: documents keep their organization numbers.
+        source = EmbeddedIndexStore(settings.index_path, analyzer, database=database)
+    except BaseException:
+        if embedder is not None:
+            await embedder.close()
+        raise
+    try:
+        target = open_weaviate_index(settings, analyzer, embedder, database=database)
     except BaseException:
         await source.close()
         if embedder is not None:
@@ -96,7 +103,7 @@ def _embedding_index(settings: Settings, embedder: Embedder) -> IndexStore:
     """The configured index, keeping vectors of ``embedder``."""
     if settings.index != "weaviate" and not settings.index_path.exists():
         raise BadInput(f"組み込みインデックス {settings.index_path} が見つかりません。")
-    return open_index(settings, Analyzer(), embedder)
+    return open_index(settings, Analyzer(), embedder, database=configured_database(settings))
 
 
 async def _embed(settings: Settings) -> int:

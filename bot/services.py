@@ -11,6 +11,7 @@ from admin.audit import AuditKeyring, AuditLog
 from admin.conversations import ConversationStore
 from admin.datasets import DatasetService
 from admin.db import create_db_engine, init_db
+from admin.identity import database_identity
 from admin.quotas import QuotaService
 from admin.usage import UsageService
 from bot.assistant import Assistant
@@ -24,7 +25,13 @@ from bot.uploads import Uploads
 from knowledge.analysis import Analyzer
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.embeddings import Embedder, OpenAIEmbedder
-from knowledge.errors import BadInput, BaibainError, IndexUnavailable, UpstreamUnavailable
+from knowledge.errors import (
+    BadInput,
+    BaibainError,
+    IndexBoundElsewhere,
+    IndexUnavailable,
+    UpstreamUnavailable,
+)
 from knowledge.index import IndexStore
 from knowledge.llm import LLMClient, LLMConfig, OpenAIChatClient
 from knowledge.retrieval import Retriever
@@ -108,11 +115,22 @@ def open_embedder(settings: Settings) -> Embedder | None:
     )
 
 
+def configured_database(settings: Settings) -> str:
+    """The identity of the configured database (its schema brought up to date): what the
+    index is bound to, for commands that open the index without the other services."""
+    engine = create_db_engine(settings.sqlalchemy_url)
+    try:
+        init_db(engine)
+        return database_identity(engine)
+    finally:
+        engine.dispose()
+
+
 def open_weaviate_index(
-    settings: Settings, analyzer: Analyzer, embedder: Embedder | None = None
+    settings: Settings, analyzer: Analyzer, embedder: Embedder | None = None, *, database: str
 ) -> WeaviateIndexStore:
-    """The Weaviate store of ``BAIBAIN_WEAVIATE_*``; it connects on first use and keeps chunk
-    vectors of ``embedder``."""
+    """The Weaviate store of ``BAIBAIN_WEAVIATE_*`` serving ``database`` (its identity); it
+    connects on first use and keeps chunk vectors of ``embedder``."""
     if not settings.weaviate_url:
         raise BadInput(
             "BAIBAIN_WEAVIATE_URL が設定されていません。Weaviate の URL を指定してください。"
@@ -129,16 +147,29 @@ def open_weaviate_index(
         query_timeout=settings.weaviate_timeout_s,
         insert_timeout=settings.weaviate_insert_timeout_s,
     )
-    return WeaviateIndexStore(config, analyzer, embedder=embedder)
+    return WeaviateIndexStore(config, analyzer, embedder=embedder, database=database)
 
 
 def open_index(
-    settings: Settings, analyzer: Analyzer, embedder: Embedder | None = None
+    settings: Settings, analyzer: Analyzer, embedder: Embedder | None = None, *, database: str
 ) -> IndexStore:
-    """The configured ``IndexStore``; it keeps chunk vectors of ``embedder``."""
+    """The configured ``IndexStore`` serving ``database`` (its identity: an index built with
+    another database is refused, ``IndexBoundElsewhere``); it keeps chunk vectors of
+    ``embedder``."""
     if settings.index == "weaviate":
-        return open_weaviate_index(settings, analyzer, embedder)
-    return EmbeddedIndexStore(settings.index_path, analyzer, embedder)
+        return open_weaviate_index(settings, analyzer, embedder, database=database)
+    return EmbeddedIndexStore(settings.index_path, analyzer, embedder, database=database)
+
+
+async def _close_opened(
+    engine: Engine, embedder: Embedder | None, index: IndexStore | None
+) -> None:
+    """Close what ``open_services`` opened before it failed."""
+    if index is not None:
+        await index.close()
+    if embedder is not None:
+        await embedder.close()
+    engine.dispose()
 
 
 async def open_services(
@@ -156,14 +187,24 @@ async def open_services(
         raise
     analyzer = Analyzer()
     embedder = open_embedder(settings)
-    index = open_index(settings, analyzer, embedder)
-    if load_sample and settings.sample_data:
-        try:
+    index: IndexStore | None = None
+    try:
+        # An index built with another database is refused here (``IndexBoundElsewhere``):
+        # the embedded one as it opens, Weaviate as it connects (now, or when it answers).
+        index = open_index(settings, analyzer, embedder, database=database_identity(engine))
+        await index.ping()
+        if load_sample and settings.sample_data:
             await load_sample_if_empty(index, show_progress=show_progress)
-        except (IndexUnavailable, UpstreamUnavailable) as exc:
-            # Start anyway: /readyz reports the index, users get a polite message per question;
-            # the sample is loaded at the next start.
-            log.warning("index or embeddings unavailable, sample not loaded: %s", exc.detail)
+    except (IndexUnavailable, UpstreamUnavailable) as exc:
+        if index is None or isinstance(exc, IndexBoundElsewhere):
+            await _close_opened(engine, embedder, index)
+            raise
+        # Start anyway: /readyz reports the index, users get a polite message per question;
+        # the sample is loaded at the next start.
+        log.warning("index or embeddings unavailable, sample not loaded: %s", exc.detail)
+    except BaseException:
+        await _close_opened(engine, embedder, index)
+        raise
     usage = UsageService(engine, settings.model_prices)
     auditor = Auditor(audit, usage)
     llm = open_llm(settings)

@@ -7,6 +7,12 @@ arrays of term ids (see ``embedded_schema``). Each process keeps an in-memory in
 another process (the worker, a CLI ingest) become visible without restarts, and a process
 killed mid-ingest leaves the previous committed state intact.
 
+Given the identity of the administrative database it serves (``database``), the store refuses
+an index built with another one before it writes anything (``embedded_schema.bind_database``),
+and stops serving when another process binds the file to another database meanwhile (possible
+only while it holds no organization's documents): writes check in their transaction, reads
+whenever another process has committed.
+
 The statements that write the file are in ``embedded_writes``, those that read it (into the
 in-memory index, or for hits and documents) in ``embedded_reads``; this class holds the lock,
 the transactions and how far the in-memory index has replayed the change log.
@@ -39,15 +45,20 @@ from knowledge.embedded_reads import (
     reload,
 )
 from knowledge.embedded_schema import (
+    bind_database,
+    bound_database,
+    bound_elsewhere,
     encode_terms,
     insert_terms,
     prepare,
     reanalyze,
+    refuse_foreign,
     terms_current,
     terms_generation,
+    use_wal,
 )
 from knowledge.embedded_writes import delete_document, store_documents, store_vectors
-from knowledge.errors import BadDocument, IndexUnavailable
+from knowledge.errors import BadDocument, IndexBoundElsewhere, IndexUnavailable
 from knowledge.index import FIELDS, ChunkRange, IndexQuery, SearchFilter, TermStats
 from knowledge.postings import release_freed_arrays
 from knowledge.term_workers import Pending, TermAnalysis
@@ -71,8 +82,18 @@ _T = TypeVar("_T")
 class EmbeddedIndexStore:
     """The default ``IndexStore`` (see ``knowledge.index`` for the contract)."""
 
-    def __init__(self, path: Path, analyzer: Analyzer, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        analyzer: Analyzer,
+        embedder: Embedder | None = None,
+        *,
+        database: str | None = None,
+    ) -> None:
+        """``database``: the identity of the administrative database the index serves, or
+        ``None`` for an index of no database (a temporary one)."""
         self.path = path
+        self._database = database
         self._analyzer = analyzer
         self._embedder = embedder
         self._model = embedder.model if embedder else ""
@@ -82,17 +103,26 @@ class EmbeddedIndexStore:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            use_wal(self._db)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA busy_timeout=10000")
             self._db.execute(f"PRAGMA cache_size=-{_PAGE_CACHE_KIB}")
+            if database is not None:
+                refuse_foreign(self._db, database, path)  # before any upgrade writes to it
             prepare(self._db, path)
+            if database is not None:
+                bind_database(self._db, database, path)
             if not terms_current(self._db):
                 reanalyze(self._db, self._terms.analyze)
         except (sqlite3.Error, OSError) as exc:
             raise IndexUnavailable(detail=f"cannot open index at {path}: {exc}") from exc
+        except IndexBoundElsewhere:
+            self._db.close()
+            self._terms.close()
+            raise
         self._data_version = -1
+        self._bound_version = -1
         self._forget()
 
     def _forget(self) -> None:
@@ -127,6 +157,7 @@ class EmbeddedIndexStore:
             marks: dict[str, int] | None = None
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                self._still_bound()
                 if terms_generation(self._db) != self._generation:
                     self._load_everything()  # the numbering changed (or was never read)
                 read_new_terms(self._db, self._memory)
@@ -177,6 +208,7 @@ class EmbeddedIndexStore:
         ``PRAGMA data_version`` changes only when another connection commits, so our own
         writes pass ``force``.
         """
+        self._still_bound()
         version = self._committed_version()
         if version == self._data_version and not force:
             return
@@ -196,6 +228,18 @@ class EmbeddedIndexStore:
             self._data_version = version
         finally:
             self._db.execute("COMMIT")
+
+    def _still_bound(self) -> None:
+        """``IndexBoundElsewhere`` once another process bound the file to another database
+        (read again only after another connection committed)."""
+        if self._database is None:
+            return
+        version = self._committed_version()
+        if version == self._bound_version:
+            return
+        if bound_database(self._db) != self._database:
+            raise bound_elsewhere(self.path)
+        self._bound_version = version
 
     def _committed_version(self) -> int:
         """``PRAGMA data_version``: changes when another connection commits."""
@@ -238,10 +282,12 @@ class EmbeddedIndexStore:
 
     def _get_document(self, doc_id: str) -> Document | None:
         with self._lock:
+            self._still_bound()
             return read_document(self._db, doc_id)
 
     def _scalar(self, sql: str, params: Sequence[object] = ()) -> object:
         with self._lock:
+            self._still_bound()
             row = self._db.execute(sql, params).fetchone()
         return row[0] if row else None
 
@@ -339,6 +385,7 @@ class EmbeddedIndexStore:
     async def get_chunks(self, ranges: Sequence[ChunkRange]) -> list[list[Chunk]]:
         def read() -> list[list[Chunk]]:
             with self._lock:
+                self._still_bound()
                 return [read_chunks(self._db, *chunk_range) for chunk_range in ranges]
 
         return await asyncio.to_thread(read)

@@ -14,6 +14,9 @@ opens it; documents, chunks, chunk ids and insertion order are kept. ``terms_ver
 changes (and after the upgrade from version 1) every chunk is analyzed again from its stored
 text, also in one transaction, and ``terms_generation`` is increased so that processes holding
 the old numbering in memory reload.
+
+``database`` in ``meta`` is the identity of the administrative database the index serves
+(``bind_database``): documents name their owners by that database's organization numbers.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from __future__ import annotations
 import itertools
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from knowledge.documents import Chunk, Document
 from knowledge.embedded_docs import meta_from_json
-from knowledge.errors import IndexUnavailable
+from knowledge.errors import BOUND_ELSEWHERE_REASON, IndexBoundElsewhere, IndexUnavailable
 from knowledge.index import FIELDS
 from knowledge.postings import Encoded, Vocabulary
 from knowledge.terms import TERMS_VERSION, BatchTerms
@@ -85,6 +89,20 @@ TERM_COLUMNS = ", ".join(f"{f}, {f}_tf" for f in FIELDS)
 CHUNK_COLUMNS = f"chunk_id, doc_id, ordinal, heading, position, article, {TERM_COLUMNS}, text"
 _TERM_ASSIGNMENTS = ", ".join(f"{f} = ?, {f}_tf = ?" for f in FIELDS)
 _REANALYZE_BATCH = 5_000
+_WAL_ATTEMPTS = 200  # 10 s, as the busy timeout
+
+
+def use_wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL. Processes opening a new file together get "database is locked" from the
+    switch while another one sets the file up (the busy timeout does not cover it): retried."""
+    for attempt in range(_WAL_ATTEMPTS):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt + 1 == _WAL_ATTEMPTS:
+                raise
+            time.sleep(0.05)
 
 
 def _table_exists(db: sqlite3.Connection, name: str) -> bool:
@@ -126,6 +144,57 @@ def prepare(db: sqlite3.Connection, path: object) -> None:
         if version < SCHEMA_VERSION:
             db.execute(_CHUNKS_INDEX)
             _set_meta(db, "schema_version", str(SCHEMA_VERSION))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def bound_database(db: sqlite3.Connection) -> str | None:
+    """The identity of the database the index serves; ``None`` before it was first opened by
+    a Baibain that binds indexes."""
+    return _meta_value(db, "database") if _table_exists(db, "meta") else None
+
+
+def _holds_owned_documents(db: sqlite3.Connection) -> bool:
+    """Whether any document belongs to an organization (the bundled sample belongs to none)."""
+    owned = db.execute(
+        "SELECT 1 FROM documents WHERE json_extract(meta, '$.owner_org') IS NOT NULL LIMIT 1"
+    )
+    return owned.fetchone() is not None
+
+
+def bound_elsewhere(path: object) -> IndexBoundElsewhere:
+    """The error for an index that serves another database: what happened, what to do."""
+    return IndexBoundElsewhere(
+        f"検索インデックス {path} は、別のデータベースで文書を取り込んだものです。"
+        f"{BOUND_ELSEWHERE_REASON}取り込んだときのデータベースを BAIBAIN_DATABASE_URL に"
+        "指定するか、空のフォルダを BAIBAIN_DATA_DIR に指定して、文書を取り込み直してください。",
+        detail=f"index {path} is bound to another database",
+    )
+
+
+def refuse_foreign(db: sqlite3.Connection, database: str, path: object) -> None:
+    """``bound_elsewhere`` when the index serves another database and holds documents of its
+    organizations; reads only."""
+    if bound_database(db) not in (None, database) and _holds_owned_documents(db):
+        raise bound_elsewhere(path)
+
+
+def bind_database(db: sqlite3.Connection, database: str, path: object) -> None:
+    """Record that the index serves ``database``, unless another database's organizations own
+    documents in it (``refuse_foreign``). An index of none (new, from before bindings, or with
+    the bundled sample only) is bound silently; processes binding it together agree."""
+    if bound_database(db) == database:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        refuse_foreign(db, database, path)
+        bound = bound_database(db)  # another process may have bound it meanwhile
+        if bound is not None and bound != database:
+            log.warning("index %s held no organization's documents; bound to this database", path)
+        if bound != database:
+            _set_meta(db, "database", database)
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")

@@ -124,3 +124,22 @@ class IndexUnavailable(BaibainError):
         "検索基盤に接続できませんでした。しばらく待ってからもう一度お試しください。"
         "解決しない場合は管理者にお問い合わせください。"
     )
+
+
+class IndexBoundElsewhere(IndexUnavailable):
+    """The index was built with another administrative database: its documents name
+    organizations and datasets by that database's numbers, which this one gives out to
+    others, so it is refused rather than served (the stores name what to do instead)."""
+
+    code = "index_bound_elsewhere"
+    default_message = (
+        "検索インデックスは別のデータベースで文書を取り込んだもののため、使用できません。"
+        "管理者にお問い合わせください。"
+    )
+
+
+# Why an index bound elsewhere is refused, for the messages of the stores.
+BOUND_ELSEWHERE_REASON = (
+    "組織やデータセットの番号はデータベースごとに振られるため、このまま使うと別の組織の"
+    "非公開の文書が見えてしまいます。"
+)

@@ -5,6 +5,10 @@ bounded by a timeout (``asyncio.wait_for`` on top of the client's own HTTP/gRPC 
 the client retries unavailable gRPC calls with exponential back-off for up to a minute) and any
 failure becomes ``IndexUnavailable``: a polite Japanese message for users, the reason for
 operators. After a failure the client is dropped, so the next call reconnects.
+
+Given the identity of the administrative database it serves, connecting binds the collection
+to it first (``weaviate_binding``): a collection bound to another database is refused
+(``IndexBoundElsewhere``) before anything is written to it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import weaviate
 from weaviate.classes.init import AdditionalConfig, Auth, Timeout
 from weaviate.exceptions import WeaviateBaseError, WeaviateInsertManyAllFailedError
 
-from knowledge.errors import IndexUnavailable
+from knowledge import weaviate_binding
+from knowledge.errors import IndexBoundElsewhere, IndexUnavailable
 from knowledge.weaviate_schema import DEFAULT_COLLECTION, PROPERTIES, collection_config
 
 log = logging.getLogger(__name__)
@@ -95,9 +100,15 @@ def quiet_client_logger() -> None:
 class WeaviateConnection:
     """One lazily connected client and the collection handle, with bounded calls."""
 
-    def __init__(self, config: WeaviateConfig, factory: ClientFactory = make_client) -> None:
+    def __init__(
+        self,
+        config: WeaviateConfig,
+        factory: ClientFactory = make_client,
+        database: str | None = None,
+    ) -> None:
         self.config = config
         self._factory = factory
+        self._database = database
         self._client: Any = None
         self._collection: Any = None
         self._connecting: asyncio.Lock | None = None
@@ -147,11 +158,17 @@ class WeaviateConnection:
                 client = self._factory(self.config)
                 self._client = client
                 await self.call("connect", client.connect(), self.config.connect_timeout)
-                self._collection = await self.read("schema check", self._ensure(client))
+                try:
+                    self._collection = await self.read("schema check", self._ensure(client))
+                except IndexBoundElsewhere:
+                    await self.disconnect()
+                    raise
         return self._collection
 
     async def _ensure(self, client: Any) -> Any:
         name = self.config.collection
+        if self._database is not None:
+            await weaviate_binding.bind(client, name, self._database, self.config.where)
         if not await client.collections.exists(name):
             config = collection_config(
                 name, replication_factor=self.config.replication_factor, shards=self.config.shards
@@ -178,7 +195,11 @@ class WeaviateConnection:
     async def drop_collection(self) -> None:
         """Delete the whole collection (tests and re-migrations)."""
         await self.collection()
-        await self.write("drop collection", self._client.collections.delete(self.config.collection))
+        names = [
+            self.config.collection,
+            weaviate_binding.binding_collection(self.config.collection),
+        ]
+        await self.write("drop collection", self._client.collections.delete(names))
         await self.disconnect()
 
     async def disconnect(self) -> None:

@@ -16,6 +16,9 @@ from the version's fingerprint, so they are written next to the previous version
 searchable; only when every chunk is stored are the older versions deleted. When the upload
 fails, the partial new version is removed again. If even that fails (the server went away),
 reads serve the newest complete version and the next upsert or delete of the document cleans up.
+
+``database`` is the identity of the administrative database the collection serves (see
+``weaviate_binding``); ``None`` for a collection of no database (tests, temporary ones).
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ class WeaviateIndexStore:
         analyzer: Analyzer,
         *,
         embedder: Embedder | None = None,
+        database: str | None = None,
         client_factory: ClientFactory = make_client,
         first_window: int = FIRST_WINDOW,
         max_window: int = MAX_WINDOW,
@@ -79,7 +83,7 @@ class WeaviateIndexStore:
         self._analyzer = analyzer
         self._embedder = embedder
         self._model = embedder.model if embedder is not None else ""
-        self._conn = WeaviateConnection(config, client_factory)
+        self._conn = WeaviateConnection(config, client_factory, database)
         self._first_window = first_window
         self._max_window = max_window
         self._embed_batch = embed_batch

@@ -34,7 +34,7 @@ def test_upgrading_twice_is_harmless(db_engine: Engine) -> None:
     init_db(db_engine)
     init_db(db_engine)
     with db_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0007"
+        assert MigrationContext.configure(connection).get_current_revision() == "0008"
 
 
 def test_a_deleted_datasets_id_is_never_given_again(db_engine: Engine) -> None:
@@ -137,7 +137,7 @@ def test_a_process_starting_while_another_sets_up_a_new_sqlite_database_waits_fo
         starting.join()
         assert failures == []
         with second.connect() as connection:
-            assert MigrationContext.configure(connection).get_current_revision() == "0007"
+            assert MigrationContext.configure(connection).get_current_revision() == "0008"
     finally:
         first.dispose()
         second.dispose()
@@ -155,5 +155,5 @@ def test_the_schedule_a_worker_kept_before_the_upgrade_stays(db_engine: Engine) 
         connection.execute(store.jobs_t.insert(), {"id": "retention", "job_state": b"state"})
     init_db(db_engine)
     with db_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0007"
+        assert MigrationContext.configure(connection).get_current_revision() == "0008"
         assert connection.execute(store.jobs_t.select()).all() == [("retention", None, b"state")]

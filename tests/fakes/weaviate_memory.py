@@ -4,7 +4,8 @@ No Weaviate server can run on the build machines, so this fake lets the tests dr
 ``WeaviateIndexStore`` end to end: ``connect``/``close``, ``collections.exists/create/use/
 delete``, ``config.get/add_property``, ``query.bm25/near_vector/fetch_objects``,
 ``aggregate.over_all`` (count, group-by with text top occurrences) and
-``data.insert_many/update/delete_many`` (objects with or without one unnamed vector). It takes
+``data.insert/insert_many/update/delete_many`` (objects with or without one unnamed vector). It
+takes
 the client's own argument objects (``Filter``, ``Sort``, ``DataObject``, ``GroupByAggregate``,
 ``MetadataQuery``, the ``_CollectionConfigCreate`` built from ``collections.create``
 arguments) and returns the client's own result classes.
@@ -139,7 +140,8 @@ class FakeWeaviate:
         """Create a collection from its REST schema (``POST /v1/schema``); 422 when it exists."""
         if config["class"] in self.collections:
             raise UnexpectedStatusCodeError("already exists", _response(422))
-        bm25 = config["invertedIndexConfig"]["bm25"]
+        # Weaviate's defaults for a collection created without an inverted index config.
+        bm25 = config.get("invertedIndexConfig", {}).get("bm25", {"k1": 1.2, "b": 0.75})
         collection = _Collection(_Schema({}, {}, k1=bm25["k1"], b=bm25["b"]), config=config)
         for prop in config["properties"]:
             collection.add_property(prop)
@@ -205,10 +207,11 @@ class _Collections:
     def use(self, name: str) -> FakeCollection:
         return FakeCollection(self._client, name)
 
-    async def delete(self, name: str) -> None:
+    async def delete(self, name: str | list[str]) -> None:
         self._client._check()
         await self._server.answer()
-        self._server.collections.pop(name, None)
+        for each in [name] if isinstance(name, str) else name:
+            self._server.collections.pop(each, None)
 
 
 def _tokens(value: Any, tokenization: str) -> list[str]:
@@ -499,6 +502,20 @@ class _Aggregate:
 class _Data:
     def __init__(self, collection: FakeCollection) -> None:
         self._c = collection
+
+    async def insert(self, properties: Mapping[str, Any], uuid: str | None = None) -> str:
+        """The REST ``POST /v1/objects`` of one object: 422 when its id exists, as the server
+        answers (a batch, by contrast, overwrites)."""
+        data = await self._c._enter("insert", {"properties": properties, "uuid": uuid})
+        key = str(uuid or uuid_package.uuid4())
+        if key in data.objects:
+            raise UnexpectedStatusCodeError(f"id '{key}' already exists", _response(422))
+        unknown = set(properties) - set(data.schema.data_types)
+        if unknown:
+            raise UnexpectedStatusCodeError(f"unknown properties {sorted(unknown)}", _response(422))
+        data.objects[key] = dict(properties)
+        data.version += 1
+        return key
 
     async def insert_many(self, objects: list[Any]) -> BatchObjectReturn:
         result = await self.write_batch(objects)

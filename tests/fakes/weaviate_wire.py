@@ -3,7 +3,8 @@
 ``WeaviateIndexStore`` connects to it with the client it uses in production
 (``weaviate.use_async_with_custom``), so every call crosses the wire: the REST routes that
 connecting and the schema use (``/v1/meta``, ``/v1/.well-known/ready|live``, ``/v1/schema``,
-``/v1/schema/{class}``, ``/v1/schema/{class}/properties``, ``PATCH /v1/objects/{class}/{id}``)
+``/v1/schema/{class}``, ``/v1/schema/{class}/properties``, ``POST /v1/objects``,
+``PATCH /v1/objects/{class}/{id}``)
 and the ``weaviate.v1.Weaviate`` gRPC methods that queries and batches use (``Search``,
 ``BatchObjects``, ``BatchDelete``, ``Aggregate``). The server reports version 1.31.0 (the one
 the README's compose file runs), so the client takes its gRPC paths for aggregations too.
@@ -88,6 +89,7 @@ class WeaviateWireServer:
                 web.get("/v1/schema/{name}", self._schema),
                 web.delete("/v1/schema/{name}", self._drop),
                 web.post("/v1/schema/{name}/properties", self._add_property),
+                web.post("/v1/objects", self._insert),
                 web.patch("/v1/objects/{name}/{uuid}", self._patch),
             ]
         )
@@ -159,6 +161,11 @@ class WeaviateWireServer:
         raw = await request.json()
         self.state.collections[name].add_property(raw)
         return web.json_response(raw)
+
+    async def _insert(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        await self.collection(body["class"]).data.insert(body["properties"], uuid=body.get("id"))
+        return web.json_response(body)
 
     async def _patch(self, request: web.Request) -> web.Response:
         body = await request.json()

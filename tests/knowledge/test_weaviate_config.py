@@ -142,7 +142,7 @@ def test_settings_reach_the_client_and_the_collection() -> None:
         weaviate_timeout_s=7,
         weaviate_insert_timeout_s=40,
     )
-    store = open_index(settings, ANALYZER)
+    store = open_index(settings, ANALYZER, database="database-a")
     assert isinstance(store, WeaviateIndexStore)
     assert store.config == WeaviateConfig(
         url="https://weaviate.example.lg.jp:8443",
