@@ -196,7 +196,8 @@ class EmbeddedIndexStore:
 
     def _delete(self, doc_id: str) -> bool:
         with self._lock:
-            existed = delete_document(self._db, doc_id)
+            # Checked in the transaction: another process may have bound the file meanwhile.
+            existed = delete_document(self._db, doc_id, self._still_bound)
             self._sync(force=True)
             return existed
 

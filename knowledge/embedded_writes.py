@@ -8,7 +8,7 @@ in-memory index. The store holds its lock around each call and replays the log a
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from knowledge.dense import Vector, vector_to_blob
@@ -78,11 +78,15 @@ def store_vectors(
         raise
 
 
-def delete_document(db: sqlite3.Connection, doc_id: str) -> bool:
+def delete_document(
+    db: sqlite3.Connection, doc_id: str, check: Callable[[], None] | None = None
+) -> bool:
     """Delete a document with its chunks and their vectors, in one transaction; returns
-    whether it existed."""
+    whether it existed. ``check`` runs first in the transaction (it may refuse by raising)."""
     db.execute("BEGIN IMMEDIATE")
     try:
+        if check is not None:
+            check()
         cursor = db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
         existed = cursor.rowcount > 0
         if existed:
