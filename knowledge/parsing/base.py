@@ -221,7 +221,8 @@ def _is_date(text: str) -> bool:
 # (「総務省自治行政局長」, 「厚生労働省健康局総務課」), maybe with a name (「みどり市長 山田太郎」),
 # its sub-unit in brackets or 「（公印省略）」.
 _DOC_NUMBER = re.compile(r"^\S*第\s*[0-9０-９一二三四五六七八九十百千]+\s*号$|^事\s*務\s*連\s*絡$")
-_ADDRESSEE = re.compile(r"(?:殿|様|御中|各位)$")
+# 「様」 ends an addressee, not a word of its own (「仕様」, 「同様」, 「多様」).
+_ADDRESSEE = re.compile(r"(?:殿|(?<![仕模同多異一態])様|御中|各位)$")
 _ADDRESSEES = re.compile(r"^各\S")
 _ISSUER_LINE = re.compile(
     r"(?:長|大臣|知事|長官|次官|統括官|審議官|参事官|管理者|委員会|事務局|本部|センター"
@@ -230,8 +231,11 @@ _ISSUER_LINE = re.compile(
 )
 # How a circular's subject ends: 「…について（通知）」, 「…について（依頼）」, 「…について」.
 _SUBJECT = re.compile(r"について\s*(?:[（(][^（）()]{1,10}[）)])?$")
-# A line ending so with fewer characters before 「について」 ends a subject begun above it.
+# A line ending so with fewer characters before 「について」 (and no 「、」) ends a subject
+# begun above it.
 _SUBJECT_TAIL = 8
+# An issuer's name on a line of its own (「山田　太郎」), which may stand above the subject.
+_NAME_LINE = re.compile(r"\S{1,6}\s+\S{1,6}")
 # A circular's header and subject take a page's first lines, blank ones between them too.
 _HEADER_LINES = 40
 
@@ -255,13 +259,28 @@ def _circular_subject(lines: list[str], at: int) -> tuple[int, str] | None:
         ):
             if not circular:
                 return None
-            for below in range(rank, min(rank + 3, len(filled))):
-                j, text = filled[below]
-                if found := _SUBJECT.search(text):
-                    if below > rank and found.start() < _SUBJECT_TAIL:
-                        text = filled[below - 1][1] + text
-                    return j, text
-            return i, line
+            return _subject_below(filled, rank) or (i, line)
+    return None
+
+
+def _subject_below(filled: list[tuple[int, str]], rank: int) -> tuple[int, str] | None:
+    """The subject 「…について（通知）」 at ``filled[rank]``, the first line below the header,
+    or wrapped from it onto the next, or below an issuer's name the header's patterns missed
+    (``_NAME_LINE``); ``None`` when none is there. A body's sentence or a heading below a
+    title (「工事期間について」) is not one."""
+    for below in range(rank, min(rank + 3, len(filled))):
+        j, text = filled[below]
+        names = all(_NAME_LINE.fullmatch(line) for _, line in filled[rank : below - 1])
+        found = _SUBJECT.search(text)
+        if found is None or not names:
+            continue
+        if below == rank:
+            return j, text
+        head = filled[below - 1][1]
+        if found.start() < _SUBJECT_TAIL and "、" not in text and "。" not in head:
+            return j, head + text
+        if _NAME_LINE.fullmatch(head):
+            return j, text
     return None
 
 

@@ -314,3 +314,37 @@ def test_a_document_that_opens_with_its_title_keeps_it_though_its_issuer_follows
     [pdf] = parse_file("manual.pdf", japanese_pdf([[*PLAIN, *wrapped(BODY + MORE)]]))
     [text] = parse_file("manual.txt", "\n".join([*PLAIN, "", *body]).encode())
     assert word.title == pdf.title == text.title == "避難所運営マニュアル"
+
+
+# Ordinary documents opening with an addressee or a word ending 「様」 are no circulars: a
+# line ending 「について」 in their body or under their title never titles them.
+LETTERS = [
+    (
+        [
+            "保護者　様",
+            "入学説明会のお知らせ",
+            "このたび、令和８年度の入学説明会を下記のとおり開催しますので、その日程と内容について",
+            "お知らせします。",
+        ],
+        "letter",  # the file's name: the title line is not apart from the text in plain text
+    ),
+    (
+        [
+            "地域住民の皆様",
+            "letter",
+            "日頃より市政にご協力いただきありがとうございます。",
+            "工事期間について",
+            "令和８年５月から７月までを予定しています。",
+        ],
+        "letter",
+    ),
+    (["図書館システム調達仕様", "１．目的", "本仕様は、調達の範囲について", "定める。"], "letter"),
+]
+
+
+@pytest.mark.parametrize(("lines", "title"), LETTERS, ids=["wrapped-body", "heading", "spec"])
+def test_a_letter_or_specification_is_not_titled_by_a_line_ending_nitsuite(
+    lines: list[str], title: str
+) -> None:
+    [parsed] = parse_file("letter.txt", "\n".join(lines).encode())
+    assert parsed.title == title
