@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from io import BytesIO
@@ -15,6 +16,13 @@ from reportlab.pdfgen import canvas
 from sqlalchemy.engine import Engine
 
 from admin.db import create_db_engine, init_db
+
+
+def free_port() -> int:
+    """A port nothing listens on: connections are refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def org_with_key(data_dir: Path, name: str, database_url: str = "") -> str:

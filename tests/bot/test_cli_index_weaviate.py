@@ -10,9 +10,9 @@ Weaviate (``embed_missing`` after the copy or on its own) is tested on the store
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
+from support import free_port
 from typer.testing import CliRunner, Result
 
 from bot.cli import app
@@ -20,13 +20,6 @@ from bot.settings import Settings
 from knowledge.analysis import Analyzer
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.errors import IndexUnavailable
-
-
-def free_port() -> int:
-    """A port nothing listens on: connections are refused at once."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def run(tmp_path: Path, *args: str, **env: str) -> Result:

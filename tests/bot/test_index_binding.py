@@ -9,7 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fakes.weaviate_wire import WeaviateWireServer
 from sqlalchemy import create_engine, text
+from support import free_port
 from typer.testing import Result
 
 from admin.identity import database_identity
@@ -20,7 +22,8 @@ from knowledge.analysis import Analyzer
 from knowledge.chunking import chunk_sections
 from knowledge.documents import Document, DocumentMeta, Section, content_hash
 from knowledge.embedded import EmbeddedIndexStore
-from knowledge.errors import IndexBoundElsewhere
+from knowledge.errors import IndexBoundElsewhere, IndexUnavailable
+from knowledge.weaviate_store import WeaviateIndexStore
 
 SECRET = "第三倉庫に除雪機を十二台配備する。"
 QUESTION = "除雪機は何台配備しますか"
@@ -109,3 +112,44 @@ async def test_an_index_from_before_bindings_is_bound_to_the_database_that_opens
     await services.close()
     with pytest.raises(IndexBoundElsewhere):
         EmbeddedIndexStore(settings.index_path, Analyzer(), database=f"not-{identity}")
+
+
+def _weaviate_settings(tmp_path: Path, database_url: str, url: str, grpc_port: int) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        index="weaviate",
+        weaviate_url=url,
+        weaviate_grpc_port=grpc_port,
+    )
+
+
+async def test_the_server_starts_while_weaviate_is_down(tmp_path: Path, database_url: str) -> None:
+    # /readyz reports the index and users get a polite message per question until it answers.
+    http, grpc = free_port(), free_port()
+    while grpc == http:  # the client refuses one port for both
+        grpc = free_port()
+    settings = _weaviate_settings(tmp_path, database_url, f"http://127.0.0.1:{http}", grpc)
+    services = await open_services(settings)
+    try:
+        with pytest.raises(IndexUnavailable) as down:
+            await services.index.ping()
+        assert not isinstance(down.value, IndexBoundElsewhere)
+    finally:
+        await services.close()
+
+
+async def test_the_server_does_not_start_on_a_weaviate_collection_of_another_database(
+    tmp_path: Path, database_url: str
+) -> None:
+    wire = WeaviateWireServer()
+    await wire.start()
+    try:
+        other = WeaviateIndexStore(wire.config(), Analyzer(), database="another-database")
+        await other.upsert(_private())
+        await other.close()
+        settings = _weaviate_settings(tmp_path, database_url, wire.url, wire.grpc_port)
+        with pytest.raises(IndexBoundElsewhere):
+            await open_services(settings)
+    finally:
+        await wire.stop()
