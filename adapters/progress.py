@@ -165,8 +165,11 @@ class DelayedNotice(_WhileAnswering):
                 await self._stopped.wait()
         if self._stopped.is_set():
             return
+        # Counted as sent from the start: one cancelled on its way may have reached the talk,
+        # which is then owed the apology (a notice that failed did not).
+        self.sent = True
         try:
             await self._say(notice_text(self._newest))
-            self.sent = True
         except Exception as exc:
+            self.sent = False
             self._not_shown(exc)

@@ -125,3 +125,17 @@ async def test_an_answer_ready_while_its_notice_is_sent_follows_the_notice() -> 
     sent.set()
     await answering
     assert said == ["notice sent", "notice delivered", "answer"]
+
+
+async def test_a_notice_on_its_way_when_the_answer_is_cancelled_counts_as_sent() -> None:
+    on_its_way = asyncio.Event()
+
+    async def say(text: str) -> None:
+        on_its_way.set()
+        await asyncio.Event().wait()  # LoGo has the request and has not answered yet
+
+    notice = DelayedNotice(say, 0, "logo")
+    await notice.__aenter__()
+    await on_its_way.wait()
+    await notice.abandon()  # shutdown
+    assert notice.sent  # the talk may have it, so the apology follows
