@@ -58,7 +58,7 @@ from knowledge.embedded_schema import (
     use_wal,
 )
 from knowledge.embedded_writes import delete_document, store_documents, store_vectors
-from knowledge.errors import BadDocument, IndexBoundElsewhere, IndexUnavailable
+from knowledge.errors import BadDocument, IndexUnavailable
 from knowledge.index import FIELDS, ChunkRange, IndexQuery, SearchFilter, TermStats
 from knowledge.postings import release_freed_arrays
 from knowledge.term_workers import Pending, TermAnalysis
@@ -100,9 +100,10 @@ class EmbeddedIndexStore:
         self._terms = TermAnalysis(analyzer)
         release_freed_arrays()
         self._lock = threading.RLock()
+        db: sqlite3.Connection | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            db = self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA busy_timeout=10000")
             use_wal(self._db)
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -115,11 +116,12 @@ class EmbeddedIndexStore:
                 bind_database(self._db, database, path)
             if not terms_current(self._db):
                 reanalyze(self._db, self._terms.analyze)
-        except (sqlite3.Error, OSError) as exc:
-            raise IndexUnavailable(detail=f"cannot open index at {path}: {exc}") from exc
-        except IndexBoundElsewhere:
-            self._db.close()
+        except BaseException as exc:  # refused, unreadable, interrupted: nothing left open
+            if db is not None:
+                db.close()
             self._terms.close()
+            if isinstance(exc, sqlite3.Error | OSError):
+                raise IndexUnavailable(detail=f"cannot open index at {path}: {exc}") from exc
             raise
         self._data_version = -1
         self._bound_version = -1

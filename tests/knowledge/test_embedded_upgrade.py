@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -170,6 +171,19 @@ async def test_index_of_a_newer_release_is_refused_with_a_reason(tmp_path: Path)
     with pytest.raises(IndexUnavailable) as raised:
         EmbeddedIndexStore(path, ANALYZER)
     assert "schema version 99" in str(raised.value.detail)
+    # The refused store leaves the file closed (a server retrying would pile up handles).
+    assert not [name for name in open_files() if name.startswith(str(path))]
+
+
+def open_files() -> list[str]:
+    """What this process's file descriptors point to (Linux)."""
+    names = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            names.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except FileNotFoundError:  # the descriptor listdir itself used
+            continue
+    return names
 
 
 async def test_new_words_after_a_failed_batch_are_found_by_every_process(tmp_path: Path) -> None:
