@@ -6,8 +6,16 @@ import ipaddress
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, NonNegativeFloat, SecretStr, ValidationError, field_validator
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from admin.audit_crypto import AuditKeyError, parse_audit_keys
@@ -115,6 +123,25 @@ class Settings(BaseSettings):
                     "base64 で書いた 32 バイトの鍵を指定してください（複数のときは新しい鍵を"
                     "先頭にカンマ区切りで。同じ鍵を繰り返さないでください）"
                 ) from None
+        return value
+
+    @field_validator("weaviate_grpc_host")
+    @classmethod
+    def _grpc_apart(cls, value: str, info: ValidationInfo) -> str:
+        # Weaviate serves REST and gRPC on two ports; the client cannot use one for both, and
+        # said so only at the first search, with a validation error of its own.
+        rest = urlsplit(str(info.data.get("weaviate_url") or ""))
+        try:
+            rest_port = rest.port or (443 if rest.scheme == "https" else 80)
+        except ValueError:  # a malformed port: the client's own check names it
+            return value
+        same_host = not value.strip() or value.strip() == rest.hostname
+        if rest.hostname and same_host and info.data.get("weaviate_grpc_port") == rest_port:
+            raise ValueError(
+                f"gRPC の接続先が BAIBAIN_WEAVIATE_URL と同じポート（{rest_port}）です。"
+                "BAIBAIN_WEAVIATE_GRPC_PORT に Weaviate の gRPC ポート（既定 50051）を"
+                "指定してください"
+            )
         return value
 
     @field_validator("fetch_allowed_networks")

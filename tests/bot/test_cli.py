@@ -420,6 +420,13 @@ def test_a_misconfigured_variable_is_named_with_what_it_should_hold(run) -> None
     assert "BAIBAIN_LLM_TIMEOUT_S: 有限の数値を指定してください" in endless.output
     networks = run("ask", SAMPLE_QUESTION, BAIBAIN_FETCH_ALLOWED_NETWORKS="10.0.0.0/33")
     assert "「10.0.0.0/33」はネットワークとして読めません" in networks.output
+    # Weaviate's REST and gRPC need two ports; one for both is named before anything starts.
+    weaviate = {"BAIBAIN_WEAVIATE_URL": "http://weaviate.local:50051"}
+    one_port = run("org", "list", BAIBAIN_INDEX="weaviate", **weaviate)
+    assert one_port.exit_code == 2
+    assert "同じポート（50051）です" in one_port.output
+    apart = run("org", "list", BAIBAIN_WEAVIATE_GRPC_HOST="grpc.weaviate.local", **weaviate)
+    assert "同じポート" not in apart.output
     # A key cut short when pasted: named before any command runs, never shown.
     cut = "q9Kf3xZ0bX1vY2w3Q4e5R6t7Y8u9I0o="
     for command in (("org", "list"), ("audit", "verify")):
