@@ -19,11 +19,12 @@ SAMPLE_QUESTION = "引っ越したら何日以内に届け出ますか"
 
 
 async def eventually(condition: Callable[[], object], pause: float = 0.05) -> None:
-    """Wait until ``condition()`` holds (for work the app does in the background; at most
-    100 pauses); the caller asserts on what it then sees."""
-    for _ in range(100):
-        if condition():
-            return
+    """Wait until ``condition()`` holds (for work the app does in the background), checking
+    every ``pause`` seconds for at most 30 s (generous: a loaded machine is slow, and a condition
+    that comes costs no more); the caller asserts on what it then sees."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + 30
+    while not condition() and loop.time() < give_up:
         await asyncio.sleep(pause)
 
 
