@@ -90,9 +90,10 @@ async def test_a_stream_that_breaks_midway_is_charged_what_the_server_wrote(
     db_engine: Engine, openai_fake: FakeOpenAIServer, tmp_path: Path
 ) -> None:
     quotas = QuotaService(db_engine, default_budget=1000)
-    # Two pieces of the answer come, then nothing until the call's deadline.
+    # Two pieces of the answer come, then nothing until the call's deadline (time enough for
+    # the two on a loaded machine).
     openai_fake.script(Reply("住民票の写しの交付手数料は300円です。", stall_after=2), Hang())
-    config = LLMConfig(base_url=openai_fake.url, api_key="k", model="m", deadline_s=0.5)
+    config = LLMConfig(base_url=openai_fake.url, api_key="k", model="m", deadline_s=1.5)
     client = OpenAIChatClient(config)
     llm = LLMAccess(client, quotas, auditor(db_engine, tmp_path)).for_org("8")
     assert llm is not None

@@ -206,12 +206,13 @@ async def test_hanging_endpoint_fails_with_the_deadline(
 async def test_the_deadline_bounds_each_batch_not_the_whole_upload(
     openai_fake: FakeOpenAIServer, make_embedder: EmbedderFactory
 ) -> None:
-    slow = [Raw(embeddings_body([1.0, 0.0]).body, delay_s=0.2) for _ in range(3)]
+    # Together longer than the deadline; each well within it, even on a loaded machine.
+    slow = [Raw(embeddings_body([1.0, 0.0]).body, delay_s=0.45) for _ in range(4)]
     openai_fake.script_embeddings(*slow)
-    vectors = await make_embedder(batch_size=1, deadline_s=0.5).embed(["a", "b", "c"])
+    vectors = await make_embedder(batch_size=1, deadline_s=1.5).embed(["a", "b", "c", "d"])
 
-    assert vectors.shape == (3, 2)
-    assert sent_inputs(openai_fake) == [["a"], ["b"], ["c"]]
+    assert vectors.shape == (4, 2)
+    assert sent_inputs(openai_fake) == [["a"], ["b"], ["c"], ["d"]]
 
 
 async def test_breaker_opens_after_consecutive_failures_and_half_opens(

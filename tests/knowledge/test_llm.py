@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -211,11 +212,10 @@ async def test_hanging_endpoint_fails_within_the_deadline(
 ) -> None:
     openai_fake.script(Hang(), Hang(), Hang())
     client = make_client(timeout_s=30.0, deadline_s=0.5)
-    started = time.monotonic()
     with pytest.raises(UpstreamUnavailable) as raised:
-        await client.complete(PROMPT, max_tokens=64)
+        async with asyncio.timeout(20):  # far below the attempt's 30 s: the deadline ends it
+            await client.complete(PROMPT, max_tokens=64)
 
-    assert time.monotonic() - started < 2.0
     assert raised.value.detail == "llm deadline exceeded"
 
 
@@ -235,15 +235,15 @@ async def test_stream_that_stalls_midway_fails_within_the_deadline(
     openai_fake: FakeOpenAIServer, make_client: ClientFactory
 ) -> None:
     openai_fake.script(Reply("住民票の写しの交付手数料は300円です。", stall_after=2))
-    client = make_client(timeout_s=30.0, deadline_s=0.5)
+    # The deadline leaves a loaded machine time for the two deltas that come.
+    client = make_client(timeout_s=30.0, deadline_s=1.5)
     deltas: list[str] = []
-    started = time.monotonic()
     with pytest.raises(UpstreamUnavailable) as raised:
-        async for event in client.stream(PROMPT, max_tokens=64):
-            if isinstance(event, TextDelta):
-                deltas.append(event.text)
+        async with asyncio.timeout(20):  # far below the attempt's 30 s: the deadline ends it
+            async for event in client.stream(PROMPT, max_tokens=64):
+                if isinstance(event, TextDelta):
+                    deltas.append(event.text)
 
-    assert time.monotonic() - started < 2.0
     assert len(deltas) == 2
     assert raised.value.detail == "llm deadline exceeded"
     # The server read the prompt and wrote what came: billed, so charged (estimated).

@@ -73,9 +73,8 @@ async def test_app_starts_reports_not_ready_and_answers_politely(aiohttp_client,
     assert error["code"] == "index_unavailable"
     assert f"127.0.0.1:{port}" in error["message"] and "connect failed" in error["message"]
 
-    started = time.monotonic()
-    answer = await client.post("/api/v1/ask", json={"question": QUESTION})
-    assert time.monotonic() - started < 5
+    async with asyncio.timeout(30):  # not the client's minute of retries: refused is final
+        answer = await client.post("/api/v1/ask", json={"question": QUESTION})
     assert answer.status == 503
     assert (await answer.json())["error"] == {"code": "index_unavailable", "message": POLITE}
 
@@ -83,12 +82,18 @@ async def test_app_starts_reports_not_ready_and_answers_politely(aiohttp_client,
 async def test_a_hanging_server_times_out_instead_of_hanging(
     aiohttp_client, tmp_path, silent_port
 ) -> None:
-    settings = weaviate_settings(tmp_path, silent_port, weaviate_connect_timeout_s=0.3)
-    started = time.monotonic()
-    client = await aiohttp_client(create_app(settings))
-    ready = await client.get("/readyz")
-    answer = await client.post("/api/v1/ask", json={"question": QUESTION})
-    assert time.monotonic() - started < 5  # three bounded connection attempts
+    # Queries and inserts could wait longer than the test does: connecting must be what fails.
+    settings = weaviate_settings(
+        tmp_path,
+        silent_port,
+        weaviate_connect_timeout_s=0.3,
+        weaviate_timeout_s=600,
+        weaviate_insert_timeout_s=600,
+    )
+    async with asyncio.timeout(60):  # three bounded connection attempts
+        client = await aiohttp_client(create_app(settings))
+        ready = await client.get("/readyz")
+        answer = await client.post("/api/v1/ask", json={"question": QUESTION})
     assert ready.status == 503
     assert "timed out after 0.3s" in (await ready.json())["error"]["message"]
     assert answer.status == 503
