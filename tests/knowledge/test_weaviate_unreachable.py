@@ -10,7 +10,6 @@ import asyncio
 import base64
 import os
 import socket
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -110,11 +109,10 @@ def _env(tmp_path: Path, port: int) -> dict[str, str]:
     }
 
 
-def test_cli_ask_prints_the_polite_message_fast(tmp_path: Path) -> None:
-    started = time.monotonic()
+def test_cli_ask_prints_the_polite_message(tmp_path: Path) -> None:
+    # How fast it gives up is `make bench` country; here, that it says so, not a traceback.
     result = CliRunner().invoke(cli, ["ask", QUESTION], env=_env(tmp_path, closed_port()))
-    assert time.monotonic() - started < 10
-    assert result.exit_code == 1
+    assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"エラー: {POLITE}" in result.output
 
 
