@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from admin.db import unavailable
 from knowledge.errors import BadInput, BaibainError
+from knowledge.ingest import no_text
 
 
 class PayloadTooLarge(BadInput):
@@ -111,10 +112,9 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
 
 
 def _holds_no_text(value: object) -> bool:
-    """Whether a JSON value has a string (or key) that is no text: a lone surrogate (a JSON
-    "\\ud800") encodes to nothing, and a NUL ("\\u0000") PostgreSQL refuses in any text column;
-    nothing downstream could store either. Walked without recursion: a body nested as deep as
-    the parser reads would overflow a recursive walk begun further down the stack."""
+    """Whether a JSON value has a string (or key) that is no text (``no_text``). Walked without
+    recursion: a body nested as deep as the parser reads would overflow a recursive walk begun
+    further down the stack."""
     pending = [value]
     while pending:
         item = pending.pop()
@@ -123,13 +123,8 @@ def _holds_no_text(value: object) -> bool:
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
-        elif isinstance(item, str):
-            if "\x00" in item:
-                return True
-            try:
-                item.encode()
-            except UnicodeEncodeError:
-                return True
+        elif isinstance(item, str) and no_text(item):
+            return True
     return False
 
 

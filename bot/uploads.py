@@ -26,10 +26,10 @@ from knowledge.ingest import (
     dropped,
     failure_of,
     name_failure,
+    no_text,
     shown_name,
     source_of,
     unreadable,
-    unreadable_name,
 )
 from knowledge.parsing import resave_hint
 from knowledge.parsing.archive import unsafe_name
@@ -133,7 +133,7 @@ class Uploads(DatasetChanges):
         documents: list[Document] = []
         failures: list[str] = []
         for file in files:
-            if unreadable_name(file.name):  # sent in another encoding, or with a NUL
+            if no_text(file.name):  # sent in another encoding, or with a NUL
                 failures.append(name_failure(file.name))
                 continue
             if unsafe_name(file.name):  # refused as an archive member's: ids are names

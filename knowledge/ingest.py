@@ -109,13 +109,14 @@ class ReadFiles:
             yield pickle.load(self.spool)  # written by ``add`` in this process
 
 
-def unreadable_name(name: str) -> bool:
-    """Whether a file name holds what no document id may: a NUL (PostgreSQL refuses it in
-    text) or a byte of another encoding (kept as a lone surrogate, which encodes to nothing)."""
-    if "\x00" in name:
+def no_text(value: str) -> bool:
+    """Whether a string holds what nothing downstream can store: a NUL (PostgreSQL refuses it
+    in any text column) or a lone surrogate (a byte of another encoding kept as one, or a JSON
+    "\\ud800"), which encodes to nothing. A file name holding one is no document id."""
+    if "\x00" in value:
         return True
     try:
-        name.encode()
+        value.encode()
     except UnicodeEncodeError:
         return True
     return False
@@ -127,7 +128,7 @@ def shown_name(name: str) -> str:
 
 
 def name_failure(name: str) -> str:
-    """Why a file whose name is no text (``unreadable_name``) cannot be taken, naming it."""
+    """Why a file whose name is no text (``no_text``) cannot be taken, naming it."""
     return f"{shown_name(name)}: ファイル名に読み取れない文字があります。名前を付け直してください。"
 
 
