@@ -40,6 +40,12 @@ log = logging.getLogger(__name__)
 THRESHOLDS = (80, 100)
 
 
+def thresholds_reached(used: int, budget: int) -> list[int]:
+    """The thresholds (80, 100) that ``used`` reaches of ``budget``, lowest first; none of a
+    budget of 0 (turned off, nothing to use)."""
+    return [t for t in THRESHOLDS if used * 100 >= t * budget > 0]
+
+
 # The largest monthly budget the database columns hold (32-bit integers on PostgreSQL).
 MAX_BUDGET = 2**31 - 1
 
@@ -104,8 +110,7 @@ class QuotaStatus:
     @property
     def threshold_reached(self) -> int | None:
         """The highest threshold (80 or 100) the month's usage reaches, ``None`` below 80 %."""
-        used = self.percent_used or 0
-        return max((t for t in THRESHOLDS if used >= t), default=None)
+        return max(thresholds_reached(self.used, self.budget), default=None)
 
 
 @dataclass(frozen=True)
@@ -335,11 +340,8 @@ class QuotaService:
                     col(QuotaAccount.period) == reservation.period,
                 )
             ).one()
-            crossed = [
-                t
-                for t in THRESHOLDS
-                if account.used * 100 >= t * account.budget > 0 and t > account.notified_percent
-            ]
+            reached = thresholds_reached(account.used, account.budget)
+            crossed = [t for t in reached if t > account.notified_percent]
             return crossed[-1] if crossed else None
 
     def mark_notified(self, reservation: Reservation, percent: int, *, within: Connection) -> bool:
