@@ -22,7 +22,8 @@ import socket
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -353,39 +354,43 @@ def once_report(job_id: str, outcome: RunOutcome) -> tuple[str, int]:
     return f"ジョブ {job_id} は失敗しました（中断を含む）。ログを確認してください。", 1
 
 
+@asynccontextmanager
+async def _worker_services(settings: Settings) -> AsyncIterator[Services]:
+    """The worker's services (no sample loading), where jobs find them while the block runs."""
+    services = await open_services(settings, load_sample=False)
+    use_services(services)
+    try:
+        yield services
+    finally:
+        use_services(None)
+        await services.close()
+
+
 async def run_once(settings: Settings, job_id: str) -> RunOutcome:
     """Run ``job_id`` now, once (``baibain worker --once``): a run of its own, claimed as a
     scheduled one is, so it does not start while a run of the job is under way on a worker.
     A run let go unfinished (a stopped worker's) is superseded by it, as by any newer run."""
-    services = await open_services(settings, load_sample=False)
-    use_services(services)
-    try:
+    async with _worker_services(settings):
         return await run_job(job_id, datetime.now(UTC))
-    finally:
-        use_services(None)
-        await services.close()
 
 
 async def run_worker(settings: Settings) -> None:
     """Run scheduled jobs until SIGINT/SIGTERM; then let running jobs finish (at most
     ``worker_shutdown_grace_s`` seconds) before closing the services they use."""
-    services = await open_services(settings, load_sample=False)
-    use_services(services)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for sig in signals:
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        scheduler = start_scheduler(services.engine)
-        log.info("worker started jobs=%d", len(JOBS))
-        try:
-            await stop.wait()
-        finally:
-            await scheduler.stop(settings.worker_shutdown_grace_s)
-    finally:
+    async with _worker_services(settings) as services:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGINT, signal.SIGTERM)
         for sig in signals:
-            loop.remove_signal_handler(sig)
-        use_services(None)
-        await services.close()
-        log.info("worker stopped")
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            scheduler = start_scheduler(services.engine)
+            log.info("worker started jobs=%d", len(JOBS))
+            try:
+                await stop.wait()
+            finally:
+                await scheduler.stop(settings.worker_shutdown_grace_s)
+        finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+    log.info("worker stopped")
