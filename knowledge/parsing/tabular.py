@@ -139,12 +139,36 @@ def _unsaved(formula: object) -> str:
     )
 
 
+def _set(flag: str | None) -> bool:
+    """Whether an XML boolean attribute (``hidden="1"``, ``filterMode="true"``) is set."""
+    return flag in ("1", "true")
+
+
 class _SavedValues(WorkSheetParser):
     """openpyxl's sheet reader, made with ``data_only=True``, that gives each cell the value
     its file holds and a formula it holds none for as ``_unsaved``: one pass over the sheet,
     where a workbook loads either the values or the formulas. A formula whose result is an
     empty string (「=IF(A2="","",…)」) holds an empty value of type ``str`` and shows
-    nothing, as in Excel."""
+    nothing, as in Excel.
+
+    It also notes the hidden columns, hidden by hand or in a collapsed outline group: a sheet
+    lists them (``<col min="2" max="4" hidden="1"/>``, a range) before its rows."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hidden_columns: set[int] = set()
+
+    def parse_column_dimensions(self, col: Any) -> None:
+        super().parse_column_dimensions(col)
+        if _set(col.get("hidden")):
+            first = int(col.get("min"))
+            self.hidden_columns.update(range(first, int(col.get("max", first)) + 1))
+
+    def filtered(self) -> bool:
+        """Whether a filter hides rows of the sheet (``<sheetPr filterMode="1">``, which the
+        sheet holds before its rows)."""
+        properties = getattr(self, "sheet_properties", None)
+        return bool(properties is not None and properties.filterMode)
 
     def parse_cell(self, element: Any) -> dict[str, Any]:
         cell: dict[str, Any] = super().parse_cell(element)
@@ -160,10 +184,17 @@ class _SavedValues(WorkSheetParser):
         return cell
 
 
-def _rows(sheet: Any) -> Iterator[tuple[int, list[str]]]:
+def _rows(sheet: Any, withheld: set[str]) -> Iterator[tuple[int, list[str]]]:
     """A worksheet's rows as ``(row number, cells as text)``: values as the file holds them,
     numbers as their format shows them (``cell_text``), read row by row, so that the sheet's
-    cells are not all held at once."""
+    cells are not all held at once.
+
+    Hidden rows and columns are left out, as hidden sheets are: staff hide working columns
+    (内部メモ, 計算用) and superseded rows from the table's readers, and a collapsed outline
+    group hides its rows and columns the same way. Rows a filter leaves out are kept: Excel
+    marks them hidden too, but they are the table's rows, and the filter only the view its
+    last editor left. Rows keep their numbers, so a position still names the rows as Excel
+    numbers them. The sheet's title is added to ``withheld`` when hidden cells held text."""
     workbook = sheet.parent
     formats: dict[int, str] = {}  # by style: looking a format up costs more than a cell
     with sheet._get_source() as source:
@@ -176,24 +207,37 @@ def _rows(sheet: Any) -> Iterator[tuple[int, list[str]]]:
             timedelta_formats=workbook._timedelta_formats,
         )
         for number, cells in parser.parse():
+            cells = [cell for cell in cells if cell["value"] not in (None, "")]
+            # Popped, so that the attributes of rows already read are not all kept.
+            row = parser.row_dimensions.pop(str(number), {})
+            if _set(row.get("hidden")) and not parser.filtered():
+                if cells:
+                    withheld.add(sheet.title)
+                continue
+            hidden = parser.hidden_columns
             shown = [""] * max((cell["column"] for cell in cells), default=0)
             for cell in cells:
-                value, style = cell["value"], cell["style_id"]
-                if value is None:
+                value, style, column = cell["value"], cell["style_id"], cell["column"]
+                if column in hidden:
+                    withheld.add(sheet.title)
                     continue
                 if style and style not in formats:
                     formats[style] = ReadOnlyCell(
                         sheet, number, 1, None, style_id=style
                     ).number_format
-                shown[cell["column"] - 1] = cell_text(value, formats.get(style, "General"))
+                shown[column - 1] = cell_text(value, formats.get(style, "General"))
+            if hidden:
+                shown = [text for column, text in enumerate(shown, 1) if column not in hidden]
             yield number, shown
 
 
 def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
     """Every visible worksheet, rows grouped with the header repeated; position
     「Sheet1 2〜21行」. Hidden sheets (lookup tables, working figures, personal data kept out
-    of the readers' sight) are not read."""
+    of the readers' sight) are not read, nor hidden rows and columns of a visible one
+    (``_rows``)."""
     sections: list[Section] = []
+    withheld: set[str] = set()
     try:
         workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zip, XML and key errors on damaged files
@@ -206,7 +250,7 @@ def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
         title = workbook.properties.title or ""
         visible = [sheet for sheet in workbook.worksheets if sheet.sheet_state == "visible"]
         for sheet in visible:
-            sections += table_sections(_rows(sheet), sheet.title)
+            sections += table_sections(_rows(sheet, withheld), sheet.title)
     except Exception as exc:  # damaged sheet XML surfaces only while reading rows
         raise BadDocument(
             f"{label}のシートを読み込めませんでした。ファイルが壊れていないか確認してください。",
@@ -214,12 +258,12 @@ def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
         ) from exc
     finally:
         workbook.close()
-    if not sections and len(visible) < len(workbook.worksheets):
+    if not sections and (withheld or len(visible) < len(workbook.worksheets)):
         raise BadDocument(
             f"{label}の表示されているシートから本文を読み取れませんでした。"
-            "非表示のシートは読み込みません。読み込ませたい内容は表示されているシートに"
-            "入れてからアップロードしてください。",
-            detail="no text in visible sheets",
+            "非表示のシート・行・列は読み込みません。読み込ませたい内容は再表示してから"
+            "アップロードしてください。",
+            detail="no text in visible cells",
         )
     return ParsedFile(
         name=name,

@@ -469,14 +469,14 @@ def test_a_workbook_with_nothing_visible_to_read_is_refused() -> None:
     workbook.active = 3
     message = refusal("施設.xlsx", xlsx_bytes(workbook))
     assert message.startswith("「施設.xlsx」の表示されているシートから本文を読み取れませんでした")
-    assert "非表示のシートは読み込みません" in message
+    assert "非表示のシート・行・列は読み込みません" in message
     # Every sheet hidden: a file Excel and openpyxl would not save, but a program may write.
     data = rewritten(
         xlsx_bytes(workbook),
         "xl/workbook.xml",
         lambda part: part.replace(b'"visible"', b'"hidden"'),
     )
-    assert "非表示のシートは読み込みません" in refusal("施設.xlsx", data)
+    assert "非表示のシート・行・列は読み込みません" in refusal("施設.xlsx", data)
 
 
 def test_damaged_xlsx_is_refused() -> None:
