@@ -1,6 +1,8 @@
 """``/api/v1/datasets…``: datasets of the caller's organization (API key = organization admin).
 
-* ``GET /api/v1/datasets`` — datasets the organization may see (shared ones and its own)
+* ``GET /api/v1/datasets`` — datasets the organization may see (shared ones and its own), and
+  the bundled sample statutes when the index holds them (``"bundled": true``, ``"id": null``:
+  read-only, no route changes them)
 * ``POST /api/v1/datasets`` — create: ``{"name", "category", "license"?, "source_url"?,
   "publisher"?, "refresh_hours"?, "attested_by"?}`` (``attested_by`` shares it at once)
 * ``GET /api/v1/datasets/{id}`` — one dataset
@@ -26,6 +28,7 @@ from bot.api import require_caller, require_org
 from bot.app_keys import SERVICES
 from bot.fetch import FetchPolicy, check_url
 from bot.http import json_ok, optional_text, read_json_object, too_large
+from bot.sample import SAMPLE_DATASET, SAMPLE_DEFAULTS, sample_documents, sample_in_index
 from bot.uploads import UploadFile
 from knowledge.errors import BadInput, NotFound
 
@@ -33,18 +36,47 @@ from knowledge.errors import BadInput, NotFound
 def dataset_json(info: DatasetInfo, viewer_org: str | None = None) -> dict[str, Any]:
     """A dataset as its owner sees it, or (``viewer_org`` another organization) without who
     attested its sharing: a person of the owner (a chat user id), not the viewer's business;
-    that it was attested, and when, is shown."""
+    that it was attested, and when, is shown. ``bundled`` is false: an organization's dataset,
+    not the sample that ships with Baibain."""
     data = asdict(info)
     data["attested_at"] = info.attested_at.isoformat() if info.attested_at else None
     if viewer_org is not None and viewer_org != info.org_id:
         data["attested_by"] = ""
+    data["bundled"] = False
     return data
+
+
+def sample_json() -> dict[str, Any]:
+    """The bundled sample statutes as an entry of the listing, in a dataset's shape: shared with
+    every organization, owned by none, and without an id (``null``), as chat and the CLI list
+    them without a number: no route uploads to, attests or deletes them."""
+    info = DatasetInfo(
+        id=0,
+        org_id="",
+        name=SAMPLE_DEFAULTS.dataset,
+        category=SAMPLE_DEFAULTS.category,
+        license=SAMPLE_DEFAULTS.license,
+        publisher=SAMPLE_DEFAULTS.publisher,
+        source_url="",
+        visibility="shared",
+        attested_by="",
+        attested_at=None,
+        refresh_hours=None,
+        documents=sample_documents(),
+    )
+    return {**dataset_json(info), "id": None, "bundled": True}
 
 
 def _dataset_id(request: web.Request) -> int:
     raw = request.match_info["dataset_id"]
     if not (raw.isascii() and raw.isdigit()):  # 「²」「٣」 are digits to isdigit, not to int
-        raise NotFound(f"データセット {raw} が見つかりません。")
+        # The listing's one entry without a number is the bundled sample: a client that put
+        # its null id (or its name) into the URL is told why it cannot change it.
+        raise NotFound(
+            f"データセット「{raw}」が見つかりません。データセットは GET /api/v1/datasets の"
+            f"id（番号）で指定してください。id が null の「{SAMPLE_DATASET}」は同梱のデータで、"
+            "読み取り専用のため変更・削除できません。"
+        )
     return int(raw)
 
 
@@ -58,8 +90,14 @@ async def _owned(request: web.Request, caller: ApiCaller, action: str) -> Datase
 
 async def list_datasets(request: web.Request) -> web.Response:
     org = await require_org(request)
-    rows = await asyncio.to_thread(request.app[SERVICES].datasets.visible, org.id)
-    return json_ok({"datasets": [dataset_json(r, org.id) for r in rows]})
+    services = request.app[SERVICES]
+    rows = await asyncio.to_thread(services.datasets.visible, org.id)
+    listed = [dataset_json(r, org.id) for r in rows]
+    # The bundled statutes answer questions too, though no organization uploaded them.
+    if await sample_in_index(services.index):
+        # In a thread: the process's first listing counts the sample file's lines (9 MB).
+        listed.append(await asyncio.to_thread(sample_json))
+    return json_ok({"datasets": listed})
 
 
 async def create_dataset(request: web.Request) -> web.Response:

@@ -45,6 +45,13 @@ def _first_and_last_ids() -> tuple[str, str]:
     return str(json.loads(first)["id"]), str(json.loads(last)["id"])
 
 
+@cache
+def sample_documents() -> int:
+    """How many documents (articles) the sample holds, counted once per process."""
+    with sample_path().open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
 def sample_line() -> str:
     """The bundled statutes as a line of a dataset listing (they have no dataset id)."""
     return f"・{SAMPLE_DATASET}（{SAMPLE_DEFAULTS.publisher}の法令、同梱）"
