@@ -8,14 +8,15 @@ another process (the worker, a CLI ingest) become visible without restarts, and 
 killed mid-ingest leaves the previous committed state intact.
 
 Given the identity of the administrative database it serves (``database``), the store refuses
-an index built with another one before it writes anything (``embedded_schema.bind_database``),
+an index built with another one before it writes anything (``embedded_schema.open_index``),
 and stops serving when another process binds the file to another database meanwhile (possible
 only while it holds no organization's documents): writes check in their transaction, reads
 whenever another process has committed.
 
-The statements that write the file are in ``embedded_writes``, those that read it (into the
-in-memory index, or for hits and documents) in ``embedded_reads``; this class holds the lock,
-the transactions and how far the in-memory index has replayed the change log.
+Opening the file (creating, upgrading, binding it) is in ``embedded_schema``, the statements
+that write it in ``embedded_writes``, those that read it (into the in-memory index, or for hits
+and documents) in ``embedded_reads``; this class holds the lock, the transactions and how far
+the in-memory index has replayed the change log.
 """
 
 from __future__ import annotations
@@ -45,17 +46,12 @@ from knowledge.embedded_reads import (
     reload,
 )
 from knowledge.embedded_schema import (
-    bind_database,
     bound_database,
     bound_elsewhere,
     encode_terms,
     insert_terms,
-    prepare,
-    reanalyze,
-    refuse_foreign,
-    terms_current,
+    open_index,
     terms_generation,
-    use_wal,
 )
 from knowledge.embedded_writes import delete_document, store_documents, store_vectors
 from knowledge.errors import BadDocument, IndexUnavailable
@@ -69,10 +65,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# SQLite's page cache per connection (its default is 2 MiB). Chunk and document ids arrive
-# in no particular order, so every insert touches random pages of their indexes; keeping
-# the indexes in memory made ingest of 300,000 chunks about a fifth faster (1.20 → 1.42 MB/s).
-_PAGE_CACHE_KIB = 128 * 1024
 # Up to this many chunks a search takes a few milliseconds and runs on the caller's event loop
 # (see ``_read``); a larger index is searched in a worker thread, so other requests go on.
 _INLINE_CHUNKS = 200_000
@@ -100,28 +92,10 @@ class EmbeddedIndexStore:
         self._terms = TermAnalysis(analyzer)
         release_freed_arrays()
         self._lock = threading.RLock()
-        db: sqlite3.Connection | None = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout=10000")
-            use_wal(self._db)
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute(f"PRAGMA cache_size=-{_PAGE_CACHE_KIB}")
-            if database is not None:
-                refuse_foreign(self._db, database, path)  # before any upgrade writes to it
-            prepare(self._db, path)
-            if database is not None:
-                bind_database(self._db, database, path)
-            if not terms_current(self._db):
-                reanalyze(self._db, self._terms.analyze)
-        except BaseException as exc:  # refused, unreadable, interrupted: nothing left open
-            if db is not None:
-                db.close()
+            self._db = open_index(path, database, self._terms.analyze)
+        except BaseException:  # refused, unreadable, interrupted: no helper process left running
             self._terms.close()
-            if isinstance(exc, sqlite3.Error | OSError):
-                raise IndexUnavailable(detail=f"cannot open index at {path}: {exc}") from exc
             raise
         self._data_version = -1
         self._bound_version = -1

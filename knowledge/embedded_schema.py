@@ -1,4 +1,5 @@
-"""The SQLite schema of ``EmbeddedIndexStore``, its versions and the upgrade of older files.
+"""The SQLite file of ``EmbeddedIndexStore``: its schema, its versions, the upgrade of older
+files, and opening one ready for use (``open_index``).
 
 Version 2 stores each chunk's terms as compact arrays of term ids and counts (one pair of blobs
 per field) next to its text, and the term numbering in ``terms``, so opening an index reads
@@ -26,6 +27,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from knowledge.documents import Chunk, Document
@@ -90,6 +92,45 @@ CHUNK_COLUMNS = f"chunk_id, doc_id, ordinal, heading, position, article, {TERM_C
 _TERM_ASSIGNMENTS = ", ".join(f"{f} = ?, {f}_tf = ?" for f in FIELDS)
 _REANALYZE_BATCH = 5_000
 _WAL_ATTEMPTS = 200  # 10 s, as the busy timeout
+# SQLite's page cache per connection (its default is 2 MiB). Chunk and document ids arrive
+# in no particular order, so every insert touches random pages of their indexes; keeping
+# the indexes in memory made ingest of 300,000 chunks about a fifth faster (1.20 → 1.42 MB/s).
+_PAGE_CACHE_KIB = 128 * 1024
+Analyze = Callable[[Sequence[Document]], list[BatchTerms]]
+
+
+def open_index(path: Path, database: str | None, analyze: Analyze) -> sqlite3.Connection:
+    """Open the index file at ``path`` ready for use: created, or upgraded to this schema
+    (``prepare``); bound to ``database`` unless that is ``None`` (``bind_database``); its terms
+    analyzed again with ``analyze`` when the analysis changed (``reanalyze``).
+
+    A file bound to another database is refused before anything is written to it
+    (``IndexBoundElsewhere``); one that cannot be opened or read gives ``IndexUnavailable``.
+    On any failure the connection is closed.
+    """
+    db: sqlite3.Connection | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA busy_timeout=10000")
+        use_wal(db)
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute(f"PRAGMA cache_size=-{_PAGE_CACHE_KIB}")
+        if database is not None:
+            refuse_foreign(db, database, path)  # before any upgrade writes to it
+        prepare(db, path)
+        if database is not None:
+            bind_database(db, database, path)
+        if not terms_current(db):
+            reanalyze(db, analyze)
+        return db
+    except BaseException as exc:  # refused, unreadable, interrupted: nothing left open
+        if db is not None:
+            db.close()
+        if isinstance(exc, sqlite3.Error | OSError):
+            raise IndexUnavailable(detail=f"cannot open index at {path}: {exc}") from exc
+        raise
 
 
 def use_wal(db: sqlite3.Connection) -> None:
@@ -290,9 +331,7 @@ def _documents(rows: Sequence[tuple[Any, ...]]) -> list[Document]:
     return documents
 
 
-def reanalyze(
-    db: sqlite3.Connection, analyze: Callable[[Sequence[Document]], list[BatchTerms]]
-) -> None:
+def reanalyze(db: sqlite3.Connection, analyze: Analyze) -> None:
     """Analyze every stored chunk again and renumber all terms, in one transaction."""
     db.execute("BEGIN IMMEDIATE")
     try:
