@@ -52,9 +52,12 @@ def cell_text(value: object, number_format: str | None = "General") -> str:
 
 
 def _line(cells: list[str]) -> str:
-    while cells and not cells[-1]:
-        cells = cells[:-1]
-    return " | ".join(cells)
+    # Rows end in empty cells wherever a sheet is formatted to the right of its table, in
+    # thousands when a whole row is: they are skipped by index, not cut off one copy at a time.
+    end = len(cells)
+    while end and not cells[end - 1]:
+        end -= 1
+    return " | ".join(cells[:end])
 
 
 def table_sections(rows: Iterable[tuple[int, list[str]]], where: str) -> list[Section]:

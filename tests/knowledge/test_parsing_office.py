@@ -15,6 +15,7 @@ from docx.document import Document as DocumentObject
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import parse_xml
 from openpyxl import Workbook
+from openpyxl.styles import Border, Side
 
 from knowledge.errors import BadDocument
 from knowledge.parsing import ParseLimits, parse_file
@@ -351,6 +352,18 @@ def test_wide_rows_close_a_group_before_it_outgrows_a_chunk() -> None:
     assert len(parsed.sections) > 1
     assert all(len(s.text) <= 1000 for s in parsed.sections)
     assert all(s.text.startswith("番号 | 内容\n") for s in parsed.sections)
+
+
+def test_a_row_formatted_across_the_sheet_reads_as_its_filled_cells() -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["品目", "曜日"])
+    sheet.append(["燃やすごみ", "月曜日・木曜日"])
+    for column in range(3, 5003):  # a ruled line drawn far past the table: empty styled cells
+        sheet.cell(row=2, column=column).border = Border(bottom=Side(style="thin"))
+    [parsed] = parse_file("gomi.xlsx", xlsx_bytes(workbook))
+    assert parsed.sections[0].text == "品目 | 曜日\n燃やすごみ | 月曜日・木曜日"
 
 
 def budget_sheet() -> bytes:
