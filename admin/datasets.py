@@ -9,6 +9,7 @@ when) makes it ``shared``. The versions of a dataset's documents are kept by
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
@@ -17,6 +18,7 @@ from sqlalchemy import ColumnElement, UniqueConstraint, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, or_, select
 
+from admin.db import Bind
 from admin.document_versions import DocumentVersion, DocumentVersions
 from knowledge.errors import BadInput, BaibainError, Forbidden, NotFound
 from knowledge.titles import file_keys, title_key
@@ -196,6 +198,16 @@ class DatasetService(DocumentVersions):
     """Datasets: creation, lookup as a viewer may see them, attestation, deletion, documents by
     file name and source state; recording document versions comes from ``DocumentVersions``."""
 
+    def __init__(self, bind: Bind, *, reserved: Collection[str] = ()) -> None:
+        """The service on ``bind``; ``create`` refuses the ``reserved`` names: those of the
+        datasets that ship with Baibain, which every organization sees (``bot`` knows them)."""
+        super().__init__(bind)
+        self._reserved = frozenset(reserved)
+
+    def on(self, bind: Bind) -> DatasetService:
+        """This service on another bind (an audited change's connection), same names reserved."""
+        return DatasetService(bind, reserved=self._reserved)
+
     def create(
         self,
         org_id: str,
@@ -219,6 +231,12 @@ class DatasetService(DocumentVersions):
                 f"分類と同じ名前「{name}」はデータセット名に使えません"
                 f"（分類の指定と区別できないため）。「{name}集」のような別の名前を"
                 "指定してください。"
+            )
+        if name in self._reserved:  # listed beside it, and a filter naming it would take both
+            raise BadInput(
+                f"「{name}」は Baibain に同梱されているデータセットの名前のため使えません"
+                f"（一覧や絞り込みで同梱のデータと区別できないため）。「{name}（〇〇市）」の"
+                "ように組織名を付けるなど、別の名前を指定してください。"
             )
         if refresh_hours is not None and not 1 <= refresh_hours <= MAX_REFRESH_HOURS:
             raise BadInput(f"更新間隔は1〜{MAX_REFRESH_HOURS}時間で指定してください。")

@@ -65,8 +65,9 @@ class DatasetChanges:
     async def create(
         self, make: Callable[[DatasetService], DatasetInfo], *, who: str, platform: str
     ) -> DatasetInfo:
-        """The dataset ``make`` creates (``DatasetService.create`` with its fields), recorded
-        as created in the same transaction (over REST, by a chat upload or ``ingest``)."""
+        """The dataset ``make`` creates (``DatasetService.create`` with its fields, on a
+        service reserving the names ``datasets`` reserves), recorded as created in the same
+        transaction (over REST, by a chat upload or ``ingest``)."""
 
         def created(dataset: DatasetInfo) -> AuditEvent:
             details = {
@@ -76,7 +77,7 @@ class DatasetChanges:
             }
             return self._event(dataset, "dataset.create", details, who=who, platform=platform)
 
-        return await self.auditor.change(lambda conn: make(DatasetService(conn)), created)
+        return await self.auditor.change(lambda conn: make(self.datasets.on(conn)), created)
 
     async def create_for_upload(
         self,
@@ -121,7 +122,7 @@ class DatasetChanges:
         details = {"dataset_id": dataset.id, "attested_by": attested_by}
         event = self._event(dataset, "dataset.attest", details, who=who, platform=platform)
         shared = await self.auditor.change(
-            lambda conn: DatasetService(conn).attest(dataset.id, dataset.org_id, attested_by),
+            lambda conn: self.datasets.on(conn).attest(dataset.id, dataset.org_id, attested_by),
             lambda _attested: event,
         )
         documents = []

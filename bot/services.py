@@ -18,7 +18,7 @@ from bot.assistant import Assistant
 from bot.auditing import Auditor
 from bot.fetch import FetchPolicy
 from bot.metering import LLMAccess
-from bot.sample import load_sample_if_empty
+from bot.sample import SAMPLE_DATASET, load_sample_if_empty
 from bot.settings import Settings
 from bot.summarizer import Summarizer
 from bot.uploads import Uploads
@@ -219,7 +219,8 @@ async def open_services(
         answer_max_tokens=settings.llm_answer_max_tokens,
         query_variants=settings.llm_query_variants,
     )
-    datasets = DatasetService(engine)
+    # No organization's dataset takes the bundled sample's name (listed and filtered by name).
+    datasets = DatasetService(engine, reserved=(SAMPLE_DATASET,))
     summarizer = Summarizer(
         index,
         analyzer,

@@ -143,3 +143,16 @@ async def test_a_new_dataset_whose_upload_is_refused_is_removed_and_both_are_rec
     assert DatasetService(chat.engine).by_name(yokohama(chat), "窓口") is None
     assert admin_records(chat) == 2  # its creation, and its removal when the upload failed
     assert verified(chat, chat_data_dir)
+
+
+async def test_a_chat_upload_into_a_new_dataset_of_the_sample_s_name_is_refused(
+    chat: Chat, logo_fake: FakeLogo
+) -> None:
+    upload = "/upload データセット=サンプル法令データ 分類=法令 共有=可"
+    refused = await say(chat, logo_fake, upload, "admin-1", file=GUIDE)
+    assert "「サンプル法令データ」は Baibain に同梱されているデータセットの名前" in refused
+    assert "別の名前を指定してください" in refused
+    assert DatasetService(chat.engine).by_name(yokohama(chat), "サンプル法令データ") is None
+    assert admin_records(chat) == 0  # nothing created, so nothing recorded
+    listed = await say(chat, logo_fake, "/datasets", "admin-1")
+    assert listed.count("サンプル法令データ") == 1

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from admin import orgs
+from admin.datasets import DatasetService
+from admin.db import create_db_engine
+
 SAMPLE = "・サンプル法令データ（e-Gov法令検索（デジタル庁）の法令、同梱）"
 
 
@@ -70,3 +74,37 @@ def test_a_folder_ingested_again_drops_the_files_it_no_longer_holds(run, tmp_pat
     assert "廃止予定規則" not in shown.output
     found = run("search", "公用車の使用", "--org", "テスト市", "--json")
     assert "廃止予定規則" not in found.output
+
+
+def test_ingest_into_a_new_dataset_of_the_sample_s_name_is_refused(run, tmp_path: Path) -> None:
+    rule = tmp_path / "規則.txt"
+    rule.write_text("テスト市規則\n第1条 この規則は試験用とする。\n", "utf-8")
+    assert run("org", "create", "テスト市").exit_code == 0
+    args = ("--org", "テスト市", "--category", "法令", "--shareable")
+    refused = run("ingest", str(rule), "--dataset", "サンプル法令データ", *args)
+    assert refused.exit_code == 2, refused.output
+    assert "「サンプル法令データ」は Baibain に同梱されているデータセットの名前" in refused.output
+    assert "別の名前を指定してください" in refused.output
+    listed = run("dataset", "list", "--org", "テスト市").output
+    assert listed.count("サンプル法令データ") == 1 and SAMPLE in listed
+    assert '"dataset.create"' not in run("audit", "export", "--org", "テスト市").output
+
+
+def test_ingest_into_a_dataset_of_the_sample_s_name_made_before_keeps_working(
+    run, data_dir: Path, tmp_path: Path
+) -> None:
+    rule = tmp_path / "規則.txt"
+    rule.write_text("テスト市規則\n第1条 この規則は試験用とする。\n", "utf-8")
+    assert run("org", "create", "テスト市").exit_code == 0
+    engine = create_db_engine(f"sqlite:///{data_dir / 'baibain.sqlite3'}")
+    try:  # as a release that did not reserve the name created it
+        org_id = orgs.get_org(engine, "テスト市").id
+        DatasetService(engine).create(org_id, "サンプル法令データ", "条例・規則・例規")
+    finally:
+        engine.dispose()
+    added = run("ingest", str(rule), "--dataset", "サンプル法令データ", "--org", "テスト市")
+    assert added.exit_code == 0, added.output
+    assert "1 件の文書を取り込みました" in added.output
+    assert "サンプル法令データ（条例・規則・例規・組織内のみ・1件）" in (
+        run("dataset", "list", "--org", "テスト市").output
+    )

@@ -1,5 +1,6 @@
 """The bundled sample statutes in the REST dataset listing: listed, as chat and the CLI list
-them, when the index holds them; read-only for every route that changes a dataset."""
+them, when the index holds them; read-only for every route that changes a dataset; their name
+taken by no organization's dataset."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import aiohttp
 from aiohttp.test_utils import TestClient
 from support import org_with_key
 
+from admin import orgs
+from admin.datasets import DatasetService
+from admin.db import create_db_engine
 from bot.app import create_app
 from bot.settings import Settings
 
@@ -77,7 +81,7 @@ async def test_the_listing_shows_the_bundled_sample_the_questions_are_answered_f
     assert SAMPLE in [c["dataset"] for c in (await asked.json())["citations"]]
 
 
-async def test_changing_the_bundled_sample_is_refused_with_a_clear_404(
+async def test_changing_the_bundled_sample_or_taking_its_name_is_refused(
     aiohttp_client, make_db_settings, data_dir: Path, app_database_url: str
 ) -> None:
     client = await aiohttp_client(create_app(make_db_settings(host="0.0.0.0")))
@@ -96,7 +100,20 @@ async def test_changing_the_bundled_sample_is_refused_with_a_clear_404(
             error = (await response.json())["error"]
             assert error["code"] == "not_found"
             assert f"id が null の「{SAMPLE}」は同梱のデータで、読み取り専用" in error["message"]
-    # Nothing changed: the sample is still listed and still answers.
+    # Nor is its name taken: listed beside it, a dataset of that name would be filtered with it.
+    for name in (SAMPLE, f" {SAMPLE}　"):  # as typed, and with the blanks a name is stripped of
+        body = {"name": name, "category": "法令", "attested_by": "法務課"}
+        refused = await client.post("/api/v1/datasets", json=body, headers=auth(key))
+        assert refused.status == 400, await refused.text()
+        error = (await refused.json())["error"]
+        assert error["code"] == "bad_input"
+        assert (
+            f"「{SAMPLE}」は Baibain に同梱されているデータセットの名前のため使えません"
+            in (error["message"])
+        )
+        assert f"「{SAMPLE}（〇〇市）」のように組織名を付けるなど" in error["message"]
+    # Nothing changed: the sample is still listed, alone of its name, and still answers.
+    assert [d["name"] for d in before].count(SAMPLE) == 1
     assert await listed(client, key) == before
     asked = await client.post(
         "/api/v1/ask", json={"question": "地方自治法の目的は何ですか"}, headers=auth(key)
@@ -115,3 +132,25 @@ async def test_without_the_sample_in_the_index_only_uploaded_datasets_are_listed
     body = {"name": "ごみ規則", "category": "条例・規則・例規"}
     assert (await client.post("/api/v1/datasets", json=body, headers=auth(key))).status == 201
     assert [(d["name"], d["bundled"]) for d in await listed(client, key)] == [("ごみ規則", False)]
+
+
+async def test_a_dataset_of_the_sample_s_name_made_before_keeps_working(
+    aiohttp_client, make_db_settings, data_dir: Path, app_database_url: str
+) -> None:
+    key = org_with_key(data_dir, "テスト市", app_database_url)
+    engine = create_db_engine(app_database_url)
+    try:  # as a release that did not reserve the name created it
+        org_id = orgs.get_org(engine, "テスト市").id
+        old = DatasetService(engine).create(org_id, SAMPLE, "条例・規則・例規")
+    finally:
+        engine.dispose()
+    client = await aiohttp_client(create_app(make_db_settings(host="0.0.0.0")))
+    assert [(d["id"], d["bundled"]) for d in await listed(client, key)] == [
+        (old.id, False),
+        (None, True),
+    ]
+    uploaded = await client.post(
+        f"/api/v1/datasets/{old.id}/documents", data=rule_form(), headers=auth(key)
+    )
+    assert uploaded.status == 200, await uploaded.text()
+    assert (await uploaded.json())["written"] == 1
