@@ -14,7 +14,16 @@ from aiohttp import HttpVersion11, web
 
 from adapters.background import BackgroundTasks
 from adapters.outbound import Outbox
-from bot.turns import Answer, Attachment, ChatBot, Citation, Platform, Progress, Turn
+from bot.turns import (
+    Answer,
+    Attachment,
+    ChatBot,
+    Citation,
+    Platform,
+    Progress,
+    Turn,
+    without_unseen,
+)
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +135,9 @@ async def read_body(request: web.Request, limit: int = MAX_WEBHOOK_BYTES) -> byt
 
 def as_command(text: str) -> tuple[bool, str]:
     """``(True, rest)`` for a message starting with ``/`` (or the full-width ／), else
-    ``(False, text)``: after the mention, ``/help`` is a command, anything else a question."""
-    stripped = text.strip()
+    ``(False, text)``: after the mention, ``/help`` is a command, anything else a question
+    (a zero-width space copied before the slash is not seen, so not read either)."""
+    stripped = without_unseen(text).strip()
     if stripped[:1] in ("/", "／"):
         return True, stripped[1:].strip()
     return False, stripped

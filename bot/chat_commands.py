@@ -12,7 +12,7 @@ from admin.audit import AuditEvent
 from admin.datasets import CATEGORIES, DatasetInfo
 from admin.orgs import OrgInfo
 from bot import commands
-from bot.cli_quota import changed_line, describe, parse_tokens
+from bot.cli_quota import changed_line, describe, tokens_refused
 from bot.fetch import Fetched, FetchPolicy, fetch
 from bot.router import notice
 from bot.sample import sample_in_index, sample_line
@@ -27,15 +27,16 @@ LISTED_DOCUMENTS = 30
 
 
 def parse_options(args: str) -> tuple[dict[str, str], list[str]]:
-    """``分類=例規 共有=可 https://…`` → options and the remaining words."""
+    """``分類=例規 共有=可 https://…`` → options and the remaining words (a URL is one, ``=``
+    in its query or not); ``BadInput`` for an option given twice with different values."""
     options: dict[str, str] = {}
     rest: list[str] = []
-    for word in args.replace("＝", "=").split():
-        key, sep, value = word.partition("=")
-        if sep and key:
-            options[key.strip()] = value.strip()
-        else:
+    for word in args.split():
+        key, sep, value = word.replace("＝", "=").partition("=")
+        if not sep or not key or word.startswith(("http://", "https://")):
             rest.append(word)
+        elif options.setdefault(key, value) != value:
+            raise BadInput(f"「{key[:40]}=」が2回指定されています。1つにしてください。")
     return options, rest
 
 
@@ -227,13 +228,14 @@ class DataCommands:
 
     async def _documents(self, org: OrgInfo, raw: str, platform: Platform) -> Answer:
         """The documents of one dataset the organization may see, to name one in /summarize."""
-        if not raw.isdigit():
+        number = commands.typed_number(raw)
+        if number is None:
             listed = commands.typed(platform, "datasets")
             return notice(
                 f"データセットの番号を数字で指定してください（{listed} で確認できます）。"
             )
         datasets = self.services.datasets
-        dataset = await asyncio.to_thread(datasets.get, int(raw), org.id)
+        dataset = await asyncio.to_thread(datasets.get, number, org.id)
         titles = await asyncio.to_thread(datasets.titles, dataset.id)
         lines = document_lines(dataset, titles, LISTED_DOCUMENTS)
         if titles:
@@ -245,7 +247,8 @@ class DataCommands:
         words = args.split(maxsplit=1)
         raw, doc_id = [*words, "", ""][:2]
         platform = turn.conversation.platform
-        if not raw.isdigit():
+        number = commands.typed_number(raw)
+        if number is None:
             listed = commands.typed(platform, "datasets")
             return notice(
                 f"削除するデータセットの番号を指定してください（{listed} で確認できます）。"
@@ -253,13 +256,13 @@ class DataCommands:
         target = unicodedata.normalize("NFKC", doc_id).strip()
         if not target:  # a whole dataset goes only when asked twice: 「/dataset delete ４」 typoed
             dataset = await self.services.uploads.owned(
-                int(raw), org.id, who=turn.actor, platform=platform, action="dataset.delete"
+                number, org.id, who=turn.actor, platform=platform, action="dataset.delete"
             )
             return notice(_delete_confirmation(dataset, platform))
         return notice(
             await delete_dataset_or_document(
                 self.services.uploads,
-                int(raw),
+                number,
                 org.id,
                 "" if target in DELETE_ALL else doc_id,
                 who=turn.actor,
@@ -274,15 +277,18 @@ class DataCommands:
     async def quota_set(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
         # The number comes last: an organization's name may hold spaces (「相模原市 中央区」).
         *name, typed = args.split() or [""]
-        amount = parse_tokens(typed)
-        if not name or amount is None:
-            return notice("「/quota set 組織名 トークン数」の形で指定してください。")
+        amount = commands.typed_number(typed)
+        form = commands.typed(turn.conversation.platform, "quota set 組織名 トークン数")
+        if not name:
+            return notice(f"「{form}」の形で指定してください。")
+        if amount is None:
+            raise tokens_refused(typed)
         try:
             target = await asyncio.to_thread(orgs.get_org, self.services.engine, " ".join(name))
         except NotFound:  # a typo, most likely: organizations are created on the server
             return notice(
                 f"組織「{' '.join(name)}」が見つかりません。組織名を確認してください"
-                "（「/quota set 組織名 トークン数」の形で指定します）。"
+                f"（「{form}」の形で指定します）。"
             )
         tokens = amount
         event = AuditEvent.admin(

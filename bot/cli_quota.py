@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated
 
 import typer
@@ -10,17 +9,19 @@ import typer
 from admin import orgs
 from admin.quotas import MAX_BUDGET, QuotaService, QuotaStatus
 from bot.cli_common import admin_change, admin_db, fail, record_admin
+from bot.commands import typed_number
 from bot.settings import Settings
 from knowledge.errors import BadInput
 
 quota_app = typer.Typer(no_args_is_help=True, help="月間トークン上限の管理")
 
 
-def parse_tokens(typed: str) -> int | None:
-    """A token count as administrators type it: 「500000」, 「500,000」, full-width digits from
-    the Japanese input method (「５００，０００」); ``None`` for anything else."""
-    amount = unicodedata.normalize("NFKC", typed).strip().replace(",", "")
-    return int(amount) if amount.isascii() and amount.isdigit() else None
+def tokens_refused(typed: str) -> BadInput:
+    """Why ``typed`` is no token count (「50万」, 「1e6」, 「-5」)."""
+    return BadInput(
+        f"トークン数「{typed[:40]}」は使えません。0〜{MAX_BUDGET:,} の整数で指定してください"
+        "（例: 500000 または 500,000。「50万」のような書き方はできません）。"
+    )
 
 
 def changed_line(name: str, tokens: int) -> str:
@@ -83,14 +84,9 @@ def set_quota(
     ] = None,
 ) -> None:
     """組織の月間トークン上限を設定します（今月分から適用）。"""
-    amount = parse_tokens(tokens)
+    amount = typed_number(tokens)
     if amount is None:
-        raise fail(
-            BadInput(
-                f"トークン数「{tokens}」は使えません。0〜{MAX_BUDGET:,} の整数で指定してください"
-                "（例: 500000 または 500,000。「50万」のような書き方はできません）。"
-            )
-        )
+        raise fail(tokens_refused(tokens))
     typer.echo(_run(name, amount, offline))
 
 

@@ -159,10 +159,25 @@ def _folded(word: str) -> str:
     return unicodedata.normalize("NFKC", word).lower()
 
 
+# Slack's slash command, typed before a command out of habit elsewhere too (「/baibain help」 in
+# LoGo Chat or Teams, 「@バイバイン /baibain quota」, 「/baibain baibain help」 on Slack).
+BOT_COMMAND = "baibain"
+
+
+def command_line(line: str) -> str:
+    """A command line as the user means it: without a slash before the command, or the
+    name of Slack's slash command (「/baibain /help」, 「／ｂａｉｂａｉｎ　help」 → 「help」)."""
+    line = line.strip().removeprefix("/").removeprefix("／").lstrip()
+    first, *rest = line.split(maxsplit=1) or [""]
+    if _folded(first) == BOT_COMMAND:
+        return command_line(rest[0]) if rest else ""
+    return line
+
+
 def parse(line: str) -> tuple[Command | None, str]:
-    """The command a line starts with (longest name first) and the rest of the line; a slash
-    before it is the same command (「/baibain /help」, typed as a message would be)."""
-    line = line.strip().removeprefix("/").removeprefix("／")
+    """The command a line starts with (longest name first) and the rest of the line (see
+    ``command_line`` for what may come before it)."""
+    line = command_line(line)
     words = line.split()
     lowered = tuple(_folded(w) for w in words)
     for command in sorted(COMMANDS, key=lambda c: -len(c.words)):
@@ -211,14 +226,31 @@ def asks_summary_alone(text: str) -> bool:
     return asked is not None and _REQUEST_WORDS.fullmatch(asked["rest"]) is not None
 
 
-def unknown_command_text(line: str) -> str:
-    """The reply to ``/foo``."""
+def unknown_command_text(platform: Platform, line: str) -> str:
+    """The reply to ``/foo``, with the commands named as typed on ``platform``."""
     name = line.split(maxsplit=1)[0] if line.split() else ""
     # Whole names: 「/dataset」 is close to /datasets and /dataset delete, not to itself.
     names = [c.name for c in COMMANDS]
     similar = difflib.get_close_matches(_folded(name).lstrip("/"), names, n=2)
-    hint = f"（もしかして: {'、'.join(f'/{s}' for s in similar)}）" if similar else ""
-    return f"「{name[:40]}」というコマンドはありません{hint}。/help でコマンドの一覧を表示します。"
+    hint = f"（もしかして: {'、'.join(typed(platform, s) for s in similar)}）" if similar else ""
+    return (
+        f"「{name[:40]}」というコマンドはありません{hint}。"
+        f"{typed(platform, 'help')} でコマンドの一覧を表示します。"
+    )
+
+
+# A number as typed: ASCII or full-width digits (the Japanese input method), grouped by commas
+# or not; not 「²」, 「1e6」, 「-5」 or 「100万」.
+_TYPED_NUMBER = re.compile("[0-9０-９][0-9０-９,，]*")
+
+
+def typed_number(text: str) -> int | None:
+    """A whole number as staff type it (「12」, 「１２」, 「500,000」, 「５００，０００」); ``None``
+    for anything else."""
+    text = text.strip()
+    if not _TYPED_NUMBER.fullmatch(text):
+        return None
+    return int(unicodedata.normalize("NFKC", text).replace(",", ""))
 
 
 # Commands whose replies show nothing of the organization's own data, so they may be used

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 # Unauthenticated requests must not flood the audit log: one record per reason and minute.
 SECURITY_WINDOW_S = 60.0
 
+SUMMARIZE_EXAMPLE = "summarize 地方自治法第242条"
+
 CommandHandler = Callable[[Turn, OrgInfo, str], Awaitable[Answer]]
 
 
@@ -252,9 +254,10 @@ class ChatRouter:
                 summarizer, cited.CitedRequest(), asker, progress, sources
             )
         else:
+            platform = turn.conversation.platform
             return notice(
-                "要約する文書の名前・文書ID・URL を「/summarize」に続けて指定してください"
-                "（例: /summarize 地方自治法第242条）。"
+                f"要約する文書の名前・文書ID・URL を「{commands.typed(platform, 'summarize')}」"
+                f"に続けて指定してください（例: {commands.typed(platform, SUMMARIZE_EXAMPLE)}）。"
             )
         return await summarizer.summarize(request, asker, progress)
 
@@ -290,20 +293,21 @@ class ChatRouter:
         return await ask_about_files(self.assistant, turn.text, files, asker, progress)
 
     async def _command(self, turn: Turn, org: OrgInfo, progress: Progress | None) -> Answer:
-        line = turn.text.strip()
+        platform = turn.conversation.platform
+        line = commands.command_line(turn.text)
         if not line:
-            return notice(commands.help_text(turn.conversation.platform))
+            return notice(commands.help_text(platform))
         command, args = commands.parse(line)
         if command is None:
             if commands.looks_like_question(line):
                 return await self._ask(turn, org, line, progress)
-            return notice(commands.unknown_command_text(line))
+            return notice(commands.unknown_command_text(platform, line))
         if turn.external_audience and command.name not in commands.FOR_EXTERNAL_AUDIENCE:
             return notice(commands.external_audience_text(command), "refused")
         if not await self._allowed(command, turn, org):
             await self.auditor.security(
                 org_id=org.id,
-                platform=turn.conversation.platform,
+                platform=platform,
                 user_id=turn.actor,
                 reason="command_refused",
                 details={"command": command.name, "required": command.access},
@@ -311,7 +315,8 @@ class ChatRouter:
             return notice(commands.refusal_text(command), "refused")
         if command.name == "ask":
             if not args.strip():
-                return notice("「/ask」に続けて質問を入力してください。")
+                asked = commands.typed(platform, "ask")
+                return notice(f"「{asked}」に続けて質問を入力してください。")
             return await self._ask(turn, org, args, progress)
         if command.name == "summarize":
             return await self._summarize(turn, org, args, progress)

@@ -93,16 +93,24 @@ class Attachment:
     content: bytes | None = None
 
 
-# Control characters nobody sees in a message (C0 but tab and line breaks, and DEL): a paste
-# from another program can carry them, and PostgreSQL refuses a NUL in any text column.
-_UNSEEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Characters nobody sees in a message: control characters (C0 but tab and line breaks, and
+# DEL), which a paste from another program can carry and PostgreSQL refuses (a NUL), and the
+# zero-width space, word joiner and byte order mark that come with text copied from web pages
+# and PDFs (「/\u200bhelp」 is /help).
+_UNSEEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u2060\ufeff]")
+
+
+def without_unseen(text: str) -> str:
+    """``text`` without the characters nobody sees (as a ``Turn`` holds it)."""
+    return _UNSEEN.sub("", text)
 
 
 @dataclass(frozen=True)
 class Turn:
     """One user message to the bot, platform-neutral. Its ``text`` holds no control
-    characters but tab and line breaks: they are dropped as the turn is built, so a message
-    that carries one is answered and recorded as the same message without it."""
+    characters but tab and line breaks, and no zero-width spaces, word joiners or byte order
+    marks: they are dropped as the turn is built, so a message that carries one is answered and
+    recorded as the same message without it."""
 
     conversation: ConversationRef
     user_id: str
@@ -121,7 +129,7 @@ class Turn:
 
     def __post_init__(self) -> None:
         # One place for every platform; frozen, so set the way dataclasses do.
-        object.__setattr__(self, "text", _UNSEEN.sub("", self.text))
+        object.__setattr__(self, "text", without_unseen(self.text))
 
     @property
     def actor(self) -> str:

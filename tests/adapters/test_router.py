@@ -82,10 +82,12 @@ async def test_commands_questions_and_unknown_names(setup) -> None:
     unknown = await router.handle(turn("foo bar", command=True))
     assert "「foo」というコマンドはありません。" in unknown.text and unknown.footer == ""
     typo = await router.handle(turn("qouta", command=True))
-    assert "「qouta」というコマンドはありません（もしかして: /quota）" in typo.text
+    assert "「qouta」というコマンドはありません（もしかして: /baibain quota）" in typo.text
     asked = await router.handle(turn("住民監査請求は誰ができますか", command=True))
     assert asked.text == "回答: 住民監査請求は誰ができますか"
-    assert (await router.handle(turn("ask", command=True))).text.startswith("「/ask」に続けて")
+    assert (await router.handle(turn("ask", command=True))).text.startswith(
+        "「/baibain ask」に続けて"
+    )
     assert (await router.handle(turn("ask 期限は", command=True))).text == "回答: 期限は"
     assert (
         "この機能は準備中です" in (await router.handle(turn("summarize doc-1", command=True))).text
