@@ -164,3 +164,18 @@ async def test_any_typed_command_gets_one_polite_japanese_reply(
     assert JAPANESE.search(reply), reply
     assert not re.search(r"Traceback|Error|Exception|\bNone\b", reply), reply
     assert "「baibain」というコマンドはありません" not in reply  # Slack's own, typed anywhere
+
+
+async def test_a_message_that_is_only_a_url_gets_its_summary(make_chat, logo_fake) -> None:
+    async def document(_request: web.Request) -> web.Response:
+        text = "窓口案内\n\n市民課の窓口の受付は午前9時から午後5時までです。土日は休みです。"
+        return web.Response(text=text, content_type="text/plain")
+
+    chat = await operator_chat(make_chat, logo_fake, fetch_allowed_networks="127.0.0.0/8")
+    async with serving({"/madoguchi.txt": document}) as server:
+        url = str(server.make_url("/madoguchi.txt"))
+        summary = await said(chat, logo_fake, url)
+        also = await said(chat, logo_fake, f"{url} の概要")  # as 「… の概要」 already did
+    # Not 「該当する資料が見つかりませんでした」 for an address searched as words.
+    assert "の要約です" in summary and "受付は午前9時から" in summary
+    assert summary == also
