@@ -4,6 +4,7 @@ quota set and usage. ``ChatRouter`` has already checked the user's role."""
 from __future__ import annotations
 
 import asyncio
+import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 
@@ -26,13 +27,30 @@ Handler = Callable[[Turn, OrgInfo, str], Awaitable[Answer]]
 LISTED_DOCUMENTS = 30
 
 
+# Brackets around an option (「（分類＝計画）」) and quotes around its value
+# (「データセット=「例規集」」), as staff write a value in a sentence: not part of it.
+_OPTION_BRACKETS = re.compile(r"[（(](?P<inner>[^（）()]+=[^（）()]*)[）)]")
+_QUOTES = {"「": "」", "『": "』", '"': '"', "“": "”", "'": "'"}
+
+
+def _unquoted(value: str) -> str:
+    """``value`` without the quotes around it, if it has a pair."""
+    quoted = len(value) >= 2 and _QUOTES.get(value[0]) == value[-1]
+    return value[1:-1] if quoted else value
+
+
 def parse_options(args: str) -> tuple[dict[str, str], list[str]]:
     """``分類=例規 共有=可 https://…`` → options and the remaining words (a URL is one, ``=``
-    in its query or not); ``BadInput`` for an option given twice with different values."""
+    in its query or not); brackets around an option and quotes around its value are dropped;
+    ``BadInput`` for an option given twice with different values."""
     options: dict[str, str] = {}
     rest: list[str] = []
     for word in args.split():
-        key, sep, value = word.replace("＝", "=").partition("=")
+        option = word.replace("＝", "=")
+        if bracketed := _OPTION_BRACKETS.fullmatch(option):
+            option = bracketed["inner"]
+        key, sep, value = option.partition("=")
+        value = _unquoted(value)
         if not sep or not key or word.startswith(("http://", "https://")):
             rest.append(word)
         elif options.setdefault(key, value) != value:

@@ -179,3 +179,12 @@ async def test_a_message_that_is_only_a_url_gets_its_summary(make_chat, logo_fak
     # Not 「該当する資料が見つかりませんでした」 for an address searched as words.
     assert "の要約です" in summary and "受付は午前9時から" in summary
     assert summary == also
+
+
+async def test_options_in_brackets_or_quotes_are_read_without_them(make_chat, logo_fake) -> None:
+    chat = await operator_chat(make_chat, logo_fake)
+    memo = logo_fake.add_file("f-1", "案内.txt", "窓口案内\n受付は午前9時からです。".encode())
+    typed = '/upload （データセット＝「窓口」） 分類=『計画』 共有="不可"'
+    uploaded = await said(chat, logo_fake, typed, files=[memo])
+    assert "「窓口」に 1 件の文書を登録しました" in uploaded  # not 「「窓口」」
+    assert "[1] 窓口（計画・組織内のみ・1件）" in await said(chat, logo_fake, "/datasets")
