@@ -172,7 +172,20 @@ def check_category(category: str) -> str:
 ATTESTER = "共有が法的に可能であることを確認した担当者"
 
 
-def _missing(dataset_id: int) -> str:
+def dataset_number(typed: str) -> int | None:
+    """The dataset id ``typed`` (in a URL or a chat command) stands for; ``None`` when it is
+    not ASCII digits (「²」 is a digit to ``str.isdigit`` but no number to ``int``). A number
+    of more digits than any id is ``NotFound`` without being repeated whole (``int`` refuses
+    one of more than 4,300 digits)."""
+    if not (typed.isascii() and typed.isdigit()):
+        return None
+    digits = typed.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_ID)):
+        raise NotFound(_missing(f"{digits[:12]}…"))
+    return int(digits)
+
+
+def _missing(dataset_id: int | str) -> str:
     """That no dataset the viewer may see has this number, and where the numbers are listed."""
     return (
         f"データセット {dataset_id} が見つかりません。番号は、チャットでは /datasets、"

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import BadHttpMessage
 
-from admin.datasets import DatasetInfo
+from admin.datasets import DatasetInfo, dataset_number
 from admin.orgs import ApiCaller
 from bot.api import require_caller, require_org
 from bot.app_keys import SERVICES
@@ -69,7 +69,8 @@ def sample_json() -> dict[str, Any]:
 
 def _dataset_id(request: web.Request) -> int:
     raw = request.match_info["dataset_id"]
-    if not (raw.isascii() and raw.isdigit()):  # 「²」「٣」 are digits to isdigit, not to int
+    number = dataset_number(raw)
+    if number is None:
         # The listing's one entry without a number is the bundled sample: a client that put
         # its null id (or its name) into the URL is told why it cannot change it.
         raise NotFound(
@@ -77,7 +78,7 @@ def _dataset_id(request: web.Request) -> int:
             f"id（番号）で指定してください。id が null の「{SAMPLE_DATASET}」は同梱のデータで、"
             "読み取り専用のため変更・削除できません。"
         )
-    return int(raw)
+    return number
 
 
 async def _owned(request: web.Request, caller: ApiCaller, action: str) -> DatasetInfo:

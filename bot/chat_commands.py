@@ -10,10 +10,10 @@ from collections.abc import Awaitable, Callable
 
 from admin import orgs
 from admin.audit import AuditEvent
-from admin.datasets import CATEGORIES, DatasetInfo
+from admin.datasets import CATEGORIES, DatasetInfo, dataset_number
 from admin.orgs import OrgInfo
 from bot import commands
-from bot.cli_quota import changed_line, describe, tokens_refused
+from bot.cli_quota import changed_line, describe, parse_tokens, tokens_refused
 from bot.fetch import Fetched, FetchPolicy, fetch
 from bot.router import notice
 from bot.sample import sample_in_index, sample_line
@@ -37,6 +37,13 @@ def _unquoted(value: str) -> str:
     """``value`` without the quotes around it, if it has a pair."""
     quoted = len(value) >= 2 and _QUOTES.get(value[0]) == value[-1]
     return value[1:-1] if quoted else value
+
+
+def _dataset_number(typed: str) -> int | None:
+    """The dataset number a chat user typed (full-width digits and commas too); ``None`` for
+    no number (「²」, 「三」), ``NotFound`` for one past any dataset's."""
+    digits = commands.typed_digits(typed)
+    return None if digits is None else dataset_number(digits)
 
 
 def parse_options(args: str) -> tuple[dict[str, str], list[str]]:
@@ -246,7 +253,7 @@ class DataCommands:
 
     async def _documents(self, org: OrgInfo, raw: str, platform: Platform) -> Answer:
         """The documents of one dataset the organization may see, to name one in /summarize."""
-        number = commands.typed_number(raw)
+        number = _dataset_number(raw)
         if number is None:
             listed = commands.typed(platform, "datasets")
             return notice(
@@ -265,7 +272,7 @@ class DataCommands:
         words = args.split(maxsplit=1)
         raw, doc_id = [*words, "", ""][:2]
         platform = turn.conversation.platform
-        number = commands.typed_number(raw)
+        number = _dataset_number(raw)
         if number is None:
             listed = commands.typed(platform, "datasets")
             return notice(
@@ -295,7 +302,7 @@ class DataCommands:
     async def quota_set(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
         # The number comes last: an organization's name may hold spaces (「相模原市 中央区」).
         *name, typed = args.split() or [""]
-        amount = commands.typed_number(typed)
+        amount = parse_tokens(typed)
         form = commands.typed(turn.conversation.platform, "quota set 組織名 トークン数")
         if not name:
             return notice(f"「{form}」の形で指定してください。")

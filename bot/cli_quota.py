@@ -9,11 +9,20 @@ import typer
 from admin import orgs
 from admin.quotas import MAX_BUDGET, QuotaService, QuotaStatus
 from bot.cli_common import admin_change, admin_db, fail, record_admin
-from bot.commands import typed_number
+from bot.commands import typed_digits
 from bot.settings import Settings
 from knowledge.errors import BadInput
 
 quota_app = typer.Typer(no_args_is_help=True, help="月間トークン上限の管理")
+
+
+def parse_tokens(typed: str) -> int | None:
+    """A token count as administrators type it (``typed_digits``); one of more digits than the
+    largest budget has is past it (``MAX_BUDGET + 1``); ``None`` for no number."""
+    digits = typed_digits(typed)
+    if digits is None:
+        return None
+    return MAX_BUDGET + 1 if len(digits) > len(str(MAX_BUDGET)) else int(digits)
 
 
 def tokens_refused(typed: str) -> BadInput:
@@ -84,7 +93,7 @@ def set_quota(
     ] = None,
 ) -> None:
     """組織の月間トークン上限を設定します（今月分から適用）。"""
-    amount = typed_number(tokens)
+    amount = parse_tokens(tokens)
     if amount is None:
         raise fail(tokens_refused(tokens))
     typer.echo(_run(name, amount, offline))

@@ -248,13 +248,15 @@ def unknown_command_text(platform: Platform, line: str) -> str:
 _TYPED_NUMBER = re.compile("[0-9０-９][0-9０-９,，]*")
 
 
-def typed_number(text: str) -> int | None:
-    """A whole number as staff type it (「12」, 「１２」, 「500,000」, 「５００，０００」); ``None``
-    for anything else."""
+def typed_digits(text: str) -> str | None:
+    """The digits of a whole number as staff type it (「12」, 「１２」, 「500,000」,
+    「５００，０００」), ASCII and without leading zeros; ``None`` for anything else. Digits, not
+    an ``int``: what the number is for bounds it (``admin.datasets.dataset_number``,
+    ``cli_quota.parse_tokens``), and ``int`` refuses more than 4,300 digits."""
     text = text.strip()
     if not _TYPED_NUMBER.fullmatch(text):
         return None
-    return int(unicodedata.normalize("NFKC", text).replace(",", ""))
+    return unicodedata.normalize("NFKC", text).replace(",", "").lstrip("0") or "0"
 
 
 # Commands whose replies show nothing of the organization's own data, so they may be used

@@ -183,3 +183,18 @@ async def test_a_message_asking_for_a_summary_of_a_named_document_gets_it(
     assert "「地方自治法 第二百四十二条」の要約です" in in_brackets
     assert "「個人情報の保護に関する法律 第五条」の要約です" in joined
     assert "の要約です" not in subject and "出典:" in subject
+
+
+async def test_a_dataset_number_no_one_could_mean_is_answered_not_apologized_for(
+    make_chat, logo_fake
+) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id, admins=("user-1",))
+    many = "9" * 5000  # past 4,300 digits int() refuses it: the bot apologized for a failure
+    for text in (f"/datasets {many}", f"/dataset delete {many}", f"/datasets {many[:30]}"):
+        await deliver(chat, logo_fake, logo_fake.event(text))
+        await chat.drain()
+    replies = [r.text for r in logo_fake.replies]
+    assert len(replies) == 3
+    for reply in replies:  # one reply each, without the number repeated whole
+        assert "データセット 999999999999… が見つかりません" in reply and len(reply) < 300

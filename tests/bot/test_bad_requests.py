@@ -56,23 +56,45 @@ def file_part(filename: bytes, extra: bytes = b"") -> bytes:
     return b'Content-Disposition: form-data; name="file"; filename="' + filename + b'"' + extra
 
 
+async def errors_of_every_dataset_route(
+    client: TestClient, auth: dict[str, str], dataset_id: str
+) -> list[dict[str, str]]:
+    """The 404 error of each route under ``/api/v1/datasets/{dataset_id}``."""
+    errors = []
+    for method, path in (
+        ("GET", ""),
+        ("DELETE", ""),
+        ("POST", "/attest"),
+        ("POST", "/documents"),
+        ("DELETE", "/documents/x"),
+    ):
+        response = await client.request(
+            method, f"/api/v1/datasets/{dataset_id}{path}", json={"attested_by": "x"}, headers=auth
+        )
+        errors.append(await error_of(response, 404))
+    return errors
+
+
 async def test_a_dataset_id_of_other_digits_is_not_found(api) -> None:
     client, auth = api
     # 「²」 and 「٣」 are digits to str.isdigit, but no number to int().
     for dataset_id in ("%C2%B2", "%D9%A3"):
-        for method, path in (
-            ("GET", ""),
-            ("DELETE", ""),
-            ("POST", "/attest"),
-            ("DELETE", "/documents/x"),
-        ):
-            response = await client.request(
-                method,
-                f"/api/v1/datasets/{dataset_id}{path}",
-                json={"attested_by": "x"},
-                headers=auth,
-            )
-            assert (await error_of(response, 404))["code"] == "not_found", (method, path)
+        for error in await errors_of_every_dataset_route(client, auth, dataset_id):
+            assert error["code"] == "not_found", dataset_id
+
+
+async def test_a_dataset_id_of_thousands_of_digits_is_not_found_and_not_repeated(api) -> None:
+    client, auth = api
+    dataset = await new_dataset(client, auth)
+    # Past 4,300 digits int() refuses a number: that was a server error. Below, the whole
+    # number came back in the message.
+    for digits in ("9" * 5000, "9" * 4000):
+        for error in await errors_of_every_dataset_route(client, auth, digits):
+            assert error["code"] == "not_found" and len(error["message"]) < 300
+            assert "データセット 999999999999… が見つかりません" in error["message"]
+    # Leading zeros name the number they lead, as in 「/api/v1/datasets/007」.
+    padded = await client.get(f"/api/v1/datasets/{'0' * 4999}{dataset}", headers=auth)
+    assert padded.status == 200 and (await padded.json())["id"] == dataset  # nothing deleted
 
 
 async def test_a_multipart_body_the_parser_cannot_read_is_refused(api) -> None:
