@@ -6,7 +6,13 @@ from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+# An id holds no control character: none names anything, and PostgreSQL refuses a NUL in the
+# event and workspace ids the delivery is recorded under.
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+Id = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=_NO_CONTROL),
+]
 # Message and command text is bounded by the body's size alone: a message too long to be a
 # question is still answered, with the limit (``validate_question``), not refused unseen.
 
@@ -61,7 +67,7 @@ class LogoEvent(_Model):
     type: Literal["message", "mention", "command"]
     org_id: Id
     talk_id: Id
-    thread_id: Annotated[str, StringConstraints(max_length=255)] | None = None
+    thread_id: Annotated[str, StringConstraints(max_length=255, pattern=_NO_CONTROL)] | None = None
     user: LogoUser
     message: LogoMessage | None = None
     command: LogoCommand | None = None
