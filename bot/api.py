@@ -23,7 +23,7 @@ from bot.asker import Asker
 from bot.http import bearer_token, json_ok, optional_text, read_json_object
 from bot.sample import SAMPLE_DATASET
 from bot.services import Services
-from bot.summary_sources import SummaryRequest
+from bot.summary_sources import MAX_NAME_CHARS, SummaryRequest
 from bot.turns import Answer, ConversationRef, Platform
 from knowledge.dates import parse_date
 from knowledge.errors import BadInput, Unauthorized
@@ -148,10 +148,6 @@ async def ask(request: web.Request) -> web.Response:
     return json_ok(answer_json(answer))
 
 
-# Names (a document's id, title or file name) and addresses as long as they come: what is
-# longer is refused without being repeated back.
-MAX_NAME_CHARS = 500
-MAX_URL_CHARS = 2000
 FILTER_KEYS = ("categories", "datasets", "laws", "published_from", "published_to")
 
 
@@ -254,10 +250,6 @@ async def summarize(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     body = await read_json_object(request)
     doc_id, url, file = optional_text(body, "doc_id"), optional_text(body, "url"), body.get("file")
-    if len(doc_id) > MAX_NAME_CHARS or len(url) > MAX_URL_CHARS:
-        raise BadInput(
-            f"doc_id は {MAX_NAME_CHARS} 文字、url は {MAX_URL_CHARS} 文字以内で指定してください。"
-        )
     summary_request = SummaryRequest(doc_id=doc_id.strip(), url=url.strip())
     if file is not None:
         if not isinstance(file, dict):

@@ -27,7 +27,8 @@ NO_CITED_ANSWER_TEXT = (
 
 _DEMONSTRATIVE = r"(?:この|その|あの|上の|上記の?|さっきの|先ほどの|前の|前回の|今の)"
 _NOUN = r"(?:条文|条|資料|文書|記事|ページ|回答|内容|出典|法令|法律)"
-_DIGITS = r"[0-9一二三四五六七八九十]+"
+# Up to nine digits, far more than any answer cites: a longer number is taken as a name.
+_DIGITS = r"[0-9一二三四五六七八九十]{1,9}"
 _NUMBER = rf"(?:\[(?P<bracketed>{_DIGITS})\]|(?P<counted>{_DIGITS})(?:番目?|つ目))"
 # A demonstrative alone: 「これを要約して」, and 「この内容を要約して」 or 「上記の内容の要点は」,
 # whose 「の内容を」 belongs to the request (``commands.summary_target`` leaves 「こ」, 「上記」).

@@ -31,6 +31,10 @@ from knowledge.titles import (
 
 # How many documents a name that fits several lists for the user to choose from.
 LISTED_CANDIDATES = 5
+# Names (a document's id, title or file name) and addresses as long as they come: what is
+# longer is refused without being repeated back.
+MAX_NAME_CHARS = 500
+MAX_URL_CHARS = 2000
 CITED_GONE_TEXT = (
     "この出典の文書は、いまは参照できないため要約できません"
     "（データセットが削除されたか、共有が解除された可能性があります）。"
@@ -98,6 +102,11 @@ class SummarySources:
         if sum(map(bool, given)) != 1:
             raise BadInput(
                 "要約する文書を、文書ID・URL・添付ファイルのいずれか1つで指定してください。"
+            )
+        if len(request.doc_id) > MAX_NAME_CHARS or len(request.url) > MAX_URL_CHARS:
+            raise BadInput(
+                f"文書名・文書ID（doc_id）は {MAX_NAME_CHARS} 文字以内、"
+                f"URL（url）は {MAX_URL_CHARS} 文字以内で指定してください。"
             )
         if request.doc_id:
             return await self.named(request.doc_id, asker)

@@ -198,3 +198,28 @@ async def test_a_dataset_number_no_one_could_mean_is_answered_not_apologized_for
     assert len(replies) == 3
     for reply in replies:  # one reply each, without the number repeated whole
         assert "データセット 999999999999… が見つかりません" in reply and len(reply) < 300
+
+
+async def test_numbers_and_names_of_thousands_of_characters_get_a_short_reply(
+    make_chat, logo_fake
+) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    chat.link("運用センター", "logo", "ops", admins=("op-1",), operator=True)
+    await deliver(chat, logo_fake, logo_fake.event(SAMPLE_QUESTION, thread_id="t-1"))
+    await chat.drain()
+    many = "9" * 5000  # past 4,300 digits int() refuses a number: the bot apologized
+    budget = {"name": "baibain", "text": f"quota set 横浜市 {many}"}
+    for body in (
+        logo_fake.event(f"[{many}]を要約して", thread_id="t-1"),
+        logo_fake.event(f"/summarize [{many[:3000]}]", thread_id="t-1"),
+        logo_fake.event(f"/summarize {'あ' * 5000}"),
+        logo_fake.event(type="command", command=budget, user_id="op-1", org_id="ops"),
+    ):
+        await deliver(chat, logo_fake, body)
+        await chat.drain()
+    _answer, cited, cited_shorter, named, budget_set = (r.text for r in logo_fake.replies)
+    assert "質問が長すぎます（5007文字）" in cited  # not a source's number: a long question
+    for reply in (cited_shorter, named):  # not repeated back whole
+        assert "文書名・文書ID（doc_id）は 500 文字以内" in reply and len(reply) < 300, reply
+    assert "トークン数は0〜2,147,483,647の整数" in budget_set
