@@ -190,14 +190,20 @@ async def parse_filters(raw: object, services: Services, viewer_org: str | None)
             f"データセット「{'」「'.join(unknown)[:200]}」は見つかりません。"
             "利用できるデータセットの名前を指定してください。"
         )
+    start, end = _date(raw, "published_from"), _date(raw, "published_to")
+    if start and end and start > end:  # nothing is found in no time, whatever was asked
+        raise BadInput(
+            f"filters.published_from（{start}）が published_to（{end}）より後になっています。"
+            "期間の始まりと終わりを確認してください。"
+        )
     laws = _names(raw, "laws")
     titles = await services.index.law_titles(viewer_org) if laws else {}
     return SearchFilter(
         categories=categories,
         datasets=datasets,
         law_ids=tuple(titles.get(law, law) for law in laws),
-        published_from=_date(raw, "published_from"),
-        published_to=_date(raw, "published_to"),
+        published_from=start,
+        published_to=end,
     )
 
 

@@ -216,3 +216,21 @@ async def test_an_invoke_file_given_without_its_group_is_named_not_dropped(api) 
     )
     assert summarized.status == 200
     assert "予算案" in (await summarized.json())["outputs"]
+
+
+async def test_a_period_that_ends_before_it_begins_is_named_not_searched(api) -> None:
+    client, auth = api
+    # Nothing is published after its end and before its start: the answer was that nothing
+    # was found, as if the statutes held nothing on the question.
+    reversed_period = {"published_from": "令和8年1月1日", "published_to": "2020-01-01"}
+    response = await client.post(
+        "/api/v1/ask", json={"question": "住民票の写し", "filters": reversed_period}, headers=auth
+    )
+    error = await error_of(response, 400)
+    assert error["code"] == "bad_input"
+    assert "published_from（2026-01-01）が published_to（2020-01-01）より後" in error["message"]
+    same_day = {"published_from": "2020-01-01", "published_to": "令和2年1月1日"}
+    response = await client.post(
+        "/api/v1/ask", json={"question": "住民票の写し", "filters": same_day}, headers=auth
+    )
+    assert response.status == 200
