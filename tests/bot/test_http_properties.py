@@ -1,12 +1,13 @@
-"""Property: whatever JSON, bytes, multipart or query a client sends to the REST and 源内
-routes, the answer is never a server error, and an error is the route's JSON error shape
-(``{"error": {"code", "message"}}``; ``{"error": "…"}`` for ``/invoke``)."""
+"""Property: whatever JSON, bytes, multipart, query or dataset id in the URL a client sends
+to the REST and 源内 routes, the answer is never a server error, and an error is the route's
+JSON error shape (``{"error": {"code", "message"}}``; ``{"error": "…"}`` for ``/invoke``)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -151,3 +152,36 @@ async def test_uploads_answer_any_multipart_with_a_json_error(
     }
     path = "/api/v1/datasets/1/documents"
     await check(await client.post(path, data=body + b"--B--\r\n", headers=headers), path)
+
+
+PATH_TEXT = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=12)
+DATASET_IDS = (
+    PATH_TEXT
+    | st.integers(min_value=-(2**70), max_value=2**70).map(str)
+    # Runs of digits past a bigint and past the 4,300 int() reads, with leading zeros or not.
+    | st.tuples(
+        st.integers(0, 5), st.sampled_from("019"), st.sampled_from([1, 10, 20, 4300, 6000])
+    ).map(lambda t: "0" * t[0] + t[1] * t[2])
+)
+
+
+@FUZZ
+@given(
+    dataset_id=DATASET_IDS,
+    doc_id=PATH_TEXT,
+    route=st.sampled_from(
+        [("GET", ""), ("POST", "/attest"), ("POST", "/documents"), ("DELETE", "/documents/")]
+    ),
+)
+async def test_dataset_routes_answer_any_id_with_a_json_error(
+    api, dataset_id: str, doc_id: str, route: tuple[str, str]
+) -> None:
+    client, key = api
+    method, tail = route
+    path = f"/api/v1/datasets/{quote(dataset_id, safe='')}{tail}"
+    if tail.endswith("/"):
+        path += quote(doc_id, safe="")
+    response = await client.request(
+        method, path, json={"attested_by": "法務課"}, headers={"Authorization": f"Bearer {key}"}
+    )
+    await check(response, path)
