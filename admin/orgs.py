@@ -233,7 +233,8 @@ def revoke_api_key(bind: Bind, key: str) -> RevokedApiKey:
 def authenticate_api_key(engine: Engine, secret: str) -> ApiCaller:
     """The organization and id of a valid, unrevoked key; ``Unauthorized`` otherwise."""
     prefix = key_id_of(secret)
-    if not prefix:
+    # Keys are ASCII; header bytes that are no UTF-8 arrive as surrogates no hash can encode.
+    if not prefix or not secret.isascii():
         raise Unauthorized()
     with Session(engine) as session:
         row = session.exec(

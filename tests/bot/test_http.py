@@ -412,3 +412,40 @@ async def test_a_wrong_or_revoked_key_is_recorded_on_every_route(
         ).all()
     engine.dispose()
     assert [platform for (platform,) in rows] == ["api", "invoke"]
+
+
+async def raw_exchange(client: TestClient, request: bytes) -> tuple[int, Any]:
+    """One request written byte for byte (the client library writes only valid UTF-8
+    headers): the status and the JSON body of the answer."""
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    try:
+        writer.write(request)
+        head, _, body = (await reader.read()).partition(b"\r\n\r\n")
+    finally:
+        writer.close()
+    return int(head.split()[1]), json.loads(body)
+
+
+async def test_a_key_with_bytes_that_are_no_text_is_a_wrong_key(
+    aiohttp_client, make_settings
+) -> None:
+    settings = make_settings(host="0.0.0.0")
+    key = api_key(settings).encode()
+    client = await client_for(aiohttp_client, settings)
+    # The key's id read, its secret hashed: bytes that are no UTF-8 (kept as surrogates) were
+    # a server error while hashing.
+    for path, header, body in (
+        ("/api/v1/ask", b"Authorization: Bearer ", b'{"question": "x"}'),
+        ("/invoke", b"x-api-key: ", b'{"inputs": {"question": "x"}}'),
+    ):
+        request = (
+            f"POST {path} HTTP/1.1\r\nHost: example.jp\r\nConnection: close\r\n".encode()
+            + header
+            + key
+            + b"\xff\xfe\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        status, answer = await raw_exchange(client, request)
+        assert status == 401, answer
+        assert "認証に失敗しました" in json.dumps(answer, ensure_ascii=False)
