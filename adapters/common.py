@@ -75,6 +75,13 @@ def unix_seconds(timestamp: str | None) -> int | None:
     return int(timestamp)
 
 
+def presented_signature(header: str | None) -> str | None:
+    """A signature header as presented, ``None`` when it is none: empty, or not ASCII (no hex
+    digest is, and ``hmac.compare_digest`` refuses to compare such a string)."""
+    value = (header or "").strip()
+    return value if value and value.isascii() else None
+
+
 # Host names of the machine itself.
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 # Headers a reverse proxy adds: a forwarded request is never local, even when the proxy

@@ -35,6 +35,7 @@ from adapters.common import (
     download,
     json_error,
     on_hosts,
+    presented_signature,
     read_body,
     too_large,
     unauthorized,
@@ -84,10 +85,10 @@ def verify(
     secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float
 ) -> bool:
     """Whether the request is signed with ``secret`` and at most ``MAX_SKEW_S`` seconds old."""
-    seconds = unix_seconds(timestamp)
-    if not signature or timestamp is None or seconds is None or abs(now - seconds) > MAX_SKEW_S:
+    seconds, presented = unix_seconds(timestamp), presented_signature(signature)
+    if not presented or timestamp is None or seconds is None or abs(now - seconds) > MAX_SKEW_S:
         return False
-    return hmac.compare_digest(sign(secret, timestamp, body), signature.strip())
+    return hmac.compare_digest(sign(secret, timestamp, body), presented)
 
 
 def _fields(exc: ValidationError) -> str:

@@ -43,6 +43,7 @@ from adapters.common import (
     download,
     json_error,
     on_hosts,
+    presented_signature,
     read_body,
     too_large,
     unauthorized,
@@ -111,7 +112,7 @@ def signed(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
     way); a timestamp that is no number of seconds is no signature, and a body that is not
     UTF-8 (which the verifier reads it as) no payload Slack signed."""
     timestamp = headers.get("X-Slack-Request-Timestamp", "")
-    signature = headers.get("X-Slack-Signature", "")
+    signature = presented_signature(headers.get("X-Slack-Signature"))
     if not signature or unix_seconds(timestamp) is None:
         return False
     try:

@@ -101,6 +101,8 @@ async def test_bad_missing_and_expired_signatures_get_401(make_chat, logo_fake) 
         {**logo_fake.signed_headers(raw), "X-LoGo-Request-Timestamp": "soon"},
         # More digits than Python turns into a number: refused, not a server error.
         {**logo_fake.signed_headers(raw), "X-LoGo-Request-Timestamp": "1" * 5000},
+        # Not ASCII: hmac.compare_digest refuses to compare such a string (a server error).
+        {**logo_fake.signed_headers(raw), "X-LoGo-Signature": "v0=署名"},
     ]
     for headers in cases:
         response = await chat.client.post("/logo/events", data=raw, headers=headers)

@@ -157,6 +157,10 @@ async def test_bad_and_expired_signatures_get_401(make_chat, slack_fake, caplog)
         response = await chat.client.post("/slack/events", data=body.encode(), headers=headers)
         assert response.status == 401, timestamp[:10]
         assert (await response.json())["error"]["code"] == "unauthorized"
+    # Not ASCII: hmac.compare_digest refuses to compare such a string (a server error).
+    headers = {**JSON, **slack_fake.signed_headers(body), "X-Slack-Signature": "v0=署名"}
+    response = await chat.client.post("/slack/events", data=body.encode(), headers=headers)
+    assert response.status == 401
     unsigned = await chat.client.post("/slack/events", json=event)
     assert unsigned.status == 401
     garbage = await chat.client.post("/slack/events", data=b"{not json", headers=JSON)

@@ -105,6 +105,7 @@ async def test_invalid_expired_and_missing_tokens_get_401(make_chat, botframewor
         fake.token(service_url="https://attacker.example/"),
         fake.token(issuer="https://sts.windows.net/someone/"),
         "not-a-jwt",
+        "署名.署名.署名",  # not ASCII
         None,
     ]
     for token in bad_tokens:
