@@ -45,6 +45,14 @@ def too_large() -> PayloadTooLarge:
     )
 
 
+def unreadable_body() -> BadInput:
+    """The error for a body aiohttp cannot read: compressed (``Content-Encoding``) or chunked
+    wrongly."""
+    return BadInput(
+        "リクエスト本文を読み取れません。圧縮（Content-Encoding）や分割送信の形式を確認してください。"
+    )
+
+
 def json_error(status: int, code: str, message: str) -> web.Response:
     """The one error shape of the JSON API."""
     return web.json_response(
@@ -68,6 +76,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             return await handler(request)
         except OperationalError as exc:  # the database went away after the process started
             raise unavailable(exc) from exc
+        except web.RequestPayloadError as exc:  # a body of any route, uploads and webhooks too
+            raise unreadable_body() from exc
     except BaibainError as exc:
         if exc.status >= 500:
             log.warning(
@@ -102,6 +112,8 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         raise BadInput("リクエスト本文が JSON として読めません。") from exc
     except web.HTTPRequestEntityTooLarge as exc:
         raise too_large() from exc
+    except web.RequestPayloadError as exc:  # here too for /invoke, which answers its own errors
+        raise unreadable_body() from exc
     if not isinstance(body, dict):
         raise BadInput("リクエスト本文は JSON オブジェクトにしてください。")
     if _holds_no_text(body):

@@ -136,6 +136,11 @@ async def test_malformed_payloads_get_400(make_chat, logo_fake) -> None:
         )
         assert response.status == 400, raw
         assert "形式" in (await response.json())["error"]["message"]
+    # Compressed wrongly (「Content-Encoding: gzip」 over no gzip): unreadable, not a server
+    # error the platform would retry.
+    unreadable = {**logo_fake.signed_headers(b"no gzip"), "Content-Encoding": "gzip"}
+    response = await chat.client.post("/logo/events", data=b"no gzip", headers=unreadable)
+    assert response.status == 400 and "圧縮" in (await response.json())["error"]["message"]
     await chat.drain()
     assert logo_fake.received == []
 

@@ -234,3 +234,29 @@ async def test_a_period_that_ends_before_it_begins_is_named_not_searched(api) ->
         "/api/v1/ask", json={"question": "住民票の写し", "filters": same_day}, headers=auth
     )
     assert response.status == 200
+
+
+async def test_a_body_compressed_wrongly_is_refused_as_unreadable(api) -> None:
+    client, auth = api
+    dataset = await new_dataset(client, auth)
+    # 「Content-Encoding: gzip」 over bytes that are no gzip: aiohttp fails to read the body,
+    # which was a server error.
+    broken = {"Content-Encoding": "gzip", "Connection": "close"}
+    for path, content_type in (
+        ("/api/v1/ask", "application/json"),
+        ("/api/v1/datasets", "application/json"),
+        (f"/api/v1/datasets/{dataset}/documents", "multipart/form-data; boundary=B"),
+    ):
+        response = await client.post(
+            path, data=b"no gzip", headers={**auth, **broken, "Content-Type": content_type}
+        )
+        error = await error_of(response, 400)
+        assert error["code"] == "bad_input" and "圧縮" in error["message"], path
+    invoked = await client.post(
+        "/invoke",
+        data=b"no gzip",
+        headers={"x-api-key": auth["Authorization"].split()[1], **broken, **JSON_TYPE},
+    )
+    assert invoked.status == 400 and "圧縮" in (await invoked.json())["error"]
+    listed = await (await client.get(f"/api/v1/datasets/{dataset}", headers=auth)).json()
+    assert listed["document_list"] == []
