@@ -106,9 +106,16 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     if request.content_type != "application/json":
         raise BadInput("Content-Type: application/json で JSON を送信してください。")
     try:
-        body = await request.json()
+        text = await request.text()
+        # A byte order mark, as Windows tools save UTF-8, is ignored (RFC 8259 lets readers).
+        body = json.loads(text.removeprefix("\ufeff"))
+    except UnicodeDecodeError as exc:  # Shift_JIS from a Windows tool, most likely
+        raise BadInput(
+            f"リクエスト本文を {request.charset or 'UTF-8'} の文字として読めません。"
+            "UTF-8 で送るか、Content-Type の charset に文字コードを指定してください。"
+        ) from exc
     except (ValueError, LookupError, RecursionError) as exc:
-        # Malformed JSON or text, an unknown charset, nesting beyond what Python reads
+        # Malformed JSON, an unknown charset, nesting beyond what Python reads
         raise BadInput("リクエスト本文が JSON として読めません。") from exc
     except web.HTTPRequestEntityTooLarge as exc:
         raise too_large() from exc

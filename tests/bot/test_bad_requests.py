@@ -1,7 +1,8 @@
-"""Requests no client should send but some will: odd digits in a dataset id, a multipart part
-in an unknown transfer encoding or named in bytes that are no text, NUL characters, fields of
-the wrong JSON type, internal URLs. Each gets a 4xx JSON error saying what to change, on SQLite
-and PostgreSQL alike; nothing is written."""
+"""Requests no client should send but some will: odd digits or thousands of them in a dataset
+id, a multipart part in an unknown transfer encoding or named in bytes that are no text, NUL
+characters, fields of the wrong JSON type, internal URLs, a body compressed wrongly or in
+Shift_JIS undeclared. Each gets a 4xx JSON error saying what to change, on SQLite and
+PostgreSQL alike; nothing is written. (JSON saved with a byte order mark is simply read.)"""
 
 from __future__ import annotations
 
@@ -260,3 +261,26 @@ async def test_a_body_compressed_wrongly_is_refused_as_unreadable(api) -> None:
     assert invoked.status == 400 and "圧縮" in (await invoked.json())["error"]
     listed = await (await client.get(f"/api/v1/datasets/{dataset}", headers=auth)).json()
     assert listed["document_list"] == []
+
+
+async def test_json_as_windows_tools_save_it_is_read_or_named(api) -> None:
+    client, auth = api
+    headers = {**auth, **JSON_TYPE}
+    question = '{"question": "住民票の写しの交付"}'
+    # Notepad's 「UTF-8 (BOM 付き)」: the JSON was refused as unreadable (RFC 8259 lets a
+    # reader ignore the mark).
+    marked = await client.post(
+        "/api/v1/ask", data=b"\xef\xbb\xbf" + question.encode(), headers=headers
+    )
+    assert marked.status == 200 and (await marked.json())["citations"]
+    # Shift_JIS without a charset: what to change, not only that it is no JSON.
+    undeclared = await client.post("/api/v1/ask", data=question.encode("cp932"), headers=headers)
+    error = await error_of(undeclared, 400)
+    assert error["code"] == "bad_input" and "UTF-8" in error["message"]
+    assert "charset" in error["message"]
+    declared = await client.post(
+        "/api/v1/ask",
+        data=question.encode("cp932"),
+        headers={**auth, "Content-Type": "application/json; charset=Shift_JIS"},
+    )
+    assert declared.status == 200
