@@ -3,7 +3,8 @@
 A dataset belongs to one organization. It is ``organization``-only until someone attests that
 sharing it with every participating organization is legally allowed; the attestation (who and
 when) makes it ``shared``. The versions of a dataset's documents are kept by
-``admin.document_versions``; ``DatasetService`` builds on it.
+``admin.document_versions``; ``DatasetService`` builds on it. What its fields may hold is
+``admin.dataset_rules``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,20 @@ from sqlalchemy import ColumnElement, UniqueConstraint, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, or_, select
 
+from admin.dataset_rules import (
+    ATTESTER,
+    MAX_ATTESTED_BY,
+    MAX_ID,
+    MAX_LICENSE,
+    MAX_NAME,
+    MAX_PUBLISHER,
+    MAX_REFRESH_HOURS,
+    MAX_SOURCE_URL,
+    check_category,
+    checked_name,
+    missing,
+    within,
+)
 from admin.db import Bind
 from admin.document_versions import DocumentVersion, DocumentVersions
 from knowledge.errors import BadInput, BaibainError, Forbidden, NotFound
@@ -35,25 +50,6 @@ def _visible_to(viewer_org: str | None) -> ColumnElement[bool]:
 def _escaped(text: str) -> str:
     """``text`` matched literally inside a LIKE pattern (escape character ``\\``)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-CATEGORIES = (
-    "法令",
-    "官報",
-    "白書",
-    "通達・事務連絡",
-    "条例・規則・例規",
-    "会議録",
-    "計画",
-    "予算・決算",
-    "審議会資料",
-    "統計",
-)
-MAX_NAME = 100
-# What the text columns hold (PostgreSQL refuses longer values; SQLite would keep them).
-MAX_LICENSE = MAX_PUBLISHER = 200
-MAX_SOURCE_URL = 2000
-MAX_ATTESTED_BY = 255
 
 
 def _now() -> datetime:
@@ -74,11 +70,6 @@ class DatasetBusy(BaibainError):
         "このデータセットは、ほかの取り込みまたは削除の処理中です。"
         "処理が終わってから（数分後に）もう一度お試しください。"
     )
-
-
-# Ids and intervals the database columns hold (32-bit integers on PostgreSQL).
-MAX_ID = 2**31 - 1
-MAX_REFRESH_HOURS = 24 * 366
 
 
 class Dataset(SQLModel, table=True):
@@ -158,55 +149,6 @@ def _info(row: Dataset, documents: int = 0) -> DatasetInfo:
     )
 
 
-def check_category(category: str) -> str:
-    """The category if it is one of the seed categories; ``BadInput`` listing them otherwise."""
-    category = category.strip()
-    if category not in CATEGORIES:
-        allowed = "、".join(CATEGORIES)
-        if not category:  # left out: there is nothing to call unusable
-            raise BadInput(f"分類を指定してください。次のいずれかです: {allowed}")
-        raise BadInput(f"分類「{category}」は使えません。次のいずれかを指定してください: {allowed}")
-    return category
-
-
-ATTESTER = "共有が法的に可能であることを確認した担当者"
-
-
-def dataset_number(typed: str) -> int | None:
-    """The dataset id ``typed`` (in a URL or a chat command) stands for; ``None`` when it is
-    not ASCII digits (「²」 is a digit to ``str.isdigit`` but no number to ``int``). A number
-    of more digits than any id is ``NotFound`` without being repeated whole (``int`` refuses
-    one of more than 4,300 digits)."""
-    if not (typed.isascii() and typed.isdigit()):
-        return None
-    digits = typed.lstrip("0") or "0"
-    if len(digits) > len(str(MAX_ID)):
-        raise NotFound(_missing(f"{digits[:12]}…"))
-    return int(digits)
-
-
-def _missing(dataset_id: int | str) -> str:
-    """That no dataset the viewer may see has this number, and where the numbers are listed."""
-    return (
-        f"データセット {dataset_id} が見つかりません。番号は、チャットでは /datasets、"
-        "コマンドでは baibain dataset list --org 組織名、REST では GET /api/v1/datasets で"
-        "確認できます。"
-    )
-
-
-def _has_control(text: str) -> bool:
-    """Whether ``text`` holds a line break, tab or other control character."""
-    return any(unicodedata.category(c) == "Cc" for c in text)
-
-
-def _within(value: str, label: str, limit: int) -> str:
-    """``value`` stripped, or ``BadInput`` when it is longer than its column holds."""
-    value = value.strip()
-    if len(value) > limit:
-        raise BadInput(f"{label}は{limit}文字以内で指定してください（{len(value)}文字あります）。")
-    return value
-
-
 class DatasetService(DocumentVersions):
     """Datasets: creation, lookup as a viewer may see them, attestation, deletion, documents by
     file name and source state; recording document versions comes from ``DocumentVersions``."""
@@ -234,37 +176,21 @@ class DatasetService(DocumentVersions):
         refresh_hours: int | None = None,
     ) -> DatasetInfo:
         """A new dataset; shared at once when ``attested_by`` names who attests it."""
-        name = name.strip()
-        if not name or len(name) > MAX_NAME or "/" in name or _has_control(name):
-            raise BadInput(
-                f"データセット名は「/」や改行を含まない1〜{MAX_NAME}文字で指定してください。"
-            )
-        if name in CATEGORIES:  # a tag (/invoke) naming it would choose the category
-            raise BadInput(
-                f"分類と同じ名前「{name}」はデータセット名に使えません"
-                f"（分類の指定と区別できないため）。「{name}集」のような別の名前を"
-                "指定してください。"
-            )
-        if name in self._reserved:  # listed beside it, and a filter naming it would take both
-            raise BadInput(
-                f"「{name}」は Baibain に同梱されているデータセットの名前のため使えません"
-                f"（一覧や絞り込みで同梱のデータと区別できないため）。「{name}（〇〇市）」の"
-                "ように組織名を付けるなど、別の名前を指定してください。"
-            )
+        name = checked_name(name, self._reserved)
         if refresh_hours is not None and not 1 <= refresh_hours <= MAX_REFRESH_HOURS:
             raise BadInput(f"更新間隔は1〜{MAX_REFRESH_HOURS}時間で指定してください。")
         row = Dataset(
             org_id=org_id,
             name=name,
             category=check_category(category),
-            license=_within(license, "ライセンス", MAX_LICENSE),
-            publisher=_within(publisher, "発行元", MAX_PUBLISHER),
-            source_url=_within(source_url, "出典URL", MAX_SOURCE_URL),
+            license=within(license, "ライセンス", MAX_LICENSE),
+            publisher=within(publisher, "発行元", MAX_PUBLISHER),
+            source_url=within(source_url, "出典URL", MAX_SOURCE_URL),
             refresh_hours=refresh_hours,
         )
         if attested_by.strip():  # blanks attest nothing
             row.visibility = "shared"
-            row.attested_by = _within(attested_by, ATTESTER, MAX_ATTESTED_BY)
+            row.attested_by = within(attested_by, ATTESTER, MAX_ATTESTED_BY)
             row.attested_at = _now()
         with Session(self._bind) as session:
             session.add(row)
@@ -288,7 +214,7 @@ class DatasetService(DocumentVersions):
             # An id past the column's range (a typo of many digits) names no dataset.
             row = session.get(Dataset, dataset_id) if 0 < dataset_id <= MAX_ID else None
             if row is None or (row.visibility != "shared" and row.org_id != viewer_org):
-                raise NotFound(_missing(dataset_id))
+                raise NotFound(missing(dataset_id))
             return _info(row, self._count(session, row.id))
 
     def by_name(self, org_id: str, name: str) -> DatasetInfo | None:
@@ -309,7 +235,7 @@ class DatasetService(DocumentVersions):
     def attest(self, dataset_id: int, org_id: str, who: str) -> DatasetInfo:
         """Record that sharing is legally allowed: the dataset becomes ``shared``. A dataset
         already shared keeps its first attestation."""
-        who = _within(who, ATTESTER, MAX_ATTESTED_BY)
+        who = within(who, ATTESTER, MAX_ATTESTED_BY)
         self.owned(dataset_id, org_id)
         with Session(self._bind) as session:
             row = session.get(Dataset, dataset_id)
@@ -341,7 +267,7 @@ class DatasetService(DocumentVersions):
             gone = not held.rowcount and session.get(Dataset, dataset_id) is None
             session.commit()
         if gone:
-            raise NotFound(_missing(dataset_id))
+            raise NotFound(missing(dataset_id))
         if not held.rowcount:
             raise DatasetBusy()
 

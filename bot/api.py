@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from adapters.common import from_this_machine
-from admin.datasets import CATEGORIES
+from admin.dataset_rules import CATEGORIES
 from admin.orgs import ApiCaller, OrgInfo, authenticate_api_key, key_id_of
 from admin.quotas import period_bounds
 from admin.usage import report_csv

@@ -22,7 +22,8 @@ from urllib.parse import unquote
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import BadHttpMessage
 
-from admin.datasets import DatasetInfo, dataset_number
+from admin.dataset_rules import dataset_number
+from admin.datasets import DatasetInfo
 from admin.orgs import ApiCaller
 from bot.api import require_caller, require_org
 from bot.app_keys import SERVICES

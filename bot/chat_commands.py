@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 
 from admin import orgs
 from admin.audit import AuditEvent
-from admin.datasets import CATEGORIES, DatasetInfo, dataset_number
+from admin.dataset_rules import CATEGORIES, dataset_number
+from admin.datasets import DatasetInfo
 from admin.orgs import OrgInfo
 from bot import commands
 from bot.cli_quota import changed_line, describe, parse_tokens, tokens_refused

@@ -13,7 +13,7 @@ import typer
 from tqdm import tqdm
 
 from admin import orgs
-from admin.datasets import CATEGORIES
+from admin.dataset_rules import CATEGORIES
 from bot.api import answer_json
 from bot.asker import Asker
 from bot.chat_commands import scope_label

@@ -251,7 +251,7 @@ _TYPED_NUMBER = re.compile("[0-9０-９][0-9０-９,，]*")
 def typed_digits(text: str) -> str | None:
     """The digits of a whole number as staff type it (「12」, 「１２」, 「500,000」,
     「５００，０００」), ASCII and without leading zeros; ``None`` for anything else. Digits, not
-    an ``int``: what the number is for bounds it (``admin.datasets.dataset_number``,
+    an ``int``: what the number is for bounds it (``admin.dataset_rules.dataset_number``,
     ``cli_quota.parse_tokens``), and ``int`` refuses more than 4,300 digits."""
     text = text.strip()
     if not _TYPED_NUMBER.fullmatch(text):

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from admin.datasets import CATEGORIES
+from admin.dataset_rules import CATEGORIES
 from bot.api import caller_of, decode_file, unknown_datasets
 from bot.app_keys import SERVICES
 from bot.asker import Asker
