@@ -79,11 +79,18 @@ def within(value: str, label: str, limit: int) -> str:
     return value
 
 
+def _has_visible(text: str) -> bool:
+    """Whether ``text`` holds a character that shows: not only whitespace and format characters
+    (a byte order mark, zero-width spaces and joiners, which come with pasted text)."""
+    return any(not c.isspace() and unicodedata.category(c) != "Cf" for c in text)
+
+
 def checked_name(name: str, reserved: Collection[str]) -> str:
-    """``name`` stripped, or ``BadInput`` saying why a dataset cannot be named so: empty, too
-    long, holding 「/」 or a line break, a category's name or a ``reserved`` one."""
+    """``name`` stripped, or ``BadInput`` saying why a dataset cannot be named so: empty or
+    nothing visible, too long, holding 「/」 or a line break, a category's name or a
+    ``reserved`` one."""
     name = name.strip()
-    if not name or len(name) > MAX_NAME or "/" in name or _has_control(name):
+    if not _has_visible(name) or len(name) > MAX_NAME or "/" in name or _has_control(name):
         raise BadInput(
             f"データセット名は「/」や改行を含まない1〜{MAX_NAME}文字で指定してください。"
         )

@@ -264,6 +264,26 @@ async def test_dataset_input_is_validated(setup) -> None:
     assert (await client.get("/api/v1/datasets")).status == 401
 
 
+async def test_a_name_of_invisible_characters_alone_is_refused_like_an_empty_one(setup) -> None:
+    client, api_keys = setup
+    headers = auth(api_keys["テスト市"])
+    before = await (await client.get("/api/v1/datasets", headers=headers)).json()
+    empty = await client.post(
+        "/api/v1/datasets", json={"name": "", "category": "統計"}, headers=headers
+    )
+    assert empty.status == 400
+    said = (await empty.json())["error"]
+    # A byte order mark, zero-width spaces and word joiners come with text pasted from web
+    # pages and PDFs; such a name was listed as an empty-looking one.
+    for name in ("\ufeff", "\u200b", "\u2060", " \u200b\u3000\ufeff ", "\u200d\u00ad"):
+        body = {"name": name, "category": "統計"}
+        refused = await client.post("/api/v1/datasets", json=body, headers=headers)
+        assert refused.status == 400, repr(name)
+        assert await refused.json() == {"error": said}, repr(name)
+    after = await (await client.get("/api/v1/datasets", headers=headers)).json()
+    assert after == before
+
+
 async def test_a_dataset_whose_creation_cannot_be_recorded_is_not_created(
     setup, app_database_url: str
 ) -> None:
