@@ -264,10 +264,11 @@ def typed_digits(text: str) -> str | None:
 FOR_EXTERNAL_AUDIENCE = frozenset({"help", "ask", "summarize"})
 
 
-def external_audience_text(command: Command) -> str:
+def external_audience_text(platform: Platform, command: Command) -> str:
     """The reply to a command that would show the organization's data to other organizations."""
     return (
-        f"このチャンネルには他の組織のメンバーも参加しているため、「/{command.name}」は使えません。"
+        "このチャンネルには他の組織のメンバーも参加しているため、"
+        f"「{typed(platform, command.name)}」は使えません。"
         "ダイレクトメッセージでお試しください。"
     )
 
@@ -278,18 +279,20 @@ def typed(platform: Platform, line: str) -> str:
     return f"/baibain {line}" if platform == "slack" else f"/{line}"
 
 
-def refusal_text(command: Command) -> str:
-    """The reply to a command the user may not run."""
+def refusal_text(platform: Platform, command: Command) -> str:
+    """The reply to a command the user may not run, the command as typed on ``platform``."""
     who = ACCESS_LABELS[command.access]
     ask = "運用窓口" if command.access == "operator" else "組織の管理者"
-    return f"「/{command.name}」は{who}が実行できます。必要な場合は{ask}にご相談ください。"
+    named = typed(platform, command.name)
+    return f"「{named}」は{who}が実行できます。必要な場合は{ask}にご相談ください。"
 
 
-def welcome_text(*, direct: bool) -> str:
+def welcome_text(platform: Platform, *, direct: bool) -> str:
     """What the bot says when it is added to a conversation: what it does and how to ask
-    there (``direct``: a chat with the bot alone, where no mention is needed)."""
+    there (``direct``: a chat with the bot alone, where no mention is needed), help named as
+    typed on ``platform`` (after a mention Slack leaves 「/help」 to the bot)."""
     how = WELCOME_DIRECT if direct else WELCOME_SHARED
-    command = "/help" if direct else "@バイバイン /help"
+    command = typed(platform, "help") if direct else "@バイバイン /help"
     more = f"使い方とコマンドの一覧は「{command}」で表示します。{AI_NOTE}"
     return "\n\n".join((WELCOME_INTRO, how, more))
 

@@ -155,7 +155,7 @@ class ChatRouter:
         log.info("chat welcome platform=%s org=%s", platform, org.id if org else "-")
         if org is None:
             return notice(commands.unknown_workspace_text(platform), "refused")
-        return notice(commands.welcome_text(direct=direct))
+        return notice(commands.welcome_text(platform, direct=direct))
 
     async def greeting_undelivered(self, conversation: ConversationRef, user_id: str) -> None:
         """Forget that ``user_id`` was greeted (``welcome`` claimed it) when the greeting could
@@ -303,7 +303,7 @@ class ChatRouter:
                 return await self._ask(turn, org, line, progress)
             return notice(commands.unknown_command_text(platform, line))
         if turn.external_audience and command.name not in commands.FOR_EXTERNAL_AUDIENCE:
-            return notice(commands.external_audience_text(command), "refused")
+            return notice(commands.external_audience_text(platform, command), "refused")
         if not await self._allowed(command, turn, org):
             await self.auditor.security(
                 org_id=org.id,
@@ -312,7 +312,7 @@ class ChatRouter:
                 reason="command_refused",
                 details={"command": command.name, "required": command.access},
             )
-            return notice(commands.refusal_text(command), "refused")
+            return notice(commands.refusal_text(platform, command), "refused")
         if command.name == "ask":
             if not args.strip():
                 asked = commands.typed(platform, "ask")

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import serving
 from test_logo import deliver, logo_chat
-from test_slack import FORM, send, slack_chat
+from test_slack import FORM, send, send_event, slack_chat
 
 from adapters.common import FAILURE_TEXT
 
@@ -110,6 +110,29 @@ async def test_slack_replies_name_commands_as_slack_takes_them(make_chat, slack_
     assert "「/baibain ask」に続けて質問を入力してください" in ask
     assert "（例: /baibain summarize 地方自治法第242条）" in summarize
     assert "「/baibain quota set 組織名 トークン数」の形で" in quota
+
+
+async def test_slack_refusals_and_the_welcome_name_commands_as_slack_takes_them(
+    make_chat, slack_fake
+) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id, admins=("U0ADMIN",))
+    await send(chat, slack_fake, slack_fake.slash_command("upload"), FORM)  # not an admin
+    await chat.drain()
+    [refused] = (c.block_text for c in slack_fake.of("response"))
+    assert "「/baibain upload」は組織の管理者のみが実行できます" in refused
+    shared = slack_fake.mention("/datasets", event_id="E1", user="U0ADMIN")
+    shared["is_ext_shared_channel"] = True  # members of other organizations read along
+    await send_event(chat, slack_fake, shared)
+    await chat.drain()
+    [listing] = (c.block_text for c in slack_fake.of("chat.update"))
+    assert "「/baibain datasets」は使えません" in listing
+    await send_event(chat, slack_fake, slack_fake.home_opened(event_id="E2"))
+    await chat.drain()
+    welcome = slack_fake.of("chat.postMessage")[-1].block_text  # after the listing's placeholder
+    assert "「/baibain help」で表示します" in welcome
+    for text in (refused, listing, welcome):
+        assert not re.search("「/(?!baibain )", text), text  # Slack would take 「/upload」
 
 
 # Pieces of what staff type: command names right, in katakana, full-width or mistyped; numbers

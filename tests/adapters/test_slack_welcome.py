@@ -44,7 +44,7 @@ async def test_opening_the_direct_messages_greets_each_user_once(make_chat, slac
     first, other = slack_fake.of("chat.postMessage")
     assert (first.body["channel"], other.body["channel"]) == ("D0DM", "D0OTHER")
     assert first.block_text.startswith("はじめまして。自治体版バイバインです。")
-    assert "そのまま" in first.block_text and "/help" in first.block_text
+    assert "そのまま" in first.block_text and "「/baibain help」" in first.block_text
 
 
 async def test_a_user_told_to_register_is_welcomed_once_the_workspace_is_linked(
