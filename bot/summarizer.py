@@ -152,10 +152,11 @@ class Summarizer:
         llm: LLMClient | None,
         progress: Progress | None,
     ) -> Answer:
-        # The date said as the citations say it: 「1971-08-11 公布」, not a bare date.
-        details = " / ".join(x for x in (source.citation.dated(), source.citation.url) if x)
-        shown = f"（{details}）" if details else ""
-        header = f"{source.note}「{source.title}」の要約です{shown}。"
+        # The date said as the citations say it: 「1971-08-11 公布」, not a bare date. The link
+        # is left to the citation under the summary, where it ends its line: chat clients take
+        # what follows a URL up to a space into the link (「…/a.pdf）。」 opens no page).
+        dated = source.citation.dated()
+        header = f"{source.note}「{source.title}」の要約です{f'（{dated}）' if dated else ''}。"
         outcome: Outcome = "answered"
         if llm is not None:
             try:

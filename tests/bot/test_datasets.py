@@ -361,8 +361,9 @@ async def test_a_statute_and_one_of_its_articles_are_summarized_by_name(setup) -
     whole = await summary("原子力基本法")
     # Its 施行日 names the version, its date says what it is: the law's 公布日.
     assert whole["answer"].startswith(
-        "「原子力基本法（2025-06-06 施行）」の要約です（1955-12-19 公布 / "
+        "「原子力基本法（2025-06-06 施行）」の要約です（1955-12-19 公布）。\n"
     )
+    assert whole["citations"][0]["url"].endswith("/330AC1000000186/20250606_505AC0000000044")
     article = await summary("原子力基本法第2条の2")
     assert article["answer"].startswith("「原子力基本法 第二条の二（2025-06-06 施行）」の要約です")
     assert [c["url"] for c in article["citations"]] == [
