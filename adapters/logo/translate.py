@@ -87,8 +87,10 @@ def to_turn(event: LogoEvent) -> Turn:
 
 def render(answer: Answer) -> dict[str, str]:
     """The reply text: the answer (a model's Markdown as plain text, each link's address
-    after its name), numbered sources with links, then the footer and the notice."""
-    blocks = [restyle(answer.text.strip(), mark="", link=lambda name, url: f"{name}（{url}）")]
+    after its name, between spaces: a chat client takes what follows an address up to a space
+    into the link, as 「）を」 of 「（https://…）をご覧ください」), numbered sources with links,
+    then the footer and the notice."""
+    blocks = [restyle(answer.text.strip(), mark="", link=lambda name, url: f"{name} {url} ")]
     if answer.citations:
         lines = [f"{answer.citations_heading}:"]
         for c in answer.citations:

@@ -93,7 +93,7 @@ async def test_logo_shows_plain_text_with_link_addresses(make_chat, logo_fake, o
         "転入した日から十四日以内に、市町村長に届け出なければなりません[1]。",
     ]
     assert "• 氏名・住所[1]" in lines
-    link = "住民基本台帳法（https://laws.e-gov.go.jp/law/342AC0000000081）"
+    link = "住民基本台帳法 https://laws.e-gov.go.jp/law/342AC0000000081 "  # nothing taken in
     assert f"詳しくは{link}をご覧ください。" in lines
     assert "届出／期限" in lines and "転入／十四日以内[1]" in lines  # a table's rows, as lines
     assert "|" not in reply.text
