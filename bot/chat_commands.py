@@ -59,7 +59,7 @@ def parse_options(args: str) -> tuple[dict[str, str], list[str]]:
             option = bracketed["inner"]
         key, sep, value = option.partition("=")
         value = _unquoted(value)
-        if not sep or not key or word.startswith(("http://", "https://")):
+        if not sep or not key or commands.is_web_address(word):
             rest.append(word)
         elif options.setdefault(key, value) != value:
             raise BadInput(f"「{key[:40]}=」が2回指定されています。1つにしてください。")
@@ -172,7 +172,7 @@ class DataCommands:
                 f"（例: {commands.typed(platform, UPLOAD_EXAMPLE)}）。"
             )
         files = [UploadFile(a.name, a.content) for a in turn.attachments if a.content is not None]
-        urls = [w for w in rest if w.startswith(("http://", "https://"))]
+        urls = [w for w in rest if commands.is_web_address(w)]
         fetched_from: dict[str, Fetched] = {}
         for url in urls:
             fetched = fetched_from[url] = await fetch(url, FetchPolicy.of(self.services.settings))

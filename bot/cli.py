@@ -31,6 +31,7 @@ from bot.cli_index import index_app
 from bot.cli_org import apikey_app, org_app
 from bot.cli_processes import serve, worker
 from bot.cli_quota import quota_app
+from bot.commands import is_web_address
 from bot.fetch import FetchPolicy, check_url
 from bot.services import Services, open_embedder
 from bot.settings import Settings, load_settings
@@ -248,7 +249,7 @@ def summarize(
             ),
             as_json=as_json,
         )
-    if target.startswith(("http://", "https://")):
+    if is_web_address(target):
         request = SummaryRequest(url=target)
     elif path.is_file():
         request = SummaryRequest(filename=path.name, content=path.read_bytes())

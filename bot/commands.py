@@ -210,12 +210,17 @@ _SUMMARY_ALONE = re.compile(rf"^{_SUMMARY_WORDS}(?P<rest>.*)$", re.DOTALL)
 _REQUEST_WORDS = re.compile(r"(?:[ぁ-ゖー]|教え|見せ|作成|作|下さ|願|頼|欲)*[。．！!？?\s]*")
 
 
+def is_web_address(text: str) -> bool:
+    """Whether ``text`` starts as a web address does (what ``fetch`` may get)."""
+    return text.startswith(("http://", "https://"))
+
+
 def summary_target(text: str) -> str | None:
     """What a message asks to have summarized, when it asks for nothing else: 「地方自治法第
     242条を要約して」 → 「地方自治法第242条」, a message that is only a URL → that URL (a link
     pasted alone, as a file sent alone is summarized); None for 「手話通訳と要約筆記の違いは」."""
     words = text.split()
-    if len(words) == 1 and words[0].startswith(("http://", "https://")):
+    if len(words) == 1 and is_web_address(words[0]):
         return words[0]
     asked = _SUMMARY_ASKED.match(text.strip())
     if asked is None or not _REQUEST_WORDS.fullmatch(asked["rest"]):

@@ -243,7 +243,7 @@ class ChatRouter:
             return notice(format_refused(files[0].name).user_message, "error")
         if (cited_request := cited.cited_target(target)) is not None:
             return await self._summarize_cited(summarizer, cited_request, asker, progress)
-        if target.startswith(("http://", "https://")):
+        if commands.is_web_address(target):
             request = SummaryRequest(url=target.split()[0])
         elif target:
             request = SummaryRequest(doc_id=target)

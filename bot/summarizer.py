@@ -12,6 +12,7 @@ from dataclasses import replace
 from bot.asker import Asker
 from bot.assistant import SUMMARY_CUT_SHORT_NOTICE, charged, usage_of
 from bot.auditing import Auditor, cancelled_turn, failed_turn, record_while_cancelled
+from bot.commands import is_web_address
 from bot.fetch import FetchPolicy
 from bot.metering import LLMAccess, spent_by
 from bot.offline import FILTERED_SUMMARY_NOTICE, OFFLINE_SUMMARY_NOTICE
@@ -79,7 +80,7 @@ class Summarizer:
         """The summary of what ``name`` names, a URL or one document the asker may see, or
         ``None`` when it names none (or several): a chat message asking for the summary of
         ``name`` is then answered as a question. The document is looked up once."""
-        if name.startswith(("http://", "https://")):
+        if is_web_address(name):
             return await self.summarize(SummaryRequest(url=name.split()[0]), asker, progress)
         started = time.perf_counter()
         try:
