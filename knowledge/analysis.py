@@ -93,13 +93,30 @@ _ERA_YEAR = re.compile(
 )
 
 
-def _with_western_year(match: re.Match[str]) -> str:
+def _western_year(match: re.Match[str]) -> int | None:
     year = 1 if match[2] == "元" else kanji_to_int(match[2])
     try:
-        western = wareki_year_to_western(match[1], year)
+        return wareki_year_to_western(match[1], year)
     except ValueError:
-        return match[0]
-    return f"{match[0]} {western}年"
+        return None
+
+
+def _with_western_year(match: re.Match[str]) -> str:
+    western = _western_year(match)
+    return match[0] if western is None else f"{match[0]} {western}年"
+
+
+def _as_western_year(match: re.Match[str]) -> str:
+    western = _western_year(match)
+    return match[0] if western is None else f"{western}年"
+
+
+def western_years(text: str) -> str:
+    """``text`` with each Japanese-era year written as its Western year (「令和8年度の予算」 →
+    「2026年度の予算」, 「R8年度」 → 「2026年度」). A question is read this way so that an era year
+    weighs what its Western year does: passages hold both (``normalize``), and the era's name and
+    number would otherwise count as three words of the question for one."""
+    return _ERA_YEAR.sub(_as_western_year, unicodedata.normalize("NFKC", text))
 
 
 # Statutes written before 1988 spell the geminate っ as a full-size つ (「あつた」, 「よつて」,

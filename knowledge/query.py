@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from knowledge.analysis import Analyzer, char_bigrams
+from knowledge.analysis import Analyzer, char_bigrams, western_years
 from knowledge.index import TermStats
 from knowledge.thesaurus import expansions_for
 
@@ -53,7 +53,7 @@ def analyze_question(analyzer: Analyzer, question: str) -> AnalyzedQuery:
     more when lines follow), plus the statutory words the thesaurus adds (at
     ``EXPANSION_WEIGHT``)."""
     # Words and bigrams never span lines, so the first line is analyzed once.
-    first_line, _, more = question.strip().partition("\n")
+    first_line, _, more = western_years(question).strip().partition("\n")
     morphemes: list[tuple[str, str, str]] = []
     nouns: set[str] = set()
     subjects: list[tuple[str, ...]] = []

@@ -537,6 +537,23 @@ async def test_a_year_typed_as_an_era_initial_finds_the_year_spelled_out(tmp_pat
     assert (await ranked(tmp_path, documents, "R6年度の予算の総額は"))[0] == "2024"
 
 
+async def test_an_era_year_in_a_question_weighs_what_its_western_year_does(
+    tmp_path: Path,
+) -> None:
+    # The year only dates the question: the passage about submitting a budget answers it, not
+    # one that merely names that year.
+    documents = [
+        doc("211", "地方自治法", "普通地方公共団体の長は、年度開始前に予算を議会に提出する。"),
+        doc("71", "支援法", "令和八年度における加入者の総数で除して得た数に百分の八を乗じる。"),
+    ]
+    orders = [
+        await ranked(tmp_path / str(n), documents, f"{year}の予算はいつまでに議会に出しますか")
+        for n, year in enumerate(("令和8年度", "R8年度", "2026年度"))
+    ]
+    assert orders[0][0] == "211"
+    assert orders[0] == orders[1] == orders[2]
+
+
 NPO = [
     doc(
         "41", "特定非営利活動促進法", "特定非営利活動法人には、理事三人以上及び監事一人以上を置く。"
