@@ -193,6 +193,10 @@ _NUMERAL = "[〇一二三四五六七八九十百千万0-9０-９]+"
 _STARTING_DAY = re.compile("(?:日|月)(?:の翌日)?から|から起算|至つた日|至った日")
 # Words with which a question asks for a time limit (「開示の決定期限は」, 「届出の締め切りは」).
 _ASKS_TIME_LIMIT = ("いつまで", "期限", "締め切り", "締切")
+# A question that ends asking how long a period is (「審査請求ができる期間は」, 「試用期間は
+# どのくらいですか」); not one that only mentions a period (「保存期間が終わった文書は」,
+# 「選挙期間中」).
+_ASKS_PERIOD = re.compile(r"期間(?:は|って)(?:どのくらい|どれくらい|いつ|[?？。]|$)")
 # A parenthetical may stand between the period and what makes it a limit: 「三月（当該処分に
 # ついて再調査の請求をしたときは、…一月）を経過したときは」.
 _TIME_LIMIT = re.compile(
@@ -201,13 +205,14 @@ _TIME_LIMIT = re.compile(
 
 
 def asked_amount(question: str) -> re.Pattern[str] | None:
-    """What a passage stating the amount the question asks for has (「何日以内」 → a numeral
-    and 日; 「何か月」 → a numeral and 月, 箇月 or か月; 「何歳」 → 「七十五歳」 or
-    「年齢満二十五年」; 「いつまで」 or 「期限」 → a time limit, 「十四日以内」 or 「六箇月を経過」;
-    「いつから」 → a starting day, 「…に至つた日から」 or 「翌日から起算して」), or ``None``."""
+    """What a passage stating the amount the question asks for has, or ``None``:
+    「何日以内」 → a numeral and 日; 「何か月」 → a numeral and 月, 箇月 or か月;
+    「何歳」 → 「七十五歳」 or 「年齢満二十五年」; 「いつまで」, 「期限」 or 「…の期間は」 →
+    a time limit, 「十四日以内」 or 「六箇月を経過」; 「いつから」 → a starting day,
+    「…に至つた日から」 or 「翌日から起算して」."""
     if asked := _ASKED_AMOUNT.search(question):
         return _amount_in(asked[1])
-    if any(word in question for word in _ASKS_TIME_LIMIT):
+    if any(word in question for word in _ASKS_TIME_LIMIT) or _ASKS_PERIOD.search(question.strip()):
         return _TIME_LIMIT
     return _STARTING_DAY if "いつから" in question else None
 

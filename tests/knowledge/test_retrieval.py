@@ -491,6 +491,17 @@ async def test_a_question_asking_until_when_prefers_the_passage_stating_a_time_l
         assert retrieved.hits[0].meta.doc_id == "22", question
 
 
+async def test_a_question_asking_how_long_a_period_is_prefers_the_passage_stating_it(
+    tmp_path: Path,
+) -> None:
+    documents = [
+        doc("4", "行政不服審査法", "審査請求は、審査請求をすべき行政庁に対してするものとする。"),
+        doc("18", "行政不服審査法", "審査請求は、処分を知った日から三月を経過したときはできない。"),
+    ]
+    for question in ("審査請求の期間は", "審査請求ができる期間はどのくらいですか"):
+        assert (await ranked(tmp_path / question, documents, question))[0] == "18", question
+
+
 async def test_a_question_about_the_mayor_prefers_the_mayors_article_to_the_deputys(
     tmp_path: Path,
 ) -> None:
