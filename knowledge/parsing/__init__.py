@@ -9,11 +9,13 @@ the file and says what to do.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import PurePosixPath
 
 from knowledge.errors import BadDocument
 from knowledge.parsing.archive import check_container, expand
 from knowledge.parsing.base import ParsedFile, ParseLimits, quoted, size_label
+from knowledge.parsing.dated import opening_date
 from knowledge.parsing.egov import parse_egov_xml
 from knowledge.parsing.html import parse_html
 from knowledge.parsing.office import parse_docx
@@ -56,6 +58,8 @@ _SUPPORTED_JA = (
 )
 _LEGACY = {".doc": ".docx", ".xls": ".xlsx", ".ppt": ".pdf", ".pptx": ".pdf", ".rtf": ".docx"}
 _OFFICE = (".docx", ".xlsx")
+# Formats whose opening lines may date the document; a table's first dates are its data.
+_DATED = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"})
 
 
 def suffix_of(name: str) -> str:
@@ -114,7 +118,10 @@ def _parse_one(name: str, data: bytes, label: str, limits: ParseLimits) -> Parse
     check_content(data, suffix, label)
     if suffix in _OFFICE:
         check_container(data, label, limits)
-    return parser(name, data, label)
+    parsed = parser(name, data, label)
+    if parsed.published is None and suffix in _DATED:
+        parsed = replace(parsed, published=opening_date(parsed.sections))
+    return parsed
 
 
 def _parse_zip(

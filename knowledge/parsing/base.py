@@ -199,19 +199,23 @@ _MARK_BEFORE = re.compile(rf"^{_MARK}\s*")
 _AS_OF = re.compile(r"\s*(?:現在|時点)$")
 
 
-def _is_date(text: str) -> bool:
-    """Whether ``text`` only dates the document (「令和６年３月５日（火曜日）」,
-    「資料１ 令和8年4月1日」, 「2026年4月1日現在」, a cover's 「令和８年３月」 or
-    「令和８年度」)."""
+def dated_line(text: str) -> date | None:
+    """The day a line that only dates the document names (「令和６年３月５日（火曜日）」,
+    「資料１ 令和8年4月1日」, 「2026年4月1日現在」; a cover's 「令和８年３月」 as the month's
+    first day), else ``None``."""
     core = _AS_OF.sub("", _MARK_BEFORE.sub("", text)).strip()
     with contextlib.suppress(InvalidDate):
-        if core.endswith("月"):  # a month is read as its first day
-            parse_date(f"{core}1日")
-        elif core.endswith("年度"):
-            parse_fiscal_year(core)
-        else:
-            parse_date(core)
+        return parse_date(f"{core}1日" if core.endswith("月") else core)
+    return None
+
+
+def _is_date(text: str) -> bool:
+    """Whether ``text`` only dates the document (``dated_line``, or 「令和８年度」)."""
+    if dated_line(text) is not None:
         return True
+    core = _AS_OF.sub("", _MARK_BEFORE.sub("", text)).strip()
+    with contextlib.suppress(InvalidDate):
+        return core.endswith("年度") and parse_fiscal_year(core) > 0
     return False
 
 

@@ -67,8 +67,9 @@ def test_minutes_in_a_text_file_are_named_by_their_title_line(run, tmp_path: Pat
     result = run("summarize", str(minutes), BAIBAIN_SAMPLE_DATA="0")
     assert result.exit_code == 0, result.output
     title = "令和8年第1回みどり市議会定例会会議録（第2号）"
-    assert result.stdout.startswith(f"「{title}」の要約です。"), result.stdout
-    assert f"[1] {title}\n" in result.stdout  # the citation, too
+    # Dated by the meeting's day under the title.
+    assert result.stdout.startswith(f"「{title}」の要約です（2026-03-05 公表）。"), result.stdout
+    assert f"[1] {title}（2026-03-05 公表）\n" in result.stdout  # the citation, too
     assert "r8_1teirei" not in result.stdout
 
 
@@ -189,3 +190,23 @@ def test_a_renamed_statute_file_is_dated_by_its_promulgation_not_as_published(
     assert run(*ingest, "--category", "法令", BAIBAIN_SAMPLE_DATA="0").exit_code == 0
     answer = run("ask", "原子力基本法の目的は", "--org", "横浜市", BAIBAIN_SAMPLE_DATA="0")
     assert "・1955-12-19 公布・2015-08-01 施行）" in answer.stdout, answer.stdout
+
+
+def test_a_notice_is_dated_by_the_wareki_day_under_its_title(run, tmp_path: Path) -> None:
+    notice = tmp_path / "防災訓練.md"
+    notice.write_text(
+        "# 令和8年度 防災訓練実施要領\n\n令和８年５月１日　危機管理課\n\n"
+        "大規模地震を想定し、避難所の開設手順を確認します。\n",
+        "utf-8",
+    )
+    result = run("summarize", str(notice), BAIBAIN_SAMPLE_DATA="0")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(
+        "「令和8年度 防災訓練実施要領」の要約です（2026-05-01 公表）。"
+    ), result.stdout
+    ingest = ("ingest", str(notice), "--dataset", "危機管理", "--org", "みどり市")
+    assert run("org", "create", "みどり市", BAIBAIN_SAMPLE_DATA="0").exit_code == 0
+    assert run(*ingest, "--category", "計画", BAIBAIN_SAMPLE_DATA="0").exit_code == 0
+    answer = run("ask", "避難所の開設手順", "--org", "みどり市", "--json", BAIBAIN_SAMPLE_DATA="0")
+    [citation] = json.loads(answer.stdout)["citations"]
+    assert citation["published"] == "2026-05-01", citation
