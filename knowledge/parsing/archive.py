@@ -110,7 +110,12 @@ def check_container(data: bytes, label: str, limits: ParseLimits) -> None:
         # its size: a part beyond a file's limit, or compressed like a bomb, is refused.
         for info in infos:
             if info.file_size > limits.max_file_bytes:
-                raise _too_large(label, limits, f"office part of {info.file_size} bytes")
+                raise BadDocument(
+                    f"{label}は展開後のサイズが大きすぎます（シートまたは本文の1つが"
+                    f" {size_label(info.file_size)}、上限 {size_label(limits.max_file_bytes)}）。"
+                    "シートや章ごとにいくつかのファイルに分けてアップロードしてください。",
+                    detail=f"office part of {info.file_size} bytes",
+                )
         _check_ratios(label, [(member_name(info), info) for info in infos], limits)
 
 

@@ -51,9 +51,9 @@ def quoted(name: str) -> str:
 
 
 def size_label(size: int) -> str:
-    """A byte count as people read it in messages: 「50MB」, 「500KB」."""
+    """A byte count as people read it in messages: 「50MB」, 「53.9MB」, 「500KB」."""
     if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):g}MB"
+        return f"{round(size / (1024 * 1024), 1):g}MB"
     return f"{max(size // 1024, 1)}KB"
 
 

@@ -260,6 +260,21 @@ def test_a_word_file_built_like_a_zip_bomb_is_refused_before_it_is_read() -> Non
     assert "展開後のサイズが大きすぎます" in refusal("議事録.docx", bomb.getvalue(), big_part)
 
 
+def test_a_sheet_too_large_to_read_names_the_limit_it_is_past() -> None:
+    # A sheet of many cells expands past what one part may take (50 MB by default; 1 MB
+    # here). The message named the 500 MB limit on the whole file, which it was far under.
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("台帳")
+    for row in range(4_000):
+        sheet.append([f"住民{row}-{column}" for column in range(50)])
+    out = BytesIO()
+    book.save(out)
+    limits = ParseLimits(max_file_bytes=1024 * 1024)
+    message = refusal("台帳.xlsx", out.getvalue(), limits)
+    assert re.search(r"（シートまたは本文の1つが \d+(\.\d)?MB、上限 1MB）", message), message
+    assert "500MB" not in message
+
+
 # --- Excel ----------------------------------------------------------------------------------
 
 
