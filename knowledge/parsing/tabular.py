@@ -27,6 +27,7 @@ from knowledge.documents import Section
 from knowledge.errors import BadDocument
 from knowledge.parsing.base import ParsedFile, require_sections, stem
 from knowledge.parsing.charset import decode_text
+from knowledge.parsing.merged_header import TieredHeader, merged_spans
 from knowledge.parsing.number_format import displayed, general
 
 ROWS_PER_SECTION = 20
@@ -197,9 +198,11 @@ def _rows(sheet: Any, withheld: set[str]) -> Iterator[tuple[int, list[str]]]:
     group hides its rows and columns the same way. Rows a filter leaves out are kept: Excel
     marks them hidden too, but they are the table's rows, and the filter only the view its
     last editor left. Rows keep their numbers, so a position still names the rows as Excel
-    numbers them. The sheet's title is added to ``withheld`` when hidden cells held text."""
+    numbers them. The sheet's title is added to ``withheld`` when hidden cells held text.
+    A header in tiers of merged cells is one row (``TieredHeader``)."""
     workbook = sheet.parent
     formats: dict[int, str] = {}  # by style: looking a format up costs more than a cell
+    header = TieredHeader(merged_spans(sheet))
     with sheet._get_source() as source:
         parser = _SavedValues(
             source,
@@ -229,9 +232,18 @@ def _rows(sheet: Any, withheld: set[str]) -> Iterator[tuple[int, list[str]]]:
                         sheet, number, 1, None, style_id=style
                     ).number_format
                 shown[column - 1] = cell_text(value, formats.get(style, "General"))
-            if hidden:
-                shown = [text for column, text in enumerate(shown, 1) if column not in hidden]
-            yield number, shown
+            yield from _visible(header.add(number, shown), hidden)
+        yield from _visible(header.flush(), parser.hidden_columns)
+
+
+def _visible(
+    rows: list[tuple[int, list[str]]], hidden: set[int]
+) -> Iterator[tuple[int, list[str]]]:
+    """The rows without their hidden columns."""
+    for number, shown in rows:
+        if hidden:
+            shown = [text for column, text in enumerate(shown, 1) if column not in hidden]
+        yield number, shown
 
 
 def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
