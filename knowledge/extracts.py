@@ -10,6 +10,9 @@ from knowledge.analysis import char_bigrams, split_sentences
 from knowledge.summaries import clip_summary
 
 _MIN_SENTENCE_CHARS = 8
+# How a table's cells are written in a chunk's lines (``parsing.tabular``, Word and HTML tables).
+_TABLE_CELL = " | "
+_HEADER_CELL_CHARS = 25
 _MAX_SENTENCE_CHARS = 200
 _DUPLICATE_OVERLAP = 0.6
 # A sentence ends with its full stop, possibly inside closing brackets (「…という。）」);
@@ -49,13 +52,27 @@ def extractive_summary(title: str, sentences_by_chunk: Sequence[str], max_chars:
     sentence (headings and the title itself are skipped). Centrality is the character-bigram
     overlap of a sentence with all the others, per bigram of the sentence: summing document
     frequencies gives exactly the pairwise overlaps in linear time. Near-duplicates are skipped
-    and the result stays within ``max_chars``.
+    and the result stays within ``max_chars``. A table's rows (「総務費 | 3,210,000」) are
+    material however short, and each run of them is shown under its header row.
     """
     sentences: list[str] = []
+    headers: list[str] = []  # the header row of a table row's chunk, else ""
     for chunk in sentences_by_chunk:
-        for sentence in split_sentences(chunk):
-            if len(sentence) >= _MIN_SENTENCE_CHARS and not _is_heading(sentence, title):
-                sentences.append(sentence)
+        header: str | None = None  # the header of the table being read; None between tables
+        for line in chunk.splitlines():
+            row = _TABLE_CELL in line
+            if not row:
+                header = None
+            elif header is None:
+                header = line.strip() if _heads_columns(line) else ""
+            for sentence in split_sentences(line):
+                # A row under its header is material however short (「中央公民館 | 200」).
+                under = (header or "") if row and header != sentence else ""
+                if len(sentence) >= _MIN_SENTENCE_CHARS and (
+                    under or not _is_heading(sentence, title)
+                ):
+                    sentences.append(sentence)
+                    headers.append(under)
     if not sentences:
         return ""
     grams = [set(char_bigrams(s)) for s in sentences]
@@ -68,11 +85,14 @@ def extractive_summary(title: str, sentences_by_chunk: Sequence[str], max_chars:
         if len(sentences[index]) > _MAX_SENTENCE_CHARS:
             scores[index] *= 0.5  # long sentences are costly and rarely summary material
     chosen = [0]
-    used = len(sentences[0])
+    shown = {headers[0]}  # the headers the rows chosen so far are shown under
+    used = len(headers[0]) + len(sentences[0])
     if used > max_chars:
         return clip_summary(sentences[0], max_chars)
     for index in sorted(range(1, len(sentences)), key=lambda i: (-scores[i], i)):
         length = len(sentences[index]) + 1  # 1: a line break, when it needs one
+        header = headers[index]
+        length += len(header) + 1 if header not in shown else 0
         if used + length > max_chars:
             continue
         if any(
@@ -87,8 +107,29 @@ def extractive_summary(title: str, sentences_by_chunk: Sequence[str], max_chars:
         if _POINTS_AHEAD.search(sentences[index]):
             continue
         chosen.append(index)
+        shown.add(header)
         used += length
-    return _joined([sentences[i] for i in sorted(chosen)])
+    return _joined(_under_headers([(headers[i], sentences[i]) for i in sorted(chosen)]))
+
+
+def _under_headers(rows: list[tuple[str, str]]) -> list[str]:
+    """The sentences, a table's rows after the header of their columns (「款 | 予算額」) once
+    for each run of rows under it: a row of figures alone does not say what they are."""
+    lines: list[str] = []
+    above = ""
+    for header, sentence in rows:
+        if header and header != above:
+            lines.append(header)
+        above = header or sentence  # a header chosen for itself heads the rows after it
+        lines.append(sentence)
+    return lines
+
+
+def _heads_columns(line: str) -> bool:
+    """Whether the first row of a table names its columns (「款 | 予算額 令和8年度」), not
+    data: short cells, no sentence (a statute's 別表 starts with its first item)."""
+    cells = line.split(_TABLE_CELL)
+    return "。" not in line and all(len(cell.strip()) <= _HEADER_CELL_CHARS for cell in cells)
 
 
 def _joined(sentences: list[str]) -> str:

@@ -86,6 +86,35 @@ def test_a_tables_rows_stay_on_their_own_lines(run, tmp_path: Path) -> None:
     assert "DX推進\n民生費" in result.stdout
 
 
+def test_a_tables_rows_are_summarized_under_the_names_of_their_columns(run, tmp_path: Path) -> None:
+    # A list as Excel saves it for Windows: Shift_JIS (CP932, with 髙 and ①), a short header.
+    shelters = tmp_path / "避難所一覧.csv"
+    shelters.write_bytes(
+        "避難所名,所在地,収容人数\n"
+        "みどり小学校,みどり市中央1-2-3,450\n"
+        "髙橋記念体育館,みどり市東町①番地,600\n".encode("cp932")
+    )
+    result = run("summarize", str(shelters), BAIBAIN_SAMPLE_DATA="0")
+    assert result.exit_code == 0, result.output
+    assert "\n\n避難所名 | 所在地 | 収容人数\nみどり小学校 | みどり市中央1-2-3 | 450\n" in (
+        result.stdout
+    ), result.stdout
+    # Each sheet's rows under its own header, once.
+    book = openpyxl.Workbook()
+    book.active.append(["款", "予算額"])
+    book.active.append(["総務費", "3,210,000千円を計上し、庁舎改修を進めます"])
+    grants = book.create_sheet("補助金")
+    grants.append(["補助金名", "金額"])
+    grants.append(["住宅耐震改修補助金", "1件あたり100万円を上限に交付します"])
+    book.save(tmp_path / "予算.xlsx")
+    result = run("summarize", str(tmp_path / "予算.xlsx"), BAIBAIN_SAMPLE_DATA="0")
+    assert result.exit_code == 0, result.output
+    summary = result.stdout.split("\n\n")[1]
+    assert summary.startswith("款 | 予算額\n総務費 | 3,210,000千円"), summary
+    assert "\n補助金名 | 金額\n住宅耐震改修補助金 |" in summary
+    assert summary.count("款 | 予算額") == 1
+
+
 def test_a_statute_is_summarized_without_items_torn_from_their_list(run) -> None:
     rule = EGOV / "419M60400000005_20201228_502M60400000013.xml"
     result = run("summarize", str(rule), BAIBAIN_SAMPLE_DATA="0")
