@@ -8,11 +8,15 @@ from collections.abc import Iterator
 from io import BytesIO
 
 from docx import Document
+from docx.document import Document as DocumentObject
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml import parse_xml
 from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 from docx.types import ProvidesStoryPart
 
+from knowledge.documents import Section
 from knowledge.errors import BadDocument
 from knowledge.parsing.base import (
     ParsedFile,
@@ -125,10 +129,40 @@ def _table_lines(table: Table, numbering: Numbering) -> list[str]:
     return lines
 
 
+# Notes Word keeps apart from the body (``word/footnotes.xml``, ``word/endnotes.xml``), by the
+# relationship that links them: their element and the heading they are cited under.
+_NOTES = {RT.FOOTNOTES: ("footnote", "脚注"), RT.ENDNOTES: ("endnote", "文末脚注")}
+
+
+def _notes(document: DocumentObject) -> list[Section]:
+    """The footnotes and the endnotes, each kind a section cited as 「脚注」 or 「文末脚注」,
+    one line a note numbered as Word shows it (「注1 …」); the separator lines Word keeps among
+    them are no notes."""
+    sections: list[Section] = []
+    for rel in document.part.rels.values():
+        if rel.is_external or rel.reltype not in _NOTES:
+            continue
+        tag, heading = _NOTES[rel.reltype]
+        notes = [
+            note
+            for note in parse_xml(rel.target_part.blob).iterchildren(_W + tag)
+            if note.get(_W + "type") in (None, "normal")
+        ]
+        lines = [
+            f"注{number} {text}"
+            for number, note in enumerate(notes, 1)
+            if (text := " ".join(_inline_text(p).strip() for p in note.iter(_W + "p")).strip())
+        ]
+        if lines:
+            sections.append(Section(text="\n".join(lines), heading=heading, position=heading))
+    return sections
+
+
 def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
     """Paragraphs, tables and text boxes in reading order (tracked changes accepted), one
     section per Heading/見出し paragraph, or, without headings, per article of a rule
-    (「第1条 …」 paragraphs: ``article_sections``).
+    (「第1条 …」 paragraphs: ``article_sections``); footnotes and endnotes after them
+    (``_notes``). Running headers and footers are not read.
 
     The title is the document property, else the first 「Title」 paragraph, else the opening
     paragraph before the first heading when it is clearly a title (``opening_title``: not a
@@ -140,6 +174,7 @@ def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
         blocks = list(_blocks(document.element.body))
         core_title = document.core_properties.title or ""
         numbering = Numbering(document)
+        notes = _notes(document)
     except Exception as exc:  # python-docx raises zip, XML and key errors on damaged files
         raise BadDocument(
             f"{label}は Word（.docx）ファイルとして読み込めませんでした。"
@@ -175,7 +210,7 @@ def parse_docx(name: str, data: bytes, label: str) -> ParsedFile:
             lines.append(line)
     # A rule typed with plain paragraphs (「第1条 …」) is cut by article, as its headings would.
     articles = [] if first_heading else article_sections(lines)
-    sections = require_sections(tuple(articles) or buffer.result(), label)
+    sections = require_sections((*(articles or buffer.result()), *notes), label)
     # Without a title style, a title typed as the opening paragraph names it, also above the
     # first heading (「第1章 予算の規模」 is a part of the document, not its name).
     title = title or opening_title(opening, apart=True) or first_heading or stem(name)
