@@ -103,7 +103,11 @@ def _shorten(sentence: str, limit: int) -> str:
 
 def _table_rows(lines: list[str]) -> list[str] | None:
     """The rows of a passage that is a pipe table with its header first (a group of
-    spreadsheet rows, ``knowledge.parsing.tabular``), each as 「列名: 値、…」; else ``None``."""
+    spreadsheet rows, ``knowledge.parsing.tabular``), each as 「列名: 値、…」; else ``None``.
+    A line of one cell above the header is the table's title (「令和8年度 歳出予算 単位：千円」),
+    which every group repeats: it is not a row."""
+    if lines and _CELL not in lines[0]:
+        lines = lines[1:]
     header = lines[0].split(_CELL) if lines else []
     if len(header) < 2 or len(lines) < 2:
         return None

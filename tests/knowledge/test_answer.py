@@ -200,6 +200,22 @@ async def test_a_row_of_a_spreadsheet_is_quoted_with_its_column_names(tmp_path: 
     assert "施設名 | 所在地" not in found  # the header is in the row, not quoted apart
 
 
+async def test_a_row_under_a_tables_title_is_quoted_with_its_column_names(
+    tmp_path: Path,
+) -> None:
+    # A sheet opening with its title: every group of rows repeats it above the header.
+    text = (
+        "令和8年度 一般会計歳出予算（款別） 単位：千円\n"
+        "款 | 予算額 令和8年度 | 予算額 令和7年度\n"
+        "総務費 | 3,210,000 | 3,150,000\n"
+        "民生費 | 12,450,300 | 12,100,000"
+    )
+    found = await answer(tmp_path, text, "民生費の令和8年度の予算額は")
+    assert (
+        "・款: 民生費、予算額 令和8年度: 12,450,300、予算額 令和7年度: 12,100,000 [1]"
+    ) in found.splitlines()
+
+
 async def test_a_passage_sharing_only_a_common_word_of_the_question_is_not_quoted(
     tmp_path: Path,
 ) -> None:
