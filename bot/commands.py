@@ -284,6 +284,29 @@ def typed(platform: Platform, line: str) -> str:
     return f"/baibain {line}" if platform == "slack" else f"/{line}"
 
 
+def takes_nothing_more(command: Command) -> bool:
+    """Whether words typed after ``command`` mean the user meant something else (「/quota
+    横浜市」, 「/usage 先月」): a command with no arguments other than help, which shows
+    everything whatever follows (「/help upload」)."""
+    return not command.args and command.name != "help"
+
+
+def extra_words_text(platform: Platform, command: Command) -> str:
+    """The reply to ``command`` typed with words it does not take: what it does alone, and
+    the commands that start with its name (``/quota set``)."""
+    named = typed(platform, command.name)
+    lines = [f"「{named}」のあとには何も指定できません。"]
+    lines.append(f"「{named}」とだけ送ると、{command.summary}。")
+    for longer in COMMANDS:
+        if longer.name.startswith(f"{command.name} "):
+            who = ACCESS_LABELS[longer.access]
+            lines.append(
+                f"「{typed(platform, longer.usage[1:])}」で{longer.summary}"
+                + (f"（{who}）。" if who else "。")
+            )
+    return "".join(lines)
+
+
 def refusal_text(platform: Platform, command: Command) -> str:
     """The reply to a command the user may not run, the command as typed on ``platform``."""
     who = ACCESS_LABELS[command.access]

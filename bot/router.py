@@ -313,6 +313,8 @@ class ChatRouter:
                 details={"command": command.name, "required": command.access},
             )
             return notice(commands.refusal_text(platform, command), "refused")
+        if args.strip() and commands.takes_nothing_more(command):
+            return notice(commands.extra_words_text(platform, command))
         if command.name == "ask":
             if not args.strip():
                 asked = commands.typed(platform, "ask")
