@@ -88,7 +88,6 @@ class Command:
     summary: str
     access: Access = "everyone"
     ready: bool = True
-    aliases: tuple[str, ...] = ()
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -101,7 +100,7 @@ class Command:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("help", "", "使い方とコマンドの一覧を表示します", aliases=("ヘルプ", "使い方")),
+    Command("help", "", "使い方とコマンドの一覧を表示します"),
     Command(
         "ask", "質問", "資料をもとに質問に回答します（メンションに続けて質問を書いても同じです）"
     ),
@@ -109,7 +108,6 @@ COMMANDS: tuple[Command, ...] = (
         "summarize",
         "<文書名|文書ID|URL|添付>",
         "文書を要約します（例: 地方自治法第242条）",
-        aliases=("要約",),
     ),
     Command(
         "upload",
@@ -137,6 +135,20 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("usage", "", "組織の利用状況を表示します", access="admin"),
 )
+
+# The Japanese names staff type for the commands (「/データセット」, 「/baibain 使い方」), the
+# only place they are listed: a name of two words is typed with a space or without one.
+JAPANESE_NAMES: dict[str, tuple[str, ...]] = {
+    "help": ("ヘルプ", "使い方", "使いかた", "コマンド一覧"),
+    "ask": ("質問",),
+    "summarize": ("要約",),
+    "upload": ("アップロード", "取り込み", "取込"),
+    "datasets": ("データセット", "データセット一覧"),
+    "dataset delete": ("データセット削除", "データセット 削除"),
+    "quota": ("上限", "トークン上限", "クォータ"),
+    "quota set": ("上限設定", "上限 設定", "クォータ設定", "クォータ 設定"),
+    "usage": ("利用状況", "使用状況", "利用実績"),
+}
 
 
 ATTACHMENTS_NOT_RECEIVED = (
@@ -174,26 +186,43 @@ def command_line(line: str) -> str:
     return line
 
 
+def _names() -> list[tuple[tuple[str, ...], Command]]:
+    """Every name of every command as words (its own and its Japanese names), longest first."""
+    names = [(c.words, c) for c in COMMANDS]
+    for name, japanese in JAPANESE_NAMES.items():
+        names += [(tuple(n.split()), find(name)) for n in japanese]
+    return sorted(names, key=lambda pair: -len(pair[0]))
+
+
 def parse(line: str) -> tuple[Command | None, str]:
-    """The command a line starts with (longest name first) and the rest of the line (see
-    ``command_line`` for what may come before it)."""
+    """The command a line starts with (longest name first, English or Japanese) and the rest
+    of the line (see ``command_line`` for what may come before it)."""
     line = command_line(line)
-    words = line.split()
-    lowered = tuple(_folded(w) for w in words)
-    for command in sorted(COMMANDS, key=lambda c: -len(c.words)):
-        for names in (command.words, *((alias,) for alias in command.aliases)):
-            size = len(names)
-            if lowered[:size] == names:
-                parts = line.strip().split(maxsplit=size)
-                return command, parts[size] if len(parts) > size else ""
+    lowered = tuple(_folded(w) for w in line.split())
+    for names, command in _names():
+        size = len(names)
+        if lowered[:size] == names:
+            parts = line.strip().split(maxsplit=size)
+            return command, parts[size] if len(parts) > size else ""
     return None, ""
 
 
+# What makes a lone Japanese word a sentence: kana that inflect or join words, or a question mark.
+_SENTENCE = re.compile("[ぁ-ゖ？?]")
+
+
 def looks_like_question(line: str) -> bool:
-    """Whether a line that names no command reads as a question (it is not one ASCII word):
-    ``/baibain 住民監査請求は誰ができますか`` asks, ``/baibain foo`` is an unknown command."""
-    first = _folded(line.split(maxsplit=1)[0]) if line.split() else ""
-    return not first.isascii() or len(line.split()) > 3
+    """Whether a line that names no command reads as a question, not as a command name:
+    ``/baibain 住民監査請求は誰ができますか`` and ``/副市長 任期`` ask; ``/baibain foo`` and
+    ``/クォータ一覧`` (one word, no sentence in it) are unknown commands."""
+    words = line.split()
+    if not words:
+        return False
+    if len(words) > 3:
+        return True
+    if _folded(words[0]).isascii():
+        return False
+    return len(words) > 1 or _SENTENCE.search(line) is not None
 
 
 # A message asking for the summary of something it names (「地方自治法第242条を要約して」,
@@ -238,14 +267,18 @@ def asks_summary_alone(text: str) -> bool:
 def unknown_command_text(platform: Platform, line: str) -> str:
     """The reply to ``/foo``, with the commands named as typed on ``platform``."""
     name = line.split(maxsplit=1)[0] if line.split() else ""
-    # Whole names: 「/dataset」 is close to /datasets and /dataset delete, not to itself.
-    names = [c.name for c in COMMANDS]
+    # Whole names: 「/dataset」 is close to /datasets and /dataset delete, not to itself;
+    # 「/データ」 to 「/データセット」, as the user typed it in Japanese.
+    names = [" ".join(names) for names, _ in _names()]
     similar = difflib.get_close_matches(_folded(name).lstrip("/"), names, n=2)
     hint = f"（もしかして: {'、'.join(typed(platform, s) for s in similar)}）" if similar else ""
-    return (
+    text = (
         f"「{name[:40]}」というコマンドはありません{hint}。"
         f"{typed(platform, 'help')} でコマンドの一覧を表示します。"
     )
+    if not _folded(name).isascii():  # 「/baibain 副市長」: a question, perhaps
+        text += f"質問する場合は「{typed(platform, 'ask ' + name[:40])}」のように送ってください。"
+    return text
 
 
 # A number as typed: ASCII or full-width digits (the Japanese input method), grouped by commas
@@ -334,6 +367,11 @@ def help_text(platform: Platform) -> str:
     else:
         how = "コマンドは「/help」のように / に続けて送ってください"
         how += "（チャンネルでは「@バイバイン /help」）。"
+    japanese = "、".join(names[0] for names in JAPANESE_NAMES.values())
+    how += (
+        f"コマンド名は「{typed(platform, JAPANESE_NAMES['datasets'][0])}」のように"
+        f"日本語でも送れます（{japanese}）。"
+    )
     lines = [
         "自治体版バイバインの使い方です。",
         f"質問はメンションに続けて書いてください（{direct_chat(platform)}ではそのまま書けます）。"

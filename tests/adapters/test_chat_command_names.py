@@ -3,8 +3,44 @@ does not take, or a lone Japanese word after the slash (LoGo Chat and Slack end 
 
 from __future__ import annotations
 
+from chat_harness import SAMPLE_QUESTION
 from test_chat_typed_input import operator_chat, said
 from test_slack import FORM, send, slack_chat
+
+from bot import commands
+
+
+async def test_japanese_command_names_run_their_commands(make_chat, logo_fake) -> None:
+    chat = await operator_chat(make_chat, logo_fake)
+    for typed in ("/データセット", "／データセット一覧", "/baibain データセット"):
+        assert "利用できるデータセット:" in await said(chat, logo_fake, typed), typed
+    assert "横浜市の利用状況（" in await said(chat, logo_fake, "/利用状況")
+    assert "横浜市のトークン上限と使用量" in await said(chat, logo_fake, "/上限")
+    changed = await said(chat, logo_fake, "/上限設定 横浜市 2000000")
+    assert "上限を 2,000,000 トークンに変更しました" in changed
+    assert "取り込み先を「データセット=名前」で指定してください" in await said(
+        chat, logo_fake, "/アップロード"
+    )
+    assert "削除するデータセットの番号を指定してください" in await said(
+        chat, logo_fake, "/データセット 削除"
+    )
+    asked = await said(chat, logo_fake, f"/質問 {SAMPLE_QUESTION}")
+    assert "住民基本台帳法" in asked and "出典:" in asked
+    # Refused to a member as the English name is, named as the command it is.
+    refused = await said(chat, logo_fake, "/利用状況", user="member-1")
+    assert "「/usage」は組織の管理者のみが実行できます" in refused
+
+
+async def test_a_lone_unknown_word_after_the_slash_is_no_question(make_chat, logo_fake) -> None:
+    chat = await operator_chat(make_chat, logo_fake)
+    reply = await said(chat, logo_fake, "/データ")
+    assert "「データ」というコマンドはありません（もしかして: /データセット）" in reply
+    assert "出典:" not in reply
+    noun = await said(chat, logo_fake, "/副市長")
+    assert "「副市長」というコマンドはありません" in noun
+    assert "質問する場合は「/ask 副市長」のように送ってください" in noun
+    # A sentence after the slash is still asked, as Slack's /baibain carries questions.
+    assert "住民基本台帳法" in await said(chat, logo_fake, f"/{SAMPLE_QUESTION}")
 
 
 async def test_quota_and_usage_with_extra_words_say_how_they_are_used(make_chat, logo_fake) -> None:
@@ -24,6 +60,18 @@ async def test_quota_and_usage_with_extra_words_say_how_they_are_used(make_chat,
     assert "コマンド一覧:" in await said(chat, logo_fake, "/help upload")
 
 
+async def test_slack_takes_japanese_names_and_says_so_in_help(make_chat, slack_fake) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id, admins=("U0ADMIN",))
+    for text in ("データセット", "使い方", "副市長"):
+        await send(chat, slack_fake, slack_fake.slash_command(text, user="U0ADMIN"), FORM)
+        await chat.drain()
+    datasets, help_, noun = (c.block_text for c in slack_fake.of("response"))
+    assert "利用できるデータセット:" in datasets
+    assert "コマンド名は「/baibain データセット」のように日本語でも送れます" in help_
+    assert "「/baibain ask 副市長」のように送ってください" in noun
+
+
 async def test_slack_names_the_only_sub_command_of_quota(make_chat, slack_fake) -> None:
     chat = await slack_chat(make_chat, slack_fake)
     chat.link("横浜市", "slack", slack_fake.team_id, admins=("U0ADMIN",))
@@ -32,3 +80,11 @@ async def test_slack_names_the_only_sub_command_of_quota(make_chat, slack_fake) 
     [quota] = (c.block_text for c in slack_fake.of("response"))
     assert "「/baibain quota」のあとには何も指定できません" in quota
     assert "「/baibain quota set &lt;組織&gt; &lt;トークン数&gt;」で" in quota
+
+
+def test_every_japanese_name_is_of_a_command_and_names_one_command() -> None:
+    named = [n for names in commands.JAPANESE_NAMES.values() for n in names]
+    assert len(named) == len(set(named))
+    for name, japanese in commands.JAPANESE_NAMES.items():
+        for typed in japanese:
+            assert commands.parse(f"{typed} 1") == (commands.find(name), "1"), typed
