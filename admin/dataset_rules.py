@@ -53,16 +53,32 @@ def dataset_number(typed: str) -> int | None:
         return None
     digits = typed.lstrip("0") or "0"
     if len(digits) > len(str(MAX_ID)):
-        raise NotFound(missing(f"{digits[:12]}…"))
+        raise missing(f"{digits[:12]}…")
     return int(digits)
 
 
-def missing(dataset_id: int | str) -> str:
+class ListedNotFound(NotFound):
+    """A dataset or document not found, with where the numbers or ids there are are listed:
+    ``user_message`` names the chat command, the CLI's and the REST route (an API client or
+    an operator is told all three); chat shows ``what`` with its own command alone
+    (``chat``, typed as the platform takes it), as a chat user has no use for the others."""
+
+    def __init__(self, what: str, subject: str, *, chat: str, cli: str, rest: str) -> None:
+        self.what, self.subject, self.chat = what, subject, chat
+        super().__init__(
+            f"{what}{subject}、チャットでは /{chat}、コマンドでは {cli}、REST では {rest} で"
+            "確認できます。"
+        )
+
+
+def missing(dataset_id: int | str) -> ListedNotFound:
     """That no dataset the viewer may see has this number, and where the numbers are listed."""
-    return (
-        f"データセット {dataset_id} が見つかりません。番号は、チャットでは /datasets、"
-        "コマンドでは baibain dataset list --org 組織名、REST では GET /api/v1/datasets で"
-        "確認できます。"
+    return ListedNotFound(
+        f"データセット {dataset_id} が見つかりません。",
+        "番号は",
+        chat="datasets",
+        cli="baibain dataset list --org 組織名",
+        rest="GET /api/v1/datasets",
     )
 
 

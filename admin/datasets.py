@@ -35,7 +35,7 @@ from admin.dataset_rules import (
 )
 from admin.db import Bind
 from admin.document_versions import DocumentVersion, DocumentVersions
-from knowledge.errors import BadInput, BaibainError, Forbidden, NotFound
+from knowledge.errors import BadInput, BaibainError, Forbidden
 from knowledge.titles import file_keys, title_key
 
 # Documents read from files whose names contain the name asked for, compared with it.
@@ -214,7 +214,7 @@ class DatasetService(DocumentVersions):
             # An id past the column's range (a typo of many digits) names no dataset.
             row = session.get(Dataset, dataset_id) if 0 < dataset_id <= MAX_ID else None
             if row is None or (row.visibility != "shared" and row.org_id != viewer_org):
-                raise NotFound(missing(dataset_id))
+                raise missing(dataset_id)
             return _info(row, self._count(session, row.id))
 
     def by_name(self, org_id: str, name: str) -> DatasetInfo | None:
@@ -267,7 +267,7 @@ class DatasetService(DocumentVersions):
             gone = not held.rowcount and session.get(Dataset, dataset_id) is None
             session.commit()
         if gone:
-            raise NotFound(missing(dataset_id))
+            raise missing(dataset_id)
         if not held.rowcount:
             raise DatasetBusy()
 

@@ -20,11 +20,12 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 
 from admin.audit import AuditEvent
+from admin.dataset_rules import ListedNotFound
 from admin.datasets import HOLD, DatasetInfo, DatasetService
 from admin.orgs import OrgInfo
 from bot.auditing import Auditor
 from knowledge.documents import Document
-from knowledge.errors import BadInput, BaibainError, Forbidden, NotFound
+from knowledge.errors import BadInput, BaibainError, Forbidden
 from knowledge.index import IndexStore
 from knowledge.titles import is_named, title_key
 
@@ -263,8 +264,10 @@ def _document_named(dataset: DatasetInfo, titles: Mapping[str, str], name: str) 
         raise BadInput(
             f"「{name}」に当たる文書が複数あります。文書IDで指定してください: {'、'.join(found)}"
         )
-    raise NotFound(
-        f"データセット「{dataset.name}」に「{name}」という文書はありません（文書IDは、"
-        f"チャットでは /datasets {dataset.id}、コマンドでは baibain dataset show {dataset.id} "
-        f"--org 組織名、REST では GET /api/v1/datasets/{dataset.id} で確認できます）。"
+    raise ListedNotFound(
+        f"データセット「{dataset.name}」に「{name}」という文書はありません。",
+        "文書IDは",
+        chat=f"datasets {dataset.id}",
+        cli=f"baibain dataset show {dataset.id} --org 組織名",
+        rest=f"GET /api/v1/datasets/{dataset.id}",
     )

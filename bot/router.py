@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from admin import links
 from admin.conversations import CitedSource
+from admin.dataset_rules import ListedNotFound
 from admin.orgs import OrgInfo
 from bot import cited, commands
 from bot.asker import Asker
@@ -54,6 +55,14 @@ def _greeting_kind(org: OrgInfo | None) -> str:
     """What a user's greeting told them: how to ask, or that the workspace is not registered
     (a user told that is welcomed again once it is)."""
     return "welcome" if org else "unregistered"
+
+
+def _chat_message(exc: BaibainError, platform: Platform) -> str:
+    """What a chat user is told of ``exc``: where a missing dataset or document number is
+    listed is the chat command alone, as typed on ``platform`` (not the CLI's or REST's)."""
+    if isinstance(exc, ListedNotFound):
+        return f"{exc.what}{exc.subject} {commands.typed(platform, exc.chat)} で確認できます。"
+    return exc.user_message
 
 
 @dataclass
@@ -126,7 +135,7 @@ class ChatRouter:
         except BaibainError as exc:
             if exc.status >= 500:
                 log.warning("chat turn failed code=%s detail=%s", exc.code, exc.detail)
-            answer = notice(exc.user_message, "error")
+            answer = notice(_chat_message(exc, platform), "error")
         log.info(
             "chat turn platform=%s org=%s kind=%s outcome=%s latency_ms=%d",
             platform,

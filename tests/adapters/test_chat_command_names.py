@@ -88,3 +88,27 @@ def test_every_japanese_name_is_of_a_command_and_names_one_command() -> None:
     for name, japanese in commands.JAPANESE_NAMES.items():
         for typed in japanese:
             assert commands.parse(f"{typed} 1") == (commands.find(name), "1"), typed
+
+
+async def test_a_missing_dataset_or_document_is_told_with_the_chat_command_alone(
+    make_chat, logo_fake, slack_fake
+) -> None:
+    chat = await operator_chat(make_chat, logo_fake)
+    leaflet = logo_fake.add_file("f1", "窓口案内.txt", "窓口案内\n受付は午前9時からです。".encode())
+    await said(chat, logo_fake, "/upload データセット=窓口 分類=計画", files=[leaflet])
+    missing = await said(chat, logo_fake, "/datasets 7")
+    assert missing == "データセット 7 が見つかりません。番号は /datasets で確認できます。"
+    no_document = await said(chat, logo_fake, "/dataset delete 1 申請書.pdf")
+    assert no_document == (
+        "データセット「窓口」に「申請書.pdf」という文書はありません。"
+        "文書IDは /datasets 1 で確認できます。"
+    )
+    # On Slack, as Slack takes it: a bare 「/datasets」 would be Slack's own command.
+    slack = await slack_chat(make_chat, slack_fake)
+    slack.link("川崎市", "slack", slack_fake.team_id, admins=("U0ADMIN",))
+    await send(
+        slack, slack_fake, slack_fake.slash_command("dataset delete 7", user="U0ADMIN"), FORM
+    )
+    await slack.drain()
+    [reply] = (c.block_text for c in slack_fake.of("response"))
+    assert reply == "データセット 7 が見つかりません。番号は /baibain datasets で確認できます。"
