@@ -31,7 +31,7 @@ from bot.offline import (
     quoted_titles,
     related_citations,
 )
-from bot.smalltalk import small_talk_reply
+from bot.smalltalk import command_elsewhere_reply, small_talk_reply
 from bot.turns import Answer, Paced, Progress, Usage
 from knowledge.analysis import Analyzer
 from knowledge.documents import Hit
@@ -128,7 +128,8 @@ class Assistant:
         question = validate_question(question)
         turn_id = uuid.uuid4().hex
         started = time.perf_counter()
-        if reply := small_talk_reply(question):  # recorded, but not a turn of the thread
+        reply = small_talk_reply(question) or command_elsewhere_reply(question, asker.platform)
+        if reply:  # recorded, but not a turn of the thread
             chat = Answer(text=reply, turn_id=turn_id, outcome="command", footer="", feedback=False)
             await self._record(question, asker, chat, started)
             return chat

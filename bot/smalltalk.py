@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.commands import AI_NOTE
+from bot.commands import AI_NOTE, parse
+from bot.turns import Platform
 
 _THANKS = (
     "ありがとう",
@@ -151,3 +152,24 @@ def small_talk_reply(text: str) -> str | None:
     if len(joined) == 1:  # 「あ」: nothing to search for
         return HOW_TO_USE_REPLY
     return None
+
+
+# Where no chat command runs: the web page, the REST API, 源内 and the CLI's ask.
+_COMMANDLESS: frozenset[Platform] = frozenset({"web", "api", "invoke", "cli"})
+
+
+def command_elsewhere_reply(text: str, platform: Platform) -> str | None:
+    """On a platform without chat commands, the reply to one typed out of habit
+    (「/datasets」, 「/summarize 地方自治法第242条」, 「/データセット」): where commands work and
+    what to type here; ``None`` for anything else. Searched, a command's name finds nothing
+    or an unrelated statute. (「/help」 asks how to use the bot: ``asks_how_to_use``.)"""
+    stripped = text.strip()
+    if platform not in _COMMANDLESS or stripped[:1] not in ("/", "／"):
+        return None
+    command, _ = parse(stripped)
+    if command is None:
+        return None
+    return (
+        f"「/{command.name}」などのコマンドは、Slack・Teams・LoGoチャットでバイバインに送ると"
+        f"使えます。ここでは、{_EXAMPLE}"
+    )

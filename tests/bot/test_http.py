@@ -95,6 +95,28 @@ async def test_unrelated_question_says_nothing_was_found(aiohttp_client, make_se
     assert body["citations"] == [] and body["footer"] == ""  # no sources to check
 
 
+async def test_a_chat_command_typed_on_the_web_page_says_where_commands_work(
+    aiohttp_client, make_settings
+) -> None:
+    client = await client_for(aiohttp_client, make_settings(host="127.0.0.1"))
+    for typed, named in (
+        ("/datasets", "/datasets"),
+        ("／データセット", "/datasets"),
+        ("/summarize 地方自治法第242条", "/summarize"),
+        ("/baibain quota", "/quota"),
+    ):
+        response = await client.post("/api/v1/ask", json={"question": typed})
+        body = await response.json()
+        assert response.status == 200 and body["citations"] == []
+        assert body["answer"] == (
+            f"「{named}」などのコマンドは、Slack・Teams・LoGoチャットでバイバインに送ると使えます。"
+            "ここでは、ご質問をそのまま入力してください（例: 引っ越したら何日以内に届け出ますか）。"
+        )
+    # Anything else after a slash is still searched: a path is no command.
+    path = await client.post("/api/v1/ask", json={"question": "/etc/hosts とは"})
+    assert "などのコマンドは" not in (await path.json())["answer"]
+
+
 async def test_a_new_question_in_a_thread_is_not_mixed_with_the_earlier_one(
     aiohttp_client, make_settings
 ) -> None:
