@@ -160,6 +160,13 @@ class DataCommands:
         if unknown := [key for key in options if key not in UPLOAD_OPTIONS]:
             named = "、".join(f"「{key}=」" for key in unknown)
             return notice(f"{named}は使えない指定です。{_upload_options_help(platform)}")
+        if stray := [w for w in rest if not commands.is_web_address(w)]:
+            # 「データセット=例規 集」 would name the dataset 「例規」: nothing is taken instead.
+            named = "".join(f"「{w[:40]}」" for w in stray[:3])
+            return notice(
+                f"{named}を読み取れませんでした。指定は「分類=計画」のように = でつなぎ、"
+                f"値には空白を入れずに書いてください。{_upload_options_help(platform)}"
+            )
         if options.get("共有", "可") not in (*SHARE_YES, *SHARE_NO):
             return notice(
                 "共有は「共有=可」か「共有=不可」で指定してください。"
@@ -190,7 +197,8 @@ class DataCommands:
         if dataset is None:
             if not category:
                 raise BadInput(
-                    f"新しいデータセットには分類を指定してください（{'、'.join(CATEGORIES)}）。"
+                    "新しいデータセットには「分類=計画」のように分類を指定してください"
+                    f"（{'、'.join(CATEGORIES)}）。"
                 )
             dataset = await self.services.uploads.create_for_upload(
                 org,

@@ -98,6 +98,24 @@ async def test_an_option_given_twice_is_refused_and_nothing_is_created(
     assert "窓口" not in await said(chat, logo_fake, "/datasets")
 
 
+async def test_words_upload_cannot_read_are_refused_and_nothing_is_created(
+    make_chat, logo_fake
+) -> None:
+    chat = await operator_chat(make_chat, logo_fake)
+    memo = logo_fake.add_file("f-1", "案内.txt", "窓口案内\n受付は午前9時からです。".encode())
+    # A space in a value: the dataset would have been named 「窓口」, 「案内」 dropped unseen.
+    refused = await said(chat, logo_fake, "/upload データセット=窓口 案内 分類=計画", files=[memo])
+    assert refused.startswith(
+        "「案内」を読み取れませんでした。指定は「分類=計画」のように = でつなぎ、"
+        "値には空白を入れずに書いてください。使える指定は"
+    )
+    assert "窓口" not in await said(chat, logo_fake, "/datasets")
+    no_category = await said(chat, logo_fake, "/upload データセット=窓口案内", files=[memo])
+    assert "新しいデータセットには「分類=計画」のように分類を指定してください" in no_category
+    uploaded = await said(chat, logo_fake, "/upload データセット=窓口案内 分類=計画", files=[memo])
+    assert "「窓口案内」に 1 件の文書を登録しました" in uploaded
+
+
 async def test_slack_replies_name_commands_as_slack_takes_them(make_chat, slack_fake) -> None:
     chat = await slack_chat(make_chat, slack_fake)
     chat.link("横浜市", "slack", slack_fake.team_id, admins=("U0USER",), operator=True)
