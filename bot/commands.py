@@ -207,6 +207,22 @@ def parse(line: str) -> tuple[Command | None, str]:
     return None, ""
 
 
+# Commands that messages ask for in words already (「質問です」, 「要約して」).
+FOR_WORDS = frozenset({"ask", "summarize"})
+
+
+def named_alone(text: str) -> Command | None:
+    """The command a message without a slash is nothing but the name of (「データセット一覧」,
+    「利用状況」, 「datasets」), as staff who never read a manual send it; ``None`` for anything
+    more, and for ask and summarize, whose names alone are read as the messages that mean
+    the same are (「質問」 announces a question, 「要約」 asks for the summary of what came
+    before)."""
+    command, args = parse(text)
+    if command is None or args or command.name in FOR_WORDS or text.strip()[:1] in ("/", "／"):
+        return None
+    return command
+
+
 # What makes a lone Japanese word a sentence: kana that inflect or join words, or a question mark.
 _SENTENCE = re.compile("[ぁ-ゖ？?]")
 

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import Engine
 
@@ -128,6 +128,9 @@ class ChatRouter:
             elif asks_how_to_use(turn.text):
                 kind = "help"
                 answer = notice(commands.help_text(platform))
+            elif commands.named_alone(turn.text) is not None:  # 「データセット一覧」
+                kind = "command"
+                answer = await self._command(replace(turn, is_command=True), org, progress)
             else:
                 return await self._ask(turn, org, turn.text, progress)  # the Assistant logs it
         except QuotaExceeded as exc:

@@ -112,3 +112,18 @@ async def test_a_missing_dataset_or_document_is_told_with_the_chat_command_alone
     await slack.drain()
     [reply] = (c.block_text for c in slack_fake.of("response"))
     assert reply == "データセット 7 が見つかりません。番号は /baibain datasets で確認できます。"
+
+
+async def test_a_message_that_is_only_a_command_name_runs_it(make_chat, logo_fake) -> None:
+    chat = await operator_chat(make_chat, logo_fake)
+    # Without the slash, 「データセット一覧」 was searched and answered with statutes on databases.
+    for typed in ("データセット一覧", "datasets"):
+        listed = await said(chat, logo_fake, typed, type="message")
+        assert listed.startswith("利用できるデータセット:") and "出典:" not in listed, typed
+    assert "横浜市の利用状況（" in await said(chat, logo_fake, "利用状況")
+    refused = await said(chat, logo_fake, "利用状況", user="member-1")
+    assert "「/usage」は組織の管理者のみが実行できます" in refused
+    # Anything more is a question, as is 「質問」, which announces one.
+    asked = await said(chat, logo_fake, "データセット 住民基本台帳法")
+    assert not asked.startswith("利用できるデータセット")
+    assert "利用できるデータセット" not in await said(chat, logo_fake, "質問")
