@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.commands import AI_NOTE, parse
+from bot.commands import AI_NOTE, named_alone, parse
 from bot.turns import Platform
 
 _THANKS = (
@@ -160,13 +160,14 @@ _COMMANDLESS: frozenset[Platform] = frozenset({"web", "api", "invoke", "cli"})
 
 def command_elsewhere_reply(text: str, platform: Platform) -> str | None:
     """On a platform without chat commands, the reply to one typed out of habit
-    (「/datasets」, 「/summarize 地方自治法第242条」, 「/データセット」): where commands work and
-    what to type here; ``None`` for anything else. Searched, a command's name finds nothing
-    or an unrelated statute. (「/help」 asks how to use the bot: ``asks_how_to_use``.)"""
+    (「/datasets」, 「/summarize 地方自治法第242条」, 「/データセット」, 「データセット一覧」):
+    where commands work and what to type here; ``None`` for anything else. Searched, a
+    command's name finds nothing or an unrelated statute. (「/help」 asks how to use the bot:
+    ``asks_how_to_use``.)"""
     stripped = text.strip()
-    if platform not in _COMMANDLESS or stripped[:1] not in ("/", "／"):
+    if platform not in _COMMANDLESS:
         return None
-    command, _ = parse(stripped)
+    command = parse(stripped)[0] if stripped[:1] in ("/", "／") else named_alone(stripped)
     if command is None:
         return None
     return (

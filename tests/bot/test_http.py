@@ -104,6 +104,7 @@ async def test_a_chat_command_typed_on_the_web_page_says_where_commands_work(
         ("／データセット", "/datasets"),
         ("/summarize 地方自治法第242条", "/summarize"),
         ("/baibain quota", "/quota"),
+        ("データセット一覧", "/datasets"),
     ):
         response = await client.post("/api/v1/ask", json={"question": typed})
         body = await response.json()
