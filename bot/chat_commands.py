@@ -263,6 +263,10 @@ class DataCommands:
     async def _documents(self, org: OrgInfo, raw: str, platform: Platform) -> Answer:
         """The documents of one dataset the organization may see, to name one in /summarize."""
         number = _dataset_number(raw)
+        meant, rest = commands.parse(f"dataset {raw}")
+        if number is None and meant is not None:  # 「/datasets delete 3」: one s too many
+            named = commands.typed(platform, f"{meant.name} {rest}".strip())
+            return notice(f"データセットを削除する場合は「{named}」と送ってください。")
         if number is None:
             listed = commands.typed(platform, "datasets")
             return notice(

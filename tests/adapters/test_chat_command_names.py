@@ -127,3 +127,16 @@ async def test_a_message_that_is_only_a_command_name_runs_it(make_chat, logo_fak
     asked = await said(chat, logo_fake, "データセット 住民基本台帳法")
     assert not asked.startswith("利用できるデータセット")
     assert "利用できるデータセット" not in await said(chat, logo_fake, "質問")
+
+
+async def test_delete_typed_as_staff_guess_it_is_pointed_to(make_chat, logo_fake) -> None:
+    chat = await operator_chat(make_chat, logo_fake)
+    memo = logo_fake.add_file("f-1", "案内.txt", "窓口案内\n受付は午前9時からです。".encode())
+    await said(chat, logo_fake, "/upload データセット=窓口 分類=計画", files=[memo])
+    plural = await said(chat, logo_fake, "/datasets delete 1")
+    assert plural == "データセットを削除する場合は「/dataset delete 1」と送ってください。"
+    asked_twice = await said(chat, logo_fake, "/削除 1")  # not searched for statutes on 削除
+    assert (
+        "データセット「窓口」（組織内のみ・文書 1 件）を、その文書とともに削除します" in asked_twice
+    )
+    assert "[1] 窓口" in await said(chat, logo_fake, "/datasets")
