@@ -37,6 +37,8 @@ _STOP_WORDS = frozenset(
         "それ",
         "誰",
         "何",
+        # 「何人ですか」 asks how many; statutes' 「何人も」 means anyone.
+        "何人",
         "どう",
         "どの",
         "どこ",

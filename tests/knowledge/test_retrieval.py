@@ -502,6 +502,17 @@ async def test_a_question_asking_how_long_a_period_is_prefers_the_passage_statin
         assert (await ranked(tmp_path / question, documents, question))[0] == "18", question
 
 
+async def test_asking_how_many_people_does_not_find_the_statutes_anyone(tmp_path: Path) -> None:
+    # 「何人も」 (anyone) is the statutes' word; 「何人ですか」 asks for a number.
+    documents = [
+        doc("3", "情報公開法", "何人も、行政文書の開示を請求することができる。"),
+        doc("161", "地方自治法", "副市町村長の定数は、条例で定める。"),
+        doc("162", "地方自治法", "副市町村長は、市町村長が議会の同意を得て選任する。"),
+        doc("163", "地方自治法", "副市町村長の任期は、四年とする。"),
+    ]
+    assert (await ranked(tmp_path, documents, "副市長は何人ですか"))[0] == "161"
+
+
 async def test_a_question_about_the_mayor_prefers_the_mayors_article_to_the_deputys(
     tmp_path: Path,
 ) -> None:
