@@ -24,6 +24,7 @@ from bot.attached import ask_about_files, wants_summary
 from bot.http import json_ok, optional_text, read_json_object
 from bot.services import Services
 from bot.turns import Answer
+from bot.uploads import MAX_FILES
 from knowledge.errors import BadInput, BaibainError, Unauthorized
 from knowledge.index import SearchFilter
 
@@ -66,18 +67,32 @@ def _reply(answer: Answer) -> dict[str, Any]:
 
 
 def _files(inputs: dict[str, Any]) -> list[tuple[str, bytes]]:
-    groups = inputs.get("files") or []
+    """The attached files, decoded; counted first, so that no file is decoded (nor read later)
+    of a request that sends more than an upload may hold. Their total size is bounded by the
+    body's (``MAX_BODY_BYTES``)."""
+    groups = inputs.get("files")
+    if groups is None:
+        return []
+    # Another type (an object, "", false) is refused, not taken as no files: the question
+    # would be answered from the index instead of from the files the caller meant to send.
     if not isinstance(groups, list):
         raise BadInput("inputs.files は配列で指定してください。")
-    files: list[tuple[str, bytes]] = []
+    items: list[object] = []
     for group in groups:
         # A group without its "files" list (a file put in directly) is refused, not dropped.
         if not isinstance(group, dict) or not isinstance(group.get("files"), list):
             raise BadInput('inputs.files の各要素は {"key", "files": [...]} の形にしてください。')
-        for item in group["files"]:
-            if not isinstance(item, dict):
-                raise BadInput('ファイルは {"filename", "content"} の形で指定してください。')
-            files.append(decode_file(item.get("filename"), item.get("content")))
+        items.extend(group["files"])
+    if len(items) > MAX_FILES:
+        raise BadInput(
+            f"一度に送れるファイルは {MAX_FILES} 件までです（{len(items)} 件あります）。"
+            "ファイルを分けて送ってください。"
+        )
+    files: list[tuple[str, bytes]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise BadInput('ファイルは {"filename", "content"} の形で指定してください。')
+        files.append(decode_file(item.get("filename"), item.get("content")))
     return files
 
 

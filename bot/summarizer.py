@@ -18,6 +18,7 @@ from bot.metering import LLMAccess, spent_by
 from bot.offline import FILTERED_SUMMARY_NOTICE, OFFLINE_SUMMARY_NOTICE
 from bot.summary_sources import FilesNamed, Source, SummaryRequest, SummarySources
 from bot.turns import EXTRACT_FOOTER, Answer, Outcome, Paced, Progress, Stage
+from bot.uploads import LISTED_LEFT_OUT
 from knowledge.analysis import Analyzer
 from knowledge.errors import (
     BadInput,
@@ -126,7 +127,10 @@ class Summarizer:
         answer = await self.summarize(request, asker, progress)
         if len(files) == 1:
             return answer
-        others = "、".join(f"「{other}」" for other, _ in files[1:])
+        # The files left out are named up to a few, as in an upload's reply, then counted.
+        others = "、".join(f"「{other}」" for other, _ in files[1 : LISTED_LEFT_OUT + 1])
+        if (more := len(files) - 1 - LISTED_LEFT_OUT) > 0:
+            others += f" ほか {more} 件"
         note = (
             f"添付ファイルが {len(files)} 件あったため、最初の「{name}」だけを要約しました"
             f"（{others}は要約していません）。ほかのファイルは1件ずつ送ってください。"
