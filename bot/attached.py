@@ -7,6 +7,7 @@ import asyncio
 import re
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -94,5 +95,13 @@ async def ask_about_files(
 
 def _read(files: Sequence[tuple[str, bytes]], defaults: CorpusDefaults) -> list[Document]:
     """Every document of the attached files (parsed off the event loop: it takes seconds for a
-    large file, while every other chat waits)."""
-    return [d for name, data in files for d in documents_from_bytes(name, data, defaults)]
+    large file, while every other chat waits). Ids are made of names: a second file of a name
+    (from another folder) is read under an id of its own, not as a new version replacing the
+    first in the index."""
+    documents: list[Document] = []
+    seen: Counter[str] = Counter()
+    for name, data in files:
+        seen[name] += 1
+        prefix = ATTACHED_DATASET if seen[name] == 1 else f"{ATTACHED_DATASET}/{seen[name]}"
+        documents += documents_from_bytes(name, data, defaults, id_prefix=prefix)
+    return documents

@@ -100,3 +100,23 @@ async def test_files_past_the_body_limit_are_refused_with_the_limit(invoke) -> N
     assert response.status == 400
     limit_mb = MAX_BODY_BYTES // (1024 * 1024)
     assert f"リクエストが大きすぎます（上限 {limit_mb}MB）" in (await response.json())["error"]
+
+
+async def test_two_files_of_one_name_are_both_read(invoke) -> None:
+    client, key = invoke
+    # Documents are named by their files: the second 「規則.txt」 (from another folder)
+    # replaced the first in the throw-away index, and the question about the first was
+    # answered from the second.
+    recycling = text_file("規則.txt", "資源ごみ収集規則\n第一条 資源ごみは毎週金曜日に収集する。")
+    bulky = text_file("規則.txt", "粗大ごみ収集規則\n第一条 粗大ごみは毎月第二水曜日に収集する。")
+    files = [{"key": "a", "files": [recycling]}, {"key": "b", "files": [bulky]}]
+    for question, title, day in (
+        ("資源ごみは何曜日に収集しますか", "資源ごみ収集規則", "毎週金曜日"),
+        ("粗大ごみは何曜日に収集しますか", "粗大ごみ収集規則", "第二水曜日"),
+    ):
+        response = await client.post(
+            "/invoke", json={"inputs": {"question": question, "files": files}}, headers=key
+        )
+        assert response.status == 200
+        outputs = (await response.json())["outputs"]
+        assert f"[1] {title}" in outputs and day in outputs, question
