@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.turns import ConversationRef, Platform, Turn
+from bot.turns import ConversationRef, Platform, Turn, without_unseen
 from knowledge.errors import BadInput
 
 MAX_QUESTION_CHARS = 2000
@@ -45,9 +45,10 @@ class Asker:
 
 
 def validate_question(text: str) -> str:
-    """The question stripped; ``BadInput`` with a Japanese message when empty, too long or
-    not text (lone surrogates: bytes of another encoding read as UTF-8)."""
-    question = text.strip()
+    """The question stripped, without the characters nobody sees (as a chat ``Turn`` holds
+    it); ``BadInput`` with a Japanese message when empty (or nothing but such characters), too
+    long or not text (lone surrogates: bytes of another encoding read as UTF-8)."""
+    question = without_unseen(text).strip()
     if not question:
         raise BadInput("質問を入力してください。")
     if any("\ud800" <= c <= "\udfff" for c in question):

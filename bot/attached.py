@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.asker import Asker
 from bot.assistant import Assistant
-from bot.turns import Answer, Attachment, Progress
+from bot.turns import Answer, Attachment, Progress, without_unseen
 from knowledge.corpus import CorpusDefaults
 from knowledge.documents import Document
 from knowledge.embedded import EmbeddedIndexStore
@@ -42,8 +42,9 @@ _PICTURES = frozenset(
 
 
 def wants_summary(text: str) -> bool:
-    """Whether a message sent with files asks for their summary (or says nothing at all)."""
-    text = text.strip()
+    """Whether a message sent with files asks for their summary (or says nothing at all, or
+    nothing but characters nobody sees)."""
+    text = without_unseen(text).strip()
     return not text or (
         len(text) <= _SUMMARY_REQUEST_MAX_CHARS and _SUMMARY_REQUEST.search(text) is not None
     )

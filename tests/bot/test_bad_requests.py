@@ -284,3 +284,31 @@ async def test_json_as_windows_tools_save_it_is_read_or_named(api) -> None:
         headers={**auth, "Content-Type": "application/json; charset=Shift_JIS"},
     )
     assert declared.status == 200
+
+
+async def test_a_question_of_nothing_visible_is_asked_for_not_answered(api) -> None:
+    client, auth = api
+    key = {"x-api-key": auth["Authorization"].split()[1]}
+    # A zero-width space and a byte order mark (what a paste from a web page or PDF leaves)
+    # were answered 「ほかにもご質問があれば、いつでもお尋ねください。」, as if thanked.
+    unseen = "\u200b\ufeff\u2060 "
+    error = await error_of(
+        await client.post("/api/v1/ask", json={"question": unseen}, headers=auth), 400
+    )
+    assert error == {"code": "bad_input", "message": "質問を入力してください。"}
+    invoked = await client.post("/invoke", json={"inputs": {"question": unseen}}, headers=key)
+    assert invoked.status == 400
+    assert (await invoked.json())["error"] == "質問を入力してください。"
+    # With a file, nothing visible asks for its summary, as no question at all does.
+    content = base64.b64encode("議事録\n\n本日の議題は予算案である。".encode()).decode()
+    files = [{"key": "file", "files": [{"filename": "議事録.txt", "content": content}]}]
+    summarized = await client.post(
+        "/invoke", json={"inputs": {"question": unseen, "files": files}}, headers=key
+    )
+    assert summarized.status == 200
+    assert "「議事録」の要約です" in (await summarized.json())["outputs"]
+    # Around a question, such characters are dropped as chat drops them.
+    asked = await client.post(
+        "/api/v1/ask", json={"question": "\u200b住民票の写し\ufeff"}, headers=auth
+    )
+    assert asked.status == 200 and (await asked.json())["citations"]
