@@ -84,10 +84,16 @@ def _info(org: Organization) -> OrgInfo:
     return OrgInfo(id=str(org.id), name=org.name)
 
 
+def _typed(name: str) -> str:
+    """A name as typed, without format characters (a byte order mark, zero-width spaces and
+    joiners, which come with pasted text and nobody sees) and spaces around it."""
+    return "".join(c for c in name if unicodedata.category(c) != "Cf").strip()
+
+
 def _name_key(name: str) -> str:
-    """An organization name as it is compared: width folded (「ｶﾜｻｷ市」 is 「カワサキ市」) and
-    spaces, full or half width, as one space."""
-    return " ".join(unicodedata.normalize("NFKC", name).split())
+    """An organization name as it is compared: width folded (「ｶﾜｻｷ市」 is 「カワサキ市」),
+    spaces, full or half width, as one space, and no characters nobody sees."""
+    return " ".join(unicodedata.normalize("NFKC", _typed(name)).split())
 
 
 def _same_name(session: Session, name: str) -> Organization | None:
@@ -100,8 +106,9 @@ def _same_name(session: Session, name: str) -> Organization | None:
 
 
 def create_org(bind: Bind, name: str) -> OrgInfo:
-    """Create an organization; the name must be new (also once width and spaces are folded)."""
-    name = name.strip()
+    """Create an organization; the name must be new (also once width and spaces are folded).
+    Characters nobody sees are left out of it: a name of nothing else is an empty one."""
+    name = _typed(name)
     if not name or len(name) > MAX_ORG_NAME or any(unicodedata.category(c) == "Cc" for c in name):
         raise BadInput(f"組織名は改行を含まない1〜{MAX_ORG_NAME}文字で指定してください。")
     with Session(bind) as session:
@@ -118,8 +125,8 @@ def create_org(bind: Bind, name: str) -> OrgInfo:
 
 def get_org(bind: Bind, name: str) -> OrgInfo:
     """The organization called ``name`` (spaces around it, width and the width of spaces
-    inside it do not matter)."""
-    name = name.strip()
+    inside it and characters nobody sees do not matter)."""
+    name = _typed(name)
     with Session(bind) as session:
         org = _same_name(session, name)
         if org is None:
