@@ -103,12 +103,18 @@ def _has_visible(text: str) -> bool:
 
 def checked_name(name: str, reserved: Collection[str]) -> str:
     """``name`` stripped, or ``BadInput`` saying why a dataset cannot be named so: empty or
-    nothing visible, too long, holding 「/」 or a line break, a category's name or a
+    nothing visible, too long, holding 「/」, a comma or a line break, a category's name or a
     ``reserved`` one."""
     name = name.strip()
     if not _has_visible(name) or len(name) > MAX_NAME or "/" in name or _has_control(name):
         raise BadInput(
             f"データセット名は「/」や改行を含まない1〜{MAX_NAME}文字で指定してください。"
+        )
+    if "," in name:  # 源内 (/invoke) tags are separated by commas: no tag would name it
+        raise BadInput(
+            f"データセット名に半角カンマ「,」は使えません（源内のタグはカンマで区切るため、"
+            f"このデータセットを指定できなくなります）。「{name.replace(',', '、')}」のように"
+            "読点などに置き換えてください。"
         )
     if name in CATEGORIES:  # a tag (/invoke) naming it would choose the category
         raise BadInput(

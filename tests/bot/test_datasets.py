@@ -284,6 +284,28 @@ async def test_a_name_of_invisible_characters_alone_is_refused_like_an_empty_one
     assert after == before
 
 
+async def test_a_name_with_a_comma_is_refused_as_no_invoke_tag_could_name_it(setup) -> None:
+    client, api_keys = setup
+    key = api_keys["テスト市"]
+    before = await (await client.get("/api/v1/datasets", headers=auth(key))).json()
+    # 源内 separates tags by commas: a dataset 「例規,要綱」 was created, and every /invoke
+    # naming it was refused as naming two datasets that do not exist.
+    body = {"name": "例規,要綱", "category": "条例・規則・例規"}
+    refused = await client.post("/api/v1/datasets", json=body, headers=auth(key))
+    assert refused.status == 400
+    message = (await refused.json())["error"]["message"]
+    assert "半角カンマ「,」は使えません" in message and "「例規、要綱」のように" in message
+    after = await (await client.get("/api/v1/datasets", headers=auth(key))).json()
+    assert after == before
+    await create(client, key, name="例規、要綱", category="条例・規則・例規")
+    invoked = await client.post(
+        "/invoke",
+        json={"inputs": {"question": "粗大ごみの収集日", "tags": "例規、要綱,法令"}},
+        headers={"x-api-key": key},
+    )
+    assert invoked.status == 200, await invoked.text()
+
+
 async def test_a_dataset_whose_creation_cannot_be_recorded_is_not_created(
     setup, app_database_url: str
 ) -> None:
