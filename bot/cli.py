@@ -96,6 +96,15 @@ def _org_id(services: Services, org: str | None) -> str | None:
     return orgs.get_org(services.engine, org).id if org is not None else None
 
 
+def _path_kind(path: Path) -> str:
+    """``"file"``, ``"folder"`` or ``""``: nothing there, or a name too long to be a path
+    (a document's title typed for ``summarize``), which ``Path.is_file`` raises for."""
+    try:
+        return "file" if path.is_file() else "folder" if path.is_dir() else ""
+    except OSError:
+        return ""
+
+
 app.command()(serve)
 app.command()(worker)
 
@@ -121,6 +130,9 @@ def ingest(
             source_url = check_url(source_url.strip(), FetchPolicy.of(settings))
 
     left_out: list[str] = []
+    if unseen := [str(path) for path in paths if not _path_kind(path)]:
+        # Before the folders are walked: a path too long to be one is not found either.
+        raise fail(BadInput(f"{unseen[0]} が見つかりません。パスを確認してください。"))
     with reported():
         files = list(iter_files(paths, left_out))
     if not files:
@@ -249,11 +261,21 @@ def summarize(
             ),
             as_json=as_json,
         )
+    kind = _path_kind(path)
     if is_web_address(target):
         request = SummaryRequest(url=target)
-    elif path.is_file():
-        request = SummaryRequest(filename=path.name, content=path.read_bytes())
-    elif path.is_dir():
+    elif kind == "file":
+        try:
+            request = SummaryRequest(filename=path.name, content=path.read_bytes())
+        except OSError as exc:  # not readable by this account
+            raise fail(
+                BadInput(
+                    f"ファイル {target} を読み込めませんでした（{exc.strerror}）。"
+                    "読み取りの権限を確認してください。"
+                ),
+                as_json=as_json,
+            ) from exc
+    elif kind == "folder":
         raise fail(
             BadInput(f"{target} はフォルダです。要約するファイルを指定してください。"),
             as_json=as_json,

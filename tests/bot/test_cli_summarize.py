@@ -239,3 +239,16 @@ def test_a_notice_is_dated_by_the_wareki_day_under_its_title(run, tmp_path: Path
     answer = run("ask", "避難所の開設手順", "--org", "みどり市", "--json", BAIBAIN_SAMPLE_DATA="0")
     [citation] = json.loads(answer.stdout)["citations"]
     assert citation["published"] == "2026-05-01", citation
+
+
+def test_a_name_too_long_to_be_a_path_is_looked_up_not_a_traceback(run) -> None:
+    # Asking the file system whether 3,000 characters name a file raised 「File name too
+    # long」: a traceback instead of the limit of a document's name.
+    long_name = "住民基本台帳法" * 400
+    summarized = run("summarize", long_name)
+    assert summarized.exit_code == 2 and "Traceback" not in summarized.output
+    assert "500 文字以内" in summarized.output
+    ingested = run("ingest", f"{long_name}.txt", "--dataset", "例規", "--org", "テスト市")
+    assert ingested.exit_code == 2
+    assert f"{long_name}.txt が見つかりません。パスを確認してください。" in ingested.output
+    assert "BAIBAIN_DATA_DIR" not in ingested.output
