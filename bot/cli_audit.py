@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -96,6 +97,14 @@ def export(
                 err=True,
             )
             raise
+        except OSError as exc:  # standard output's disk full, or its reader gone
+            space = "書き出し先の空き容量を確認してください。" if exc.errno == errno.ENOSPC else ""
+            typer.echo(
+                f"書き出しは {written} 件目のあとで中断しました（{exc.strerror}）。"
+                f"書き出された内容は不完全です。{space}",
+                err=True,
+            )
+            raise typer.Exit(code=1) from exc
         # On standard error, so the JSONL stays clean: an empty range is not mistaken for
         # an export that wrote nothing by failing.
         typer.echo(f"組織「{owner.name}」の監査ログを {written} 件書き出しました。", err=True)

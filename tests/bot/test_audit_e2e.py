@@ -7,6 +7,8 @@ import base64
 import json
 import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -190,3 +192,26 @@ def test_verify_gives_a_receipt_that_a_later_verify_checks(data_dir: Path) -> No
     assert typo.exit_code == 2 and "前回の検証で表示された控え" in typo.output
     too_far = runner.invoke(cli, ["audit", "verify", "--receipt", "999-0123456789abcdef"], env=env)
     assert too_far.exit_code == 1 and "控えのレコード 999 がありません" in too_far.output
+
+
+ENTRY = [sys.executable, "-c", "from bot.entry import main; main()"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_an_export_onto_a_full_disk_says_it_is_incomplete(data_dir: Path) -> None:
+    env = {**os.environ, "BAIBAIN_DATA_DIR": str(data_dir)}
+    env.pop("BAIBAIN_DATABASE_URL", None)
+    assert CliRunner().invoke(cli, ["org", "create", "横浜市"], env=env).exit_code == 0
+    # Written onto a disk with no space left, the export ended in a traceback.
+    with open("/dev/full", "w") as full:
+        exported = subprocess.run(
+            [*ENTRY, "audit", "export", "--org", "横浜市"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+    assert exported.returncode == 1
+    assert "Traceback" not in exported.stderr
+    assert "書き出された内容は不完全です。書き出し先の空き容量を確認してください" in exported.stderr
