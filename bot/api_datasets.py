@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 from urllib.parse import unquote
@@ -102,6 +103,25 @@ async def list_datasets(request: web.Request) -> web.Response:
     return json_ok({"datasets": listed})
 
 
+SHARING_UNATTESTED = (
+    "共有するには、attested_by に共有が法令上可能であることを確認した担当者を指定してください"
+    "（空白だけでは確認になりません）。組織内だけで使う場合は attested_by・visibility・"
+    "shareable を省いてください。"
+)
+
+
+def _asks_sharing(body: Mapping[str, Any]) -> bool:
+    """Whether a new dataset's body asks for it to be shared: an ``attested_by`` that is not
+    empty (spaces alone attest nothing), or the listing's ``"visibility": "shared"`` or a
+    ``"shareable": true`` sent back, which alone share nothing; a client must not get an
+    organization-only dataset unawares."""
+    return (
+        body.get("attested_by") not in (None, "")
+        or body.get("visibility") == "shared"
+        or body.get("shareable") is True
+    )
+
+
 async def create_dataset(request: web.Request) -> web.Response:
     caller = await require_caller(request)
     org = caller.org
@@ -110,6 +130,8 @@ async def create_dataset(request: web.Request) -> web.Response:
         k: optional_text(body, k)
         for k in ("name", "category", "license", "source_url", "publisher", "attested_by")
     }
+    if _asks_sharing(body) and not text["attested_by"].strip():
+        raise BadInput(SHARING_UNATTESTED)
     refresh = body.get("refresh_hours")
     if refresh is not None and (not isinstance(refresh, int) or isinstance(refresh, bool)):
         raise BadInput("refresh_hours は整数（時間）で指定してください。")

@@ -258,9 +258,16 @@ async def test_dataset_input_is_validated(setup) -> None:
     yearly = {"name": "y", "category": "統計", "refresh_hours": 10**30}
     too_rare = await client.post("/api/v1/datasets", json=yearly, headers=auth(owner))
     assert too_rare.status == 400 and "更新間隔" in (await too_rare.json())["error"]["message"]
-    blank = {"name": "b", "category": "統計", "attested_by": "   "}
-    private = await client.post("/api/v1/datasets", json=blank, headers=auth(owner))
-    assert (await private.json())["visibility"] == "organization"  # blanks attest nothing
+    # Asking for sharing without an attestation is refused, not answered with an
+    # organization-only dataset the client would take for shared.
+    for unattested in ({"attested_by": "   "}, {"visibility": "shared"}, {"shareable": True}):
+        body = {"name": "b", "category": "統計", **unattested}
+        refused = await client.post("/api/v1/datasets", json=body, headers=auth(owner))
+        assert refused.status == 400, unattested
+        assert "attested_by に" in (await refused.json())["error"]["message"]
+    plain = {"name": "b", "category": "統計", "attested_by": "", "visibility": "organization"}
+    private = await client.post("/api/v1/datasets", json=plain, headers=auth(owner))
+    assert (await private.json())["visibility"] == "organization"
     assert (await client.get("/api/v1/datasets")).status == 401
 
 
