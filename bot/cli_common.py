@@ -188,7 +188,7 @@ def usage_error_text(exc: typer.TyperException) -> str:
         spaced = name if name.endswith("）") else f"{name} "  # 「--k には」, not 「--kには」
         return f"{spaced}{_expected(getattr(exc, 'param', None))}"
     if kind == "NoSuchOption" and re.fullmatch(r"-[0-9][0-9,.]*", option):
-        return f"{option} は指定できません。0 以上の数を指定してください。"
+        return f"{option} は指定できません。負の数は使えません。"
     if kind == "NoSuchOption":
         known = sorted(getattr(exc, "possibilities", None) or ())
         hint = f"（似たオプション: {', '.join(known)}）" if known else ""

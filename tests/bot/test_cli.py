@@ -451,7 +451,13 @@ def test_usage_errors_are_explained_in_japanese(run) -> None:
         ),
         (("ask", "住民票の", "写しは"), "余分な引数があります（写しは）", "baibain ask"),
         (("qouta", "show"), "「qouta」というコマンドはありません（もしかして: quota）", "baibain"),
-        (("quota", "set", "横浜市", "-5"), "-5 は指定できません。0 以上の数", "baibain quota set"),
+        (("quota", "set", "横浜市", "-5"), "-5 は指定できません。負の数", "baibain quota set"),
+        # Dataset numbers start at 1: 「0 以上」 would have invited 0.
+        (
+            ("dataset", "show", "-1"),
+            "-1 は指定できません。負の数は使えません",
+            "baibain dataset show",
+        ),
     ]
     for args, expected, command in cases:
         result = run(*args)
