@@ -6,6 +6,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Collection
 
+from admin.names import typed_name
 from knowledge.errors import BadInput, NotFound
 
 CATEGORIES = (
@@ -95,18 +96,12 @@ def within(value: str, label: str, limit: int) -> str:
     return value
 
 
-def _has_visible(text: str) -> bool:
-    """Whether ``text`` holds a character that shows: not only whitespace and format characters
-    (a byte order mark, zero-width spaces and joiners, which come with pasted text)."""
-    return any(not c.isspace() and unicodedata.category(c) != "Cf" for c in text)
-
-
 def checked_name(name: str, reserved: Collection[str]) -> str:
-    """``name`` stripped, or ``BadInput`` saying why a dataset cannot be named so: empty or
-    nothing visible, too long, holding 「/」, a comma or a line break, a category's name or a
+    """``name`` as typed (``typed_name``), or ``BadInput`` saying why a dataset cannot be named
+    so: nothing visible, too long, holding 「/」, a comma or a line break, a category's name or a
     ``reserved`` one."""
-    name = name.strip()
-    if not _has_visible(name) or len(name) > MAX_NAME or "/" in name or _has_control(name):
+    name = typed_name(name)
+    if not name or len(name) > MAX_NAME or "/" in name or _has_control(name):
         raise BadInput(
             f"データセット名は「/」や改行を含まない1〜{MAX_NAME}文字で指定してください。"
         )

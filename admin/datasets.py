@@ -35,6 +35,7 @@ from admin.dataset_rules import (
 )
 from admin.db import Bind
 from admin.document_versions import DocumentVersion, DocumentVersions
+from admin.names import typed_name
 from knowledge.errors import BadInput, BaibainError, Forbidden
 from knowledge.titles import file_keys, title_key
 
@@ -221,7 +222,7 @@ class DatasetService(DocumentVersions):
         """The organization's dataset called ``name``, if any."""
         with Session(self._bind) as session:
             row = session.exec(
-                select(Dataset).where(Dataset.org_id == org_id, Dataset.name == name.strip())
+                select(Dataset).where(Dataset.org_id == org_id, Dataset.name == typed_name(name))
             ).first()
             return _info(row, self._count(session, row.id)) if row else None
 

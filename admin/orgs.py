@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from admin.db import Bind, insert_missing
 from admin.models import ApiKey, Organization, utcnow
+from admin.names import typed_name
 from knowledge.errors import BadInput, NotFound, Unauthorized
 
 KEY_PREFIX = "bb"
@@ -84,16 +85,10 @@ def _info(org: Organization) -> OrgInfo:
     return OrgInfo(id=str(org.id), name=org.name)
 
 
-def _typed(name: str) -> str:
-    """A name as typed, without format characters (a byte order mark, zero-width spaces and
-    joiners, which come with pasted text and nobody sees) and spaces around it."""
-    return "".join(c for c in name if unicodedata.category(c) != "Cf").strip()
-
-
 def _name_key(name: str) -> str:
     """An organization name as it is compared: width folded (「ｶﾜｻｷ市」 is 「カワサキ市」),
     spaces, full or half width, as one space, and no characters nobody sees."""
-    return " ".join(unicodedata.normalize("NFKC", _typed(name)).split())
+    return " ".join(unicodedata.normalize("NFKC", typed_name(name)).split())
 
 
 def _same_name(session: Session, name: str) -> Organization | None:
@@ -108,7 +103,7 @@ def _same_name(session: Session, name: str) -> Organization | None:
 def create_org(bind: Bind, name: str) -> OrgInfo:
     """Create an organization; the name must be new (also once width and spaces are folded).
     Characters nobody sees are left out of it: a name of nothing else is an empty one."""
-    name = _typed(name)
+    name = typed_name(name)
     if not name or len(name) > MAX_ORG_NAME or any(unicodedata.category(c) == "Cc" for c in name):
         raise BadInput(f"組織名は改行を含まない1〜{MAX_ORG_NAME}文字で指定してください。")
     with Session(bind) as session:
@@ -126,7 +121,7 @@ def create_org(bind: Bind, name: str) -> OrgInfo:
 def get_org(bind: Bind, name: str) -> OrgInfo:
     """The organization called ``name`` (spaces around it, width and the width of spaces
     inside it and characters nobody sees do not matter)."""
-    name = _typed(name)
+    name = typed_name(name)
     with Session(bind) as session:
         org = _same_name(session, name)
         if org is None:

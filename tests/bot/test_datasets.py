@@ -291,6 +291,21 @@ async def test_a_name_of_invisible_characters_alone_is_refused_like_an_empty_one
     assert after == before
 
 
+async def test_characters_nobody_sees_are_left_out_of_a_dataset_name(setup) -> None:
+    client, api_keys = setup
+    key = api_keys["テスト市"]
+    # A zero-width space pasted with the name made a second 「例規」 that listed alike.
+    created = await client.post(
+        "/api/v1/datasets", json={"name": "例規\u200b", "category": "統計"}, headers=auth(key)
+    )
+    assert (await created.json())["name"] == "例規"
+    again = await client.post(
+        "/api/v1/datasets", json={"name": "\ufeff例規", "category": "統計"}, headers=auth(key)
+    )
+    assert again.status == 400
+    assert "データセット「例規」はすでにあります" in (await again.json())["error"]["message"]
+
+
 async def test_a_name_with_a_comma_is_refused_as_no_invoke_tag_could_name_it(setup) -> None:
     client, api_keys = setup
     key = api_keys["テスト市"]

@@ -1,0 +1,13 @@
+"""Names staff type for organizations and datasets, as they are kept and looked up."""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def typed_name(name: str) -> str:
+    """``name`` without format characters (a byte order mark, zero-width spaces and joiners,
+    which come with text pasted from web pages and PDFs and which nobody sees) and without
+    spaces around it: 「横浜市」 and 「横浜市」 with a zero-width space are one name, and a name
+    of nothing else is an empty one."""
+    return "".join(c for c in name if unicodedata.category(c) != "Cf").strip()
