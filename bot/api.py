@@ -23,6 +23,7 @@ from bot.asker import Asker
 from bot.http import bearer_token, json_ok, optional_text, read_json_object
 from bot.sample import SAMPLE_DATASET
 from bot.services import Services
+from bot.summary_asked import summary_asked
 from bot.summary_sources import MAX_NAME_CHARS, SummaryRequest
 from bot.turns import Answer, ConversationRef, Platform
 from knowledge.dates import parse_date
@@ -132,7 +133,8 @@ def _asker(caller: ApiCaller | None, thread: str | None = None) -> Asker:
 
 
 async def ask(request: web.Request) -> web.Response:
-    """``POST /api/v1/ask``: ``{"question", "thread"?}`` → answer, citations, usage, turn id."""
+    """``POST /api/v1/ask``: ``{"question", "thread"?}`` → answer, citations, usage, turn id.
+    A question asking for a summary (「…を要約して」) gets the summary, as in chat."""
     caller = await authenticate(request)
     body = await read_json_object(request)
     question = body.get("question")
@@ -144,7 +146,9 @@ async def ask(request: web.Request) -> web.Response:
     asker = _asker(caller, thread)
     services = request.app[SERVICES]
     flt = await parse_filters(body.get("filters"), services, asker.org_id)
-    answer = await services.assistant.ask(question, asker, flt=flt)
+    # 「地方自治法第242条を要約して」, 「[2]を要約して」: a summary, as in chat.
+    summary = await summary_asked(services.summarizer, services.assistant, question, asker)
+    answer = summary or await services.assistant.ask(question, asker, flt=flt)
     return json_ok(answer_json(answer))
 
 

@@ -16,10 +16,9 @@ from admin.orgs import OrgInfo
 from bot import commands
 from bot.cli_quota import changed_line, describe, parse_tokens, tokens_refused
 from bot.fetch import Fetched, FetchPolicy, fetch
-from bot.router import notice
 from bot.sample import sample_in_index, sample_line
 from bot.services import Services
-from bot.turns import Answer, Platform, Turn
+from bot.turns import Answer, Platform, Turn, notice
 from bot.uploads import UploadFile, Uploads
 from knowledge.errors import BadInput, NotFound
 

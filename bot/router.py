@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from sqlalchemy.engine import Engine
 
 from admin import links
-from admin.conversations import CitedSource
 from admin.dataset_rules import ListedNotFound
 from admin.orgs import OrgInfo
 from bot import cited, commands
@@ -31,8 +30,17 @@ from bot.commands import Command
 from bot.feedback import record as feedback_record
 from bot.smalltalk import asks_how_to_use
 from bot.summarizer import Summarizer
+from bot.summary_asked import summarize_cited, summary_asked
 from bot.summary_sources import SummaryRequest
-from bot.turns import Answer, ConversationRef, Feedback, Outcome, Platform, Progress, Turn
+from bot.turns import (
+    Answer,
+    ConversationRef,
+    Feedback,
+    Platform,
+    Progress,
+    Turn,
+    notice,
+)
 from knowledge.errors import BaibainError, QuotaExceeded
 from knowledge.parsing import format_refused, is_document
 
@@ -44,11 +52,6 @@ SECURITY_WINDOW_S = 60.0
 SUMMARIZE_EXAMPLE = "summarize 地方自治法第242条"
 
 CommandHandler = Callable[[Turn, OrgInfo, str], Awaitable[Answer]]
-
-
-def notice(text: str, outcome: Outcome = "command") -> Answer:
-    """A reply that is not an AI answer: no footer, no sources, no feedback buttons."""
-    return Answer(text=text, outcome=outcome, footer="", feedback=False)
 
 
 def _greeting_kind(org: OrgInfo | None) -> str:
@@ -215,13 +218,10 @@ class ChatRouter:
         one asking for the summary of what the previous answer cited (「この条文を要約して」,
         「[2]を要約して」) that source's summary."""
         summarizer = self.summarizer
-        if summarizer and (request := cited.cited_request(question)) is not None:
+        if summarizer:
             asker = Asker.of(turn, org.id)
-            return await self._summarize_cited(summarizer, request, asker, progress)
-        target = commands.summary_target(question)
-        if target and summarizer:
-            asker = Asker.of(turn, org.id)
-            if (summary := await summarizer.summarize_named(target, asker, progress)) is not None:
+            summary = await summary_asked(summarizer, self.assistant, question, asker, progress)
+            if summary is not None:
                 return summary
         try:
             return await self.assistant.ask(question, Asker.of(turn, org.id), on_progress=progress)
@@ -254,7 +254,7 @@ class ChatRouter:
             # which formats it reads is the answer, as if they had been.
             return notice(format_refused(files[0].name).user_message, "error")
         if (cited_request := cited.cited_target(target)) is not None:
-            return await self._summarize_cited(summarizer, cited_request, asker, progress)
+            return await summarize_cited(summarizer, self.assistant, cited_request, asker, progress)
         if commands.is_web_address(target):
             request = SummaryRequest(url=target.split()[0])
         elif target:
@@ -262,8 +262,8 @@ class ChatRouter:
         elif turn.attachments:
             return notice(commands.ATTACHMENTS_NOT_RECEIVED)
         elif sources := await self.assistant.cited_sources(asker):  # as 「要約して」 would
-            return await self._summarize_cited(
-                summarizer, cited.CitedRequest(), asker, progress, sources
+            return await summarize_cited(
+                summarizer, self.assistant, cited.CitedRequest(), asker, progress, sources
             )
         else:
             platform = turn.conversation.platform
@@ -272,24 +272,6 @@ class ChatRouter:
                 f"に続けて指定してください（例: {commands.typed(platform, SUMMARIZE_EXAMPLE)}）。"
             )
         return await summarizer.summarize(request, asker, progress)
-
-    async def _summarize_cited(
-        self,
-        summarizer: Summarizer,
-        request: cited.CitedRequest,
-        asker: Asker,
-        progress: Progress | None,
-        sources: list[CitedSource] | None = None,
-    ) -> Answer:
-        """The summary of the source of the previous answer that ``request`` means, or which
-        sources there are to choose from, or that there is no cited answer to refer to
-        (``sources``: that answer's, when already read)."""
-        if sources is None:
-            sources = await self.assistant.cited_sources(asker)
-        chosen = cited.choose(sources, request)
-        if isinstance(chosen, str):
-            return notice(chosen)
-        return await summarizer.summarize(cited.summary_request(chosen), asker, progress)
 
     async def _about_files(self, turn: Turn, org: OrgInfo, progress: Progress | None) -> Answer:
         """A message about its files: their summary when it asks for one (or says nothing),

@@ -273,3 +273,8 @@ class ChatBot(Protocol):
     ) -> None:
         """Record a rejected request (bad signature, invalid token) in the audit log."""
         ...
+
+
+def notice(text: str, outcome: Outcome = "command") -> Answer:
+    """A reply that is not an AI answer: no footer, no sources, no feedback buttons."""
+    return Answer(text=text, outcome=outcome, footer="", feedback=False)

@@ -138,6 +138,23 @@ async def test_a_new_question_in_a_thread_is_not_mixed_with_the_earlier_one(
     assert "戸籍法 第八十六条" in [c["title"] for c in death["citations"]]
 
 
+async def test_the_web_page_summarizes_what_a_question_asks_to_summarize(
+    aiohttp_client, make_settings
+) -> None:
+    client = await client_for(aiohttp_client, make_settings())
+
+    async def ask(question: str, thread: str = "t-1") -> dict:
+        response = await client.post("/api/v1/ask", json={"question": question, "thread": thread})
+        return await response.json()  # type: ignore[no-any-return]
+
+    named = await ask("住民基本台帳法第22条を要約して")
+    assert named["answer"].startswith("「住民基本台帳法 第二十二条」の要約です"), named["answer"]
+    await ask(SAMPLE_QUESTION, "t-2")
+    cited = await ask("[1]を要約して", "t-2")
+    assert "の要約です" in cited["answer"], cited["answer"]
+    assert cited["citations"][0]["title"].startswith("住民基本台帳法"), cited["citations"]
+
+
 async def raw_status(client: TestClient, version: str, path: str, body: dict[str, Any]) -> int:
     """The status of one POST sent as nginx's default proxy_pass sends it (``HTTP/1.0``,
     ``Host`` the upstream's address, ``Connection: close``), or in another ``version``."""

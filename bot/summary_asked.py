@@ -1,0 +1,48 @@
+"""A message that asks for a summary rather than an answer (「地方自治法第242条を要約して」,
+「この条文を要約して」, 「[2]を要約して」, 「要約して」), read alike by chat and by the web page
+and REST (``POST /api/v1/ask``)."""
+
+from __future__ import annotations
+
+from admin.conversations import CitedSource
+from bot import cited, commands
+from bot.asker import Asker
+from bot.assistant import Assistant
+from bot.summarizer import Summarizer
+from bot.turns import Answer, Progress, notice
+
+
+async def summarize_cited(
+    summarizer: Summarizer,
+    assistant: Assistant,
+    request: cited.CitedRequest,
+    asker: Asker,
+    progress: Progress | None = None,
+    sources: list[CitedSource] | None = None,
+) -> Answer:
+    """The summary of the source of the conversation's previous answer that ``request`` means,
+    or which sources there are to choose from, or that there is no cited answer to refer to
+    (``sources``: that answer's, when already read)."""
+    if sources is None:
+        sources = await assistant.cited_sources(asker)
+    chosen = cited.choose(sources, request)
+    if isinstance(chosen, str):
+        return notice(chosen)
+    return await summarizer.summarize(cited.summary_request(chosen), asker, progress)
+
+
+async def summary_asked(
+    summarizer: Summarizer,
+    assistant: Assistant,
+    question: str,
+    asker: Asker,
+    progress: Progress | None = None,
+) -> Answer | None:
+    """The summary a message asks for instead of an answer: of what the previous answer cited,
+    or of the document or URL it names; ``None`` when it asks no summary, or names nothing the
+    asker may see (it is then answered as a question)."""
+    if (request := cited.cited_request(question)) is not None:
+        return await summarize_cited(summarizer, assistant, request, asker, progress)
+    if target := commands.summary_target(question):
+        return await summarizer.summarize_named(target, asker, progress)
+    return None
