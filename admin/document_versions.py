@@ -106,6 +106,21 @@ class DocumentVersions:
             session.commit()
         return changes
 
+    def relabelled(self, dataset_id: int, documents: Sequence[DocumentRecord]) -> set[str]:
+        """The doc ids of ``documents`` recorded under another title or date: the same text,
+        shown with other labels (a corrected corpus row, a parser that now reads the date a
+        cover states), is a change to write."""
+        with Session(self._bind) as session:
+            rows = session.exec(
+                select(DocumentVersion).where(DocumentVersion.dataset_id == dataset_id)
+            ).all()
+            labels = {row.doc_id: (row.title, row.published) for row in rows}
+        return {
+            d.doc_id
+            for d in documents
+            if d.doc_id in labels and labels[d.doc_id] != (d.title[:MAX_TITLE], d.published)
+        }
+
     def documents(self, dataset_id: int) -> dict[str, str]:
         """Index doc id → recorded content hash of each document of a dataset."""
         with Session(self._bind) as session:
@@ -135,9 +150,13 @@ def _recorded(session: Session, dataset_id: int, document: DocumentRecord) -> Ve
             DocumentVersion.source_name == document.source_name,
         )
     ).first()
-    if row is not None and row.content_hash == document.content_hash:
-        return VersionChange(document.doc_id, row.version, changed=False)
     title = document.title[:MAX_TITLE]
+    if row is not None and (row.content_hash, row.title, row.published) == (
+        document.content_hash,
+        title,
+        document.published,
+    ):
+        return VersionChange(document.doc_id, row.version, changed=False)
     if row is None:
         row = DocumentVersion(
             dataset_id=dataset_id,

@@ -268,9 +268,24 @@ class Uploads(DatasetChanges):
         sources: list[str],
     ) -> UploadReport:
         indexed = {d.doc_id: await self.index.content_hash(d.doc_id) for d in documents}
-        changed = [d for d in documents if indexed[d.doc_id] != d.content_hash]
+        records = [
+            DocumentRecord(
+                doc_id=d.doc_id,
+                source_name=source_of(d.doc_id),
+                title=d.meta.title,
+                content_hash=d.content_hash,
+                published=d.meta.published,
+            )
+            for d in documents
+        ]
+        relabelled = await asyncio.to_thread(self.datasets.relabelled, dataset.id, records)
+        changed = [
+            d for d in documents if indexed[d.doc_id] != d.content_hash or d.doc_id in relabelled
+        ]
         recorded = await asyncio.to_thread(self.datasets.documents, dataset.id)
-        unrecorded = [d for d in documents if recorded.get(d.doc_id) != d.content_hash]
+        records = [
+            r for r in records if recorded.get(r.doc_id) != r.content_hash or r.doc_id in relabelled
+        ]
         gone = dropped(
             [f"{id_prefix(dataset)}/{source}" for source in sources],
             {d.doc_id for d in documents},
@@ -290,16 +305,6 @@ class Uploads(DatasetChanges):
             if progress is not None:
                 await progress(done, len(changed))
 
-        records = [
-            DocumentRecord(
-                doc_id=d.doc_id,
-                source_name=source_of(d.doc_id),
-                title=d.meta.title,
-                content_hash=d.content_hash,
-                published=d.meta.published,
-            )
-            for d in unrecorded
-        ]
         if whole:
             # What the index held of the documents replaced, to put back if the records fail.
             previous = [

@@ -144,6 +144,15 @@ def test_ingest_keeps_organization_data_to_its_owner(run, tmp_path: Path) -> Non
     assert "データセット「例規」（条例・規則・例規・組織内のみ）を作成しました" in ingested.stdout
     again = run(*ingested_args(corpus))
     assert "変更なし 1 件" in again.stdout and "作成しました" not in again.stdout
+    # The same text under a corrected title is a change: its citations show the new title.
+    retitled = {**rows[0], "title": "テスト市 ごみの出し方規則"}
+    corpus.write_text(json.dumps(retitled, ensure_ascii=False), "utf-8")
+    renamed = run(*ingested_args(corpus))
+    assert "1 件の文書を取り込みました（変更なし 0 件）" in renamed.stdout, renamed.stdout
+    asked = run("ask", "粗大ごみの収集日はいつですか", "--org", "テスト市", "--json")
+    assert json.loads(asked.stdout)["citations"][0]["title"] == "テスト市 ごみの出し方規則"
+    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    assert "1 件の文書を取り込みました" in run(*ingested_args(corpus)).stdout
     # Options that only a new dataset takes are said to be left alone, not silently dropped.
     recategorized = run(*ingested_args(corpus), "--category", "計画")
     assert "分類は「条例・規則・例規」のままです" in recategorized.stdout
