@@ -18,7 +18,7 @@ from dataclasses import replace
 from admin.conversations import CitedSource, ConversationStore
 from bot.asker import Asker, validate_question
 from bot.auditing import Auditor, cancelled_turn, failed_turn, record_while_cancelled
-from bot.followups import conversation_key, follows_up, history_keys, standalone
+from bot.followups import conversation_key, follows_up, history_keys, speaks_of, standalone
 from bot.metering import LLMAccess, spent_by
 from bot.offline import (
     FILTERED_NOTICE,
@@ -224,6 +224,8 @@ class Assistant:
                 await self.llm.check_affordable(asker.org_id, self.answer_max_tokens)
             query, spent = await standalone(llm, self.analyzer, question, history)
             retrieved = await self.retriever.retrieve(query, flt, SEARCH_K)
+            if query != question and llm is None:
+                retrieved = await self._own_words(question, retrieved, flt)
             if llm is not None and retrieved.hits:  # the answer's prompt holds its sources
                 cost = self._answer_cost(question, retrieved, history)
                 await self.llm.check_affordable(asker.org_id, cost)
@@ -256,6 +258,15 @@ class Assistant:
             quoted = offline_answer(retrieved, self.analyzer, notice=notice)
             return charged(replace(quoted, outcome="quota"), spent)
         return charged(answer, spent)
+
+    async def _own_words(self, question: str, carried: Retrieved, flt: SearchFilter) -> Retrieved:
+        """For a follow-up searched offline with the earlier questions' words: the question
+        searched alone instead, when what those words found does not speak of what it names
+        and what it finds alone does (a new topic in the thread)."""
+        if speaks_of(self.analyzer, question, carried):
+            return carried
+        alone = await self.retriever.retrieve(question, flt, SEARCH_K)
+        return alone if alone.relevant and speaks_of(self.analyzer, question, alone) else carried
 
     def _answer_cost(
         self, question: str, retrieved: Retrieved, history: list[tuple[str, str]]

@@ -14,6 +14,7 @@ from knowledge.analysis import Analyzer
 from knowledge.errors import UpstreamUnavailable
 from knowledge.generation import carry_over_terms, rewrite_followup
 from knowledge.llm import LLMClient, LLMUsage
+from knowledge.retrieval import Retrieved
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,18 @@ def new_topic(analyzer: Analyzer, earlier: list[str], question: str) -> bool:
         return False
     named = {w for text in earlier for w in analyzer.words(text, drop_stop_words=True)}
     return not any(terms[0] in named for terms in subjects)
+
+
+def speaks_of(analyzer: Analyzer, question: str, retrieved: Retrieved) -> bool:
+    """Whether the best passage found for a follow-up speaks of each thing the question names
+    (a word of each of its nouns): 「避難所はどこですか」 searched with the words of earlier
+    questions on moving house found 住民基本台帳法 articles that never mention a 避難所."""
+    subjects: list[tuple[str, ...]] = []
+    analyzer.words(question, drop_stop_words=True, subjects=subjects)
+    if not retrieved.hits:
+        return False
+    best = retrieved.hits[0].words
+    return all(any(term in best for term in terms) for terms in subjects)
 
 
 def conversation_key(asker: Asker) -> str | None:

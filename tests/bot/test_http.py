@@ -136,6 +136,12 @@ async def test_a_new_question_in_a_thread_is_not_mixed_with_the_earlier_one(
     await ask("出生届は何日以内に出さなければなりませんか", "t-2")
     death = await ask("死亡届は？", "t-2")
     assert "戸籍法 第八十六条" in [c["title"] for c in death["citations"]]
+    # A question on something the earlier ones never spoke of is searched on its own when
+    # their words would only find passages that never mention it.
+    await ask("引っ越したら何日以内に届け出ますか", "t-3")
+    await ask("転居のときも同じですか", "t-3")
+    shelter = await ask("避難所はどこですか", "t-3")
+    assert shelter["citations"][0]["title"].startswith("災害対策基本法"), shelter["citations"]
 
 
 async def test_the_web_page_summarizes_what_a_question_asks_to_summarize(
