@@ -23,6 +23,7 @@ from bot.asker import Asker
 from bot.attached import ask_about_files, wants_summary
 from bot.http import json_ok, optional_text, read_json_object
 from bot.services import Services
+from bot.summary_asked import summary_asked
 from bot.turns import Answer
 from bot.uploads import MAX_FILES
 from knowledge.errors import BadInput, BaibainError, Unauthorized
@@ -112,13 +113,28 @@ async def _tag_filter(services: Services, org_id: str, tags: object) -> SearchFi
     names = [t.strip() for t in tags.split(",") if t.strip()]
     datasets = [t for t in names if t not in CATEGORIES]
     if unknown := await unknown_datasets(services, org_id, datasets):
-        raise BadInput(
-            f"タグ「{'」「'.join(unknown)}」に一致する分類・データセットがありません。"
-            f"分類（{'、'.join(CATEGORIES)}）か、利用できるデータセットの名前を指定してください。"
-        )
+        message = f"タグ「{'」「'.join(unknown)}」に一致する分類・データセットがありません。"
+        if await _split_by_comma(services, org_id, unknown):
+            joined = unknown[0].replace("、", ",")
+            message += f"複数のタグは「{joined}」のように半角カンマで区切ってください。"
+        else:
+            message += (
+                f"分類（{'、'.join(CATEGORIES)}）か、利用できるデータセットの名前を"
+                "指定してください。"
+            )
+        raise BadInput(message)
     return SearchFilter(
         categories=tuple(t for t in names if t in CATEGORIES), datasets=tuple(datasets)
     )
+
+
+async def _split_by_comma(services: Services, org_id: str, unknown: list[str]) -> bool:
+    """Whether the unknown tags are known ones joined by 「、」 (「法令、例規」): 源内 takes tags
+    separated by commas only."""
+    pieces = [p.strip() for tag in unknown for p in tag.split("、") if p.strip()]
+    if not any("、" in tag for tag in unknown):
+        return False
+    return not await unknown_datasets(services, org_id, [p for p in pieces if p not in CATEGORIES])
 
 
 async def _handle(request: web.Request) -> Answer:
@@ -139,7 +155,9 @@ async def _handle(request: web.Request) -> Answer:
     if files:
         return await ask_about_files(services.assistant, question, files, asker)
     flt = await _tag_filter(services, caller.org.id, inputs.get("tags"))
-    return await services.assistant.ask(question, asker, flt=flt)
+    # 「地方自治法第242条を要約して」: a summary, as in chat and POST /api/v1/ask.
+    summary = await summary_asked(services.summarizer, services.assistant, question, asker)
+    return summary or await services.assistant.ask(question, asker, flt=flt)
 
 
 async def invoke(request: web.Request) -> web.Response:

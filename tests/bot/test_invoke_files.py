@@ -120,3 +120,13 @@ async def test_two_files_of_one_name_are_both_read(invoke) -> None:
         assert response.status == 200
         outputs = (await response.json())["outputs"]
         assert f"[1] {title}" in outputs and day in outputs, question
+
+
+async def test_a_question_asking_for_a_summary_gets_the_summary(invoke) -> None:
+    client, key = invoke
+    # As in chat and on the web page: 源内's users ask for a summary in words.
+    body = {"inputs": {"question": "住民基本台帳法第22条を要約して"}}
+    response = await client.post("/invoke", json=body, headers=key)
+    assert response.status == 200
+    outputs = (await response.json())["outputs"]
+    assert outputs.startswith("「住民基本台帳法 第二十二条」の要約です"), outputs

@@ -270,6 +270,15 @@ async def test_invoke_round_trips_the_exapp_format(
         "タグ「存在しないタグ」に一致する分類・データセットがありません"
         in (await mistyped.json())["error"]
     )
+    # Tags joined by 「、」 are told to be separated by commas.
+    joined = await client.post(
+        "/invoke",
+        json={"inputs": {"question": QUESTION, "tags": "法令、サンプル法令データ"}},
+        headers={"x-api-key": key},
+    )
+    assert joined.status == 400
+    said = (await joined.json())["error"]
+    assert "「法令,サンプル法令データ」のように半角カンマで区切ってください" in said, said
     openai_fake.script(Reply("住民が請求できます[1]。"))
     by_dataset = await client.post(
         "/invoke",
