@@ -123,6 +123,11 @@ class ChatRouter:
                 answer = notice(commands.unknown_workspace_text(platform), "refused")
             elif turn.is_command:
                 answer = await self._command(turn, org, progress)
+            elif (
+                commands.named_alone(turn.text) is not None
+            ):  # 「データセット一覧」, 「アップロード」
+                kind = "command"
+                answer = await self._command(replace(turn, is_command=True), org, progress)
             elif about_files(turn.text, turn.attachments):
                 answer = await self._about_files(turn, org, progress)
             elif not turn.text.strip():
@@ -131,9 +136,6 @@ class ChatRouter:
             elif asks_how_to_use(turn.text):
                 kind = "help"
                 answer = notice(commands.help_text(platform))
-            elif commands.named_alone(turn.text) is not None:  # 「データセット一覧」
-                kind = "command"
-                answer = await self._command(replace(turn, is_command=True), org, progress)
             else:
                 return await self._ask(turn, org, turn.text, progress)  # the Assistant logs it
         except QuotaExceeded as exc:

@@ -140,3 +140,15 @@ async def test_delete_typed_as_staff_guess_it_is_pointed_to(make_chat, logo_fake
         "データセット「窓口」（組織内のみ・文書 1 件）を、その文書とともに削除します" in asked_twice
     )
     assert "[1] 窓口" in await said(chat, logo_fake, "/datasets")
+
+
+async def test_a_file_sent_with_the_upload_commands_name_alone_is_uploaded(
+    make_chat, logo_fake
+) -> None:
+    chat = await operator_chat(make_chat, logo_fake)
+    leaflet = logo_fake.add_file("f1", "窓口案内.txt", "窓口案内\n受付は午前9時からです。".encode())
+    # Without the slash, as 「データセット一覧」 runs its command: the file is not summarized.
+    reply = await said(chat, logo_fake, "アップロード", files=[leaflet])
+    assert "取り込み先を「データセット=名前」で指定してください" in reply, reply
+    # A file with 「要約」 alone is still summarized, as the word says.
+    assert "の要約です" in await said(chat, logo_fake, "要約", files=[leaflet])
