@@ -174,10 +174,20 @@ async def upload_documents(request: web.Request) -> web.Response:
     try:
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
-            if isinstance(part, BodyPartReader) and part.filename:
+            if not isinstance(part, BodyPartReader):
+                continue
+            if part.filename:
                 # Clients send non-ASCII names percent-encoded (RFC 5987 ``filename*``).
                 name = unquote(part.filename)
                 files.append(UploadFile(name, bytes(await part.read(decode=True))))
+            elif "filename" in part.headers.get("Content-Disposition", ""):
+                # A file whose name aiohttp could not decode (「filename*=UTF-8''%ff」): dropped,
+                # the upload would have been told it holds no file.
+                raise BadInput(
+                    "ファイル名を読み取れないファイルがあります。filename* は UTF-8 を"
+                    "パーセントエンコードして指定してください"
+                    "（例: filename*=UTF-8''%E8%A6%8F%E5%89%87.pdf）。"
+                )
     except web.HTTPRequestEntityTooLarge as exc:
         raise too_large() from exc
     # No boundary, a truncated part, a bad encoding; a part's header no HTTP parser reads (a

@@ -132,6 +132,22 @@ async def test_a_file_name_that_is_no_text_is_refused_and_nothing_is_written(api
     assert listed["document_list"] == []  # the good file of each upload was not taken either
 
 
+# aiohttp warns of the name it cannot decode; the test is about what the client is told.
+@pytest.mark.filterwarnings("ignore::aiohttp.multipart.BadContentDispositionParam")
+async def test_a_file_whose_encoded_name_cannot_be_decoded_is_named_not_dropped(api) -> None:
+    client, auth = api
+    dataset = await new_dataset(client, auth)
+    headers = {**auth, "Content-Type": "multipart/form-data; boundary=B"}
+    # aiohttp gives no name for 「filename*=UTF-8''%ff」: the file was dropped and the upload
+    # told 「アップロードするファイルがありません」.
+    part = b"Content-Disposition: form-data; name=\"file\"; filename*=UTF-8''%ff.txt"
+    response = await client.post(
+        f"/api/v1/datasets/{dataset}/documents", data=multipart((part, RULE)), headers=headers
+    )
+    error = await error_of(response, 400)
+    assert "ファイル名を読み取れないファイルがあります" in error["message"], error
+
+
 async def test_a_nul_anywhere_in_a_json_body_is_refused_as_unreadable(api) -> None:
     client, auth = api
     for path, raw in (
