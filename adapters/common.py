@@ -22,6 +22,7 @@ from bot.turns import (
     Platform,
     Progress,
     Turn,
+    starts_as_command,
     without_unseen,
 )
 
@@ -145,7 +146,7 @@ def as_command(text: str) -> tuple[bool, str]:
     ``(False, text)``: after the mention, ``/help`` is a command, anything else a question
     (a zero-width space copied before the slash is not seen, so not read either)."""
     stripped = without_unseen(text).strip()
-    if stripped[:1] in ("/", "／"):
+    if starts_as_command(stripped):
         return True, stripped[1:].strip()
     return False, stripped
 

@@ -3,10 +3,9 @@ that fits its columns, and its number as users type it. ``admin.datasets`` appli
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Collection
 
-from admin.names import typed_name
+from admin.names import has_control, typed_name
 from knowledge.errors import BadInput, NotFound
 
 CATEGORIES = (
@@ -83,11 +82,6 @@ def missing(dataset_id: int | str) -> ListedNotFound:
     )
 
 
-def _has_control(text: str) -> bool:
-    """Whether ``text`` holds a line break, tab or other control character."""
-    return any(unicodedata.category(c) == "Cc" for c in text)
-
-
 def within(value: str, label: str, limit: int) -> str:
     """``value`` stripped, or ``BadInput`` when it is longer than its column holds."""
     value = value.strip()
@@ -101,7 +95,7 @@ def checked_name(name: str, reserved: Collection[str]) -> str:
     so: nothing visible, too long, holding 「/」, a comma or a line break, a category's name or a
     ``reserved`` one."""
     name = typed_name(name)
-    if not name or len(name) > MAX_NAME or "/" in name or _has_control(name):
+    if not name or len(name) > MAX_NAME or "/" in name or has_control(name):
         raise BadInput(
             f"データセット名は「/」や改行を含まない1〜{MAX_NAME}文字で指定してください。"
         )

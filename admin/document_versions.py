@@ -34,6 +34,16 @@ class DocumentRecord:
     content_hash: str
     published: date | None = None
 
+    @property
+    def kept(self) -> Kept:
+        """What its row keeps of it: the same text under another title or date (a corrected
+        corpus row, a parser that now reads the date a cover states) is a change too."""
+        return (self.content_hash, self.title[:MAX_TITLE], self.published)
+
+
+# A document's content hash, title and publication date, as its row holds them.
+Kept = tuple[str, str, date | None]
+
 
 @dataclass(frozen=True)
 class VersionChange:
@@ -106,20 +116,13 @@ class DocumentVersions:
             session.commit()
         return changes
 
-    def relabelled(self, dataset_id: int, documents: Sequence[DocumentRecord]) -> set[str]:
-        """The doc ids of ``documents`` recorded under another title or date: the same text,
-        shown with other labels (a corrected corpus row, a parser that now reads the date a
-        cover states), is a change to write."""
+    def recorded(self, dataset_id: int) -> dict[str, Kept]:
+        """Index doc id → what is kept of each document of a dataset (``DocumentRecord.kept``)."""
         with Session(self._bind) as session:
             rows = session.exec(
                 select(DocumentVersion).where(DocumentVersion.dataset_id == dataset_id)
             ).all()
-            labels = {row.doc_id: (row.title, row.published) for row in rows}
-        return {
-            d.doc_id
-            for d in documents
-            if d.doc_id in labels and labels[d.doc_id] != (d.title[:MAX_TITLE], d.published)
-        }
+            return {row.doc_id: (row.content_hash, row.title, row.published) for row in rows}
 
     def documents(self, dataset_id: int) -> dict[str, str]:
         """Index doc id → recorded content hash of each document of a dataset."""
@@ -150,13 +153,9 @@ def _recorded(session: Session, dataset_id: int, document: DocumentRecord) -> Ve
             DocumentVersion.source_name == document.source_name,
         )
     ).first()
-    title = document.title[:MAX_TITLE]
-    if row is not None and (row.content_hash, row.title, row.published) == (
-        document.content_hash,
-        title,
-        document.published,
-    ):
+    if row is not None and (row.content_hash, row.title, row.published) == document.kept:
         return VersionChange(document.doc_id, row.version, changed=False)
+    title = document.title[:MAX_TITLE]
     if row is None:
         row = DocumentVersion(
             dataset_id=dataset_id,

@@ -11,3 +11,8 @@ def typed_name(name: str) -> str:
     spaces around it: 「横浜市」 and 「横浜市」 with a zero-width space are one name, and a name
     of nothing else is an empty one."""
     return "".join(c for c in name if unicodedata.category(c) != "Cf").strip()
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a line break, tab or other control character: no name does."""
+    return any(unicodedata.category(c) == "Cc" for c in text)

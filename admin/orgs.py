@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from admin.db import Bind, insert_missing
 from admin.models import ApiKey, Organization, utcnow
-from admin.names import typed_name
+from admin.names import has_control, typed_name
 from knowledge.errors import BadInput, NotFound, Unauthorized
 
 KEY_PREFIX = "bb"
@@ -104,7 +104,7 @@ def create_org(bind: Bind, name: str) -> OrgInfo:
     """Create an organization; the name must be new (also once width and spaces are folded).
     Characters nobody sees are left out of it: a name of nothing else is an empty one."""
     name = typed_name(name)
-    if not name or len(name) > MAX_ORG_NAME or any(unicodedata.category(c) == "Cc" for c in name):
+    if not name or len(name) > MAX_ORG_NAME or has_control(name):
         raise BadInput(f"組織名は改行を含まない1〜{MAX_ORG_NAME}文字で指定してください。")
     with Session(bind) as session:
         if (same := _same_name(session, name)) is not None:

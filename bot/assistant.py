@@ -18,7 +18,14 @@ from dataclasses import replace
 from admin.conversations import CitedSource, ConversationStore
 from bot.asker import Asker, validate_question
 from bot.auditing import Auditor, cancelled_turn, failed_turn, record_while_cancelled
-from bot.followups import conversation_key, follows_up, history_keys, speaks_of, standalone
+from bot.followups import (
+    conversation_key,
+    follows_up,
+    history_keys,
+    speaks_of,
+    standalone,
+    subjects_of,
+)
 from bot.metering import LLMAccess, spent_by
 from bot.offline import (
     FILTERED_NOTICE,
@@ -263,10 +270,11 @@ class Assistant:
         """For a follow-up searched offline with the earlier questions' words: the question
         searched alone instead, when what those words found does not speak of what it names
         and what it finds alone does (a new topic in the thread)."""
-        if speaks_of(self.analyzer, question, carried):
+        subjects = subjects_of(self.analyzer, question)
+        if speaks_of(subjects, carried):
             return carried
         alone = await self.retriever.retrieve(question, flt, SEARCH_K)
-        return alone if alone.relevant and speaks_of(self.analyzer, question, alone) else carried
+        return alone if alone.relevant and speaks_of(subjects, alone) else carried
 
     def _answer_cost(
         self, question: str, retrieved: Retrieved, history: list[tuple[str, str]]

@@ -11,9 +11,10 @@ import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
-from bot.turns import Platform
+from bot.turns import Platform, starts_as_command
 
 Access = Literal["everyone", "admin", "operator"]
 
@@ -186,6 +187,7 @@ def command_line(line: str) -> str:
     return line
 
 
+@cache
 def _names() -> list[tuple[tuple[str, ...], Command]]:
     """Every name of every command as words (its own and its Japanese names), longest first."""
     names = [(c.words, c) for c in COMMANDS]
@@ -218,7 +220,7 @@ def named_alone(text: str) -> Command | None:
     the same are (「質問」 announces a question, 「要約」 asks for the summary of what came
     before)."""
     command, args = parse(text)
-    if command is None or args or command.name in FOR_WORDS or text.strip()[:1] in ("/", "／"):
+    if command is None or args or command.name in FOR_WORDS or starts_as_command(text):
         return None
     return command
 

@@ -45,20 +45,24 @@ def new_topic(analyzer: Analyzer, earlier: list[str], question: str) -> bool:
     the earlier ones."""
     if _REFERS_BACK.search(unicodedata.normalize("NFKC", question)):
         return False
-    subjects: list[tuple[str, ...]] = []
-    analyzer.words(question, drop_stop_words=True, subjects=subjects)
+    subjects = subjects_of(analyzer, question)
     if len(subjects) < 2:
         return False
     named = {w for text in earlier for w in analyzer.words(text, drop_stop_words=True)}
     return not any(terms[0] in named for terms in subjects)
 
 
-def speaks_of(analyzer: Analyzer, question: str, retrieved: Retrieved) -> bool:
-    """Whether the best passage found for a follow-up speaks of each thing the question names
-    (a word of each of its nouns): 「避難所はどこですか」 searched with the words of earlier
-    questions on moving house found 住民基本台帳法 articles that never mention a 避難所."""
+def subjects_of(analyzer: Analyzer, question: str) -> list[tuple[str, ...]]:
+    """The things a question names: the terms of each of its common nouns."""
     subjects: list[tuple[str, ...]] = []
     analyzer.words(question, drop_stop_words=True, subjects=subjects)
+    return subjects
+
+
+def speaks_of(subjects: list[tuple[str, ...]], retrieved: Retrieved) -> bool:
+    """Whether the best passage found for a follow-up speaks of each thing its question names
+    (``subjects_of``; a word of each noun): 「避難所はどこですか」 searched with the words of
+    earlier questions on moving house found 住民基本台帳法 articles that never mention a 避難所."""
     if not retrieved.hits:
         return False
     best = retrieved.hits[0].words

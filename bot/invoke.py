@@ -131,9 +131,9 @@ async def _tag_filter(services: Services, org_id: str, tags: object) -> SearchFi
 async def _split_by_comma(services: Services, org_id: str, unknown: list[str]) -> bool:
     """Whether the unknown tags are known ones joined by 「、」 (「法令、例規」): 源内 takes tags
     separated by commas only."""
-    pieces = [p.strip() for tag in unknown for p in tag.split("、") if p.strip()]
     if not any("、" in tag for tag in unknown):
         return False
+    pieces = [p.strip() for tag in unknown for p in tag.split("、") if p.strip()]
     return not await unknown_datasets(services, org_id, [p for p in pieces if p not in CATEGORIES])
 
 

@@ -123,9 +123,7 @@ class ChatRouter:
                 answer = notice(commands.unknown_workspace_text(platform), "refused")
             elif turn.is_command:
                 answer = await self._command(turn, org, progress)
-            elif (
-                commands.named_alone(turn.text) is not None
-            ):  # 「データセット一覧」, 「アップロード」
+            elif commands.named_alone(turn.text) is not None:  # 「データセット一覧」
                 kind = "command"
                 answer = await self._command(replace(turn, is_command=True), org, progress)
             elif about_files(turn.text, turn.attachments):

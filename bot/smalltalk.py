@@ -17,7 +17,7 @@ import re
 import unicodedata
 
 from bot.commands import AI_NOTE, named_alone, parse
-from bot.turns import Platform
+from bot.turns import Platform, starts_as_command
 
 _THANKS = (
     "ありがとう",
@@ -167,7 +167,7 @@ def command_elsewhere_reply(text: str, platform: Platform) -> str | None:
     stripped = text.strip()
     if platform not in _COMMANDLESS:
         return None
-    command = parse(stripped)[0] if stripped[:1] in ("/", "／") else named_alone(stripped)
+    command = parse(stripped)[0] if starts_as_command(stripped) else named_alone(stripped)
     if command is None:
         return None
     return (

@@ -100,6 +100,12 @@ class Attachment:
 _UNSEEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u2060\ufeff]")
 
 
+def starts_as_command(text: str) -> bool:
+    """Whether a message starts as a command does: with a slash, half or full width (the
+    Japanese input method types 「／」)."""
+    return text.lstrip()[:1] in ("/", "／")
+
+
 def without_unseen(text: str) -> str:
     """``text`` without the characters nobody sees (as a ``Turn`` holds it)."""
     return _UNSEEN.sub("", text)

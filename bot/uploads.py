@@ -278,14 +278,16 @@ class Uploads(DatasetChanges):
             )
             for d in documents
         ]
-        relabelled = await asyncio.to_thread(self.datasets.relabelled, dataset.id, records)
+        recorded = await asyncio.to_thread(self.datasets.recorded, dataset.id)
+        relabelled = {
+            r.doc_id
+            for r in records
+            if r.doc_id in recorded and recorded[r.doc_id][1:] != r.kept[1:]
+        }
         changed = [
             d for d in documents if indexed[d.doc_id] != d.content_hash or d.doc_id in relabelled
         ]
-        recorded = await asyncio.to_thread(self.datasets.documents, dataset.id)
-        records = [
-            r for r in records if recorded.get(r.doc_id) != r.content_hash or r.doc_id in relabelled
-        ]
+        records = [r for r in records if recorded.get(r.doc_id) != r.kept]
         gone = dropped(
             [f"{id_prefix(dataset)}/{source}" for source in sources],
             {d.doc_id for d in documents},

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from knowledge.analysis import SENTENCE_ENDINGS, Analyzer, char_bigrams, split_sentences
-from knowledge.documents import Hit
+from knowledge.documents import TABLE_CELL, Hit
 from knowledge.lists import (
     PARENTHETICAL,
     introduces_list,
@@ -57,8 +57,6 @@ _ELIDED = "\x00"
 # A line that only labels an article (「第2条（住民票の写しの交付手数料）」, 「（趣旨）」), as a
 # rule typed as text has them: the citation names the article, and a label says nothing.
 _ARTICLE_LABEL = re.compile(rf"^(?:{ARTICLE_LABEL})?[ 　]*(?:[（(][^（()）。]{{1,40}}[）)])?$")
-# Between the cells of a table row, as tabular files are written (「施設名 | 所在地」).
-_CELL = " | "
 
 
 @dataclass(frozen=True)
@@ -106,12 +104,12 @@ def _table_rows(lines: list[str]) -> list[str] | None:
     spreadsheet rows, ``knowledge.parsing.tabular``), each as 「列名: 値、…」; else ``None``.
     A line of one cell above the header is the table's title (「令和8年度 歳出予算 単位：千円」),
     which every group repeats: it is not a row."""
-    if lines and _CELL not in lines[0]:
+    if lines and TABLE_CELL not in lines[0]:
         lines = lines[1:]
-    header = lines[0].split(_CELL) if lines else []
+    header = lines[0].split(TABLE_CELL) if lines else []
     if len(header) < 2 or len(lines) < 2:
         return None
-    rows = [line.split(_CELL) for line in lines[1:]]
+    rows = [line.split(TABLE_CELL) for line in lines[1:]]
     if any(not 1 < len(cells) <= len(header) for cells in rows):
         return None  # prose, or a table without its header
     named = (zip(header, cells, strict=False) for cells in rows)  # trailing blanks are cut

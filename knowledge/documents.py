@@ -78,6 +78,11 @@ class Hit:
     words: frozenset[str] = frozenset()
 
 
+# Between the cells of a table's row in a section's text, as every parser writes a table
+# (「施設名 | 所在地」): answers and summaries read the rows back by it.
+TABLE_CELL = " | "
+
+
 @dataclass(frozen=True)
 class Section:
     """A structural piece of a parsed file before chunking (an article, a page, a heading)."""

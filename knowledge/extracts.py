@@ -7,11 +7,10 @@ from collections import Counter
 from collections.abc import Sequence
 
 from knowledge.analysis import char_bigrams, split_sentences
+from knowledge.documents import TABLE_CELL
 from knowledge.summaries import clip_summary
 
 _MIN_SENTENCE_CHARS = 8
-# How a table's cells are written in a chunk's lines (``parsing.tabular``, Word and HTML tables).
-_TABLE_CELL = " | "
 _HEADER_CELL_CHARS = 25
 _MAX_SENTENCE_CHARS = 200
 _DUPLICATE_OVERLAP = 0.6
@@ -60,7 +59,7 @@ def extractive_summary(title: str, sentences_by_chunk: Sequence[str], max_chars:
     for chunk in sentences_by_chunk:
         header: str | None = None  # the header of the table being read; None between tables
         for line in chunk.splitlines():
-            row = _TABLE_CELL in line
+            row = TABLE_CELL in line
             if not row:
                 header = None
             elif header is None:
@@ -128,7 +127,7 @@ def _under_headers(rows: list[tuple[str, str]]) -> list[str]:
 def _heads_columns(line: str) -> bool:
     """Whether the first row of a table names its columns (「款 | 予算額 令和8年度」), not
     data: short cells, no sentence (a statute's 別表 starts with its first item)."""
-    cells = line.split(_TABLE_CELL)
+    cells = line.split(TABLE_CELL)
     return "。" not in line and all(len(cell.strip()) <= _HEADER_CELL_CHARS for cell in cells)
 
 

@@ -15,7 +15,7 @@ from datetime import date
 from lxml import etree
 
 from knowledge.dates import InvalidDate, era_date
-from knowledge.documents import Section
+from knowledge.documents import TABLE_CELL, Section
 from knowledge.errors import BadDocument
 from knowledge.parsing.base import ParsedFile, stem
 
@@ -88,7 +88,7 @@ def _table(table_struct: etree._Element) -> list[str]:
             for column in row
             if column.tag in ("TableColumn", "TableHeaderColumn")
         ]
-        lines.append(" | ".join(cells))
+        lines.append(TABLE_CELL.join(cells))
     lines += [" ".join(_text(r).split()) for r in table_struct.findall("Remarks")]
     return [line for line in lines if line]
 

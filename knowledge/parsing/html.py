@@ -5,6 +5,7 @@ from __future__ import annotations
 from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 
+from knowledge.documents import TABLE_CELL
 from knowledge.parsing.base import ParsedFile, SectionBuffer, require_sections, stem
 from knowledge.parsing.charset import JAPANESE_CODECS, declared_encoding, decoded, sniffed_text
 
@@ -106,7 +107,7 @@ def parse_html(name: str, data: bytes, label: str) -> ParsedFile:
                 if node.name == "li":
                     line.append("・")
             elif node.name in ("td", "th") and node.find_previous_sibling(("td", "th")):
-                line.append(" | ")
+                line.append(TABLE_CELL)
             stack.extend(reversed(list(node.children)))
         elif isinstance(node, NavigableString) and not isinstance(node, _NOT_TEXT):
             line.append(str(node))

@@ -16,7 +16,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from docx.types import ProvidesStoryPart
 
-from knowledge.documents import Section
+from knowledge.documents import TABLE_CELL, Section
 from knowledge.errors import BadDocument
 from knowledge.parsing.base import (
     ParsedFile,
@@ -125,7 +125,7 @@ def _table_lines(table: Table, numbering: Numbering) -> list[str]:
         while cells and not cells[-1]:
             cells.pop()
         if any(cells):
-            lines.append(" | ".join(cells))
+            lines.append(TABLE_CELL.join(cells))
     return lines
 
 

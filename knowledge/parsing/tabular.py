@@ -23,7 +23,7 @@ from openpyxl.cell.read_only import ReadOnlyCell
 from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
 from knowledge.chunking import MAX_CHUNK_CHARS
-from knowledge.documents import Section
+from knowledge.documents import TABLE_CELL, Section
 from knowledge.errors import BadDocument
 from knowledge.parsing.base import ParsedFile, require_sections, stem
 from knowledge.parsing.charset import decode_text
@@ -58,7 +58,7 @@ def _line(cells: list[str]) -> str:
     end = len(cells)
     while end and not cells[end - 1]:
         end -= 1
-    return " | ".join(cells[:end])
+    return TABLE_CELL.join(cells[:end])
 
 
 def table_sections(rows: Iterable[tuple[int, list[str]]], where: str) -> list[Section]:

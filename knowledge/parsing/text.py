@@ -9,7 +9,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from knowledge.documents import Section
+from knowledge.documents import TABLE_CELL, Section
 from knowledge.errors import BadDocument
 from knowledge.parsing.base import (
     ParsedFile,
@@ -108,7 +108,7 @@ def parse_markdown(name: str, data: bytes, label: str) -> ParsedFile:
         elif token.type == "tr_open":
             row = []
         elif token.type == "tr_close" and row is not None:
-            buffer.add(" | ".join(row))
+            buffer.add(TABLE_CELL.join(row))
             row = None
         elif token.type == "inline":
             text = _inline_text(token)

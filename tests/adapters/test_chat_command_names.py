@@ -4,7 +4,7 @@ does not take, or a lone Japanese word after the slash (LoGo Chat and Slack end 
 from __future__ import annotations
 
 from chat_harness import SAMPLE_QUESTION
-from test_chat_typed_input import operator_chat, said
+from test_chat_typed_input import desk_guide, operator_chat, said
 from test_slack import FORM, send, slack_chat
 
 from bot import commands
@@ -94,7 +94,7 @@ async def test_a_missing_dataset_or_document_is_told_with_the_chat_command_alone
     make_chat, logo_fake, slack_fake
 ) -> None:
     chat = await operator_chat(make_chat, logo_fake)
-    leaflet = logo_fake.add_file("f1", "窓口案内.txt", "窓口案内\n受付は午前9時からです。".encode())
+    leaflet = desk_guide(logo_fake, "窓口案内.txt", "f1")
     await said(chat, logo_fake, "/upload データセット=窓口 分類=計画", files=[leaflet])
     missing = await said(chat, logo_fake, "/datasets 7")
     assert missing == "データセット 7 が見つかりません。番号は /datasets で確認できます。"
@@ -131,7 +131,7 @@ async def test_a_message_that_is_only_a_command_name_runs_it(make_chat, logo_fak
 
 async def test_delete_typed_as_staff_guess_it_is_pointed_to(make_chat, logo_fake) -> None:
     chat = await operator_chat(make_chat, logo_fake)
-    memo = logo_fake.add_file("f-1", "案内.txt", "窓口案内\n受付は午前9時からです。".encode())
+    memo = desk_guide(logo_fake)
     await said(chat, logo_fake, "/upload データセット=窓口 分類=計画", files=[memo])
     plural = await said(chat, logo_fake, "/datasets delete 1")
     assert plural == "データセットを削除する場合は「/dataset delete 1」と送ってください。"
@@ -146,7 +146,7 @@ async def test_a_file_sent_with_the_upload_commands_name_alone_is_uploaded(
     make_chat, logo_fake
 ) -> None:
     chat = await operator_chat(make_chat, logo_fake)
-    leaflet = logo_fake.add_file("f1", "窓口案内.txt", "窓口案内\n受付は午前9時からです。".encode())
+    leaflet = desk_guide(logo_fake, "窓口案内.txt", "f1")
     # Without the slash, as 「データセット一覧」 runs its command: the file is not summarized.
     reply = await said(chat, logo_fake, "アップロード", files=[leaflet])
     assert "取り込み先を「データセット=名前」で指定してください" in reply, reply

@@ -31,6 +31,11 @@ async def said(chat: Chat, fake: FakeLogo, text: str, *, user: str = ADMIN, **ev
     return reply
 
 
+def desk_guide(fake: FakeLogo, name: str = "案内.txt", file_id: str = "f-1") -> dict[str, Any]:
+    """A short counter guide served as a chat attachment, to upload or summarize."""
+    return fake.add_file(file_id, name, "窓口案内\n受付は午前9時からです。".encode())
+
+
 async def operator_chat(make_chat: Any, fake: FakeLogo, **settings: Any) -> Chat:
     """LoGo linked to an operator organization whose admin is ``ADMIN``."""
     chat = await logo_chat(make_chat, fake, **settings)
@@ -90,7 +95,7 @@ async def test_an_option_given_twice_is_refused_and_nothing_is_created(
     make_chat, logo_fake
 ) -> None:
     chat = await operator_chat(make_chat, logo_fake)
-    memo = logo_fake.add_file("f-1", "案内.txt", "窓口案内\n受付は午前9時からです。".encode())
+    memo = desk_guide(logo_fake)
     refused = await said(
         chat, logo_fake, "/upload データセット=窓口 分類=計画 分類=会議録", files=[memo]
     )
@@ -102,7 +107,7 @@ async def test_words_upload_cannot_read_are_refused_and_nothing_is_created(
     make_chat, logo_fake
 ) -> None:
     chat = await operator_chat(make_chat, logo_fake)
-    memo = logo_fake.add_file("f-1", "案内.txt", "窓口案内\n受付は午前9時からです。".encode())
+    memo = desk_guide(logo_fake)
     # A space in a value: the dataset would have been named 「窓口」, 「案内」 dropped unseen.
     refused = await said(chat, logo_fake, "/upload データセット=窓口 案内 分類=計画", files=[memo])
     assert refused.startswith(
@@ -224,7 +229,7 @@ async def test_a_message_that_is_only_a_url_gets_its_summary(make_chat, logo_fak
 
 async def test_options_in_brackets_or_quotes_are_read_without_them(make_chat, logo_fake) -> None:
     chat = await operator_chat(make_chat, logo_fake)
-    memo = logo_fake.add_file("f-1", "案内.txt", "窓口案内\n受付は午前9時からです。".encode())
+    memo = desk_guide(logo_fake)
     typed = '/upload （データセット＝「窓口」） 分類=『計画』 共有="不可"'
     uploaded = await said(chat, logo_fake, typed, files=[memo])
     assert "「窓口」に 1 件の文書を登録しました" in uploaded  # not 「「窓口」」
