@@ -25,6 +25,7 @@ from bot.followups import (
     speaks_of,
     standalone,
     subjects_of,
+    unresolved_pronoun,
 )
 from bot.metering import LLMAccess, spent_by
 from bot.offline import (
@@ -65,6 +66,11 @@ LLM_SOURCES = 5
 UNCITED_NOTICE = "※この回答は出典を示していません。下記の資料で内容を確認してください。"
 CUT_SHORT_NOTICE = "※回答は途中までです。続きは下記の資料で確認してください。"
 SUMMARY_CUT_SHORT_NOTICE = "※要約は途中までです。文書の内容は下記の資料で確認してください。"
+UNCLEAR_REPLY = (
+    "「{pronoun}」が何を指しているのか分かりませんでした。"
+    "お手数ですが、何についての質問かを書き添えて、もう一度お送りください"
+    "（例：「情報公開請求の開示決定は何日以内ですか」）。"
+)
 
 
 def usage_of(usage: LLMUsage) -> Usage:
@@ -90,6 +96,7 @@ class Assistant:
         *,
         answer_max_tokens: int = 1024,
         query_variants: int = 2,
+        files_at_hand: bool = False,
     ) -> None:
         self.retriever = retriever
         self.analyzer = analyzer
@@ -98,9 +105,12 @@ class Assistant:
         self.llm = llm
         self.answer_max_tokens = answer_max_tokens
         self.query_variants = query_variants
+        # Answering from files sent with the question: 「これは何ですか」 asks about them.
+        self.files_at_hand = files_at_hand
 
-    def with_retriever(self, retriever: Retriever) -> Assistant:
-        """The same assistant searching another index (attached files, for example)."""
+    def for_files(self, retriever: Retriever) -> Assistant:
+        """The same assistant answering from the files sent with a question (in an index of
+        their own)."""
         return Assistant(
             retriever,
             self.analyzer,
@@ -109,6 +119,7 @@ class Assistant:
             self.llm,
             answer_max_tokens=self.answer_max_tokens,
             query_variants=self.query_variants,
+            files_at_hand=True,
         )
 
     async def search(self, query: str, asker: Asker, k: int = SEARCH_K) -> list[Hit]:
@@ -222,6 +233,16 @@ class Assistant:
         history = []
         if key is not None and follows_up(asker, question):
             history = await asyncio.to_thread(self.conversations.recent, key)
+        pronoun = (
+            None if history or self.files_at_hand else unresolved_pronoun(self.analyzer, question)
+        )
+        if pronoun is not None:  # a turn of the thread: the asker's reply there completes it
+            return Answer(
+                text=UNCLEAR_REPLY.format(pronoun=pronoun),
+                outcome="unclear",
+                footer="",
+                feedback=False,
+            )
         retrieved: Retrieved | None = None
         # What the turn's other model calls cost (rewriting, expansion): charged to the
         # budget when they ran, so reported with the answer whatever happens after them.

@@ -88,7 +88,7 @@ async def ask_about_files(
         try:
             await store.upsert_many(documents)
             retriever = Retriever(store, assistant.analyzer)
-            files_assistant = assistant.with_retriever(retriever)
+            files_assistant = assistant.for_files(retriever)
             return await files_assistant.ask(question, asker, on_progress=progress)
         finally:
             await store.close()

@@ -368,6 +368,7 @@ class DataCommands:
 OUTCOME_NAMES = {
     "answered": "回答",
     "not_found": "資料なし",
+    "unclear": "質問の聞き返し",
     "filtered": "安全フィルターで差し控え",
     "quota": "利用上限",
     "error": "エラー",

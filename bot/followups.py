@@ -27,6 +27,22 @@ _REFERS_BACK = re.compile(
 )
 
 
+# A pronoun standing for what is asked about (「それって何日以内？」, 「これの罰則は」), not part
+# of a word (「それぞれ」, 「これから」, 「申請があれば」).
+_PRONOUN = re.compile(r"(?<![ぁ-ゖ])(それ|これ|あれ)(?=って|は|の|を|が|について|に関して|[?？]|$)")
+
+
+def unresolved_pronoun(analyzer: Analyzer, question: str) -> str | None:
+    """The pronoun a question asks about when nothing before it in the question names what it
+    stands for (「転入届を出したいのですが、それはどこで」 names it): without an earlier turn to
+    read it from, the question does not say what it is about."""
+    text = unicodedata.normalize("NFKC", question)
+    found = _PRONOUN.search(text)
+    if found is None or subjects_of(analyzer, text[: found.start()]):
+        return None
+    return found.group(1)
+
+
 def follows_up(asker: Asker, question: str) -> bool:
     """Whether a question continues the conversation's earlier turns. In a thread it does;
     a direct message outside a thread is one long conversation, where staff ask one
@@ -44,6 +60,10 @@ def new_topic(analyzer: Analyzer, earlier: list[str], question: str) -> bool:
     its way. A question naming one thing (「死亡届は？」, 「解職はできますか」) leaves the rest to
     the earlier ones."""
     if _REFERS_BACK.search(unicodedata.normalize("NFKC", question)):
+        return False
+    # After questions asking only about 「それ」 (「それって何日以内？」, which the bot asked to
+    # be named), a question naming things completes them.
+    if earlier and all(unresolved_pronoun(analyzer, text) for text in earlier):
         return False
     subjects = subjects_of(analyzer, question)
     if len(subjects) < 2:

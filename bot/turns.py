@@ -16,7 +16,9 @@ from typing import Literal, Protocol
 Platform = Literal["slack", "teams", "logo", "api", "invoke", "web", "cli"]
 # ``filtered``: the model's content filter refused the prompt or withheld the reply, and the
 # turn was answered with quotes instead (or not at all).
-Outcome = Literal["answered", "not_found", "filtered", "quota", "error", "refused", "command"]
+Outcome = Literal[
+    "answered", "not_found", "unclear", "filtered", "quota", "error", "refused", "command"
+]
 Rating = Literal["up", "down"]
 
 

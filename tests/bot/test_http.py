@@ -33,6 +33,16 @@ async def client_for(aiohttp_client: AiohttpClient, settings: Settings) -> TestC
     return await aiohttp_client(create_app(settings))  # type: ignore[no-any-return]
 
 
+def asker_in(client: TestClient) -> Callable[[str, str], Any]:
+    """Asks a question on the web page's route in a thread and returns the reply's JSON."""
+
+    async def ask(question: str, thread: str) -> dict[str, Any]:
+        response = await client.post("/api/v1/ask", json={"question": question, "thread": thread})
+        return await response.json()  # type: ignore[no-any-return]
+
+    return ask
+
+
 async def test_ask_with_api_key_cites_the_statute(aiohttp_client, make_settings) -> None:
     settings = make_settings(host="0.0.0.0")
     key = api_key(settings)
@@ -121,11 +131,7 @@ async def test_a_chat_command_typed_on_the_web_page_says_where_commands_work(
 async def test_a_new_question_in_a_thread_is_not_mixed_with_the_earlier_one(
     aiohttp_client, make_settings
 ) -> None:
-    client = await client_for(aiohttp_client, make_settings())
-
-    async def ask(question: str, thread: str) -> dict:
-        response = await client.post("/api/v1/ask", json={"question": question, "thread": thread})
-        return await response.json()  # type: ignore[no-any-return]
+    ask = asker_in(await client_for(aiohttp_client, make_settings()))
 
     await ask("転入届は何日以内に出しますか", "t-1")
     # Offline, the words of 転入届 and 何日以内 would be searched with it and nothing found.
@@ -144,16 +150,33 @@ async def test_a_new_question_in_a_thread_is_not_mixed_with_the_earlier_one(
     assert shelter["citations"][0]["title"].startswith("災害対策基本法"), shelter["citations"]
 
 
+async def test_a_question_about_it_with_nothing_before_asks_what_it_is(
+    aiohttp_client, make_settings
+) -> None:
+    ask = asker_in(await client_for(aiohttp_client, make_settings()))
+
+    unclear = await ask("それって何日以内？", "t-1")
+    assert unclear["outcome"] == "unclear" and unclear["citations"] == []
+    assert unclear["answer"].startswith("「それ」が何を指しているのか分かりませんでした。")
+    # The asker's reply in the thread completes the question.
+    named = await ask("情報公開請求の開示決定のことです", "t-1")
+    assert named["citations"][0]["title"] == "行政機関の保有する情報の公開に関する法律 第十条"
+    assert "三十日以内" in named["answer"], named["answer"]
+    # What the question names before the pronoun, or an earlier turn, says what it is.
+    own = await ask("転入届を出したいのですが、それは何日以内ですか", "t-2")
+    assert own["outcome"] == "answered"
+    assert "住民基本台帳法 第二十二条" in [c["title"] for c in own["citations"]]
+    await ask("出生届は何日以内に出さなければなりませんか", "t-3")
+    later = await ask("それは誰が届け出ますか", "t-3")
+    assert later["outcome"] == "answered" and later["citations"][0]["title"].startswith("戸籍法")
+
+
 async def test_the_web_page_summarizes_what_a_question_asks_to_summarize(
     aiohttp_client, make_settings
 ) -> None:
-    client = await client_for(aiohttp_client, make_settings())
+    ask = asker_in(await client_for(aiohttp_client, make_settings()))
 
-    async def ask(question: str, thread: str = "t-1") -> dict:
-        response = await client.post("/api/v1/ask", json={"question": question, "thread": thread})
-        return await response.json()  # type: ignore[no-any-return]
-
-    named = await ask("住民基本台帳法第22条を要約して")
+    named = await ask("住民基本台帳法第22条を要約して", "t-1")
     assert named["answer"].startswith("「住民基本台帳法 第二十二条」の要約です"), named["answer"]
     await ask(SAMPLE_QUESTION, "t-2")
     cited = await ask("[1]を要約して", "t-2")

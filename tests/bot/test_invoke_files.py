@@ -130,3 +130,17 @@ async def test_a_question_asking_for_a_summary_gets_the_summary(invoke) -> None:
     assert response.status == 200
     outputs = (await response.json())["outputs"]
     assert outputs.startswith("「住民基本台帳法 第二十二条」の要約です"), outputs
+
+
+async def test_a_question_about_it_is_about_the_files_sent_with_it(invoke) -> None:
+    client, key = invoke
+    bulky = text_file("規則.txt", "粗大ごみ収集規則\n第一条 粗大ごみは毎月第二水曜日に収集する。")
+    with_file = {"question": "これはいつ収集しますか", "files": [{"key": "a", "files": [bulky]}]}
+    response = await client.post("/invoke", json={"inputs": with_file}, headers=key)
+    assert response.status == 200
+    assert "第二水曜日" in (await response.json())["outputs"]
+    # Without files and without an earlier turn, 「これ」 says nothing: the bot asks.
+    alone = {"question": "これはいつ収集しますか"}
+    response = await client.post("/invoke", json={"inputs": alone}, headers=key)
+    assert response.status == 200
+    assert (await response.json())["outputs"].startswith("「これ」が何を指しているのか")
