@@ -38,6 +38,7 @@ from bot.offline import (
     offline_answer,
     quoted_titles,
     related_citations,
+    subject_notice,
 )
 from bot.smalltalk import command_elsewhere_reply, small_talk_reply
 from bot.turns import Answer, Paced, Progress, Usage
@@ -266,9 +267,12 @@ class Assistant:
             if llm is None or not grounds.hits:
                 return charged(offline_answer(retrieved, self.analyzer), spent)
             answer = await self._generate(llm, question, grounds, history, on_progress)
-            if retrieved.unindexed_laws and answer.outcome == "answered":
-                notice = UNINDEXED_NOTICE.format(laws=quoted_titles(retrieved.unindexed_laws))
-                answer = replace(answer, text=noted(answer.text, notice))
+            if answer.outcome == "answered":
+                laws = quoted_titles(retrieved.unindexed_laws)
+                unindexed = UNINDEXED_NOTICE.format(laws=laws) if laws else ""
+                answer = replace(
+                    answer, text=noted(answer.text, unindexed, subject_notice(retrieved))
+                )
         except UpstreamUnavailable as exc:
             log.warning("no llm answer, answering offline: %s", exc.detail)
             retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)

@@ -31,6 +31,10 @@ UNINDEXED_NOTICE = (
     "※お尋ねの{laws}の本文は検索できる資料に含まれていないため、"
     "ほかの資料をもとにお答えしています。"
 )
+SUBJECT_NOTICE = (
+    "※{laws}は検索できる資料に含まれていないため、この回答には反映されていません。"
+    "条文はe-Gov法令検索などでご確認ください。"
+)
 OFFLINE_NOTICE = "※AIモデルに接続できなかったため、資料の該当箇所を抜粋して表示しています。"
 OFFLINE_SUMMARY_NOTICE = "※AIモデルに接続できなかったため、資料から抜粋して要約します。"
 # The model was reached, but its content filter (Azure OpenAI) refused the prompt or withheld
@@ -48,9 +52,11 @@ def offline_answer(retrieved: Retrieved, analyzer: Analyzer, notice: str = "") -
     """The answer quoting the sources (``notice`` above it), the related documents when none of
     them answers, or that nothing was found."""
     laws = quoted_titles(retrieved.unindexed_laws)
+    subjects = subject_notice(retrieved)
     if related := retrieved.related:
+        text = UNINDEXED_RELATED_TEXT.format(laws=laws) if laws else NOT_ANSWERED_TEXT
         return Answer(
-            text=UNINDEXED_RELATED_TEXT.format(laws=laws) if laws else NOT_ANSWERED_TEXT,
+            text=noted(text, subjects),
             citations=related_citations(related),
             outcome="not_found",
             related_heading=RELATED_HEADING,
@@ -58,11 +64,11 @@ def offline_answer(retrieved: Retrieved, analyzer: Analyzer, notice: str = "") -
         )
     if not retrieved.relevant:
         text = UNINDEXED_TEXT.format(laws=laws) if laws else NOT_FOUND_TEXT
-        return Answer(text=text, outcome="not_found", footer="")  # nothing to check
+        return Answer(text=noted(text, subjects), outcome="not_found", footer="")
     composed = answer_from(retrieved, analyzer)
     unindexed = UNINDEXED_NOTICE.format(laws=laws) if laws else ""
     return Answer(
-        text=noted(composed.text, notice, unindexed),
+        text=noted(composed.text, notice, unindexed, subjects),
         citations=tuple(citation_for(n, hit) for n, hit in enumerate(composed.sources, 1)),
         footer=EXTRACT_FOOTER,
     )
@@ -90,6 +96,13 @@ def citation_of(n: int, meta: DocumentMeta, position: str = "") -> Citation:
         statute=bool(meta.law_id or meta.law_title),
         enforced=meta.version or None,
     )
+
+
+def subject_notice(retrieved: Retrieved) -> str:
+    """The line saying which laws a question speaks of by their subject (「児童手当は…」) are
+    not in the index, so the answer cannot reflect them; empty when there are none."""
+    laws = retrieved.unindexed_subjects
+    return SUBJECT_NOTICE.format(laws=quoted_titles(laws)) if laws else ""
 
 
 def quoted_titles(titles: tuple[str, ...]) -> str:

@@ -22,6 +22,9 @@ _SUFFIXES = ("施行令", "施行規則")
 _NOT_AFTER_LAW = frozenset("人律務案曹廷典学的")
 # Characters allowed between a law name and its article reference (「地方自治法の第242条」).
 _MAX_GAP = 2
+# A law's subject is its title without 法 (児童手当法 → 児童手当) when at least this long:
+# shorter ones (会社, 医療, 河川) name everyday things as often as the law.
+SUBJECT_CHARS = 4
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,33 @@ def _names_by_title() -> dict[str, tuple[str, ...]]:
     for short, title in load_abbreviations().items():
         names.setdefault(title, [title]).append(short)
     return {title: tuple(n.lower() for n in found) for title, found in names.items()}
+
+
+def subject_laws(question: str, law_titles: Mapping[str, str]) -> tuple[str, ...]:
+    """The laws of the abbreviations table that ``law_titles`` (the index's) lacks and whose
+    subject (``SUBJECT_CHARS``) the question speaks of as a word of its own: 「児童手当は誰が
+    もらえますか」 asks about 児童手当法; 「国民健康保険」 is no 「健康保険」. Only an index
+    that holds statutes is asked: elsewhere the subject is only a word."""
+    if not law_titles:
+        return ()
+    text = unicodedata.normalize("NFKC", question)
+    found: list[str] = []
+    for title in dict.fromkeys(load_abbreviations().values()):
+        subject = title.removesuffix("法")
+        if title in law_titles or subject == title or len(subject) < SUBJECT_CHARS:
+            continue
+        at = text.find(subject)
+        while at >= 0 and at > 0 and _in_word(text[at - 1]):
+            at = text.find(subject, at + 1)
+        if at >= 0:
+            found.append(title)
+    return tuple(found)
+
+
+def _in_word(char: str) -> bool:
+    """A character that continues a word in kanji, katakana or Latin letters."""
+    name = unicodedata.name(char, "")
+    return name.startswith(("CJK UNIFIED", "KATAKANA", "LATIN")) or char.isdigit()
 
 
 def names_of(title: str) -> tuple[str, ...]:

@@ -27,7 +27,7 @@ from knowledge.documents import Chunk, Hit
 from knowledge.embeddings import Embedder
 from knowledge.errors import UpstreamUnavailable
 from knowledge.index import Boost, Dense, IndexQuery, IndexStore, SearchFilter, Signal
-from knowledge.lawquery import LawQuery, analyze_law_references, names_of
+from knowledge.lawquery import LawQuery, analyze_law_references, names_of, subject_laws
 from knowledge.lists import is_item, open_lead
 from knowledge.query import AnalyzedQuery, Coverage, analyze_question, one_line
 from knowledge.rerank import rerank_by_sentence, rerank_depth
@@ -86,12 +86,14 @@ NAMED_REACH = 10  # chunks read back from a named article's best piece to its fi
 class Retrieved:
     """Hits for a question, and how much of the question the best one holds (``Coverage``).
     ``unindexed_laws``: the laws the question names that the index does not hold (when it
-    names none that it holds)."""
+    names none that it holds); ``unindexed_subjects``: those a question naming no law speaks
+    of by their subject (「児童手当は…」, ``knowledge.lawquery.subject_laws``)."""
 
     query: AnalyzedQuery
     hits: list[Hit]
     coverage: float = 0.0
     unindexed_laws: tuple[str, ...] = ()
+    unindexed_subjects: tuple[str, ...] = ()
     shares: tuple[float, ...] = ()  # per hit, the share of the question it holds
     # The articles a question only names (「地方自治法第242条」, 「…の条文を見せて」), from
     # their beginning: the answer quotes them.
@@ -216,8 +218,11 @@ class Retriever:
             search = IndexQuery(signals, flt, wanted, tuple(boosts), dense)
             hits = await in_force.search(search)
         unindexed = () if law_query.law_ids else law_query.unindexed_titles
+        subjects = () if law_query.mentions else subject_laws(question, law_titles)
         if not hits:
-            return Retrieved(query=query, hits=[], unindexed_laws=unindexed)
+            return Retrieved(
+                query=query, hits=[], unindexed_laws=unindexed, unindexed_subjects=subjects
+            )
         word_stats = await self.store.term_stats("words", list(query.words), flt)
         law_words = {w for title in unindexed for w in self.analyzer.words(title)}
         coverage = Coverage.of(query, word_stats, frozenset(law_words))
@@ -231,6 +236,7 @@ class Retriever:
             hits=hits,
             coverage=shares[0],
             unindexed_laws=unindexed,
+            unindexed_subjects=subjects,
             shares=shares,
             named_hits=await self._from_beginning(named, hits),
         )
@@ -401,6 +407,7 @@ def fuse_retrievals(results: list[Retrieved], k: int) -> Retrieved:
         hits=[best[d] for d in ranked],
         coverage=max(r.coverage for r in results),
         unindexed_laws=results[0].unindexed_laws,
+        unindexed_subjects=results[0].unindexed_subjects,
         shares=tuple(shares.get(d, 0.0) for d in ranked),
         named_hits=results[0].named_hits,
     )

@@ -49,6 +49,12 @@ def test_a_question_on_a_law_the_sample_lacks_says_so(tmp_path: Path) -> None:
     cited = ask("地税法で特別区が課する税は")
     assert cited["answer"].startswith("※お尋ねの「地方税法」の本文は")
     assert cited["citations"]
+    # A question on the subject of laws the sample lacks (児童手当法, 児童扶養手当法) is told so.
+    subject = ask("児童扶養手当と児童手当の違いを教えて")
+    assert subject["answer"].startswith(
+        "※「児童扶養手当法」、「児童手当法」は検索できる資料に含まれていないため、"
+    )
+    assert "検索できる資料" not in ask("国民健康保険料を滞納するとどうなりますか")["answer"]
 
 
 def test_sample_can_be_disabled(tmp_path: Path) -> None:

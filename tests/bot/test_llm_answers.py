@@ -119,6 +119,13 @@ async def test_an_answer_on_a_law_the_index_lacks_says_the_law_is_not_in_the_dat
     prompt = openai_fake.chat_requests[-1].messages[-1]["content"]
     sources = re.findall(r'<source n="\d+".*?</source>', prompt, re.S)
     assert sources and all("地方税法" in source for source in sources)
+    # Asked about 児童手当 without naming its law, the model answers from what the sample
+    # holds and the answer says which law it could not read.
+    openai_fake.script("児童手当の経費は国が負担します[1]。")
+    question = {"question": "児童手当の経費は誰が負担しますか"}
+    body = await (await client.post("/api/v1/ask", json=question)).json()
+    assert body["answer"].startswith("※「児童手当法」は検索できる資料に含まれていないため、")
+    assert body["answer"].endswith("児童手当の経費は国が負担します[1]。")
 
 
 async def test_a_law_no_passage_mentions_is_said_to_be_missing_without_asking_the_model(

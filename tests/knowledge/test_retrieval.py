@@ -449,6 +449,28 @@ async def test_a_word_that_only_contains_a_laws_name_does_not_name_it(tmp_path: 
     assert named.unindexed_laws == ("民法",)
 
 
+async def test_a_question_on_the_subject_of_a_law_the_index_lacks_says_which_law(
+    tmp_path: Path,
+) -> None:
+    finance = doc(
+        "76",
+        "地方財政法",
+        "児童手当に要する経費は、国がその全部又は一部を負担する。",
+        law_id="323AC0000000109",
+        position="第十条",
+    )
+    handbook = doc("77", "子育て支援の手引", "児童手当の申請は、子育て支援課で受け付ける。")
+    allowance = await retrieve(tmp_path / "a", [finance], "児童手当の経費は誰が負担しますか")
+    assert allowance.unindexed_subjects == ("児童手当法",) and allowance.relevant
+    # Part of a longer word (全国健康保険協会), or a law the question names, is no subject.
+    for n, question in enumerate(["全国健康保険協会の経費は", "児童手当法の経費は"]):
+        found = await retrieve(tmp_path / f"b{n}", [finance], question)
+        assert found.unindexed_subjects == ()
+    # Without any statute in the index, a subject is only a word.
+    manual = await retrieve(tmp_path / "c", [handbook], "児童手当の申請はどこでしますか")
+    assert manual.unindexed_subjects == () and manual.relevant
+
+
 SCHOOL = [
     doc("12", "学校教育法", "生徒の健康診断は、毎年行わなければならない。"),
     doc(
