@@ -22,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 # Titles that authoring tools write when the author set none.
 _GENERIC_TITLE = re.compile(
-    r"^(untitled|無題|powerpoint\s*プレゼンテーション|スライド\s*\d*|document\d*)$", re.IGNORECASE
+    r"^(untitled|\(anonymous\)|無題|powerpoint\s*プレゼンテーション|スライド\s*\d*|document\d*)$",
+    re.IGNORECASE,
 )
 _TOOL_PREFIX = re.compile(r"^Microsoft (Word|PowerPoint|Excel) - ", re.IGNORECASE)
 # A running header that names who issued the document (「みどり市 財政課」), not what it is.

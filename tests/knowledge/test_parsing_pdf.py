@@ -50,6 +50,12 @@ def test_title_from_document_properties() -> None:
     assert parsed.title == "住民税のお知らせ"
 
 
+def test_the_title_reportlab_writes_when_none_is_set_is_no_title() -> None:
+    # reportlab's document templates write 「(anonymous)」 when the author set no title.
+    [parsed] = parse_file("住民税.pdf", japanese_pdf(PAGES, title="(anonymous)"))
+    assert parsed.title == "令和8年度 住民税のお知らせ"
+
+
 def test_blank_pages_are_skipped_but_keep_numbering() -> None:
     [parsed] = parse_file("a.pdf", japanese_pdf([["一ページ目"], [], ["三ページ目"]]))
     assert [s.position for s in parsed.sections] == ["1ページ", "3ページ"]
