@@ -10,9 +10,11 @@ from pathlib import Path
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy.engine import Engine
 
 from admin.db import create_db_engine, init_db
@@ -161,4 +163,35 @@ def japanese_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
             pdf.drawString(72, 760 - 20 * number, line)
         pdf.showPage()
     pdf.save()
+    return buffer.getvalue()
+
+
+def japanese_document_pdf(
+    blocks: list[str | list[list[str]]], font: str = FONT, col_widths: list[int] | None = None
+) -> bytes:
+    """A PDF laid out by reportlab's platypus, as a word processor lays out a document: each
+    block a paragraph (wrapped at the page's width) or a ruled table whose cells wrap when
+    long; a table longer than a page repeats its header row on the next."""
+    pdfmetrics.registerFont(UnicodeCIDFont(font))
+    style = ParagraphStyle("body", fontName=font, fontSize=10, leading=15, wordWrap="CJK")
+    story: list[Flowable] = []
+    for block in blocks:
+        if isinstance(block, str):
+            story += [Paragraph(block, style), Spacer(1, 10)]
+            continue
+        # Columns of a set width wrap their cells, as paragraphs in them.
+        rows = [[Paragraph(c, style) for c in row] if col_widths else row for row in block]
+        table = Table(rows, colWidths=col_widths, repeatRows=1)
+        table.setStyle(
+            TableStyle(
+                [
+                    ("FONT", (0, 0), (-1, -1), font, 10),
+                    ("GRID", (0, 0), (-1, -1), 0.5, "black"),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ]
+            )
+        )
+        story += [table, Spacer(1, 10)]
+    buffer = BytesIO()
+    SimpleDocTemplate(buffer).build(story)
     return buffer.getvalue()

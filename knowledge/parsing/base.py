@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import PurePosixPath
 
 from knowledge.dates import InvalidDate, parse_date, parse_fiscal_year
-from knowledge.documents import Section
+from knowledge.documents import TABLE_CELL, Section
 from knowledge.errors import BadDocument
 
 
@@ -318,6 +318,7 @@ def opening_title(lines: list[str], *, apart: bool = False) -> str:
         not 2 <= len(title) <= TITLE_CHARS
         or sum(map(str.isalpha, title)) < 2
         or _NOT_TITLE.search(title)
+        or TABLE_CELL in title  # a table's row
         or line_kind(title)
         or _is_date(title)  # 「令和６年３月５日（火曜日）」 dates the text, it does not name it
     ):
@@ -325,7 +326,8 @@ def opening_title(lines: list[str], *, apart: bool = False) -> str:
     following = lines[at + 1].strip() if at + 1 < len(lines) else ""
     # Centred takes more than the one full-width space a paragraph is indented with.
     centred = len(line) - len(line.lstrip()) >= 2
-    return title if apart or not following or centred or _FRESH_LINE.match(following) else ""
+    fresh = _FRESH_LINE.match(following) or TABLE_CELL in following  # a table's header row
+    return title if apart or not following or centred or fresh else ""
 
 
 def article_sections(lines: list[str]) -> list[Section]:

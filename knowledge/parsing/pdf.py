@@ -6,9 +6,8 @@ import logging
 import re
 from io import BytesIO
 
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 
-from knowledge.documents import Section
 from knowledge.errors import BadDocument
 from knowledge.parsing.base import ParsedFile, opening_title, stem, tidy_lines
 from knowledge.parsing.pdf_layout import (
@@ -17,6 +16,7 @@ from knowledge.parsing.pdf_layout import (
     unwrapped,
     without_running_lines,
 )
+from knowledge.parsing.pdf_tables import page_sections, table_lines
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,8 @@ def _corrupt(label: str, exc: BaseException) -> BadDocument:
 
 def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
     """Text of every page, without running headers and footers and with lines wrapped at the
-    page's width joined; position 「3ページ」 is 1-based. Titled by the document property,
+    page's width joined, a table's rows on a line each (「東町 | 月曜日 | 燃やすごみ」);
+    position 「3ページ」 is 1-based. Titled by the document property,
     else by the first page's opening line when it is clearly a title, else by the running
     header when it is one (「みどり市 第3次総合計画（案）」, not 「みどり市 財政課」), else by
     the file name.
@@ -67,7 +68,7 @@ def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
     texts: list[list[str]] = []
     for number, page in enumerate(pages, start=1):
         try:
-            texts.append(tidy_lines(page.extract_text() or "").splitlines())
+            texts.append(_page_lines(page))
         except Exception as exc:  # one damaged page should not lose the others
             logger.warning("pdf page %d unreadable: %s", number, type(exc).__name__)
             texts.append([])
@@ -76,9 +77,9 @@ def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
     width = full_width(texts)
     texts = [unwrapped(lines, width) for lines in texts]
     sections = [
-        Section(text="\n".join(lines), position=f"{number}ページ")
+        section
         for number, lines in enumerate(texts, start=1)
-        if lines
+        for section in page_sections(lines, f"{number}ページ")
     ]
     if not sections:
         raise BadDocument(
@@ -99,6 +100,17 @@ def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
         or stem(name)
     )
     return ParsedFile(name=name, title=title, sections=tuple(sections), kind="pdf")
+
+
+def _page_lines(page: PageObject) -> list[str]:
+    """A page's lines; a table's rows each on one line, its cells apart (``table_lines``)."""
+    try:
+        layout = page.extract_text(extraction_mode="layout")
+    except Exception as exc:  # layout mode fails on some fonts where the default does not
+        logger.info("pdf page layout unreadable: %s", type(exc).__name__)
+        layout = ""
+    tables = table_lines(layout)
+    return tables if tables is not None else tidy_lines(page.extract_text() or "").splitlines()
 
 
 def _header_title(header: list[str]) -> str:

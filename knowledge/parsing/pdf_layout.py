@@ -13,6 +13,8 @@ import re
 import unicodedata
 from collections import Counter
 
+from knowledge.documents import TABLE_CELL
+
 # How many lines at the top and bottom of a page may be a running header or footer.
 _EDGE_LINES = 2
 # A line is running when it is at the edge of at least this share of the pages (and 3).
@@ -57,7 +59,12 @@ def _running_shapes(pages: list[list[str]]) -> set[str]:
     needed = max(_MIN_RUNNING_PAGES, math.ceil(len(pages) * _RUNNING_SHARE))
     if len(pages) < needed:
         return set()
-    seen = Counter(shape for lines in pages for shape in {_shape(lines[i]) for i in _edge(lines)})
+    # A table's header row repeated at the top of its pages is no running header: its rows
+    # need it.
+    edges = (
+        {_shape(lines[i]) for i in _edge(lines) if TABLE_CELL not in lines[i]} for lines in pages
+    )
+    seen = Counter(shape for shapes in edges for shape in shapes)
     return {shape for shape, count in seen.items() if count >= needed}
 
 
@@ -88,26 +95,38 @@ def running_header(pages: list[list[str]]) -> list[str]:
     return []
 
 
-def _width(line: str) -> int:
+def display_width(line: str) -> int:
+    """How wide ``line`` shows, in half-width characters (a kanji counts two)."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
 
 
 def full_width(pages: list[list[str]]) -> int:
     """The width of a full line of the text (its 90th percentile), 0 when it has few lines."""
-    widths = sorted(w for lines in pages for line in lines if (w := _width(line)) >= _MIN_MEASURED)
+    widths = sorted(
+        w
+        for lines in pages
+        for line in lines
+        if (w := display_width(line)) >= _MIN_MEASURED and TABLE_CELL not in line
+    )
     return widths[int(len(widths) * 0.9)] if len(widths) >= 3 else 0
 
 
 def unwrapped(lines: list[str], width: int) -> list[str]:
-    """``lines`` with a line that fills ``width`` and ends mid-sentence joined to the next."""
+    """``lines`` with a line that fills ``width`` and ends mid-sentence joined to the next;
+    a table's rows (``TABLE_CELL``) stand apart."""
     joined: list[str] = []
     wraps = False
     for line in lines:
-        if wraps and not _OPENS_ENTRY.match(line):
+        if wraps and not _OPENS_ENTRY.match(line) and TABLE_CELL not in line:
             space = " " if joined[-1][-1:].isascii() and line[:1].isascii() else ""
             joined[-1] += space + line
         else:
             joined.append(line)
         last = joined[-1]
-        wraps = width > 0 and _width(line) >= _FULL_WIDTH * width and not _SENTENCE_END.search(last)
+        wraps = (
+            width > 0
+            and display_width(line) >= _FULL_WIDTH * width
+            and TABLE_CELL not in last
+            and not _SENTENCE_END.search(last)
+        )
     return joined

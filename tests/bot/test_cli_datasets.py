@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+from support import japanese_document_pdf
 
 from admin import orgs
 from admin.datasets import DatasetService
@@ -108,3 +111,33 @@ def test_ingest_into_a_dataset_of_the_sample_s_name_made_before_keeps_working(
     assert "サンプル法令データ（条例・規則・例規・組織内のみ・1件）" in (
         run("dataset", "list", "--org", "テスト市").output
     )
+
+
+def test_a_question_on_a_row_of_a_pdf_table_is_answered_with_that_row(run, tmp_path: Path) -> None:
+    schedule = [
+        ["地区", "収集日", "品目"],
+        ["東町", "月曜日・木曜日", "燃やすごみ"],
+        ["西町", "火曜日・金曜日", "燃やすごみ"],
+        ["南町", "水曜日", "資源ごみ（びん・缶）"],
+    ]
+    notice = tmp_path / "ごみ収集日程.pdf"
+    notice.write_bytes(
+        japanese_document_pdf(
+            ["令和7年度 ごみ収集日程表", "収集日の朝8時30分までに出してください。", schedule]
+        )
+    )
+    assert run("org", "create", "テスト市", BAIBAIN_SAMPLE_DATA="0").exit_code == 0
+    ingest = ("ingest", str(notice), "--dataset", "環境", "--org", "テスト市", "--category", "計画")
+    assert run(*ingest, BAIBAIN_SAMPLE_DATA="0").exit_code == 0
+    asked = run(
+        "ask",
+        "西町の燃やすごみは何曜日ですか",
+        "--org",
+        "テスト市",
+        "--json",
+        BAIBAIN_SAMPLE_DATA="0",
+    )
+    answer = json.loads(asked.stdout)
+    # The row, read with its column names, not the cells of the whole table one by one.
+    assert "地区: 西町、収集日: 火曜日・金曜日、品目: 燃やすごみ" in answer["answer"], answer
+    assert answer["citations"][0]["position"] == "1ページ 表1 1〜3行"
