@@ -10,6 +10,7 @@ away from its header.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
 from io import BytesIO, StringIO
@@ -25,8 +26,9 @@ from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 from knowledge.chunking import MAX_CHUNK_CHARS
 from knowledge.documents import TABLE_CELL, Section
 from knowledge.errors import BadDocument
-from knowledge.parsing.base import ParsedFile, require_sections, stem
+from knowledge.parsing.base import ParsedFile, opening_title, require_sections, stem
 from knowledge.parsing.charset import decode_text
+from knowledge.parsing.dated import stated_date
 from knowledge.parsing.merged_header import TieredHeader, merged_spans
 from knowledge.parsing.number_format import displayed, general
 
@@ -93,6 +95,31 @@ def table_sections(rows: Iterable[tuple[int, list[str]]], where: str) -> list[Se
 
 # A table's title is a line, not a paragraph of notes.
 _CAPTION_CHARS = 100
+
+
+# A note on the table's units (「単位：千円」, 「（単位：人）」) is no title.
+_UNIT = re.compile(r"^[（(]?\s*単\s*位")
+
+
+def noting_title(
+    rows: Iterable[tuple[int, list[str]]], found: list[str]
+) -> Iterator[tuple[int, list[str]]]:
+    """``rows`` as they are, noting in ``found`` the table's title: its first row when that
+    is a row of one cell above the header (the first row of two cells or more, as
+    ``table_sections`` takes it) that reads as a title (「令和7年度 ごみ収集日程表」, not
+    「単位：円」 or 「作成日：令和7年4月1日」). A sheet of one column has no title row."""
+    candidate: str | None = None
+    for number, cells in rows:
+        filled = [cell for cell in cells if cell]
+        if candidate is None and filled:
+            candidate = filled[0] if len(filled) == 1 else ""
+        elif candidate and len(filled) >= 2:
+            if opening_title([candidate], apart=True) and not (
+                _UNIT.match(candidate) or stated_date(candidate)
+            ):
+                found.append(candidate)
+            candidate = ""
+        yield number, cells
 
 
 def _position(where: str, first: int, last: int) -> str:
@@ -248,11 +275,13 @@ def _visible(
 
 def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
     """Every visible worksheet, rows grouped with the header repeated; position
-    「Sheet1 2〜21行」. Hidden sheets (lookup tables, working figures, personal data kept out
-    of the readers' sight) are not read, nor hidden rows and columns of a visible one
-    (``_rows``)."""
+    「Sheet1 2〜21行」. Titled by the workbook's title property, else by the title row above
+    the first table's header (``noting_title``), else by the file name. Hidden sheets (lookup
+    tables, working figures, personal data kept out of the readers' sight) are not read, nor
+    hidden rows and columns of a visible one (``_rows``)."""
     sections: list[Section] = []
     withheld: set[str] = set()
+    titles: list[str] = []
     try:
         workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zip, XML and key errors on damaged files
@@ -265,7 +294,7 @@ def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
         title = workbook.properties.title or ""
         visible = [sheet for sheet in workbook.worksheets if sheet.sheet_state == "visible"]
         for sheet in visible:
-            sections += table_sections(_rows(sheet, withheld), sheet.title)
+            sections += table_sections(noting_title(_rows(sheet, withheld), titles), sheet.title)
     except Exception as exc:  # damaged sheet XML surfaces only while reading rows
         raise BadDocument(
             f"{label}のシートを読み込めませんでした。ファイルが壊れていないか確認してください。",
@@ -282,7 +311,7 @@ def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
         )
     return ParsedFile(
         name=name,
-        title=title.strip() or stem(name),
+        title=title.strip() or next(iter(titles), "") or stem(name),
         sections=require_sections(tuple(sections), label),
         kind="xlsx",
     )
@@ -290,7 +319,7 @@ def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
 
 def parse_csv(name: str, data: bytes, label: str) -> ParsedFile:
     """CSV (comma or tab separated; UTF-8, Shift_JIS or EUC-JP), grouped like a worksheet; a .tsv
-    file is tab separated."""
+    file is tab separated. Titled by a title row above the header, else by the file name."""
     text = decode_text(data, label)
     first_line = text.split("\n", 1)[0]
     tabs = name.lower().endswith(".tsv") or first_line.count("\t") > first_line.count(",")
@@ -307,5 +336,7 @@ def parse_csv(name: str, data: bytes, label: str) -> ParsedFile:
             "内容を確認してください。",
             detail=f"csv error line {reader.line_num}",
         ) from None
-    sections = require_sections(tuple(table_sections(rows, "")), label)
-    return ParsedFile(name=name, title=stem(name), sections=sections, kind="csv")
+    titles: list[str] = []
+    sections = require_sections(tuple(table_sections(noting_title(rows, titles), "")), label)
+    title = next(iter(titles), "") or stem(name)
+    return ParsedFile(name=name, title=title, sections=sections, kind="csv")

@@ -338,6 +338,7 @@ def test_a_title_above_the_header_opens_every_group_and_the_header_stays() -> No
     out = BytesIO()
     workbook.save(out)
     [parsed] = parse_file("補助金.xlsx", out.getvalue())
+    assert parsed.title == "令和8年度 補助金交付一覧"  # the title row, not the file's name
     assert [s.position for s in parsed.sections] == [
         "補助金 4〜23行",
         "補助金 24〜28行",
