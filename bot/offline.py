@@ -95,6 +95,7 @@ def citation_of(n: int, meta: DocumentMeta, position: str = "") -> Citation:
         # An e-Gov file saved under another name has no law id, but its law title.
         statute=bool(meta.law_id or meta.law_title),
         enforced=meta.version or None,
+        meeting=meta.records_meeting,
     )
 
 

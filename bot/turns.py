@@ -156,11 +156,12 @@ class Citation:
     organization: str = ""
     position: str = ""
     url: str = ""
-    published: str | None = None  # ISO: a statute's 公布日, another document's 公表日
+    published: str | None = None  # ISO: a statute's 公布日, a meeting's 開催日, else 公表日
     doc_id: str = ""
     category: str = ""
     statute: bool = False  # a statute (law id or title known): its date is its promulgation
     enforced: str | None = None  # ISO: the 施行日 of the statute version cited (e-Gov XML)
+    meeting: bool = False  # a meeting's record (会議録): its date is the day the meeting met
 
     def details(self) -> list[str]:
         """What is shown after the title: position (unless the title ends with it), dataset,
@@ -177,10 +178,11 @@ class Citation:
 
     def dated(self) -> str:
         """The date with what it is, as a summary's 「（2023-06-07 施行）」 says it:
-        「1971-08-11 公布」 (a statute), 「2024-04-01 公表」; ``""`` without a date."""
+        「1971-08-11 公布」 (a statute), 「2026-03-05 開催」 (a meeting's record),
+        「2024-04-01 公表」; ``""`` without a date."""
         if not self.published:
             return ""
-        return f"{self.published} {'公布' if self.statute else '公表'}"
+        return f"{self.published} {'公布' if self.statute else '開催' if self.meeting else '公表'}"
 
 
 def shown_position(title: str, position: str) -> str:

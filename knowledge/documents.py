@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -35,6 +36,18 @@ class DocumentMeta:
     law_id: str = ""
     law_title: str = ""
     version: str = ""
+
+    @property
+    def records_meeting(self) -> bool:
+        """Whether the document records a meeting (会議録, 議事録, 議事要旨), so that the date
+        its opening lines state (``published``) is the day the meeting was held: it is in the
+        会議録 category or its title says so."""
+        return self.category == MINUTES_CATEGORY or bool(_MINUTES.search(self.title))
+
+
+# The seed category of council and committee minutes (see the design's data model).
+MINUTES_CATEGORY = "会議録"
+_MINUTES = re.compile(r"会議録|議事録|議事要旨|議事概要|委員会記録")
 
 
 @dataclass(frozen=True)

@@ -67,10 +67,26 @@ def test_minutes_in_a_text_file_are_named_by_their_title_line(run, tmp_path: Pat
     result = run("summarize", str(minutes), BAIBAIN_SAMPLE_DATA="0")
     assert result.exit_code == 0, result.output
     title = "令和8年第1回みどり市議会定例会会議録（第2号）"
-    # Dated by the meeting's day under the title.
-    assert result.stdout.startswith(f"「{title}」の要約です（2026-03-05 公表）。"), result.stdout
-    assert f"[1] {title}（2026-03-05 公表）\n" in result.stdout  # the citation, too
+    # Dated by the meeting's day under the title, said as the day it met, not as published.
+    assert result.stdout.startswith(f"「{title}」の要約です（2026-03-05 開催）。"), result.stdout
+    assert f"[1] {title}（2026-03-05 開催）\n" in result.stdout  # the citation, too
     assert "r8_1teirei" not in result.stdout
+
+
+def test_a_record_of_a_meeting_is_cited_with_the_day_it_met(run, tmp_path: Path) -> None:
+    # Titled without 「会議録」, but kept in a dataset of the 会議録 category.
+    record = tmp_path / "r8_1teirei_2.txt"
+    record.write_text(MINUTES.replace("会議録（第2号）", "（第2日）"), "utf-8")
+    assert run("org", "create", "みどり市", BAIBAIN_SAMPLE_DATA="0").exit_code == 0
+    ingest = ("ingest", str(record), "--dataset", "市議会", "--org", "みどり市")
+    assert run(*ingest, "--category", "会議録", BAIBAIN_SAMPLE_DATA="0").exit_code == 0
+    asked = run(
+        "ask", "待機児童は何人ですか", "--org", "みどり市", "--json", BAIBAIN_SAMPLE_DATA="0"
+    )
+    citation = json.loads(asked.stdout)["citations"][0]
+    assert citation["title"] == "令和8年第1回みどり市議会定例会（第2日）"
+    assert citation["published"] == "2026-03-05"
+    assert citation["details"].endswith("・2026-03-05 開催"), citation
 
 
 def test_a_tables_rows_stay_on_their_own_lines(run, tmp_path: Path) -> None:
