@@ -67,9 +67,20 @@ _SPACES = re.compile(r"[ \t\u3000\xa0]+")
 
 
 def tidy_lines(text: str) -> str:
-    """Collapse runs of spaces inside lines, trim lines and drop empty ones."""
-    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
+    """Collapse runs of spaces inside lines, trim lines and drop empty ones. A table's row
+    keeps its empty cells (「テレビ台 |  | 要予約」) but for those that end it: collapsed, its
+    cells would shift under the columns before them."""
+    lines = (_tidy(line) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def _tidy(line: str) -> str:
+    if TABLE_CELL not in line:
+        return _SPACES.sub(" ", line).strip()
+    cells = [_SPACES.sub(" ", cell).strip() for cell in line.split(TABLE_CELL)]
+    while cells and not cells[-1]:
+        cells.pop()
+    return TABLE_CELL.join(cells)
 
 
 class HeadingPath:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from io import BytesIO
 
 import pytest
+from docx import Document
 
+from knowledge.answer import passage_units
 from knowledge.errors import BadDocument
 from knowledge.parsing import SUPPORTED_SUFFIXES, ParseLimits, parse_file
 
@@ -224,6 +227,29 @@ def test_markdown_sections_by_heading_path() -> None:
     assert "・本人確認書類が必要です" in issue.text
     assert "証明書 | 手数料\n住民票 | 300円" in issue.text
     assert "郵送係" in by_heading["窓口案内 > 第1章 住民票 > 1.2 郵送"].text
+
+
+@pytest.mark.parametrize("name", ["粗大ごみ.md", "粗大ごみ.docx"])
+def test_an_empty_cell_keeps_the_cells_after_it_under_their_columns(name: str) -> None:
+    rows = [["品目", "料金", "備考"], ["テレビ台", "", "要予約"], ["自転車", "500円", ""]]
+    if name.endswith(".md"):
+        lines = ["## 料金", "", "| 品目 | 料金 | 備考 |", "|---|---|---|"]
+        data = "\n".join(lines + [f"| {' | '.join(row)} |" for row in rows[1:]]).encode()
+    else:
+        document = Document()
+        table = document.add_table(rows=len(rows), cols=3)
+        for cells, row in zip(table.rows, rows, strict=True):
+            for cell, text in zip(cells.cells, row, strict=True):
+                cell.text = text
+        out = BytesIO()
+        document.save(out)
+        data = out.getvalue()
+    [parsed] = parse_file(name, data)
+    [section] = parsed.sections
+    assert section.text.endswith("品目 | 料金 | 備考\nテレビ台 |  | 要予約\n自転車 | 500円")
+    # An answer quotes the rows with their columns' names: 要予約 is a note, not a fee.
+    quoted = [unit.text for unit in passage_units(section.text)]
+    assert quoted == ["品目: テレビ台、備考: 要予約", "品目: 自転車、料金: 500円"]
 
 
 def test_markdown_without_heading_uses_file_name() -> None:
