@@ -70,14 +70,17 @@ def _running_shapes(pages: list[list[str]]) -> set[str]:
 
 def without_running_lines(pages: list[list[str]]) -> list[list[str]]:
     """The pages without the lines at their top or bottom that recur at the edge of most
-    pages (headers, footers, page numbers); unchanged when there are fewer than 3 pages."""
+    pages (headers, footers, page numbers; those only with 3 pages or more), and without any
+    text when all a page has is its number (「- 1 -」 printed on a scanned page)."""
     running = _running_shapes(pages)
     kept: list[list[str]] = []
     for lines in pages:
         edge = _edge(lines)
-        kept.append(
-            [line for i, line in enumerate(lines) if i not in edge or _shape(line) not in running]
-        )
+        text = [
+            line for i, line in enumerate(lines) if i not in edge or _shape(line) not in running
+        ]
+        numbered = all(_PAGE_NUMBER.fullmatch(_fold(line)) for line in text)
+        kept.append([] if numbered else text)
     return kept
 
 

@@ -83,6 +83,16 @@ def test_pdf_without_text_is_refused_as_a_possible_scan() -> None:
     assert "スキャンした画像" in message and "OCR" in message
 
 
+@pytest.mark.parametrize("numbers", [["- 1 -"], ["1", "2 / 2"]])
+def test_a_scan_with_only_its_page_numbers_as_text_is_refused_as_a_possible_scan(
+    numbers: list[str],
+) -> None:
+    # A scanner or a printing step stamped the page numbers; the pages' text is in images.
+    message = refusal("スキャン.pdf", japanese_pdf([[number] for number in numbers]))
+    assert "「スキャン.pdf」から文字を読み取れませんでした" in message
+    assert "スキャンした画像" in message
+
+
 @pytest.mark.parametrize(
     "data",
     [b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage", b"not a pdf at all", b"%PDF-1.4\n%%EOF"],
