@@ -63,6 +63,26 @@ def _marked_furniture(tag: Tag) -> bool:
     return marked and tag.find(("main", "article")) is None
 
 
+def _holds_data(table: Tag) -> bool:
+    """Whether a table holds data in rows, not a page laid out in cells (as pages built
+    before CSS are, with tables and headings inside)."""
+    return table.find(("table", *_HEADINGS)) is None
+
+
+def _table_lines(table: Tag) -> list[str]:
+    """A table's caption and its rows, each row one line whose cells keep their lines
+    together (「月曜日<br>木曜日」 → 「月曜日 木曜日」) so that no row spills onto the next."""
+    lines: list[str] = []
+    if (caption := table.find("caption")) is not None:
+        lines.append(caption.get_text(" ", strip=True))
+    for row in table.find_all("tr"):
+        cells = [
+            " ".join(cell.get_text(" ", strip=True).split()) for cell in row.find_all(("td", "th"))
+        ]
+        lines.append(TABLE_CELL.join(cells))
+    return lines
+
+
 def parse_html(name: str, data: bytes, label: str) -> ParsedFile:
     """Text without scripts, styles and page navigation, sectioned by h1–h4.
 
@@ -94,6 +114,11 @@ def parse_html(name: str, data: bytes, label: str) -> ParsedFile:
         if node is None:
             end_line()
         elif isinstance(node, Tag):
+            if node.name == "table" and _holds_data(node):
+                end_line()
+                for row in _table_lines(node):
+                    buffer.add(row)
+                continue
             if node.name in _HEADINGS:
                 end_line()
                 text = node.get_text(" ", strip=True)
