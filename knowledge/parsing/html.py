@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 
@@ -22,6 +24,9 @@ _FURNITURE_NAMES = frozenset(
         "page-top",
     }
 )  # fmt: skip
+# Municipal sites built on one common CMS name them after its template: 「tmp_footer」,
+# 「tmp_gnavi」, 「tmp_pankuzu」.
+_TEMPLATE_PREFIX = re.compile(r"^tmp[_-]")
 # A "header" or "footer" by class may also be an article's own, holding its heading.
 _BANNER_NAMES = frozenset({"header", "footer"})
 _FURNITURE_ROLES = frozenset({"navigation", "banner", "contentinfo", "search"})
@@ -56,7 +61,10 @@ def _markup(data: bytes) -> bytes | str:
 def _marked_furniture(tag: Tag) -> bool:
     """Whether an element is site furniture by its id, class or role (not when it holds the
     page's article)."""
-    names = {str(name).lower() for name in [tag.get("id") or "", *(tag.get("class") or [])]}
+    names = {
+        _TEMPLATE_PREFIX.sub("", str(name).lower())
+        for name in [tag.get("id") or "", *(tag.get("class") or [])]
+    }
     marked = bool(names & _FURNITURE_NAMES) or tag.get("role") in _FURNITURE_ROLES
     if names & _BANNER_NAMES:
         marked = marked or not any(h.get_text(strip=True) for h in tag.find_all(_HEADINGS))

@@ -1,5 +1,5 @@
 """HTML pages as municipal sites write them: tables whose cells hold line breaks and
-paragraphs and pages laid out in tables."""
+paragraphs, pages laid out in tables, furniture named after a CMS's template."""
 
 from __future__ import annotations
 
@@ -36,4 +36,17 @@ def test_a_page_laid_out_in_a_table_is_read_as_text() -> None:
         "4月から窓口は午後5時までです。",
         "窓口 | 時間",
         "市民課 | 8:30-17:00",
+    ]
+
+
+def test_furniture_named_after_a_cms_template_is_left_out() -> None:
+    page = """<html><head><title>ごみの出し方</title></head><body>
+<div id="tmp_header">みどり市 文字サイズ 拡大</div>
+<div id="tmp_gnavi"><ul><li>くらし</li><li>観光</li></ul></div>
+<div id="tmp_pankuzu">ホーム &gt; くらし</div>
+<div id="tmp_contents"><h1>ごみの出し方</h1><p>燃やすごみは月曜と木曜です。</p></div>
+<div id="tmp_footer">みどり市役所 〒100-0001 本町1-1</div></body></html>"""
+    [parsed] = parse_file("gomi.html", page.encode())
+    assert [(s.heading, s.text) for s in parsed.sections] == [
+        ("ごみの出し方", "燃やすごみは月曜と木曜です。")
     ]
