@@ -167,11 +167,14 @@ def japanese_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
 
 
 def japanese_document_pdf(
-    blocks: list[str | list[list[str]]], font: str = FONT, col_widths: list[int] | None = None
+    blocks: list[str | list[list[str]]],
+    font: str = FONT,
+    col_widths: list[int] | None = None,
+    repeat_header: bool = True,
 ) -> bytes:
     """A PDF laid out by reportlab's platypus, as a word processor lays out a document: each
     block a paragraph (wrapped at the page's width) or a ruled table whose cells wrap when
-    long; a table longer than a page repeats its header row on the next."""
+    long; a table longer than a page repeats its header row on the next (``repeat_header``)."""
     pdfmetrics.registerFont(UnicodeCIDFont(font))
     style = ParagraphStyle("body", fontName=font, fontSize=10, leading=15, wordWrap="CJK")
     story: list[Flowable] = []
@@ -181,7 +184,7 @@ def japanese_document_pdf(
             continue
         # Columns of a set width wrap their cells, as paragraphs in them.
         rows = [[Paragraph(c, style) for c in row] if col_widths else row for row in block]
-        table = Table(rows, colWidths=col_widths, repeatRows=1)
+        table = Table(rows, colWidths=col_widths, repeatRows=1 if repeat_header else 0)
         table.setStyle(
             TableStyle(
                 [

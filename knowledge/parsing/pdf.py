@@ -16,7 +16,7 @@ from knowledge.parsing.pdf_layout import (
     unwrapped,
     without_running_lines,
 )
-from knowledge.parsing.pdf_tables import page_sections, table_lines
+from knowledge.parsing.pdf_tables import page_sections, table_lines, with_headers_carried
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
     header = running_header(texts)
     texts = without_running_lines(texts)
     width = full_width(texts)
-    texts = [unwrapped(lines, width) for lines in texts]
+    texts = with_headers_carried([unwrapped(lines, width) for lines in texts])
     sections = [
         section
         for number, lines in enumerate(texts, start=1)

@@ -237,6 +237,28 @@ def _row(cells: list[str]) -> str:
     return TABLE_CELL.join(cells)
 
 
+def with_headers_carried(pages: list[list[str]]) -> list[list[str]]:
+    """The pages' lines with a table that runs on from the page before given that table's
+    header row again, when the page opens with rows of as many cells or fewer and not with
+    the header itself (a table whose header row is not set to repeat on every page)."""
+    carried: list[list[str]] = []
+    header = ""  # the header of the table the page before ended with
+    for lines in pages:
+        opens_with_rows = bool(lines) and TABLE_CELL in lines[0]
+        if header and opens_with_rows and lines[0] != header and _fits(lines[0], header):
+            lines = [header, *lines]
+        carried.append(lines)
+        table = len(lines)
+        while table and TABLE_CELL in lines[table - 1]:
+            table -= 1
+        header = lines[table] if table < len(lines) else ""
+    return carried
+
+
+def _fits(row: str, header: str) -> bool:
+    return len(row.split(TABLE_CELL)) <= len(header.split(TABLE_CELL))
+
+
 def _is_caption(line: str) -> bool:
     return len(line) <= _CAPTION_CHARS and "。" not in line
 

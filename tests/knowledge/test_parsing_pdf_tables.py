@@ -79,17 +79,20 @@ def test_a_cell_wrapped_in_its_column_is_joined_back_into_its_row() -> None:
     ]
 
 
-def test_a_table_over_pages_keeps_its_header_in_every_passage() -> None:
+@pytest.mark.parametrize("repeat_header", [True, False])
+def test_a_table_over_pages_keeps_its_header_in_every_passage(repeat_header: bool) -> None:
     rows = [["施設名", "所在地", "定員（人）"]] + [
         [f"第{n}保育園", f"みどり市中央{n % 9 + 1}丁目{n}番地", str(n * 3)] for n in range(1, 121)
     ]
-    [parsed] = parse_file("保育園.pdf", japanese_document_pdf(["市内保育施設一覧", rows]))
+    data = japanese_document_pdf(["市内保育施設一覧", rows], repeat_header=repeat_header)
+    [parsed] = parse_file("保育園.pdf", data)
     pages = {s.position.split()[0] for s in parsed.sections}
     assert len(pages) >= 3  # long enough for a header repeated on every page to recur
     read: list[str] = []
     for section in parsed.sections:
         lines = section.text.splitlines()
-        # The header row repeated at the top of each page is no running header to drop.
+        # The header row repeated at the top of each page is no running header to drop; a
+        # table that does not repeat it is given it again on the page it runs on to.
         header = 1 if lines[0] == "市内保育施設一覧" else 0  # the caption above the table
         assert lines[header] == "施設名 | 所在地 | 定員（人）", section.text
         read += lines[header + 1 :]
