@@ -97,29 +97,36 @@ def table_sections(rows: Iterable[tuple[int, list[str]]], where: str) -> list[Se
 _CAPTION_CHARS = 100
 
 
+# What a workbook's cover sheet is named: its first line is the workbook's title.
+_COVER_NAMES = frozenset({"表紙", "タイトル"})
 # A note on the table's units (「単位：千円」, 「（単位：人）」) is no title.
 _UNIT = re.compile(r"^[（(]?\s*単\s*位")
 
 
 def noting_title(
-    rows: Iterable[tuple[int, list[str]]], found: list[str]
+    rows: Iterable[tuple[int, list[str]]], found: list[str], *, cover: bool = False
 ) -> Iterator[tuple[int, list[str]]]:
     """``rows`` as they are, noting in ``found`` the table's title: its first row when that
     is a row of one cell above the header (the first row of two cells or more, as
     ``table_sections`` takes it) that reads as a title (「令和7年度 ごみ収集日程表」, not
-    「単位：円」 or 「作成日：令和7年4月1日」). A sheet of one column has no title row."""
+    「単位：円」 or 「作成日：令和7年4月1日」). A sheet of one column has no title row, but a
+    ``cover`` sheet (「表紙」) opens with the title though no table follows."""
     candidate: str | None = None
     for number, cells in rows:
         filled = [cell for cell in cells if cell]
         if candidate is None and filled:
             candidate = filled[0] if len(filled) == 1 else ""
         elif candidate and len(filled) >= 2:
-            if opening_title([candidate], apart=True) and not (
-                _UNIT.match(candidate) or stated_date(candidate)
-            ):
-                found.append(candidate)
+            _note_title(candidate, found)
             candidate = ""
         yield number, cells
+    if cover and candidate:
+        _note_title(candidate, found)
+
+
+def _note_title(text: str, found: list[str]) -> None:
+    if opening_title([text], apart=True) and not (_UNIT.match(text) or stated_date(text)):
+        found.append(text)
 
 
 def _position(where: str, first: int, last: int) -> str:
@@ -294,7 +301,9 @@ def parse_xlsx(name: str, data: bytes, label: str) -> ParsedFile:
         title = workbook.properties.title or ""
         visible = [sheet for sheet in workbook.worksheets if sheet.sheet_state == "visible"]
         for sheet in visible:
-            sections += table_sections(noting_title(_rows(sheet, withheld), titles), sheet.title)
+            cover = sheet.title.strip() in _COVER_NAMES
+            rows = noting_title(_rows(sheet, withheld), titles, cover=cover)
+            sections += table_sections(rows, sheet.title)
     except Exception as exc:  # damaged sheet XML surfaces only while reading rows
         raise BadDocument(
             f"{label}のシートを読み込めませんでした。ファイルが壊れていないか確認してください。",
