@@ -36,7 +36,7 @@ from admin.dataset_rules import (
 from admin.db import Bind
 from admin.document_versions import DocumentVersion, DocumentVersions
 from admin.names import typed_name
-from knowledge.errors import BadInput, BaibainError, Forbidden
+from knowledge.errors import BadInput, BaibainError, Conflict, Forbidden
 from knowledge.titles import file_keys, title_key
 
 # Documents read from files whose names contain the name asked for, compared with it.
@@ -198,7 +198,9 @@ class DatasetService(DocumentVersions):
             try:
                 session.commit()
             except IntegrityError as exc:
-                raise BadInput(f"データセット「{name}」はすでにあります。") from exc
+                raise Conflict(
+                    f"データセット「{name}」はすでにあります。別の名前を指定してください。"
+                ) from exc
             session.refresh(row)
             return _info(row)
 

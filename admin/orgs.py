@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from admin.db import Bind, insert_missing
 from admin.models import ApiKey, Organization, utcnow
 from admin.names import has_control, typed_name
-from knowledge.errors import BadInput, NotFound, Unauthorized
+from knowledge.errors import BadInput, Conflict, NotFound, Unauthorized
 
 KEY_PREFIX = "bb"
 MAX_ORG_NAME = 200
@@ -108,11 +108,11 @@ def create_org(bind: Bind, name: str) -> OrgInfo:
         raise BadInput(f"組織名は改行を含まない1〜{MAX_ORG_NAME}文字で指定してください。")
     with Session(bind) as session:
         if (same := _same_name(session, name)) is not None:
-            raise BadInput(f"組織「{same.name}」はすでに存在します。")
+            raise Conflict(f"組織「{same.name}」はすでに存在します。")
         # Created meanwhile by another process: refused without ending the caller's
         # transaction (``org create --operator`` goes on with the organization).
         if not insert_missing(session, Organization, name=name):
-            raise BadInput(f"組織「{name}」はすでに存在します。")
+            raise Conflict(f"組織「{name}」はすでに存在します。")
         org = session.exec(select(Organization).where(Organization.name == name)).one()
         session.commit()
         return _info(org)

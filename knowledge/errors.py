@@ -36,6 +36,15 @@ class BadInput(BaibainError):
     default_message = "入力内容に誤りがあります。内容を確認してもう一度お試しください。"
 
 
+class Conflict(BadInput):
+    """The request is well formed but clashes with what exists (a name already taken).
+
+    A ``BadInput`` for every caller that handles bad input alike; API clients get 409."""
+
+    code = "conflict"
+    status = 409
+
+
 class BadDocument(BaibainError):
     """A file or document could not be read or is not allowed."""
 

@@ -223,7 +223,7 @@ async def test_dataset_input_is_validated(setup) -> None:
         json={"name": "例規", "category": "条例・規則・例規"},
         headers=auth(owner),
     )
-    assert again.status == 400 and "すでに" in (await again.json())["error"]["message"]
+    assert again.status == 409 and "すでに" in (await again.json())["error"]["message"]
     for name, said in (("改行\n名前", "改行を含まない"), ("統計", "分類と同じ名前")):
         body = {"name": name, "category": "統計"}
         refused = await client.post("/api/v1/datasets", json=body, headers=auth(owner))
@@ -302,8 +302,11 @@ async def test_characters_nobody_sees_are_left_out_of_a_dataset_name(setup) -> N
     again = await client.post(
         "/api/v1/datasets", json={"name": "\ufeff例規", "category": "統計"}, headers=auth(key)
     )
-    assert again.status == 400
-    assert "データセット「例規」はすでにあります" in (await again.json())["error"]["message"]
+    # The name is taken: a conflict with what exists, not a malformed request.
+    assert again.status == 409
+    error = (await again.json())["error"]
+    assert error["code"] == "conflict"
+    assert "データセット「例規」はすでにあります" in error["message"]
 
 
 async def test_a_name_with_a_comma_is_refused_as_no_invoke_tag_could_name_it(setup) -> None:
