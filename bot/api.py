@@ -20,7 +20,13 @@ from admin.quotas import period_bounds
 from admin.usage import report_csv
 from bot.app_keys import SERVICES
 from bot.asker import Asker
-from bot.http import bearer_token, json_ok, optional_text, read_json_object
+from bot.http import (
+    bearer_token,
+    json_ok,
+    optional_text,
+    read_json_object,
+    refuse_unknown_fields,
+)
 from bot.sample import SAMPLE_DATASET
 from bot.services import Services
 from bot.summary_asked import summary_asked
@@ -137,6 +143,7 @@ async def ask(request: web.Request) -> web.Response:
     A question asking for a summary (「…を要約して」) gets the summary, as in chat."""
     caller = await authenticate(request)
     body = await read_json_object(request)
+    refuse_unknown_fields(body, ("question", "thread", "filters"))
     question = body.get("question")
     if not isinstance(question, str):
         raise BadInput("question（質問の文字列）を指定してください。")
@@ -177,11 +184,7 @@ async def parse_filters(raw: object, services: Services, viewer_org: str | None)
         return SearchFilter()
     if not isinstance(raw, dict):
         raise BadInput("filters はオブジェクトで指定してください。")
-    if extra := [key for key in raw if key not in FILTER_KEYS]:
-        raise BadInput(
-            f"filters に使えない項目があります（{', '.join(map(str, extra))[:200]}）。"
-            f"使える項目: {', '.join(FILTER_KEYS)}。"
-        )
+    refuse_unknown_fields(raw, FILTER_KEYS, "filters に")
     categories = _names(raw, "categories")
     if unknown := [c for c in categories if c not in CATEGORIES]:
         raise BadInput(
@@ -259,6 +262,7 @@ async def summarize(request: web.Request) -> web.Response:
     "content"(base64)}}`` → summary, citation, usage, turn id."""
     caller = await authenticate(request)
     body = await read_json_object(request)
+    refuse_unknown_fields(body, ("doc_id", "url", "file"))
     doc_id, url, file = optional_text(body, "doc_id"), optional_text(body, "url"), body.get("file")
     summary_request = SummaryRequest(doc_id=doc_id.strip(), url=url.strip())
     if file is not None:

@@ -4,7 +4,8 @@
   the bundled sample statutes when the index holds them (``"bundled": true``, ``"id": null``:
   read-only, no route changes them)
 * ``POST /api/v1/datasets`` — create: ``{"name", "category", "license"?, "source_url"?,
-  "publisher"?, "refresh_hours"?, "attested_by"?}`` (``attested_by`` shares it at once)
+  "publisher"?, "refresh_hours"?, "attested_by"?}`` (``attested_by`` shares it at once); a
+  field of another name is refused, naming it
 * ``GET /api/v1/datasets/{id}`` — one dataset
 * ``POST /api/v1/datasets/{id}/documents`` — upload files (multipart); a file of the same name
   replaces its previous version
@@ -29,7 +30,7 @@ from admin.orgs import ApiCaller
 from bot.api import require_caller, require_org
 from bot.app_keys import SERVICES
 from bot.fetch import FetchPolicy, check_url
-from bot.http import json_ok, optional_text, read_json_object, too_large
+from bot.http import json_ok, optional_text, read_json_object, refuse_unknown_fields, too_large
 from bot.sample import SAMPLE_DATASET, SAMPLE_DEFAULTS, sample_documents, sample_in_index
 from bot.uploads import UploadFile
 from knowledge.errors import BadInput, NotFound
@@ -110,6 +111,12 @@ SHARING_UNATTESTED = (
 )
 
 
+_TEXT_FIELDS = ("name", "category", "license", "source_url", "publisher", "attested_by")
+# ``visibility`` and ``shareable``, as the listing shows a dataset, are read only to refuse
+# sharing without an attestation (``_asks_sharing``).
+CREATE_FIELDS = (*_TEXT_FIELDS, "refresh_hours", "visibility", "shareable")
+
+
 def _asks_sharing(body: Mapping[str, Any]) -> bool:
     """Whether a new dataset's body asks for it to be shared: an ``attested_by`` that is not
     empty (spaces alone attest nothing), or the listing's ``"visibility": "shared"`` or a
@@ -126,10 +133,8 @@ async def create_dataset(request: web.Request) -> web.Response:
     caller = await require_caller(request)
     org = caller.org
     body = await read_json_object(request)
-    text = {
-        k: optional_text(body, k)
-        for k in ("name", "category", "license", "source_url", "publisher", "attested_by")
-    }
+    refuse_unknown_fields(body, CREATE_FIELDS)
+    text = {k: optional_text(body, k) for k in _TEXT_FIELDS}
     if _asks_sharing(body) and not text["attested_by"].strip():
         raise BadInput(SHARING_UNATTESTED)
     refresh = body.get("refresh_hours")
@@ -214,6 +219,7 @@ async def upload_documents(request: web.Request) -> web.Response:
 async def attest_dataset(request: web.Request) -> web.Response:
     caller = await require_caller(request)
     body = await read_json_object(request)
+    refuse_unknown_fields(body, ("attested_by",))
     who = body.get("attested_by")
     if not isinstance(who, str) or not who.strip():
         raise BadInput(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -145,6 +145,17 @@ def _holds_no_text(value: object) -> bool:
         elif isinstance(item, str) and no_text(item):
             return True
     return False
+
+
+def refuse_unknown_fields(body: Mapping[str, Any], known: Sequence[str], where: str = "") -> None:
+    """``BadInput`` naming the keys of ``body`` (the object ``where`` names, 「filters 」) that
+    are not ``known``, with those that are: a misspelled field (「visibilty」) left unread would
+    do something else than the client asked, without a word."""
+    if extra := [key for key in body if key not in known]:
+        raise BadInput(
+            f"{where}使えない項目があります（{', '.join(map(str, extra))[:200]}）。"
+            f"使える項目: {', '.join(known)}。"
+        )
 
 
 def optional_text(body: Mapping[str, Any], key: str, name: str = "") -> str:

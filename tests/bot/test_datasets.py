@@ -271,6 +271,27 @@ async def test_dataset_input_is_validated(setup) -> None:
     assert (await client.get("/api/v1/datasets")).status == 401
 
 
+async def test_a_misspelled_field_is_refused_naming_it(setup) -> None:
+    client, api_keys = setup
+    owner = api_keys["テスト市"]
+    before = await (await client.get("/api/v1/datasets", headers=auth(owner))).json()
+    # 「visibilty」 was ignored: the client got an organization-only dataset, unawares.
+    body = {"name": "公開例規", "category": "統計", "visibilty": "shared", "attested_by": ""}
+    refused = await client.post("/api/v1/datasets", json=body, headers=auth(owner))
+    assert refused.status == 400
+    message = (await refused.json())["error"]["message"]
+    assert "使えない項目があります（visibilty）" in message and "visibility" in message
+    after = await (await client.get("/api/v1/datasets", headers=auth(owner))).json()
+    assert after == before
+    dataset_id = await create(client, owner, name="例規", category="条例・規則・例規")
+    typo = await client.post(
+        f"/api/v1/datasets/{dataset_id}/attest",
+        json={"attestedby": "法務課 山田"},
+        headers=auth(owner),
+    )
+    assert typo.status == 400 and "（attestedby）" in (await typo.json())["error"]["message"]
+
+
 async def test_a_name_of_invisible_characters_alone_is_refused_like_an_empty_one(setup) -> None:
     client, api_keys = setup
     headers = auth(api_keys["テスト市"])

@@ -421,6 +421,17 @@ async def test_filters_narrow_the_search(aiohttp_client, make_settings) -> None:
     ):
         mistyped = await client.post("/api/v1/ask", json={"question": question, "filters": filters})
         assert mistyped.status == 400 and said in (await mistyped.json())["error"]["message"]
+    # A misspelled field beside them, too: 「filter」 would have searched everything.
+    for body, said in (
+        (
+            {"question": question, "filter": {"categories": ["統計"]}},
+            "使えない項目があります（filter）",
+        ),
+        ({"docid": "x"}, "使えない項目があります（docid）"),
+    ):
+        path = "/api/v1/ask" if "question" in body else "/api/v1/summarize"
+        misspelled = await client.post(path, json=body)
+        assert misspelled.status == 400 and said in (await misspelled.json())["error"]["message"]
     sample = {"datasets": ["サンプル法令データ"]}
     named = await client.post("/api/v1/ask", json={"question": question, "filters": sample})
     assert (await named.json())["outcome"] == "answered"
