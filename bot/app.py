@@ -49,7 +49,8 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """``GET /readyz``: 200 when the database and the index answer, 503 with a reason if not."""
+    """``GET /readyz``: 200 when the database and the index answer, 503 saying which does not
+    (the reason in detail goes to the log)."""
     services = request.app[SERVICES]
     try:
         # In a thread and bounded: a hung database must neither stall every other request of
@@ -70,7 +71,15 @@ async def readyz(request: web.Request) -> web.Response:
     try:
         await services.index.ping()
     except BaibainError as exc:
-        return json_error(503, exc.code, f"検索インデックスに接続できません ({exc.detail})")
+        # The detail (a file path, an internal address) is for the log: anyone who reaches the
+        # port reads this body.
+        log.warning("readiness: index unavailable code=%s detail=%s", exc.code, exc.detail)
+        return json_error(
+            503,
+            exc.code,
+            f"検索インデックス（{services.settings.index}）を利用できません。"
+            "原因はサーバーのログ（readiness: index unavailable）を確認してください。",
+        )
     return json_ok({"status": "ready"})
 
 
