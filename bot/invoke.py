@@ -2,16 +2,17 @@
 
 Request: header ``x-api-key``; body ``{"inputs": {"question": …, "files": [{"key": …, "files":
 [{"filename": …, "content": base64}]}], "tags": "a,b"}}``. A question alone is answered from the
-index (``tags`` narrow it to datasets or categories); a question with files is answered from the
-files; files without a question, or with one asking for a summary (「要約して」), are
-summarized. Reply ``{"outputs": "<text>", "usageMetadata": [{"modelVersion", "requestCount",
-"tokens": {"inputTokens", "outputTokens", "totalTokens"}}]}``; errors ``{"error": "<message>"}``
-with 400/401/429/500.
+index (``tags`` narrow it to datasets or categories; 「、」 and 「，」 separate them too); a
+question with files is answered from the files; files without a question, or with one asking
+for a summary (「要約して」), are summarized. Reply ``{"outputs": "<text>", "usageMetadata":
+[{"modelVersion", "requestCount", "tokens": {"inputTokens", "outputTokens", "totalTokens"}}]}``;
+errors ``{"error": "<message>"}`` with 400/401/429/500.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from aiohttp import web
@@ -110,31 +111,37 @@ async def _tag_filter(services: Services, org_id: str, tags: object) -> SearchFi
         raise BadInput(
             f"inputs.tags は {MAX_TAGS_CHARS} 文字以内のカンマ区切りの文字列で指定してください。"
         )
-    names = [t.strip() for t in tags.split(",") if t.strip()]
+    names = await _tag_names(services, org_id, tags)
     datasets = [t for t in names if t not in CATEGORIES]
     if unknown := await unknown_datasets(services, org_id, datasets):
-        message = f"タグ「{'」「'.join(unknown)}」に一致する分類・データセットがありません。"
-        if await _split_by_comma(services, org_id, unknown):
-            joined = unknown[0].replace("、", ",")
-            message += f"複数のタグは「{joined}」のように半角カンマで区切ってください。"
-        else:
-            message += (
-                f"分類（{'、'.join(CATEGORIES)}）か、利用できるデータセットの名前を"
-                "指定してください。"
-            )
-        raise BadInput(message)
+        raise BadInput(
+            f"タグ「{'」「'.join(unknown)}」に一致する分類・データセットがありません。"
+            f"分類（{'、'.join(CATEGORIES)}）か、利用できるデータセットの名前を指定してください。"
+        )
     return SearchFilter(
         categories=tuple(t for t in names if t in CATEGORIES), datasets=tuple(datasets)
     )
 
 
-async def _split_by_comma(services: Services, org_id: str, unknown: list[str]) -> bool:
-    """Whether the unknown tags are known ones joined by 「、」 (「法令、例規」): 源内 takes tags
-    separated by commas only."""
-    if not any("、" in tag for tag in unknown):
-        return False
-    pieces = [p.strip() for tag in unknown for p in tag.split("、") if p.strip()]
-    return not await unknown_datasets(services, org_id, [p for p in pieces if p not in CATEGORIES])
+# Japanese text separates a list by these, as 源内 does by 「,」.
+_WIDE_SEPARATORS = re.compile("[，、]")
+
+
+async def _tag_names(services: Services, org_id: str, tags: str) -> list[str]:
+    """The tags of ``tags``, separated by 「,」 and also by 「，」 and 「、」 (「法令、例規」),
+    except where the words between commas name a dataset as they are: a dataset's name may
+    hold 「、」 (never 「,」)."""
+    pieces = [t.strip() for t in tags.split(",") if t.strip()]
+    joined = [p for p in pieces if p not in CATEGORIES and _WIDE_SEPARATORS.search(p)]
+    if not joined:
+        return pieces
+    split = set(await unknown_datasets(services, org_id, joined))
+    return [
+        part.strip()
+        for piece in pieces
+        for part in (_WIDE_SEPARATORS.split(piece) if piece in split else [piece])
+        if part.strip()
+    ]
 
 
 async def _handle(request: web.Request) -> Answer:

@@ -277,15 +277,23 @@ async def test_invoke_round_trips_the_exapp_format(
         "タグ「存在しないタグ」に一致する分類・データセットがありません"
         in (await mistyped.json())["error"]
     )
-    # Tags joined by 「、」 are told to be separated by commas.
-    joined = await client.post(
+    # Tags separated as Japanese text separates them are taken as separated by commas.
+    for tags in ("法令、サンプル法令データ", "法令，サンプル法令データ"):
+        openai_fake.script(Reply("住民が請求できます[1]。"))
+        joined = await client.post(
+            "/invoke",
+            json={"inputs": {"question": QUESTION, "tags": tags}},
+            headers={"x-api-key": key},
+        )
+        assert joined.status == 200, await joined.text()
+        assert "【出典】" in (await joined.json())["outputs"]
+    one_unknown = await client.post(
         "/invoke",
-        json={"inputs": {"question": QUESTION, "tags": "法令、サンプル法令データ"}},
+        json={"inputs": {"question": QUESTION, "tags": "法令、存在しないタグ"}},
         headers={"x-api-key": key},
     )
-    assert joined.status == 400
-    said = (await joined.json())["error"]
-    assert "「法令,サンプル法令データ」のように半角カンマで区切ってください" in said, said
+    said = (await one_unknown.json())["error"]
+    assert one_unknown.status == 400 and "タグ「存在しないタグ」に一致する" in said, said
     openai_fake.script(Reply("住民が請求できます[1]。"))
     by_dataset = await client.post(
         "/invoke",
