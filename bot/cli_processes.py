@@ -16,9 +16,10 @@ def serve(
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="待ち受けるポート")] = None,
 ) -> None:
     """Web プロセス（チャット画面・REST・各チャット連携）を起動します。"""
-    from aiohttp import web
+    import asyncio
 
     from bot.app import create_app
+    from bot.http import serve_app
 
     settings = Settings()
     updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
@@ -26,12 +27,14 @@ def serve(
     listening = f"http://{settings.host}:{settings.port}/ で待ち受けます。"
     with reported():
         try:
-            web.run_app(
-                create_app(settings, show_progress=True),
-                host=settings.host,
-                port=settings.port,
-                # Said once the app has started (database, index and audit log opened).
-                print=lambda _started: typer.echo(listening, err=True),
+            asyncio.run(
+                serve_app(
+                    create_app(settings, show_progress=True),
+                    settings.host,
+                    settings.port,
+                    # Said once the app has started (database, index and audit log opened).
+                    started=lambda: typer.echo(listening, err=True),
+                )
             )
         except OSError as exc:
             if exc.filename is not None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from sqlalchemy.exc import OperationalError
 
 from admin.db import unavailable
@@ -197,3 +200,78 @@ def quiet_server_logger() -> None:
     server_log = logging.getLogger("aiohttp.server")
     if not any(isinstance(f, _NoRequestBytes) for f in server_log.filters):
         server_log.addFilter(_NoRequestBytes())
+
+
+_UNREADABLE_REQUEST = (
+    "bad_request",
+    "リクエストを HTTP として読み取れません。リクエスト行とヘッダーの形式を確認してください。",
+)
+_LINE_TOO_LONG = (
+    "header_too_long",
+    "URL またはヘッダーが長すぎます（1行 8KB まで）。ファイルや長い値は URL やヘッダーではなく、"
+    "本文（JSON・multipart）で送ってください。",
+)
+
+
+class JsonErrorRequestHandler(web.RequestHandler):
+    """aiohttp's connection protocol, answering a request it cannot parse (a header line over
+    8 KB, a malformed request line or header) with the JSON error of every route instead of
+    its plain text, which quotes the bytes it refused: the ``Authorization`` header, key and
+    all. aiohttp answers these before any middleware sees a request and has no hook for them
+    (aio-libs/aiohttp#3287); ``handle_error`` of its protocol is where it builds the answer."""
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        # aiohttp's own first: it logs the error (``_NoRequestBytes`` keeps the bytes out) and
+        # refuses when part of a response went out already.
+        super().handle_error(request, status, exc, message)
+        if status >= 500:
+            code, text = "internal_error", BaibainError.default_message
+        else:
+            code, text = _LINE_TOO_LONG if isinstance(exc, LineTooLong) else _UNREADABLE_REQUEST
+        response = json_error(status, code, text)
+        response.force_close()  # the connection's bytes past the error cannot be trusted
+        return response
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# As ``web.run_app`` keeps an idle connection: longer than the 60 s after which common load
+# balancers drop theirs, so that the balancer, not this server, closes first.
+KEEPALIVE_S = 75.0
+
+
+async def serve_app(
+    app: web.Application, host: str, port: int, started: Callable[[], None]
+) -> None:
+    """Serve ``app`` on ``host:port`` until SIGINT or SIGTERM, as ``web.run_app`` does, each
+    connection spoken by ``JsonErrorRequestHandler``; ``started`` is called once the app has
+    started and the port takes connections. The port is bound before the app starts, so a
+    port in use (``OSError``) opens nothing."""
+    loop = asyncio.get_running_loop()
+    runner = web.AppRunner(app)
+
+    def connection() -> JsonErrorRequestHandler:
+        assert runner.server is not None  # serving starts after setup
+        return JsonErrorRequestHandler(runner.server, loop=loop, keepalive_timeout=KEEPALIVE_S)
+
+    listener = await loop.create_server(connection, host, port, backlog=128, start_serving=False)
+    try:
+        await runner.setup()
+        stop = asyncio.Event()
+        for signum in _STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C interrupts
+                loop.add_signal_handler(signum, stop.set)
+        await listener.start_serving()
+        started()
+        await stop.wait()
+    finally:
+        for signum in _STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(signum)
+        listener.close()
+        await runner.cleanup()
