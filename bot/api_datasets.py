@@ -30,7 +30,14 @@ from admin.orgs import ApiCaller
 from bot.api import require_caller, require_org
 from bot.app_keys import SERVICES
 from bot.fetch import FetchPolicy, check_url
-from bot.http import json_ok, optional_text, read_json_object, refuse_unknown_fields, too_large
+from bot.http import (
+    UnsupportedMediaType,
+    json_ok,
+    optional_text,
+    read_json_object,
+    refuse_unknown_fields,
+    too_large,
+)
 from bot.sample import SAMPLE_DATASET, SAMPLE_DEFAULTS, sample_documents, sample_in_index
 from bot.uploads import UploadFile
 from knowledge.errors import BadInput, NotFound
@@ -174,7 +181,7 @@ async def upload_documents(request: web.Request) -> web.Response:
     caller = await require_caller(request)
     dataset = await _owned(request, caller, "dataset.upload")
     if not request.content_type.startswith("multipart/"):
-        raise BadInput("ファイルは multipart/form-data で送信してください。")
+        raise UnsupportedMediaType("ファイルは multipart/form-data で送信してください。")
     files: list[UploadFile] = []
     try:
         reader = await request.multipart()

@@ -26,6 +26,13 @@ class PayloadTooLarge(BadInput):
     status = 413
 
 
+class UnsupportedMediaType(BadInput):
+    """The body is sent as another media type (``Content-Type``) than the route reads."""
+
+    code = "unsupported_media_type"
+    status = 415
+
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -107,7 +114,7 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     requests, which this server never approves.
     """
     if request.content_type != "application/json":
-        raise BadInput("Content-Type: application/json で JSON を送信してください。")
+        raise UnsupportedMediaType("Content-Type: application/json で JSON を送信してください。")
     try:
         text = await request.text()
         # A byte order mark, as Windows tools save UTF-8, is ignored (RFC 8259 lets readers).

@@ -239,7 +239,9 @@ async def test_dataset_input_is_validated(setup) -> None:
         "「会議録集」のような別の名前を指定してください。"
         in (await named.json())["error"]["message"]
     )
-    empty = await client.post("/api/v1/datasets/1/documents", data=form(), headers=auth(owner))
+    no_file = aiohttp.FormData(default_to_multipart=True)
+    no_file.add_field("note", "ファイルなし")
+    empty = await client.post("/api/v1/datasets/1/documents", data=no_file, headers=auth(owner))
     assert empty.status == 400
     no_boundary = await client.post(
         "/api/v1/datasets/1/documents",
@@ -249,6 +251,11 @@ async def test_dataset_input_is_validated(setup) -> None:
     assert (
         no_boundary.status == 400 and "multipart" in (await no_boundary.json())["error"]["message"]
     )
+    as_json = await client.post(
+        "/api/v1/datasets/1/documents", json={"file": "規則.txt"}, headers=auth(owner)
+    )
+    assert as_json.status == 415
+    assert "multipart/form-data で送信" in (await as_json.json())["error"]["message"]
     many_digits = await client.get("/api/v1/datasets/99999999999999999999999", headers=auth(owner))
     assert many_digits.status == 404
     # An API client is told where its numbers are listed, as chat users and the CLI are.

@@ -274,7 +274,6 @@ async def test_bad_bodies_get_json_errors(aiohttp_client, make_settings) -> None
     client = await client_for(aiohttp_client, make_settings())
     cases = [
         ({"data": "not json", "headers": {"Content-Type": "application/json"}}, "JSON"),
-        ({"data": "question=x", "headers": {"Content-Type": "text/plain"}}, "application/json"),
         ({"json": ["a list"]}, "オブジェクト"),
         ({"json": {"question": 3}}, "question"),
         ({"json": {"question": "   "}}, "質問を入力"),
@@ -290,6 +289,14 @@ async def test_bad_bodies_get_json_errors(aiohttp_client, make_settings) -> None
         response = await client.post("/api/v1/ask", **kwargs)
         assert response.status == 400, kwargs
         assert fragment in (await response.json())["error"]["message"]
+    # A body of another media type: 415, which says the client's Content-Type is what to fix.
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "text/json"):
+        response = await client.post(
+            "/api/v1/ask", data="question=x", headers={"Content-Type": content_type}
+        )
+        error = (await response.json())["error"]
+        assert response.status == 415 and error["code"] == "unsupported_media_type", content_type
+        assert "Content-Type: application/json" in error["message"]
     # A name far too long is refused without being repeated back whole.
     for path, body in (
         ("/api/v1/summarize", {"doc_id": "あ" * 100_000}),
