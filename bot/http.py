@@ -192,13 +192,16 @@ def bearer_token(request: web.Request) -> str | None:
 class _NoRequestBytes(logging.Filter):
     """aiohttp logs a request it cannot parse with its parser's error, which quotes the bytes
     it refused: a header line too long to read quotes the ``Authorization`` or ``x-api-key``
-    header, key and all. Only the kind of error is kept."""
+    header, key and all. Only the kind of error is kept, as a warning: the client's mistake,
+    answered with 400, is no error of the server to alert anyone about."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, HttpProcessingError):
             record.msg, record.args = "unreadable request refused: %s", (type(exc).__name__,)
             record.exc_info, record.exc_text = None, None
+            if record.levelno > logging.WARNING:  # aiohttp logs some at debug level
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
 
