@@ -209,7 +209,8 @@ class DatasetService(DocumentVersions):
         with Session(self._bind) as session:
             query = select(Dataset).where(_visible_to(viewer_org))
             rows = session.exec(query.order_by(col(Dataset.id))).all()
-            return [_info(r, self._count(session, r.id)) for r in rows]
+            counts = self._counts(session, [r.id for r in rows])
+            return [_info(r, counts.get(r.id or 0, 0)) for r in rows]
 
     def get(self, dataset_id: int, viewer_org: str | None) -> DatasetInfo:
         """One dataset the viewer may see; ``NotFound`` otherwise (no hint that it exists)."""
