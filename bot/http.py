@@ -93,7 +93,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             log.warning(
                 "request failed path=%s code=%s detail=%s", request.path, exc.code, exc.detail
             )
-        return json_error(exc.status, exc.code, exc.user_message)
+        response = json_error(exc.status, exc.code, exc.user_message)
+        if exc.status == 401 and request.path.startswith("/api/v1/"):
+            # RFC 9110: a 401 names the scheme that would be accepted (the REST API's keys).
+            response.headers["WWW-Authenticate"] = 'Bearer realm="baibain"'
+        return response
     except web.HTTPException as exc:
         if exc.status in _STATUS_MESSAGES:
             code, message = _STATUS_MESSAGES[exc.status]

@@ -253,6 +253,10 @@ async def test_wrong_and_revoked_keys_are_refused(aiohttp_client, make_settings)
         )
         assert response.status == 401, bad
         assert (await response.json())["error"]["code"] == "unauthorized"
+        # The scheme a client should use, as HTTP clients read it off a 401.
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="baibain"'
+    missing = await client.get("/api/v1/quota")
+    assert missing.status == 401 and missing.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 async def test_a_header_too_long_to_read_keeps_the_key_out_of_the_log(
