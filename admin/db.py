@@ -53,6 +53,16 @@ SQLITE_UNWRITABLE = (
 )
 
 
+# What a command that only reads says of a database that holds no Baibain schema: most likely
+# BAIBAIN_DATABASE_URL names another database (PostgreSQL's own ``postgres``, say), which a
+# listing must not fill with Baibain's tables.
+NOT_INITIALIZED = (
+    "このデータベースには組織はまだありません（Baibain のデータベースとして初期化されていない"
+    "ため、何も作成していません）。BAIBAIN_DATABASE_URL が使うデータベースを指しているか確認し、"
+    "初めて使う場合は `baibain org create 組織名` で作成してください。"
+)
+
+
 # What a user reads when a statement ran past its bounds (PostgreSQL's query_canceled and
 # lock_not_available): the server answers, but something holds the rows it needs.
 TIMED_OUT = (
@@ -210,22 +220,23 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def init_db(engine: Engine) -> None:
-    """Bring the schema to the newest migration (creating it in an empty database).
+def init_db(engine: Engine, *, create: bool = True) -> None:
+    """Bring the schema to the newest migration (creating it in an empty database; with
+    ``create`` false, an empty database is left as it is and refused with ``BadInput``).
 
     On SQLite, foreign keys are off while the migrations run and checked before they commit:
     SQLite changes a table by copying it into a new one, which a referencing table would
     otherwise block (SQLite's documented procedure for schema changes). A database that cannot
     be reached is ``DatabaseUnavailable``."""
     try:
-        _upgrade(engine)
+        _upgrade(engine, create)
     except OperationalError as exc:
         if engine.dialect.name == "sqlite":  # a file, not a server: its folder or disk
             raise unavailable(exc, SQLITE_UNWRITABLE.format(path=engine.url.database)) from exc
         raise unavailable(exc, UNREACHABLE_AT_START) from exc
 
 
-def _upgrade(engine: Engine) -> None:
+def _upgrade(engine: Engine, create: bool) -> None:
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:  # only outside a transaction does this pragma take effect
@@ -245,6 +256,8 @@ def _upgrade(engine: Engine) -> None:
                         text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
                     )
                 before = MigrationContext.configure(connection).get_current_revision()
+                if before is None and not create:
+                    raise BadInput(NOT_INITIALIZED)  # the transaction ends with nothing done
                 command.upgrade(alembic_config(connection), "head")
                 after = MigrationContext.configure(connection).get_current_revision()
                 if after != before:

@@ -95,12 +95,16 @@ def run_with_services(
 
 
 @contextmanager
-def admin_db(settings: Settings | None = None) -> Iterator[Engine]:
-    """The administrative database, its tables created; errors inside are ``reported``."""
+def admin_db(settings: Settings | None = None, *, create: bool = False) -> Iterator[Engine]:
+    """The administrative database, its schema brought up to date; errors inside are
+    ``reported``. A database without Baibain's schema is refused (``NOT_INITIALIZED``), not
+    filled with it, unless the command ``create``s the first organization: every other command
+    reads or changes what an organization holds, which such a database has none of, and it is
+    most likely not the database meant (a mistyped BAIBAIN_DATABASE_URL)."""
     with reported():
         engine = create_db_engine((settings or Settings()).sqlalchemy_url)
         try:
-            init_db(engine)
+            init_db(engine, create=create)
             yield engine
         finally:
             engine.dispose()

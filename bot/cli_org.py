@@ -33,7 +33,7 @@ def org_create(
 ) -> None:
     """組織を作成します。"""
     existed = False
-    with admin_db() as engine, admin_change(engine) as change:
+    with admin_db(create=True) as engine, admin_change(engine) as change:
         try:
             created = orgs.create_org(change.conn, name)
         except BadInput:

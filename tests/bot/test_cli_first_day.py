@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import inspect
+
+from admin.db import create_db_engine
+
 
 def test_a_mistyped_organization_names_the_one_meant_instead_of_offering_a_second(run) -> None:
     assert run("org", "create", "横浜市").exit_code == 0
@@ -83,3 +87,29 @@ def test_an_audit_export_says_how_many_records_it_wrote_also_when_none(run) -> N
     assert recent.exit_code == 0
     written = len(recent.stdout.splitlines())
     assert written >= 1 and f"監査ログを {written} 件書き出しました。" in recent.stderr
+
+
+def test_a_database_baibain_never_set_up_is_left_as_it_is_by_other_commands(
+    run, database_url: str
+) -> None:
+    # BAIBAIN_DATABASE_URL naming another database (PostgreSQL's own 「postgres」, say): a
+    # listing created Baibain's twenty-odd tables in it.
+    for command in (
+        ("org", "list"),
+        ("quota", "show", "横浜市"),
+        ("audit", "verify"),
+        ("apikey", "create", "--org", "横浜市"),
+    ):
+        result = run(*command, BAIBAIN_DATABASE_URL=database_url)
+        assert result.exit_code == 2, (command, result.output)
+        assert "初期化されていないため、何も作成していません" in result.stderr
+        assert "BAIBAIN_DATABASE_URL" in result.stderr and "baibain org create" in result.stderr
+    engine = create_db_engine(database_url)
+    try:
+        assert inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+    # The first organization sets it up; then the rest works on it.
+    assert run("org", "create", "横浜市", BAIBAIN_DATABASE_URL=database_url).exit_code == 0
+    shown = run("quota", "show", "横浜市", BAIBAIN_DATABASE_URL=database_url)
+    assert shown.exit_code == 0 and "横浜市のトークン上限と使用量" in shown.stdout
