@@ -301,6 +301,8 @@ async def quota(request: web.Request) -> web.Response:
 async def usage(request: web.Request) -> web.Response:
     """``GET /api/v1/usage[?period=YYYY-MM][&format=csv]``: the organization's usage figures."""
     org = await require_org(request)
+    # 「?perod=2026-04」 answered with this month's figures would pass for April's.
+    refuse_unknown_fields(request.query, ("period", "format"), "クエリに")
     period = request.query.get("period") or None
     if period is not None and not re.fullmatch(r"20\d{2}-(0[1-9]|1[0-2])", period):
         raise BadInput("period は 2026-04 のような年-月の形で指定してください。")

@@ -65,3 +65,7 @@ async def test_usage_counts_questions_users_outcomes_and_categories(
     for period in ("2026-13", "0000-01"):
         bad = await client.get(f"/api/v1/usage?period={period}", headers=mine)
         assert bad.status == 400
+    # A misspelled parameter is named, not answered with this month's figures.
+    typo = await client.get("/api/v1/usage?perod=2026-04", headers=mine)
+    assert typo.status == 400
+    assert "クエリに使えない項目があります（perod）" in (await typo.json())["error"]["message"]
