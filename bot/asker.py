@@ -39,6 +39,11 @@ class Asker:
         )
 
     @property
+    def where(self) -> ConversationRef:
+        """The conversation the answer is read in (one of its platform alone outside chat)."""
+        return self.conversation or ConversationRef(self.platform)
+
+    @property
     def viewer_org(self) -> str | None:
         """The organization whose own datasets the answer may draw on, besides shared ones."""
         return self.org_id if self.own_data else None

@@ -18,7 +18,7 @@ from bot.cli_quota import changed_line, describe, parse_tokens, tokens_refused
 from bot.fetch import Fetched, FetchPolicy, fetch
 from bot.sample import sample_in_index, sample_line
 from bot.services import Services
-from bot.turns import Answer, Platform, Turn, notice
+from bot.turns import Answer, ConversationRef, Turn, notice
 from bot.uploads import UploadFile, Uploads
 from knowledge.errors import BadInput, NotFound
 
@@ -76,11 +76,11 @@ SHARE_NO = ("不可", "いいえ", "no")
 DELETE_ALL = ("すべて", "全て", "全部")
 
 
-def _upload_options_help(platform: Platform) -> str:
-    """The options ``/upload`` understands, with an example as typed on ``platform``."""
+def _upload_options_help(where: ConversationRef) -> str:
+    """The options ``/upload`` understands, with an example as typed ``where``."""
     return (
         "使える指定は「データセット=名前 分類=… ライセンス=… 共有=可」です"
-        f"（例: {commands.typed(platform, UPLOAD_EXAMPLE)}）。"
+        f"（例: {commands.typed(where, UPLOAD_EXAMPLE)}）。"
     )
 
 
@@ -89,7 +89,7 @@ def scope_label(shared: bool) -> str:
     return "全参加団体と共有" if shared else "組織内のみ"
 
 
-def _delete_confirmation(dataset: DatasetInfo, platform: Platform) -> str:
+def _delete_confirmation(dataset: DatasetInfo, where: ConversationRef) -> str:
     """What deleting the whole dataset would do, and how to confirm it."""
     shared = dataset.visibility == "shared"
     scope = scope_label(shared)
@@ -97,9 +97,9 @@ def _delete_confirmation(dataset: DatasetInfo, platform: Platform) -> str:
     return (
         f"データセット「{dataset.name}」（{scope}・文書 {dataset.documents} 件）を、"
         f"その文書とともに削除します。削除すると元に戻せません。{others}"
-        f"削除する場合は「{commands.typed(platform, f'dataset delete {dataset.id} すべて')}」"
+        f"削除する場合は「{commands.typed(where, f'dataset delete {dataset.id} すべて')}」"
         "と送ってください（1つの文書だけを削除する場合は"
-        f"「{commands.typed(platform, f'dataset delete {dataset.id} 文書名')}」）。"
+        f"「{commands.typed(where, f'dataset delete {dataset.id} 文書名')}」）。"
     )
 
 
@@ -158,24 +158,24 @@ class DataCommands:
         platform = turn.conversation.platform
         if unknown := [key for key in options if key not in UPLOAD_OPTIONS]:
             named = "、".join(f"「{key}=」" for key in unknown)
-            return notice(f"{named}は使えない指定です。{_upload_options_help(platform)}")
+            return notice(f"{named}は使えない指定です。{_upload_options_help(turn.conversation)}")
         if stray := [w for w in rest if not commands.is_web_address(w)]:
             # 「データセット=例規 集」 would name the dataset 「例規」: nothing is taken instead.
             named = "".join(f"「{w[:40]}」" for w in stray[:3])
             return notice(
                 f"{named}を読み取れませんでした。指定は「分類=計画」のように = でつなぎ、"
-                f"値には空白を入れずに書いてください。{_upload_options_help(platform)}"
+                f"値には空白を入れずに書いてください。{_upload_options_help(turn.conversation)}"
             )
         if options.get("共有", "可") not in (*SHARE_YES, *SHARE_NO):
             return notice(
                 "共有は「共有=可」か「共有=不可」で指定してください。"
-                + _upload_options_help(platform)
+                + _upload_options_help(turn.conversation)
             )
         name = options.get("データセット") or options.get("名前") or ""
         if not name:
             return notice(
                 "取り込み先を「データセット=名前」で指定してください"
-                f"（例: {commands.typed(platform, UPLOAD_EXAMPLE)}）。"
+                f"（例: {commands.typed(turn.conversation, UPLOAD_EXAMPLE)}）。"
             )
         files = [UploadFile(a.name, a.content) for a in turn.attachments if a.content is not None]
         urls = [w for w in rest if commands.is_web_address(w)]
@@ -243,9 +243,8 @@ class DataCommands:
 
     async def datasets(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
         raw = args.strip()
-        platform = turn.conversation.platform
         if raw:
-            return await self._documents(org, raw, platform)
+            return await self._documents(org, raw, turn.conversation)
         rows = await asyncio.to_thread(self.services.datasets.visible, org.id)
         # The bundled statutes answer questions too, though no organization uploaded them.
         sample = await sample_in_index(self.services.index)
@@ -255,19 +254,19 @@ class DataCommands:
         if sample:
             lines.append(sample_line())
         if rows:
-            shown = commands.typed(platform, "datasets 番号")
+            shown = commands.typed(turn.conversation, "datasets 番号")
             lines.append(f"「{shown}」で、そのデータセットの文書を一覧表示します。")
         return notice("\n".join(lines))
 
-    async def _documents(self, org: OrgInfo, raw: str, platform: Platform) -> Answer:
+    async def _documents(self, org: OrgInfo, raw: str, where: ConversationRef) -> Answer:
         """The documents of one dataset the organization may see, to name one in /summarize."""
         number = _dataset_number(raw)
         meant, rest = commands.parse(f"dataset {raw}")
         if number is None and meant is not None:  # 「/datasets delete 3」: one s too many
-            named = commands.typed(platform, f"{meant.name} {rest}".strip())
+            named = commands.typed(where, f"{meant.name} {rest}".strip())
             return notice(f"データセットを削除する場合は「{named}」と送ってください。")
         if number is None:
-            listed = commands.typed(platform, "datasets")
+            listed = commands.typed(where, "datasets")
             return notice(
                 f"データセットの番号を数字で指定してください（{listed} で確認できます）。"
             )
@@ -276,7 +275,7 @@ class DataCommands:
         titles = await asyncio.to_thread(datasets.titles, dataset.id)
         lines = document_lines(dataset, titles, LISTED_DOCUMENTS)
         if titles:
-            lines.append(f"「{commands.typed(platform, 'summarize 文書名')}」で要約できます。")
+            lines.append(f"「{commands.typed(where, 'summarize 文書名')}」で要約できます。")
         return notice("\n".join(lines))
 
     async def delete(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
@@ -286,7 +285,7 @@ class DataCommands:
         platform = turn.conversation.platform
         number = _dataset_number(raw)
         if number is None:
-            listed = commands.typed(platform, "datasets")
+            listed = commands.typed(turn.conversation, "datasets")
             return notice(
                 f"削除するデータセットの番号を指定してください（{listed} で確認できます）。"
             )
@@ -295,7 +294,7 @@ class DataCommands:
             dataset = await self.services.uploads.owned(
                 number, org.id, who=turn.actor, platform=platform, action="dataset.delete"
             )
-            return notice(_delete_confirmation(dataset, platform))
+            return notice(_delete_confirmation(dataset, turn.conversation))
         return notice(
             await delete_dataset_or_document(
                 self.services.uploads,
@@ -315,7 +314,7 @@ class DataCommands:
         # The number comes last: an organization's name may hold spaces (「相模原市 中央区」).
         *name, typed = args.split() or [""]
         amount = parse_tokens(typed)
-        form = commands.typed(turn.conversation.platform, "quota set 組織名 トークン数")
+        form = commands.typed(turn.conversation, "quota set 組織名 トークン数")
         if not name:
             return notice(f"「{form}」の形で指定してください。")
         if amount is None:

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-from bot.turns import Platform, starts_as_command
+from bot.turns import ConversationRef, Platform, starts_as_command
 
 Access = Literal["everyone", "admin", "operator"]
 
+# The bot as examples mention it (the app's display name).
+MENTION = "@バイバイン"
 NOT_READY_TEXT = "この機能は準備中です。公開までしばらくお待ちください。"
 # What each platform calls a chat with the bot alone, where no mention is needed.
 _DIRECT_CHAT: dict[str, str] = {"teams": "個人チャット", "logo": "1対1のトーク"}
@@ -46,12 +48,13 @@ def unknown_workspace_text(platform: Platform) -> str:
 
 
 def usage_hint(platform: Platform) -> str:
-    """The reply to a message that is only a mention of the bot."""
+    """The reply to a message that is only a mention of the bot (in a channel, where a
+    message without one never reaches the bot)."""
     return (
         "ご質問をメンションに続けて入力してください"
-        "（例: @バイバイン 引っ越したら何日以内に届け出ますか）。"
+        f"（例: {MENTION} 引っ越したら何日以内に届け出ますか）。"
         f"{direct_chat(platform)}ではそのまま質問を書けます。"
-        "「使い方」と送ると、使い方とコマンドの一覧を表示します。"
+        f"「{MENTION} 使い方」と送ると、使い方とコマンドの一覧を表示します。"
     )
 
 
@@ -282,20 +285,20 @@ def asks_summary_alone(text: str) -> bool:
     return asked is not None and _REQUEST_WORDS.fullmatch(asked["rest"]) is not None
 
 
-def unknown_command_text(platform: Platform, line: str) -> str:
-    """The reply to ``/foo``, with the commands named as typed on ``platform``."""
+def unknown_command_text(where: ConversationRef, line: str) -> str:
+    """The reply to ``/foo``, with the commands named as typed ``where`` it is read."""
     name = line.split(maxsplit=1)[0] if line.split() else ""
     # Whole names: 「/dataset」 is close to /datasets and /dataset delete, not to itself;
     # 「/データ」 to 「/データセット」, as the user typed it in Japanese.
     names = [" ".join(names) for names, _ in _names()]
     similar = difflib.get_close_matches(_folded(name).lstrip("/"), names, n=2)
-    hint = f"（もしかして: {'、'.join(typed(platform, s) for s in similar)}）" if similar else ""
+    hint = f"（もしかして: {'、'.join(typed(where, s) for s in similar)}）" if similar else ""
     text = (
         f"「{name[:40]}」というコマンドはありません{hint}。"
-        f"{typed(platform, 'help')} でコマンドの一覧を表示します。"
+        f"{typed(where, 'help')} でコマンドの一覧を表示します。"
     )
     if not _folded(name).isascii():  # 「/baibain 副市長」: a question, perhaps
-        text += f"質問する場合は「{typed(platform, 'ask ' + name[:40])}」のように送ってください。"
+        text += f"質問する場合は「{typed(where, 'ask ' + name[:40])}」のように送ってください。"
     return text
 
 
@@ -320,19 +323,28 @@ def typed_digits(text: str) -> str | None:
 FOR_EXTERNAL_AUDIENCE = frozenset({"help", "ask", "summarize"})
 
 
-def external_audience_text(platform: Platform, command: Command) -> str:
+def external_audience_text(where: ConversationRef, command: Command) -> str:
     """The reply to a command that would show the organization's data to other organizations."""
     return (
         "このチャンネルには他の組織のメンバーも参加しているため、"
-        f"「{typed(platform, command.name)}」は使えません。"
-        "ダイレクトメッセージでお試しください。"
+        f"「{typed(where, command.name)}」は使えません。"
+        f"{direct_chat(where.platform)}でお試しください。"
     )
 
 
-def typed(platform: Platform, line: str) -> str:
-    """A command as the user types it on ``platform`` (「/datasets 3」): on Slack after
-    /baibain, as Slack takes a message that starts with / as one of its own commands."""
-    return f"/baibain {line}" if platform == "slack" else f"/{line}"
+# Where a command in a thread must follow a mention of the bot.
+_MENTION_IN_THREADS = frozenset({"slack", "teams"})
+
+
+def typed(where: ConversationRef, line: str) -> str:
+    """A command as the user types it in the conversation ``where`` the reply is read
+    (「/datasets 3」): in a Slack or Teams thread after a mention of the bot (Slack runs no
+    slash command in a thread, and a Teams channel's thread reaches the bot only with a
+    mention; LoGo Chat sends commands from threads too); elsewhere on Slack after /baibain,
+    as Slack takes a message that starts with / as one of its own commands."""
+    if where.thread_id and where.platform in _MENTION_IN_THREADS:
+        return f"{MENTION} /{line}"
+    return f"/baibain {line}" if where.platform == "slack" else f"/{line}"
 
 
 def takes_nothing_more(command: Command) -> bool:
@@ -342,54 +354,67 @@ def takes_nothing_more(command: Command) -> bool:
     return not command.args and command.name != "help"
 
 
-def extra_words_text(platform: Platform, command: Command) -> str:
+def extra_words_text(where: ConversationRef, command: Command) -> str:
     """The reply to ``command`` typed with words it does not take: what it does alone, and
     the commands that start with its name (``/quota set``)."""
-    named = typed(platform, command.name)
+    named = typed(where, command.name)
     lines = [f"「{named}」のあとには何も指定できません。"]
     lines.append(f"「{named}」とだけ送ると、{command.summary}。")
     for longer in COMMANDS:
         if longer.name.startswith(f"{command.name} "):
             who = ACCESS_LABELS[longer.access]
             lines.append(
-                f"「{typed(platform, longer.usage[1:])}」で{longer.summary}"
+                f"「{typed(where, longer.usage[1:])}」で{longer.summary}"
                 + (f"（{who}）。" if who else "。")
             )
     return "".join(lines)
 
 
-def refusal_text(platform: Platform, command: Command) -> str:
-    """The reply to a command the user may not run, the command as typed on ``platform``."""
+def refusal_text(where: ConversationRef, command: Command) -> str:
+    """The reply to a command the user may not run, the command as typed ``where``."""
     who = ACCESS_LABELS[command.access]
     ask = "運用窓口" if command.access == "operator" else "組織の管理者"
-    named = typed(platform, command.name)
+    named = typed(where, command.name)
     return f"「{named}」は{who}が実行できます。必要な場合は{ask}にご相談ください。"
 
 
-def welcome_text(platform: Platform, *, direct: bool) -> str:
+def welcome_text(where: ConversationRef, *, direct: bool) -> str:
     """What the bot says when it is added to a conversation: what it does and how to ask
     there (``direct``: a chat with the bot alone, where no mention is needed), help named as
-    typed on ``platform`` (after a mention Slack leaves 「/help」 to the bot)."""
+    typed there (after a mention Slack leaves 「/help」 to the bot)."""
     how = WELCOME_DIRECT if direct else WELCOME_SHARED
-    command = typed(platform, "help") if direct else "@バイバイン /help"
+    command = typed(where, "help") if direct else f"{MENTION} /help"
     more = f"使い方とコマンドの一覧は「{command}」で表示します。{AI_NOTE}"
     return "\n\n".join((WELCOME_INTRO, how, more))
 
 
-def help_text(platform: Platform) -> str:
-    """The help message, generated from ``COMMANDS``, with the commands as typed on
-    ``platform`` and its word for a chat with the bot alone."""
-    if platform == "slack":
+def _how_to_command(where: ConversationRef) -> str:
+    """How commands are sent where help is read, and their Japanese names."""
+    japanese = "、".join(names[0] for names in JAPANESE_NAMES.values())
+    example = JAPANESE_NAMES["datasets"][0]
+    if where.thread_id and where.platform in _MENTION_IN_THREADS:
+        # 「@バイバイン データセット」: a name alone after the mention works too
+        outside = "/baibain help" if where.platform == "slack" else "/help"
+        return (
+            f"このスレッドでは、コマンドは「{typed(where, 'help')}」のようにメンションに続けて"
+            f"送ってください（スレッドの外では「{outside}」）。"
+            f"コマンド名は「{MENTION} {example}」のように日本語でも送れます（{japanese}）。"
+        )
+    if where.platform == "slack":
         how = "コマンドは「/baibain help」のように送ってください"
-        how += "（スレッドの中では「@バイバイン /help」）。"
+        how += f"（スレッドの中では「{MENTION} /help」）。"
     else:
         how = "コマンドは「/help」のように / に続けて送ってください"
-        how += "（チャンネルでは「@バイバイン /help」）。"
-    japanese = "、".join(names[0] for names in JAPANESE_NAMES.values())
-    how += (
-        f"コマンド名は「{typed(platform, JAPANESE_NAMES['datasets'][0])}」のように"
-        f"日本語でも送れます（{japanese}）。"
-    )
+        how += f"（チャンネルでは「{MENTION} /help」）。"
+    named = typed(where, example)
+    return how + f"コマンド名は「{named}」のように日本語でも送れます（{japanese}）。"
+
+
+def help_text(where: ConversationRef) -> str:
+    """The help message, generated from ``COMMANDS``, with the commands as typed in the
+    conversation ``where`` it is read and its platform's word for a chat with the bot alone."""
+    platform = where.platform
+    how = _how_to_command(where)
     lines = [
         "自治体版バイバインの使い方です。",
         f"質問はメンションに続けて書いてください（{direct_chat(platform)}ではそのまま書けます）。"
@@ -408,6 +433,6 @@ def help_text(platform: Platform) -> str:
         if not command.ready:
             notes.append("準備中")
         suffix = f"（{'・'.join(notes)}）" if notes else ""
-        lines.append(f"・{typed(platform, command.usage[1:])} — {command.summary}{suffix}")
+        lines.append(f"・{typed(where, command.usage[1:])} — {command.summary}{suffix}")
     lines += ["", AI_NOTE]
     return "\n".join(lines)

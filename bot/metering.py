@@ -19,7 +19,7 @@ from admin.audit_models import AuditEvent
 from admin.quotas import QuotaService, QuotaStatus, Reservation, exhausted_message
 from bot.auditing import Auditor
 from bot.commands import typed
-from bot.turns import Platform
+from bot.turns import ConversationRef
 from knowledge.errors import QuotaExceeded, UpstreamUnavailable
 from knowledge.llm import (
     NO_USAGE,
@@ -196,13 +196,13 @@ class LLMAccess:
         status = await asyncio.to_thread(self.quotas.status, org_id)
         return status.offline_when_exhausted
 
-    async def crossing_notice(self, llm: LLMClient | None, platform: Platform) -> str:
+    async def crossing_notice(self, llm: LLMClient | None, where: ConversationRef) -> str:
         """What a turn says under its answer when its calls recorded a threshold's crossing
         (``""`` when they did not): nobody is told otherwise before the budget runs out."""
         if not isinstance(llm, MeteredLLM) or llm.crossed is None:
             return ""
         status = await asyncio.to_thread(self.quotas.status, llm.org_id)
-        return threshold_notice(llm.crossed, status, platform)
+        return threshold_notice(llm.crossed, status, where)
 
     async def check_affordable(self, org_id: str | None, tokens: int) -> None:
         """``QuotaExceeded`` when the organization has less than ``tokens`` left: a turn checks
@@ -215,7 +215,7 @@ class LLMAccess:
             raise QuotaExceeded(exhausted_message(status))
 
 
-def threshold_notice(percent: int, status: QuotaStatus, platform: Platform) -> str:
+def threshold_notice(percent: int, status: QuotaStatus, where: ConversationRef) -> str:
     """The notice of ``percent`` of the budget crossed: what is left, what happens when it is
     used up (quotes or no answers, as the organization chose) and where admins see more."""
     reset = f"{status.reset_on.month}月{status.reset_on.day}日のリセットまで"
@@ -231,11 +231,12 @@ def threshold_notice(percent: int, status: QuotaStatus, platform: Platform) -> s
             f"※今月のAI利用量が上限の{percent}%に達しました（残り{status.remaining:,}トークン）。"
             f"使い切ると、{reset}{after}。"
         )
-    return f"{reached}管理者の方は「{_quota_command(platform)}」で利用状況を確認できます。"
+    return f"{reached}管理者の方は「{_quota_command(where)}」で利用状況を確認できます。"
 
 
-def _quota_command(platform: Platform) -> str:
-    """How an admin on ``platform`` looks at the quota."""
+def _quota_command(where: ConversationRef) -> str:
+    """How an admin in the conversation ``where`` the notice is read looks at the quota."""
+    platform = where.platform
     if platform in ("slack", "teams", "logo"):
-        return typed(platform, "quota")
+        return typed(where, "quota")
     return "baibain quota show 組織名" if platform == "cli" else "GET /api/v1/quota"

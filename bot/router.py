@@ -60,11 +60,11 @@ def _greeting_kind(org: OrgInfo | None) -> str:
     return "welcome" if org else "unregistered"
 
 
-def _chat_message(exc: BaibainError, platform: Platform) -> str:
+def _chat_message(exc: BaibainError, where: ConversationRef) -> str:
     """What a chat user is told of ``exc``: where a missing dataset or document number is
-    listed is the chat command alone, as typed on ``platform`` (not the CLI's or REST's)."""
+    listed is the chat command alone, as typed ``where`` (not the CLI's or REST's)."""
     if isinstance(exc, ListedNotFound):
-        return f"{exc.what}{exc.subject} {commands.typed(platform, exc.chat)} で確認できます。"
+        return f"{exc.what}{exc.subject} {commands.typed(where, exc.chat)} で確認できます。"
     return exc.user_message
 
 
@@ -133,7 +133,7 @@ class ChatRouter:
                 answer = notice(commands.usage_hint(platform))
             elif asks_how_to_use(turn.text):
                 kind = "help"
-                answer = notice(commands.help_text(platform))
+                answer = notice(commands.help_text(turn.conversation))
             else:
                 return await self._ask(turn, org, turn.text, progress)  # the Assistant logs it
         except QuotaExceeded as exc:
@@ -141,7 +141,7 @@ class ChatRouter:
         except BaibainError as exc:
             if exc.status >= 500:
                 log.warning("chat turn failed code=%s detail=%s", exc.code, exc.detail)
-            answer = notice(_chat_message(exc, platform), "error")
+            answer = notice(_chat_message(exc, turn.conversation), "error")
         log.info(
             "chat turn platform=%s org=%s kind=%s outcome=%s latency_ms=%d",
             platform,
@@ -170,7 +170,7 @@ class ChatRouter:
         log.info("chat welcome platform=%s org=%s", platform, org.id if org else "-")
         if org is None:
             return notice(commands.unknown_workspace_text(platform), "refused")
-        return notice(commands.welcome_text(platform, direct=direct))
+        return notice(commands.welcome_text(conversation, direct=direct))
 
     async def greeting_undelivered(self, conversation: ConversationRef, user_id: str) -> None:
         """Forget that ``user_id`` was greeted (``welcome`` claimed it) when the greeting could
@@ -266,10 +266,10 @@ class ChatRouter:
                 summarizer, self.assistant, cited.CitedRequest(), asker, progress, sources
             )
         else:
-            platform = turn.conversation.platform
+            where = turn.conversation
             return notice(
-                f"要約する文書の名前・文書ID・URL を「{commands.typed(platform, 'summarize')}」"
-                f"に続けて指定してください（例: {commands.typed(platform, SUMMARIZE_EXAMPLE)}）。"
+                f"要約する文書の名前・文書ID・URL を「{commands.typed(where, 'summarize')}」"
+                f"に続けて指定してください（例: {commands.typed(where, SUMMARIZE_EXAMPLE)}）。"
             )
         return await summarizer.summarize(request, asker, progress)
 
@@ -287,17 +287,17 @@ class ChatRouter:
         return await ask_about_files(self.assistant, turn.text, files, asker, progress)
 
     async def _command(self, turn: Turn, org: OrgInfo, progress: Progress | None) -> Answer:
-        platform = turn.conversation.platform
+        platform, where = turn.conversation.platform, turn.conversation
         line = commands.command_line(turn.text)
         if not line:
-            return notice(commands.help_text(platform))
+            return notice(commands.help_text(where))
         command, args = commands.parse(line)
         if command is None:
             if commands.looks_like_question(line):
                 return await self._ask(turn, org, line, progress)
-            return notice(commands.unknown_command_text(platform, line))
+            return notice(commands.unknown_command_text(where, line))
         if turn.external_audience and command.name not in commands.FOR_EXTERNAL_AUDIENCE:
-            return notice(commands.external_audience_text(platform, command), "refused")
+            return notice(commands.external_audience_text(where, command), "refused")
         if not await self._allowed(command, turn, org):
             await self.auditor.security(
                 org_id=org.id,
@@ -306,12 +306,12 @@ class ChatRouter:
                 reason="command_refused",
                 details={"command": command.name, "required": command.access},
             )
-            return notice(commands.refusal_text(platform, command), "refused")
+            return notice(commands.refusal_text(where, command), "refused")
         if args.strip() and commands.takes_nothing_more(command):
-            return notice(commands.extra_words_text(platform, command))
+            return notice(commands.extra_words_text(where, command))
         if command.name == "ask":
             if not args.strip():
-                asked = commands.typed(platform, "ask")
+                asked = commands.typed(where, "ask")
                 return notice(f"「{asked}」に続けて質問を入力してください。")
             return await self._ask(turn, org, args, progress)
         if command.name == "summarize":
@@ -331,4 +331,4 @@ class ChatRouter:
         return await asyncio.to_thread(links.is_operator, self.engine, org.id)
 
     async def _help(self, turn: Turn, _org: OrgInfo, _args: str) -> Answer:
-        return notice(commands.help_text(turn.conversation.platform))
+        return notice(commands.help_text(turn.conversation))

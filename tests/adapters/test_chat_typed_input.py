@@ -149,7 +149,7 @@ async def test_slack_refusals_and_the_welcome_name_commands_as_slack_takes_them(
     await send_event(chat, slack_fake, shared)
     await chat.drain()
     [listing] = (c.block_text for c in slack_fake.of("chat.update"))
-    assert "「/baibain datasets」は使えません" in listing
+    assert "「@バイバイン /datasets」は使えません" in listing  # read in the thread
     await send_event(chat, slack_fake, slack_fake.home_opened(event_id="E2"))
     await chat.drain()
     welcome = slack_fake.of("chat.postMessage")[-1].block_text  # after the listing's placeholder

@@ -160,7 +160,7 @@ async def test_mention_only_gets_a_usage_hint(make_chat, logo_fake) -> None:
     await deliver(chat, logo_fake, logo_fake.event(""))
     await chat.drain()
     [reply] = logo_fake.replies
-    assert "メンションに続けて" in reply.text and "「使い方」と送ると" in reply.text
+    assert "メンションに続けて" in reply.text and "「@バイバイン 使い方」と送ると" in reply.text
 
 
 async def test_quota_set_is_for_operator_admins_only(make_chat, logo_fake) -> None:

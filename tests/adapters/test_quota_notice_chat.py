@@ -42,7 +42,7 @@ async def test_slack_staff_see_the_80_percent_notice_once_and_admins_the_percent
     assert "十四日以内" in texts[0]
     assert texts[-1].startswith(EIGHTY)  # the last section: below the sources and the footer
     assert "資料からの抜粋のみでお答えします。" in texts[-1]
-    assert texts[-1].endswith("管理者の方は「/baibain quota」で利用状況を確認できます。")
+    assert texts[-1].endswith("管理者の方は「@バイバイン /quota」で利用状況を確認できます。")
     assert crossing.block_text.index(AI_FOOTER) < crossing.block_text.index(EIGHTY)
     assert crossing.blocks[-1]["type"] == "actions"  # the 👍/👎 stay last
     assert "十四日以内" in after.block_text and "80%" not in after.block_text

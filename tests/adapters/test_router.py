@@ -82,11 +82,11 @@ async def test_commands_questions_and_unknown_names(setup) -> None:
     unknown = await router.handle(turn("foo bar", command=True))
     assert "「foo」というコマンドはありません。" in unknown.text and unknown.footer == ""
     typo = await router.handle(turn("qouta", command=True))
-    assert "「qouta」というコマンドはありません（もしかして: /baibain quota）" in typo.text
+    assert "「qouta」というコマンドはありません（もしかして: @バイバイン /quota）" in typo.text
     asked = await router.handle(turn("住民監査請求は誰ができますか", command=True))
     assert asked.text == "回答: 住民監査請求は誰ができますか"
     assert (await router.handle(turn("ask", command=True))).text.startswith(
-        "「/baibain ask」に続けて"
+        "「@バイバイン /ask」に続けて"
     )
     assert (await router.handle(turn("ask 期限は", command=True))).text == "回答: 期限は"
     assert (
@@ -178,7 +178,7 @@ def test_parse_finds_the_longest_command_name() -> None:
 
 
 def test_help_is_generated_from_the_definitions() -> None:
-    text = commands.help_text("logo")
+    text = commands.help_text(ConversationRef("logo"))
     for command in commands.COMMANDS:
         line = next(li for li in text.splitlines() if li.startswith(f"・{command.usage} — "))
         assert ("準備中" in line) is (not command.ready)
@@ -186,10 +186,10 @@ def test_help_is_generated_from_the_definitions() -> None:
     assert "・/usage — 組織の利用状況を表示します（組織の管理者のみ）" in text
     assert "1対1のトークではそのまま書けます" in text and "Slack" not in text
     # Each platform's words: Slack's commands follow /baibain; Teams has personal chats.
-    slack = commands.help_text("slack")
+    slack = commands.help_text(ConversationRef("slack"))
     assert "・/baibain usage — 組織の利用状況を表示します" in slack
     assert "ダイレクトメッセージではそのまま書けます" in slack
-    assert "個人チャットではそのまま書けます" in commands.help_text("teams")
+    assert "個人チャットではそのまま書けます" in commands.help_text(ConversationRef("teams"))
 
 
 async def test_an_unlinked_teams_tenant_is_told_in_teams_words(setup) -> None:
