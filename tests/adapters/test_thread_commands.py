@@ -1,5 +1,6 @@
-"""Slack threads run no slash command: replies read in a thread name commands as a mention of
-the bot (「@バイバイン /datasets」), which works there, and the slash command where it works."""
+"""Slack threads run no slash command, and a Teams channel's thread reaches the bot only with
+a mention: replies read there name commands as a mention of the bot (「@バイバイン
+/datasets」), which works, and the slash command where that works."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 from chat_harness import Chat, MakeChat
 from fakes.slack_api import FakeSlack
 from test_slack import FORM, send, send_event, slack_chat
+from test_teams import TENANT, post, teams_chat
 
 THREAD = "1700000000.000100"
 
@@ -84,3 +86,20 @@ async def test_a_direct_message_names_slash_commands_outside_threads_only(
     await chat.drain()
     threaded = slack_fake.of("chat.update")[-1].block_text
     assert "「@バイバイン /usage」は組織の管理者のみが実行できます" in threaded
+
+
+async def test_teams_names_commands_as_a_mention_in_a_channel_only(
+    make_chat, botframework_fake
+) -> None:
+    fake = botframework_fake
+    chat = await teams_chat(make_chat, fake)
+    chat.link("横浜市", "teams", TENANT)
+    await post(chat, fake.activity("/usage"), fake.token())  # a channel's thread
+    await chat.drain()
+    assert "「@バイバイン /usage」は組織の管理者のみ" in fake.of("PUT")[-1].card_text
+    personal = fake.activity(
+        "/usage", activity_id="p-1", conversation_id="a:personal-1", conversation_type="personal"
+    )
+    await post(chat, personal, fake.token())
+    await chat.drain()
+    assert "「/usage」は組織の管理者のみ" in fake.of("PUT")[-1].card_text
