@@ -287,7 +287,8 @@ def claim_event(engine: Engine, platform: str, event_id: str) -> bool:
 def claim_greeting(
     engine: Engine, platform: str, workspace_id: str, user_id: str, kind: str
 ) -> bool:
-    """Claim greeting a user of a workspace with ``kind`` (``welcome`` or ``unregistered``);
+    """Claim greeting a user of a workspace with ``kind`` (``welcome``, ``unregistered``, or
+    a budget notice: ``ChatGreeting``);
     ``True`` for the first claim only, in any process. Kept for good: a user is greeted once."""
     with Session(engine) as session:
         claimed = insert_missing(

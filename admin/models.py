@@ -96,7 +96,8 @@ class AnswerFeedback(SQLModel, table=True):
 class ChatGreeting(SQLModel, table=True):
     """A chat user the bot has greeted in a direct chat, so that it greets them once:
     ``kind`` is ``welcome``, or ``unregistered`` for the notice of a workspace not yet linked
-    (a user told that is welcomed again once it is linked)."""
+    (a user told that is welcomed again once it is linked); an admin told that the month's
+    budget passed a threshold is recorded so too (``quota80@2026-12``, at most 16 characters)."""
 
     __tablename__ = "chat_greeting"
     __table_args__ = (UniqueConstraint("platform", "workspace_id", "user_hash", "kind"),)

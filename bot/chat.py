@@ -113,7 +113,11 @@ def _chat_context(
     async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
         services = app[SERVICES]
         router = ChatRouter(
-            services.engine, services.assistant, services.auditor, summarizer=services.summarizer
+            services.engine,
+            services.assistant,
+            services.auditor,
+            summarizer=services.summarizer,
+            metering=services.assistant.llm,
         )
         install(router.handlers, services)
         tasks = BackgroundTasks()

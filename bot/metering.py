@@ -204,6 +204,14 @@ class LLMAccess:
         status = await asyncio.to_thread(self.quotas.status, llm.org_id)
         return threshold_notice(llm.crossed, status, where)
 
+    async def reached(self, org_id: str) -> QuotaStatus | None:
+        """The organization's month when an LLM is configured and the usage reaches a
+        threshold (80 % or 100 %) of the budget, else ``None``."""
+        if self.llm is None:
+            return None
+        status = await asyncio.to_thread(self.quotas.status, org_id)
+        return status if status.threshold_reached is not None else None
+
     async def check_affordable(self, org_id: str | None, tokens: int) -> None:
         """``QuotaExceeded`` when the organization has less than ``tokens`` left: a turn checks
         that its answer can be paid for before it spends anything on preparatory calls

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from admin import links
 from admin.dataset_rules import ListedNotFound
@@ -28,6 +29,7 @@ from bot.attached import about_files, ask_about_files, is_picture, wants_summary
 from bot.auditing import Auditor
 from bot.commands import Command
 from bot.feedback import record as feedback_record
+from bot.metering import LLMAccess, threshold_notice
 from bot.smalltalk import asks_how_to_use
 from bot.summarizer import Summarizer
 from bot.summary_asked import summarize_cited, summary_asked
@@ -50,6 +52,7 @@ log = logging.getLogger(__name__)
 SECURITY_WINDOW_S = 60.0
 
 SUMMARIZE_EXAMPLE = "summarize 地方自治法第242条"
+QUOTA = commands.find("quota")
 
 CommandHandler = Callable[[Turn, OrgInfo, str], Awaitable[Answer]]
 
@@ -84,8 +87,10 @@ class ChatRouter:
         auditor: Auditor,
         clock: Callable[[], float] = time.monotonic,
         summarizer: Summarizer | None = None,
+        metering: LLMAccess | None = None,
     ) -> None:
         self.engine = engine
+        self.metering = metering
         self.assistant = assistant
         self.auditor = auditor
         self.summarizer = summarizer
@@ -135,7 +140,8 @@ class ChatRouter:
                 kind = "help"
                 answer = notice(commands.help_text(turn.conversation))
             else:
-                return await self._ask(turn, org, turn.text, progress)  # the Assistant logs it
+                answer = await self._ask(turn, org, turn.text, progress)  # the Assistant logs it
+                return await self._told_admin(turn, org, answer)
         except QuotaExceeded as exc:
             answer = notice(exc.user_message, "quota")
         except BaibainError as exc:
@@ -150,7 +156,11 @@ class ChatRouter:
             answer.outcome,
             int((time.perf_counter() - started) * 1000),
         )
-        return answer
+        if org is None:
+            return answer
+        # The quota command's reply says how much is used: that tells an admin already.
+        shows_quota = kind == "command" and commands.parse(turn.text)[0] == QUOTA
+        return await self._told_admin(turn, org, answer, told=shows_quota)
 
     async def welcome(
         self, conversation: ConversationRef, *, direct: bool, user_id: str = ""
@@ -209,6 +219,41 @@ class ChatRouter:
         )
 
     # -- turns -------------------------------------------------------------------------------
+
+    async def _told_admin(
+        self, turn: Turn, org: OrgInfo, answer: Answer, *, told: bool = False
+    ) -> Answer:
+        """``answer``, with the notice of the month's budget past 80 % or 100 % when its user
+        is an admin of the organization not told of it yet (once per threshold and month, on
+        each platform they are admin on): the crossing is said under the answer that crossed
+        it, to whoever asked, and admins must not learn it only when the budget is gone
+        (``told``: ``answer`` says it in its own words). Never where other organizations read
+        along; a database failure only leaves it for later."""
+        if self.metering is None or turn.external_audience:
+            return answer
+        platform, workspace = turn.conversation.platform, turn.conversation.workspace_id
+        try:
+            status = await self.metering.reached(org.id)
+            if status is None or status.threshold_reached is None:
+                return answer
+            admin = links.is_admin
+            if not await asyncio.to_thread(admin, self.engine, org.id, platform, turn.user_id):
+                return answer
+            # A claim as a greeting is (「quota80@2026-12」): the told admin is not told again,
+            # by any process; one who saw it under their own answer counts as told.
+            percent = status.threshold_reached
+            kind = f"quota{percent}@{status.period}"
+            claim = links.claim_greeting
+            if not await asyncio.to_thread(
+                claim, self.engine, platform, workspace, turn.user_id, kind
+            ):
+                return answer
+        except SQLAlchemyError as exc:
+            log.warning("budget notice for admins not checked: %s", type(exc).__name__)
+            return answer
+        if answer.notice or told:
+            return answer
+        return replace(answer, notice=threshold_notice(percent, status, turn.conversation))
 
     async def _ask(
         self, turn: Turn, org: OrgInfo, question: str, progress: Progress | None
