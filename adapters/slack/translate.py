@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import emoji
+
 from adapters.common import as_command, citation_details, is_web_link
 from adapters.markdown import plain_text
 from adapters.outbound import split_text
@@ -33,6 +35,9 @@ _LEADING_MENTIONS = re.compile(r"^(?:\s*<@[A-Z0-9]+(?:\|[^>]*)?>)+")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
 _CHANNEL = re.compile(r"<#[A-Z0-9]+(?:\|([^>]*))?>")
 _SPECIAL = re.compile(r"<!([a-z]+)(?:\^[^|>]*)?(?:\|[^>]*)?>")
+# An emoji as Slack writes it in a message's text (「:pray:」, 「:man-bowing:」, 「:+1:」), or
+# markup (a link, a mention), whose address or label is no place for one (「<https://a/b:c:d>」).
+_SHORTCODE = re.compile(r"<[^>]*>|:([a-z0-9_+'-]+):")
 
 
 def _map(value: Any) -> Mapping[str, Any]:
@@ -50,7 +55,9 @@ def clean_text(text: str, bot_user_id: str = "", *, urls: bool = False) -> str:
     """Slack markup to plain text: mentions of the bot (and leading mentions) removed, other
     mentions as ``@ID``, links as their label (``urls``: web links as their address, which a
     command such as ``summarize`` needs; Slack shows a typed address without its scheme),
+    emoji shortcodes as their emoji (「ありがとうございます:bow:」 thanks, as typed with 🙇),
     entities unescaped."""
+    text = _SHORTCODE.sub(_emoji, text)
     text = _LEADING_MENTIONS.sub("", text)
     if bot_user_id:
         text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
@@ -60,6 +67,22 @@ def clean_text(text: str, bot_user_id: str = "", *, urls: bool = False) -> str:
     text = _SPECIAL.sub(lambda m: f"@{m.group(1)}", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return text.strip()
+
+
+def _emoji(match: re.Match[str]) -> str:
+    """The emoji a Slack shortcode shows (its names are GitHub's, some with hyphens for
+    underscores); a skin tone (「:skin-tone-2:」 after the emoji it colors) is dropped, and a
+    workspace's own emoji, which has no character, stays as typed."""
+    name = match.group(1)
+    if name is None:  # markup, as it is
+        return match.group(0)
+    if name.startswith("skin-tone-"):
+        return ""
+    for alias in (name, name.replace("-", "_")):
+        shown = emoji.emojize(f":{alias}:", language="alias")
+        if shown != f":{alias}:":
+            return shown
+    return match.group(0)
 
 
 def _link_text(match: re.Match[str], urls: bool) -> str:

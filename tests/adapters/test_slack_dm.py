@@ -78,3 +78,19 @@ async def test_asking_how_to_use_the_bot_shows_how_instead_of_searching(
         assert "学校教育法" not in reply.block_text  # not a statute that says 使い方
         assert not [b for b in reply.blocks if b["type"] == "actions"]  # nothing to rate
     assert not question.block_text.startswith("自治体版バイバインの使い方です。")
+
+
+async def test_thanks_with_an_emoji_is_thanks_not_a_search(make_chat, slack_fake) -> None:
+    # Slack writes an emoji in a message's text as its shortcode (「:bow:」): read as such, a
+    # 🙇 after the thanks made them a question that found nothing.
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    sent = ("ありがとうございます:bow::skin-tone-2:", ":pray:", ":+1: 助かりました")
+    for n, text in enumerate(sent):
+        await send_event(chat, slack_fake, slack_fake.direct_message(text, event_id=f"E{n}"))
+        await chat.drain()
+    thanks, ack, helped = (c.block_text for c in slack_fake.of("chat.update"))
+    assert thanks.startswith("どういたしまして") and helped.startswith("どういたしまして")
+    assert ack == "ほかにもご質問があれば、いつでもお尋ねください。"
+    for call in slack_fake.of("chat.update"):
+        assert not [b for b in call.blocks if b["type"] == "actions"]  # nothing to rate

@@ -71,6 +71,12 @@ async def test_slack_mention_dm_slash_and_ignored_events(slack_fake: FakeSlack) 
 def test_slack_markup_is_cleaned() -> None:
     text = "<@UBOT> <https://example.jp/a|資料> と <#C1|general> &lt;b&gt; &amp; <!here>"
     assert clean_text(text, "UBOT") == "資料 と #general <b> & @here"
+    # Emoji shortcodes as their emoji; a time, a workspace's own emoji and a link's address
+    # as written.
+    emoji = "<@UBOT> :man-bowing: 10:30:00 :yokohama-logo: <https://e.jp/a:b:c|:b:>"
+    assert clean_text(emoji, "UBOT", urls=True) == (
+        "🙇\u200d♂️ 10:30:00 :yokohama-logo: https://e.jp/a:b:c"
+    )
 
 
 async def test_a_command_keeps_the_address_of_a_link(slack_fake: FakeSlack) -> None:
