@@ -147,7 +147,10 @@ class Assistant:
         question = validate_question(question)
         turn_id = uuid.uuid4().hex
         started = time.perf_counter()
-        reply = small_talk_reply(question) or command_elsewhere_reply(question, asker.platform)
+        mention = asker.where.needs_mention
+        reply = small_talk_reply(question, mention=mention) or command_elsewhere_reply(
+            question, asker.platform
+        )
         if reply:  # recorded, but not a turn of the thread
             chat = Answer(text=reply, turn_id=turn_id, outcome="command", footer="", feedback=False)
             await self._record(question, asker, chat, started)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.commands import AI_NOTE, named_alone, parse
+from bot.commands import AI_NOTE, MENTION, named_alone, parse
 from bot.turns import Platform, starts_as_command
 
 _THANKS = (
@@ -122,12 +122,23 @@ def asks_how_to_use(text: str) -> bool:
     return _HOW_TO_USE.fullmatch("".join(p for p in _NOISE.split(words) if p)) is not None
 
 
-def small_talk_reply(text: str) -> str | None:
+def small_talk_reply(text: str, *, mention: bool = False) -> str | None:
     """The reply to a message that is only thanks, an acknowledgement, a greeting or a
     farewell, a check that the bot answers (「テスト」), an opening before the question
     (「すみません、ちょっと聞きたいんですが」), or only asks how to use the bot or what it
     is, else ``None``. A message of symbols alone gets how to use it (「？」) or, if it asks
-    nothing, an acknowledgement (「👍」)."""
+    nothing, an acknowledgement (「👍」). ``mention``: a message reaches the bot only with a
+    mention where the reply is read (a channel), so the reply asks for the question after one
+    (a question sent as it is there goes unseen)."""
+    reply = _small_talk_reply(text)
+    if reply is None or not mention:
+        return reply
+    return reply.replace("ご質問をそのまま", "ご質問をメンションに続けて").replace(
+        "「使い方」", f"「{MENTION} 使い方」"
+    )
+
+
+def _small_talk_reply(text: str) -> str | None:
     if asks_how_to_use(text):
         return HOW_TO_USE_REPLY
     words = unicodedata.normalize("NFKC", text).lower()

@@ -76,6 +76,15 @@ class ConversationRef:
     # The one member whose conversation this is in a channel others share, when the replies
     # are seen by that member alone (a Slack slash command's).
     member: str = ""
+    # A chat with the bot alone (a Slack DM, a Teams personal chat, a LoGo 1:1 talk), where a
+    # message reaches the bot without a mention; not part of ``key``.
+    direct: bool = False
+
+    @property
+    def needs_mention(self) -> bool:
+        """Whether a message here reaches the bot only when it mentions the bot (a chat
+        platform's channel, group chat or talk)."""
+        return self.platform in ("slack", "teams", "logo") and not self.direct
 
     @property
     def key(self) -> str:

@@ -58,6 +58,7 @@ def to_turn(event: LogoEvent) -> Turn:
         workspace_id=event.org_id,
         channel_id=event.talk_id,
         thread_id=reply_thread(event) or "",
+        direct=event.type == "message",  # a 1:1 talk's
     )
     if event.command is not None and event.type == "command":
         name = event.command.name.strip().lstrip("/／")

@@ -171,6 +171,7 @@ def to_turn(payload: Mapping[str, Any]) -> Turn | None:
             workspace_id=workspace,
             channel_id=str(event.get("channel") or ""),
             thread_id=thread,
+            direct=event.get("type") == "message",  # only a DM's messages are read
         ),
         user_id=user,
         text=text,

@@ -122,7 +122,11 @@ def to_turn(activity: Mapping[str, Any]) -> Turn | None:
     is_command, text = as_command(_strip_mentions(activity, str(activity.get("text") or "")))
     return Turn(
         conversation=ConversationRef(
-            platform="teams", workspace_id=tenant_of(activity), channel_id=channel, thread_id=thread
+            platform="teams",
+            workspace_id=tenant_of(activity),
+            channel_id=channel,
+            thread_id=thread,
+            direct=is_personal(activity),
         ),
         user_id=user_of(activity),
         user_name=str(sender.get("name") or ""),
