@@ -186,7 +186,7 @@ class Assistant:
                 )
             except Exception as exc:  # the history is a convenience; the answer stands
                 log.warning("thread history not saved: %s", type(exc).__name__)
-        return replace(answer, notice=await self.llm.crossing_notice(llm, asker.where))
+        return replace(answer, notice=await self.llm.crossing_notice(llm, asker))
 
     async def cited_sources(self, asker: Asker) -> list[CitedSource]:
         """The numbered sources the conversation's previous answer cited (「この条文を要約して」

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from admin.audit_models import AuditEvent
 from admin.quotas import QuotaService, QuotaStatus, Reservation, exhausted_message
+from bot.asker import Asker
 from bot.auditing import Auditor
 from bot.commands import typed
 from bot.turns import ConversationRef
@@ -196,13 +197,15 @@ class LLMAccess:
         status = await asyncio.to_thread(self.quotas.status, org_id)
         return status.offline_when_exhausted
 
-    async def crossing_notice(self, llm: LLMClient | None, where: ConversationRef) -> str:
+    async def crossing_notice(self, llm: LLMClient | None, asker: Asker) -> str:
         """What a turn says under its answer when its calls recorded a threshold's crossing
-        (``""`` when they did not): nobody is told otherwise before the budget runs out."""
-        if not isinstance(llm, MeteredLLM) or llm.crossed is None:
+        (``""`` when they did not, and where members of other organizations read the answer:
+        the budget is the organization's own business, as the quota command is; its admins
+        hear of it at their next chat turn, ``ChatRouter``)."""
+        if not isinstance(llm, MeteredLLM) or llm.crossed is None or not asker.own_data:
             return ""
         status = await asyncio.to_thread(self.quotas.status, llm.org_id)
-        return threshold_notice(llm.crossed, status, where)
+        return threshold_notice(llm.crossed, status, asker.where)
 
     async def reached(self, org_id: str) -> QuotaStatus | None:
         """The organization's month when an LLM is configured and the usage reaches a

@@ -112,7 +112,7 @@ class Summarizer:
             raise
         answer = replace(answer, turn_id=uuid.uuid4().hex)
         await self._record(request, asker, answer, started)
-        return replace(answer, notice=await self.llm.crossing_notice(llm, asker.where))
+        return replace(answer, notice=await self.llm.crossing_notice(llm, asker))
 
     async def summarize_attached(
         self,

@@ -119,3 +119,17 @@ async def test_logo_staff_see_the_80_percent_notice_after_the_footer(
     _, notice = reply.text.split(f"{AI_FOOTER}\n\n")
     assert notice.startswith(EIGHTY)
     assert notice.endswith("管理者の方は「/quota」で利用状況を確認できます。")
+
+
+async def test_a_crossing_where_other_organizations_read_is_told_to_the_admin_alone(
+    make_chat, slack_fake, openai_fake: FakeOpenAIServer
+) -> None:
+    openai_fake.script(TURN)
+    chat = await budgeted_slack(make_chat, slack_fake, openai_fake)
+    shared = slack_fake.mention(SAMPLE_QUESTION, event_id="E-x1")
+    shared["is_ext_shared_channel"] = True  # a Slack Connect channel
+    await send_event(chat, slack_fake, shared)
+    await chat.drain()
+    crossing = slack_fake.of("chat.update")[-1].block_text
+    assert "十四日以内" in crossing and "80%" not in crossing
+    assert EIGHTY in await admin_dm(chat, slack_fake, "データセット", "E-a1")
