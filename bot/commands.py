@@ -47,13 +47,19 @@ def unknown_workspace_text(platform: Platform) -> str:
     )
 
 
-def usage_hint(platform: Platform) -> str:
-    """The reply to a message that is only a mention of the bot (in a channel, where a
-    message without one never reaches the bot)."""
+def usage_hint(where: ConversationRef) -> str:
+    """The reply to a message that is only a mention of the bot, or nothing: in a channel,
+    where a message without one never reaches the bot, to ask after a mention; in a chat
+    with the bot alone, to ask as it is."""
+    if where.direct:
+        return (
+            "ご質問をそのまま入力してください（例: 引っ越したら何日以内に届け出ますか）。"
+            "「使い方」と送ると、使い方とコマンドの一覧を表示します。"
+        )
     return (
         "ご質問をメンションに続けて入力してください"
         f"（例: {MENTION} 引っ越したら何日以内に届け出ますか）。"
-        f"{direct_chat(platform)}ではそのまま質問を書けます。"
+        f"{direct_chat(where.platform)}ではそのまま質問を書けます。"
         f"「{MENTION} 使い方」と送ると、使い方とコマンドの一覧を表示します。"
     )
 

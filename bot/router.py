@@ -135,7 +135,7 @@ class ChatRouter:
                 answer = await self._about_files(turn, org, progress)
             elif not turn.text.strip():
                 kind = "hint"
-                answer = notice(commands.usage_hint(platform))
+                answer = notice(commands.usage_hint(turn.conversation))
             elif asks_how_to_use(turn.text):
                 kind = "help"
                 answer = notice(commands.help_text(turn.conversation))

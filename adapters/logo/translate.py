@@ -21,9 +21,9 @@ def _strip_mentions(event: LogoEvent, text: str) -> str:
         text = text.replace(f"<@{mention.user_id}>", " ")
     if before := _AT_NAME_BEFORE_COMMAND.match(text):
         return text[before.end() :].strip()
-    if event.type == "mention":
-        text = _LEADING_AT_NAME.sub("", text, count=1)
-    return text.strip()
+    # The mention in front; in a 1:1 talk the bot's name typed out of habit (「@バイバイン」
+    # alone is a mention with nothing asked, not a search for the name).
+    return _LEADING_AT_NAME.sub("", text, count=1).strip()
 
 
 def _attachments(event: LogoEvent) -> tuple[Attachment, ...]:

@@ -159,8 +159,13 @@ async def test_mention_only_gets_a_usage_hint(make_chat, logo_fake) -> None:
     chat.link("横浜市", "logo", logo_fake.org_id)
     await deliver(chat, logo_fake, logo_fake.event(""))
     await chat.drain()
-    [reply] = logo_fake.replies
-    assert "メンションに続けて" in reply.text and "「@バイバイン 使い方」と送ると" in reply.text
+    # A 1:1 talk needs no mention: the bot's name alone there is asked for the question only.
+    await deliver(chat, logo_fake, logo_fake.event("@バイバイン", type="message"))
+    await chat.drain()
+    talk, one_to_one = logo_fake.replies
+    assert "メンションに続けて" in talk.text and "「@バイバイン 使い方」と送ると" in talk.text
+    assert one_to_one.text.startswith("ご質問をそのまま入力してください")
+    assert "メンション" not in one_to_one.text and "「使い方」と送ると" in one_to_one.text
 
 
 async def test_quota_set_is_for_operator_admins_only(make_chat, logo_fake) -> None:

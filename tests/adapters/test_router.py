@@ -124,7 +124,7 @@ async def test_unknown_workspace_hint_and_errors(setup) -> None:
     assert auditor.security_events[0]["reason"] == "unknown_workspace"
     assert assistant.asked == []
     hint = await router.handle(turn("   "))
-    assert hint.text == commands.usage_hint("slack") and not hint.feedback
+    assert hint.text == commands.usage_hint(SLACK_THREAD) and not hint.feedback
     assert "ダイレクトメッセージではそのまま" in hint.text
     assistant.fail_with = QuotaExceeded()
     quota = await router.handle(turn("質問"))

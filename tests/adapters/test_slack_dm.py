@@ -94,3 +94,15 @@ async def test_thanks_with_an_emoji_is_thanks_not_a_search(make_chat, slack_fake
     assert ack == "ほかにもご質問があれば、いつでもお尋ねください。"
     for call in slack_fake.of("chat.update"):
         assert not [b for b in call.blocks if b["type"] == "actions"]  # nothing to rate
+
+
+async def test_the_bots_name_alone_in_a_dm_asks_for_the_question_as_it_is(
+    make_chat, slack_fake
+) -> None:
+    chat = await slack_chat(make_chat, slack_fake)
+    chat.link("横浜市", "slack", slack_fake.team_id)
+    alone = slack_fake.direct_message(f"<@{slack_fake.bot_user_id}>")
+    await send_event(chat, slack_fake, alone)
+    await chat.drain()
+    [hint] = (c.block_text for c in slack_fake.of("chat.update"))
+    assert hint.startswith("ご質問をそのまま入力してください") and "メンション" not in hint
