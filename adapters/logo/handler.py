@@ -84,11 +84,12 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 def verify(
     secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float
 ) -> bool:
-    """Whether the request is signed with ``secret`` and at most ``MAX_SKEW_S`` seconds old."""
+    """Whether the request is signed with ``secret`` and at most ``MAX_SKEW_S`` seconds old;
+    the hex digits in either case (.NET's ``Convert.ToHexString`` writes capitals)."""
     seconds, presented = unix_seconds(timestamp), presented_signature(signature)
     if not presented or timestamp is None or seconds is None or abs(now - seconds) > MAX_SKEW_S:
         return False
-    return hmac.compare_digest(sign(secret, timestamp, body), presented)
+    return hmac.compare_digest(sign(secret, timestamp, body), presented.lower())
 
 
 def _fields(exc: ValidationError) -> str:

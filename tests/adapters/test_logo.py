@@ -117,6 +117,12 @@ async def test_bad_missing_and_expired_signatures_get_401(make_chat, logo_fake) 
     assert logo_fake.received == []
     # Recorded once: a flood of bad requests does not flood the audit log.
     assert chat.security_events() == [("logo", None)]
+    # A gateway that writes the digest's hex digits in capitals signed it all the same.
+    headers = logo_fake.signed_headers(raw)
+    headers["X-LoGo-Signature"] = "v0=" + headers["X-LoGo-Signature"].removeprefix("v0=").upper()
+    assert (await chat.client.post("/logo/events", data=raw, headers=headers)).status == 200
+    await chat.drain()
+    assert "住民基本台帳法" in logo_fake.replies[0].text
 
 
 async def test_malformed_payloads_get_400(make_chat, logo_fake) -> None:
