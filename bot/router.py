@@ -229,15 +229,15 @@ class ChatRouter:
         it, to whoever asked, and admins must not learn it only when the budget is gone
         (``told``: ``answer`` says it in its own words). Never where other organizations read
         along; a database failure only leaves it for later."""
-        if self.metering is None or turn.external_audience:
+        if self.metering is None or self.metering.llm is None or turn.external_audience:
             return answer
         platform, workspace = turn.conversation.platform, turn.conversation.workspace_id
         try:
-            status = await self.metering.reached(org.id)
-            if status is None or status.threshold_reached is None:
-                return answer
             admin = links.is_admin
             if not await asyncio.to_thread(admin, self.engine, org.id, platform, turn.user_id):
+                return answer  # most turns: one query
+            status = await self.metering.reached(org.id)
+            if status is None or status.threshold_reached is None:
                 return answer
             # A claim as a greeting is (「quota80@2026-12」): the told admin is not told again,
             # by any process; one who saw it under their own answer counts as told.
