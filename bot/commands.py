@@ -64,6 +64,12 @@ def usage_hint(where: ConversationRef) -> str:
     )
 
 
+# Under the first answer in a channel's thread: a question sent there without a mention
+# never reaches the bot.
+FOLLOW_UP_TIP = (
+    f"※続けて質問するときは、このスレッドで「{MENTION}」をつけて送ってください"
+    "（前のやり取りをふまえて回答します）。"
+)
 WELCOME_INTRO = (
     "はじめまして。自治体版バイバインです。"
     "法令・例規・会議録などの行政資料にもとづいて、出典つきでお答えします。"

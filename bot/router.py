@@ -71,6 +71,15 @@ def _chat_message(exc: BaibainError, where: ConversationRef) -> str:
     return exc.user_message
 
 
+def _with_follow_up_tip(turn: Turn, answer: Answer) -> Answer:
+    """``answer`` to a question that opens a thread in a channel, with how to ask on there
+    under its footer (a reply without a mention never reaches the bot, and staff who never
+    read the welcome wait for an answer that does not come)."""
+    if not turn.opens_thread or answer.outcome not in ("answered", "not_found"):
+        return answer
+    return replace(answer, footer="\n".join(filter(None, (answer.footer, commands.FOLLOW_UP_TIP))))
+
+
 @dataclass
 class _Window:
     started: float
@@ -141,7 +150,7 @@ class ChatRouter:
                 answer = notice(commands.help_text(turn.conversation))
             else:
                 answer = await self._ask(turn, org, turn.text, progress)  # the Assistant logs it
-                return await self._told_admin(turn, org, answer)
+                return await self._told_admin(turn, org, _with_follow_up_tip(turn, answer))
         except QuotaExceeded as exc:
             answer = notice(exc.user_message, "quota")
         except BaibainError as exc:
@@ -160,6 +169,7 @@ class ChatRouter:
             return answer
         # The quota command's reply says how much is used: that tells an admin already.
         shows_quota = kind == "command" and commands.parse(turn.text)[0] == QUOTA
+        answer = _with_follow_up_tip(turn, answer)
         return await self._told_admin(turn, org, answer, told=shows_quota)
 
     async def welcome(

@@ -143,6 +143,9 @@ class Turn:
     # Slack direct message answered outside a thread): a question asked in that thread
     # continues this turn.
     answer_thread: str = ""
+    # The answer starts a thread under a channel's message (a mention outside a thread),
+    # where a later question reaches the bot only with a mention again.
+    opens_thread: bool = False
 
     def __post_init__(self) -> None:
         # One place for every platform; frozen, so set the way dataclasses do.

@@ -83,6 +83,7 @@ def to_turn(event: LogoEvent) -> Turn:
         event_id=event.event_id,
         is_command=is_command,
         attachments=_attachments(event),
+        opens_thread=event.type == "mention" and not event.thread_id,
     )
 
 

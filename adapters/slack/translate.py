@@ -180,6 +180,7 @@ def to_turn(payload: Mapping[str, Any]) -> Turn | None:
         attachments=_attachments(event),
         # A Slack Connect channel: other organizations' members read the thread.
         external_audience=payload.get("is_ext_shared_channel") is True,
+        opens_thread=event.get("type") == "app_mention" and not event.get("thread_ts"),
     )
 
 

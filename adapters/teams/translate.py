@@ -117,7 +117,9 @@ def to_turn(activity: Mapping[str, Any]) -> Turn | None:
     if not conversation_id:
         return None
     channel, thread = split_conversation_id(conversation_id)
-    if not thread and conversation.get("conversationType") == "channel":
+    opens = not thread and conversation.get("conversationType") == "channel"
+    if opens:
+        opens = not activity.get("replyToId")  # a new post, not a reply in its thread
         thread = str(activity.get("replyToId") or activity.get("id") or "")
     is_command, text = as_command(_strip_mentions(activity, str(activity.get("text") or "")))
     return Turn(
@@ -134,6 +136,7 @@ def to_turn(activity: Mapping[str, Any]) -> Turn | None:
         event_id=f"{conversation_id}|{activity.get('id') or ''}" if activity.get("id") else "",
         is_command=is_command,
         attachments=_attachments(activity),
+        opens_thread=opens,
     )
 
 

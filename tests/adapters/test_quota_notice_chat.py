@@ -14,6 +14,7 @@ from test_logo import deliver, logo_chat
 from test_slack import FORM, answers_to_mentions, send, send_event, slack_chat
 
 from admin.quotas import QuotaService
+from bot.commands import FOLLOW_UP_TIP
 from bot.turns import AI_FOOTER
 
 BUDGET = 100_000
@@ -116,7 +117,8 @@ async def test_logo_staff_see_the_80_percent_notice_after_the_footer(
     await chat.drain()
 
     [reply] = logo_fake.replies
-    _, notice = reply.text.split(f"{AI_FOOTER}\n\n")
+    # The footer, with how to ask on in the thread the mention opened, then the notice.
+    _, notice = reply.text.split(f"{AI_FOOTER}\n{FOLLOW_UP_TIP}\n\n")
     assert notice.startswith(EIGHTY)
     assert notice.endswith("管理者の方は「/quota」で利用状況を確認できます。")
 
