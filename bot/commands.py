@@ -344,17 +344,21 @@ def external_audience_text(where: ConversationRef, command: Command) -> str:
     )
 
 
-# Where a command in a thread must follow a mention of the bot.
-_MENTION_IN_THREADS = frozenset({"slack", "teams"})
+def _after_mention(where: ConversationRef) -> bool:
+    """Whether a command where the reply is read must follow a mention of the bot: in a
+    Slack thread (Slack runs no slash command there) and in a Teams channel or group chat
+    (only a mention reaches the bot); not in LoGo Chat, which sends commands from anywhere."""
+    if where.platform == "slack":
+        return bool(where.thread_id)
+    return where.platform == "teams" and where.needs_mention
 
 
 def typed(where: ConversationRef, line: str) -> str:
     """A command as the user types it in the conversation ``where`` the reply is read
-    (「/datasets 3」): in a Slack or Teams thread after a mention of the bot (Slack runs no
-    slash command in a thread, and a Teams channel's thread reaches the bot only with a
-    mention; LoGo Chat sends commands from threads too); elsewhere on Slack after /baibain,
-    as Slack takes a message that starts with / as one of its own commands."""
-    if where.thread_id and where.platform in _MENTION_IN_THREADS:
+    (「/datasets 3」): after a mention of the bot where it must follow one
+    (「@バイバイン /datasets 3」); elsewhere on Slack after /baibain, as Slack takes a message
+    that starts with / as one of its own commands."""
+    if _after_mention(where):
         return f"{MENTION} /{line}"
     return f"/baibain {line}" if where.platform == "slack" else f"/{line}"
 
@@ -404,12 +408,15 @@ def _how_to_command(where: ConversationRef) -> str:
     """How commands are sent where help is read, and their Japanese names."""
     japanese = "、".join(names[0] for names in JAPANESE_NAMES.values())
     example = JAPANESE_NAMES["datasets"][0]
-    if where.thread_id and where.platform in _MENTION_IN_THREADS:
+    if _after_mention(where):
         # 「@バイバイン データセット」: a name alone after the mention works too
-        outside = "/baibain help" if where.platform == "slack" else "/help"
+        if where.platform == "slack":
+            here, outside = "このスレッドでは", "スレッドの外では「/baibain help」"
+        else:
+            here, outside = "ここでは", f"{direct_chat(where.platform)}では「/help」"
         return (
-            f"このスレッドでは、コマンドは「{typed(where, 'help')}」のようにメンションに続けて"
-            f"送ってください（スレッドの外では「{outside}」）。"
+            f"{here}、コマンドは「{typed(where, 'help')}」のようにメンションに続けて"
+            f"送ってください（{outside}）。"
             f"コマンド名は「{MENTION} {example}」のように日本語でも送れます（{japanese}）。"
         )
     if where.platform == "slack":

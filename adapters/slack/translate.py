@@ -200,7 +200,8 @@ def welcome_target(payload: Mapping[str, Any]) -> tuple[ConversationRef, str] | 
         return None
     if not channel:
         return None
-    return ConversationRef(platform="slack", workspace_id=workspace, channel_id=channel), user
+    where = ConversationRef("slack", workspace, channel, direct=bool(user))  # a DM's user
+    return where, user
 
 
 def to_feedback(payload: Mapping[str, Any]) -> Feedback | None:

@@ -153,7 +153,11 @@ def added_to(activity: Mapping[str, Any]) -> ConversationRef | None:
         return None
     channel, thread = split_conversation_id(conversation_id)
     return ConversationRef(
-        platform="teams", workspace_id=tenant_of(activity), channel_id=channel, thread_id=thread
+        platform="teams",
+        workspace_id=tenant_of(activity),
+        channel_id=channel,
+        thread_id=thread,
+        direct=is_personal(activity),
     )
 
 

@@ -41,6 +41,7 @@ async def test_installing_the_app_in_personal_chat_greets_the_user_once(
     text = welcome.card_text
     assert text.startswith("はじめまして。自治体版バイバインです。")
     assert "そのまま" in text and "/help" in text  # how to ask here, where to find more
+    assert "「/help」で表示します" in text  # no mention needed in a personal chat
     assert "actions" not in welcome.card  # nothing to rate
 
     joined = fake.members_added(bot=False, activity_id="f:join-2", user="aad-user-2")

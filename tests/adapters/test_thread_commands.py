@@ -97,6 +97,17 @@ async def test_teams_names_commands_as_a_mention_in_a_channel_only(
     await post(chat, fake.activity("/usage"), fake.token())  # a channel's thread
     await chat.drain()
     assert "「@バイバイン /usage」は組織の管理者のみ" in fake.of("PUT")[-1].card_text
+    await post(chat, fake.activity("使い方", activity_id="h-1"), fake.token())
+    await chat.drain()
+    help_ = fake.of("PUT")[-1].card_text
+    assert "ここでは、コマンドは「@バイバイン /help」のようにメンションに続けて" in help_
+    assert "（個人チャットでは「/help」）" in help_ and "・@バイバイン /usage — " in help_
+    group = fake.activity(
+        "/usage", activity_id="g-1", conversation_id="19:g@thread.v2", conversation_type="groupChat"
+    )
+    await post(chat, group, fake.token())  # only a mention reaches the bot there too
+    await chat.drain()
+    assert "「@バイバイン /usage」は組織の管理者のみ" in fake.of("PUT")[-1].card_text
     personal = fake.activity(
         "/usage", activity_id="p-1", conversation_id="a:personal-1", conversation_type="personal"
     )
