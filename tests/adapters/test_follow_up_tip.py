@@ -7,7 +7,7 @@ from __future__ import annotations
 from chat_harness import SAMPLE_QUESTION
 from test_logo import deliver, logo_chat
 from test_slack import send_event, slack_chat
-from test_teams import TENANT, THREAD, post, teams_chat
+from test_teams import THREAD, linked_teams, post
 
 from bot.commands import FOLLOW_UP_TIP
 from bot.turns import EXTRACT_FOOTER
@@ -35,8 +35,7 @@ async def test_slack_says_it_under_the_first_answer_of_a_thread(make_chat, slack
 
 async def test_teams_says_it_under_a_new_posts_answer(make_chat, botframework_fake) -> None:
     fake = botframework_fake
-    chat = await teams_chat(make_chat, fake)
-    chat.link("横浜市", "teams", TENANT)
+    chat = await linked_teams(make_chat, fake)
     post_id = "1700000000777"
     new_post = fake.activity(
         SAMPLE_QUESTION, activity_id=post_id, conversation_id=THREAD.split(";")[0]

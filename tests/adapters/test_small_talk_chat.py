@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from test_logo import deliver, logo_chat
 from test_slack import send_event, slack_chat
-from test_teams import TENANT, post, teams_chat
+from test_teams import linked_teams, post
 
 AFTER_MENTION = "ご質問をメンションに続けて入力してください"
 AS_IT_IS = "ご質問をそのまま入力してください"
@@ -34,8 +34,7 @@ async def test_slack_channel_and_dm_greetings_say_how_to_ask_there(make_chat, sl
 
 async def test_teams_greetings_say_how_to_ask_there(make_chat, botframework_fake) -> None:
     fake = botframework_fake
-    chat = await teams_chat(make_chat, fake)
-    chat.link("横浜市", "teams", TENANT)
+    chat = await linked_teams(make_chat, fake)
     personal = fake.activity(
         "お疲れ様です",
         activity_id="p-1",

@@ -28,6 +28,13 @@ async def teams_chat(make_chat: MakeChat, fake: FakeBotFramework, **settings: An
     )
 
 
+async def linked_teams(make_chat: MakeChat, fake: FakeBotFramework) -> Chat:
+    """The app with Teams enabled, its tenant ``TENANT`` linked to 横浜市."""
+    chat = await teams_chat(make_chat, fake)
+    chat.link("横浜市", "teams", TENANT)
+    return chat
+
+
 async def post(chat: Chat, activity: dict[str, Any], token: str | None) -> Any:
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     return await chat.client.post("/api/messages", json=activity, headers=headers)

@@ -9,7 +9,7 @@ import re
 from chat_harness import Chat, MakeChat
 from fakes.slack_api import FakeSlack
 from test_slack import FORM, send, send_event, slack_chat
-from test_teams import TENANT, post, teams_chat
+from test_teams import linked_teams, post
 
 THREAD = "1700000000.000100"
 
@@ -92,8 +92,7 @@ async def test_teams_names_commands_as_a_mention_in_a_channel_only(
     make_chat, botframework_fake
 ) -> None:
     fake = botframework_fake
-    chat = await teams_chat(make_chat, fake)
-    chat.link("横浜市", "teams", TENANT)
+    chat = await linked_teams(make_chat, fake)
     await post(chat, fake.activity("/usage"), fake.token())  # a channel's thread
     await chat.drain()
     assert "「@バイバイン /usage」は組織の管理者のみ" in fake.of("PUT")[-1].card_text
