@@ -13,7 +13,9 @@ from support import recorded_answer
 
 from admin import links
 from admin.orgs import create_org
+from admin.quotas import QuotaService
 from bot import commands
+from bot.metering import LLMAccess
 from bot.router import ChatRouter
 from bot.turns import Answer, ConversationRef, Feedback, Turn
 from knowledge.errors import QuotaExceeded
@@ -196,3 +198,18 @@ async def test_an_unlinked_teams_tenant_is_told_in_teams_words(setup) -> None:
     router, _assistant, _auditor, _clock = setup
     stranger = await router.handle(turn("質問", ref=ConversationRef("teams", "T9", "C", "")))
     assert "このテナント（組織）はまだ自治体版バイバインの利用登録がされていません" in stranger.text
+
+
+async def test_an_admin_hears_the_budget_is_spent_once(setup, db_engine: Engine) -> None:
+    router, _assistant, auditor, _clock = setup
+    quotas = QuotaService(db_engine, 1000)
+    org = links.org_for_workspace(db_engine, "slack", "T1")
+    assert org is not None
+    quotas.commit(quotas.reserve(org.id, 1000), 1000)
+    # Any client: none is called, it only says an LLM is configured.
+    router.metering = LLMAccess(object(), quotas, auditor)  # type: ignore[arg-type]
+    member = await router.handle(turn("住民監査請求は誰ができますか"))
+    told = await router.handle(turn("住民監査請求は誰ができますか", user="UADMIN"))
+    again = await router.handle(turn("住民監査請求は誰ができますか", user="UADMIN"))
+    assert told.notice.startswith("※今月のAI利用量が上限に達しました。")  # 100 %, recorded
+    assert member.notice == again.notice == ""
