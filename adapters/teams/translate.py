@@ -209,8 +209,11 @@ def render(answer: Answer) -> dict[str, Any]:
             _text_block(_citation_text(c.n, c.title, c.url, citation_details(c)), spacing="Small")
             for c in answer.citations
         ]
-    if answer.footer:
-        body.append(_text_block(answer.footer, size="Small", isSubtle=True, spacing="Medium"))
+    # A line of its own each (the follow-up tip under the AI note): Teams joins the lines of
+    # one TextBlock's Markdown.
+    for n, line in enumerate(answer.footer.splitlines()):
+        spacing = "Small" if n else "Medium"
+        body.append(_text_block(line, size="Small", isSubtle=True, spacing=spacing))
     if answer.notice:
         body.append(_text_block(answer.notice, spacing="Medium"))
     card: dict[str, Any] = {

@@ -44,8 +44,10 @@ async def test_teams_says_it_under_a_new_posts_answer(make_chat, botframework_fa
     for activity in (new_post, reply):
         await post(chat, activity, fake.token())
         await chat.drain()
-    first, follow_up = (c.card_text for c in fake.of("PUT"))
-    assert FOLLOW_UP_TIP in first and FOLLOW_UP_TIP not in follow_up
+    first, follow_up = fake.of("PUT")
+    subtle = [b["text"] for b in first.card["body"] if b.get("isSubtle")]
+    assert subtle == [EXTRACT_FOOTER, FOLLOW_UP_TIP]  # each on a line of its own
+    assert FOLLOW_UP_TIP not in follow_up.card_text
 
 
 async def test_logo_says_it_under_a_mentions_answer_outside_threads(make_chat, logo_fake) -> None:
