@@ -22,6 +22,7 @@ from bot.followups import (
     conversation_key,
     follows_up,
     history_keys,
+    points_back,
     speaks_of,
     standalone,
     subjects_of,
@@ -256,7 +257,9 @@ class Assistant:
                 await self.llm.check_affordable(asker.org_id, self.answer_max_tokens)
             query, spent = await standalone(llm, self.analyzer, question, history)
             retrieved = await self.retriever.retrieve(query, flt, SEARCH_K)
-            if query != question and llm is None:
+            # A follow-up that points back (「その期限は？」) is about the earlier questions'
+            # subject whatever its own words find alone.
+            if query != question and llm is None and not points_back(question):
                 retrieved = await self._own_words(question, retrieved, flt)
             if llm is not None and retrieved.hits:  # the answer's prompt holds its sources
                 cost = self._answer_cost(question, retrieved, history)

@@ -43,6 +43,11 @@ def unresolved_pronoun(analyzer: Analyzer, question: str) -> str | None:
     return found.group(1)
 
 
+def points_back(question: str) -> bool:
+    """Whether a question points back at the conversation (「その期限は」, 「では転出は」)."""
+    return _REFERS_BACK.search(unicodedata.normalize("NFKC", question)) is not None
+
+
 def follows_up(asker: Asker, question: str) -> bool:
     """Whether a question continues the conversation's earlier turns. In a thread it does;
     a direct message outside a thread is one long conversation, where staff ask one
@@ -50,7 +55,7 @@ def follows_up(asker: Asker, question: str) -> bool:
     ref = asker.conversation
     if ref is not None and ref.thread_id:
         return True
-    return _REFERS_BACK.search(unicodedata.normalize("NFKC", question)) is not None
+    return points_back(question)
 
 
 def new_topic(analyzer: Analyzer, earlier: list[str], question: str) -> bool:
@@ -59,7 +64,7 @@ def new_topic(analyzer: Analyzer, earlier: list[str], question: str) -> bool:
     誰ができますか」 after 「転入届は何日以内に出しますか」), so their words would only stand in
     its way. A question naming one thing (「死亡届は？」, 「解職はできますか」) leaves the rest to
     the earlier ones."""
-    if _REFERS_BACK.search(unicodedata.normalize("NFKC", question)):
+    if points_back(question):
         return False
     # After questions asking only about 「それ」 (「それって何日以内？」, which the bot asked to
     # be named), a question naming things completes them.

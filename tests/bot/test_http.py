@@ -148,6 +148,10 @@ async def test_a_new_question_in_a_thread_is_not_mixed_with_the_earlier_one(
     await ask("転居のときも同じですか", "t-3")
     shelter = await ask("避難所はどこですか", "t-3")
     assert shelter["citations"][0]["title"].startswith("災害対策基本法"), shelter["citations"]
+    # One that points back stays with them, though 期限 alone would find other laws' dues.
+    await ask("引っ越したら何日以内に届け出ますか", "t-4")
+    due = await ask("その期限は？", "t-4")
+    assert due["citations"][0]["title"].startswith("住民基本台帳法"), due["citations"]
 
 
 async def test_a_question_about_it_with_nothing_before_asks_what_it_is(
