@@ -13,7 +13,7 @@ from admin.audit import AuditEvent
 from admin.dataset_rules import CATEGORIES, dataset_number
 from admin.datasets import DatasetInfo
 from admin.orgs import OrgInfo
-from bot import commands
+from bot import command_replies, commands
 from bot.cli_quota import changed_line, describe, parse_tokens, tokens_refused
 from bot.fetch import Fetched, FetchPolicy, fetch
 from bot.sample import sample_in_index, sample_line
@@ -80,7 +80,7 @@ def _upload_options_help(where: ConversationRef) -> str:
     """The options ``/upload`` understands, with an example as typed ``where``."""
     return (
         "使える指定は「データセット=名前 分類=… ライセンス=… 共有=可」です"
-        f"（例: {commands.typed(where, UPLOAD_EXAMPLE)}）。"
+        f"（例: {command_replies.typed(where, UPLOAD_EXAMPLE)}）。"
     )
 
 
@@ -97,9 +97,9 @@ def _delete_confirmation(dataset: DatasetInfo, where: ConversationRef) -> str:
     return (
         f"データセット「{dataset.name}」（{scope}・文書 {dataset.documents} 件）を、"
         f"その文書とともに削除します。削除すると元に戻せません。{others}"
-        f"削除する場合は「{commands.typed(where, f'dataset delete {dataset.id} すべて')}」"
+        f"削除する場合は「{command_replies.typed(where, f'dataset delete {dataset.id} すべて')}」"
         "と送ってください（1つの文書だけを削除する場合は"
-        f"「{commands.typed(where, f'dataset delete {dataset.id} 文書名')}」）。"
+        f"「{command_replies.typed(where, f'dataset delete {dataset.id} 文書名')}」）。"
     )
 
 
@@ -175,7 +175,7 @@ class DataCommands:
         if not name:
             return notice(
                 "取り込み先を「データセット=名前」で指定してください"
-                f"（例: {commands.typed(turn.conversation, UPLOAD_EXAMPLE)}）。"
+                f"（例: {command_replies.typed(turn.conversation, UPLOAD_EXAMPLE)}）。"
             )
         files = [UploadFile(a.name, a.content) for a in turn.attachments if a.content is not None]
         urls = [w for w in rest if commands.is_web_address(w)]
@@ -185,7 +185,7 @@ class DataCommands:
             files.append(UploadFile(fetched.name, fetched.data))
         if not files:
             return notice(
-                commands.ATTACHMENTS_NOT_RECEIVED
+                command_replies.ATTACHMENTS_NOT_RECEIVED
                 if turn.attachments
                 else "取り込む文書を添付するか、URL を指定してください。"
             )
@@ -254,7 +254,7 @@ class DataCommands:
         if sample:
             lines.append(sample_line())
         if rows:
-            shown = commands.typed(turn.conversation, "datasets 番号")
+            shown = command_replies.typed(turn.conversation, "datasets 番号")
             lines.append(f"「{shown}」で、そのデータセットの文書を一覧表示します。")
         return notice("\n".join(lines))
 
@@ -263,10 +263,10 @@ class DataCommands:
         number = _dataset_number(raw)
         meant, rest = commands.parse(f"dataset {raw}")
         if number is None and meant is not None:  # 「/datasets delete 3」: one s too many
-            named = commands.typed(where, f"{meant.name} {rest}".strip())
+            named = command_replies.typed(where, f"{meant.name} {rest}".strip())
             return notice(f"データセットを削除する場合は「{named}」と送ってください。")
         if number is None:
-            listed = commands.typed(where, "datasets")
+            listed = command_replies.typed(where, "datasets")
             return notice(
                 f"データセットの番号を数字で指定してください（{listed} で確認できます）。"
             )
@@ -275,7 +275,7 @@ class DataCommands:
         titles = await asyncio.to_thread(datasets.titles, dataset.id)
         lines = document_lines(dataset, titles, LISTED_DOCUMENTS)
         if titles:
-            lines.append(f"「{commands.typed(where, 'summarize 文書名')}」で要約できます。")
+            lines.append(f"「{command_replies.typed(where, 'summarize 文書名')}」で要約できます。")
         return notice("\n".join(lines))
 
     async def delete(self, turn: Turn, org: OrgInfo, args: str) -> Answer:
@@ -285,7 +285,7 @@ class DataCommands:
         platform = turn.conversation.platform
         number = _dataset_number(raw)
         if number is None:
-            listed = commands.typed(turn.conversation, "datasets")
+            listed = command_replies.typed(turn.conversation, "datasets")
             return notice(
                 f"削除するデータセットの番号を指定してください（{listed} で確認できます）。"
             )
@@ -314,7 +314,7 @@ class DataCommands:
         # The number comes last: an organization's name may hold spaces (「相模原市 中央区」).
         *name, typed = args.split() or [""]
         amount = parse_tokens(typed)
-        form = commands.typed(turn.conversation, "quota set 組織名 トークン数")
+        form = command_replies.typed(turn.conversation, "quota set 組織名 トークン数")
         if not name:
             return notice(f"「{form}」の形で指定してください。")
         if amount is None:

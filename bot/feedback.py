@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from admin import links
-from bot.commands import workspace_word
+from bot.command_replies import workspace_word
 from bot.turns import Feedback
 from knowledge.errors import BaibainError
 

@@ -19,7 +19,7 @@ from admin.audit_models import AuditEvent
 from admin.quotas import QuotaService, QuotaStatus, Reservation, exhausted_message
 from bot.asker import Asker
 from bot.auditing import Auditor
-from bot.commands import typed
+from bot.command_replies import typed
 from bot.turns import ConversationRef
 from knowledge.errors import QuotaExceeded, UpstreamUnavailable
 from knowledge.llm import (

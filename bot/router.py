@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from admin import links
 from admin.dataset_rules import ListedNotFound
 from admin.orgs import OrgInfo
-from bot import cited, commands
+from bot import cited, command_replies, commands
 from bot.asker import Asker
 from bot.assistant import Assistant
 from bot.attached import about_files, ask_about_files, is_picture, wants_summary
@@ -67,7 +67,7 @@ def _chat_message(exc: BaibainError, where: ConversationRef) -> str:
     """What a chat user is told of ``exc``: where a missing dataset or document number is
     listed is the chat command alone, as typed ``where`` (not the CLI's or REST's)."""
     if isinstance(exc, ListedNotFound):
-        return f"{exc.what}{exc.subject} {commands.typed(where, exc.chat)} で確認できます。"
+        return f"{exc.what}{exc.subject} {command_replies.typed(where, exc.chat)} で確認できます。"
     return exc.user_message
 
 
@@ -77,7 +77,9 @@ def _with_follow_up_tip(turn: Turn, answer: Answer) -> Answer:
     read the welcome wait for an answer that does not come)."""
     if not turn.opens_thread or answer.outcome not in ("answered", "not_found"):
         return answer
-    return replace(answer, footer="\n".join(filter(None, (answer.footer, commands.FOLLOW_UP_TIP))))
+    return replace(
+        answer, footer="\n".join(filter(None, (answer.footer, command_replies.FOLLOW_UP_TIP)))
+    )
 
 
 @dataclass
@@ -134,7 +136,7 @@ class ChatRouter:
                     reason="unknown_workspace",
                     details={"workspace_id": turn.conversation.workspace_id},
                 )
-                answer = notice(commands.unknown_workspace_text(platform), "refused")
+                answer = notice(command_replies.unknown_workspace_text(platform), "refused")
             elif turn.is_command:
                 answer = await self._command(turn, org, progress)
             elif commands.named_alone(turn.text) is not None:  # 「データセット一覧」
@@ -144,10 +146,10 @@ class ChatRouter:
                 answer = await self._about_files(turn, org, progress)
             elif not turn.text.strip():
                 kind = "hint"
-                answer = notice(commands.usage_hint(turn.conversation))
+                answer = notice(command_replies.usage_hint(turn.conversation))
             elif asks_how_to_use(turn.text):
                 kind = "help"
-                answer = notice(commands.help_text(turn.conversation))
+                answer = notice(command_replies.help_text(turn.conversation))
             else:
                 answer = await self._ask(turn, org, turn.text, progress)  # the Assistant logs it
                 return await self._told_admin(turn, org, _with_follow_up_tip(turn, answer))
@@ -189,8 +191,8 @@ class ChatRouter:
                 return None
         log.info("chat welcome platform=%s org=%s", platform, org.id if org else "-")
         if org is None:
-            return notice(commands.unknown_workspace_text(platform), "refused")
-        return notice(commands.welcome_text(conversation, direct=direct))
+            return notice(command_replies.unknown_workspace_text(platform), "refused")
+        return notice(command_replies.welcome_text(conversation, direct=direct))
 
     async def greeting_undelivered(self, conversation: ConversationRef, user_id: str) -> None:
         """Forget that ``user_id`` was greeted (``welcome`` claimed it) when the greeting could
@@ -296,7 +298,7 @@ class ChatRouter:
         would. ``progress`` receives its stages."""
         summarizer = self.summarizer
         if summarizer is None:
-            return notice(commands.NOT_READY_TEXT)
+            return notice(command_replies.NOT_READY_TEXT)
         asker = Asker.of(turn, org.id)
         target = target.strip()
         # A document first, a picture last: a file the message is about is the one named.
@@ -315,16 +317,18 @@ class ChatRouter:
         elif target:
             request = SummaryRequest(doc_id=target)
         elif turn.attachments:
-            return notice(commands.ATTACHMENTS_NOT_RECEIVED)
+            return notice(command_replies.ATTACHMENTS_NOT_RECEIVED)
         elif sources := await self.assistant.cited_sources(asker):  # as 「要約して」 would
             return await summarize_cited(
                 summarizer, self.assistant, cited.CitedRequest(), asker, progress, sources
             )
         else:
             where = turn.conversation
+            named = command_replies.typed(where, "summarize")
+            example = command_replies.typed(where, SUMMARIZE_EXAMPLE)
             return notice(
-                f"要約する文書の名前・文書ID・URL を「{commands.typed(where, 'summarize')}」"
-                f"に続けて指定してください（例: {commands.typed(where, SUMMARIZE_EXAMPLE)}）。"
+                f"要約する文書の名前・文書ID・URL を「{named}」"
+                f"に続けて指定してください（例: {example}）。"
             )
         return await summarizer.summarize(request, asker, progress)
 
@@ -335,7 +339,7 @@ class ChatRouter:
         documents = [a for a in turn.attachments if is_document(a.name)]
         files = [(a.name, a.content) for a in documents if a.content is not None]
         if documents and not files:
-            return notice(commands.ATTACHMENTS_NOT_RECEIVED)
+            return notice(command_replies.ATTACHMENTS_NOT_RECEIVED)
         if wants_summary(turn.text) or not documents:
             return await self._summarize(turn, org, "", progress)
         asker = Asker.of(turn, org.id)
@@ -345,14 +349,14 @@ class ChatRouter:
         platform, where = turn.conversation.platform, turn.conversation
         line = commands.command_line(turn.text)
         if not line:
-            return notice(commands.help_text(where))
+            return notice(command_replies.help_text(where))
         command, args = commands.parse(line)
         if command is None:
             if commands.looks_like_question(line):
                 return await self._ask(turn, org, line, progress)
-            return notice(commands.unknown_command_text(where, line))
+            return notice(command_replies.unknown_command_text(where, line))
         if turn.external_audience and command.name not in commands.FOR_EXTERNAL_AUDIENCE:
-            return notice(commands.external_audience_text(where, command), "refused")
+            return notice(command_replies.external_audience_text(where, command), "refused")
         if not await self._allowed(command, turn, org):
             await self.auditor.security(
                 org_id=org.id,
@@ -361,19 +365,19 @@ class ChatRouter:
                 reason="command_refused",
                 details={"command": command.name, "required": command.access},
             )
-            return notice(commands.refusal_text(where, command), "refused")
+            return notice(command_replies.refusal_text(where, command), "refused")
         if args.strip() and commands.takes_nothing_more(command):
-            return notice(commands.extra_words_text(where, command))
+            return notice(command_replies.extra_words_text(where, command))
         if command.name == "ask":
             if not args.strip():
-                asked = commands.typed(where, "ask")
+                asked = command_replies.typed(where, "ask")
                 return notice(f"「{asked}」に続けて質問を入力してください。")
             return await self._ask(turn, org, args, progress)
         if command.name == "summarize":
             return await self._summarize(turn, org, args, progress)
         handler = self.handlers.get(command.name)
         if handler is None or not command.ready:
-            return notice(commands.NOT_READY_TEXT)
+            return notice(command_replies.NOT_READY_TEXT)
         return await handler(turn, org, args)
 
     async def _allowed(self, command: Command, turn: Turn, org: OrgInfo) -> bool:
@@ -386,4 +390,4 @@ class ChatRouter:
         return await asyncio.to_thread(links.is_operator, self.engine, org.id)
 
     async def _help(self, turn: Turn, _org: OrgInfo, _args: str) -> Answer:
-        return notice(commands.help_text(turn.conversation))
+        return notice(command_replies.help_text(turn.conversation))

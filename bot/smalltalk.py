@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.commands import AI_NOTE, MENTION, named_alone, parse
+from bot.command_replies import AI_NOTE, MENTION
+from bot.commands import named_alone, parse
 from bot.turns import Platform, starts_as_command
 
 _THANKS = (

@@ -9,7 +9,7 @@ from test_logo import deliver, logo_chat
 from test_slack import send_event, slack_chat
 from test_teams import THREAD, linked_teams, post
 
-from bot.commands import FOLLOW_UP_TIP
+from bot.command_replies import FOLLOW_UP_TIP
 from bot.turns import EXTRACT_FOOTER
 
 

@@ -14,7 +14,7 @@ from test_logo import deliver, logo_chat
 from test_slack import FORM, answers_to_mentions, send, send_event, slack_chat
 
 from admin.quotas import QuotaService
-from bot.commands import FOLLOW_UP_TIP
+from bot.command_replies import FOLLOW_UP_TIP
 from bot.turns import AI_FOOTER
 
 BUDGET = 100_000

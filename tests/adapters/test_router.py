@@ -14,7 +14,7 @@ from support import recorded_answer
 from admin import links
 from admin.orgs import create_org
 from admin.quotas import QuotaService
-from bot import commands
+from bot import command_replies, commands
 from bot.metering import LLMAccess
 from bot.router import ChatRouter
 from bot.turns import Answer, ConversationRef, Feedback, Turn
@@ -126,7 +126,7 @@ async def test_unknown_workspace_hint_and_errors(setup) -> None:
     assert auditor.security_events[0]["reason"] == "unknown_workspace"
     assert assistant.asked == []
     hint = await router.handle(turn("   "))
-    assert hint.text == commands.usage_hint(SLACK_THREAD) and not hint.feedback
+    assert hint.text == command_replies.usage_hint(SLACK_THREAD) and not hint.feedback
     assert "ダイレクトメッセージではそのまま" in hint.text
     assistant.fail_with = QuotaExceeded()
     quota = await router.handle(turn("質問"))
@@ -180,7 +180,7 @@ def test_parse_finds_the_longest_command_name() -> None:
 
 
 def test_help_is_generated_from_the_definitions() -> None:
-    text = commands.help_text(ConversationRef("logo"))
+    text = command_replies.help_text(ConversationRef("logo"))
     for command in commands.COMMANDS:
         line = next(li for li in text.splitlines() if li.startswith(f"・{command.usage} — "))
         assert ("準備中" in line) is (not command.ready)
@@ -188,10 +188,10 @@ def test_help_is_generated_from_the_definitions() -> None:
     assert "・/usage — 組織の利用状況を表示します（組織の管理者のみ）" in text
     assert "1対1のトークではそのまま書けます" in text and "Slack" not in text
     # Each platform's words: Slack's commands follow /baibain; Teams has personal chats.
-    slack = commands.help_text(ConversationRef("slack"))
+    slack = command_replies.help_text(ConversationRef("slack"))
     assert "・/baibain usage — 組織の利用状況を表示します" in slack
     assert "ダイレクトメッセージではそのまま書けます" in slack
-    assert "個人チャットではそのまま書けます" in commands.help_text(ConversationRef("teams"))
+    assert "個人チャットではそのまま書けます" in command_replies.help_text(ConversationRef("teams"))
 
 
 async def test_an_unlinked_teams_tenant_is_told_in_teams_words(setup) -> None:
