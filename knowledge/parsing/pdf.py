@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import logging
 import re
+from contextlib import ExitStack
 from io import BytesIO
 
-from pypdf import PageObject, PdfReader
+import pdfplumber
+from pdfplumber.page import Page
+from pypdf import PdfReader
 
 from knowledge.errors import BadDocument
-from knowledge.parsing.base import ParsedFile, opening_title, stem, tidy_lines
+from knowledge.parsing.base import ParsedFile, opening_title, stem
 from knowledge.parsing.pdf_layout import (
     full_width,
     running_header,
     unwrapped,
     without_running_lines,
 )
-from knowledge.parsing.pdf_tables import page_sections, table_lines, with_headers_carried
+from knowledge.parsing.pdf_tables import page_lines, page_sections, with_headers_carried
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +69,14 @@ def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
     except Exception as exc:  # pypdf raises many types on damaged input
         raise _corrupt(label, exc) from exc
     texts: list[list[str]] = []
-    for number, page in enumerate(pages, start=1):
-        try:
-            texts.append(_page_lines(page))
-        except Exception as exc:  # one damaged page should not lose the others
-            logger.warning("pdf page %d unreadable: %s", number, type(exc).__name__)
-            texts.append([])
+    with ExitStack() as stack:
+        ruled = _ruled_pages(data, len(pages), stack)
+        for number, page in enumerate(pages, start=1):
+            try:
+                texts.append(page_lines(page, ruled[number - 1] if ruled else None))
+            except Exception as exc:  # one damaged page should not lose the others
+                logger.warning("pdf page %d unreadable: %s", number, type(exc).__name__)
+                texts.append([])
     header = running_header(texts)
     texts = without_running_lines(texts)
     width = full_width(texts)
@@ -102,15 +107,17 @@ def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
     return ParsedFile(name=name, title=title, sections=tuple(sections), kind="pdf")
 
 
-def _page_lines(page: PageObject) -> list[str]:
-    """A page's lines; a table's rows each on one line, its cells apart (``table_lines``)."""
+def _ruled_pages(data: bytes, count: int, stack: ExitStack) -> list[Page]:
+    """The pages as pdfplumber reads them, to find their ruled tables; none when it cannot
+    read the file or counts its pages otherwise than pypdf (the text is then read without
+    tables)."""
     try:
-        layout = page.extract_text(extraction_mode="layout")
-    except Exception as exc:  # layout mode fails on some fonts where the default does not
-        logger.info("pdf page layout unreadable: %s", type(exc).__name__)
-        layout = ""
-    tables = table_lines(layout)
-    return tables if tables is not None else tidy_lines(page.extract_text() or "").splitlines()
+        pdf = stack.enter_context(pdfplumber.open(BytesIO(data)))
+        pages = list(pdf.pages)
+    except Exception as exc:  # pdfminer raises many types on input pypdf reads
+        logger.info("pdf tables unreadable: %s", type(exc).__name__)
+        return []
+    return pages if len(pages) == count else []
 
 
 def _header_title(header: list[str]) -> str:

@@ -114,22 +114,29 @@ def full_width(pages: list[list[str]]) -> int:
     return widths[int(len(widths) * 0.9)] if len(widths) >= 3 else 0
 
 
+def joined(first: str, second: str) -> str:
+    """A text wrapped onto two lines, joined back (a space only between Latin words)."""
+    if not first or not second:
+        return first or second
+    space = " " if first[-1].isascii() and second[0].isascii() else ""
+    return first + space + second
+
+
 def unwrapped(lines: list[str], width: int) -> list[str]:
     """``lines`` with a line that fills ``width`` and ends mid-sentence joined to the next;
     a table's rows (``TABLE_CELL``) stand apart."""
-    joined: list[str] = []
+    kept: list[str] = []
     wraps = False
     for line in lines:
         if wraps and not _OPENS_ENTRY.match(line) and TABLE_CELL not in line:
-            space = " " if joined[-1][-1:].isascii() and line[:1].isascii() else ""
-            joined[-1] += space + line
+            kept[-1] = joined(kept[-1], line)
         else:
-            joined.append(line)
-        last = joined[-1]
+            kept.append(line)
+        last = kept[-1]
         wraps = (
             width > 0
             and display_width(line) >= _FULL_WIDTH * width
             and TABLE_CELL not in last
             and not _SENTENCE_END.search(last)
         )
-    return joined
+    return kept

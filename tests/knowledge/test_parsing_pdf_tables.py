@@ -6,6 +6,7 @@ from __future__ import annotations
 from io import BytesIO
 
 import pytest
+from pypdf import PdfWriter
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
@@ -14,6 +15,7 @@ from reportlab.pdfgen import canvas
 from reportlab.platypus import BaseDocTemplate, Frame, FrameBreak, PageTemplate, Paragraph
 from support import FONT, japanese_document_pdf
 
+from knowledge.documents import TABLE_CELL
 from knowledge.parsing import parse_file
 
 SCHEDULE = [
@@ -142,3 +144,36 @@ def test_text_set_in_two_columns_is_read_column_by_column() -> None:
     [page] = parsed.sections
     assert "|" not in page.text
     assert page.text.replace("\n", "") == left + right
+
+
+def test_a_column_of_amounts_stays_apart_from_the_names_beside_it() -> None:
+    rows = [["事業名", "予算額（千円）", "担当課", "概要"]] + [
+        [f"第1-{n}事業", f"{n * 1234:,}", "子育て支援課", "相談できる場を提供します。"]
+        for n in range(1, 16)
+    ]
+    [parsed] = parse_file("予算.pdf", japanese_document_pdf(["主要事業", rows]))
+    [table] = parsed.sections
+    assert table.text.splitlines()[2:] == [
+        f"第1-{n}事業 | {n * 1234:,} | 子育て支援課 | 相談できる場を提供します。"
+        for n in range(1, 16)
+    ]
+
+
+def test_a_table_on_a_landscape_page_turned_by_its_rotation_is_read_by_rows() -> None:
+    data = japanese_document_pdf(
+        ["ごみ収集日程", SCHEDULE, "お問い合わせは環境課までお願いします。"]
+    )
+    writer = PdfWriter(clone_from=BytesIO(data))
+    # Drawn turned a quarter and shown upright by the page's rotation, as a landscape page
+    # of a scanned or merged document is.
+    page = writer.pages[0]
+    page.rotate(-90)
+    page.transfer_rotation_to_content()
+    page.rotate(90)
+    buffer = BytesIO()
+    writer.write(buffer)
+    [parsed] = parse_file("ごみ.pdf", buffer.getvalue())
+    assert [s.text.splitlines() for s in parsed.sections] == [
+        ["ごみ収集日程", *(TABLE_CELL.join(filter(None, row)) for row in SCHEDULE)],
+        ["お問い合わせは環境課までお願いします。"],
+    ]
