@@ -99,17 +99,29 @@ def _shorten(sentence: str, limit: int) -> str:
     return elided[: limit - 1] + "…"
 
 
+# A row whose first cell is empty, as its line stripped reads (「| 4月 | 5月」: the header of a
+# table whose top left corner is blank).
+_EMPTY_FIRST_CELL = TABLE_CELL.lstrip()
+
+
+def _cells(line: str) -> list[str]:
+    """A table row's cells, the empty first one too when stripping the line cut its space."""
+    if line.startswith(_EMPTY_FIRST_CELL):
+        return ["", *line.removeprefix(_EMPTY_FIRST_CELL).split(TABLE_CELL)]
+    return line.split(TABLE_CELL)
+
+
 def _table_rows(lines: list[str]) -> list[str] | None:
     """The rows of a passage that is a pipe table with its header first (a group of
     spreadsheet rows, ``knowledge.parsing.tabular``), each as 「列名: 値、…」; else ``None``.
     A line of one cell above the header is the table's title (「令和8年度 歳出予算 単位：千円」),
     which every group repeats: it is not a row."""
-    if lines and TABLE_CELL not in lines[0]:
+    if lines and TABLE_CELL not in lines[0] and not lines[0].startswith(_EMPTY_FIRST_CELL):
         lines = lines[1:]
-    header = lines[0].split(TABLE_CELL) if lines else []
+    header = _cells(lines[0]) if lines else []
     if len(header) < 2 or len(lines) < 2:
         return None
-    rows = [line.split(TABLE_CELL) for line in lines[1:]]
+    rows = [_cells(line) for line in lines[1:]]
     if any(not 1 < len(cells) <= len(header) for cells in rows):
         return None  # prose, or a table without its header
     named = (zip(header, cells, strict=False) for cells in rows)  # trailing blanks are cut

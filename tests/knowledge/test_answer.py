@@ -216,6 +216,18 @@ async def test_a_row_under_a_tables_title_is_quoted_with_its_column_names(
     ) in found.splitlines()
 
 
+async def test_a_row_of_a_table_with_a_blank_corner_is_quoted_with_its_column_names(
+    tmp_path: Path,
+) -> None:
+    # A statistics sheet leaves its top left cell empty: the header line starts with a cell
+    # separator, which stripping the line cut to 「| 4月 | 5月」, and the rows were quoted as
+    # bare lines (「| 4月 | 5月 | 6月」, 「資源ごみ | 40 | 42 | 41」).
+    text = " | 4月 | 5月 | 6月\n燃やすごみ | 120 | 130 | 125\n資源ごみ | 40 | 42 | 41"
+    found = await answer(tmp_path, text, "資源ごみの5月の収集量は")
+    assert "・資源ごみ、4月: 40、5月: 42、6月: 41 [1]" in found.splitlines()
+    assert "| 4月" not in found
+
+
 async def test_a_passage_sharing_only_a_common_word_of_the_question_is_not_quoted(
     tmp_path: Path,
 ) -> None:
