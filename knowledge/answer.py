@@ -76,6 +76,7 @@ class _Unit:
     lead: str = ""
     items: tuple[str, ...] = ()
     line: int = 0  # the passage line (paragraph) it stands on
+    row: bool = False  # a table's row, with its column names
 
     @property
     def list_key(self) -> str:
@@ -136,7 +137,7 @@ def passage_units(text: str) -> list[_Unit]:
     with the column names of its header."""
     filled = [line.strip() for line in text.split("\n") if line.strip()]
     if (rows := _table_rows(filled)) is not None:
-        return [_Unit(row, line=number) for number, row in enumerate(rows, 1)]
+        return [_Unit(row, line=number, row=True) for number, row in enumerate(rows, 1)]
     sentences: list[str] = []
     leads: list[int | None] = []  # per sentence, the index of its list's introducing sentence
     lines: list[int] = []
@@ -235,12 +236,14 @@ def extract_quotes(
     n_words, n_grams = max(len(qwords), 1), max(len(qgrams), 1)
     scored: list[tuple[float, int, int, _Unit, set[str]]] = []
     quoted: set[tuple[int, int]] = set()
+    asked: dict[tuple[int, int], set[str]] = {}  # the question's words each sentence holds
     for rank, hit in enumerate(hits[:SOURCES_CONSIDERED]):
         for position, unit in enumerate(passage_units(hit.chunk.text)):
             if _READING_SUBSTITUTION.search(unit.text):
                 continue
             grams = set(char_bigrams(unit.text))
             words = set(analyzer.words(unit.text))
+            asked[rank, position] = qwords & words
             overlap = len(qwords & words) / n_words + 0.5 * len(qgrams & grams) / n_grams
             if from_start:
                 overlap = -position
@@ -256,6 +259,14 @@ def extract_quotes(
     leading = [s for s in scored if (s[1], s[2]) not in quoted]
     leaders = [next(s for s in leading if s[1] == r) for r in sorted({s[1] for s in leading})]
     leaders = leaders[:LEADING_SOURCES]
+    # Another row of a table is quoted only for words of the question its best row lacks
+    # (「中央図書館と市民プールの…」): every row holds the column names, so the next best
+    # (「燃やすごみ」 for 「粗大ごみの6月は」) is otherwise a row the question did not ask about.
+    best_row: dict[int, int] = {}  # per passage, the position of its best row
+    for _, rank, position, unit, _ in scored:  # best first
+        if unit.row:
+            best_row.setdefault(rank, position)
+    scored = [s for s in scored if not s[3].row or _asked_anew(s[1], s[2], best_row, asked)]
     chosen: list[tuple[int, int, _Unit, set[str]]] = []
     per_source: dict[int, int] = {}
     most_per_source = MAX_SENTENCES if from_start else MAX_PER_SOURCE
@@ -299,6 +310,15 @@ def extract_quotes(
             groups.append((rank, [unit]))
         previous = (rank, position)
     return [Quote(text=_shown(units), hit_index=rank) for rank, units in groups]
+
+
+def _asked_anew(
+    rank: int, position: int, best_row: dict[int, int], asked: dict[tuple[int, int], set[str]]
+) -> bool:
+    """Whether a table's row is its passage's best row, or holds words of the question that
+    the best row does not."""
+    best = best_row[rank]
+    return position == best or bool(asked[rank, position] - asked[rank, best])
 
 
 EXTRACTIVE_INTRO = "資料の該当箇所を抜粋しました（AIによる文章生成は行っていません）。"

@@ -198,6 +198,11 @@ async def test_a_row_of_a_spreadsheet_is_quoted_with_its_column_names(tmp_path: 
         "・施設名: 市民プール、所在地: 南町5-8、開館時間: 10:00-18:00、休館日: 火曜日 [1]"
     ) in found.splitlines()
     assert "施設名 | 所在地" not in found  # the header is in the row, not quoted apart
+    # Nor is the other row, though it shares the column names the question asks about.
+    assert "中央図書館" not in found
+    (tmp_path / "both").mkdir()
+    both = await answer(tmp_path / "both", text, "中央図書館と市民プールの休館日は")
+    assert "中央図書館" in both and "市民プール" in both
 
 
 async def test_a_row_under_a_tables_title_is_quoted_with_its_column_names(
@@ -225,7 +230,7 @@ async def test_a_row_of_a_table_with_a_blank_corner_is_quoted_with_its_column_na
     text = " | 4月 | 5月 | 6月\n燃やすごみ | 120 | 130 | 125\n資源ごみ | 40 | 42 | 41"
     found = await answer(tmp_path, text, "資源ごみの5月の収集量は")
     assert "・資源ごみ、4月: 40、5月: 42、6月: 41 [1]" in found.splitlines()
-    assert "| 4月" not in found
+    assert "| 4月" not in found and "燃やすごみ" not in found
 
 
 async def test_a_passage_sharing_only_a_common_word_of_the_question_is_not_quoted(
