@@ -33,16 +33,14 @@ from bot.offline import (
     FILTERED_NOTICE,
     OFFLINE_NOTICE,
     RELATED_HEADING,
-    UNINDEXED_NOTICE,
     citation_for,
     noted,
     offline_answer,
-    quoted_titles,
     related_citations,
-    subject_notice,
+    unindexed_notices,
 )
 from bot.smalltalk import command_elsewhere_reply, small_talk_reply
-from bot.turns import Answer, Paced, Progress, Usage
+from bot.turns import Answer, Paced, Progress, Usage, notice
 from knowledge.analysis import Analyzer
 from knowledge.documents import Hit
 from knowledge.errors import BaibainError, ContentFiltered, QuotaExceeded, UpstreamUnavailable
@@ -242,12 +240,7 @@ class Assistant:
             None if history or self.files_at_hand else unresolved_pronoun(self.analyzer, question)
         )
         if pronoun is not None:  # a turn of the thread: the asker's reply there completes it
-            return Answer(
-                text=UNCLEAR_REPLY.format(pronoun=pronoun),
-                outcome="unclear",
-                footer="",
-                feedback=False,
-            )
+            return notice(UNCLEAR_REPLY.format(pronoun=pronoun), "unclear")
         retrieved: Retrieved | None = None
         # What the turn's other model calls cost (rewriting, expansion): charged to the
         # budget when they ran, so reported with the answer whatever happens after them.
@@ -274,17 +267,13 @@ class Assistant:
                 return charged(offline_answer(retrieved, self.analyzer), spent)
             answer = await self._generate(llm, question, grounds, history, on_progress)
             if answer.outcome == "answered":
-                laws = quoted_titles(retrieved.unindexed_laws)
-                unindexed = UNINDEXED_NOTICE.format(laws=laws) if laws else ""
-                answer = replace(
-                    answer, text=noted(answer.text, unindexed, subject_notice(retrieved))
-                )
+                answer = replace(answer, text=noted(answer.text, *unindexed_notices(retrieved)))
         except UpstreamUnavailable as exc:
             log.warning("no llm answer, answering offline: %s", exc.detail)
             retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
             filtered = isinstance(exc, ContentFiltered)
-            notice = FILTERED_NOTICE if filtered else OFFLINE_NOTICE
-            quoted = offline_answer(retrieved, self.analyzer, notice=notice)
+            above = FILTERED_NOTICE if filtered else OFFLINE_NOTICE
+            quoted = offline_answer(retrieved, self.analyzer, notice=above)
             if filtered:  # counted apart: the model was reached, and would not answer
                 quoted = replace(quoted, outcome="filtered")
             return charged(quoted, _sum(spent, exc.billed))
@@ -292,8 +281,8 @@ class Assistant:
             if not await self.llm.quotes_when_exhausted(asker.org_id):
                 raise
             retrieved = retrieved or await self.retriever.retrieve(question, flt, SEARCH_K)
-            notice = f"※{exc.user_message}資料の該当箇所を抜粋して表示します。"
-            quoted = offline_answer(retrieved, self.analyzer, notice=notice)
+            above = f"※{exc.user_message}資料の該当箇所を抜粋して表示します。"
+            quoted = offline_answer(retrieved, self.analyzer, notice=above)
             return charged(replace(quoted, outcome="quota"), spent)
         return charged(answer, spent)
 

@@ -52,7 +52,7 @@ def offline_answer(retrieved: Retrieved, analyzer: Analyzer, notice: str = "") -
     """The answer quoting the sources (``notice`` above it), the related documents when none of
     them answers, or that nothing was found."""
     laws = quoted_titles(retrieved.unindexed_laws)
-    subjects = subject_notice(retrieved)
+    subjects = _subject_notice(retrieved)
     if related := retrieved.related:
         text = UNINDEXED_RELATED_TEXT.format(laws=laws) if laws else NOT_ANSWERED_TEXT
         return Answer(
@@ -66,9 +66,8 @@ def offline_answer(retrieved: Retrieved, analyzer: Analyzer, notice: str = "") -
         text = UNINDEXED_TEXT.format(laws=laws) if laws else NOT_FOUND_TEXT
         return Answer(text=noted(text, subjects), outcome="not_found", footer="")
     composed = answer_from(retrieved, analyzer)
-    unindexed = UNINDEXED_NOTICE.format(laws=laws) if laws else ""
     return Answer(
-        text=noted(composed.text, notice, unindexed, subjects),
+        text=noted(composed.text, notice, *unindexed_notices(retrieved)),
         citations=tuple(citation_for(n, hit) for n, hit in enumerate(composed.sources, 1)),
         footer=EXTRACT_FOOTER,
     )
@@ -99,11 +98,19 @@ def citation_of(n: int, meta: DocumentMeta, position: str = "") -> Citation:
     )
 
 
-def subject_notice(retrieved: Retrieved) -> str:
+def _subject_notice(retrieved: Retrieved) -> str:
     """The line saying which laws a question speaks of by their subject (「児童手当は…」) are
     not in the index, so the answer cannot reflect them; empty when there are none."""
     laws = retrieved.unindexed_subjects
     return SUBJECT_NOTICE.format(laws=quoted_titles(laws)) if laws else ""
+
+
+def unindexed_notices(retrieved: Retrieved) -> tuple[str, str]:
+    """The lines above an answer on the laws the index lacks: those the question names
+    (answered from other passages) and those it speaks of by their subject; each empty when
+    there are none."""
+    laws = quoted_titles(retrieved.unindexed_laws)
+    return UNINDEXED_NOTICE.format(laws=laws) if laws else "", _subject_notice(retrieved)
 
 
 def quoted_titles(titles: tuple[str, ...]) -> str:

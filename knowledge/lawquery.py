@@ -103,16 +103,23 @@ def subject_laws(question: str, law_titles: Mapping[str, str]) -> tuple[str, ...
         return ()
     text = unicodedata.normalize("NFKC", question)
     found: list[str] = []
-    for title in dict.fromkeys(load_abbreviations().values()):
-        subject = title.removesuffix("法")
-        if title in law_titles or subject == title or len(subject) < SUBJECT_CHARS:
+    for title, subject in _subjects():
+        if title in law_titles:
             continue
         at = text.find(subject)
-        while at >= 0 and at > 0 and _in_word(text[at - 1]):
+        while at > 0 and _in_word(text[at - 1]):
             at = text.find(subject, at + 1)
         if at >= 0:
             found.append(title)
     return tuple(found)
+
+
+@lru_cache(maxsize=1)
+def _subjects() -> tuple[tuple[str, str], ...]:
+    """(title, subject) of each law of the abbreviations table with a subject long enough."""
+    titles = dict.fromkeys(load_abbreviations().values())
+    pairs = ((title, title.removesuffix("法")) for title in titles if title.endswith("法"))
+    return tuple((title, subject) for title, subject in pairs if len(subject) >= SUBJECT_CHARS)
 
 
 def _in_word(char: str) -> bool:

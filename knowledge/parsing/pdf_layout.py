@@ -98,7 +98,7 @@ def running_header(pages: list[list[str]]) -> list[str]:
     return []
 
 
-def display_width(line: str) -> int:
+def _width(line: str) -> int:
     """How wide ``line`` shows, in half-width characters (a kanji counts two)."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
 
@@ -109,7 +109,7 @@ def full_width(pages: list[list[str]]) -> int:
         w
         for lines in pages
         for line in lines
-        if (w := display_width(line)) >= _MIN_MEASURED and TABLE_CELL not in line
+        if (w := _width(line)) >= _MIN_MEASURED and TABLE_CELL not in line
     )
     return widths[int(len(widths) * 0.9)] if len(widths) >= 3 else 0
 
@@ -135,7 +135,7 @@ def unwrapped(lines: list[str], width: int) -> list[str]:
         last = kept[-1]
         wraps = (
             width > 0
-            and display_width(line) >= _FULL_WIDTH * width
+            and _width(line) >= _FULL_WIDTH * width
             and TABLE_CELL not in last
             and not _SENTENCE_END.search(last)
         )
