@@ -160,7 +160,7 @@ def _highest_reached(budget: int) -> ColumnElement[int]:
     return case(*reached, else_=literal(0))
 
 
-def exhausted_message(status: QuotaStatus) -> str:
+def _exhausted_message(status: QuotaStatus) -> str:
     """The Japanese message for a budget that cannot pay for a call: used up, or with less
     left than one answer may take (a call reserves its prompt and longest reply first)."""
     if status.budget == 0:  # turned off, not spent: nothing comes back on the 1st
@@ -174,6 +174,12 @@ def exhausted_message(status: QuotaStatus) -> str:
     else:
         reason = f"今月のAI利用上限（{status.budget:,}トークン）に達しました。"
     return f"{reason}{reset}にリセットされます。急ぎの場合は組織の管理者にご相談ください。"
+
+
+def exhausted(status: QuotaStatus) -> QuotaExceeded:
+    """The error for a budget that cannot pay for a call, with when it can again."""
+    resets_at = midnight_in_japan(status.reset_on) if status.budget > 0 else None
+    return QuotaExceeded(_exhausted_message(status), resets_at=resets_at)
 
 
 class QuotaService:
@@ -289,7 +295,7 @@ class QuotaService:
                     )
                 )
         if not granted:
-            raise QuotaExceeded(exhausted_message(self.status(org_id)))
+            raise exhausted(self.status(org_id))
         return reservation
 
     def commit(self, reservation: Reservation, used: int) -> int | None:

@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -15,7 +17,7 @@ from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from sqlalchemy.exc import OperationalError
 
 from admin.db import unavailable
-from knowledge.errors import BadInput, BaibainError
+from knowledge.errors import BadInput, BaibainError, QuotaExceeded
 from knowledge.ingest import no_text
 
 
@@ -78,6 +80,15 @@ def json_ok(payload: Any, status: int = 200) -> web.Response:
     )
 
 
+def with_retry_after(response: web.Response, exc: BaibainError) -> web.Response:
+    """A 429 for a used-up budget says when to ask again (RFC 9110 ``Retry-After``, in
+    seconds): when the next month's budget starts. A budget set to 0 has no such time."""
+    if isinstance(exc, QuotaExceeded) and exc.resets_at is not None:
+        seconds = (exc.resets_at - datetime.now(UTC)).total_seconds()
+        response.headers["Retry-After"] = str(max(math.ceil(seconds), 1))
+    return response
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Users never see a stack trace: every failure becomes a short JSON error."""
@@ -97,7 +108,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status == 401 and request.path.startswith("/api/v1/"):
             # RFC 9110: a 401 names the scheme that would be accepted (the REST API's keys).
             response.headers["WWW-Authenticate"] = 'Bearer realm="baibain"'
-        return response
+        return with_retry_after(response, exc)
     except web.HTTPException as exc:
         if exc.status in _STATUS_MESSAGES:
             code, message = _STATUS_MESSAGES[exc.status]

@@ -22,7 +22,7 @@ from bot.api import caller_of, decode_file, unknown_datasets
 from bot.app_keys import SERVICES
 from bot.asker import Asker
 from bot.attached import ask_about_files, wants_summary
-from bot.http import json_ok, optional_text, read_json_object
+from bot.http import json_ok, optional_text, read_json_object, with_retry_after
 from bot.services import Services
 from bot.summary_asked import summary_asked
 from bot.turns import Answer
@@ -179,7 +179,7 @@ async def invoke(request: web.Request) -> web.Response:
         status = exc.status if exc.status in (401, 429) else 400 if exc.status < 500 else 500
         if status == 500:
             log.warning("invoke failed code=%s detail=%s", exc.code, exc.detail)
-        return json_ok({"error": exc.user_message}, status=status)
+        return with_retry_after(json_ok({"error": exc.user_message}, status=status), exc)
     except Exception:  # the contract's error shape even for the unforeseen
         log.exception("invoke failed unexpectedly")
         return json_ok({"error": BaibainError.default_message}, status=500)

@@ -16,12 +16,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TypeVar
 
 from admin.audit_models import AuditEvent
-from admin.quotas import QuotaService, QuotaStatus, Reservation, exhausted_message
+from admin.quotas import QuotaService, QuotaStatus, Reservation, exhausted
 from bot.asker import Asker
 from bot.auditing import Auditor
 from bot.command_replies import typed
 from bot.turns import ConversationRef
-from knowledge.errors import QuotaExceeded, UpstreamUnavailable
+from knowledge.errors import UpstreamUnavailable
 from knowledge.llm import (
     NO_USAGE,
     Completion,
@@ -223,7 +223,7 @@ class LLMAccess:
             return
         status = await asyncio.to_thread(self.quotas.status, org_id)
         if status.remaining < tokens:
-            raise QuotaExceeded(exhausted_message(status))
+            raise exhausted(status)
 
 
 def threshold_notice(percent: int, status: QuotaStatus, where: ConversationRef) -> str:

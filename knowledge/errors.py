@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from knowledge.llm_protocol import LLMUsage
 
 
@@ -78,11 +80,24 @@ class Forbidden(BaibainError):
 
 
 class QuotaExceeded(BaibainError):
-    """The organization's token budget is used up."""
+    """The organization's token budget is used up.
+
+    ``resets_at`` is when a fresh month's budget can pay again (API clients get it as
+    ``Retry-After``); ``None`` for a budget set to 0, which no date brings back."""
 
     code = "quota_exceeded"
     status = 429
     default_message = "今月の利用上限に達しました。管理者にお問い合わせください。"
+
+    def __init__(
+        self,
+        user_message: str | None = None,
+        *,
+        detail: str = "",
+        resets_at: datetime | None = None,
+    ) -> None:
+        super().__init__(user_message, detail=detail)
+        self.resets_at = resets_at
 
 
 class UpstreamUnavailable(BaibainError):

@@ -544,6 +544,7 @@ async def test_exhausted_budget_answers_offline_or_refuses(
     assert refused.status == 429
     refusal = (await refused.json())["error"]["message"]
     assert "0トークンに設定" in refusal and "リセット" not in refusal  # nothing comes back
+    assert "Retry-After" not in refused.headers
     quota = await (await client.get("/api/v1/quota", headers=auth)).json()
     assert quota["budget"] == 0 and quota["remaining"] == 0 and quota["reset_on"]
     # Both turns count as stopped by the budget, answered offline or refused alike.

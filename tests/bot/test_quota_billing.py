@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 from bot.app import create_app
 from bot.cli import app as cli
 from bot.settings import Settings
+from knowledge.dates import JST
 
 QUESTION = "住民監査請求をすることができるのは誰ですか"
 BUDGET = 20_000
@@ -47,12 +49,31 @@ async def test_a_refused_question_reports_the_tokens_its_variants_spent(
     refused = await client.post("/api/v1/ask", json={"question": QUESTION}, headers=auth)
 
     assert refused.status == 429
+    # Asked again once next month's budget starts: midnight of the 1st in Japan.
+    again = datetime.now(UTC) + timedelta(seconds=int(refused.headers["Retry-After"]))
+    assert again.astimezone(JST).day == 1 and again.astimezone(JST).hour == 0
     assert len(openai_fake.chat_requests) == 1  # the variants; the answer was not asked for
     quota = await (await client.get("/api/v1/quota", headers=auth)).json()
     assert quota["used"] > VARIANTS_COST and quota["reserved"] == 0
     usage = await (await client.get("/api/v1/usage", headers=auth)).json()
     assert usage["by_outcome"] == {"quota": 1}
     assert usage["input_tokens"] + usage["output_tokens"] == quota["used"]
+
+
+async def test_invoke_refused_by_the_budget_says_when_to_ask_again(
+    aiohttp_client, openai_fake: FakeOpenAIServer, make_settings, data_dir: Path
+) -> None:
+    settings = make_settings(host="0.0.0.0", **llm_settings(openai_fake.url))
+    client, auth = await refusing_org(aiohttp_client, settings, data_dir, 1000)
+    key = {"x-api-key": auth["Authorization"].removeprefix("Bearer ")}
+
+    refused = await client.post("/invoke", json={"inputs": {"question": QUESTION}}, headers=key)
+
+    assert refused.status == 429
+    assert "リセットされます" in (await refused.json())["error"]
+    again = datetime.now(UTC) + timedelta(seconds=int(refused.headers["Retry-After"]))
+    assert again.astimezone(JST).day == 1
+    assert openai_fake.chat_requests == []
 
 
 def long_plan() -> bytes:
