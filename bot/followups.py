@@ -32,15 +32,24 @@ _REFERS_BACK = re.compile(
 _PRONOUN = re.compile(r"(?<![ぁ-ゖ])(それ|これ|あれ)(?=って|は|の|を|が|について|に関して|[?？]|$)")
 
 
+# A demonstrative before the noun it points with (「その期限は」, 「この制度の根拠は」), not one
+# that makes a word of its own (「その他」, 「この度」, 「この間」, 「この先」, 「その頃」).
+_POINTING = re.compile(r"(?<![ぁ-ゖ])(?:その|この|あの)(?![他度間先頃])[一-龥々ァ-ヶー]+")
+
+
 def unresolved_pronoun(analyzer: Analyzer, question: str) -> str | None:
-    """The pronoun a question asks about when nothing before it in the question names what it
-    stands for (「転入届を出したいのですが、それはどこで」 names it): without an earlier turn to
-    read it from, the question does not say what it is about."""
-    text = unicodedata.normalize("NFKC", question)
-    found = _PRONOUN.search(text)
+    """The pronoun a question asks about (「それ」), or the thing it points at (「その期限」),
+    when nothing before it in the question names what it stands for (「転入届を出したいのです
+    が、それはどこで」 names it): without an earlier turn to read it from, the question does not
+    say what it is about. A question with lines under it points at them (「この条文の意味は」
+    above a pasted provision)."""
+    text = unicodedata.normalize("NFKC", question).strip()
+    if "\n" in text:
+        return None
+    found = _PRONOUN.search(text) or _POINTING.search(text)
     if found is None or subjects_of(analyzer, text[: found.start()]):
         return None
-    return found.group(1)
+    return found.group(found.lastindex or 0)
 
 
 def points_back(question: str) -> bool:

@@ -173,6 +173,16 @@ async def test_a_question_about_it_with_nothing_before_asks_what_it_is(
     await ask("出生届は何日以内に出さなければなりませんか", "t-3")
     later = await ask("それは誰が届け出ますか", "t-3")
     assert later["outcome"] == "answered" and later["citations"][0]["title"].startswith("戸籍法")
+    # So does a demonstrative pointing with a noun; 「その他」 is a word of its own, and a
+    # question with lines under it points at them.
+    pointing = await ask("その期限は何日ですか？", "t-5")
+    assert pointing["outcome"] == "unclear"
+    assert pointing["answer"].startswith("「その期限」が何を指しているのか分かりませんでした。")
+    other = await ask("その他に転入届で必要な届出はありますか", "t-6")
+    assert other["outcome"] == "answered", other["answer"]
+    provision = "転入をした者は、転入をした日から十四日以内に"
+    pasted = await ask(f"この条文の期限は何日以内ですか\n{provision}", "t-7")
+    assert pasted["outcome"] == "answered", pasted["answer"]
 
 
 async def test_the_web_page_summarizes_what_a_question_asks_to_summarize(
