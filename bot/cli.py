@@ -36,7 +36,7 @@ from bot.fetch import FetchPolicy, check_url
 from bot.services import Services, open_embedder
 from bot.settings import Settings, load_settings
 from bot.turns import Answer, shown_position
-from bot.uploads import defaults_for, id_prefix, left_out_note
+from bot.uploads import defaults_for, id_prefix, left_out_note, unread_note
 from knowledge.errors import BadInput, BaibainError, NotFound
 from knowledge.ingest import folder_name, iter_files, read_files, unreadable
 
@@ -187,6 +187,8 @@ def ingest(
                 if read.failures:
                     raise unreadable(read.failures)
                 kept = True  # every file is readable: the dataset stays
+                if read.unread:
+                    notes.append(unread_note(read.unread))
                 if shareable:  # again when already shared: completes an attestation cut short
                     existing = await services.uploads.attest(existing, who=who, platform="cli")
                 with tqdm(

@@ -22,6 +22,7 @@ from knowledge.documents import Document
 from knowledge.errors import BadDocument
 from knowledge.index import batches
 from knowledge.ingest import (
+    UnreadPages,
     documents_from_bytes,
     dropped,
     failure_of,
@@ -33,6 +34,7 @@ from knowledge.ingest import (
 )
 from knowledge.parsing import resave_hint
 from knowledge.parsing.archive import unsafe_name
+from knowledge.parsing.base import quoted
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ class UploadReport:
     unchanged: int
     removed: int = 0
     left_out: tuple[str, ...] = ()  # archive members of formats Baibain does not read
+    unread: tuple[UnreadPages, ...] = ()  # pages of PDFs without text (scans)
 
     def message(self) -> str:
         """A short Japanese summary for the uploader."""
@@ -72,7 +75,7 @@ class UploadReport:
                 f"データセット「{self.dataset.name}」に {self.written} 件の文書を登録しました"
                 f"（変更なし {self.unchanged} 件{removed}）。"
             )
-        return done + left_out_note(self.left_out)
+        return done + unread_note(self.unread) + left_out_note(self.left_out)
 
 
 # How many left-out files a reply names.
@@ -87,6 +90,44 @@ def left_out_note(names: Sequence[str]) -> str:
     more = len(names) - LISTED_LEFT_OUT
     shown = "、".join(names[:LISTED_LEFT_OUT]) + (f" ほか {more} 件" if more > 0 else "")
     return f"対応していない形式のため取り込まなかったファイル: {shown}。{resave_hint(names)}"
+
+
+# How many files with pages without text a reply names (the rest are counted), and how many
+# runs of pages it shows of each.
+LISTED_UNREAD = 3
+LISTED_PAGE_RUNS = 10
+
+
+def unread_note(files: Sequence[UnreadPages]) -> str:
+    """The sentences naming the pages of PDFs that hold no text to read (scanned pages), which
+    were left out of the search, or ``""``."""
+    if not files:
+        return ""
+    notes = [
+        f"{quoted(file.name)}の {page_list(file.pages)}は文字を読み取れませんでした。"
+        for file in files[:LISTED_UNREAD]
+    ]
+    if (more := len(files) - LISTED_UNREAD) > 0:
+        notes.append(f"ほか {more} 件の PDF にも文字を読み取れないページがあります。")
+    return "".join(notes) + "スキャンした画像のページは検索できません（OCR には対応していません）。"
+
+
+def page_list(pages: Sequence[int]) -> str:
+    """Page numbers as a message shows them: 「3・7〜9ページ」 (runs of three or more joined
+    by 「〜」), only the first runs of a long list, then the count: 「…・40ページほか計 52
+    ページ」."""
+    runs: list[list[int]] = []
+    for page in sorted(pages):
+        if runs and page == runs[-1][-1] + 1:
+            runs[-1].append(page)
+        else:
+            runs.append([page])
+    shown = [
+        f"{run[0]}〜{run[-1]}" if len(run) >= 3 else "・".join(map(str, run))
+        for run in runs[:LISTED_PAGE_RUNS]
+    ]
+    more = f"ほか計 {len(pages)} ページ" if len(runs) > LISTED_PAGE_RUNS else ""
+    return "・".join(shown) + "ページ" + more
 
 
 def defaults_for(dataset: DatasetInfo, publisher: str) -> CorpusDefaults:
@@ -116,9 +157,11 @@ class Uploads(DatasetChanges):
         files: Sequence[UploadFile],
         publisher: str,
         left_out: list[str] | None = None,
+        unread: list[UnreadPages] | None = None,
     ) -> list[Document]:
         """Every document of every file, or ``BadDocument`` naming every bad file; archive
-        members of formats Baibain does not read are named in ``left_out``."""
+        members of formats Baibain does not read are named in ``left_out``, the pages of PDFs
+        without text in ``unread``."""
         if not files:
             raise BadDocument("アップロードするファイルがありません。ファイルを添付してください。")
         if len(files) > MAX_FILES:
@@ -144,7 +187,12 @@ class Uploads(DatasetChanges):
                 continue
             try:
                 documents += documents_from_bytes(
-                    file.name, file.data, defaults, id_prefix=id_prefix(dataset), left_out=left_out
+                    file.name,
+                    file.data,
+                    defaults,
+                    id_prefix=id_prefix(dataset),
+                    left_out=left_out,
+                    unread=unread,
                 )
             except BadDocument as exc:
                 failures.append(failure_of(file.name, exc))
@@ -166,7 +214,8 @@ class Uploads(DatasetChanges):
         """Parse ``files`` and write what changed (see the module docstring); what was read
         from files named ``replaces`` goes too (a source now read under another name)."""
         left_out: list[str] = []
-        documents = await asyncio.to_thread(self.parse, dataset, files, publisher, left_out)
+        unread: list[UnreadPages] = []
+        documents = await asyncio.to_thread(self.parse, dataset, files, publisher, left_out, unread)
         report = await self.write(
             dataset,
             documents,
@@ -175,7 +224,7 @@ class Uploads(DatasetChanges):
             progress=progress,
             sources=[*(f.name for f in files), *replaces],
         )
-        return replace(report, left_out=tuple(left_out))
+        return replace(report, left_out=tuple(left_out), unread=tuple(unread))
 
     async def sweep(
         self,

@@ -51,11 +51,27 @@ def folder_name(path: Path) -> str:
     return Path(os.path.abspath(path)).name
 
 
+@dataclass(frozen=True)
+class UnreadPages:
+    """The pages of a read file that hold no text to read (scans, see ``ParsedFile``), which
+    the uploader is told of: ``name`` as messages show it (an archive's member as
+    「資料.zip/予算書.pdf」), ``pages`` 1-based."""
+
+    name: str
+    pages: tuple[int, ...]
+
+
 def documents_from_file(
-    path: Path, name: str, defaults: CorpusDefaults, *, id_prefix: str = ""
+    path: Path,
+    name: str,
+    defaults: CorpusDefaults,
+    *,
+    id_prefix: str = "",
+    unread: list[UnreadPages] | None = None,
 ) -> Iterator[Document]:
     """Documents of one file: a JSONL corpus yields one per row (ids ``<prefix>/<file
-    name>!<row id>``, as an archive's members), other files one per member."""
+    name>!<row id>``, as an archive's members), other files one per member (pages without
+    text named in ``unread``)."""
     if path.suffix.lower() == ".jsonl" and _is_corpus(path):
         prefix = f"{id_prefix or defaults.dataset}/{name}!"
         for document in read_corpus(path, defaults, id_prefix=prefix):
@@ -66,7 +82,7 @@ def documents_from_file(
         data = path.read_bytes()
     except OSError as exc:
         raise BadDocument(f"{name} を読み込めませんでした。", detail=str(exc)) from exc
-    yield from documents_from_bytes(name, data, defaults, id_prefix=id_prefix)
+    yield from documents_from_bytes(name, data, defaults, id_prefix=id_prefix, unread=unread)
 
 
 # The longest document id the dataset records hold (``admin.document_versions``).
@@ -92,10 +108,12 @@ SPOOL_IN_MEMORY = 64 << 20
 class ReadFiles:
     """The documents of many files, read before any is written: pickled to a spool one file at
     a time, so a large folder is parsed once and never held in memory whole. ``failures`` are
-    the files that could not be read, as messages naming them."""
+    the files that could not be read, as messages naming them; ``unread`` the pages without
+    text of those read."""
 
     spool: IO[bytes]
     failures: list[str] = field(default_factory=list)
+    unread: list[UnreadPages] = field(default_factory=list)
     count: int = 0
 
     def add(self, name: str, documents: list[Document]) -> None:
@@ -167,7 +185,11 @@ def read_files(
         read = ReadFiles(spool)
         for path, name in files:
             try:
-                documents = list(documents_from_file(path, name, defaults, id_prefix=id_prefix))
+                documents = list(
+                    documents_from_file(
+                        path, name, defaults, id_prefix=id_prefix, unread=read.unread
+                    )
+                )
                 read.add(name, documents)
             except BadDocument as exc:
                 read.failures.append(failure_of(name, exc))
@@ -191,9 +213,11 @@ def documents_from_bytes(
     *,
     id_prefix: str = "",
     left_out: list[str] | None = None,
+    unread: list[UnreadPages] | None = None,
 ) -> Iterator[Document]:
     """Documents of one uploaded file (a zip yields one per supported member; the others are
-    named in ``left_out``).
+    named in ``left_out``); the pages without text of a PDF are named in ``unread``, and the
+    document holds the others.
 
     Document ids are ``<id_prefix or dataset>/<file name>`` (``!<member>`` for archive members),
     so re-uploading a file of the same name replaces its previous version.
@@ -204,6 +228,9 @@ def documents_from_bytes(
         if parsed.name not in (name, member):
             doc_id = f"{doc_id}!{parsed.name}"
         check_doc_id(name, doc_id)
+        if unread is not None and parsed.unread_pages:
+            shown = name if parsed.name in (name, member) else f"{name}/{parsed.name}"
+            unread.append(UnreadPages(shown, parsed.unread_pages))
         text = "\n".join(s.text for s in parsed.sections)
         meta = defaults.meta(
             doc_id,

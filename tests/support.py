@@ -10,7 +10,9 @@ from pathlib import Path
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from PIL import Image
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
@@ -150,8 +152,13 @@ def recorded_answer(engine: Engine, turn_id: str, org_id: str) -> None:
 FONT = "HeiseiMin-W3"
 
 
-def japanese_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
-    """A PDF with one page per entry, each line drawn in a built-in Japanese CID font."""
+SCANNED_PAGE = None
+"""A page of ``japanese_pdf`` that is a scan: a picture and no text."""
+
+
+def japanese_pdf(pages: list[list[str] | None], title: str | None = None) -> bytes:
+    """A PDF with one page per entry, each line drawn in a built-in Japanese CID font, a
+    ``SCANNED_PAGE`` drawn as a grey picture (as a scanned page inserted into the PDF)."""
     pdfmetrics.registerFont(UnicodeCIDFont(FONT))
     buffer = BytesIO()
     pdf = canvas.Canvas(buffer)
@@ -159,7 +166,9 @@ def japanese_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
         pdf.setTitle(title)
     for lines in pages:
         pdf.setFont(FONT, 12)
-        for number, line in enumerate(lines):
+        if lines is SCANNED_PAGE:
+            pdf.drawImage(ImageReader(Image.new("L", (60, 80), 200)), 72, 200, 450, 600)
+        for number, line in enumerate(lines or []):
             pdf.drawString(72, 760 - 20 * number, line)
         pdf.showPage()
     pdf.save()

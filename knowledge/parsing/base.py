@@ -31,7 +31,9 @@ class ParsedFile:
     ``name`` is the file name (or the member's path inside an archive); ``kind`` names the format
     (``"pdf"``, ``"egov-xml"``, …). ``law_id``, ``law_title``, ``version`` (the enforcement
     date, ISO) and ``source_url`` (that version's page on e-Gov 法令検索) are filled for e-Gov
-    statutes; ``published`` when the file states it.
+    statutes; ``published`` when the file states it. ``unread_pages`` are a PDF's pages (1-based)
+    that show something but hold no text to read (a scanned page, a page whose only text is
+    its number), which are not searchable; other formats have none.
     """
 
     name: str
@@ -43,6 +45,7 @@ class ParsedFile:
     law_title: str = ""
     version: str = ""
     source_url: str = ""
+    unread_pages: tuple[int, ...] = ()
 
 
 def quoted(name: str) -> str:

@@ -9,8 +9,9 @@ from io import BytesIO
 
 import pdfplumber
 from pdfplumber.page import Page
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 
+from knowledge.documents import Section
 from knowledge.errors import BadDocument
 from knowledge.parsing.base import ParsedFile, opening_title, stem
 from knowledge.parsing.pdf_layout import (
@@ -48,6 +49,9 @@ def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
     header when it is one (「みどり市 第3次総合計画（案）」, not 「みどり市 財政課」), else by
     the file name.
 
+    The pages that show something but hold no text (a scanned page inside a digital PDF)
+    are named in ``unread_pages``.
+
     Refuses password-protected PDFs (those that open with an empty password are read),
     damaged files, and PDFs without a text layer (scanned images; OCR is not supported).
     """
@@ -81,11 +85,13 @@ def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
     texts = without_running_lines(texts)
     width = full_width(texts)
     texts = with_headers_carried([unwrapped(lines, width) for lines in texts])
-    sections = [
-        section
-        for number, lines in enumerate(texts, start=1)
-        for section in page_sections(lines, f"{number}ページ")
-    ]
+    sections: list[Section] = []
+    unread: list[int] = []
+    for number, (page, lines) in enumerate(zip(pages, texts, strict=True), start=1):
+        read = page_sections(lines, f"{number}ページ")
+        sections += read
+        if not read and _shows_something(page):
+            unread.append(number)
     if not sections:
         raise BadDocument(
             f"{label}から文字を読み取れませんでした。スキャンした画像の PDF の可能性があります"
@@ -104,7 +110,29 @@ def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
         or _header_title(header)
         or stem(name)
     )
-    return ParsedFile(name=name, title=title, sections=tuple(sections), kind="pdf")
+    return ParsedFile(
+        name=name, title=title, sections=tuple(sections), kind="pdf", unread_pages=tuple(unread)
+    )
+
+
+# Content stream operators that put something on the page: an image or a form (``Do``,
+# inline images), a painted path, a shading, shown text.
+_MARKING = {
+    *(b"Do", b"BI", b"INLINE IMAGE", b"sh"),
+    *(b"S", b"s", b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*"),
+    *(b"Tj", b"TJ", b"'", b'"'),
+}
+
+
+def _shows_something(page: PageObject) -> bool:
+    """Whether a page without text to read shows something (a scan, a map, a stamped page, its
+    number alone) rather than nothing (a page left blank); a page whose content cannot be
+    read counts as showing something, since what it held was lost."""
+    try:
+        content = page.get_contents()
+        return content is not None and any(op in _MARKING for _, op in content.operations)
+    except Exception:  # pypdf raises many types on a damaged content stream
+        return True
 
 
 def _ruled_pages(data: bytes, count: int, stack: ExitStack) -> list[Page]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from chat_harness import SAMPLE_QUESTION
 from fakes.logo import FakeLogo
+from support import SCANNED_PAGE, japanese_pdf
 from test_logo import deliver, logo_chat
 
 
@@ -223,3 +224,16 @@ async def test_numbers_and_names_of_thousands_of_characters_get_a_short_reply(
     for reply in (cited_shorter, named):  # not repeated back whole
         assert "文書名・文書ID（doc_id）は 500 文字以内" in reply and len(reply) < 300, reply
     assert "トークン数は0〜2,147,483,647の整数" in budget_set
+
+
+async def test_an_upload_names_the_pages_of_a_pdf_it_could_not_read(make_chat, logo_fake) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id, admins=("admin-1",))
+    pages = [["窓口案内", "受付は午前9時からです。"], SCANNED_PAGE, SCANNED_PAGE]
+    guide = logo_fake.add_file("f-1", "窓口案内.pdf", japanese_pdf(pages))
+    body = logo_fake.event("/upload データセット=窓口 分類=計画", user_id="admin-1", files=[guide])
+    await deliver(chat, logo_fake, body)
+    await chat.drain()
+    [uploaded] = (r.text for r in logo_fake.replies)
+    assert "「窓口」に 1 件の文書を登録しました" in uploaded
+    assert "「窓口案内.pdf」の 2・3ページは文字を読み取れませんでした。" in uploaded

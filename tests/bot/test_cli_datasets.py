@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from support import japanese_document_pdf
+from support import SCANNED_PAGE, japanese_document_pdf, japanese_pdf
 
 from admin import orgs
 from admin.datasets import DatasetService
@@ -42,6 +42,24 @@ def test_a_folder_of_formats_not_read_names_them(run, tmp_path: Path) -> None:
     assert "取り込めるファイルが見つかりませんでした。" in refused.output
     assert "取り込まなかったファイル: 古い資料/庁舎.png、古い資料/議事録.doc" in refused.output
     assert ".doc 形式は .docx 形式で保存し直すと読み込めます。" in refused.output
+
+
+def test_ingest_names_the_scanned_pages_of_a_pdf_above_its_count(run, tmp_path: Path) -> None:
+    folder = tmp_path / "予算"
+    folder.mkdir()
+    budget = [SCANNED_PAGE, ["令和8年度テスト市予算書", "歳入の総額は512億円です。"]]
+    (folder / "予算書.pdf").write_bytes(japanese_pdf(budget))
+    (folder / "概要.pdf").write_bytes(japanese_pdf([["予算の概要", "歳出の総額も512億円です。"]]))
+    assert run("org", "create", "テスト市").exit_code == 0
+    args = ("--dataset", "予算", "--org", "テスト市", "--category", "予算・決算")
+    done = run("ingest", str(folder), *args)
+    assert done.exit_code == 0, done.output
+    assert done.stdout.endswith(
+        "「予算/予算書.pdf」の 1ページは文字を読み取れませんでした。"
+        "スキャンした画像のページは検索できません（OCR には対応していません）。\n"
+        "2 件の文書を取り込みました（変更なし 0 件）。\n"
+    )
+    assert "概要.pdf" not in done.stdout
 
 
 def test_a_folder_ingested_again_drops_the_files_it_no_longer_holds(run, tmp_path: Path) -> None:

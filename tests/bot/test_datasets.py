@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 from sqlmodel import col
-from support import org_with_key, refusing_inserts
+from support import SCANNED_PAGE, japanese_pdf, org_with_key, refusing_inserts
 
 from admin.datasets import Dataset, DatasetService
 from admin.db import create_db_engine
@@ -590,3 +590,36 @@ async def test_an_upload_over_the_limit_says_the_limit(setup) -> None:
         f"/api/v1/datasets/{dataset}/documents", data=big, headers=auth(api_keys["テスト市"])
     )
     assert response.status == 413 and "上限 20MB" in (await response.json())["error"]["message"]
+
+
+async def test_the_reply_names_the_scanned_pages_of_a_pdf_and_the_rest_is_searchable(
+    setup,
+) -> None:
+    client, api_keys = setup
+    owner = api_keys["テスト市"]
+    dataset = await create(client, owner, name="予算", category="予算・決算")
+    url = f"/api/v1/datasets/{dataset}/documents"
+    text_page = ["令和8年度テスト市予算書", "テスト市の歳入の総額は512億円です。"]
+    pages = [text_page, SCANNED_PAGE, ["歳出の内訳"], *[SCANNED_PAGE] * 3]
+
+    async def upload(name: str, data: bytes) -> dict[str, Any]:
+        response = await client.post(url, data=form((name, data)), headers=auth(owner))
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+    first = await upload("予算書.pdf", japanese_pdf(pages))
+    assert first["written"] == 1
+    assert (
+        "「予算書.pdf」の 2・4〜6ページは文字を読み取れませんでした。"
+        "スキャンした画像のページは検索できません（OCR には対応していません）。" in first["message"]
+    )
+    asked = await client.post(
+        "/api/v1/ask", json={"question": "テスト市の歳入の総額は"}, headers=auth(owner)
+    )
+    assert "512億円" in (await asked.json())["answer"]
+    # Sent again, it is unchanged, and its pages are still named.
+    again = await upload("予算書.pdf", japanese_pdf(pages))
+    assert (again["written"], again["unchanged"]) == (0, 1)
+    assert "2・4〜6ページは文字を読み取れませんでした" in again["message"]
+    digital = await upload("概要.pdf", japanese_pdf([text_page, ["歳出の内訳"]]))
+    assert digital["written"] == 1 and "読み取れ" not in digital["message"]

@@ -15,7 +15,7 @@ import pytest
 from fakes.weaviate_memory import FakeWeaviate
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
-from support import refusing_inserts
+from support import SCANNED_PAGE, japanese_pdf, refusing_inserts
 
 from admin.audit import AuditKeyring, AuditLog
 from admin.datasets import DatasetInfo, DatasetService
@@ -243,4 +243,29 @@ async def test_a_write_cancelled_while_taking_the_dataset_lets_go_of_it(
         await cancelled
     report = await uploads.write(dataset, documents, uploader="u", platform="cli")
     assert report.written == 1
+    await index.close()
+
+
+async def test_scanned_pages_of_many_pdfs_are_named_for_a_few_and_counted_for_the_rest(
+    db_engine: Engine, tmp_path: Path
+) -> None:
+    _, index, uploads, dataset = services(db_engine, tmp_path)
+    text = ["粗大ごみは毎月第二水曜日に収集する。"]
+    # Every other page of the first a scan: its first ten runs of pages shown, then the count.
+    pages = [page for n in range(12) for page in ([f"議案第{n + 1}号"], SCANNED_PAGE)]
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as bundle:
+        bundle.writestr("議案.pdf", japanese_pdf(pages))
+        for name in ("表紙.pdf", "決裁.pdf", "地図.pdf", "別紙.pdf"):
+            bundle.writestr(name, japanese_pdf([SCANNED_PAGE, text]))
+    report = await upload(uploads, dataset, [UploadFile("議会資料.zip", data.getvalue())])
+    assert report.written == 5
+    message = report.message()
+    assert (
+        "「議会資料.zip/議案.pdf」の 2・4・6・8・10・12・14・16・18・20ページほか計 12 ページは"
+        "文字を読み取れませんでした。「議会資料.zip/表紙.pdf」の 1ページは文字を読み取れません"
+        "でした。「議会資料.zip/決裁.pdf」の 1ページは文字を読み取れませんでした。"
+        "ほか 2 件の PDF にも文字を読み取れないページがあります。" in message
+    )
+    assert message.count("スキャンした画像のページは検索できません") == 1
     await index.close()

@@ -6,7 +6,7 @@ from io import BytesIO
 
 import pytest
 from pypdf import PdfReader, PdfWriter
-from support import japanese_pdf
+from support import SCANNED_PAGE, japanese_pdf
 
 from knowledge.errors import BadDocument
 from knowledge.parsing import parse_file
@@ -59,6 +59,17 @@ def test_the_title_reportlab_writes_when_none_is_set_is_no_title() -> None:
 def test_blank_pages_are_skipped_but_keep_numbering() -> None:
     [parsed] = parse_file("a.pdf", japanese_pdf([["一ページ目"], [], ["三ページ目"]]))
     assert [s.position for s in parsed.sections] == ["1ページ", "3ページ"]
+    assert parsed.unread_pages == ()  # a page left blank lost nothing
+
+
+def test_scanned_pages_inside_a_digital_pdf_are_named_and_the_rest_is_read() -> None:
+    # A signed cover letter scanned in, and a page whose only text is its stamped number.
+    pages = [SCANNED_PAGE, ["予算の概要", "歳入は前年度比3%増です。"], ["- 3 -"], SCANNED_PAGE]
+    [parsed] = parse_file("予算書.pdf", japanese_pdf(pages))
+    assert parsed.unread_pages == (1, 3, 4)
+    assert [s.position for s in parsed.sections] == ["2ページ"]
+    [read] = parse_file("住民税.pdf", japanese_pdf(PAGES))
+    assert read.unread_pages == ()
 
 
 def test_password_protected_pdf_is_refused() -> None:
