@@ -42,12 +42,17 @@ class DocumentMeta:
         """Whether the document records a meeting (会議録, 議事録, 議事要旨), so that the date
         its opening lines state (``published``) is the day the meeting was held: it is in the
         会議録 category or its title says so."""
-        return self.category == MINUTES_CATEGORY or bool(_MINUTES.search(self.title))
+        return self.category == MINUTES_CATEGORY or titles_minutes(self.title)
 
 
 # The seed category of council and committee minutes (see the design's data model).
 MINUTES_CATEGORY = "会議録"
 _MINUTES = re.compile(r"会議録|議事録|議事要旨|議事概要|委員会記録")
+
+
+def titles_minutes(title: str) -> bool:
+    """Whether a document's title says it records a meeting (「第1回定例会会議録」)."""
+    return bool(_MINUTES.search(title))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import PurePosixPath
 
+from knowledge.documents import titles_minutes
 from knowledge.errors import BadDocument
 from knowledge.parsing.archive import check_container, expand
 from knowledge.parsing.base import ParsedFile, ParseLimits, quoted, size_label
@@ -120,7 +121,8 @@ def _parse_one(name: str, data: bytes, label: str, limits: ParseLimits) -> Parse
         check_container(data, label, limits)
     parsed = parser(name, data, label)
     if parsed.published is None and suffix in _DATED:
-        parsed = replace(parsed, published=opening_date(parsed.sections))
+        meeting = titles_minutes(parsed.title)
+        parsed = replace(parsed, published=opening_date(parsed.sections, meeting=meeting))
     return parsed
 
 

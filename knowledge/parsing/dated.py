@@ -1,7 +1,9 @@
 """The date a document states for itself near its top: a cover's 「令和8年3月15日」, a page's
 「更新日：令和8年4月1日」, a notice's 「令和8年5月1日 危機管理課」, a rule's
 「令和7年3月28日規則第12号」. It becomes the document's published date, which citations show
-and the published_from/published_to filters select on.
+and the published_from/published_to filters select on. A meeting's record is dated by the day
+the meeting was held (「開催日：令和8年3月5日」), which its citations show as 「開催」: never by
+the day its page was updated or put up (「更新日：」, 「掲載日：」).
 """
 
 from __future__ import annotations
@@ -45,12 +47,33 @@ def stated_date(line: str) -> date | None:
     return None
 
 
-def opening_date(sections: Iterable[Section]) -> date | None:
-    """The first date stated on a line of its own among a document's first lines."""
-    lines = (line for section in sections for line in section.text.splitlines() if line.strip())
-    for number, line in enumerate(lines):
-        if number >= OPENING_LINES:
-            break
-        if day := stated_date(line):
-            return day
-    return None
+# The day a meeting was held, labelled as such: 「開催日：令和8年3月5日（木）」,
+# 「日時　令和8年3月5日（木）午後2時から」 (the date up to its day).
+_MEETING_LABEL = re.compile(r"^(?:開催日時?|開催年月日|会議日時?|開会日時?|日時)\s*[:：]?\s*")
+_UP_TO_DAY = re.compile(r"^.+?日")
+
+
+def held_on(line: str) -> date | None:
+    """The day a line labelled as a meeting's date (「開催日：」, 「日時」) names, else ``None``."""
+    labelled = _MEETING_LABEL.match(line.strip())
+    day = _UP_TO_DAY.match(line.strip()[labelled.end() :]) if labelled else None
+    return dated_line(day[0]) if day else None
+
+
+def opening_date(sections: Iterable[Section], *, meeting: bool = False) -> date | None:
+    """The first date stated on a line of its own among a document's first lines; of a
+    meeting's record, the day it was held: a line labelled so, else a date on a line of its
+    own that no label makes the page's (「更新日：」)."""
+    lines = [line for section in sections for line in section.text.splitlines() if line.strip()]
+    opening = lines[:OPENING_LINES]
+    if meeting:
+        held = (day for line in opening if (day := held_on(line)))
+        unlabelled = (line for line in opening if not _labelled(line))
+        return next(held, None) or next(filter(None, map(stated_date, unlabelled)), None)
+    return next(filter(None, map(stated_date, opening)), None)
+
+
+def _labelled(line: str) -> bool:
+    """Whether a line dates something by a label: the page's update, its making, its issue."""
+    line = line.strip()
+    return _LABEL.match(line) is not None or _DONE.search(line) is not None

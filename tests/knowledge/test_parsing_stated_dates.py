@@ -72,3 +72,27 @@ def test_dates_inside_sentences_and_tables_are_not_taken_for_the_published_date(
     out = BytesIO()
     book.save(out)
     assert published("補助金.xlsx", out.getvalue()) is None
+
+
+def minutes_page(*opening: str) -> bytes:
+    lines = "".join(f"<p>{line}</p>" for line in opening)
+    return (
+        "<html><head><title>令和8年第1回定例会 会議録</title></head><body>"
+        f"<h1>令和8年第1回定例会 会議録</h1>{lines}"
+        "<p>○議長（山田太郎君） ただいまから本日の会議を開きます。</p></body></html>"
+    ).encode()
+
+
+def test_minutes_are_dated_by_the_day_the_meeting_was_held_not_their_pages_update() -> None:
+    # Citations show a record's date as the day it was held (「2026-03-05 開催」).
+    held = minutes_page("更新日：令和8年4月20日", "開催日：令和8年3月5日（木）")
+    assert published("kaigiroku.html", held) == date(2026, 3, 5)
+    timed = minutes_page("掲載日：令和8年4月20日", "日時　令和8年3月5日（木）午後2時から")
+    assert published("kaigiroku.html", timed) == date(2026, 3, 5)
+    bare = minutes_page("最終更新日：令和8年4月20日", "令和8年3月5日（木曜日）")
+    assert published("kaigiroku.html", bare) == date(2026, 3, 5)
+    # A page date is no meeting's: better none than one a citation calls the meeting's.
+    assert published("kaigiroku.html", minutes_page("更新日：令和8年4月20日")) is None
+    # Other pages keep the date they state first, their update included.
+    notice = minutes_page("更新日：令和8年4月20日").replace("会議録".encode(), "お知らせ".encode())
+    assert published("oshirase.html", notice) == date(2026, 4, 20)
