@@ -97,6 +97,7 @@ class Assistant:
         answer_max_tokens: int = 1024,
         query_variants: int = 2,
         files_at_hand: bool = False,
+        files_note: str = "",
     ) -> None:
         self.retriever = retriever
         self.analyzer = analyzer
@@ -107,10 +108,12 @@ class Assistant:
         self.query_variants = query_variants
         # Answering from files sent with the question: 「これは何ですか」 asks about them.
         self.files_at_hand = files_at_hand
+        # Said under every answer from those files: what of them could not be read.
+        self.files_note = files_note
 
-    def for_files(self, retriever: Retriever) -> Assistant:
+    def for_files(self, retriever: Retriever, note: str = "") -> Assistant:
         """The same assistant answering from the files sent with a question (in an index of
-        their own)."""
+        their own), with ``note`` under each answer (``bot.attached.unread_notice``)."""
         return Assistant(
             retriever,
             self.analyzer,
@@ -120,6 +123,7 @@ class Assistant:
             answer_max_tokens=self.answer_max_tokens,
             query_variants=self.query_variants,
             files_at_hand=True,
+            files_note=note,
         )
 
     async def search(self, query: str, asker: Asker, k: int = SEARCH_K) -> list[Hit]:
@@ -170,6 +174,8 @@ class Assistant:
             await record_while_cancelled(self._record(question, asker, cut, started))
             raise
         answer = replace(answer, turn_id=turn_id)
+        if self.files_note:  # recorded and kept in the thread as shown
+            answer = replace(answer, text=f"{answer.text}\n\n{self.files_note}")
         # The audit record first: a turn that cannot be recorded is not shown, so it must not
         # shape the thread's follow-ups either.
         await self._record(question, asker, answer, started)

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from bot.asker import Asker
 from bot.assistant import Assistant
@@ -18,7 +19,7 @@ from knowledge.corpus import CorpusDefaults
 from knowledge.documents import Document
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.errors import BaibainError
-from knowledge.ingest import documents_from_bytes
+from knowledge.ingest import LISTED_UNREAD, UnreadPages, documents_from_bytes
 from knowledge.parsing import is_document, suffix_of
 from knowledge.retrieval import Retriever
 
@@ -50,6 +51,18 @@ def wants_summary(text: str) -> bool:
     )
 
 
+def unread_notice(files: Sequence[UnreadPages], reply: Literal["回答", "要約"]) -> str:
+    """The line under an answer or a summary (``reply``) from files whose pages named in
+    ``files`` hold no text to read (scanned pages), so that nothing found there, or a part
+    missing from a summary, is understood; ``""`` when there are none."""
+    if not files:
+        return ""
+    named = [file.described for file in files[:LISTED_UNREAD]]
+    if (more := len(files) - LISTED_UNREAD) > 0:
+        named.append(f"ほか {more} 件の PDF の一部のページ")
+    return f"※{'、'.join(named)}は文字を読み取れなかったため、{reply}に含まれていません。"
+
+
 def is_picture(attachment: Attachment) -> bool:
     """Whether an attached file is a picture (by its type or its suffix)."""
     return attachment.mime_type.startswith("image/") or suffix_of(attachment.name) in _PICTURES
@@ -79,7 +92,7 @@ async def ask_about_files(
     started = time.perf_counter()
     defaults = CorpusDefaults(dataset=ATTACHED_DATASET, owner_org=asker.org_id)
     try:
-        documents = await asyncio.to_thread(_read, files, defaults)
+        documents, unread = await asyncio.to_thread(_read, files, defaults)
     except BaibainError as exc:
         await assistant.record_failure(question, asker, exc, started)
         raise
@@ -88,21 +101,24 @@ async def ask_about_files(
         try:
             await store.upsert_many(documents)
             retriever = Retriever(store, assistant.analyzer)
-            files_assistant = assistant.for_files(retriever)
+            files_assistant = assistant.for_files(retriever, unread_notice(unread, "回答"))
             return await files_assistant.ask(question, asker, on_progress=progress)
         finally:
             await store.close()
 
 
-def _read(files: Sequence[tuple[str, bytes]], defaults: CorpusDefaults) -> list[Document]:
-    """Every document of the attached files (parsed off the event loop: it takes seconds for a
-    large file, while every other chat waits). Ids are made of names: a second file of a name
-    (from another folder) is read under an id of its own, not as a new version replacing the
-    first in the index."""
+def _read(
+    files: Sequence[tuple[str, bytes]], defaults: CorpusDefaults
+) -> tuple[list[Document], list[UnreadPages]]:
+    """Every document of the attached files, and their pages without text (parsed off the
+    event loop: it takes seconds for a large file, while every other chat waits). Ids are made
+    of names: a second file of a name (from another folder) is read under an id of its own, not
+    as a new version replacing the first in the index."""
     documents: list[Document] = []
+    unread: list[UnreadPages] = []
     seen: Counter[str] = Counter()
     for name, data in files:
         seen[name] += 1
         prefix = ATTACHED_DATASET if seen[name] == 1 else f"{ATTACHED_DATASET}/{seen[name]}"
-        documents += documents_from_bytes(name, data, defaults, id_prefix=prefix)
-    return documents
+        documents += documents_from_bytes(name, data, defaults, id_prefix=prefix, unread=unread)
+    return documents, unread

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from bot.asker import Asker
 from bot.assistant import SUMMARY_CUT_SHORT_NOTICE, charged, usage_of
+from bot.attached import unread_notice
 from bot.auditing import Auditor, cancelled_turn, failed_turn, record_while_cancelled
 from bot.commands import is_web_address
 from bot.fetch import FetchPolicy
@@ -162,6 +163,7 @@ class Summarizer:
         # what follows a URL up to a space into the link (「…/a.pdf）。」 opens no page).
         dated = source.citation.dated()
         header = f"{source.note}「{source.title}」の要約です{f'（{dated}）' if dated else ''}。"
+        unread = f"\n\n{unread_notice([source.unread], '要約')}" if source.unread else ""
         outcome: Outcome = "answered"
         if llm is not None:
             try:
@@ -186,7 +188,7 @@ class Summarizer:
                 if written.parts:  # the merge failed: the parts already paid for, in order
                     text = f"{PARTS_SUMMARY_NOTICE}\n\n{header}\n\n{_by_part(written.parts)}"
                 return Answer(
-                    text=f"{text}{notice}",
+                    text=f"{text}{notice}{unread}",
                     citations=(source.citation,),
                     usage=usage_of(written.usage),
                 )
@@ -211,7 +213,7 @@ class Summarizer:
         if not summary:
             raise BadInput(f"「{source.title}」には要約できる本文がありません。")
         quoted = Answer(
-            text=f"{header}\n\n{summary} [1]",
+            text=f"{header}\n\n{summary} [1]{unread}",
             citations=(source.citation,),
             footer=EXTRACT_FOOTER,
             outcome=outcome,

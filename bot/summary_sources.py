@@ -18,6 +18,7 @@ from knowledge.chunking import chunk_sections
 from knowledge.documents import Chunk, Document, DocumentMeta
 from knowledge.errors import BadInput, NotFound
 from knowledge.index import IndexStore, SearchFilter
+from knowledge.ingest import UnreadPages, unread_of
 from knowledge.parsing import ParsedFile, parse_file
 from knowledge.terms import article_key
 from knowledge.titles import (
@@ -80,6 +81,7 @@ class Source:
     # The passages outside the 附則, when there are both: a statute's supplementary provisions
     # (dates of entry into force of each amendment) are not what an offline summary quotes.
     main: tuple[str, ...] = ()
+    unread: UnreadPages | None = None  # a PDF's pages without text (scans), not summarized
 
 
 class SummarySources:
@@ -145,7 +147,8 @@ class SummarySources:
                 f"要約しました（ほかの {len(parsed) - 1} 件は要約していません）。"
                 "ほかの文書は1件ずつ送ってください。\n\n"
             )
-        return Source(title, [c.text for c in chunks], citation, note, _main_provision(chunks))
+        texts = [c.text for c in chunks]
+        return Source(title, texts, citation, note, _main_provision(chunks), unread_of(name, first))
 
     async def named(self, name: str, asker: Asker) -> Source:
         """The indexed document ``name`` names that the asker may see (``_indexed``)."""

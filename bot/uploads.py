@@ -22,6 +22,7 @@ from knowledge.documents import Document
 from knowledge.errors import BadDocument
 from knowledge.index import batches
 from knowledge.ingest import (
+    LISTED_UNREAD,
     UnreadPages,
     documents_from_bytes,
     dropped,
@@ -34,7 +35,6 @@ from knowledge.ingest import (
 )
 from knowledge.parsing import resave_hint
 from knowledge.parsing.archive import unsafe_name
-from knowledge.parsing.base import quoted
 
 log = logging.getLogger(__name__)
 
@@ -92,42 +92,15 @@ def left_out_note(names: Sequence[str]) -> str:
     return f"対応していない形式のため取り込まなかったファイル: {shown}。{resave_hint(names)}"
 
 
-# How many files with pages without text a reply names (the rest are counted), and how many
-# runs of pages it shows of each.
-LISTED_UNREAD = 3
-LISTED_PAGE_RUNS = 10
-
-
 def unread_note(files: Sequence[UnreadPages]) -> str:
     """The sentences naming the pages of PDFs that hold no text to read (scanned pages), which
     were left out of the search, or ``""``."""
     if not files:
         return ""
-    notes = [
-        f"{quoted(file.name)}の {page_list(file.pages)}は文字を読み取れませんでした。"
-        for file in files[:LISTED_UNREAD]
-    ]
+    notes = [f"{file.described}は文字を読み取れませんでした。" for file in files[:LISTED_UNREAD]]
     if (more := len(files) - LISTED_UNREAD) > 0:
         notes.append(f"ほか {more} 件の PDF にも文字を読み取れないページがあります。")
     return "".join(notes) + "スキャンした画像のページは検索できません（OCR には対応していません）。"
-
-
-def page_list(pages: Sequence[int]) -> str:
-    """Page numbers as a message shows them: 「3・7〜9ページ」 (runs of three or more joined
-    by 「〜」), only the first runs of a long list, then the count: 「…・40ページほか計 52
-    ページ」."""
-    runs: list[list[int]] = []
-    for page in sorted(pages):
-        if runs and page == runs[-1][-1] + 1:
-            runs[-1].append(page)
-        else:
-            runs.append([page])
-    shown = [
-        f"{run[0]}〜{run[-1]}" if len(run) >= 3 else "・".join(map(str, run))
-        for run in runs[:LISTED_PAGE_RUNS]
-    ]
-    more = f"ほか計 {len(pages)} ページ" if len(runs) > LISTED_PAGE_RUNS else ""
-    return "・".join(shown) + "ページ" + more
 
 
 def defaults_for(dataset: DatasetInfo, publisher: str) -> CorpusDefaults:

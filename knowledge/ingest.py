@@ -15,7 +15,8 @@ from knowledge.chunking import chunk_sections
 from knowledge.corpus import CorpusDefaults, read_corpus
 from knowledge.documents import Document, content_hash
 from knowledge.errors import BadDocument
-from knowledge.parsing import is_document, parse_file
+from knowledge.parsing import ParsedFile, is_document, parse_file
+from knowledge.parsing.base import quoted
 
 
 def iter_files(paths: list[Path], left_out: list[str] | None = None) -> Iterator[tuple[Path, str]]:
@@ -51,14 +52,53 @@ def folder_name(path: Path) -> str:
     return Path(os.path.abspath(path)).name
 
 
+# How many files with pages without text a message names (the rest are counted), and how
+# many runs of pages it shows of each.
+LISTED_UNREAD = 3
+LISTED_PAGE_RUNS = 10
+
+
 @dataclass(frozen=True)
 class UnreadPages:
     """The pages of a read file that hold no text to read (scans, see ``ParsedFile``), which
-    the uploader is told of: ``name`` as messages show it (an archive's member as
+    the uploader or asker is told of: ``name`` as messages show it (an archive's member as
     「資料.zip/予算書.pdf」), ``pages`` 1-based."""
 
     name: str
     pages: tuple[int, ...]
+
+    @property
+    def described(self) -> str:
+        """The file and its pages as a message names them: 「「予算書.pdf」の 3・7ページ」."""
+        return f"{quoted(self.name)}の {page_list(self.pages)}"
+
+
+def unread_of(name: str, parsed: ParsedFile) -> UnreadPages | None:
+    """The pages without text of ``parsed``, read from the file ``name`` (an archive's member
+    named after the archive), or ``None`` when it has none."""
+    if not parsed.unread_pages:
+        return None
+    member = PurePosixPath(name).name
+    shown = name if parsed.name in (name, member) else f"{name}/{parsed.name}"
+    return UnreadPages(shown, parsed.unread_pages)
+
+
+def page_list(pages: Sequence[int]) -> str:
+    """Page numbers as a message shows them: 「3・7〜9ページ」 (runs of three or more joined
+    by 「〜」), only the first runs of a long list, then the count: 「…・40ページほか計 52
+    ページ」."""
+    runs: list[list[int]] = []
+    for page in sorted(pages):
+        if runs and page == runs[-1][-1] + 1:
+            runs[-1].append(page)
+        else:
+            runs.append([page])
+    shown = [
+        f"{run[0]}〜{run[-1]}" if len(run) >= 3 else "・".join(map(str, run))
+        for run in runs[:LISTED_PAGE_RUNS]
+    ]
+    more = f"ほか計 {len(pages)} ページ" if len(runs) > LISTED_PAGE_RUNS else ""
+    return "・".join(shown) + "ページ" + more
 
 
 def documents_from_file(
@@ -228,9 +268,8 @@ def documents_from_bytes(
         if parsed.name not in (name, member):
             doc_id = f"{doc_id}!{parsed.name}"
         check_doc_id(name, doc_id)
-        if unread is not None and parsed.unread_pages:
-            shown = name if parsed.name in (name, member) else f"{name}/{parsed.name}"
-            unread.append(UnreadPages(shown, parsed.unread_pages))
+        if unread is not None and (pages := unread_of(name, parsed)) is not None:
+            unread.append(pages)
         text = "\n".join(s.text for s in parsed.sections)
         meta = defaults.meta(
             doc_id,
