@@ -64,17 +64,23 @@ class Summarizer:
         self.sources = SummarySources(index, analyzer, fetch_policy, from_file)
 
     async def summarize(
-        self, request: SummaryRequest, asker: Asker, progress: Progress | None = None
+        self,
+        request: SummaryRequest,
+        asker: Asker,
+        progress: Progress | None = None,
+        *,
+        note: str = "",
     ) -> Answer:
         """Summarize the requested document for the asker (who must be allowed to see it).
-        ``progress`` receives the ``Stage`` of a summary the model writes part by part."""
+        ``progress`` receives the ``Stage`` of a summary the model writes part by part;
+        ``note`` goes above the summary, recorded with it as shown."""
         started = time.perf_counter()
         try:
             source = await self.sources.source(request, asker)
         except BaibainError as exc:
             await self._record(request, asker, failed_turn(exc), started)
             raise
-        return await self._summarized(request, source, asker, progress, started)
+        return await self._summarized(request, source, asker, progress, started, note)
 
     async def summarize_named(
         self, name: str, asker: Asker, progress: Progress | None = None
@@ -98,11 +104,14 @@ class Summarizer:
         asker: Asker,
         progress: Progress | None,
         started: float,
+        note: str = "",
     ) -> Answer:
-        """The summary of ``source``, recorded as the answer to ``request``."""
+        """The summary of ``source`` under ``note``, recorded as the answer to ``request``."""
         llm = self.llm.for_org(asker.org_id)
         try:
             answer = await self._summarize(source, asker.org_id, llm, progress)
+            if note:
+                answer = replace(answer, text=f"{note}\n\n{answer.text}")
         except BaibainError as exc:
             # Parts summarized before the budget refused one were charged: recorded too.
             await self._record(request, asker, charged(failed_turn(exc), spent_by(llm)), started)
@@ -125,9 +134,8 @@ class Summarizer:
         out, as one summary request is about one document."""
         name, data = files[0]
         request = SummaryRequest(filename=name, content=data)
-        answer = await self.summarize(request, asker, progress)
         if len(files) == 1:
-            return answer
+            return await self.summarize(request, asker, progress)
         # The files left out are named up to a few, as in an upload's reply, then counted.
         others = "、".join(f"「{other}」" for other, _ in files[1 : LISTED_LEFT_OUT + 1])
         if (more := len(files) - 1 - LISTED_LEFT_OUT) > 0:
@@ -136,7 +144,7 @@ class Summarizer:
             f"添付ファイルが {len(files)} 件あったため、最初の「{name}」だけを要約しました"
             f"（{others}は要約していません）。ほかのファイルは1件ずつ送ってください。"
         )
-        return replace(answer, text=f"{note}\n\n{answer.text}")
+        return await self.summarize(request, asker, progress, note=note)
 
     async def _record(
         self, request: SummaryRequest, asker: Asker, answer: Answer, started: float

@@ -215,3 +215,31 @@ def test_an_export_onto_a_full_disk_says_it_is_incomplete(data_dir: Path) -> Non
     assert exported.returncode == 1
     assert "Traceback" not in exported.stderr
     assert "書き出された内容は不完全です。書き出し先の空き容量を確認してください" in exported.stderr
+
+
+async def test_the_summary_of_several_files_is_recorded_as_shown(
+    aiohttp_client, make_settings, data_dir: Path, org_key: str
+) -> None:
+    audit_key = _key()
+    client = await aiohttp_client(create_app(make_settings(host="0.0.0.0", audit_key=audit_key)))
+    files = [
+        {"filename": name, "content": base64.b64encode(text.encode()).decode()}
+        for name, text in (
+            ("窓口案内.txt", "窓口は午前8時30分に開きます。"),
+            ("休日.txt", "土日は休み"),
+        )
+    ]
+    response = await client.post(
+        "/invoke",
+        json={"inputs": {"files": [{"key": "doc", "files": files}]}},
+        headers={"x-api-key": org_key},
+    )
+    shown = (await response.json())["outputs"]
+    assert "最初の「窓口案内.txt」だけを要約しました" in shown
+    await client.close()
+
+    env = {"BAIBAIN_DATA_DIR": str(data_dir), "BAIBAIN_AUDIT_KEY": audit_key}
+    exported = await invoke(CliRunner(), cli, ["audit", "export", "--org", "監査市"], env=env)
+    [turn] = [json.loads(line) for line in exported.stdout.splitlines() if '"turn"' in line]
+    # The audit log holds the answer the asker saw, the note on the files left out included.
+    assert turn["payload"]["answer"].startswith("添付ファイルが 2 件あったため、"), turn
