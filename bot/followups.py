@@ -37,6 +37,9 @@ _PRONOUN = re.compile(r"(?<![ぁ-ゖ])(それ|これ|あれ)(?=って|は|の|�
 _POINTING = re.compile(r"(?<![ぁ-ゖ])(?:その|この|あの)(?![他度間先頃])[一-龥々ァ-ヶー]+")
 
 
+_QUOTED = re.compile(r"「[^」]*」|『[^』]*』")
+
+
 def unresolved_pronoun(analyzer: Analyzer, question: str) -> str | None:
     """The pronoun a question asks about (「それ」), or the thing it points at (「その期限」),
     when nothing before it in the question names what it stands for (「転入届を出したいのです
@@ -46,7 +49,9 @@ def unresolved_pronoun(analyzer: Analyzer, question: str) -> str | None:
     text = unicodedata.normalize("NFKC", question).strip()
     if "\n" in text:
         return None
-    found = _PRONOUN.search(text) or _POINTING.search(text)
+    # What the question quotes is someone's words (「「あの件は」と聞かれたら」), not its own.
+    unquoted = _QUOTED.sub(lambda quote: "_" * len(quote[0]), text)
+    found = _PRONOUN.search(unquoted) or _POINTING.search(unquoted)
     if found is None or subjects_of(analyzer, text[: found.start()]):
         return None
     return found.group(found.lastindex or 0)

@@ -180,6 +180,8 @@ async def test_a_question_about_it_with_nothing_before_asks_what_it_is(
     assert pointing["answer"].startswith("「その期限」が何を指しているのか分かりませんでした。")
     other = await ask("その他に転入届で必要な届出はありますか", "t-6")
     assert other["outcome"] == "answered", other["answer"]
+    quoted = await ask("「その届けはいつまで？」と聞かれました。転入届は何日以内ですか", "t-8")
+    assert quoted["outcome"] == "answered", quoted["answer"]  # someone's words, quoted
     provision = "転入をした者は、転入をした日から十四日以内に"
     pasted = await ask(f"この条文の期限は何日以内ですか\n{provision}", "t-7")
     assert pasted["outcome"] == "answered", pasted["answer"]
