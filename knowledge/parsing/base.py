@@ -310,9 +310,9 @@ def opening_title(lines: list[str], *, apart: bool = False) -> str:
     a sentence or part of one, not a heading or item of the body, not a date, a page number,
     a document number or an addressee, and standing apart (a blank line or a rule after it,
     centred with leading spaces, or followed by a line that starts afresh: a speaker's mark,
-    a date, 「第…」). The first line of a paragraph wrapped across lines (「本市では、令和6年度
-    から」) is not. ``apart`` says that every line stands apart: Word's paragraphs, a PDF's
-    lines once those wrapped at the page's width are joined.
+    a date, 「第…」, or a line much longer than it). The first line of a paragraph wrapped
+    across lines (「本市では、令和6年度から」) is not. ``apart`` says that every line stands
+    apart: Word's paragraphs, a PDF's lines once those wrapped at the page's width are joined.
 
     A circular (通知・事務連絡) is titled by its subject, below the header of number, date,
     addressees and issuer (``_circular_subject``); a subject that ends 「…について（通知）」
@@ -341,7 +341,10 @@ def opening_title(lines: list[str], *, apart: bool = False) -> str:
     # Centred takes more than the one full-width space a paragraph is indented with.
     centred = len(line) - len(line.lstrip()) >= 2
     fresh = _FRESH_LINE.match(following) or TABLE_CELL in following  # a table's header row
-    return title if apart or not following or centred or fresh else ""
+    # The first line of a paragraph wrapped at the page's width is as long as the next one:
+    # a line much shorter than the next stands apart (「窓口の受付時間」 above a sentence).
+    short = len(title) * 3 <= len(following) * 2
+    return title if apart or not following or centred or fresh or short else ""
 
 
 def article_sections(lines: list[str]) -> list[Section]:

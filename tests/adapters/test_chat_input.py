@@ -120,7 +120,7 @@ async def test_a_document_named_after_a_full_width_space_is_deleted(make_chat, l
         await chat.drain()
     uploaded, deleted, listed = (r.text for r in logo_fake.replies)
     assert "「窓口」に 1 件の文書を登録しました" in uploaded
-    assert "データセット「窓口」から文書「下書き」を削除しました" in deleted
+    assert "データセット「窓口」から文書「窓口案内」を削除しました" in deleted  # its title
     assert "まだ文書がありません" in listed
 
 

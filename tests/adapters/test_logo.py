@@ -345,7 +345,7 @@ async def test_admins_manage_data_from_the_chat(make_chat, logo_fake) -> None:
         await deliver(chat, logo_fake, logo_fake.event(text, user_id="admin-1"))
         await chat.drain()
     deleted, asked = (r.text for r in logo_fake.replies[-2:])
-    assert "データセット「手数料条例」から文書「tesuryo」を削除しました" in deleted
+    assert "データセット「手数料条例」から文書「テスト市手数料条例」を削除しました" in deleted
     assert "三百円" not in asked
 
 

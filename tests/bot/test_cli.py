@@ -198,7 +198,7 @@ def test_dataset_list_and_delete(run, tmp_path: Path) -> None:
         asked = run("ask", "粗大ごみの収集日はいつですか", "--org", "テスト市", "--json")
         return [c["title"] for c in json.loads(asked.stdout)["citations"]]
 
-    assert cited()[:1] == ["ごみ出し規則"]
+    assert cited()[:1] == ["テスト市ごみ出し規則"]  # its opening line
     shown = run("dataset", "show", dataset_id, "--org", "テスト市").output
     assert f"・下書き（文書ID: ds{dataset_id}/reiki/下書き.txt）" in shown
     draft = ("dataset", "delete", dataset_id, "--org", "テスト市", "--document")

@@ -326,7 +326,7 @@ LETTERS = [
             "このたび、令和８年度の入学説明会を下記のとおり開催しますので、その日程と内容について",
             "お知らせします。",
         ],
-        "letter",  # the file's name: the title line is not apart from the text in plain text
+        "入学説明会のお知らせ",  # apart from the text: much shorter than the line after it
     ),
     (
         [
@@ -348,3 +348,19 @@ def test_a_letter_or_specification_is_not_titled_by_a_line_ending_nitsuite(
 ) -> None:
     [parsed] = parse_file("letter.txt", "\n".join(lines).encode())
     assert parsed.title == title
+
+
+def test_a_short_heading_above_a_sentence_titles_a_one_page_pdf() -> None:
+    # Too few lines to know the page's width: the heading is much shorter than the sentence
+    # under it, so it is no paragraph's first line wrapped at the width.
+    lines = [
+        "窓口の受付時間",
+        "平日の午前8時30分から午後5時15分まで受け付けます。",
+        "土日は休みです。",
+    ]
+    [parsed] = parse_file("uketsuke.pdf", japanese_pdf([lines]))
+    assert parsed.title == "窓口の受付時間"
+    # A paragraph's first line wrapped at the width is as long as the next: no title.
+    wrapped = ["本市では、令和6年度から窓口の受付時間を", "平日の午前8時30分から午後5時15分までと"]
+    [plain] = parse_file("uketsuke.txt", "\n".join(wrapped).encode())
+    assert plain.title == "uketsuke"
