@@ -154,10 +154,8 @@ class Assistant:
         reply = small_talk_reply(question, mention=mention) or command_elsewhere_reply(
             question, asker.platform
         )
-        if reply:  # recorded, but not a turn of the thread
-            chat = Answer(text=reply, turn_id=turn_id, outcome="command", footer="", feedback=False)
-            await self._record(question, asker, chat, started)
-            return chat
+        if reply:
+            return await self.replied(question, asker, notice(reply), started)
         search_filter = replace(flt or SearchFilter(), viewer_org=asker.viewer_org)
         llm = self.llm.for_org(asker.org_id)
         try:
@@ -201,6 +199,15 @@ class Assistant:
         if key is None:
             return []
         return await asyncio.to_thread(self.conversations.last_sources, key)
+
+    async def replied(self, question: str, asker: Asker, reply: Answer, started: float) -> Answer:
+        """``reply`` to ``question`` when it is no answer from the documents (small talk, or
+        which source of the previous answer a message asks to summarize), recorded under a
+        turn id of its own as shown. Not a turn of the thread: the thread's next question is
+        read after the answer before it (the sources it cited stay the ones to choose from)."""
+        reply = replace(reply, turn_id=uuid.uuid4().hex)
+        await self._record(question, asker, reply, started)
+        return reply
 
     async def record_failure(
         self, question: str, asker: Asker, exc: BaibainError, started: float

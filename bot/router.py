@@ -310,8 +310,11 @@ class ChatRouter:
             # Only files Baibain cannot read, not even fetched (a picture pasted into Teams):
             # which formats it reads is the answer, as if they had been.
             return notice(format_refused(files[0].name).user_message, "error")
+        asked = f"summarize {target}".strip()  # as the summarizer records a summary's request
         if (cited_request := cited.cited_target(target)) is not None:
-            return await summarize_cited(summarizer, self.assistant, cited_request, asker, progress)
+            return await summarize_cited(
+                summarizer, self.assistant, cited_request, asker, progress, question=asked
+            )
         if commands.is_web_address(target):
             request = SummaryRequest(url=target.split()[0])
         elif target:
@@ -320,7 +323,13 @@ class ChatRouter:
             return notice(command_replies.ATTACHMENTS_NOT_RECEIVED)
         elif sources := await self.assistant.cited_sources(asker):  # as 「要約して」 would
             return await summarize_cited(
-                summarizer, self.assistant, cited.CitedRequest(), asker, progress, sources
+                summarizer,
+                self.assistant,
+                cited.CitedRequest(),
+                asker,
+                progress,
+                sources,
+                question=asked,
             )
         else:
             where = turn.conversation

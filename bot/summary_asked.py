@@ -4,6 +4,8 @@ and REST (``POST /api/v1/ask``)."""
 
 from __future__ import annotations
 
+import time
+
 from admin.conversations import CitedSource
 from bot import cited, commands
 from bot.asker import Asker
@@ -19,15 +21,19 @@ async def summarize_cited(
     asker: Asker,
     progress: Progress | None = None,
     sources: list[CitedSource] | None = None,
+    *,
+    question: str,
 ) -> Answer:
     """The summary of the source of the conversation's previous answer that ``request`` means,
     or which sources there are to choose from, or that there is no cited answer to refer to
-    (``sources``: that answer's, when already read)."""
+    (``sources``: that answer's, when already read). Asked back, ``question`` is recorded
+    with the reply as a question about 「それ」 is (outcome ``unclear``)."""
+    started = time.perf_counter()
     if sources is None:
         sources = await assistant.cited_sources(asker)
     chosen = cited.choose(sources, request)
     if isinstance(chosen, str):
-        return notice(chosen)
+        return await assistant.replied(question, asker, notice(chosen, "unclear"), started)
     return await summarizer.summarize(cited.summary_request(chosen), asker, progress)
 
 
@@ -42,7 +48,9 @@ async def summary_asked(
     or of the document or URL it names; ``None`` when it asks no summary, or names nothing the
     asker may see (it is then answered as a question)."""
     if (request := cited.cited_request(question)) is not None:
-        return await summarize_cited(summarizer, assistant, request, asker, progress)
+        return await summarize_cited(
+            summarizer, assistant, request, asker, progress, question=question
+        )
     if target := commands.summary_target(question):
         return await summarizer.summarize_named(target, asker, progress)
     return None

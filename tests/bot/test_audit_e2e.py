@@ -243,3 +243,39 @@ async def test_the_summary_of_several_files_is_recorded_as_shown(
     [turn] = [json.loads(line) for line in exported.stdout.splitlines() if '"turn"' in line]
     # The audit log holds the answer the asker saw, the note on the files left out included.
     assert turn["payload"]["answer"].startswith("添付ファイルが 2 件あったため、"), turn
+
+
+async def test_asking_back_which_source_to_summarize_is_recorded_as_shown(
+    aiohttp_client, make_settings, data_dir: Path, org_key: str
+) -> None:
+    audit_key = _key()
+    client = await aiohttp_client(create_app(make_settings(host="0.0.0.0", audit_key=audit_key)))
+    headers = {"Authorization": f"Bearer {org_key}"}
+
+    async def ask(question: str, thread: str | None = None) -> dict:  # type: ignore[type-arg]
+        body = {"question": question, **({"thread": thread} if thread else {})}
+        response = await client.post("/api/v1/ask", json=body, headers=headers)
+        assert response.status == 200
+        return await response.json()
+
+    cited = await ask("住民監査請求は誰ができますか", "t-1")
+    assert len(cited["citations"]) >= 2
+    missing = await ask("[9]を要約して", "t-1")
+    assert "前の回答に出典[9]はありません" in missing["answer"]
+    # Asked back, the thread still chooses among the sources of the answer before.
+    second = await ask("[2]を要約して", "t-1")
+    assert second["answer"].startswith(f"「{cited['citations'][1]['title']}」の要約です")
+    nothing = await ask("この条文を要約して")
+    assert nothing["answer"].startswith("要約する資料が分かりませんでした。")
+    await client.close()
+
+    env = {"BAIBAIN_DATA_DIR": str(data_dir), "BAIBAIN_AUDIT_KEY": audit_key}
+    exported = await invoke(CliRunner(), cli, ["audit", "export", "--org", "監査市"], env=env)
+    turns = [json.loads(line) for line in exported.stdout.splitlines() if '"turn"' in line]
+    recorded = {t["payload"]["question"]: t for t in turns}
+    # Each reply asking which document is meant is in the audit log as the asker saw it.
+    for question, shown in (("[9]を要約して", missing), ("この条文を要約して", nothing)):
+        assert recorded[question]["payload"]["answer"] == shown["answer"], question
+        assert recorded[question]["outcome"] == "unclear" == shown["outcome"]
+        assert recorded[question]["payload"]["turn_id"] == shown["turn_id"] != ""
+    assert len(turns) == 4
