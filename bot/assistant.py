@@ -28,7 +28,7 @@ from bot.followups import (
     subjects_of,
     unresolved_pronoun,
 )
-from bot.metering import LLMAccess, spent_by
+from bot.metering import LLMAccess, added, charged, spent_by, usage_of
 from bot.offline import (
     FILTERED_NOTICE,
     OFFLINE_NOTICE,
@@ -40,7 +40,7 @@ from bot.offline import (
     unindexed_notices,
 )
 from bot.smalltalk import command_elsewhere_reply, small_talk_reply
-from bot.turns import Answer, Paced, Progress, Usage, notice
+from bot.turns import Answer, Paced, Progress, notice
 from knowledge.analysis import Analyzer
 from knowledge.documents import Hit
 from knowledge.errors import BaibainError, ContentFiltered, QuotaExceeded, UpstreamUnavailable
@@ -71,16 +71,6 @@ UNCLEAR_REPLY = (
     "お手数ですが、何についての質問かを書き添えて、もう一度お送りください"
     "（例：「情報公開請求の開示決定は何日以内ですか」）。"
 )
-
-
-def usage_of(usage: LLMUsage) -> Usage:
-    """The neutral usage value of an LLM usage."""
-    return Usage(
-        model=usage.model,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        requests=usage.requests,
-    )
 
 
 class Assistant:
@@ -272,7 +262,7 @@ class Assistant:
                 await self.llm.check_affordable(asker.org_id, cost)
             if llm is not None and self.query_variants:
                 retrieved, expand_usage = await self._expanded(llm, query, retrieved, flt)
-                spent = _sum(spent, expand_usage)
+                spent = added(spent, expand_usage)
             # A question on a law the index lacks is answered only from passages that
             # mention it; when none does, the reply says the law is not in the data.
             grounds = retrieved.mentioning_unindexed()
@@ -289,7 +279,7 @@ class Assistant:
             quoted = offline_answer(retrieved, self.analyzer, notice=above)
             if filtered:  # counted apart: the model was reached, and would not answer
                 quoted = replace(quoted, outcome="filtered")
-            return charged(quoted, _sum(spent, exc.billed))
+            return charged(quoted, added(spent, exc.billed))
         except QuotaExceeded as exc:
             if not await self.llm.quotes_when_exhausted(asker.org_id):
                 raise
@@ -405,26 +395,3 @@ def _sources(retrieved: Retrieved) -> list[SourceText]:
         SourceText(n=n, title=h.meta.title, position=h.chunk.position, text=h.chunk.text)
         for n, h in enumerate(retrieved.grounds[:LLM_SOURCES], 1)
     ]
-
-
-def _sum(first: LLMUsage | None, second: LLMUsage | None) -> LLMUsage | None:
-    if first is None or second is None:
-        return first or second
-    return first + second
-
-
-def charged(answer: Answer, extra: LLMUsage | None) -> Answer:
-    """``answer`` with ``extra`` tokens added to its usage (an offline answer takes the model
-    of those calls, so that usage reports price them)."""
-    if extra is None:
-        return answer
-    usage = answer.usage
-    return replace(
-        answer,
-        usage=Usage(
-            model=usage.model if usage.requests else extra.model,
-            input_tokens=usage.input_tokens + extra.input_tokens,
-            output_tokens=usage.output_tokens + extra.output_tokens,
-            requests=usage.requests + extra.requests,
-        ),
-    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 from typing import TypeVar
 
 from admin.audit_models import AuditEvent
@@ -20,7 +21,7 @@ from admin.quotas import QuotaService, QuotaStatus, Reservation, exhausted
 from bot.asker import Asker
 from bot.auditing import Auditor
 from bot.command_replies import typed
-from bot.turns import ConversationRef
+from bot.turns import Answer, ConversationRef, Usage
 from knowledge.errors import UpstreamUnavailable
 from knowledge.llm import (
     NO_USAGE,
@@ -251,3 +252,37 @@ def _quota_command(where: ConversationRef) -> str:
     if platform in ("slack", "teams", "logo"):
         return typed(where, "quota")
     return "baibain quota show 組織名" if platform == "cli" else "GET /api/v1/quota"
+
+
+def usage_of(usage: LLMUsage) -> Usage:
+    """The neutral usage value of an LLM usage."""
+    return Usage(
+        model=usage.model,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        requests=usage.requests,
+    )
+
+
+def added(first: LLMUsage | None, second: LLMUsage | None) -> LLMUsage | None:
+    """What two sets of calls cost together (either may be none)."""
+    if first is None or second is None:
+        return first or second
+    return first + second
+
+
+def charged(answer: Answer, extra: LLMUsage | None) -> Answer:
+    """``answer`` with ``extra`` tokens added to its usage (an offline answer takes the model
+    of those calls, so that usage reports price them)."""
+    if extra is None:
+        return answer
+    usage = answer.usage
+    return replace(
+        answer,
+        usage=Usage(
+            model=usage.model if usage.requests else extra.model,
+            input_tokens=usage.input_tokens + extra.input_tokens,
+            output_tokens=usage.output_tokens + extra.output_tokens,
+            requests=usage.requests + extra.requests,
+        ),
+    )

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.asker import Asker
-from bot.assistant import SUMMARY_CUT_SHORT_NOTICE, charged, usage_of
+from bot.assistant import SUMMARY_CUT_SHORT_NOTICE
 from bot.attached import unread_notice
 from bot.auditing import Auditor, cancelled_turn, failed_turn, record_while_cancelled
 from bot.commands import is_web_address
 from bot.fetch import FetchPolicy
-from bot.metering import LLMAccess, spent_by
+from bot.metering import LLMAccess, charged, spent_by, usage_of
 from bot.offline import FILTERED_SUMMARY_NOTICE, OFFLINE_SUMMARY_NOTICE
 from bot.summary_sources import FilesNamed, Source, SummaryRequest, SummarySources
 from bot.turns import EXTRACT_FOOTER, Answer, Outcome, Paced, Progress, Stage
