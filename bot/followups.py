@@ -37,6 +37,7 @@ _PRONOUN = re.compile(r"(?<![ぁ-ゖ])(それ|これ|あれ)(?=って|は|の|�
 _POINTING = re.compile(r"(?<![ぁ-ゖ])(?:その|この|あの)(?![他度間先頃])[一-龥々ァ-ヶー]+")
 
 
+# Someone's words the question quotes (「「その届けはいつまで？」と聞かれました」).
 _QUOTED = re.compile(r"「[^」]*」|『[^』]*』")
 
 

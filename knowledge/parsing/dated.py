@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import date
+from itertools import islice
 
 from knowledge.documents import Section
 from knowledge.parsing.base import dated_line
@@ -64,8 +65,8 @@ def opening_date(sections: Iterable[Section], *, meeting: bool = False) -> date 
     """The first date stated on a line of its own among a document's first lines; of a
     meeting's record, the day it was held: a line labelled so, else a date on a line of its
     own that no label makes the page's (「更新日：」)."""
-    lines = [line for section in sections for line in section.text.splitlines() if line.strip()]
-    opening = lines[:OPENING_LINES]
+    lines = (line for section in sections for line in section.text.splitlines() if line.strip())
+    opening = list(islice(lines, OPENING_LINES))
     if meeting:
         held = (day for line in opening if (day := held_on(line)))
         unlabelled = (line for line in opening if not _labelled(line))
