@@ -221,6 +221,21 @@ async def test_a_row_under_a_tables_title_is_quoted_with_its_column_names(
     ) in found.splitlines()
 
 
+async def test_a_question_on_the_total_quotes_the_tables_total_row(tmp_path: Path) -> None:
+    # Staff ask for the 総額; a budget table's last row says 合計.
+    text = (
+        "令和8年度 一般会計歳出予算（款別） 単位：千円\n"
+        "款 | 予算額 令和8年度 | 予算額 令和7年度\n"
+        "総務費 | 3,210,000 | 3,150,000\n"
+        "民生費 | 12,450,300 | 12,100,000\n"
+        "合計 | 15,660,300 | 15,250,000"
+    )
+    found = await answer(tmp_path, text, "令和8年度の一般会計の予算総額は")
+    assert "・款: 合計、予算額 令和8年度: 15,660,300、予算額 令和7年度: 15,250,000 [1]" in (
+        found.splitlines()
+    ), found
+
+
 async def test_a_row_of_a_table_with_a_blank_corner_is_quoted_with_its_column_names(
     tmp_path: Path,
 ) -> None:
