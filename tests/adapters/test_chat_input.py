@@ -237,3 +237,22 @@ async def test_an_upload_names_the_pages_of_a_pdf_it_could_not_read(make_chat, l
     [uploaded] = (r.text for r in logo_fake.replies)
     assert "「窓口」に 1 件の文書を登録しました" in uploaded
     assert "「窓口案内.pdf」の 2・3ページは文字を読み取れませんでした。" in uploaded
+
+
+async def test_an_answer_from_an_attached_pdf_names_the_pages_it_could_not_read(
+    make_chat, logo_fake
+) -> None:
+    chat = await logo_chat(make_chat, logo_fake)
+    chat.link("横浜市", "logo", logo_fake.org_id)
+    pages = [["窓口案内", "受付は午前9時からです。"], SCANNED_PAGE]
+    guide = logo_fake.add_file("f-1", "窓口案内.pdf", japanese_pdf(pages))
+    for n, text in enumerate(("受付は何時からですか", "要約して")):
+        body = logo_fake.event(text, files=[guide], event_id=f"ev-{n}")
+        await deliver(chat, logo_fake, body)
+        await chat.drain()
+    answered, summarized = (r.text for r in logo_fake.replies)
+    assert "午前9時" in answered
+    assert "「窓口案内.pdf」の 2ページは文字を読み取れなかったため、回答に含まれていません。" in (
+        answered
+    )
+    assert "要約に含まれていません。" in summarized
