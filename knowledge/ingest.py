@@ -13,7 +13,7 @@ from typing import IO
 
 from knowledge.chunking import chunk_sections
 from knowledge.corpus import CorpusDefaults, read_corpus
-from knowledge.documents import Document, content_hash
+from knowledge.documents import MINUTES_CATEGORY, Document, content_hash
 from knowledge.errors import BadDocument
 from knowledge.parsing import ParsedFile, is_document, parse_file
 from knowledge.parsing.base import quoted
@@ -262,7 +262,8 @@ def documents_from_bytes(
     Document ids are ``<id_prefix or dataset>/<file name>`` (``!<member>`` for archive members),
     so re-uploading a file of the same name replaces its previous version.
     """
-    for parsed in parse_file(name, data, left_out=left_out):
+    meeting = defaults.category == MINUTES_CATEGORY
+    for parsed in parse_file(name, data, left_out=left_out, meeting=meeting):
         member = PurePosixPath(name).name
         doc_id = f"{id_prefix or defaults.dataset}/{name}"
         if parsed.name not in (name, member):

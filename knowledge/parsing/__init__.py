@@ -111,7 +111,9 @@ def _check_size(data: bytes, label: str, limits: ParseLimits) -> None:
         )
 
 
-def _parse_one(name: str, data: bytes, label: str, limits: ParseLimits) -> ParsedFile:
+def _parse_one(
+    name: str, data: bytes, label: str, limits: ParseLimits, meeting: bool = False
+) -> ParsedFile:
     suffix = suffix_of(name)
     parser = _PARSERS.get(suffix)
     if parser is None:
@@ -121,13 +123,18 @@ def _parse_one(name: str, data: bytes, label: str, limits: ParseLimits) -> Parse
         check_container(data, label, limits)
     parsed = parser(name, data, label)
     if parsed.published is None and suffix in _DATED:
-        meeting = titles_minutes(parsed.title)
+        meeting = meeting or titles_minutes(parsed.title)
         parsed = replace(parsed, published=opening_date(parsed.sections, meeting=meeting))
     return parsed
 
 
 def _parse_zip(
-    name: str, data: bytes, label: str, limits: ParseLimits, left_out: list[str] | None
+    name: str,
+    data: bytes,
+    label: str,
+    limits: ParseLimits,
+    left_out: list[str] | None,
+    meeting: bool,
 ) -> list[ParsedFile]:
     parsed: list[ParsedFile] = []
     readable = {*_PARSERS, ".zip"}  # a nested zip is read only to refuse it by name
@@ -152,7 +159,7 @@ def _parse_zip(
         if not content:
             continue
         try:
-            parsed.append(_parse_one(member, content, member_label, limits))
+            parsed.append(_parse_one(member, content, member_label, limits, meeting))
         except BadDocument as exc:
             failed.append((member, exc))
     if failed:
@@ -192,10 +199,13 @@ def parse_file(
     *,
     limits: ParseLimits = DEFAULT_LIMITS,
     left_out: list[str] | None = None,
+    meeting: bool = False,
 ) -> list[ParsedFile]:
     """Parse one uploaded file; a ZIP archive yields one ``ParsedFile`` per supported member.
 
-    ``name`` is the file name as uploaded (its suffix selects the format). Raises
+    ``name`` is the file name as uploaded (its suffix selects the format); ``meeting``: the
+    file records a meeting (its dataset is of minutes), so that it is dated by the day the
+    meeting was held, as one whose title says so is (``dated.opening_date``). Raises
     ``BadDocument`` for empty, oversized, damaged, password-protected or unsupported files and
     for unsafe archives; members of unsupported types inside an archive are skipped, and named
     (「資料.zip/写真.png」) in ``left_out``.
@@ -204,5 +214,5 @@ def parse_file(
     _check_size(data, label, limits)
     if suffix_of(name) == ".zip":
         check_content(data, ".zip", label)
-        return _parse_zip(name, data, label, limits, left_out)
-    return [_parse_one(name, data, label, limits)]
+        return _parse_zip(name, data, label, limits, left_out, meeting)
+    return [_parse_one(name, data, label, limits, meeting)]

@@ -89,6 +89,27 @@ def test_a_record_of_a_meeting_is_cited_with_the_day_it_met(run, tmp_path: Path)
     assert citation["details"].endswith("・2026-03-05 開催"), citation
 
 
+def test_a_record_in_a_minutes_dataset_is_not_dated_by_its_pages_update(
+    run, tmp_path: Path
+) -> None:
+    # A council's web page of the record: updated after the meeting, titled without 会議録.
+    page = (
+        "<html><head><title>令和8年第1回定例会（第2日）</title></head><body>"
+        "<h1>令和8年第1回定例会（第2日）</h1><p>更新日：令和8年4月20日</p>"
+        "<p>開催日：令和8年3月5日</p><p>保育所の待機児童は令和7年4月時点で23人です。</p>"
+        "</body></html>"
+    )
+    (tmp_path / "r8_1_2.html").write_text(page, "utf-8")
+    assert run("org", "create", "みどり市", BAIBAIN_SAMPLE_DATA="0").exit_code == 0
+    ingest = ("ingest", str(tmp_path / "r8_1_2.html"), "--dataset", "市議会", "--org", "みどり市")
+    assert run(*ingest, "--category", "会議録", BAIBAIN_SAMPLE_DATA="0").exit_code == 0
+    asked = run(
+        "ask", "待機児童は何人ですか", "--org", "みどり市", "--json", BAIBAIN_SAMPLE_DATA="0"
+    )
+    citation = json.loads(asked.stdout)["citations"][0]
+    assert citation["details"].endswith("・2026-03-05 開催"), citation
+
+
 def test_a_tables_rows_stay_on_their_own_lines(run, tmp_path: Path) -> None:
     book = openpyxl.Workbook()
     sheet = book.active
