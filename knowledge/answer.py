@@ -52,6 +52,11 @@ _READING_SUBSTITUTION = re.compile(r"」とあるのは、?「.*(?:読み替え|
 # A sentence stating the amount a question asks for (「十四日以内」 for 「何日以内」) is the
 # answer more often than one sharing more of its words.
 AMOUNT_BONUS = 0.3
+# A question on how something changed (「人口の推移は」, 「年度別の増減」) is answered by a
+# table's rows together: they are quoted in their order, up to this many, instead of the best
+# row and those holding words it lacks.
+_TREND = re.compile(r"推移|移り変わり|変化|増減|経年|年別|年度別|月別")  # not 「何年ごと」
+MAX_TREND_ROWS = 8
 # What stands for a parenthetical left out while outer ones are found.
 _ELIDED = "\x00"
 # A line that only labels an article (「第2条（住民票の写しの交付手数料）」, 「（趣旨）」), as a
@@ -266,19 +271,28 @@ def extract_quotes(
     for _, rank, position, unit, _ in scored:  # best first
         if unit.row:
             best_row.setdefault(rank, position)
-    scored = [s for s in scored if not s[3].row or _asked_anew(s[1], s[2], best_row, asked)]
+    # A question on a trend: the rows of the best passage that is a table, in their order.
+    trend = _TREND.search(query.text) is not None
+    table = next((s[1] for s in leaders if s[3].row), None) if trend else None
+    rows = sorted((s for s in scored if s[1] == table and s[3].row), key=lambda s: s[2])
+    scored = rows + [
+        s
+        for s in scored
+        if s[1] != table and (not s[3].row or _asked_anew(s[1], s[2], best_row, asked))
+    ]
     chosen: list[tuple[int, int, _Unit, set[str]]] = []
     per_source: dict[int, int] = {}
     most_per_source = MAX_SENTENCES if from_start else MAX_PER_SOURCE
+    most = MAX_SENTENCES if table is None else MAX_TREND_ROWS
     used = 0
     for number, (_score, rank, position, unit, grams) in enumerate(leaders + scored):
-        if len(chosen) >= MAX_SENTENCES:
+        if len(chosen) >= most:
             break
         shown = len(_shown([unit]))
         # The leaders are always shown (the best passages' sentences); the rest as room allows.
         if number >= len(leaders) and used + shown > MAX_ANSWER_CHARS:
             continue
-        if per_source.get(rank, 0) >= most_per_source:
+        if per_source.get(rank, 0) >= (MAX_TREND_ROWS if rank == table else most_per_source):
             continue
         if any(_jaccard(grams, g) >= _DUPLICATE_OVERLAP for _, _, _, g in chosen):
             continue

@@ -422,3 +422,15 @@ async def test_the_label_line_of_an_article_is_not_quoted_as_a_sentence(tmp_path
     quoted = [line for line in text.splitlines() if line.startswith("・")]
     assert quoted[0] == "・住民票の写しの交付手数料は、1通につき300円とする。 [1]"
     assert not [line for line in quoted if "第2条" in line or "（減免）" in line]
+
+
+async def test_a_question_on_a_trend_quotes_the_tables_rows_in_order(tmp_path: Path) -> None:
+    years = {"令和3年": 124512, "令和4年": 123980, "令和5年": 123301, "令和6年": 122745}
+    text = "\n".join(["年 | 総人口", *(f"{year} | {people:,}" for year, people in years.items())])
+    found = await answer(tmp_path, text, "人口の推移を教えてください")
+    shown = [line.split("、")[0] for line in found.splitlines() if line.startswith("・年: ")]
+    assert shown == [f"・年: {year}" for year in years], found
+    # One year asked about is still its row alone.
+    (tmp_path / "one").mkdir()
+    one = await answer(tmp_path / "one", text, "令和5年の人口は")
+    assert "令和5年" in one and "令和4年" not in one
