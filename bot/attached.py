@@ -19,7 +19,7 @@ from knowledge.corpus import CorpusDefaults
 from knowledge.documents import Document
 from knowledge.embedded import EmbeddedIndexStore
 from knowledge.errors import BaibainError
-from knowledge.ingest import LISTED_UNREAD, UnreadPages, documents_from_bytes
+from knowledge.ingest import UnreadPages, documents_from_bytes, listed_unread
 from knowledge.parsing import is_document, suffix_of
 from knowledge.retrieval import Retriever
 
@@ -57,8 +57,8 @@ def unread_notice(files: Sequence[UnreadPages], reply: Literal["回答", "要約
     missing from a summary, is understood; ``""`` when there are none."""
     if not files:
         return ""
-    named = [file.described for file in files[:LISTED_UNREAD]]
-    if (more := len(files) - LISTED_UNREAD) > 0:
+    named, more = listed_unread(files)
+    if more:
         named.append(f"ほか {more} 件の PDF の一部のページ")
     return f"※{'、'.join(named)}は文字を読み取れなかったため、{reply}に含まれていません。"
 

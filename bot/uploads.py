@@ -22,11 +22,11 @@ from knowledge.documents import Document
 from knowledge.errors import BadDocument
 from knowledge.index import batches
 from knowledge.ingest import (
-    LISTED_UNREAD,
     UnreadPages,
     documents_from_bytes,
     dropped,
     failure_of,
+    listed_unread,
     name_failure,
     no_text,
     shown_name,
@@ -97,8 +97,9 @@ def unread_note(files: Sequence[UnreadPages]) -> str:
     were left out of the search, or ``""``."""
     if not files:
         return ""
-    notes = [f"{file.described}は文字を読み取れませんでした。" for file in files[:LISTED_UNREAD]]
-    if (more := len(files) - LISTED_UNREAD) > 0:
+    shown, more = listed_unread(files)
+    notes = [f"{described}は文字を読み取れませんでした。" for described in shown]
+    if more:
         notes.append(f"ほか {more} 件の PDF にも文字を読み取れないページがあります。")
     return "".join(notes) + "スキャンした画像のページは検索できません（OCR には対応していません）。"
 

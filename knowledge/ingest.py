@@ -70,7 +70,14 @@ class UnreadPages:
     @property
     def described(self) -> str:
         """The file and its pages as a message names them: 「「予算書.pdf」の 3・7ページ」."""
-        return f"{quoted(self.name)}の {page_list(self.pages)}"
+        return f"{quoted(self.name)}の {_page_list(self.pages)}"
+
+
+def listed_unread(files: Sequence[UnreadPages]) -> tuple[list[str], int]:
+    """The first ``LISTED_UNREAD`` files as messages describe them, and how many more there
+    are, which messages only count."""
+    shown = [file.described for file in files[:LISTED_UNREAD]]
+    return shown, len(files) - len(shown)
 
 
 def unread_of(name: str, parsed: ParsedFile) -> UnreadPages | None:
@@ -83,7 +90,7 @@ def unread_of(name: str, parsed: ParsedFile) -> UnreadPages | None:
     return UnreadPages(shown, parsed.unread_pages)
 
 
-def page_list(pages: Sequence[int]) -> str:
+def _page_list(pages: Sequence[int]) -> str:
     """Page numbers as a message shows them: 「3・7〜9ページ」 (runs of three or more joined
     by 「〜」), only the first runs of a long list, then the count: 「…・40ページほか計 52
     ページ」."""

@@ -56,8 +56,9 @@ _UP_TO_DAY = re.compile(r"^.+?日")
 
 def held_on(line: str) -> date | None:
     """The day a line labelled as a meeting's date (「開催日：」, 「日時」) names, else ``None``."""
-    labelled = _MEETING_LABEL.match(line.strip())
-    day = _UP_TO_DAY.match(line.strip()[labelled.end() :]) if labelled else None
+    line = line.strip()
+    labelled = _MEETING_LABEL.match(line)
+    day = _UP_TO_DAY.match(line[labelled.end() :]) if labelled else None
     return dated_line(day[0]) if day else None
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from chat_harness import SAMPLE_QUESTION
 from fakes.logo import FakeLogo
 from support import SCANNED_PAGE, japanese_pdf
+from test_chat_typed_input import said
 from test_logo import deliver, logo_chat
 
 
@@ -231,10 +232,7 @@ async def test_an_upload_names_the_pages_of_a_pdf_it_could_not_read(make_chat, l
     chat.link("横浜市", "logo", logo_fake.org_id, admins=("admin-1",))
     pages = [["窓口案内", "受付は午前9時からです。"], SCANNED_PAGE, SCANNED_PAGE]
     guide = logo_fake.add_file("f-1", "窓口案内.pdf", japanese_pdf(pages))
-    body = logo_fake.event("/upload データセット=窓口 分類=計画", user_id="admin-1", files=[guide])
-    await deliver(chat, logo_fake, body)
-    await chat.drain()
-    [uploaded] = (r.text for r in logo_fake.replies)
+    uploaded = await said(chat, logo_fake, "/upload データセット=窓口 分類=計画", files=[guide])
     assert "「窓口」に 1 件の文書を登録しました" in uploaded
     assert "「窓口案内.pdf」の 2・3ページは文字を読み取れませんでした。" in uploaded
 
@@ -246,11 +244,8 @@ async def test_an_answer_from_an_attached_pdf_names_the_pages_it_could_not_read(
     chat.link("横浜市", "logo", logo_fake.org_id)
     pages = [["窓口案内", "受付は午前9時からです。"], SCANNED_PAGE]
     guide = logo_fake.add_file("f-1", "窓口案内.pdf", japanese_pdf(pages))
-    for n, text in enumerate(("受付は何時からですか", "要約して")):
-        body = logo_fake.event(text, files=[guide], event_id=f"ev-{n}")
-        await deliver(chat, logo_fake, body)
-        await chat.drain()
-    answered, summarized = (r.text for r in logo_fake.replies)
+    answered = await said(chat, logo_fake, "受付は何時からですか", files=[guide])
+    summarized = await said(chat, logo_fake, "要約して", files=[guide])
     assert "午前9時" in answered
     assert "「窓口案内.pdf」の 2ページは文字を読み取れなかったため、回答に含まれていません。" in (
         answered
