@@ -43,7 +43,13 @@ from bot.smalltalk import command_elsewhere_reply, small_talk_reply
 from bot.turns import Answer, Paced, Progress, notice
 from knowledge.analysis import Analyzer
 from knowledge.documents import Hit
-from knowledge.errors import BaibainError, ContentFiltered, QuotaExceeded, UpstreamUnavailable
+from knowledge.errors import (
+    BadInput,
+    BaibainError,
+    ContentFiltered,
+    QuotaExceeded,
+    UpstreamUnavailable,
+)
 from knowledge.generation import (
     GeneratedAnswer,
     SourceText,
@@ -137,9 +143,14 @@ class Assistant:
         ``on_progress`` receives the growing answer text while an LLM streams it, without
         citation markers (their numbers change once the answer is checked).
         """
-        question = validate_question(question)
-        turn_id = uuid.uuid4().hex
         started = time.perf_counter()
+        try:
+            question = validate_question(question)
+        except BadInput as exc:
+            if question.strip():  # too long, or unreadable: in the audit log as it was sent
+                await self.record_failure(question, asker, exc, started)
+            raise
+        turn_id = uuid.uuid4().hex
         mention = asker.where.needs_mention
         reply = small_talk_reply(question, mention=mention) or command_elsewhere_reply(
             question, asker.platform

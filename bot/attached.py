@@ -91,15 +91,15 @@ async def ask_about_files(
     receives the answer while the model writes it."""
     started = time.perf_counter()
     defaults = CorpusDefaults(dataset=ATTACHED_DATASET, owner_org=asker.org_id)
-    try:
-        documents, unread = await asyncio.to_thread(_read, files, defaults)
-    except BaibainError as exc:
-        await assistant.record_failure(question, asker, exc, started)
-        raise
     with tempfile.TemporaryDirectory(prefix="baibain-files-") as tmp:
         store = EmbeddedIndexStore(Path(tmp) / "files.sqlite3", assistant.analyzer)
         try:
-            await store.upsert_many(documents)
+            try:
+                documents, unread = await asyncio.to_thread(_read, files, defaults)
+                await store.upsert_many(documents)
+            except BaibainError as exc:  # unreadable, or not indexed: asked all the same
+                await assistant.record_failure(question, asker, exc, started)
+                raise
             retriever = Retriever(store, assistant.analyzer)
             files_assistant = assistant.for_files(retriever, unread_notice(unread, "回答"))
             return await files_assistant.ask(question, asker, on_progress=progress)

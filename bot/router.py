@@ -38,6 +38,7 @@ from bot.turns import (
     Answer,
     ConversationRef,
     Feedback,
+    Outcome,
     Platform,
     Progress,
     Turn,
@@ -146,10 +147,10 @@ class ChatRouter:
                 answer = await self._about_files(turn, org, progress)
             elif not turn.text.strip():
                 kind = "hint"
-                answer = notice(command_replies.usage_hint(turn.conversation))
+                answer = await self._said(turn, org, command_replies.usage_hint(turn.conversation))
             elif asks_how_to_use(turn.text):
                 kind = "help"
-                answer = notice(command_replies.help_text(turn.conversation))
+                answer = await self._said(turn, org, command_replies.help_text(turn.conversation))
             else:
                 answer = await self._ask(turn, org, turn.text, progress)  # the Assistant logs it
                 return await self._told_admin(turn, org, _with_follow_up_tip(turn, answer))
@@ -298,7 +299,7 @@ class ChatRouter:
         would. ``progress`` receives its stages."""
         summarizer = self.summarizer
         if summarizer is None:
-            return notice(command_replies.NOT_READY_TEXT)
+            return await self._said(turn, org, command_replies.NOT_READY_TEXT)
         asker = Asker.of(turn, org.id)
         target = target.strip()
         # A document first, a picture last: a file the message is about is the one named.
@@ -309,7 +310,7 @@ class ChatRouter:
         if files and not is_document(files[0].name):
             # Only files Baibain cannot read, not even fetched (a picture pasted into Teams):
             # which formats it reads is the answer, as if they had been.
-            return notice(format_refused(files[0].name).user_message, "error")
+            return await self._said(turn, org, format_refused(files[0].name).user_message, "error")
         asked = f"summarize {target}".strip()  # as the summarizer records a summary's request
         if (cited_request := cited.cited_target(target)) is not None:
             return await summarize_cited(
@@ -320,7 +321,7 @@ class ChatRouter:
         elif target:
             request = SummaryRequest(doc_id=target)
         elif turn.attachments:
-            return notice(command_replies.ATTACHMENTS_NOT_RECEIVED)
+            return await self._said(turn, org, command_replies.ATTACHMENTS_NOT_RECEIVED)
         elif sources := await self.assistant.cited_sources(asker):  # as 「要約して」 would
             return await summarize_cited(
                 summarizer,
@@ -335,9 +336,11 @@ class ChatRouter:
             where = turn.conversation
             named = command_replies.typed(where, "summarize")
             example = command_replies.typed(where, SUMMARIZE_EXAMPLE)
-            return notice(
+            return await self._said(
+                turn,
+                org,
                 f"要約する文書の名前・文書ID・URL を「{named}」"
-                f"に続けて指定してください（例: {example}）。"
+                f"に続けて指定してください（例: {example}）。",
             )
         return await summarizer.summarize(request, asker, progress)
 
@@ -348,7 +351,7 @@ class ChatRouter:
         documents = [a for a in turn.attachments if is_document(a.name)]
         files = [(a.name, a.content) for a in documents if a.content is not None]
         if documents and not files:
-            return notice(command_replies.ATTACHMENTS_NOT_RECEIVED)
+            return await self._said(turn, org, command_replies.ATTACHMENTS_NOT_RECEIVED)
         if wants_summary(turn.text) or not documents:
             return await self._summarize(turn, org, "", progress)
         asker = Asker.of(turn, org.id)
@@ -358,14 +361,15 @@ class ChatRouter:
         platform, where = turn.conversation.platform, turn.conversation
         line = commands.command_line(turn.text)
         if not line:
-            return notice(command_replies.help_text(where))
+            return await self._said(turn, org, command_replies.help_text(where))
         command, args = commands.parse(line)
         if command is None:
             if commands.looks_like_question(line):
                 return await self._ask(turn, org, line, progress)
-            return notice(command_replies.unknown_command_text(where, line))
+            return await self._said(turn, org, command_replies.unknown_command_text(where, line))
         if turn.external_audience and command.name not in commands.FOR_EXTERNAL_AUDIENCE:
-            return notice(command_replies.external_audience_text(where, command), "refused")
+            refusal = command_replies.external_audience_text(where, command)
+            return await self._said(turn, org, refusal, "refused")
         if not await self._allowed(command, turn, org):
             await self.auditor.security(
                 org_id=org.id,
@@ -376,17 +380,17 @@ class ChatRouter:
             )
             return notice(command_replies.refusal_text(where, command), "refused")
         if args.strip() and commands.takes_nothing_more(command):
-            return notice(command_replies.extra_words_text(where, command))
+            return await self._said(turn, org, command_replies.extra_words_text(where, command))
         if command.name == "ask":
             if not args.strip():
                 asked = command_replies.typed(where, "ask")
-                return notice(f"「{asked}」に続けて質問を入力してください。")
+                return await self._said(turn, org, f"「{asked}」に続けて質問を入力してください。")
             return await self._ask(turn, org, args, progress)
         if command.name == "summarize":
             return await self._summarize(turn, org, args, progress)
         handler = self.handlers.get(command.name)
         if handler is None or not command.ready:
-            return notice(command_replies.NOT_READY_TEXT)
+            return await self._said(turn, org, command_replies.NOT_READY_TEXT)
         return await handler(turn, org, args)
 
     async def _allowed(self, command: Command, turn: Turn, org: OrgInfo) -> bool:
@@ -398,5 +402,17 @@ class ChatRouter:
             return admin
         return await asyncio.to_thread(links.is_operator, self.engine, org.id)
 
-    async def _help(self, turn: Turn, _org: OrgInfo, _args: str) -> Answer:
-        return notice(command_replies.help_text(turn.conversation))
+    async def _help(self, turn: Turn, org: OrgInfo, _args: str) -> Answer:
+        return await self._said(turn, org, command_replies.help_text(turn.conversation))
+
+    async def _said(
+        self, turn: Turn, org: OrgInfo, text: str, outcome: Outcome = "command"
+    ) -> Answer:
+        """``text``, the bot's reply to a message that asks nothing of the documents (a mention
+        alone, how to use it, a command it cannot run as typed), recorded as the turn's answer:
+        every message to the bot is in the audit log with what it was told, not only the
+        questions answered and the administrative actions (recorded as such)."""
+        asker = Asker.of(turn, org.id)
+        return await self.assistant.replied(
+            turn.text, asker, notice(text, outcome), time.perf_counter()
+        )

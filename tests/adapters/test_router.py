@@ -27,6 +27,11 @@ class RecordingAssistant:
     def __init__(self) -> None:
         self.asked: list[tuple[str, Any]] = []
         self.fail_with: Exception | None = None
+        self.told: list[str] = []  # messages answered with no question asked, as recorded
+
+    async def replied(self, question: str, asker: Any, reply: Answer, started: float) -> Answer:
+        self.told.append(question)
+        return reply
 
     async def ask(self, question: str, asker: Any, on_progress: Any = None) -> Answer:
         self.asked.append((question, asker))
