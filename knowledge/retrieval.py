@@ -226,7 +226,9 @@ class Retriever:
         word_stats = await self.store.term_stats("words", list(query.words), flt)
         law_words = {w for title in unindexed for w in self.analyzer.words(title)}
         coverage = Coverage.of(query, word_stats, frozenset(law_words))
-        hits = await rerank_by_sentence(self.store, query, hits, word_stats, coverage)
+        hits = await rerank_by_sentence(
+            self.store, query, hits, word_stats, coverage, flt.viewer_org
+        )
         hits = hits[:k]
         hits = await self._shown(hits[:SHOWN_DEPTH]) + hits[SHOWN_DEPTH:]
         shares = tuple(coverage.share(hit.words) for hit in hits)
