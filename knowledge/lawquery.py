@@ -3,7 +3,8 @@
 「金商法施行令第2条の12」 becomes the law 金融商品取引法施行令 and the article key ``2-12``, so
 retrieval can boost that law and look the article up directly. Abbreviations come from the data
 file ``data/law_abbreviations.tsv``; full titles come from the laws present in the index and
-from that file.
+from that file. What a question speaks of (「固定資産税」) names the act governing it through
+``data/law_subjects.tsv``, so that a question on an act the index lacks says so.
 """
 
 from __future__ import annotations
@@ -76,14 +77,19 @@ class LawQuery:
 @lru_cache(maxsize=1)
 def load_abbreviations() -> dict[str, str]:
     """Abbreviation → full title, from the bundled data file."""
-    raw = resources.files("knowledge.data").joinpath("law_abbreviations.tsv")
-    table: dict[str, str] = {}
+    return dict(_pairs("law_abbreviations.tsv"))
+
+
+def _pairs(name: str) -> list[tuple[str, str]]:
+    """The (left, right) lines of a bundled two-column TSV file, without comments."""
+    raw = resources.files("knowledge.data").joinpath(name)
+    pairs: list[tuple[str, str]] = []
     for line in raw.read_text("utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
-            short, _, full = line.partition("\t")
-            if short.strip() and full.strip():
-                table[short.strip()] = full.strip()
-    return table
+            left, _, right = line.partition("\t")
+            if left.strip() and right.strip():
+                pairs.append((left.strip(), right.strip()))
+    return pairs
 
 
 @lru_cache(maxsize=1)
@@ -97,14 +103,15 @@ def _names_by_title() -> dict[str, tuple[str, ...]]:
 def subject_laws(question: str, law_titles: Mapping[str, str]) -> tuple[str, ...]:
     """The laws of the abbreviations table that ``law_titles`` (the index's) lacks and whose
     subject (``SUBJECT_CHARS``) the question speaks of as a word of its own: 「児童手当は誰が
-    もらえますか」 asks about 児童手当法; 「国民健康保険」 is no 「健康保険」. Only an index
-    that holds statutes is asked: elsewhere the subject is only a word."""
+    もらえますか」 asks about 児童手当法; 「国民健康保険」 is no 「健康保険」. So do the subjects
+    that ``data/law_subjects.tsv`` names the governing act of (「固定資産税」 → 地方税法). Only an
+    index that holds statutes is asked: elsewhere the subject is only a word."""
     if not law_titles:
         return ()
     text = unicodedata.normalize("NFKC", question)
     found: list[str] = []
     for title, subject in _subjects():
-        if title in law_titles:
+        if title in law_titles or title in found:
             continue
         at = text.find(subject)
         while at > 0 and _in_word(text[at - 1]):
@@ -116,10 +123,12 @@ def subject_laws(question: str, law_titles: Mapping[str, str]) -> tuple[str, ...
 
 @lru_cache(maxsize=1)
 def _subjects() -> tuple[tuple[str, str], ...]:
-    """(title, subject) of each law of the abbreviations table with a subject long enough."""
+    """(title, subject) of each law of the abbreviations table with a subject long enough,
+    then of each subject of the subjects table."""
     titles = dict.fromkeys(load_abbreviations().values())
     pairs = ((title, title.removesuffix("法")) for title in titles if title.endswith("法"))
-    return tuple((title, subject) for title, subject in pairs if len(subject) >= SUBJECT_CHARS)
+    named = [(title, subject) for title, subject in pairs if len(subject) >= SUBJECT_CHARS]
+    return (*named, *((title, subject) for subject, title in _pairs("law_subjects.tsv")))
 
 
 def _in_word(char: str) -> bool:

@@ -55,6 +55,11 @@ def test_a_question_on_a_law_the_sample_lacks_says_so(tmp_path: Path) -> None:
         "※「児童扶養手当法」、「児童手当法」は検索できる資料に含まれていないため、"
     )
     assert "検索できる資料" not in ask("国民健康保険料を滞納するとどうなりますか")["answer"]
+    # A subject whose act the title does not say is known from the subjects table: 固定資産税
+    # is 地方税法's, not the subject of 地方交付税法's articles that mention it.
+    tax = ask("固定資産税の納期はいつですか")["answer"]
+    assert tax.startswith("※「地方税法」は検索できる資料に含まれていないため、")
+    assert "検索できる資料" not in ask("転入届はいつまでに出しますか")["answer"]
 
 
 def test_sample_can_be_disabled(tmp_path: Path) -> None:
