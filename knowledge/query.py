@@ -151,15 +151,13 @@ class Coverage:
                 (idf[w] for phrase in phrases for w in phrase if idf.get(w)), default=0.0
             )
         unknown = sum(1 for t, w in weights.items() if not w and query.synonyms.get(t))
-        absent = sum(
-            1
-            for terms in query.subjects
-            if not any(idf.get(t) or query.synonyms.get(t) or t in ignored for t in terms)
-        )
+        absent = [terms for terms in query.subjects if not _indexed(terms, idf, query, ignored)]
         rarest = max(weights.values(), default=0.0)
         total = sum(weights.values()) + unknown * rarest
-        if absent * 2 >= len(query.subjects):
-            total += absent * max(rarest, bm25_idf(stats.n_docs, 1))
+        if len(absent) * 2 >= len(query.subjects):
+            # Each word of an absent subject that no chunk has weighs as the rarest one typed.
+            unheld = sum(1 for terms in absent for t in terms if not idf.get(t))
+            total += unheld * max(rarest, bm25_idf(stats.n_docs, 1))
         lacks_name = bool(query.names) and not any(
             idf[t] or query.synonyms.get(t) for t in query.names
         )
@@ -179,6 +177,20 @@ class Coverage:
     def _holds(self, term: str, present: frozenset[str]) -> bool:
         phrases = self.query.synonyms.get(term, ())
         return term in present or any(phrase <= present for phrase in phrases)
+
+
+def _indexed(
+    subject: tuple[str, ...], idf: Mapping[str, float], query: AnalyzedQuery, known: frozenset[str]
+) -> bool:
+    """Whether the index holds a subject of the question (a noun, or a compound and its
+    parts): the word itself, or every part of a compound (「根拠法令」 as 根拠 and 法令), or a word
+    the thesaurus or ``known`` (a law's name) stands for. A compound one of whose parts no chunk
+    has is not held for its other part: 「印鑑登録」 is not in an index without 印鑑, whatever it
+    says of 登録."""
+    if any(query.synonyms.get(t) or t in known for t in subject):
+        return True
+    whole, *parts = subject
+    return bool(idf.get(whole)) or (bool(parts) and all(idf.get(t) for t in parts))
 
 
 _MONTHS = ("か月", "ヶ月", "カ月", "箇月", "月")

@@ -257,6 +257,20 @@ async def test_a_question_about_things_no_passage_names_finds_nothing(tmp_path: 
     assert asked.hits[0].meta.doc_id == "41" and asked.relevant
 
 
+async def test_a_compound_subject_is_not_held_by_its_common_part(tmp_path: Path) -> None:
+    documents = [
+        doc("61", "行政手続法", "処分の根拠となる法令の条項を書面に記載しなければならない。"),
+        doc("62", "戸籍法", "戸籍の登録は、本籍地の市町村長が行う。"),
+        doc("63", "住民基本台帳法", "住民票の写しの交付の手数料は、条例で定める。"),
+    ]
+    # No passage has 印鑑: one on a 根拠, or on another 登録, says nothing of 印鑑登録.
+    sealed = await retrieve(tmp_path, documents, "印鑑登録の根拠は")
+    assert sealed.hits and not sealed.relevant
+    # A compound all of whose parts the passages hold is theirs (住民票 and 手数料).
+    asked = await retrieve(tmp_path, documents, "住民票の写しの交付手数料は")
+    assert asked.hits[0].meta.doc_id == "63" and asked.relevant
+
+
 async def test_a_question_about_a_system_no_passage_names_finds_nothing(tmp_path: Path) -> None:
     documents = [
         doc("51", "学校教育法", "言葉の使い方を正しく導くこと。"),
