@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Set
 from contextlib import asynccontextmanager, contextmanager
 from io import BytesIO
 from pathlib import Path
@@ -156,20 +156,23 @@ SCANNED_PAGE = None
 """A page of ``japanese_pdf`` that is a scan: a picture and no text."""
 
 
-def japanese_pdf(pages: list[list[str] | None], title: str | None = None) -> bytes:
+def japanese_pdf(
+    pages: list[list[str] | None], title: str | None = None, pictured: Set[int] = frozenset()
+) -> bytes:
     """A PDF with one page per entry, each line drawn in a built-in Japanese CID font, a
-    ``SCANNED_PAGE`` drawn as a grey picture (as a scanned page inserted into the PDF)."""
+    ``SCANNED_PAGE`` drawn as a grey picture (as a scanned page inserted into the PDF), as are
+    the pages numbered in ``pictured`` (from 1) under their lines (a scan, stamped)."""
     pdfmetrics.registerFont(UnicodeCIDFont(FONT))
     buffer = BytesIO()
     pdf = canvas.Canvas(buffer)
     if title:
         pdf.setTitle(title)
-    for lines in pages:
+    for number, lines in enumerate(pages, start=1):
         pdf.setFont(FONT, 12)
-        if lines is SCANNED_PAGE:
+        if lines is SCANNED_PAGE or number in pictured:
             pdf.drawImage(ImageReader(Image.new("L", (60, 80), 200)), 72, 200, 450, 600)
-        for number, line in enumerate(lines or []):
-            pdf.drawString(72, 760 - 20 * number, line)
+        for row, line in enumerate(lines or []):
+            pdf.drawString(72, 760 - 20 * row, line)
         pdf.showPage()
     pdf.save()
     return buffer.getvalue()

@@ -82,6 +82,7 @@ def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
                 logger.warning("pdf page %d unreadable: %s", number, type(exc).__name__)
                 texts.append([])
     header = running_header(texts)
+    shown = [bool(lines) for lines in texts]  # text was read off the page, if only its edges'
     texts = without_running_lines(texts)
     width = full_width(texts)
     texts = with_headers_carried([unwrapped(lines, width) for lines in texts])
@@ -90,7 +91,7 @@ def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
     for number, (page, lines) in enumerate(zip(pages, texts, strict=True), start=1):
         read = page_sections(lines, f"{number}ページ")
         sections += read
-        if not read and _shows_something(page):
+        if not read and _lost_something(page, had_text=shown[number - 1]):
             unread.append(number)
     if not sections:
         raise BadDocument(
@@ -116,21 +117,26 @@ def parse_pdf(name: str, data: bytes, label: str) -> ParsedFile:
 
 
 # Content stream operators that put something on the page: an image or a form (``Do``,
-# inline images), a painted path, a shading, shown text.
+# inline images) or a shading (pictures), a painted path, shown text.
+_PICTURE = {b"Do", b"BI", b"INLINE IMAGE", b"sh"}
 _MARKING = {
-    *(b"Do", b"BI", b"INLINE IMAGE", b"sh"),
+    *_PICTURE,
     *(b"S", b"s", b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*"),
     *(b"Tj", b"TJ", b"'", b'"'),
 }
 
 
-def _shows_something(page: PageObject) -> bool:
-    """Whether a page without text to read shows something (a scan, a map, a stamped page, its
-    number alone) rather than nothing (a page left blank); a page whose content cannot be
-    read counts as showing something, since what it held was lost."""
+def _lost_something(page: PageObject, *, had_text: bool) -> bool:
+    """Whether a page without text to read held something that was not read: with no text
+    read off it at all, anything it shows (a scan, a map, text in a font without a reading);
+    with text that was only the running header, footer or its number, a picture (a scan under
+    a stamped page number), not the rules of the header (a page left blank but for its header
+    lost nothing). A page whose content cannot be read counts as showing something, since what
+    it held was lost."""
+    marks = _PICTURE if had_text else _MARKING
     try:
         content = page.get_contents()
-        return content is not None and any(op in _MARKING for _, op in content.operations)
+        return content is not None and any(op in marks for _, op in content.operations)
     except Exception:  # pypdf raises many types on a damaged content stream
         return True
 

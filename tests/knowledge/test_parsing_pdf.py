@@ -63,13 +63,23 @@ def test_blank_pages_are_skipped_but_keep_numbering() -> None:
 
 
 def test_scanned_pages_inside_a_digital_pdf_are_named_and_the_rest_is_read() -> None:
-    # A signed cover letter scanned in, and a page whose only text is its stamped number.
+    # A signed cover letter scanned in, and a scanned page whose only text is its stamped number.
     pages = [SCANNED_PAGE, ["予算の概要", "歳入は前年度比3%増です。"], ["- 3 -"], SCANNED_PAGE]
-    [parsed] = parse_file("予算書.pdf", japanese_pdf(pages))
+    [parsed] = parse_file("予算書.pdf", japanese_pdf(pages, pictured={3}))
     assert parsed.unread_pages == (1, 3, 4)
     assert [s.position for s in parsed.sections] == ["2ページ"]
     [read] = parse_file("住民税.pdf", japanese_pdf(PAGES))
     assert read.unread_pages == ()
+
+
+def test_a_page_left_blank_but_for_its_header_and_number_lost_nothing() -> None:
+    header = "みどり市 第3次総合計画"
+    body = [[header, "第1章 計画の概要", "本計画は市の最上位計画です。", "- 1 -"]]
+    body += [[header, "このページは意図的に空白にしています。", "- 2 -"]]
+    body += [[header, "第2章 基本構想", "将来像を定めます。", "- 3 -"], [header, "- 4 -"]]
+    [parsed] = parse_file("総合計画.pdf", japanese_pdf(body))
+    assert [s.position for s in parsed.sections] == ["1ページ", "2ページ", "3ページ"]
+    assert parsed.unread_pages == ()  # page 4 shows its header and number only
 
 
 def test_password_protected_pdf_is_refused() -> None:
