@@ -16,7 +16,7 @@ class Asker:
 
     ``own_data`` is False where the answer is read outside the organization (``Turn.
     external_audience``): it is still the organization's turn (its budget, its audit log), but
-    its own datasets are not searched. ``answer_thread``: see ``Turn.answer_thread``.
+    its own datasets are not searched. ``answer_thread`` and ``thread_opening``: see ``Turn``.
     """
 
     org_id: str | None
@@ -25,6 +25,7 @@ class Asker:
     conversation: ConversationRef | None = None
     own_data: bool = True
     answer_thread: str = ""
+    thread_opening: str = ""
 
     @classmethod
     def of(cls, turn: Turn, org_id: str) -> Asker:
@@ -36,6 +37,7 @@ class Asker:
             turn.conversation,
             own_data=not turn.external_audience,
             answer_thread=turn.answer_thread,
+            thread_opening=turn.thread_opening,
         )
 
     @property

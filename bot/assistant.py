@@ -26,6 +26,7 @@ from bot.followups import (
     speaks_of,
     standalone,
     subjects_of,
+    thread_opening,
     unresolved_pronoun,
 )
 from bot.metering import LLMAccess, added, charged, spent_by, usage_of
@@ -159,25 +160,29 @@ class Assistant:
             return await self.replied(question, asker, notice(reply), started)
         search_filter = replace(flt or SearchFilter(), viewer_org=asker.viewer_org)
         llm = self.llm.for_org(asker.org_id)
+        opening = ""  # the thread's opening the question was read with, recorded with it
         try:
-            answer = await self._answer(question, asker, llm, search_filter, on_progress)
+            history, opening = await self._earlier(question, asker)
+            answer = await self._answer(
+                question, asker, llm, search_filter, on_progress, history, opening
+            )
         except BaibainError as exc:
             # A turn refused after some calls (variants, then a budget too small for the
             # answer) was charged for them: its record says so, as the budget does.
             failed = charged(failed_turn(exc, turn_id), spent_by(llm))
-            await self._record(question, asker, failed, started)
+            await self._record(question, asker, failed, started, opening)
             raise
         except asyncio.CancelledError:
             # Stopped mid-answer (a shutdown): the question is in the audit log all the same.
             cut = charged(cancelled_turn(turn_id), spent_by(llm))
-            await record_while_cancelled(self._record(question, asker, cut, started))
+            await record_while_cancelled(self._record(question, asker, cut, started, opening))
             raise
         answer = replace(answer, turn_id=turn_id)
         if self.files_note:  # recorded and kept in the thread as shown
             answer = replace(answer, text=f"{answer.text}\n\n{self.files_note}")
         # The audit record first: a turn that cannot be recorded is not shown, so it must not
         # shape the thread's follow-ups either.
-        await self._record(question, asker, answer, started)
+        await self._record(question, asker, answer, started, opening)
         sources = [
             CitedSource(n=c.n, title=c.title, doc_id=c.doc_id, position=c.position)
             for c in answer.citations
@@ -217,7 +222,9 @@ class Assistant:
         be read): every question is in the audit log, answered or not."""
         await self._record(question, asker, failed_turn(exc, uuid.uuid4().hex), started)
 
-    async def _record(self, question: str, asker: Asker, answer: Answer, started: float) -> None:
+    async def _record(
+        self, question: str, asker: Asker, answer: Answer, started: float, opening: str = ""
+    ) -> None:
         latency_ms = int((time.perf_counter() - started) * 1000)
         await self.auditor.turn(
             org_id=asker.org_id,
@@ -227,6 +234,7 @@ class Assistant:
             question=question,
             answer=answer,
             latency_ms=latency_ms,
+            thread_opening=opening,
         )
         log.info(
             "turn turn_id=%s platform=%s org=%s outcome=%s latency_ms=%d tokens=%d",
@@ -238,6 +246,18 @@ class Assistant:
             answer.usage.total_tokens,
         )
 
+    async def _earlier(self, question: str, asker: Asker) -> tuple[list[tuple[str, str]], str]:
+        """What a question continues: the conversation's earlier turns, and, in a thread that
+        holds none, the message someone else opened it with when the question points back at
+        it (``followups.thread_opening``); beside attached files, 「これ」 is the files."""
+        key = conversation_key(asker)
+        history = []
+        if key is not None and follows_up(asker, question):
+            history = await asyncio.to_thread(self.conversations.recent, key)
+        if history or self.files_at_hand:
+            return history, ""
+        return history, thread_opening(asker, question)
+
     async def _answer(
         self,
         question: str,
@@ -245,13 +265,13 @@ class Assistant:
         llm: LLMClient | None,
         flt: SearchFilter,
         on_progress: Progress | None,
+        history: list[tuple[str, str]],
+        opening: str,
     ) -> Answer:
-        key = conversation_key(asker)
-        history = []
-        if key is not None and follows_up(asker, question):
-            history = await asyncio.to_thread(self.conversations.recent, key)
+        # The opening is the thread's earlier question, which the bot never answered.
+        earlier = history or ([(opening, "")] if opening else [])
         pronoun = (
-            None if history or self.files_at_hand else unresolved_pronoun(self.analyzer, question)
+            None if earlier or self.files_at_hand else unresolved_pronoun(self.analyzer, question)
         )
         if pronoun is not None:  # a turn of the thread: the asker's reply there completes it
             return notice(UNCLEAR_REPLY.format(pronoun=pronoun), "unclear")
@@ -262,14 +282,17 @@ class Assistant:
         try:
             if llm is not None:  # an answer that cannot be paid for is not prepared either
                 await self.llm.check_affordable(asker.org_id, self.answer_max_tokens)
-            query, spent = await standalone(llm, self.analyzer, question, history)
+            query, spent = await standalone(llm, self.analyzer, question, earlier)
+            # Read with the opening alone, the question is answered as made standalone: the
+            # model is not shown a colleague's message as a turn it answered.
+            asked = question if history else query
             retrieved = await self.retriever.retrieve(query, flt, SEARCH_K)
             # A follow-up that points back (「その期限は？」) is about the earlier questions'
             # subject whatever its own words find alone.
             if query != question and llm is None and not points_back(question):
                 retrieved = await self._own_words(question, retrieved, flt)
             if llm is not None and retrieved.hits:  # the answer's prompt holds its sources
-                cost = self._answer_cost(question, retrieved, history)
+                cost = self._answer_cost(asked, retrieved, history)
                 await self.llm.check_affordable(asker.org_id, cost)
             if llm is not None and self.query_variants:
                 retrieved, expand_usage = await self._expanded(llm, query, retrieved, flt)
@@ -279,7 +302,7 @@ class Assistant:
             grounds = retrieved.mentioning_unindexed()
             if llm is None or not grounds.hits:
                 return charged(offline_answer(retrieved, self.analyzer), spent)
-            answer = await self._generate(llm, question, grounds, history, on_progress)
+            answer = await self._generate(llm, asked, grounds, history, on_progress)
             if answer.outcome == "answered":
                 answer = replace(answer, text=noted(answer.text, *unindexed_notices(retrieved)))
         except UpstreamUnavailable as exc:

@@ -82,8 +82,21 @@ class Auditor:
         question: str,
         answer: Answer,
         latency_ms: int,
+        thread_opening: str = "",
     ) -> int:
-        """Record one answered (or refused, or failed) question, and its usage figures."""
+        """Record one answered (or refused, or failed) question, and its usage figures.
+        ``thread_opening``: the message that opened the thread, when the question was read
+        with it (「これの根拠は？」 under a colleague's message); recorded beside the question
+        (payload key ``thread_opening``, absent otherwise), as the asker's words stay theirs."""
+        payload = {
+            "turn_id": answer.turn_id,
+            "conversation": _conversation(conversation),
+            "question": question,
+            "answer": answer.text,
+            "citations": [asdict(c) for c in answer.citations],
+        }
+        if thread_opening:
+            payload["thread_opening"] = thread_opening
         seq = await self._append(
             AuditEvent(
                 kind="turn",
@@ -95,13 +108,7 @@ class Auditor:
                 input_tokens=answer.usage.input_tokens,
                 output_tokens=answer.usage.output_tokens,
                 latency_ms=max(latency_ms, 0),
-                payload={
-                    "turn_id": answer.turn_id,
-                    "conversation": _conversation(conversation),
-                    "question": question,
-                    "answer": answer.text,
-                    "citations": [asdict(c) for c in answer.citations],
-                },
+                payload=payload,
             )
         )
         if self.usage is not None:

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from dataclasses import replace
 
-from bot.asker import Asker
+from bot.asker import MAX_QUESTION_CHARS, Asker
 from knowledge.analysis import Analyzer
 from knowledge.errors import UpstreamUnavailable
 from knowledge.generation import carry_over_terms, rewrite_followup
@@ -71,6 +71,18 @@ def follows_up(asker: Asker, question: str) -> bool:
     if ref is not None and ref.thread_id:
         return True
     return points_back(question)
+
+
+def thread_opening(asker: Asker, question: str) -> str:
+    """The message that opened the asker's thread, read as a colleague would read it, when the
+    question points back at it (「これの根拠となる法律は？」, 「その届出の期限は？」 under
+    「来月から住民票の写しの交付手数料が変わるそうです」): the thread's earlier question. A
+    question that does not point back is answered on its own words. As long as a question may
+    be: a pasted notice's first ``MAX_QUESTION_CHARS`` characters say what it is about."""
+    opening = asker.thread_opening.strip()
+    if not opening or not points_back(question):
+        return ""
+    return opening[:MAX_QUESTION_CHARS]
 
 
 def new_topic(analyzer: Analyzer, earlier: list[str], question: str) -> bool:

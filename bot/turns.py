@@ -146,10 +146,18 @@ class Turn:
     # The answer starts a thread under a channel's message (a mention outside a thread),
     # where a later question reaches the bot only with a mention again.
     opens_thread: bool = False
+    # The text of the message that opened the thread this turn replies in, when someone else
+    # opened it (a colleague's 「来月から住民票の写しの交付手数料が変わるそうです」 under which
+    # 「@バイバイン これの根拠は？」 is asked): the conversation's context while the thread holds
+    # no turn of the bot's own. Empty when the turn opens no thread reply, when the bot wrote
+    # the opening (its answers are the thread's history), or when it could not be read (Slack
+    # alone reads it; other platforms leave it empty).
+    thread_opening: str = ""
 
     def __post_init__(self) -> None:
         # One place for every platform; frozen, so set the way dataclasses do.
         object.__setattr__(self, "text", without_unseen(self.text))
+        object.__setattr__(self, "thread_opening", without_unseen(self.thread_opening))
 
     @property
     def actor(self) -> str:

@@ -9,6 +9,10 @@ commands and button clicks. Our listeners run before the response is sent
 the 3 s deadline holds however long the answer takes, and however slow the database is: the
 event id that catches Slack's retries (and a slash command's trigger id, which catches a
 signed request replayed within its window) is claimed in the scheduled work, after the ack.
+
+A mention or direct message replying in a thread someone else opened is read with that
+thread's opening message (``conversations.replies``, which needs the ``*:history`` scopes):
+fetched after the placeholder is shown, and left out, with a warning, when Slack refuses it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import parse_body
 from slack_sdk.errors import SlackApiError
@@ -55,8 +59,11 @@ from adapters.progress import answer_as_written
 from adapters.slack.translate import (
     ACTION_DOWN,
     ACTION_UP,
+    ThreadReply,
+    opening_text,
     render,
     render_progress,
+    thread_reply,
     to_feedback,
     to_turn,
     welcome_target,
@@ -69,6 +76,8 @@ COMMAND = "/baibain"
 DEFAULT_API_URL = "https://slack.com/api/"
 # Answer text per message; each message is split into sections of at most 3000 characters.
 MESSAGE_LIMIT = 12_000
+# Tries at reading a thread's opening: the answer waits for it, and goes on without it.
+OPENING_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -192,12 +201,15 @@ class SlackAdapter:
     async def _on_ignored(self, ack: AsyncAck) -> None:
         await ack()
 
-    async def _on_event(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def _on_event(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
         await ack()
         turn = to_turn(body)
         if turn is None:
             return
-        self.runtime.tasks.spawn(self._answer_once(turn), name="slack-answer")
+        reply = thread_reply(body, context.bot_id or "")
+        self.runtime.tasks.spawn(self._answer_once(turn, reply=reply), name="slack-answer")
 
     async def _on_welcome(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -235,11 +247,13 @@ class SlackAdapter:
             message = {"response_type": "ephemeral", "replace_original": False, "text": reply}
             await self._deliver_quietly(response_url, message)
 
-    async def _answer_once(self, turn: Turn, target: SlackTarget | None = None) -> None:
+    async def _answer_once(
+        self, turn: Turn, target: SlackTarget | None = None, reply: ThreadReply | None = None
+    ) -> None:
         """Answer an event (or a slash command, at ``target``) unless it is a retry or a
         replay of one claimed already (by any process). When the claim cannot be made (the
         database is down), it is answered anyway: acknowledged, Slack will not send it again,
-        and the answer says what became of it."""
+        and the answer says what became of it. ``reply``: the thread the event replies in."""
         try:
             first = await claim(self.runtime, "slack", turn.event_id)
         except Exception as exc:  # the question must not be dropped; the type goes to the log
@@ -250,7 +264,7 @@ class SlackAdapter:
             return
         if target is None:
             target = SlackTarget(turn.conversation.channel_id, turn.conversation.thread_id or None)
-        await self._answer(turn, target)
+        await self._answer(turn, target, reply)
 
     async def _welcome(self, event_id: str, conversation: ConversationRef, user: str) -> None:
         """Greet a channel the bot joined, or a user's direct chat with it, unless the event
@@ -273,12 +287,16 @@ class SlackAdapter:
             if user and not delivered:
                 await bot.greeting_undelivered(conversation, user)
 
-    async def _answer(self, turn: Turn, target: SlackTarget) -> None:
+    async def _answer(
+        self, turn: Turn, target: SlackTarget, reply: ThreadReply | None = None
+    ) -> None:
         lane = turn.conversation.key
         placeholder: str | None = None
         try:
             if target.response_url is None:
                 placeholder = await self._post(lane, target, {"text": PLACEHOLDER_TEXT})
+            if reply is not None:
+                turn = replace(turn, thread_opening=await self._thread_opening(lane, reply))
             rest = target  # where the parts after the first of a long answer go
             if placeholder and not target.thread_ts:
                 # A DM answered outside a thread: replying in the answer's thread continues it,
@@ -304,6 +322,21 @@ class SlackAdapter:
             if placeholder:
                 await self._withdraw(lane, target, placeholder)
             raise
+
+    async def _thread_opening(self, lane: str, reply: ThreadReply) -> str:
+        """The text of the message that opened the thread ``reply`` is in (``""`` when the
+        bot wrote it); ``""`` with a warning when Slack does not give it (no ``*:history``
+        scope, the bot not in the channel, Slack unreachable): the question is answered from
+        its own words then."""
+        query = {"channel": reply.channel, "ts": reply.thread_ts, "limit": 1, "inclusive": True}
+        try:
+            replies = await self._api(
+                f"{lane}|read", "conversations.replies", query, OPENING_ATTEMPTS, read=True
+            )
+        except (SendFailed, SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack thread opening not read: %s", type(exc).__name__)
+            return ""
+        return opening_text(replies, reply)
 
     async def _show_progress(
         self, lane: str, target: SlackTarget, ts: str, progress: str | Stage
@@ -334,11 +367,24 @@ class SlackAdapter:
             log.warning("slack placeholder not withdrawn: %s", type(exc).__name__)
 
     async def _api(
-        self, lane: str, method: str, payload: dict[str, Any], max_attempts: int | None = None
+        self,
+        lane: str,
+        method: str,
+        payload: dict[str, Any],
+        max_attempts: int | None = None,
+        *,
+        read: bool = False,
     ) -> dict[str, Any]:
+        """Call a Web API method in ``lane`` (paced, 429/5xx retried); ``read``: a method that
+        reads (``conversations.replies``), whose arguments Slack takes from the query string
+        only (JSON bodies are for write methods)."""
+
         async def call() -> dict[str, Any]:
             try:
-                response = await self.client.api_call(method, json=payload)
+                if read:
+                    response = await self.client.api_call(method, http_verb="GET", params=payload)
+                else:
+                    response = await self.client.api_call(method, json=payload)
             except SlackApiError as exc:
                 retry = _retryable(exc)
                 if retry is not None:

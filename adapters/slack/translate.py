@@ -2,6 +2,8 @@
 
 ``to_turn`` takes what bolt parsed from the request body: an Events API envelope
 (``event_callback`` with ``app_mention`` or a direct ``message``) or a slash command form.
+``thread_reply`` says which thread's opening message to read for such an event, and
+``opening_text`` translates what ``conversations.replies`` returned for it.
 ``render`` builds Block Kit: the answer in sections, numbered sources as links, the footer and
 👍/👎 buttons whose ``value`` is the answer's turn id.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import emoji
@@ -182,6 +185,50 @@ def to_turn(payload: Mapping[str, Any]) -> Turn | None:
         external_audience=payload.get("is_ext_shared_channel") is True,
         opens_thread=event.get("type") == "app_mention" and not event.get("thread_ts"),
     )
+
+
+@dataclass(frozen=True)
+class ThreadReply:
+    """A mention or direct message that replies in a thread: the thread, and who the bot is
+    (a thread the bot opened holds its own answer, which is history, not an opening)."""
+
+    channel: str
+    thread_ts: str
+    bot_user_id: str = ""
+    bot_id: str = ""
+
+
+def thread_reply(payload: Mapping[str, Any], bot_id: str = "") -> ThreadReply | None:
+    """The thread an event's message replies in, when its ``thread_ts`` is not its own ``ts``
+    (the message is no thread's opening); ``None`` for anything else. ``bot_id``: the bot's
+    (bolt's ``context.bot_id``), which its own messages carry."""
+    if payload.get("type") != "event_callback":
+        return None
+    event = _map(payload.get("event"))
+    thread_ts, ts = str(event.get("thread_ts") or ""), str(event.get("ts") or "")
+    channel = str(event.get("channel") or "")
+    if not thread_ts or thread_ts == ts or not channel:
+        return None
+    return ThreadReply(channel, thread_ts, _bot_user_id(payload), bot_id)
+
+
+def opening_text(replies: Mapping[str, Any], reply: ThreadReply) -> str:
+    """The text of the thread's opening message in a ``conversations.replies`` response
+    (``ts`` = the thread, ``inclusive``: the opening comes first), translated as a turn's text
+    is; ``""`` when it is not there, was deleted (a tombstone), or is the bot's own."""
+    messages = replies.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return ""
+    opening = _map(messages[0])
+    user, bot = str(opening.get("user") or ""), str(opening.get("bot_id") or "")
+    if (
+        str(opening.get("ts") or "") != reply.thread_ts
+        or opening.get("subtype") == "tombstone"
+        or (reply.bot_user_id and user == reply.bot_user_id)
+        or (reply.bot_id and bot == reply.bot_id)
+    ):
+        return ""
+    return clean_text(str(opening.get("text") or ""), reply.bot_user_id)
 
 
 def welcome_target(payload: Mapping[str, Any]) -> tuple[ConversationRef, str] | None:

@@ -8,6 +8,10 @@ It listens on 127.0.0.1 on a random port and speaks Slack's wire format, so the 
 * ``POST /api/auth.test`` — the bot's identity (``user_id``, ``bot_id``, ``team_id``);
 * ``POST /api/chat.postMessage`` and ``/api/chat.update`` — JSON or form bodies, ``ts`` values
   that increase; ``{"ok": false, "error": "invalid_auth"}`` for a wrong bot token;
+* ``GET /api/conversations.replies`` — a thread opened with :meth:`FakeSlack.add_thread`, its
+  opening first, ``limit`` messages at most; like Slack it reads a read method's arguments
+  from the query string or a form body only (a JSON body is ignored: ``channel_not_found``),
+  and answers ``thread_not_found`` for a thread it does not know;
 * ``POST /response/{id}`` — a response URL (:meth:`FakeSlack.response_url`);
 * ``GET /files/{name}`` — a private file (:meth:`FakeSlack.add_file`), bot token required.
 
@@ -87,12 +91,14 @@ class FakeSlack(FakeServer):
         self.bot_id = bot_id
         self.calls: list[SlackCall] = []
         self.files: dict[str, bytes] = {}
+        self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._ts = 0
         self._triggers = itertools.count(3)
         super().__init__()
         app = self.app
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response)
         app.router.add_get("/files/{name}", self._file)
 
@@ -113,6 +119,30 @@ class FakeSlack(FakeServer):
         self.files[name] = content
         return f"{self.url}/files/{name}"
 
+    def add_thread(
+        self,
+        text: str,
+        *,
+        channel: str = "C0CHAN",
+        ts: str = "1700000000.000100",
+        user: str = "U0COLLEAGUE",
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """A thread whose opening message ``user`` wrote (``""``: none, as in an integration's
+        ``bot_message``; ``fields``: ``bot_id``, ``subtype``…), as ``conversations.replies``
+        returns it; replies to it are the bot's to receive."""
+        opening = {
+            "type": "message",
+            **({"user": user} if user else {}),
+            "text": text,
+            "ts": ts,
+            "thread_ts": ts,
+            "team": self.team_id,
+            **fields,
+        }
+        self.threads[(channel, ts)] = [opening]
+        return opening
+
     def script(self, method: str, *failures: Failure) -> None:
         """The next calls of ``method`` (``chat.update``, ``response``…) fail like this."""
         self._failures[method].extend(failures)
@@ -124,9 +154,11 @@ class FakeSlack(FakeServer):
     # -- handlers -------------------------------------------------------------------------
 
     async def _body(self, request: web.Request) -> dict[str, Any]:
+        if request.method == "GET":
+            return dict(request.query)
         if request.content_type == "application/json":
             return dict(await request.json())
-        return dict(await request.post())
+        return {**request.query, **(await request.post())}
 
     def _authorized(self, request: web.Request, body: Mapping[str, Any]) -> bool:
         header = request.headers.get("Authorization", "")
@@ -172,7 +204,20 @@ class FakeSlack(FakeServer):
             return web.json_response(
                 {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}
             )
+        if method == "conversations.replies":
+            arguments = dict(request.query) if request.content_type == "application/json" else body
+            return web.json_response(self._replies(arguments))
         return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
+
+    def _replies(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        channel, ts = str(arguments.get("channel") or ""), str(arguments.get("ts") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        thread = self.threads.get((channel, ts))
+        if thread is None:
+            return {"ok": False, "error": "thread_not_found"}
+        limit = int(arguments.get("limit") or 1000)
+        return {"ok": True, "messages": thread[:limit], "has_more": len(thread) > limit}
 
     async def _response(self, request: web.Request) -> web.Response:
         body = dict(await request.json())

@@ -1,0 +1,182 @@
+"""A mention in a thread a colleague opened is read with the thread's opening message, as a
+colleague would read it (Slack end to end: signed events into ``create_app(...)``, the opening
+from the fake Web API's ``conversations.replies`` through the real ``slack_sdk`` client)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from chat_harness import SAMPLE_QUESTION, Chat, MakeChat
+from fakes.slack_api import Failure, FakeSlack, SlackCall
+from test_slack import send_event, slack_chat
+
+from admin import orgs
+from bot.app_keys import SERVICES
+
+OPENING = "来月から住民票の写しの交付手数料が変わるそうです"
+# As Slack writes it: a colleague named, a link under its label, an entity.
+OPENING_MARKUP = (
+    "<@U0KACHO> 来月から<https://www.city.example.lg.jp/tesuryo|住民票の写し>の"
+    "交付手数料が変わるそうです &amp; 要確認"
+)
+OPENING_READ = "来月から住民票の写しの交付手数料が変わるそうです & 要確認"
+THREAD = "1700000000.000100"
+UNCLEAR = "が何を指しているのか分かりませんでした"
+
+
+async def linked(make_chat: MakeChat, fake: FakeSlack, **settings: Any) -> Chat:
+    """The app answering Slack, its workspace linked to 横浜市."""
+    chat = await slack_chat(make_chat, fake, **settings)
+    chat.link("横浜市", "slack", fake.team_id)
+    return chat
+
+
+def replies_calls(fake: FakeSlack) -> list[SlackCall]:
+    return [c for c in fake.calls if c.method == "conversations.replies"]
+
+
+def audited_turns(chat: Chat) -> list[dict[str, object]]:
+    """The payloads of 横浜市's turns in the audit log, oldest first."""
+    org = orgs.get_org(chat.engine, "横浜市")
+    records = chat.client.app[SERVICES].auditor.log.export(org.id, None, None, actor="test")
+    return [r["payload"] for r in records if r["kind"] == "turn"]
+
+
+async def ask_in_thread(
+    chat: Chat, fake: FakeSlack, text: str, n: int, thread: str = THREAD
+) -> str:
+    """What the bot shows for a mention of ``text`` replying in ``thread``."""
+    mention = fake.mention(text, ts=f"170000020{n}.000100", thread_ts=thread, event_id=f"Ev{n}")
+    await send_event(chat, fake, mention)
+    await chat.drain()
+    return fake.of("chat.update")[-1].block_text
+
+
+async def test_a_question_pointing_at_a_colleagues_message_is_answered_from_it(
+    make_chat, slack_fake, caplog
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    chat = await linked(make_chat, slack_fake)
+    slack_fake.add_thread(OPENING_MARKUP)
+    other = "1700000000.000900"
+    slack_fake.add_thread(OPENING, ts=other)
+
+    grounds = await ask_in_thread(chat, slack_fake, "これの根拠となる条例や法律は？", 1)
+    deadline = await ask_in_thread(chat, slack_fake, "その届出の期限は？", 2, thread=other)
+
+    for answer in (grounds, deadline):
+        assert UNCLEAR not in answer and "住民基本台帳法" in answer
+    assert "住民基本台帳法 第十二条" in grounds  # the article on issuing 住民票の写し
+    first, second = replies_calls(slack_fake)
+    assert first.authorized and first.body == {
+        "channel": "C0CHAN",
+        "ts": THREAD,
+        "limit": "1",
+        "inclusive": "1",
+    }
+    assert second.body["ts"] == other
+    assert chat.turn_outcomes() == ["answered", "answered"]
+    # The asker's words are theirs; the message they were read with stands beside them.
+    turns = audited_turns(chat)
+    assert [t["question"] for t in turns] == [
+        "これの根拠となる条例や法律は？",
+        "その届出の期限は？",
+    ]
+    assert [t["thread_opening"] for t in turns] == [OPENING_READ, OPENING]
+    assert "住民票" not in caplog.text and "根拠" not in caplog.text
+
+
+async def test_without_the_history_scope_the_question_is_asked_back_as_before(
+    make_chat, slack_fake, caplog
+) -> None:
+    # The app installed before the scopes were added; then the bot left the channel.
+    slack_fake.script(
+        "conversations.replies",
+        Failure(200, error="missing_scope"),
+        Failure(200, error="not_in_channel"),
+    )
+    slack_fake.add_thread(OPENING)
+    caplog.set_level(logging.DEBUG)
+    chat = await linked(make_chat, slack_fake)
+
+    asked = await ask_in_thread(chat, slack_fake, "これの根拠となる条例や法律は？", 1)
+    again = await ask_in_thread(
+        chat, slack_fake, "その届出の期限は？", 2, thread="1700000000.000900"
+    )
+
+    assert asked.startswith("「これ」" + UNCLEAR) and again.startswith("「その届出」" + UNCLEAR)
+    assert len(slack_fake.of("chat.postMessage")) == 2  # one placeholder each, replaced
+    assert chat.turn_outcomes() == ["unclear", "unclear"]
+    assert all("thread_opening" not in t for t in audited_turns(chat))
+    assert "slack thread opening not read" in caplog.text
+    assert "住民票" not in caplog.text and "根拠" not in caplog.text
+
+
+async def test_no_opening_is_read_outside_a_thread_nor_used_once_the_bot_answered_there(
+    make_chat, slack_fake
+) -> None:
+    chat = await linked(make_chat, slack_fake)
+    top = slack_fake.mention(SAMPLE_QUESTION, ts="1700000100.000100", event_id="E1")
+    direct = slack_fake.direct_message(SAMPLE_QUESTION, event_id="E2")
+    for event in (top, direct):
+        await send_event(chat, slack_fake, event)
+        await chat.drain()
+    assert replies_calls(slack_fake) == []
+
+    # A colleague's thread the bot has answered in: its own turn is what a follow-up continues.
+    slack_fake.add_thread(OPENING)
+    await ask_in_thread(chat, slack_fake, "これの根拠となる条例や法律は？", 3)
+    follow_up = await ask_in_thread(chat, slack_fake, "その手数料はいくらですか", 4)
+    assert UNCLEAR not in follow_up
+    *_, used, ignored = audited_turns(chat)
+    assert used["thread_opening"] == OPENING and "thread_opening" not in ignored
+
+
+async def test_an_opening_the_bot_wrote_is_not_read_as_a_question(make_chat, slack_fake) -> None:
+    # The thread of the bot's answer to a direct message (answered outside a thread, so staff
+    # reply under the answer), and of a message it posted as an app (``bot_message``): its own
+    # words are no colleague's earlier question.
+    chat = await linked(make_chat, slack_fake)
+    answer_ts, posted_ts = "1700000000.000300", "1700000000.000400"
+    mine = {"bot_id": slack_fake.bot_id, "app_id": "A0TEST"}
+    slack_fake.add_thread(
+        OPENING, channel="D0DM", ts=answer_ts, user=slack_fake.bot_user_id, **mine
+    )
+    slack_fake.add_thread(OPENING, ts=posted_ts, user="", subtype="bot_message", **mine)
+
+    question = "これの根拠となる条例や法律は？"
+    reply = slack_fake.direct_message(question, ts="1700000201.000100", thread_ts=answer_ts)
+    await send_event(chat, slack_fake, reply)
+    await chat.drain()
+    in_dm = slack_fake.of("chat.update")[-1].block_text
+    in_channel = await ask_in_thread(chat, slack_fake, question, 2, thread=posted_ts)
+
+    for answer in (in_dm, in_channel):
+        assert answer.startswith("「これ」" + UNCLEAR)
+    read = replies_calls(slack_fake)  # read, and left out
+    assert [(c.body["channel"], c.body["ts"]) for c in read] == [
+        ("D0DM", answer_ts),
+        ("C0CHAN", posted_ts),
+    ]
+    assert chat.turn_outcomes() == ["unclear", "unclear"]
+
+
+async def test_the_model_rewrites_the_question_with_the_opening_and_answers_that(
+    make_chat, slack_fake, openai_fake
+) -> None:
+    standalone = "住民票の写しの交付手数料の根拠となる法令は何ですか"
+    openai_fake.script(standalone, "住民票の写しの交付は住民基本台帳法に定めがあります[1]。")
+    llm = {"llm_base_url": openai_fake.url, "llm_api_key": "sk-test", "llm_model": "gpt-test"}
+    chat = await linked(make_chat, slack_fake, **llm, llm_query_variants=0)
+    slack_fake.add_thread(OPENING)
+
+    answer = await ask_in_thread(chat, slack_fake, "これの根拠となる条例や法律は？", 1)
+
+    assert "住民基本台帳法に定めがあります" in answer and "住民基本台帳法 第" in answer
+    rewrite, written = (r.messages for r in openai_fake.chat_requests)
+    # The opening is the earlier question, which the bot did not answer.
+    assert f"質問: {OPENING}\n回答: \n</turn>" in rewrite[-1]["content"]
+    # The answer is written for the question made standalone, with no turn of the bot's.
+    assert [m["role"] for m in written] == ["system", "user"]
+    assert standalone in written[-1]["content"] and "これの根拠" not in written[-1]["content"]
