@@ -180,3 +180,15 @@ async def test_the_model_rewrites_the_question_with_the_opening_and_answers_that
     # The answer is written for the question made standalone, with no turn of the bot's.
     assert [m["role"] for m in written] == ["system", "user"]
     assert standalone in written[-1]["content"] and "これの根拠" not in written[-1]["content"]
+
+
+async def test_the_next_follow_up_in_the_thread_is_still_on_the_openings_subject(
+    make_chat, slack_fake
+) -> None:
+    chat = await linked(make_chat, slack_fake)
+    slack_fake.add_thread(OPENING)
+    await ask_in_thread(chat, slack_fake, "これの根拠となる条例や法律は？", 1)
+    # The bot's own answer is the thread's history now: its question was on 住民票の写し.
+    later = await ask_in_thread(chat, slack_fake, "それは郵送でも請求できますか", 2)
+    assert UNCLEAR not in later and "住民基本台帳法" in later
+    assert [t.get("thread_opening") for t in audited_turns(chat)] == [OPENING, None]
