@@ -97,6 +97,10 @@ class Dataset(SQLModel, table=True):
     # The file name the source URL last gave (it may change, behind a redirect to a dated file).
     source_name: str = Field(default="", max_length=500)
     refreshed_at: datetime | None = None
+    # Why the refreshes of the source fail (an error code), and since when: the first failure
+    # after the last refresh that worked, which clears both ("" and None: not failing).
+    refresh_error: str = Field(default="", max_length=32)
+    refresh_failing_since: datetime | None = None
     # Who holds the dataset for an upload or a deletion, and until when (``hold``).
     held_by: str = Field(default="", max_length=32)
     held_until: datetime | None = None
@@ -106,7 +110,9 @@ class Dataset(SQLModel, table=True):
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """A dataset as services hand it out."""
+    """A dataset as services hand it out. ``refreshed_at`` is when its source URL was last
+    fetched; ``refresh_error`` the code of the error its refreshes fail with since
+    ``refresh_failing_since`` ("" and ``None`` while they work)."""
 
     id: int
     org_id: str
@@ -120,6 +126,9 @@ class DatasetInfo:
     attested_at: datetime | None
     refresh_hours: int | None
     documents: int = 0
+    refreshed_at: datetime | None = None
+    refresh_error: str = ""
+    refresh_failing_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +156,9 @@ def _info(row: Dataset, documents: int = 0) -> DatasetInfo:
         attested_at=row.attested_at,
         refresh_hours=row.refresh_hours,
         documents=documents,
+        refreshed_at=row.refreshed_at,
+        refresh_error=row.refresh_error,
+        refresh_failing_since=row.refresh_failing_since,
     )
 
 
@@ -323,12 +335,27 @@ class DatasetService(DocumentVersions):
         return [doc_id for doc_id, source in rows if key in file_keys(source)]
 
     def remember_source(self, dataset_id: int, state: SourceState) -> None:
-        """Keep what the last fetch of the dataset's source URL gave."""
+        """Keep what the last fetch of the dataset's source URL gave: a refresh that worked,
+        which ends a failure recorded before (``refresh_failed``)."""
         with Session(self._bind) as session:
             row = session.get(Dataset, dataset_id)
             if row is not None:
                 row.etag, row.last_modified = state.etag, state.last_modified
                 row.source_name, row.refreshed_at = state.name, _now()
+                row.refresh_error, row.refresh_failing_since = "", None
+                session.add(row)
+                session.commit()
+
+    def refresh_failed(self, dataset_id: int, code: str) -> None:
+        """Record that a refresh of the dataset failed with the error ``code``; failing since
+        now unless an earlier failure is recorded. Nothing else of the dataset changes (its
+        documents and validators stay as the last refresh that worked left them); nothing
+        happens to a dataset deleted meanwhile."""
+        with Session(self._bind) as session:
+            row = session.get(Dataset, dataset_id)
+            if row is not None:
+                row.refresh_error = code[:32]
+                row.refresh_failing_since = row.refresh_failing_since or _now()
                 session.add(row)
                 session.commit()
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -38,6 +39,7 @@ from bot.http import (
     refuse_unknown_fields,
     too_large,
 )
+from bot.refresh_notes import refresh_failure
 from bot.sample import SAMPLE_DATASET, SAMPLE_DEFAULTS, sample_documents, sample_in_index
 from bot.uploads import UploadFile
 from knowledge.errors import BadInput, NotFound
@@ -47,19 +49,44 @@ def dataset_json(info: DatasetInfo, viewer_org: str | None = None) -> dict[str, 
     """A dataset as its owner sees it, or (``viewer_org`` another organization) without who
     attested its sharing: a person of the owner (a chat user id), not the viewer's business;
     that it was attested, and when, is shown. ``bundled`` is false: an organization's dataset,
-    not the sample that ships with Baibain."""
+    not the sample that ships with Baibain. ``refresh`` tells the owner how the refreshes of
+    its source go (``_refresh_json``); ``null`` for others, whose business it is not."""
+    own = viewer_org is None or viewer_org == info.org_id
     data = asdict(info)
-    data["attested_at"] = info.attested_at.isoformat() if info.attested_at else None
-    if viewer_org is not None and viewer_org != info.org_id:
+    for field in ("refreshed_at", "refresh_error", "refresh_failing_since"):
+        del data[field]
+    data["attested_at"] = _iso(info.attested_at)
+    if not own:
         data["attested_by"] = ""
     data["bundled"] = False
+    data["refresh"] = _refresh_json(info) if own else None
     return data
+
+
+def _refresh_json(info: DatasetInfo) -> dict[str, Any]:
+    """When the dataset's source URL was last fetched (``refreshed_at``), and, while its
+    refreshes fail, since when (``failing_since``), with which error ``code`` (``error``) and
+    what its admins read of it in chat (``message``); ``null`` and "" while they work."""
+    return {
+        "refreshed_at": _iso(info.refreshed_at),
+        "failing_since": _iso(info.refresh_failing_since),
+        "error": info.refresh_error,
+        "message": refresh_failure(info),
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """A stored time for JSON (UTC, ISO 8601); ``None`` for none."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
 def sample_json() -> dict[str, Any]:
     """The bundled sample statutes as an entry of the listing, in a dataset's shape: shared with
     every organization, owned by none, and without an id (``null``), as chat and the CLI list
-    them without a number: no route uploads to, attests or deletes them."""
+    them without a number: no route uploads to, attests or deletes them; no source refreshes
+    them (``refresh`` null)."""
     info = DatasetInfo(
         id=0,
         org_id="",
@@ -74,7 +101,7 @@ def sample_json() -> dict[str, Any]:
         refresh_hours=None,
         documents=sample_documents(),
     )
-    return {**dataset_json(info), "id": None, "bundled": True}
+    return {**dataset_json(info), "id": None, "bundled": True, "refresh": None}
 
 
 def _dataset_id(request: web.Request) -> int:

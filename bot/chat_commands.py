@@ -16,6 +16,7 @@ from admin.orgs import OrgInfo
 from bot import command_replies, commands
 from bot.cli_quota import changed_line, describe, parse_tokens, tokens_refused
 from bot.fetch import Fetched, FetchPolicy, fetch
+from bot.refresh_notes import refresh_note
 from bot.sample import sample_in_index, sample_line
 from bot.services import Services
 from bot.turns import Answer, ConversationRef, Turn, notice
@@ -103,13 +104,16 @@ def _delete_confirmation(dataset: DatasetInfo, where: ConversationRef) -> str:
     )
 
 
-def dataset_line(d: DatasetInfo) -> str:
-    """One dataset as staff read it in a list: id, name, category, scope (a shared one with
-    the organization that publishes it), documents."""
+def dataset_line(d: DatasetInfo, viewer_org: str | None) -> str:
+    """One dataset as staff of ``viewer_org`` read it in a list: id, name, category, scope (a
+    shared one with the organization that publishes it), documents; for its owner, a note on
+    the next line while its automatic refresh fails."""
     scope = scope_label(d.visibility == "shared")
     if d.visibility == "shared" and d.publisher:
         scope = f"{scope}・{d.publisher}"
-    return f"[{d.id}] {d.name}（{d.category}・{scope}・{d.documents}件）"
+    line = f"[{d.id}] {d.name}（{d.category}・{scope}・{d.documents}件）"
+    note = refresh_note(d, viewer_org)
+    return f"{line}\n  {note}" if note else line
 
 
 def document_lines(dataset: DatasetInfo, titles: list[tuple[str, str]], limit: int) -> list[str]:
@@ -250,7 +254,7 @@ class DataCommands:
         sample = await sample_in_index(self.services.index)
         if not rows and not sample:
             return notice("利用できるデータセットはまだありません。")
-        lines = ["利用できるデータセット:", *(dataset_line(d) for d in rows)]
+        lines = ["利用できるデータセット:", *(dataset_line(d, org.id) for d in rows)]
         if sample:
             lines.append(sample_line())
         if rows:
@@ -274,6 +278,8 @@ class DataCommands:
         dataset = await asyncio.to_thread(datasets.get, number, org.id)
         titles = await asyncio.to_thread(datasets.titles, dataset.id)
         lines = document_lines(dataset, titles, LISTED_DOCUMENTS)
+        if note := refresh_note(dataset, org.id):  # above the documents, which may be many
+            lines.insert(0, note)
         if titles:
             lines.append(f"「{command_replies.typed(where, 'summarize 文書名')}」で要約できます。")
         return notice("\n".join(lines))

@@ -36,7 +36,7 @@ def dataset_list(org: OrgOption) -> None:
     if not rows and not sample:
         typer.echo(f"組織「{viewer.name}」が利用できるデータセットはまだありません。")
     for row in rows:
-        typer.echo(dataset_line(row))
+        typer.echo(dataset_line(row, viewer.id))
     if sample:
         typer.echo(sample_line())
 
@@ -62,7 +62,7 @@ def dataset_show(
         datasets = DatasetService(engine)
         dataset = datasets.get(dataset_id, viewer.id)
         titles = datasets.titles(dataset.id)
-    typer.echo(dataset_line(dataset))
+    typer.echo(dataset_line(dataset, viewer.id))
     for line in document_lines(dataset, titles, limit=len(titles)):
         typer.echo(line)
 

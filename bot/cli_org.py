@@ -3,14 +3,13 @@ admins (added and removed), and API keys. Each change commits with its audit rec
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
 from admin import links, orgs
 from bot.cli_common import admin_change, admin_db, record_admin
-from knowledge.dates import JST
+from knowledge.dates import minute_in_japan
 from knowledge.errors import BadInput
 
 org_app = typer.Typer(no_args_is_help=True, help="組織の管理")
@@ -164,8 +163,8 @@ def apikey_list(org: Annotated[str, typer.Option(help="組織名")]) -> None:
     if not keys:
         typer.echo(f"組織「{org}」のAPIキーはまだありません。")
     for key in keys:
-        issued = _in_japan(key.created_at)
-        state = f"無効化 {_in_japan(key.revoked_at)}" if key.revoked_at else "有効"
+        issued = minute_in_japan(key.created_at)
+        state = f"無効化 {minute_in_japan(key.revoked_at)}" if key.revoked_at else "有効"
         typer.echo(f"{key.prefix}  発行 {issued}  {state}")
 
 
@@ -183,9 +182,3 @@ def apikey_revoke(
         revoked = orgs.revoke_api_key(change.conn, key)
         record_admin(change, revoked.org.id, "apikey.revoke", {"key_id": revoked.prefix})
     typer.echo(f"組織「{revoked.org.name}」のAPIキー {revoked.prefix} を無効にしました。")
-
-
-def _in_japan(moment: datetime) -> str:
-    """A stored time (UTC; naive as SQLite returns it) as Japan's date and minute."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(JST).strftime("%Y-%m-%d %H:%M")

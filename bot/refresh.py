@@ -1,4 +1,6 @@
-"""Re-fetching datasets that have a source URL; only changed documents are re-ingested."""
+"""Re-fetching datasets that have a source URL; only changed documents are re-ingested. A
+refresh that fails is recorded with the dataset (its code, since when) for its organization's
+admins to see; the next one that works clears it."""
 
 from __future__ import annotations
 
@@ -6,14 +8,31 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from admin.datasets import DatasetInfo, SourceState
-from bot.fetch import FetchPolicy, fetch
+from bot.fetch import Fetched, FetchPolicy, fetch
 from bot.services import Services
 from bot.uploads import defaults_for, id_prefix
-from knowledge.errors import BaibainError
+from knowledge.errors import BadDocument, BadInput, BaibainError, UpstreamUnavailable
 from knowledge.ingest import documents_from_bytes
 
 log = logging.getLogger(__name__)
+
+
+class SourceRefused(BadDocument):
+    """The source URL gave no file to read (an error status, too many redirects, a file over
+    the size limit, an address no longer permitted): told apart from a file that came and could
+    not be read (``bad_document``), as its admins have another thing to check."""
+
+    code = "source_refused"
+
+
+class SourceUnreachable(UpstreamUnavailable):
+    """The source's server did not answer (refused, timed out): told apart from another
+    service of ours that did not (``upstream_unavailable``: the embeddings endpoint)."""
+
+    code = "source_unreachable"
 
 
 @dataclass(frozen=True)
@@ -33,12 +52,7 @@ async def refresh_dataset(services: Services, dataset: DatasetInfo) -> RefreshRe
     """Fetch the dataset's source (conditionally) and write what changed."""
     stored = await asyncio.to_thread(services.datasets.source_state, dataset.id)
     try:
-        fetched = await fetch(
-            dataset.source_url,
-            FetchPolicy.of(services.settings),
-            etag=stored.etag,
-            last_modified=stored.last_modified,
-        )
+        fetched = await _fetch_source(services, dataset, stored)
         if fetched.not_modified:
             # Unchanged is refreshed: the next request waits for the interval, not the next run.
             kept = SourceState(
@@ -65,8 +79,38 @@ async def refresh_dataset(services: Services, dataset: DatasetInfo) -> RefreshRe
     except BaibainError as exc:
         # One broken source must not stop the others; the previous version stays searchable.
         log.warning("dataset refresh failed dataset=%d code=%s", dataset.id, exc.code)
+        await _record_failure(services, dataset.id, exc.code)
         return RefreshResult(dataset.id, error=exc.code)
     await asyncio.to_thread(services.datasets.remember_source, dataset.id, fetched.state)
     return RefreshResult(
         dataset.id, written=report.written, unchanged=report.unchanged, removed=report.removed
     )
+
+
+async def _fetch_source(services: Services, dataset: DatasetInfo, stored: SourceState) -> Fetched:
+    """The dataset's source, conditionally on what the last fetch gave; ``SourceRefused`` for
+    a URL that gives no file to read, ``SourceUnreachable`` for a server that does not answer."""
+    try:
+        return await fetch(
+            dataset.source_url,
+            FetchPolicy.of(services.settings),
+            etag=stored.etag,
+            last_modified=stored.last_modified,
+        )
+    except (BadDocument, BadInput) as exc:
+        raise SourceRefused(exc.user_message, detail=exc.detail) from exc
+    except UpstreamUnavailable as exc:
+        raise SourceUnreachable(exc.user_message, detail=exc.detail) from exc
+
+
+async def _record_failure(services: Services, dataset_id: int, code: str) -> None:
+    """Record the failed refresh with the dataset; a database that refuses it is logged, not
+    raised: the worker goes on with the other datasets, and the next run records it."""
+    try:
+        await asyncio.to_thread(services.datasets.refresh_failed, dataset_id, code)
+    except SQLAlchemyError as exc:
+        log.warning(
+            "dataset refresh failure not recorded dataset=%d error=%s",
+            dataset_id,
+            type(exc).__name__,
+        )

@@ -28,6 +28,13 @@ def today_in_japan() -> date:
     return datetime.now(UTC).astimezone(JST).date()
 
 
+def minute_in_japan(moment: datetime) -> str:
+    """A stored time (UTC; naive as SQLite returns it) as Japan's date and minute, as replies
+    show times: 「2026-12-07 12:00」."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(JST).strftime("%Y-%m-%d %H:%M")
+
+
 def midnight_in_japan(day: date) -> datetime:
     """The moment ``day`` begins in Japan (an aware time, 15:00 UTC of the day before)."""
     return datetime.combine(day, time.min, tzinfo=JST)

@@ -34,7 +34,7 @@ def test_upgrading_twice_is_harmless(db_engine: Engine) -> None:
     init_db(db_engine)
     init_db(db_engine)
     with db_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0008"
+        assert MigrationContext.configure(connection).get_current_revision() == "0009"
 
 
 def test_a_deleted_datasets_id_is_never_given_again(db_engine: Engine) -> None:
@@ -137,7 +137,7 @@ def test_a_process_starting_while_another_sets_up_a_new_sqlite_database_waits_fo
         starting.join()
         assert failures == []
         with second.connect() as connection:
-            assert MigrationContext.configure(connection).get_current_revision() == "0008"
+            assert MigrationContext.configure(connection).get_current_revision() == "0009"
     finally:
         first.dispose()
         second.dispose()
@@ -155,5 +155,25 @@ def test_the_schedule_a_worker_kept_before_the_upgrade_stays(db_engine: Engine) 
         connection.execute(store.jobs_t.insert(), {"id": "retention", "job_state": b"state"})
     init_db(db_engine)
     with db_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0008"
+        assert MigrationContext.configure(connection).get_current_revision() == "0009"
         assert connection.execute(store.jobs_t.select()).all() == [("retention", None, b"state")]
+
+
+def test_a_dataset_kept_before_refresh_failures_were_recorded_is_not_failing(
+    db_engine: Engine,
+) -> None:
+    """A dataset from before 0009 reads as refreshing fine; failures are kept from then on, and
+    a downgrade keeps the dataset."""
+    with db_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0008")
+        _old_dataset(connection, 1, "施設一覧")
+    init_db(db_engine)
+    datasets = DatasetService(db_engine)
+    [listed] = datasets.visible("1")
+    assert (listed.refresh_error, listed.refresh_failing_since) == ("", None)
+    datasets.refresh_failed(1, "source_refused")
+    assert datasets.get(1, "1").refresh_error == "source_refused"
+    with db_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0008")
+    init_db(db_engine)
+    assert [d.name for d in DatasetService(db_engine).visible("1")] == ["施設一覧"]

@@ -159,3 +159,27 @@ def test_a_question_on_a_row_of_a_pdf_table_is_answered_with_that_row(run, tmp_p
     # The row, read with its column names, not the cells of the whole table one by one.
     assert "地区: 西町、収集日: 火曜日・金曜日、品目: 燃やすごみ" in answer["answer"], answer
     assert answer["citations"][0]["position"] == "1ページ 表1 1〜3行"
+
+
+def test_dataset_list_and_show_tell_the_owner_that_a_refresh_fails(
+    run, data_dir: Path, tmp_path: Path
+) -> None:
+    rule = tmp_path / "施設.txt"
+    rule.write_text("テスト市施設規則\n市民体育館の休館日は毎週月曜日とする。\n", "utf-8")
+    assert run("org", "create", "テスト市").exit_code == 0
+    url = ("--category", "条例・規則・例規", "--source-url", "https://example.jp/shisetsu.txt")
+    added = run("ingest", str(rule), "--dataset", "施設", "--org", "テスト市", *url)
+    assert added.exit_code == 0, added.output
+    engine = create_db_engine(f"sqlite:///{data_dir / 'baibain.sqlite3'}")
+    try:  # as the worker records a refresh the source's server did not answer
+        datasets = DatasetService(engine)
+        dataset = datasets.by_name(orgs.get_org(engine, "テスト市").id, "施設")
+        assert dataset is not None
+        datasets.refresh_failed(dataset.id, "source_unreachable")
+    finally:
+        engine.dispose()
+    note = "自動更新に失敗しています（取得元のサーバーに接続できませんでした）。"
+    listed = run("dataset", "list", "--org", "テスト市").output
+    assert "施設（条例・規則・例規・組織内のみ・1件）\n  ※" in listed and note in listed
+    shown = run("dataset", "show", str(dataset.id), "--org", "テスト市").output
+    assert shown.count(note) == 1

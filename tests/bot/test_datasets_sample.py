@@ -73,6 +73,7 @@ async def test_the_listing_shows_the_bundled_sample_the_questions_are_answered_f
         "refresh_hours": None,
         "documents": rows,
         "bundled": True,
+        "refresh": None,
     }
     # What the listing names is what an answer cites and what a filter takes.
     question = {"question": "地方自治法の目的は何ですか", "filters": {"datasets": [SAMPLE]}}
