@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from admin.datasets import DatasetInfo, SourceState
+from admin.datasets import DatasetBusy, DatasetInfo, SourceState
 from bot.fetch import Fetched, FetchPolicy, fetch
 from bot.services import Services
 from bot.uploads import defaults_for, id_prefix
@@ -79,7 +79,8 @@ async def refresh_dataset(services: Services, dataset: DatasetInfo) -> RefreshRe
     except BaibainError as exc:
         # One broken source must not stop the others; the previous version stays searchable.
         log.warning("dataset refresh failed dataset=%d code=%s", dataset.id, exc.code)
-        await _record_failure(services, dataset.id, exc.code)
+        if not isinstance(exc, DatasetBusy):  # an upload under way is no trouble to report
+            await _record_failure(services, dataset.id, exc.code)
         return RefreshResult(dataset.id, error=exc.code)
     await asyncio.to_thread(services.datasets.remember_source, dataset.id, fetched.state)
     return RefreshResult(

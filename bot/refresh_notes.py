@@ -22,7 +22,6 @@ _REASONS: dict[str, tuple[str, str]] = {
         "取得したファイルを読み込めませんでした",
         "取得元のファイルの形式と内容を確認してください。",
     ),
-    "dataset_busy": ("ほかの取り込みまたは削除の処理中でした", "次回の自動更新で再試行します。"),
     "index_unavailable": ("検索基盤に接続できませんでした", _RETRIED),
     "index_bound_elsewhere": ("検索基盤に接続できませんでした", _RETRIED),
     "upstream_unavailable": ("外部サービスに接続できませんでした", _RETRIED),

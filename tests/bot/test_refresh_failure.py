@@ -169,3 +169,19 @@ async def test_a_failure_the_database_refuses_to_record_does_not_stop_the_worker
     assert "dataset refresh failure not recorded" in caplog.text
     assert "error=source_refused" in caplog.text  # the run logged the failure all the same
     assert services.datasets.get(dataset.id, city.id).refresh_error == ""
+
+
+async def test_a_refresh_meeting_an_upload_under_way_is_no_failure_to_report(
+    app: TestClient, app_engine: Engine
+) -> None:
+    services = app.app[SERVICES]
+    async with serving({"/shisetsu.csv": Source().handle}) as server:
+        city = create_org(app_engine, "テスト市")
+        url = str(server.make_url("/shisetsu.csv"))
+        dataset = services.datasets.create(
+            city.id, "施設一覧", "統計", source_url=url, refresh_hours=1
+        )
+        services.datasets.hold(dataset.id, "an upload")  # an admin's upload is under way
+        assert (await refresh_dataset(services, dataset)).error == "dataset_busy"
+    # The next run tries again; nothing for the admins to fix meanwhile.
+    assert services.datasets.get(dataset.id, city.id).refresh_error == ""
