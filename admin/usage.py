@@ -132,8 +132,10 @@ class UsageService:
         report.by_category = dict(Counter(e.category or "（なし）" for e in events))
         report.by_outcome = dict(Counter(e.outcome for e in events))
         report.feedback = dict(Counter(ratings))
-        if events:
-            report.not_found_share = round(report.by_outcome.get("not_found", 0) / len(events), 4)
+        # Of the questions asked of the documents: thanks, greetings and requests for help
+        # (outcome ``command``) looked nothing up.
+        if asked := sum(1 for e in events if e.outcome != "command"):
+            report.not_found_share = round(report.by_outcome.get("not_found", 0) / asked, 4)
         return report
 
     def _cost(self, event: UsageEvent) -> float:

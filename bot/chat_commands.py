@@ -377,7 +377,7 @@ OUTCOME_NAMES = {
     "filtered": "安全フィルターで差し控え",
     "quota": "利用上限",
     "error": "エラー",
-    "command": "あいさつ等",
+    "command": "あいさつ・使い方など",
 }
 
 

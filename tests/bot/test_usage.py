@@ -26,7 +26,8 @@ async def test_usage_counts_questions_users_outcomes_and_categories(
     client = await aiohttp_client(create_app(make_settings(host="0.0.0.0")))
     mine = {"Authorization": f"Bearer {api_keys['テスト市']}"}
     turns = []
-    for question in ("住民監査請求をすることができるのは誰ですか", "今日のランチのおすすめは"):
+    asked = ("住民監査請求をすることができるのは誰ですか", "今日のランチのおすすめは", "ありがとう")
+    for question in asked:
         response = await client.post("/api/v1/ask", json={"question": question}, headers=mine)
         assert response.status == 200
         turns.append((await response.json())["turn_id"])
@@ -44,10 +45,12 @@ async def test_usage_counts_questions_users_outcomes_and_categories(
     engine.dispose()
     report = await (await client.get("/api/v1/usage", headers=mine)).json()
     assert report["feedback"] == {"up": 1}
-    assert report["organization"] == "テスト市" and report["questions"] == 3
+    assert report["organization"] == "テスト市" and report["questions"] == 4
     assert report["users"] == 1  # one API key, the caller the turns are recorded under
-    assert report["by_platform"] == {"api": 3}
-    assert report["by_outcome"] == {"answered": 1, "not_found": 2}
+    assert report["by_platform"] == {"api": 4}
+    assert report["by_outcome"] == {"answered": 1, "not_found": 2, "command": 1}
+    # Of the three questions asked of the documents (thanks looked nothing up), two found none.
+    assert report["not_found_share"] == 0.6667
     assert report["by_category"]["法令"] == 1
     assert report["input_tokens"] == 0 and report["misuse_signals"] == []
 
@@ -56,7 +59,7 @@ async def test_usage_counts_questions_users_outcomes_and_categories(
     raw = await as_csv.read()
     assert raw.startswith(codecs.BOM_UTF8)  # Excel on Japanese Windows reads it as UTF-8 then
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[1][1:] == ["questions", "", "3"]
+    assert rows[1][1:] == ["questions", "", "4"]
     assert (await client.get("/api/v1/usage?format=xml", headers=mine)).status == 400
 
     theirs = {"Authorization": f"Bearer {api_keys['よその市']}"}
