@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, UniqueConstraint, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, or_, select
 
+from admin.audit_crypto import as_utc
 from admin.dataset_rules import (
     ATTESTER,
     MAX_ATTESTED_BY,
@@ -63,7 +64,8 @@ HOLD = timedelta(minutes=2)
 
 
 class DatasetBusy(BaibainError):
-    """Another upload or deletion of the dataset is under way (in any process)."""
+    """Another upload or deletion of the dataset is under way (in any process), holding it
+    until ``held_until`` at the latest (renewed while it runs)."""
 
     code = "dataset_busy"
     status = 409
@@ -71,6 +73,14 @@ class DatasetBusy(BaibainError):
         "このデータセットは、ほかの取り込みまたは削除の処理中です。"
         "処理が終わってから（数分後に）もう一度お試しください。"
     )
+
+    def __init__(self, held_until: datetime | None = None) -> None:
+        super().__init__()
+        self.held_until = held_until
+
+    @property
+    def retry_at(self) -> datetime | None:
+        return self.held_until
 
 
 class Dataset(SQLModel, table=True):
@@ -280,12 +290,14 @@ class DatasetService(DocumentVersions):
                 .where(col(Dataset.id) == dataset_id, free)
                 .values(held_by=holder, held_until=now + HOLD)
             )
-            gone = not held.rowcount and session.get(Dataset, dataset_id) is None
+            other = None if held.rowcount else session.get(Dataset, dataset_id)
+            gone = not held.rowcount and other is None
+            until = other.held_until if other is not None else None
             session.commit()
         if gone:
             raise missing(dataset_id)
         if not held.rowcount:
-            raise DatasetBusy()
+            raise DatasetBusy(as_utc(until) if until else None)
 
     def let_go(self, dataset_id: int, holder: str) -> None:
         """End ``holder``'s hold on the dataset (nothing when it no longer holds it)."""

@@ -17,7 +17,7 @@ from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from sqlalchemy.exc import OperationalError
 
 from admin.db import unavailable
-from knowledge.errors import BadInput, BaibainError, QuotaExceeded
+from knowledge.errors import BadInput, BaibainError
 from knowledge.ingest import no_text
 
 
@@ -81,10 +81,11 @@ def json_ok(payload: Any, status: int = 200) -> web.Response:
 
 
 def with_retry_after(response: web.Response, exc: BaibainError) -> web.Response:
-    """A 429 for a used-up budget says when to ask again (RFC 9110 ``Retry-After``, in
-    seconds): when the next month's budget starts. A budget set to 0 has no such time."""
-    if isinstance(exc, QuotaExceeded) and exc.resets_at is not None:
-        seconds = (exc.resets_at - datetime.now(UTC)).total_seconds()
+    """An error that knows when trying again may succeed says so (RFC 9110 ``Retry-After``, in
+    seconds): a 429 for a used-up budget, when the next month's budget starts (a budget set to
+    0 has no such time); a 409 for a dataset another upload holds, when that hold lapses."""
+    if (retry_at := exc.retry_at) is not None:
+        seconds = (retry_at - datetime.now(UTC)).total_seconds()
         response.headers["Retry-After"] = str(max(math.ceil(seconds), 1))
     return response
 

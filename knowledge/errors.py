@@ -29,6 +29,11 @@ class BaibainError(Exception):
         self.detail = detail
         super().__init__(detail or self.user_message)
 
+    @property
+    def retry_at(self) -> datetime | None:
+        """When trying again may succeed (API clients get it as ``Retry-After``), if known."""
+        return None
+
 
 class BadInput(BaibainError):
     """The request itself is malformed or out of bounds."""
@@ -98,6 +103,10 @@ class QuotaExceeded(BaibainError):
     ) -> None:
         super().__init__(user_message, detail=detail)
         self.resets_at = resets_at
+
+    @property
+    def retry_at(self) -> datetime | None:
+        return self.resets_at
 
 
 class UpstreamUnavailable(BaibainError):
