@@ -11,12 +11,24 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from PIL import Image
+from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    FrameBreak,
+    PageTemplate,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 from sqlalchemy.engine import Engine
 
 from admin.db import create_db_engine, init_db
@@ -175,6 +187,50 @@ def japanese_pdf(
             pdf.drawString(72, 760 - 20 * row, line)
         pdf.showPage()
     pdf.save()
+    return buffer.getvalue()
+
+
+def columns_pdf(
+    lines: list[str | list[str]], columns: list[float], right_aligned: Set[int] = frozenset()
+) -> bytes:
+    """A page printed as a spreadsheet or a word processor's tab stops print a table without
+    ruling lines: each line a string at the left margin, or cells drawn at the x positions
+    ``columns``, those of the columns numbered in ``right_aligned`` (from 0) ending there, as
+    numbers are set; nothing drawn but text."""
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    buffer = BytesIO()
+    pdf = canvas.Canvas(buffer)
+    pdf.setFont(FONT, 11)
+    for row, line in enumerate(lines):
+        y = 760 - 18 * row
+        if isinstance(line, str):
+            pdf.drawString(72, y, line)
+            continue
+        for column, (x, cell) in enumerate(zip(columns, line, strict=True)):
+            draw = pdf.drawRightString if column in right_aligned else pdf.drawString
+            draw(x, y, cell)
+    pdf.save()
+    return buffer.getvalue()
+
+
+def newsletter_pdf(texts: list[str]) -> bytes:
+    """A page of text set in columns, as a newsletter is: each text a paragraph filling a
+    column of its own, the columns side by side."""
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    style = ParagraphStyle("body", fontName=FONT, fontSize=10, leading=15, wordWrap="CJK")
+    gap = 20
+    width = (A4[0] - 2 * 72 - gap * (len(texts) - 1)) / len(texts)
+    frames = [
+        Frame(72 + n * (width + gap), 72, width, A4[1] - 144, id=f"column{n}")
+        for n in range(len(texts))
+    ]
+    buffer = BytesIO()
+    document = BaseDocTemplate(buffer, pagesize=A4)
+    document.addPageTemplates([PageTemplate(frames=frames)])
+    story: list[Flowable] = []
+    for text in texts:  # a frame break sends the next text to the next column
+        story += [FrameBreak(), Paragraph(text, style)] if story else [Paragraph(text, style)]
+    document.build(story)
     return buffer.getvalue()
 
 

@@ -30,7 +30,7 @@ _PAGE_NUMBER = re.compile(
 )
 _SENTENCE_END = re.compile(r"[。．！？!?：:][」』）)]*$")
 # A line that opens an entry of its own: a bullet, a numbered item or a chapter heading.
-_OPENS_ENTRY = re.compile(
+OPENS_ENTRY = re.compile(
     r"^(?:[・●○◯■□◆◇※\-－]|[(（]?[0-9０-９一二三四五六七八九十]+[)）.．、]|第[0-9０-９一二三四五六七八九十]+[章節条])"
 )
 
@@ -128,7 +128,7 @@ def unwrapped(lines: list[str], width: int) -> list[str]:
     kept: list[str] = []
     wraps = False
     for line in lines:
-        if wraps and not _OPENS_ENTRY.match(line) and TABLE_CELL not in line:
+        if wraps and not OPENS_ENTRY.match(line) and TABLE_CELL not in line:
             kept[-1] = joined(kept[-1], line)
         else:
             kept.append(line)

@@ -5,13 +5,16 @@ pypdf's text gives a table's cells one per line in the order they were drawn (�
 district. pdfplumber finds a table by its ruling lines and reads it cell by cell: its rows are
 written as every parser writes a table's row (「東町 | 月曜日・木曜日 | 燃やすごみ」,
 ``TABLE_CELL``), a cell wrapped onto more lines joined back, in place of the text pypdf read
-inside the table. The page's other text is pypdf's, as on a page without a table; a table
-without ruling lines is read as that text.
+inside the table. The page's other text is pypdf's, as on a page without a table. A table
+without ruling lines is found by its columns (:mod:`knowledge.parsing.pdf_columns`) and
+read the same way.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -20,11 +23,13 @@ from pypdf import PageObject
 
 from knowledge.documents import TABLE_CELL, Section
 from knowledge.parsing.base import tidy_lines
+from knowledge.parsing.pdf_columns import column_tables
 from knowledge.parsing.pdf_layout import joined
 from knowledge.parsing.tabular import table_sections
 
 logger = logging.getLogger(__name__)
 
+_SPACES = re.compile(r"\s+")
 # A line above a table this short, and no sentence, is its caption.
 _CAPTION_CHARS = 40
 
@@ -44,9 +49,13 @@ class _Table:
 def page_lines(page: PageObject, ruled: Page | None) -> list[str]:
     """A page's lines as pypdf reads them, each table pdfplumber finds on ``ruled`` (the
     same page) as its rows of cells (「東町 | 月曜日・木曜日 | 燃やすごみ」) in place of the
-    lines read inside it. A page that draws no line has no table to look for."""
+    lines read inside it. A page that draws no line has no ruled table to look for; a page
+    with one is read by its rules alone. A page has no table set without rules to look for
+    unless text stands apart (drawn apart, or with a space pypdf read between) on 3 lines or
+    more: pdfplumber's reading of a page's words costs ten times pypdf's."""
     chunks: list[tuple[str, float, float]] = []
     drawn = False
+    places: Counter[int] = Counter()  # per line (its baseline), where text stands apart on it
 
     def visit_operator(operator: bytes, *_: object) -> None:
         nonlocal drawn
@@ -57,12 +66,20 @@ def page_lines(page: PageObject, ruled: Page | None) -> list[str]:
         x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
         y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
         chunks.append((text, x, y))
+        # A line runs along user space's x axis, or along its y axis on a page turned by
+        # its content.
+        across = abs(tm[0] * cm[0] + tm[1] * cm[2]) >= abs(tm[0] * cm[1] + tm[1] * cm[3])
+        if shown := text.strip():
+            places[round(y if across else x)] += 1 + len(_SPACES.findall(shown))
 
     text = page.extract_text(visitor_operand_before=visit_operator, visitor_text=visit_text)
     tables: list[_Table] = []
     if ruled is not None:
         try:
-            tables = _tables(page, ruled) if drawn else []
+            spread = sum(count >= 2 for count in places.values()) >= 3
+            tables = (_tables(page, ruled) if drawn else []) or (
+                _column_tables(page, ruled) if spread else []
+            )
         except Exception as exc:  # pdfminer raises many types on a damaged page
             logger.info("pdf page tables unreadable: %s", type(exc).__name__)
         finally:
@@ -95,6 +112,15 @@ def _tables(page: PageObject, ruled: Page) -> list[_Table]:
         rows = (TABLE_CELL.join(_cell(cell) for cell in row) for row in found.extract())
         if lines := tidy_lines("\n".join(rows)).splitlines():
             tables.append(_Table(lines, _user_box(page, ruled, found.bbox)))
+    return tables
+
+
+def _column_tables(page: PageObject, ruled: Page) -> list[_Table]:
+    """The tables set without ruling lines on ``ruled``, each row of cells a line."""
+    tables: list[_Table] = []
+    for found in column_tables(ruled):
+        rows = "\n".join(TABLE_CELL.join(row) for row in found.rows)
+        tables.append(_Table(tidy_lines(rows).splitlines(), _user_box(page, ruled, found.bbox)))
     return tables
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from support import SCANNED_PAGE, japanese_document_pdf, japanese_pdf
+from support import SCANNED_PAGE, columns_pdf, japanese_document_pdf, japanese_pdf
 
 from admin import orgs
 from admin.datasets import DatasetService
@@ -159,6 +159,38 @@ def test_a_question_on_a_row_of_a_pdf_table_is_answered_with_that_row(run, tmp_p
     # The row, read with its column names, not the cells of the whole table one by one.
     assert "地区: 西町、収集日: 火曜日・金曜日、品目: 燃やすごみ" in answer["answer"], answer
     assert answer["citations"][0]["position"] == "1ページ 表1 1〜3行"
+
+
+def test_a_question_on_a_row_of_a_table_without_rules_is_answered_with_its_columns(
+    run, tmp_path: Path
+) -> None:
+    budget: list[str | list[str]] = [
+        "令和7年度 一般会計歳出予算（款別）",
+        "単位：千円",
+        ["款", "本年度", "前年度", "比較"],
+        ["議会費", "312,000", "305,500", "6,500"],
+        ["総務費", "5,820,000", "6,010,000", "△190,000"],
+        ["民生費", "21,400,000", "20,950,000", "450,000"],
+        ["衛生費", "4,150,000", "4,080,000", "70,000"],
+    ]
+    book = tmp_path / "予算書.pdf"  # amounts set to the right in columns, no rules drawn
+    book.write_bytes(columns_pdf(budget, [72, 260, 380, 500], right_aligned={1, 2, 3}))
+    assert run("org", "create", "テスト市", BAIBAIN_SAMPLE_DATA="0").exit_code == 0
+    ingest = ("ingest", str(book), "--dataset", "予算", "--org", "テスト市")
+    assert run(*ingest, "--category", "予算・決算", BAIBAIN_SAMPLE_DATA="0").exit_code == 0
+    asked = run(
+        "ask",
+        "民生費の前年度の予算額はいくらですか",
+        "--org",
+        "テスト市",
+        "--json",
+        BAIBAIN_SAMPLE_DATA="0",
+    )
+    answer = json.loads(asked.stdout)
+    # The row read with its columns: which amount is last year's is plain.
+    row = "款: 民生費、本年度: 21,400,000、前年度: 20,950,000、比較: 450,000"
+    assert row in answer["answer"], answer
+    assert answer["citations"][0]["position"] == "1ページ 表1 1〜4行"
 
 
 def test_dataset_list_and_show_tell_the_owner_that_a_refresh_fails(
