@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Set
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Set
 from contextlib import asynccontextmanager, contextmanager
 from io import BytesIO
 from pathlib import Path
+from types import MappingProxyType
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -191,12 +192,16 @@ def japanese_pdf(
 
 
 def columns_pdf(
-    lines: list[str | list[str]], columns: list[float], right_aligned: Set[int] = frozenset()
+    lines: list[str | list[str]],
+    columns: list[float],
+    right_aligned: Set[int] = frozenset(),
+    centred: Mapping[tuple[int, int], float] = MappingProxyType({}),
 ) -> bytes:
     """A page printed as a spreadsheet or a word processor's tab stops print a table without
     ruling lines: each line a string at the left margin, or cells drawn at the x positions
     ``columns``, those of the columns numbered in ``right_aligned`` (from 0) ending there, as
-    numbers are set; nothing drawn but text."""
+    numbers are set, and the cells at (line, column) of ``centred`` centred on the x given
+    (a 「−」 in a column of amounts); nothing drawn but text."""
     pdfmetrics.registerFont(UnicodeCIDFont(FONT))
     buffer = BytesIO()
     pdf = canvas.Canvas(buffer)
@@ -207,6 +212,9 @@ def columns_pdf(
             pdf.drawString(72, y, line)
             continue
         for column, (x, cell) in enumerate(zip(columns, line, strict=True)):
+            if (row, column) in centred:
+                pdf.drawCentredString(centred[row, column], y, cell)
+                continue
             draw = pdf.drawRightString if column in right_aligned else pdf.drawString
             draw(x, y, cell)
     pdf.save()

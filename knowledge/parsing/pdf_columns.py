@@ -26,11 +26,13 @@ text must never be read as a table.
 - Lines whose first cells open as entries (「第1条」, 「(1)」, 「・」) are a list or articles
   set with their numbers apart, not a table.
 - Two columns of long runs of words are text set in columns (a newsletter), not a table.
-- A cell out of line with its column (a ragged column) is no table's.
+- A cell out of line with its column (a ragged column) is no table's, but for a mark of
+  nothing there (「−」), which tables centre in a column of amounts set to the right.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 import unicodedata
 from dataclasses import dataclass
@@ -50,6 +52,9 @@ _MIN_COLUMNS = 3
 # A column whose cells hold this many letters (kanji, kana, Latin) or more, at the median,
 # is a run of words.
 _RUN_LETTERS = 10
+# A cell that only marks nothing there (「−」, 「―」, 「…」), often set in the middle of a cell of
+# a column of amounts set to the right: no measure of the column's alignment.
+_PLACEHOLDER = re.compile(r"[-‐‑‒–—―−－ー…‥・*＊]{1,3}")
 
 
 @dataclass(frozen=True)
@@ -148,7 +153,12 @@ def _columns(block: list[list[_Cell]]) -> list[tuple[float, float]] | None:
         if len(set(placed)) < len(placed):
             return None
     for column in range(len(spans)):
-        cells = [cell for line in block[1:] for cell in line if _column(spans, cell) == column]
+        cells = [
+            cell
+            for line in block[1:]
+            for cell in line
+            if _column(spans, cell) == column and not _PLACEHOLDER.fullmatch(cell.text)
+        ]
         edges = ([c.x0 for c in cells], [c.x1 for c in cells], [(c.x0 + c.x1) / 2 for c in cells])
         if cells and not any(max(xs) - min(xs) <= _ALIGNED for xs in edges):
             return None

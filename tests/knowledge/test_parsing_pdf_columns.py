@@ -119,3 +119,14 @@ def test_key_value_lines_of_two_columns_stay_as_they_read() -> None:
     [parsed] = parse_file("窓口.pdf", columns_pdf(lines, [72, 200]))
     [page] = parsed.sections
     assert page.text.splitlines() == ["窓口のご案内", *(cell for row in rows for cell in row)]
+
+
+def test_a_dash_set_apart_in_a_column_of_amounts_keeps_the_table() -> None:
+    # 「−」 (nothing this year) is centred in its cell, not set to the right as amounts are.
+    rows = [*BUDGET[:2], ["災害復旧費", "−", "120,000", "△120,000"], *BUDGET[2:]]
+    lines: list[str | list[str]] = ["単位：千円", *rows]
+    pdf = columns_pdf(lines, [72, 260, 380, 500], right_aligned={1, 2, 3}, centred={(3, 1): 225})
+    [parsed] = parse_file("予算書.pdf", pdf)
+    [table] = parsed.sections
+    assert "災害復旧費 | − | 120,000 | △120,000" in table.text.splitlines()
+    assert "民生費 | 21,400,000 | 20,950,000 | 450,000" in table.text.splitlines()
