@@ -148,8 +148,10 @@ class Assistant:
         try:
             question = validate_question(question)
         except BadInput as exc:
-            if question.strip():  # too long, or unreadable: in the audit log as it was sent
-                await self.record_failure(question, asker, exc, started)
+            if question.strip():  # too long, or unreadable: in the audit log as it was sent,
+                # but for what no encoding holds (lone surrogates, kept as 「?」)
+                readable = question.encode("utf-8", "replace").decode("utf-8")
+                await self.record_failure(readable, asker, exc, started)
             raise
         turn_id = uuid.uuid4().hex
         mention = asker.where.needs_mention

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 import typer
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from admin.audit_models import RECORD
 from admin.db import create_db_engine
 from admin.orgs import authenticate_api_key
 from bot.cli import app
@@ -613,3 +615,17 @@ def test_a_postgresql_url_as_consoles_print_it_names_the_shipped_driver(
     listed = run("org", "list", BAIBAIN_DATABASE_URL=legacy)
     assert listed.exit_code == 0, listed.output
     assert "横浜市" in listed.stdout
+
+
+def test_a_question_of_broken_characters_is_told_so_and_recorded(run, data_dir: Path) -> None:
+    # A terminal in another encoding: Python reads the bytes it cannot decode as surrogates.
+    asked = run("ask", "住民票\udcffの写し")
+    assert asked.exit_code == 2
+    assert "文字化け" in asked.stderr
+    engine = create_db_engine(f"sqlite:///{data_dir / 'baibain.sqlite3'}")
+    try:
+        with engine.connect() as conn:
+            kinds = conn.execute(select(RECORD.c.kind, RECORD.c.outcome)).all()
+    finally:
+        engine.dispose()
+    assert [tuple(k) for k in kinds] == [("turn", "error")]  # asked, refused, in the log
