@@ -253,6 +253,7 @@ def summarize(
 ) -> None:
     """1つの文書を要約します。"""
     from bot.summary_sources import SummaryRequest
+    from knowledge.ingest import no_text
 
     settings = _settings()
     path = Path(target).expanduser()
@@ -285,6 +286,13 @@ def summarize(
     elif target.startswith(("./", "../", "/", "~")):  # a path (no document id looks like one)
         raise fail(
             BadInput(f"ファイル {target} が見つかりません。パスを確認してください。"),
+            as_json=as_json,
+        )
+    elif no_text(target):  # a terminal in another encoding: no name any document has
+        raise fail(
+            BadInput(
+                "文書名に読み取れない文字が含まれています。文字化けしていないか確認してください。"
+            ),
             as_json=as_json,
         )
     else:

@@ -629,3 +629,9 @@ def test_a_question_of_broken_characters_is_told_so_and_recorded(run, data_dir: 
     finally:
         engine.dispose()
     assert [tuple(k) for k in kinds] == [("turn", "error")]  # asked, refused, in the log
+
+
+def test_a_document_name_of_broken_characters_is_told_so(run) -> None:
+    named = run("summarize", "文書\udcff")
+    assert named.exit_code == 2  # it ended in a traceback
+    assert "文書名に読み取れない文字が含まれています" in named.stderr
