@@ -69,6 +69,8 @@ def _check_id(value: str, label: str) -> str:
     value = value.strip()
     if not value or len(value) > MAX_ID_CHARS:
         raise BadInput(f"{label}は1〜{MAX_ID_CHARS}文字で指定してください。")
+    if not value.isprintable():  # control characters, or none an encoding holds (surrogates)
+        raise BadInput(f"{label}に使えない文字が含まれています。IDをコピーし直してください。")
     return value
 
 

@@ -635,3 +635,19 @@ def test_a_document_name_of_broken_characters_is_told_so(run) -> None:
     named = run("summarize", "文書\udcff")
     assert named.exit_code == 2  # it ended in a traceback
     assert "文書名に読み取れない文字が含まれています" in named.stderr
+
+
+def test_names_and_ids_of_broken_characters_are_told_so(run) -> None:
+    # Typed in a terminal of another encoding, each ended in a traceback.
+    assert run("org", "create", "横浜市").exit_code == 0
+    for args in (
+        ("org", "create", "名\udcff"),
+        ("quota", "show", "横浜\udcff"),
+        ("audit", "export", "--org", "横浜\udcff"),
+    ):
+        refused = run(*args)
+        assert refused.exit_code == 2, args
+        assert "名前に読み取れない文字が含まれています" in refused.stderr
+    linked = run("org", "link", "横浜市", "slack", "T0\udcff")
+    assert linked.exit_code == 2 and "使えない文字が含まれています" in linked.stderr
+    assert "名\udcff" not in run("org", "list").stdout
