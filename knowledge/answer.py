@@ -55,7 +55,6 @@ AMOUNT_BONUS = 0.3
 # A question on how something changed (「人口の推移は」, 「年度別の増減」) is answered by a
 # table's rows together: they are quoted in their order, up to this many, instead of the best
 # row and those holding words it lacks.
-_TREND = re.compile(r"推移|移り変わり|変化|増減|経年|年別|年度別|月別")  # not 「何年ごと」
 MAX_TREND_ROWS = 8
 # What stands for a parenthetical left out while outer ones are found.
 _ELIDED = "\x00"
@@ -272,8 +271,7 @@ def extract_quotes(
         if unit.row:
             best_row.setdefault(rank, position)
     # A question on a trend: the rows of the best passage that is a table, in their order.
-    trend = _TREND.search(query.text) is not None
-    table = next((s[1] for s in leaders if s[3].row), None) if trend else None
+    table = next((s[1] for s in leaders if s[3].row), None) if query.trend else None
     rows = sorted((s for s in scored if s[1] == table and s[3].row), key=lambda s: s[2])
     scored = rows + [
         s

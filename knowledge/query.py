@@ -41,6 +41,9 @@ class AnalyzedQuery:
     typed: frozenset[str] = frozenset()
     nouns: frozenset[str] = frozenset()
     amount: re.Pattern[str] | None = None
+    # The question asks how something changed over time (「人口の推移」): a table of years
+    # answers it, row by row.
+    trend: bool = False
     # The terms of each common noun of the question's first line (``Analyzer.words``).
     subjects: tuple[tuple[str, ...], ...] = ()
     # The names of people, products, systems and services in the first line (田中, Teams,
@@ -93,6 +96,7 @@ def analyze_question(analyzer: Analyzer, question: str) -> AnalyzedQuery:
         typed=typed,
         nouns=frozenset(nouns),
         amount=asked_amount(question),
+        trend=TREND.search(question) is not None,
         subjects=tuple(subjects),
         names=_names(analyzer, first_line, names),
     )
@@ -203,6 +207,9 @@ _PARENTHESIZED = re.compile(r"[（(]([^）)]*)[）)]")
 _ASKED_AMOUNT = re.compile(f"何({'|'.join(_UNITS)})")
 _NUMERAL = "[〇一二三四五六七八九十百千万0-9０-９]+"
 _STARTING_DAY = re.compile("(?:日|月)(?:の翌日)?から|から起算|至つた日|至った日")
+# Words with which a question asks how something changed over time (not 「何年ごと」, an
+# interval).
+TREND = re.compile(r"推移|移り変わり|変化|増減|経年|年別|年度別|月別")
 # Words with which a question asks for a time limit (「開示の決定期限は」, 「届出の締め切りは」).
 _ASKS_TIME_LIMIT = ("いつまで", "期限", "締め切り", "締切")
 # A question that ends asking how long a period is (「審査請求ができる期間は」, 「試用期間は

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 
 from knowledge.analysis import best_sentence_weight, normalize, sentence_topics
-from knowledge.documents import Hit
+from knowledge.documents import TABLE_CELL, Hit
 from knowledge.index import IndexStore, TermStats
-from knowledge.query import AnalyzedQuery, Coverage, bm25_idf, one_line
+from knowledge.query import TREND, AnalyzedQuery, Coverage, bm25_idf, one_line
 
 # Proximity: the best hits are re-ranked by the share of the question that one of their
 # sentences covers (see ``rerank_by_sentence``), added with this weight.
@@ -20,6 +21,14 @@ SENTENCE_WEIGHT = 0.4
 # stating one in the same unit (「十四日以内」, 「二人」, 「百分の三十」 is not one: 「三割」 is):
 # the re-rank adds this much to such a passage, and looks at more hits for it.
 AMOUNT_WEIGHT = 0.3
+# A question on a trend (「人口の推移を教えてください」) is answered by a table of its years, row
+# by row: a passage that is one rises by this much (the statutes repeating 人口 do not say how
+# it went). Three rows whose first cell is a year or a month make one.
+TREND_WEIGHT = 0.3
+TREND_ROWS = 3
+_PERIOD = re.compile(
+    r"(?:令和|平成|昭和|大正|明治)\s*(?:元|[0-9０-９]+)\s*年|[0-9０-９]{4}\s*年?|[0-9０-９]+\s*月"
+)
 AMOUNT_RERANKED = 20
 # A passage one of whose sentences has the question's subject as its topic (「出生の届出は、」 for
 # 「出生届はいつまでに出しますか」) states the rule about it: the re-rank adds up to this much, by
@@ -58,7 +67,8 @@ async def rerank_by_sentence(
     place beats one whose matching words are scattered (term proximity). Coverage is the
     idf-weighted share of the question's bigrams in the best sentence plus the title line.
     A passage also rises by how much of the question a sentence topic holds
-    (``TOPIC_WEIGHT``), one stating the amount asked for by ``AMOUNT_WEIGHT``, and one
+    (``TOPIC_WEIGHT``), one stating the amount asked for by ``AMOUNT_WEIGHT``, a table of
+    years for a question on a trend by ``TREND_WEIGHT``, and one
     holding more of the words the user typed by ``COVERAGE_WEIGHT`` (one-line questions),
     and one of ``viewer_org``'s own documents by ``OWN_WEIGHT`` times its share of the question.
     The bigrams weigh by their statistics over all chunks, as BM25's do: they only order hits.
@@ -89,7 +99,9 @@ async def rerank_by_sentence(
             score += TOPIC_WEIGHT * min(topic / typed_total, 1.0)
         if query.amount is not None and query.amount.search(hit.chunk.text):
             score += AMOUNT_WEIGHT
-        share = coverage.share(hit.words)
+        if query.trend and time_series(hit.chunk.text):
+            score += TREND_WEIGHT
+        share = coverage.share(held_words(query, hit))
         if single:
             score += COVERAGE_WEIGHT * share
         if viewer_org is not None and hit.meta.owner_org == viewer_org:
@@ -108,3 +120,18 @@ def _topic_weight(text: str, weights: Mapping[str, float]) -> float:
         normalized = normalize(topic)
         best = max(best, sum(w for t, w in weights.items() if t in normalized))
     return best
+
+
+def held_words(query: AnalyzedQuery, hit: Hit) -> frozenset[str]:
+    """The words ``hit`` holds of ``query`` as its coverage counts them: for a question on a
+    trend, a table of years holds the words asking for one (推移, 増減), which no table says."""
+    if not query.trend or not time_series(hit.chunk.text):
+        return hit.words
+    return hit.words | {t for t in query.typed if TREND.search(t)}
+
+
+def time_series(text: str) -> bool:
+    """Whether ``text`` is a table whose rows run over years or months (``TREND_ROWS`` rows
+    whose first cell is one: 「令和2年 | 372000」, 「2024年度 | …」)."""
+    rows = (line.split(TABLE_CELL, 1)[0] for line in text.split("\n") if TABLE_CELL in line)
+    return sum(1 for first in rows if _PERIOD.match(first.strip())) >= TREND_ROWS

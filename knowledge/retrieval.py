@@ -30,7 +30,7 @@ from knowledge.index import Boost, Dense, IndexQuery, IndexStore, SearchFilter, 
 from knowledge.lawquery import LawQuery, analyze_law_references, names_of, subject_laws
 from knowledge.lists import is_item, open_lead
 from knowledge.query import AnalyzedQuery, Coverage, analyze_question, one_line
-from knowledge.rerank import rerank_by_sentence, rerank_depth
+from knowledge.rerank import held_words, rerank_by_sentence, rerank_depth
 from knowledge.terms import article_key
 from knowledge.versions import InForce
 
@@ -231,7 +231,7 @@ class Retriever:
         )
         hits = hits[:k]
         hits = await self._shown(hits[:SHOWN_DEPTH]) + hits[SHOWN_DEPTH:]
-        shares = tuple(coverage.share(hit.words) for hit in hits)
+        shares = tuple(coverage.share(held_words(query, hit)) for hit in hits)
         named = law_query.lookups if _names_only(law_query, self.analyzer) else ()
         return Retrieved(
             query=query,

@@ -16,10 +16,14 @@ POPULATION = """年度,人口,世帯数,出生数,死亡数
 TABLE = "テスト市人口統計"
 
 
-async def first_source(client, key: str, question: str) -> str:
+async def answered(client, key: str, question: str) -> dict:
     asked = await client.post("/api/v1/ask", json={"question": question}, headers=auth(key))
     assert asked.status == 200, await asked.text()
-    return str((await asked.json())["citations"][0]["title"])
+    return dict(await asked.json())
+
+
+async def first_source(client, key: str, question: str) -> str:
+    return str((await answered(client, key, question))["citations"][0]["title"])
 
 
 async def test_the_own_table_comes_before_statutes_for_its_owner_only(setup) -> None:  # noqa: F811
@@ -43,3 +47,9 @@ async def test_the_own_table_comes_before_statutes_for_its_owner_only(setup) -> 
     assert await first_source(client, other, "人口を教えてください") != TABLE
     # A question its words barely touch is still the statutes' (a word of it is no answer).
     assert await first_source(client, owner, "出生の届出は何日以内にしますか") != TABLE
+    # A question on a trend is answered by the table of its years, row by row: the statutes
+    # that repeat 人口 (or say 推移) do not say how it went.
+    trend = await answered(client, owner, "人口の推移を教えてください")
+    assert trend["citations"][0]["title"] == TABLE
+    years = [trend["answer"].find(f"令和{n}年") for n in range(2, 7)]
+    assert -1 not in years and years == sorted(years)
