@@ -209,7 +209,9 @@ _NUMERAL = "[〇一二三四五六七八九十百千万0-9０-９]+"
 _STARTING_DAY = re.compile("(?:日|月)(?:の翌日)?から|から起算|至つた日|至った日")
 # Words with which a question asks how something changed over time (not 「何年ごと」, an
 # interval).
-TREND = re.compile(r"推移|移り変わり|変化|増減|経年|年別|年度別|月別")
+TREND = re.compile(
+    r"推移|移り変わり|変化|増減|経年|年別|年度別|月別|年々|ここ数年|増えて|増えた|減って|減った"
+)
 # Words with which a question asks for a time limit (「開示の決定期限は」, 「届出の締め切りは」).
 _ASKS_TIME_LIMIT = ("いつまで", "期限", "締め切り", "締切")
 # A question that ends asking how long a period is (「審査請求ができる期間は」, 「試用期間は
