@@ -64,6 +64,7 @@ from knowledge.generation import (
 from knowledge.index import SearchFilter
 from knowledge.llm import LLMClient, LLMUsage, TextDelta, estimate_message_tokens
 from knowledge.retrieval import Retrieved, Retriever, fuse_retrievals
+from knowledge.speakers import cited_position
 
 log = logging.getLogger(__name__)
 
@@ -426,8 +427,11 @@ _OPEN_MARKER = re.compile(r"[\[［【][\s0-9０-９,，、\-‐–—~〜～－]
 
 
 def _sources(retrieved: Retrieved) -> list[SourceText]:
-    """The numbered sources the model answers from: the best hits (``Retrieved.grounds``)."""
+    """The numbered sources the model answers from: the best hits (``Retrieved.grounds``),
+    a turn of a meeting's record named by its speaker."""
     return [
-        SourceText(n=n, title=h.meta.title, position=h.chunk.position, text=h.chunk.text)
+        SourceText(
+            n=n, title=h.meta.title, position=cited_position(h.meta, h.chunk), text=h.chunk.text
+        )
         for n, h in enumerate(retrieved.grounds[:LLM_SOURCES], 1)
     ]

@@ -8,6 +8,7 @@ from knowledge.analysis import Analyzer
 from knowledge.answer import answer_from
 from knowledge.documents import DocumentMeta, Hit
 from knowledge.retrieval import Retrieved
+from knowledge.speakers import cited_position
 
 RELATED_SOURCES = 3
 
@@ -74,8 +75,8 @@ def offline_answer(retrieved: Retrieved, analyzer: Analyzer, notice: str = "") -
 
 
 def citation_for(n: int, hit: Hit) -> Citation:
-    """The numbered citation of a hit."""
-    return citation_of(n, hit.meta, hit.chunk.position)
+    """The numbered citation of a hit, naming the speaker of a turn in a meeting's record."""
+    return citation_of(n, hit.meta, cited_position(hit.meta, hit.chunk))
 
 
 def citation_of(n: int, meta: DocumentMeta, position: str = "") -> Citation:

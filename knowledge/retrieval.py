@@ -31,6 +31,7 @@ from knowledge.lawquery import LawQuery, analyze_law_references, names_of, subje
 from knowledge.lists import is_item, open_lead
 from knowledge.query import AnalyzedQuery, Coverage, analyze_question, one_line
 from knowledge.rerank import held_words, rerank_by_sentence, rerank_depth
+from knowledge.speakers import with_replies
 from knowledge.terms import article_key
 from knowledge.versions import InForce
 
@@ -229,7 +230,8 @@ class Retriever:
         hits = await rerank_by_sentence(
             self.store, query, hits, word_stats, coverage, flt.viewer_org
         )
-        hits = hits[:k]
+        # A question for the city's reply is answered by the reply, not the member's question.
+        hits = await with_replies(self.store, question, hits[:k])
         hits = await self._shown(hits[:SHOWN_DEPTH]) + hits[SHOWN_DEPTH:]
         shares = tuple(coverage.share(held_words(query, hit)) for hit in hits)
         named = law_query.lookups if _names_only(law_query, self.analyzer) else ()

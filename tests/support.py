@@ -274,3 +274,25 @@ def japanese_document_pdf(
     buffer = BytesIO()
     SimpleDocTemplate(buffer).build(story)
     return buffer.getvalue()
+
+
+MINUTES = """令和6年第3回みどり市議会定例会（第2日）
+令和6年9月10日（火曜日）
+○出席議員（20名）
+　1番　田中一郎君　　2番　山本二郎君
+○議事日程
+　日程第1　一般質問
+◎日程第1　一般質問
+○議長（山田太郎君）　次に、日程第1、一般質問を行います。15番田中一郎君。
+○15番（田中一郎君）　おはようございます。避難所の備蓄について伺います。
+市の指定避難所には、どの程度の食料と水が備蓄されていますか。
+○議長（山田太郎君）　危機管理監。
+○危機管理監（鈴木次郎君）　お答えいたします。指定避難所には三日分の食料と水を備蓄しております。
+また、毛布と簡易トイレも配備しております。
+◎日程第2　議案第5号
+○議長（山田太郎君）　日程第2、議案第5号を議題といたします。
+○市長（佐藤花子君）　提案理由を申し上げます。
+"""
+"""A council's record of a day (its title without 「会議録」): the attendance, then speakers'
+turns under ○ (a member's question, the chair's call, the 危機管理監's reply) and agenda
+headings under ◎."""

@@ -19,6 +19,7 @@ from knowledge.parsing.base import ParsedFile, ParseLimits, quoted, size_label
 from knowledge.parsing.dated import opening_date
 from knowledge.parsing.egov import parse_egov_xml
 from knowledge.parsing.html import parse_html
+from knowledge.parsing.minutes import speaker_sections
 from knowledge.parsing.office import parse_docx
 from knowledge.parsing.pdf import parse_pdf
 from knowledge.parsing.sniff import check_content
@@ -59,8 +60,9 @@ _SUPPORTED_JA = (
 )
 _LEGACY = {".doc": ".docx", ".xls": ".xlsx", ".ppt": ".pdf", ".pptx": ".pdf", ".rtf": ".docx"}
 _OFFICE = (".docx", ".xlsx")
-# Formats whose opening lines may date the document; a table's first dates are its data.
-_DATED = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"})
+# Formats of running text: their opening lines may date the document (a table's first dates
+# are its data), and a meeting's record in them is read turn by turn.
+_PROSE = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"})
 
 
 def suffix_of(name: str) -> str:
@@ -122,9 +124,13 @@ def _parse_one(
     if suffix in _OFFICE:
         check_container(data, label, limits)
     parsed = parser(name, data, label)
-    if parsed.published is None and suffix in _DATED:
-        meeting = meeting or titles_minutes(parsed.title)
+    meeting = meeting or titles_minutes(parsed.title)
+    if parsed.published is None and suffix in _PROSE:
         parsed = replace(parsed, published=opening_date(parsed.sections, meeting=meeting))
+    if meeting and suffix in _PROSE:
+        # Minutes are read turn by turn, each passage under its speaker.
+        turns = speaker_sections(parsed.sections, paged=parsed.kind == "pdf")
+        parsed = replace(parsed, sections=turns)
     return parsed
 
 
@@ -205,7 +211,8 @@ def parse_file(
 
     ``name`` is the file name as uploaded (its suffix selects the format); ``meeting``: the
     file records a meeting (its dataset is of minutes), so that it is dated by the day the
-    meeting was held, as one whose title says so is (``dated.opening_date``). Raises
+    meeting was held, as one whose title says so is (``dated.opening_date``), and read turn by
+    turn, each section a speaker's (``minutes.speaker_sections``). Raises
     ``BadDocument`` for empty, oversized, damaged, password-protected or unsupported files and
     for unsafe archives; members of unsupported types inside an archive are skipped, and named
     (「資料.zip/写真.png」) in ``left_out``.
