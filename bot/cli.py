@@ -323,6 +323,8 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="JSON で出力します")] = False,
 ) -> None:
     """検索だけを行います。"""
+    from knowledge.speakers import cited_position
+
     settings = _settings()
 
     async def work(services: Services) -> list[dict[str, Any]]:
@@ -336,7 +338,7 @@ def search(
                 "doc_id": h.meta.doc_id,
                 "chunk_id": h.chunk.chunk_id,
                 "title": h.meta.title,
-                "position": h.chunk.position,
+                "position": cited_position(h.meta, h.chunk),  # a turn's speaker too
                 "dataset": h.meta.dataset,
                 "url": h.meta.source_url,
                 "text": h.chunk.text,

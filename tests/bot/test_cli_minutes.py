@@ -36,3 +36,7 @@ def test_the_citys_reply_is_quoted_and_cited_by_its_speaker(run, tmp_path: Path)
     )
     citation = json.loads(member.stdout)["citations"][0]
     assert citation["position"] == "発言2 15番（田中一郎君）", citation
+    # A search names whose turn each passage is, as citations do.
+    found = run("search", "避難所の備蓄", "--org", "みどり市", "--json", BAIBAIN_SAMPLE_DATA="0")
+    positions = [r["position"] for r in json.loads(found.stdout)]
+    assert positions[0] == "発言2 15番（田中一郎君）", positions
