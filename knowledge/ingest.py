@@ -278,7 +278,9 @@ def documents_from_bytes(
         check_doc_id(name, doc_id)
         if unread is not None and (pages := unread_of(name, parsed)) is not None:
             unread.append(pages)
-        text = "\n".join(s.text for s in parsed.sections)
+        # A file reads the same when its sections do: their text, and where and under what
+        # heading each stands (minutes now read turn by turn are a new version, not skipped).
+        text = "\n".join(f"{s.position}\t{s.heading}\t{s.text}" for s in parsed.sections)
         meta = defaults.meta(
             doc_id,
             parsed.title or PurePosixPath(parsed.name).stem,

@@ -8,7 +8,9 @@ from docx import Document
 from support import MINUTES, japanese_pdf
 
 from knowledge.chunking import chunk_sections
-from knowledge.documents import Section
+from knowledge.corpus import CorpusDefaults
+from knowledge.documents import MINUTES_CATEGORY, Section
+from knowledge.ingest import documents_from_bytes
 from knowledge.parsing import parse_file
 
 
@@ -130,3 +132,15 @@ def test_other_documents_with_bullet_marks_are_read_as_before() -> None:
     assert len(parsed.sections) == 1
     assert parsed.sections[0].heading == ""
     assert parsed.sections[0].position == "1〜4行"
+
+
+def test_a_file_read_in_other_sections_is_a_new_version_not_skipped() -> None:
+    # The same text, read as one section before minutes were read turn by turn, and by turn
+    # now: uploading it again must write its turns, not skip it as unchanged.
+    as_text = CorpusDefaults(dataset="市議会", category="計画")
+    as_minutes = CorpusDefaults(dataset="市議会", category=MINUTES_CATEGORY)
+    [before] = documents_from_bytes("r6.txt", MINUTES.encode(), as_text)
+    [after] = documents_from_bytes("r6.txt", MINUTES.encode(), as_minutes)
+    assert before.content_hash != after.content_hash
+    [again] = documents_from_bytes("r6.txt", MINUTES.encode(), as_minutes)
+    assert again.content_hash == after.content_hash  # an unchanged file is still skipped
