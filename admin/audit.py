@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.sql import Select
 
 from admin import audit_crypto as crypto
-from admin.audit_crypto import GENESIS_HASH, AuditKeyError, AuditKeyring, as_utc
+from admin.audit_crypto import GENESIS_HASH, AuditKeyError, AuditKeyring
 from admin.audit_export import exported, paged_rows
 from admin.audit_misuse import scan_misuse
 from admin.audit_models import (
@@ -51,6 +51,7 @@ from admin.audit_models import (
 from admin.audit_retention import purge_batch
 from admin.audit_verify import snapshot, verify_chain
 from admin.db import lift_bounds
+from knowledge.dates import as_utc
 
 logger = logging.getLogger(__name__)
 

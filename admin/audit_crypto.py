@@ -19,7 +19,7 @@ import secrets
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from knowledge.dates import as_utc
 from knowledge.errors import BaibainError
 
 logger = logging.getLogger(__name__)
@@ -290,13 +291,6 @@ CLEAR_FIELDS = (
 def canonical(value: object) -> bytes:
     """Deterministic JSON bytes (sorted keys, no spaces, UTF-8) that hashes and MACs cover."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-
-
-def as_utc(moment: datetime) -> datetime:
-    """``moment`` as an aware UTC time (how audit times are stored); naive input counts as UTC."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def as_datetime(value: object) -> datetime:

@@ -10,8 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import Select
 
 from admin import audit_crypto as crypto
-from admin.audit_crypto import as_utc
 from admin.audit_models import RECORD, AuditUnavailable
+from knowledge.dates import as_utc
 
 
 def paged_rows(engine: Engine, statement: Select[Any], page: int) -> Iterator[RowMapping]:

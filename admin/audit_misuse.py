@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import SQLAlchemyError
 
-from admin.audit_crypto import as_utc
 from admin.audit_models import RECORD, STREAM, AuditUnavailable, MisuseSignal, select_rows
+from knowledge.dates import as_utc
 
 VOLUME_FACTOR = 3
 VOLUME_MIN_TURNS = 50

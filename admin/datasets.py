@@ -19,7 +19,6 @@ from sqlalchemy import ColumnElement, UniqueConstraint, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, or_, select
 
-from admin.audit_crypto import as_utc
 from admin.dataset_rules import (
     ATTESTER,
     MAX_ATTESTED_BY,
@@ -37,6 +36,7 @@ from admin.dataset_rules import (
 from admin.db import Bind
 from admin.document_versions import DocumentVersion, DocumentVersions
 from admin.names import typed_name
+from knowledge.dates import as_utc
 from knowledge.errors import BadInput, BaibainError, Conflict, Forbidden
 from knowledge.titles import file_keys, title_key
 
@@ -390,9 +390,7 @@ class DatasetService(DocumentVersions):
             ).all()
             due = []
             for row in rows:
-                last = row.refreshed_at
-                if last is not None and last.tzinfo is None:
-                    last = last.replace(tzinfo=UTC)
+                last = as_utc(row.refreshed_at) if row.refreshed_at else None
                 if last is None or now - last >= timedelta(hours=row.refresh_hours or 0):
                     due.append(_info(row))
             return due

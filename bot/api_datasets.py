@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -42,6 +42,7 @@ from bot.http import (
 from bot.refresh_notes import refresh_failure
 from bot.sample import SAMPLE_DATASET, SAMPLE_DEFAULTS, sample_documents, sample_in_index
 from bot.uploads import UploadFile
+from knowledge.dates import as_utc
 from knowledge.errors import BadInput, NotFound
 
 
@@ -77,9 +78,7 @@ def _refresh_json(info: DatasetInfo) -> dict[str, Any]:
 
 def _iso(moment: datetime | None) -> str | None:
     """A stored time for JSON (UTC, ISO 8601); ``None`` for none."""
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+    return as_utc(moment).isoformat() if moment is not None else None
 
 
 def sample_json() -> dict[str, Any]:

@@ -28,11 +28,17 @@ def today_in_japan() -> date:
     return datetime.now(UTC).astimezone(JST).date()
 
 
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC time (how times are stored); naive input, as SQLite returns
+    stored times, counts as UTC."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
 def minute_in_japan(moment: datetime) -> str:
-    """A stored time (UTC; naive as SQLite returns it) as Japan's date and minute, as replies
-    show times: 「2026-12-07 12:00」."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(JST).strftime("%Y-%m-%d %H:%M")
+    """A stored time as Japan's date and minute, as replies show times: 「2026-12-07 12:00」."""
+    return as_utc(moment).astimezone(JST).strftime("%Y-%m-%d %H:%M")
 
 
 def midnight_in_japan(day: date) -> datetime:
