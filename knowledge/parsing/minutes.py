@@ -48,11 +48,6 @@ def speaker(line: str) -> str:
     return " ".join(found[1].split())
 
 
-def has_speakers(sections: Sequence[Section]) -> bool:
-    """Whether any line of ``sections`` opens a speaker's turn."""
-    return any(speaker(line) for section in sections for line in section.text.splitlines())
-
-
 @dataclass
 class _Turns:
     """The sections read so far, the open turn's lines and the agenda lines held for the next."""
@@ -87,8 +82,6 @@ def speaker_sections(sections: Sequence[Section], *, paged: bool) -> tuple[Secti
     sections 「3ページ」 cut a turn that runs over a page, each piece cited 「3ページ 発言12」);
     the sections before the first speaker as they were, and ``sections`` unchanged when no
     line opens a turn. A table of a PDF's page stays a section of its own."""
-    if not has_speakers(sections):
-        return tuple(sections)
     turns = _Turns(paged=paged)
     for section in sections:
         if paged and not _PAGE.match(section.position):
@@ -112,6 +105,8 @@ def speaker_sections(sections: Sequence[Section], *, paged: bool) -> tuple[Secti
             turns.sections.append(replace(section, text="\n".join(before)))
         if paged:
             turns.close()
+    if not turns.number:  # no line opens a turn: read as any other text
+        return tuple(sections)
     turns.lines += turns.held  # an agenda heading no turn follows (「◎散会」) ends the last
     turns.close()
     return tuple(turns.sections)
