@@ -13,8 +13,8 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
+from knowledge.data import tsv_pairs
 from knowledge.numerals import find_article_refs
 
 _SUFFIXES = ("施行令", "施行規則")
@@ -77,19 +77,7 @@ class LawQuery:
 @lru_cache(maxsize=1)
 def load_abbreviations() -> dict[str, str]:
     """Abbreviation → full title, from the bundled data file."""
-    return dict(_pairs("law_abbreviations.tsv"))
-
-
-def _pairs(name: str) -> list[tuple[str, str]]:
-    """The (left, right) lines of a bundled two-column TSV file, without comments."""
-    raw = resources.files("knowledge.data").joinpath(name)
-    pairs: list[tuple[str, str]] = []
-    for line in raw.read_text("utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            left, _, right = line.partition("\t")
-            if left.strip() and right.strip():
-                pairs.append((left.strip(), right.strip()))
-    return pairs
+    return dict(tsv_pairs("law_abbreviations.tsv"))
 
 
 @lru_cache(maxsize=1)
@@ -128,7 +116,7 @@ def _subjects() -> tuple[tuple[str, str], ...]:
     titles = dict.fromkeys(load_abbreviations().values())
     pairs = ((title, title.removesuffix("法")) for title in titles if title.endswith("法"))
     named = [(title, subject) for title, subject in pairs if len(subject) >= SUBJECT_CHARS]
-    return (*named, *((title, subject) for subject, title in _pairs("law_subjects.tsv")))
+    return (*named, *((title, subject) for subject, title in tsv_pairs("law_subjects.tsv")))
 
 
 def _in_word(char: str) -> bool:

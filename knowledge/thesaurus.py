@@ -10,22 +10,19 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
-from importlib import resources
+
+from knowledge.data import tsv_pairs
 
 
 @lru_cache(maxsize=1)
 def load_thesaurus() -> dict[str, tuple[str, ...]]:
     """Word → expansions, from the bundled data file."""
-    raw = resources.files("knowledge.data").joinpath("thesaurus.tsv")
     table: dict[str, tuple[str, ...]] = {}
-    for line in raw.read_text("utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        word, _, expansions = line.partition("\t")
+    for word, expansions in tsv_pairs("thesaurus.tsv"):
         words = tuple(e.strip() for e in expansions.split(",") if e.strip())
-        if word.strip() and words:
+        if words:
             # Questions are matched lowercased (``analysis.normalize``): 「NPO役員」 → npo役員.
-            key = unicodedata.normalize("NFKC", word.strip()).lower()
+            key = unicodedata.normalize("NFKC", word).lower()
             table[key] = tuple(dict.fromkeys(table.get(key, ()) + words))
     return table
 
