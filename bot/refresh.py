@@ -49,39 +49,50 @@ class RefreshResult:
 
 
 async def refresh_dataset(services: Services, dataset: DatasetInfo) -> RefreshResult:
-    """Fetch the dataset's source (conditionally) and write what changed."""
-    stored = await asyncio.to_thread(services.datasets.source_state, dataset.id)
+    """Fetch the dataset's source (conditionally) and write what changed. A refresh that
+    fails is recorded and returned, never raised: one dataset's trouble (a broken source, or
+    a database refusing a write) must not stop the others' refresh, and the previous version
+    stays searchable."""
     try:
-        fetched = await _fetch_source(services, dataset, stored)
-        if fetched.not_modified:
-            # Unchanged is refreshed: the next request waits for the interval, not the next run.
-            kept = SourceState(
-                fetched.etag or stored.etag,
-                fetched.last_modified or stored.last_modified,
-                stored.name,
-            )
-            await asyncio.to_thread(services.datasets.remember_source, dataset.id, kept)
-            return RefreshResult(dataset.id, not_modified=True)
-        documents = list(
-            documents_from_bytes(
-                fetched.name,
-                fetched.data,
-                defaults_for(dataset, dataset.publisher),
-                id_prefix=id_prefix(dataset),
-            )
-        )
-        # The source may now be read under another name (a redirect to a dated file): what
-        # was read under the old one is gone from the source too.
-        sources = [fetched.name, stored.name] if stored.name else [fetched.name]
-        report = await services.uploads.write(
-            dataset, documents, uploader="worker", platform="worker", sources=sources
-        )
+        return await _refreshed(services, dataset)
     except BaibainError as exc:
-        # One broken source must not stop the others; the previous version stays searchable.
         log.warning("dataset refresh failed dataset=%d code=%s", dataset.id, exc.code)
-        if not isinstance(exc, DatasetBusy):  # an upload under way is no trouble to report
-            await _record_failure(services, dataset.id, exc.code)
-        return RefreshResult(dataset.id, error=exc.code)
+        code = exc.code
+        if isinstance(exc, DatasetBusy):  # an upload under way is no trouble to report
+            return RefreshResult(dataset.id, error=code)
+    except Exception as exc:  # by type alone: a database error's text quotes what it wrote
+        log.warning("dataset refresh failed dataset=%d error=%s", dataset.id, type(exc).__name__)
+        code = BaibainError.code
+    await _record_failure(services, dataset.id, code)
+    return RefreshResult(dataset.id, error=code)
+
+
+async def _refreshed(services: Services, dataset: DatasetInfo) -> RefreshResult:
+    stored = await asyncio.to_thread(services.datasets.source_state, dataset.id)
+    fetched = await _fetch_source(services, dataset, stored)
+    if fetched.not_modified:
+        # Unchanged is refreshed: the next request waits for the interval, not the next run.
+        kept = SourceState(
+            fetched.etag or stored.etag,
+            fetched.last_modified or stored.last_modified,
+            stored.name,
+        )
+        await asyncio.to_thread(services.datasets.remember_source, dataset.id, kept)
+        return RefreshResult(dataset.id, not_modified=True)
+    documents = list(
+        documents_from_bytes(
+            fetched.name,
+            fetched.data,
+            defaults_for(dataset, dataset.publisher),
+            id_prefix=id_prefix(dataset),
+        )
+    )
+    # The source may now be read under another name (a redirect to a dated file): what was
+    # read under the old one is gone from the source too.
+    sources = [fetched.name, stored.name] if stored.name else [fetched.name]
+    report = await services.uploads.write(
+        dataset, documents, uploader="worker", platform="worker", sources=sources
+    )
     await asyncio.to_thread(services.datasets.remember_source, dataset.id, fetched.state)
     return RefreshResult(
         dataset.id, written=report.written, unchanged=report.unchanged, removed=report.removed

@@ -171,6 +171,36 @@ async def test_a_failure_the_database_refuses_to_record_does_not_stop_the_worker
     assert services.datasets.get(dataset.id, city.id).refresh_error == ""
 
 
+async def test_a_dataset_whose_refresh_the_database_cuts_short_does_not_stop_the_others(
+    app: TestClient, app_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The database takes the documents but refuses to note when the dataset was refreshed.
+    services = app.app[SERVICES]
+    handlers = {"/shisetsu.csv": Source().handle, "/kominkan.csv": Source().handle}
+    async with serving(handlers) as server:
+        city = create_org(app_engine, "テスト市")
+        first, second = (
+            services.datasets.create(
+                city.id, name, "統計", source_url=str(server.make_url(path)), refresh_hours=1
+            )
+            for name, path in (("施設一覧", "/shisetsu.csv"), ("公民館一覧", "/kominkan.csv"))
+        )
+        use_services(services)
+        try:
+            refusing = refusing_inserts(app_engine, "dataset", "UPDATE OF refreshed_at")
+            with refusing, caplog.at_level(logging.INFO):
+                done = await run_job("dataset-refresh", datetime(2026, 12, 8, 3, 0, tzinfo=JST))
+        finally:
+            use_services(None)
+    assert done is RunOutcome.DONE
+    for dataset in (first, second):
+        refreshed = services.datasets.get(dataset.id, city.id)
+        assert refreshed.documents == 1  # read, and searchable
+        assert refreshed.refresh_error == "internal_error"  # its admins see it did not finish
+    assert caplog.text.count("dataset refresh failed") == 2
+    assert "体育館" not in caplog.text
+
+
 async def test_a_refresh_meeting_an_upload_under_way_is_no_failure_to_report(
     app: TestClient, app_engine: Engine
 ) -> None:
