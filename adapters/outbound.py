@@ -42,12 +42,14 @@ class RetryableSend(Exception):
 
 
 class SendFailed(Exception):
-    """A send was given up after retries (or the platform asked to wait too long)."""
+    """A send was given up after retries (or the platform asked to wait too long);
+    ``retry_after``: the wait the platform asked for last, in seconds, if it said."""
 
-    def __init__(self, status: int, attempts: int) -> None:
+    def __init__(self, status: int, attempts: int, retry_after: float | None = None) -> None:
         super().__init__(f"send failed status={status} attempts={attempts}")
         self.status = status
         self.attempts = attempts
+        self.retry_after = retry_after
 
 
 def retry_after_seconds(value: str | None, now: Callable[[], float] = time.time) -> float | None:
@@ -114,11 +116,14 @@ class Outbox:
         call: Callable[[], Awaitable[T]],
         *,
         max_attempts: int | None = None,
+        max_wait: float | None = None,
     ) -> T:
         """Run ``call`` in the conversation's lane: paced, and retried on ``RetryableSend``
-        (up to ``max_attempts`` tries; 1 for a send that is not worth waiting for)."""
+        (up to ``max_attempts`` tries; 1 for a send that is not worth waiting for), unless the
+        platform asks for a pause over ``max_wait`` seconds (the outbox's by default)."""
         lane = self._lane(conversation)
         attempts = max_attempts or self.max_attempts
+        longest = self.max_wait if max_wait is None else max_wait
         async with lane.lock:
             attempt = 0
             while True:
@@ -134,11 +139,11 @@ class Outbox:
                     delay = exc.retry_after
                     if delay is None:
                         delay = self.base_backoff * 2 ** (attempt - 1)
-                    if attempt >= attempts or delay > self.max_wait:
+                    if attempt >= attempts or delay > longest:
                         log.warning(
                             "outbound send given up status=%d attempts=%d", exc.status, attempt
                         )
-                        raise SendFailed(exc.status, attempt) from exc
+                        raise SendFailed(exc.status, attempt, exc.retry_after) from exc
                     log.info(
                         "outbound send retry status=%d attempt=%d wait_s=%.1f",
                         exc.status,

@@ -56,6 +56,7 @@ from adapters.common import (
 )
 from adapters.outbound import RetryableSend, SendFailed, retry_after_seconds, split_answer
 from adapters.progress import answer_as_written
+from adapters.slack.openings import Openings
 from adapters.slack.translate import (
     ACTION_DOWN,
     ACTION_UP,
@@ -76,8 +77,10 @@ COMMAND = "/baibain"
 DEFAULT_API_URL = "https://slack.com/api/"
 # Answer text per message; each message is split into sections of at most 3000 characters.
 MESSAGE_LIMIT = 12_000
-# Tries at reading a thread's opening: the answer waits for it, and goes on without it.
+# Tries at reading a thread's opening, and the longest pause Slack may ask for between them:
+# the answer waits for the opening, and goes on without it (``openings``).
 OPENING_ATTEMPTS = 2
+OPENING_MAX_WAIT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,7 @@ class SlackAdapter:
         # Clicks are stored one at a time, in the order they came: a 👎 right after a 👍
         # must not be overtaken by it.
         self._feedback_order = asyncio.Lock()
+        self._openings = Openings()
         self.app.event("app_mention")(self._on_event)
         self.app.event("message")(self._on_event)
         self.app.event("file_shared")(self._on_ignored)
@@ -296,7 +300,8 @@ class SlackAdapter:
             if target.response_url is None:
                 placeholder = await self._post(lane, target, {"text": PLACEHOLDER_TEXT})
             if reply is not None:
-                turn = replace(turn, thread_opening=await self._thread_opening(lane, reply))
+                opening = await self._thread_opening(lane, turn.conversation.workspace_id, reply)
+                turn = replace(turn, thread_opening=opening)
             rest = target  # where the parts after the first of a long answer go
             if placeholder and not target.thread_ts:
                 # A DM answered outside a thread: replying in the answer's thread continues it,
@@ -323,20 +328,39 @@ class SlackAdapter:
                 await self._withdraw(lane, target, placeholder)
             raise
 
-    async def _thread_opening(self, lane: str, reply: ThreadReply) -> str:
+    async def _thread_opening(self, lane: str, workspace: str, reply: ThreadReply) -> str:
         """The text of the message that opened the thread ``reply`` is in (``""`` when the
-        bot wrote it); ``""`` with a warning when Slack does not give it (no ``*:history``
-        scope, the bot not in the channel, Slack unreachable): the question is answered from
-        its own words then."""
+        bot wrote it), read once per thread (``openings``); ``""`` with a warning when Slack
+        does not give it (no ``*:history`` scope, the bot not in the channel, Slack
+        unreachable or asking to wait): the question is answered from its own words then."""
+        thread = (workspace, reply.channel, reply.thread_ts)
+        known = self._openings.known(thread)
+        if known is not None:
+            return known
+        if self._openings.paused(workspace):
+            log.warning("slack thread opening not read: rate limited")
+            return ""
         query = {"channel": reply.channel, "ts": reply.thread_ts, "limit": 1, "inclusive": True}
         try:
             replies = await self._api(
-                f"{lane}|read", "conversations.replies", query, OPENING_ATTEMPTS, read=True
+                f"{lane}|read",
+                "conversations.replies",
+                query,
+                OPENING_ATTEMPTS,
+                max_wait=OPENING_MAX_WAIT_S,
+                read=True,
             )
-        except (SendFailed, SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        except SendFailed as exc:
+            if exc.status == 429:
+                self._openings.pause(workspace, exc.retry_after)
+            log.warning("slack thread opening not read: status=%d", exc.status)
+            return ""
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("slack thread opening not read: %s", type(exc).__name__)
             return ""
-        return opening_text(replies, reply)
+        opening = opening_text(replies, reply)
+        self._openings.remember(thread, opening)
+        return opening
 
     async def _show_progress(
         self, lane: str, target: SlackTarget, ts: str, progress: str | Stage
@@ -373,11 +397,12 @@ class SlackAdapter:
         payload: dict[str, Any],
         max_attempts: int | None = None,
         *,
+        max_wait: float | None = None,
         read: bool = False,
     ) -> dict[str, Any]:
-        """Call a Web API method in ``lane`` (paced, 429/5xx retried); ``read``: a method that
-        reads (``conversations.replies``), whose arguments Slack takes from the query string
-        only (JSON bodies are for write methods)."""
+        """Call a Web API method in ``lane`` (paced, 429/5xx retried: ``Outbox.send``);
+        ``read``: a method that reads (``conversations.replies``), whose arguments Slack takes
+        from the query string only (JSON bodies are for write methods)."""
 
         async def call() -> dict[str, Any]:
             try:
@@ -393,7 +418,9 @@ class SlackAdapter:
                 raise
             return dict(response.data) if isinstance(response.data, dict) else {}
 
-        return await self.runtime.outbox.send(lane, call, max_attempts=max_attempts)
+        return await self.runtime.outbox.send(
+            lane, call, max_attempts=max_attempts, max_wait=max_wait
+        )
 
     async def _post(self, lane: str, target: SlackTarget, message: dict[str, Any]) -> str:
         payload = {"channel": target.channel, **message}

@@ -192,3 +192,45 @@ async def test_the_next_follow_up_in_the_thread_is_still_on_the_openings_subject
     later = await ask_in_thread(chat, slack_fake, "それは郵送でも請求できますか", 2)
     assert UNCLEAR not in later and "住民基本台帳法" in later
     assert [t.get("thread_opening") for t in audited_turns(chat)] == [OPENING, None]
+
+
+async def test_a_threads_opening_is_read_once_for_all_its_mentions(make_chat, slack_fake) -> None:
+    # Slack lets an app outside its Marketplace read a thread about once a minute: a busy
+    # thread's mentions must not each spend that allowance on the same message.
+    chat = await linked(make_chat, slack_fake)
+    slack_fake.add_thread(OPENING)
+    other = "1700000000.000900"
+    slack_fake.add_thread(OPENING, ts=other)
+
+    await ask_in_thread(chat, slack_fake, "これの根拠となる条例や法律は？", 1)
+    await ask_in_thread(chat, slack_fake, "その手数料はいくらですか", 2)
+    elsewhere = await ask_in_thread(chat, slack_fake, "その届出の期限は？", 3, thread=other)
+
+    assert [c.body["ts"] for c in replies_calls(slack_fake)] == [THREAD, other]
+    assert UNCLEAR not in elsewhere and "住民基本台帳法" in elsewhere
+    assert chat.turn_outcomes() == ["answered", "answered", "answered"]
+
+
+async def test_a_question_is_not_held_back_while_slack_asks_to_wait_before_the_next_read(
+    make_chat, slack_fake, caplog
+) -> None:
+    # A 429 asking for a minute: the asker gets the answer their own words allow now, and
+    # no read is tried in the workspace until the minute is over.
+    slack_fake.script("conversations.replies", Failure(429, {"Retry-After": "60"}))
+    slack_fake.add_thread(OPENING)
+    slack_fake.add_thread(OPENING, ts="1700000000.000900")
+    caplog.set_level(logging.DEBUG)
+    chat = await linked(make_chat, slack_fake)
+
+    asked = await ask_in_thread(chat, slack_fake, "これの根拠となる条例や法律は？", 1)
+    again = await ask_in_thread(
+        chat, slack_fake, "その届出の期限は？", 2, thread="1700000000.000900"
+    )
+    standalone = await ask_in_thread(chat, slack_fake, SAMPLE_QUESTION, 3, thread="1700000000.1")
+
+    assert asked.startswith("「これ」" + UNCLEAR) and again.startswith("「その届出」" + UNCLEAR)
+    assert UNCLEAR not in standalone
+    assert [c.status for c in replies_calls(slack_fake)] == [429]  # neither retried nor tried
+    assert chat.turn_outcomes() == ["unclear", "unclear", "answered"]
+    assert "slack thread opening not read: status=429" in caplog.text
+    assert "rate limited" in caplog.text and "住民票" not in caplog.text
