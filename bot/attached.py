@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
+from bot import commands
 from bot.asker import Asker
 from bot.assistant import Assistant
+from bot.followups import points_back
 from bot.turns import Answer, Attachment, Progress, without_unseen
 from knowledge.corpus import CorpusDefaults
 from knowledge.documents import Document
@@ -66,6 +68,21 @@ def unread_notice(files: Sequence[UnreadPages], reply: Literal["回答", "要約
 def is_picture(attachment: Attachment) -> bool:
     """Whether an attached file is a picture (by its type or its suffix)."""
     return attachment.mime_type.startswith("image/") or suffix_of(attachment.name) in _PICTURES
+
+
+def points_at_files(text: str) -> bool:
+    """Whether a message that came without files is about files posted just before it (with
+    its thread's opening message): it asks for a summary and names nothing to summarize
+    (「要約して」, 「summarize」), or points back (「これの根拠は」, 「この資料の提出期限は？」);
+    not a question of its own (「住民票の写しの手数料は」) nor a summary of something it names
+    (「地方自治法第242条を要約して」)."""
+    text = without_unseen(text).strip()
+    if not text:
+        return False
+    command, rest = commands.parse(text)
+    if command is not None:
+        return command.name == "summarize" and not rest.strip()
+    return commands.asks_summary_alone(text) or points_back(text)
 
 
 def about_files(text: str, attachments: Sequence[Attachment]) -> bool:

@@ -25,7 +25,14 @@ from admin.orgs import OrgInfo
 from bot import cited, command_replies, commands
 from bot.asker import Asker
 from bot.assistant import Assistant
-from bot.attached import about_files, ask_about_files, is_picture, wants_summary
+from bot.attached import (
+    ATTACHED_DATASET,
+    about_files,
+    ask_about_files,
+    is_picture,
+    points_at_files,
+    wants_summary,
+)
 from bot.auditing import Auditor
 from bot.commands import Command
 from bot.feedback import record as feedback_record
@@ -174,6 +181,19 @@ class ChatRouter:
         shows_quota = kind == "command" and commands.parse(turn.text)[0] == QUOTA
         answer = _with_follow_up_tip(turn, answer)
         return await self._told_admin(turn, org, answer, told=shows_quota)
+
+    async def asks_about_opening_files(self, turn: Turn) -> bool:
+        """Whether the turn points at the files its thread was opened with (``points_at_files``)
+        and the thread's last answer cited none but attached files: after an answer from the
+        index, 「この条文を要約して」 is about what that answer cited."""
+        if not points_at_files(turn.text):
+            return False
+        platform, workspace = turn.conversation.platform, turn.conversation.workspace_id
+        org = await asyncio.to_thread(links.org_for_workspace, self.engine, platform, workspace)
+        if org is None:
+            return False
+        cited_before = await self.assistant.cited_sources(Asker.of(turn, org.id))
+        return all(s.doc_id.startswith(f"{ATTACHED_DATASET}/") for s in cited_before)
 
     async def welcome(
         self, conversation: ConversationRef, *, direct: bool, user_id: str = ""

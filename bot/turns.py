@@ -278,6 +278,12 @@ class ChatBot(Protocol):
         writes in parts (never anything for other replies)."""
         ...
 
+    async def asks_about_opening_files(self, turn: Turn) -> bool:
+        """Whether a turn that brings no files of its own, in a thread someone opened with
+        files (a colleague's PDF), asks about those files (「これを要約して」, 「この資料の提出
+        期限は？」): the adapter then fetches them as if attached to the turn."""
+        ...
+
     async def welcome(
         self, conversation: ConversationRef, *, direct: bool, user_id: str = ""
     ) -> Answer | None:

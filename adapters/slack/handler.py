@@ -60,8 +60,9 @@ from adapters.slack.openings import Openings
 from adapters.slack.translate import (
     ACTION_DOWN,
     ACTION_UP,
+    Opening,
     ThreadReply,
-    opening_text,
+    read_opening,
     render,
     render_progress,
     thread_reply,
@@ -300,8 +301,7 @@ class SlackAdapter:
             if target.response_url is None:
                 placeholder = await self._post(lane, target, {"text": PLACEHOLDER_TEXT})
             if reply is not None:
-                opening = await self._thread_opening(lane, turn.conversation.workspace_id, reply)
-                turn = replace(turn, thread_opening=opening)
+                turn = await self._with_opening(lane, turn, reply)
             rest = target  # where the parts after the first of a long answer go
             if placeholder and not target.thread_ts:
                 # A DM answered outside a thread: replying in the answer's thread continues it,
@@ -328,18 +328,28 @@ class SlackAdapter:
                 await self._withdraw(lane, target, placeholder)
             raise
 
-    async def _thread_opening(self, lane: str, workspace: str, reply: ThreadReply) -> str:
-        """The text of the message that opened the thread ``reply`` is in (``""`` when the
-        bot wrote it), read once per thread (``openings``); ``""`` with a warning when Slack
-        does not give it (no ``*:history`` scope, the bot not in the channel, Slack
-        unreachable or asking to wait): the question is answered from its own words then."""
+    async def _with_opening(self, lane: str, turn: Turn, reply: ThreadReply) -> Turn:
+        """``turn`` with the message that opened its thread: its text, and its files when the
+        turn brings none and asks about them (``ChatBot.asks_about_opening_files``)."""
+        opening = await self._thread_opening(lane, turn.conversation.workspace_id, reply)
+        turn = replace(turn, thread_opening=opening.text)
+        asked = opening.files and not turn.attachments
+        if asked and await self.runtime.bot.asks_about_opening_files(turn):
+            turn = replace(turn, attachments=opening.files)
+        return turn
+
+    async def _thread_opening(self, lane: str, workspace: str, reply: ThreadReply) -> Opening:
+        """The message that opened the thread ``reply`` is in (empty when the bot wrote it),
+        read once per thread (``openings``); empty, with a warning, when Slack does not give
+        it (no ``*:history`` scope, the bot not in the channel, Slack unreachable or asking to
+        wait): the question is answered from its own words then."""
         thread = (workspace, reply.channel, reply.thread_ts)
         known = self._openings.known(thread)
         if known is not None:
             return known
         if self._openings.paused(workspace):
             log.warning("slack thread opening not read: rate limited")
-            return ""
+            return Opening()
         query = {"channel": reply.channel, "ts": reply.thread_ts, "limit": 1, "inclusive": True}
         try:
             replies = await self._api(
@@ -354,11 +364,11 @@ class SlackAdapter:
             if exc.status == 429:
                 self._openings.pause(workspace, exc.retry_after)
             log.warning("slack thread opening not read: status=%d", exc.status)
-            return ""
+            return Opening()
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("slack thread opening not read: %s", type(exc).__name__)
-            return ""
-        opening = opening_text(replies, reply)
+            return Opening()
+        opening = read_opening(replies, reply)
         self._openings.remember(thread, opening)
         return opening
 

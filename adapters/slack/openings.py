@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 from cachetools import TTLCache
 
+from adapters.slack.translate import Opening
+
 # How long a read opening is used without reading it again (an edit shows after this), and
 # how many threads are remembered at most (the least recently read are forgotten first).
 REMEMBERED_S = 30 * 60
@@ -26,20 +28,20 @@ Thread = tuple[str, str, str]  # workspace, channel, thread ts
 
 
 class Openings:
-    """The openings read (``""`` for one the bot wrote or that was deleted) and each
+    """The openings read (empty for one the bot wrote or that was deleted) and each
     workspace's pause after Slack refused a read. The clock is injectable for tests."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._texts: TTLCache[Thread, str] = TTLCache(REMEMBERED_THREADS, REMEMBERED_S, clock)
+        self._read: TTLCache[Thread, Opening] = TTLCache(REMEMBERED_THREADS, REMEMBERED_S, clock)
         self._paused_until: dict[str, float] = {}
 
-    def known(self, thread: Thread) -> str | None:
+    def known(self, thread: Thread) -> Opening | None:
         """The thread's opening as read lately; ``None`` when it has to be read."""
-        return self._texts.get(thread)
+        return self._read.get(thread)
 
-    def remember(self, thread: Thread, text: str) -> None:
-        self._texts[thread] = text
+    def remember(self, thread: Thread, opening: Opening) -> None:
+        self._read[thread] = opening
 
     def paused(self, workspace: str) -> bool:
         """Whether Slack asked this workspace's reads to wait, and the wait is not over."""

@@ -3,7 +3,7 @@
 ``to_turn`` takes what bolt parsed from the request body: an Events API envelope
 (``event_callback`` with ``app_mention`` or a direct ``message``) or a slash command form.
 ``thread_reply`` says which thread's opening message to read for such an event, and
-``opening_text`` translates what ``conversations.replies`` returned for it.
+``read_opening`` translates what ``conversations.replies`` returned for it.
 ``render`` builds Block Kit: the answer in sections, numbered sources as links, the footer and
 👍/👎 buttons whose ``value`` is the answer's turn id.
 """
@@ -212,13 +212,22 @@ def thread_reply(payload: Mapping[str, Any], bot_id: str = "") -> ThreadReply | 
     return ThreadReply(channel, thread_ts, _bot_user_id(payload), bot_id)
 
 
-def opening_text(replies: Mapping[str, Any], reply: ThreadReply) -> str:
-    """The text of the thread's opening message in a ``conversations.replies`` response
-    (``ts`` = the thread, ``inclusive``: the opening comes first), translated as a turn's text
-    is; ``""`` when it is not there, was deleted (a tombstone), or is the bot's own."""
+@dataclass(frozen=True)
+class Opening:
+    """A thread's opening message as a turn reads it: its text and the files posted with it
+    (a colleague's PDF, about which the bot is asked in the thread)."""
+
+    text: str = ""
+    files: tuple[Attachment, ...] = ()
+
+
+def read_opening(replies: Mapping[str, Any], reply: ThreadReply) -> Opening:
+    """The thread's opening message in a ``conversations.replies`` response (``ts`` = the
+    thread, ``inclusive``: the opening comes first), translated as a turn's text and files are;
+    empty when it is not there, was deleted (a tombstone), or is the bot's own."""
     messages = replies.get("messages")
     if not isinstance(messages, list) or not messages:
-        return ""
+        return Opening()
     opening = _map(messages[0])
     user, bot = str(opening.get("user") or ""), str(opening.get("bot_id") or "")
     if (
@@ -227,8 +236,9 @@ def opening_text(replies: Mapping[str, Any], reply: ThreadReply) -> str:
         or (reply.bot_user_id and user == reply.bot_user_id)
         or (reply.bot_id and bot == reply.bot_id)
     ):
-        return ""
-    return clean_text(str(opening.get("text") or ""), reply.bot_user_id)
+        return Opening()
+    text = clean_text(str(opening.get("text") or ""), reply.bot_user_id)
+    return Opening(text, _attachments(opening))
 
 
 def welcome_target(payload: Mapping[str, Any]) -> tuple[ConversationRef, str] | None:

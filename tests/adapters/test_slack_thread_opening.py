@@ -234,3 +234,58 @@ async def test_a_question_is_not_held_back_while_slack_asks_to_wait_before_the_n
     assert chat.turn_outcomes() == ["unclear", "unclear", "answered"]
     assert "slack thread opening not read: status=429" in caplog.text
     assert "rate limited" in caplog.text and "住民票" not in caplog.text
+
+
+GUIDE = "窓口案内\n令和8年度の窓口受付時間は午前8時30分から午後5時15分までとする。".encode()
+
+
+def opened_with_a_file(fake: FakeSlack, ts: str = THREAD) -> None:
+    """A colleague's thread opening with a file, as ``conversations.replies`` gives a shared
+    file (name, type, size, private URLs)."""
+    url = fake.add_file("F0GUIDE", GUIDE)
+    shared = {
+        "id": "F0GUIDE",
+        "name": "窓口案内.txt",
+        "mimetype": "text/plain",
+        "size": len(GUIDE),
+        "url_private": url,
+        "url_private_download": url,
+    }
+    fake.add_thread("来年度の窓口案内です。ご確認ください。", ts=ts, files=[shared])
+
+
+def downloads(fake: FakeSlack) -> list[bool]:
+    """Whether each download of a private file carried the bot token."""
+    return [c.authorized for c in fake.calls if c.method == "file"]
+
+
+async def test_the_file_a_colleague_opened_the_thread_with_is_what_a_mention_asks_about(
+    make_chat, slack_fake
+) -> None:
+    chat = await linked(make_chat, slack_fake)
+    opened_with_a_file(slack_fake)
+
+    summary = await ask_in_thread(chat, slack_fake, "要約してください", 1)
+    answered = await ask_in_thread(chat, slack_fake, "この資料では窓口は何時からですか", 2)
+    on_its_own = await ask_in_thread(chat, slack_fake, SAMPLE_QUESTION, 3)
+
+    assert summary.startswith("「窓口案内」の要約です") and "午前8時30分" in summary
+    assert "午前8時30分" in answered and "住民基本台帳法" not in answered  # from the file
+    assert "住民基本台帳法" in on_its_own  # a question of its own is answered from the index
+    assert downloads(slack_fake) == [True, True]  # fetched for the two that asked about it
+    assert len(replies_calls(slack_fake)) == 1
+
+
+async def test_after_an_answer_from_the_index_this_article_is_the_one_it_cited(
+    make_chat, slack_fake
+) -> None:
+    chat = await linked(make_chat, slack_fake)
+    opened_with_a_file(slack_fake)
+
+    await ask_in_thread(chat, slack_fake, "地方自治法第242条", 1)
+    summary = await ask_in_thread(chat, slack_fake, "この条文を要約して", 2)
+    named = await ask_in_thread(chat, slack_fake, "地方自治法第242条を要約して", 3)
+
+    for reply in (summary, named):
+        assert reply.startswith("「地方自治法 第二百四十二条」の要約です")
+    assert downloads(slack_fake) == []
