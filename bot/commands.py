@@ -221,6 +221,57 @@ def asks_summary_alone(text: str) -> bool:
     return asked is not None and _REQUEST_WORDS.fullmatch(asked["rest"]) is not None
 
 
+# What a summary request calls text the message carries (「次の文章」, 「以下」, 「上記の内容」,
+# 「この条文」 above a pasted provision), and how short it may ask it to be (「3行で」).
+_PASTE_POINTER = re.compile(
+    r"(?:次|以下|下記|上記|以上|上|この|これ|こちら)?"
+    r"(?:の?(?:文章|文|内容|通知|メール|記事|お知らせ|資料|テキスト|条文|規定|案内))?"
+)
+_HOW_SHORT = re.compile(
+    r"[0-9０-９一二三四五六七八九十]+(?:行|文|点|文字)(?:程度|くらい|ぐらい|以内)?で"
+)
+_COLONS = ("：", ":")
+# Pasted text shorter than this is no document to summarize (「要約して\n住民票」).
+MIN_PASTED_CHARS = 40
+
+
+def _asks_summary_of_paste(line: str) -> bool:
+    """Whether a line asks for the summary of text beside it and names nothing else
+    (「次の文章を要約してください。」, 「以下の要点を教えて：」, 「上記を3行で要約して」,
+    「要約して」)."""
+    line = _HOW_SHORT.sub("", line.strip().rstrip("：:"))
+    if asks_summary_alone(line):
+        return True
+    asked = _SUMMARY_ASKED.match(line)
+    if asked is None or not _REQUEST_WORDS.fullmatch(asked["rest"]):
+        return False
+    return _PASTE_POINTER.fullmatch(asked["name"].strip().rstrip("、，,")) is not None
+
+
+def pasted_text(message: str) -> str | None:
+    """The text a message asks to have summarized when it carries it (a notice or e-mail
+    pasted into the chat): under a first line asking for it (「次の文章を要約してください。\n…」),
+    above a last line asking for it (「…\n上記を要約して」), or after a colon (「以下の要点を
+    教えて：…」); ``None`` for any other message, and for text too short to summarize."""
+    text = message.strip()
+    body = None
+    if "\n" in text:
+        first, rest = text.split("\n", 1)
+        above, last = text.rsplit("\n", 1)
+        if _asks_summary_of_paste(first):
+            body = rest
+        elif _asks_summary_of_paste(last):
+            body = above
+    for colon in _COLONS if body is None else ():
+        head, found, tail = text.partition(colon)
+        if found and "\n" not in head and _asks_summary_of_paste(head):
+            body = tail
+            break
+    if body is None or len(body.strip()) < MIN_PASTED_CHARS:
+        return None
+    return body.strip()
+
+
 # A number as typed: ASCII or full-width digits (the Japanese input method), grouped by commas
 # or not; not 「²」, 「1e6」, 「-5」 or 「100万」.
 _TYPED_NUMBER = re.compile("[0-9０-９][0-9０-９,，]*")

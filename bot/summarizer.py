@@ -154,7 +154,7 @@ class Summarizer:
             platform=asker.platform,
             user_id=asker.user_id,
             conversation=asker.conversation,
-            question=f"summarize {request.label}",
+            question=request.asked,
             answer=answer,
             latency_ms=int((time.perf_counter() - started) * 1000),
         )

@@ -11,6 +11,7 @@ from bot import cited, commands
 from bot.asker import Asker
 from bot.assistant import Assistant
 from bot.summarizer import Summarizer
+from bot.summary_sources import SummaryRequest
 from bot.turns import Answer, Progress, notice
 
 
@@ -44,9 +45,12 @@ async def summary_asked(
     asker: Asker,
     progress: Progress | None = None,
 ) -> Answer | None:
-    """The summary a message asks for instead of an answer: of what the previous answer cited,
-    or of the document or URL it names; ``None`` when it asks no summary, or names nothing the
-    asker may see (it is then answered as a question)."""
+    """The summary a message asks for instead of an answer: of the text pasted into it, of
+    what the previous answer cited, or of the document or URL it names; ``None`` when it asks
+    no summary, or names nothing the asker may see (it is then answered as a question)."""
+    if (pasted := commands.pasted_text(question)) is not None:
+        of_pasted = SummaryRequest(pasted=pasted, question=question)
+        return await summarizer.summarize(of_pasted, asker, progress)
     if (request := cited.cited_request(question)) is not None:
         return await summarize_cited(
             summarizer, assistant, request, asker, progress, question=question

@@ -36,6 +36,10 @@ LISTED_CANDIDATES = 5
 # longer is refused without being repeated back.
 MAX_NAME_CHARS = 500
 MAX_URL_CHARS = 2000
+# Text pasted into a message to be summarized (a notice, an e-mail): read as a text file of
+# this name, up to this many characters (more is a file to attach).
+PASTED_NAME = "貼り付けられた文章.txt"
+MAX_PASTED_CHARS = 30_000
 CITED_GONE_TEXT = (
     "この出典の文書は、いまは参照できないため要約できません"
     "（データセットが削除されたか、共有が解除された可能性があります）。"
@@ -53,8 +57,8 @@ FilesNamed = Callable[[str | None, str], list[str]]
 @dataclass(frozen=True)
 class SummaryRequest:
     """Exactly one of: an indexed document (its id, title or file name), a source an answer
-    cited (its document id, with ``article`` the article key cited in it), a URL, or a file
-    (name and bytes)."""
+    cited (its document id, with ``article`` the article key cited in it), a URL, a file
+    (name and bytes), or text pasted into the message ``question`` that asked for it."""
 
     doc_id: str = ""
     url: str = ""
@@ -62,12 +66,17 @@ class SummaryRequest:
     content: bytes | None = None
     cited_id: str = ""
     article: str = ""
+    pasted: str = ""
+    question: str = ""
 
     @property
-    def label(self) -> str:
-        """What was asked for, for the audit record (never the file's content)."""
+    def asked(self) -> str:
+        """What was asked, for the audit record: the message that carried pasted text, else
+        ``summarize`` and what it named (never a file's content)."""
+        if self.question:
+            return self.question
         cited = " ".join(x for x in (self.cited_id, self.article) if x)
-        return self.doc_id or cited or self.url or self.filename
+        return f"summarize {self.doc_id or cited or self.url or self.filename}"
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,7 @@ class SummarySources:
 
     async def source(self, request: SummaryRequest, asker: Asker) -> Source:
         given = [request.doc_id, request.cited_id, request.url, request.content is not None]
+        given.append(request.pasted)
         if sum(map(bool, given)) != 1:
             raise BadInput(
                 "要約する文書を、文書ID・URL・添付ファイルのいずれか1つで指定してください。"
@@ -115,9 +125,16 @@ class SummarySources:
         if request.cited_id:
             visible = SearchFilter(viewer_org=asker.viewer_org)
             return _of_document(await self._cited(request.cited_id, request.article, visible))
+        if len(request.pasted) > MAX_PASTED_CHARS:
+            raise BadInput(
+                f"貼り付けられた文章が長すぎます（{len(request.pasted):,}文字）。"
+                f"{MAX_PASTED_CHARS:,}文字以内にするか、ファイルにして添付してください。"
+            )
         if request.url:
             name, data = await fetch_document(request.url, self.fetch_policy)
             url = request.url
+        elif request.pasted:
+            name, data, url = PASTED_NAME, request.pasted.encode(), ""
         else:
             name, data, url = request.filename or "添付ファイル", request.content or b"", ""
         # Parsing a large file takes seconds: off the event loop, which answers every chat.

@@ -81,6 +81,16 @@ def test_plain_ask_prints_answer_sources_and_footer(run) -> None:
     assert "原文を確認" in result.stdout
 
 
+def test_ask_summarizes_a_pasted_notice_as_chat_does(run) -> None:
+    notice = (
+        "令和8年4月1日から、住民票の写し等の交付手数料を改定します。改定後の手数料は、"
+        "住民票の写し1通につき350円となります。問い合わせ先は市民課です。"
+    )
+    result = run("ask", f"次の文章を要約してください\n{notice}")
+    assert result.exit_code == 0, result.output
+    assert "「貼り付けられた文章」の要約です" in result.stdout and "350円" in result.stdout
+
+
 def test_search_json_lists_ranked_hits(run) -> None:
     result = run("search", "普通地方公共団体の議会の議員の任期", "--k", "3", "--json")
     assert result.exit_code == 0, result.output

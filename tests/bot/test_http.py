@@ -558,3 +558,25 @@ async def test_a_key_with_bytes_that_are_no_text_is_a_wrong_key(
         status, answer = await raw_exchange(client, request)
         assert status == 401, answer
         assert "認証に失敗しました" in json.dumps(answer, ensure_ascii=False)
+
+
+async def test_a_pasted_notice_is_summarized_up_to_a_limit_said_in_json(
+    aiohttp_client, make_settings
+) -> None:
+    client = await client_for(aiohttp_client, make_settings())
+    ask = asker_in(client)
+    # Longer than any question may be (2,000 characters): a summary of it is no question.
+    notice = "\n".join(
+        f"第{n}地区の指定避難所では、備蓄品を年{n % 4 + 1}回点検し、結果を市に報告します。"
+        for n in range(1, 120)
+    )
+    summary = await ask(f"以下の通知を要約してください\n{notice}", "t-1")
+    assert summary["answer"].startswith("「貼り付けられた文章」の要約です"), summary["answer"]
+    assert summary["citations"][0]["title"] == "貼り付けられた文章"
+
+    too_long = await client.post(
+        "/api/v1/ask", json={"question": f"以下の通知を要約してください\n{notice * 20}"}
+    )
+    assert too_long.status == 400
+    message = (await too_long.json())["error"]["message"]
+    assert message.startswith("貼り付けられた文章が長すぎます") and "30,000文字以内" in message
