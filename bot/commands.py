@@ -227,19 +227,41 @@ _PASTE_POINTER = re.compile(
     r"(?:次|以下|下記|上記|以上|上|この|これ|こちら)?"
     r"(?:の?(?:文章|文|内容|通知|メール|記事|お知らせ|資料|テキスト|条文|規定|案内))?"
 )
-_HOW_SHORT = re.compile(
-    r"[0-9０-９一二三四五六七八九十]+(?:行|文|点|文字)(?:程度|くらい|ぐらい|以内)?で"
+# How long a summary is asked to be, just before the word asking for it (「3行で要約して」,
+# 「200字以内でまとめて」, 「三行で要点を」): lines, sentences and points are counted as
+# ``LINE_CHARS`` characters each, and what is asked is kept within ``SUMMARY_CHARS``.
+_HOW_LONG = re.compile(
+    r"(?P<n>[0-9０-９]+|[一二三四五六七八九十])(?P<unit>行|文|点|文字|字)"
+    r"(?:程度|くらい|ぐらい|以内|前後)?で(?:簡単に|簡潔に|短く)?"
+    r"(?=(?:を|の)?(?:要約|まとめ|要点|概要|要旨))"
 )
+_KANJI_DIGITS = {c: n for n, c in enumerate("一二三四五六七八九十", start=1)}
+LINE_CHARS = 60
+SUMMARY_CHARS = (60, 1500)
 _COLONS = ("：", ":")
 # Pasted text shorter than this is no document to summarize (「要約して\n住民票」).
 MIN_PASTED_CHARS = 40
+
+
+def summary_length(text: str) -> tuple[str, int | None]:
+    """A message without the length it asks its summary to have, and that length in
+    characters (「地方自治法第242条を3行で要約して」 → 「地方自治法第242条を要約して」, 180);
+    ``None`` when it asks for none."""
+    asked = _HOW_LONG.search(text)
+    if asked is None:
+        return text, None
+    digits = unicodedata.normalize("NFKC", asked["n"])
+    count = int(digits) if digits.isdigit() else _KANJI_DIGITS[digits]
+    chars = count if asked["unit"] in ("字", "文字") else count * LINE_CHARS
+    low, high = SUMMARY_CHARS
+    return text[: asked.start()] + text[asked.end() :], min(max(chars, low), high)
 
 
 def _asks_summary_of_paste(line: str) -> bool:
     """Whether a line asks for the summary of text beside it and names nothing else
     (「次の文章を要約してください。」, 「以下の要点を教えて：」, 「上記を3行で要約して」,
     「要約して」)."""
-    line = _HOW_SHORT.sub("", line.strip().rstrip("：:"))
+    line = _HOW_LONG.sub("", line.strip().rstrip("：:"))
     if asks_summary_alone(line):
         return True
     asked = _SUMMARY_ASKED.match(line)

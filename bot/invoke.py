@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from admin.dataset_rules import CATEGORIES
+from bot import commands
 from bot.api import caller_of, decode_file, unknown_datasets
 from bot.app_keys import SERVICES
 from bot.asker import Asker
@@ -158,7 +159,8 @@ async def _handle(request: web.Request) -> Answer:
     files = _files(inputs)
     asker = Asker(org_id=caller.org.id, platform="invoke", user_id=caller.actor)
     if files and wants_summary(question):
-        return await services.summarizer.summarize_attached(files, asker)
+        _, chars = commands.summary_length(question)  # 「3行で要約して」
+        return await services.summarizer.summarize_attached(files, asker, max_chars=chars)
     if files:
         return await ask_about_files(services.assistant, question, files, asker)
     flt = await _tag_filter(services, caller.org.id, inputs.get("tags"))

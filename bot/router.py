@@ -316,17 +316,19 @@ class ChatRouter:
         """The summary ``/summarize`` gives: of the first attached file, else of the source of
         the previous answer (「この条文」, 「[2]」), the URL or the document (its id or name)
         ``target`` names, or with nothing named the previous answer's source as 「要約して」
-        would. ``progress`` receives its stages."""
+        would; as long as the message asks (「3行で要約して」). ``progress`` receives its
+        stages."""
         summarizer = self.summarizer
         if summarizer is None:
             return await self._said(turn, org, command_replies.NOT_READY_TEXT)
         asker = Asker.of(turn, org.id)
         target = target.strip()
+        _, chars = commands.summary_length(turn.text)
         # A document first, a picture last: a file the message is about is the one named.
         files = sorted(turn.attachments, key=lambda a: (not is_document(a.name), is_picture(a)))
         attached = [(a.name, a.content) for a in files if a.content is not None]
         if attached:
-            return await summarizer.summarize_attached(attached, asker, progress)
+            return await summarizer.summarize_attached(attached, asker, progress, max_chars=chars)
         if files and not is_document(files[0].name):
             # Only files Baibain cannot read, not even fetched (a picture pasted into Teams):
             # which formats it reads is the answer, as if they had been.
@@ -334,12 +336,18 @@ class ChatRouter:
         asked = f"summarize {target}".strip()  # as the summarizer records a summary's request
         if (cited_request := cited.cited_target(target)) is not None:
             return await summarize_cited(
-                summarizer, self.assistant, cited_request, asker, progress, question=asked
+                summarizer,
+                self.assistant,
+                cited_request,
+                asker,
+                progress,
+                question=asked,
+                max_chars=chars,
             )
         if commands.is_web_address(target):
-            request = SummaryRequest(url=target.split()[0])
+            request = SummaryRequest(url=target.split()[0], max_chars=chars)
         elif target:
-            request = SummaryRequest(doc_id=target)
+            request = SummaryRequest(doc_id=target, max_chars=chars)
         elif turn.attachments:
             return await self._said(turn, org, command_replies.ATTACHMENTS_NOT_RECEIVED)
         elif sources := await self.assistant.cited_sources(asker):  # as 「要約して」 would
@@ -351,6 +359,7 @@ class ChatRouter:
                 progress,
                 sources,
                 question=asked,
+                max_chars=chars,
             )
         else:
             where = turn.conversation

@@ -83,19 +83,26 @@ class Summarizer:
         return await self._summarized(request, source, asker, progress, started, note)
 
     async def summarize_named(
-        self, name: str, asker: Asker, progress: Progress | None = None
+        self,
+        name: str,
+        asker: Asker,
+        progress: Progress | None = None,
+        *,
+        max_chars: int | None = None,
     ) -> Answer | None:
         """The summary of what ``name`` names, a URL or one document the asker may see, or
         ``None`` when it names none (or several): a chat message asking for the summary of
         ``name`` is then answered as a question. The document is looked up once."""
         if is_web_address(name):
-            return await self.summarize(SummaryRequest(url=name.split()[0]), asker, progress)
+            by_url = SummaryRequest(url=name.split()[0], max_chars=max_chars)
+            return await self.summarize(by_url, asker, progress)
         started = time.perf_counter()
         try:
             source = await self.sources.named(name, asker)
         except (NotFound, BadInput):
             return None
-        return await self._summarized(SummaryRequest(doc_id=name), source, asker, progress, started)
+        request = SummaryRequest(doc_id=name, max_chars=max_chars)
+        return await self._summarized(request, source, asker, progress, started)
 
     async def _summarized(
         self,
@@ -109,7 +116,7 @@ class Summarizer:
         """The summary of ``source`` under ``note``, recorded as the answer to ``request``."""
         llm = self.llm.for_org(asker.org_id)
         try:
-            answer = await self._summarize(source, asker.org_id, llm, progress)
+            answer = await self._summarize(source, asker.org_id, llm, progress, request.max_chars)
             if note:
                 answer = replace(answer, text=f"{note}\n\n{answer.text}")
         except BaibainError as exc:
@@ -129,11 +136,13 @@ class Summarizer:
         files: Sequence[tuple[str, bytes]],
         asker: Asker,
         progress: Progress | None = None,
+        *,
+        max_chars: int | None = None,
     ) -> Answer:
         """Summarize the first attached file (name, bytes); the answer names the files left
         out, as one summary request is about one document."""
         name, data = files[0]
-        request = SummaryRequest(filename=name, content=data)
+        request = SummaryRequest(filename=name, content=data, max_chars=max_chars)
         if len(files) == 1:
             return await self.summarize(request, asker, progress)
         # The files left out are named up to a few, as in an upload's reply, then counted.
@@ -165,7 +174,10 @@ class Summarizer:
         org_id: str | None,
         llm: LLMClient | None,
         progress: Progress | None,
+        max_chars: int | None,
     ) -> Answer:
+        """The summary of ``source`` by the model, else offline; within ``max_chars`` when
+        asked (「3行で」), else ``LLM_SUMMARY_CHARS`` or ``OFFLINE_SUMMARY_CHARS``."""
         # The date said as the citations say it: 「1971-08-11 公布」, not a bare date. The link
         # is left to the citation under the summary, where it ends its line: chat clients take
         # what follows a URL up to a space into the link (「…/a.pdf）。」 opens no page).
@@ -184,7 +196,7 @@ class Summarizer:
                         source.title,
                         source.chunks,
                         token_budget=budget,
-                        max_summary_chars=LLM_SUMMARY_CHARS,
+                        max_summary_chars=max_chars or LLM_SUMMARY_CHARS,
                         on_part=_stages(source.title, progress) if progress else None,
                     )
                 except ValueError:
@@ -215,9 +227,9 @@ class Summarizer:
                     raise
                 header = f"※{exc.user_message}資料から抜粋して要約します。\n\n{header}"
                 outcome = "quota"
-        summary = await asyncio.to_thread(
-            extractive_summary, source.title, source.main or source.chunks, OFFLINE_SUMMARY_CHARS
-        )
+        passages = source.main or source.chunks
+        chars = max_chars or OFFLINE_SUMMARY_CHARS
+        summary = await asyncio.to_thread(extractive_summary, source.title, passages, chars)
         if not summary:
             raise BadInput(f"「{source.title}」には要約できる本文がありません。")
         quoted = Answer(

@@ -5,6 +5,7 @@ and REST (``POST /api/v1/ask``)."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from admin.conversations import CitedSource
 from bot import cited, commands
@@ -24,18 +25,21 @@ async def summarize_cited(
     sources: list[CitedSource] | None = None,
     *,
     question: str,
+    max_chars: int | None = None,
 ) -> Answer:
     """The summary of the source of the conversation's previous answer that ``request`` means,
     or which sources there are to choose from, or that there is no cited answer to refer to
     (``sources``: that answer's, when already read). Asked back, ``question`` is recorded
-    with the reply as a question about 「それ」 is (outcome ``unclear``)."""
+    with the reply as a question about 「それ」 is (outcome ``unclear``). ``max_chars``: the
+    summary's length, when asked (「3行で」)."""
     started = time.perf_counter()
     if sources is None:
         sources = await assistant.cited_sources(asker)
     chosen = cited.choose(sources, request)
     if isinstance(chosen, str):
         return await assistant.replied(question, asker, notice(chosen, "unclear"), started)
-    return await summarizer.summarize(cited.summary_request(chosen), asker, progress)
+    asked = replace(cited.summary_request(chosen), max_chars=max_chars)
+    return await summarizer.summarize(asked, asker, progress)
 
 
 async def summary_asked(
@@ -48,13 +52,14 @@ async def summary_asked(
     """The summary a message asks for instead of an answer: of the text pasted into it, of
     what the previous answer cited, or of the document or URL it names; ``None`` when it asks
     no summary, or names nothing the asker may see (it is then answered as a question)."""
-    if (pasted := commands.pasted_text(question)) is not None:
-        of_pasted = SummaryRequest(pasted=pasted, question=question)
+    text, chars = commands.summary_length(question)  # 「3行で要約して」
+    if (pasted := commands.pasted_text(text)) is not None:
+        of_pasted = SummaryRequest(pasted=pasted, question=question, max_chars=chars)
         return await summarizer.summarize(of_pasted, asker, progress)
-    if (request := cited.cited_request(question)) is not None:
+    if (request := cited.cited_request(text)) is not None:
         return await summarize_cited(
-            summarizer, assistant, request, asker, progress, question=question
+            summarizer, assistant, request, asker, progress, question=question, max_chars=chars
         )
-    if target := commands.summary_target(question):
-        return await summarizer.summarize_named(target, asker, progress)
+    if target := commands.summary_target(text):
+        return await summarizer.summarize_named(target, asker, progress, max_chars=chars)
     return None

@@ -58,7 +58,8 @@ FilesNamed = Callable[[str | None, str], list[str]]
 class SummaryRequest:
     """Exactly one of: an indexed document (its id, title or file name), a source an answer
     cited (its document id, with ``article`` the article key cited in it), a URL, a file
-    (name and bytes), or text pasted into the message ``question`` that asked for it."""
+    (name and bytes), or text pasted into the message ``question`` that asked for it;
+    ``max_chars``: the length the summary was asked to have (「3行で」), if any."""
 
     doc_id: str = ""
     url: str = ""
@@ -68,6 +69,7 @@ class SummaryRequest:
     article: str = ""
     pasted: str = ""
     question: str = ""
+    max_chars: int | None = None
 
     @property
     def asked(self) -> str:

@@ -139,3 +139,26 @@ async def test_a_source_from_an_attached_file_asks_for_the_file_again(
     assert "午前8時30分" in answer and "窓口案内" in answer
     # The file was read for that answer only: it is asked for again, not said to be deleted.
     assert await say(chat, logo_fake, "この資料を要約して") == CITED_FILE_GONE_TEXT
+
+
+def summary_body(reply: str) -> str:
+    """A summary's text between its heading and the ``[1]`` citing it."""
+    return reply.split("\n\n", 1)[1].split(" [1]", 1)[0]
+
+
+async def test_a_summary_asked_in_so_many_lines_or_characters_is_that_short(
+    chat: Chat, logo_fake: FakeLogo
+) -> None:
+    await say(chat, logo_fake, "地方自治法第242条")
+    whole = summary_body(await say(chat, logo_fake, "この条文を要約して"))
+    for asked, at_most in (
+        ("この条文を3行で要約して", 180),
+        ("100字以内で簡潔にまとめてください", 100),
+    ):
+        summary = await say(chat, logo_fake, asked)
+        assert summary.startswith("「地方自治法 第二百四十二条」の要約です"), asked
+        assert 0 < len(summary_body(summary)) <= at_most < len(whole), asked
+    # So is a summary of a document the message names.
+    named = await say(chat, logo_fake, "地方自治法第242条を三行で要約してください")
+    assert named.startswith("「地方自治法 第二百四十二条」の要約です")
+    assert len(summary_body(named)) <= 180

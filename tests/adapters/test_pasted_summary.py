@@ -54,7 +54,7 @@ async def test_the_model_summarizes_the_pasted_text(make_chat, logo_fake, openai
     llm = {"llm_base_url": openai_fake.url, "llm_api_key": "sk-test", "llm_model": "gpt-test"}
     chat = await linked(make_chat, logo_fake, **llm)
 
-    summary = await said(chat, logo_fake, f"要約してください\n{NOTICE}")
+    summary = await said(chat, logo_fake, f"3行で要約してください\n{NOTICE}")
 
     assert "コンビニ交付は250円" in summary
     [request] = openai_fake.chat_requests
@@ -62,3 +62,4 @@ async def test_the_model_summarizes_the_pasted_text(make_chat, logo_fake, openai
     # The pasted text is the document; the line asking for its summary is no part of it.
     document = prompt.split('<document title="住民票の写し等の交付手数料の改定について">')[1]
     assert "1通につき250円です" in document and "要約してください" not in document
+    assert "を180字以内で要約してください" in prompt  # three lines of about 60 characters
