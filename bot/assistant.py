@@ -42,6 +42,7 @@ from bot.offline import (
 )
 from bot.smalltalk import command_elsewhere_reply, small_talk_reply
 from bot.turns import Answer, Paced, Progress, notice
+from bot.writing_asked import WRITING_REPLY, asks_to_write
 from knowledge.analysis import Analyzer
 from knowledge.documents import Hit
 from knowledge.errors import (
@@ -140,7 +141,9 @@ class Assistant:
     ) -> Answer:
         """Answer a question from the documents the asker may see.
 
-        A message that is only thanks or a greeting gets a short reply (``bot.smalltalk``).
+        A message that is only thanks or a greeting gets a short reply (``bot.smalltalk``),
+        and one asking for a text to be written what the bot does instead
+        (``bot.writing_asked``).
         ``flt`` narrows the search further (its ``viewer_org`` is always the asker's).
         ``on_progress`` receives the growing answer text while an LLM streams it, without
         citation markers (their numbers change once the answer is checked).
@@ -159,6 +162,8 @@ class Assistant:
         reply = small_talk_reply(question, mention=mention) or command_elsewhere_reply(
             question, asker.platform
         )
+        if reply is None and asks_to_write(question):  # 「お知らせ文を作成してください」
+            reply = WRITING_REPLY
         if reply:
             return await self.replied(question, asker, notice(reply), started)
         search_filter = replace(flt or SearchFilter(), viewer_org=asker.viewer_org)
