@@ -29,7 +29,7 @@ from bot.http import (
 )
 from bot.sample import SAMPLE_DATASET
 from bot.services import Services
-from bot.summary_asked import summary_asked
+from bot.summary_asked import document_asked
 from bot.summary_sources import MAX_NAME_CHARS, SummaryRequest
 from bot.turns import Answer, ConversationRef, Platform
 from knowledge.dates import parse_date
@@ -153,8 +153,8 @@ async def ask(request: web.Request) -> web.Response:
     asker = _asker(caller, thread)
     services = request.app[SERVICES]
     flt = await parse_filters(body.get("filters"), services, asker.org_id)
-    # 「地方自治法第242条を要約して」, 「[2]を要約して」: a summary, as in chat.
-    summary = await summary_asked(services.summarizer, services.assistant, question, asker)
+    # 「地方自治法第242条を要約して」, 「[2]を要約して」, a question on a linked PDF: as in chat.
+    summary = await document_asked(services.summarizer, services.assistant, question, asker)
     answer = summary or await services.assistant.ask(question, asker, flt=flt)
     return json_ok(answer_json(answer))
 

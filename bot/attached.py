@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -26,8 +27,10 @@ from knowledge.parsing import is_document, suffix_of
 from knowledge.retrieval import Retriever
 
 # An answer from attached files cites them as documents of a dataset of this name, kept only
-# while that answer is written.
+# while that answer is written (a linked document: of the other); their ids start with the
+# first alike.
 ATTACHED_DATASET = "添付ファイル"
+LINKED_DATASET = "リンク先の文書"
 
 # What a message sent with files says when it wants them summarized (「これを要約して」,
 # 「要点をまとめてください」, 「どんな内容ですか」, 「この資料の内容を教えて」, not
@@ -107,18 +110,54 @@ async def ask_about_files(
     asker's own and go into an index of their own that nobody else searches. ``progress``
     receives the answer while the model writes it."""
     started = time.perf_counter()
-    defaults = CorpusDefaults(dataset=ATTACHED_DATASET, owner_org=asker.org_id)
+    try:
+        read = await read_files(files, asker)
+    except BaibainError as exc:  # unreadable: asked all the same
+        await assistant.record_failure(question, asker, exc, started)
+        raise
+    return await answer_from(assistant, question, read, asker, progress)
+
+
+@dataclass(frozen=True)
+class FilesRead:
+    """The documents of files a message is about, and their pages without text."""
+
+    documents: list[Document]
+    unread: list[UnreadPages]
+
+
+async def read_files(
+    files: Sequence[tuple[str, bytes]], asker: Asker, source_url: str = ""
+) -> FilesRead:
+    """The documents of ``files``, the asker's own, cited with ``source_url`` (as linked
+    documents) when they came from one (parsed off the event loop: it takes seconds for a
+    large file, while every other chat waits); ``BaibainError`` when one cannot be read."""
+    dataset = LINKED_DATASET if source_url else ATTACHED_DATASET
+    defaults = CorpusDefaults(dataset=dataset, owner_org=asker.org_id, source_url=source_url)
+    documents, unread = await asyncio.to_thread(_read, files, defaults)
+    return FilesRead(documents, unread)
+
+
+async def answer_from(
+    assistant: Assistant,
+    question: str,
+    read: FilesRead,
+    asker: Asker,
+    progress: Progress | None = None,
+) -> Answer:
+    """The answer to ``question`` from the documents ``read`` alone, through an index of
+    their own (removed after the answer)."""
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="baibain-files-") as tmp:
         store = EmbeddedIndexStore(Path(tmp) / "files.sqlite3", assistant.analyzer)
         try:
             try:
-                documents, unread = await asyncio.to_thread(_read, files, defaults)
-                await store.upsert_many(documents)
-            except BaibainError as exc:  # unreadable, or not indexed: asked all the same
+                await store.upsert_many(read.documents)
+            except BaibainError as exc:  # not indexed: asked all the same
                 await assistant.record_failure(question, asker, exc, started)
                 raise
             retriever = Retriever(store, assistant.analyzer)
-            files_assistant = assistant.for_files(retriever, unread_notice(unread, "回答"))
+            files_assistant = assistant.for_files(retriever, unread_notice(read.unread, "回答"))
             return await files_assistant.ask(question, asker, on_progress=progress)
         finally:
             await store.close()
@@ -127,9 +166,8 @@ async def ask_about_files(
 def _read(
     files: Sequence[tuple[str, bytes]], defaults: CorpusDefaults
 ) -> tuple[list[Document], list[UnreadPages]]:
-    """Every document of the attached files, and their pages without text (parsed off the
-    event loop: it takes seconds for a large file, while every other chat waits). Ids are made
-    of names: a second file of a name (from another folder) is read under an id of its own, not
+    """Every document of the attached files, and their pages without text. Ids are made of
+    names: a second file of a name (from another folder) is read under an id of its own, not
     as a new version replacing the first in the index."""
     documents: list[Document] = []
     unread: list[UnreadPages] = []

@@ -35,7 +35,7 @@ from bot.commands import is_web_address
 from bot.fetch import FetchPolicy, check_url
 from bot.services import Services, open_embedder
 from bot.settings import Settings, load_settings
-from bot.summary_asked import summary_asked
+from bot.summary_asked import document_asked
 from bot.turns import Answer, shown_position
 from bot.uploads import defaults_for, id_prefix, left_out_note, unread_note
 from knowledge.errors import BadInput, BaibainError, NotFound
@@ -240,8 +240,8 @@ def ask(
 
     async def work(services: Services) -> Answer:
         asker = Asker(org_id=_org_id(services, org), platform="cli")
-        # 「地方自治法第242条を要約して」, a pasted notice to summarize: a summary, as in chat.
-        summary = await summary_asked(services.summarizer, services.assistant, question, asker)
+        # 「地方自治法第242条を要約して」, a pasted notice, a linked PDF: as in chat.
+        summary = await document_asked(services.summarizer, services.assistant, question, asker)
         return summary or await services.assistant.ask(question, asker)
 
     _show(run_with_services(settings, work, as_json=as_json), as_json=as_json)

@@ -25,7 +25,7 @@ from bot.asker import Asker
 from bot.attached import ask_about_files, wants_summary
 from bot.http import json_ok, optional_text, read_json_object, with_retry_after
 from bot.services import Services
-from bot.summary_asked import summary_asked
+from bot.summary_asked import document_asked
 from bot.turns import Answer
 from bot.uploads import MAX_FILES
 from knowledge.errors import BadInput, BaibainError, Unauthorized
@@ -164,8 +164,8 @@ async def _handle(request: web.Request) -> Answer:
     if files:
         return await ask_about_files(services.assistant, question, files, asker)
     flt = await _tag_filter(services, caller.org.id, inputs.get("tags"))
-    # 「地方自治法第242条を要約して」: a summary, as in chat and POST /api/v1/ask.
-    summary = await summary_asked(services.summarizer, services.assistant, question, asker)
+    # 「地方自治法第242条を要約して」, a question on a linked PDF: as in chat and REST.
+    summary = await document_asked(services.summarizer, services.assistant, question, asker)
     return summary or await services.assistant.ask(question, asker, flt=flt)
 
 

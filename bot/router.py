@@ -39,7 +39,7 @@ from bot.feedback import record as feedback_record
 from bot.metering import LLMAccess, threshold_notice
 from bot.smalltalk import asks_how_to_use
 from bot.summarizer import Summarizer
-from bot.summary_asked import summarize_cited, summary_asked
+from bot.summary_asked import document_asked, summarize_cited
 from bot.summary_sources import SummaryRequest
 from bot.turns import (
     Answer,
@@ -294,11 +294,12 @@ class ChatRouter:
         """The answer to a question; a message asking for the summary of a document it names
         (「地方自治法第242条を要約して」) gets the summary, as ``/summarize`` would give it, and
         one asking for the summary of what the previous answer cited (「この条文を要約して」,
-        「[2]を要約して」) that source's summary."""
+        「[2]を要約して」) that source's summary, and one linking to a document the answer
+        from that document (``summary_asked.document_asked``)."""
         summarizer = self.summarizer
         if summarizer:
             asker = Asker.of(turn, org.id)
-            summary = await summary_asked(summarizer, self.assistant, question, asker, progress)
+            summary = await document_asked(summarizer, self.assistant, question, asker, progress)
             if summary is not None:
                 return summary
         try:

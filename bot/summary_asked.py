@@ -1,6 +1,7 @@
-"""A message that asks for a summary rather than an answer (「地方自治法第242条を要約して」,
-「この条文を要約して」, 「[2]を要約して」, 「要約して」), read alike by chat and by the web page
-and REST (``POST /api/v1/ask``)."""
+"""A message that asks something of one document rather than of the index: its summary
+(「地方自治法第242条を要約して」, 「この条文を要約して」, 「[2]を要約して」, 「要約して」, a pasted
+notice), or, linking to a document, an answer from it (``bot.linked``); read alike by chat,
+the web page and REST (``POST /api/v1/ask``), 源内's ``/invoke`` and ``baibain ask``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from admin.conversations import CitedSource
 from bot import cited, commands
 from bot.asker import Asker
 from bot.assistant import Assistant
+from bot.linked import ask_about_link
 from bot.summarizer import Summarizer
 from bot.summary_sources import SummaryRequest
 from bot.turns import Answer, Progress, notice
@@ -40,6 +42,22 @@ async def summarize_cited(
         return await assistant.replied(question, asker, notice(chosen, "unclear"), started)
     asked = replace(cited.summary_request(chosen), max_chars=max_chars)
     return await summarizer.summarize(asked, asker, progress)
+
+
+async def document_asked(
+    summarizer: Summarizer,
+    assistant: Assistant,
+    question: str,
+    asker: Asker,
+    progress: Progress | None = None,
+) -> Answer | None:
+    """The reply to a message about one document (``summary_asked``, ``ask_about_link``);
+    ``None`` for a question to answer from the index."""
+    summary = await summary_asked(summarizer, assistant, question, asker, progress)
+    if summary is not None:
+        return summary
+    policy = summarizer.sources.fetch_policy
+    return await ask_about_link(assistant, policy, question, asker, progress)
 
 
 async def summary_asked(

@@ -24,6 +24,17 @@ PHRASE_CONTEXT = "の"
 # under it): the first line says what is asked, the lines under it are candidates, mostly
 # wrong ones, so each term of the first line weighs this much more.
 FIRST_LINE_WEIGHT = 2.0
+# A web address as typed in a message: up to a space or a character no URL has unescaped
+# (Japanese brackets and punctuation around it). A link pasted beside a question has no words
+# to search for: its host and path only match passages by chance.
+WEB_ADDRESS = re.compile(r"https?://[^\s<>\"'「」『』（）()、。，．！？]+")
+
+
+def without_web_addresses(question: str) -> str:
+    """``question`` with each web address in it replaced by a space, and without the lines
+    that held nothing else (a link on the first line is not what is asked)."""
+    lines = WEB_ADDRESS.sub(" ", question).split("\n")
+    return "\n".join(line for line in lines if line.strip())
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,13 @@ from knowledge.errors import UpstreamUnavailable
 from knowledge.index import Boost, Dense, IndexQuery, IndexStore, SearchFilter, Signal
 from knowledge.lawquery import LawQuery, analyze_law_references, names_of, subject_laws
 from knowledge.lists import is_item, open_lead
-from knowledge.query import AnalyzedQuery, Coverage, analyze_question, one_line
+from knowledge.query import (
+    AnalyzedQuery,
+    Coverage,
+    analyze_question,
+    one_line,
+    without_web_addresses,
+)
 from knowledge.rerank import held_words, rerank_by_sentence, rerank_depth
 from knowledge.speakers import with_replies
 from knowledge.terms import article_key
@@ -188,7 +194,7 @@ class Retriever:
         of a statute, the one in force ``today`` (in Japan by default) answers."""
         in_force = InForce(self.store, self.analyzer, today or today_in_japan())
         law_titles = await self.store.law_titles(flt.viewer_org)
-        law_query = analyze_law_references(question, law_titles)
+        law_query = analyze_law_references(without_web_addresses(question), law_titles)
         query = analyze_question(self.analyzer, law_query.text)
         query = await self._unindexed_to_statutory(query, flt)
         if not query.words and not query.grams:
