@@ -295,7 +295,7 @@ class ChatRouter:
         (「地方自治法第242条を要約して」) gets the summary, as ``/summarize`` would give it, and
         one asking for the summary of what the previous answer cited (「この条文を要約して」,
         「[2]を要約して」) that source's summary, and one linking to a document the answer
-        from that document (``summary_asked.document_asked``)."""
+        from that document (``document_asked``)."""
         summarizer = self.summarizer
         if summarizer:
             asker = Asker.of(turn, org.id)

@@ -51,25 +51,11 @@ async def document_asked(
     asker: Asker,
     progress: Progress | None = None,
 ) -> Answer | None:
-    """The reply to a message about one document (``summary_asked``, ``ask_about_link``);
-    ``None`` for a question to answer from the index."""
-    summary = await summary_asked(summarizer, assistant, question, asker, progress)
-    if summary is not None:
-        return summary
-    policy = summarizer.sources.fetch_policy
-    return await ask_about_link(assistant, policy, question, asker, progress)
-
-
-async def summary_asked(
-    summarizer: Summarizer,
-    assistant: Assistant,
-    question: str,
-    asker: Asker,
-    progress: Progress | None = None,
-) -> Answer | None:
-    """The summary a message asks for instead of an answer: of the text pasted into it, of
-    what the previous answer cited, or of the document or URL it names; ``None`` when it asks
-    no summary, or names nothing the asker may see (it is then answered as a question)."""
+    """The reply to a message about one document: the summary it asks for instead of an
+    answer (of the text pasted into it, of what the previous answer cited, of the document or
+    URL it names), or the answer from the document it links to (``ask_about_link``); ``None``
+    for a question to answer from the index (also one asking for the summary of something
+    that names nothing the asker may see)."""
     text, chars = commands.summary_length(question)  # 「3行で要約して」
     if (pasted := commands.pasted_text(text)) is not None:
         of_pasted = SummaryRequest(pasted=pasted, question=question, max_chars=chars)
@@ -78,6 +64,10 @@ async def summary_asked(
         return await summarize_cited(
             summarizer, assistant, request, asker, progress, question=question, max_chars=chars
         )
-    if target := commands.summary_target(text):
-        return await summarizer.summarize_named(target, asker, progress, max_chars=chars)
-    return None
+    target = commands.summary_target(text)
+    if target and (
+        named := await summarizer.summarize_named(target, asker, progress, max_chars=chars)
+    ):
+        return named
+    policy = summarizer.sources.fetch_policy
+    return await ask_about_link(assistant, policy, question, asker, progress)

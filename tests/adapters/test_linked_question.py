@@ -5,10 +5,9 @@ to read leaves the question to the index, as if it had no link."""
 from __future__ import annotations
 
 from aiohttp import web
-from chat_harness import SAMPLE_QUESTION, Chat, MakeChat
-from fakes.logo import FakeLogo
+from chat_harness import SAMPLE_QUESTION
 from support import serving
-from test_logo import deliver, logo_chat
+from test_pasted_summary import linked, said
 
 GUIDE = """<html><head><title>窓口案内</title></head><body>
 <h1>窓口案内</h1>
@@ -21,19 +20,6 @@ SCRIPTED = '<html><body><div id="root"></div><script src="/app.js"></script></bo
 
 async def html(text: str) -> web.Response:
     return web.Response(text=text, content_type="text/html")
-
-
-async def said(chat: Chat, fake: FakeLogo, text: str) -> str:
-    """The reply to ``text``, sent in a talk of its own (no earlier question to continue)."""
-    await deliver(chat, fake, fake.event(text, thread_id=f"t-{len(fake.replies)}"))
-    await chat.drain()
-    return fake.replies[-1].text
-
-
-async def linked(make_chat: MakeChat, fake: FakeLogo, **settings: object) -> Chat:
-    chat = await logo_chat(make_chat, fake, **settings)
-    chat.link("横浜市", "logo", fake.org_id)
-    return chat
 
 
 async def test_a_question_beside_a_link_is_answered_from_the_linked_document(

@@ -1,6 +1,6 @@
 """A notice or e-mail pasted into a message that asks for its summary is summarized, as an
 attached text file would be, in chat (LoGo Chat end to end; the web page's REST route and the
-command line read messages alike: ``bot.summary_asked``); a question about pasted text is still
+command line read messages alike: ``document_asked``); a question about pasted text is still
 answered as a question."""
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ SUMMARY_OF_PASTE = "「住民票の写し等の交付手数料の改定につい
 
 
 async def said(chat: Chat, fake: FakeLogo, text: str) -> str:
-    await deliver(chat, fake, fake.event(text))
+    """The reply to ``text``, sent in a talk of its own (no earlier question to continue)."""
+    await deliver(chat, fake, fake.event(text, thread_id=f"t-{len(fake.replies)}"))
     await chat.drain()
     return fake.replies[-1].text
 
