@@ -97,12 +97,11 @@ class ConversationStore:
         """The last turns of the last day, oldest first, as (question, answer) pairs."""
         return [(str(t["q"]), str(t["a"])) for t in self._turns(conversation_key, MAX_TURNS)]
 
-    def last_sources(self, conversation_key: str) -> list[CitedSource]:
+    def last_sources(self, conversation_key: str, turns: int = 1) -> list[CitedSource]:
         """The sources the conversation's last turn of the last day cited, as they were
-        numbered; empty when there is no such turn or it cited nothing (turns stored before
-        sources were kept cited nothing)."""
-        turns = self._turns(conversation_key, 1)
-        kept = turns[-1].get("s", []) if turns else []
+        numbered (of its last ``turns`` turns, oldest first); empty when there is no such
+        turn or it cited nothing (turns stored before sources were kept cited nothing)."""
+        kept = [s for turn in self._turns(conversation_key, turns) for s in turn.get("s", [])]
         return [
             CitedSource(
                 n=int(s["n"]),

@@ -30,6 +30,7 @@ from bot.followups import (
     unresolved_pronoun,
 )
 from bot.metering import LLMAccess, added, charged, spent_by, usage_of
+from bot.moves import Move, conversation_move, moved, told_of_move
 from bot.offline import (
     FILTERED_NOTICE,
     OFFLINE_NOTICE,
@@ -171,9 +172,15 @@ class Assistant:
         opening = ""  # the thread's opening the question was read with, recorded with it
         try:
             history, opening = await self._earlier(question, asker)
+            # A reply after the bot's answers that only moves the conversation on (「他には？」,
+            # 「違います」): answered from the earlier questions' search (``bot.moves``).
+            asked_before = any(conversation_move(q) is None for q, _ in history)
+            move = conversation_move(question) if asked_before else None
             answer = await self._answer(
-                question, asker, llm, search_filter, on_progress, history, opening
+                question, asker, llm, search_filter, on_progress, history, opening, move
             )
+            if move is not None:
+                answer = told_of_move(answer, move, asker.where)
         except BaibainError as exc:
             # A turn refused after some calls (variants, then a budget too small for the
             # answer) was charged for them: its record says so, as the budget does.
@@ -260,7 +267,8 @@ class Assistant:
         it (``followups.thread_opening``); beside attached files, 「これ」 is the files."""
         key = conversation_key(asker)
         history = []
-        if key is not None and follows_up(asker, question):
+        # A move (「違います」) is about the answer before it, wherever it is sent.
+        if key is not None and (follows_up(asker, question) or conversation_move(question)):
             history = await asyncio.to_thread(self.conversations.recent, key)
         if history or self.files_at_hand:
             return history, ""
@@ -275,6 +283,7 @@ class Assistant:
         on_progress: Progress | None,
         history: list[tuple[str, str]],
         opening: str,
+        move: Move | None,
     ) -> Answer:
         # The opening is the thread's earlier question, which the bot never answered.
         earlier = history or ([(opening, "")] if opening else [])
@@ -290,15 +299,20 @@ class Assistant:
         try:
             if llm is not None:  # an answer that cannot be paid for is not prepared either
                 await self.llm.check_affordable(asker.org_id, self.answer_max_tokens)
-            query, spent = await standalone(llm, self.analyzer, question, earlier)
-            # Read with the opening alone, the question is answered as made standalone: the
-            # model is not shown a colleague's message as a turn it answered.
-            asked = question if history else query
-            retrieved = await self.retriever.retrieve(query, flt, SEARCH_K)
-            # A follow-up that points back (「その期限は？」) is about the earlier questions'
-            # subject whatever its own words find alone.
-            if query != question and llm is None and not points_back(question):
-                retrieved = await self._own_words(question, retrieved, flt)
+            if move is not None:  # the model reads the move with the turns it follows
+                asked, retrieved = question, await self._moved(move, asker, flt, history)
+            else:
+                # Moves asked nothing the rewrite needs, and their words are no terms.
+                turns = [(q, a) for q, a in earlier if conversation_move(q) is None]
+                query, spent = await standalone(llm, self.analyzer, question, turns)
+                # Read with the opening alone, the question is answered as made standalone:
+                # the model is not shown a colleague's message as a turn it answered.
+                asked = question if history else query
+                retrieved = await self.retriever.retrieve(query, flt, SEARCH_K)
+                # A follow-up that points back (「その期限は？」) is about the earlier
+                # questions' subject whatever its own words find alone.
+                if query != question and llm is None and not points_back(question):
+                    retrieved = await self._own_words(question, retrieved, flt)
             if llm is not None and retrieved.hits:  # the answer's prompt holds its sources
                 cost = self._answer_cost(asked, retrieved, history)
                 await self.llm.check_affordable(asker.org_id, cost)
@@ -330,6 +344,26 @@ class Assistant:
             quoted = offline_answer(retrieved, self.analyzer, notice=above)
             return charged(replace(quoted, outcome="quota"), spent)
         return charged(answer, spent)
+
+    async def _moved(
+        self, move: Move, asker: Asker, flt: SearchFilter, history: list[tuple[str, str]]
+    ) -> Retrieved:
+        """What a move is answered from: the search for the conversation's last question
+        (made standalone from those before it), without what the answers since cited
+        (「他には？」 twice leaves out both answers' sources), or quoting what the last one
+        cited (``moves.moved``)."""
+        questions = [q for q, _ in history]
+        last = max(i for i, q in enumerate(questions) if conversation_move(q) is None)
+        before = [(q, "") for q in questions[:last] if conversation_move(q) is None]
+        query, _ = await standalone(None, self.analyzer, questions[last], before)
+        found = await self.retriever.retrieve(query, flt, SEARCH_K)
+        key = conversation_key(asker)
+        # 「詳しく」: the last answer; otherwise that question's and every move's since.
+        turns = 1 if move == "more" else len(questions) - last
+        cited = []
+        if key is not None:
+            cited = await asyncio.to_thread(self.conversations.last_sources, key, turns)
+        return moved(move, found, cited)
 
     async def _own_words(self, question: str, carried: Retrieved, flt: SearchFilter) -> Retrieved:
         """For a follow-up searched offline with the earlier questions' words: the question

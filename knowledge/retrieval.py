@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -37,7 +37,7 @@ from knowledge.query import (
     without_web_addresses,
 )
 from knowledge.rerank import held_words, rerank_by_sentence, rerank_depth
-from knowledge.speakers import with_replies
+from knowledge.speakers import cited_position, with_replies
 from knowledge.terms import article_key
 from knowledge.versions import InForce
 
@@ -134,6 +134,27 @@ class Retrieved:
         if self.unindexed_laws and self.hits and not _mentions(self.hits[0], self.unindexed_laws):
             return False
         return bool(self.hits) and self.coverage >= MIN_COVERAGE
+
+    def without(self, passages: Collection[tuple[str, str]]) -> Retrieved:
+        """Without the hits at ``passages`` (document id and cited position, as an answer
+        cited them): what else there is to answer from."""
+        excluded = set(passages)
+        kept = [i for i, hit in enumerate(self.hits) if _cited_at(hit) not in excluded]
+        shares = tuple(self.shares[i] for i in kept) if len(self.shares) == len(self.hits) else ()
+        return replace(
+            self,
+            hits=[self.hits[i] for i in kept],
+            shares=shares,
+            coverage=shares[0] if shares else (self.coverage if kept else 0.0),
+            named_hits=tuple(h for h in self.named_hits if _cited_at(h) not in excluded),
+        )
+
+    def quoting(self, passages: Sequence[tuple[str, str]]) -> Retrieved:
+        """With the hits at ``passages`` (as ``without``) quoted from their beginning, in
+        that order, as the articles a question only names are; as it is when none is here."""
+        at = {_cited_at(hit): hit for hit in self.hits}
+        named = tuple(at[p] for p in dict.fromkeys(passages) if p in at)
+        return replace(self, named_hits=named) if named else self
 
     def mentioning_unindexed(self) -> Retrieved:
         """For a question naming a law the index lacks, only the passages that mention it:
@@ -378,6 +399,11 @@ def _joined(pieces: list[Chunk]) -> str:
             more = more[1:]
         lines += more
     return "\n".join(lines)
+
+
+def _cited_at(hit: Hit) -> tuple[str, str]:
+    """The document id and position an answer citing the passage names."""
+    return hit.meta.doc_id, cited_position(hit.meta, hit.chunk)
 
 
 def _article_of(hit: Hit) -> tuple[str, str | None]:

@@ -104,6 +104,12 @@ async def test_unrelated_questions_in_a_direct_message_are_answered_on_their_own
     assert "住民基本台帳法 第二十二条" not in copies
     assert "生活保護法" in welfare and "住民基本台帳法" not in welfare
     assert "生活保護法 第二十四条" in deadline  # 「その」 points back: a follow-up
+    # 「違います」 is about the answer just before, in a direct message too.
+    await deliver(chat, logo_fake, logo_fake.event("違います", type="message", talk_id="dm-1"))
+    await chat.drain()
+    disputed = logo_fake.replies[-1].text
+    assert disputed.startswith("ご指摘ありがとうございます。") and "👎" not in disputed
+    assert "生活保護法 第二十四条" not in disputed
 
 
 async def test_a_document_named_after_a_full_width_space_is_deleted(make_chat, logo_fake) -> None:
