@@ -6,6 +6,7 @@ data)."""
 from __future__ import annotations
 
 import pytest
+from support import llm_settings
 from test_http import SAMPLE_QUESTION, asker_in, client_for
 
 from bot.moves import NOTHING_ELSE_TEXT, OTHERS_NOTICE, conversation_move, told_of_move
@@ -80,3 +81,26 @@ def test_where_answers_have_buttons_a_dispute_is_told_to_press_thumbs_down() -> 
     for platform, told in (("slack", True), ("teams", True), ("logo", False), ("web", False)):
         text = told_of_move(answer, "dispute", ConversationRef(platform)).text  # type: ignore[arg-type]
         assert ("「👎 役に立たなかった」を押してください" in text) is told, platform
+
+
+async def test_the_model_answers_other_sources_with_the_turns_before(
+    aiohttp_client, make_settings, openai_fake
+) -> None:
+    openai_fake.script(
+        "転入をした日から十四日以内に届け出ます[1]。",
+        "転出の届出もあります[1]。",
+    )
+    settings = make_settings(**llm_settings(openai_fake.url))
+    ask = asker_in(await client_for(aiohttp_client, settings))
+
+    first = await ask(SAMPLE_QUESTION, "t-1")
+    others = await ask("他には？", "t-1")
+
+    assert others["answer"].startswith(OTHERS_NOTICE) and "転出の届出" in others["answer"]
+    # No rewrite call: the answer's call reads 「他には？」 after the turn it follows, from
+    # sources the first answer did not cite.
+    _, written = (r.messages for r in openai_fake.chat_requests)
+    prompt = str(written[-1]["content"])
+    assert "他には？" in prompt and SAMPLE_QUESTION in str(written)
+    assert titles(first) == ["住民基本台帳法 第二十二条"]
+    assert "住民基本台帳法 第二十二条" not in prompt
