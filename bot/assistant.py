@@ -38,6 +38,7 @@ from bot.offline import (
     citation_for,
     noted,
     offline_answer,
+    quoted_whole,
     related_citations,
     unindexed_notices,
 )
@@ -322,6 +323,8 @@ class Assistant:
             # A question on a law the index lacks is answered only from passages that
             # mention it; when none does, the reply says the law is not in the data.
             grounds = retrieved.mentioning_unindexed()
+            if move == "more" and llm is None and retrieved.named_hits:
+                return quoted_whole(retrieved.named_hits)  # the last answer's sources, whole
             if llm is None or not grounds.hits:
                 return charged(offline_answer(retrieved, self.analyzer), spent)
             answer = await self._generate(llm, asked, grounds, history, on_progress)

@@ -3,14 +3,18 @@ answers, or a polite 「見つかりませんでした」; and the citations eve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.turns import EXTRACT_FOOTER, Answer, Citation
 from knowledge.analysis import Analyzer
-from knowledge.answer import answer_from
+from knowledge.answer import EXTRACTIVE_INTRO, answer_from
 from knowledge.documents import DocumentMeta, Hit
 from knowledge.retrieval import Retrieved
 from knowledge.speakers import cited_position
 
 RELATED_SOURCES = 3
+# How much of the sources 「もっと詳しく」 quotes whole.
+WHOLE_QUOTE_CHARS = 1500
 
 NOT_FOUND_TEXT = (
     "該当する資料が見つかりませんでした。"
@@ -70,6 +74,25 @@ def offline_answer(retrieved: Retrieved, analyzer: Analyzer, notice: str = "") -
     return Answer(
         text=noted(composed.text, notice, *unindexed_notices(retrieved)),
         citations=tuple(citation_for(n, hit) for n, hit in enumerate(composed.sources, 1)),
+        footer=EXTRACT_FOOTER,
+    )
+
+
+def quoted_whole(hits: Sequence[Hit], limit: int = WHOLE_QUOTE_CHARS) -> Answer:
+    """The passages quoted whole, in their order, within ``limit`` characters (the last cut
+    short): what 「もっと詳しく」 asks of the sources an answer quoted sentences of."""
+    lines: list[str] = []
+    left = limit
+    for hit in hits:
+        if left <= 0:
+            break
+        text = hit.chunk.text.strip()
+        text = text if len(text) <= left else text[: left - 1] + "…"
+        lines.append(f"・{text} [{len(lines) + 1}]")
+        left -= len(text)
+    return Answer(
+        text=EXTRACTIVE_INTRO + "\n\n" + "\n".join(lines),
+        citations=tuple(citation_for(n, hit) for n, hit in enumerate(hits[: len(lines)], 1)),
         footer=EXTRACT_FOOTER,
     )
 

@@ -55,10 +55,13 @@ async def test_other_sources_and_more_of_the_same_in_a_thread(
     shown = set(titles(first)) | set(titles(others))
     assert again["answer"] == NOTHING_ELSE_TEXT or not set(titles(again)) & shown
 
-    # More of the same: the last answer's sources quoted from their beginning.
-    await ask(SAMPLE_QUESTION, "t-2")
+    # More of the same: the last answer's sources quoted whole, what it left out (「（略）」)
+    # included.
+    before = await ask(SAMPLE_QUESTION, "t-2")
     more = await ask("もっと詳しく教えて", "t-2")
     assert titles(more)[0] == "住民基本台帳法 第二十二条", more["answer"]
+    defined = "新たに市町村の区域内に住所を定めること"
+    assert defined not in before["answer"] and defined in more["answer"]
     # A question in the thread after them is still on its subject.
     deadline = await ask("では転出の場合は？", "t-2")
     assert "住民基本台帳法 第二十四条" in titles(deadline), deadline["answer"]
