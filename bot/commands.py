@@ -15,6 +15,7 @@ from functools import cache
 from typing import Literal
 
 from bot.turns import starts_as_command
+from knowledge.query import WEB_ADDRESS, without_web_addresses
 
 Access = Literal["everyone", "admin", "operator"]
 
@@ -222,10 +223,12 @@ def asks_summary_alone(text: str) -> bool:
 
 
 # What a summary request calls text the message carries (「次の文章」, 「以下」, 「上記の内容」,
-# 「この条文」 above a pasted provision), and how short it may ask it to be (「3行で」).
+# 「この条文」 above a pasted provision) or the document it links to (「このPDF」, 「以下のURL
+# の資料」).
 _PASTE_POINTER = re.compile(
-    r"(?:次|以下|下記|上記|以上|上|この|これ|こちら)?"
-    r"(?:の?(?:文章|文|内容|通知|メール|記事|お知らせ|資料|テキスト|条文|規定|案内))?"
+    r"(?:次|以下|下記|上記|以上|上|この|これ|こちら|リンク先)?"
+    r"(?:の?(?:文章|文|内容|通知|メール|記事|お知らせ|資料|テキスト|条文|規定|案内|文書|ファイル"
+    r"|PDF|pdf|URL|url|リンク先|リンク|ページ|サイト))*"
 )
 # How long a summary is asked to be, just before the word asking for it (「3行で要約して」,
 # 「200字以内でまとめて」, 「三行で要点を」): lines, sentences and points are counted as
@@ -268,6 +271,16 @@ def _asks_summary_of_paste(line: str) -> bool:
     if asked is None or not _REQUEST_WORDS.fullmatch(asked["rest"]):
         return False
     return _PASTE_POINTER.fullmatch(asked["name"].strip().rstrip("、，,")) is not None
+
+
+def linked_summary(message: str) -> str | None:
+    """The one web address a message asks to have summarized, before or after the request
+    (「このPDFを要約してください https://…」, 「https://… この資料の要点を教えて」); ``None``
+    for anything else."""
+    found = WEB_ADDRESS.findall(message)
+    if len(found) != 1 or not _asks_summary_of_paste(without_web_addresses(message)):
+        return None
+    return str(found[0])
 
 
 def pasted_text(message: str) -> str | None:

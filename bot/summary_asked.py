@@ -64,6 +64,9 @@ async def document_asked(
         return await summarize_cited(
             summarizer, assistant, request, asker, progress, question=question, max_chars=chars
         )
+    if linked := commands.linked_summary(text):  # 「このPDFを要約して https://…」
+        by_url = SummaryRequest(url=linked, question=question, max_chars=chars)
+        return await summarizer.summarize(by_url, asker, progress)
     target = commands.summary_target(text)
     if target and (
         named := await summarizer.summarize_named(target, asker, progress, max_chars=chars)

@@ -33,13 +33,15 @@ async def test_a_question_beside_a_link_is_answered_from_the_linked_document(
         answer = await said(chat, logo_fake, f"{guide} の休日窓口は何時からですか？")
         nothing_to_read = await said(chat, logo_fake, f"{scripted}\n{SAMPLE_QUESTION}")
         two_links = await said(chat, logo_fake, f"{guide} と {scripted} で{SAMPLE_QUESTION}")
+        summary = await said(chat, logo_fake, f"このページを要約してください {guide}")
 
     assert "午前9時から正午まで" in answer
     assert f"[1] 窓口案内（リンク先の文書）\n    {guide}" in answer  # cited with its address
     assert "住民基本台帳法" not in answer
     for reply in (nothing_to_read, two_links):  # from the index, as without a link
         assert "住民基本台帳法" in reply
-    assert chat.turn_outcomes() == ["answered"] * 3
+    assert summary.startswith("「窓口案内」の要約です") and "休日窓口" in summary
+    assert chat.turn_outcomes() == ["answered"] * 4
 
 
 async def test_a_link_to_an_internal_address_is_not_fetched(make_chat, logo_fake) -> None:
