@@ -260,8 +260,9 @@ def summary_length(text: str) -> tuple[str, int | None]:
     return text[: asked.start()] + text[asked.end() :], min(max(chars, low), high)
 
 
-def _asks_summary_of_paste(line: str) -> bool:
-    """Whether a line asks for the summary of text beside it and names nothing else
+def asks_summary_pointing(line: str) -> bool:
+    """Whether a line asks for the summary of text beside it, or of what it points at, and
+    names nothing else
     (「次の文章を要約してください。」, 「以下の要点を教えて：」, 「上記を3行で要約して」,
     「要約して」)."""
     line = _HOW_LONG.sub("", line.strip().rstrip("：:"))
@@ -278,7 +279,7 @@ def linked_summary(message: str) -> str | None:
     (「このPDFを要約してください https://…」, 「https://… この資料の要点を教えて」); ``None``
     for anything else."""
     found = WEB_ADDRESS.findall(message)
-    if len(found) != 1 or not _asks_summary_of_paste(without_web_addresses(message)):
+    if len(found) != 1 or not asks_summary_pointing(without_web_addresses(message)):
         return None
     return str(found[0])
 
@@ -293,13 +294,13 @@ def pasted_text(message: str) -> str | None:
     if "\n" in text:
         first, rest = text.split("\n", 1)
         above, last = text.rsplit("\n", 1)
-        if _asks_summary_of_paste(first):
+        if asks_summary_pointing(first):
             body = rest
-        elif _asks_summary_of_paste(last):
+        elif asks_summary_pointing(last):
             body = above
     for colon in _COLONS if body is None else ():
         head, found, tail = text.partition(colon)
-        if found and "\n" not in head and _asks_summary_of_paste(head):
+        if found and "\n" not in head and asks_summary_pointing(head):
             body = tail
             break
     if body is None or len(body.strip()) < MIN_PASTED_CHARS:

@@ -44,11 +44,14 @@ async def ask_about_link(
     message: str,
     asker: Asker,
     progress: Progress | None = None,
+    *,
+    address: str = "",
 ) -> Answer | None:
-    """The answer to ``message`` from the document it links to, cited with its address;
-    ``None`` when it links to none (``linked_address``) or to nothing that can be read."""
-    address = linked_address(message)
-    if address is None:
+    """The answer to ``message`` from the document it links to (or at ``address``: the one
+    its thread's opening linked to), cited with its address; ``None`` when it links to none
+    (``linked_address``) or to nothing that can be read."""
+    address = address or linked_address(message) or ""
+    if not address:
         return None
     try:
         name, data = await fetch_document(address, policy)

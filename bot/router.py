@@ -182,10 +182,10 @@ class ChatRouter:
         answer = _with_follow_up_tip(turn, answer)
         return await self._told_admin(turn, org, answer, told=shows_quota)
 
-    async def asks_about_opening_files(self, turn: Turn) -> bool:
-        """Whether the turn points at the files its thread was opened with (``points_at_files``)
-        and the thread's last answer cited none but attached files: after an answer from the
-        index, 「この条文を要約して」 is about what that answer cited."""
+    async def asks_about_opening(self, turn: Turn) -> bool:
+        """Whether the turn points at the files or the link its thread was opened with
+        (``points_at_files``) and the thread's last answer cited none but attached files:
+        after an answer from the index, 「この条文を要約して」 is about what that answer cited."""
         if not points_at_files(turn.text):
             return False
         platform, workspace = turn.conversation.platform, turn.conversation.workspace_id
@@ -299,7 +299,9 @@ class ChatRouter:
         summarizer = self.summarizer
         if summarizer:
             asker = Asker.of(turn, org.id)
-            summary = await document_asked(summarizer, self.assistant, question, asker, progress)
+            summary = await document_asked(
+                summarizer, self.assistant, question, asker, progress, link=turn.opening_link
+            )
             if summary is not None:
                 return summary
         try:
@@ -334,6 +336,7 @@ class ChatRouter:
             # Only files Baibain cannot read, not even fetched (a picture pasted into Teams):
             # which formats it reads is the answer, as if they had been.
             return await self._said(turn, org, format_refused(files[0].name).user_message, "error")
+        target = target or turn.opening_link  # 「/summarize」 under a colleague's link
         asked = f"summarize {target}".strip()  # as the summarizer records a summary's request
         if (cited_request := cited.cited_target(target)) is not None:
             return await summarize_cited(

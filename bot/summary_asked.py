@@ -16,6 +16,7 @@ from bot.linked import ask_about_link
 from bot.summarizer import Summarizer
 from bot.summary_sources import SummaryRequest
 from bot.turns import Answer, Progress, notice
+from knowledge.query import WEB_ADDRESS
 
 
 async def summarize_cited(
@@ -50,16 +51,25 @@ async def document_asked(
     question: str,
     asker: Asker,
     progress: Progress | None = None,
+    *,
+    link: str = "",
 ) -> Answer | None:
     """The reply to a message about one document: the summary it asks for instead of an
     answer (of the text pasted into it, of what the previous answer cited, of the document or
     URL it names), or the answer from the document it links to (``ask_about_link``); ``None``
     for a question to answer from the index (also one asking for the summary of something
-    that names nothing the asker may see)."""
+    that names nothing the asker may see). ``link``: the document the message is about when
+    it links to none itself (its thread's opening's link, ``Turn.opening_link``)."""
     text, chars = commands.summary_length(question)  # 「3行で要約して」
     if (pasted := commands.pasted_text(text)) is not None:
         of_pasted = SummaryRequest(pasted=pasted, question=question, max_chars=chars)
         return await summarizer.summarize(of_pasted, asker, progress)
+    policy = summarizer.sources.fetch_policy
+    if link and not WEB_ADDRESS.search(text):
+        if commands.asks_summary_pointing(text):  # 「要約して」, 「これを3行で要約して」
+            of_link = SummaryRequest(url=link, question=question, max_chars=chars)
+            return await summarizer.summarize(of_link, asker, progress)
+        return await ask_about_link(assistant, policy, question, asker, progress, address=link)
     if (request := cited.cited_request(text)) is not None:
         return await summarize_cited(
             summarizer, assistant, request, asker, progress, question=question, max_chars=chars
@@ -72,5 +82,4 @@ async def document_asked(
         named := await summarizer.summarize_named(target, asker, progress, max_chars=chars)
     ):
         return named
-    policy = summarizer.sources.fetch_policy
     return await ask_about_link(assistant, policy, question, asker, progress)

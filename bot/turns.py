@@ -153,6 +153,9 @@ class Turn:
     # the opening (its answers are the thread's history), or when it could not be read (Slack
     # alone reads it; other platforms leave it empty).
     thread_opening: str = ""
+    # The one web address that opening linked to, when the turn asks about it (「要約して」
+    # under a colleague's 「通知が出ました https://…/tsuchi.pdf」): what it is about.
+    opening_link: str = ""
 
     def __post_init__(self) -> None:
         # One place for every platform; frozen, so set the way dataclasses do.
@@ -278,10 +281,11 @@ class ChatBot(Protocol):
         writes in parts (never anything for other replies)."""
         ...
 
-    async def asks_about_opening_files(self, turn: Turn) -> bool:
+    async def asks_about_opening(self, turn: Turn) -> bool:
         """Whether a turn that brings no files of its own, in a thread someone opened with
-        files (a colleague's PDF), asks about those files (「これを要約して」, 「この資料の提出
-        期限は？」): the adapter then fetches them as if attached to the turn."""
+        files (a colleague's PDF) or a link, asks about them (「これを要約して」, 「この資料の
+        提出期限は？」): the adapter then fetches the files as if attached to the turn, or
+        gives the link as its ``opening_link``."""
         ...
 
     async def welcome(

@@ -329,14 +329,19 @@ class SlackAdapter:
             raise
 
     async def _with_opening(self, lane: str, turn: Turn, reply: ThreadReply) -> Turn:
-        """``turn`` with the message that opened its thread: its text, and its files when the
-        turn brings none and asks about them (``ChatBot.asks_about_opening_files``)."""
+        """``turn`` with the message that opened its thread: its text, and when the turn
+        brings no file and asks about what the opening brought (``ChatBot.asks_about_opening``),
+        its files, or the one document it links to."""
         opening = await self._thread_opening(lane, turn.conversation.workspace_id, reply)
         turn = replace(turn, thread_opening=opening.text)
-        asked = opening.files and not turn.attachments
-        if asked and await self.runtime.bot.asks_about_opening_files(turn):
-            turn = replace(turn, attachments=opening.files)
-        return turn
+        brought = opening.files or len(opening.links) == 1
+        if turn.attachments or not brought:
+            return turn
+        if not await self.runtime.bot.asks_about_opening(turn):
+            return turn
+        if opening.files:
+            return replace(turn, attachments=opening.files)
+        return replace(turn, opening_link=opening.links[0])
 
     async def _thread_opening(self, lane: str, workspace: str, reply: ThreadReply) -> Opening:
         """The message that opened the thread ``reply`` is in (empty when the bot wrote it),

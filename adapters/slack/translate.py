@@ -214,11 +214,13 @@ def thread_reply(payload: Mapping[str, Any], bot_id: str = "") -> ThreadReply | 
 
 @dataclass(frozen=True)
 class Opening:
-    """A thread's opening message as a turn reads it: its text and the files posted with it
-    (a colleague's PDF, about which the bot is asked in the thread)."""
+    """A thread's opening message as a turn reads it: its text, the files posted with it (a
+    colleague's PDF, about which the bot is asked in the thread) and the web addresses it
+    links to."""
 
     text: str = ""
     files: tuple[Attachment, ...] = ()
+    links: tuple[str, ...] = ()
 
 
 def read_opening(replies: Mapping[str, Any], reply: ThreadReply) -> Opening:
@@ -237,8 +239,9 @@ def read_opening(replies: Mapping[str, Any], reply: ThreadReply) -> Opening:
         or (reply.bot_id and bot == reply.bot_id)
     ):
         return Opening()
-    text = clean_text(str(opening.get("text") or ""), reply.bot_user_id)
-    return Opening(text, _attachments(opening))
+    raw = str(opening.get("text") or "")
+    links = tuple(m[1] for m in _LINK.finditer(raw) if m[1].startswith(("http://", "https://")))
+    return Opening(clean_text(raw, reply.bot_user_id), _attachments(opening), links)
 
 
 def welcome_target(payload: Mapping[str, Any]) -> tuple[ConversationRef, str] | None:

@@ -7,8 +7,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from aiohttp import web
 from chat_harness import SAMPLE_QUESTION, Chat, MakeChat
 from fakes.slack_api import Failure, FakeSlack, SlackCall
+from support import serving
 from test_slack import send_event, slack_chat
 
 from admin import orgs
@@ -289,3 +291,30 @@ async def test_after_an_answer_from_the_index_this_article_is_the_one_it_cited(
     for reply in (summary, named):
         assert reply.startswith("「地方自治法 第二百四十二条」の要約です")
     assert downloads(slack_fake) == []
+
+
+NOTICE_PAGE = """<html><head><title>窓口延長のお知らせ</title></head><body>
+<h1>窓口延長のお知らせ</h1>
+<p>年度末の繁忙期は、市民課の窓口を平日午後7時まで延長します。</p>
+<p>延長時間中は転入・転出の届出のみ受け付けます。</p>
+</body></html>"""
+
+
+async def test_the_document_a_colleague_linked_to_is_what_a_mention_asks_about(
+    make_chat, slack_fake
+) -> None:
+    async def page(_request: web.Request) -> web.Response:
+        return web.Response(text=NOTICE_PAGE, content_type="text/html")
+
+    async with serving({"/entyo": page}) as server:
+        chat = await linked(make_chat, slack_fake, fetch_allowed_networks="127.0.0.0/8")
+        address = str(server.make_url("/entyo"))
+        slack_fake.add_thread(f"窓口延長のお知らせが出ました <{address}|お知らせ>")
+
+        summary = await ask_in_thread(chat, slack_fake, "これを要約してください", 1)
+        answered = await ask_in_thread(chat, slack_fake, "この延長時間中は何を受け付けますか", 2)
+
+    assert summary.startswith("「窓口延長のお知らせ」の要約です") and "午後7時" in summary
+    assert "転入・転出の届出のみ" in answered and address in answered  # cited with its address
+    # The asker's words are recorded as sent, the link they were about beside them.
+    assert [t["question"] for t in audited_turns(chat)][:1] == ["これを要約してください"]
