@@ -278,7 +278,7 @@ def linked_summary(message: str) -> str | None:
     """The one web address a message asks to have summarized, before or after the request
     (「このPDFを要約してください https://…」, 「https://… この資料の要点を教えて」); ``None``
     for anything else."""
-    found = WEB_ADDRESS.findall(message)
+    found = list(dict.fromkeys(WEB_ADDRESS.findall(message)))  # a link and its label alike
     if len(found) != 1 or not asks_summary_pointing(without_web_addresses(message)):
         return None
     return str(found[0])

@@ -31,7 +31,7 @@ def linked_address(message: str) -> str | None:
     not a link alone); ``None`` otherwise, and for a message linking to several."""
     if starts_as_command(message) or commands.parse(message)[0] is not None:
         return None
-    found = WEB_ADDRESS.findall(message)
+    found = list(dict.fromkeys(WEB_ADDRESS.findall(message)))  # a link and its label alike
     rest = without_web_addresses(message).strip()
     if len(found) != 1 or len(rest) < _MIN_QUESTION_CHARS:
         return None
