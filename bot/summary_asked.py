@@ -71,8 +71,23 @@ async def document_asked(
             return await summarizer.summarize(of_link, asker, progress)
         return await ask_about_link(assistant, policy, question, asker, progress, address=link)
     if (request := cited.cited_request(text)) is not None:
+        sources = await assistant.cited_sources(asker)
+        opening = asker.thread_opening.strip()
+        # A colleague's notice pasted as the thread's opening, before any answer cited
+        # anything: 「要約して」 is about it.
+        pointing = commands.asks_summary_pointing(text)
+        if not sources and pointing and len(opening) >= commands.MIN_PASTED_CHARS:
+            of_opening = SummaryRequest(pasted=opening, question=question, max_chars=chars)
+            return await summarizer.summarize(of_opening, asker, progress)
         return await summarize_cited(
-            summarizer, assistant, request, asker, progress, question=question, max_chars=chars
+            summarizer,
+            assistant,
+            request,
+            asker,
+            progress,
+            sources,
+            question=question,
+            max_chars=chars,
         )
     if linked := commands.linked_summary(text):  # 「このPDFを要約して https://…」
         by_url = SummaryRequest(url=linked, question=question, max_chars=chars)

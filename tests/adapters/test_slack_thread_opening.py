@@ -318,3 +318,21 @@ async def test_the_document_a_colleague_linked_to_is_what_a_mention_asks_about(
     assert "転入・転出の届出のみ" in answered and address in answered  # cited with its address
     # The asker's words are recorded as sent, the link they were about beside them.
     assert [t["question"] for t in audited_turns(chat)][:1] == ["これを要約してください"]
+
+
+async def test_a_notice_pasted_as_the_threads_opening_is_what_a_summary_asks_for(
+    make_chat, slack_fake
+) -> None:
+    chat = await linked(make_chat, slack_fake)
+    slack_fake.add_thread(
+        "窓口延長について\n年度末の繁忙期は、市民課の窓口を平日午後7時まで延長します。"
+        "延長時間中は転入・転出の届出のみ受け付けます。"
+    )
+
+    summary = await ask_in_thread(chat, slack_fake, "3行で要約してください", 1)
+
+    assert summary.startswith("「窓口延長について」の要約です") and "午後7時" in summary
+    # Once the bot has answered in the thread, 「要約して」 is about what its answer cited.
+    await ask_in_thread(chat, slack_fake, "地方自治法第242条", 2)
+    cited = await ask_in_thread(chat, slack_fake, "要約して", 3)
+    assert cited.startswith("「地方自治法 第二百四十二条」の要約です")
