@@ -157,6 +157,8 @@ class Assistant:
             if question.strip():  # too long, or unreadable: in the audit log as it was sent,
                 # but for what no encoding holds (lone surrogates, kept as 「?」)
                 readable = question.encode("utf-8", "replace").decode("utf-8")
+                if asks_to_write(readable):  # a long text to rewrite: not a question's limit
+                    return await self.replied(readable, asker, notice(WRITING_REPLY), started)
                 await self.record_failure(readable, asker, exc, started)
             raise
         turn_id = uuid.uuid4().hex

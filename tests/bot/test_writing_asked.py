@@ -53,3 +53,7 @@ async def test_the_web_page_says_what_the_bot_does_instead_of_quoting_statutes(
     assert reply["answer"] == WRITING_REPLY and reply["citations"] == []
     assert reply["outcome"] == "command" and reply["usage"]["total_tokens"] == 0
     assert "文章の作成・書き直し・翻訳には対応していません" in WRITING_REPLY
+
+    # A long text to rewrite is told the same, not that a question may be 2,000 characters.
+    long = await ask("次の文章を敬語に直してください\n" + "明日は窓口が休みです。" * 300, "t-2")
+    assert long["answer"] == WRITING_REPLY
