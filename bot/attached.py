@@ -115,7 +115,7 @@ async def ask_about_files(
     except BaibainError as exc:  # unreadable: asked all the same
         await assistant.record_failure(question, asker, exc, started)
         raise
-    return await answer_from(assistant, question, read, asker, progress)
+    return await answer_from_files(assistant, question, read, asker, progress)
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ async def read_files(
     return FilesRead(documents, unread)
 
 
-async def answer_from(
+async def answer_from_files(
     assistant: Assistant,
     question: str,
     read: FilesRead,

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Literal
 
 from bot.turns import starts_as_command
-from knowledge.query import WEB_ADDRESS, without_web_addresses
+from knowledge.query import web_addresses, without_web_addresses
 
 Access = Literal["everyone", "admin", "operator"]
 
@@ -278,10 +278,10 @@ def linked_summary(message: str) -> str | None:
     """The one web address a message asks to have summarized, before or after the request
     (「このPDFを要約してください https://…」, 「https://… この資料の要点を教えて」); ``None``
     for anything else."""
-    found = list(dict.fromkeys(WEB_ADDRESS.findall(message)))  # a link and its label alike
+    found = web_addresses(message)
     if len(found) != 1 or not asks_summary_pointing(without_web_addresses(message)):
         return None
-    return str(found[0])
+    return found[0]
 
 
 def pasted_text(message: str) -> str | None:

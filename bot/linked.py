@@ -14,11 +14,11 @@ import logging
 from bot import commands
 from bot.asker import Asker
 from bot.assistant import Assistant
-from bot.attached import answer_from, read_files
+from bot.attached import answer_from_files, read_files
 from bot.fetch import FetchPolicy, fetch_document
 from bot.turns import Answer, Progress, starts_as_command
 from knowledge.errors import BaibainError
-from knowledge.query import WEB_ADDRESS, without_web_addresses
+from knowledge.query import web_addresses, without_web_addresses
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def linked_address(message: str) -> str | None:
     not a link alone); ``None`` otherwise, and for a message linking to several."""
     if starts_as_command(message) or commands.parse(message)[0] is not None:
         return None
-    found = list(dict.fromkeys(WEB_ADDRESS.findall(message)))  # a link and its label alike
+    found = web_addresses(message)
     rest = without_web_addresses(message).strip()
     if len(found) != 1 or len(rest) < _MIN_QUESTION_CHARS:
         return None
@@ -61,4 +61,4 @@ async def ask_about_link(
         return None
     if not read.documents:
         return None
-    return await answer_from(assistant, message, read, asker, progress)
+    return await answer_from_files(assistant, message, read, asker, progress)

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Literal
 
 from admin.conversations import CitedSource
+from bot.smalltalk import NOISE
 from bot.turns import Answer, ConversationRef
 from knowledge.retrieval import Retrieved
 
@@ -49,8 +50,6 @@ _MOVES: tuple[tuple[Move, re.Pattern[str]], ...] = (
         ),
     ),
 )
-# Punctuation, symbols and spaces around and between the words (「違います！！」, 「他には？」).
-_NOISE = re.compile(r"[\s\W_ー〜~]+")
 
 OTHERS_NOTICE = "前の回答で示した資料のほかに見つかった資料です。"
 NOTHING_ELSE_TEXT = (
@@ -68,7 +67,7 @@ def conversation_move(message: str) -> Move | None:
     """The move a reply in a conversation is, when it is nothing else (「他にはありますか？」,
     「もっと詳しく教えてください」, 「違います」); ``None`` for a question
     (「他に必要な書類は？」, 「詳しい手続きの流れは？」)."""
-    words = "".join(_NOISE.split(unicodedata.normalize("NFKC", message)))
+    words = "".join(NOISE.split(unicodedata.normalize("NFKC", message)))
     if not words or len(words) > 30:
         return None
     return next((move for move, pattern in _MOVES if pattern.fullmatch(words)), None)

@@ -83,7 +83,7 @@ GREETING_REPLY = (
 # Where chat commands do not exist (the web page, the REST API); chat shows /help's text.
 HOW_TO_USE_REPLY = WHAT_I_DO + _EXAMPLE + AI_NOTE
 # Punctuation, symbols, emoji and spaces around and between the words.
-_NOISE = re.compile(r"[\s\W_ー〜~]+")
+NOISE = re.compile(r"[\s\W_ー〜~]+")
 # The bot itself, as staff may name it before asking how to use it.
 _BOT = r"(?:この|その)?(?:バイバイン|ボット|bot|チャットボット|アプリ|あなた|きみ|君)?"
 _HOW_TO_USE = re.compile(
@@ -95,7 +95,7 @@ _HOW_TO_USE = re.compile(
     r"|(?:どう|どのように|どうやって)(?:使|つか)(?:えば|う|います|えます)(?:いい|よい)?(?:の|ですか|か)?"
 )
 
-# Matched against the message's words run together (``_NOISE`` removed), whole.
+# Matched against the message's words run together (``NOISE`` removed), whole.
 _ALIVE = re.compile(
     r"(?:テスト|てすと|test|testing)(?:です|中|中です|して(?:います|ます))?"
     r"|(?:ちゃんと|きちんと)?(?:動いて|うごいて|生きて|起きて)(?:る|ます|います)(?:か|かな|の)?"
@@ -120,7 +120,7 @@ def asks_how_to_use(text: str) -> bool:
     words = unicodedata.normalize("NFKC", text).lower()
     if len(words) > 40:
         return False
-    return _HOW_TO_USE.fullmatch("".join(p for p in _NOISE.split(words) if p)) is not None
+    return _HOW_TO_USE.fullmatch("".join(p for p in NOISE.split(words) if p)) is not None
 
 
 def small_talk_reply(text: str, *, mention: bool = False) -> str | None:
@@ -145,7 +145,7 @@ def _small_talk_reply(text: str) -> str | None:
     words = unicodedata.normalize("NFKC", text).lower()
     if len(words) > 40:
         return None
-    parts = [p for p in _NOISE.split(words) if p]
+    parts = [p for p in NOISE.split(words) if p]
     if not parts:
         if not words.strip():
             return None

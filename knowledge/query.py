@@ -30,6 +30,12 @@ FIRST_LINE_WEIGHT = 2.0
 WEB_ADDRESS = re.compile(r"https?://[^\s<>\"'「」『』（）()、。，．！？]+")
 
 
+def web_addresses(text: str) -> list[str]:
+    """The distinct web addresses in ``text``, in their order (a link sent as its address and
+    its label is one)."""
+    return list(dict.fromkeys(WEB_ADDRESS.findall(text)))
+
+
 def without_web_addresses(question: str) -> str:
     """``question`` with each web address in it replaced by a space, and without the lines
     that held nothing else (a link on the first line is not what is asked)."""
