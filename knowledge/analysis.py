@@ -293,7 +293,8 @@ class Analyzer:
         add its era years twice). ``morphemes`` receives every morpheme of the same analysis as
         ``(surface, dictionary form, normalized form)``, particles included (「入ら」 →
         ``("入ら", "入る", "入る")``, 「たたい」 → ``("たたい", "たたく", "叩く")``). ``nouns``
-        receives the terms of the nouns among them. ``subjects`` receives the terms of each
+        receives the terms of the nouns among them that say what rather than which year or how
+        many (not 令和, 7, 年度, 件). ``subjects`` receives the terms of each
         common noun that the dictionary knows (「野球」, 「パソコン」; not names, typos, time
         words or counters): words that name what a question is about. ``names`` receives the
         names of products, systems and services (``_is_name``), and of people addressed by a
@@ -346,7 +347,7 @@ class Analyzer:
                     found = found[:1]
                 if nouns is not None or subjects is not None or names is not None:
                     pos, oov = morpheme.part_of_speech(), morpheme.is_oov()
-                    if nouns is not None and pos[0] == "名詞":
+                    if nouns is not None and _says_what(pos, morpheme.surface()):
                         nouns.update(found)
                     if subjects is not None and _is_subject(pos, oov):
                         subjects.append(found)
@@ -362,6 +363,26 @@ class Analyzer:
 
 # Common nouns that say when or how many rather than what (昨日, 毎年; 回, 件).
 _NOT_SUBJECTS = frozenset({"副詞可能", "助数詞可能"})
+
+
+# Nouns that say which year a question is about even though the dictionary lists them as names
+# or things: a passage holding only 令和七年度 of 「令和7年度の予算」 holds nothing of what is
+# asked.
+_YEAR_NOUNS = frozenset(
+    {"明治", "大正", "昭和", "平成", "令和", "年度", "今年度", "本年度", "来年度", "昨年度"}
+    | {"前年度", "翌年度", "四半期", "上半期", "下半期"}
+)
+
+
+def _says_what(pos: Sequence[str], surface: str) -> bool:
+    """Whether a morpheme is a noun that says what rather than which year or how many (a
+    number, a counter, an era); 「何日」, 「以内」 and 「期限」 say what is asked of a passage."""
+    return (
+        pos[0] == "名詞"
+        and pos[1] != "数詞"
+        and pos[2] != "助数詞可能"
+        and surface not in _YEAR_NOUNS
+    )
 
 
 def _is_subject(pos: Sequence[str], oov: bool) -> bool:

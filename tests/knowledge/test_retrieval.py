@@ -344,6 +344,22 @@ async def test_a_passage_holding_none_of_the_questions_nouns_is_no_answer(
     assert duty.hits[0].meta.doc_id == "91" and duty.relevant
 
 
+FISCAL_YEARS = [
+    doc("93", "高齢者の医療の確保に関する法律", "令和七年度における支援金率は、百分の七とする。"),
+    doc("94", "地方自治法", "会計管理者は、現金の出納を行う。"),
+]
+
+
+async def test_a_passage_holding_only_the_questions_year_is_no_answer(tmp_path: Path) -> None:
+    # No passage speaks of a 予算: one that shares only the fiscal year says nothing of it.
+    budget = await retrieve(tmp_path, FISCAL_YEARS, "令和7年度の予算")
+    assert budget.hits and budget.hits[0].meta.doc_id == "93"
+    assert not budget.relevant and not budget.related
+    # The same year beside what the passage speaks of is an answer.
+    rate = await retrieve(tmp_path, FISCAL_YEARS, "令和7年度の支援金率は")
+    assert rate.hits[0].meta.doc_id == "93" and rate.relevant
+
+
 # Everyday wording against statutory wording, and what a question asks for: (decoy, answer,
 # question). The decoy is indexed first, so it wins a tie.
 WORDING = {
