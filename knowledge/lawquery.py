@@ -9,13 +9,14 @@ from that file. What a question speaks of (「固定資産税」) names the act 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 from knowledge.data import tsv_pairs
-from knowledge.numerals import find_article_refs
+from knowledge.numerals import NUMERAL, ArticleRef, find_article_refs, kanji_to_int
 
 _SUFFIXES = ("施行令", "施行規則")
 # A name ending in 法 followed by one of these is part of another word (医療法人, 市民法律相談,
@@ -57,7 +58,9 @@ class LawQuery:
         """The question without the laws it names and its article references: what it asks
         about them (「を見せて」 of 「地方自治法第242条を見せて」)."""
         spans = [m.span for m in self.mentions]
-        spans += [ref.span for ref in find_article_refs(self.text)]
+        for ref in find_article_refs(self.text):
+            bare = _BARE_START.search(self.text[: ref.span[0]])  # 「第5〜」 of 「第5〜7条」
+            spans.append((bare.start() if bare else ref.span[0], ref.span[1]))
         kept = [True] * len(self.text)
         for start, end in spans:
             kept[start:end] = [False] * (end - start)
@@ -220,17 +223,53 @@ def _lookups(
     only_law = {m.law_id for m in indexed}
     found: list[tuple[str, str]] = []
     paragraphs: list[tuple[str, str, int]] = []
+    previous: ArticleRef | None = None
     for ref in find_article_refs(text):
         start = ref.span[0]
+        # 「第5〜7条」: the law is named before the range's first number.
+        bare = _BARE_START.search(text[:start])
+        named_at = bare.start() if bare and previous is None else start
         law_id = next(
-            (m.law_id for m in reversed(indexed) if 0 <= start - m.span[1] <= _MAX_GAP), ""
+            (m.law_id for m in reversed(indexed) if 0 <= named_at - m.span[1] <= _MAX_GAP), ""
         )
         if not law_id and len(only_law) == 1:
             law_id = next(iter(only_law))
         if not law_id:
             continue
-        if (law_id, ref.article) not in found:
-            found.append((law_id, ref.article))
+        for article in (*_articles_before(text, ref, previous), ref.article):
+            if (law_id, article) not in found:
+                found.append((law_id, article))
+        previous = ref
         if ref.paragraph and (law_id, ref.article, ref.paragraph) not in paragraphs:
             paragraphs.append((law_id, ref.article, ref.paragraph))
     return tuple(found), tuple(paragraphs)
+
+
+# What joins the two ends of a range of articles, and the longest range whose articles are all
+# looked up (a wider one is more likely a span of a chapter than articles to read).
+_RANGE_JOIN = r"\s*(?:から|乃至|ないし|[~〜\-－ー―‐])\s*"
+_BARE_START = re.compile(rf"(?:第\s*)?(?P<start>{NUMERAL}){_RANGE_JOIN}$")
+_JOINED = re.compile(rf"{_RANGE_JOIN}$")
+_MAX_RANGE = 10
+
+
+def _range_start(text: str, ref: ArticleRef, previous: ArticleRef | None) -> int | None:
+    """The first article of a range that ``ref`` ends: the reference before it joined to it
+    (「第5条から第7条まで」), or a bare number (「第5〜7条」, 「5から7条」)."""
+    before = text[: ref.span[0]]
+    if previous is not None and _JOINED.fullmatch(before[previous.span[1] :]):
+        return int(previous.article) if previous.article.isdigit() else None
+    bare = _BARE_START.search(before)
+    return kanji_to_int(bare["start"]) if bare else None
+
+
+def _articles_before(text: str, ref: ArticleRef, previous: ArticleRef | None) -> list[str]:
+    """The articles of the range that ``ref`` ends, before it: 6 of 「第5条から第7条」, 5 and
+    6 of 「第5〜7条」. None when ``ref`` ends no range, names a 条の2 or ends a long one."""
+    start = _range_start(text, ref, previous)
+    if start is None or not ref.article.isdigit():
+        return []
+    end = int(ref.article)
+    if not 0 < end - start <= _MAX_RANGE:
+        return []
+    return [str(n) for n in range(start, end)]

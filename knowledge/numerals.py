@@ -21,14 +21,14 @@ _KANJI_DIGITS = "〇一二三四五六七八九"
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 # A number as written in statutes and questions: ASCII digits or kanji numerals.
-_NUM = r"[0-9〇零一二三四五六七八九十百千万]+"
+NUMERAL = r"[0-9〇零一二三四五六七八九十百千万]+"
 _ARTICLE_RE = re.compile(
-    rf"(?P<prefix>第\s*)?(?P<article>{_NUM})\s*[条條](?![件例約文理])"
-    rf"(?P<branches>(?:\s*の\s*{_NUM})*)"
-    rf"(?:\s*第\s*(?P<paragraph>{_NUM})\s*項)?"
-    rf"(?:\s*第\s*(?P<item>{_NUM})\s*号)?"
+    rf"(?P<prefix>第\s*)?(?P<article>{NUMERAL})\s*[条條](?![件例約文理])"
+    rf"(?P<branches>(?:\s*の\s*{NUMERAL})*)"
+    rf"(?:\s*第\s*(?P<paragraph>{NUMERAL})\s*項)?"
+    rf"(?:\s*第\s*(?P<item>{NUMERAL})\s*号)?"
 )
-_BRANCH_RE = re.compile(_NUM)
+_BRANCH_RE = re.compile(NUMERAL)
 
 
 @dataclass(frozen=True)

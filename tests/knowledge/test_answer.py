@@ -86,6 +86,42 @@ async def test_an_article_named_alone_is_quoted_from_its_beginning(tmp_path: Pat
         await store.close()
 
 
+PROCEDURE = "405AC0000000088"
+PROCEDURE_ARTICLES = {
+    "第五条": "行政庁は、審査基準を定めるものとする。",
+    "第六条": "行政庁は、申請の処理に通常要すべき標準的な期間を定めるよう努める。",
+    "第七条": "行政庁は、申請が到達したときは遅滞なく審査を開始しなければならない。",
+    "第八条": "行政庁は、申請を拒否する処分をする場合は、その理由を示さなければならない。",
+}
+
+
+async def test_a_range_of_articles_is_quoted_article_by_article(tmp_path: Path) -> None:
+    documents = [
+        law_article(PROCEDURE, "行政手続法", position, text)
+        for position, text in PROCEDURE_ARTICLES.items()
+    ]
+    store = EmbeddedIndexStore(tmp_path / "index.sqlite3", ANALYZER)
+    try:
+        await store.upsert_many(documents)
+        retriever = Retriever(store, ANALYZER)
+        for question in (
+            "行政手続法第5条から第7条まで",
+            "行政手続法の第五条乃至第七条を見せて",
+            "行政手続法第5〜7条",
+        ):
+            named = answer_from(await retriever.retrieve(question, SearchFilter(), 5), ANALYZER)
+            # Every article of the range, the one between its ends too, in order; not the next.
+            shown = [h.meta.doc_id.partition("#")[2] for h in named.sources]
+            assert shown == ["第五条", "第六条", "第七条"], question
+        # Two articles named with 「と」 are those two.
+        both = answer_from(
+            await retriever.retrieve("行政手続法第5条と第7条", SearchFilter(), 5), ANALYZER
+        )
+        assert [h.meta.doc_id.partition("#")[2] for h in both.sources] == ["第五条", "第七条"]
+    finally:
+        await store.close()
+
+
 def law_article(law_id: str, title: str, position: str, text: str) -> Document:
     meta = DocumentMeta(
         doc_id=f"{law_id}#{position}", title=title, dataset="テスト", law_id=law_id, law_title=title
