@@ -3,6 +3,7 @@ answers, or a polite 「見つかりませんでした」; and the citations eve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from bot.turns import EXTRACT_FOOTER, Answer, Citation
@@ -40,6 +41,17 @@ SUBJECT_NOTICE = (
     "※{laws}は検索できる資料に含まれていないため、この回答には反映されていません。"
     "条文はe-Gov法令検索などでご確認ください。"
 )
+# Over a question typed in hiragana only, offline: its words rarely meet the kanji of the
+# documents (Sudachi reads 「じゅうみんひょう」 as じゅう, 見る and ひょう, not 住民票).
+KANA_NOTICE = (
+    "※ひらがなだけの質問は資料の言葉（漢字）と照らし合わせにくく、関係の薄い資料が表示される"
+    "ことがあります。漢字を含めて入力すると見つかりやすくなります（例：「じゅうみんひょう」→"
+    "「住民票」）。"
+)
+# A question that is hiragana only, besides spaces, digits and punctuation, and long enough
+# to be a question rather than a word the dictionary knows in kana (「ごみ」).
+_BESIDE_KANA = r"[\sー0-9０-９、。，．！？!?「」…・〜~]*"
+_KANA_ONLY = re.compile(rf"{_BESIDE_KANA}(?:[ぁ-ゖ]{_BESIDE_KANA}){{6,}}")
 OFFLINE_NOTICE = "※AIモデルに接続できなかったため、資料の該当箇所を抜粋して表示しています。"
 OFFLINE_SUMMARY_NOTICE = "※AIモデルに接続できなかったため、資料から抜粋して要約します。"
 # The model was reached, but its content filter (Azure OpenAI) refused the prompt or withheld
@@ -58,10 +70,11 @@ def offline_answer(retrieved: Retrieved, analyzer: Analyzer, notice: str = "") -
     them answers, or that nothing was found."""
     laws = quoted_titles(retrieved.unindexed_laws)
     subjects = _subject_notice(retrieved)
+    kana = KANA_NOTICE if _KANA_ONLY.fullmatch(retrieved.query.text.strip()) else ""
     if related := retrieved.related:
         text = UNINDEXED_RELATED_TEXT.format(laws=laws) if laws else NOT_ANSWERED_TEXT
         return Answer(
-            text=noted(text, subjects),
+            text=noted(text, kana, subjects),
             citations=related_citations(related),
             outcome="not_found",
             related_heading=RELATED_HEADING,
@@ -69,10 +82,10 @@ def offline_answer(retrieved: Retrieved, analyzer: Analyzer, notice: str = "") -
         )
     if not retrieved.relevant:
         text = UNINDEXED_TEXT.format(laws=laws) if laws else NOT_FOUND_TEXT
-        return Answer(text=noted(text, subjects), outcome="not_found", footer="")
+        return Answer(text=noted(text, kana, subjects), outcome="not_found", footer="")
     composed = answer_from(retrieved, analyzer)
     return Answer(
-        text=noted(composed.text, notice, *unindexed_notices(retrieved)),
+        text=noted(composed.text, notice, kana, *unindexed_notices(retrieved)),
         citations=tuple(citation_for(n, hit) for n, hit in enumerate(composed.sources, 1)),
         footer=EXTRACT_FOOTER,
     )

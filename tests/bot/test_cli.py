@@ -64,6 +64,24 @@ def test_a_question_on_a_law_the_sample_lacks_says_so(tmp_path: Path) -> None:
     assert "検索できる資料" not in ask("転入届はいつまでに出しますか")["answer"]
 
 
+def test_a_question_in_hiragana_only_is_told_to_use_kanji(tmp_path: Path) -> None:
+    env = {"BAIBAIN_DATA_DIR": str(tmp_path / "new")}
+
+    def ask(question: str) -> str:
+        result = CliRunner().invoke(app, ["ask", question, "--json"], env=env)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["answer"]
+
+    # Sudachi reads 「じゅうみんひょう」 as じゅう, 見る and ひょう: the passages found hardly
+    # speak of 住民票, and the asker is told how to be found better.
+    kana = ("じゅうみんひょうのうつしはだれがせいきゅうできますか", "てんにゅうとどけのきげん")
+    for question in kana:
+        assert ask(question).startswith("※ひらがなだけの質問は"), question
+    # A word the dictionary knows in kana, or a question with kanji, is read as it is.
+    assert "ひらがなだけ" not in ask("ごみ")
+    assert "ひらがなだけ" not in ask("住民票のうつしは誰がせいきゅうできますか")
+
+
 def test_sample_can_be_disabled(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
