@@ -51,6 +51,8 @@ class CitedSource:
     title: str
     doc_id: str
     position: str = ""
+    # Where the document was read from (a linked page, which can be read again).
+    url: str = ""
 
 
 def _aad(conversation_hash: str) -> bytes:
@@ -108,6 +110,7 @@ class ConversationStore:
                 title=str(s["title"]),
                 doc_id=str(s["doc_id"]),
                 position=str(s.get("position", "")),
+                url=str(s.get("url", "")),
             )
             for s in kept
         ]

@@ -202,7 +202,7 @@ class Assistant:
         # shape the thread's follow-ups either.
         await self._record(question, asker, answer, started, opening)
         sources = [
-            CitedSource(n=c.n, title=c.title, doc_id=c.doc_id, position=c.position)
+            CitedSource(n=c.n, title=c.title, doc_id=c.doc_id, position=c.position, url=c.url)
             for c in answer.citations
             if c.doc_id
         ]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from admin.conversations import CitedSource
 from bot import commands
+from bot.attached import ATTACHED_DATASET
 from bot.summary_sources import SummaryRequest
 from bot.turns import shown_position
 from knowledge.numerals import kanji_to_int
@@ -99,7 +100,10 @@ def choose(sources: list[CitedSource], request: CitedRequest) -> CitedSource | s
 
 def summary_request(source: CitedSource) -> SummaryRequest:
     """What the summarizer is asked for a cited source: its document, and the article cited
-    when the position names one (for a statute stored whole, only that article is summarized)."""
+    when the position names one (for a statute stored whole, only that article is summarized);
+    a linked page, read for its answer only, is read again from its address."""
+    if source.url and source.doc_id.startswith(f"{ATTACHED_DATASET}/"):
+        return SummaryRequest(url=source.url)
     return SummaryRequest(cited_id=source.doc_id, article=article_key(source.position) or "")
 
 

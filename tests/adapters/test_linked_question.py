@@ -7,6 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 from chat_harness import SAMPLE_QUESTION
 from support import serving
+from test_logo import deliver
 from test_pasted_summary import linked, said
 
 GUIDE = """<html><head><title>窓口案内</title></head><body>
@@ -42,6 +43,32 @@ async def test_a_question_beside_a_link_is_answered_from_the_linked_document(
         assert "住民基本台帳法" in reply
     assert summary.startswith("「窓口案内」の要約です") and "休日窓口" in summary
     assert chat.turn_outcomes() == ["answered"] * 4
+
+
+async def test_the_linked_document_an_answer_cited_is_read_again_to_be_summarized(
+    make_chat, logo_fake
+) -> None:
+    fetched: list[str] = []
+
+    async def guide(request: web.Request) -> web.Response:
+        fetched.append(request.path)
+        return await html(GUIDE)
+
+    async def in_thread(text: str) -> str:
+        await deliver(chat, logo_fake, logo_fake.event(text, thread_id="t-link"))
+        await chat.drain()
+        return logo_fake.replies[-1].text
+
+    async with serving({"/madoguchi": guide}) as server:
+        chat = await linked(make_chat, logo_fake, fetch_allowed_networks="127.0.0.0/8")
+        address = str(server.make_url("/madoguchi"))
+        answer = await in_thread(f"{address} の休日窓口は何時からですか？")
+        summary = await in_thread("[1]を要約して")
+
+    assert "午前9時から正午まで" in answer
+    # The page was read for the answer only, and is read again from the address it cited.
+    assert summary.startswith("「窓口案内」の要約です") and "休日窓口" in summary
+    assert fetched == ["/madoguchi", "/madoguchi"]
 
 
 async def test_a_link_to_an_internal_address_is_not_fetched(make_chat, logo_fake) -> None:
