@@ -80,6 +80,7 @@ def teams_config(settings: Settings) -> TeamsConfig | None:
         tenant_id=settings.teams_tenant_id.strip(),
         openid_metadata_url=settings.teams_openid_metadata_url,
         token_url=settings.teams_token_url,
+        graph_url=settings.teams_graph_url,
         file_hosts=tuple(h.strip() for h in settings.teams_file_hosts.split(",") if h.strip()),
     )
     if app_id and password:

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # Bot Framework endpoints; empty = Microsoft's public cloud (override for gateways, tests).
     teams_openid_metadata_url: str = ""
     teams_token_url: str = ""
+    # Microsoft Graph, where a channel thread's root message is read; empty = the public
+    # cloud's https://graph.microsoft.com (override for sovereign clouds, gateways, tests).
+    teams_graph_url: str = ""
     # Hosts (and their subdomains) that files attached in Teams may be downloaded from: the
     # pre-authenticated download URLs of personal-chat attachments point into SharePoint.
     teams_file_hosts: str = "sharepoint.com"

@@ -151,7 +151,7 @@ class Turn:
     # 「@バイバイン これの根拠は？」 is asked): the conversation's context while the thread holds
     # no turn of the bot's own. Empty when the turn opens no thread reply, when the bot wrote
     # the opening (its answers are the thread's history), or when it could not be read (Slack
-    # alone reads it; other platforms leave it empty).
+    # and Teams read it; LoGo Chat, whose webhook does not carry it, leaves it empty).
     thread_opening: str = ""
     # The one web address that opening linked to, when the turn asks about it (「要約して」
     # under a colleague's 「通知が出ました https://…/tsuchi.pdf」): what it is about.

@@ -54,13 +54,12 @@ from adapters.common import (
     unix_seconds,
     with_files,
 )
+from adapters.openings import Opening, Openings, with_opening
 from adapters.outbound import RetryableSend, SendFailed, retry_after_seconds, split_answer
 from adapters.progress import answer_as_written
-from adapters.slack.openings import Openings
 from adapters.slack.translate import (
     ACTION_DOWN,
     ACTION_UP,
-    Opening,
     ThreadReply,
     read_opening,
     render,
@@ -301,7 +300,8 @@ class SlackAdapter:
             if target.response_url is None:
                 placeholder = await self._post(lane, target, {"text": PLACEHOLDER_TEXT})
             if reply is not None:
-                turn = await self._with_opening(lane, turn, reply)
+                opening = await self._thread_opening(lane, turn.conversation.workspace_id, reply)
+                turn = await with_opening(self.runtime.bot, turn, opening)
             rest = target  # where the parts after the first of a long answer go
             if placeholder and not target.thread_ts:
                 # A DM answered outside a thread: replying in the answer's thread continues it,
@@ -327,21 +327,6 @@ class SlackAdapter:
             if placeholder:
                 await self._withdraw(lane, target, placeholder)
             raise
-
-    async def _with_opening(self, lane: str, turn: Turn, reply: ThreadReply) -> Turn:
-        """``turn`` with the message that opened its thread: its text, and when the turn
-        brings no file and asks about what the opening brought (``ChatBot.asks_about_opening``),
-        its files, or the one document it links to."""
-        opening = await self._thread_opening(lane, turn.conversation.workspace_id, reply)
-        turn = replace(turn, thread_opening=opening.text)
-        brought = opening.files or len(opening.links) == 1
-        if turn.attachments or not brought:
-            return turn
-        if not await self.runtime.bot.asks_about_opening(turn):
-            return turn
-        if opening.files:
-            return replace(turn, attachments=opening.files)
-        return replace(turn, opening_link=opening.links[0])
 
     async def _thread_opening(self, lane: str, workspace: str, reply: ThreadReply) -> Opening:
         """The message that opened the thread ``reply`` is in (empty when the bot wrote it),

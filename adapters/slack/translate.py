@@ -19,6 +19,7 @@ import emoji
 
 from adapters.common import as_command, citation_details, is_web_link
 from adapters.markdown import plain_text
+from adapters.openings import Opening
 from adapters.outbound import split_text
 from adapters.progress import progress_text
 from adapters.slack.mrkdwn import escape, link_label, to_mrkdwn
@@ -210,17 +211,6 @@ def thread_reply(payload: Mapping[str, Any], bot_id: str = "") -> ThreadReply | 
     if not thread_ts or thread_ts == ts or not channel:
         return None
     return ThreadReply(channel, thread_ts, _bot_user_id(payload), bot_id)
-
-
-@dataclass(frozen=True)
-class Opening:
-    """A thread's opening message as a turn reads it: its text, the files posted with it (a
-    colleague's PDF, about which the bot is asked in the thread) and the web addresses it
-    links to."""
-
-    text: str = ""
-    files: tuple[Attachment, ...] = ()
-    links: tuple[str, ...] = ()
 
 
 def read_opening(replies: Mapping[str, Any], reply: ThreadReply) -> Opening:

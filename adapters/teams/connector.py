@@ -2,8 +2,10 @@
 
 The bot authenticates with an OAuth 2.0 client-credentials token for
 ``https://api.botframework.com/.default`` from Microsoft Entra ID (the bot's tenant, or
-``botframework.com`` for a multi-tenant registration). Calls are plain aiohttp so the event
-loop never blocks, and every call goes through the outbox (pacing, 429/5xx retries).
+``botframework.com`` for a multi-tenant registration); ``TokenSource`` gets the token for
+Microsoft Graph (``adapters.teams.graph``) the same way, for another scope. Calls are plain
+aiohttp so the event loop never blocks, and every call goes through the outbox (pacing,
+429/5xx retries).
 """
 
 from __future__ import annotations
@@ -33,21 +35,23 @@ def default_token_url(tenant_id: str) -> str:
 
 
 class ConnectorRejected(Exception):
-    """The connector or the token endpoint refused a call (not worth retrying)."""
+    """The connector, the token endpoint or Graph refused a call (not worth retrying)."""
 
     def __init__(self, what: str, status: int) -> None:
         super().__init__(f"{what} refused status={status}")
         self.status = status
 
 
-def _retry_or_raise(what: str, resp: aiohttp.ClientResponse) -> None:
+def retry_or_raise(what: str, resp: aiohttp.ClientResponse) -> None:
+    """``RetryableSend`` for a 429 or 5xx answer, else ``ConnectorRejected``."""
     if resp.status == 429 or resp.status >= 500:
         raise RetryableSend(resp.status, retry_after_seconds(resp.headers.get("Retry-After")))
     raise ConnectorRejected(what, resp.status)
 
 
-class BotTokenSource:
-    """The bot's access token, fetched once and renewed shortly before it expires."""
+class TokenSource:
+    """The app's access token for ``scope`` (the Bot Connector's by default) from the token
+    endpoint at ``url``, fetched once and renewed shortly before it expires."""
 
     def __init__(
         self,
@@ -55,6 +59,7 @@ class BotTokenSource:
         url: str,
         app_id: str,
         password: str,
+        scope: str = BOT_SCOPE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._session = session
@@ -63,7 +68,7 @@ class BotTokenSource:
             "grant_type": "client_credentials",
             "client_id": app_id,
             "client_secret": password,
-            "scope": BOT_SCOPE,
+            "scope": scope,
         }
         self._clock = clock
         self._token = ""
@@ -71,7 +76,7 @@ class BotTokenSource:
         self._lock = asyncio.Lock()
 
     def invalidate(self) -> None:
-        """Forget the token (after the connector answered 401)."""
+        """Forget the token (after the service it was for answered 401)."""
         self._token = ""
 
     async def token(self) -> str:
@@ -83,7 +88,7 @@ class BotTokenSource:
                 async with self._session.post(self._url, data=self._form) as resp:
                     if resp.status != 200:
                         await resp.read()
-                        _retry_or_raise("token endpoint", resp)
+                        retry_or_raise("token endpoint", resp)
                     body = await resp.json(content_type=None)
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 raise RetryableSend(0) from exc
@@ -108,7 +113,7 @@ class TeamsTarget:
 class TeamsConnector:
     """Reply to an activity and update an activity in place (one HTTP call per method)."""
 
-    def __init__(self, session: aiohttp.ClientSession, tokens: BotTokenSource | None) -> None:
+    def __init__(self, session: aiohttp.ClientSession, tokens: TokenSource | None) -> None:
         self._session = session
         self._tokens = tokens  # None in the unauthenticated local mode
 
@@ -118,7 +123,7 @@ class TeamsConnector:
         url = f"{base}/v3/conversations/{conversation}/activities"
         return URL(f"{url}/{quote(activity_id, safe='')}" if activity_id else url, encoded=True)
 
-    async def _call(self, method: str, url: URL, activity: dict[str, Any]) -> dict[str, Any]:
+    async def _call(self, method: str, url: URL, activity: dict[str, Any] | None) -> dict[str, Any]:
         headers = {}
         if self._tokens is not None:
             headers["Authorization"] = f"Bearer {await self._tokens.token()}"
@@ -128,7 +133,7 @@ class TeamsConnector:
                     self._tokens.invalidate()
                 if not 200 <= resp.status < 300:
                     await resp.read()
-                    _retry_or_raise("connector", resp)
+                    retry_or_raise("connector", resp)
                 body = await resp.json(content_type=None) if resp.content_length != 0 else {}
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryableSend(0) from exc
@@ -146,6 +151,14 @@ class TeamsConnector:
         """Post ``activity`` as a new message in the conversation (not a reply); its id."""
         body = await self._call("POST", self._url(target), activity)
         return str(body.get("id") or "")
+
+    async def team_group(self, service_url: str, team_id: str) -> str:
+        """The Entra ID group id of a team (``GET /v3/teams/{id}``, the team's details), which
+        Microsoft Graph names teams by; empty when the connector does not say."""
+        base = service_url.rstrip("/")
+        url = URL(f"{base}/v3/teams/{quote(team_id, safe='')}", encoded=True)
+        body = await self._call("GET", url, None)
+        return str(body.get("aadGroupId") or "")
 
     async def update(self, target: TeamsTarget, activity_id: str, activity: dict[str, Any]) -> None:
         """Replace an activity the bot sent earlier (the placeholder)."""

@@ -8,6 +8,10 @@ token would surface as a 500), and we run it in a worker thread with a deadline 
 library fetches the metadata with blocking ``requests`` calls that have no timeout.
 The authenticated activity then goes through ``CloudAdapter.process_activity``, whose turn
 only claims the activity id and schedules the answer.
+
+A mention replying in a channel thread someone else opened is read with that thread's root
+message (Microsoft Graph, ``adapters.teams.graph``): fetched after the placeholder is shown,
+and left out, with a warning, when Graph refuses it.
 """
 
 from __future__ import annotations
@@ -50,17 +54,21 @@ from adapters.common import (
     unauthorized,
     with_files,
 )
+from adapters.openings import with_opening
 from adapters.outbound import SendFailed, split_answer
 from adapters.progress import answer_as_written
 from adapters.teams.connector import (
-    BotTokenSource,
     ConnectorRejected,
     TeamsConnector,
     TeamsTarget,
+    TokenSource,
     default_token_url,
 )
+from adapters.teams.graph import GraphOpenings
 from adapters.teams.translate import (
+    ChannelReply,
     added_to,
+    channel_reply,
     is_personal,
     render,
     render_progress,
@@ -85,10 +93,11 @@ ACTIVITY_MESSAGE = "application/vnd.microsoft.activity.message"
 class TeamsConfig:
     """The bot registration and the endpoints it trusts.
 
-    ``openid_metadata_url`` and ``token_url`` default to Microsoft's (sovereign clouds,
-    gateways and tests set them). ``insecure_local`` accepts unsigned activities, as the Bot
-    Framework Emulator sends them; only with an empty app id. ``file_hosts``: where attached
-    files may be downloaded from (those hosts and their subdomains).
+    ``openid_metadata_url``, ``token_url`` and ``graph_url`` default to Microsoft's
+    (sovereign clouds, gateways and tests set them; ``token_url`` then serves Graph tokens
+    too). ``insecure_local`` accepts unsigned activities, as the Bot Framework Emulator sends
+    them; only with an empty app id. ``file_hosts``: where attached files may be downloaded
+    from (those hosts and their subdomains).
     """
 
     app_id: str
@@ -96,6 +105,7 @@ class TeamsConfig:
     tenant_id: str = ""
     openid_metadata_url: str = ""
     token_url: str = ""
+    graph_url: str = ""
     insecure_local: bool = False
     file_hosts: tuple[str, ...] = ("sharepoint.com",)
 
@@ -153,13 +163,25 @@ class TeamsAdapter:
         self.adapter = CloudAdapter(self.auth)
         tokens = None
         if not config.insecure_local:
-            tokens = BotTokenSource(
+            tokens = TokenSource(
                 runtime.session,
                 config.token_url or default_token_url(config.tenant_id),
                 config.app_id,
                 config.app_password,
             )
         self.connector = TeamsConnector(runtime.session, tokens)
+        # Threads' root messages are read with the app's credentials: not in the local mode.
+        self.openings: GraphOpenings | None = None
+        if tokens is not None:
+            self.openings = GraphOpenings(
+                runtime.session,
+                runtime.outbox,
+                self.connector,
+                config.app_id,
+                config.app_password,
+                token_url=config.token_url,
+                graph_url=config.graph_url,
+            )
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Authenticate, then let the adapter run a turn that only schedules the answer."""
@@ -241,7 +263,8 @@ class TeamsAdapter:
             log.info("teams duplicate activity ignored")
             return
         target = TeamsTarget(service_url, _conversation_id(body), str(body.get("id") or ""))
-        self.runtime.tasks.spawn(self._answer(turn, target), name="teams-answer")
+        answer = self._answer(turn, target, channel_reply(body))
+        self.runtime.tasks.spawn(answer, name="teams-answer")
 
     async def _welcome(
         self, conversation: ConversationRef, target: TeamsTarget, *, direct: bool
@@ -267,7 +290,11 @@ class TeamsAdapter:
         except (SendFailed, ConnectorRejected) as exc:
             log.warning("teams feedback reply not delivered: %s", exc)
 
-    async def _answer(self, turn: Turn, target: TeamsTarget) -> None:
+    async def _answer(
+        self, turn: Turn, target: TeamsTarget, reply: ChannelReply | None = None
+    ) -> None:
+        """Answer a turn in place of a placeholder; ``reply``: the channel thread the turn
+        replies in, whose root message it is read with."""
         lane = turn.conversation.key
         send = self.runtime.outbox.send
         placeholder: str | None = None
@@ -281,6 +308,9 @@ class TeamsAdapter:
             show = None
             if placeholder:
                 show = functools.partial(self._show_progress, lane, target, placeholder)
+            if reply is not None and self.openings is not None:
+                opening = await self.openings.opening(lane, reply)
+                turn = await with_opening(self.runtime.bot, turn, opening)
             turn = await with_files(turn, self.download)
             answer = await answer_as_written(self.runtime.bot, turn, show)
             for i, part in enumerate(split_answer(answer, TEXT_LIMIT)):

@@ -4,6 +4,8 @@ The workspace of a turn is the tenant; the user is the Entra ID object id (``aad
 what ``baibain org add-admin ORG teams USER_ID`` expects), or the channel account id when
 Teams does not send one. In a channel the thread is the root message id carried in the
 conversation id (``19:…@thread.tacv2;messageid=…``); replies to that conversation stay in it.
+``channel_reply`` says which thread's root message to read for a reply in a channel thread,
+and ``read_channel_message`` translates the chatMessage Microsoft Graph returned for it.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any
 
 from adapters.common import as_command, citation_details, is_web_link
 from adapters.markdown import bold_headings, flat_tables, plain_text
+from adapters.openings import Opening
 from adapters.progress import progress_text
 from bot.turns import Answer, Attachment, ConversationRef, Feedback, Stage, Turn
 
@@ -24,6 +29,11 @@ ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
 _LEADING_AT = re.compile(r"^\s*<at>[^<]*</at>")
 _AT_TAGS = re.compile(r"</?at>")
+# A web address in a message's text, as ``knowledge.query.WEB_ADDRESS`` reads one (ending
+# before Japanese brackets and punctuation); adapters do not import the knowledge layer.
+_WEB_ADDRESS = re.compile(r"https?://[^\s<>\"'「」『』（）()、。，．！？]+")
+# HTML elements after which a chatMessage's text goes on on a new line.
+_BLOCKS = frozenset({"p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"})
 
 
 def _map(value: Any) -> Mapping[str, Any]:
@@ -159,6 +169,123 @@ def added_to(activity: Mapping[str, Any]) -> ConversationRef | None:
         thread_id=thread,
         direct=is_personal(activity),
     )
+
+
+@dataclass(frozen=True)
+class ChannelReply:
+    """A message replying in a channel thread, and where Microsoft Graph finds the thread's
+    root message: the tenant, the team's Entra ID group id (``channelData.team.aadGroupId``;
+    empty when the activity does not carry it, as message activities mostly do not: the Bot
+    Connector then tells it for ``team_id`` at ``service_url``), the channel and the root
+    message's id."""
+
+    tenant: str
+    team: str
+    channel: str
+    root_id: str
+    team_id: str = ""  # the team's Teams id (``channelData.team.id``, 19:…@thread.tacv2)
+    service_url: str = ""
+
+
+def channel_reply(activity: Mapping[str, Any]) -> ChannelReply | None:
+    """The channel thread a message replies in: its conversation id names a root message
+    (``;messageid=``, or ``replyToId`` without one) that is not the message itself (a mention
+    in the root post is the opening); ``None`` for anything else, personal and group chats
+    included."""
+    conversation = _map(activity.get("conversation"))
+    if activity.get("type") != "message" or conversation.get("conversationType") != "channel":
+        return None
+    base, root = split_conversation_id(str(conversation.get("id") or ""))
+    root = root or str(activity.get("replyToId") or "")
+    tenant = tenant_of(activity)
+    if not root or root == str(activity.get("id") or "") or not tenant:
+        return None
+    data = _map(activity.get("channelData"))
+    channel = str(_map(data.get("channel")).get("id") or base)
+    team = _map(data.get("team"))
+    if not channel:
+        return None
+    return ChannelReply(
+        tenant,
+        str(team.get("aadGroupId") or ""),
+        channel,
+        root,
+        team_id=str(team.get("id") or ""),
+        service_url=str(activity.get("serviceUrl") or ""),
+    )
+
+
+class _HtmlBody(HTMLParser):
+    """The text of a chatMessage's HTML body (tags dropped, a mention's ``<at>`` as its name,
+    an emoji as the character it shows, lines broken where Teams shows them) and the web
+    addresses it links to, in their order: a link's ``href``, and an address typed in the
+    text outside links (a typed address Teams made a link is its ``href``, which may differ
+    from what was typed by a trailing slash)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.links: list[str] = []
+        self._in_link = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "br":
+            self.parts.append("\n")
+        elif tag == "a":
+            self._in_link += 1
+            if is_web_link(found.get("href") or ""):
+                self.links.append(str(found["href"]))
+        elif tag == "emoji":
+            self.parts.append(found.get("alt") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _BLOCKS:
+            self.parts.append("\n")
+        elif tag == "a":
+            self._in_link = max(self._in_link - 1, 0)
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+        if not self._in_link:
+            self.links += _WEB_ADDRESS.findall(data)
+
+
+def _message_text(text: str) -> str:
+    """Lines without the spaces around them, at most one empty line between paragraphs."""
+    lines = (line.strip() for line in text.replace("\xa0", " ").split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def read_channel_message(message: Mapping[str, Any]) -> Opening:
+    """A channel thread's root message as Microsoft Graph gives it (a ``chatMessage``), read
+    as a turn reads its text: its subject (when it was posted with one) and body, with the web
+    addresses it links to; empty when it was deleted, is a bot's or another app's post (the
+    bot's own answers are the thread's history, not a question), or is no message (a system
+    event). Files stay out: in a channel they are SharePoint references, which need other
+    permissions than reading the message."""
+    sender = _map(message.get("from"))
+    if (
+        message.get("deletedDateTime")
+        or sender.get("application")
+        or message.get("messageType") != "message"
+    ):
+        return Opening()
+    body = _map(message.get("body"))
+    content = str(body.get("content") or "")
+    if body.get("contentType") == "html":
+        parser = _HtmlBody()
+        try:
+            parser.feed(content)
+            parser.close()
+        except AssertionError:  # how HTMLParser refuses a marked section it does not know
+            return Opening()
+        text, links = "".join(parser.parts), parser.links
+    else:
+        text, links = content, _WEB_ADDRESS.findall(content)
+    subject = str(message.get("subject") or "").strip()
+    text = _message_text(f"{subject}\n{text}" if subject else text)
+    return Opening(text, links=tuple(dict.fromkeys(links)))
 
 
 def is_personal(activity: Mapping[str, Any]) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from chat_harness import Chat, MakeChat
 from fakes.botframework import botframework_fake
+from fakes.graph import graph_fake
 from fakes.logo import logo_fake
 from fakes.slack_api import slack_fake
 from sqlalchemy.engine import Engine
@@ -19,7 +20,7 @@ from support import engine_with_tables
 from bot.app import create_app
 from bot.settings import Settings
 
-__all__ = ["botframework_fake", "logo_fake", "slack_fake"]
+__all__ = ["botframework_fake", "graph_fake", "logo_fake", "slack_fake"]
 
 
 @pytest.fixture

@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from fakes.botframework import FakeBotFramework
+from fakes.botframework import TEAM_ID, FakeBotFramework
 from fakes.logo import FakeLogo
 from fakes.slack_api import FakeSlack
 
 from adapters.logo.models import LogoEvent
 from adapters.logo.translate import render as render_logo
 from adapters.logo.translate import to_turn as logo_turn
+from adapters.openings import Opening
 from adapters.slack.translate import clean_text
 from adapters.slack.translate import render as render_slack
 from adapters.slack.translate import to_feedback as slack_feedback
 from adapters.slack.translate import to_turn as slack_turn
+from adapters.teams.translate import ChannelReply, channel_reply, read_channel_message
 from adapters.teams.translate import render as render_teams
 from adapters.teams.translate import to_feedback as teams_feedback
 from adapters.teams.translate import to_turn as teams_turn
@@ -219,6 +221,79 @@ def test_teams_shows_a_notice_last_in_the_card() -> None:
     card = render_teams(replace(ANSWER, notice=notice))["attachments"][0]["content"]
     texts = [b["text"] for b in card["body"]]
     assert texts[-2:] == [AI_FOOTER, notice]
+
+
+async def test_teams_channel_reply_names_the_root_message_to_read(
+    botframework_fake: FakeBotFramework,
+) -> None:
+    bf = botframework_fake
+    reply = channel_reply(bf.activity("これの根拠は？", team="group-1"))
+    assert reply == ChannelReply(
+        "tenant-test",
+        "group-1",
+        "19:general@thread.tacv2",
+        "1700000000000",
+        team_id=TEAM_ID,
+        service_url=bf.service_url,
+    )
+    # Without the group id, the team's Teams id and the connector that knows its group.
+    no_group = channel_reply(bf.activity("これの根拠は？"))
+    assert no_group == replace(reply, team="")
+    # A reply whose conversation id names no root message, as its ``replyToId`` does.
+    bare = bf.activity("x", conversation_id="19:general@thread.tacv2", activity_id="9", team="g")
+    assert channel_reply({**bare, "replyToId": "5"}) == replace(reply, team="g", root_id="5")
+    root_post = bf.activity("質問", activity_id="1700000000000", team="group-1")
+    personal = bf.activity("x", conversation_id="a:1", conversation_type="personal", mention=False)
+    group = bf.activity("x", conversation_id="19:g@thread.v2", conversation_type="groupChat")
+    for activity in (root_post, bare, personal, group, {**root_post, "type": "invoke"}):
+        assert channel_reply(activity) is None
+
+
+def chat_message(content: str, content_type: str = "html", **extra: object) -> dict[str, object]:
+    """A Graph ``chatMessage`` a colleague posted (the fields read)."""
+    colleague = {"application": None, "user": {"id": "aad-user-2", "displayName": "田中 花子"}}
+    body = {"contentType": content_type, "content": content}
+    message = {"messageType": "message", "deletedDateTime": None, "from": colleague, "body": body}
+    return message | extra
+
+
+def test_teams_root_message_html_is_read_as_text_with_its_links() -> None:
+    html_body = (
+        '<div><div><at id="0">田中 課長</at>&nbsp;来月から'
+        '<a href="https://www.city.example.lg.jp/tesuryo?a=1&amp;b=2">住民票の写し</a>の'
+        '手数料が変わります<emoji id="1f64f_pray" alt="🙏" title="お願い"></emoji></div>'
+        "<div><br></div><p>詳細は https://www.city.example.lg.jp/oshirase をご覧ください。</p>"
+        '<p><a href="https://www.city.example.lg.jp/oshirase/">'
+        "https://www.city.example.lg.jp/oshirase</a> &lt;必読&gt;</p></div>"
+    )
+    opening = read_channel_message(chat_message(html_body))
+    assert opening.text == (
+        "田中 課長 来月から住民票の写しの手数料が変わります🙏\n\n"
+        "詳細は https://www.city.example.lg.jp/oshirase をご覧ください。\n"
+        "https://www.city.example.lg.jp/oshirase <必読>"
+    )
+    assert opening.links == (  # an autolinked address is its href, once
+        "https://www.city.example.lg.jp/tesuryo?a=1&b=2",
+        "https://www.city.example.lg.jp/oshirase",
+        "https://www.city.example.lg.jp/oshirase/",
+    )
+    assert opening.files == ()
+    plain = read_channel_message(chat_message(" 通知です https://example.jp/a。\n", "text"))
+    assert plain == Opening("通知です https://example.jp/a。", links=("https://example.jp/a",))
+    titled = read_channel_message(chat_message("<p>本文です</p>", subject="窓口延長について"))
+    assert titled.text == "窓口延長について\n本文です"
+
+
+def test_teams_root_messages_of_apps_deleted_or_system_are_not_read() -> None:
+    bot = {"application": {"id": "app", "applicationIdentityType": "bot"}, "user": None}
+    for message in (
+        chat_message("<p>回答です</p>", **{"from": bot}),
+        chat_message("", deletedDateTime="2024-04-01T01:00:00Z"),
+        chat_message("<systemEventMessage/>", messageType="systemEventMessage"),
+        chat_message("<p>本文</p><![foo bar]>"),  # markup Python's HTML parser refuses
+        {},
+    ):
+        assert read_channel_message(message) == Opening()
 
 
 async def test_logo_turns_commands_and_render(logo_fake: FakeLogo) -> None:

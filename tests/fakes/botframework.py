@@ -6,7 +6,9 @@ It plays the three Microsoft services a bot talks to, on 127.0.0.1 and a random 
   ``BAIBAIN_TEAMS_OPENID_METADATA_URL`` to :attr:`FakeBotFramework.metadata_url`; activities
   are signed with :meth:`FakeBotFramework.token` (RS256, a key the JWKS publishes, with the
   ``msteams`` endorsement), or with a rogue key it does not publish;
-* Entra ID's client-credentials token endpoint (:attr:`FakeBotFramework.token_url`);
+* Entra ID's client-credentials token endpoint (:attr:`FakeBotFramework.token_url`), which
+  issues tokens for the Bot Connector and for Microsoft Graph (``scopes`` says which is which;
+  :mod:`fakes.graph` accepts only Graph's);
 * the Bot Connector at the activities' ``serviceUrl`` (:attr:`FakeBotFramework.service_url`):
   reply (``POST …/activities/{id}``), send (``POST …/activities``) and update
   (``PUT …/activities/{id}``), each recorded with whether the bot's token was valid.
@@ -36,6 +38,9 @@ from jwt.algorithms import RSAAlgorithm
 from fakes import Failure, FakeServer
 
 ISSUER = "https://api.botframework.com"
+BOT_SCOPE = "https://api.botframework.com/.default"
+TEAM_ID = "19:team@thread.tacv2"  # the Teams id of the team channel activities come from
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 
 
 @cache
@@ -79,6 +84,7 @@ class FakeBotFramework(FakeServer):
         self.calls: list[ConnectorCall] = []
         self.token_requests: list[dict[str, str]] = []
         self.issued: set[str] = set()
+        self.scopes: dict[str, str] = {}  # token -> the scope it was issued for
         self.metadata_requests = 0
         # The Bot Framework Emulator's connector accepts calls without a token.
         self.accept_anonymous = False
@@ -94,6 +100,10 @@ class FakeBotFramework(FakeServer):
         app.router.add_post(connector, self._send)
         app.router.add_post(f"{connector}/{{activity}}", self._send)
         app.router.add_put(f"{connector}/{{activity}}", self._send)
+        # A team's details (``GET /v3/teams/{id}``): its Entra ID group id, from ``team_groups``.
+        self.team_groups: dict[str, str] = {}
+        self.team_lookups: list[str] = []
+        app.router.add_get(f"{base}/connector/v3/teams/{{team}}", self._team)
         # SharePoint's side: pre-authenticated download URLs of files attached in personal chat.
         self.files: dict[str, bytes] = {}
         self.downloads: list[str] = []
@@ -162,9 +172,11 @@ class FakeBotFramework(FakeServer):
         mention: bool = True,
         value: dict[str, Any] | None = None,
         others: tuple[tuple[str, str], ...] = (),
+        team: str = "",
     ) -> dict[str, Any]:
         """A Teams message activity (a channel thread by default, with the bot mentioned);
-        ``others``: (name, user) of people mentioned too, written ``<at>name</at>`` in ``text``."""
+        ``others``: (name, user) of people mentioned too, written ``<at>name</at>`` in ``text``;
+        ``team``: the team's Entra ID group id (``channelData.team.aadGroupId``) in a channel."""
         bot = {"id": f"28:{self.app_id}", "name": "バイバイン"}
         activity: dict[str, Any] = {
             "type": "message",
@@ -185,6 +197,14 @@ class FakeBotFramework(FakeServer):
             "locale": "ja-JP",
             "channelData": {"tenant": {"id": tenant_id}},
         }
+        if conversation_type == "channel":
+            channel = conversation_id.partition(";")[0]
+            activity["channelData"] |= {
+                "teamsChannelId": channel,
+                "teamsTeamId": TEAM_ID,
+                "channel": {"id": channel},
+                "team": {"id": TEAM_ID} | ({"aadGroupId": team} if team else {}),
+            }
         mentioned = [(bot["name"], bot["id"])] if mention else []
         mentioned += [(name, f"29:{person}") for name, person in others]
         if mentioned:
@@ -303,13 +323,14 @@ class FakeBotFramework(FakeServer):
             and hmac.compare_digest(
                 str(form.get("client_secret", "")).encode(), self.app_password.encode()
             )
-            and form.get("scope") == "https://api.botframework.com/.default"
+            and form.get("scope") in (BOT_SCOPE, GRAPH_SCOPE)
         )
         self.token_requests.append({**{k: str(v) for k, v in form.items()}, "client_secret": "*"})
         if not ok:
             return web.json_response({"error": "invalid_client"}, status=401)
         token = f"bot-token-{uuid.uuid4().hex}"
         self.issued.add(token)
+        self.scopes[token] = str(form["scope"])
         return web.json_response(
             {
                 "token_type": "Bearer",
@@ -321,7 +342,7 @@ class FakeBotFramework(FakeServer):
 
     async def _send(self, request: web.Request) -> web.Response:
         header = request.headers.get("Authorization", "")
-        authorized = header.removeprefix("Bearer ").strip() in self.issued
+        authorized = self.scopes.get(header.removeprefix("Bearer ").strip()) == BOT_SCOPE
         failure = None
         if self._failures and self._failures[0][0] in ("", request.method):
             failure = self._failures.popleft()[1]
@@ -347,6 +368,18 @@ class FakeBotFramework(FakeServer):
             return web.json_response({"id": request.match_info["activity"]})
         self._next_id += 1
         return web.json_response({"id": f"bot-activity-{self._next_id}"})
+
+    async def _team(self, request: web.Request) -> web.Response:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if self.scopes.get(token) != BOT_SCOPE:
+            return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
+        team = request.match_info["team"]
+        self.team_lookups.append(team)
+        if team not in self.team_groups:
+            return web.json_response({"error": {"code": "NotFound"}}, status=404)
+        return web.json_response(
+            {"id": team, "name": "市民課", "aadGroupId": self.team_groups[team]}
+        )
 
 
 @pytest_asyncio.fixture
