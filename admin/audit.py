@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
@@ -323,11 +323,20 @@ class AuditLog:
         actor: str,
         *,
         platform: str = "cli",
+        outcomes: Sequence[str] = (),
     ) -> Iterator[dict[str, object]]:
-        """The decrypted records of one organization with ``since <= time < until``, oldest first,
-        as JSON-ready dicts. The export is recorded first (an ``admin`` event naming ``actor``,
-        the organization and the range) and covers the records written before it."""
-        details = {"actor": actor, "org_id": org_id, "since": since, "until": until}
+        """The decrypted records of one organization with ``since <= time < until`` (and one
+        of ``outcomes``, when given), oldest first, as JSON-ready dicts. The export is recorded
+        first (an ``admin`` event naming ``actor``, the organization, the range and the
+        outcomes) and covers the records written before it."""
+        details: dict[str, object] = {
+            "actor": actor,
+            "org_id": org_id,
+            "since": since,
+            "until": until,
+        }
+        if outcomes:
+            details["outcomes"] = list(outcomes)
         event = AuditEvent.admin(
             org_id=org_id,
             platform=platform,
@@ -342,6 +351,8 @@ class AuditLog:
             statement = statement.where(RECORD.c.created_at >= as_utc(since))
         if until is not None:
             statement = statement.where(RECORD.c.created_at < as_utc(until))
+        if outcomes:
+            statement = statement.where(RECORD.c.outcome.in_(outcomes))
         return self._export_rows(statement.order_by(RECORD.c.seq))
 
     def _export_rows(self, statement: Select[Any]) -> Iterator[dict[str, object]]:

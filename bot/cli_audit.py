@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 
@@ -14,10 +14,24 @@ from admin.audit_models import Receipt
 from bot.cli_common import admin_db, cli_user
 from bot.services import open_audit_log
 from bot.settings import Settings
+from bot.turns import Outcome
 from knowledge.dates import midnight_in_japan, parse_date
 from knowledge.errors import BadInput, BaibainError
 
 audit_app = typer.Typer(no_args_is_help=True, help="監査ログの検証と書き出し")
+
+
+def _outcomes(given: list[str]) -> tuple[str, ...]:
+    """The turn outcomes ``--outcome`` names (「not_found」: what staff asked that no document
+    answered, the datasets to add), each checked."""
+    known = get_args(Outcome)
+    for name in given:
+        if name not in known:
+            raise BadInput(
+                f"--outcome「{name}」は指定できません。"
+                f"{'、'.join(known)} のいずれかを指定してください。"
+            )
+    return tuple(dict.fromkeys(given))
 
 
 def _moment(text: str | None, *, end_of_day: bool) -> datetime | None:
@@ -76,15 +90,23 @@ def export(
         str | None, typer.Option(help="開始日（例: 2026-04-01、令和8年4月1日）")
     ] = None,
     until: Annotated[str | None, typer.Option(help="終了日（その日を含みます）")] = None,
+    outcome: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="この結果の質問だけ（例: not_found で資料が見つからなかった質問。複数指定可）"
+        ),
+    ] = None,
 ) -> None:
     """組織の監査ログを復号して JSONL で書き出します（書き出し自体も記録されます）。"""
     settings = Settings()
     with admin_db(settings) as engine:
+        outcomes = _outcomes(outcome or [])
         start, end = _moment(since, end_of_day=False), _moment(until, end_of_day=True)
         if start is not None and end is not None and start >= end:
             raise BadInput(f"--since（{since}）は --until（{until}）以前の日付にしてください。")
         owner = orgs.get_org(engine, org)
-        rows = open_audit_log(settings, engine).export(owner.id, start, end, actor=cli_user())
+        log = open_audit_log(settings, engine)
+        rows = log.export(owner.id, start, end, actor=cli_user(), outcomes=outcomes)
         written = 0
         try:
             for row in rows:

@@ -562,6 +562,25 @@ def test_an_export_range_that_ends_before_it_starts_is_refused(run) -> None:
     assert unbounded.exit_code == 0 and '"org.create"' in unbounded.stdout
 
 
+def test_an_export_of_the_questions_nothing_answered_holds_those_alone(run) -> None:
+    assert run("org", "create", "横浜市").exit_code == 0
+    for question in (SAMPLE_QUESTION, "来週の天気は？", "プロ野球の試合結果は"):
+        assert run("ask", question, "--org", "横浜市").exit_code == 0
+    exported = run("audit", "export", "--org", "横浜市", "--outcome", "not_found")
+    assert exported.exit_code == 0, exported.output
+    rows = [json.loads(line) for line in exported.stdout.splitlines()]
+    # What staff asked that no document answered: the datasets to add.
+    assert [r["payload"]["question"] for r in rows] == ["来週の天気は？", "プロ野球の試合結果は"]
+    assert "2 件書き出しました" in exported.stderr
+    every = run(
+        "audit", "export", "--org", "横浜市", "--outcome", "not_found", "--outcome", "answered"
+    )
+    assert len(every.stdout.splitlines()) == 3
+    mistyped = run("audit", "export", "--org", "横浜市", "--outcome", "notfound")
+    assert mistyped.exit_code == 2
+    assert "--outcome「notfound」は指定できません。answered、not_found" in mistyped.output
+
+
 def test_a_data_dir_that_cannot_hold_data_is_said_so(run, tmp_path: Path) -> None:
     a_file = tmp_path / "data"
     a_file.write_text("not a folder", "utf-8")
