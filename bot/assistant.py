@@ -18,6 +18,7 @@ from dataclasses import replace
 from admin.conversations import CitedSource, ConversationStore
 from bot.asker import Asker, validate_question
 from bot.auditing import Auditor, cancelled_turn, failed_turn, record_while_cancelled
+from bot.calendar_asked import calendar_reply
 from bot.followups import (
     conversation_key,
     follows_up,
@@ -144,8 +145,9 @@ class Assistant:
         """Answer a question from the documents the asker may see.
 
         A message that is only thanks or a greeting gets a short reply (``bot.smalltalk``),
-        and one asking for a text to be written what the bot does instead
-        (``bot.writing_asked``).
+        one asking for a text to be written what the bot does instead
+        (``bot.writing_asked``), and one asking only the calendar (「令和8年は西暦何年？」)
+        the year or date (``bot.calendar_asked``).
         ``flt`` narrows the search further (its ``viewer_org`` is always the asker's).
         ``on_progress`` receives the growing answer text while an LLM streams it, without
         citation markers (their numbers change once the answer is checked).
@@ -170,6 +172,8 @@ class Assistant:
             reply = WRITING_REPLY
         if reply:
             return await self.replied(question, asker, notice(reply), started)
+        if (dated := calendar_reply(question)) is not None:  # 「令和8年は西暦何年？」
+            return await self.replied(question, asker, notice(dated, "answered"), started)
         search_filter = replace(flt or SearchFilter(), viewer_org=asker.viewer_org)
         llm = self.llm.for_org(asker.org_id)
         opening = ""  # the thread's opening the question was read with, recorded with it

@@ -84,12 +84,13 @@ _BY_NAME = {
 }  # fmt: skip
 _BY_NAME.update({"taishou": ERAS[1], "shouwa": ERAS[2]})
 
-_ERA = r"(?P<era>明治|大正|昭和|平成|令和|[MTSHRmtshr])"
+# An era by its name or initial, and a year of it, as dates and fiscal years are written.
+ERA_NAME = r"(?P<era>明治|大正|昭和|平成|令和|[MTSHRmtshr])"
 _NUM = r"[0-9〇一二三四五六七八九十]+"
-_YEAR = rf"(?P<year>元|{_NUM})"
+ERA_YEAR = rf"(?P<year>元|{_NUM})"
 _WEEKDAY = r"(?:\s*[(（][月火水木金土日](?:曜日?)?[)）])?"
 _ERA_DATE = re.compile(
-    rf"{_ERA}\s*{_YEAR}\s*(?:年\s*(?P<m1>{_NUM})\s*月\s*(?P<d1>{_NUM})\s*日"
+    rf"{ERA_NAME}\s*{ERA_YEAR}\s*(?:年\s*(?P<m1>{_NUM})\s*月\s*(?P<d1>{_NUM})\s*日"
     rf"|[./\-]\s*(?P<m2>\d{{1,2}})\s*[./\-]\s*(?P<d2>\d{{1,2}})){_WEEKDAY}"
 )
 _WESTERN_DATE = re.compile(
@@ -97,7 +98,7 @@ _WESTERN_DATE = re.compile(
     rf"|(?P<sep>[./\-])\s*(?P<m2>\d{{1,2}})\s*(?P=sep)\s*(?P<d2>\d{{1,2}})){_WEEKDAY}"
 )
 _COMPACT_DATE = re.compile(r"(?P<year>\d{4})(?P<m>\d{2})(?P<d>\d{2})")
-_FISCAL_YEAR = re.compile(rf"(?:{_ERA}\s*{_YEAR}|(?P<western>\d{{4}}))\s*年度")
+_FISCAL_YEAR = re.compile(rf"(?:{ERA_NAME}\s*{ERA_YEAR}|(?P<western>\d{{4}}))\s*年度")
 
 
 def _clean(text: str) -> str:
