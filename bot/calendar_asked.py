@@ -24,6 +24,7 @@ from knowledge.dates import (
     era_by_name,
     fiscal_year_of,
     fiscal_year_range,
+    parse_date,
     today_in_japan,
     wareki_year_to_western,
 )
@@ -57,7 +58,20 @@ _TODAY = re.compile(
 _THIS_YEAR = re.compile(
     rf"(?P<which>今年|本年|今年度|本年度){_TOPIC}(?:西暦|和暦|令和)?(?:で)?{_HOW_MANY}{_ENDING}"
 )
-_NOISE = re.compile(r"[\s、。,.!！?？]")
+# A date and what is asked of it: its other calendar or its weekday (「令和8年4月1日は西暦で」,
+# 「2026/4/1は何曜日」).
+_DAY = re.compile(
+    rf"(?P<day>{ERA_NAME}?[0-9〇一二三四五六七八九十元./\-年月日]+?){_TOPIC}"
+    rf"(?:(?P<other>西暦|和暦|元号)(?:で|だと|に(?:すると|直すと|換算すると))?(?:は)?)?"
+    rf"(?P<weekday>何曜日?)?(?:何年何月何日)?{_ENDING}"
+)
+# Age by the year of birth (「昭和50年生まれは何歳？」).
+_AGE = re.compile(
+    rf"(?:{ERA_NAME}{ERA_YEAR}|{_WESTERN})年生(?:まれ)?(?:の人|の方)?{_TOPIC}"
+    rf"(?:今年|今|現在)?(?:で|は)?(?:何|なん)歳{_ENDING}"
+)
+_MONTH_DAY = re.compile(r"[0-9]{1,2}月[0-9]{1,2}日")
+_NOISE = re.compile(r"[\s、。,!！?？]")
 _FISCAL_ASKED = ("年度", "年度ですか", "年度でしょうか", "年度になりますか", "年度か")
 _RELATIVE = {"今": 0, "本": 0, "来": 1, "翌": 1, "昨": -1, "前": -1}
 _WEEKDAYS = "月火水木金土日"
@@ -65,9 +79,11 @@ _WEEKDAYS = "月火水木金土日"
 
 def calendar_reply(message: str, today: date | None = None) -> str | None:
     """The reply to a message that only asks the calendar, else ``None``."""
-    text = _NOISE.sub("", unicodedata.normalize("NFKC", message))
+    text = _NOISE.sub("", unicodedata.normalize("NFKC", message)).rstrip(".")
     day = today or today_in_japan()
     try:
+        if found := _AGE.fullmatch(text):
+            return _age(found, day)
         if found := _TO_WESTERN.fullmatch(text):
             return _to_western(found)
         if found := _TO_ERA.fullmatch(text):
@@ -75,18 +91,61 @@ def calendar_reply(message: str, today: date | None = None) -> str | None:
         if found := _SPAN.fullmatch(text):
             return _span(found, day)
         if _TODAY.fullmatch(text):
-            weekday = _WEEKDAYS[day.weekday()]
-            return (
-                f"今日は{day.year}年{day.month}月{day.day}日（{weekday}曜日）、"
-                f"{_era_year(day)}{day.month}月{day.day}日です（日本時間）。"
-            )
+            return f"今日は{_date(day)}（{_weekday(day)}）、{_in_wareki(day)}です（日本時間）。"
         if found := _THIS_YEAR.fullmatch(text):
             if found["which"].endswith("年度"):
                 return "今年度は" + _fiscal_named(fiscal_year_of(day))
             return f"今年は{day.year}年、{_era_year(day)}です。"
+        if (found := _DAY.fullmatch(text)) and (found["other"] or found["weekday"]):
+            return _day(found["day"], day.year)
     except InvalidDate as exc:
         return exc.user_message
     return None
+
+
+def _day(written: str, this_year: int) -> str | None:
+    """A date in the other calendar, with its weekday (a month and day alone are this
+    year's); ``None`` when ``written`` is no date."""
+    if _MONTH_DAY.fullmatch(written):
+        written = f"{this_year}年{written}"
+    try:
+        day = parse_date(written)
+    except InvalidDate as exc:
+        if exc.detail == "malformed date":
+            return None
+        raise
+    if re.match(ERA_NAME, written):
+        return f"{_in_wareki(day)}は、西暦{_date(day)}（{_weekday(day)}）です。"
+    return f"{_date(day)}は、{_in_wareki(day)}（{_weekday(day)}）です。"
+
+
+def _age(found: re.Match[str], today: date) -> str:
+    """How old someone born in a year is this year: 「昭和50年（1975年）生まれの方は…」."""
+    if found["western"]:
+        born = int(found["western"])
+        named = f"{born}年"
+        if born >= ERAS[0].first.year:
+            named += f"（{_era_year(date(born, 12, 31))}）"
+    else:
+        era, year = era_by_name(found["era"]), _year_of(found)
+        born = wareki_year_to_western(era.kanji, year)
+        named = f"{era.kanji}{_numbered(year)}年（{born}年）"
+    age = today.year - born
+    if age < 1:
+        return f"{born}年生まれの方は、今年（{today.year}年）の誕生日ではまだ1歳になりません。"
+    return (
+        f"{named}生まれの方は、今年（{today.year}年）の誕生日で{age}歳になります"
+        f"（誕生日の前は{age - 1}歳です）。"
+    )
+
+
+def _weekday(day: date) -> str:
+    return f"{_WEEKDAYS[day.weekday()]}曜日"
+
+
+def _in_wareki(day: date) -> str:
+    """「令和8年4月1日」."""
+    return f"{_era_year(day)}{day.month}月{day.day}日"
 
 
 def _year_of(found: re.Match[str]) -> int:
