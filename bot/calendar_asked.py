@@ -1,6 +1,8 @@
 """Messages that only ask the calendar: which Western year a Japanese-era year is (「令和8年は
-西暦何年ですか」), which era year a Western year is (「2019年は和暦で何年？」), when a fiscal
-year runs (「令和8年度はいつからいつまで？」), or today's date (「今日は何日？」).
+西暦何年ですか」), which era year a Western year is (「2019年は和暦で何年？」), a date in the
+other calendar and its weekday (「令和8年4月1日は西暦で」, 「4月1日は何曜日」), when a fiscal
+year runs (「令和8年度はいつからいつまで？」), how old someone born in a year is this year
+(「昭和50年生まれは何歳？」), or today's date (「今日は何日？」).
 
 Staff convert 和暦 and 西暦 all day, and no document says 「令和8年は2026年」: searched, such a
 message found statutes that mention the year or 日 (「今日は何日」 quoted 公職選挙法's 期日), or
@@ -33,16 +35,18 @@ from knowledge.numerals import kanji_to_int
 _WESTERN = r"(?P<western>[0-9]{4})"
 _TOPIC = r"(?:は|って|を)?"
 _HOW_MANY = r"(?:何|なん)年度?"
+# 「西暦で」, 「和暦にすると」, 「西暦だと」 …
+_IN = r"(?:で|だと|に(?:すると|直すと|換算すると))?(?:は)?"
 # How a question ends: politely, or not at all (punctuation and spaces are removed first).
 _ENDING = r"(?:ですか|でしょうか|になりますか|になる|ですかね|か|かな)?"
 _TO_WESTERN = re.compile(
     rf"{ERA_NAME}{ERA_YEAR}年?(?P<fiscal>度)?{_TOPIC}"
-    rf"(?:西暦(?:で|だと|に(?:すると|直すと|換算すると))?(?:は)?(?:{_HOW_MANY})?|{_HOW_MANY})"
+    rf"(?:西暦{_IN}(?:{_HOW_MANY})?|{_HOW_MANY})"
     rf"{_ENDING}"
 )
 _TO_ERA = re.compile(
     rf"{_WESTERN}年(?P<fiscal>度)?{_TOPIC}"
-    rf"(?:(?:和暦|元号)(?:で|だと|に(?:すると|直すと|換算すると))?(?:は)?(?:(?:令和|平成|昭和)?{_HOW_MANY})?"
+    rf"(?:(?:和暦|元号){_IN}(?:(?:令和|平成|昭和)?{_HOW_MANY})?"
     rf"|(?:令和|平成|昭和|大正|明治){_HOW_MANY})"
     rf"{_ENDING}"
 )
@@ -62,7 +66,7 @@ _THIS_YEAR = re.compile(
 # 「2026/4/1は何曜日」).
 _DAY = re.compile(
     rf"(?P<day>{ERA_NAME}?[0-9〇一二三四五六七八九十元./\-年月日]+?){_TOPIC}"
-    rf"(?:(?P<other>西暦|和暦|元号)(?:で|だと|に(?:すると|直すと|換算すると))?(?:は)?)?"
+    rf"(?:(?P<other>西暦|和暦|元号){_IN})?"
     rf"(?P<weekday>何曜日?)?(?:何年何月何日)?{_ENDING}"
 )
 # Age by the year of birth (「昭和50年生まれは何歳？」).
