@@ -37,7 +37,7 @@ from bot.auditing import Auditor
 from bot.commands import Command
 from bot.feedback import record as feedback_record
 from bot.metering import LLMAccess, threshold_notice
-from bot.smalltalk import asks_how_to_use
+from bot.smalltalk import asks_how_to_use, asks_what_data
 from bot.summarizer import Summarizer
 from bot.summary_asked import document_asked, summarize_cited
 from bot.summary_sources import SummaryRequest
@@ -61,6 +61,7 @@ SECURITY_WINDOW_S = 60.0
 
 SUMMARIZE_EXAMPLE = "summarize 地方自治法第242条"
 QUOTA = commands.find("quota")
+DATASETS = commands.find("datasets")
 
 CommandHandler = Callable[[Turn, OrgInfo, str], Awaitable[Answer]]
 
@@ -150,6 +151,9 @@ class ChatRouter:
             elif commands.named_alone(turn.text) is not None:  # 「データセット一覧」
                 kind = "command"
                 answer = await self._command(replace(turn, is_command=True), org, progress)
+            elif asks_what_data(turn.text):  # 「どんな資料がありますか」: the datasets listed
+                kind = "command"
+                answer = await self._run(DATASETS, "", turn, org, progress)
             elif about_files(turn.text, turn.attachments):
                 answer = await self._about_files(turn, org, progress)
             elif not turn.text.strip():
@@ -391,7 +395,7 @@ class ChatRouter:
         return await ask_about_files(self.assistant, turn.text, files, asker, progress)
 
     async def _command(self, turn: Turn, org: OrgInfo, progress: Progress | None) -> Answer:
-        platform, where = turn.conversation.platform, turn.conversation
+        where = turn.conversation
         line = commands.command_line(turn.text)
         if not line:
             return await self._said(turn, org, command_replies.help_text(where))
@@ -400,6 +404,14 @@ class ChatRouter:
             if commands.looks_like_question(line):
                 return await self._ask(turn, org, line, progress)
             return await self._said(turn, org, command_replies.unknown_command_text(where, line))
+        return await self._run(command, args, turn, org, progress)
+
+    async def _run(
+        self, command: Command, args: str, turn: Turn, org: OrgInfo, progress: Progress | None
+    ) -> Answer:
+        """Run a command the turn names (or means: 「どんな資料がありますか」), where and by whom
+        it may run."""
+        platform, where = turn.conversation.platform, turn.conversation
         if turn.external_audience and command.name not in commands.FOR_EXTERNAL_AUDIENCE:
             refusal = command_replies.external_audience_text(where, command)
             return await self._said(turn, org, refusal, "refused")
@@ -424,7 +436,11 @@ class ChatRouter:
         handler = self.handlers.get(command.name)
         if handler is None or not command.ready:
             return await self._said(turn, org, command_replies.NOT_READY_TEXT)
-        return await handler(turn, org, args)
+        started = time.perf_counter()
+        answer = await handler(turn, org, args)
+        # The command's message and what it was told, as every message to the bot is (an
+        # upload or a deletion is recorded as the admin action it is, too).
+        return await self.assistant.replied(turn.text, Asker.of(turn, org.id), answer, started)
 
     async def _allowed(self, command: Command, turn: Turn, org: OrgInfo) -> bool:
         if command.access == "everyone":
@@ -435,8 +451,8 @@ class ChatRouter:
             return admin
         return await asyncio.to_thread(links.is_operator, self.engine, org.id)
 
-    async def _help(self, turn: Turn, org: OrgInfo, _args: str) -> Answer:
-        return await self._said(turn, org, command_replies.help_text(turn.conversation))
+    async def _help(self, turn: Turn, _org: OrgInfo, _args: str) -> Answer:
+        return notice(command_replies.help_text(turn.conversation))
 
     async def _said(
         self, turn: Turn, org: OrgInfo, text: str, outcome: Outcome = "command"

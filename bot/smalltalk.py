@@ -109,8 +109,27 @@ _GO_AHEAD = re.compile(
     r"(?:んですが|のですが|です|ことがあります)?"
     r"|(?:いいですか|よろしいですか))"
 )
+# What the bot answers from, asked in words (「どんな資料がありますか」, 「検索できるデータは？」):
+# the datasets command's listing answers it. Not what a procedure needs (「どんな資料が
+# 必要ですか」) nor which law applies (「どの法令が適用されますか」).
+# (Matched with ``NOISE`` removed, so データ is written as its letters without ー.)
+_DATA = r"(?:資料|デタ|デタセット|文書|ドキュメント|情報源|法令)"
+_HOLDS = (
+    r"(?:あります|ある|あるの|入って(?:い)?ます|入ってる|入っている|知って(?:い)?ます|知ってる"
+    r"|検索できます|検索できる|調べられます|使えます|使える|参照して(?:い)?ます|参照できます"
+    r"|使って(?:い)?ます|登録されて(?:い)?ます|答えられます)"
+)
+_WHAT_DATA = re.compile(
+    rf"{_BOT}(?:は|が|で|の)?"
+    rf"(?:(?:どんな|どの|どういう|何の|なんの|どのような)(?:種類の)?{_DATA}(?:が|を|に)?{_HOLDS}"
+    r"(?:か|の)?"
+    r"|(?:検索できる|調べられる|使える|参照できる|登録されている|登録済みの|入っている|入ってる"
+    rf"|利用できる){_DATA}(?:は|って|を)?(?:何|なに|どれ|どんなもの|教えて|一覧)?"
+    r"(?:ですか|がありますか|か|ください)?"
+    rf"|{_DATA}(?:は|って)?(?:何が|なにが|どれが|どんなものが){_HOLDS}(?:か|の)?)"
+)
 _WHO = re.compile(
-    r"(?:あなた|きみ|君|バイバイン)(?:は|って)?(?:誰|だれ|何者|なにもの)(?:ですか|なの)?"
+    r"(?:あなた|きみ|君|バイバイン)(?:は|って)?(?:誰|だれ|何者|なにもの|何|なに|なん)(?:ですか|なの|です)?"
 )
 
 
@@ -121,6 +140,15 @@ def asks_how_to_use(text: str) -> bool:
     if len(words) > 40:
         return False
     return _HOW_TO_USE.fullmatch("".join(p for p in NOISE.split(words) if p)) is not None
+
+
+def asks_what_data(text: str) -> bool:
+    """Whether a message only asks what documents the bot answers from (「どんな資料があり
+    ますか」, 「データセットは何がある？」, 「検索できる資料は」)."""
+    words = unicodedata.normalize("NFKC", text).lower()
+    if len(words) > 40:
+        return False
+    return _WHAT_DATA.fullmatch("".join(p for p in NOISE.split(words) if p)) is not None
 
 
 def small_talk_reply(text: str, *, mention: bool = False) -> str | None:
@@ -166,19 +194,27 @@ def _small_talk_reply(text: str) -> str | None:
     return None
 
 
+DATASETS_ELSEWHERE_REPLY = (
+    "検索できる資料（データセット）の一覧は、Slack・Teams・LoGoチャットでバイバインに"
+    "「データセット一覧」と送ると表示されます（管理者は「baibain dataset list」でも確認できます）。"
+    + WHAT_I_DO
+)
 # Where no chat command runs: the web page, the REST API, 源内 and the CLI's ask.
 _COMMANDLESS: frozenset[Platform] = frozenset({"web", "api", "invoke", "cli"})
 
 
 def command_elsewhere_reply(text: str, platform: Platform) -> str | None:
     """On a platform without chat commands, the reply to one typed out of habit
-    (「/datasets」, 「/summarize 地方自治法第242条」, 「/データセット」, 「データセット一覧」):
-    where commands work and what to type here; ``None`` for anything else. Searched, a
+    (「/datasets」, 「/summarize 地方自治法第242条」, 「/データセット」, 「データセット一覧」),
+    or to one asking what documents the bot answers from: where commands work and what to
+    type here; ``None`` for anything else. Searched, a
     command's name finds nothing or an unrelated statute. (「/help」 asks how to use the bot:
     ``asks_how_to_use``.)"""
     stripped = text.strip()
     if platform not in _COMMANDLESS:
         return None
+    if asks_what_data(stripped):  # 「どんな資料がありますか」: in chat, the datasets listed
+        return DATASETS_ELSEWHERE_REPLY
     command = parse(stripped)[0] if starts_as_command(stripped) else named_alone(stripped)
     if command is None:
         return None

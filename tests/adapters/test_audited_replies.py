@@ -1,6 +1,7 @@
 """Every message to the bot is in the audit log with what it was told (LoGo Chat end to end):
-not only the questions answered, but a mention alone, a request for help, a command typed
-without what it needs, a question too long to answer and files that never arrived."""
+not only the questions answered, but a mention alone, a request for help, a command (a listing
+of datasets too), a command typed without what it needs, a question too long to answer and
+files that never arrived."""
 
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ async def test_replies_that_answer_nothing_from_the_documents_are_recorded(
         ("", []),
         ("使い方を教えてください", []),
         ("/help", []),
+        ("/datasets", []),
+        ("データセット一覧", []),
+        ("どんな資料がありますか", []),
         ("/ask", []),
         ("/hlep", []),
         ("この議事録の結論は何ですか", [lost]),
@@ -53,4 +57,7 @@ async def test_replies_that_answer_nothing_from_the_documents_are_recorded(
     # What each was told is what the log holds, the refused question as an error.
     assert [answer for _, answer, _ in turns] == [reply[:20] for reply in replies]
     assert [outcome for _, _, outcome in turns][-1] == "error"
+    # Asked in words, what the bot answers from is the datasets command's listing.
+    listings = [r for r in replies if r.startswith("利用できるデータセット:")]
+    assert len(listings) == 3 and len(set(listings)) == 1
     assert "質問が長すぎます" in replies[-1]

@@ -29,5 +29,6 @@ async def test_a_withheld_answer_says_so_is_charged_and_counted_apart(
     quota, usage = (r.block_text for r in slack_fake.of("response"))
     used = 912 + 88 + len("転入した日から十四日以内です[1]。")
     assert f"使用済み: {used:,} / 予約中: 0" in quota
-    assert "結果別: 回答 1件、安全フィルターで差し控え 1件" in usage
-    assert chat.turn_outcomes() == ["filtered", "answered"]
+    # The quota command before it is a turn too (each command is in the audit log).
+    assert "結果別: 回答 1件、あいさつ・使い方など 1件、安全フィルターで差し控え 1件" in usage
+    assert chat.turn_outcomes() == ["filtered", "answered", "command", "command"]

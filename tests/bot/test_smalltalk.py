@@ -7,12 +7,15 @@ import pytest
 from bot.smalltalk import (
     ACK_REPLY,
     ALIVE_REPLY,
+    DATASETS_ELSEWHERE_REPLY,
     FAREWELL_REPLY,
     GO_AHEAD_REPLY,
     HOW_TO_USE_REPLY,
     THANKS_REPLY,
     WHO_REPLY,
     asks_how_to_use,
+    asks_what_data,
+    command_elsewhere_reply,
     small_talk_reply,
 )
 
@@ -39,6 +42,7 @@ def test_thanks_in_any_punctuation(message: str) -> None:
         ("すみません、ちょっと聞きたいんですが", GO_AHEAD_REPLY),
         ("質問があります！", GO_AHEAD_REPLY),
         ("あなたは誰？", WHO_REPLY),
+        ("バイバインって何？", WHO_REPLY),
         ("ありがとうございました。失礼します", FAREWELL_REPLY),
     ],
 )
@@ -81,3 +85,27 @@ SOMETHING_ELSE = (
 def test_only_asking_how_to_use_the_bot_itself_counts() -> None:
     assert all(asks_how_to_use(m) for m in (*HOW_TO_USE, "このボットは何ができるの？"))
     assert not any(asks_how_to_use(m) for m in SOMETHING_ELSE)
+
+
+WHAT_DATA = (
+    "どんな資料がありますか",
+    "データセットは何がある？",
+    "検索できる資料は何ですか",
+    "バイバインはどんなデータを使っていますか",
+    "何の法令を参照していますか",
+)
+NOT_ABOUT_THE_DATA = (
+    "どんな資料が必要ですか",  # what a procedure needs
+    "どの法令が適用されますか",
+    "転入届にはどんな書類がありますか",
+    "資料の保存期間は何年ですか",
+)
+
+
+def test_asking_what_the_bot_answers_from_is_told_where_the_datasets_are_listed() -> None:
+    assert all(asks_what_data(message) for message in WHAT_DATA)
+    assert not any(asks_what_data(message) for message in NOT_ABOUT_THE_DATA)
+    # Where chat commands do not run, the reply says where the listing is (in chat it is
+    # the datasets command's).
+    assert command_elsewhere_reply(WHAT_DATA[0], "web") == DATASETS_ELSEWHERE_REPLY
+    assert command_elsewhere_reply(WHAT_DATA[0], "slack") is None
