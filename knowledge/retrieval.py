@@ -220,7 +220,9 @@ class Retriever:
         query = await self._unindexed_to_statutory(query, flt)
         if not query.words and not query.grams:
             return Retrieved(query=query, hits=[])
-        boosts = [Boost(law, ARTICLE_BOOST, (article,)) for law, article in law_query.lookups]
+        named = named_articles(law_query, self.analyzer)
+        looked_up = dict.fromkeys((*law_query.lookups, *named))
+        boosts = [Boost(law, ARTICLE_BOOST, (article,)) for law, article in looked_up]
         boosts += [Boost(law, LAW_BOOST) for law in law_query.law_ids]
         boosts += [Boost(law, LAW_BOOST) for law in law_query.regulation_ids]
         signals = [
@@ -261,7 +263,6 @@ class Retriever:
         hits = await with_replies(self.store, question, hits[:k])
         hits = await self._shown(hits[:SHOWN_DEPTH]) + hits[SHOWN_DEPTH:]
         shares = tuple(coverage.share(held_words(query, hit)) for hit in hits)
-        named = law_query.lookups if _names_only(law_query, self.analyzer) else ()
         return Retrieved(
             query=query,
             hits=hits,
@@ -364,15 +365,25 @@ _SHOWING_WORDS = frozenset(
 )
 
 
-def _names_only(law_query: LawQuery, analyzer: Analyzer) -> bool:
-    """Whether the question names articles and asks nothing else about them (「地方自治法
-    第242条」, 「…の条文を見せて」)."""
-    if not law_query.lookups:
-        return False
+# What a question that only names a law may ask of it besides: its purpose or outline, which
+# its 第一条 states (「地方自治法の目的」, 「個情法の概要」).
+_OUTLINE_WORDS = frozenset({"目的", "概要", "趣旨"})
+
+
+def named_articles(law_query: LawQuery, analyzer: Analyzer) -> tuple[tuple[str, str], ...]:
+    """The articles a question only names, asking nothing else about them, to be shown from
+    their beginning: those it cites (「地方自治法第242条」, 「…の条文を見せて」), or of the one
+    law it names alone (「地方自治法」, 「個情法とは」, 「地方自治法の目的」) its 第一条, where a
+    statute states its purpose (rather than the articles of other acts that cite it)."""
     rest = law_query.rest
     if len(rest) > _MAX_SHOWING_CHARS:
-        return False
-    return set(analyzer.words(rest, drop_stop_words=True)) <= _SHOWING_WORDS
+        return ()
+    asked = set(analyzer.words(rest, drop_stop_words=True))
+    if law_query.lookups:
+        return law_query.lookups if asked <= _SHOWING_WORDS else ()
+    if len(law_query.law_ids) == 1 and asked <= _SHOWING_WORDS | _OUTLINE_WORDS:
+        return ((law_query.law_ids[0], "1"),)
+    return ()
 
 
 def _section_of(chunks: Sequence[Chunk], chunk: Chunk) -> list[Chunk]:

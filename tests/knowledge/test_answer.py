@@ -86,6 +86,34 @@ async def test_an_article_named_alone_is_quoted_from_its_beginning(tmp_path: Pat
         await store.close()
 
 
+async def test_a_law_named_alone_is_answered_with_its_purpose(tmp_path: Path) -> None:
+    act, order = "322AC0000000067", "322CO0000000016"
+    documents = [
+        law_article(
+            order,
+            "地方自治法施行令",
+            "第一条",
+            "地方自治法第二百五十二条の十九第一項の規定による指定都市の指定は、政令で行う。",
+        ),
+        law_article(act, "地方自治法", "第一条", "この法律は、地方自治の本旨に基いて定める。"),
+        law_article(act, "地方自治法", "第二百四十二条", AUDIT_REQUEST),
+    ]
+    store = EmbeddedIndexStore(tmp_path / "index.sqlite3", ANALYZER)
+    try:
+        await store.upsert_many(documents)
+        retriever = Retriever(store, ANALYZER)
+        for question in ("地方自治法", "自治法とは", "地方自治法の目的"):
+            named = answer_from(await retriever.retrieve(question, SearchFilter(), 5), ANALYZER)
+            # Its 第一条, not the order's article that cites it.
+            assert [h.meta.doc_id for h in named.sources] == [f"{act}#第一条"], question
+            assert "地方自治の本旨" in named.text
+        # Asked about something in it, the law is searched as any question is.
+        asked = await retriever.retrieve("地方自治法の監査委員", SearchFilter(), 5)
+        assert answer_from(asked, ANALYZER).sources[0].meta.doc_id == f"{act}#第二百四十二条"
+    finally:
+        await store.close()
+
+
 PROCEDURE = "405AC0000000088"
 PROCEDURE_ARTICLES = {
     "第五条": "行政庁は、審査基準を定めるものとする。",
