@@ -84,6 +84,12 @@ UNCLEAR_REPLY = (
     "（例：「情報公開請求の開示決定は何日以内ですか」）。"
 )
 
+# 「242条」 alone: which law's article is asked is not said.
+NO_LAW_REPLY = (
+    "どの法令の「{article}」かが分かりませんでした。"
+    "「地方自治法第242条」のように法令名（条例・規則の名前）を付けて、もう一度お送りください。"
+)
+
 
 class Assistant:
     """Retrieval plus answer generation, shared by chat, REST, ``/invoke`` and the CLI."""
@@ -316,6 +322,9 @@ class Assistant:
                 # the model is not shown a colleague's message as a turn it answered.
                 asked = question if history else query
                 retrieved = await self.retriever.retrieve(query, flt, SEARCH_K)
+                if retrieved.article_without_law and not earlier:  # 「242条」
+                    article = retrieved.article_without_law
+                    return charged(notice(NO_LAW_REPLY.format(article=article), "unclear"), spent)
                 # A follow-up that points back (「その期限は？」) is about the earlier
                 # questions' subject whatever its own words find alone.
                 if query != question and llm is None and not points_back(question):

@@ -29,6 +29,7 @@ from knowledge.errors import UpstreamUnavailable
 from knowledge.index import Boost, Dense, IndexQuery, IndexStore, SearchFilter, Signal
 from knowledge.lawquery import LawQuery, analyze_law_references, names_of, subject_laws
 from knowledge.lists import is_item, open_lead
+from knowledge.numerals import find_article_refs
 from knowledge.query import (
     AnalyzedQuery,
     Coverage,
@@ -105,6 +106,9 @@ class Retrieved:
     # The articles a question only names (「地方自治法第242条」, 「…の条文を見せて」), from
     # their beginning: the answer quotes them.
     named_hits: tuple[Hit, ...] = ()
+    # An article a question names alone, as typed, without saying which law's (「242条」,
+    # 「第5条の内容」): every statute and ordinance has one.
+    article_without_law: str = ""
 
     @property
     def quotable(self) -> list[Hit]:
@@ -271,6 +275,7 @@ class Retriever:
             unindexed_subjects=subjects,
             shares=shares,
             named_hits=await self._from_beginning(named, hits),
+            article_without_law=article_without_law(law_query, self.analyzer),
         )
 
     async def _from_beginning(
@@ -368,6 +373,18 @@ _SHOWING_WORDS = frozenset(
 # What a question that only names a law may ask of it besides: its purpose or outline, which
 # its 第一条 states (「地方自治法の目的」, 「個情法の概要」).
 _OUTLINE_WORDS = frozenset({"目的", "概要", "趣旨"})
+
+
+def article_without_law(law_query: LawQuery, analyzer: Analyzer) -> str:
+    """The article a question names and asks nothing else about, as typed, when it names no
+    law (「242条」, 「第5条を見せて」); empty otherwise."""
+    refs = find_article_refs(law_query.text)
+    if law_query.mentions or not refs or len(law_query.rest) > _MAX_SHOWING_CHARS:
+        return ""
+    if not set(analyzer.words(law_query.rest, drop_stop_words=True)) <= _SHOWING_WORDS:
+        return ""
+    start, end = refs[0].span
+    return law_query.text[start:end]
 
 
 def named_articles(law_query: LawQuery, analyzer: Analyzer) -> tuple[tuple[str, str], ...]:

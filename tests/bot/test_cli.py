@@ -64,6 +64,24 @@ def test_a_question_on_a_law_the_sample_lacks_says_so(tmp_path: Path) -> None:
     assert "検索できる資料" not in ask("転入届はいつまでに出しますか")["answer"]
 
 
+def test_an_article_named_without_its_law_is_asked_which_law(tmp_path: Path) -> None:
+    env = {"BAIBAIN_DATA_DIR": str(tmp_path / "new")}
+
+    def ask(question: str) -> dict:
+        result = CliRunner().invoke(app, ["ask", question, "--json"], env=env)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    # Every statute of the sample has a 第5条: none of them is quoted as the answer.
+    for question, typed in (("242条", "242条"), ("第５条を見せて", "第5条")):
+        unnamed = ask(question)
+        assert unnamed["answer"].startswith(f"どの法令の「{typed}」かが分かりませんでした。")
+        assert unnamed["outcome"] == "unclear" and unnamed["citations"] == []
+    named = ask("自治法242条")
+    assert named["outcome"] == "answered"
+    assert named["citations"][0]["title"] == "地方自治法 第二百四十二条"
+
+
 def test_a_question_in_hiragana_only_is_told_to_use_kanji(tmp_path: Path) -> None:
     env = {"BAIBAIN_DATA_DIR": str(tmp_path / "new")}
 
