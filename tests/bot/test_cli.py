@@ -6,7 +6,9 @@ import json
 import os
 import re
 import socket
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -32,13 +34,20 @@ def test_ask_json_in_an_empty_data_dir_loads_the_sample_and_cites(tmp_path: Path
     assert set(body) >= {"answer", "citations", "usage", "turn_id"}
 
 
-def test_a_question_on_a_law_the_sample_lacks_says_so(tmp_path: Path) -> None:
+def sample_asker(tmp_path: Path) -> Callable[[str], dict[str, Any]]:
+    """``ask(question)``: the JSON answer of ``baibain ask`` over the sample, in a new data dir."""
     env = {"BAIBAIN_DATA_DIR": str(tmp_path / "new")}
 
-    def ask(question: str) -> dict:
+    def ask(question: str) -> dict[str, Any]:
         result = CliRunner().invoke(app, ["ask", question, "--json"], env=env)
         assert result.exit_code == 0, result.output
-        return json.loads(result.stdout)
+        return dict(json.loads(result.stdout))
+
+    return ask
+
+
+def test_a_question_on_a_law_the_sample_lacks_says_so(tmp_path: Path) -> None:
+    ask = sample_asker(tmp_path)
 
     # The sample holds 42 laws, not DV防止法: no other law's article is quoted as the answer.
     absent = ask("DV防止法の保護命令とは何ですか")
@@ -65,12 +74,7 @@ def test_a_question_on_a_law_the_sample_lacks_says_so(tmp_path: Path) -> None:
 
 
 def test_an_article_named_without_its_law_is_asked_which_law(tmp_path: Path) -> None:
-    env = {"BAIBAIN_DATA_DIR": str(tmp_path / "new")}
-
-    def ask(question: str) -> dict:
-        result = CliRunner().invoke(app, ["ask", question, "--json"], env=env)
-        assert result.exit_code == 0, result.output
-        return json.loads(result.stdout)
+    ask = sample_asker(tmp_path)
 
     # Every statute of the sample has a 第5条: none of them is quoted as the answer.
     for question, typed in (("242条", "242条"), ("第５条を見せて", "第5条")):
@@ -83,12 +87,10 @@ def test_an_article_named_without_its_law_is_asked_which_law(tmp_path: Path) -> 
 
 
 def test_a_question_in_hiragana_only_is_told_to_use_kanji(tmp_path: Path) -> None:
-    env = {"BAIBAIN_DATA_DIR": str(tmp_path / "new")}
+    answer = sample_asker(tmp_path)
 
     def ask(question: str) -> str:
-        result = CliRunner().invoke(app, ["ask", question, "--json"], env=env)
-        assert result.exit_code == 0, result.output
-        return json.loads(result.stdout)["answer"]
+        return str(answer(question)["answer"])
 
     # Sudachi reads 「じゅうみんひょう」 as じゅう, 見る and ひょう: the passages found hardly
     # speak of 住民票, and the asker is told how to be found better.
