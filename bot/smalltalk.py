@@ -136,19 +136,24 @@ _WHO = re.compile(
 def asks_how_to_use(text: str) -> bool:
     """Whether a message only asks how to use the bot (「使い方を教えてください」, 「ヘルプ」,
     「何ができますか？」), not how to use something else (「公用車の使い方を教えて」)."""
-    words = unicodedata.normalize("NFKC", text).lower()
-    if len(words) > 40:
-        return False
-    return _HOW_TO_USE.fullmatch("".join(p for p in NOISE.split(words) if p)) is not None
+    joined = _run_together(text)
+    return joined is not None and _HOW_TO_USE.fullmatch(joined) is not None
 
 
 def asks_what_data(text: str) -> bool:
     """Whether a message only asks what documents the bot answers from (「どんな資料があり
     ますか」, 「データセットは何がある？」, 「検索できる資料は」)."""
+    joined = _run_together(text)
+    return joined is not None and _WHAT_DATA.fullmatch(joined) is not None
+
+
+def _run_together(text: str) -> str | None:
+    """A short message's words run together, as the patterns here are matched (``NOISE``
+    removed, lowercased); ``None`` for a message too long to be only that."""
     words = unicodedata.normalize("NFKC", text).lower()
     if len(words) > 40:
-        return False
-    return _WHAT_DATA.fullmatch("".join(p for p in NOISE.split(words) if p)) is not None
+        return None
+    return "".join(p for p in NOISE.split(words) if p)
 
 
 def small_talk_reply(text: str, *, mention: bool = False) -> str | None:

@@ -59,7 +59,7 @@ class LawQuery:
         about them (「を見せて」 of 「地方自治法第242条を見せて」)."""
         spans = [m.span for m in self.mentions]
         for ref in find_article_refs(self.text):
-            bare = _BARE_START.search(self.text[: ref.span[0]])  # 「第5〜」 of 「第5〜7条」
+            bare = _bare_start(self.text, ref)  # 「第5〜」 of 「第5〜7条」
             spans.append((bare.start() if bare else ref.span[0], ref.span[1]))
         kept = [True] * len(self.text)
         for start, end in spans:
@@ -227,7 +227,7 @@ def _lookups(
     for ref in find_article_refs(text):
         start = ref.span[0]
         # 「第5〜7条」: the law is named before the range's first number.
-        bare = _BARE_START.search(text[:start])
+        bare = _bare_start(text, ref)
         named_at = bare.start() if bare and previous is None else start
         law_id = next(
             (m.law_id for m in reversed(indexed) if 0 <= named_at - m.span[1] <= _MAX_GAP), ""
@@ -256,11 +256,15 @@ _MAX_RANGE = 10
 def _range_start(text: str, ref: ArticleRef, previous: ArticleRef | None) -> int | None:
     """The first article of a range that ``ref`` ends: the reference before it joined to it
     (「第5条から第7条まで」), or a bare number (「第5〜7条」, 「5から7条」)."""
-    before = text[: ref.span[0]]
-    if previous is not None and _JOINED.fullmatch(before[previous.span[1] :]):
+    if previous is not None and _JOINED.fullmatch(text[previous.span[1] : ref.span[0]]):
         return int(previous.article) if previous.article.isdigit() else None
-    bare = _BARE_START.search(before)
+    bare = _bare_start(text, ref)
     return kanji_to_int(bare["start"]) if bare else None
+
+
+def _bare_start(text: str, ref: ArticleRef) -> re.Match[str] | None:
+    """The bare number a range that ``ref`` ends starts with (「第5〜」 of 「第5〜7条」)."""
+    return _BARE_START.search(text[: ref.span[0]])
 
 
 def _articles_before(text: str, ref: ArticleRef, previous: ArticleRef | None) -> list[str]:

@@ -224,7 +224,8 @@ class Retriever:
         query = await self._unindexed_to_statutory(query, flt)
         if not query.words and not query.grams:
             return Retrieved(query=query, hits=[])
-        named = named_articles(law_query, self.analyzer)
+        besides = _asked_besides(law_query, self.analyzer)
+        named = _named_articles(law_query, besides)
         looked_up = dict.fromkeys((*law_query.lookups, *named))
         boosts = [Boost(law, ARTICLE_BOOST, (article,)) for law, article in looked_up]
         boosts += [Boost(law, LAW_BOOST) for law in law_query.law_ids]
@@ -275,7 +276,7 @@ class Retriever:
             unindexed_subjects=subjects,
             shares=shares,
             named_hits=await self._from_beginning(named, hits),
-            article_without_law=article_without_law(law_query, self.analyzer),
+            article_without_law=_article_without_law(law_query, besides),
         )
 
     async def _from_beginning(
@@ -375,27 +376,34 @@ _SHOWING_WORDS = frozenset(
 _OUTLINE_WORDS = frozenset({"目的", "概要", "趣旨"})
 
 
-def article_without_law(law_query: LawQuery, analyzer: Analyzer) -> str:
-    """The article a question names and asks nothing else about, as typed, when it names no
-    law (「242条」, 「第5条を見せて」); empty otherwise."""
-    refs = find_article_refs(law_query.text)
-    if law_query.mentions or not refs or len(law_query.rest) > _MAX_SHOWING_CHARS:
-        return ""
-    if not set(analyzer.words(law_query.rest, drop_stop_words=True)) <= _SHOWING_WORDS:
-        return ""
-    start, end = refs[0].span
-    return law_query.text[start:end]
-
-
-def named_articles(law_query: LawQuery, analyzer: Analyzer) -> tuple[tuple[str, str], ...]:
-    """The articles a question only names, asking nothing else about them, to be shown from
-    their beginning: those it cites (「地方自治法第242条」, 「…の条文を見せて」), or of the one
-    law it names alone (「地方自治法」, 「個情法とは」, 「地方自治法の目的」) its 第一条, where a
-    statute states its purpose (rather than the articles of other acts that cite it)."""
+def _asked_besides(law_query: LawQuery, analyzer: Analyzer) -> frozenset[str] | None:
+    """The words of what a question says besides the laws and articles it names (「を見せて」
+    of 「地方自治法第242条を見せて」); ``None`` when that is more than a request to show them."""
     rest = law_query.rest
     if len(rest) > _MAX_SHOWING_CHARS:
+        return None
+    return frozenset(analyzer.words(rest, drop_stop_words=True))
+
+
+def _article_without_law(law_query: LawQuery, asked: frozenset[str] | None) -> str:
+    """The article a question names and asks nothing else about (``asked``: its other
+    words), as typed, when it names no law (「242条」, 「第5条を見せて」); empty otherwise."""
+    if law_query.mentions or asked is None or not asked <= _SHOWING_WORDS:
+        return ""
+    refs = find_article_refs(law_query.text)
+    return law_query.text[refs[0].span[0] : refs[0].span[1]] if refs else ""
+
+
+def _named_articles(
+    law_query: LawQuery, asked: frozenset[str] | None
+) -> tuple[tuple[str, str], ...]:
+    """The articles a question only names, asking nothing else about them (``asked``: its
+    other words), to be shown from their beginning: those it cites (「地方自治法第242条」,
+    「…の条文を見せて」), or of the one law it names alone (「地方自治法」, 「個情法とは」,
+    「地方自治法の目的」) its 第一条, where a statute states its purpose (rather than the
+    articles of other acts that cite it)."""
+    if asked is None:
         return ()
-    asked = set(analyzer.words(rest, drop_stop_words=True))
     if law_query.lookups:
         return law_query.lookups if asked <= _SHOWING_WORDS else ()
     if len(law_query.law_ids) == 1 and asked <= _SHOWING_WORDS | _OUTLINE_WORDS:
